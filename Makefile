@@ -1,0 +1,51 @@
+# fwbench: `make report` builds the report from scratch, `make test` runs the tests.
+# Both create .venv and install the exact pins of requirements.lock on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.fwbench-installed
+MATHJAX := .fwbench/static/mathjax/tex-chtml.js
+PROFILE ?= quick
+PYTEST_ARGS ?=
+
+.PHONY: setup report run book results test lock clean
+
+setup: $(STAMP) $(MATHJAX)
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+$(MATHJAX): scripts/setup_mathjax.sh
+	bash scripts/setup_mathjax.sh
+
+## Run the profile (default: quick) on this machine, then build the book into _build/html.
+report: setup
+	$(PY) -m fwbench report --profile $(PROFILE)
+
+## Only measure, or only rebuild the book from the store.
+run: setup
+	$(PY) -m fwbench run --profile $(PROFILE)
+book: setup
+	$(PY) -m fwbench book
+
+## Every stored record in long format.
+results: setup
+	$(PY) -m fwbench results --format csv -o _build/results.csv
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## Re-resolve requirements.lock from pyproject.toml in a scratch venv.
+lock:
+	rm -rf .fwbench/lockvenv && $(PYTHON) -m venv .fwbench/lockvenv
+	.fwbench/lockvenv/bin/pip install --quiet -e '.[test]'
+	{ echo "# Exact pins of every package (transitive included) that \`make setup\` installs."; \
+	  echo "# Regenerate after changing pyproject.toml: make lock"; \
+	  .fwbench/lockvenv/bin/pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > requirements.lock
+	rm -rf .fwbench/lockvenv
+
+clean:
+	rm -rf _build chapters/appendix/runs .fwbench/work

@@ -1,0 +1,141 @@
+"""The claims (fwbench/claims.yml) and the rules that turn stored measurements into a verdict on each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import yaml
+
+from fwbench.report import Report, fmt_s
+
+CLAIMS_FILE = Path(__file__).with_name("claims.yml")
+VERDICTS = ("supported", "contradicted", "mixed", "not testable here", "not yet measured")
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str = field(metadata={"help": "stable, citable id (E1, D2, ...)"})
+    group: str = field(metadata={"help": "section of the claims page"})
+    claim: str = field(metadata={"help": "the claim, paraphrased"})
+    experiment: str | None = field(default=None, metadata={"help": "experiment that settles it here"})
+    needs: str = field(default="", metadata={"help": "what a verdict needs when no experiment here tests it"})
+    hardware: bool = field(default=False, metadata={"help": "true when only special hardware can test it"})
+
+
+@dataclass
+class Verdict:
+    claim: Claim
+    verdict: str
+    rule: str
+    evidence: str
+    cells: pd.DataFrame = field(default_factory=pd.DataFrame)
+    runs: list[str] = field(default_factory=list)
+
+
+def load_claims(path: Path = CLAIMS_FILE) -> list[Claim]:
+    data = yaml.safe_load(Path(path).read_text())
+    return [Claim(**entry) for entry in data["claims"]]
+
+
+def all_some_none(cells: pd.DataFrame, good: str) -> str:
+    """supported if every cell is `good`, contradicted if none is, mixed otherwise."""
+    hits = (cells["verdict"] == good).sum()
+    if hits == len(cells):
+        return "supported"
+    if hits == 0:
+        return "contradicted"
+    return "mixed"
+
+
+def _describe(cells: pd.DataFrame, label: Callable[[pd.Series], str]) -> str:
+    lines = []
+    for _, c in cells.iterrows():
+        lines.append(f"- {label(c)}: speedup {c['speedup']:.2f}x "
+                     f"(95% CI {c['speedup_ci_low']:.2f}-{c['speedup_ci_high']:.2f}), **{c['verdict']}**")
+    return "\n".join(lines)
+
+
+def _where(c) -> str:
+    return f"{c['machine_label']} {c['device']} {c['workload']} {c['phase']} (batch {c['batch_size']})"
+
+
+def rule_e1(report: Report) -> tuple[str, str, pd.DataFrame]:
+    cells = report.comparisons()
+    if cells.empty:
+        return "not yet measured", "", cells
+    verdict = all_some_none(cells, "faster")
+    evidence = _describe(cells, lambda c: f"{c['framework']} {c['variant']} vs eager, {_where(c)}")
+    return verdict, evidence, cells
+
+
+def rule_e2(report: Report) -> tuple[str, str, pd.DataFrame]:
+    cells = report.cross_framework(("torch", "eager"), [("tensorflow", "eager")])
+    if cells.empty:
+        return "not yet measured", "", cells
+    verdict = all_some_none(cells, "faster")
+    evidence = _describe(cells, lambda c: f"torch eager over tensorflow eager, {_where(c)}")
+    return verdict, evidence, cells
+
+
+def rule_e4(report: Report) -> tuple[str, str, pd.DataFrame]:
+    cells = report.comparisons()
+    if cells.empty:
+        return "not yet measured", "", cells
+    cells = cells[cells["variant"] == "torch.compile"]
+    if cells.empty:
+        return "not yet measured", "", cells
+    verdict = all_some_none(cells, "faster")
+    evidence = _describe(cells, lambda c: (
+        f"torch.compile vs eager, {_where(c)}; first call {fmt_s(c['first_call_graph_s'])} vs "
+        f"{fmt_s(c['first_call_eager_s'])} eager, pays off after "
+        + (f"{c['break_even_steps']:.0f} steps" if c['break_even_steps'] != float('inf') else "never")))
+    return verdict, evidence, cells
+
+
+def rule_e5(report: Report) -> tuple[str, str, pd.DataFrame]:
+    others = [("torch", "torch.compile"), ("tensorflow", "tf.function"), ("tensorflow", "tf.function+xla")]
+    pairs = report.cross_framework(("jax", "jax.jit"), others)
+    if pairs.empty:
+        return "not yet measured", "", pairs
+    # Against the best other compiled mode in each cell: the claim is about reaching the top, not beating one.
+    keys = ["machine_label", "device", "workload", "phase", "batch_size"]
+    best = pairs.loc[pairs.groupby(keys)["other_median_s"].idxmin()].copy()
+    best["verdict"] = best["verdict"].map(lambda v: "competitive" if v != "slower" else "slower")
+    verdict = all_some_none(best, "competitive")
+    evidence = _describe(best, lambda c: f"jax.jit over the fastest other compiled mode ({c['other']}), {_where(c)}")
+    return verdict, evidence, best
+
+
+RULES: dict[str, tuple[str, Callable[[Report], tuple[str, str, pd.DataFrame]]]] = {
+    "E1": ("Each compiled variant is compared with its own framework's eager mode in every cell (machine, device, "
+           "workload, phase, batch). A cell counts as *faster* when the 95% bootstrap CI of the speedup "
+           "(eager median / graph median) lies wholly above 1. **Supported** if every cell is faster, "
+           "**contradicted** if none is, **mixed** otherwise.", rule_e1),
+    "E2": ("torch eager against tensorflow eager in every shared cell; speedup = TensorFlow median / PyTorch "
+           "median. **Supported** if PyTorch is faster (CI above 1) in every cell, **contradicted** if in none, "
+           "**mixed** otherwise.", rule_e2),
+    "E4": ("torch.compile against torch eager in every cell, steady state. **Supported** if torch.compile is "
+           "faster (CI above 1) in every cell, **contradicted** if in none, **mixed** otherwise. The compile "
+           "cost and the step count at which it pays off are shown beside the verdict.", rule_e4),
+    "E5": ("Speed half of the claim only (flexibility is not a timing): in every cell, jax.jit against the "
+           "fastest other compiled mode (torch.compile, tf.function, tf.function+xla). A cell counts as "
+           "*competitive* unless jax.jit is slower with the CI wholly below 1. **Supported** if competitive "
+           "everywhere, **contradicted** if nowhere, **mixed** otherwise.", rule_e5),
+}
+
+
+def verdict_for(claim: Claim, report: Report) -> Verdict:
+    if claim.id in RULES:
+        rule_text, rule = RULES[claim.id]
+        verdict, evidence, cells = rule(report)
+        return Verdict(claim, verdict, rule_text, evidence, cells, report.runs_used(claim.experiment))
+    if claim.hardware:
+        return Verdict(claim, "not testable here", "", f"Needs {claim.needs}; no run in the store had it.")
+    return Verdict(claim, "not yet measured", "", f"Needs {claim.needs}, which this report does not run yet.")
+
+
+def verdicts(report: Report) -> list[Verdict]:
+    return [verdict_for(c, report) for c in load_claims()]

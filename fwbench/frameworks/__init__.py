@@ -1,0 +1,56 @@
+"""Registry of framework adapters: one module per framework in this package, found by file name.
+
+Adding a framework is adding one file here that defines an `Adapter` subclass.
+Names and variants are read from the source without importing it, so that
+validating a profile never loads three deep-learning frameworks into the runner.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import pkgutil
+from functools import lru_cache
+from pathlib import Path
+
+from fwbench.frameworks.base import MODES, Adapter, DeviceUnavailable
+
+__all__ = ["Adapter", "DeviceUnavailable", "MODES", "names", "variants", "get_adapter"]
+
+_HERE = Path(__file__).parent
+_NOT_ADAPTERS = {"base"}
+
+
+def names() -> list[str]:
+    """Framework names, in a stable order."""
+    return sorted(m.name for m in pkgutil.iter_modules([str(_HERE)]) if m.name not in _NOT_ADAPTERS)
+
+
+def _check(name: str) -> None:
+    if name not in names():
+        raise KeyError(f"unknown framework {name!r}; known: {', '.join(names())}")
+
+
+@lru_cache(maxsize=None)
+def variants(name: str) -> dict[str, str]:
+    """variant -> mode for `name`, read statically from the adapter class's `variants` literal."""
+    _check(name)
+    tree = ast.parse((_HERE / f"{name}.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            for stmt in node.body:
+                if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                        and getattr(stmt.targets[0], "id", None) == "variants"):
+                    return dict(ast.literal_eval(stmt.value))
+    raise KeyError(f"framework module {name!r} declares no `variants` literal")
+
+
+def get_adapter(name: str) -> Adapter:
+    """Import the framework and return its adapter."""
+    _check(name)
+    module = importlib.import_module(f"fwbench.frameworks.{name}")
+    classes = [c for c in vars(module).values()
+               if isinstance(c, type) and issubclass(c, Adapter) and c is not Adapter]
+    if len(classes) != 1:
+        raise TypeError(f"fwbench/frameworks/{name}.py must define exactly one Adapter subclass")
+    return classes[0]()

@@ -1,0 +1,78 @@
+"""The small interface every framework adapter implements; experiments only ever talk to this."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from abc import ABC, abstractmethod
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+
+#: Modes a variant can belong to.
+MODES = ("eager", "graph")
+
+
+class DeviceUnavailable(RuntimeError):
+    """The framework cannot see the requested device (e.g. CUDA with a CPU-only build)."""
+
+
+class Adapter(ABC):
+    """One framework. Subclasses set the class attributes and implement the methods.
+
+    A model is whatever the adapter needs to hold (parameters and modules); the
+    experiment only passes it back to the adapter.
+    """
+
+    #: Name used in profiles and records.
+    name: ClassVar[str]
+    #: Distribution whose version is recorded as the framework version.
+    distribution: ClassVar[str]
+    #: variant name -> mode ("eager" or "graph"), in the order they are reported.
+    variants: ClassVar[dict[str, str]]
+
+    def version(self) -> str:
+        return importlib.metadata.version(self.distribution)
+
+    @abstractmethod
+    def configure(self, threads: int) -> dict:
+        """Set the framework's own thread knobs to `threads`; return what is in effect."""
+
+    @abstractmethod
+    def device_info(self, device: str) -> dict:
+        """Describe `device` ("cpu" or "cuda") as the framework sees it; raise DeviceUnavailable if it can't."""
+
+    @abstractmethod
+    def build(self, spec, device: str) -> Any:
+        """Build `spec` on `device` from `spec.init_weights()`, so every framework starts identical."""
+
+    @abstractmethod
+    def weights(self, model) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The model's current (W, b) per layer as NumPy, W shaped (fan_in, fan_out)."""
+
+    @abstractmethod
+    def to_device(self, array: np.ndarray, device: str) -> Any:
+        """Copy a NumPy array onto the device as the framework's tensor."""
+
+    @abstractmethod
+    def train_step(self, model, variant: str) -> Callable[[Any, Any], Any]:
+        """A function (x, y) -> loss doing forward, backward and an SGD update in place."""
+
+    @abstractmethod
+    def infer_step(self, model, variant: str) -> Callable[[Any], Any]:
+        """A function x -> logits (forward only, no gradient bookkeeping)."""
+
+    @abstractmethod
+    def sync(self, out) -> None:
+        """Block until the computation that produced `out` has finished."""
+
+    def to_numpy(self, value) -> np.ndarray:
+        return np.asarray(value)
+
+    def loss_of(self, out) -> float:
+        """The loss held in a train step's output."""
+        return float(self.to_numpy(out))
+
+    def check_variant(self, variant: str) -> str:
+        if variant not in self.variants:
+            raise ValueError(f"{self.name} has no variant {variant!r}; known: {', '.join(self.variants)}")
+        return self.variants[variant]

@@ -1,0 +1,208 @@
+"""Profiles (YAML) and their expansion into jobs; every name and value is checked before anything runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from fwbench import frameworks
+from fwbench.experiments import EXPERIMENTS
+from fwbench.workloads import WORKLOADS
+
+PROFILE_DIR = Path(__file__).resolve().parent.parent / "experiments" / "profiles"
+DEVICES = ("cpu", "cuda", "auto")
+_PROFILE_KEYS = {"name", "description", "threads", "timeout_s", "experiments"}
+_EXPERIMENT_KEYS = {"frameworks", "devices", "workloads", "variants", "params"}
+
+
+class MatrixError(ValueError):
+    """A profile names something unknown or gives a value of the wrong type."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook execution: a single cell of the matrix."""
+
+    experiment: str = field(metadata={"help": "experiment name (a key of fwbench.experiments.EXPERIMENTS)"})
+    framework: str = field(metadata={"help": "framework adapter name"})
+    device: str = field(metadata={"help": "'cpu' or 'cuda'"})
+    workload: str = field(metadata={"help": "workload name"})
+    variant: str = field(metadata={"help": "the framework's variant (eager, torch.compile, jax.jit, ...)"})
+    params: dict = field(metadata={"help": "the experiment's parameters, complete with defaults"})
+    threads: int | str = field(default="auto", metadata={"help": "threads for every framework ('auto' = all usable CPUs)"})
+    timeout_s: float = field(default=900.0, metadata={"help": "per-cell execution timeout of the notebook"})
+
+    @property
+    def job_id(self) -> str:
+        """Readable, unique within a profile, safe as a file name."""
+        parts = [self.experiment, self.framework, self.device, self.workload, self.variant]
+        digest = hashlib.sha256(json.dumps(self.params, sort_keys=True).encode()).hexdigest()[:6]
+        return re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join(parts)) + f"-{digest}"
+
+    @property
+    def mode(self) -> str:
+        return frameworks.variants(self.framework)[self.variant]
+
+    def notebook_parameters(self) -> dict:
+        return {"framework": self.framework, "device": self.device, "workload": self.workload,
+                "variant": self.variant, "threads": self.threads, "params": dict(self.params)}
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str = field(metadata={"help": "profile name, stored with the run"})
+    description: str = field(metadata={"help": "what this profile is for"})
+    source: dict = field(metadata={"help": "the profile as written, stored with the run"})
+    jobs: tuple = field(metadata={"help": "the expanded jobs, in execution order"})
+
+
+def _fail(where: str, message: str) -> typing.NoReturn:
+    raise MatrixError(f"{where}: {message}")
+
+
+def _names(where: str, value, allowed: list[str]) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        _fail(where, f"expected a non-empty list of names from: {', '.join(allowed)}")
+    for v in value:
+        if v not in allowed:
+            _fail(where, f"unknown name {v!r}; allowed: {', '.join(allowed)}")
+    return list(dict.fromkeys(value))
+
+
+def _type_ok(value, annotation) -> bool:
+    if annotation in (float, "float"):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation in (int, "int"):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation in (str, "str"):
+        return isinstance(value, str)
+    if annotation in (bool, "bool"):
+        return isinstance(value, bool)
+    return True
+
+
+def validate_params(where: str, params_cls: type, given) -> dict:
+    """Check `given` against the experiment's parameter dataclass; return the full parameter dict."""
+    if given is None:
+        given = {}
+    if not isinstance(given, dict):
+        _fail(where, "params must be a mapping of name: value")
+    fields = {f.name: f for f in dataclasses.fields(params_cls)}
+    for name, value in given.items():
+        if name not in fields:
+            _fail(f"{where}.{name}", f"unknown parameter; allowed: {', '.join(fields)}")
+        if not _type_ok(value, fields[name].type):
+            _fail(f"{where}.{name}", f"expected {fields[name].type}, got {type(value).__name__} {value!r}")
+    try:
+        instance = params_cls(**given)
+        if hasattr(instance, "timer"):
+            instance.timer()  # the timer validates counts and budgets
+    except (TypeError, ValueError) as exc:
+        _fail(where, str(exc))
+    return dataclasses.asdict(instance)
+
+
+def visible_gpu() -> bool:
+    """Whether an NVIDIA GPU is visible, without loading any framework."""
+    if not shutil.which("nvidia-smi"):
+        return False
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and "GPU" in out.stdout
+
+
+def _devices(where: str, value) -> list[str]:
+    names = _names(where, value, list(DEVICES))
+    expanded = []
+    for d in names:
+        if d == "auto":
+            expanded += ["cpu"] + (["cuda"] if visible_gpu() else [])
+        else:
+            expanded.append(d)
+    return list(dict.fromkeys(expanded))
+
+
+def _threads(value):
+    if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        return value
+    _fail("threads", f"expected 'auto' or a positive integer, got {value!r}")
+
+
+def parse_profile(data, where: str = "profile") -> Profile:
+    """Validate a profile mapping and expand it into jobs."""
+    if not isinstance(data, dict):
+        _fail(where, "a profile must be a mapping")
+    for key in data:
+        if key not in _PROFILE_KEYS:
+            _fail(f"{where}.{key}", f"unknown key; allowed: {', '.join(sorted(_PROFILE_KEYS))}")
+    name = data.get("name")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        _fail(f"{where}.name", "expected a name of letters, digits, '_', '.' or '-'")
+    threads = _threads(data.get("threads", "auto"))
+    timeout = data.get("timeout_s", 900)
+    if not _type_ok(timeout, float) or timeout <= 0:
+        _fail(f"{where}.timeout_s", f"expected a positive number of seconds, got {timeout!r}")
+    experiments = data.get("experiments")
+    if not isinstance(experiments, dict) or not experiments:
+        _fail(f"{where}.experiments", f"expected a mapping with at least one of: {', '.join(EXPERIMENTS)}")
+
+    jobs = []
+    for exp_name, spec in experiments.items():
+        at = f"{where}.experiments.{exp_name}"
+        if exp_name not in EXPERIMENTS:
+            _fail(at, f"unknown experiment; allowed: {', '.join(EXPERIMENTS)}")
+        if not isinstance(spec, dict):
+            _fail(at, "expected a mapping")
+        for key in spec:
+            if key not in _EXPERIMENT_KEYS:
+                _fail(f"{at}.{key}", f"unknown key; allowed: {', '.join(sorted(_EXPERIMENT_KEYS))}")
+        fws = _names(f"{at}.frameworks", spec.get("frameworks", frameworks.names()), frameworks.names())
+        devices = _devices(f"{at}.devices", spec.get("devices", ["cpu"]))
+        workloads = _names(f"{at}.workloads", spec.get("workloads", sorted(WORKLOADS)), sorted(WORKLOADS))
+        params = validate_params(f"{at}.params", EXPERIMENTS[exp_name].params, spec.get("params"))
+        wanted_variants = spec.get("variants", "all")
+        all_variants = sorted({v for fw in fws for v in frameworks.variants(fw)})
+        if wanted_variants != "all":
+            wanted_variants = _names(f"{at}.variants", wanted_variants, all_variants)
+        for fw in fws:
+            for device in devices:
+                for workload in workloads:
+                    for variant in frameworks.variants(fw):
+                        if wanted_variants == "all" or variant in wanted_variants:
+                            jobs.append(Job(exp_name, fw, device, workload, variant, params, threads, float(timeout)))
+    if not jobs:
+        _fail(where, "expands to no jobs")
+    return Profile(name=name, description=str(data.get("description", "")), source=data, jobs=tuple(jobs))
+
+
+def resolve_profile_path(name_or_path: str) -> Path:
+    """A profile given by path, or by name under experiments/profiles/."""
+    path = Path(name_or_path)
+    if path.suffix in (".yml", ".yaml") or path.exists():
+        return path
+    return PROFILE_DIR / f"{name_or_path}.yml"
+
+
+def load_profile(name_or_path: str) -> Profile:
+    path = resolve_profile_path(name_or_path)
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in PROFILE_DIR.glob("*.yml")))
+        raise MatrixError(f"profile {name_or_path!r} not found; known profiles: {known}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise MatrixError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    return parse_profile(data, where=path.name)

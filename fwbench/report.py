@@ -1,0 +1,218 @@
+"""Read-only views of the store for the book's chapters: latest results, comparisons, machine and failure tables."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from fwbench import stats, tidy
+from fwbench.store import Run, Store
+
+#: A cell whose step-time CV exceeds this is marked noisy in the book.
+NOISY_CV = 0.10
+
+
+def cell_key(run: Run, job: dict) -> tuple:
+    """What makes two jobs measurements of the same thing on the same machine."""
+    return (run.manifest["machine_id"], job["experiment"], job["framework"], job["device"], job["workload"],
+            job["variant"], json.dumps(job["params"], sort_keys=True))
+
+
+@dataclass
+class Report:
+    """Everything a chapter needs, loaded once from the store."""
+
+    runs: list[Run]
+    problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, root=None) -> "Report":
+        runs, problems = Store(root or os.environ.get("FWBENCH_STORE")).load(strict=False)
+        return cls(runs=runs, problems=problems)
+
+    @cached_property
+    def latest(self) -> list[tuple[Run, dict]]:
+        """The newest stored result of each cell per machine (runs are ordered oldest first)."""
+        newest = {}
+        for run in self.runs:
+            for job in run.jobs:
+                newest[cell_key(run, job)] = (run, job)
+        return list(newest.values())
+
+    @cached_property
+    def records(self) -> pd.DataFrame:
+        """Tidy records of the latest results."""
+        runs = {}
+        for run, job in self.latest:
+            runs.setdefault(run.run_id, Run(run.path, run.manifest, []))
+            runs[run.run_id].jobs.append(job)
+        return tidy.frame(list(runs.values()))
+
+    def experiment_jobs(self, experiment: str) -> list[tuple[Run, dict]]:
+        return [(r, j) for r, j in self.latest if j["experiment"] == experiment]
+
+    def runs_used(self, experiment: str) -> list[str]:
+        return sorted({r.run_id for r, _ in self.experiment_jobs(experiment)})
+
+    def machines(self) -> pd.DataFrame:
+        """One row per machine in the store, from the newest run's fingerprint."""
+        latest_run = {}
+        counts = {}
+        for run in self.runs:
+            mid = run.manifest["machine_id"]
+            latest_run[mid] = run
+            counts[mid] = counts.get(mid, 0) + 1
+        rows = []
+        for mid, run in latest_run.items():
+            fp = run.manifest["fingerprint"]
+            hw, pk = fp["hardware"], fp["packages"]
+            gpus = ", ".join(f"{g['name']} (driver {g['driver']})" for g in hw.get("gpus", [])) or "none"
+            rows.append({
+                "machine": run.manifest["machine_label"], "machine id": mid, "CPU": hw["cpu_model"],
+                "usable CPUs": hw["usable_cpus"], "physical cores": hw["physical_cores"],
+                "RAM (GiB)": round((hw["memory_bytes"] or 0) / 2**30, 1), "GPU": gpus,
+                "OS": fp["os"]["platform"], "Python": fp["python"]["version"],
+                "torch": pk.get("torch", "-"), "tensorflow": pk.get("tensorflow-cpu", pk.get("tensorflow", "-")),
+                "jax": pk.get("jax", "-"), "runs": counts[mid], "latest run": run.run_id,
+                "fwbench commit": (fp["fwbench"]["commit"] or "")[:10] + (" (dirty)" if fp["fwbench"].get("dirty") else ""),
+            })
+        return pd.DataFrame(rows)
+
+    def job_table(self, experiment: str) -> pd.DataFrame:
+        """Status of every latest job of an experiment, with threads and cache settings."""
+        rows = []
+        for run, job in self.experiment_jobs(experiment):
+            settings = job.get("settings", {})
+            rows.append({"machine": run.manifest["machine_label"], "framework": job["framework"],
+                         "version": job.get("framework_version", ""), "device": job["device"],
+                         "workload": job["workload"], "variant": job["variant"], "status": job["status"],
+                         "threads": settings.get("threads"), "compile cache": settings.get("compile_cache"),
+                         "run": run.run_id})
+        return pd.DataFrame(rows)
+
+    def failures(self, experiment: str | None = None) -> pd.DataFrame:
+        rows = []
+        for run, job in self.latest:
+            if job["status"] == "ok" or (experiment and job["experiment"] != experiment):
+                continue
+            rows.append({"machine": run.manifest["machine_label"], "experiment": job["experiment"],
+                         "framework": job["framework"], "device": job["device"], "workload": job["workload"],
+                         "variant": job["variant"], "status": job["status"], "error": job["error"]["type"],
+                         "message": job["error"]["message"], "run": run.run_id})
+        return pd.DataFrame(rows, columns=["machine", "experiment", "framework", "device", "workload",
+                                           "variant", "status", "error", "message", "run"])
+
+    def checks(self, experiment: str) -> pd.DataFrame:
+        rows = []
+        for run, job in self.experiment_jobs(experiment):
+            for check in job.get("checks", []):
+                rows.append({"machine": run.manifest["machine_label"], "framework": job["framework"],
+                             "variant": job["variant"], "device": job["device"], "workload": job["workload"],
+                             **check})
+        return pd.DataFrame(rows)
+
+    def samples(self, experiment: str) -> dict[tuple, list[float]]:
+        """Raw steady-state samples keyed by (machine, framework, device, workload, variant, phase, batch)."""
+        out = {}
+        for run, job in self.experiment_jobs(experiment):
+            if job["status"] != "ok":
+                continue
+            for phase, values in job.get("samples", {}).items():
+                key = (run.manifest["machine_label"], job["framework"], job["device"], job["workload"],
+                       job["variant"], phase, job["params"].get("batch_size"))
+                out[key] = values
+        return out
+
+    def metric_table(self, experiment: str) -> pd.DataFrame:
+        """Wide table: one row per (machine, framework, device, workload, phase, variant, mode), metrics as columns."""
+        df = self.records
+        df = df[(df.experiment == experiment) & (df.status == "ok")]
+        if df.empty:
+            return pd.DataFrame()
+        index = ["machine_label", "framework", "framework_version", "device", "workload", "phase", "mode",
+                 "variant", "batch_size", "run_id"]
+        return df.pivot_table(index=index, columns="metric", values="value", aggfunc="first").reset_index()
+
+    def comparisons(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+        """Each graph variant against its framework's eager run in the same cell: speedup with CI, break-even."""
+        wide = self.metric_table(experiment)
+        if wide.empty:
+            return pd.DataFrame()
+        samples = self.samples(experiment)
+        rows = []
+        keys = ["machine_label", "framework", "device", "workload", "phase", "batch_size"]
+        for cell, group in wide.groupby(keys):
+            eager = group[group["mode"] == "eager"]
+            if eager.empty:
+                continue
+            e = eager.iloc[0]
+            for _, g in group[group["mode"] == "graph"].iterrows():
+                s_e = samples[(*cell[:4], e["variant"], cell[4], cell[5])]
+                s_g = samples[(*cell[:4], g["variant"], cell[4], cell[5])]
+                ratio, lo, hi = stats.ratio_ci(s_e, s_g)
+                rows.append({**dict(zip(keys, cell)), "variant": g["variant"],
+                             "eager_median_s": e["step_time_median_s"], "graph_median_s": g["step_time_median_s"],
+                             "speedup": ratio, "speedup_ci_low": lo, "speedup_ci_high": hi,
+                             "first_call_eager_s": e["first_call_s"], "first_call_graph_s": g["first_call_s"],
+                             "break_even_steps": stats.break_even_steps(
+                                 e["first_call_s"], e["step_time_median_s"],
+                                 g["first_call_s"], g["step_time_median_s"]),
+                             "verdict": classify(lo, hi)})
+        return pd.DataFrame(rows)
+
+    def cross_framework(self, baseline: tuple[str, str], candidates: list[tuple[str, str]],
+                        experiment: str = "eager_vs_graph") -> pd.DataFrame:
+        """Speedup of `baseline` (framework, variant) over each candidate, per shared cell: candidate time / baseline time."""
+        samples = self.samples(experiment)
+        rows = []
+        for (machine, fw, device, workload, variant, phase, batch), base in samples.items():
+            if (fw, variant) != baseline:
+                continue
+            for cand_fw, cand_variant in candidates:
+                other = samples.get((machine, cand_fw, device, workload, cand_variant, phase, batch))
+                if other is None:
+                    continue
+                ratio, lo, hi = stats.ratio_ci(other, base)
+                rows.append({"machine_label": machine, "device": device, "workload": workload, "phase": phase,
+                             "batch_size": batch, "baseline": f"{fw} {variant}",
+                             "other": f"{cand_fw} {cand_variant}", "baseline_median_s": float(np.median(base)),
+                             "other_median_s": float(np.median(other)), "speedup": ratio,
+                             "speedup_ci_low": lo, "speedup_ci_high": hi, "verdict": classify(lo, hi)})
+        return pd.DataFrame(rows)
+
+
+def classify(ci_low: float, ci_high: float) -> str:
+    """'faster' when the speedup's whole 95% CI is above 1, 'slower' when below, else 'no clear difference'."""
+    if ci_low > 1.0:
+        return "faster"
+    if ci_high < 1.0:
+        return "slower"
+    return "no clear difference"
+
+
+def escape(text) -> str:
+    """HTML-escape a string from the store (error messages, host names) before it reaches a page."""
+    return html.escape(str(text), quote=True)
+
+
+def html_table(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
+    """Render a DataFrame as an HTML table with every cell escaped."""
+    return df.to_html(index=False, escape=True, na_rep="-", border=0, classes="fwbench-table",
+                      float_format=lambda v: floatfmt.format(v))
+
+
+def fmt_s(seconds: float) -> str:
+    """A duration with a sensible unit."""
+    if not np.isfinite(seconds):
+        return "never"
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} µs"

@@ -1,0 +1,231 @@
+"""Executes a profile's jobs with papermill, one fresh kernel each, and files every outcome in the store."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fwbench import SCHEMA_VERSION, fingerprint
+from fwbench.env import resolve_threads
+from fwbench.experiments import EXPERIMENTS
+from fwbench.kernel import KERNEL_NAME, jupyter_env
+from fwbench.matrix import Job, Profile
+from fwbench.store import Store, StoreError, copy_atomic, read_json, validate_job
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SCRATCH = PACKAGE_DIR.parent / ".fwbench"
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How the runner behaves, as set on the command line."""
+
+    force: bool = field(default=False, metadata={"help": "re-run jobs even when a stored result has the same inputs"})
+    progress: bool = field(default=True, metadata={"help": "show a progress bar over the whole matrix"})
+    scratch: Path = field(default=SCRATCH, metadata={"help": "where kernels, caches and in-flight notebooks live"})
+
+
+@dataclass
+class Summary:
+    run_id: str | None = None
+    executed: int = 0
+    reused: int = 0
+    failed: int = 0
+    skipped: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        where = f"run {self.run_id}" if self.run_id else "no new run"
+        return (f"fwbench: {self.executed} executed, {self.reused} reused, {self.failed} failed, "
+                f"{self.skipped} skipped ({where})")
+
+
+def _sha256_files(paths) -> str:
+    h = hashlib.sha256()
+    for path in sorted(paths):
+        h.update(str(path.relative_to(PACKAGE_DIR.parent)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def code_hash() -> str:
+    """Hash of the package's source: a change to the measuring code invalidates stored results."""
+    return _sha256_files(PACKAGE_DIR.rglob("*.py"))
+
+
+def environment_key(fp: dict, threads: int) -> dict:
+    """What about the machine and software a stored result depends on."""
+    return {"machine_id": fp["machine_id"], "python": fp["python"]["version"], "packages": fp["packages"],
+            "environment": fp["environment"], "threads": threads}
+
+
+def job_key(job: Job, env_key: dict, code: str) -> str:
+    notebook = EXPERIMENTS[job.experiment].notebook_path.read_bytes()
+    payload = json.dumps({"job": job.notebook_parameters(), "experiment": job.experiment,
+                          "notebook": hashlib.sha256(notebook).hexdigest(), "code": code,
+                          "env": env_key, "schema_version": SCHEMA_VERSION}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@contextlib.contextmanager
+def machine_lock(path: Path):
+    """One benchmark at a time per machine: a second runner anywhere on it is refused."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreError("another fwbench runner is measuring on this machine; "
+                             "run one benchmark at a time") from None
+        yield
+
+
+def _machine_lock_path() -> Path:
+    return Path(tempfile.gettempdir()) / f"fwbench-{os.getuid()}.lock"
+
+
+def _error_from_exception(exc: BaseException) -> dict:
+    ename = getattr(exc, "ename", None) or type(exc).__name__
+    evalue = getattr(exc, "evalue", None)
+    if evalue is None:
+        evalue = str(exc)
+    tb = getattr(exc, "traceback", None)
+    text = "\n".join(tb) if isinstance(tb, list) else "".join(traceback.format_exception(exc))
+    return {"type": ename, "message": _ANSI.sub("", str(evalue))[:4000], "traceback": _ANSI.sub("", text)[-20000:]}
+
+
+def _failure_doc(job: Job, status: str, error: dict) -> dict:
+    return {"mode": job.mode, "records": [], "samples": {}, "checks": [], "error": error}
+
+
+def execute_job(job: Job, work: Path, notebook_out: Path) -> dict:
+    """Run one job's notebook in a fresh kernel; return its result body (never raises for job failures)."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    output_json = work / "result.json"
+    params = {**job.notebook_parameters(), "output_path": str(output_json), "cache_dir": str(work / "cache")}
+    started = time.monotonic()
+    try:
+        papermill.execute_notebook(
+            str(EXPERIMENTS[job.experiment].notebook_path), str(notebook_out), parameters=params,
+            kernel_name=KERNEL_NAME, execution_timeout=job.timeout_s, progress_bar=False,
+            log_output=False, cwd=str(work))
+        body = read_json(output_json)
+        body.setdefault("error", None)
+        status = "ok"
+    except PapermillExecutionError as exc:
+        error = _error_from_exception(exc)
+        status = "skipped" if error["type"] == "DeviceUnavailable" else "failed"
+        body = _failure_doc(job, status, error)
+    except Exception as exc:  # timeouts, dead kernels, unreadable output: all are results too
+        error = _error_from_exception(exc)
+        if "timeout" in type(exc).__name__.lower() or isinstance(exc, TimeoutError):
+            error["message"] = f"timed out after {job.timeout_s:g} s: {error['message']}"
+        body = _failure_doc(job, "failed", error)
+        status = "failed"
+    body["status"] = status
+    body["duration_s"] = time.monotonic() - started
+    return body
+
+
+def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions()) -> Summary:
+    """Execute `profile` into `store`; skip jobs whose inputs match a stored successful result."""
+    summary = Summary()
+    with machine_lock(_machine_lock_path()), store.lock():
+        fp = fingerprint.collect()
+        threads = {job.threads for job in profile.jobs}
+        env_keys = {t: environment_key(fp, resolve_threads(t)) for t in threads}
+        code = code_hash()
+        keys = {job.job_id: job_key(job, env_keys[job.threads], code) for job in profile.jobs}
+
+        runs, problems = store.load(strict=False)
+        for problem in problems:
+            print(f"fwbench: warning: skipping unreadable run: {problem}", file=sys.stderr)
+        done = {}
+        for run in runs:
+            for stored in run.jobs:
+                if stored["status"] == "ok":
+                    done[stored["job_key"]] = run.run_id
+
+        todo = [j for j in profile.jobs if options.force or keys[j.job_id] not in done]
+        summary.reused = len(profile.jobs) - len(todo)
+        if not todo:
+            return summary
+
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        run_id = f"{stamp}-{fp['machine_id']}"
+        summary.run_id = run_id
+        manifest = {
+            "schema_version": SCHEMA_VERSION, "kind": "run", "run_id": run_id,
+            "machine_id": fp["machine_id"], "machine_label": fp["machine_label"], "fingerprint": fp,
+            "profile": {"name": profile.name, "description": profile.description, "source": profile.source},
+            "status": "running", "started": _now(), "finished": None, "code_hash": code,
+            "jobs": [j.job_id for j in todo],
+            "reused": {j.job_id: done[keys[j.job_id]] for j in profile.jobs if j not in todo},
+            "counts": {},
+        }
+        store.write_manifest(manifest)
+        os.environ.update(jupyter_env(options.scratch / "jupyter"))
+        work_root = options.scratch / "work" / run_id
+        status = "interrupted"
+        try:
+            _run_jobs(todo, keys, run_id, store, work_root, options, summary)
+            status = "complete"
+        finally:
+            manifest.update(status=status, finished=_now(),
+                            counts={"executed": summary.executed, "reused": summary.reused,
+                                    "failed": summary.failed, "skipped": summary.skipped})
+            store.write_manifest(manifest)
+            shutil.rmtree(work_root, ignore_errors=True)
+    return summary
+
+
+def _run_jobs(todo, keys, run_id, store, work_root, options, summary) -> None:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(todo, desc="fwbench", unit="job", disable=not options.progress, file=sys.stderr)
+    for job in bar:
+        bar.set_postfix_str(f"{job.framework} {job.variant}")
+        work = work_root / job.job_id
+        work.mkdir(parents=True, exist_ok=True)
+        nb_tmp = work / "executed.ipynb"
+        started = _now()
+        body = execute_job(job, work, nb_tmp)
+        doc = {**body, "schema_version": SCHEMA_VERSION, "kind": "job", "run_id": run_id,
+               "job_id": job.job_id, "job_key": keys[job.job_id], "experiment": job.experiment,
+               "framework": job.framework, "device": job.device, "workload": job.workload,
+               "variant": job.variant, "params": job.params, "started": started, "finished": _now()}
+        try:
+            validate_job(doc)
+        except StoreError as exc:  # the notebook wrote something malformed: keep it as a failure
+            doc.update(status="failed", records=[], samples={}, checks=[],
+                       error={"type": "StoreError", "message": str(exc), "traceback": ""})
+        if nb_tmp.exists():
+            copy_atomic(nb_tmp, store.run_dir(run_id) / "notebooks" / f"{job.job_id}.ipynb")
+        store.write_job(doc)
+        summary.executed += 1
+        if doc["status"] == "failed":
+            summary.failed += 1
+            summary.failures.append(f"{job.job_id}: {doc['error']['type']}: {doc['error']['message'][:200]}")
+        elif doc["status"] == "skipped":
+            summary.skipped += 1
+        shutil.rmtree(work, ignore_errors=True)
+    bar.close()

@@ -1,0 +1,231 @@
+"""The results store: one directory per run holding its manifest, job results (JSON) and executed notebooks.
+
+Layout under the store root::
+
+    runs/<run_id>/manifest.json        machine fingerprint, profile, timing of the run, job list
+    runs/<run_id>/jobs/<job_id>.json   one job's status, records, raw samples and checks
+    runs/<run_id>/notebooks/<job_id>.ipynb   the executed experiment notebook
+    .lock                              held by the runner while it writes
+
+Everything is JSON (never pickle), carries `schema_version`, is validated on
+read, and is written atomically so a killed process never leaves a torn file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import math
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from fwbench import SCHEMA_VERSION
+
+JOB_STATUSES = ("ok", "failed", "skipped")
+RUN_STATUSES = ("running", "complete", "interrupted")
+
+_JOB_FIELDS = {"schema_version": int, "kind": str, "run_id": str, "job_id": str, "job_key": str,
+               "experiment": str, "framework": str, "device": str, "workload": str, "variant": str,
+               "mode": str, "status": str, "params": dict, "records": list}
+_RECORD_FIELDS = {"phase": str, "batch_size": int, "metric": str, "value": (int, float), "unit": str}
+_MANIFEST_FIELDS = {"schema_version": int, "kind": str, "run_id": str, "machine_id": str,
+                    "machine_label": str, "fingerprint": dict, "profile": dict, "status": str,
+                    "started": str, "jobs": list}
+
+
+class StoreError(Exception):
+    """A file in the store is missing, unreadable, or does not match the schema."""
+
+
+def default_root() -> Path:
+    """FWBENCH_STORE if set, else `results/` at the repository root."""
+    env = os.environ.get("FWBENCH_STORE")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "results"
+
+
+def write_json_atomic(path: Path, data) -> None:
+    """Write JSON so that readers see either the old file or the complete new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data, indent=1, sort_keys=True, allow_nan=False, default=_json_default)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def copy_atomic(src: Path, dest: Path) -> None:
+    """Copy a file into the store atomically."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+            out.write(inp.read())
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _json_default(value):
+    # NumPy scalars reach us from measurements; anything else is a bug worth failing on.
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+def read_json(path: Path) -> dict:
+    try:
+        with open(path) as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise StoreError(f"{path}: missing") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StoreError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise StoreError(f"{path}: expected a JSON object")
+    return data
+
+
+def _check_fields(path, data: dict, fields: dict) -> None:
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise StoreError(f"{path}: schema_version {version!r} is not supported (this fwbench reads {SCHEMA_VERSION})")
+    for name, typ in fields.items():
+        if name not in data:
+            raise StoreError(f"{path}: missing field {name!r}")
+        value = data[name]
+        if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+            raise StoreError(f"{path}: field {name!r} has type {type(value).__name__}")
+
+
+def validate_job(data: dict, path="job") -> dict:
+    """Check a job result against the schema; return it unchanged or raise StoreError."""
+    _check_fields(path, data, _JOB_FIELDS)
+    if data["kind"] != "job":
+        raise StoreError(f"{path}: kind is {data['kind']!r}, expected 'job'")
+    if data["status"] not in JOB_STATUSES:
+        raise StoreError(f"{path}: status {data['status']!r} is not one of {', '.join(JOB_STATUSES)}")
+    if data["status"] != "ok" and not isinstance(data.get("error"), dict):
+        raise StoreError(f"{path}: a {data['status']} job must carry an error object")
+    for i, rec in enumerate(data["records"]):
+        if not isinstance(rec, dict):
+            raise StoreError(f"{path}: records[{i}] is not an object")
+        for name, typ in _RECORD_FIELDS.items():
+            if not isinstance(rec.get(name), typ) or isinstance(rec.get(name), bool):
+                raise StoreError(f"{path}: records[{i}].{name} is missing or has the wrong type")
+        if not math.isfinite(rec["value"]):
+            raise StoreError(f"{path}: records[{i}].value is not finite")
+    return data
+
+
+def validate_manifest(data: dict, path="manifest") -> dict:
+    _check_fields(path, data, _MANIFEST_FIELDS)
+    if data["kind"] != "run":
+        raise StoreError(f"{path}: kind is {data['kind']!r}, expected 'run'")
+    if data["status"] not in RUN_STATUSES:
+        raise StoreError(f"{path}: status {data['status']!r} is not one of {', '.join(RUN_STATUSES)}")
+    return data
+
+
+@dataclass
+class Run:
+    """One stored run: its manifest and its job results."""
+
+    path: Path
+    manifest: dict
+    jobs: list[dict]
+
+    @property
+    def run_id(self) -> str:
+        return self.manifest["run_id"]
+
+    def notebook(self, job_id: str) -> Path:
+        return self.path / "notebooks" / f"{job_id}.ipynb"
+
+
+class Store:
+    """Read and write access to a results store rooted at `root`."""
+
+    def __init__(self, root: Path | str | None = None):
+        self.root = Path(root) if root is not None else default_root()
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.runs_dir / run_id
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Exclusive writer lock; a second runner on the same store is refused, not interleaved."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fh = open(self.root / ".lock", "a+")
+        try:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise StoreError(f"{self.root}: another fwbench runner is writing to this store") from None
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"{os.getpid()}\n")
+            fh.flush()
+            yield
+        finally:
+            fh.close()
+
+    def write_manifest(self, manifest: dict) -> None:
+        validate_manifest(manifest)
+        write_json_atomic(self.run_dir(manifest["run_id"]) / "manifest.json", manifest)
+
+    def write_job(self, job: dict) -> Path:
+        validate_job(job)
+        path = self.run_dir(job["run_id"]) / "jobs" / f"{job['job_id']}.json"
+        write_json_atomic(path, job)
+        return path
+
+    def run_ids(self) -> list[str]:
+        if not self.runs_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.runs_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    def load_run(self, run_id: str) -> Run:
+        path = self.run_dir(run_id)
+        manifest = validate_manifest(read_json(path / "manifest.json"), path / "manifest.json")
+        jobs = []
+        for job_path in sorted((path / "jobs").glob("*.json")):
+            job = validate_job(read_json(job_path), job_path)
+            if job["run_id"] != run_id:
+                raise StoreError(f"{job_path}: run_id {job['run_id']!r} does not match its directory")
+            jobs.append(job)
+        return Run(path=path, manifest=manifest, jobs=jobs)
+
+    def load(self, strict: bool = True) -> tuple[list[Run], list[str]]:
+        """All runs, oldest first, and the problems found.
+
+        strict=True raises StoreError at the first bad file; strict=False skips
+        bad runs and returns one line per problem, so a report can still show
+        everything that is valid and say what was left out.
+        """
+        runs, problems = [], []
+        for run_id in self.run_ids():
+            try:
+                runs.append(self.load_run(run_id))
+            except StoreError as exc:
+                if strict:
+                    raise
+                problems.append(str(exc))
+        return runs, problems
