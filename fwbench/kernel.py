@@ -18,7 +18,7 @@ def ensure_kernelspec(root: Path) -> Path:
     """
     spec_dir = Path(root) / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+    spec = {"argv": [sys.executable, "-m", "fwbench.kernel_launcher", "-f", "{connection_file}"],
             "display_name": f"fwbench ({Path(sys.prefix).name})", "language": "python",
             "metadata": {"debugger": False}}
     path = spec_dir / "kernel.json"

@@ -117,6 +117,16 @@ class Report:
                              **check})
         return pd.DataFrame(rows)
 
+    def checks_summary(self, experiment: str) -> pd.DataFrame:
+        """One row per cell, one column per check: 'pass' or 'FAIL' with the measured value."""
+        checks = self.checks(experiment)
+        if checks.empty:
+            return checks
+        checks = checks.assign(result=[f"{'pass' if p else 'FAIL'} ({v:.2g})"
+                                       for p, v in zip(checks["passed"], checks["value"])])
+        keys = ["machine", "framework", "variant", "device", "workload"]
+        return checks.pivot_table(index=keys, columns="name", values="result", aggfunc="first").reset_index()
+
     def samples(self, experiment: str) -> dict[tuple, list[float]]:
         """Raw steady-state samples keyed by (machine, framework, device, workload, variant, phase, batch)."""
         out = {}

@@ -111,7 +111,7 @@ def _error_from_exception(exc: BaseException) -> dict:
     return {"type": ename, "message": _ANSI.sub("", str(evalue))[:4000], "traceback": _ANSI.sub("", text)[-20000:]}
 
 
-def _failure_doc(job: Job, status: str, error: dict) -> dict:
+def _failure_doc(job: Job, error: dict) -> dict:
     return {"mode": job.mode, "records": [], "samples": {}, "checks": [], "error": error}
 
 
@@ -123,6 +123,7 @@ def execute_job(job: Job, work: Path, notebook_out: Path) -> dict:
     output_json = work / "result.json"
     params = {**job.notebook_parameters(), "output_path": str(output_json), "cache_dir": str(work / "cache")}
     started = time.monotonic()
+    os.environ["FWBENCH_KERNEL_LOG"] = str(work / "kernel.log")
     try:
         papermill.execute_notebook(
             str(EXPERIMENTS[job.experiment].notebook_path), str(notebook_out), parameters=params,
@@ -134,13 +135,15 @@ def execute_job(job: Job, work: Path, notebook_out: Path) -> dict:
     except PapermillExecutionError as exc:
         error = _error_from_exception(exc)
         status = "skipped" if error["type"] == "DeviceUnavailable" else "failed"
-        body = _failure_doc(job, status, error)
+        body = _failure_doc(job, error)
     except Exception as exc:  # timeouts, dead kernels, unreadable output: all are results too
         error = _error_from_exception(exc)
         if "timeout" in type(exc).__name__.lower() or isinstance(exc, TimeoutError):
             error["message"] = f"timed out after {job.timeout_s:g} s: {error['message']}"
-        body = _failure_doc(job, "failed", error)
+        body = _failure_doc(job, error)
         status = "failed"
+    finally:
+        os.environ.pop("FWBENCH_KERNEL_LOG", None)
     body["status"] = status
     body["duration_s"] = time.monotonic() - started
     return body
@@ -220,6 +223,8 @@ def _run_jobs(todo, keys, run_id, store, work_root, options, summary) -> None:
                        error={"type": "StoreError", "message": str(exc), "traceback": ""})
         if nb_tmp.exists():
             copy_atomic(nb_tmp, store.run_dir(run_id) / "notebooks" / f"{job.job_id}.ipynb")
+        if (work / "kernel.log").exists():
+            copy_atomic(work / "kernel.log", store.run_dir(run_id) / "logs" / f"{job.job_id}.log")
         store.write_job(doc)
         summary.executed += 1
         if doc["status"] == "failed":

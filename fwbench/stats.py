@@ -90,12 +90,12 @@ def break_even_steps(first_eager: float, step_eager: float, first_graph: float,
 
     Eager costs first_eager + (n-1)*step_eager for n steps, graph mode
     first_graph + (n-1)*step_graph. Returns the smallest n at which graph mode
-    is no slower (1 if it is never slower), or inf if its steps are not faster.
+    is no slower from then on (1 if it is never slower), or inf if it never
+    stays ahead (its steps are slower, or tie after a costlier first call).
     """
     extra = first_graph - first_eager
-    if extra <= 0:
-        return 1.0
     gain = step_eager - step_graph
-    if gain <= 0:
-        return math.inf
-    return float(math.ceil(extra / gain) + 1)
+    if gain > 0:
+        return 1.0 if extra <= 0 else float(math.ceil(extra / gain) + 1)
+    # Steps no faster: a cheaper first call can put graph mode ahead only if steps tie.
+    return 1.0 if (gain == 0 and extra <= 0) else math.inf

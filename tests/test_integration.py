@@ -1,0 +1,157 @@
+"""End to end, for real: papermill runs every framework, the store fills, reruns reuse, the book builds and shows it all."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from conftest import job, manifest
+from fwbench.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def cli(*args, timeout=1500):
+    return subprocess.run([sys.executable, "-m", "fwbench", *args], capture_output=True, text=True,
+                          cwd=REPO, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    """Runs the smoke profile, a rerun, a job that times out, and builds the book; returns what each left."""
+    tmp = tmp_path_factory.mktemp("pipeline")
+    store = tmp / "store"
+    first = cli("--store", str(store), "run", "--profile", "smoke", "--no-progress")
+    second = cli("--store", str(store), "run", "--profile", "smoke", "--no-progress")
+    slow = tmp / "timeout.yml"
+    slow.write_text("name: timeout\ntimeout_s: 1\nexperiments:\n  eager_vs_graph:\n    frameworks: [jax]\n"
+                    "    variants: [eager]\n    devices: [cpu]\n"
+                    "    params: {batch_size: 8, repeats: 500, min_repeats: 500}\n")
+    timed_out = cli("--store", str(store), "run", "--profile", str(slow), "--no-progress")
+    # A stored failure whose message carries markup: the book must show it as text.
+    evil = {"type": "RuntimeError", "message": "<script>alert('pwned')</script><b>boom</b>", "traceback": "<i>tb</i>"}
+    s = Store(store)
+    s.write_manifest(manifest("99990101T000000Z-other", machine_id="other-cpu-11111111", label="<em>otherbox</em>"))
+    s.write_job(job("99990101T000000Z-other", "torch", "torch.compile", "graph", None, status="failed", error=evil))
+    csv = tmp / "results.csv"
+    export = cli("--store", str(store), "results", "--format", "csv", "-o", str(csv))
+    book = cli("--store", str(store), "book", "--out", str(tmp / "book"))
+    return {"store": s, "first": first, "second": second, "timed_out": timed_out, "export": export,
+            "csv": csv, "book": book, "html": tmp / "book" / "_build" / "html"}
+
+
+def test_smoke_profile_runs_every_framework(pipeline):
+    first = pipeline["first"]
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "7 executed, 0 reused, 0 failed" in first.stdout
+    runs, problems = pipeline["store"].load()
+    assert not problems
+    smoke = [j for r in runs for j in r.jobs if r.manifest["profile"]["name"] == "smoke"]
+    assert sorted({j["framework"] for j in smoke}) == ["jax", "tensorflow", "torch"]
+    assert all(j["status"] == "ok" for j in smoke)
+    for j in smoke:
+        assert all(c["passed"] for c in j["checks"]), (j["job_id"], j["checks"])
+        assert j["settings"]["threads"] >= 1 and j["settings"]["compile_cache"] == "cold"
+        assert len(j["samples"]["train"]) >= 5
+
+
+def test_every_executed_notebook_is_valid_and_logged(pipeline):
+    runs, _ = pipeline["store"].load()
+    count = 0
+    for run in runs:
+        for j in run.jobs:
+            path = run.notebook(j["job_id"])
+            if run.run_id.startswith("9999"):
+                continue
+            nb = nbformat.read(path, as_version=4)
+            nbformat.validate(nb)
+            assert nb.metadata["papermill"]["parameters"]["framework"] == j["framework"]
+            assert (run.path / "logs" / f"{j['job_id']}.log").is_file()
+            count += 1
+    assert count == 8
+
+
+def test_manifest_fingerprint(pipeline):
+    runs, _ = pipeline["store"].load()
+    m = runs[0].manifest
+    assert m["status"] == "complete" and m["finished"]
+    fp = m["fingerprint"]
+    assert fp["hardware"]["cpu_model"] and fp["packages"]["torch"].startswith("2.13")
+    assert fp["fwbench"]["commit"]
+
+
+def test_rerun_reuses_everything(pipeline):
+    second = pipeline["second"]
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "0 executed, 7 reused, 0 failed" in second.stdout
+
+
+def test_timeout_is_a_recorded_failure(pipeline):
+    res = pipeline["timed_out"]
+    assert res.returncode == 1
+    assert "1 executed, 0 reused, 1 failed" in res.stdout
+    runs, _ = pipeline["store"].load()
+    failed = [j for r in runs for j in r.jobs if j["status"] == "failed" and j["framework"] == "jax"]
+    assert len(failed) == 1 and "timed out" in failed[0]["error"]["message"]
+
+
+def test_tidy_export(pipeline):
+    assert pipeline["export"].returncode == 0, pipeline["export"].stderr
+    df = pd.read_csv(pipeline["csv"])
+    ok = df[df.status == "ok"]
+    assert set(ok.framework) == {"torch", "tensorflow", "jax"}
+    assert set(ok["mode"]) == {"eager", "graph"} and set(ok.phase) == {"train", "infer"}
+    assert {"eager", "torch.compile", "tf.function", "tf.function+xla", "jax.jit"} <= set(ok.variant)
+    for metric in ("step_time_median_s", "step_time_ci_low_s", "step_time_ci_high_s", "first_call_s"):
+        per_fw = ok[ok.metric == metric].groupby("framework").size()
+        assert set(per_fw.index) == {"torch", "tensorflow", "jax"}, metric
+    assert (ok[ok.metric == "first_step_loss_rel_err"].value < 1e-4).all()
+    assert (ok.value.notna()).all()
+    assert len(df[df.status == "failed"]) == 2
+
+
+def page(pipeline, name):
+    return (pipeline["html"] / name).read_text()
+
+
+def test_book_builds_with_figures_tables_and_verdicts(pipeline):
+    assert pipeline["book"].returncode == 0, pipeline["book"].stdout[-3000:] + pipeline["book"].stderr[-3000:]
+    evg = page(pipeline, "chapters/eager_vs_graph.html")
+    assert len(re.findall(r"<img [^>]*src=\"[^\"]*_images/", evg)) >= 2
+    assert evg.count("<table") >= 4
+    assert "Speedup of compiled over eager" in evg
+    claims = page(pipeline, "chapters/claims.html")
+    for cid in ("E1", "E4"):
+        m = re.search(rf"id='claim-{cid}'.*?Verdict: <strong>([a-z ]+)</strong>", claims, re.S)
+        assert m and m.group(1) in ("supported", "contradicted", "mixed"), cid
+    assert "not testable here" in claims and "not yet measured" in claims
+    intro = page(pipeline, "intro.html")
+    assert "Test CPU" in intro or "otherbox" in intro  # both machines are listed
+
+
+def test_failures_are_shown_escaped(pipeline):
+    evg = page(pipeline, "chapters/eager_vs_graph.html")
+    assert "timed out" in evg
+    for html in (evg, page(pipeline, "intro.html")):
+        assert "<script>alert" not in html and "<em>otherbox</em>" not in html
+    assert "&lt;script&gt;alert" in evg
+    for name in ("intro.html", "chapters/eager_vs_graph.html", "chapters/claims.html", "chapters/method.html"):
+        text = page(pipeline, name)
+        assert "Traceback (most recent call last)" not in text, name
+
+
+def test_book_is_offline(pipeline):
+    for html in pipeline["html"].rglob("*.html"):
+        text = html.read_text()
+        assert not re.search(r"<script[^>]+src=\"https?://", text), html
+        assert not re.search(r"<link[^>]+href=\"https?://[^\"]+\.css", text), html
+    assert "mathjax/tex-chtml.js" in page(pipeline, "chapters/method.html")
+    assert (pipeline["html"] / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    appendix = list((pipeline["html"] / "chapters" / "appendix" / "runs").glob("*.html"))
+    assert len(appendix) >= 8

@@ -1,0 +1,95 @@
+"""Profiles expand into the right jobs; every kind of bad input is one clear line and exit code 2."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fwbench import frameworks
+from fwbench.matrix import MatrixError, load_profile, parse_profile
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def profile(**experiment):
+    spec = {"frameworks": ["torch", "tensorflow", "jax"], "devices": ["cpu"], "workloads": ["mlp"]}
+    spec.update(experiment)
+    return {"name": "t", "experiments": {"eager_vs_graph": spec}}
+
+
+def test_shipped_profiles_parse():
+    for path in sorted((REPO / "experiments" / "profiles").glob("*.yml")):
+        p = load_profile(str(path))
+        assert p.jobs, path
+
+
+def test_expansion_covers_every_framework_variant():
+    p = parse_profile(profile())
+    expected = sum(len(frameworks.variants(f)) for f in ("torch", "tensorflow", "jax"))
+    assert len(p.jobs) == expected
+    assert {(j.framework, j.variant) for j in p.jobs} == {
+        (f, v) for f in ("torch", "tensorflow", "jax") for v in frameworks.variants(f)}
+    assert len({j.job_id for j in p.jobs}) == len(p.jobs)
+    assert {j.mode for j in p.jobs} == {"eager", "graph"}
+    assert all(j.params["batch_size"] == 64 for j in p.jobs)  # the experiment's default
+
+
+def test_variant_filter_and_params():
+    p = parse_profile(profile(variants=["eager"], params={"batch_size": 8, "max_time_s": 1}))
+    assert [j.variant for j in p.jobs] == ["eager"] * 3
+    assert p.jobs[0].params["batch_size"] == 8 and p.jobs[0].params["max_time_s"] == 1
+
+
+@pytest.mark.parametrize("data, named", [
+    (profile(frameworks=["mxnet"]), "mxnet"),
+    (profile(devices=["tpu"]), "tpu"),
+    (profile(workloads=["resnet9000"]), "resnet9000"),
+    (profile(variants=["xla-magic"]), "xla-magic"),
+    (profile(params={"batchsize": 3}), "batchsize"),
+    (profile(params={"batch_size": "64"}), "batch_size"),
+    (profile(params={"repeats": 2.5}), "repeats"),
+    (profile(params={"batch_size": True}), "batch_size"),
+    (profile(params={"min_repeats": 50, "repeats": 10}), "min_repeats"),
+    (profile(colour="blue"), "colour"),
+    ({"name": "t", "experiments": {"debug_everything": {}}}, "debug_everything"),
+    ({"name": "t", "threads": 0, "experiments": {"eager_vs_graph": {}}}, "threads"),
+    ({"name": "t", "timeout_s": "soon", "experiments": {"eager_vs_graph": {}}}, "timeout_s"),
+    ({"experiments": {"eager_vs_graph": {}}}, "name"),
+    ([1, 2], "mapping"),
+])
+def test_bad_input_names_the_problem(data, named):
+    with pytest.raises(MatrixError) as exc:
+        parse_profile(data)
+    message = str(exc.value)
+    assert named in message and "\n" not in message
+
+
+def run_cli(*args, cwd=REPO):
+    return subprocess.run([sys.executable, "-m", "fwbench", *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+@pytest.mark.parametrize("text, named", [
+    ("name: bad\nexperiments:\n  eager_vs_graph:\n    frameworks: [mxnet]\n", "mxnet"),
+    ("name: bad\nexperiments: [\n", "YAML"),
+])
+def test_cli_rejects_bad_profile_before_writing_anything(tmp_path, text, named):
+    bad = tmp_path / "bad.yml"
+    bad.write_text(text)
+    store = tmp_path / "store"
+    proc = run_cli("--store", str(store), "run", "--profile", str(bad))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and named in lines[0] and lines[0].startswith("fwbench: error:")
+    assert not store.exists()
+
+
+def test_cli_unknown_profile_lists_known(tmp_path):
+    proc = run_cli("--store", str(tmp_path / "s"), "run", "--profile", "nonesuch")
+    assert proc.returncode == 2 and "quick" in proc.stderr
+
+
+def test_yaml_round_trip_of_shipped_quick_profile():
+    data = yaml.safe_load((REPO / "experiments" / "profiles" / "quick.yml").read_text())
+    assert parse_profile(data).name == "quick"

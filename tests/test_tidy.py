@@ -1,0 +1,32 @@
+"""The long-format export has the documented columns, one row per value, and a row per failure."""
+
+import math
+
+from conftest import job
+from fwbench import tidy
+from fwbench.metrics import METRICS
+
+
+def test_columns_rows_and_failures(make_store, tmp_path):
+    failed = job("r1", "jax", "jax.jit", "graph", None, status="failed",
+                 error={"type": "TimeoutError", "message": "timed out", "traceback": ""})
+    runs, _ = make_store([("r1", [job("r1", "torch", "eager", "eager", 0.01), failed])]).load()
+    df = tidy.frame(runs)
+    assert list(df.columns) == tidy.COLUMNS
+    ok = df[df.status == "ok"]
+    assert set(ok["phase"]) == {"train", "infer"}
+    assert set(ok["metric"]) <= set(METRICS)
+    assert (ok["machine_id"] == "test-cpu-00000000").all() and (ok["framework_version"] == "1.0").all()
+    bad = df[df.status == "failed"]
+    assert len(bad) == 1 and bad.iloc[0]["metric"] == "error" and "timed out" in bad.iloc[0]["error"]
+    assert math.isnan(bad.iloc[0]["value"])
+    out = tmp_path / "r.csv"
+    assert tidy.write(runs, out) == len(df)
+    assert out.read_text().splitlines()[0] == ",".join(tidy.COLUMNS)
+
+
+def test_metrics_are_documented_in_the_readme():
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for name in METRICS:
+        assert f"`{name}`" in readme, name
