@@ -62,37 +62,30 @@ def _where(c) -> str:
     return f"{c['machine_label']} {c['device']} {c['workload']} {c['phase']} (batch {c['batch_size']})"
 
 
-def rule_e1(report: Report) -> tuple[str, str, pd.DataFrame]:
-    cells = report.comparisons()
+def _judge(cells: pd.DataFrame, good: str, label: Callable[[pd.Series], str]) -> tuple[str, str, pd.DataFrame]:
     if cells.empty:
         return "not yet measured", "", cells
-    verdict = all_some_none(cells, "faster")
-    evidence = _describe(cells, lambda c: f"{c['framework']} {c['variant']} vs eager, {_where(c)}")
-    return verdict, evidence, cells
+    return all_some_none(cells, good), _describe(cells, label), cells
+
+
+def rule_e1(report: Report) -> tuple[str, str, pd.DataFrame]:
+    return _judge(report.comparisons(), "faster",
+                  lambda c: f"{c['framework']} {c['variant']} vs eager, {_where(c)}")
 
 
 def rule_e2(report: Report) -> tuple[str, str, pd.DataFrame]:
-    cells = report.cross_framework(("torch", "eager"), [("tensorflow", "eager")])
-    if cells.empty:
-        return "not yet measured", "", cells
-    verdict = all_some_none(cells, "faster")
-    evidence = _describe(cells, lambda c: f"torch eager over tensorflow eager, {_where(c)}")
-    return verdict, evidence, cells
+    return _judge(report.cross_framework(("torch", "eager"), [("tensorflow", "eager")]), "faster",
+                  lambda c: f"torch eager over tensorflow eager, {_where(c)}")
 
 
 def rule_e4(report: Report) -> tuple[str, str, pd.DataFrame]:
     cells = report.comparisons()
-    if cells.empty:
-        return "not yet measured", "", cells
-    cells = cells[cells["variant"] == "torch.compile"]
-    if cells.empty:
-        return "not yet measured", "", cells
-    verdict = all_some_none(cells, "faster")
-    evidence = _describe(cells, lambda c: (
+    if not cells.empty:
+        cells = cells[cells["variant"] == "torch.compile"]
+    return _judge(cells, "faster", lambda c: (
         f"torch.compile vs eager, {_where(c)}; first call {fmt_s(c['first_call_graph_s'])} vs "
         f"{fmt_s(c['first_call_eager_s'])} eager, pays off after "
         + (f"{c['break_even_steps']:.0f} steps" if c['break_even_steps'] != float('inf') else "never")))
-    return verdict, evidence, cells
 
 
 def rule_e5(report: Report) -> tuple[str, str, pd.DataFrame]:
@@ -104,9 +97,8 @@ def rule_e5(report: Report) -> tuple[str, str, pd.DataFrame]:
     keys = ["machine_label", "device", "workload", "phase", "batch_size"]
     best = pairs.loc[pairs.groupby(keys)["other_median_s"].idxmin()].copy()
     best["verdict"] = best["verdict"].map(lambda v: "competitive" if v != "slower" else "slower")
-    verdict = all_some_none(best, "competitive")
-    evidence = _describe(best, lambda c: f"jax.jit over the fastest other compiled mode ({c['other']}), {_where(c)}")
-    return verdict, evidence, best
+    return _judge(best, "competitive",
+                  lambda c: f"jax.jit over the fastest other compiled mode ({c['other']}), {_where(c)}")
 
 
 RULES: dict[str, tuple[str, Callable[[Report], tuple[str, str, pd.DataFrame]]]] = {

@@ -5,6 +5,7 @@ Layout under the store root::
     runs/<run_id>/manifest.json        machine fingerprint, profile, timing of the run, job list
     runs/<run_id>/jobs/<job_id>.json   one job's status, records, raw samples and checks
     runs/<run_id>/notebooks/<job_id>.ipynb   the executed experiment notebook
+    runs/<run_id>/logs/<job_id>.log    the kernel's stderr (framework warnings and chatter)
     .lock                              held by the runner while it writes
 
 Everything is JSON (never pickle), carries `schema_version`, is validated on
@@ -47,15 +48,14 @@ def default_root() -> Path:
     return Path(env) if env else Path(__file__).resolve().parent.parent / "results"
 
 
-def write_json_atomic(path: Path, data) -> None:
-    """Write JSON so that readers see either the old file or the complete new one."""
+def _write_atomic(path: Path, payload: bytes) -> None:
+    """Write bytes so that readers see either the old file or the complete new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, indent=1, sort_keys=True, allow_nan=False, default=_json_default)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -64,19 +64,15 @@ def write_json_atomic(path: Path, data) -> None:
         raise
 
 
+def write_json_atomic(path: Path, data) -> None:
+    """Serialize first, so a value that is not JSON never truncates an existing file."""
+    text = json.dumps(data, indent=1, sort_keys=True, allow_nan=False, default=_json_default)
+    _write_atomic(Path(path), text.encode())
+
+
 def copy_atomic(src: Path, dest: Path) -> None:
     """Copy a file into the store atomically."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-            out.write(inp.read())
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _write_atomic(Path(dest), Path(src).read_bytes())
 
 
 def _json_default(value):
