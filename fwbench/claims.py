@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -101,6 +102,34 @@ def rule_e5(report: Report) -> tuple[str, str, pd.DataFrame]:
                   lambda c: f"jax.jit over the fastest other compiled mode ({c['other']}), {_where(c)}")
 
 
+def rule_e3(report: Report) -> tuple[str, str, pd.DataFrame]:
+    pairs = report.cross_framework(("tensorflow", "tf.function"), [("torch", "torch.compile")])
+    xla = report.cross_framework(("tensorflow", "tf.function+xla"), [("torch", "torch.compile")])
+    pairs = pd.concat([pairs, xla], ignore_index=True)
+    if pairs.empty:
+        return "not yet measured", "", pairs
+    keys = ["machine_label", "device", "workload", "phase", "batch_size"]
+    # TensorFlow's better graph mode in each cell, against torch.compile.
+    best = pairs.loc[pairs.groupby(keys)["baseline_median_s"].idxmin()].copy()
+    verdict = all_some_none(best, "faster")
+    from fwbench.workloads import WORKLOADS
+    best["n_params"] = best["workload"].map(lambda w: getattr(WORKLOADS.get(w), "n_params", np.nan))
+    sweep = best[best["workload"].map(lambda w: getattr(WORKLOADS.get(w), "family", w) == "mlp")]
+    trend = ""
+    if sweep["n_params"].nunique() >= 3:
+        for (machine, phase), g in sweep.groupby(["machine_label", "phase"]):
+            small, large = g.loc[g["n_params"].idxmin()], g.loc[g["n_params"].idxmax()]
+            trend += (f"\n- MLP sweep, {machine} {phase}: TensorFlow's graph speedup over torch.compile is "
+                      f"{small['speedup']:.2f}x at {small['workload']} and {large['speedup']:.2f}x at {large['workload']}.")
+    evidence = _describe(best, lambda c: f"{c['baseline']} over torch.compile, {_where(c)}") + trend
+    return verdict, evidence, best
+
+
+def rule_e6(report: Report) -> tuple[str, str, pd.DataFrame]:
+    return _judge(report.cross_framework(("tensorflow", "tf.function+xla"), [("tensorflow", "tf.function")]),
+                  "faster", lambda c: f"tf.function+xla over tf.function, {_where(c)}")
+
+
 RULES: dict[str, tuple[str, Callable[[Report], tuple[str, str, pd.DataFrame]]]] = {
     "E1": ("Each compiled variant is compared with its own framework's eager mode in every cell (machine, device, "
            "workload, phase, batch). A cell counts as *faster* when the 95% bootstrap CI of the speedup "
@@ -109,6 +138,10 @@ RULES: dict[str, tuple[str, Callable[[Report], tuple[str, str, pd.DataFrame]]]] 
     "E2": ("torch eager against tensorflow eager in every shared cell; speedup = TensorFlow median / PyTorch "
            "median. **Supported** if PyTorch is faster (CI above 1) in every cell, **contradicted** if in none, "
            "**mixed** otherwise.", rule_e2),
+    "E3": ("In every cell, TensorFlow's faster graph mode (tf.function or tf.function+xla) against torch.compile; "
+           "speedup = torch.compile median / TensorFlow median. **Supported** if TensorFlow is faster (CI above 1) "
+           "in every cell, **contradicted** if in none, **mixed** otherwise. The MLP size sweep shows whether the gap "
+           "grows with model size (the \"especially for large models\" half).", rule_e3),
     "E4": ("torch.compile against torch eager in every cell, steady state. **Supported** if torch.compile is "
            "faster (CI above 1) in every cell, **contradicted** if in none, **mixed** otherwise. The compile "
            "cost and the step count at which it pays off are shown beside the verdict.", rule_e4),
@@ -116,6 +149,9 @@ RULES: dict[str, tuple[str, Callable[[Report], tuple[str, str, pd.DataFrame]]]] 
            "fastest other compiled mode (torch.compile, tf.function, tf.function+xla). A cell counts as "
            "*competitive* unless jax.jit is slower with the CI wholly below 1. **Supported** if competitive "
            "everywhere, **contradicted** if nowhere, **mixed** otherwise.", rule_e5),
+    "E6": ("The XLA half of the claim: tf.function with jit_compile=True against plain tf.function in every cell. "
+           "**Supported** if XLA is faster (CI above 1) in every cell, **contradicted** if in none, **mixed** "
+           "otherwise. The TFLite half needs the export experiment and is not judged here.", rule_e6),
 }
 
 

@@ -21,7 +21,7 @@ from fwbench.workloads import WORKLOADS
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "experiments" / "profiles"
 DEVICES = ("cpu", "cuda", "auto")
 _PROFILE_KEYS = {"name", "description", "threads", "timeout_s", "experiments"}
-_EXPERIMENT_KEYS = {"frameworks", "devices", "workloads", "variants", "params"}
+_EXPERIMENT_KEYS = {"frameworks", "devices", "workloads", "variants", "params", "processes"}
 
 
 class MatrixError(ValueError):
@@ -40,13 +40,18 @@ class Job:
     params: dict = field(metadata={"help": "the experiment's parameters, complete with defaults"})
     threads: int | str = field(default="auto", metadata={"help": "threads for every framework ('auto' = all usable CPUs)"})
     timeout_s: float = field(default=900.0, metadata={"help": "per-cell execution timeout of the notebook"})
+    process: int = field(default=0, metadata={"help": "which of the cell's separate processes this is (0 runs with cold caches)"})
 
     @property
-    def job_id(self) -> str:
-        """Readable, unique within a profile, safe as a file name."""
+    def cell_id(self) -> str:
+        """The measured cell, shared by its processes; readable and safe as a file name."""
         parts = [self.experiment, self.framework, self.device, self.workload, self.variant]
         digest = hashlib.sha256(json.dumps(self.params, sort_keys=True).encode()).hexdigest()[:6]
         return re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join(parts)) + f"-{digest}"
+
+    @property
+    def job_id(self) -> str:
+        return f"{self.cell_id}-p{self.process}"
 
     @property
     def mode(self) -> str:
@@ -54,7 +59,8 @@ class Job:
 
     def notebook_parameters(self) -> dict:
         return {"framework": self.framework, "device": self.device, "workload": self.workload,
-                "variant": self.variant, "threads": self.threads, "params": dict(self.params)}
+                "variant": self.variant, "threads": self.threads, "process": self.process,
+                "params": dict(self.params)}
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,8 @@ def _type_ok(value, annotation) -> bool:
         return isinstance(value, str)
     if annotation in (bool, "bool"):
         return isinstance(value, bool)
+    if annotation in ("tuple[int, ...]", "list[int]"):
+        return isinstance(value, (list, tuple)) and all(_type_ok(v, int) for v in value)
     return True
 
 
@@ -110,7 +118,8 @@ def validate_params(where: str, params_cls: type, given) -> dict:
             instance.timer()  # the timer validates counts and budgets
     except (TypeError, ValueError) as exc:
         _fail(where, str(exc))
-    return dataclasses.asdict(instance)
+    # Plain JSON types only: papermill passes anything else (a tuple, say) to the notebook as its repr string.
+    return json.loads(json.dumps(dataclasses.asdict(instance)))
 
 
 def visible_gpu() -> bool:
@@ -177,12 +186,16 @@ def parse_profile(data, where: str = "profile") -> Profile:
         all_variants = sorted({v for fw in fws for v in frameworks.variants(fw)})
         if wanted_variants != "all":
             wanted_variants = _names(f"{at}.variants", wanted_variants, all_variants)
-        for fw in fws:
-            for device in devices:
-                for workload in workloads:
-                    for variant in frameworks.variants(fw):
-                        if wanted_variants == "all" or variant in wanted_variants:
-                            jobs.append(Job(exp_name, fw, device, workload, variant, params, threads, float(timeout)))
+        processes = spec.get("processes", 2)
+        if not _type_ok(processes, int) or processes < 1:
+            _fail(f"{at}.processes", f"expected a positive integer, got {processes!r}")
+        cells = [(fw, device, workload, variant) for fw in fws for device in devices for workload in workloads
+                 for variant in frameworks.variants(fw) if wanted_variants == "all" or variant in wanted_variants]
+        # All cells' first processes, then all second ones: a cell's processes are
+        # spread over the run, so drift of the machine shows as between-process noise.
+        for process in range(processes):
+            for fw, device, workload, variant in cells:
+                jobs.append(Job(exp_name, fw, device, workload, variant, params, threads, float(timeout), process))
     if not jobs:
         _fail(where, "expands to no jobs")
     return Profile(name=name, description=str(data.get("description", "")), source=data, jobs=tuple(jobs))

@@ -10,56 +10,103 @@ import seaborn as sns
 PHASES = ["train", "infer"]
 
 
-def _panels(df: pd.DataFrame, width: float = 5.5, height: float = 3.6):
-    """A grid with one row per machine and one column per phase; yields (axes, machine, phase, rows)."""
+def _panels(df: pd.DataFrame, columns: list, column_key: str, width: float = 5.5, height: float = 3.6):
+    """A grid with one row per machine and one column per value of `column_key`; yields (axes, machine, column, rows)."""
     sns.set_theme(style="whitegrid", context="notebook")
     machines = sorted(df["machine_label"].unique())
-    fig, axes = plt.subplots(len(machines), len(PHASES), figsize=(width * len(PHASES), height * len(machines)),
+    fig, axes = plt.subplots(len(machines), len(columns), figsize=(width * len(columns), height * len(machines)),
                              squeeze=False, constrained_layout=True)
-    panels = [(axes[r][c], m, p, df[(df.machine_label == m) & (df.phase == p)])
-              for r, m in enumerate(machines) for c, p in enumerate(PHASES)]
+    panels = [(axes[r][c], m, v, df[(df.machine_label == m) & (df[column_key] == v)])
+              for r, m in enumerate(machines) for c, v in enumerate(columns)]
     return fig, panels
 
 
-def _palette(df: pd.DataFrame) -> dict:
-    return dict(zip(sorted(df["framework"].unique()), sns.color_palette("colorblind")))
+def variant_palette(variants) -> dict:
+    return dict(zip(sorted(set(variants)), sns.color_palette("colorblind", n_colors=max(len(set(variants)), 3))))
 
 
 def speedup_chart(cmp: pd.DataFrame):
-    """Speedup of each compiled variant over its framework's eager mode, with 95% CI, per machine and phase."""
-    fig, panels = _panels(cmp)
-    palette = _palette(cmp)
+    """Speedup of each compiled variant over its framework's eager mode, with 95% CI: workloads on x, per phase."""
+    fig, panels = _panels(cmp, PHASES, "phase")
+    palette = variant_palette(cmp["variant"])
+    workloads = sorted(cmp["workload"].unique())
+    variants = sorted(cmp["variant"].unique())
+    width = 0.8 / max(len(variants), 1)
     for ax, machine, phase, d in panels:
-        d = d.sort_values(["framework", "variant"])
-        labels = [f"{v}\n({dev}, {wl})" for v, dev, wl in zip(d["variant"], d["device"], d["workload"])]
-        x = np.arange(len(d))
-        ax.bar(x, d["speedup"], color=[palette[f] for f in d["framework"]])
-        ax.errorbar(x, d["speedup"], yerr=[d["speedup"] - d["speedup_ci_low"], d["speedup_ci_high"] - d["speedup"]],
-                    fmt="none", ecolor="black", capsize=4, lw=1)
+        for j, variant in enumerate(variants):
+            dv = d[d["variant"] == variant].set_index("workload").reindex(workloads)
+            x = np.arange(len(workloads)) + (j - (len(variants) - 1) / 2) * width
+            ax.bar(x, dv["speedup"], width, color=palette[variant], label=variant)
+            ax.errorbar(x, dv["speedup"], yerr=[dv["speedup"] - dv["speedup_ci_low"], dv["speedup_ci_high"] - dv["speedup"]],
+                        fmt="none", ecolor="black", capsize=2, lw=0.8)
         ax.axhline(1.0, color="black", lw=1, ls="--")
-        ax.set_xticks(x, labels, fontsize=8)
-        ax.set_ylabel("speedup over eager (x)")
-        ax.set_title(f"{machine}: {phase} step")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=col) for col in palette.values()]
-    fig.legend(handles, list(palette), loc="outside lower center", ncols=len(palette), frameon=False)
+        ax.set_xticks(np.arange(len(workloads)), workloads, fontsize=8, rotation=30)
+        ax.set_yscale("log")
+        ax.set_ylabel("speedup over eager (x, log)")
+        batches = ", ".join(str(int(b)) for b in sorted(d["batch_size"].unique()))
+        ax.set_title(f"{machine}: {phase}, batch {batches}")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=palette[v]) for v in variants]
+    fig.legend(handles, variants, loc="outside lower center", ncols=len(variants), frameon=False)
     return fig
 
 
-def step_time_chart(wide: pd.DataFrame):
-    """Median step time of every variant with its 95% CI (log scale), per machine and phase."""
-    fig, panels = _panels(wide)
-    palette = _palette(wide)
-    for ax, machine, phase, d in panels:
-        d = d.sort_values(["framework", "mode", "variant"])
-        for i, row in enumerate(d.itertuples()):
-            med = row.step_time_median_s * 1e3
-            err = [[med - row.step_time_ci_low_s * 1e3], [row.step_time_ci_high_s * 1e3 - med]]
-            ax.errorbar(med, i, xerr=err, fmt="o" if row.mode == "graph" else "s",
-                        color=palette[row.framework], capsize=3)
-        ax.set_yticks(np.arange(len(d)), [f"{f} {v}" for f, v in zip(d["framework"], d["variant"])], fontsize=8)
+def batch_chart(cells: pd.DataFrame):
+    """Inference time per sample against batch size, one line per framework variant, one panel per workload."""
+    infer = cells[cells["phase"] == "infer"].copy()
+    infer["time per sample (µs)"] = infer["step_time_median_s"] / infer["batch_size"] * 1e6
+    infer["variant "] = infer["framework"] + " " + infer["variant"]
+    workloads = sorted(infer["workload"].unique())
+    fig, panels = _panels(infer, workloads, "workload", width=4.2, height=3.4)
+    palette = variant_palette(infer["variant "])
+    for ax, machine, workload, d in panels:
+        sns.lineplot(d, x="batch_size", y="time per sample (µs)", hue="variant ", style="mode", markers=True,
+                     palette=palette, ax=ax, legend=False)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_title(f"{machine}: {workload}")
+        ax.set_xlabel("batch size")
+    handles = [plt.Line2D([], [], color=palette[v], marker="o") for v in sorted(palette)]
+    fig.legend(handles, sorted(palette), loc="outside lower center", ncols=4, frameon=False, fontsize=8)
+    return fig
+
+
+def size_chart(cells: pd.DataFrame, n_params: dict[str, int]):
+    """Step time against parameter count over the MLP size sweep, per framework variant and phase."""
+    d = cells[cells["workload"].isin(n_params)].copy()
+    d["parameters"] = d["workload"].map(n_params)
+    d["median step (ms)"] = d["step_time_median_s"] * 1e3
+    d["variant "] = d["framework"] + " " + d["variant"]
+    d = d[d["batch_size"] == d.groupby(["workload", "phase"])["batch_size"].transform("max")]
+    fig, panels = _panels(d, PHASES, "phase")
+    palette = variant_palette(d["variant "])
+    for ax, machine, phase, dp in panels:
+        sns.lineplot(dp, x="parameters", y="median step (ms)", hue="variant ", style="mode", markers=True,
+                     palette=palette, ax=ax, legend=False)
         ax.set_xscale("log")
-        ax.set_xlabel("median step time (ms, log scale)")
-        batches = ", ".join(str(int(b)) for b in sorted(d["batch_size"].unique()))
-        ax.set_title(f"{machine}: {phase} step, batch {batches}")
-        ax.invert_yaxis()
+        ax.set_yscale("log")
+        ax.set_title(f"{machine}: {phase}, batch {', '.join(str(int(b)) for b in sorted(dp['batch_size'].unique()))}")
+    handles = [plt.Line2D([], [], color=palette[v], marker="o") for v in sorted(palette)]
+    fig.legend(handles, sorted(palette), loc="outside lower center", ncols=4, frameon=False, fontsize=8)
+    return fig
+
+
+def compile_chart(cells: pd.DataFrame):
+    """First call in a fresh process, cold vs warm compiler cache, per compiled variant and workload (train phase)."""
+    d = cells[(cells["phase"] == "train") & (cells["mode"] == "graph")].copy()
+    d["variant "] = d["framework"] + " " + d["variant"]
+    long = d.melt(id_vars=["machine_label", "workload", "variant "], value_vars=["first_call_cold_s", "first_call_warm_s"],
+                  var_name="cache", value_name="first call (s)").dropna()
+    long["cache"] = long["cache"].map({"first_call_cold_s": "cold", "first_call_warm_s": "warm"})
+    long["phase"] = "train"
+    fig, panels = _panels(long, ["train"], "phase", width=9, height=3.8)
+    palette = variant_palette(long["variant "])
+    for ax, machine, _, dp in panels:
+        for cache, marker, show_legend in (("cold", "o", True), ("warm", "X", False)):
+            part = dp[dp["cache"] == cache]
+            if not part.empty:
+                sns.stripplot(part, x="workload", y="first call (s)", hue="variant ", dodge=True, ax=ax,
+                              palette=palette, marker=marker, size=8, jitter=False, legend=show_legend)
+        ax.set_yscale("log")
+        ax.set_title(f"{machine}: first training call (o cold, X warm)")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig

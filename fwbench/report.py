@@ -19,9 +19,9 @@ NOISY_CV = 0.10
 
 
 def cell_key(run: Run, job: dict) -> tuple:
-    """What makes two jobs measurements of the same thing on the same machine."""
+    """What makes two jobs the same measurement (same cell, same process slot) on the same machine."""
     return (run.manifest["machine_id"], job["experiment"], job["framework"], job["device"], job["workload"],
-            job["variant"], json.dumps(job["params"], sort_keys=True))
+            job["variant"], json.dumps(job["params"], sort_keys=True), job.get("process", 0))
 
 
 @dataclass
@@ -127,37 +127,82 @@ class Report:
         keys = ["machine", "framework", "variant", "device", "workload"]
         return checks.pivot_table(index=keys, columns="name", values="result", aggfunc="first").reset_index()
 
-    def samples(self, experiment: str) -> dict[tuple, list[float]]:
-        """Raw steady-state samples keyed by (machine, framework, device, workload, variant, phase, batch)."""
-        out = {}
+    def samples(self, experiment: str) -> dict[tuple, list[list[float]]]:
+        """Raw steady-state samples, one list per process, keyed by
+        (machine, framework, device, workload, variant, phase, batch)."""
+        out: dict[tuple, list[list[float]]] = {}
         for run, job in self.experiment_jobs(experiment):
             if job["status"] != "ok":
                 continue
-            for phase, values in job.get("samples", {}).items():
+            for entry in job.get("samples", []):
                 key = (run.manifest["machine_label"], job["framework"], job["device"], job["workload"],
-                       job["variant"], phase, job["params"].get("batch_size"))
-                out[key] = values
+                       job["variant"], entry["phase"], entry["batch_size"])
+                out.setdefault(key, []).append(entry["values"])
         return out
 
     def metric_table(self, experiment: str) -> pd.DataFrame:
-        """Wide table: one row per (machine, framework, device, workload, phase, variant, mode), metrics as columns."""
+        """Per-process records, wide: one row per (machine, framework, ..., batch, run, job), metrics as columns."""
         df = self.records
         df = df[(df.experiment == experiment) & (df.status == "ok")]
         if df.empty:
             return pd.DataFrame()
-        index = ["machine_label", "framework", "framework_version", "device", "workload", "phase", "mode",
-                 "variant", "batch_size", "run_id"]
+        index = ["machine_id", "machine_label", "framework", "framework_version", "device", "workload", "phase",
+                 "mode", "variant", "batch_size", "run_id", "job_id"]
         return df.pivot_table(index=index, columns="metric", values="value", aggfunc="first").reset_index()
 
-    def comparisons(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
-        """Each graph variant against its framework's eager run in the same cell: speedup with CI, break-even."""
-        wide = self.metric_table(experiment)
-        if wide.empty:
+    def cell_table(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+        """One row per measured cell, phase and batch, its processes pooled.
+
+        Steady-state statistics come from all processes' samples together;
+        `process_spread` is the range of the per-process medians relative to the
+        pooled median (between-process noise). Cold and warm first calls are kept
+        apart; shape-change cost is the median over processes.
+        """
+        from fwbench.workloads import WORKLOADS
+
+        per_process = self.metric_table(experiment)
+        if per_process.empty:
             return pd.DataFrame()
         samples = self.samples(experiment)
+        keys = ["machine_label", "framework", "device", "workload", "variant", "phase", "batch_size"]
+        rows = []
+        for key, group in per_process.groupby(keys):
+            def col(name, how):
+                return getattr(group[name].dropna(), how)() if name in group else np.nan
+            row = {**dict(zip(keys, key)), "framework_version": group["framework_version"].iloc[0],
+                   "machine_id": group["machine_id"].iloc[0], "mode": group["mode"].iloc[0],
+                   "runs": ", ".join(sorted(set(group["run_id"]))),
+                   "first_call_cold_s": col("first_call_cold_s", "median"),
+                   "first_call_warm_s": col("first_call_warm_s", "median"),
+                   "shape_change_s": col("shape_change_s", "median"),
+                   "peak_rss_bytes": col("peak_rss_bytes", "max")}
+            per = samples.get(key)
+            if per:
+                pooled = stats.summarize(np.concatenate(per))
+                medians = [float(np.median(p)) for p in per]
+                spec = WORKLOADS.get(key[3])
+                row.update(n_processes=len(per), step_time_median_s=pooled.median, step_time_ci_low_s=pooled.ci_low,
+                           step_time_ci_high_s=pooled.ci_high, step_time_iqr_s=pooled.iqr, step_time_cv=pooled.cv,
+                           n_repeats=pooled.n, process_spread=(max(medians) - min(medians)) / pooled.median,
+                           throughput_per_s=key[6] / pooled.median,
+                           gflops=(spec.flops_per_sample(key[5]) * key[6] / pooled.median / 1e9) if spec else np.nan)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def pooled_samples(self, experiment: str) -> dict[tuple, np.ndarray]:
+        return {k: np.concatenate(v) for k, v in self.samples(experiment).items()}
+
+    def comparisons(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+        """Each graph variant against its framework's eager mode in the same cell: speedup with CI, break-even."""
+        cells = self.cell_table(experiment)
+        if cells.empty or "step_time_median_s" not in cells:
+            return pd.DataFrame()
+        # Rows of a shape-change probe carry no steady state; only timed cells compare.
+        cells = cells.dropna(subset=["step_time_median_s"])
+        samples = self.pooled_samples(experiment)
         rows = []
         keys = ["machine_label", "framework", "device", "workload", "phase", "batch_size"]
-        for cell, group in wide.groupby(keys):
+        for cell, group in cells.groupby(keys):
             eager = group[group["mode"] == "eager"]
             if eager.empty:
                 continue
@@ -166,20 +211,23 @@ class Report:
                 s_e = samples[(*cell[:4], e["variant"], cell[4], cell[5])]
                 s_g = samples[(*cell[:4], g["variant"], cell[4], cell[5])]
                 ratio, lo, hi = stats.ratio_ci(s_e, s_g)
-                rows.append({**dict(zip(keys, cell)), "variant": g["variant"],
-                             "eager_median_s": e["step_time_median_s"], "graph_median_s": g["step_time_median_s"],
-                             "speedup": ratio, "speedup_ci_low": lo, "speedup_ci_high": hi,
-                             "first_call_eager_s": e["first_call_s"], "first_call_graph_s": g["first_call_s"],
-                             "break_even_steps": stats.break_even_steps(
-                                 e["first_call_s"], e["step_time_median_s"],
-                                 g["first_call_s"], g["step_time_median_s"]),
-                             "verdict": classify(lo, hi)})
+                row = {**dict(zip(keys, cell)), "variant": g["variant"], "machine_id": g["machine_id"],
+                       "framework_version": g["framework_version"], "runs": g["runs"],
+                       "eager_median_s": e["step_time_median_s"], "graph_median_s": g["step_time_median_s"],
+                       "speedup": ratio, "speedup_ci_low": lo, "speedup_ci_high": hi,
+                       "first_call_eager_s": e["first_call_cold_s"], "first_call_graph_s": g["first_call_cold_s"],
+                       "first_call_graph_warm_s": g["first_call_warm_s"], "verdict": classify(lo, hi)}
+                # Break-even from the cold first calls: what a fresh machine pays.
+                row["break_even_steps"] = (stats.break_even_steps(e["first_call_cold_s"], e["step_time_median_s"],
+                                                                  g["first_call_cold_s"], g["step_time_median_s"])
+                                           if np.isfinite(g["first_call_cold_s"]) else np.nan)
+                rows.append(row)
         return pd.DataFrame(rows)
 
     def cross_framework(self, baseline: tuple[str, str], candidates: list[tuple[str, str]],
                         experiment: str = "eager_vs_graph") -> pd.DataFrame:
         """Speedup of `baseline` (framework, variant) over each candidate, per shared cell: candidate time / baseline time."""
-        samples = self.samples(experiment)
+        samples = self.pooled_samples(experiment)
         rows = []
         for (machine, fw, device, workload, variant, phase, batch), base in samples.items():
             if (fw, variant) != baseline:
@@ -195,6 +243,36 @@ class Report:
                              "other_median_s": float(np.median(other)), "speedup": ratio,
                              "speedup_ci_low": lo, "speedup_ci_high": hi, "verdict": classify(lo, hi)})
         return pd.DataFrame(rows)
+
+    def loss_agreement(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+        """Loss after the recorded training steps, across frameworks and variants, against each workload's tolerance."""
+        from fwbench.workloads import WORKLOADS
+
+        df = self.records
+        df = df[(df.experiment == experiment) & (df.status == "ok") & (df.metric == "loss_after_steps")]
+        rows = []
+        for (machine, device, workload, batch), g in df.groupby(["machine_label", "device", "workload", "batch_size"]):
+            ref = float(g["value"].median())
+            spread = float((g["value"] - ref).abs().max() / abs(ref))
+            spec = WORKLOADS.get(workload)
+            tol = getattr(spec, "loss_rtol_after_steps", np.nan)
+            rows.append({"machine": machine, "device": device, "workload": workload, "batch": batch,
+                         "frameworks x variants": g[["framework", "variant"]].drop_duplicates().shape[0],
+                         "median loss": ref, "max relative deviation": spread, "tolerance": tol,
+                         "agree": bool(spread <= tol) if np.isfinite(tol) else None})
+        return pd.DataFrame(rows)
+
+
+def headline_batch(df: pd.DataFrame) -> pd.DataFrame:
+    """Keep one batch size per (workload, phase): the training batch, also for inference where it was measured."""
+    if df.empty:
+        return df
+    train_batch = df[df["phase"] == "train"].groupby("workload")["batch_size"].max().to_dict()
+    keep = []
+    for (workload, _), g in df.groupby(["workload", "phase"]):
+        wanted = train_batch.get(workload)
+        keep.append(g[g["batch_size"] == (wanted if wanted in set(g["batch_size"]) else g["batch_size"].max())])
+    return pd.concat(keep)
 
 
 def classify(ci_low: float, ci_high: float) -> str:

@@ -115,13 +115,13 @@ def _failure_doc(job: Job, error: dict) -> dict:
     return {"mode": job.mode, "records": [], "samples": {}, "checks": [], "error": error}
 
 
-def execute_job(job: Job, work: Path, notebook_out: Path) -> dict:
+def execute_job(job: Job, work: Path, notebook_out: Path, cache_dir: Path) -> dict:
     """Run one job's notebook in a fresh kernel; return its result body (never raises for job failures)."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     output_json = work / "result.json"
-    params = {**job.notebook_parameters(), "output_path": str(output_json), "cache_dir": str(work / "cache")}
+    params = {**job.notebook_parameters(), "output_path": str(output_json), "cache_dir": str(cache_dir)}
     started = time.monotonic()
     os.environ["FWBENCH_KERNEL_LOG"] = str(work / "kernel.log")
     try:
@@ -211,9 +211,11 @@ def _run_jobs(todo, keys, run_id, store, work_root, options, summary) -> None:
         work.mkdir(parents=True, exist_ok=True)
         nb_tmp = work / "executed.ipynb"
         started = _now()
-        body = execute_job(job, work, nb_tmp)
+        # Shared by the cell's processes: the first compiles into it, later ones find it warm.
+        body = execute_job(job, work, nb_tmp, work_root / "cache" / job.cell_id)
         doc = {**body, "schema_version": SCHEMA_VERSION, "kind": "job", "run_id": run_id,
-               "job_id": job.job_id, "job_key": keys[job.job_id], "experiment": job.experiment,
+               "job_id": job.job_id, "job_key": keys[job.job_id], "process": job.process,
+               "cell_id": job.cell_id, "experiment": job.experiment,
                "framework": job.framework, "device": job.device, "workload": job.workload,
                "variant": job.variant, "params": job.params, "started": started, "finished": _now()}
         try:

@@ -49,9 +49,22 @@ def frame(runs: list[Run]) -> pd.DataFrame:
     return pd.DataFrame(list(rows(runs)), columns=COLUMNS)
 
 
+def derived_rows(runs: list[Run]):
+    """Metrics that compare jobs (break-even of each compiled variant against eager), from the newest results."""
+    from fwbench.report import Report  # report builds on this module
+
+    cmp = Report(runs).comparisons()
+    for c in cmp.to_dict("records") if not cmp.empty else []:
+        yield {"run_id": c["runs"], "machine_id": c["machine_id"], "machine_label": c["machine_label"],
+               "experiment": "eager_vs_graph", "framework": c["framework"], "framework_version": c["framework_version"],
+               "device": c["device"], "workload": c["workload"], "phase": c["phase"], "mode": "graph",
+               "variant": c["variant"], "batch_size": c["batch_size"], "metric": "break_even_steps",
+               "value": c["break_even_steps"], "unit": "steps", "status": "ok", "job_id": "", "error": ""}
+
+
 def write(runs: list[Run], path: Path, fmt: str = "csv") -> int:
     """Write every stored record to `path` as CSV or JSON lines; return the number of rows."""
-    df = frame(runs)
+    df = pd.concat([frame(runs), pd.DataFrame(list(derived_rows(runs)), columns=COLUMNS)], ignore_index=True)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")

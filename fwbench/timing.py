@@ -52,20 +52,26 @@ def _call(fn: Callable[[], Any], sync: Callable[[Any], Any]) -> tuple[float, Any
     return (time.perf_counter_ns() - start) * 1e-9, out
 
 
-def measure(fn: Callable[[], Any], sync: Callable[[Any], Any], config: TimerConfig = TimerConfig()) -> Timing:
+def measure(fn: Callable[[], Any], sync: Callable[[Any], Any], config: TimerConfig = TimerConfig(),
+            observe: Callable[[int, Any], None] | None = None) -> Timing:
     """Time `fn` honestly.
 
     The first call (which includes tracing and compiling for graph modes) is
     kept as its own figure; then `config.warmup` untimed calls; then up to
     `config.repeats` timed calls, each followed by `sync(output)` before the
-    clock stops.
+    clock stops. `observe(i, output)` sees the outputs of the first call (i=0)
+    and the warm-up calls, outside the clock, e.g. to record a loss trajectory.
     """
     first, first_out = _call(fn, sync)
+    if observe:
+        observe(0, first_out)
     # Compiling leaves heaps of garbage; without this, the collector's passes over it
     # land inside the timed calls (seen: torch.compile median 4.1 ms vs 1.8 ms).
     gc.collect()
-    for _ in range(config.warmup):
-        _call(fn, sync)
+    for i in range(config.warmup):
+        _, out = _call(fn, sync)
+        if observe:
+            observe(i + 1, out)
     gc.collect()
     samples: list[float] = []
     deadline = time.perf_counter() + config.max_time_s

@@ -28,21 +28,25 @@ def manifest(run_id: str, machine_id: str = "test-cpu-00000000", label: str = "t
 
 
 def job(run_id: str, framework: str, variant: str, mode: str, step_s: float | None, *, status: str = "ok",
-        error: dict | None = None, batch: int = 64, seed: int = 0, first_call_s: float = 0.01) -> dict:
+        error: dict | None = None, batch: int = 64, seed: int = 0, first_call_s: float = 0.01,
+        workload: str = "mlp", process: int = 0) -> dict:
     """A job result whose samples scatter 2% around `step_s` seconds."""
     rng = np.random.default_rng(seed)
     doc = {"schema_version": SCHEMA_VERSION, "kind": "job", "run_id": run_id,
-           "job_id": f"eager_vs_graph-{framework}-cpu-mlp-{variant}", "job_key": f"key-{framework}-{variant}-{run_id}",
-           "experiment": "eager_vs_graph", "framework": framework, "device": "cpu", "workload": "mlp",
-           "variant": variant, "mode": mode, "status": status, "params": {"batch_size": batch},
-           "records": [], "samples": {}, "checks": [], "error": error, "framework_version": "1.0"}
+           "job_id": f"eager_vs_graph-{framework}-cpu-{workload}-{variant}-p{process}",
+           "job_key": f"key-{framework}-{variant}-{workload}-{process}-{run_id}",
+           "experiment": "eager_vs_graph", "framework": framework, "device": "cpu", "workload": workload,
+           "variant": variant, "mode": mode, "status": status, "params": {"batch_size": batch}, "process": process,
+           "records": [], "samples": [], "checks": [], "error": error, "framework_version": "1.0"}
     if status != "ok":
         return doc
+    cache = "cold" if process == 0 else "warm"
     for phase in ("train", "infer"):
         samples = list(step_s * (1 + 0.02 * rng.standard_normal(50)))
-        doc["samples"][phase] = samples
+        doc["samples"].append({"phase": phase, "batch_size": batch, "values": samples})
         med = float(np.median(samples))
         for metric, value, unit in [("step_time_median_s", med, "s"), ("first_call_s", first_call_s, "s"),
+                                    (f"first_call_{cache}_s", first_call_s, "s"),
                                     ("step_time_ci_low_s", med * 0.99, "s"), ("step_time_ci_high_s", med * 1.01, "s"),
                                     ("step_time_iqr_s", med * 0.02, "s"), ("step_time_cv", 0.02, "ratio"),
                                     ("n_repeats", 50, "count"), ("throughput_per_s", batch / med, "samples/s"),

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def profile(**experiment):
-    spec = {"frameworks": ["torch", "tensorflow", "jax"], "devices": ["cpu"], "workloads": ["mlp"]}
+    spec = {"frameworks": ["torch", "tensorflow", "jax"], "devices": ["cpu"], "workloads": ["mlp"], "processes": 1}
     spec.update(experiment)
     return {"name": "t", "experiments": {"eager_vs_graph": spec}}
 
@@ -34,6 +34,15 @@ def test_expansion_covers_every_framework_variant():
     assert len({j.job_id for j in p.jobs}) == len(p.jobs)
     assert {j.mode for j in p.jobs} == {"eager", "graph"}
     assert all(j.params["batch_size"] == 64 for j in p.jobs)  # the experiment's default
+    # Parameters travel through papermill: only JSON types survive as themselves.
+    assert isinstance(p.jobs[0].params["infer_batch_sizes"], list)
+
+
+def test_processes_share_a_cell_and_are_spread_over_the_run():
+    p = parse_profile(profile(processes=2, frameworks=["jax"]))
+    assert [(j.variant, j.process) for j in p.jobs] == [("eager", 0), ("jax.jit", 0), ("eager", 1), ("jax.jit", 1)]
+    assert p.jobs[0].cell_id == p.jobs[2].cell_id and p.jobs[0].job_id != p.jobs[2].job_id
+    assert parse_profile(profile(processes=2)).jobs[0].notebook_parameters()["process"] == 0
 
 
 def test_variant_filter_and_params():
@@ -53,6 +62,9 @@ def test_variant_filter_and_params():
     (profile(params={"batch_size": True}), "batch_size"),
     (profile(params={"min_repeats": 50, "repeats": 10}), "min_repeats"),
     (profile(colour="blue"), "colour"),
+    (profile(processes=0), "processes"),
+    (profile(params={"infer_batch_sizes": [1, "big"]}), "infer_batch_sizes"),
+    (profile(params={"warmup": 1, "loss_steps": 5}), "warmup"),
     ({"name": "t", "experiments": {"debug_everything": {}}}, "debug_everything"),
     ({"name": "t", "threads": 0, "experiments": {"eager_vs_graph": {}}}, "threads"),
     ({"name": "t", "timeout_s": "soon", "experiments": {"eager_vs_graph": {}}}, "timeout_s"),

@@ -31,3 +31,31 @@ def test_machines_table_has_one_row_per_machine(make_store, tmp_path):
     report = Report(store.load()[0])
     table = report.machines()
     assert list(table["machine"]) == ["testbox"] and table.iloc[0]["torch"] == "2.13.0"
+
+
+def test_processes_are_pooled_and_cold_warm_kept_apart(make_store):
+    jobs = [job("r1", "torch", "torch.compile", "graph", 0.010, process=0, seed=1, first_call_s=5.0),
+            job("r1", "torch", "torch.compile", "graph", 0.012, process=1, seed=2, first_call_s=1.0),
+            job("r1", "torch", "eager", "eager", 0.020, process=0, seed=3),
+            job("r1", "torch", "eager", "eager", 0.020, process=1, seed=4)]
+    report = Report(make_store([("r1", jobs)]).load()[0])
+    cells = report.cell_table()
+    row = cells[(cells.variant == "torch.compile") & (cells.phase == "train")].iloc[0]
+    assert row["n_processes"] == 2 and row["n_repeats"] == 100
+    assert 0.010 < row["step_time_median_s"] < 0.012
+    assert row["process_spread"] > 0.1  # the two processes differ by 20%
+    assert row["first_call_cold_s"] == 5.0 and row["first_call_warm_s"] == 1.0
+    cmp = report.comparisons()
+    train = cmp[cmp.phase == "train"].iloc[0]
+    assert train["verdict"] == "faster" and train["first_call_graph_s"] == 5.0
+    assert train["break_even_steps"] > 1
+
+
+def test_headline_batch_prefers_the_training_batch():
+    import pandas as pd
+    from fwbench.report import headline_batch
+    df = pd.DataFrame({"workload": ["a"] * 4, "phase": ["train", "infer", "infer", "infer"],
+                       "batch_size": [64, 1, 64, 256]})
+    assert sorted(headline_batch(df)["batch_size"]) == [64, 64]
+    df2 = df[df.batch_size != 64].assign(phase="infer")
+    assert list(headline_batch(df2)["batch_size"]) == [256]

@@ -19,12 +19,12 @@ def test_round_trip(make_store):
     assert problems == [] and len(runs) == 1
     assert runs[0].manifest["run_id"] == "r1"
     assert runs[0].jobs[0]["framework"] == "torch"
-    assert runs[0].jobs[0]["samples"]["train"]
+    assert runs[0].jobs[0]["samples"][0]["values"]
 
 
 def test_rejects_other_schema_version(make_store):
     store = make_store([("r1", [job("r1", "torch", "eager", "eager", 0.01)])])
-    path = store.run_dir("r1") / "jobs" / "eager_vs_graph-torch-cpu-mlp-eager.json"
+    path = store.run_dir("r1") / "jobs" / "eager_vs_graph-torch-cpu-mlp-eager-p0.json"
     data = json.loads(path.read_text())
     data["schema_version"] = 999
     path.write_text(json.dumps(data))
@@ -40,7 +40,7 @@ def test_rejects_other_schema_version(make_store):
 ])
 def test_rejects_malformed_jobs(make_store, mutate, message):
     store = make_store([("r1", [job("r1", "torch", "eager", "eager", 0.01)])])
-    path = store.run_dir("r1") / "jobs" / "eager_vs_graph-torch-cpu-mlp-eager.json"
+    path = store.run_dir("r1") / "jobs" / "eager_vs_graph-torch-cpu-mlp-eager-p0.json"
     data = json.loads(path.read_text())
     mutate(data)
     path.write_text(json.dumps(data))
@@ -51,7 +51,7 @@ def test_rejects_malformed_jobs(make_store, mutate, message):
 def test_corrupt_file_is_named_and_lenient_load_keeps_the_rest(make_store):
     store = make_store([("r1", [job("r1", "torch", "eager", "eager", 0.01)]),
                         ("r2", [job("r2", "jax", "eager", "eager", 0.01)])])
-    bad = store.run_dir("r2") / "jobs" / "eager_vs_graph-jax-cpu-mlp-eager.json"
+    bad = store.run_dir("r2") / "jobs" / "eager_vs_graph-jax-cpu-mlp-eager-p0.json"
     bad.write_text('{"schema_version": 1, "kind": "jo')
     with pytest.raises(StoreError, match=str(bad.name)):
         store.load()

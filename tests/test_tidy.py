@@ -30,3 +30,17 @@ def test_metrics_are_documented_in_the_readme():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     for name in METRICS:
         assert f"`{name}`" in readme, name
+
+
+def test_export_carries_break_even_rows(make_store, tmp_path):
+    import pandas as pd
+    jobs = [job("r1", "torch", "eager", "eager", 0.02, seed=1, first_call_s=0.1),
+            job("r1", "torch", "torch.compile", "graph", 0.01, seed=2, first_call_s=5.1)]
+    runs, _ = make_store([("r1", jobs)]).load()
+    out = tmp_path / "r.csv"
+    tidy.write(runs, out)
+    df = pd.read_csv(out)
+    be = df[df.metric == "break_even_steps"]
+    assert set(be.phase) == {"train", "infer"} and (be.variant == "torch.compile").all()
+    # 5 s of extra first call repaid at ~10 ms per step: about 500 steps
+    assert (be.value > 400).all() and (be.value < 600).all()

@@ -63,3 +63,12 @@ def test_time_budget_stops_after_min_repeats():
 def test_bad_config_is_rejected(kwargs):
     with pytest.raises(ValueError):
         TimerConfig(**kwargs)
+
+
+def test_observer_sees_first_and_warmup_outputs_only():
+    counter = iter(range(1000))
+    seen = []
+    timing = measure(lambda: next(counter), lambda _: None, TimerConfig(warmup=3, repeats=5, min_repeats=5),
+                     observe=lambda i, out: seen.append((i, out)))
+    assert seen == [(0, 0), (1, 1), (2, 2), (3, 3)]
+    assert timing.first_output == 0 and len(timing.samples_s) == 5

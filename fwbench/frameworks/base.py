@@ -46,8 +46,8 @@ class Adapter(ABC):
         """Build `spec` on `device` from `spec.init_weights()`, so every framework starts identical."""
 
     @abstractmethod
-    def weights(self, model) -> list[tuple[np.ndarray, np.ndarray]]:
-        """The model's current (W, b) per layer as NumPy, W shaped (fan_in, fan_out)."""
+    def weights(self, model) -> dict[str, np.ndarray]:
+        """The model's current weights as NumPy, with the keys and neutral layout of `spec.init_weights()`."""
 
     @abstractmethod
     def to_device(self, array: np.ndarray, device: str) -> Any:
@@ -55,7 +55,7 @@ class Adapter(ABC):
 
     @abstractmethod
     def train_step(self, model, variant: str) -> Callable[[Any, Any], Any]:
-        """A function (x, y) -> loss doing forward, backward and an SGD update in place."""
+        """A function (x, y) -> out doing forward, backward and an SGD update in place; `loss_of(out)` is the loss."""
 
     @abstractmethod
     def infer_step(self, model, variant: str) -> Callable[[Any], Any]:

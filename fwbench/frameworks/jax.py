@@ -2,24 +2,104 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from fwbench.frameworks.base import Adapter, DeviceUnavailable
+from fwbench.workloads.spec import BN_MOMENTUM, NORM_EPS
+
+# Forward passes: pure functions (spec, params, stats, x, training, graph_loop) -> (logits, new_stats).
+# params holds the spec's weights by name in the neutral layout (JAX's own: (in, out), HWIO, NHWC);
+# stats holds batch-norm running statistics {prefix: (mean, var)}, updated functionally when training.
 
 
-def _forward(params, x):
-    for i, (w, b) in enumerate(params):
-        x = x @ w + b
-        if i < len(params) - 1:
+def _dense(params, x, prefix):
+    return x @ params[f"{prefix}/w"] + params[f"{prefix}/b"]
+
+
+def _mlp(spec, params, stats, x, training, graph_loop):
+    n = spec.n_layers
+    for i in range(n):
+        x = _dense(params, x, f"dense{i}")
+        if i < n - 1:
             x = jax.nn.relu(x)
-    return x
+    return x, stats
 
 
-def _loss(params, x, y):
-    log_probs = jax.nn.log_softmax(_forward(params, x))
-    return -jnp.mean(jnp.take_along_axis(log_probs, y[:, None], axis=1))
+def _conv(params, x, name, stride, pad):
+    # Explicit symmetric padding, the same as torch's padding=1 (not 'SAME', which pads (0, 1) at stride 2).
+    return jax.lax.conv_general_dilated(x, params[name], window_strides=(stride, stride),
+                                        padding=((pad, pad), (pad, pad)),
+                                        dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+
+def _bn(params, stats, new_stats, x, prefix, training):
+    """Batch norm; when training, uses batch statistics and records the torch-style running update in new_stats."""
+    running_mean, running_var = stats[prefix]
+    if training:
+        mean, var = jnp.mean(x, axis=(0, 1, 2)), jnp.var(x, axis=(0, 1, 2))
+        n = x.shape[0] * x.shape[1] * x.shape[2]
+        new_stats[prefix] = ((1 - BN_MOMENTUM) * running_mean + BN_MOMENTUM * mean,
+                             (1 - BN_MOMENTUM) * running_var + BN_MOMENTUM * var * (n / (n - 1)))
+    else:
+        mean, var = running_mean, running_var
+    return (x - mean) * jax.lax.rsqrt(var + NORM_EPS) * params[f"{prefix}/gamma"] + params[f"{prefix}/beta"]
+
+
+def _cnn(spec, params, stats, x, training, graph_loop):
+    new_stats = dict(stats)
+    bn = partial(_bn, params, stats, new_stats, training=training)
+    x = jax.nn.relu(bn(_conv(params, x, "stem/conv/w", 1, 1), "stem/bn"))
+    for b in spec.blocks():
+        p = b.prefix
+        r = jax.nn.relu(bn(_conv(params, x, f"{p}/conv1/w", b.stride, 1), f"{p}/bn1"))
+        r = bn(_conv(params, r, f"{p}/conv2/w", 1, 1), f"{p}/bn2")
+        if b.projection:
+            x = bn(_conv(params, x, f"{p}/proj/w", b.stride, 0), f"{p}/proj_bn")
+        x = jax.nn.relu(r + x)
+    return _dense(params, jnp.mean(x, axis=(1, 2)), "head"), new_stats
+
+
+def _layer_norm(params, x, prefix):
+    mean = jnp.mean(x, axis=-1, keepdims=True)
+    var = jnp.var(x, axis=-1, keepdims=True)
+    return (x - mean) * jax.lax.rsqrt(var + NORM_EPS) * params[f"{prefix}/gamma"] + params[f"{prefix}/beta"]
+
+
+def _transformer(spec, params, stats, x, training, graph_loop):
+    b, t, d = x.shape
+
+    def heads(h):
+        return h.reshape(b, t, spec.n_heads, spec.d_head).transpose(0, 2, 1, 3)
+
+    h = _layer_norm(params, x, "ln1")
+    q, k, v = (heads(_dense(params, h, f"attn/{part}")) for part in ("q", "k", "v"))
+    probs = jax.nn.softmax((q @ k.transpose(0, 1, 3, 2)) * (1.0 / spec.d_head**0.5), axis=-1)
+    x = x + _dense(params, (probs @ v).transpose(0, 2, 1, 3).reshape(b, t, d), "attn/out")
+    h = _dense(params, _layer_norm(params, x, "ln2"), "mlp/fc1")
+    x = x + _dense(params, jax.nn.gelu(h, approximate=False), "mlp/fc2")  # jax.nn.gelu defaults to the tanh form
+    return _dense(params, jnp.mean(x, axis=1), "head"), stats
+
+
+def _rnn(spec, params, stats, x, training, graph_loop):
+    w_ih, w_hh, bias = params["rnn/w_ih"], params["rnn/w_hh"], params["rnn/b"]
+
+    def cell(h, x_t):
+        return jnp.tanh(x_t @ w_ih + h @ w_hh + bias)
+
+    h = jnp.zeros((x.shape[0], spec.hidden), x.dtype)
+    if graph_loop:  # lax.scan over time-major inputs: one loop in the compiled program
+        h, _ = jax.lax.scan(lambda h, x_t: (cell(h, x_t), None), h, jnp.swapaxes(x, 0, 1))
+    else:  # a Python loop, dispatched op by op
+        for t in range(spec.seq_len):
+            h = cell(h, x[:, t])
+    return _dense(params, h, "head"), stats
+
+
+_FORWARDS = {"mlp": _mlp, "cnn": _cnn, "transformer": _transformer, "rnn": _rnn}
 
 
 class JaxAdapter(Adapter):
@@ -47,40 +127,56 @@ class JaxAdapter(Adapter):
 
     def build(self, spec, device: str):
         dev = self._device(device)
-        params = [(jax.device_put(w, dev), jax.device_put(b, dev)) for w, b in spec.init_weights()]
+        init = spec.init_weights()
+        params = {n: jax.device_put(a, dev) for n, a in init.items()}
+        stats = {}
+        for prefix in spec.bn_names():
+            c = init[f"{prefix}/gamma"].shape[0]
+            stats[prefix] = (jax.device_put(np.zeros(c, spec.dtype), dev), jax.device_put(np.ones(c, spec.dtype), dev))
         # Functional framework: state lives in a dict the step functions update.
-        return {"params": params, "lr": spec.lr, "device": device}
+        return {"params": params, "stats": stats, "forward": partial(_FORWARDS[spec.family], spec),
+                "lr": spec.lr, "device": device}
 
     def weights(self, model):
-        return [(np.asarray(w), np.asarray(b)) for w, b in model["params"]]
+        return {n: np.asarray(a) for n, a in model["params"].items()}
 
     def to_device(self, array, device):
         return jax.device_put(array, self._device(device))
 
     def train_step(self, model, variant):
-        mode = self.check_variant(variant)
-        lr = model["lr"]
+        graph = self.check_variant(variant) == "graph"
+        lr, forward = model["lr"], model["forward"]
 
-        def update(params, x, y):
-            loss, grads = jax.value_and_grad(_loss)(params, x, y)
-            return jax.tree.map(lambda p, g: p - lr * g, params, grads), loss
+        def loss_fn(params, stats, x, y):
+            logits, new_stats = forward(params, stats, x, training=True, graph_loop=graph)
+            log_probs = jax.nn.log_softmax(logits)
+            return -jnp.mean(jnp.take_along_axis(log_probs, y[:, None], axis=1)), new_stats
 
-        update = jax.jit(update) if mode == "graph" else update
+        def update(params, stats, x, y):
+            (loss, new_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, stats, x, y)
+            return jax.tree.map(lambda p, g: p - lr * g, params, grads), new_stats, loss
+
+        update = jax.jit(update) if graph else update
 
         def step(x, y):
-            model["params"], loss = update(model["params"], x, y)
+            model["params"], model["stats"], loss = update(model["params"], model["stats"], x, y)
             # Return the new parameters too, so sync() waits for the update, not only the loss.
-            return model["params"], loss
+            return model["params"], model["stats"], loss
 
         return step
 
     def infer_step(self, model, variant):
-        mode = self.check_variant(variant)
-        forward = jax.jit(_forward) if mode == "graph" else _forward
-        return lambda x: forward(model["params"], x)
+        graph = self.check_variant(variant) == "graph"
+        forward = model["forward"]
+
+        def infer(params, stats, x):
+            return forward(params, stats, x, training=False, graph_loop=graph)[0]
+
+        infer = jax.jit(infer) if graph else infer
+        return lambda x: infer(model["params"], model["stats"], x)
 
     def sync(self, out) -> None:
         jax.block_until_ready(out)
 
     def loss_of(self, out) -> float:
-        return float(out[1])  # the train step returns (params, loss)
+        return float(out[-1])  # the train step returns (params, stats, loss)

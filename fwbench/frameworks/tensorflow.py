@@ -6,20 +6,104 @@ import numpy as np
 import tensorflow as tf
 
 from fwbench.frameworks.base import Adapter, DeviceUnavailable
+from fwbench.workloads.spec import BN_MOMENTUM, NORM_EPS
 
 
-class MLP(tf.Module):
-    def __init__(self, layers):
+class Net(tf.Module):
+    """Any workload: one tf.Variable per spec weight, in the neutral layout (TF's own: (in, out), HWIO, NHWC).
+
+    __call__(x, training, graph_loop) dispatches on the workload family.
+    Batch norm is written as Keras 3 writes it (tf.nn.moments and
+    tf.nn.batch_normalization): batch statistics, with the running statistics
+    updated in place (momentum 0.1 on the unbiased batch variance, as torch
+    does) when `training`; running statistics otherwise. Not the fused kernel
+    (tf.compat.v1.nn.fused_batch_norm): under jit_compile=True its gradient
+    through a ReLU after a residual add came out wrong by up to 9% (TF 2.21,
+    CPU), while this form matches torch, JAX and the float64 reference.
+    `graph_loop` makes the RNN loop over tf.range, which autograph turns into
+    a tf.while_loop inside tf.function; otherwise it is a Python loop.
+    """
+
+    def __init__(self, spec):
         super().__init__()
-        self.ws = [tf.Variable(w, name=f"w{i}") for i, (w, _) in enumerate(layers)]
-        self.bs = [tf.Variable(b, name=f"b{i}") for i, (_, b) in enumerate(layers)]
+        self.spec = spec
+        init = spec.init_weights()
+        self.params = {n: tf.Variable(a, name=n.replace("/", "_")) for n, a in init.items()}
+        self.param_list = list(self.params.values())
+        self.stats = {}
+        for prefix in spec.bn_names():
+            c = init[f"{prefix}/gamma"].shape[0]
+            self.stats[prefix] = (tf.Variable(tf.zeros(c, dtype=spec.dtype), trainable=False),
+                                  tf.Variable(tf.ones(c, dtype=spec.dtype), trainable=False))
 
-    def __call__(self, x):
-        for i, (w, b) in enumerate(zip(self.ws, self.bs)):
-            x = tf.matmul(x, w) + b
-            if i < len(self.ws) - 1:
+    def __call__(self, x, training: bool, graph_loop: bool = False):
+        return getattr(self, f"_{self.spec.family}")(x, training, graph_loop)
+
+    def _dense(self, x, prefix):
+        return tf.matmul(x, self.params[f"{prefix}/w"]) + self.params[f"{prefix}/b"]
+
+    def _mlp(self, x, training, graph_loop):
+        n = self.spec.n_layers
+        for i in range(n):
+            x = self._dense(x, f"dense{i}")
+            if i < n - 1:
                 x = tf.nn.relu(x)
         return x
+
+    def _conv(self, x, name, stride, pad):
+        # Explicit symmetric padding: 'SAME' pads (0, 1) at stride 2 on even sizes, torch and JAX here pad (1, 1).
+        padding = [[0, 0], [pad, pad], [pad, pad], [0, 0]] if pad else "VALID"
+        return tf.nn.conv2d(x, self.params[name], strides=stride, padding=padding)
+
+    def _bn(self, x, prefix, training):
+        gamma, beta = self.params[f"{prefix}/gamma"], self.params[f"{prefix}/beta"]
+        running_mean, running_var = self.stats[prefix]
+        if not training:
+            return tf.nn.batch_normalization(x, running_mean, running_var, beta, gamma, NORM_EPS)
+        mean, var = tf.nn.moments(x, axes=[0, 1, 2])
+        n = tf.cast(tf.size(x) // tf.shape(x)[-1], x.dtype)
+        running_mean.assign((1 - BN_MOMENTUM) * running_mean + BN_MOMENTUM * mean)
+        running_var.assign((1 - BN_MOMENTUM) * running_var + BN_MOMENTUM * var * n / (n - 1))
+        return tf.nn.batch_normalization(x, mean, var, beta, gamma, NORM_EPS)
+
+    def _cnn(self, x, training, graph_loop):
+        x = tf.nn.relu(self._bn(self._conv(x, "stem/conv/w", 1, 1), "stem/bn", training))
+        for b in self.spec.blocks():
+            p = b.prefix
+            r = tf.nn.relu(self._bn(self._conv(x, f"{p}/conv1/w", b.stride, 1), f"{p}/bn1", training))
+            r = self._bn(self._conv(r, f"{p}/conv2/w", 1, 1), f"{p}/bn2", training)
+            if b.projection:
+                x = self._bn(self._conv(x, f"{p}/proj/w", b.stride, 0), f"{p}/proj_bn", training)
+            x = tf.nn.relu(r + x)
+        return self._dense(tf.reduce_mean(x, axis=[1, 2]), "head")
+
+    def _layer_norm(self, x, prefix):
+        mean, var = tf.nn.moments(x, axes=[-1], keepdims=True)
+        return (x - mean) * tf.math.rsqrt(var + NORM_EPS) * self.params[f"{prefix}/gamma"] + self.params[f"{prefix}/beta"]
+
+    def _transformer(self, x, training, graph_loop):
+        s = self.spec
+        b, t, d = tf.shape(x)[0], s.seq_len, s.d_model
+
+        def heads(h):
+            return tf.transpose(tf.reshape(h, [b, t, s.n_heads, s.d_head]), [0, 2, 1, 3])
+
+        h = self._layer_norm(x, "ln1")
+        q, k, v = (heads(self._dense(h, f"attn/{part}")) for part in ("q", "k", "v"))
+        probs = tf.nn.softmax(tf.matmul(q, k, transpose_b=True) * (1.0 / s.d_head**0.5), axis=-1)
+        attended = tf.reshape(tf.transpose(tf.matmul(probs, v), [0, 2, 1, 3]), [b, t, d])
+        x = x + self._dense(attended, "attn/out")
+        h = self._dense(self._layer_norm(x, "ln2"), "mlp/fc1")
+        x = x + self._dense(tf.nn.gelu(h, approximate=False), "mlp/fc2")
+        return self._dense(tf.reduce_mean(x, axis=1), "head")
+
+    def _rnn(self, x, training, graph_loop):
+        w_ih, w_hh, bias = self.params["rnn/w_ih"], self.params["rnn/w_hh"], self.params["rnn/b"]
+        h = tf.zeros([tf.shape(x)[0], self.spec.hidden], dtype=x.dtype)
+        # tf.range makes autograph emit a tf.while_loop under tf.function; range() is a Python loop.
+        for t in (tf.range(self.spec.seq_len) if graph_loop else range(self.spec.seq_len)):
+            h = tf.tanh(tf.matmul(x[:, t], w_ih) + tf.matmul(h, w_hh) + bias)
+        return self._dense(h, "head")
 
 
 def _tf_device(device: str) -> str:
@@ -57,12 +141,11 @@ class TensorFlowAdapter(Adapter):
 
     def build(self, spec, device: str):
         with tf.device(_tf_device(device)):
-            module = MLP(spec.init_weights())
+            module = Net(spec)
         return {"module": module, "lr": spec.lr, "device": device}
 
     def weights(self, model):
-        m = model["module"]
-        return [(w.numpy(), b.numpy()) for w, b in zip(m.ws, m.bs)]
+        return {n: v.numpy() for n, v in model["module"].params.items()}
 
     def to_device(self, array, device):
         with tf.device(_tf_device(device)):
@@ -76,11 +159,12 @@ class TensorFlowAdapter(Adapter):
 
     def train_step(self, model, variant):
         module, lr = model["module"], model["lr"]
-        params = module.trainable_variables
+        params = module.param_list
+        graph_loop = self.check_variant(variant) == "graph"
 
         def step(x, y):
             with tf.GradientTape() as tape:
-                logits = module(x)
+                logits = module(x, training=True, graph_loop=graph_loop)
                 loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
             for p, g in zip(params, tape.gradient(loss, params)):
                 p.assign_sub(lr * g)
@@ -90,7 +174,8 @@ class TensorFlowAdapter(Adapter):
 
     def infer_step(self, model, variant):
         module = model["module"]
-        return self._wrap(lambda x: module(x), variant)
+        graph_loop = self.check_variant(variant) == "graph"
+        return self._wrap(lambda x: module(x, training=False, graph_loop=graph_loop), variant)
 
     def sync(self, out) -> None:
         # .numpy() blocks until the value exists; on GPU it also copies it back, which a real caller pays too.

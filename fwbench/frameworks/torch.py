@@ -7,26 +7,110 @@ import torch
 import torch.nn.functional as F
 
 from fwbench.frameworks.base import Adapter, DeviceUnavailable
+from fwbench.workloads.spec import BN_MOMENTUM, NORM_EPS
 
 
-class MLP(torch.nn.Module):
-    def __init__(self, layers, device):
+# Layouts: torch keeps dense weights as (fan_out, fan_in), as nn.Linear does, and conv weights as
+# OIHW; the neutral spec has (fan_in, fan_out) and HWIO. Converted once at build time and back in weights().
+def _to_torch_layout(a: np.ndarray) -> np.ndarray:
+    if a.ndim == 2:
+        return np.ascontiguousarray(a.T)
+    if a.ndim == 4:
+        return np.ascontiguousarray(a.transpose(3, 2, 0, 1))  # HWIO -> OIHW
+    return a
+
+
+def _to_neutral_layout(t: torch.Tensor) -> np.ndarray:
+    a = t.detach().cpu().numpy()
+    if a.ndim == 2:
+        return a.T.copy()
+    if a.ndim == 4:
+        return a.transpose(2, 3, 1, 0).copy()  # OIHW -> HWIO
+    return a.copy()
+
+
+def _key(name: str) -> str:
+    return name.replace("/", "__")  # module attribute names may not contain '.', and '/' reads oddly in state dicts
+
+
+class Net(torch.nn.Module):
+    """Any workload: parameters keyed by the spec's names, batch-norm running statistics as buffers.
+
+    forward(x, training) dispatches on the workload family. Batch norm uses
+    batch statistics and updates the running ones when `training`, and the
+    running statistics otherwise (F.batch_norm, momentum 0.1, eps 1e-5).
+    """
+
+    def __init__(self, spec, device):
         super().__init__()
-        self.linears = torch.nn.ModuleList()
-        for w, b in layers:
-            lin = torch.nn.Linear(w.shape[0], w.shape[1], device=device)
-            with torch.no_grad():
-                # torch stores Linear weights as (fan_out, fan_in): transpose the neutral (fan_in, fan_out).
-                lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(w.T)))
-                lin.bias.copy_(torch.from_numpy(b))
-            self.linears.append(lin)
+        self.spec = spec
+        self.names = list(spec.param_shapes())
+        init = spec.init_weights()
+        self.params = torch.nn.ParameterDict(
+            {_key(n): torch.nn.Parameter(torch.from_numpy(_to_torch_layout(init[n])).to(device)) for n in self.names})
+        for prefix in spec.bn_names():
+            c = init[f"{prefix}/gamma"].shape[0]
+            dtype = self.params[_key(f"{prefix}/gamma")].dtype
+            self.register_buffer(_key(prefix) + "__mean", torch.zeros(c, dtype=dtype, device=device))
+            self.register_buffer(_key(prefix) + "__var", torch.ones(c, dtype=dtype, device=device))
 
-    def forward(self, x):
-        for i, lin in enumerate(self.linears):
-            x = lin(x)
-            if i < len(self.linears) - 1:
+    def p(self, name):
+        return self.params[_key(name)]
+
+    def forward(self, x, training: bool):
+        return getattr(self, f"_{self.spec.family}")(x, training)
+
+    def _dense(self, x, prefix):
+        return F.linear(x, self.p(f"{prefix}/w"), self.p(f"{prefix}/b"))
+
+    def _mlp(self, x, training):
+        n = self.spec.n_layers
+        for i in range(n):
+            x = self._dense(x, f"dense{i}")
+            if i < n - 1:
                 x = F.relu(x)
         return x
+
+    def _bn(self, x, prefix, training):
+        k = _key(prefix)
+        return F.batch_norm(x, getattr(self, k + "__mean"), getattr(self, k + "__var"),
+                            self.p(f"{prefix}/gamma"), self.p(f"{prefix}/beta"),
+                            training=training, momentum=BN_MOMENTUM, eps=NORM_EPS)
+
+    def _cnn(self, x, training):
+        x = x.permute(0, 3, 1, 2)  # NHWC -> NCHW as a view: the tensor stays channels_last in memory
+        x = F.relu(self._bn(F.conv2d(x, self.p("stem/conv/w"), padding=1), "stem/bn", training))
+        for b in self.spec.blocks():
+            p = b.prefix
+            r = F.relu(self._bn(F.conv2d(x, self.p(f"{p}/conv1/w"), stride=b.stride, padding=1), f"{p}/bn1", training))
+            r = self._bn(F.conv2d(r, self.p(f"{p}/conv2/w"), padding=1), f"{p}/bn2", training)
+            if b.projection:
+                x = self._bn(F.conv2d(x, self.p(f"{p}/proj/w"), stride=b.stride), f"{p}/proj_bn", training)
+            x = F.relu(r + x)
+        return self._dense(x.mean(dim=(2, 3)), "head")
+
+    def _transformer(self, x, training):
+        s = self.spec
+        b, t, d = x.shape
+
+        def heads(h):
+            return h.view(b, t, s.n_heads, s.d_head).transpose(1, 2)
+
+        h = F.layer_norm(x, (d,), self.p("ln1/gamma"), self.p("ln1/beta"), NORM_EPS)
+        q, k, v = (heads(self._dense(h, f"attn/{part}")) for part in ("q", "k", "v"))
+        probs = torch.softmax((q @ k.transpose(-2, -1)) * (1.0 / s.d_head**0.5), dim=-1)
+        x = x + self._dense((probs @ v).transpose(1, 2).reshape(b, t, d), "attn/out")
+        h = F.layer_norm(x, (d,), self.p("ln2/gamma"), self.p("ln2/beta"), NORM_EPS)
+        x = x + self._dense(F.gelu(self._dense(h, "mlp/fc1"), approximate="none"), "mlp/fc2")
+        return self._dense(x.mean(dim=1), "head")
+
+    def _rnn(self, x, training):
+        # A plain Python loop in eager mode; torch.compile traces it and unrolls all time steps.
+        w_ih, w_hh, bias = self.p("rnn/w_ih"), self.p("rnn/w_hh"), self.p("rnn/b")
+        h = x.new_zeros((x.shape[0], self.spec.hidden))
+        for t in range(self.spec.seq_len):
+            h = torch.tanh(F.linear(x[:, t], w_ih) + F.linear(h, w_hh, bias))
+        return self._dense(h, "head")
 
 
 class TorchAdapter(Adapter):
@@ -54,12 +138,11 @@ class TorchAdapter(Adapter):
         raise DeviceUnavailable(f"torch adapter does not support device {device!r}")
 
     def build(self, spec, device: str):
-        model = MLP(spec.init_weights(), device)
-        return {"module": model, "lr": spec.lr, "device": device}
+        return {"module": Net(spec, device), "lr": spec.lr, "device": device}
 
     def weights(self, model):
-        return [(lin.weight.detach().cpu().numpy().T.copy(), lin.bias.detach().cpu().numpy().copy())
-                for lin in model["module"].linears]
+        module = model["module"]
+        return {n: _to_neutral_layout(module.p(n)) for n in module.names}
 
     def to_device(self, array, device):
         return torch.from_numpy(array).to(device)
@@ -70,7 +153,7 @@ class TorchAdapter(Adapter):
         params = list(module.parameters())
 
         def loss_fn(x, y):
-            return F.cross_entropy(module(x), y)
+            return F.cross_entropy(module(x, True), y)
 
         # torch.compile is applied the way its docs recommend for training: forward and
         # loss are compiled, AOTAutograd compiles the matching backward, and the
@@ -90,7 +173,11 @@ class TorchAdapter(Adapter):
     def infer_step(self, model, variant):
         mode = self.check_variant(variant)
         module = model["module"]
-        forward = torch.compile(module) if mode == "graph" else module
+
+        def forward(x):
+            return module(x, False)
+
+        forward = torch.compile(forward) if mode == "graph" else forward
 
         def step(x):
             with torch.no_grad():

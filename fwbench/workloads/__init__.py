@@ -1,15 +1,29 @@
-"""Registry of workloads by name; each is a framework-neutral spec."""
+"""Registry of workloads by name; each is a framework-neutral spec (see fwbench.workloads.spec)."""
 
 from __future__ import annotations
 
-from fwbench.workloads.spec import MLPSpec
+from fwbench.workloads.cnn import CNNSpec
+from fwbench.workloads.mlp import MLPSpec
+from fwbench.workloads.rnn import RNNSpec
+from fwbench.workloads.spec import WorkloadSpec
+from fwbench.workloads.transformer import TransformerSpec
 
-WORKLOADS = {
+#: Hidden widths of the MLP size sweep (workloads mlp_h{width}, sizes (784, width, width, 10)).
+MLP_SWEEP_WIDTHS = (128, 256, 512, 1024, 2048, 4096)
+
+WORKLOADS: dict[str, WorkloadSpec] = {
     "mlp": MLPSpec(),
+    "cnn": CNNSpec(),
+    "transformer": TransformerSpec(),
+    "rnn": RNNSpec(),
+    **{f"mlp_h{w}": MLPSpec(name=f"mlp_h{w}", sizes=(784, w, w, 10)) for w in MLP_SWEEP_WIDTHS},
 }
 
+__all__ = ["WORKLOADS", "get_workload", "WorkloadSpec", "MLPSpec", "CNNSpec", "TransformerSpec", "RNNSpec",
+           "MLP_SWEEP_WIDTHS"]
 
-def get_workload(name: str) -> MLPSpec:
+
+def get_workload(name: str) -> WorkloadSpec:
     try:
         return WORKLOADS[name]
     except KeyError:
