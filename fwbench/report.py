@@ -125,7 +125,9 @@ class Report:
         checks = checks.assign(result=[f"{'pass' if p else 'FAIL'} ({v:.2g})"
                                        for p, v in zip(checks["passed"], checks["value"])])
         keys = ["machine", "framework", "variant", "device", "workload"]
-        return checks.pivot_table(index=keys, columns="name", values="result", aggfunc="first").reset_index()
+        table = checks.pivot_table(index=keys, columns="name", values="result", aggfunc="first").reset_index()
+        table.columns.name = None
+        return table
 
     def samples(self, experiment: str) -> dict[tuple, list[list[float]]]:
         """Raw steady-state samples, one list per process, keyed by

@@ -60,7 +60,7 @@ def _peak_rss_bytes() -> int:
     return int(peak if sys.platform == "darwin" else peak * 1024)
 
 
-def peak_gflops(n: int, seconds: float = 1.0) -> float:
+def peak_gflops(n: int, seconds: float = 0.5) -> float:
     """The machine's float32 matmul rate (best of repeated n x n products), the ceiling for achieved FLOP/s."""
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n), dtype=np.float32)
