@@ -66,8 +66,7 @@ def build(out: Path = REPO, store_root: Path | None = None, builder: str = "html
     env["FWBENCH_REPORT_VERSION"] = report_version()
     env.pop("MPLBACKEND", None)  # a non-inline backend would silently drop every figure
 
-    os.environ["FWBENCH_STORE"] = env.get("FWBENCH_STORE", "")
-    report = Report.load(env.get("FWBENCH_STORE") or None)
+    report = Report.load(store_root)
     stage_appendix(report)
     cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", "--all", "-W", "-n", "--keep-going",
            "--builder", builder, "--path-output", str(Path(out).resolve()), str(REPO)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -33,7 +32,7 @@ class Report:
 
     @classmethod
     def load(cls, root=None) -> "Report":
-        runs, problems = Store(root or os.environ.get("FWBENCH_STORE")).load(strict=False)
+        runs, problems = Store(root).load(strict=False)  # None: FWBENCH_STORE, else results/
         return cls(runs=runs, problems=problems)
 
     @cached_property

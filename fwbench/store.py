@@ -43,7 +43,7 @@ class StoreError(Exception):
 
 
 def default_root() -> Path:
-    """FWBENCH_STORE if set, else `results/` at the repository root."""
+    """FWBENCH_STORE if set and not empty, else `results/` at the repository root."""
     env = os.environ.get("FWBENCH_STORE")
     return Path(env) if env else Path(__file__).resolve().parent.parent / "results"
 

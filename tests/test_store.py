@@ -101,3 +101,11 @@ def test_manifest_validation(tmp_path):
     with pytest.raises(StoreError, match="status"):
         store.write_manifest(m)
     assert not (tmp_path / "s" / "runs" / "r1" / "manifest.json").exists()
+
+
+def test_default_root_ignores_an_empty_variable(monkeypatch):
+    from fwbench.store import default_root
+    monkeypatch.setenv("FWBENCH_STORE", "")
+    assert default_root() == REPO / "results"
+    monkeypatch.setenv("FWBENCH_STORE", "/tmp/elsewhere")
+    assert default_root() == Path("/tmp/elsewhere")
