@@ -29,6 +29,14 @@ class Report:
 
     runs: list[Run]
     problems: list[str] = field(default_factory=list)
+    #: Derived tables, computed once: every verdict and chapter cell asks for the same bootstrapped ones.
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def _memoized(self, key: tuple, compute):
+        if key not in self._memo:
+            self._memo[key] = compute()
+        value = self._memo[key]
+        return value.copy() if isinstance(value, pd.DataFrame) else value
 
     @classmethod
     def load(cls, root=None) -> "Report":
@@ -131,6 +139,9 @@ class Report:
     def samples(self, experiment: str) -> dict[tuple, list[list[float]]]:
         """Raw steady-state samples, one list per process, keyed by
         (machine, framework, device, workload, variant, phase, batch)."""
+        return self._memoized(("samples", experiment), lambda: self._samples(experiment))
+
+    def _samples(self, experiment: str) -> dict[tuple, list[list[float]]]:
         out: dict[tuple, list[list[float]]] = {}
         for run, job in self.experiment_jobs(experiment):
             if job["status"] != "ok":
@@ -159,6 +170,9 @@ class Report:
         pooled median (between-process noise). Cold and warm first calls are kept
         apart; shape-change cost is the median over processes.
         """
+        return self._memoized(("cells", experiment), lambda: self._cell_table(experiment))
+
+    def _cell_table(self, experiment: str) -> pd.DataFrame:
         from fwbench.workloads import WORKLOADS
 
         per_process = self.metric_table(experiment)
@@ -191,10 +205,14 @@ class Report:
         return pd.DataFrame(rows)
 
     def pooled_samples(self, experiment: str) -> dict[tuple, np.ndarray]:
-        return {k: np.concatenate(v) for k, v in self.samples(experiment).items()}
+        return self._memoized(("pooled", experiment), lambda: {
+            k: np.concatenate(v) for k, v in self.samples(experiment).items()})
 
     def comparisons(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
         """Each graph variant against its framework's eager mode in the same cell: speedup with CI, break-even."""
+        return self._memoized(("comparisons", experiment), lambda: self._comparisons(experiment))
+
+    def _comparisons(self, experiment: str) -> pd.DataFrame:
         cells = self.cell_table(experiment)
         if cells.empty or "step_time_median_s" not in cells:
             return pd.DataFrame()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,9 +29,6 @@ class Summary:
     cv: float
     min: float
     max: float
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def _as_array(samples) -> np.ndarray:
