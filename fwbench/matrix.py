@@ -36,7 +36,7 @@ class Job:
     framework: str = field(metadata={"help": "framework adapter name"})
     device: str = field(metadata={"help": "'cpu' or 'cuda'"})
     workload: str = field(metadata={"help": "workload name"})
-    variant: str = field(metadata={"help": "the framework's variant (eager, torch.compile, jax.jit, ...)"})
+    variant: str = field(metadata={"help": "the framework's variant (eager, torch.compile, jax.jit, ...) or debugging tool"})
     params: dict = field(metadata={"help": "the experiment's parameters, complete with defaults"})
     threads: int | str = field(default="auto", metadata={"help": "threads for every framework ('auto' = all usable CPUs)"})
     timeout_s: float = field(default=900.0, metadata={"help": "per-cell execution timeout of the notebook"})
@@ -55,7 +55,7 @@ class Job:
 
     @property
     def mode(self) -> str:
-        return frameworks.variants(self.framework)[self.variant]
+        return EXPERIMENTS[self.experiment].variants_of(self.framework)[self.variant]
 
     def notebook_parameters(self) -> dict:
         return {"framework": self.framework, "device": self.device, "workload": self.workload,
@@ -97,6 +97,8 @@ def _type_ok(value, annotation) -> bool:
         return isinstance(value, bool)
     if annotation in ("tuple[int, ...]", "list[int]"):
         return isinstance(value, (list, tuple)) and all(_type_ok(v, int) for v in value)
+    if annotation in ("tuple[str, ...]", "list[str]"):
+        return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
     return True
 
 
@@ -180,17 +182,19 @@ def parse_profile(data, where: str = "profile") -> Profile:
                 _fail(f"{at}.{key}", f"unknown key; allowed: {', '.join(sorted(_EXPERIMENT_KEYS))}")
         fws = _names(f"{at}.frameworks", spec.get("frameworks", frameworks.names()), frameworks.names())
         devices = _devices(f"{at}.devices", spec.get("devices", ["cpu"]))
-        workloads = _names(f"{at}.workloads", spec.get("workloads", sorted(WORKLOADS)), sorted(WORKLOADS))
-        params = validate_params(f"{at}.params", EXPERIMENTS[exp_name].params, spec.get("params"))
+        experiment = EXPERIMENTS[exp_name]
+        known_workloads = list(experiment.workloads) if experiment.workloads else sorted(WORKLOADS)
+        workloads = _names(f"{at}.workloads", spec.get("workloads", known_workloads), known_workloads)
+        params = validate_params(f"{at}.params", experiment.params, spec.get("params"))
         wanted_variants = spec.get("variants", "all")
-        all_variants = sorted({v for fw in fws for v in frameworks.variants(fw)})
+        all_variants = sorted({v for fw in fws for v in experiment.variants_of(fw)})
         if wanted_variants != "all":
             wanted_variants = _names(f"{at}.variants", wanted_variants, all_variants)
-        processes = spec.get("processes", 2)
+        processes = spec.get("processes", experiment.default_processes)
         if not _type_ok(processes, int) or processes < 1:
             _fail(f"{at}.processes", f"expected a positive integer, got {processes!r}")
         cells = [(fw, device, workload, variant) for fw in fws for device in devices for workload in workloads
-                 for variant in frameworks.variants(fw) if wanted_variants == "all" or variant in wanted_variants]
+                 for variant in experiment.variants_of(fw) if wanted_variants == "all" or variant in wanted_variants]
         # All cells' first processes, then all second ones: a cell's processes are
         # spread over the run, so drift of the machine shows as between-process noise.
         for process in range(processes):

@@ -124,6 +124,12 @@ def validate_job(data: dict, path="job") -> dict:
                 raise StoreError(f"{path}: records[{i}].{name} is missing or has the wrong type")
         if not math.isfinite(rec["value"]):
             raise StoreError(f"{path}: records[{i}].value is not finite")
+        for name in ("workload", "mode"):  # optional per-record overrides (a debugging job's bug and mode)
+            if name in rec and not isinstance(rec[name], str):
+                raise StoreError(f"{path}: records[{i}].{name} is not a string")
+    for i, case in enumerate(data.get("cases", [])):
+        if not isinstance(case, dict) or not all(isinstance(case.get(k), str) for k in ("bug", "mode", "outcome")):
+            raise StoreError(f"{path}: cases[{i}] lacks bug, mode or outcome")
     return data
 
 

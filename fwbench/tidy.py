@@ -41,7 +41,9 @@ def rows(runs: list[Run]):
                        "value": math.nan, "unit": "", "error": f"{err['type']}: {err['message']}"}
                 continue
             for rec in job["records"]:
-                yield {**base, "phase": rec["phase"], "batch_size": rec["batch_size"], "metric": rec["metric"],
+                # A debugging job's records name their own bug (workload) and mode.
+                yield {**base, "workload": rec.get("workload", base["workload"]), "mode": rec.get("mode", base["mode"]),
+                       "phase": rec["phase"], "batch_size": rec["batch_size"], "metric": rec["metric"],
                        "value": rec["value"], "unit": rec["unit"], "error": ""}
 
 

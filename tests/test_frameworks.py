@@ -224,3 +224,28 @@ def test_unknown_device_and_variant(name):
         adapter.device_info("tpu9")
     with pytest.raises(ValueError, match="no variant"):
         adapter.check_variant("warp-speed")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_static_debug_tools_match_the_adapter(name):
+    adapter = frameworks.get_adapter(name)
+    assert frameworks.debug_tools(name) == adapter.debug_tools
+    assert "none" in adapter.debug_tools
+    assert all(set(modes.split(",")) <= {"eager", "graph"} for modes in adapter.debug_tools.values())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_debug_target_runs_the_catalogue_plumbing(name):
+    from fwbench.bugs import BUGS
+    from fwbench.debug_harness import OUTCOMES, run_case
+
+    target = frameworks.get_adapter(name).debug_target()
+    # Plain eager code with a print of a concrete value: the adapter's API must be wired right.
+    assert run_case(target, BUGS["print"], "eager")["outcome"] == "works"
+    for tool in frameworks.debug_tools(name):
+        with target.tool(tool):
+            pass
+    with pytest.raises(ValueError, match="no debugging tool"):
+        with target.tool("no-such-tool"):
+            pass
+    assert run_case(target, BUGS["control_flow"], "graph")["outcome"] in OUTCOMES

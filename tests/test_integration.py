@@ -49,10 +49,11 @@ def pipeline(tmp_path_factory):
 def test_smoke_profile_runs_every_framework(pipeline):
     first = pipeline["first"]
     assert first.returncode == 0, first.stderr[-3000:]
-    assert "14 executed, 0 reused, 0 failed" in first.stdout
+    assert "20 executed, 0 reused, 0 failed" in first.stdout
     runs, problems = pipeline["store"].load()
     assert not problems
-    smoke = [j for r in runs for j in r.jobs if r.manifest["profile"]["name"] == "smoke"]
+    smoke = [j for r in runs for j in r.jobs if r.manifest["profile"]["name"] == "smoke"
+             and j["experiment"] == "eager_vs_graph"]
     assert sorted({j["framework"] for j in smoke}) == ["jax", "tensorflow", "torch"]
     assert all(j["status"] == "ok" for j in smoke)
     for j in smoke:
@@ -79,7 +80,7 @@ def test_every_executed_notebook_is_valid_and_logged(pipeline):
             assert nb.metadata["papermill"]["parameters"]["framework"] == j["framework"]
             assert (run.path / "logs" / f"{j['job_id']}.log").is_file()
             count += 1
-    assert count == 15
+    assert count == 21
 
 
 def test_manifest_fingerprint(pipeline):
@@ -94,7 +95,7 @@ def test_manifest_fingerprint(pipeline):
 def test_rerun_reuses_everything(pipeline):
     second = pipeline["second"]
     assert second.returncode == 0, second.stderr[-3000:]
-    assert "0 executed, 14 reused, 0 failed" in second.stdout
+    assert "0 executed, 20 reused, 0 failed" in second.stdout
 
 
 def test_timeout_is_a_recorded_failure(pipeline):
@@ -109,7 +110,7 @@ def test_timeout_is_a_recorded_failure(pipeline):
 def test_tidy_export(pipeline):
     assert pipeline["export"].returncode == 0, pipeline["export"].stderr
     df = pd.read_csv(pipeline["csv"])
-    ok = df[df.status == "ok"]
+    ok = df[(df.status == "ok") & (df.experiment == "eager_vs_graph")]
     assert set(ok.framework) == {"torch", "tensorflow", "jax"}
     assert set(ok["mode"]) == {"eager", "graph"} and set(ok.phase) == {"train", "infer"}
     assert {"eager", "torch.compile", "tf.function", "tf.function+xla", "jax.jit"} <= set(ok.variant)
@@ -122,6 +123,15 @@ def test_tidy_export(pipeline):
     assert set(ok[ok.metric == "break_even_steps"].variant) == {"torch.compile", "tf.function", "tf.function+xla", "jax.jit"}
     assert ok[ok.metric != "break_even_steps"].value.notna().all()
     assert len(df[df.status == "failed"]) == 2
+    dbg = df[df.experiment == "debugging"]
+    assert set(dbg.status) == {"ok"}
+    assert {"shape", "nan", "profiler_trace", "scalar_log"} == set(dbg.workload)
+    assert {"none", "detect_anomaly", "check_numerics", "debug_nans"} == set(dbg.variant)
+    cases = dbg[dbg.metric.str.startswith("outcome_")]
+    # Every case has exactly one outcome, in eager and compiled mode, for every framework.
+    per_case = cases.groupby(["framework", "variant", "workload", "mode"])["value"].sum()
+    assert (per_case == 1).all() and len(per_case) == 3 * 2 * 2 * 2
+    assert set(dbg[dbg.metric == "tool_slowdown"].framework) == {"torch", "tensorflow", "jax"}
 
 
 def page(pipeline, name):
@@ -143,6 +153,19 @@ def test_book_builds_with_figures_tables_and_verdicts(pipeline):
     assert "Test CPU" in intro or "otherbox" in intro  # both machines are listed
 
 
+def test_debugging_chapter(pipeline):
+    html = page(pipeline, "chapters/debugging.html")
+    assert len(re.findall(r"<img [^>]*src=\"[^\"]*_images/", html)) >= 2  # scorecard, tool costs
+    assert "Tracebacks side by side" in html and "fwbench-tb" in html
+    assert "bugs.py" in html
+    # Stored tracebacks are text: their angle brackets arrive escaped.
+    assert "<module>" not in html
+    claims = page(pipeline, "chapters/claims.html")
+    for cid in ("D1", "D2", "D3", "D4"):
+        m = re.search(rf"id='claim-{cid}'.*?Verdict: <strong>([a-z ]+)</strong>", claims, re.S)
+        assert m and m.group(1) in ("supported", "contradicted", "mixed"), cid
+
+
 def test_failures_are_shown_escaped(pipeline):
     evg = page(pipeline, "chapters/eager_vs_graph.html")
     assert "timed out" in evg
@@ -162,4 +185,4 @@ def test_book_is_offline(pipeline):
     assert "mathjax/tex-chtml.js" in page(pipeline, "chapters/method.html")
     assert (pipeline["html"] / "_static" / "mathjax" / "tex-chtml.js").is_file()
     appendix = list((pipeline["html"] / "chapters" / "appendix" / "runs").glob("*.html"))
-    assert len(appendix) >= 15
+    assert len(appendix) >= 21

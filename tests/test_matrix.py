@@ -1,5 +1,6 @@
 """Profiles expand into the right jobs; every kind of bad input is one clear line and exit code 2."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -105,3 +106,29 @@ def test_cli_unknown_profile_lists_known(tmp_path):
 def test_yaml_round_trip_of_shipped_quick_profile():
     data = yaml.safe_load((REPO / "experiments" / "profiles" / "quick.yml").read_text())
     assert parse_profile(data).name == "quick"
+
+
+def debugging_profile(**spec):
+    return {"name": "d", "experiments": {"debugging": {"frameworks": ["torch", "tensorflow", "jax"], **spec}}}
+
+
+def test_debugging_expands_one_job_per_framework_and_tool():
+    p = parse_profile(debugging_profile())
+    assert {(j.framework, j.variant) for j in p.jobs} == {
+        (f, t) for f in ("torch", "tensorflow", "jax") for t in frameworks.debug_tools(f)}
+    assert all(j.workload == "bugs" and j.process == 0 and j.device == "cpu" for j in p.jobs)
+    assert all(isinstance(j.params["bugs"], list) for j in p.jobs)
+    some = parse_profile(debugging_profile(variants=["none", "debug_nans"]))
+    assert sorted((j.framework, j.variant) for j in some.jobs) == [
+        ("jax", "debug_nans"), ("jax", "none"), ("tensorflow", "none"), ("torch", "none")]
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"variants": ["pdb"]}, "unknown name 'pdb'"),
+    ({"workloads": ["mlp"]}, "unknown name 'mlp'; allowed: bugs"),
+    ({"params": {"bugs": ["shape", "typo"]}}, "unknown: ['typo']"),
+    ({"params": {"bugs": "shape"}}, "expected tuple[str, ...]"),
+])
+def test_debugging_bad_input(spec, message):
+    with pytest.raises(MatrixError, match=re.escape(message)):
+        parse_profile(debugging_profile(**spec))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-from fwbench.experiments import eager_vs_graph
+from fwbench import frameworks
+from fwbench.experiments import debugging, eager_vs_graph
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent.parent / "experiments"
 
@@ -16,6 +18,11 @@ class Experiment:
     title: str = field(metadata={"help": "human title for the book"})
     notebook: str = field(metadata={"help": "parameterized notebook under experiments/"})
     params: type = field(metadata={"help": "dataclass of the parameters a profile may set"})
+    variants_of: Callable[[str], dict[str, str]] = field(default=frameworks.variants, metadata={
+        "help": "a framework's variants for this experiment, name -> mode(s), read without importing it"})
+    workloads: tuple[str, ...] | None = field(default=None, metadata={
+        "help": "the workload axis: None = the workloads of fwbench.workloads; else these fixed names"})
+    default_processes: int = field(default=2, metadata={"help": "processes per cell when the profile does not say"})
 
     @property
     def notebook_path(self) -> Path:
@@ -25,4 +32,9 @@ class Experiment:
 EXPERIMENTS = {
     "eager_vs_graph": Experiment(name="eager_vs_graph", title="Eager vs graph timing",
                                  notebook="eager_vs_graph.ipynb", params=eager_vs_graph.Params),
+    # One job per (framework, debugging tool); the job runs the whole bug catalogue, each
+    # case in its own process, and its records name the bug in `workload`.
+    "debugging": Experiment(name="debugging", title="Debugging ergonomics", notebook="debugging.ipynb",
+                            params=debugging.Params, variants_of=frameworks.debug_tools, workloads=("bugs",),
+                            default_processes=1),
 }

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fwbench.frameworks.base import MODES, Adapter, DeviceUnavailable
 
-__all__ = ["Adapter", "DeviceUnavailable", "MODES", "names", "variants", "get_adapter"]
+__all__ = ["Adapter", "DeviceUnavailable", "MODES", "names", "variants", "debug_tools", "get_adapter"]
 
 _HERE = Path(__file__).parent
 _NOT_ADAPTERS = {"base"}
@@ -31,18 +31,32 @@ def _check(name: str) -> None:
         raise KeyError(f"unknown framework {name!r}; known: {', '.join(names())}")
 
 
-@lru_cache(maxsize=None)
-def variants(name: str) -> dict[str, str]:
-    """variant -> mode for `name`, read statically from the adapter class's `variants` literal."""
+def _class_literal(name: str, attribute: str) -> dict | None:
+    """The literal assigned to `attribute` in the adapter class of `name`'s module, read without importing it."""
     _check(name)
     tree = ast.parse((_HERE / f"{name}.py").read_text())
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef):
             for stmt in node.body:
                 if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
-                        and getattr(stmt.targets[0], "id", None) == "variants"):
+                        and getattr(stmt.targets[0], "id", None) == attribute):
                     return dict(ast.literal_eval(stmt.value))
-    raise KeyError(f"framework module {name!r} declares no `variants` literal")
+    return None
+
+
+@lru_cache(maxsize=None)
+def variants(name: str) -> dict[str, str]:
+    """variant -> mode for `name`, read statically from the adapter class's `variants` literal."""
+    found = _class_literal(name, "variants")
+    if found is None:
+        raise KeyError(f"framework module {name!r} declares no `variants` literal")
+    return found
+
+
+@lru_cache(maxsize=None)
+def debug_tools(name: str) -> dict[str, str]:
+    """debugging tool -> the modes it changes, for `name` (the adapter's `debug_tools` literal; default: none)."""
+    return _class_literal(name, "debug_tools") or dict(Adapter.debug_tools)
 
 
 def get_adapter(name: str) -> Adapter:

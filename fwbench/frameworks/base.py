@@ -29,6 +29,9 @@ class Adapter(ABC):
     distribution: ClassVar[str]
     #: variant name -> mode ("eager" or "graph"), in the order they are reported.
     variants: ClassVar[dict[str, str]]
+    #: Debugging tools of the bug-injection experiment: tool name -> the modes it changes
+    #: ("eager,graph", or "graph" for a switch that turns compilation off). "none" is the baseline.
+    debug_tools: ClassVar[dict[str, str]] = {"none": "eager,graph"}
 
     def version(self) -> str:
         return importlib.metadata.version(self.distribution)
@@ -71,6 +74,18 @@ class Adapter(ABC):
     def loss_of(self, out) -> float:
         """The loss held in a train step's output."""
         return float(self.to_numpy(out))
+
+    @abstractmethod
+    def debug_target(self):
+        """A fwbench.debug_harness.Target: the array API the planted bugs use, compile, tools, compile count."""
+
+    @abstractmethod
+    def profiler_trace(self, logdir: str, fn: Callable[[], Any]) -> None:
+        """Run `fn` a few times under the framework's profiler, writing its trace under `logdir`."""
+
+    @abstractmethod
+    def scalar_log(self, logdir: str, values: list[float]) -> None:
+        """Write `values` as a TensorBoard-readable scalar series under `logdir`, the framework's usual way."""
 
     def check_variant(self, variant: str) -> str:
         if variant not in self.variants:

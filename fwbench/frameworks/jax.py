@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from functools import partial
 
 import jax
@@ -106,6 +107,7 @@ class JaxAdapter(Adapter):
     name = "jax"
     distribution = "jax"
     variants = {"eager": "eager", "jax.jit": "graph"}
+    debug_tools = {"none": "eager,graph", "debug_nans": "eager,graph", "disable_jit": "graph"}
 
     def configure(self, threads: int) -> dict:
         # XLA:CPU has no thread-count setting; its pool follows the CPU affinity
@@ -180,3 +182,64 @@ class JaxAdapter(Adapter):
 
     def loss_of(self, out) -> float:
         return float(out[-1])  # the train step returns (params, stats, loss)
+
+    # ---- debugging (bug-injection experiment) ----
+
+    def debug_target(self):
+        from fwbench.debug_harness import Target
+
+        return Target(ops=_DebugOps, compile=jax.jit, to_numpy=np.asarray, asarray=jnp.asarray,
+                      compile_count=_cache_size, tool=_debug_tool, compiled_with="jax.jit")
+
+    def profiler_trace(self, logdir, fn):
+        jax.profiler.start_trace(logdir)
+        try:
+            for _ in range(3):
+                jax.block_until_ready(fn())
+        finally:
+            jax.profiler.stop_trace()
+
+    def scalar_log(self, logdir, values):
+        # JAX ships no summary writer; tensorboardX is the framework-free one its users reach for.
+        from tensorboardX import SummaryWriter
+
+        writer = SummaryWriter(logdir)
+        for step, v in enumerate(values):
+            writer.add_scalar("loss", v, step)
+        writer.close()
+
+
+class _DebugOps:
+    """The array API the planted bugs (fwbench.bugs) are written against, in JAX's own spelling."""
+
+    matmul = staticmethod(jnp.matmul)
+    mean = staticmethod(jnp.mean)
+    sqrt = staticmethod(jnp.sqrt)
+    sum = staticmethod(jnp.sum)
+    value_and_grad = staticmethod(jax.value_and_grad)
+
+    @staticmethod
+    def take(table, ids):
+        return jnp.take(table, ids, axis=0)  # what flax's nn.Embed does
+
+    @staticmethod
+    def debug_print(value):
+        jax.debug.print("h.sum() = {}", value)
+
+
+def _cache_size(fn) -> int:
+    return fn._cache_size() if hasattr(fn, "_cache_size") else 0
+
+
+@contextlib.contextmanager
+def _debug_tool(name: str):
+    if name == "debug_nans":
+        with jax.debug_nans(True):
+            yield
+    elif name == "disable_jit":
+        with jax.disable_jit():
+            yield
+    elif name == "none":
+        yield
+    else:
+        raise ValueError(f"jax has no debugging tool {name!r}")

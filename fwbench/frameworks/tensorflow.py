@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+
 import numpy as np
 import tensorflow as tf
 
@@ -114,6 +117,7 @@ class TensorFlowAdapter(Adapter):
     name = "tensorflow"
     distribution = "tensorflow-cpu"
     variants = {"eager": "eager", "tf.function": "graph", "tf.function+xla": "graph"}
+    debug_tools = {"none": "eager,graph", "check_numerics": "eager,graph", "run_functions_eagerly": "graph"}
 
     def version(self) -> str:
         return tf.__version__
@@ -183,3 +187,76 @@ class TensorFlowAdapter(Adapter):
 
     def to_numpy(self, value):
         return np.asarray(value.numpy())
+
+    # ---- debugging (bug-injection experiment) ----
+
+    def debug_target(self):
+        from fwbench.debug_harness import Target
+
+        return Target(ops=_DebugOps, compile=tf.function, to_numpy=self.to_numpy, asarray=tf.convert_to_tensor,
+                      compile_count=_tracing_count, tool=_debug_tool, compiled_with="tf.function")
+
+    def profiler_trace(self, logdir, fn):
+        tf.profiler.experimental.start(logdir)
+        try:
+            for _ in range(3):
+                fn()
+        finally:
+            tf.profiler.experimental.stop()
+
+    def scalar_log(self, logdir, values):
+        writer = tf.summary.create_file_writer(logdir)
+        with writer.as_default():
+            for step, v in enumerate(values):
+                tf.summary.scalar("loss", v, step=step)
+        writer.close()
+
+
+class _DebugOps:
+    """The array API the planted bugs (fwbench.bugs) are written against, in TensorFlow's own spelling."""
+
+    matmul = staticmethod(tf.linalg.matmul)
+    mean = staticmethod(tf.reduce_mean)
+    sqrt = staticmethod(tf.sqrt)
+    sum = staticmethod(tf.reduce_sum)
+
+    @staticmethod
+    def take(table, ids):
+        return tf.nn.embedding_lookup(table, ids)
+
+    @staticmethod
+    def debug_print(value):
+        tf.print("h.sum() =", value, output_stream=sys.stdout)
+
+    @staticmethod
+    def value_and_grad(f):
+        def value_and_grad_f(w):
+            with tf.GradientTape() as tape:
+                tape.watch(w)
+                loss = f(w)
+            return loss, tape.gradient(loss, w)
+        return value_and_grad_f
+
+
+def _tracing_count(fn) -> int:
+    return fn.experimental_get_tracing_count() if hasattr(fn, "experimental_get_tracing_count") else 0
+
+
+@contextlib.contextmanager
+def _debug_tool(name: str):
+    if name == "check_numerics":
+        tf.debugging.enable_check_numerics()
+        try:
+            yield
+        finally:
+            tf.debugging.disable_check_numerics()
+    elif name == "run_functions_eagerly":
+        tf.config.run_functions_eagerly(True)
+        try:
+            yield
+        finally:
+            tf.config.run_functions_eagerly(False)
+    elif name == "none":
+        yield
+    else:
+        raise ValueError(f"tensorflow has no debugging tool {name!r}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -117,6 +120,7 @@ class TorchAdapter(Adapter):
     name = "torch"
     distribution = "torch"
     variants = {"eager": "eager", "torch.compile": "graph"}
+    debug_tools = {"none": "eager,graph", "detect_anomaly": "eager,graph"}
 
     def configure(self, threads: int) -> dict:
         torch.set_num_threads(threads)
@@ -191,3 +195,73 @@ class TorchAdapter(Adapter):
 
     def to_numpy(self, value):
         return value.detach().cpu().numpy()
+
+    # ---- debugging (bug-injection experiment) ----
+
+    def debug_target(self):
+        from fwbench.debug_harness import Target
+
+        return Target(ops=_DebugOps, compile=torch.compile, to_numpy=self.to_numpy,
+                      asarray=lambda a: torch.from_numpy(a.copy()), compile_count=_graphs_compiled,
+                      tool=_debug_tool, compiled_with="torch.compile")
+
+    def profiler_trace(self, logdir, fn):
+        from torch.profiler import ProfilerActivity, profile
+
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(3):
+                fn()
+        prof.export_chrome_trace(os.path.join(logdir, "trace.json"))
+
+    def scalar_log(self, logdir, values):
+        from torch.utils.tensorboard import SummaryWriter  # needs the separate `tensorboard` package
+
+        writer = SummaryWriter(logdir)
+        for step, v in enumerate(values):
+            writer.add_scalar("loss", v, step)
+        writer.close()
+
+
+class _DebugOps:
+    """The array API the planted bugs (fwbench.bugs) are written against, in torch's own spelling."""
+
+    matmul = staticmethod(torch.matmul)
+    mean = staticmethod(torch.mean)
+    sqrt = staticmethod(torch.sqrt)
+    sum = staticmethod(torch.sum)
+
+    @staticmethod
+    def take(table, ids):
+        return F.embedding(ids, table)  # what nn.Embedding calls
+
+    @staticmethod
+    def debug_print(value):
+        print("h.sum() =", value)  # torch has no in-graph print op: Python print is its tool
+
+    @staticmethod
+    def value_and_grad(f):
+        def value_and_grad_f(w):
+            w = w.detach().requires_grad_(True)
+            with torch.enable_grad():
+                loss = f(w)
+                (grad,) = torch.autograd.grad(loss, w)
+            return loss.detach(), grad
+        return value_and_grad_f
+
+
+def _graphs_compiled(_fn) -> int:
+    # Process-wide count of graphs dynamo handed to the backend; the harness takes differences.
+    from torch._dynamo.utils import counters
+
+    return int(counters["stats"]["unique_graphs"])
+
+
+@contextlib.contextmanager
+def _debug_tool(name: str):
+    if name == "detect_anomaly":
+        with torch.autograd.detect_anomaly():
+            yield
+    elif name == "none":
+        yield
+    else:
+        raise ValueError(f"torch has no debugging tool {name!r}")

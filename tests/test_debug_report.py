@@ -1,0 +1,122 @@
+"""Debugging tables and the D1-D4 rules, on synthetic cases we control (never on what a framework did)."""
+
+import pandas as pd
+
+from conftest import debug_case, debug_job
+from fwbench import debug_report, tidy
+from fwbench.claims import verdict_for, load_claims
+from fwbench.report import Report
+
+CLAIMS = {c.id: c for c in load_claims()}
+
+
+def store_with(make_store, per_framework: dict, survey=None, tools=None):
+    jobs = [debug_job("r1", fw, "none", cases, survey=(survey or {}).get(fw)) for fw, cases in per_framework.items()]
+    for fw, tool, cases, overhead in tools or []:
+        jobs.append(debug_job("r1", fw, tool, cases, overhead=overhead))
+    return Report(make_store([("r1", jobs)]).load()[0])
+
+
+def pb(eager_print, graph_print, eager_bp, graph_bp):
+    return [debug_case("print", "eager", eager_print), debug_case("print", "graph", graph_print),
+            debug_case("breakpoint", "eager", eager_bp), debug_case("breakpoint", "graph", graph_bp)]
+
+
+def test_is_good():
+    assert debug_report.is_good("error", "error", True)
+    assert not debug_report.is_good("error", "error", False)
+    assert not debug_report.is_good("silent-wrong", "error", None)
+    assert debug_report.is_good("works", "works", None)
+
+
+def test_d1_d3_when_only_torch_keeps_working_compiled(make_store):
+    r = store_with(make_store, {"torch": pb("works", "works", "works", "works"),
+                                "jax": pb("works", "silent-wrong", "works", "silent-wrong")})
+    assert verdict_for(CLAIMS["D1"], r).verdict == "supported"
+    assert verdict_for(CLAIMS["D3"], r).verdict == "mixed"
+
+
+def test_d1_contradicted_when_another_framework_does_as_well(make_store):
+    r = store_with(make_store, {"torch": pb("works", "silent-wrong", "works", "works"),
+                                "jax": pb("works", "works", "works", "silent-wrong")})
+    assert verdict_for(CLAIMS["D1"], r).verdict == "contradicted"
+
+
+def test_d1_mixed_when_torch_leads_without_a_full_house(make_store):
+    r = store_with(make_store, {"torch": pb("works", "works", "works", "silent-wrong"),
+                                "jax": pb("works", "silent-wrong", "works", "silent-wrong")})
+    assert verdict_for(CLAIMS["D1"], r).verdict == "mixed"
+
+
+def test_d3_contradicted_when_eager_fails(make_store):
+    r = store_with(make_store, {"torch": pb("works", "works", "error", "works")})
+    assert verdict_for(CLAIMS["D3"], r).verdict == "contradicted"
+
+
+def test_d2_counts_good_outcomes_per_mode(make_store):
+    torch = [debug_case("shape", "eager", "error", ideal="error", line=True),
+             debug_case("shape", "graph", "error", ideal="error", line=False),
+             debug_case("print", "eager", "works"), debug_case("print", "graph", "works")]
+    jax = [debug_case("shape", "eager", "error", ideal="error", line=True),
+           debug_case("shape", "graph", "error", ideal="error", line=True),
+           debug_case("print", "eager", "works"), debug_case("print", "graph", "works")]
+    r = store_with(make_store, {"torch": torch, "jax": jax})
+    v = verdict_for(CLAIMS["D2"], r)
+    assert v.verdict == "mixed"
+    assert "torch: 2 bugs handled well eagerly, 1 compiled: **harder**" in v.evidence
+
+
+def test_d2_supported_when_every_framework_is_worse_compiled(make_store):
+    torch = [debug_case("shape", "eager", "error", ideal="error", line=True),
+             debug_case("shape", "graph", "error", ideal="error", line=False)]
+    assert verdict_for(CLAIMS["D2"], store_with(make_store, {"torch": torch})).verdict == "supported"
+
+
+def _item(item, works, needs=()):
+    return {"item": item, "works": works, "files": ["f"] if works else [], "bytes": 10 if works else 0,
+            "extra_packages": list(needs), "error": None if works else "ModuleNotFoundError: x"}
+
+
+def test_d4_rule(make_store):
+    few = {"torch": [debug_case("print", "eager", "works")], "tensorflow": [debug_case("print", "eager", "works")]}
+    both_need = {"torch": [_item("scalar_log", False, ["tensorboard"])],
+                 "tensorflow": [_item("scalar_log", False, ["tensorboard"])]}
+    assert verdict_for(CLAIMS["D4"], store_with(make_store, few, survey=both_need)).verdict == "contradicted"
+    tf_free = {"torch": [_item("scalar_log", False, ["tensorboard"])], "tensorflow": [_item("scalar_log", True)]}
+    v = verdict_for(CLAIMS["D4"], store_with(make_store, few, survey=tf_free))
+    assert v.verdict == "supported"
+    assert "needs tensorboard" in v.evidence
+
+
+def test_no_debugging_data_means_not_yet_measured():
+    for cid in ("D1", "D2", "D3", "D4"):
+        assert verdict_for(CLAIMS[cid], Report(runs=[])).verdict == "not yet measured"
+
+
+def test_tool_effects_and_overhead(make_store):
+    base = [debug_case("nan", "eager", "silent-wrong", ideal="error")]
+    with_tool = [debug_case("nan", "eager", "error", ideal="error", line=True, tool="debug_nans")]
+    overhead = [{"mode": "eager", "variant": "eager", "workload": "mlp", "batch_size": 64, "slowdown": 1.5,
+                 "ci_low": 1.4, "ci_high": 1.6}]
+    r = store_with(make_store, {"jax": base}, tools=[("jax", "debug_nans", with_tool, overhead)])
+    eff = debug_report.tool_effects(debug_report.cases(r))
+    assert eff[["tool", "without tool", "with tool", "line shown"]].values.tolist() == [
+        ["debug_nans", "silent-wrong", "error", True]]
+    oh = debug_report.overhead(r)
+    assert oh["slowdown"].tolist() == [1.5] and oh["tool"].tolist() == ["debug_nans"]
+
+
+def test_tidy_rows_name_the_bug_tool_and_mode(make_store):
+    r = store_with(make_store, {"torch": [debug_case("shape", "graph", "error", ideal="error", line=True)]})
+    df = tidy.frame(r.runs)
+    rows = df[df["metric"] == "outcome_error"]
+    assert rows[["experiment", "workload", "variant", "mode", "value"]].values.tolist() == [
+        ["debugging", "shape", "none", "graph", 1.0]]
+    assert set(df["metric"]) >= {"outcome_works", "outcome_silent_wrong", "user_line_shown", "time_to_surface_s"}
+
+
+def test_cases_table_follows_the_catalogue_order(make_store):
+    r = store_with(make_store, {"torch": [debug_case("side_effect", "eager", "works"),
+                                          debug_case("shape", "eager", "error", ideal="error")]})
+    assert debug_report.cases(r)["bug"].tolist() == ["shape", "side_effect"]
+    assert isinstance(debug_report.catalogue(r), pd.DataFrame)

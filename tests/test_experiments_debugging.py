@@ -1,0 +1,49 @@
+"""The debugging experiment's own logic: parameters, records from a case, what a missing package is."""
+
+import pytest
+
+from conftest import debug_case
+from fwbench.experiments.debugging import Params, case_records, dependency_closure, missing_package
+from fwbench.metrics import METRICS
+
+
+def test_params_validate_bug_names():
+    with pytest.raises(ValueError, match="unknown"):
+        Params(bugs=("shape", "nope"))
+    with pytest.raises(ValueError):
+        Params(case_timeout_s=0)
+    assert "shape" in Params().bugs
+
+
+def test_case_records_are_one_hot_and_documented():
+    recs = case_records(debug_case("shape", "graph", "error", ideal="error", line=True))
+    values = {r["metric"]: r["value"] for r in recs}
+    assert values["outcome_error"] == 1.0 and values["outcome_works"] == 0.0 and values["outcome_silent_wrong"] == 0.0
+    assert values["user_line_shown"] == 1.0 and values["user_frame_depth"] == 0
+    assert all(r["workload"] == "shape" and r["mode"] == "graph" for r in recs)
+    assert all(r["metric"] in METRICS for r in recs)
+    works = {r["metric"] for r in case_records(debug_case("print", "eager", "works"))}
+    assert "user_line_shown" not in works  # only errors have a printout to judge
+
+
+def test_retrace_records_carry_compile_counts():
+    recs = case_records(debug_case("retrace", "graph", "works", seen={"compiles": 6, "warned": False}))
+    values = {r["metric"]: r["value"] for r in recs}
+    assert values["compiles"] == 6 and values["recompile_warning"] == 0.0
+
+
+@pytest.mark.parametrize("error, package", [
+    ("ModuleNotFoundError: No module named 'tensorboard'", "tensorboard"),
+    ("ModuleNotFoundError: No module named 'tensorboardX.writer'", "tensorboardX"),
+    ("TBNotInstalledError: TensorBoard is not installed, missing implementation for tf.summary.scalar", "tensorboard"),
+    ("RuntimeError: something else", None),
+    (None, None),
+])
+def test_missing_package(error, package):
+    assert missing_package(error) == package
+
+
+def test_dependency_closure_follows_requirements():
+    closure = dependency_closure("pandas")
+    assert {"pandas", "numpy", "python-dateutil"} <= closure
+    assert dependency_closure("no-such-distribution-xyz") == {"no-such-distribution-xyz"}
