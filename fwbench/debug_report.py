@@ -16,10 +16,16 @@ CASE_COLUMNS = ["machine_label", "framework", "framework_version", "tool", "bug"
                 "run_id"]
 
 
+def text(value) -> str:
+    """A stored text field as a string: missing values (None, NaN after pandas) become ''."""
+    return value if isinstance(value, str) else ""
+
+
 def is_good(outcome: str, ideal: str, user_line_shown) -> bool:
-    """What a developer wants from a bug: an error that points at the line, or code that does what it says."""
+    """What a developer wants from a bug: code that does what it says (for a bug that should stop the program,
+    e.g. an int into a float matmul, a right answer is fine too), or else an error that points at the line."""
     if ideal == "error":
-        return outcome == "error" and bool(user_line_shown)
+        return outcome == "works" or (outcome == "error" and bool(user_line_shown))
     return outcome == "works"
 
 

@@ -27,6 +27,7 @@ def test_is_good():
     assert not debug_report.is_good("error", "error", False)
     assert not debug_report.is_good("silent-wrong", "error", None)
     assert debug_report.is_good("works", "works", None)
+    assert debug_report.is_good("works", "error", None)  # e.g. an int promoted to float: the right answer
 
 
 def test_d1_d3_when_only_torch_keeps_working_compiled(make_store):

@@ -125,12 +125,12 @@ def test_tidy_export(pipeline):
     assert len(df[df.status == "failed"]) == 2
     dbg = df[df.experiment == "debugging"]
     assert set(dbg.status) == {"ok"}
-    assert {"shape", "nan", "profiler_trace", "scalar_log"} == set(dbg.workload)
+    assert {"shape", "nan", "print", "breakpoint", "profiler_trace", "scalar_log"} == set(dbg.workload)
     assert {"none", "detect_anomaly", "check_numerics", "debug_nans"} == set(dbg.variant)
     cases = dbg[dbg.metric.str.startswith("outcome_")]
     # Every case has exactly one outcome, in eager and compiled mode, for every framework.
     per_case = cases.groupby(["framework", "variant", "workload", "mode"])["value"].sum()
-    assert (per_case == 1).all() and len(per_case) == 3 * 2 * 2 * 2
+    assert (per_case == 1).all() and len(per_case) == 3 * 4 * 2 + 3 * 1 * 2  # all bugs with no tool, nan with one
     assert set(dbg[dbg.metric == "tool_slowdown"].framework) == {"torch", "tensorflow", "jax"}
 
 

@@ -31,6 +31,8 @@ class Params:
     """Parameters of the debugging experiment that a profile may set."""
 
     bugs: tuple[str, ...] = field(default=tuple(BUGS), metadata={"help": f"planted bugs to run, from: {', '.join(BUGS)}"})
+    tool_bugs: tuple[str, ...] = field(default=tuple(BUGS), metadata={
+        "help": "of those, the bugs also run with a debugging tool on (the 'none' job runs all of `bugs`)"})
     case_timeout_s: float = field(default=300.0, metadata={"help": "a case's process is killed (and recorded as hung) after this long"})
     overhead_workload: str = field(default="mlp", metadata={"help": "workload whose training step times each tool's cost"})
     overhead_batch_size: int = field(default=64, metadata={"help": "batch of that training step"})
@@ -41,7 +43,7 @@ class Params:
     survey: bool = field(default=True, metadata={"help": "run the profiler / TensorBoard survey in the 'none' job"})
 
     def __post_init__(self):
-        unknown = [b for b in self.bugs if b not in BUGS]
+        unknown = [b for b in (*self.bugs, *self.tool_bugs) if b not in BUGS]
         if not self.bugs or unknown:
             raise ValueError(f"bugs must name planted bugs from: {', '.join(BUGS)}; unknown: {unknown}")
         if self.case_timeout_s <= 0:
@@ -210,7 +212,8 @@ def run(framework: str, tool: str, params: Params, threads="auto", progress=None
     modes = tools[tool].split(",")
     adapter = get_adapter(framework)
     cases, records = [], []
-    for bug in params.bugs:
+    bugs = params.bugs if tool == "none" else [b for b in params.bugs if b in params.tool_bugs]
+    for bug in bugs:
         for mode in modes:
             if progress:
                 progress(f"{bug} ({mode})")

@@ -91,3 +91,10 @@ class Adapter(ABC):
         if variant not in self.variants:
             raise ValueError(f"{self.name} has no variant {variant!r}; known: {', '.join(self.variants)}")
         return self.variants[variant]
+
+
+def log_scalars(writer, values: list[float]) -> None:
+    """Write `values` as the scalar series "loss" with a SummaryWriter-style writer (torch's, tensorboardX's), then close it."""
+    for step, v in enumerate(values):
+        writer.add_scalar("loss", v, step)
+    writer.close()

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fwbench.frameworks.base import Adapter, DeviceUnavailable
+from fwbench.frameworks.base import Adapter, DeviceUnavailable, log_scalars
 from fwbench.workloads.spec import BN_MOMENTUM, NORM_EPS
 
 # Forward passes: pure functions (spec, params, stats, x, training, graph_loop) -> (logits, new_stats).
@@ -203,10 +203,7 @@ class JaxAdapter(Adapter):
         # JAX ships no summary writer; tensorboardX is the framework-free one its users reach for.
         from tensorboardX import SummaryWriter
 
-        writer = SummaryWriter(logdir)
-        for step, v in enumerate(values):
-            writer.add_scalar("loss", v, step)
-        writer.close()
+        log_scalars(SummaryWriter(logdir), values)
 
 
 class _DebugOps:

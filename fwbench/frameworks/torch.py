@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from fwbench.frameworks.base import Adapter, DeviceUnavailable
+from fwbench.frameworks.base import Adapter, DeviceUnavailable, log_scalars
 from fwbench.workloads.spec import BN_MOMENTUM, NORM_EPS
 
 
@@ -216,10 +216,7 @@ class TorchAdapter(Adapter):
     def scalar_log(self, logdir, values):
         from torch.utils.tensorboard import SummaryWriter  # needs the separate `tensorboard` package
 
-        writer = SummaryWriter(logdir)
-        for step, v in enumerate(values):
-            writer.add_scalar("loss", v, step)
-        writer.close()
+        log_scalars(SummaryWriter(logdir), values)
 
 
 class _DebugOps:
