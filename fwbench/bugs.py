@@ -188,7 +188,7 @@ BUGS: dict[str, Bug] = {b.name: b for b in [
     Bug("shape", "Shape mismatch in a matmul", shape_mismatch, _shape_calls, "raise", "error"),
     Bug("dtype", "Int tensor into a float matmul", dtype_mismatch, _dtype_calls, "value", "error",
         intended=lambda x, w: x @ w.astype(np.float32)),
-    Bug("nan", "NaN from sqrt of a negative, in loss and gradient", nan_in_loss, _nan_calls, "finite", "error"),
+    Bug("nan_loss", "NaN from sqrt of a negative, in loss and gradient", nan_in_loss, _nan_calls, "finite", "error"),
     Bug("broadcast", "(N, 1) - (N,) silently broadcasts to (N, N)", silent_broadcast, _broadcast_calls, "value",
         "error", intended=lambda x, w, y: np.mean(((x @ w)[:, 0] - y) ** 2)),
     Bug("index", "Out-of-range index in an embedding lookup", index_out_of_range, _index_calls, "raise", "error"),

@@ -243,8 +243,9 @@ RULES: dict[str, tuple[str, Callable[[Report], tuple[str, str, pd.DataFrame]]]] 
            "**mixed** if PyTorch leads but not in all four; **contradicted** if another framework does as well "
            "as PyTorch or better.", rule_d1),
     "D2": ("Per framework, with no tool on, the bugs that gave the developer what they want: for a bug that "
-           "should stop the program, an error whose printout names the planted file and line; for the others, "
-           "code that does what it says. **Supported** if every framework handles fewer bugs well compiled than "
+           "should stop the program, an error whose printout names the planted file and line (or the right "
+           "answer, where a framework does something sensible instead, e.g. promotes an int to float); for the "
+           "others, code that does what it says. **Supported** if every framework handles fewer bugs well compiled than "
            "eagerly, **contradicted** if none does, **mixed** otherwise.", rule_d2),
     "D3": ("The same print and breakpoint cases as D1, for every framework. **Supported** if they work "
            "everywhere, eager and compiled; **mixed** if they work eagerly everywhere but not in every compiled "

@@ -10,7 +10,7 @@ from fwbench.bugs import BUGS, CHECKS, IDEALS, planted_line
 
 def test_catalogue_covers_the_ten_bugs_of_the_issue():
     assert len(BUGS) >= 10
-    for name in ["shape", "dtype", "nan", "broadcast", "index", "control_flow", "print", "framework_print",
+    for name in ["shape", "dtype", "nan_loss", "broadcast", "index", "control_flow", "print", "framework_print",
                  "breakpoint", "retrace", "side_effect"]:
         assert name in BUGS
 
@@ -33,7 +33,7 @@ def test_each_bug_is_complete(name):
 
 
 def test_planted_line_is_found_in_a_helper():
-    path, line = planted_line(BUGS["nan"].fn)
+    path, line = planted_line(BUGS["nan_loss"].fn)
     assert "sqrt" in open(path).read().splitlines()[line - 1]
 
 

@@ -95,8 +95,8 @@ def test_no_debugging_data_means_not_yet_measured():
 
 
 def test_tool_effects_and_overhead(make_store):
-    base = [debug_case("nan", "eager", "silent-wrong", ideal="error")]
-    with_tool = [debug_case("nan", "eager", "error", ideal="error", line=True, tool="debug_nans")]
+    base = [debug_case("nan_loss", "eager", "silent-wrong", ideal="error")]
+    with_tool = [debug_case("nan_loss", "eager", "error", ideal="error", line=True, tool="debug_nans")]
     overhead = [{"mode": "eager", "variant": "eager", "workload": "mlp", "batch_size": 64, "slowdown": 1.5,
                  "ci_low": 1.4, "ci_high": 1.6}]
     r = store_with(make_store, {"jax": base}, tools=[("jax", "debug_nans", with_tool, overhead)])
