@@ -269,7 +269,6 @@ def run_case(target: Target, bug, mode: str, tool: str = "none") -> dict:
     observed: dict[str, Any] = {"breakpoint": [], "breakpoint_types": []}
     catalogue.SIDE_EFFECT_LOG.clear()
     ops = target.ops
-    call_index = [0]
 
     def hook(*_args, **_kwargs):
         # Stands in for pdb: records whether the paused frame's `h` holds a concrete value.
@@ -303,7 +302,6 @@ def run_case(target: Target, bug, mode: str, tool: str = "none") -> dict:
                 fn = target.compile(entry) if mode == "graph" else entry
                 before = target.compile_count(fn)
                 for args in calls:
-                    call_index[0] += 1
                     tensors = tuple(target.asarray(a) if isinstance(a, np.ndarray) else a for a in args)
                     out = fn(*tensors)
                     for o in _as_arrays(out):
