@@ -11,6 +11,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from fwbench.bugs import BUGS
 from fwbench.debug_harness import run_isolated
 from fwbench.frameworks import debug_tools, get_adapter
@@ -99,8 +101,8 @@ def tool_overhead(adapter, tool: str, modes: list[str], params: Params) -> tuple
         slowdown, lo, hi = ratio_ci(samples["on"], samples["off"])
         batch = params.overhead_batch_size
         for metric, value in (("tool_slowdown", slowdown), ("tool_slowdown_ci_low", lo), ("tool_slowdown_ci_high", hi),
-                              ("step_time_tool_off_s", float(sorted(samples["off"])[len(samples["off"]) // 2])),
-                              ("step_time_tool_on_s", float(sorted(samples["on"])[len(samples["on"]) // 2]))):
+                              ("step_time_tool_off_s", float(np.median(samples["off"]))),
+                              ("step_time_tool_on_s", float(np.median(samples["on"])))):
             records.append(_record(params.overhead_workload, mode, "train", batch, metric, value))
         rows.append({"mode": mode, "variant": variant, "workload": params.overhead_workload, "batch_size": batch,
                      "slowdown": slowdown, "ci_low": lo, "ci_high": hi, "samples": samples})
