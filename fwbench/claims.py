@@ -215,6 +215,147 @@ def rule_d4(report: Report) -> tuple[str, str, pd.DataFrame]:
     return verdict, evidence, sv
 
 
+def _attempts(report: Report) -> pd.DataFrame:
+    from fwbench import export_report
+
+    return export_report.attempts(report)
+
+
+def _attempt_lines(df: pd.DataFrame, extra: Callable[[pd.Series], str] = lambda r: "") -> str:
+    def detail(r):
+        if r["outcome"] == "fails":
+            return f" ({r['error_type']}: {r['error_message'][:160]})" if r["error_type"] else ""
+        err = f" (max abs error {r['max_abs_err']:.2g})" if pd.notna(r["max_abs_err"]) else ""
+        return err + extra(r)
+    return "\n".join(f"- {r['machine_label']} {r['framework']} {r['path']} on {r['workload']}: **{r['outcome']}**"
+                     + detail(r) for _, r in df.iterrows())
+
+
+def rule_x1(report: Report) -> tuple[str, str, pd.DataFrame]:
+    df = _attempts(report)
+    cells = df[(df["framework"] == "torch") & (df["path"] == "onnx-dynamo")] if not df.empty else df
+    if cells.empty:
+        return "not yet measured", "", cells
+    cells = cells.assign(verdict=["smooth" if o == "matches" and d is True else "not smooth"
+                                  for o, d in zip(cells["outcome"], cells["dynamic_batch_ok"])])
+    legacy = df[(df["framework"] == "torch") & (df["path"] == "onnx-legacy")]
+    evidence = _attempt_lines(cells, lambda r: "" if r["dynamic_batch_ok"] is True else "; other batch sizes fail")
+    if not legacy.empty:
+        evidence += "\n\nFor comparison, the legacy TorchScript-based exporter:\n" + _attempt_lines(legacy)
+    return all_some_none(cells, "smooth"), evidence, cells
+
+
+def rule_x2(report: Report) -> tuple[str, str, pd.DataFrame]:
+    from fwbench.export_report import ONNX_RUNTIME
+
+    df = _attempts(report)
+    if df.empty:
+        return "not yet measured", "", df
+    ran = df[df["outcome"] != "fails"]
+    onnx, other = ran[ran["runtime"] == ONNX_RUNTIME], ran[ran["runtime"] != ONNX_RUNTIME]
+    if onnx.empty:
+        return "not yet measured", "", onnx
+    rate = (onnx["outcome"] == "differs").mean()
+    other_rate = (other["outcome"] == "differs").mean() if not other.empty else 0.0
+    if rate == 0:
+        verdict = "contradicted"
+    elif rate >= 0.25 and rate > other_rate:
+        verdict = "supported"
+    else:
+        verdict = "mixed"
+    failed = df[(df["runtime"] == ONNX_RUNTIME) & (df["outcome"] == "fails")]
+    evidence = (f"{(onnx['outcome'] == 'differs').sum()} of {len(onnx)} ONNX models that ran differ from their source "
+                f"beyond the tolerance ({rate:.0%}); {(other['outcome'] == 'differs').sum()} of {len(other)} "
+                f"non-ONNX artifacts do ({other_rate:.0%}).\n\n" + _attempt_lines(onnx))
+    if not failed.empty:
+        evidence += ("\n\nONNX conversions that did not produce a running model (failures, not numerical bugs):\n"
+                     + _attempt_lines(failed))
+    return verdict, evidence, onnx
+
+
+def rule_x3(report: Report) -> tuple[str, str, pd.DataFrame]:
+    df = _attempts(report)
+    if df.empty:
+        return "not yet measured", "", df
+    saved = df[(df["framework"] == "tensorflow") & (df["path"] == "savedmodel")]
+    native = df[(df["framework"] == "torch") & (df["path"] == "torch.export")]
+    if saved.empty or native.empty:
+        return "not yet measured", "", df.iloc[0:0]
+    saved_ok = (saved["outcome"] == "matches").all()
+    native_ok = (native["outcome"] == "matches").all()
+    if saved_ok and not native_ok:
+        verdict = "supported"
+    elif native_ok and not saved_ok:
+        verdict = "contradicted"
+    else:
+        verdict = "mixed"
+    torch_rows = df[(df["framework"] == "torch") & (df["path"] != "keras3")]
+    cells = pd.concat([saved, torch_rows])
+    evidence = _attempt_lines(cells, lambda r: f"; {r['n_steps']} step(s): {r['steps']}")
+    return verdict, evidence, cells
+
+
+#: Export paths that end in an on-device (edge) runtime, per source framework.
+EDGE_PATHS = {"tensorflow": ["tflite"], "torch": ["executorch"]}
+
+
+def rule_x5(report: Report) -> tuple[str, str, pd.DataFrame]:
+    df = _attempts(report)
+    if df.empty:
+        return "not yet measured", "", df
+    tfl = df[(df["framework"] == "tensorflow") & df["path"].isin(EDGE_PATHS["tensorflow"])]
+    pt = df[(df["framework"] == "torch") & df["path"].isin(EDGE_PATHS["torch"])]
+    if tfl.empty:
+        return "not yet measured", "", tfl
+    cells = pd.concat([tfl, pt])
+    evidence = _attempt_lines(cells, lambda r: (f"; {r['export_bytes'] / 1e6:.2f} MB" if pd.notna(r["export_bytes"]) else "")
+                              + (f"; batch-1 latency {fmt_s(r['latency_b1_s'])}" if pd.notna(r["latency_b1_s"]) else ""))
+    missing = pt[(pt["outcome"] == "fails") & pt["error_type"].isin(["ModuleNotFoundError", "ImportError",
+                                                                      "PackageUnavailable"])]
+    if pt.empty:
+        return "not yet measured", evidence, cells
+    if len(missing) == len(pt):  # the package would not install or import: nothing to compare with
+        return "not testable here", evidence, cells
+    verdicts = []
+    for (machine, workload), g in cells.groupby(["machine_label", "workload"]):
+        t, p = g[g["framework"] == "tensorflow"], g[g["framework"] == "torch"]
+        if t.empty or p.empty:
+            continue
+        t, p = t.iloc[0], p.iloc[0]
+        t_ok, p_ok = t["outcome"] == "matches", p["outcome"] == "matches"
+        if t_ok and p_ok and pd.notna(t["latency_b1_ci_high_s"]) and pd.notna(p["latency_b1_ci_low_s"]):
+            verdicts.append("tflite ahead" if t["latency_b1_ci_high_s"] < p["latency_b1_ci_low_s"] else
+                            "pytorch ahead" if p["latency_b1_ci_high_s"] < t["latency_b1_ci_low_s"] else "tie")
+        else:
+            verdicts.append("tflite ahead" if t_ok and not p_ok else "pytorch ahead" if p_ok and not t_ok else "tie")
+    if not verdicts:
+        return "not yet measured", evidence, cells
+    if all(v == "tflite ahead" for v in verdicts):
+        return "supported", evidence, cells
+    if all(v == "pytorch ahead" for v in verdicts):
+        return "contradicted", evidence, cells
+    return "mixed", evidence, cells
+
+
+def rule_x6(report: Report) -> tuple[str, str, pd.DataFrame]:
+    from fwbench import export_report
+
+    df = _attempts(report)
+    cells = export_report.keras_backends(df) if not df.empty else df
+    if cells.empty:
+        return "not yet measured", "", cells
+    cells = cells.assign(verdict=["runs" if o == "matches" else "does not run" if o == "fails" else "differs"
+                                  for o in cells["outcome"]])
+    evidence = _attempt_lines(cells, lambda r: (f"; inference at batch 64 {fmt_s(r['latency_b64_s'])}"
+                                                if pd.notna(r["latency_b64_s"]) else "")
+                              + (f"; training step at batch {int(r['train_batch'])} {fmt_s(r['train_step_s'])}"
+                                 if pd.notna(r["train_step_s"]) else ""))
+    backends = set(cells["backend"])
+    if backends != {"tensorflow", "torch", "jax"}:
+        return "mixed" if (cells["verdict"] == "runs").any() else "not yet measured", evidence, cells
+    return all_some_none(cells, "runs"), evidence, cells
+
+
 RULES: dict[str, tuple[str, Callable[[Report], tuple[str, str, pd.DataFrame]]]] = {
     "E1": ("Each compiled variant is compared with its own framework's eager mode in every cell (machine, device, "
            "workload, phase, batch). A cell counts as *faster* when the 95% bootstrap CI of the speedup "
@@ -254,6 +395,34 @@ RULES: dict[str, tuple[str, Callable[[Report], tuple[str, str, pd.DataFrame]]]] 
            "as pip installs it, is asked to write a profiler trace and TensorBoard scalars. **Supported** if "
            "TensorFlow needs no extra package and PyTorch needs some; **contradicted** if TensorFlow needs as "
            "many extra packages as PyTorch or more; **mixed** otherwise.", rule_d4),
+    "X1": ("PyTorch's current ONNX exporter (`torch.onnx.export(dynamo=True)`) on every workload, the ONNX file run in "
+           "ONNX Runtime in a fresh process. A workload counts as *smooth* when the export succeeds, ONNX Runtime "
+           "loads and runs it, its logits match PyTorch's within the stated float32 tolerances, and batch sizes other "
+           "than the exported one run and match too (what \"runtime-independent inference\" needs). **Supported** if "
+           "every workload is smooth, **contradicted** if none is, **mixed** otherwise. The legacy exporter is shown "
+           "beside it, not judged.", rule_x1),
+    "X2": ("Every ONNX model that ran (from PyTorch, TensorFlow via tf2onnx, JAX via jax2tf + tf2onnx), compared "
+           "with its source model on fixed inputs. A *numerical bug* is a model that runs but whose logits differ "
+           "beyond the tolerances. **Supported** if at least a quarter of the ONNX models that ran differ and ONNX "
+           "differs more often than the other export formats; **contradicted** if none differs; **mixed** otherwise. "
+           "Conversions that fail outright are listed apart: they are not silent numerical bugs.", rule_x2),
+    "X3": ("The production half is a count of steps (shown per path), so the verdict rests on the contrast the claim "
+           "draws: TensorFlow's native SavedModel against PyTorch's native `torch.export` (one call, saved and loaded "
+           "without converting to another format). **Supported** if SavedModel works and matches on every workload "
+           "and `torch.export` does not; **contradicted** if `torch.export` does and SavedModel does not; **mixed** "
+           "if both or neither do (then TorchScript and ONNX are a conversion step, but PyTorch has a native path "
+           "too, or neither is reliable).", rule_x3),
+    "X5": ("The edge paths, per workload: TFLite (TensorFlow's converter, run in the LiteRT interpreter) against "
+           "the closest PyTorch edge path installable from the package registries (ExecuTorch). A workload goes to "
+           "the path that works and matches when the other does not, else to the one with the lower batch-1 latency "
+           "(95% CIs apart), else it is a tie. **Supported** if TFLite is ahead on every workload, **contradicted** "
+           "if PyTorch's is, **mixed** otherwise; **not testable here** if PyTorch's edge path could not be "
+           "installed (the reason is shown).", rule_x5),
+    "X6": ("The one Keras 3 model definition (`fwbench/keras_model.py`) on the tensorflow, torch and jax backends, "
+           "each in its own process, on every workload. It *runs* when it builds, runs and its logits match that "
+           "framework's own model from the same weights within the tolerances. **Supported** if it runs on all "
+           "three backends for every workload, **contradicted** if it runs nowhere, **mixed** otherwise. Step times "
+           "per backend are shown beside the verdict.", rule_x6),
 }
 
 

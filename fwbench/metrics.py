@@ -55,6 +55,20 @@ METRICS: dict[str, Metric] = {
     "artifact_bytes": Metric("bytes", "tooling survey: total size of the files written"),
     "artifact_files": Metric("count", "tooling survey: number of files written"),
     "extra_packages": Metric("count", "tooling survey: packages the tool needed that were not installed with the framework"),
+    # Export experiment (variant = the export path, mode = the runtime that runs the artifact; batch_size =
+    # the exported example's batch for everything but the latency rows).
+    "export_ok": Metric("bool", "1 if the export path produced an artifact for this workload"),
+    "export_s": Metric("s", "wall time of the export, every conversion step included"),
+    "export_bytes": Metric("bytes", "size on disk of the exported artifact (all files of a directory format)"),
+    "export_steps": Metric("count", "conversion tools or calls between the source model and the artifact"),
+    "load_ok": Metric("bool", "1 if the target runtime loaded the artifact in a fresh process"),
+    "runtime_import_s": Metric("s", "importing the target runtime's package in that fresh process"),
+    "load_s": Metric("s", "loading the artifact after the import, up to a callable model"),
+    "max_abs_err": Metric("abs", "largest |exported - source| over the logits of the fixed parity input"),
+    "max_rel_err": Metric("ratio", "largest |exported - source| / max(|source|, atol/rtol) over those logits"),
+    "reference_max_abs_err": Metric("abs", "largest |exported - float64 NumPy reference| over the same logits"),
+    "parity_ok": Metric("bool", "1 if every logit is within atol + rtol * |source| (float32 tolerances of the run)"),
+    "dynamic_batch_ok": Metric("bool", "1 if every other batch size also ran and passed the parity check"),
 }
 
 

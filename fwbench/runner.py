@@ -225,6 +225,8 @@ def _run_jobs(todo, keys, run_id, store, work_root, options, summary) -> None:
                        error={"type": "StoreError", "message": str(exc), "traceback": ""})
         if nb_tmp.exists():
             copy_atomic(nb_tmp, store.run_dir(run_id) / "notebooks" / f"{job.job_id}.ipynb")
+        if (work / "artifacts").is_dir():  # exported models: kept with the run, never in git
+            shutil.copytree(work / "artifacts", store.run_dir(run_id) / "artifacts" / job.job_id, dirs_exist_ok=True)
         if (work / "kernel.log").exists():
             copy_atomic(work / "kernel.log", store.run_dir(run_id) / "logs" / f"{job.job_id}.log")
         store.write_job(doc)

@@ -130,6 +130,11 @@ def validate_job(data: dict, path="job") -> dict:
     for i, case in enumerate(data.get("cases", [])):
         if not isinstance(case, dict) or not all(isinstance(case.get(k), str) for k in ("bug", "mode", "outcome")):
             raise StoreError(f"{path}: cases[{i}] lacks bug, mode or outcome")
+    for i, attempt in enumerate(data.get("attempts", [])):  # the export experiment's per-workload outcomes
+        if not isinstance(attempt, dict) or not all(isinstance(attempt.get(k), str) for k in ("workload", "path", "outcome")):
+            raise StoreError(f"{path}: attempts[{i}] lacks workload, path or outcome")
+        if attempt["outcome"] not in ("matches", "differs", "fails"):
+            raise StoreError(f"{path}: attempts[{i}].outcome {attempt['outcome']!r} is not matches, differs or fails")
     return data
 
 

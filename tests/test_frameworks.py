@@ -235,6 +235,23 @@ def test_static_debug_tools_match_the_adapter(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_static_export_paths_match_the_adapter_and_include_keras3(name):
+    adapter = frameworks.get_adapter(name)
+    assert frameworks.export_paths(name) == adapter.export_paths
+    assert adapter.export_paths["keras3"] == f"keras:{name}"  # each framework is also a Keras 3 backend
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_export_of_an_unknown_path_names_the_known_ones(name, tmp_path):
+    from fwbench.workloads import get_workload
+
+    adapter = frameworks.get_adapter(name)
+    spec = get_workload("mlp")
+    with pytest.raises(ValueError, match="no export path 'zip'"):
+        adapter.export(adapter.build(spec, "cpu"), spec, "zip", tmp_path, spec.batch(2)[0])
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_debug_target_runs_the_catalogue_plumbing(name):
     from fwbench.bugs import BUGS
     from fwbench.debug_harness import OUTCOMES, run_case

@@ -49,7 +49,7 @@ def pipeline(tmp_path_factory):
 def test_smoke_profile_runs_every_framework(pipeline):
     first = pipeline["first"]
     assert first.returncode == 0, first.stderr[-3000:]
-    assert "20 executed, 0 reused, 0 failed" in first.stdout
+    assert "26 executed, 0 reused, 0 failed" in first.stdout
     runs, problems = pipeline["store"].load()
     assert not problems
     smoke = [j for r in runs for j in r.jobs if r.manifest["profile"]["name"] == "smoke"
@@ -95,7 +95,7 @@ def test_manifest_fingerprint(pipeline):
 def test_rerun_reuses_everything(pipeline):
     second = pipeline["second"]
     assert second.returncode == 0, second.stderr[-3000:]
-    assert "0 executed, 20 reused, 0 failed" in second.stdout
+    assert "0 executed, 26 reused, 0 failed" in second.stdout
 
 
 def test_timeout_is_a_recorded_failure(pipeline):
@@ -133,6 +133,15 @@ def test_tidy_export(pipeline):
     per_case = cases.groupby(["framework", "variant", "workload", "mode"])["value"].sum()
     assert (per_case == 1).all() and len(per_case) == 3 * 4 * 2 + 3 * 1 * 2  # all bugs with no tool, nan_loss with one
     assert set(dbg[dbg.metric == "tool_slowdown"].framework) == {"torch", "tensorflow", "jax"}
+    exp = df[df.experiment == "export"]
+    assert set(exp.status) == {"ok"} and set(exp.workload) == {"mlp"}
+    assert {("torch", "onnx-dynamo"), ("tensorflow", "tflite"), ("jax", "jax-export"), ("torch", "keras3"),
+            ("tensorflow", "keras3"), ("jax", "keras3")} == set(zip(exp.framework, exp.variant))
+    assert {"onnxruntime", "litert", "jax_export", "keras:torch", "keras:tensorflow", "keras:jax"} == set(exp["mode"])
+    parity = exp[exp.metric == "max_abs_err"].groupby("variant").size()
+    assert set(parity.index) == {"onnx-dynamo", "tflite", "jax-export", "keras3"}
+    assert {"max_rel_err", "export_bytes", "load_s", "parity_ok", "dynamic_batch_ok"} <= set(exp.metric)
+    assert (exp[exp.metric == "max_abs_err"].value >= 0).all()
 
 
 def page(pipeline, name):
@@ -167,6 +176,21 @@ def test_debugging_chapter(pipeline):
         assert m and m.group(1) in ("supported", "contradicted", "mixed"), cid
 
 
+def test_export_chapter(pipeline):
+    html = page(pipeline, "chapters/export.html")
+    assert len(re.findall(r"<img [^>]*src=\"[^\"]*_images/", html)) >= 3  # matrix, sizes, latency
+    assert "The portability matrix" in html and "Keras 3 on three backends" in html
+    assert "onnx-dynamo" in html and "tflite" in html
+    claims = page(pipeline, "chapters/claims.html")
+    for cid in ("X1", "X2", "X6"):  # the smoke profile has what these need; X3 and X5 need more paths
+        m = re.search(rf"id='claim-{cid}'.*?Verdict: <strong>([a-z ]+)</strong>", claims, re.S)
+        assert m and m.group(1) in ("supported", "contradicted", "mixed"), cid
+    # The exported artifacts are kept with the run, outside git.
+    runs, _ = pipeline["store"].load()
+    smoke = [r for r in runs if r.manifest["profile"]["name"] == "smoke"][0]
+    assert list((smoke.path / "artifacts").glob("export-*/mlp/*"))
+
+
 def test_failures_are_shown_escaped(pipeline):
     evg = page(pipeline, "chapters/eager_vs_graph.html")
     assert "timed out" in evg
@@ -186,4 +210,4 @@ def test_book_is_offline(pipeline):
     assert "mathjax/tex-chtml.js" in page(pipeline, "chapters/method.html")
     assert (pipeline["html"] / "_static" / "mathjax" / "tex-chtml.js").is_file()
     appendix = list((pipeline["html"] / "chapters" / "appendix" / "runs").glob("*.html"))
-    assert len(appendix) >= 21
+    assert len(appendix) >= 27

@@ -132,3 +132,26 @@ def test_debugging_expands_one_job_per_framework_and_tool():
 def test_debugging_bad_input(spec, message):
     with pytest.raises(MatrixError, match=re.escape(message)):
         parse_profile(debugging_profile(**spec))
+
+
+def export_profile(**spec):
+    return {"name": "x", "experiments": {"export": {"frameworks": ["torch", "tensorflow", "jax"], **spec}}}
+
+
+def test_export_expands_one_job_per_framework_and_path():
+    p = parse_profile(export_profile())
+    assert {(j.framework, j.variant) for j in p.jobs} == {
+        (f, path) for f in ("torch", "tensorflow", "jax") for path in frameworks.export_paths(f)}
+    assert all(j.workload == "models" and j.process == 0 for j in p.jobs)
+    assert {j.mode for j in p.jobs if j.variant == "keras3"} == {"keras:torch", "keras:tensorflow", "keras:jax"}
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"variants": ["onnx"]}, "unknown name 'onnx'"),
+    ({"params": {"workloads": ["mlp", "vgg"]}}, "unknown workloads ['vgg']"),
+    ({"params": {"latency_batches": [1, -4]}}, "positive integers"),
+    ({"params": {"rtol": "tight"}}, "expected float"),
+])
+def test_export_bad_input(spec, message):
+    with pytest.raises(MatrixError, match=re.escape(message)):
+        parse_profile(export_profile(**spec))

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from fwbench import frameworks
-from fwbench.experiments import debugging, eager_vs_graph
+from fwbench.experiments import debugging, eager_vs_graph, export
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent.parent / "experiments"
 
@@ -37,4 +37,10 @@ EXPERIMENTS = {
     "debugging": Experiment(name="debugging", title="Debugging ergonomics", notebook="debugging.ipynb",
                             params=debugging.Params, variants_of=frameworks.debug_tools, workloads=("bugs",),
                             default_processes=1),
+    # One job per (framework, export path); the job exports every workload of its params, each
+    # artifact loaded and timed in a fresh process; records name their workload. The job's
+    # mode is the runtime that runs the artifact.
+    "export": Experiment(name="export", title="Export and portability", notebook="export.ipynb",
+                         params=export.Params, variants_of=frameworks.export_paths, workloads=("models",),
+                         default_processes=1),
 }

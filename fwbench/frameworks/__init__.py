@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fwbench.frameworks.base import MODES, Adapter, DeviceUnavailable
 
-__all__ = ["Adapter", "DeviceUnavailable", "MODES", "names", "variants", "debug_tools", "get_adapter"]
+__all__ = ["Adapter", "DeviceUnavailable", "MODES", "names", "variants", "debug_tools", "export_paths", "get_adapter"]
 
 _HERE = Path(__file__).parent
 _NOT_ADAPTERS = {"base"}
@@ -57,6 +57,12 @@ def variants(name: str) -> dict[str, str]:
 def debug_tools(name: str) -> dict[str, str]:
     """debugging tool -> the modes it changes, for `name` (the adapter's `debug_tools` literal; default: none)."""
     return _class_literal(name, "debug_tools") or dict(Adapter.debug_tools)
+
+
+@lru_cache(maxsize=None)
+def export_paths(name: str) -> dict[str, str]:
+    """export path -> runtime for `name` (the adapter's `export_paths` literal; default: none)."""
+    return _class_literal(name, "export_paths") or {}
 
 
 def get_adapter(name: str) -> Adapter:

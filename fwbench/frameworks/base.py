@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
+from pathlib import Path
 from abc import ABC, abstractmethod
 from typing import Any, Callable, ClassVar
 
@@ -32,6 +34,9 @@ class Adapter(ABC):
     #: Debugging tools of the bug-injection experiment: tool name -> the modes it changes
     #: ("eager,graph", or "graph" for a switch that turns compilation off). "none" is the baseline.
     debug_tools: ClassVar[dict[str, str]] = {"none": "eager,graph"}
+    #: Export paths of the export experiment: path name -> the runtime (fwbench.runtimes) that runs
+    #: its artifact, with an option after ':' (e.g. "keras:torch", Keras 3 on this framework's backend).
+    export_paths: ClassVar[dict[str, str]] = {}
 
     def version(self) -> str:
         return importlib.metadata.version(self.distribution)
@@ -86,6 +91,26 @@ class Adapter(ABC):
     @abstractmethod
     def scalar_log(self, logdir: str, values: list[float]) -> None:
         """Write `values` as a TensorBoard-readable scalar series under `logdir`, the framework's usual way."""
+
+    def export(self, model, spec, path: str, directory: Path, example: np.ndarray) -> tuple[Path, list[str]]:
+        """Export `model`'s inference (logits, batch dimension dynamic where the path allows) along `path`.
+
+        Writes under `directory`; returns the artifact the runtime loads and the conversion
+        steps it took, one tool or call each (e.g. ["jax2tf.convert", "tf2onnx"]).
+        """
+        runtime = self.export_paths.get(path)
+        if runtime is None:
+            raise ValueError(f"{self.name} has no export path {path!r}; known: {', '.join(self.export_paths)}")
+        directory.mkdir(parents=True, exist_ok=True)
+        if runtime.startswith("keras:"):
+            # Nothing to convert: the runtime builds the one Keras definition itself (fwbench.keras_model).
+            artifact = directory / "keras_model.json"
+            artifact.write_text(json.dumps({"workload": spec.name}))
+            return artifact, ["keras_model.build"]
+        return self._export(model, spec, path, directory, example)
+
+    def _export(self, model, spec, path: str, directory: Path, example: np.ndarray) -> tuple[Path, list[str]]:
+        raise NotImplementedError(f"{self.name} declares export paths but does not implement _export")
 
     def check_variant(self, variant: str) -> str:
         if variant not in self.variants:

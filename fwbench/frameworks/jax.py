@@ -108,6 +108,8 @@ class JaxAdapter(Adapter):
     distribution = "jax"
     variants = {"eager": "eager", "jax.jit": "graph"}
     debug_tools = {"none": "eager,graph", "debug_nans": "eager,graph", "disable_jit": "graph"}
+    export_paths = {"jax-export": "jax_export", "jax2tf-savedmodel": "tf_savedmodel", "jax2tf-tflite": "litert",
+                    "jax2tf-onnx": "onnxruntime", "keras3": "keras:jax"}
 
     def configure(self, threads: int) -> dict:
         # XLA:CPU has no thread-count setting; its pool follows the CPU affinity
@@ -176,6 +178,35 @@ class JaxAdapter(Adapter):
 
         infer = jax.jit(infer) if graph else infer
         return lambda x: infer(model["params"], model["stats"], x)
+
+    def _export(self, model, spec, path, directory, example):
+        params, stats, forward = model["params"], model["stats"], model["forward"]
+
+        def logits(x):  # weights closed over: they become constants of the exported program
+            return forward(params, stats, x, False, True)[0]
+
+        if path == "jax-export":
+            shape = jax.export.symbolic_shape(", ".join(["b", *map(str, spec.input_shape)]))
+            exported = jax.export.export(jax.jit(logits))(jax.ShapeDtypeStruct(shape, spec.dtype))
+            out = directory / "model.jaxexport"
+            out.write_bytes(exported.serialize())
+            return out, ["jax.export.export", "Exported.serialize"]
+        import tensorflow as tf
+        from jax.experimental import jax2tf
+
+        from fwbench import tf_export
+
+        fn = tf.function(jax2tf.convert(logits, polymorphic_shapes=["(b, ...)"]), autograph=False,
+                         input_signature=tf_export.input_signature(spec))
+        if path == "jax2tf-savedmodel":
+            return tf_export.save(fn, directory), ["jax2tf.convert", "tf.saved_model.save"]
+        if path == "jax2tf-tflite":
+            saved = tf_export.save(fn, directory)
+            return tf_export.to_tflite(saved, directory), ["jax2tf.convert", "tf.saved_model.save",
+                                                           "tf.lite.TFLiteConverter"]
+        if path == "jax2tf-onnx":
+            return tf_export.to_onnx(fn, spec, directory), ["jax2tf.convert", "tf2onnx.convert.from_function"]
+        raise ValueError(f"jax has no export path {path!r}")
 
     def sync(self, out) -> None:
         jax.block_until_ready(out)

@@ -118,6 +118,8 @@ class TensorFlowAdapter(Adapter):
     distribution = "tensorflow-cpu"
     variants = {"eager": "eager", "tf.function": "graph", "tf.function+xla": "graph"}
     debug_tools = {"none": "eager,graph", "check_numerics": "eager,graph", "run_functions_eagerly": "graph"}
+    export_paths = {"savedmodel": "tf_savedmodel", "keras-savedmodel": "tf_savedmodel", "tflite": "litert",
+                    "tf2onnx": "onnxruntime", "keras3": "keras:tensorflow"}
 
     def version(self) -> str:
         return tf.__version__
@@ -180,6 +182,33 @@ class TensorFlowAdapter(Adapter):
         module = model["module"]
         graph_loop = self.check_variant(variant) == "graph"
         return self._wrap(lambda x: module(x, training=False, graph_loop=graph_loop), variant)
+
+    def _export(self, model, spec, path, directory, example):
+        from fwbench import tf_export
+
+        module = model["module"]
+        # The graph loop (tf.while_loop) is what a deployed RNN runs; autograph needs it to be tf.range.
+        fn = tf.function(lambda x: module(x, training=False, graph_loop=True),
+                         input_signature=tf_export.input_signature(spec))
+        if path == "savedmodel":
+            return tf_export.save(fn, directory, net=module), ["tf.saved_model.save"]
+        if path == "tflite":
+            saved = tf_export.save(fn, directory, net=module)
+            return tf_export.to_tflite(saved, directory), ["tf.saved_model.save", "tf.lite.TFLiteConverter"]
+        if path == "tf2onnx":
+            return tf_export.to_onnx(fn, spec, directory), ["tf2onnx.convert.from_function"]
+        if path == "keras-savedmodel":
+            import keras
+
+            if keras.backend.backend() != "tensorflow":
+                raise RuntimeError(f"Keras is on the {keras.backend.backend()!r} backend; "
+                                   "Model.export to a SavedModel needs KERAS_BACKEND=tensorflow")
+            from fwbench import keras_model
+
+            out = directory / "saved_model"
+            keras_model.build(spec).export(str(out), format="tf_saved_model", verbose=False)
+            return out, ["keras_model.build", "Model.export(format='tf_saved_model')"]
+        raise ValueError(f"tensorflow has no export path {path!r}")
 
     def sync(self, out) -> None:
         # .numpy() blocks until the value exists; on GPU it also copies it back, which a real caller pays too.

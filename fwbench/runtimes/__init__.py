@@ -1,0 +1,40 @@
+"""Registry of the runtimes that run exported artifacts: one module per runtime in this package, found by file name.
+
+A runtime name may carry an option after ':' ("keras:jax" is Keras 3 on the JAX
+backend). Adding a runtime is adding one file here that defines a `Runtime` subclass.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+
+from fwbench.runtimes.base import Runtime
+
+__all__ = ["Runtime", "names", "get_runtime", "split"]
+
+_HERE = Path(__file__).parent
+
+
+def names() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules([str(_HERE)]) if m.name != "base")
+
+
+def split(name: str) -> tuple[str, str | None]:
+    """'keras:jax' -> ('keras', 'jax'); 'onnxruntime' -> ('onnxruntime', None)."""
+    base, _, option = name.partition(":")
+    return base, option or None
+
+
+def get_runtime(name: str) -> Runtime:
+    """The runtime called `name` (option included), without importing what it runs on yet."""
+    base, option = split(name)
+    if base not in names():
+        raise KeyError(f"unknown runtime {base!r}; known: {', '.join(names())}")
+    module = importlib.import_module(f"fwbench.runtimes.{base}")
+    classes = [c for c in vars(module).values()
+               if isinstance(c, type) and issubclass(c, Runtime) and c is not Runtime]
+    if len(classes) != 1:
+        raise TypeError(f"fwbench/runtimes/{base}.py must define exactly one Runtime subclass")
+    return classes[0](option)

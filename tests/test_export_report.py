@@ -1,0 +1,112 @@
+"""Export tables and the X1, X2, X3, X5, X6 rules on synthetic attempts we control (never on measured outcomes)."""
+
+from conftest import export_attempt, export_job
+from fwbench import export_report, tidy
+from fwbench.claims import load_claims, verdict_for
+from fwbench.report import Report
+
+CLAIMS = {c.id: c for c in load_claims()}
+WORKLOADS = ("mlp", "cnn")
+
+
+def report_of(make_store, jobs):
+    return Report(make_store([("r1", jobs)]).load()[0])
+
+
+def path_job(framework, path, outcomes, runtime="onnxruntime", **kw):
+    return export_job("r1", framework, path, [export_attempt(w, path, o, runtime=runtime)
+                                              for w, o in zip(WORKLOADS, outcomes)], runtime=runtime, **kw)
+
+
+def test_attempts_one_row_per_workload_with_outcomes_and_errors(make_store):
+    r = report_of(make_store, [path_job("torch", "onnx-dynamo", ["matches", "fails"])])
+    df = export_report.attempts(r)
+    assert list(df["workload"]) == ["mlp", "cnn"] or list(df["workload"]) == ["cnn", "mlp"]
+    row = df.set_index("workload").loc["cnn"]
+    assert row["outcome"] == "fails" and row["error_type"] == "RuntimeError"
+    assert df.set_index("workload").loc["mlp", "dynamic_batch_ok"] is True
+    counts = export_report.counts(df)
+    assert counts.loc[0, ["matches", "differs", "fails"]].tolist() == [1, 0, 1]
+
+
+def test_a_failed_job_is_a_failing_row_per_intended_workload(make_store):
+    doc = path_job("jax", "jax-export", ["matches", "matches"])
+    doc.update(status="failed", records=[], attempts=[], error={"type": "Timeout", "message": "timed out",
+                                                                "traceback": ""})
+    df = export_report.attempts(report_of(make_store, [doc]))
+    assert sorted(df["workload"]) == ["cnn", "mlp"] and set(df["outcome"]) == {"fails"}
+
+
+def test_tidy_rows_carry_the_path_as_variant_and_each_workload(make_store):
+    r = report_of(make_store, [path_job("torch", "onnx-dynamo", ["matches", "differs"])])
+    rows = r.records
+    assert set(rows["experiment"]) == {"export"} and set(rows["variant"]) == {"onnx-dynamo"}
+    assert set(rows["workload"]) == {"mlp", "cnn"} and "parity_ok" in set(rows["metric"])
+
+
+def test_x1_supported_only_when_every_workload_is_smooth(make_store):
+    smooth = report_of(make_store, [path_job("torch", "onnx-dynamo", ["matches", "matches"])])
+    assert verdict_for(CLAIMS["X1"], smooth).verdict == "supported"
+
+
+def test_x1_contradicted_when_no_workload_runs_at_other_batch_sizes(make_store):
+    r = report_of(make_store, [path_job("torch", "onnx-dynamo", ["matches", "matches"], dynamic=False)])
+    assert verdict_for(CLAIMS["X1"], r).verdict == "contradicted"
+
+
+def test_x1_mixed(make_store):
+    r = report_of(make_store, [path_job("torch", "onnx-dynamo", ["matches", "fails"])])
+    assert verdict_for(CLAIMS["X1"], r).verdict == "mixed"
+
+
+def test_x2_follows_the_share_of_onnx_models_that_differ(make_store):
+    clean = report_of(make_store, [path_job("torch", "onnx-dynamo", ["matches", "matches"]),
+                                   path_job("tensorflow", "tf2onnx", ["matches", "fails"])])
+    assert verdict_for(CLAIMS["X2"], clean).verdict == "contradicted"
+
+
+def test_x2_supported_when_onnx_differs_often_and_more_than_others(make_store):
+    r = report_of(make_store, [path_job("torch", "onnx-dynamo", ["differs", "matches"]),
+                               path_job("tensorflow", "savedmodel", ["matches", "matches"], runtime="tf_savedmodel")])
+    v = verdict_for(CLAIMS["X2"], r)
+    assert v.verdict == "supported" and "1 of 2 ONNX models" in v.evidence
+
+
+def test_x3_contrasts_savedmodel_with_torch_export(make_store):
+    def verdict(saved, native):
+        return verdict_for(CLAIMS["X3"], report_of(make_store, [
+            path_job("tensorflow", "savedmodel", saved, runtime="tf_savedmodel"),
+            path_job("torch", "torch.export", native, runtime="torch_export")])).verdict
+    assert verdict(["matches", "matches"], ["matches", "fails"]) == "supported"
+    assert verdict(["matches", "differs"], ["matches", "matches"]) == "contradicted"
+    assert verdict(["matches", "matches"], ["matches", "matches"]) == "mixed"
+
+
+def test_x5_not_testable_when_the_pytorch_edge_runtime_is_missing(make_store):
+    missing = export_job("r1", "torch", "executorch",
+                         [export_attempt(w, "executorch", "fails", error_type="ModuleNotFoundError",
+                                         runtime="executorch") for w in WORKLOADS], runtime="executorch")
+    r = report_of(make_store, [path_job("tensorflow", "tflite", ["matches", "matches"], runtime="litert"), missing])
+    assert verdict_for(CLAIMS["X5"], r).verdict == "not testable here"
+
+
+def test_x5_by_outcome_then_latency(make_store):
+    def verdict(tfl_lat, et_outcomes, et_lat=1e-3):
+        return verdict_for(CLAIMS["X5"], report_of(make_store, [
+            path_job("tensorflow", "tflite", ["matches", "matches"], runtime="litert", latency_b1=tfl_lat),
+            path_job("torch", "executorch", et_outcomes, runtime="executorch", latency_b1=et_lat)])).verdict
+    assert verdict(1e-4, ["matches", "matches"]) == "supported"        # TFLite 10x faster, CIs apart
+    assert verdict(1e-2, ["matches", "matches"]) == "contradicted"
+    assert verdict(1e-3, ["matches", "matches"]) == "mixed"            # overlapping CIs: ties
+    assert verdict(1e-2, ["fails", "fails"]) == "supported"            # only TFLite converts
+
+
+def test_x6_needs_all_three_backends(make_store):
+    def keras(fw, outcomes):
+        return path_job(fw, "keras3", outcomes, runtime=f"keras:{fw}")
+    everywhere = report_of(make_store, [keras(f, ["matches", "matches"]) for f in ("torch", "tensorflow", "jax")])
+    assert verdict_for(CLAIMS["X6"], everywhere).verdict == "supported"
+    some = report_of(make_store, [keras("torch", ["matches", "fails"]), keras("tensorflow", ["matches", "matches"]),
+                                  keras("jax", ["matches", "matches"])])
+    assert verdict_for(CLAIMS["X6"], some).verdict == "mixed"
+    assert set(export_report.keras_backends(export_report.attempts(some))["backend"]) == {"torch", "tensorflow", "jax"}
