@@ -232,14 +232,16 @@ def _attempt_lines(df: pd.DataFrame, extra: Callable[[pd.Series], str] = lambda 
 
 
 def rule_x1(report: Report) -> tuple[str, str, pd.DataFrame]:
+    from fwbench.export_report import is_true
+
     df = _attempts(report)
     cells = df[(df["framework"] == "torch") & (df["path"] == "onnx-dynamo")] if not df.empty else df
     if cells.empty:
         return "not yet measured", "", cells
-    cells = cells.assign(verdict=["smooth" if o == "matches" and d is True else "not smooth"
+    cells = cells.assign(verdict=["smooth" if o == "matches" and is_true(d) else "not smooth"
                                   for o, d in zip(cells["outcome"], cells["dynamic_batch_ok"])])
     legacy = df[(df["framework"] == "torch") & (df["path"] == "onnx-legacy")]
-    evidence = _attempt_lines(cells, lambda r: "" if r["dynamic_batch_ok"] is True else "; other batch sizes fail")
+    evidence = _attempt_lines(cells, lambda r: "" if is_true(r["dynamic_batch_ok"]) else "; other batch sizes fail")
     if not legacy.empty:
         evidence += "\n\nFor comparison, the legacy TorchScript-based exporter:\n" + _attempt_lines(legacy)
     return all_some_none(cells, "smooth"), evidence, cells
@@ -300,6 +302,8 @@ EDGE_PATHS = {"tensorflow": ["tflite"], "torch": ["executorch"]}
 
 
 def rule_x5(report: Report) -> tuple[str, str, pd.DataFrame]:
+    from fwbench.export_report import is_true
+
     df = _attempts(report)
     if df.empty:
         return "not yet measured", "", df
@@ -322,7 +326,9 @@ def rule_x5(report: Report) -> tuple[str, str, pd.DataFrame]:
         if t.empty or p.empty:
             continue
         t, p = t.iloc[0], p.iloc[0]
-        t_ok, p_ok = t["outcome"] == "matches", p["outcome"] == "matches"
+        # On a device the batch varies too: a path that only runs at its exported size is not a working path.
+        t_ok = t["outcome"] == "matches" and is_true(t["dynamic_batch_ok"])
+        p_ok = p["outcome"] == "matches" and is_true(p["dynamic_batch_ok"])
         if t_ok and p_ok and pd.notna(t["latency_b1_ci_high_s"]) and pd.notna(p["latency_b1_ci_low_s"]):
             verdicts.append("tflite ahead" if t["latency_b1_ci_high_s"] < p["latency_b1_ci_low_s"] else
                             "pytorch ahead" if p["latency_b1_ci_high_s"] < t["latency_b1_ci_low_s"] else "tie")
@@ -413,8 +419,9 @@ RULES: dict[str, tuple[str, Callable[[Report], tuple[str, str, pd.DataFrame]]]] 
            "if both or neither do (then TorchScript and ONNX are a conversion step, but PyTorch has a native path "
            "too, or neither is reliable).", rule_x3),
     "X5": ("The edge paths, per workload: TFLite (TensorFlow's converter, run in the LiteRT interpreter) against "
-           "the closest PyTorch edge path installable from the package registries (ExecuTorch). A workload goes to "
-           "the path that works and matches when the other does not, else to the one with the lower batch-1 latency "
+           "the closest PyTorch edge path installable from the package registries (ExecuTorch). A path *works* on a "
+           "workload when it matches the source and also runs and matches at the other batch sizes. A workload goes "
+           "to the path that works when the other does not, else to the one with the lower batch-1 latency "
            "(95% CIs apart), else it is a tie. **Supported** if TFLite is ahead on every workload, **contradicted** "
            "if PyTorch's is, **mixed** otherwise; **not testable here** if PyTorch's edge path could not be "
            "installed (the reason is shown).", rule_x5),

@@ -97,6 +97,11 @@ def _bool(value):
     return None if value is None else bool(value)
 
 
+def is_true(value) -> bool:
+    """True for a stored yes (bool or numpy bool); False for no, missing (None) and NaN."""
+    return value is not None and not (isinstance(value, float) and value != value) and bool(value)
+
+
 def label(row) -> str:
     """'torch onnx-dynamo': how a (source, path) is named in tables and charts."""
     return f"{row['framework']} {row['path']}"

@@ -186,7 +186,7 @@ def portability_chart(attempts: pd.DataFrame):
     """
     from matplotlib.colors import ListedColormap
 
-    from fwbench.export_report import matrix
+    from fwbench.export_report import is_true, matrix
 
     sns.set_theme(style="white", context="notebook")
     machines = sorted(attempts["machine_label"].unique())
@@ -204,7 +204,7 @@ def portability_chart(attempts: pd.DataFrame):
             index=codes.index, columns=workloads)
         numeric = codes.apply(lambda col: col.map(lambda o: classes.index(o) if o in classes else np.nan))
         labels = codes.apply(lambda col: col.map(lambda o: {"fails": "F", "differs": "D", "matches": "M"}.get(o, "")))
-        labels = labels + dyn.apply(lambda col: col.map(lambda v: "*" if v is True else "")).fillna("")
+        labels = labels + dyn.apply(lambda col: col.map(lambda v: "*" if is_true(v) else "")).fillna("")
         sns.heatmap(numeric.astype(float), ax=ax, cmap=ListedColormap(list(PORTABILITY_COLOURS.values())), vmin=-0.5,
                     vmax=2.5, cbar=False, annot=labels.fillna("").values, fmt="", linewidths=1, linecolor="white",
                     annot_kws={"fontsize": 10, "fontweight": "bold", "color": "white"})

@@ -24,7 +24,8 @@ def test_attempts_one_row_per_workload_with_outcomes_and_errors(make_store):
     assert list(df["workload"]) == ["mlp", "cnn"] or list(df["workload"]) == ["cnn", "mlp"]
     row = df.set_index("workload").loc["cnn"]
     assert row["outcome"] == "fails" and row["error_type"] == "RuntimeError"
-    assert df.set_index("workload").loc["mlp", "dynamic_batch_ok"] is True
+    assert export_report.is_true(df.set_index("workload").loc["mlp", "dynamic_batch_ok"])
+    assert not export_report.is_true(None) and not export_report.is_true(float("nan"))
     counts = export_report.counts(df)
     assert counts.loc[0, ["matches", "differs", "fails"]].tolist() == [1, 0, 1]
 
@@ -99,6 +100,13 @@ def test_x5_by_outcome_then_latency(make_store):
     assert verdict(1e-2, ["matches", "matches"]) == "contradicted"
     assert verdict(1e-3, ["matches", "matches"]) == "mixed"            # overlapping CIs: ties
     assert verdict(1e-2, ["fails", "fails"]) == "supported"            # only TFLite converts
+
+
+def test_x5_a_path_that_only_runs_at_its_exported_batch_does_not_work(make_store):
+    r = report_of(make_store, [
+        path_job("tensorflow", "tflite", ["matches", "matches"], runtime="litert", latency_b1=1e-2),
+        path_job("torch", "executorch", ["matches", "matches"], runtime="executorch", latency_b1=1e-4, dynamic=False)])
+    assert verdict_for(CLAIMS["X5"], r).verdict == "supported"
 
 
 def test_x6_needs_all_three_backends(make_store):
