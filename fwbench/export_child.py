@@ -20,7 +20,8 @@ import time
 import traceback
 
 
-def _error(exc: BaseException) -> dict:
+def error_of(exc: BaseException) -> dict:
+    """type, first non-empty message line, and the full traceback (what the book shows for a failing path)."""
     lines = [line for line in str(exc).strip().splitlines() if line.strip()]
     return {"type": type(exc).__name__, "message": lines[0][:500] if lines else "",
             "traceback": "".join(traceback.format_exception(exc))[-8000:]}
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         run = runtime.load(Path(args.artifact), settings["threads"])
         t2 = time.perf_counter()
     except Exception as exc:  # a load failure is this artifact's result
-        result.update(stage="load", error=_error(exc), process_s=time.perf_counter() - started)
+        result.update(stage="load", error=error_of(exc), process_s=time.perf_counter() - started)
         write_json_atomic(args.out, result)
         return 0
     result.update(runtime_version=runtime.version(), import_s=t1 - t0, load_s=t2 - t1, error=None)
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             outputs[f"b{batch}"] = np.asarray(run(x))
             result["runs"][str(batch)] = {"ok": True, "first_call_s": time.perf_counter() - start}
         except Exception as exc:
-            result["runs"][str(batch)] = {"ok": False, "error": _error(exc)}
+            result["runs"][str(batch)] = {"ok": False, "error": error_of(exc)}
     np.savez(args.outputs, **outputs)
 
     config = TimerConfig(**json.loads(args.timer))
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                 result["train"] = {"batch_size": args.train_batch, "first_call_s": timing.first_call_s,
                                    **dataclasses.asdict(timing.summary()), "samples_s": timing.samples_s}
         except Exception as exc:
-            result["train"] = {"batch_size": args.train_batch, "error": _error(exc)}
+            result["train"] = {"batch_size": args.train_batch, "error": error_of(exc)}
     result["process_s"] = time.perf_counter() - started
     write_json_atomic(args.out, result)
     return 0

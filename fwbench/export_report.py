@@ -20,7 +20,7 @@ COLUMNS = ["machine_label", "framework", "framework_version", "path", "runtime",
            "train_step_s", "train_batch", "export_batch", "atol", "rtol", "run_id"]
 
 
-def path_order(report: Report | None = None) -> list[tuple[str, str]]:
+def path_order() -> list[tuple[str, str]]:
     """(framework, path) in the order the adapters declare them, frameworks alphabetically."""
     return [(fw, p) for fw in frameworks.names() for p in frameworks.export_paths(fw)]
 

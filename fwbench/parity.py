@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fwbench.store import ATTEMPT_OUTCOMES
+
 #: Portability classes of one (source framework, export path, workload), best first.
-CLASSES = ("matches", "differs", "fails")
+CLASSES = ATTEMPT_OUTCOMES
 
 
 @dataclass(frozen=True)

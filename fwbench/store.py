@@ -26,6 +26,9 @@ from typing import Iterator
 
 from fwbench import SCHEMA_VERSION
 
+#: Portability classes of an export attempt, best first (fwbench.parity assigns them).
+ATTEMPT_OUTCOMES = ("matches", "differs", "fails")
+
 JOB_STATUSES = ("ok", "failed", "skipped")
 RUN_STATUSES = ("running", "complete", "interrupted")
 
@@ -133,8 +136,8 @@ def validate_job(data: dict, path="job") -> dict:
     for i, attempt in enumerate(data.get("attempts", [])):  # the export experiment's per-workload outcomes
         if not isinstance(attempt, dict) or not all(isinstance(attempt.get(k), str) for k in ("workload", "path", "outcome")):
             raise StoreError(f"{path}: attempts[{i}] lacks workload, path or outcome")
-        if attempt["outcome"] not in ("matches", "differs", "fails"):
-            raise StoreError(f"{path}: attempts[{i}].outcome {attempt['outcome']!r} is not matches, differs or fails")
+        if attempt["outcome"] not in ATTEMPT_OUTCOMES:
+            raise StoreError(f"{path}: attempts[{i}].outcome {attempt['outcome']!r} is not one of {', '.join(ATTEMPT_OUTCOMES)}")
     return data
 
 

@@ -37,6 +37,9 @@ def test_rejects_other_schema_version(make_store):
     (lambda d: d.update(status="great"), "status"),
     (lambda d: d["records"][0].update(value="fast"), "value"),
     (lambda d: d.update(status="failed", error=None), "error"),
+    (lambda d: d.update(attempts=[{"workload": "mlp", "path": "tflite", "outcome": "great"}]),
+     r"attempts\[0\].outcome 'great' is not one of matches, differs, fails"),
+    (lambda d: d.update(attempts=[{"workload": "mlp"}]), "attempts.0. lacks workload, path or outcome"),
 ])
 def test_rejects_malformed_jobs(make_store, mutate, message):
     store = make_store([("r1", [job("r1", "torch", "eager", "eager", 0.01)])])

@@ -7,13 +7,13 @@ import math
 import subprocess
 import sys
 import time
-import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from fwbench.export_child import error_of
 from fwbench.frameworks import get_adapter
 from fwbench.metrics import unit
 from fwbench.parity import Tolerance, classify, compare
@@ -65,13 +65,6 @@ class Params:
 
     def batches(self) -> list[int]:
         return sorted({self.export_batch, *self.other_batches, *self.latency_batches})
-
-
-def error_of(exc: BaseException) -> dict:
-    """type, first non-empty message line, and the full traceback (what the book shows for a failing path)."""
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-    return {"type": type(exc).__name__, "message": lines[0][:500] if lines else "",
-            "traceback": "".join(traceback.format_exception(exc))[-8000:]}
 
 
 def artifact_bytes(path: Path) -> int:
