@@ -194,7 +194,9 @@ def parse_profile(data, where: str = "profile") -> Profile:
         if not _type_ok(processes, int) or processes < 1:
             _fail(f"{at}.processes", f"expected a positive integer, got {processes!r}")
         cells = [(fw, device, workload, variant) for fw in fws for device in devices for workload in workloads
-                 for variant in experiment.variants_of(fw) if wanted_variants == "all" or variant in wanted_variants]
+                 for variant in experiment.variants_of(fw)
+                 if (wanted_variants == "all" or variant in wanted_variants)
+                 and device in frameworks.device_variants(fw).get(variant, [device])]
         # All cells' first processes, then all second ones: a cell's processes are
         # spread over the run, so drift of the machine shows as between-process noise.
         for process in range(processes):

@@ -27,6 +27,7 @@ METRICS: dict[str, Metric] = {
     "shape_change_s": Metric("s", "first call at a new batch size after the function ran at another one (recompile or not)"),
     "break_even_steps": Metric("steps", "steps after which compiled mode's total time (first call + steps) stays below eager's; inf if never"),
     "peak_rss_bytes": Metric("bytes", "peak resident memory of the measuring process up to the end of this phase and batch"),
+    "peak_device_memory_bytes": Metric("bytes", "peak accelerator memory in use during this phase (torch, TF: reset per phase; JAX: since process start); GPU only"),
     "loss_after_steps": Metric("nats", "training loss after loss_steps SGD steps on one fixed batch, for the cross-framework check"),
     "throughput_per_s": Metric("samples/s", "batch size divided by the median step time"),
     "gflops": Metric("GFLOP/s", "dense-layer FLOPs per step divided by the median step time"),

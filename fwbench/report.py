@@ -190,7 +190,8 @@ class Report:
                    "first_call_cold_s": col("first_call_cold_s", "median"),
                    "first_call_warm_s": col("first_call_warm_s", "median"),
                    "shape_change_s": col("shape_change_s", "median"),
-                   "peak_rss_bytes": col("peak_rss_bytes", "max")}
+                   "peak_rss_bytes": col("peak_rss_bytes", "max"),
+                   "peak_device_memory_bytes": col("peak_device_memory_bytes", "max")}
             per = samples.get(key)
             if per:
                 pooled = stats.summarize(np.concatenate(per))

@@ -18,7 +18,8 @@ from fwbench.timing import TimerConfig, measure
 from fwbench.workloads import get_workload
 
 NAMES = frameworks.names()
-CASES = [(f, v) for f in NAMES for v in frameworks.variants(f)]
+# Variants that exist only on an accelerator (CUDA graphs) cannot run on this CPU machine.
+CASES = [(f, v) for f in NAMES for v in frameworks.variants(f) if "cpu" in frameworks.device_variants(f).get(v, ["cpu"])]
 WORKLOADS = ["mlp", "cnn", "transformer", "rnn"]
 BATCH = 8
 N_STEPS = 5
@@ -105,6 +106,15 @@ def test_static_variants_match_the_adapter(name):
     assert frameworks.variants(name) == adapter.variants
     assert set(adapter.variants.values()) <= set(frameworks.MODES)
     assert adapter.version()
+    assert frameworks.device_variants(name) == adapter.device_variants
+    assert set(adapter.device_variants) <= set(adapter.variants)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_device_memory_peak_on_cpu(name):
+    adapter = frameworks.get_adapter(name)
+    adapter.reset_peak_device_memory("cpu")
+    assert adapter.peak_device_memory_bytes("cpu") is None
 
 
 @pytest.mark.parametrize("workload", WORKLOADS)

@@ -26,17 +26,29 @@ def test_shipped_profiles_parse():
         assert p.jobs, path
 
 
+def _on(device):
+    return {(f, v) for f in ("torch", "tensorflow", "jax") for v in frameworks.variants(f)
+            if device in frameworks.device_variants(f).get(v, [device])}
+
+
 def test_expansion_covers_every_framework_variant():
     p = parse_profile(profile())
-    expected = sum(len(frameworks.variants(f)) for f in ("torch", "tensorflow", "jax"))
-    assert len(p.jobs) == expected
-    assert {(j.framework, j.variant) for j in p.jobs} == {
-        (f, v) for f in ("torch", "tensorflow", "jax") for v in frameworks.variants(f)}
+    assert len(p.jobs) == len(_on("cpu"))
+    assert {(j.framework, j.variant) for j in p.jobs} == _on("cpu")
     assert len({j.job_id for j in p.jobs}) == len(p.jobs)
     assert {j.mode for j in p.jobs} == {"eager", "graph"}
     assert all(j.params["batch_size"] == 64 for j in p.jobs)  # the experiment's default
     # Parameters travel through papermill: only JSON types survive as themselves.
     assert isinstance(p.jobs[0].params["infer_batch_sizes"], list)
+
+
+def test_device_only_variants_expand_only_on_their_device():
+    assert ("torch", "torch.compile-reduce-overhead") not in _on("cpu")
+    cuda = parse_profile(profile(devices=["cuda"], frameworks=["torch"]))
+    assert [j.variant for j in cuda.jobs] == ["eager", "torch.compile", "torch.compile-reduce-overhead"]
+    both = parse_profile(profile(devices=["cpu", "cuda"], frameworks=["torch"]))
+    assert [(j.device, j.variant) for j in both.jobs if j.variant.endswith("reduce-overhead")] == [
+        ("cuda", "torch.compile-reduce-overhead")]
 
 
 def test_processes_share_a_cell_and_are_spread_over_the_run():

@@ -60,6 +60,14 @@ def _peak_rss_bytes() -> int:
     return int(peak if sys.platform == "darwin" else peak * 1024)
 
 
+def _peaks(adapter, device: str) -> dict[str, int]:
+    peaks = {"peak_rss_bytes": _peak_rss_bytes()}
+    device_peak = adapter.peak_device_memory_bytes(device)
+    if device_peak is not None:
+        peaks["peak_device_memory_bytes"] = device_peak
+    return peaks
+
+
 def peak_gflops(n: int, seconds: float = 0.5) -> float:
     """The machine's float32 matmul rate (best of repeated n x n products), the ceiling for achieved FLOP/s."""
     rng = np.random.default_rng(0)
@@ -106,6 +114,7 @@ def run(framework: str, device: str, workload: str, variant: str, params: Params
     records, samples, checks = [], [], []
 
     # --- train: first call, loss trajectory, steady state, then a shape change --------------
+    adapter.reset_peak_device_memory(device)
     model = adapter.build(spec, device)
     checks.append(_check("initial_weights_identical", _max_weight_diff(adapter.weights(model), init), 0.0,
                          "max |difference| between the framework's initial weights and the shared spec"))
@@ -128,11 +137,12 @@ def run(framework: str, device: str, workload: str, variant: str, params: Params
     start = time.perf_counter()
     adapter.sync(step(xh, yh))
     records += _records("train", half, {"shape_change_s": time.perf_counter() - start})
-    metrics["peak_rss_bytes"] = _peak_rss_bytes()
+    metrics.update(_peaks(adapter, device))
     records += _records("train", params.batch_size, metrics)
     del model, step, timing
 
     # --- infer: one function through the batch sweep; every size after the first is a shape change ---
+    adapter.reset_peak_device_memory(device)
     model = adapter.build(spec, device)
     step = adapter.infer_step(model, variant)
     for i, batch in enumerate(params.infer_batch_sizes):
@@ -147,7 +157,7 @@ def run(framework: str, device: str, workload: str, variant: str, params: Params
                                  "max |difference| of the first inference output from the float64 reference"))
         else:
             metrics["shape_change_s"] = timing.first_call_s
-        metrics["peak_rss_bytes"] = _peak_rss_bytes()
+        metrics.update(_peaks(adapter, device))
         records += _records("infer", batch, metrics)
         samples.append({"phase": "infer", "batch_size": batch, "values": timing.samples_s})
 

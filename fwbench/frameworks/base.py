@@ -37,6 +37,9 @@ class Adapter(ABC):
     #: Export paths of the export experiment: path name -> the runtime (fwbench.runtimes) that runs
     #: its artifact, with an option after ':' (e.g. "keras:torch", Keras 3 on this framework's backend).
     export_paths: ClassVar[dict[str, str]] = {}
+    #: Variants that exist only on some devices: variant -> those devices (e.g. CUDA graphs need "cuda").
+    #: A profile's cell of such a variant on another device is not expanded at all.
+    device_variants: ClassVar[dict[str, list[str]]] = {}
 
     def version(self) -> str:
         return importlib.metadata.version(self.distribution)
@@ -72,6 +75,13 @@ class Adapter(ABC):
     @abstractmethod
     def sync(self, out) -> None:
         """Block until the computation that produced `out` has finished."""
+
+    def reset_peak_device_memory(self, device: str) -> None:
+        """Start a new peak of device memory for `device` (no-op on CPU and where the framework cannot)."""
+
+    def peak_device_memory_bytes(self, device: str) -> int | None:
+        """Peak device memory in use since the last reset (or process start), or None on CPU."""
+        return None
 
     def to_numpy(self, value) -> np.ndarray:
         return np.asarray(value)

@@ -129,6 +129,13 @@ class JaxAdapter(Adapter):
         d = self._device(device)
         return {"device_name": getattr(d, "device_kind", str(d)), "platform": d.platform}
 
+    def peak_device_memory_bytes(self, device: str) -> int | None:
+        # XLA keeps no resettable peak: this is the peak since the process started.
+        if device == "cpu":
+            return None
+        stats = self._device(device).memory_stats() or {}
+        return int(stats["peak_bytes_in_use"]) if "peak_bytes_in_use" in stats else None
+
     def build(self, spec, device: str):
         dev = self._device(device)
         init = spec.init_weights()

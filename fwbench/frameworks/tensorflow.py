@@ -145,6 +145,13 @@ class TensorFlowAdapter(Adapter):
             return {"device_name": details.get("device_name", gpus[0].name)}
         raise DeviceUnavailable(f"tensorflow adapter does not support device {device!r}")
 
+    def reset_peak_device_memory(self, device: str) -> None:
+        if device == "cuda":
+            tf.config.experimental.reset_memory_stats("GPU:0")
+
+    def peak_device_memory_bytes(self, device: str) -> int | None:
+        return int(tf.config.experimental.get_memory_info("GPU:0")["peak"]) if device == "cuda" else None
+
     def build(self, spec, device: str):
         with tf.device(_tf_device(device)):
             module = Net(spec)

@@ -130,7 +130,9 @@ class _Inference(torch.nn.Module):
 class TorchAdapter(Adapter):
     name = "torch"
     distribution = "torch"
-    variants = {"eager": "eager", "torch.compile": "graph"}
+    variants = {"eager": "eager", "torch.compile": "graph", "torch.compile-reduce-overhead": "graph"}
+    # mode="reduce-overhead" replays CUDA graphs; on CPU it is the default mode under another name.
+    device_variants = {"torch.compile-reduce-overhead": ["cuda"]}
     export_paths = {"torch.export": "torch_export", "onnx-dynamo": "onnxruntime", "onnx-legacy": "onnxruntime",
                     "torchscript-trace": "torchscript", "torchscript-script": "torchscript",
                     "executorch": "executorch", "torch-mobile": "torch_mobile", "keras3": "keras:torch"}
@@ -155,6 +157,13 @@ class TorchAdapter(Adapter):
                     "device_memory_bytes": props.total_memory}
         raise DeviceUnavailable(f"torch adapter does not support device {device!r}")
 
+    def reset_peak_device_memory(self, device: str) -> None:
+        if device == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+
+    def peak_device_memory_bytes(self, device: str) -> int | None:
+        return int(torch.cuda.max_memory_allocated()) if device == "cuda" else None
+
     def build(self, spec, device: str):
         return {"module": Net(spec, device), "lr": spec.lr, "device": device}
 
@@ -177,9 +186,11 @@ class TorchAdapter(Adapter):
         # loss are compiled, AOTAutograd compiles the matching backward, and the
         # single fused foreach update stays eager. Compiling autograd.grad itself
         # graph-breaks in dynamo and made steps slower, not faster.
-        loss_fn = torch.compile(loss_fn) if mode == "graph" else loss_fn
+        loss_fn = _compiled(loss_fn, variant) if mode == "graph" else loss_fn
+        begin = _step_marker(variant)
 
         def step(x, y):
+            begin()
             loss = loss_fn(x, y)
             grads = torch.autograd.grad(loss, params)
             with torch.no_grad():
@@ -195,9 +206,11 @@ class TorchAdapter(Adapter):
         def forward(x):
             return module(x, False)
 
-        forward = torch.compile(forward) if mode == "graph" else forward
+        forward = _compiled(forward, variant) if mode == "graph" else forward
+        begin = _step_marker(variant)
 
         def step(x):
+            begin()
             with torch.no_grad():
                 return forward(x)
 
@@ -299,6 +312,18 @@ class _DebugOps:
                 (grad,) = torch.autograd.grad(loss, w)
             return loss.detach(), grad
         return value_and_grad_f
+
+
+def _compiled(fn, variant: str):
+    return torch.compile(fn, mode="reduce-overhead") if variant == "torch.compile-reduce-overhead" else torch.compile(fn)
+
+
+def _step_marker(variant: str):
+    """What runs before each step: with CUDA graphs, mark a new step so the previous step's
+    outputs may be overwritten by the replay (torch asks for this in training loops)."""
+    if variant == "torch.compile-reduce-overhead":
+        return torch.compiler.cudagraph_mark_step_begin
+    return lambda: None
 
 
 def _graphs_compiled(_fn) -> int:
