@@ -29,14 +29,14 @@ def compare(got, want, tol: Tolerance = Tolerance()) -> dict:
 
     max_rel_err divides each element's error by |want| floored at atol/rtol, so
     that logits near zero do not blow it up; a shape mismatch or a non-finite
-    output fails with infinite errors.
+    output fails, its errors undefined (None: the result is stored as JSON).
     """
     got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
     if got.shape != want.shape:
-        return {"max_abs_err": float("inf"), "max_rel_err": float("inf"), "passed": False,
+        return {"max_abs_err": None, "max_rel_err": None, "passed": False,
                 "detail": f"shape {got.shape} != {want.shape}"}
     if not np.all(np.isfinite(got)):
-        return {"max_abs_err": float("inf"), "max_rel_err": float("inf"), "passed": False,
+        return {"max_abs_err": None, "max_rel_err": None, "passed": False,
                 "detail": "non-finite output"}
     err = np.abs(got - want)
     floor = tol.atol / tol.rtol if tol.rtol else 1.0

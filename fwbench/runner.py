@@ -134,7 +134,8 @@ def execute_job(job: Job, work: Path, notebook_out: Path, cache_dir: Path) -> di
         status = "ok"
     except PapermillExecutionError as exc:
         error = _error_from_exception(exc)
-        status = "skipped" if error["type"] == "DeviceUnavailable" else "failed"
+        # Hardware or a server this machine lacks: nothing was measured, and that is not a failure.
+        status = "skipped" if error["type"] in ("DeviceUnavailable", "ServerUnavailable") else "failed"
         body = _failure_doc(job, error)
     except Exception as exc:  # timeouts, dead kernels, unreadable output: all are results too
         error = _error_from_exception(exc)

@@ -28,6 +28,8 @@ from fwbench import SCHEMA_VERSION
 
 #: Portability classes of an export attempt, best first (fwbench.parity assigns them).
 ATTEMPT_OUTCOMES = ("matches", "differs", "fails")
+#: Outcomes of one server start of the serving experiment (per workload and batching setting).
+SERVER_OUTCOMES = ("serves", "fails", "unsupported")
 
 JOB_STATUSES = ("ok", "failed", "skipped")
 RUN_STATUSES = ("running", "complete", "interrupted")
@@ -138,6 +140,13 @@ def validate_job(data: dict, path="job") -> dict:
             raise StoreError(f"{path}: attempts[{i}] lacks workload, path or outcome")
         if attempt["outcome"] not in ATTEMPT_OUTCOMES:
             raise StoreError(f"{path}: attempts[{i}].outcome {attempt['outcome']!r} is not one of {', '.join(ATTEMPT_OUTCOMES)}")
+    for i, attempt in enumerate(data.get("servers", [])):  # the serving experiment's server starts
+        if not isinstance(attempt, dict) or not all(isinstance(attempt.get(k), str) for k in ("workload", "server", "outcome")):
+            raise StoreError(f"{path}: servers[{i}] lacks workload, server or outcome")
+        if attempt["outcome"] not in SERVER_OUTCOMES:
+            raise StoreError(f"{path}: servers[{i}].outcome {attempt['outcome']!r} is not one of {', '.join(SERVER_OUTCOMES)}")
+        if not isinstance(attempt.get("batching"), bool):
+            raise StoreError(f"{path}: servers[{i}].batching is not true or false")
     return data
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from fwbench import frameworks
-from fwbench.experiments import debugging, eager_vs_graph, export
+from fwbench.experiments import debugging, eager_vs_graph, export, serving
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent.parent / "experiments"
 
@@ -43,4 +43,9 @@ EXPERIMENTS = {
     "export": Experiment(name="export", title="Export and portability", notebook="export.ipynb",
                          params=export.Params, variants_of=frameworks.export_paths, workloads=("models",),
                          default_processes=1),
+    # One job per (framework, serving variant = the runtime behind the server); the job serves
+    # every workload of its params, each batching setting in a fresh server process.
+    "serving": Experiment(name="serving", title="Serving under load", notebook="serving.ipynb",
+                          params=serving.Params, variants_of=frameworks.serving, workloads=("models",),
+                          default_processes=1),
 }

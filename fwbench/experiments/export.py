@@ -172,7 +172,7 @@ def export_one(adapter, path: str, runtime: str, workload: str, params: Params, 
     else:
         attempt["stage"] = "done"
         for metric in ("max_abs_err", "max_rel_err", "reference_max_abs_err"):
-            if math.isfinite(first[metric]):
+            if first[metric] is not None and math.isfinite(first[metric]):
                 records.append(_rec(workload, eb, metric, first[metric]))
         records.append(_rec(workload, eb, "parity_ok", first["passed"]))
         others = [attempt["batches"][str(b)] for b in params.other_batches if b != eb]

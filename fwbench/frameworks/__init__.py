@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fwbench.frameworks.base import MODES, Adapter, DeviceUnavailable
 
-__all__ = ["Adapter", "DeviceUnavailable", "MODES", "names", "variants", "debug_tools", "export_paths", "device_variants", "get_adapter"]
+__all__ = ["Adapter", "DeviceUnavailable", "MODES", "names", "variants", "debug_tools", "export_paths", "device_variants", "serving", "get_adapter"]
 
 _HERE = Path(__file__).parent
 _NOT_ADAPTERS = {"base"}
@@ -63,6 +63,12 @@ def debug_tools(name: str) -> dict[str, str]:
 def export_paths(name: str) -> dict[str, str]:
     """export path -> runtime for `name` (the adapter's `export_paths` literal; default: none)."""
     return _class_literal(name, "export_paths") or {}
+
+
+@lru_cache(maxsize=None)
+def serving(name: str) -> dict[str, str]:
+    """serving variant -> "server:source" for `name` (the adapter's `serving` literal; default: none)."""
+    return _class_literal(name, "serving") or {}
 
 
 @lru_cache(maxsize=None)

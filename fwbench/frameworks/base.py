@@ -37,6 +37,10 @@ class Adapter(ABC):
     #: Export paths of the export experiment: path name -> the runtime (fwbench.runtimes) that runs
     #: its artifact, with an option after ':' (e.g. "keras:torch", Keras 3 on this framework's backend).
     export_paths: ClassVar[dict[str, str]] = {}
+    #: Serving variants of the serving experiment: variant (the runtime as readers know it) ->
+    #: "server:source", where server is a fwbench.servers module and source is an inference
+    #: variant (served live, no export) or an export path whose artifact the server loads.
+    serving: ClassVar[dict[str, str]] = {}
     #: Variants that exist only on some devices: variant -> those devices (e.g. CUDA graphs need "cuda").
     #: A profile's cell of such a variant on another device is not expanded at all.
     device_variants: ClassVar[dict[str, list[str]]] = {}

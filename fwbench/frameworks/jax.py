@@ -110,6 +110,8 @@ class JaxAdapter(Adapter):
     debug_tools = {"none": "eager,graph", "debug_nans": "eager,graph", "disable_jit": "graph"}
     export_paths = {"jax-export": "jax_export", "jax2tf-savedmodel": "tf_savedmodel", "jax2tf-tflite": "litert",
                     "jax2tf-onnx": "onnxruntime", "keras3": "keras:jax"}
+    serving = {"jax.jit": "frontend:jax.jit", "jax-export": "frontend:jax-export",
+               "onnxruntime": "frontend:jax2tf-onnx"}
 
     def configure(self, threads: int) -> dict:
         # XLA:CPU has no thread-count setting; its pool follows the CPU affinity

@@ -120,6 +120,8 @@ class TensorFlowAdapter(Adapter):
     debug_tools = {"none": "eager,graph", "check_numerics": "eager,graph", "run_functions_eagerly": "graph"}
     export_paths = {"savedmodel": "tf_savedmodel", "keras-savedmodel": "tf_savedmodel", "tflite": "litert",
                     "tf2onnx": "onnxruntime", "keras3": "keras:tensorflow"}
+    serving = {"tf-savedmodel": "frontend:savedmodel", "litert": "frontend:tflite",
+               "onnxruntime": "frontend:tf2onnx", "tf-serving": "tfserving:savedmodel"}
 
     def version(self) -> str:
         return tf.__version__

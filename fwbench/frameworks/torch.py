@@ -137,6 +137,9 @@ class TorchAdapter(Adapter):
                     "torchscript-trace": "torchscript", "torchscript-script": "torchscript",
                     "executorch": "executorch", "torch-mobile": "torch_mobile", "keras3": "keras:torch"}
     debug_tools = {"none": "eager,graph", "detect_anomaly": "eager,graph"}
+    serving = {"torch-eager": "frontend:eager", "torch.export": "frontend:torch.export",
+               "torchscript": "frontend:torchscript-trace", "onnxruntime": "frontend:onnx-dynamo",
+               "torchserve": "torchserve:torchscript-trace"}
 
     def configure(self, threads: int) -> dict:
         torch.set_num_threads(threads)
