@@ -21,7 +21,9 @@ REPO = Path(__file__).resolve().parent.parent
 #: Distributions whose versions can change a result or the report.
 PACKAGES = ("torch", "tensorflow-cpu", "tensorflow", "jax", "jaxlib", "keras", "numpy", "scipy",
             "pandas", "seaborn", "matplotlib", "papermill", "nbclient", "nbformat", "ipykernel",
-            "jupyter-book", "myst-nb", "onnx", "onnxruntime")
+            "jupyter-book", "myst-nb", "onnx", "onnxscript", "onnxruntime", "tf2onnx", "ai-edge-litert",
+            "executorch", "uvicorn", "uvloop", "httptools", "starlette", "aiohttp", "torchserve",
+            "torch-model-archiver")
 
 
 def _cpu_model() -> str:

@@ -107,6 +107,7 @@ def test_static_variants_match_the_adapter(name):
     assert set(adapter.variants.values()) <= set(frameworks.MODES)
     assert adapter.version()
     assert frameworks.device_variants(name) == adapter.device_variants
+    assert frameworks.serving(name) == adapter.serving
     assert set(adapter.device_variants) <= set(adapter.variants)
 
 

@@ -146,6 +146,15 @@ def test_debugging_bad_input(spec, message):
         parse_profile(debugging_profile(**spec))
 
 
+def test_serving_expands_one_job_per_framework_and_serving_variant():
+    p = parse_profile({"name": "x", "experiments": {"serving": {"frameworks": ["torch", "tensorflow", "jax"]}}})
+    assert {(j.framework, j.variant) for j in p.jobs} == {
+        (f, v) for f in ("torch", "tensorflow", "jax") for v in frameworks.serving(f)}
+    assert {j.mode for j in p.jobs if j.variant == "tf-serving"} == {"tfserving:savedmodel"}
+    with pytest.raises(MatrixError, match=re.escape("unknown formats ['xml']")):
+        parse_profile({"name": "x", "experiments": {"serving": {"params": {"formats": ["xml"]}}}})
+
+
 def export_profile(**spec):
     return {"name": "x", "experiments": {"export": {"frameworks": ["torch", "tensorflow", "jax"], **spec}}}
 

@@ -40,6 +40,12 @@ def test_rejects_other_schema_version(make_store):
     (lambda d: d.update(attempts=[{"workload": "mlp", "path": "tflite", "outcome": "great"}]),
      r"attempts\[0\].outcome 'great' is not one of matches, differs, fails"),
     (lambda d: d.update(attempts=[{"workload": "mlp"}]), "attempts.0. lacks workload, path or outcome"),
+    (lambda d: d.update(servers=[{"workload": "mlp", "server": "frontend", "outcome": "fast", "batching": False}]),
+     r"servers\[0\].outcome 'fast' is not one of serves, fails, unsupported"),
+    (lambda d: d.update(servers=[{"workload": "mlp", "outcome": "serves", "batching": False}]),
+     r"servers\[0\] lacks workload, server or outcome"),
+    (lambda d: d.update(servers=[{"workload": "mlp", "server": "frontend", "outcome": "serves", "batching": "on"}]),
+     r"servers\[0\].batching is not true or false"),
 ])
 def test_rejects_malformed_jobs(make_store, mutate, message):
     store = make_store([("r1", [job("r1", "torch", "eager", "eager", 0.01)])])

@@ -121,6 +121,8 @@ def wait_until_serving(proc: ServerProcess, body: bytes, content_type: str, time
             if status == 200:
                 return time.perf_counter() - proc.started_at, out, ctype
             last = f"HTTP {status}: {out[:300].decode(errors='replace')}"
+            if 400 <= status < 500:  # up, and refusing this request: waiting will not change that
+                raise RuntimeError(f"server refused the first request ({last})")
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
             last = f"{type(exc).__name__}: {exc}"
         time.sleep(0.02)
@@ -198,13 +200,12 @@ def serve_one(server, runtime: str, artifact: Path, workload: str, batching: boo
               progress: Callable[[str], None]) -> tuple[dict, list[dict]]:
     """One server start: cold start, parity, idle memory, every load level per format, stop. Never leaves it running."""
     server_cpus, client_cpus = cpus
-    spec = get_workload(workload)
     bmode = "batching" if batching else "no-batching"
     attempt = {"workload": workload, "server": server.name, "runtime": runtime, "batching": batching,
                "outcome": "fails", "stage": "start", "error": None, "formats": {},
                "server_cpus": server_cpus, "client_cpus": client_cpus}
     records: list[dict] = []
-    options = ServeOptions(sample_shape=tuple(spec.input_shape), batching=batching, max_batch=params.max_batch,
+    options = ServeOptions(sample_shape=tuple(x.shape[1:]), batching=batching, max_batch=params.max_batch,
                            max_wait_ms=params.max_wait_ms, threads=len(server_cpus))
     workdir.mkdir(parents=True, exist_ok=True)
     workdir = workdir.resolve()  # servers run with it as their working directory

@@ -90,7 +90,10 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """True if nothing listens on 127.0.0.1:`port`. Connections the server closed may linger in TIME_WAIT;
+    SO_REUSEADDR lets the bind pass over those (a new server could bind too) but not over a listener."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

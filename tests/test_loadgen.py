@@ -1,0 +1,68 @@
+"""The load generator: level validation, its statistics, and real closed- and open-loop runs against a real server."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fwbench import wire
+from fwbench.experiments.serving import wait_until_serving
+from fwbench.loadgen import Level, summarize
+from fwbench.servers import ServeOptions, ServerProcess, free_port, get_server
+
+
+@pytest.mark.parametrize("kw, words", [
+    ({"kind": "burst"}, "'closed' or 'open'"), ({"kind": "closed", "concurrency": 0}, "concurrency >= 1"),
+    ({"kind": "open", "rate": 0}, "rate > 0"), ({"kind": "closed", "duration_s": 0}, "duration_s"),
+])
+def test_bad_levels_are_refused(kw, words):
+    with pytest.raises(ValueError, match=words):
+        Level(**kw)
+
+
+def test_summary_counts_errors_and_orders_percentiles():
+    s = summarize([0.001 * i for i in range(1, 101)], {"200": 100, "503": 5, "timeout": 5}, elapsed_s=2.0)
+    assert s["n_ok"] == 100 and s["n_requests"] == 110 and s["throughput_rps"] == 50
+    assert s["error_rate"] == pytest.approx(10 / 110)
+    assert s["latency_min_s"] <= s["latency_p50_s"] <= s["latency_p95_s"] <= s["latency_p99_s"] <= s["latency_max_s"]
+    assert summarize([], {"ClientConnectorError": 3}, 1.0)["error_rate"] == 1.0
+
+
+def run_loadgen(tmp_path, url, levels):
+    body = tmp_path / "body"
+    body.write_bytes(wire.encode_request(np.ones((1, 4), np.float32), "json"))
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"url": url, "body_file": str(body), "content_type": wire.JSON, "levels": levels}))
+    out = tmp_path / "out.json"
+    subprocess.run([sys.executable, "-m", "fwbench.loadgen", "--spec", str(spec), "--out", str(out), "--cpus", "0"],
+                   check=True, timeout=120)
+    return json.loads(out.read_text())
+
+
+def test_closed_and_open_loops_against_a_real_server(tiny_onnx, tmp_path):
+    path, _ = tiny_onnx
+    launch = get_server("frontend").launch("onnxruntime", path, tmp_path, ServeOptions(sample_shape=(4,)))
+    with ServerProcess(launch, tmp_path / "server.log", cwd=tmp_path) as proc:
+        wait_until_serving(proc, wire.encode_request(np.ones((1, 4), np.float32), "json"), wire.JSON, 60)
+        result = run_loadgen(tmp_path, launch.url, [
+            {"kind": "closed", "concurrency": 1, "duration_s": 0.5, "warmup_s": 0.1},
+            {"kind": "closed", "concurrency": 4, "duration_s": 0.5, "warmup_s": 0.1, "max_requests": 50},
+            {"kind": "open", "rate": 100.0, "duration_s": 1.0, "warmup_s": 0.1}])
+    one, four, opened = result["levels"]
+    assert result["cpus"] == [0]
+    for level in (one, four, opened):
+        assert level["error_rate"] == 0 and level["n_ok"] > 0 and level["throughput_rps"] > 0
+        assert 0 < level["latency_p50_s"] <= level["latency_p99_s"] < 5
+        assert level["began_unix"] < level["ended_unix"]
+    assert four["n_requests"] <= 50 + 4  # max_requests bounds the level (clients in flight finish)
+    # Poisson arrivals at 100/s for 1 s: the count is random, but not wildly off.
+    assert 50 <= opened["offered_rps"] <= 160 and opened["max_send_lag_s"] >= 0
+
+
+def test_a_server_that_is_not_there_is_all_errors_not_a_crash(tmp_path):
+    result = run_loadgen(tmp_path, f"http://127.0.0.1:{free_port()}/predict",
+                         [{"kind": "closed", "concurrency": 2, "duration_s": 0.3, "warmup_s": 0}])
+    level = result["levels"][0]
+    assert level["n_ok"] == 0 and level["error_rate"] == 1.0 and "latency_p50_s" not in level

@@ -1,0 +1,76 @@
+"""Serving tables and the X4 rule on synthetic stored jobs we control (never on measured values)."""
+
+import pytest
+
+from conftest import serving_job
+from fwbench import serving_report as sr
+from fwbench import tidy
+from fwbench.claims import load_claims, verdict_for
+from fwbench.report import Report
+
+X4 = next(c for c in load_claims() if c.id == "X4")
+
+
+def report_of(make_store, jobs):
+    return Report(make_store([("r1", jobs)]).load()[0])
+
+
+def sm(perf, variant="tf-savedmodel"):
+    return serving_job("r1", "tensorflow", variant, "frontend:savedmodel", perf)
+
+
+def ort(perf):
+    return serving_job("r1", "torch", "onnxruntime", "frontend:onnx-dynamo", perf)
+
+
+def test_phase_names_parse():
+    assert sr.parse_phase("closed-16")[:2] == ("closed", 16.0)
+    kind, c, f = sr.parse_phase("open-0.8")
+    assert kind == "open" and f == 0.8
+    assert sr.parse_phase("startup")[0] == "startup"
+
+
+def test_servers_and_levels_tables(make_store):
+    r = report_of(make_store, [ort({"mlp": (1000, 0.002), "cnn": None})])
+    srv = sr.servers(r)
+    assert len(srv) == 4 and set(srv["outcome"]) == {"serves", "fails"}
+    assert srv.iloc[0]["label"] == "onnxruntime (torch)" and srv.iloc[0]["source"] == "onnx-dynamo"
+    lv = sr.levels(r)
+    assert set(lv["phase"]) == {"closed-1", "closed-8"} and set(lv["format"]) == {"json"}
+    best = sr.best_per_variant(lv)
+    row = best.iloc[0]
+    assert row["peak_rps"] == 1000 and row["batching"] == False and row["single_client_p99_s"] == 0.002  # noqa: E712
+
+
+def test_a_skipped_job_is_an_unavailable_row_with_its_reason(make_store):
+    doc = serving_job("r1", "tensorflow", "tf-serving", "tfserving:savedmodel", {"mlp": (1, 1)}, status="skipped",
+                      error={"type": "ServerUnavailable", "message": "no binary", "traceback": ""})
+    srv = sr.servers(report_of(make_store, [doc]))
+    assert srv.iloc[0]["outcome"] == "unavailable" and srv.iloc[0]["error_message"] == "no binary"
+
+
+@pytest.mark.parametrize("savedmodel, other, verdict", [
+    ({"mlp": (1000, 0.002), "cnn": (500, 0.004)}, {"mlp": (1000, 0.002), "cnn": (520, 0.004)}, "supported"),
+    ({"mlp": (500, 0.004), "cnn": (200, 0.010)}, {"mlp": (1000, 0.002), "cnn": (500, 0.004)}, "contradicted"),
+    ({"mlp": (1000, 0.002), "cnn": (200, 0.004)}, {"mlp": (1000, 0.002), "cnn": (500, 0.004)}, "mixed"),
+    ({"mlp": (1000, 0.002), "cnn": None}, {"mlp": (1000, 0.002), "cnn": (500, 0.004)}, "mixed"),
+])
+def test_x4_rule(make_store, savedmodel, other, verdict):
+    v = verdict_for(X4, report_of(make_store, [sm(savedmodel), ort(other)]))
+    assert v.verdict == verdict, v.evidence
+
+
+def test_x4_without_any_savedmodel_server_is_not_yet_measured(make_store):
+    doc = serving_job("r1", "tensorflow", "tf-serving", "tfserving:savedmodel", {"mlp": (1, 1)}, status="skipped",
+                      error={"type": "ServerUnavailable", "message": "no tensorflow_model_server", "traceback": ""})
+    v = verdict_for(X4, report_of(make_store, [doc, ort({"mlp": (1000, 0.002)})]))
+    assert v.verdict == "not yet measured" and "no tensorflow_model_server" in v.evidence
+
+
+def test_csv_carries_serving_rows_with_runtime_in_variant(make_store, tmp_path):
+    runs, _ = make_store([("r1", [ort({"mlp": (1000, 0.002)})])]).load()
+    df = tidy.frame(runs)
+    rows = df[df.experiment == "serving"]
+    assert set(rows["variant"]) == {"onnxruntime"}
+    assert {"throughput_rps", "latency_p99_s", "cold_start_s"} <= set(rows["metric"])
+    assert set(rows["mode"]) == {"no-batching", "batching", "no-batching/json", "batching/json"}
