@@ -475,8 +475,8 @@ RULES: dict[str, tuple[str, Callable[[Report], tuple[str, str, pd.DataFrame]]]] 
     "X4": ("Only the measurable half of *mature*: does the SavedModel, served (TensorFlow Serving where its binary "
            "is installed, else fwbench's common HTTP frontend with TensorFlow loading the SavedModel), serve reliably "
            "and as well as the other runtimes behind the same load? Per machine and workload, each runtime's best "
-           "closed-loop throughput (over batching and wire format, error-free levels only) and the p99 latency of a "
-           "single client in that setting. The SavedModel is *on par or ahead* when its best throughput is at least "
+           "closed-loop throughput and its lowest single-client p99 latency, each over batching on/off and both wire "
+           "formats (error-free levels only). The SavedModel is *on par or ahead* when its best throughput is at least "
            "90% of the best other runtime's and its single-client p99 at most 1.25x the lowest other one. "
            "**Supported** if it is on par or ahead on every workload and no SavedModel server failed; "
            "**contradicted** if it is behind everywhere; **mixed** otherwise.", rule_x4),

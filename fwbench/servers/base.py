@@ -43,6 +43,8 @@ class Launch:
     predict_path: str = field(metadata={"help": "URL path of the prediction endpoint"})
     env: dict = field(default_factory=dict, metadata={"help": "environment variables added for the process"})
     extra_ports: tuple[int, ...] = field(default=(), metadata={"help": "other ports it binds (management, gRPC)"})
+    scratch_dirs: tuple[str, ...] = field(default=(), metadata={
+        "help": "directories it needs outside the work directory, removed once it has stopped"})
 
     @property
     def url(self) -> str:
@@ -178,9 +180,14 @@ class ServerProcess:
             while time.monotonic() < deadline:
                 # The group may outlive its leader (forked workers): done when both are gone.
                 if self.proc.poll() is not None and not _group_alive(self.proc.pid):
-                    return
+                    break
                 time.sleep(0.05)
+            else:
+                continue
+            break
         self.proc.poll()
+        for d in self.launch.scratch_dirs:
+            shutil.rmtree(d, ignore_errors=True)
 
     def __enter__(self) -> "ServerProcess":
         return self.start()

@@ -15,28 +15,30 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from fwbench.servers.base import Launch, Server, free_port
 
 MODEL = "model"
 HANDLER = Path(__file__).with_name("_torchserve_handler.py")
-#: Warnings only: at its default level it logs ~20 lines per request, which costs throughput.
+#: Warnings only, to the server's own output (which fwbench keeps): at its default level it logs ~20 lines
+#: per request, which costs throughput.
 LOG_CONFIG = """<?xml version="1.0" encoding="UTF-8"?>
 <Configuration>
   <Appenders>
-    <File name="ts_log" fileName="${env:LOG_LOCATION:-logs}/ts_log.log">
+    <Console name="stdout" target="SYSTEM_OUT">
       <PatternLayout pattern="%d{ISO8601} [%-5p] %t %c - %m%n"/>
-    </File>
+    </Console>
   </Appenders>
   <Loggers>
     <Logger name="ACCESS_LOG" level="off"/>
     <Logger name="MODEL_METRICS" level="off"/>
     <Logger name="TS_METRICS" level="off"/>
     <Logger name="io.netty" level="error"/>
-    <Logger name="MODEL_LOG" level="warn" additivity="false"><AppenderRef ref="ts_log"/></Logger>
-    <Logger name="org.pytorch.serve" level="warn" additivity="false"><AppenderRef ref="ts_log"/></Logger>
-    <Root level="warn"><AppenderRef ref="ts_log"/></Root>
+    <Logger name="MODEL_LOG" level="info" additivity="false"><AppenderRef ref="stdout"/></Logger>
+    <Logger name="org.pytorch.serve" level="warn" additivity="false"><AppenderRef ref="stdout"/></Logger>
+    <Root level="warn"><AppenderRef ref="stdout"/></Root>
   </Loggers>
 </Configuration>
 """
@@ -66,9 +68,12 @@ class TorchServe(Server):
             return ""
 
     def launch(self, runtime, artifact, workdir, options):
-        store, tmp, logs = workdir / "ts-model-store", workdir / "ts-tmp", workdir / "ts-logs"
-        for d in (store, tmp, logs):
+        store, logs = workdir / "ts-model-store", workdir / "ts-logs"
+        for d in (store, logs):
             d.mkdir(parents=True, exist_ok=True)
+        # Its pid file and worker sockets live in TEMP; a Unix socket path has ~100 characters at most,
+        # which a deep work directory exceeds, so TEMP is a short directory of its own.
+        tmp = Path(tempfile.mkdtemp(prefix="fwts-"))
         config = {"runtime": runtime, "sample_shape": list(options.sample_shape), "threads": options.threads,
                   "max_request_batch": options.max_request_batch}
         (workdir / "fwbench_serving.json").write_text(json.dumps(config))
@@ -102,4 +107,4 @@ class TorchServe(Server):
                "--ts-config", str(workdir / "config.properties"), "--model-store", str(store),
                "--log-config", str(workdir / "log4j2.xml")]
         return Launch(command=cmd, port=port, predict_path=f"/predictions/{MODEL}", env=env,
-                      extra_ports=(management, grpc, grpc_m))
+                      extra_ports=(management, grpc, grpc_m), scratch_dirs=(str(tmp),))
