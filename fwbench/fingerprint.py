@@ -127,6 +127,27 @@ def machine_label() -> str:
     return os.environ.get("FWBENCH_MACHINE_LABEL") or socket.gethostname()
 
 
+#: Programs outside Python that an experiment may use: name -> the argument that prints its version.
+TOOLS = {"java": "-version", "tensorflow_model_server": "--version", "taskset": "--version"}
+
+
+def tool_versions() -> dict[str, str | None]:
+    """First line of each tool's version output, or None where it is not on PATH."""
+    out = {}
+    for name, flag in TOOLS.items():
+        path = shutil.which(name)
+        if path is None:
+            out[name] = None
+            continue
+        try:
+            proc = subprocess.run([path, flag], capture_output=True, text=True, timeout=30)
+            text = (proc.stdout or proc.stderr).strip()
+            out[name] = text.splitlines()[0] if text else path
+        except (OSError, subprocess.SubprocessError):
+            out[name] = path
+    return out
+
+
 def collect() -> dict:
     """The full fingerprint of this machine and software, as stored in a run manifest."""
     hw = hardware()
@@ -140,4 +161,5 @@ def collect() -> dict:
         "packages": package_versions(),
         "fwbench": {"version": __version__, **git_commit()},
         "environment": recorded_environment(),
+        "tools": tool_versions(),
     }

@@ -72,11 +72,15 @@ def environment_key(fp: dict, threads: int) -> dict:
             "environment": fp["environment"], "threads": threads}
 
 
-def job_key(job: Job, env_key: dict, code: str) -> str:
-    notebook = EXPERIMENTS[job.experiment].notebook_path.read_bytes()
+def job_key(job: Job, env_key: dict, code: str, tools: dict | None = None) -> str:
+    """Hash of everything a job's result depends on; the external programs count only for experiments that use them."""
+    experiment = EXPERIMENTS[job.experiment]
+    notebook = experiment.notebook_path.read_bytes()
+    used = {t: (tools or {}).get(t) for t in experiment.tools}
     payload = json.dumps({"job": job.notebook_parameters(), "experiment": job.experiment,
                           "notebook": hashlib.sha256(notebook).hexdigest(), "code": code,
-                          "env": env_key, "schema_version": SCHEMA_VERSION}, sort_keys=True)
+                          "env": env_key, "schema_version": SCHEMA_VERSION, **({"tools": used} if used else {})},
+                         sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -158,7 +162,7 @@ def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions
         threads = {job.threads for job in profile.jobs}
         env_keys = {t: environment_key(fp, resolve_threads(t)) for t in threads}
         code = code_hash()
-        keys = {job.job_id: job_key(job, env_keys[job.threads], code) for job in profile.jobs}
+        keys = {job.job_id: job_key(job, env_keys[job.threads], code, fp.get("tools")) for job in profile.jobs}
 
         runs, problems = store.load(strict=False)
         for problem in problems:
@@ -166,7 +170,9 @@ def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions
         done = {}
         for run in runs:
             for stored in run.jobs:
-                if stored["status"] == "ok":
+                # A job skipped for want of a device or server is reused too: its key covers the hardware
+                # and the programs it looked for, so installing them is what makes it run again.
+                if stored["status"] in ("ok", "skipped"):
                     done[stored["job_key"]] = run.run_id
 
         todo = [j for j in profile.jobs if options.force or keys[j.job_id] not in done]

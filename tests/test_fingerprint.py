@@ -14,6 +14,9 @@ def test_fingerprint_has_what_explains_a_number():
         assert pkg in fp["packages"]
     assert "commit" in fp["fwbench"]
     assert fp["machine_id"] == fingerprint.machine_id(fingerprint.hardware())
+    # Programs outside Python the serving experiment looks for: a version line, or None where absent.
+    assert set(fp["tools"]) == set(fingerprint.TOOLS)
+    assert all(v is None or (isinstance(v, str) and v) for v in fp["tools"].values())
 
 
 def test_unrelated_look_alike_variables_are_not_recorded(monkeypatch):

@@ -23,6 +23,8 @@ class Experiment:
     workloads: tuple[str, ...] | None = field(default=None, metadata={
         "help": "the workload axis: None = the workloads of fwbench.workloads; else these fixed names"})
     default_processes: int = field(default=2, metadata={"help": "processes per cell when the profile does not say"})
+    tools: tuple[str, ...] = field(default=(), metadata={
+        "help": "programs outside Python it uses (fwbench.fingerprint.TOOLS); their versions key its stored results"})
 
     @property
     def notebook_path(self) -> Path:
@@ -47,5 +49,5 @@ EXPERIMENTS = {
     # every workload of its params, each batching setting in a fresh server process.
     "serving": Experiment(name="serving", title="Serving under load", notebook="serving.ipynb",
                           params=serving.Params, variants_of=frameworks.serving, workloads=("models",),
-                          default_processes=1),
+                          default_processes=1, tools=("java", "tensorflow_model_server", "taskset")),
 }
