@@ -49,24 +49,19 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from fwbench.runtimes import get_runtime
+    from fwbench.runtimes import load_timed
     from fwbench.store import write_json_atomic
     from fwbench.timing import TimerConfig, measure
 
     result: dict = {"runtime": args.runtime, "threads": settings["threads"], "runs": {}, "latency": {}, "train": None}
     try:
-        runtime = get_runtime(args.runtime)
-        runtime.prepare()
-        t0 = time.perf_counter()
-        runtime.import_runtime()
-        t1 = time.perf_counter()
-        run = runtime.load(Path(args.artifact), settings["threads"])
-        t2 = time.perf_counter()
+        loaded = load_timed(args.runtime, Path(args.artifact), settings["threads"])
     except Exception as exc:  # a load failure is this artifact's result
         result.update(stage="load", error=error_of(exc), process_s=time.perf_counter() - started)
         write_json_atomic(args.out, result)
         return 0
-    result.update(runtime_version=runtime.version(), import_s=t1 - t0, load_s=t2 - t1, error=None)
+    runtime, run = loaded.runtime, loaded.run
+    result.update(runtime_version=runtime.version(), import_s=loaded.import_s, load_s=loaded.load_s, error=None)
 
     with np.load(args.inputs, allow_pickle=False) as data:
         inputs = {int(k[1:]): data[k] for k in data.files}

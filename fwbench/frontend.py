@@ -151,20 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from fwbench import wire
-    from fwbench.runtimes import get_runtime
+    from fwbench.runtimes import load_timed
 
-    runtime = get_runtime(args.runtime)
-    runtime.prepare()
-    t0 = time.perf_counter()
-    runtime.import_runtime()
-    t1 = time.perf_counter()
-    run = runtime.load(Path(args.artifact), settings["threads"])
-    t2 = time.perf_counter()
+    loaded = load_timed(args.runtime, Path(args.artifact), settings["threads"])
     spec = wire.InputSpec(tuple(int(d) for d in args.sample_shape.split(",")), args.max_request_batch)
-    info = {"runtime": args.runtime, "runtime_version": runtime.version(), "import_s": t1 - t0, "load_s": t2 - t1,
-            "startup_s": t2 - started, "threads": settings["threads"], "cpu_affinity": settings["cpu_affinity"],
+    info = {"runtime": args.runtime, "runtime_version": loaded.runtime.version(), "import_s": loaded.import_s,
+            "load_s": loaded.load_s, "startup_s": time.perf_counter() - started, "threads": settings["threads"], "cpu_affinity": settings["cpu_affinity"],
             "batching": args.batching, "max_batch": args.max_batch, "max_wait_ms": args.max_wait_ms}
-    app = make_app(run, spec, info, args.batching, args.max_batch, args.max_wait_ms / 1000)
+    app = make_app(loaded.run, spec, info, args.batching, args.max_batch, args.max_wait_ms / 1000)
     # uvloop + httptools: uvicorn's fast path, as deployed in production.
     uvicorn.run(app, host=args.host, port=args.port, loop="uvloop", http="httptools", log_level="warning",
                 access_log=False, lifespan="on")

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from fwbench.runtimes.base import Runtime
 
-__all__ = ["Runtime", "names", "get_runtime", "split"]
+__all__ = ["Runtime", "Loaded", "names", "get_runtime", "split", "load_timed"]
 
 _HERE = Path(__file__).parent
 
@@ -38,3 +41,24 @@ def get_runtime(name: str) -> Runtime:
     if len(classes) != 1:
         raise TypeError(f"fwbench/runtimes/{base}.py must define exactly one Runtime subclass")
     return classes[0](option)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """An artifact loaded in this process by its runtime, with what the load cost."""
+
+    runtime: Runtime = field(metadata={"help": "the runtime that loaded it"})
+    run: Callable = field(metadata={"help": "NumPy batch -> NumPy logits, finished when it returns"})
+    import_s: float = field(metadata={"help": "importing the runtime's package(s)"})
+    load_s: float = field(metadata={"help": "loading the artifact after the import"})
+
+
+def load_timed(name: str, artifact: Path, threads: int) -> Loaded:
+    """Prepare, import and load `artifact` with runtime `name`, timing the import apart from the load."""
+    runtime = get_runtime(name)
+    runtime.prepare()
+    t0 = time.perf_counter()
+    runtime.import_runtime()
+    t1 = time.perf_counter()
+    run = runtime.load(Path(artifact), threads)
+    return Loaded(runtime, run, t1 - t0, time.perf_counter() - t1)

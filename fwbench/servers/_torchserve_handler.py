@@ -8,7 +8,6 @@ in the format it was sent in, or its own 4xx with one clear line.
 """
 
 import json
-import os
 
 _state = {}
 
@@ -17,15 +16,12 @@ def _load(context):
     from pathlib import Path
 
     from fwbench import wire
-    from fwbench.runtimes import get_runtime
+    from fwbench.runtimes import load_timed
 
     model_dir = Path(context.system_properties["model_dir"])
     cfg = json.loads((model_dir / "fwbench_serving.json").read_text())
-    runtime = get_runtime(cfg["runtime"])
-    runtime.prepare()
-    runtime.import_runtime()
     artifact = model_dir / context.manifest["model"]["serializedFile"]
-    _state["run"] = runtime.load(artifact, int(cfg["threads"]))
+    _state["run"] = load_timed(cfg["runtime"], artifact, int(cfg["threads"])).run
     _state["spec"] = wire.InputSpec(tuple(cfg["sample_shape"]), int(cfg["max_request_batch"]))
 
 
