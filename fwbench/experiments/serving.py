@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -30,7 +30,7 @@ from fwbench.export_child import error_of
 from fwbench.frameworks import get_adapter
 from fwbench.metrics import unit
 from fwbench.parity import Tolerance, compare
-from fwbench.servers import (Launch, ServeOptions, ServerProcess, ServerUnavailable, get_server, port_is_free)
+from fwbench.servers import ServeOptions, ServerProcess, ServerUnavailable, get_server, port_is_free
 from fwbench.wire import FORMATS
 from fwbench.workloads import WORKLOADS, get_workload
 
@@ -213,12 +213,12 @@ def serve_one(server, runtime: str, artifact: Path, workload: str, batching: boo
         launch = server.launch(runtime, artifact.resolve(), workdir, options)
     except Exception as exc:  # noqa: BLE001 - a server that cannot be set up is this attempt's result
         attempt["error"] = error_of(exc)
-        return attempt, records
+        return attempt, [_rec(workload, params.request_batch, "startup", bmode, "serve_ok", 0)]
     attempt["command"] = launch.command
     proc = ServerProcess(launch, workdir / f"server-{bmode}.log", cpus=server_cpus, cwd=workdir)
     attempt["pinned"] = proc.pinned
-    first_fmt = next(f for f in params.formats if f in server.formats) if set(params.formats) & set(server.formats) \
-        else server.formats[0]
+    # The first request (and the parity check) in a format the server speaks, the profile's first if it can.
+    first_fmt = next((f for f in params.formats if f in server.formats), server.formats[0])
     body, ctype = server.encode(x, first_fmt)
     try:
         proc.start()
