@@ -362,6 +362,12 @@ def rule_x6(report: Report) -> tuple[str, str, pd.DataFrame]:
     return all_some_none(cells, "runs"), evidence, cells
 
 
+#: X4: the SavedModel is "on par" with at least this share of the best other runtime's peak throughput ...
+X4_THROUGHPUT_SHARE = 0.9
+#: ... and a single-client p99 at most this multiple of the lowest other runtime's.
+X4_P99_FACTOR = 1.25
+
+
 def rule_x4(report: Report) -> tuple[str, str, pd.DataFrame]:
     from fwbench import serving_report as sr
 
@@ -392,8 +398,8 @@ def rule_x4(report: Report) -> tuple[str, str, pd.DataFrame]:
             continue
         rival = other.loc[other["peak_rps"].idxmax()]
         quick = other.loc[other["single_client_p99_s"].idxmin()]
-        on_par = (top["peak_rps"] >= 0.9 * rival["peak_rps"]
-                  and top["single_client_p99_s"] <= 1.25 * quick["single_client_p99_s"])
+        on_par = (top["peak_rps"] >= X4_THROUGHPUT_SHARE * rival["peak_rps"]
+                  and top["single_client_p99_s"] <= X4_P99_FACTOR * quick["single_client_p99_s"])
         rows.append({**row, "verdict": "on par or ahead" if on_par else "behind",
                      "detail": (f"{top['label']} peaks at {top['peak_rps']:.0f} req/s, single-client p99 "
                                 f"{fmt_s(top['single_client_p99_s'])}; best other: {rival['label']} "
@@ -477,7 +483,8 @@ RULES: dict[str, tuple[str, Callable[[Report], tuple[str, str, pd.DataFrame]]]] 
            "and as well as the other runtimes behind the same load? Per machine and workload, each runtime's best "
            "closed-loop throughput and its lowest single-client p99 latency, each over batching on/off and both wire "
            "formats (error-free levels only). The SavedModel is *on par or ahead* when its best throughput is at least "
-           "90% of the best other runtime's and its single-client p99 at most 1.25x the lowest other one. "
+           f"{X4_THROUGHPUT_SHARE:.0%} of the best other runtime's and its single-client p99 at most "
+           f"{X4_P99_FACTOR:g}x the lowest other one. "
            "**Supported** if it is on par or ahead on every workload and no SavedModel server failed; "
            "**contradicted** if it is behind everywhere; **mixed** otherwise.", rule_x4),
     "X5": ("The edge paths, per workload: TFLite (TensorFlow's converter, run in the LiteRT interpreter) against "

@@ -8,22 +8,20 @@ validating a profile never loads three deep-learning frameworks into the runner.
 from __future__ import annotations
 
 import ast
-import importlib
-import pkgutil
 from functools import lru_cache
 from pathlib import Path
 
+from fwbench.plugins import module_names, single_subclass
 from fwbench.frameworks.base import MODES, Adapter, DeviceUnavailable
 
 __all__ = ["Adapter", "DeviceUnavailable", "MODES", "names", "variants", "debug_tools", "export_paths", "device_variants", "serving", "get_adapter"]
 
 _HERE = Path(__file__).parent
-_NOT_ADAPTERS = {"base"}
 
 
 def names() -> list[str]:
     """Framework names, in a stable order."""
-    return sorted(m.name for m in pkgutil.iter_modules([str(_HERE)]) if m.name not in _NOT_ADAPTERS)
+    return module_names(_HERE)
 
 
 def _check(name: str) -> None:
@@ -80,9 +78,4 @@ def device_variants(name: str) -> dict[str, list[str]]:
 def get_adapter(name: str) -> Adapter:
     """Import the framework and return its adapter."""
     _check(name)
-    module = importlib.import_module(f"fwbench.frameworks.{name}")
-    classes = [c for c in vars(module).values()
-               if isinstance(c, type) and issubclass(c, Adapter) and c is not Adapter]
-    if len(classes) != 1:
-        raise TypeError(f"fwbench/frameworks/{name}.py must define exactly one Adapter subclass")
-    return classes[0]()
+    return single_subclass(f"fwbench.frameworks.{name}", Adapter)()

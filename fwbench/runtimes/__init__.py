@@ -6,13 +6,12 @@ backend). Adding a runtime is adding one file here that defines a `Runtime` subc
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from fwbench.plugins import module_names, single_subclass
 from fwbench.runtimes.base import Runtime
 
 __all__ = ["Runtime", "Loaded", "names", "get_runtime", "split", "load_timed"]
@@ -21,7 +20,7 @@ _HERE = Path(__file__).parent
 
 
 def names() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules([str(_HERE)]) if m.name != "base")
+    return module_names(_HERE)
 
 
 def split(name: str) -> tuple[str, str | None]:
@@ -35,12 +34,7 @@ def get_runtime(name: str) -> Runtime:
     base, option = split(name)
     if base not in names():
         raise KeyError(f"unknown runtime {base!r}; known: {', '.join(names())}")
-    module = importlib.import_module(f"fwbench.runtimes.{base}")
-    classes = [c for c in vars(module).values()
-               if isinstance(c, type) and issubclass(c, Runtime) and c is not Runtime]
-    if len(classes) != 1:
-        raise TypeError(f"fwbench/runtimes/{base}.py must define exactly one Runtime subclass")
-    return classes[0](option)
+    return single_subclass(f"fwbench.runtimes.{base}", Runtime)(option)
 
 
 @dataclass(frozen=True)
