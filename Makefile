@@ -6,11 +6,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.fwbench-installed
 MATHJAX := .fwbench/static/mathjax/tex-chtml.js
 PROFILE ?= quick
+NIGHTLY_PROFILE ?= full
 PYTEST_ARGS ?=
 
-.PHONY: setup report run book results test lock clean
+.PHONY: setup chromium report run book results test nightly bench-rebuild bundle lock clean
 
-setup: $(STAMP) $(MATHJAX)
+setup: $(STAMP) $(MATHJAX) chromium
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +21,10 @@ $(STAMP): requirements.lock pyproject.toml
 
 $(MATHJAX): scripts/setup_mathjax.sh
 	bash scripts/setup_mathjax.sh
+
+## Debian's chromium: prints the PDF and opens every page in the tests (a no-op once installed).
+chromium:
+	bash scripts/setup_chromium.sh
 
 ## Run the profile (default: quick) on this machine, then build the book into _build/html.
 report: setup
@@ -37,6 +42,19 @@ results: setup
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## The nightly build: full profile (cached), book + PDF, comparison with the previous version,
+## _build/nightly/summary.{txt,json} and this machine's bundle; exit 3 on a significant regression.
+nightly: setup
+	$(PY) -m fwbench nightly --profile $(NIGHTLY_PROFILE)
+
+## Benchmark: a second `make report` with nothing changed executes nothing and takes < 60 s.
+bench-rebuild: setup
+	$(PY) scripts/bench_rebuild.py --profile $(PROFILE)
+
+## This machine's runs as one archive to share: _build/<machine>.fwbundle (import with `python -m fwbench import`).
+bundle: setup
+	$(PY) -m fwbench bundle -o _build/$$($(PY) -c "from fwbench.bundle import this_machine_id as m; print(m())").fwbundle
 
 ## Re-resolve requirements.lock from pyproject.toml in a scratch venv.
 lock:

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import nbformat
 
+from fwbench import versions
 from fwbench.fingerprint import git_commit
 from fwbench.kernel import jupyter_env
 from fwbench.report import Report
 from fwbench.runner import SCRATCH
+from fwbench.store import Store, write_json_atomic
 
 REPO = Path(__file__).resolve().parent.parent
 APPENDIX_RUNS = REPO / "chapters" / "appendix" / "runs"
@@ -34,9 +36,13 @@ def report_version() -> str:
 
 
 def stage_appendix(report: Report, dest: Path = APPENDIX_RUNS) -> int:
-    """Copy the executed notebook behind every result the book shows into the appendix, titled."""
-    shutil.rmtree(dest, ignore_errors=True)
-    dest.mkdir(parents=True)
+    """Copy the executed notebook behind every result the book shows into the appendix, titled.
+
+    A notebook already staged with the same content is left alone (its mtime too),
+    so an incremental build re-renders only the appendix pages that changed.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    wanted = set()
     count = 0
     for run, job in report.latest:
         src = run.notebook(job["job_id"])
@@ -50,28 +56,56 @@ def stage_appendix(report: Report, dest: Path = APPENDIX_RUNS) -> int:
         for i, cell in enumerate(nb.cells):  # fresh ids: the inserted cell must not collide
             cell["id"] = f"fwbench-{i}"
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{run.manifest['machine_id']}-{job['job_id']}") + ".ipynb"
-        nbformat.write(nb, dest / name)
+        text = nbformat.writes(nb)
+        if not (dest / name).is_file() or (dest / name).read_text() != text:
+            (dest / name).write_text(text)
+        wanted.add(name)
         count += 1
+    for stale in dest.glob("*.ipynb"):
+        if stale.name not in wanted:
+            stale.unlink()
     return count
 
 
-def build(out: Path = REPO, store_root: Path | None = None, builder: str = "html") -> Path:
-    """Build the book into `out/_build/<builder>`; return the index page."""
+def chapter_sources() -> list[Path]:
+    """The pages that read the store: re-executed on every build, whatever Sphinx thinks changed."""
+    return [REPO / "intro.md", *sorted((REPO / "chapters").glob("*.md")), REPO / "chapters" / "appendix" / "index.md"]
+
+
+def build(out: Path = REPO, store_root: Path | None = None, builder: str = "html", record: bool = True) -> Path:
+    """Build the book into `out/_build/<builder>`; return the index page.
+
+    With `record`, a successful build keeps its version manifest in the store's
+    `reports/`, which the next version's "what changed" page compares against.
+    """
     if not MATHJAX.is_file():
         raise BookError(f"{MATHJAX} is missing: run `make setup` (MathJax is served locally, not from a CDN)")
     env = dict(os.environ)
     if store_root is not None:
         env["FWBENCH_STORE"] = str(Path(store_root).resolve())
     env.update(jupyter_env(SCRATCH / "jupyter"))
-    env["FWBENCH_REPORT_VERSION"] = report_version()
+    version = report_version()
+    env["FWBENCH_REPORT_VERSION"] = version
     env.pop("MPLBACKEND", None)  # a non-inline backend would silently drop every figure
 
-    report = Report.load(store_root)
+    store = Store(store_root)
+    report = Report.load(store.root)
     stage_appendix(report)
-    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", "--all", "-W", "-n", "--keep-going",
+    # Computed once here and read by the "what changed" page, so the page and the kept manifest agree.
+    manifest = versions.current_manifest(store, report, version, git_commit())
+    manifest_path = SCRATCH / "current-report.json"
+    write_json_atomic(manifest_path, manifest)
+    env["FWBENCH_REPORT_MANIFEST"] = str(manifest_path)
+    # Incremental: unchanged appendix notebooks are not rendered again, but every chapter is re-read (and so
+    # re-executed against the current store), so no page can show a stale number.
+    for page in chapter_sources():
+        page.touch()
+    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", "-W", "-n", "--keep-going",
            "--builder", builder, "--path-output", str(Path(out).resolve()), str(REPO)]
     proc = subprocess.run(cmd, env=env, cwd=REPO)
     if proc.returncode != 0:
         raise BookError(f"jupyter-book build failed (exit {proc.returncode}); see the log above")
+    if record:
+        versions.save(store, manifest)
     index = Path(out).resolve() / "_build" / builder / "index.html"
     return index

@@ -1,4 +1,4 @@
-"""Command line: `python -m fwbench run | results | book | validate`."""
+"""Command line: `python -m fwbench run | report | results | book | validate | bundle | import | nightly | history`."""
 
 from __future__ import annotations
 
@@ -36,9 +36,19 @@ def cmd_results(args) -> int:
     return EXIT_OK
 
 
+def _import_references(args) -> None:
+    """Committed reference bundles join the store first (idempotent), so the book shows them beside this machine."""
+    from fwbench.bundle import import_references
+
+    if not args.no_reference:
+        for line in import_references(_store(args)):
+            print(line)
+
+
 def cmd_book(args) -> int:
     from fwbench.book import build
 
+    _import_references(args)
     index = build(Path(args.out), store_root=_store(args).root, builder=args.builder)
     print(f"fwbench: book built: {index}")
     return EXIT_OK
@@ -51,6 +61,7 @@ def cmd_report(args) -> int:
     from fwbench.runner import RunOptions, run_profile
 
     profile = load_profile(args.profile)
+    _import_references(args)
     summary = run_profile(profile, _store(args), RunOptions(force=args.force, progress=not args.no_progress))
     index = build(Path(args.out), store_root=_store(args).root)
     for failure in summary.failures:
@@ -64,6 +75,50 @@ def cmd_validate(args) -> int:
     runs, _ = _store(args).load(strict=True)
     print(f"fwbench: {len(runs)} runs, {sum(len(r.jobs) for r in runs)} jobs, all valid")
     return EXIT_OK
+
+
+def cmd_bundle(args) -> int:
+    from fwbench.bundle import pack
+
+    machines = ["*"] if args.all else args.machine
+    index = pack(_store(args), Path(args.output), machines)
+    jobs = sum(sum(f.startswith("jobs/") for f in r["files"]) for r in index["runs"].values())
+    print(f"fwbench: bundled {len(index['runs'])} run(s) ({jobs} jobs) of "
+          f"{', '.join(f'{label} ({mid})' for mid, label in sorted(index['machines'].items()))} into {args.output}")
+    return EXIT_OK
+
+
+def cmd_import(args) -> int:
+    from fwbench.bundle import import_bundle
+
+    for path in args.bundle:
+        print(import_bundle(_store(args), Path(path)).line(path))
+    return EXIT_OK
+
+
+def cmd_nightly(args) -> int:
+    from fwbench.nightly import NightlyOptions, nightly
+
+    return nightly(_store(args), NightlyOptions(profile=args.profile, out=Path(args.out), force=args.force,
+                                                 reference=not args.no_reference, progress=not args.no_progress))
+
+
+def cmd_history(args) -> int:
+    from fwbench.history import Selection, history_table
+
+    table = history_table(Report_load(args), Selection(args.framework, args.workload, args.variant,
+                                                       args.phase, args.batch))
+    if table.empty:
+        print("fwbench: no stored results for that selection", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(table.to_string(index=False))
+    return EXIT_OK
+
+
+def Report_load(args):
+    from fwbench.report import Report
+
+    return Report.load(_store(args).root)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -82,6 +137,7 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--force", action="store_true", help="re-run jobs even if a stored result has the same inputs")
     rep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     rep.add_argument("--out", default=".", help="directory that receives _build/html/")
+    rep.add_argument("--no-reference", action="store_true", help="do not import the committed reference bundles")
     rep.set_defaults(func=cmd_report)
 
     res = sub.add_parser("results", help="export every stored record in long (tidy) format")
@@ -92,10 +148,38 @@ def parser() -> argparse.ArgumentParser:
     book = sub.add_parser("book", help="build the Jupyter Book from the store")
     book.add_argument("--out", default=".", help="directory that receives _build/<builder>/")
     book.add_argument("--builder", choices=["html", "singlehtml"], default="html")
+    book.add_argument("--no-reference", action="store_true", help="do not import the committed reference bundles")
     book.set_defaults(func=cmd_book)
 
     val = sub.add_parser("validate", help="check every file in the store against the schema")
     val.set_defaults(func=cmd_validate)
+
+    bun = sub.add_parser("bundle", help="pack this machine's runs into one archive of data files")
+    bun.add_argument("-o", "--output", required=True, help="bundle file to write (*.fwbundle)")
+    bun.add_argument("--machine", action="append", help="machine id to pack (repeatable; default: this machine)")
+    bun.add_argument("--all", action="store_true", help="pack every machine's runs")
+    bun.set_defaults(func=cmd_bundle)
+
+    imp = sub.add_parser("import", help="validate bundles and add their runs to the store")
+    imp.add_argument("bundle", nargs="+", help="bundle file(s) written by `fwbench bundle`")
+    imp.set_defaults(func=cmd_import)
+
+    nig = sub.add_parser("nightly", help="run a profile (cached), build the book and its PDF, compare with the "
+                                          "previous version; exit 3 on a significant regression")
+    nig.add_argument("--profile", default="full", help="profile name under experiments/profiles/ or a YAML path")
+    nig.add_argument("--out", default="_build/nightly", help="directory for the PDF, summary and bundle")
+    nig.add_argument("--force", action="store_true", help="re-run jobs even if a stored result has the same inputs")
+    nig.add_argument("--no-reference", action="store_true", help="do not import the committed reference bundles")
+    nig.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    nig.set_defaults(func=cmd_nightly)
+
+    his = sub.add_parser("history", help="one timing over every stored run: per machine, date and framework version")
+    his.add_argument("--framework", required=True)
+    his.add_argument("--workload", required=True)
+    his.add_argument("--variant", required=True)
+    his.add_argument("--phase", default="train", help="train or infer")
+    his.add_argument("--batch", type=int, default=None, help="batch size (default: the largest measured)")
+    his.set_defaults(func=cmd_history)
     return p
 
 

@@ -342,3 +342,27 @@ def batching_chart(levels: pd.DataFrame):
         ax.set_ylabel("")
         ax.legend(title="clients", fontsize=7, title_fontsize=8)
     return fig
+
+
+def history_chart(tables: dict[str, pd.DataFrame]):
+    """One panel per selection: median step time per stored run over time, a line per machine, CI as error bars."""
+    names = [n for n, t in tables.items() if not t.empty]
+    fig, axes = plt.subplots(len(names), 1, figsize=(9, 2.6 * len(names)), squeeze=False)
+    machines = sorted({m for n in names for m in tables[n]["machine"]})
+    colours = dict(zip(machines, sns.color_palette("colorblind", len(machines))))
+    for ax, name in zip(axes[:, 0], names):
+        t = tables[name]
+        for machine, g in t.groupby("machine"):
+            y = g["median_s"] * 1e3
+            err = [y - g["ci_low_s"] * 1e3, g["ci_high_s"] * 1e3 - y]
+            ax.errorbar(g["started"], y, yerr=err, marker="o", capsize=3, color=colours[machine], label=machine)
+            for _, r in g.iterrows():  # the framework version under each point: upgrades are visible
+                ax.annotate(r["framework version"], (r["started"], r["median_s"] * 1e3), fontsize=7,
+                            textcoords="offset points", xytext=(0, -11), ha="center", color=colours[machine])
+        ax.set_title(name)
+        ax.set_ylabel("median step (ms)")
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=7, loc="upper left")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig

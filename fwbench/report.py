@@ -29,6 +29,8 @@ class Report:
 
     runs: list[Run]
     problems: list[str] = field(default_factory=list)
+    #: run_id -> the bundle it was imported from; runs measured into this store are absent.
+    origins: dict = field(default_factory=dict)
     #: Derived tables, computed once: every verdict and chapter cell asks for the same bootstrapped ones.
     _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -40,8 +42,17 @@ class Report:
 
     @classmethod
     def load(cls, root=None) -> "Report":
-        runs, problems = Store(root).load(strict=False)  # None: FWBENCH_STORE, else results/
-        return cls(runs=runs, problems=problems)
+        from fwbench.bundle import imported_runs
+
+        store = Store(root)  # None: FWBENCH_STORE, else results/
+        runs, problems = store.load(strict=False)
+        return cls(runs=runs, problems=problems,
+                   origins={rid: e.get("bundle", "?") for rid, e in imported_runs(store).items()})
+
+    def origin(self, run_id: str) -> str:
+        """Where a run's numbers were measured from this store's point of view."""
+        bundle = self.origins.get(run_id)
+        return f"imported from {bundle}" if bundle else "measured into this store"
 
     @cached_property
     def latest(self) -> list[tuple[Run, dict]]:
@@ -81,12 +92,15 @@ class Report:
             hw, pk = fp["hardware"], fp["packages"]
             gpus = ", ".join(f"{g['name']} (driver {g['driver']})" for g in hw.get("gpus", [])) or "none"
             rows.append({
-                "machine": run.manifest["machine_label"], "machine id": mid, "CPU": hw["cpu_model"],
+                "machine": run.manifest["machine_label"], "machine id": mid, "source": self.origin(run.run_id),
+                "CPU": hw["cpu_model"],
                 "usable CPUs": hw["usable_cpus"], "physical cores": hw["physical_cores"],
                 "RAM (GiB)": round((hw["memory_bytes"] or 0) / 2**30, 1), "GPU": gpus,
                 "OS": fp["os"]["platform"], "Python": fp["python"]["version"],
                 "torch": pk.get("torch", "-"), "tensorflow": pk.get("tensorflow-cpu", pk.get("tensorflow", "-")),
-                "jax": pk.get("jax", "-"), "runs": counts[mid], "latest run": run.run_id,
+                "jax": pk.get("jax", "-"), "threads": ", ".join(str(t) for t in sorted(
+                    {j["settings"]["threads"] for j in run.jobs if j.get("settings", {}).get("threads")})) or "-",
+                "runs": counts[mid], "latest run": run.run_id,
                 "fwbench commit": (fp["fwbench"]["commit"] or "")[:10] + (" (dirty)" if fp["fwbench"].get("dirty") else ""),
             })
         return pd.DataFrame(rows)

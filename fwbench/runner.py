@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fwbench import SCHEMA_VERSION, fingerprint
+from fwbench.bundle import imported_runs
+from fwbench.codehash import experiment_code_hash
 from fwbench.env import resolve_threads
 from fwbench.experiments import EXPERIMENTS
 from fwbench.kernel import KERNEL_NAME, jupyter_env
@@ -53,17 +55,11 @@ class Summary:
                 f"{self.skipped} skipped ({where})")
 
 
-def _sha256_files(paths) -> str:
-    h = hashlib.sha256()
-    for path in sorted(paths):
-        h.update(str(path.relative_to(PACKAGE_DIR.parent)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
-
-
-def code_hash() -> str:
-    """Hash of the package's source: a change to the measuring code invalidates stored results."""
-    return _sha256_files(PACKAGE_DIR.rglob("*.py"))
+def code_hash(experiment: str) -> str:
+    """Hash of the source an experiment runs: a change to its measuring code invalidates its stored results,
+    a change to the book's code does not (fwbench.codehash)."""
+    exp = EXPERIMENTS[experiment]
+    return experiment_code_hash(exp.params.__module__, exp.notebook_path)
 
 
 def environment_key(fp: dict, threads: int) -> dict:
@@ -161,19 +157,15 @@ def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions
         fp = fingerprint.collect()
         threads = {job.threads for job in profile.jobs}
         env_keys = {t: environment_key(fp, resolve_threads(t)) for t in threads}
-        code = code_hash()
-        keys = {job.job_id: job_key(job, env_keys[job.threads], code, fp.get("tools")) for job in profile.jobs}
+        code = {name: code_hash(name) for name in sorted({job.experiment for job in profile.jobs})}
+        keys = {job.job_id: job_key(job, env_keys[job.threads], code[job.experiment], fp.get("tools"))
+                for job in profile.jobs}
 
         runs, problems = store.load(strict=False)
         for problem in problems:
             print(f"fwbench: warning: skipping unreadable run: {problem}", file=sys.stderr)
-        done = {}
-        for run in runs:
-            for stored in run.jobs:
-                # A job skipped for want of a device or server is reused too: its key covers the hardware
-                # and the programs it looked for, so installing them is what makes it run again.
-                if stored["status"] in ("ok", "skipped"):
-                    done[stored["job_key"]] = run.run_id
+        _close_abandoned(runs, store)
+        done = reusable_results(runs, imported_runs(store))
 
         todo = [j for j in profile.jobs if options.force or keys[j.job_id] not in done]
         summary.reused = len(profile.jobs) - len(todo)
@@ -206,6 +198,33 @@ def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions
             store.write_manifest(manifest)
             shutil.rmtree(work_root, ignore_errors=True)
     return summary
+
+
+def reusable_results(runs, imported: dict) -> dict[str, str]:
+    """job_key -> run_id of every stored result a new run may reuse instead of measuring again."""
+    done = {}
+    for run in runs:
+        if run.run_id in imported:  # measured elsewhere: this machine's report measures this machine
+            continue
+        for stored in run.jobs:
+            # A job skipped for want of a device or server is reused too: its key covers the hardware
+            # and the programs it looked for, so installing them is what makes it run again.
+            if stored["status"] in ("ok", "skipped"):
+                done[stored["job_key"]] = run.run_id
+    return done
+
+
+def _close_abandoned(runs, store: Store) -> None:
+    """A run still marked running while we hold the store's lock was killed: mark it interrupted.
+
+    Its finished jobs stay valid and are reused; the job it was in the middle of
+    left no result file (results are written atomically), so it simply runs again.
+    """
+    for run in runs:
+        if run.manifest["status"] == "running":
+            run.manifest.update(status="interrupted", finished=None,
+                                counts={"executed": len(run.jobs)}, note="runner was killed; closed by the next run")
+            store.write_manifest(run.manifest)
 
 
 def _run_jobs(todo, keys, run_id, store, work_root, options, summary) -> None:

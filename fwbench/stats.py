@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -40,13 +43,56 @@ def _as_array(samples) -> np.ndarray:
     return arr
 
 
+def _cache_dir() -> Path:
+    env = os.environ.get("FWBENCH_STATS_CACHE")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / ".fwbench" / "cache" / "bootstrap"
+
+
+_MEMO: dict[str, np.ndarray] = {}
+
+
+def bootstrap_medians(samples, n_boot: int = N_BOOT, seed: int = BOOT_SEED, stream: int = 0) -> np.ndarray:
+    """Medians of `n_boot` resamples of `samples`, seeded by their content.
+
+    A pure function of the samples, so it is kept in memory and on disk
+    (`.fwbench/cache/bootstrap/`): every chapter, verdict and rebuild asks for the
+    same few hundred sample sets, and resampling them is most of a build's time.
+    """
+    arr = _as_array(samples)
+    digest = hashlib.sha256(arr.tobytes() + f"|median-v1|{n_boot}|{seed}|{stream}".encode()).hexdigest()
+    boots = _MEMO.get(digest)
+    if boots is not None:
+        return boots
+    path = _cache_dir() / digest[:2] / f"{digest}.npy"
+    try:
+        boots = np.load(path, allow_pickle=False)
+        if boots.shape != (n_boot,):
+            raise ValueError("stale cache entry")
+    except (OSError, ValueError):
+        # The content joins the seed: different sample sets get independent resampling streams.
+        rng = np.random.default_rng([seed, int(digest[:15], 16)])
+        boots = np.median(arr[rng.integers(0, arr.size, size=(n_boot, arr.size))], axis=1)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            with open(tmp, "wb") as fh:
+                np.save(fh, boots, allow_pickle=False)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only checkout still computes, just without the cache
+    _MEMO[digest] = boots
+    return boots
+
+
 def bootstrap_ci(samples, stat=np.median, level: float = 0.95, n_boot: int = N_BOOT,
                  seed: int = BOOT_SEED) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of `stat` over `samples`."""
     arr = _as_array(samples)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, arr.size, size=(n_boot, arr.size))
-    boots = stat(arr[idx], axis=1)
+    if stat is np.median:
+        boots = bootstrap_medians(arr, n_boot, seed)
+    else:
+        rng = np.random.default_rng(seed)
+        boots = stat(arr[rng.integers(0, arr.size, size=(n_boot, arr.size))], axis=1)
     alpha = (1.0 - level) / 2.0
     lo, hi = np.quantile(boots, [alpha, 1.0 - alpha])
     return float(lo), float(hi)
@@ -72,9 +118,9 @@ def ratio_ci(baseline, candidate, level: float = 0.95, n_boot: int = N_BOOT,
     noise of both measurements. Returns (ratio, ci_low, ci_high).
     """
     a, b = _as_array(baseline), _as_array(candidate)
-    rng = np.random.default_rng(seed)
-    ma = np.median(a[rng.integers(0, a.size, size=(n_boot, a.size))], axis=1)
-    mb = np.median(b[rng.integers(0, b.size, size=(n_boot, b.size))], axis=1)
+    ma = bootstrap_medians(a, n_boot, seed)
+    # Identical sample sets still get independent resamples, as two measurements would.
+    mb = bootstrap_medians(b, n_boot, seed, stream=1 if np.array_equal(a, b) else 0)
     ratios = ma / mb
     alpha = (1.0 - level) / 2.0
     lo, hi = np.quantile(ratios, [alpha, 1.0 - alpha])

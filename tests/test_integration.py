@@ -41,9 +41,44 @@ def pipeline(tmp_path_factory):
     s.write_job(job("99990101T000000Z-other", "torch", "torch.compile", "graph", None, status="failed", error=evil))
     csv = tmp / "results.csv"
     export = cli("--store", str(store), "results", "--format", "csv", "-o", str(csv))
-    book = cli("--store", str(store), "book", "--out", str(tmp / "book"))
+    first_book = cli("--store", str(store), "book", "--no-reference", "--out", str(tmp / "book"))
+    # A second machine arrives as a bundle, as it would from a colleague's laptop or a GPU box.
+    bundle = simulated_machine_bundle(s, tmp / "sim")
+    imported = cli("--store", str(store), "import", str(bundle))
+    book = cli("--store", str(store), "book", "--no-reference", "--out", str(tmp / "book"))
     return {"store": s, "first": first, "second": second, "timed_out": timed_out, "export": export,
-            "csv": csv, "book": book, "html": tmp / "book" / "_build" / "html"}
+            "csv": csv, "first_book": first_book, "imported": imported, "bundle": bundle, "book": book,
+            "html": tmp / "book" / "_build" / "html"}
+
+
+SIM_LABEL, SIM_ID, SIM_THREADS = "simbox-gpu", "sim-gpu-5151515a", 1
+
+
+def simulated_machine_bundle(store: Store, tmp: Path) -> Path:
+    """The smoke run as if measured on another machine (other label, id, hardware and thread count), bundled."""
+    smoke = [r for r in store.load()[0] if r.manifest["profile"]["name"] == "smoke"][0]
+    sim = Store(tmp / "store")
+    run_id = smoke.run_id.split("-")[0] + "-" + SIM_ID
+    m = json.loads(json.dumps(smoke.manifest))
+    m.update(run_id=run_id, machine_id=SIM_ID, machine_label=SIM_LABEL)
+    m["fingerprint"].update(machine_id=SIM_ID, machine_label=SIM_LABEL)
+    m["fingerprint"]["hardware"].update(cpu_model="Simulated CPU", usable_cpus=SIM_THREADS,
+                                        gpus=[{"name": "Simulated GPU", "driver": "0.0", "memory_bytes": 2**34}])
+    sim.write_manifest(m)
+    for j in smoke.jobs:
+        j = json.loads(json.dumps(j))
+        j["run_id"] = run_id
+        if "threads" in j.get("settings", {}):
+            j["settings"]["threads"] = SIM_THREADS
+        sim.write_job(j)
+        nb = smoke.notebook(j["job_id"])
+        if nb.is_file():
+            (sim.run_dir(run_id) / "notebooks").mkdir(parents=True, exist_ok=True)
+            (sim.run_dir(run_id) / "notebooks" / nb.name).write_bytes(nb.read_bytes())
+    out = tmp / "simbox.fwbundle"
+    res = cli("--store", str(sim.root), "bundle", "-o", str(out), "--machine", SIM_ID)
+    assert res.returncode == 0, res.stderr
+    return out
 
 
 def test_smoke_profile_runs_every_framework(pipeline):
@@ -239,3 +274,44 @@ def test_book_is_offline(pipeline):
     assert (pipeline["html"] / "_static" / "mathjax" / "tex-chtml.js").is_file()
     appendix = list((pipeline["html"] / "chapters" / "appendix" / "runs").glob("*.html"))
     assert len(appendix) >= 33
+
+
+CHAPTERS = {"intro.html": 0, "chapters/eager_vs_graph.html": 2, "chapters/debugging.html": 2,
+            "chapters/export.html": 3, "chapters/serving.html": 3, "chapters/claims.html": 0,
+            "chapters/changes.html": 0, "chapters/history.html": 1, "chapters/method.html": 0,
+            "chapters/appendix/index.html": 0}
+
+
+def test_second_machine_bundle_shows_beside_the_first_everywhere(pipeline):
+    assert pipeline["imported"].returncode == 0, pipeline["imported"].stderr
+    assert "imported 1 run(s)" in pipeline["imported"].stdout
+    again = cli("--store", str(pipeline["store"].root), "import", str(pipeline["bundle"]))
+    assert again.returncode == 0 and "imported 0 run(s)" in again.stdout  # idempotent
+    assert pipeline["book"].returncode == 0, pipeline["book"].stdout[-3000:] + pipeline["book"].stderr[-3000:]
+    machines = {r.manifest["machine_label"] for r in pipeline["store"].load()[0]}
+    first = sorted(machines - {SIM_LABEL, "<em>otherbox</em>"})[0]
+    for name in ("intro.html", "chapters/eager_vs_graph.html", "chapters/debugging.html", "chapters/export.html",
+                 "chapters/serving.html", "chapters/history.html", "chapters/changes.html"):
+        html = page(pipeline, name)
+        assert SIM_LABEL in html and first in html, name
+    intro = page(pipeline, "intro.html")
+    assert "Simulated CPU" in intro and "imported from simbox.fwbundle" in intro
+
+
+def test_what_changed_names_the_added_run(pipeline):
+    assert pipeline["first_book"].returncode == 0, pipeline["first_book"].stderr[-3000:]
+    html = page(pipeline, "chapters/changes.html")
+    assert "Compared with:" in html and SIM_ID in html
+    assert "No verdict changed" in html or "verdict(s) changed" in html
+    reports = sorted((pipeline["store"].root / "reports").glob("*.json"))
+    assert len(reports) == 2  # one kept manifest per build
+    latest = json.loads(reports[-1].read_text())
+    assert any(rid.endswith(SIM_ID) for rid in latest["runs"])
+    assert all(len(r["sha256"]) == 64 for r in latest["runs"].values())
+
+
+def test_every_page_passes_the_browser_check(pipeline):
+    from fwbench.pagecheck import check_book
+
+    problems = check_book(pipeline["html"], CHAPTERS)
+    assert not any(problems.values()), problems

@@ -1,0 +1,70 @@
+"""History of one timing over every stored run: per machine, by date and by framework version."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from fwbench import stats
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which timing to follow through the store's history."""
+
+    framework: str = field(metadata={"help": "framework adapter name (torch, tensorflow, jax)"})
+    workload: str = field(metadata={"help": "workload name (mlp, cnn, ...)"})
+    variant: str = field(metadata={"help": "the framework's variant (eager, torch.compile, jax.jit, ...)"})
+    phase: str = field(default="train", metadata={"help": "'train' (one optimizer step) or 'infer'"})
+    batch: int | None = field(default=None, metadata={"help": "batch size; None takes the largest measured"})
+
+    def label(self) -> str:
+        return f"{self.framework} {self.variant}, {self.workload} {self.phase}"
+
+
+def _started(run) -> pd.Timestamp:
+    return pd.Timestamp(dt.datetime.fromisoformat(run.manifest["started"]))
+
+
+def history_table(report, sel: Selection, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+    """One row per (stored run, machine) that timed the selection: median step time with its 95% CI.
+
+    Unlike the chapters, which show each cell's newest result, this reads every
+    run, so a framework upgrade or a new machine appears as a new point.
+    """
+    rows = []
+    for run in report.runs:
+        per_process, version, device = [], "", ""
+        for job in run.jobs:
+            if (job["status"] != "ok" or job["experiment"] != experiment or job["framework"] != sel.framework
+                    or job["workload"] != sel.workload or job["variant"] != sel.variant):
+                continue
+            entries = [e for e in job.get("samples", []) if e["phase"] == sel.phase]
+            if not entries:
+                continue
+            batch = sel.batch if sel.batch is not None else max(e["batch_size"] for e in entries)
+            per_process += [e["values"] for e in entries if e["batch_size"] == batch]
+            version, device = job.get("framework_version", ""), job["device"]
+        if not per_process:
+            continue
+        s = stats.summarize(np.concatenate(per_process))
+        rows.append({"machine": run.manifest["machine_label"], "started": _started(run), "run": run.run_id,
+                     "device": device, "framework version": version, "processes": len(per_process),
+                     "median_s": s.median, "ci_low_s": s.ci_low, "ci_high_s": s.ci_high, "batch": batch})
+    cols = ["machine", "started", "run", "device", "framework version", "processes", "median_s", "ci_low_s",
+            "ci_high_s", "batch"]
+    return pd.DataFrame(rows, columns=cols).sort_values(["machine", "started"]).reset_index(drop=True)
+
+
+def default_selections(report, experiment: str = "eager_vs_graph") -> list[Selection]:
+    """Each framework's eager mode and its compiled variants on the most measured workload."""
+    jobs = [j for r in report.runs for j in r.jobs if j["experiment"] == experiment and j["status"] == "ok"]
+    if not jobs:
+        return []
+    counts = pd.Series([j["workload"] for j in jobs]).value_counts()
+    workload = counts.index[0]
+    pairs = sorted({(j["framework"], j["variant"]) for j in jobs if j["workload"] == workload})
+    return [Selection(fw, workload, variant) for fw, variant in pairs]

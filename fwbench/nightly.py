@@ -1,0 +1,109 @@
+"""The nightly build: measure (cached), build the book and its PDF, compare with the previous version, summarize."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fwbench.store import Store, write_json_atomic
+
+EXIT_OK, EXIT_FAILED_JOBS, EXIT_REGRESSION = 0, 1, 3
+
+
+@dataclass(frozen=True)
+class NightlyOptions:
+    """What one night runs and where it leaves its products."""
+
+    profile: str = field(default="full", metadata={"help": "profile to run (cached: only changed jobs execute)"})
+    out: Path = field(default=Path("_build/nightly"), metadata={"help": "directory for the PDF, summary and bundle"})
+    force: bool = field(default=False, metadata={"help": "re-run every job even if a stored result matches"})
+    reference: bool = field(default=True, metadata={"help": "import the committed reference bundles first"})
+    progress: bool = field(default=True, metadata={"help": "show the runner's progress bar"})
+
+
+def find_chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    raise RuntimeError("no Chromium on PATH for the PDF: run `make setup` (it installs Debian's chromium)")
+
+
+def print_pdf(html: Path, pdf: Path, timeout_s: float = 300) -> Path:
+    """Print a (single-page) HTML build to PDF with headless Chromium; works offline."""
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    profile = tempfile.mkdtemp(prefix="fwbench-chromium-")
+    try:
+        cmd = [find_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={profile}", "--no-pdf-header-footer", "--virtual-time-budget=10000",
+               f"--print-to-pdf={pdf.resolve()}", html.resolve().as_uri()]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    if proc.returncode != 0 or not pdf.is_file() or pdf.stat().st_size == 0:
+        raise RuntimeError(f"Chromium could not print {html} to PDF (exit {proc.returncode}): {proc.stderr[-300:]}")
+    return pdf
+
+
+def summary_text(changes, run_line: str, pdf: Path | None) -> str:
+    """The few lines a maintainer reads in the morning."""
+    c = changes
+    lines = [f"fwbench nightly: report version {c.current['version']}",
+             f"runner: {run_line}",
+             f"compared with: {c.previous['version'] if c.previous else 'no earlier version with other runs'}",
+             f"runs added: {len(c.added)}; verdicts changed: {len(c.verdicts)}; timing cells compared: {c.compared}; "
+             f"moved beyond noise: {len(c.moves)} ({len(c.regressions)} slower)"]
+    for _, v in c.verdicts.iterrows():
+        lines.append(f"  verdict {v['claim']}: {v['before']} -> {v['now']}")
+    for _, m in c.moves.iterrows():
+        lines.append(f"  {m['direction'].upper()}: {m['machine']} {m['framework']} {m['variant']} {m['workload']} "
+                     f"{m['phase']} b{m['batch']}: {m['before_s'] * 1e3:.3g} -> {m['now_s'] * 1e3:.3g} ms "
+                     f"(x{m['ratio']:.2f}, p={m['p_value']:.1e})")
+    if pdf:
+        lines.append(f"pdf: {pdf}")
+    lines.append("REGRESSION" if len(c.regressions) else "no significant regression")
+    return "\n".join(lines) + "\n"
+
+
+def nightly(store: Store, options: NightlyOptions = NightlyOptions()) -> int:
+    from fwbench import versions
+    from fwbench.book import REPO, build
+    from fwbench.bundle import import_references, pack, this_machine_id
+    from fwbench.matrix import load_profile
+    from fwbench.runner import RunOptions, run_profile
+
+    out = Path(options.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if options.reference:
+        for line in import_references(store):
+            print(line)
+    summary = run_profile(load_profile(options.profile), store,
+                          RunOptions(force=options.force, progress=options.progress))
+    print(summary.line())
+    for failure in summary.failures:
+        print(f"fwbench: failed: {failure}")
+    build(REPO, store_root=store.root)  # keeps this version's manifest in the store
+    single = build(REPO, store_root=store.root, builder="singlehtml", record=False)
+    pdf = print_pdf(single, out / "report.pdf")
+    current = versions.history(store)[-1]
+    changes = versions.compare(store, current, versions.previous(store, current))
+    bundle = out / f"{this_machine_id()}.fwbundle"
+    try:
+        pack(store, bundle)
+    except Exception as exc:  # a night with no runs of this machine still reports
+        print(f"fwbench: no bundle: {exc}")
+        bundle = None
+    text = summary_text(changes, summary.line(), pdf)
+    (out / "summary.txt").write_text(text)
+    write_json_atomic(out / "summary.json", {**changes.to_json(), "runner": summary.line(),
+                                             "failed_jobs": summary.failures, "pdf": str(pdf),
+                                             "bundle": str(bundle) if bundle else None})
+    print(text, end="")
+    if len(changes.regressions):
+        return EXIT_REGRESSION
+    return EXIT_FAILED_JOBS if summary.failed else EXIT_OK
+

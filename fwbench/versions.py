@@ -1,0 +1,184 @@
+"""Report versions: the manifest each build writes (runs with content hashes, verdicts), and what changed between two.
+
+Every build of the book is a version, named by date and the project's commit, and
+leaves `reports/<stamp>.json` in the store; none is ever overwritten, so the store
+holds the whole history. Two versions are compared on the runs they include: runs
+added, claims whose verdict changed, and timings that moved beyond noise.
+
+"Beyond noise" is a test, not a threshold: a cell moved when a two-sided
+Mann-Whitney U test on the raw step-time samples of the two versions rejects
+"same distribution" at 1% after a Bonferroni correction over all cells compared,
+and the shift of the median is larger than the spread between the separate
+processes of either version (the store's own measure of run-to-run noise).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fwbench import SCHEMA_VERSION
+from fwbench.store import Store, StoreError, read_json, write_json_atomic
+
+#: Family-wise significance level of the metric-move test.
+ALPHA = 0.01
+#: The timing experiments whose raw samples are compared (others store summaries only).
+SAMPLED_EXPERIMENTS = ("eager_vs_graph", "debugging")
+
+
+def reports_dir(store: Store) -> Path:
+    return store.root / "reports"
+
+
+def current_manifest(store: Store, report, version: str, commit: dict) -> dict:
+    """The manifest of a build showing `report`: every run with its content hash, and every verdict."""
+    from fwbench.bundle import imported_runs, run_digest
+    from fwbench.claims import verdicts
+
+    imported = imported_runs(store)
+    runs = {r.run_id: {"sha256": run_digest(r.path), "machine_id": r.manifest["machine_id"],
+                       "machine_label": r.manifest["machine_label"], "jobs": len(r.jobs),
+                       "started": r.manifest["started"], "origin": imported.get(r.run_id, {}).get("bundle", "measured")}
+            for r in report.runs}
+    return {"schema_version": SCHEMA_VERSION, "kind": "report", "version": version,
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "commit": commit.get("commit"), "dirty": bool(commit.get("dirty")), "runs": runs,
+            "verdicts": {v.claim.id: v.verdict for v in verdicts(report)}}
+
+
+def save(store: Store, manifest: dict) -> Path:
+    """Keep a version's manifest; earlier ones stay."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    path = reports_dir(store) / f"{stamp}.json"
+    write_json_atomic(path, manifest)
+    return path
+
+
+def history(store: Store) -> list[dict]:
+    """Every kept version manifest, oldest first; unreadable ones are skipped, not fatal."""
+    out = []
+    for path in sorted(reports_dir(store).glob("*.json")):
+        try:
+            data = read_json(path)
+        except StoreError:
+            continue
+        if data.get("kind") == "report" and data.get("schema_version") == SCHEMA_VERSION \
+                and isinstance(data.get("runs"), dict):
+            out.append({**data, "path": str(path)})
+    return out
+
+
+def _fingerprint_of(manifest: dict) -> dict:
+    return {rid: r.get("sha256") for rid, r in manifest["runs"].items()}
+
+
+def previous(store: Store, current: dict) -> dict | None:
+    """The newest kept version whose runs differ from `current`'s: what this version changed from."""
+    mine = _fingerprint_of(current)
+    for old in reversed(history(store)):
+        if _fingerprint_of(old) != mine:
+            return old
+    return None
+
+
+@dataclass
+class Changes:
+    """What differs between two versions, ready for the page and the nightly summary."""
+
+    previous: dict | None
+    current: dict
+    added: pd.DataFrame
+    removed: pd.DataFrame
+    verdicts: pd.DataFrame
+    moves: pd.DataFrame
+    compared: int
+
+    @property
+    def regressions(self) -> pd.DataFrame:
+        return self.moves[self.moves["direction"] == "slower"] if not self.moves.empty else self.moves
+
+    def to_json(self) -> dict:
+        def records(df):
+            return json.loads(df.to_json(orient="records")) if not df.empty else []
+        return {"version": self.current["version"],
+                "previous_version": self.previous["version"] if self.previous else None,
+                "runs_added": records(self.added), "runs_removed": records(self.removed),
+                "verdict_changes": records(self.verdicts), "cells_compared": self.compared,
+                "moved": records(self.moves), "regressions": records(self.regressions),
+                "test": f"two-sided Mann-Whitney U, family-wise alpha {ALPHA} (Bonferroni), "
+                        "and a median shift larger than the between-process spread"}
+
+
+def _runs_frame(manifest: dict, ids) -> pd.DataFrame:
+    rows = [{"run": rid, "machine": manifest["runs"][rid]["machine_label"], "started": manifest["runs"][rid]["started"],
+             "jobs": manifest["runs"][rid]["jobs"], "origin": manifest["runs"][rid].get("origin", "measured")}
+            for rid in sorted(ids)]
+    return pd.DataFrame(rows, columns=["run", "machine", "started", "jobs", "origin"])
+
+
+def compare(store: Store, current: dict, old: dict | None) -> Changes:
+    """Runs added and removed, verdict changes, and per-machine timing moves from `old` to `current`."""
+    from fwbench.report import Report
+
+    if old is None:
+        empty = pd.DataFrame()
+        return Changes(None, current, _runs_frame(current, current["runs"]), _runs_frame(current, []),
+                       empty, empty, 0)
+    added = _runs_frame(current, set(current["runs"]) - set(old["runs"]))
+    removed = _runs_frame(old, set(old["runs"]) - set(current["runs"]))
+    verdict_rows = [{"claim": cid, "before": old["verdicts"].get(cid, "-"), "now": v}
+                    for cid, v in sorted(current["verdicts"].items()) if old["verdicts"].get(cid, "-") != v]
+    runs, _ = store.load(strict=False)
+    by_id = {r.run_id: r for r in runs}
+    before = Report([by_id[r] for r in old["runs"] if r in by_id])
+    after = Report([by_id[r] for r in current["runs"] if r in by_id])
+    moves, compared = timing_moves(before, after)
+    return Changes(old, current, added, removed, pd.DataFrame(verdict_rows, columns=["claim", "before", "now"]),
+                   moves, compared)
+
+
+def timing_moves(before, after) -> tuple[pd.DataFrame, int]:
+    """Cells whose newest samples differ between two reports, tested; returns (moved cells, cells compared)."""
+    from scipy.stats import mannwhitneyu
+
+    pairs = []
+    for experiment in SAMPLED_EXPERIMENTS:
+        old, new = before.samples(experiment), after.samples(experiment)
+        for key, new_procs in new.items():
+            old_procs = old.get(key)
+            if old_procs is None or _same(old_procs, new_procs):
+                continue  # not measured before, or the same stored samples (nothing re-ran)
+            pairs.append((experiment, key, old_procs, new_procs))
+    rows = []
+    for experiment, key, old_procs, new_procs in pairs:
+        a, b = np.concatenate(old_procs), np.concatenate(new_procs)
+        p = float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
+        m_old, m_new = float(np.median(a)), float(np.median(b))
+        shift = abs(math.log(m_new / m_old))
+        noise = max(_process_spread(old_procs), _process_spread(new_procs))
+        if p * len(pairs) < ALPHA and shift > noise:
+            machine, framework, device, workload, variant, phase, batch = key
+            rows.append({"experiment": experiment, "machine": machine, "framework": framework, "device": device,
+                         "workload": workload, "variant": variant, "phase": phase, "batch": batch,
+                         "before_s": m_old, "now_s": m_new, "ratio": m_new / m_old,
+                         "direction": "slower" if m_new > m_old else "faster", "p_value": p,
+                         "noise": noise})
+    cols = ["experiment", "machine", "framework", "device", "workload", "variant", "phase", "batch", "before_s",
+            "now_s", "ratio", "direction", "p_value", "noise"]
+    return pd.DataFrame(rows, columns=cols), len(pairs)
+
+
+def _same(a: list, b: list) -> bool:
+    return len(a) == len(b) and all(list(x) == list(y) for x, y in zip(a, b))
+
+
+def _process_spread(procs: list) -> float:
+    """Log-range of the per-process medians: how far separate processes of one version disagree."""
+    medians = [float(np.median(p)) for p in procs if len(p)]
+    return math.log(max(medians) / min(medians)) if len(medians) > 1 else 0.0

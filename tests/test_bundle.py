@@ -1,0 +1,194 @@
+"""Bundles: pack a machine's runs, import them idempotently, and refuse every damaged or hostile archive untouched."""
+
+import gzip
+import hashlib
+import io
+import json
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import job, manifest
+from fwbench.bundle import INDEX, BundleError, import_bundle, imported_runs, pack, run_digest
+from fwbench.runner import reusable_results
+from fwbench.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _store(root: Path, runs) -> Store:
+    store = Store(root)
+    for run_id, machine, label in runs:
+        store.write_manifest(manifest(run_id, machine_id=machine, label=label))
+        for fw in ("torch", "jax"):
+            store.write_job(job(run_id, fw, "eager", "eager", 0.01))
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+        (store.run_dir(run_id) / "notebooks").mkdir(exist_ok=True)
+        nbformat.write(nb, store.run_dir(run_id) / "notebooks" / "eager_vs_graph-torch-cpu-mlp-eager-p0.ipynb")
+        (store.run_dir(run_id) / "logs").mkdir(exist_ok=True)
+        (store.run_dir(run_id) / "logs" / "eager_vs_graph-torch-cpu-mlp-eager-p0.log").write_text("chatter\n")
+        (store.run_dir(run_id) / "artifacts").mkdir(exist_ok=True)
+        (store.run_dir(run_id) / "artifacts" / "model.pt").write_bytes(b"\x80\x04pickle")
+    return store
+
+
+@pytest.fixture
+def source(tmp_path):
+    return _store(tmp_path / "a", [("20260101T000000Z-m1", "m1-cpu-11111111", "box one"),
+                                   ("20260102T000000Z-m1", "m1-cpu-11111111", "box one"),
+                                   ("20260101T000000Z-m2", "m2-gpu-22222222", "box two")])
+
+
+def snapshot(root: Path) -> dict:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name != ".lock"}
+
+
+def test_pack_holds_one_machine_as_data_only(source, tmp_path):
+    out = tmp_path / "m1.fwbundle"
+    index = pack(source, out, ["m1-cpu-11111111"])
+    assert sorted(index["runs"]) == ["20260101T000000Z-m1", "20260102T000000Z-m1"]
+    with tarfile.open(out) as tar:
+        names = tar.getnames()
+    assert names[0] == INDEX and not any("artifacts" in n or n.endswith(".pt") for n in names)
+    assert "runs/20260101T000000Z-m1/notebooks/eager_vs_graph-torch-cpu-mlp-eager-p0.ipynb" in names
+    again = tmp_path / "again.fwbundle"
+    pack(source, again, ["m1-cpu-11111111"])
+    assert again.read_bytes() == out.read_bytes()  # deterministic: same runs, same bytes
+
+
+def test_import_adds_runs_then_changes_nothing(source, tmp_path):
+    bundle = tmp_path / "m1.fwbundle"
+    pack(source, bundle, ["m1-cpu-11111111"])
+    dest = _store(tmp_path / "b", [("20260105T000000Z-m3", "m3-cpu-33333333", "mine")])
+    first = import_bundle(dest, bundle)
+    assert sorted(first.added) == ["20260101T000000Z-m1", "20260102T000000Z-m1"] and first.jobs == 4
+    for rid in first.added:
+        assert run_digest(dest.run_dir(rid)) == run_digest(source.run_dir(rid))
+    runs, problems = dest.load()
+    assert not problems and len(runs) == 3
+    assert set(imported_runs(dest)) == set(first.added)
+    before = snapshot(dest.root)
+    second = import_bundle(dest, bundle)
+    assert second.added == [] and len(second.present) == 2
+    assert snapshot(dest.root) == before
+
+
+def test_imported_runs_are_never_reused_by_the_runner(source, tmp_path):
+    bundle = tmp_path / "m1.fwbundle"
+    pack(source, bundle, ["m1-cpu-11111111"])
+    dest = Store(tmp_path / "b")
+    import_bundle(dest, bundle)
+    runs, _ = dest.load()
+    assert reusable_results(runs, imported_runs(dest)) == {}
+    assert len(reusable_results(runs, {})) == 4
+
+
+def _rewrite(bundle: Path, out: Path, edit) -> Path:
+    """Copy a bundle member by member, letting `edit(name, data)` return new (name, data) or None to drop it."""
+    raw = io.BytesIO()
+    with tarfile.open(bundle) as src, tarfile.open(fileobj=raw, mode="w") as dst:
+        for info in src:
+            data = src.extractfile(info).read()
+            res = edit(info.name, data)
+            if res is None:
+                continue
+            name, data = res
+            new = tarfile.TarInfo(name)
+            new.size = len(data)
+            dst.addfile(new, io.BytesIO(data))
+    out.write_bytes(gzip.compress(raw.getvalue()))
+    return out
+
+
+def _reindex(name, data, target, new_data):
+    """Replace `target`'s bytes and fix its checksum in the index, so only deeper checks can catch it."""
+    if name == target:
+        return name, new_data
+    if name == INDEX:
+        index = json.loads(data)
+        run, rel = target.split("/", 2)[1:]
+        index["runs"][run]["files"][rel] = {"sha256": hashlib.sha256(new_data).hexdigest(), "bytes": len(new_data)}
+        return name, json.dumps(index).encode()
+    return name, data
+
+
+JOB = "runs/20260101T000000Z-m1/jobs/eager_vs_graph-torch-cpu-mlp-eager-p0.json"
+NB = "runs/20260101T000000Z-m1/notebooks/eager_vs_graph-torch-cpu-mlp-eager-p0.ipynb"
+
+
+def _bad_bundles(good: Path, tmp: Path) -> dict[str, tuple[Path, str]]:
+    data = good.read_bytes()
+    bad_job = json.dumps({**json.loads(_member(good, JOB)), "status": "exploded"}).encode()
+    cases = {
+        "not a bundle": (tmp / "junk.fwbundle", "not an fwbench bundle"),
+        "truncated": (tmp / "cut.fwbundle", "truncated"),
+        "checksum": (_rewrite(good, tmp / "sum.fwbundle", lambda n, d: (n, d.replace(b"eager", b"eagre"))
+                              if n == JOB else (n, d)), "fails its checksum"),
+        "missing member": (_rewrite(good, tmp / "miss.fwbundle", lambda n, d: None if n == JOB else (n, d)),
+                           "listed but missing"),
+        "escaping path": (_rewrite(good, tmp / "esc.fwbundle", lambda n, d: ("runs/../../evil.json", d)
+                                   if n == JOB else (n, d)), "not a path a bundle may hold"),
+        "pickle": (_rewrite(good, tmp / "pkl.fwbundle", lambda n, d: ("runs/20260101T000000Z-m1/artifacts/m.pt", d)
+                            if n == JOB else (n, d)), "not a path a bundle may hold"),
+        "schema": (_rewrite(good, tmp / "schema.fwbundle", lambda n, d: _reindex(n, d, JOB, bad_job)), "status"),
+        "notebook": (_rewrite(good, tmp / "nb.fwbundle", lambda n, d: _reindex(n, d, NB, b'{"cells": 3}')),
+                     "not a valid notebook"),
+    }
+    (tmp / "junk.fwbundle").write_bytes(b"\x80\x04\x95pickle, not a bundle")
+    (tmp / "cut.fwbundle").write_bytes(data[: len(data) // 2])
+    return cases
+
+
+def _member(bundle: Path, name: str) -> bytes:
+    with tarfile.open(bundle) as tar:
+        return tar.extractfile(name).read()
+
+
+def test_damaged_bundles_are_refused_and_the_store_is_untouched(source, tmp_path):
+    good = tmp_path / "m1.fwbundle"
+    pack(source, good, ["m1-cpu-11111111"])
+    dest = _store(tmp_path / "b", [("20260105T000000Z-m3", "m3-cpu-33333333", "mine")])
+    before = snapshot(dest.root)
+    for what, (path, message) in _bad_bundles(good, tmp_path).items():
+        with pytest.raises(BundleError, match=message):
+            import_bundle(dest, path)
+        assert snapshot(dest.root) == before, what
+    assert not (dest.root / "evil.json").exists() and not list(dest.runs_dir.glob(".import-*"))
+
+
+def test_conflicting_run_is_refused_whole(source, tmp_path):
+    good = tmp_path / "m1.fwbundle"
+    pack(source, good, ["m1-cpu-11111111"])
+    dest = Store(tmp_path / "b")
+    dest.write_manifest(manifest("20260102T000000Z-m1", machine_id="m1-cpu-11111111", label="box one"))
+    before = snapshot(dest.root)
+    with pytest.raises(BundleError, match="conflicts with the stored run"):
+        import_bundle(dest, good)
+    assert snapshot(dest.root) == before  # the other, new run was not imported either
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "fwbench", *args], capture_output=True, text=True, cwd=REPO)
+
+
+def test_cli_bundle_and_import(source, tmp_path):
+    out = tmp_path / "two.fwbundle"
+    res = cli("--store", str(source.root), "bundle", "-o", str(out), "--machine", "m2-gpu-22222222")
+    assert res.returncode == 0, res.stderr
+    assert "bundled 1 run(s) (2 jobs) of box two" in res.stdout
+    dest = tmp_path / "b"
+    res = cli("--store", str(dest), "import", str(out))
+    assert res.returncode == 0 and "imported 1 run(s) (2 jobs)" in res.stdout, res.stderr
+    res = cli("--store", str(dest), "import", str(out))
+    assert res.returncode == 0 and "imported 0 run(s)" in res.stdout and "1 already present" in res.stdout
+    junk = tmp_path / "junk.fwbundle"
+    junk.write_text("hello")
+    res = cli("--store", str(dest), "import", str(junk))
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "not an fwbench bundle" in res.stderr
+    res = cli("--store", str(source.root), "bundle", "-o", str(tmp_path / "x.fwbundle"), "--machine", "nope")
+    assert res.returncode == 2 and "no runs of machine nope" in res.stderr

@@ -1,0 +1,185 @@
+"""fwbench.pagecheck against real headless Chromium: small pages shaped like the theme's, then the built book."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+from fwbench import pagecheck
+from fwbench.pagecheck import PageCheckError, check_book, check_page, find_chromium, render
+
+pytestmark = pytest.mark.skipif(
+    not any(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")),
+    reason="no Chromium on PATH (scripts/setup_chromium.sh installs it)")
+
+BOOK = Path(__file__).resolve().parents[1] / "_build" / "html"
+
+
+def png() -> bytes:
+    """A valid 1x1 PNG, so Chromium really decodes a figure."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+
+
+def page(tmp_path: Path, body: str, *, title: str = "A chapter", script: str = "", name: str = "page.html") -> Path:
+    """A page shaped like sphinx-book-theme's: the chapter inside main > article.bd-article."""
+    (tmp_path / "_images").mkdir(exist_ok=True)
+    (tmp_path / "_images" / "fig.png").write_bytes(png())
+    path = tmp_path / name
+    path.write_text(
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head><body>"
+        "<div class='bd-container'><main id='main-content' class='bd-main' role='main'>"
+        "<div class='bd-article-container'><article class='bd-article'><section id='s'><h1>Chapter</h1>"
+        f"{body}</section></article></div></main></div>"
+        f"<script>{script}</script></body></html>", encoding="utf-8")
+    return path
+
+
+FIGURE = "<p>Some text.</p><figure><img src='_images/fig.png' alt='plot'></figure>"
+CELL = "<div class='cell docutils container'><div class='cell_output docutils container'>{}</div></div>"
+# Exactly what myst-nb 1.x plus Sphinx emit for a cell's error output (checked on a real build).
+TRACEBACK_OUTPUT = CELL.format(
+    "<div class='output traceback highlight-ipythontb notranslate'><div class='highlight'><pre>"
+    "<span class='gt'>-------------------------------------------------------</span>\n"
+    "<span class='ne'>ZeroDivisionError</span>            Traceback (most recent call last)\n"
+    "Cell In[1], line 1\n----&gt; 1 1/0\n<span class='ne'>ZeroDivisionError</span>: division by zero\n"
+    "</pre></div></div>")
+# How the export and serving chapters list stored failures.
+STORED_FAILURE = (
+    "<div class='fwbench-tracebacks'><details><summary>torch onnx on mlp, at export: <b>RuntimeError</b>: "
+    "boom</summary><pre class='fwbench-tb-full'>Traceback (most recent call last):\n  File \"x.py\", line 1\n"
+    "RuntimeError: boom</pre></details></div>")
+
+
+def test_clean_page_with_a_figure_passes(tmp_path):
+    assert check_page(page(tmp_path, FIGURE), min_figures=1) == []
+
+
+def test_too_few_figures_is_reported(tmp_path):
+    problems = check_page(page(tmp_path, "<p>No plot here.</p>"), min_figures=1)
+    assert problems == ["0 figure(s), expected at least 1"]
+
+
+def test_missing_image_is_flagged(tmp_path):
+    problems = check_page(page(tmp_path, FIGURE + "<img src='_images/gone.png'>"), min_figures=1)
+    assert problems == ["image missing or empty: _images/gone.png"]
+
+
+def test_image_added_by_script_is_counted(tmp_path):
+    # Added after load, behind a timer: only counted if Chromium really ran the page's scripts.
+    script = ("window.addEventListener('load', () => setTimeout(() => {"
+              "const i = document.createElement('img'); i.src = '_images/fig.png';"
+              "document.querySelector('article').appendChild(i); }, 500));")
+    path = page(tmp_path, "<p>Plot comes later.</p>", script=script)
+    assert "<img" not in path.read_text()
+    assert check_page(path, min_figures=1) == []
+
+
+def test_cell_traceback_output_is_flagged(tmp_path):
+    problems = check_page(page(tmp_path, FIGURE + TRACEBACK_OUTPUT))
+    assert problems == ["code cell traceback output: ZeroDivisionError Traceback (most recent call last) ... "
+                        "ZeroDivisionError: division by zero"]
+
+
+def test_cell_stderr_output_is_flagged(tmp_path):
+    body = FIGURE + CELL.format("<div class='output stderr highlight-myst-ansi notranslate'><div class='highlight'>"
+                                "<pre>FutureWarning: the default will change\n  warnings.warn(</pre></div></div>")
+    assert check_page(page(tmp_path, body)) == ["code cell stderr output: FutureWarning: the default will change"]
+
+
+def test_stored_error_shown_on_purpose_is_not_flagged(tmp_path):
+    assert check_page(page(tmp_path, FIGURE + CELL.format(f"<div class='output text_html'>{STORED_FAILURE}</div>"))) == []
+
+
+def test_traceback_text_outside_the_allowed_marker_is_flagged(tmp_path):
+    path = page(tmp_path, FIGURE + STORED_FAILURE.replace("fwbench-tracebacks", "something-else")
+                .replace("fwbench-tb-full", "plain"))
+    problems = check_page(path)
+    assert problems == ["raw traceback in page text: Traceback (most recent call last):"]
+    # The marker is configurable: a chapter using another wrapper can say so.
+    assert check_page(path, allowed_selector=".something-else") == []
+
+
+def test_system_message_is_flagged(tmp_path):
+    body = FIGURE + ("<aside class='system-message'><p class='system-message-title'>System Message: ERROR/3</p>"
+                     "<p>Unknown directive type \"glu\".</p></aside>")
+    assert check_page(page(tmp_path, body)) == [
+        'docutils/Sphinx message rendered: System Message: ERROR/3 Unknown directive type "glu".']
+
+
+def test_literal_role_text_is_flagged(tmp_path):
+    body = FIGURE + "<p>See {doc}`method` and {glue:text}`x` for details.</p>"
+    assert check_page(page(tmp_path, body)) == ["unparsed MyST role(s) in page text: {doc}, {glue:text}"]
+
+
+def test_role_syntax_written_as_inline_code_is_fine(tmp_path):
+    body = FIGURE + "<p>Write <code class='docutils literal notranslate'><span class='pre'>{doc}</span></code>.</p>"
+    assert check_page(page(tmp_path, body)) == []
+
+
+def test_unresolved_references_are_flagged(tmp_path):
+    # Sphinx leaves an unresolved {ref}/{doc} as a bare span.xref; MyST keeps [x](#nope) as a dead anchor.
+    body = FIGURE + ("<p>See <span class='xref std std-ref'>nolabel</span> and "
+                     "<a class='reference internal' href='#nope'><span class='xref myst'>x</span></a> and "
+                     "<a class='reference internal' href='#s'><span class='std std-ref'>fine</span></a>.</p>")
+    assert check_page(page(tmp_path, body)) == ["unresolved reference: nolabel", "link to a missing anchor: #nope (x)"]
+
+
+def test_missing_title_and_article_are_flagged(tmp_path):
+    path = tmp_path / "bare.html"
+    path.write_text("<html><head><title>&lt;no title&gt; &#8212; book</title></head><body><p>x</p></body></html>")
+    assert check_page(path) == ["page title is '<no title> — book'", "no main article content (article.bd-article / main)"]
+
+
+def test_check_book_reports_per_page_and_missing_pages(tmp_path):
+    page(tmp_path, FIGURE, name="good.html")
+    page(tmp_path, "<p>none</p>", name="bare.html")
+    result = check_book(tmp_path, {"good.html": 1, "bare.html": 1, "gone.html": 0})
+    assert result["good.html"] == []
+    assert result["bare.html"] == ["0 figure(s), expected at least 1"]
+    assert result["gone.html"] == [f"page missing: {tmp_path / 'gone.html'}"]
+
+
+def test_cli_exit_status(tmp_path, capsys):
+    page(tmp_path, FIGURE, name="good.html")
+    assert pagecheck.main([str(tmp_path), "good.html:1"]) == 0
+    assert pagecheck.main([str(tmp_path), "good.html:2"]) == 1
+    assert "expected at least 2" in capsys.readouterr().out
+
+
+def test_find_chromium_says_what_to_run(tmp_path, monkeypatch):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    with pytest.raises(PageCheckError, match=r"make setup") as err:
+        find_chromium()
+    assert "\n" not in str(err.value) and isinstance(err.value, RuntimeError)
+
+
+def test_render_gives_up_on_a_page_that_never_finishes(tmp_path):
+    path = page(tmp_path, "<p>spin</p>", script="while (true) {}")
+    with pytest.raises(PageCheckError, match="did not finish rendering"):
+        render(path, timeout=2)
+    assert check_page(path, timeout=2)[0].startswith("Chromium did not finish rendering")
+
+
+def test_render_refuses_a_missing_file(tmp_path):
+    # Chromium itself would render its error page and exit 0.
+    with pytest.raises(PageCheckError, match="no such page"):
+        render(tmp_path / "nope.html")
+
+
+REAL_PAGES = {rel: 1 if rel in ("chapters/eager_vs_graph.html", "chapters/serving.html") else 0
+              for rel in pagecheck.CHAPTERS}
+
+
+@pytest.mark.skipif(not (BOOK / "chapters" / "serving.html").is_file(), reason=f"no built book at {BOOK}")
+@pytest.mark.parametrize("rel", list(REAL_PAGES))
+def test_built_book_pages(rel):
+    assert check_page(BOOK / rel, REAL_PAGES[rel]) == []

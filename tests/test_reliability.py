@@ -1,0 +1,113 @@
+"""The runner under abuse, for real: SIGKILL mid-matrix then rerun, a kernel that dies, a second runner refused."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fwbench.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+PROFILE = """name: reliability
+timeout_s: 300
+experiments:
+  eager_vs_graph:
+    frameworks: [jax]
+    variants: [eager]
+    devices: [cpu]
+    workloads: [mlp]
+    processes: 3
+    params: {batch_size: 8, infer_batch_sizes: [8], repeats: 20, min_repeats: 5, max_time_s: 0.1}
+"""
+
+
+def runner(store: Path, profile: Path) -> subprocess.Popen:
+    # Its own session, so the test can kill the runner together with its kernel, as a cancelled CI job would.
+    return subprocess.Popen([sys.executable, "-m", "fwbench", "--store", str(store), "run", "--profile", str(profile),
+                             "--no-progress"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def wait_for(predicate, timeout=240, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def job_files(store: Path) -> list[Path]:
+    return sorted(store.glob("runs/*/jobs/*.json"))
+
+
+def kernels_of(pid: int) -> list[int]:
+    """The papermill kernels a runner has started (its children running fwbench.kernel_launcher)."""
+    out = subprocess.run(["pgrep", "-P", str(pid), "-f", "fwbench.kernel_launcher"], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+@pytest.fixture
+def profile(tmp_path):
+    path = tmp_path / "reliability.yml"
+    path.write_text(PROFILE)
+    return path
+
+
+def test_sigkill_mid_matrix_then_rerun_loses_and_duplicates_nothing(tmp_path, profile):
+    store = tmp_path / "store"
+    first = runner(store, profile)
+    try:
+        wait_for(lambda: len(job_files(store)) == 1, what="the first job's result")
+        wait_for(lambda: kernels_of(first.pid), what="the second job's kernel")
+        # While it measures, a second runner (same store, or any store on this machine) is refused.
+        for other in (store, tmp_path / "other-store"):
+            second = subprocess.run([sys.executable, "-m", "fwbench", "--store", str(other), "run", "--profile",
+                                     str(profile), "--no-progress"], cwd=REPO, capture_output=True, text=True)
+            assert second.returncode == 2
+            assert second.stderr.strip().count("\n") == 0 and "another fwbench runner" in second.stderr
+        os.killpg(first.pid, signal.SIGKILL)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    assert len(job_files(store)) == 1  # the job in flight left nothing behind
+    runs, problems = Store(store).load()
+    assert not problems and runs[0].manifest["status"] == "running"
+
+    again = subprocess.run([sys.executable, "-m", "fwbench", "--store", str(store), "run", "--profile", str(profile),
+                            "--no-progress"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "2 executed, 1 reused, 0 failed" in again.stdout
+    runs, problems = Store(store).load()
+    assert not problems and [r.manifest["status"] for r in runs] == ["interrupted", "complete"]
+    jobs = [j for r in runs for j in r.jobs]
+    assert sorted(j["process"] for j in jobs) == [0, 1, 2]  # each job once: nothing lost, nothing duplicated
+    assert all(j["status"] == "ok" for j in jobs)
+    assert runs[1].manifest["reused"] == {jobs[0]["job_id"]: runs[0].run_id}
+
+
+def test_a_kernel_that_dies_is_a_failure_and_the_matrix_goes_on(tmp_path, profile):
+    store = tmp_path / "store"
+    proc = runner(store, profile)
+    try:
+        wait_for(lambda: kernels_of(proc.pid), what="the first kernel")
+        for pid in kernels_of(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+        out, err = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 1, err[-2000:]
+    assert "3 executed, 0 reused, 1 failed" in out
+    runs, problems = Store(store).load()
+    assert not problems and runs[0].manifest["status"] == "complete"
+    failed = [j for j in runs[0].jobs if j["status"] == "failed"]
+    assert len(failed) == 1 and failed[0]["process"] == 0
+    assert "dead" in (failed[0]["error"]["type"] + failed[0]["error"]["message"]).lower()
