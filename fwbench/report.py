@@ -46,6 +46,7 @@ class Report:
 
         store = Store(root)  # None: FWBENCH_STORE, else results/
         runs, problems = store.load(strict=False)
+        distinct_labels(runs)
         return cls(runs=runs, problems=problems,
                    origins={rid: e.get("bundle", "?") for rid, e in imported_runs(store).items()})
 
@@ -295,6 +296,21 @@ class Report:
                          "median loss": ref, "max relative deviation": spread, "tolerance": tol,
                          "agree": bool(spread <= tol) if np.isfinite(tol) else None})
         return pd.DataFrame(rows)
+
+
+def distinct_labels(runs: list[Run]) -> None:
+    """Give machines that share a label (host names like `vm` or `localhost` are common) distinct ones, in memory.
+
+    Every chart and table groups by label; two machines under one label would be
+    pooled into one. The label gets the machine id appended; the store is not changed.
+    """
+    ids_per_label: dict[str, set] = {}
+    for run in runs:
+        ids_per_label.setdefault(run.manifest["machine_label"], set()).add(run.manifest["machine_id"])
+    for run in runs:
+        label = run.manifest["machine_label"]
+        if len(ids_per_label[label]) > 1:
+            run.manifest["machine_label"] = f"{label} [{run.manifest['machine_id']}]"
 
 
 def headline_batch(df: pd.DataFrame) -> pd.DataFrame:

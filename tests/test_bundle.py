@@ -192,3 +192,17 @@ def test_cli_bundle_and_import(source, tmp_path):
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "not an fwbench bundle" in res.stderr
     res = cli("--store", str(source.root), "bundle", "-o", str(tmp_path / "x.fwbundle"), "--machine", "nope")
     assert res.returncode == 2 and "no runs of machine nope" in res.stderr
+
+
+def test_committed_reference_bundles_import_cleanly(tmp_path):
+    from fwbench.bundle import REFERENCE_DIR, import_references
+
+    bundles = sorted(REFERENCE_DIR.glob("*.fwbundle"))
+    assert bundles, "the repository ships at least one reference bundle"
+    store = Store(tmp_path / "store")
+    lines = import_references(store)
+    assert len(lines) == len(bundles)
+    runs, problems = store.load()
+    assert not problems and runs
+    assert all(r.manifest["fingerprint"]["hardware"]["gpus"] for r in runs)  # the H100 machine
+    assert import_references(store) == []  # idempotent: nothing new the second time

@@ -110,4 +110,5 @@ def test_a_kernel_that_dies_is_a_failure_and_the_matrix_goes_on(tmp_path, profil
     assert not problems and runs[0].manifest["status"] == "complete"
     failed = [j for j in runs[0].jobs if j["status"] == "failed"]
     assert len(failed) == 1 and failed[0]["process"] == 0
-    assert "dead" in (failed[0]["error"]["type"] + failed[0]["error"]["message"]).lower()
+    error = (failed[0]["error"]["type"] + " " + failed[0]["error"]["message"]).lower()
+    assert "dead" in error or "died" in error, error

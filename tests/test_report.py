@@ -59,3 +59,17 @@ def test_headline_batch_prefers_the_training_batch():
     assert sorted(headline_batch(df)["batch_size"]) == [64, 64]
     df2 = df[df.batch_size != 64].assign(phase="infer")
     assert list(headline_batch(df2)["batch_size"]) == [256]
+
+
+def test_machines_sharing_a_host_name_stay_apart(make_store, tmp_path):
+    from conftest import job, manifest
+    from fwbench.store import Store
+
+    store = Store(tmp_path / "s")
+    for run_id, machine in (("20260101T000000Z-a", "cpu-aaaa"), ("20260102T000000Z-b", "gpu-bbbb")):
+        store.write_manifest(manifest(run_id, machine_id=machine, label="vm"))
+        store.write_job(job(run_id, "torch", "eager", "eager", 0.01))
+    report = Report.load(store.root)
+    assert sorted(report.machines()["machine"]) == ["vm [cpu-aaaa]", "vm [gpu-bbbb]"]
+    assert report.cell_table()["machine_label"].nunique() == 2
+    assert Store(store.root).load()[0][0].manifest["machine_label"] == "vm"  # the store keeps what was recorded

@@ -148,11 +148,14 @@ def run(framework: str, device: str, workload: str, variant: str, params: Params
     for i, batch in enumerate(params.infer_batch_sizes):
         xb_np, _ = spec.batch(batch)
         xb = adapter.to_device(xb_np, device)
-        timing = measure(lambda: step(xb), adapter.sync, cfg)
+        # The first output is copied out at once: a CUDA-graph replay (reduce-overhead) overwrites it in place.
+        first: dict = {}
+        timing = measure(lambda: step(xb), adapter.sync, cfg,
+                         observe=lambda k, out: first.setdefault("out", adapter.to_numpy(out)) if k == 0 else None)
         metrics = _steady(timing, spec.flops_per_sample("infer"), batch)
         if i == 0:
             metrics.update(_first_call(timing, cache_state))
-            err = float(np.max(np.abs(adapter.to_numpy(timing.first_output) - spec.reference_output(init, xb_np))))
+            err = float(np.max(np.abs(first["out"] - spec.reference_output(init, xb_np))))
             checks.append(_check("first_output_vs_reference", err, 1e-3,
                                  "max |difference| of the first inference output from the float64 reference"))
         else:
