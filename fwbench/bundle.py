@@ -229,7 +229,8 @@ def _check_run(path: Path, run_id: str, entry: dict, members: dict[str, bytes]) 
 def import_bundle(store: Store, path: Path) -> ImportResult:
     """Validate the bundle at `path` completely, then add its new runs; same runs again change nothing."""
     path = Path(path)
-    index, members = _load_index_and_members(path)
+    members = _read_members(path)
+    index = _load_index(path, members)
     listed = {f"runs/{rid}/{rel}" for rid, e in index["runs"].items() if isinstance(e, dict)
               for rel in (e.get("files") or {})}
     extra = sorted(set(members) - listed - {INDEX})
@@ -266,11 +267,6 @@ def import_bundle(store: Store, path: Path) -> ImportResult:
         if result.added:
             _log_import(store, path, result)
     return result
-
-
-def _load_index_and_members(path: Path) -> tuple[dict, dict[str, bytes]]:
-    members = _read_members(path)
-    return _load_index(path, members), members
 
 
 def _log_import(store: Store, path: Path, result: ImportResult) -> None:

@@ -99,15 +99,17 @@ def cmd_import(args) -> int:
 def cmd_nightly(args) -> int:
     from fwbench.nightly import NightlyOptions, nightly
 
-    return nightly(_store(args), NightlyOptions(profile=args.profile, out=Path(args.out), force=args.force,
-                                                 reference=not args.no_reference, progress=not args.no_progress))
+    return nightly(_store(args), NightlyOptions(profile=args.profile, out=Path(args.out), book_out=Path(args.book_out),
+                                                 force=args.force, reference=not args.no_reference,
+                                                 progress=not args.no_progress))
 
 
 def cmd_history(args) -> int:
     from fwbench.history import Selection, history_table
+    from fwbench.report import Report
 
-    table = history_table(Report_load(args), Selection(args.framework, args.workload, args.variant,
-                                                       args.phase, args.batch))
+    table = history_table(Report.load(_store(args).root),
+                          Selection(args.framework, args.workload, args.variant, args.phase, args.batch))
     if table.empty:
         print("fwbench: no stored results for that selection", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -115,10 +117,11 @@ def cmd_history(args) -> int:
     return EXIT_OK
 
 
-def Report_load(args):
-    from fwbench.report import Report
-
-    return Report.load(_store(args).root)
+def _measuring_flags(p: argparse.ArgumentParser, profile: str) -> None:
+    """The flags every command that measures takes."""
+    p.add_argument("--profile", default=profile, help="profile name under experiments/profiles/ or a YAML path")
+    p.add_argument("--force", action="store_true", help="re-run jobs even if a stored result has the same inputs")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -127,15 +130,11 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="execute a profile's jobs with papermill into the store")
-    run.add_argument("--profile", default="quick", help="profile name under experiments/profiles/ or a YAML path")
-    run.add_argument("--force", action="store_true", help="re-run jobs even if a stored result has the same inputs")
-    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _measuring_flags(run, "quick")
     run.set_defaults(func=cmd_run)
 
     rep = sub.add_parser("report", help="run a profile, then build the book (what `make report` does)")
-    rep.add_argument("--profile", default="quick", help="profile name under experiments/profiles/ or a YAML path")
-    rep.add_argument("--force", action="store_true", help="re-run jobs even if a stored result has the same inputs")
-    rep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _measuring_flags(rep, "quick")
     rep.add_argument("--out", default=".", help="directory that receives _build/html/")
     rep.add_argument("--no-reference", action="store_true", help="do not import the committed reference bundles")
     rep.set_defaults(func=cmd_report)
@@ -166,11 +165,10 @@ def parser() -> argparse.ArgumentParser:
 
     nig = sub.add_parser("nightly", help="run a profile (cached), build the book and its PDF, compare with the "
                                           "previous version; exit 3 on a significant regression")
-    nig.add_argument("--profile", default="full", help="profile name under experiments/profiles/ or a YAML path")
+    _measuring_flags(nig, "full")
     nig.add_argument("--out", default="_build/nightly", help="directory for the PDF, summary and bundle")
-    nig.add_argument("--force", action="store_true", help="re-run jobs even if a stored result has the same inputs")
+    nig.add_argument("--book-out", default=".", help="directory that receives _build/html/ and _build/singlehtml/")
     nig.add_argument("--no-reference", action="store_true", help="do not import the committed reference bundles")
-    nig.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     nig.set_defaults(func=cmd_nightly)
 
     his = sub.add_parser("history", help="one timing over every stored run: per machine, date and framework version")

@@ -19,6 +19,7 @@ class NightlyOptions:
 
     profile: str = field(default="full", metadata={"help": "profile to run (cached: only changed jobs execute)"})
     out: Path = field(default=Path("_build/nightly"), metadata={"help": "directory for the PDF, summary and bundle"})
+    book_out: Path = field(default=Path("."), metadata={"help": "directory that receives _build/html and _build/singlehtml"})
     force: bool = field(default=False, metadata={"help": "re-run every job even if a stored result matches"})
     reference: bool = field(default=True, metadata={"help": "import the committed reference bundles first"})
     progress: bool = field(default=True, metadata={"help": "show the runner's progress bar"})
@@ -71,7 +72,7 @@ def summary_text(changes, run_line: str, pdf: Path | None) -> str:
 
 def nightly(store: Store, options: NightlyOptions = NightlyOptions()) -> int:
     from fwbench import versions
-    from fwbench.book import REPO, build
+    from fwbench.book import build
     from fwbench.bundle import import_references, pack, this_machine_id
     from fwbench.matrix import load_profile
     from fwbench.runner import RunOptions, run_profile
@@ -86,8 +87,8 @@ def nightly(store: Store, options: NightlyOptions = NightlyOptions()) -> int:
     print(summary.line())
     for failure in summary.failures:
         print(f"fwbench: failed: {failure}")
-    build(REPO, store_root=store.root)  # keeps this version's manifest in the store
-    single = build(REPO, store_root=store.root, builder="singlehtml", record=False)
+    build(options.book_out, store_root=store.root)  # keeps this version's manifest in the store
+    single = build(options.book_out, store_root=store.root, builder="singlehtml", record=False)
     pdf = print_pdf(single, out / "report.pdf")
     current = versions.history(store)[-1]
     changes = versions.compare(store, current, versions.previous(store, current))

@@ -46,7 +46,9 @@ def pipeline(tmp_path_factory):
     bundle = simulated_machine_bundle(s, tmp / "sim")
     imported = cli("--store", str(store), "import", str(bundle))
     book = cli("--store", str(store), "book", "--no-reference", "--out", str(tmp / "book"))
-    return {"store": s, "first": first, "second": second, "timed_out": timed_out, "export": export,
+    nightly = cli("--store", str(store), "nightly", "--profile", "smoke", "--no-reference", "--no-progress",
+                  "--out", str(tmp / "nightly"), "--book-out", str(tmp / "nightly-book"))
+    return {"nightly": nightly, "nightly_dir": tmp / "nightly","store": s, "first": first, "second": second, "timed_out": timed_out, "export": export,
             "csv": csv, "first_book": first_book, "imported": imported, "bundle": bundle, "book": book,
             "html": tmp / "book" / "_build" / "html"}
 
@@ -316,3 +318,19 @@ def test_every_page_passes_the_browser_check(pipeline):
 
     problems = check_book(pipeline["html"], CHAPTERS)
     assert not any(problems.values()), problems
+
+
+def test_nightly_reuses_everything_prints_a_pdf_and_summarizes(pipeline):
+    res = pipeline["nightly"]
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert "0 executed, 32 reused, 0 failed" in res.stdout
+    out = pipeline["nightly_dir"]
+    pdf = (out / "report.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["previous_version"] and summary["regressions"] == [] and summary["bundle"]
+    assert "no significant regression" in (out / "summary.txt").read_text()
+    bundles = list(out.glob("*.fwbundle"))
+    assert len(bundles) == 1
+    check = cli("--store", str(pipeline["store"].root), "import", str(bundles[0]))
+    assert check.returncode == 0 and "imported 0 run(s)" in check.stdout  # this machine's runs, already here
