@@ -21,6 +21,13 @@ def _panels(df: pd.DataFrame, columns: list, column_key: str, width: float = 5.5
     return fig, panels
 
 
+def _not_measured(ax, title: str) -> None:
+    ax.set_title(title)
+    ax.text(0.5, 0.5, "not measured on this machine", ha="center", va="center", transform=ax.transAxes, color="0.4")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def variant_palette(variants) -> dict:
     return dict(zip(sorted(set(variants)), sns.color_palette("colorblind", n_colors=max(len(set(variants)), 3))))
 
@@ -59,6 +66,9 @@ def batch_chart(cells: pd.DataFrame):
     fig, panels = _panels(infer, workloads, "workload", width=4.2, height=3.4)
     palette = variant_palette(infer["variant "])
     for ax, machine, workload, d in panels:
+        if d.empty:  # machines need not measure the same workloads
+            _not_measured(ax, f"{machine}: {workload}")
+            continue
         sns.lineplot(d, x="batch_size", y="time per sample (µs)", hue="variant ", style="mode", markers=True,
                      palette=palette, ax=ax, legend=False)
         ax.set_xscale("log", base=2)
@@ -80,6 +90,9 @@ def size_chart(cells: pd.DataFrame, n_params: dict[str, int]):
     fig, panels = _panels(d, PHASES, "phase")
     palette = variant_palette(d["variant "])
     for ax, machine, phase, dp in panels:
+        if dp.empty:
+            _not_measured(ax, f"{machine}: {phase}")
+            continue
         sns.lineplot(dp, x="parameters", y="median step (ms)", hue="variant ", style="mode", markers=True,
                      palette=palette, ax=ax, legend=False)
         ax.set_xscale("log")
@@ -106,6 +119,9 @@ def compile_chart(cells: pd.DataFrame):
             if not part.empty:
                 sns.stripplot(part, x="workload", y="first call (s)", hue="variant ", dodge=True, ax=ax,
                               palette=palette, marker=marker, size=8, jitter=False, legend=show_legend)
+        if dp.empty:
+            _not_measured(ax, f"{machine}: first training call")
+            continue
         ax.set_yscale("log")
         ax.set_title(f"{machine}: first training call (o cold, X warm)")
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
