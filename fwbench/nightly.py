@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,28 +22,14 @@ class NightlyOptions:
     progress: bool = field(default=True, metadata={"help": "show the runner's progress bar"})
 
 
-def find_chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    raise RuntimeError("no Chromium on PATH for the PDF: run `make setup` (it installs Debian's chromium)")
-
-
 def print_pdf(html: Path, pdf: Path, timeout_s: float = 300) -> Path:
     """Print a (single-page) HTML build to PDF with headless Chromium; works offline."""
+    from fwbench.pagecheck import headless
+
     pdf.parent.mkdir(parents=True, exist_ok=True)
-    profile = tempfile.mkdtemp(prefix="fwbench-chromium-")
-    try:
-        cmd = [find_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               f"--user-data-dir={profile}", "--no-pdf-header-footer", "--virtual-time-budget=10000",
-               f"--print-to-pdf={pdf.resolve()}", html.resolve().as_uri()]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    if proc.returncode != 0 or not pdf.is_file() or pdf.stat().st_size == 0:
-        raise RuntimeError(f"Chromium could not print {html} to PDF (exit {proc.returncode}): {proc.stderr[-300:]}")
+    headless(html, "--no-pdf-header-footer", f"--print-to-pdf={pdf.resolve()}", timeout=timeout_s)
+    if not pdf.is_file() or pdf.stat().st_size == 0:
+        raise RuntimeError(f"Chromium did not print {html} to PDF")
     return pdf
 
 

@@ -18,7 +18,8 @@ from urllib.parse import unquote, urlsplit
 from bs4 import BeautifulSoup
 
 CHAPTERS = ["intro.html", "chapters/eager_vs_graph.html", "chapters/debugging.html", "chapters/export.html",
-            "chapters/serving.html", "chapters/claims.html", "chapters/method.html", "chapters/appendix/index.html"]
+            "chapters/serving.html", "chapters/claims.html", "chapters/changes.html", "chapters/history.html",
+            "chapters/method.html", "chapters/appendix/index.html"]
 
 # Where chapters deliberately show stored failures: <details> lists (div.fwbench-tracebacks >
 # details > pre.fwbench-tb-full), the debugging chapter's side-by-side columns (div.fwbench-tb) and
@@ -49,9 +50,10 @@ def find_chromium() -> str:
                          "(scripts/setup_chromium.sh installs Debian's chromium)")
 
 
-def render(path, timeout: float = 60.0) -> str:
-    """The page's DOM after its scripts ran, as Chromium serialises it."""
-    page = Path(path).resolve()
+def headless(page: Path, *action: str, timeout: float = 60.0) -> str:
+    """Run headless Chromium on a local page, offline, in a fresh profile; `action` says what to do
+    (`--dump-dom`, `--print-to-pdf=FILE`). Returns its stdout."""
+    page = Path(page).resolve()
     # Chromium answers a missing file with its own error page and exit status 0.
     if not page.is_file():
         raise PageCheckError(f"no such page: {page}")
@@ -64,7 +66,7 @@ def render(path, timeout: float = 60.0) -> str:
                # A page that reaches for the network fails at once instead of waiting on a timeout.
                "--host-resolver-rules=MAP * ~NOTFOUND",
                f"--user-data-dir={profile}", f"--virtual-time-budget={VIRTUAL_TIME_MS}",
-               "--dump-dom", page.as_uri()]
+               *action, page.as_uri()]
         # Own session, so a timeout kills the renderer and GPU helpers too, not just the launcher.
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 errors="replace", start_new_session=True)
@@ -75,10 +77,18 @@ def render(path, timeout: float = 60.0) -> str:
             proc.communicate()
             raise PageCheckError(f"Chromium did not finish rendering {page.name} within {timeout:g} s "
                                  "(a script that never ends?)") from None
-    if proc.returncode != 0 or not out.strip():
+    if proc.returncode != 0:
         # stderr is mostly D-Bus noise in containers; the last line is the one that says why.
         last = next((line for line in reversed(err.splitlines()) if line.strip()), "no output")
         raise PageCheckError(f"Chromium failed on {page.name} (exit {proc.returncode}): {last.strip()}")
+    return out
+
+
+def render(path, timeout: float = 60.0) -> str:
+    """The page's DOM after its scripts ran, as Chromium serialises it."""
+    out = headless(path, "--dump-dom", timeout=timeout)
+    if not out.strip():
+        raise PageCheckError(f"Chromium rendered nothing for {Path(path).name}")
     return out
 
 
