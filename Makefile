@@ -9,7 +9,7 @@ PROFILE ?= quick
 NIGHTLY_PROFILE ?= full
 PYTEST_ARGS ?=
 
-.PHONY: setup chromium report run book results test nightly bench-rebuild bundle lock clean
+.PHONY: setup chromium report run book results test nightly bench-rebuild bench-stability bundle lock clean
 
 setup: $(STAMP) $(MATHJAX) chromium
 
@@ -51,6 +51,10 @@ nightly: setup
 ## Benchmark: a second `make report` with nothing changed executes nothing and takes < 60 s.
 bench-rebuild: setup
 	$(PY) scripts/bench_rebuild.py --profile $(PROFILE)
+
+## Benchmark: the quick profile's eager-vs-graph section twice into fresh stores; do classes and verdicts agree?
+bench-stability: setup
+	$(PY) scripts/bench_stability.py --profile $(PROFILE)
 
 ## This machine's runs as one archive to share: _build/<machine>.fwbundle (import with `python -m fwbench import`).
 bundle: setup

@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from fwbench import stats
 from fwbench.report import Report, fmt_s
 
 CLAIMS_FILE = Path(__file__).with_name("claims.yml")
-VERDICTS = ("supported", "contradicted", "mixed", "not testable here", "not yet measured")
+VERDICTS = ("supported", "contradicted", "mixed", "inconclusive", "not testable here", "not yet measured")
 
 
 @dataclass(frozen=True)
@@ -51,55 +52,150 @@ def all_some_none(cells: pd.DataFrame, good: str) -> str:
     return "mixed"
 
 
+# ---- eager vs graph (E1-E6): one burden of proof for every timing rule ---------------------------------
+#
+# Every cell is a comparison with a 95% interval from per-process estimates (fwbench.stats.compare) and a
+# class against the one equivalence margin. A rule maps classes to roles: the cell *supports* the claim,
+# *contradicts* it, or is *inconclusive* (its interval straddles a boundary the claim's words draw). Only
+# decided cells vote: supported if all of them support, contradicted if none does, mixed otherwise, and
+# inconclusive if no cell was decided.
+
+ROLES = ("supports", "contradicts", "inconclusive")
+MARGIN_TEXT = f"±{stats.EQUIVALENCE_MARGIN:.0%}"
+#: E2's "a little faster": PyTorch eager faster by more than the margin but by at most this factor.
+E2_LITTLE_MAX = 1.5
+
+
+def tally(cells: pd.DataFrame) -> tuple[str, dict]:
+    """Verdict and role counts of cells carrying a `role` column; inconclusive cells never vote."""
+    counts = {r: int((cells["role"] == r).sum()) if not cells.empty else 0 for r in ROLES}
+    decided = counts["supports"] + counts["contradicts"]
+    if cells.empty:
+        verdict = "not yet measured"
+    elif decided == 0:
+        verdict = "inconclusive"
+    elif counts["contradicts"] == 0:
+        verdict = "supported"
+    elif counts["supports"] == 0:
+        verdict = "contradicted"
+    else:
+        verdict = "mixed"
+    return verdict, counts
+
+
+def count_line(counts: dict) -> str:
+    return (f"{counts['supports']} cell(s) support the claim, {counts['contradicts']} contradict it, "
+            f"{counts['inconclusive']} are inconclusive (equivalence margin {MARGIN_TEXT}; inconclusive cells do not vote).")
+
+
 def _describe(cells: pd.DataFrame, label: Callable[[pd.Series], str]) -> str:
     lines = []
     for _, c in cells.iterrows():
         lines.append(f"- {label(c)}: speedup {c['speedup']:.2f}x "
-                     f"(95% CI {c['speedup_ci_low']:.2f}-{c['speedup_ci_high']:.2f}), **{c['verdict']}**")
+                     f"(95% CI {c['speedup_ci_low']:.2f}-{_hi(c['speedup_ci_high'])}, {_procs(c)}), "
+                     f"{c['verdict']}: **{c['role']}**")
     return "\n".join(lines)
+
+
+def _hi(v: float) -> str:
+    return f"{v:.2f}" if np.isfinite(v) else "∞"
+
+
+def _procs(c) -> str:
+    return (f"{int(c['n_baseline'])} paired processes" if c["paired"]
+            else f"{int(c['n_baseline'])} vs {int(c['n_candidate'])} processes")
 
 
 def _where(c) -> str:
     return f"{c['machine_label']} {c['device']} {c['workload']} {c['phase']} (batch {c['batch_size']})"
 
 
-def _judge(cells: pd.DataFrame, good: str, label: Callable[[pd.Series], str]) -> tuple[str, str, pd.DataFrame]:
+def _judge(cells: pd.DataFrame, role: Callable[[pd.Series], str], label: Callable[[pd.Series], str],
+           extra: str = "") -> tuple[str, str, pd.DataFrame]:
     if cells.empty:
         return "not yet measured", "", cells
-    return all_some_none(cells, good), _describe(cells, label), cells
+    cells = cells.assign(role=[role(c) for _, c in cells.iterrows()])
+    verdict, counts = tally(cells)
+    evidence = count_line(counts) + extra + "\n\n" + _describe(cells, label)
+    return verdict, evidence, cells
+
+
+def _faster_supports(c) -> str:
+    """The claim says the candidate is faster: faster supports, slower or equivalent contradicts."""
+    return {"faster": "supports", "slower": "contradicts", "equivalent": "contradicts"}.get(c["verdict"], "inconclusive")
+
+
+def _cpu_only(cells: pd.DataFrame) -> str:
+    if not cells.empty and set(cells["device"]) == {"cpu"}:
+        return " Judged on CPU data only: no accelerator run in the store measured these cells."
+    return ""
 
 
 def rule_e1(report: Report) -> tuple[str, str, pd.DataFrame]:
-    return _judge(report.comparisons(), "faster",
-                  lambda c: f"{c['framework']} {c['variant']} vs eager, {_where(c)}")
+    cells = report.comparisons()
+    return _judge(cells, _faster_supports, lambda c: f"{c['framework']} {c['variant']} vs eager, {_where(c)}",
+                  _cpu_only(cells))
+
+
+def _e2_role(c) -> str:
+    up = 1 + stats.EQUIVALENCE_MARGIN
+    if c["verdict"] in ("slower", "equivalent") or c["speedup_ci_low"] > E2_LITTLE_MAX:
+        return "contradicts"
+    if c["speedup_ci_low"] > up and c["speedup_ci_high"] <= E2_LITTLE_MAX:
+        return "supports"
+    return "inconclusive"
 
 
 def rule_e2(report: Report) -> tuple[str, str, pd.DataFrame]:
-    return _judge(report.cross_framework(("torch", "eager"), [("tensorflow", "eager")]), "faster",
-                  lambda c: f"torch eager over tensorflow eager, {_where(c)}")
+    cells = report.cross_framework(("torch", "eager"), [("tensorflow", "eager")])
+    return _judge(cells, _e2_role, lambda c: f"torch eager over tensorflow eager, {_where(c)}", _cpu_only(cells))
 
 
 def rule_e4(report: Report) -> tuple[str, str, pd.DataFrame]:
     cells = report.comparisons()
     if not cells.empty:
         cells = cells[cells["variant"] == "torch.compile"]
-    return _judge(cells, "faster", lambda c: (
+    return _judge(cells, _faster_supports, lambda c: (
         f"torch.compile vs eager, {_where(c)}; first call {fmt_s(c['first_call_graph_s'])} vs "
         f"{fmt_s(c['first_call_eager_s'])} eager, pays off after "
-        + (f"{c['break_even_steps']:.0f} steps" if c['break_even_steps'] != float('inf') else "never")))
+        + (f"{c['break_even_steps']:.0f} steps" if c['break_even_steps'] != float('inf') else "never")), _cpu_only(cells))
+
+
+CELL = ["machine_label", "device", "workload", "phase", "batch_size", "params_digest"]
+
+
+def _one_per_cell(pairs: pd.DataFrame, role: Callable[[pd.DataFrame], str], show: Callable[[pd.DataFrame], pd.Series]):
+    """Cells where several comparisons decide one role: `role(group)` decides it, `show(group)` is the row shown."""
+    rows = []
+    for _, g in pairs.groupby(CELL):
+        row = show(g).copy()
+        row["role"] = role(g)
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def rule_e5(report: Report) -> tuple[str, str, pd.DataFrame]:
-    others = [("torch", "torch.compile"), ("tensorflow", "tf.function"), ("tensorflow", "tf.function+xla")]
+    others = [("torch", "torch.compile"), ("torch", "torch.compile-reduce-overhead"), ("tensorflow", "tf.function"),
+              ("tensorflow", "tf.function+xla")]
     pairs = report.cross_framework(("jax", "jax.jit"), others)
     if pairs.empty:
         return "not yet measured", "", pairs
-    # Against the best other compiled mode in each cell: the claim is about reaching the top, not beating one.
-    keys = ["machine_label", "device", "workload", "phase", "batch_size"]
-    best = pairs.loc[pairs.groupby(keys)["other_median_s"].idxmin()].copy()
-    best["verdict"] = best["verdict"].map(lambda v: "competitive" if v != "slower" else "slower")
-    return _judge(best, "competitive",
-                  lambda c: f"jax.jit over the fastest other compiled mode ({c['other']}), {_where(c)}")
+
+    # Competitive with the best means not slower than any other compiled mode: slower than one (decided)
+    # contradicts; faster-or-equivalent against all supports; anything else is inconclusive.
+    def role(g):
+        if (g["verdict"] == "slower").any():
+            return "contradicts"
+        return "supports" if g["verdict"].isin(["faster", "equivalent"]).all() else "inconclusive"
+
+    cells = _one_per_cell(pairs, role, lambda g: g.loc[g["other_median_s"].idxmin()])
+    verdict, counts = tally(cells)
+    evidence = (count_line(counts) + _cpu_only(cells) + "\n\n" + "\n".join(
+        f"- jax.jit, {_where(c)}: **{c['role']}**; against "
+        + "; ".join(f"{o['other']} {o['speedup']:.2f}x (95% CI {o['speedup_ci_low']:.2f}-{_hi(o['speedup_ci_high'])}, "
+                    f"{o['verdict']})" for _, o in pairs[(pairs[CELL] == c[CELL]).all(axis=1)].iterrows())
+        for _, c in cells.iterrows()))
+    return verdict, evidence, cells
 
 
 def rule_e3(report: Report) -> tuple[str, str, pd.DataFrame]:
@@ -108,10 +204,15 @@ def rule_e3(report: Report) -> tuple[str, str, pd.DataFrame]:
     pairs = pd.concat([pairs, xla], ignore_index=True)
     if pairs.empty:
         return "not yet measured", "", pairs
-    keys = ["machine_label", "device", "workload", "phase", "batch_size"]
-    # TensorFlow's better graph mode in each cell, against torch.compile.
-    best = pairs.loc[pairs.groupby(keys)["baseline_median_s"].idxmin()].copy()
-    verdict = all_some_none(best, "faster")
+
+    # TensorFlow optimizes better where one of its graph modes is decidedly faster than torch.compile.
+    def role(g):
+        if (g["verdict"] == "faster").any():
+            return "supports"
+        return "contradicts" if g["verdict"].isin(["slower", "equivalent"]).all() else "inconclusive"
+
+    best = _one_per_cell(pairs, role, lambda g: g.loc[g["baseline_median_s"].idxmin()])
+    verdict, counts = tally(best)
     from fwbench.workloads import WORKLOADS
     best["n_params"] = best["workload"].map(lambda w: getattr(WORKLOADS.get(w), "n_params", np.nan))
     sweep = best[best["workload"].map(lambda w: getattr(WORKLOADS.get(w), "family", w) == "mlp")]
@@ -121,13 +222,15 @@ def rule_e3(report: Report) -> tuple[str, str, pd.DataFrame]:
             small, large = g.loc[g["n_params"].idxmin()], g.loc[g["n_params"].idxmax()]
             trend += (f"\n- MLP sweep, {machine} {phase}: TensorFlow's graph speedup over torch.compile is "
                       f"{small['speedup']:.2f}x at {small['workload']} and {large['speedup']:.2f}x at {large['workload']}.")
-    evidence = _describe(best, lambda c: f"{c['baseline']} over torch.compile, {_where(c)}") + trend
+    evidence = (count_line(counts) + _cpu_only(best) + "\n\n"
+                + _describe(best, lambda c: f"{c['baseline']} (TensorFlow's faster mode here) over torch.compile, {_where(c)}")
+                + trend)
     return verdict, evidence, best
 
 
 def rule_e6(report: Report) -> tuple[str, str, pd.DataFrame]:
-    return _judge(report.cross_framework(("tensorflow", "tf.function+xla"), [("tensorflow", "tf.function")]),
-                  "faster", lambda c: f"tf.function+xla over tf.function, {_where(c)}")
+    cells = report.cross_framework(("tensorflow", "tf.function+xla"), [("tensorflow", "tf.function")])
+    return _judge(cells, _faster_supports, lambda c: f"tf.function+xla over tf.function, {_where(c)}", _cpu_only(cells))
 
 
 # ---- debugging (D1-D4): outcomes of planted bugs, no tool switched on -------------------------------
@@ -422,28 +525,41 @@ def rule_x4(report: Report) -> tuple[str, str, pd.DataFrame]:
     return verdict, evidence, cells
 
 
+_VOTE = ("Only decided cells vote: **supported** if all of them support the claim, **contradicted** if none "
+         "does, **mixed** otherwise, **inconclusive** if no cell was decided. Cells that failed a correctness "
+         "check or whose timings never settled are left out and listed in the chapter.")
+
 RULES: dict[str, tuple[str, Callable[[Report], tuple[str, str, pd.DataFrame]]]] = {
-    "E1": ("Each compiled variant is compared with its own framework's eager mode in every cell (machine, device, "
-           "workload, phase, batch). A cell counts as *faster* when the 95% bootstrap CI of the speedup "
-           "(eager median / graph median) lies wholly above 1. **Supported** if every cell is faster, "
-           "**contradicted** if none is, **mixed** otherwise.", rule_e1),
-    "E2": ("torch eager against tensorflow eager in every shared cell; speedup = TensorFlow median / PyTorch "
-           "median. **Supported** if PyTorch is faster (CI above 1) in every cell, **contradicted** if in none, "
-           "**mixed** otherwise.", rule_e2),
-    "E3": ("In every cell, TensorFlow's faster graph mode (tf.function or tf.function+xla) against torch.compile; "
-           "speedup = torch.compile median / TensorFlow median. **Supported** if TensorFlow is faster (CI above 1) "
-           "in every cell, **contradicted** if in none, **mixed** otherwise. The MLP size sweep shows whether the gap "
-           "grows with model size (the \"especially for large models\" half).", rule_e3),
-    "E4": ("torch.compile against torch eager in every cell, steady state. **Supported** if torch.compile is "
-           "faster (CI above 1) in every cell, **contradicted** if in none, **mixed** otherwise. The compile "
-           "cost and the step count at which it pays off are shown beside the verdict.", rule_e4),
-    "E5": ("Speed half of the claim only (flexibility is not a timing): in every cell, jax.jit against the "
-           "fastest other compiled mode (torch.compile, tf.function, tf.function+xla). A cell counts as "
-           "*competitive* unless jax.jit is slower with the CI wholly below 1. **Supported** if competitive "
-           "everywhere, **contradicted** if nowhere, **mixed** otherwise.", rule_e5),
-    "E6": ("The XLA half of the claim: tf.function with jit_compile=True against plain tf.function in every cell. "
-           "**Supported** if XLA is faster (CI above 1) in every cell, **contradicted** if in none, **mixed** "
-           "otherwise. The TFLite half needs the export experiment and is not judged here.", rule_e6),
+    "E1": (f"Each compiled variant against its own framework's eager mode in every cell (machine, device, workload, "
+           f"phase, batch), both measured interleaved in the same processes; speedup = eager time / compiled time "
+           f"with a 95% interval over processes (paired). A cell *supports* the claim when the whole interval lies "
+           f"above 1 + the margin ({MARGIN_TEXT}), *contradicts* it when the interval lies below 1 - margin or wholly "
+           f"inside the margin (no real gain), and is *inconclusive* otherwise. " + _VOTE, rule_e1),
+    "E2": (f"torch eager against tensorflow eager in every shared cell (separate processes, so the interval is over "
+           f"both sets of processes); speedup = TensorFlow time / PyTorch time. \"A little faster\" is a band: a cell "
+           f"*supports* the claim when the whole interval lies between 1 + the margin ({MARGIN_TEXT}) and "
+           f"{E2_LITTLE_MAX:g}x; it *contradicts* it when PyTorch is slower, equivalent, or faster by more than "
+           f"{E2_LITTLE_MAX:g}x for certain (more than a little); otherwise it is *inconclusive*. " + _VOTE, rule_e2),
+    "E3": (f"In every cell, each of TensorFlow's graph modes (tf.function, tf.function+xla) against torch.compile; "
+           f"speedup = torch.compile time / TensorFlow time. A cell *supports* the claim when one of them is faster "
+           f"beyond the margin ({MARGIN_TEXT}), *contradicts* it when both are slower or equivalent, and is "
+           f"*inconclusive* otherwise. " + _VOTE + " The MLP size sweep shows whether the gap grows with model size "
+           f"(the \"especially for large models\" half).", rule_e3),
+    "E4": (f"torch.compile against torch eager in every cell, steady state, measured interleaved in the same "
+           f"processes. A cell *supports* the claim when torch.compile is faster beyond the margin ({MARGIN_TEXT}), "
+           f"*contradicts* it when slower or equivalent, and is *inconclusive* otherwise. " + _VOTE + " The compile "
+           f"cost and the step count at which it pays off are shown beside the verdict.", rule_e4),
+    "E5": (f"Speed half of the claim only (flexibility is not a timing): in every cell, jax.jit against every other "
+           f"compiled mode (torch.compile, its reduce-overhead mode on CUDA, tf.function, tf.function+xla). "
+           f"\"Compiled speed\" means competitive with the best: a cell *supports* the claim when jax.jit is faster "
+           f"or equivalent (within {MARGIN_TEXT}) against all of them, *contradicts* it when it is slower beyond "
+           f"the margin than any one, and is *inconclusive* otherwise: a noisy cell proves nothing either way. "
+           + _VOTE, rule_e5),
+    "E6": (f"The XLA half of the claim: tf.function with jit_compile=True against plain tf.function in every cell, "
+           f"measured interleaved in the same processes. A cell *supports* the claim when XLA is faster beyond the "
+           f"margin ({MARGIN_TEXT}), *contradicts* it when slower or equivalent, and is *inconclusive* otherwise. "
+           + _VOTE + " The TFLite half needs the export experiment and is not judged here; a verdict from CPU runs "
+           f"only says so.", rule_e6),
     "D1": ("Python's own debugging, per framework with no tool on: `print` of an intermediate and `breakpoint()` "
            "(pdb's entry point), each in eager and compiled mode, counted as *works* when every call showed the "
            "concrete value. **Supported** if PyTorch works in all four cases and every other framework in fewer; "

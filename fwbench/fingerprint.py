@@ -148,6 +148,25 @@ def tool_versions() -> dict[str, str | None]:
     return out
 
 
+def conditions() -> dict:
+    """What the machine was doing when a run started: CPU frequency governor(s) and load average, where readable.
+
+    Recorded, not keyed: they explain a number (a powersave governor, a busy machine) without making it
+    a different measurement.
+    """
+    governors = set()
+    for cpu in available_cpus():
+        try:
+            governors.add(open(f"/sys/devices/system/cpu/cpu{cpu}/cpufreq/scaling_governor").read().strip())
+        except OSError:
+            pass
+    try:
+        load = [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        load = None
+    return {"cpu_governor": ", ".join(sorted(governors)) or "not readable", "loadavg": load}
+
+
 def collect() -> dict:
     """The full fingerprint of this machine and software, as stored in a run manifest."""
     hw = hardware()
@@ -162,4 +181,5 @@ def collect() -> dict:
         "fwbench": {"version": __version__, **git_commit()},
         "environment": recorded_environment(),
         "tools": tool_versions(),
+        "conditions": conditions(),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import random
 import re
 import shutil
 import subprocess
@@ -20,7 +21,7 @@ from fwbench.workloads import WORKLOADS
 
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "experiments" / "profiles"
 DEVICES = ("cpu", "cuda", "auto")
-_PROFILE_KEYS = {"name", "description", "threads", "timeout_s", "experiments"}
+_PROFILE_KEYS = {"name", "description", "threads", "timeout_s", "seed", "experiments"}
 _EXPERIMENT_KEYS = {"frameworks", "devices", "workloads", "variants", "params", "processes"}
 
 
@@ -36,7 +37,8 @@ class Job:
     framework: str = field(metadata={"help": "framework adapter name"})
     device: str = field(metadata={"help": "'cpu' or 'cuda'"})
     workload: str = field(metadata={"help": "workload name"})
-    variant: str = field(metadata={"help": "the framework's variant (eager, torch.compile, jax.jit, ...) or debugging tool"})
+    variant: str = field(metadata={"help": "the framework's variant (eager, torch.compile, jax.jit, ...) or debugging tool; "
+                                           "for an interleaved experiment, every variant the job measures, comma-separated"})
     params: dict = field(metadata={"help": "the experiment's parameters, complete with defaults"})
     threads: int | str = field(default="auto", metadata={"help": "threads for every framework ('auto' = all usable CPUs)"})
     timeout_s: float = field(default=900.0, metadata={"help": "per-cell execution timeout of the notebook"})
@@ -54,8 +56,13 @@ class Job:
         return f"{self.cell_id}-p{self.process}"
 
     @property
+    def variants(self) -> list[str]:
+        return self.variant.split(",") if EXPERIMENTS[self.experiment].interleaved else [self.variant]
+
+    @property
     def mode(self) -> str:
-        return EXPERIMENTS[self.experiment].variants_of(self.framework)[self.variant]
+        modes = EXPERIMENTS[self.experiment].variants_of(self.framework)
+        return ",".join(sorted({modes[v] for v in self.variants}))
 
     def notebook_parameters(self) -> dict:
         return {"framework": self.framework, "device": self.device, "workload": self.workload,
@@ -69,6 +76,7 @@ class Profile:
     description: str = field(metadata={"help": "what this profile is for"})
     source: dict = field(metadata={"help": "the profile as written, stored with the run"})
     jobs: tuple = field(metadata={"help": "the expanded jobs, in execution order"})
+    seed: int = field(default=0, metadata={"help": "seed of the random job order within each process round"})
 
 
 def _fail(where: str, message: str) -> typing.NoReturn:
@@ -166,6 +174,9 @@ def parse_profile(data, where: str = "profile") -> Profile:
     timeout = data.get("timeout_s", 900)
     if not _type_ok(timeout, float) or timeout <= 0:
         _fail(f"{where}.timeout_s", f"expected a positive number of seconds, got {timeout!r}")
+    seed = data.get("seed", 0)
+    if not _type_ok(seed, int) or seed < 0:
+        _fail(f"{where}.seed", f"expected a non-negative integer, got {seed!r}")
     experiments = data.get("experiments")
     if not isinstance(experiments, dict) or not experiments:
         _fail(f"{where}.experiments", f"expected a mapping with at least one of: {', '.join(EXPERIMENTS)}")
@@ -197,14 +208,22 @@ def parse_profile(data, where: str = "profile") -> Profile:
                  for variant in experiment.variants_of(fw)
                  if (wanted_variants == "all" or variant in wanted_variants)
                  and device in frameworks.device_variants(fw).get(variant, [device])]
-        # All cells' first processes, then all second ones: a cell's processes are
-        # spread over the run, so drift of the machine shows as between-process noise.
-        for process in range(processes):
+        if experiment.interleaved:
+            # One process measures all of a framework's variants of a cell, taking turns block by block.
+            grouped: dict[tuple, list[str]] = {}
             for fw, device, workload, variant in cells:
+                grouped.setdefault((fw, device, workload), []).append(variant)
+            cells = [(*key, ",".join(vs)) for key, vs in grouped.items()]
+        # All cells' first processes, then all second ones, each round in a seeded random order: a cell's
+        # processes are spread over the run and alternatives take turns, so drift of the machine hits
+        # them alike and shows as between-process noise rather than as a difference.
+        for process in range(processes):
+            order = random.Random(f"{seed}|{exp_name}|{process}").sample(cells, len(cells))
+            for fw, device, workload, variant in order:
                 jobs.append(Job(exp_name, fw, device, workload, variant, params, threads, float(timeout), process))
     if not jobs:
         _fail(where, "expands to no jobs")
-    return Profile(name=name, description=str(data.get("description", "")), source=data, jobs=tuple(jobs))
+    return Profile(name=name, description=str(data.get("description", "")), source=data, jobs=tuple(jobs), seed=seed)
 
 
 def resolve_profile_path(name_or_path: str) -> Path:

@@ -46,7 +46,7 @@ def summary_text(changes, run_line: str, pdf: Path | None) -> str:
     for _, m in c.moves.iterrows():
         lines.append(f"  {m['direction'].upper()}: {m['machine']} {m['framework']} {m['variant']} {m['workload']} "
                      f"{m['phase']} b{m['batch']}: {m['before_s'] * 1e3:.3g} -> {m['now_s'] * 1e3:.3g} ms "
-                     f"(x{m['ratio']:.2f}, p={m['p_value']:.1e})")
+                     f"(x{m['ratio']:.2f}, interval x{m['ci_low']:.2f}-x{m['ci_high']:.2f})")
     if pdf:
         lines.append(f"pdf: {pdf}")
     lines.append("REGRESSION" if len(c.regressions) else "no significant regression")

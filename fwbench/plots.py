@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from fwbench.stats import EQUIVALENCE_MARGIN
+
 PHASES = ["train", "infer"]
 
 
@@ -44,9 +46,15 @@ def speedup_chart(cmp: pd.DataFrame):
             dv = d[d["variant"] == variant].set_index("workload").reindex(workloads)
             x = np.arange(len(workloads)) + (j - (len(variants) - 1) / 2) * width
             ax.bar(x, dv["speedup"], width, color=palette[variant], label=variant)
-            ax.errorbar(x, dv["speedup"], yerr=[dv["speedup"] - dv["speedup_ci_low"], dv["speedup_ci_high"] - dv["speedup"]],
-                        fmt="none", ecolor="black", capsize=2, lw=0.8)
+            # An interval that could not be computed (one process) has no whisker rather than an infinite one.
+            finite = (np.isfinite(dv["speedup_ci_high"]) & (dv["speedup_ci_low"] > 0)).to_numpy()
+            if finite.any():
+                f = dv[finite]
+                ax.errorbar(x[finite], f["speedup"], yerr=[f["speedup"] - f["speedup_ci_low"],
+                                                           f["speedup_ci_high"] - f["speedup"]],
+                            fmt="none", ecolor="black", capsize=2, lw=0.8)
         ax.axhline(1.0, color="black", lw=1, ls="--")
+        ax.axhspan(1 / (1 + EQUIVALENCE_MARGIN), 1 + EQUIVALENCE_MARGIN, color="0.85", zorder=0)
         ax.set_xticks(np.arange(len(workloads)), workloads, fontsize=8, rotation=30)
         ax.set_yscale("log")
         ax.set_ylabel("speedup over eager (x, log)")

@@ -11,10 +11,26 @@ import numpy as np
 import pandas as pd
 
 from fwbench import stats, tidy
+from fwbench.experiments import params_digest
 from fwbench.store import Run, Store
 
 #: A cell whose step-time CV exceeds this is marked noisy in the book.
 NOISY_CV = 0.10
+
+
+#: What identifies a series of samples: the cell, its phase and batch, and the digest of its identity parameters.
+SAMPLE_KEYS = ("machine_label", "framework", "device", "workload", "variant", "phase", "batch_size", "params_digest")
+#: The columns every comparison carries.
+COMPARISON_COLUMNS = ("speedup", "speedup_ci_low", "speedup_ci_high", "n_baseline", "n_candidate", "paired", "verdict")
+
+
+def _key(row) -> tuple:
+    return tuple(row[k] for k in SAMPLE_KEYS)
+
+
+def _comparison_columns(c: stats.Comparison) -> dict:
+    return {"speedup": c.ratio, "speedup_ci_low": c.ci_low, "speedup_ci_high": c.ci_high,
+            "n_baseline": c.n_baseline, "n_candidate": c.n_candidate, "paired": c.paired, "verdict": c.verdict}
 
 
 def cell_key(run: Run, job: dict) -> tuple:
@@ -101,6 +117,7 @@ class Report:
                 "torch": pk.get("torch", "-"), "tensorflow": pk.get("tensorflow-cpu", pk.get("tensorflow", "-")),
                 "jax": pk.get("jax", "-"), "threads": ", ".join(str(t) for t in sorted(
                     {j["settings"]["threads"] for j in run.jobs if j.get("settings", {}).get("threads")})) or "-",
+                "CPU governor": fp.get("conditions", {}).get("cpu_governor", "-"),
                 "runs": counts[mid], "latest run": run.run_id,
                 "fwbench commit": (fp["fwbench"]["commit"] or "")[:10] + (" (dirty)" if fp["fwbench"].get("dirty") else ""),
             })
@@ -114,7 +131,8 @@ class Report:
             rows.append({"machine": run.manifest["machine_label"], "framework": job["framework"],
                          "version": job.get("framework_version", ""), "device": job["device"],
                          "workload": job["workload"], "variant": job["variant"], "status": job["status"],
-                         "threads": settings.get("threads"), "compile cache": settings.get("compile_cache"),
+                         "threads": settings.get("threads"), "OS threads": settings.get("os_threads"),
+                         "compile cache": settings.get("compile_cache"),
                          "run": run.run_id})
         return pd.DataFrame(rows)
 
@@ -134,9 +152,11 @@ class Report:
         rows = []
         for run, job in self.experiment_jobs(experiment):
             for check in job.get("checks", []):
+                if check.get("replicate", 0):
+                    continue  # the A/A twin's checks: the same code as its variant's
                 rows.append({"machine": run.manifest["machine_label"], "framework": job["framework"],
-                             "variant": job["variant"], "device": job["device"], "workload": job["workload"],
-                             **check})
+                             "device": job["device"], "workload": job["workload"],
+                             **check, "variant": check.get("variant", job["variant"])})
         return pd.DataFrame(rows)
 
     def checks_summary(self, experiment: str) -> pd.DataFrame:
@@ -151,21 +171,63 @@ class Report:
         table.columns.name = None
         return table
 
-    def samples(self, experiment: str) -> dict[tuple, list[list[float]]]:
-        """Raw steady-state samples, one list per process, keyed by
-        (machine, framework, device, workload, variant, phase, batch)."""
-        return self._memoized(("samples", experiment), lambda: self._samples(experiment))
+    def samples(self, experiment: str) -> dict[tuple, dict[str, list[float]]]:
+        """Steady-state samples of every comparable cell, one series per process, keyed by
+        (machine, framework, device, workload, variant, phase, batch, params digest) -> {process id: values}.
 
-    def _samples(self, experiment: str) -> dict[tuple, list[list[float]]]:
-        out: dict[tuple, list[list[float]]] = {}
+        Left out, and listed by `excluded`: A/A twins (see `aa_controls`), series stored as unstable, and
+        cells that failed a correctness check.
+        """
+        return self._memoized(("samples", experiment), lambda: self._samples(experiment)[0])
+
+    def excluded(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+        """Cells and series kept out of every comparison and verdict, with the reason."""
+        return self._memoized(("excluded", experiment), lambda: self._samples(experiment)[1])
+
+    def _series(self, experiment: str):
+        """(key, process id, sample entry) of every stored series of the latest ok jobs."""
         for run, job in self.experiment_jobs(experiment):
             if job["status"] != "ok":
                 continue
+            digest = params_digest(job)
             for entry in job.get("samples", []):
                 key = (run.manifest["machine_label"], job["framework"], job["device"], job["workload"],
-                       job["variant"], entry["phase"], entry["batch_size"])
-                out.setdefault(key, []).append(entry["values"])
-        return out
+                       entry.get("variant", job["variant"]), entry["phase"], entry["batch_size"], digest)
+                yield key, f"{run.run_id}/{job['job_id']}", entry
+
+    def _samples(self, experiment: str):
+        failed = self._failed_checks(experiment)
+        out: dict[tuple, dict[str, list[float]]] = {}
+        excluded = []
+        for key, pid, entry in self._series(experiment):
+            if entry.get("replicate", 0) != 0 or not entry["values"]:
+                continue
+            reason = failed.get((key[0], key[1], key[2], key[3], key[4], key[7]))
+            if reason:
+                excluded.append({**dict(zip(SAMPLE_KEYS, key)), "process": pid, "reason": reason})
+                continue
+            if entry.get("stable", True) is False:
+                excluded.append({**dict(zip(SAMPLE_KEYS, key)), "process": pid,
+                                 "reason": f"unstable series: {entry.get('problem', '')}"})
+                continue
+            out.setdefault(key, {})[pid] = entry["values"]
+        return out, pd.DataFrame(excluded, columns=[*SAMPLE_KEYS, "process", "reason"])
+
+    def _failed_checks(self, experiment: str) -> dict[tuple, str]:
+        """(machine, framework, device, workload, variant, digest) -> the checks that cell failed."""
+        failed: dict[tuple, set] = {}
+        for run, job in self.experiment_jobs(experiment):
+            if job["status"] != "ok":
+                continue
+            for c in job.get("checks", []):
+                if not c.get("passed", True) and c.get("replicate", 0) == 0:
+                    key = (run.manifest["machine_label"], job["framework"], job["device"], job["workload"],
+                           c.get("variant", job["variant"]), params_digest(job))
+                    failed.setdefault(key, set()).add(c["name"])
+        for _, row in self._loss_outliers(experiment).iterrows():
+            failed.setdefault(tuple(row[k] for k in ("machine_label", "framework", "device", "workload", "variant",
+                                                     "params_digest")), set()).add("loss_after_steps_agreement")
+        return {k: "failed check: " + ", ".join(sorted(v)) for k, v in failed.items()}
 
     def metric_table(self, experiment: str) -> pd.DataFrame:
         """Per-process records, wide: one row per (machine, framework, ..., batch, run, job), metrics as columns."""
@@ -174,16 +236,16 @@ class Report:
         if df.empty:
             return pd.DataFrame()
         index = ["machine_id", "machine_label", "framework", "framework_version", "device", "workload", "phase",
-                 "mode", "variant", "batch_size", "run_id", "job_id"]
+                 "mode", "variant", "batch_size", "params_digest", "run_id", "job_id"]
         return df.pivot_table(index=index, columns="metric", values="value", aggfunc="first").reset_index()
 
     def cell_table(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
-        """One row per measured cell, phase and batch, its processes pooled.
+        """One row per measured cell, phase and batch, from its processes.
 
-        Steady-state statistics come from all processes' samples together;
-        `process_spread` is the range of the per-process medians relative to the
-        pooled median (between-process noise). Cold and warm first calls are kept
-        apart; shape-change cost is the median over processes.
+        The step time is the geometric mean of the per-process medians with a t interval over processes
+        (so between-process noise is in it); `process_spread` is the range of the per-process medians
+        relative to it. Cold and warm first calls are kept apart; shape-change cost is the median over
+        processes. Cells left out of comparisons (`excluded`) keep their first calls but no step time.
         """
         return self._memoized(("cells", experiment), lambda: self._cell_table(experiment))
 
@@ -194,9 +256,10 @@ class Report:
         if per_process.empty:
             return pd.DataFrame()
         samples = self.samples(experiment)
-        keys = ["machine_label", "framework", "device", "workload", "variant", "phase", "batch_size"]
+        keys = list(SAMPLE_KEYS)
         rows = []
-        for key, group in per_process.groupby(keys):
+        for key, group in per_process.groupby(["machine_label", "framework", "device", "workload", "variant",
+                                               "phase", "batch_size", "params_digest"]):
             def col(name, how):
                 return getattr(group[name].dropna(), how)() if name in group else np.nan
             row = {**dict(zip(keys, key)), "framework_version": group["framework_version"].iloc[0],
@@ -205,24 +268,23 @@ class Report:
                    "first_call_cold_s": col("first_call_cold_s", "median"),
                    "first_call_warm_s": col("first_call_warm_s", "median"),
                    "shape_change_s": col("shape_change_s", "median"),
+                   "warmup_steps": col("warmup_steps", "median"),
                    "peak_rss_bytes": col("peak_rss_bytes", "max"),
                    "peak_device_memory_bytes": col("peak_device_memory_bytes", "max")}
             per = samples.get(key)
             if per:
-                pooled = stats.summarize(np.concatenate(per))
-                medians = [float(np.median(p)) for p in per]
+                est, lo, hi = stats.cell_estimate(per)
+                medians = [float(np.median(p)) for p in per.values()]
                 spec = WORKLOADS.get(key[3])
-                row.update(n_processes=len(per), step_time_median_s=pooled.median, step_time_ci_low_s=pooled.ci_low,
-                           step_time_ci_high_s=pooled.ci_high, step_time_iqr_s=pooled.iqr, step_time_cv=pooled.cv,
-                           n_repeats=pooled.n, process_spread=(max(medians) - min(medians)) / pooled.median,
-                           throughput_per_s=key[6] / pooled.median,
-                           gflops=(spec.flops_per_sample(key[5]) * key[6] / pooled.median / 1e9) if spec else np.nan)
+                row.update(n_processes=len(per), step_time_median_s=est, step_time_ci_low_s=lo,
+                           step_time_ci_high_s=hi, n_repeats=int(sum(len(p) for p in per.values())),
+                           step_time_cv=float(np.mean([np.std(p, ddof=1) / np.mean(p) for p in per.values()
+                                                       if len(p) > 1] or [np.nan])),
+                           process_spread=(max(medians) - min(medians)) / est,
+                           throughput_per_s=key[6] / est,
+                           gflops=(spec.flops_per_sample(key[5]) * key[6] / est / 1e9) if spec else np.nan)
             rows.append(row)
         return pd.DataFrame(rows)
-
-    def pooled_samples(self, experiment: str) -> dict[tuple, np.ndarray]:
-        return self._memoized(("pooled", experiment), lambda: {
-            k: np.concatenate(v) for k, v in self.samples(experiment).items()})
 
     def comparisons(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
         """Each graph variant against its framework's eager mode in the same cell: speedup with CI, break-even."""
@@ -234,24 +296,22 @@ class Report:
             return pd.DataFrame()
         # Rows of a shape-change probe carry no steady state; only timed cells compare.
         cells = cells.dropna(subset=["step_time_median_s"])
-        samples = self.pooled_samples(experiment)
+        samples = self.samples(experiment)
         rows = []
-        keys = ["machine_label", "framework", "device", "workload", "phase", "batch_size"]
+        keys = ["machine_label", "framework", "device", "workload", "phase", "batch_size", "params_digest"]
         for cell, group in cells.groupby(keys):
             eager = group[group["mode"] == "eager"]
             if eager.empty:
                 continue
             e = eager.iloc[0]
             for _, g in group[group["mode"] == "graph"].iterrows():
-                s_e = samples[(*cell[:4], e["variant"], cell[4], cell[5])]
-                s_g = samples[(*cell[:4], g["variant"], cell[4], cell[5])]
-                ratio, lo, hi = stats.ratio_ci(s_e, s_g)
+                c = stats.compare(samples[_key(e)], samples[_key(g)])
                 row = {**dict(zip(keys, cell)), "variant": g["variant"], "machine_id": g["machine_id"],
                        "framework_version": g["framework_version"], "runs": g["runs"],
                        "eager_median_s": e["step_time_median_s"], "graph_median_s": g["step_time_median_s"],
-                       "speedup": ratio, "speedup_ci_low": lo, "speedup_ci_high": hi,
+                       **_comparison_columns(c),
                        "first_call_eager_s": e["first_call_cold_s"], "first_call_graph_s": g["first_call_cold_s"],
-                       "first_call_graph_warm_s": g["first_call_warm_s"], "verdict": classify(lo, hi)}
+                       "first_call_graph_warm_s": g["first_call_warm_s"]}
                 # Break-even from the cold first calls: what a fresh machine pays.
                 row["break_even_steps"] = (stats.break_even_steps(e["first_call_cold_s"], e["step_time_median_s"],
                                                                   g["first_call_cold_s"], g["step_time_median_s"])
@@ -262,22 +322,82 @@ class Report:
     def cross_framework(self, baseline: tuple[str, str], candidates: list[tuple[str, str]],
                         experiment: str = "eager_vs_graph") -> pd.DataFrame:
         """Speedup of `baseline` (framework, variant) over each candidate, per shared cell: candidate time / baseline time."""
-        samples = self.pooled_samples(experiment)
+        samples = self.samples(experiment)
         rows = []
-        for (machine, fw, device, workload, variant, phase, batch), base in samples.items():
+        for (machine, fw, device, workload, variant, phase, batch, digest), base in samples.items():
             if (fw, variant) != baseline:
                 continue
             for cand_fw, cand_variant in candidates:
-                other = samples.get((machine, cand_fw, device, workload, cand_variant, phase, batch))
+                other = samples.get((machine, cand_fw, device, workload, cand_variant, phase, batch, digest))
                 if other is None:
                     continue
-                ratio, lo, hi = stats.ratio_ci(other, base)
+                c = stats.compare(other, base)
                 rows.append({"machine_label": machine, "device": device, "workload": workload, "phase": phase,
-                             "batch_size": batch, "baseline": f"{fw} {variant}",
-                             "other": f"{cand_fw} {cand_variant}", "baseline_median_s": float(np.median(base)),
-                             "other_median_s": float(np.median(other)), "speedup": ratio,
-                             "speedup_ci_low": lo, "speedup_ci_high": hi, "verdict": classify(lo, hi)})
+                             "batch_size": batch, "params_digest": digest, "baseline": f"{fw} {variant}",
+                             "other": f"{cand_fw} {cand_variant}",
+                             "baseline_median_s": stats.cell_estimate(base)[0],
+                             "other_median_s": stats.cell_estimate(other)[0], **_comparison_columns(c)})
         return pd.DataFrame(rows)
+
+    def aa_controls(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+        """The harness's own false positives: identical alternatives compared by the code that compares real ones.
+
+        *in-process twin*: a variant against its twin measured interleaved in the same processes (the
+        paired comparison behind E1, E4, E6). *between processes*: a cell's processes split in two
+        halves by position (the unpaired comparison behind E2, E3, E5); needs four or more processes.
+        """
+        return self._memoized(("aa", experiment), lambda: self._aa_controls(experiment))
+
+    def _aa_controls(self, experiment: str) -> pd.DataFrame:
+        twins: dict[tuple, dict[int, dict]] = {}
+        for key, pid, entry in self._series(experiment):
+            if entry["values"] and entry.get("stable", True) is not False:
+                twins.setdefault(key, {}).setdefault(entry.get("replicate", 0), {})[pid] = entry["values"]
+        rows = []
+        for key, reps in twins.items():
+            if 1 in reps and 0 in reps:
+                a = {p: v for p, v in reps[0].items() if p in reps[1]}
+                if len(a) >= 2:
+                    rows.append({**dict(zip(SAMPLE_KEYS, key)), "kind": "in-process twin",
+                                 **_comparison_columns(stats.compare(a, reps[1]))})
+        for key, per in self.samples(experiment).items():
+            if len(per) >= 4:
+                ids = sorted(per)
+                first = {p: per[p] for p in ids[0::2]}
+                second = {p: per[p] for p in ids[1::2]}
+                rows.append({**dict(zip(SAMPLE_KEYS, key)), "kind": "between processes",
+                             **_comparison_columns(stats.compare(first, second))})
+        return pd.DataFrame(rows, columns=[*SAMPLE_KEYS, "kind", *COMPARISON_COLUMNS])
+
+    def false_positive_rates(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+        """Per machine and kind of A/A control: how often identical alternatives were called faster or slower."""
+        aa = self.aa_controls(experiment)
+        rows = []
+        for (machine, kind), g in aa.groupby(["machine_label", "kind"]):
+            differ = g["verdict"].isin(["faster", "slower"])
+            excludes_one = (g["speedup_ci_low"] > 1) | (g["speedup_ci_high"] < 1)
+            rows.append({"machine_label": machine, "kind": kind, "controls": len(g),
+                         "false_positives": int(differ.sum()), "false_positive_rate": float(differ.mean()),
+                         "equivalent": int((g["verdict"] == "equivalent").sum()),
+                         "inconclusive": int((g["verdict"] == "inconclusive").sum()),
+                         "intervals_excluding_1": float(excludes_one.mean())})
+        return pd.DataFrame(rows, columns=["machine_label", "kind", "controls", "false_positives",
+                                           "false_positive_rate", "equivalent", "inconclusive",
+                                           "intervals_excluding_1"])
+
+    def _loss_outliers(self, experiment: str) -> pd.DataFrame:
+        """Cells whose loss after the recorded steps is outside its workload's tolerance of the group's median."""
+        from fwbench.workloads import WORKLOADS
+
+        df = self.records
+        df = df[(df.experiment == experiment) & (df.status == "ok") & (df.metric == "loss_after_steps")]
+        rows = []
+        for _, g in df.groupby(["machine_label", "device", "workload", "batch_size"]):
+            ref = float(g["value"].median())
+            tol = getattr(WORKLOADS.get(g["workload"].iloc[0]), "loss_rtol_after_steps", np.nan)
+            bad = g[(g["value"] - ref).abs() / abs(ref) > tol] if np.isfinite(tol) and ref else g.iloc[0:0]
+            rows += bad[["machine_label", "framework", "device", "workload", "variant", "params_digest"]].to_dict("records")
+        return pd.DataFrame(rows, columns=["machine_label", "framework", "device", "workload", "variant", "params_digest"])
 
     def loss_agreement(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
         """Loss after the recorded training steps, across frameworks and variants, against each workload's tolerance."""
@@ -323,15 +443,6 @@ def headline_batch(df: pd.DataFrame) -> pd.DataFrame:
         wanted = train_batch.get(workload)
         keep.append(g[g["batch_size"] == (wanted if wanted in set(g["batch_size"]) else g["batch_size"].max())])
     return pd.concat(keep)
-
-
-def classify(ci_low: float, ci_high: float) -> str:
-    """'faster' when the speedup's whole 95% CI is above 1, 'slower' when below, else 'no clear difference'."""
-    if ci_low > 1.0:
-        return "faster"
-    if ci_high < 1.0:
-        return "slower"
-    return "no clear difference"
 
 
 def escape(text) -> str:

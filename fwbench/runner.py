@@ -178,9 +178,10 @@ def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions
         manifest = {
             "schema_version": SCHEMA_VERSION, "kind": "run", "run_id": run_id,
             "machine_id": fp["machine_id"], "machine_label": fp["machine_label"], "fingerprint": fp,
-            "profile": {"name": profile.name, "description": profile.description, "source": profile.source},
+            "profile": {"name": profile.name, "description": profile.description, "source": profile.source,
+                        "seed": profile.seed},
             "status": "running", "started": _now(), "finished": None, "code_hash": code,
-            "jobs": [j.job_id for j in todo],
+            "jobs": [j.job_id for j in todo],  # in execution order: each process round in its seeded random order
             "reused": {j.job_id: done[keys[j.job_id]] for j in profile.jobs if j not in todo},
             "counts": {},
         }

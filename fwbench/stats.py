@@ -142,3 +142,148 @@ def break_even_steps(first_eager: float, step_eager: float, first_graph: float,
         return 1.0 if extra <= 0 else float(math.ceil(extra / gain) + 1)
     # Steps no faster: a cheaper first call can put graph mode ahead only if steps tie.
     return 1.0 if (gain == 0 and extra <= 0) else math.inf
+
+
+# ---- comparisons from per-process estimates ----------------------------------------------------------
+#
+# Steps of one process share that process's luck (its CPU placement, its memory layout, the machine's
+# speed while it ran), so they are not independent samples of the machine. Every interval below is
+# built from one estimate per process (the median of its steady-state steps), so the spread between
+# processes, which dominates on shared machines, is in it, and so is the step noise (through the medians).
+
+#: Relative differences smaller than this are "equivalent" (applied symmetrically on the log scale:
+#: a ratio inside [1/1.05, 1.05]). One constant for every comparison, verdict and page that states it.
+EQUIVALENCE_MARGIN = 0.05
+#: Confidence level of every interval the report shows.
+LEVEL = 0.95
+#: The classes a comparison can fall in, as the book names them.
+CLASSES = ("faster", "slower", "equivalent", "inconclusive")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How much faster the candidate is than the baseline: ratio = baseline time / candidate time."""
+
+    ratio: float
+    ci_low: float
+    ci_high: float
+    n_baseline: int
+    n_candidate: int
+    paired: bool
+    verdict: str
+
+
+def classify(ci_low: float, ci_high: float, margin: float = EQUIVALENCE_MARGIN) -> str:
+    """A speedup interval against the equivalence margin.
+
+    *faster* / *slower* only when the whole interval lies beyond the margin, *equivalent* when it lies
+    wholly inside it, *inconclusive* otherwise (including an interval that could not be computed).
+    """
+    up, down = 1.0 + margin, 1.0 / (1.0 + margin)
+    if not (math.isfinite(ci_low) and math.isfinite(ci_high)) or ci_low <= 0:
+        return "inconclusive"
+    if ci_low > up:
+        return "faster"
+    if ci_high < down:
+        return "slower"
+    if ci_low >= down and ci_high <= up:
+        return "equivalent"
+    return "inconclusive"
+
+
+def _log_medians(processes: dict) -> dict:
+    return {p: math.log(float(np.median(_as_array(v)))) for p, v in processes.items()}
+
+
+def _t(level: float, df: float) -> float:
+    from scipy.stats import t as student_t
+
+    return float(student_t.ppf(0.5 + level / 2.0, df))
+
+
+def compare(baseline: dict, candidate: dict, level: float = LEVEL, margin: float = EQUIVALENCE_MARGIN) -> Comparison:
+    """Speedup of `candidate` over `baseline` from their per-process samples ({process id: step times}).
+
+    When both were measured in the same processes (interleaved there), the comparison is paired: a
+    t interval on the per-process log ratios, so what a process shares cancels. Otherwise a Welch t
+    interval on the difference of mean log per-process medians. Fewer than two processes (pairs) on
+    a side give no interval: inconclusive, however large the difference looks.
+    """
+    la, lb = _log_medians(baseline), _log_medians(candidate)
+    common = sorted(set(la) & set(lb), key=str)
+    paired = len(common) == len(la) == len(lb) and len(common) >= 2
+    if paired:
+        d = np.array([la[p] - lb[p] for p in common])
+        est, se, df = float(d.mean()), float(d.std(ddof=1) / math.sqrt(d.size)), d.size - 1
+    else:
+        a, b = np.array(list(la.values())), np.array(list(lb.values()))
+        est = float(a.mean() - b.mean())
+        if a.size < 2 or b.size < 2:
+            se, df = math.inf, 1.0
+        else:
+            va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+            se = math.sqrt(va + vb)
+            # Welch-Satterthwaite; identical process medians (a synthetic corner) fall back to the smaller df.
+            df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1)) if va + vb > 0 else min(a.size, b.size) - 1
+    half = _t(level, df) * se if math.isfinite(se) else math.inf
+    lo, hi = (math.exp(est - half), math.exp(est + half)) if math.isfinite(half) else (0.0, math.inf)
+    return Comparison(ratio=math.exp(est), ci_low=lo, ci_high=hi, n_baseline=len(la), n_candidate=len(lb),
+                      paired=paired, verdict=classify(lo, hi, margin))
+
+
+def cell_estimate(processes: dict, level: float = LEVEL) -> tuple[float, float, float]:
+    """A cell's step time from its processes: geometric mean of the per-process medians, with a t interval
+    over processes (infinite with one process). Returns (estimate, ci_low, ci_high) in seconds."""
+    logs = np.array(list(_log_medians(processes).values()))
+    est = float(logs.mean())
+    if logs.size < 2:
+        return math.exp(est), 0.0, math.inf
+    half = _t(level, logs.size - 1) * float(logs.std(ddof=1)) / math.sqrt(logs.size)
+    return math.exp(est), math.exp(est - half), math.exp(est + half)
+
+
+@dataclass(frozen=True)
+class Variance:
+    """The two levels of variation of one cell, on the log scale (Kalibera & Jones, ISMM 2013)."""
+
+    between: float  # variance of the process effect (what more steps per process cannot remove)
+    within: float   # variance of one step's log time inside a process
+    steps: float    # mean timed steps per process
+    processes: int
+
+
+def variance_components(processes: dict) -> Variance:
+    """Split a cell's variation into between-process and within-process parts (method of moments).
+
+    The variance of a process's median of n steps is about (pi/2) * within / n for near-normal
+    noise; what the per-process medians vary beyond that is the between-process part.
+    """
+    logs = [np.log(_as_array(v)) for v in processes.values()]
+    within = float(np.mean([x.var(ddof=1) for x in logs if x.size > 1])) if any(x.size > 1 for x in logs) else 0.0
+    steps = float(np.mean([x.size for x in logs]))
+    medians = np.array([np.median(x) for x in logs])
+    spread = float(medians.var(ddof=1)) if medians.size > 1 else math.nan
+    between = max(0.0, spread - math.pi / 2 * within / steps) if math.isfinite(spread) else math.nan
+    return Variance(between=between, within=within, steps=steps, processes=len(logs))
+
+
+def plan(v: Variance, process_cost_s: float, step_cost_s: float, half_width: float = math.log(1 + EQUIVALENCE_MARGIN),
+         level: float = LEVEL, max_processes: int = 64) -> dict:
+    """Processes x steps that reach a log-scale interval half-width at least cost, from measured variances.
+
+    Steps per process: n = sqrt(process cost * (pi/2) within / (step cost * between)) balances the two
+    levels (Kalibera & Jones); then the smallest process count whose t interval is narrow enough.
+    """
+    within_med = math.pi / 2 * v.within
+    if not (math.isfinite(v.between) and v.between > 0):
+        steps = max(v.steps, 1.0)
+    else:
+        steps = max(1.0, math.sqrt(process_cost_s * within_med / (step_cost_s * v.between)))
+    per_process = v.between + within_med / steps if math.isfinite(v.between) else within_med / steps
+    for k in range(2, max_processes + 1):
+        if _t(level, k - 1) * math.sqrt(per_process / k) <= half_width:
+            break
+    else:
+        k = max_processes
+    return {"steps_per_process": int(math.ceil(steps)), "processes": k,
+            "cost_s": k * (process_cost_s + math.ceil(steps) * step_cost_s)}

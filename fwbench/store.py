@@ -129,9 +129,20 @@ def validate_job(data: dict, path="job") -> dict:
                 raise StoreError(f"{path}: records[{i}].{name} is missing or has the wrong type")
         if not math.isfinite(rec["value"]):
             raise StoreError(f"{path}: records[{i}].value is not finite")
-        for name in ("workload", "mode"):  # optional per-record overrides (a debugging job's bug and mode)
+        for name in ("workload", "mode", "variant"):  # optional per-record overrides (a debugging job's bug and mode)
             if name in rec and not isinstance(rec[name], str):
                 raise StoreError(f"{path}: records[{i}].{name} is not a string")
+    samples = data.get("samples", [])
+    for i, entry in enumerate(samples if isinstance(samples, list) else []):
+        # Timed series (eager vs graph, tool costs): what the statistics read, so their shape is checked here.
+        if not isinstance(entry, dict) or not isinstance(entry.get("phase"), str) \
+                or not isinstance(entry.get("batch_size"), int) or not isinstance(entry.get("values"), list):
+            raise StoreError(f"{path}: samples[{i}] lacks phase, batch_size or values")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+                   for v in entry["values"]):
+            raise StoreError(f"{path}: samples[{i}].values holds a value that is not a positive finite number")
+        if "variant" in entry and not isinstance(entry["variant"], str):
+            raise StoreError(f"{path}: samples[{i}].variant is not a string")
     for i, case in enumerate(data.get("cases", [])):
         if not isinstance(case, dict) or not all(isinstance(case.get(k), str) for k in ("bug", "mode", "outcome")):
             raise StoreError(f"{path}: cases[{i}] lacks bug, mode or outcome")

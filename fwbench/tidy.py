@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from fwbench.experiments import params_digest
 from fwbench.store import Run
 
 COLUMNS = ["run_id", "machine_id", "machine_label", "experiment", "framework", "framework_version",
-           "device", "workload", "phase", "mode", "variant", "batch_size", "metric", "value", "unit",
+           "device", "workload", "phase", "mode", "variant", "batch_size", "params_digest", "metric", "value", "unit",
            "status", "job_id", "error"]
 
 #: Distributions that carry each framework's version when a failed job could not report it.
@@ -34,15 +35,17 @@ def rows(runs: list[Run]):
                     "machine_label": run.manifest["machine_label"], "experiment": job["experiment"],
                     "framework": job["framework"], "framework_version": _framework_version(job, packages),
                     "device": job["device"], "workload": job["workload"], "mode": job["mode"],
-                    "variant": job["variant"], "status": job["status"], "job_id": job["job_id"]}
+                    "variant": job["variant"], "params_digest": params_digest(job), "status": job["status"],
+                    "job_id": job["job_id"]}
             if job["status"] != "ok":
                 err = job["error"]
                 yield {**base, "phase": "", "batch_size": job["params"].get("batch_size"), "metric": "error",
                        "value": math.nan, "unit": "", "error": f"{err['type']}: {err['message']}"}
                 continue
             for rec in job["records"]:
-                # A debugging job's records name their own bug (workload) and mode.
+                # A debugging job's records name their own bug (workload) and mode; an interleaved job's, their variant.
                 yield {**base, "workload": rec.get("workload", base["workload"]), "mode": rec.get("mode", base["mode"]),
+                       "variant": rec.get("variant", base["variant"]),
                        "phase": rec["phase"], "batch_size": rec["batch_size"], "metric": rec["metric"],
                        "value": rec["value"], "unit": rec["unit"], "error": ""}
 
@@ -60,7 +63,8 @@ def derived_rows(runs: list[Run]):
         yield {"run_id": c["runs"], "machine_id": c["machine_id"], "machine_label": c["machine_label"],
                "experiment": "eager_vs_graph", "framework": c["framework"], "framework_version": c["framework_version"],
                "device": c["device"], "workload": c["workload"], "phase": c["phase"], "mode": "graph",
-               "variant": c["variant"], "batch_size": c["batch_size"], "metric": "break_even_steps",
+               "variant": c["variant"], "batch_size": c["batch_size"], "params_digest": c["params_digest"],
+               "metric": "break_even_steps",
                "value": c["break_even_steps"], "unit": "steps", "status": "ok", "job_id": "", "error": ""}
 
 

@@ -5,11 +5,10 @@ leaves `reports/<stamp>.json` in the store; none is ever overwritten, so the sto
 holds the whole history. Two versions are compared on the runs they include: runs
 added, claims whose verdict changed, and timings that moved beyond noise.
 
-"Beyond noise" is a test, not a threshold: a cell moved when a two-sided
-Mann-Whitney U test on the raw step-time samples of the two versions rejects
-"same distribution" at 1% after a Bonferroni correction over all cells compared,
-and the shift of the median is larger than the spread between the separate
-processes of either version (the store's own measure of run-to-run noise).
+"Beyond noise" is the test every comparison in the book uses: an interval for the
+ratio of the two versions' step times built from per-process estimates (so the
+spread between processes is in it), at a family-wise level of 1% (Bonferroni over
+all cells compared), that lies wholly beyond the equivalence margin.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from fwbench import SCHEMA_VERSION
+from fwbench.stats import EQUIVALENCE_MARGIN
 from fwbench.store import Store, StoreError, read_json, write_json_atomic
 
 #: Family-wise significance level of the metric-move test.
@@ -111,8 +111,8 @@ class Changes:
                 "runs_added": records(self.added), "runs_removed": records(self.removed),
                 "verdict_changes": records(self.verdicts), "cells_compared": self.compared,
                 "moved": records(self.moves), "regressions": records(self.regressions),
-                "test": f"two-sided Mann-Whitney U, family-wise alpha {ALPHA} (Bonferroni), "
-                        "and a median shift larger than the between-process spread"}
+                "test": f"interval over per-process estimates, family-wise alpha {ALPHA} (Bonferroni), "
+                        f"wholly beyond the equivalence margin of ±{EQUIVALENCE_MARGIN:.0%}"}
 
 
 def _runs_frame(manifest: dict, ids) -> pd.DataFrame:
@@ -145,7 +145,7 @@ def compare(store: Store, current: dict, old: dict | None) -> Changes:
 
 def timing_moves(before, after) -> tuple[pd.DataFrame, int]:
     """Cells whose newest samples differ between two reports, tested; returns (moved cells, cells compared)."""
-    from scipy.stats import mannwhitneyu
+    from fwbench import stats
 
     pairs = []
     for experiment in SAMPLED_EXPERIMENTS:
@@ -156,29 +156,25 @@ def timing_moves(before, after) -> tuple[pd.DataFrame, int]:
                 continue  # not measured before, or the same stored samples (nothing re-ran)
             pairs.append((experiment, key, old_procs, new_procs))
     rows = []
+    # One interval per cell over the processes of both versions, at a Bonferroni-corrected level, and a move
+    # only where it lies wholly beyond the equivalence margin: the same test as every comparison in the book.
+    level = 1 - ALPHA / max(len(pairs), 1)
     for experiment, key, old_procs, new_procs in pairs:
-        a, b = np.concatenate(old_procs), np.concatenate(new_procs)
-        p = float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
-        m_old, m_new = float(np.median(a)), float(np.median(b))
-        shift = abs(math.log(m_new / m_old))
-        noise = max(_process_spread(old_procs), _process_spread(new_procs))
-        if p * len(pairs) < ALPHA and shift > noise:
-            machine, framework, device, workload, variant, phase, batch = key
+        c = stats.compare(new_procs, old_procs, level=level)  # ratio = new time / old time
+        if c.verdict in ("faster", "slower"):
+            machine, framework, device, workload, variant, phase, batch, _ = key
+            m_old, m_new = stats.cell_estimate(old_procs)[0], stats.cell_estimate(new_procs)[0]
             rows.append({"experiment": experiment, "machine": machine, "framework": framework, "device": device,
                          "workload": workload, "variant": variant, "phase": phase, "batch": batch,
                          "before_s": m_old, "now_s": m_new, "ratio": m_new / m_old,
-                         "direction": "slower" if m_new > m_old else "faster", "p_value": p,
-                         "noise": noise})
+                         # compare() puts the new version as baseline: "faster" means the new time is larger.
+                         "direction": "slower" if c.verdict == "faster" else "faster",
+                         "ci_low": 1 / c.ci_high if c.ci_high else math.inf, "ci_high": 1 / c.ci_low if c.ci_low else math.inf,
+                         "processes": f"{c.n_candidate} -> {c.n_baseline}"})
     cols = ["experiment", "machine", "framework", "device", "workload", "variant", "phase", "batch", "before_s",
-            "now_s", "ratio", "direction", "p_value", "noise"]
+            "now_s", "ratio", "direction", "ci_low", "ci_high", "processes"]
     return pd.DataFrame(rows, columns=cols), len(pairs)
 
 
-def _same(a: list, b: list) -> bool:
-    return len(a) == len(b) and all(list(x) == list(y) for x, y in zip(a, b))
-
-
-def _process_spread(procs: list) -> float:
-    """Log-range of the per-process medians: how far separate processes of one version disagree."""
-    medians = [float(np.median(p)) for p in procs if len(p)]
-    return math.log(max(medians) / min(medians)) if len(medians) > 1 else 0.0
+def _same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(list(a[k]) == list(b[k]) for k in a)

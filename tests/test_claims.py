@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import job
+from conftest import evg_runs
 from fwbench.claims import VERDICTS, all_some_none, load_claims, verdicts
 from fwbench.report import Report
 
@@ -29,54 +29,110 @@ def test_all_some_none():
     assert all_some_none(cells("faster", "slower"), "faster") == "mixed"
 
 
-def jobs_for(run, times, same_noise=False):
-    """times: {(framework, variant): step seconds}; mode follows the variant name.
-
-    same_noise gives every job the very same noise pattern, so equal times are exactly equal.
-    """
-    return [job(run, fw, v, "eager" if v == "eager" else "graph", t, seed=0 if same_noise else i)
-            for i, ((fw, v), t) in enumerate(times.items())]
-
-
 FAST_GRAPHS = {("torch", "eager"): 0.010, ("torch", "torch.compile"): 0.005,
-               ("tensorflow", "eager"): 0.020, ("tensorflow", "tf.function"): 0.010,
+               ("tensorflow", "eager"): 0.013, ("tensorflow", "tf.function"): 0.010,
                ("tensorflow", "tf.function+xla"): 0.008, ("jax", "eager"): 0.030, ("jax", "jax.jit"): 0.004}
 
 
+def report_of(make_store, times, **kwargs):
+    return Report(make_store([("r1", evg_runs("r1", times, **kwargs))]).load()[0])
+
+
 def test_rules_when_every_graph_mode_is_faster(make_store):
-    v = by_id(Report(make_store([("r1", jobs_for("r1", FAST_GRAPHS))]).load()[0]))
+    v = by_id(report_of(make_store, FAST_GRAPHS))
     assert v["E1"].verdict == "supported"
     assert v["E4"].verdict == "supported"
-    assert v["E2"].verdict == "supported"  # torch eager 0.010 vs tensorflow eager 0.020
+    assert v["E2"].verdict == "supported"  # torch eager 1.3x faster than tensorflow eager: "a little"
     assert v["E5"].verdict == "supported"  # jax.jit is the fastest compiled mode
+    assert v["E6"].verdict == "supported"
     assert v["E1"].runs == ["r1"] and "speedup" in v["E1"].evidence
     assert len(v["E1"].cells) == 4 * 2  # four compiled variants x two phases
+    assert "8 cell(s) support the claim, 0 contradict it, 0 are inconclusive" in v["E1"].evidence
+    assert "±5%" in v["E1"].rule and "Judged on CPU data only" in v["E6"].evidence
+    assert v["E1"].cells["paired"].all()  # eager and compiled of one framework share their processes
 
 
 def test_rules_when_compiling_never_helps(make_store):
     times = {k: (0.010 if k[1] == "eager" else 0.020) for k in FAST_GRAPHS}
-    v = by_id(Report(make_store([("r1", jobs_for("r1", times))]).load()[0]))
+    v = by_id(report_of(make_store, times))
     assert v["E1"].verdict == "contradicted"
     assert v["E4"].verdict == "contradicted"
     assert "never" in v["E4"].evidence  # break-even never comes
     assert v["E2"].verdict == "contradicted"  # equal eager times: PyTorch is not faster
 
 
+def test_a_lot_faster_is_not_a_little_faster(make_store):
+    times = dict(FAST_GRAPHS)
+    times[("tensorflow", "eager")] = 0.050  # torch eager 5x faster
+    assert by_id(report_of(make_store, times))["E2"].verdict == "contradicted"
+
+
 def test_rules_mixed(make_store):
     times = dict(FAST_GRAPHS)
     times[("torch", "torch.compile")] = 0.020  # slower than torch eager
     times[("jax", "jax.jit")] = 0.050          # far slower than the others' compiled modes
-    v = by_id(Report(make_store([("r1", jobs_for("r1", times))]).load()[0]))
+    v = by_id(report_of(make_store, times))
     assert v["E1"].verdict == "mixed"
     assert v["E4"].verdict == "contradicted"
     assert v["E5"].verdict == "contradicted"
 
 
-def test_noise_gives_no_verdict_of_difference(make_store):
+def test_equal_times_are_equivalent_not_faster(make_store):
     times = {k: 0.010 for k in FAST_GRAPHS}
-    v = by_id(Report(make_store([("r1", jobs_for("r1", times, same_noise=True))]).load()[0]))
-    assert v["E1"].verdict == "contradicted"
-    assert set(v["E1"].cells["verdict"]) == {"no clear difference"}
+    v = by_id(report_of(make_store, times, within=0.01))
+    assert set(v["E1"].cells["verdict"]) == {"equivalent"}
+    assert v["E1"].verdict == "contradicted"  # no gain from compiling, for certain
+
+
+def test_noisy_processes_give_inconclusive_cells_that_never_vote(make_store):
+    # A/A in every cell: identical times, 20% between-process spread, two processes per cell.
+    times = {k: 0.010 for k in FAST_GRAPHS}
+    v = by_id(report_of(make_store, times, processes=2, between=0.2, within=0.02))
+    for cid in ("E2", "E3", "E5"):  # across frameworks: separate processes, nothing shared
+        assert v[cid].verdict == "inconclusive", cid
+        assert set(v[cid].cells["role"]) == {"inconclusive"}
+        assert "do not vote" in v[cid].evidence
+
+
+def test_a_cell_that_failed_a_check_never_votes(make_store):
+    v = by_id(report_of(make_store, FAST_GRAPHS, failed_check="torch.compile"))
+    assert v["E4"].verdict == "not yet measured"
+    assert "torch.compile" not in set(v["E1"].cells["variant"])
+    report = report_of(make_store, FAST_GRAPHS, failed_check="torch.compile")
+    excluded = report.excluded()
+    assert set(excluded["variant"]) == {"torch.compile"}
+    assert excluded["reason"].str.contains("first_step_loss_vs_reference").all()
+
+
+def test_an_unstable_series_is_left_out_and_listed(make_store):
+    report = report_of(make_store, FAST_GRAPHS, unstable="jax.jit")
+    assert "jax.jit" not in set(report.comparisons()["variant"])
+    assert report.excluded()["reason"].str.startswith("unstable series").all()
+
+
+def test_cells_with_different_parameters_never_pool(make_store):
+    a = evg_runs("r1", {("torch", "eager"): 0.01, ("torch", "torch.compile"): 0.005})
+    b = evg_runs("r2", {("torch", "eager"): 0.01, ("torch", "torch.compile"): 0.005},
+                 params={"batch_size": 32, "infer_batch_sizes": [1, 32]}, seed=9)
+    report = Report(make_store([("r1", a), ("r2", b)]).load()[0])
+    cells = report.cell_table()
+    train = cells[(cells.variant == "eager") & (cells.phase == "train")]
+    assert len(train) == 2 and set(train["n_processes"]) == {4}  # two cells of four processes, not one of eight
+    assert train["params_digest"].nunique() == 2
+    # Budget-only parameters do not split a cell: the same measurement, measured more or less precisely.
+    c = evg_runs("r3", {("torch", "eager"): 0.01}, params={"batch_size": 32, "infer_batch_sizes": [32], "max_time_s": 9.0})
+    from fwbench.experiments import params_digest
+    assert params_digest(c[0]) == params_digest(a[0])
+
+
+def test_aa_controls_measure_the_harness_false_positive_rate(make_store):
+    report = report_of(make_store, FAST_GRAPHS, twin=True, processes=4)
+    aa = report.aa_controls()
+    assert set(aa["kind"]) == {"in-process twin", "between processes"}
+    assert (aa[aa.kind == "in-process twin"]["paired"]).all()
+    rates = report.false_positive_rates()
+    assert set(rates["kind"]) == {"in-process twin", "between processes"}
+    assert (rates["false_positive_rate"] <= 0.2).all() and (rates["controls"] > 0).all()
 
 
 def test_empty_store_and_untestable_claims(tmp_path):

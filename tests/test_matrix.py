@@ -31,12 +31,12 @@ def _on(device):
             if device in frameworks.device_variants(f).get(v, [device])}
 
 
-def test_expansion_covers_every_framework_variant():
+def test_expansion_covers_every_framework_variant_one_process_per_framework():
     p = parse_profile(profile())
-    assert len(p.jobs) == len(_on("cpu"))
-    assert {(j.framework, j.variant) for j in p.jobs} == _on("cpu")
+    assert len(p.jobs) == 3  # one interleaved job per framework and workload
+    assert {(j.framework, v) for j in p.jobs for v in j.variants} == _on("cpu")
     assert len({j.job_id for j in p.jobs}) == len(p.jobs)
-    assert {j.mode for j in p.jobs} == {"eager", "graph"}
+    assert {j.mode for j in p.jobs} == {"eager,graph"}
     assert all(j.params["batch_size"] == 64 for j in p.jobs)  # the experiment's default
     # Parameters travel through papermill: only JSON types survive as themselves.
     assert isinstance(p.jobs[0].params["infer_batch_sizes"], list)
@@ -45,17 +45,23 @@ def test_expansion_covers_every_framework_variant():
 def test_device_only_variants_expand_only_on_their_device():
     assert ("torch", "torch.compile-reduce-overhead") not in _on("cpu")
     cuda = parse_profile(profile(devices=["cuda"], frameworks=["torch"]))
-    assert [j.variant for j in cuda.jobs] == ["eager", "torch.compile", "torch.compile-reduce-overhead"]
+    assert [j.variants for j in cuda.jobs] == [["eager", "torch.compile", "torch.compile-reduce-overhead"]]
     both = parse_profile(profile(devices=["cpu", "cuda"], frameworks=["torch"]))
-    assert [(j.device, j.variant) for j in both.jobs if j.variant.endswith("reduce-overhead")] == [
-        ("cuda", "torch.compile-reduce-overhead")]
+    assert sorted((j.device, j.variant) for j in both.jobs) == [
+        ("cpu", "eager,torch.compile"), ("cuda", "eager,torch.compile,torch.compile-reduce-overhead")]
 
 
-def test_processes_share_a_cell_and_are_spread_over_the_run():
+def test_processes_share_a_cell_and_rounds_come_in_a_seeded_random_order():
     p = parse_profile(profile(processes=2, frameworks=["jax"]))
-    assert [(j.variant, j.process) for j in p.jobs] == [("eager", 0), ("jax.jit", 0), ("eager", 1), ("jax.jit", 1)]
-    assert p.jobs[0].cell_id == p.jobs[2].cell_id and p.jobs[0].job_id != p.jobs[2].job_id
+    assert [(j.variant, j.process) for j in p.jobs] == [("eager,jax.jit", 0), ("eager,jax.jit", 1)]
+    assert p.jobs[0].cell_id == p.jobs[1].cell_id and p.jobs[0].job_id != p.jobs[1].job_id
     assert parse_profile(profile(processes=2)).jobs[0].notebook_parameters()["process"] == 0
+    many = dict(profile(processes=4, workloads=["mlp", "rnn"]))
+    orders = [[(j.framework, j.workload) for j in parse_profile({**many, "seed": seed}).jobs if j.process == 1]
+              for seed in (0, 0, 1)]
+    assert orders[0] == orders[1] != orders[2]  # the seed decides the order, and the order is reproducible
+    jobs = parse_profile(many).jobs
+    assert [j.process for j in jobs] == sorted(j.process for j in jobs)  # all first processes, then all second ...
 
 
 def test_variant_filter_and_params():
@@ -71,13 +77,16 @@ def test_variant_filter_and_params():
     (profile(variants=["xla-magic"]), "xla-magic"),
     (profile(params={"batchsize": 3}), "batchsize"),
     (profile(params={"batch_size": "64"}), "batch_size"),
-    (profile(params={"repeats": 2.5}), "repeats"),
+    (profile(params={"min_samples": 2.5}), "min_samples"),
     (profile(params={"batch_size": True}), "batch_size"),
-    (profile(params={"min_repeats": 50, "repeats": 10}), "min_repeats"),
+    (profile(params={"min_blocks": 50, "max_blocks": 10}), "min_blocks"),
+    (profile(params={"loss_rtol": -1}), "loss_rtol"),
+    (profile(params={"peak_matmul_n": -1}), "peak_matmul_n"),
+    ({"name": "t", "seed": -3, "experiments": {"eager_vs_graph": {}}}, "seed"),
     (profile(colour="blue"), "colour"),
     (profile(processes=0), "processes"),
     (profile(params={"infer_batch_sizes": [1, "big"]}), "infer_batch_sizes"),
-    (profile(params={"warmup": 1, "loss_steps": 5}), "warmup"),
+    (profile(params={"warmup_min": 1, "loss_steps": 5}), "warmup_min"),
     ({"name": "t", "experiments": {"debug_everything": {}}}, "debug_everything"),
     ({"name": "t", "threads": 0, "experiments": {"eager_vs_graph": {}}}, "threads"),
     ({"name": "t", "timeout_s": "soon", "experiments": {"eager_vs_graph": {}}}, "timeout_s"),

@@ -23,7 +23,7 @@ experiments:
     devices: [cpu]
     workloads: [mlp]
     processes: 3
-    params: {batch_size: 8, infer_batch_sizes: [8], repeats: 20, min_repeats: 5, max_time_s: 0.1}
+    params: {batch_size: 8, infer_batch_sizes: [8], min_samples: 5, min_blocks: 2, max_blocks: 4, max_time_s: 0.1}
 """
 
 

@@ -1,6 +1,6 @@
 """Chapter helpers pick the newest result per cell and never let stored text reach a page unescaped."""
 
-from conftest import job
+from conftest import evg_job, job
 from fwbench.report import Report, html_table, escape
 
 
@@ -33,22 +33,28 @@ def test_machines_table_has_one_row_per_machine(make_store, tmp_path):
     assert list(table["machine"]) == ["testbox"] and table.iloc[0]["torch"] == "2.13.0"
 
 
-def test_processes_are_pooled_and_cold_warm_kept_apart(make_store):
-    jobs = [job("r1", "torch", "torch.compile", "graph", 0.010, process=0, seed=1, first_call_s=5.0),
-            job("r1", "torch", "torch.compile", "graph", 0.012, process=1, seed=2, first_call_s=1.0),
-            job("r1", "torch", "eager", "eager", 0.020, process=0, seed=3),
-            job("r1", "torch", "eager", "eager", 0.020, process=1, seed=4)]
+def test_cells_are_estimated_over_processes_and_cold_warm_kept_apart(make_store):
+    jobs = [evg_job("r1", "torch", {"eager": 0.020, "torch.compile": 0.010}, process=p, between=0.1, seed=3)
+            for p in range(4)]
     report = Report(make_store([("r1", jobs)]).load()[0])
     cells = report.cell_table()
     row = cells[(cells.variant == "torch.compile") & (cells.phase == "train")].iloc[0]
-    assert row["n_processes"] == 2 and row["n_repeats"] == 100
-    assert 0.010 < row["step_time_median_s"] < 0.012
-    assert row["process_spread"] > 0.1  # the two processes differ by 20%
-    assert row["first_call_cold_s"] == 5.0 and row["first_call_warm_s"] == 1.0
+    assert row["n_processes"] == 4 and row["n_repeats"] == 160
+    assert row["step_time_ci_low_s"] < row["step_time_median_s"] < row["step_time_ci_high_s"]
+    assert row["process_spread"] > 0.05  # the processes differ by ~10%
+    assert row["first_call_cold_s"] == 0.5 and row["first_call_warm_s"] == 0.5
     cmp = report.comparisons()
     train = cmp[cmp.phase == "train"].iloc[0]
-    assert train["verdict"] == "faster" and train["first_call_graph_s"] == 5.0
-    assert train["break_even_steps"] > 1
+    # Paired within processes, the 10% process effect cancels: the 2x is decided.
+    assert train["verdict"] == "faster" and train["paired"] and 1.9 < train["speedup"] < 2.1
+    assert train["break_even_steps"] >= 1
+
+
+def test_old_layout_jobs_one_variant_per_process_still_compare_unpaired(make_store):
+    jobs = [job("r1", "torch", v, m, t, process=p, seed=10 * p + i)
+            for p in range(3) for i, (v, m, t) in enumerate([("eager", "eager", 0.02), ("torch.compile", "graph", 0.01)])]
+    cmp = Report(make_store([("r1", jobs)]).load()[0]).comparisons()
+    assert not cmp["paired"].any() and set(cmp["verdict"]) == {"faster"}
 
 
 def test_headline_batch_prefers_the_training_batch():

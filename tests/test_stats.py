@@ -51,3 +51,91 @@ def test_break_even():
 def test_rejects_bad_samples(bad):
     with pytest.raises(ValueError):
         stats.summarize(bad)
+
+
+# ---- comparisons from per-process estimates (synthetic, seeded) ------------------------------------
+
+def _processes(rng, n_proc: int, steps: int, centre: float, between: float, within: float, tag: str = "p") -> dict:
+    """n_proc processes whose own speed scatters `between` (log sd) around `centre`, steps `within` inside each."""
+    return {f"{tag}{i}": list(centre * np.exp(rng.normal(0, between)) * np.exp(rng.normal(0, within, steps)))
+            for i in range(n_proc)}
+
+
+def test_aa_with_20_percent_between_process_spread_and_two_processes_is_inconclusive():
+    rng = np.random.default_rng(14)
+    calls = []
+    for _ in range(200):
+        a = _processes(rng, 2, 100, 1e-3, 0.20, 0.02, "a")
+        b = _processes(rng, 2, 100, 1e-3, 0.20, 0.02, "b")
+        calls.append(stats.compare(a, b).verdict)
+    # Pooling steps would call most of these faster/slower; per-process estimates must not.
+    assert calls.count("faster") + calls.count("slower") <= 0.05 * len(calls)
+    assert calls.count("inconclusive") >= 0.9 * len(calls)
+
+
+def test_a_real_30_percent_difference_with_low_noise_is_found():
+    rng = np.random.default_rng(30)
+    slow = _processes(rng, 4, 50, 1.3e-3, 0.01, 0.02, "s")
+    fast = _processes(rng, 4, 50, 1.0e-3, 0.01, 0.02, "f")
+    c = stats.compare(slow, fast)
+    assert c.verdict == "faster" and 1.2 < c.ratio < 1.4 and not c.paired
+    assert stats.compare(fast, slow).verdict == "slower"
+
+
+def test_a_one_percent_difference_is_equivalent():
+    rng = np.random.default_rng(1)
+    a = _processes(rng, 6, 100, 1.01e-3, 0.005, 0.02, "a")
+    b = _processes(rng, 6, 100, 1.00e-3, 0.005, 0.02, "b")
+    assert stats.compare(a, b).verdict == "equivalent"
+
+
+def test_paired_comparison_cancels_what_a_process_shares():
+    rng = np.random.default_rng(5)
+    eager, graph = {}, {}
+    for p in range(4):
+        speed = np.exp(rng.normal(0, 0.3))  # processes differ a lot; both variants of one process alike
+        eager[p] = list(2e-3 * speed * np.exp(rng.normal(0, 0.02, 60)))
+        graph[p] = list(1e-3 * speed * np.exp(rng.normal(0, 0.02, 60)))
+    paired = stats.compare(eager, graph)
+    unpaired = stats.compare(eager, {f"x{p}": v for p, v in graph.items()})
+    assert paired.paired and not unpaired.paired
+    assert paired.verdict == "faster" and 1.9 < paired.ratio < 2.1
+    assert (paired.ci_high - paired.ci_low) < (unpaired.ci_high - unpaired.ci_low) / 3
+
+
+def test_aa_false_positive_rate_and_calibration_over_many_seeded_pairs():
+    rng = np.random.default_rng(7)
+    verdicts, excludes_one = [], 0
+    for _ in range(400):
+        a = _processes(rng, 4, 40, 1e-3, 0.05, 0.05, "a")
+        b = _processes(rng, 4, 40, 1e-3, 0.05, 0.05, "b")
+        c = stats.compare(a, b)
+        verdicts.append(c.verdict)
+        excludes_one += c.ci_low > 1 or c.ci_high < 1
+    assert excludes_one / 400 < 0.08  # a calibrated 95% interval misses about 5% of the time
+    assert (verdicts.count("faster") + verdicts.count("slower")) / 400 <= 0.05
+
+
+@pytest.mark.parametrize("lo, hi, want", [(1.10, 1.30, "faster"), (0.70, 0.90, "slower"), (0.97, 1.03, "equivalent"),
+                                          (1.02, 1.09, "inconclusive"), (0.5, 2.0, "inconclusive"),
+                                          (0.0, math.inf, "inconclusive")])
+def test_classify_against_the_margin(lo, hi, want):
+    assert stats.classify(lo, hi) == want
+
+
+def test_one_process_gives_no_interval():
+    est, lo, hi = stats.cell_estimate({"p0": [1e-3, 1.1e-3, 0.9e-3]})
+    assert est == pytest.approx(1e-3) and lo == 0 and hi == math.inf
+    assert stats.compare({"a": [1.0, 1.0]}, {"b": [2.0, 2.0]}).verdict == "inconclusive"
+
+
+def test_variance_components_and_plan_recover_the_levels():
+    rng = np.random.default_rng(3)
+    cell = _processes(rng, 40, 200, 1e-3, 0.10, 0.05)
+    v = stats.variance_components(cell)
+    assert v.within == pytest.approx(0.05**2, rel=0.15)
+    assert v.between == pytest.approx(0.10**2, rel=0.5)
+    cheap_steps = stats.plan(v, process_cost_s=5.0, step_cost_s=1e-3)
+    dear_steps = stats.plan(v, process_cost_s=5.0, step_cost_s=1.0)
+    assert cheap_steps["steps_per_process"] > dear_steps["steps_per_process"]
+    assert cheap_steps["processes"] >= 2

@@ -72,3 +72,74 @@ def test_observer_sees_first_and_warmup_outputs_only():
                      observe=lambda i, out: seen.append((i, out)))
     assert seen == [(0, 0), (1, 1), (2, 2), (3, 3)]
     assert timing.first_output == 0 and len(timing.samples_s) == 5
+
+
+# ---- interleaved measurement ------------------------------------------------------------------------
+
+import gc as _gc
+import random
+
+from fwbench.timing import InterleaveConfig, measure_interleaved
+
+
+def _sleeper(seconds):
+    return lambda: time.sleep(seconds)
+
+
+def test_interleaved_alternatives_take_turns_in_a_seeded_order():
+    cfg = InterleaveConfig(block=3, block_warmup=0, min_blocks=4, max_blocks=4, max_time_s=0.01, warmup_min=3,
+                           warmup_max=30)
+    calls = []
+    fns = {name: (lambda n=name: (calls.append(n), time.sleep(0.001))) for name in ("a", "b", "c")}
+    out = measure_interleaved(fns, lambda _: None, cfg, random.Random(1))
+    assert all(len(s.samples_s) == 12 and s.stable for s in out.values())
+    timed = calls[-36:]
+    rounds = [timed[i:i + 9] for i in range(0, 36, 9)]
+    orders = [tuple(dict.fromkeys(r)) for r in rounds]
+    assert all(sorted(o) == ["a", "b", "c"] for o in orders) and len(set(orders)) > 1  # every round, shuffled
+    calls.clear()
+    measure_interleaved(fns, lambda _: None, cfg, random.Random(1))
+    assert calls[-36:] == timed  # the same seed, the same order
+
+
+def test_a_series_that_shifts_is_measured_again_and_then_kept_as_unstable():
+    cfg = InterleaveConfig(block=5, block_warmup=0, min_blocks=6, max_blocks=6, max_time_s=0.01, warmup_min=5,
+                           warmup_max=20)
+    n = {"calls": 0}
+
+    def breaks_after_a_while():  # fast, then (from its 40th call on) ten times slower for good
+        n["calls"] += 1
+        time.sleep(0.0002 if n["calls"] < 40 else 0.002)
+
+    out = measure_interleaved({"ok": _sleeper(0.0005), "bad": breaks_after_a_while}, lambda _: None, cfg,
+                              random.Random(0))
+    assert out["ok"].stable
+    # First attempt: the shift lands inside the timed steps; the second attempt is steady at the slow level.
+    assert out["bad"].attempts == 2 and out["bad"].stable
+
+
+def test_a_series_that_never_settles_is_stored_unstable_with_its_reason():
+    cfg = InterleaveConfig(block=5, block_warmup=0, min_blocks=8, max_blocks=8, max_time_s=0.01, warmup_min=5,
+                           warmup_max=30)
+    n = {"calls": 0}
+
+    def keeps_slowing():  # every call 6% slower than the one before, forever
+        n["calls"] += 1
+        time.sleep(0.0002 * 1.06 ** n["calls"])
+
+    out = measure_interleaved({"slowing": keeps_slowing, "ok": _sleeper(0.001)}, lambda _: None, cfg,
+                              random.Random(0))
+    assert not out["slowing"].stable and out["slowing"].attempts == 2
+    assert "did not settle" in out["slowing"].problem
+    assert out["slowing"].samples_s  # kept with its series, for the book to show
+    assert out["ok"].stable
+
+
+def test_the_collector_is_off_inside_timed_blocks():
+    states = []
+    cfg = InterleaveConfig(block=4, block_warmup=1, min_blocks=2, max_blocks=2, max_time_s=0.01, warmup_min=2,
+                           warmup_max=4)
+    out = measure_interleaved({"a": lambda: states.append(_gc.isenabled())}, lambda _: None, cfg, random.Random(0))
+    assert len(out["a"].samples_s) == 8
+    assert states[-10:] == [False] * 10  # two timed blocks of 1 + 4 steps
+    assert _gc.isenabled()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -23,8 +25,13 @@ class Experiment:
     workloads: tuple[str, ...] | None = field(default=None, metadata={
         "help": "the workload axis: None = the workloads of fwbench.workloads; else these fixed names"})
     default_processes: int = field(default=2, metadata={"help": "processes per cell when the profile does not say"})
+    interleaved: bool = field(default=False, metadata={
+        "help": "one job measures all of a framework's variants of a cell in one process, interleaved"})
     tools: tuple[str, ...] = field(default=(), metadata={
         "help": "programs outside Python it uses (fwbench.fingerprint.TOOLS); their versions key its stored results"})
+
+    identity: Callable[[dict], dict] | None = field(default=None, metadata={
+        "help": "the parameters that change what is measured (None: all); their digest keys a cell"})
 
     @property
     def notebook_path(self) -> Path:
@@ -33,7 +40,8 @@ class Experiment:
 
 EXPERIMENTS = {
     "eager_vs_graph": Experiment(name="eager_vs_graph", title="Eager vs graph timing",
-                                 notebook="eager_vs_graph.ipynb", params=eager_vs_graph.Params),
+                                 notebook="eager_vs_graph.ipynb", params=eager_vs_graph.Params, interleaved=True,
+                                 default_processes=4, identity=eager_vs_graph.identity),
     # One job per (framework, debugging tool); the job runs the whole bug catalogue, each
     # case in its own process, and its records name the bug in `workload`.
     "debugging": Experiment(name="debugging", title="Debugging ergonomics", notebook="debugging.ipynb",
@@ -51,3 +59,11 @@ EXPERIMENTS = {
                           params=serving.Params, variants_of=frameworks.serving, workloads=("models",),
                           default_processes=1, tools=("java", "tensorflow_model_server", "taskset")),
 }
+
+
+def params_digest(job: dict) -> str:
+    """Digest of the parameters that changed what a stored job measured: cells that differ in it never pool."""
+    experiment = EXPERIMENTS.get(job["experiment"])
+    params = job.get("params", {})
+    chosen = experiment.identity(params) if experiment and experiment.identity else params
+    return hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:8]

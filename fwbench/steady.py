@@ -1,0 +1,86 @@
+"""Steady state of a step-time series: when warm-up is over, and whether the timed part shifted level."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: Consecutive warm-up blocks whose medians lie within this relative band count as settled.
+SETTLE_TOL = 0.10
+#: How many consecutive agreeing block pairs settle a series (2: three blocks in a row agree).
+SETTLE_RUN = 2
+#: A level shift must move the median by at least this factor (either way) ... On this project's shared 2-core
+#: VM, steady series of one process drift by up to about 1.4x within seconds, for every alternative alike (which
+#: interleaving cancels); 1.5x keeps those and catches breaks like a compile worker stealing the CPUs (100x).
+SHIFT_FACTOR = 1.5
+#: ... and be this unlikely under "no shift" (Mann-Whitney U at the best split, Bonferroni over the splits tried).
+SHIFT_ALPHA = 0.01
+
+
+@dataclass(frozen=True)
+class SteadyConfig:
+    """How warm-up ends and what counts as a level shift; the defaults are the named constants above."""
+
+    settle_tol: float = field(default=SETTLE_TOL, metadata={"help": "relative band the last warm-up block medians must lie in"})
+    settle_run: int = field(default=SETTLE_RUN, metadata={"help": "settle_run + 1 consecutive block medians in the band end warm-up"})
+    shift_factor: float = field(default=SHIFT_FACTOR, metadata={"help": "smallest median ratio across a split that is a shift"})
+    shift_alpha: float = field(default=SHIFT_ALPHA, metadata={"help": "significance a shift must reach (corrected Mann-Whitney U)"})
+
+
+def settled(block_medians: list[float], config: SteadyConfig = SteadyConfig()) -> bool:
+    """Whether the last `settle_run` + 1 block medians lie within one band: largest / smallest <= 1 + settle_tol.
+
+    A band rather than neighbours: a series creeping a few percent per block passes any pairwise test.
+    """
+    need = config.settle_run + 1
+    if len(block_medians) < need:
+        return False
+    tail = block_medians[-need:]
+    return min(tail) > 0 and max(tail) / min(tail) <= 1.0 + config.settle_tol
+
+
+@dataclass(frozen=True)
+class Shift:
+    """A detected level shift: where the series splits and how far the median moved."""
+
+    at: int
+    before_s: float
+    after_s: float
+    factor: float
+    p_value: float
+
+    def describe(self) -> str:
+        return (f"level shift after step {self.at}: median {self.before_s * 1e3:.3g} ms -> "
+                f"{self.after_s * 1e3:.3g} ms ({self.factor:.2f}x, p={self.p_value:.1e})")
+
+
+def level_shift(values, min_segment: int = 5, config: SteadyConfig = SteadyConfig()) -> Shift | None:
+    """The strongest single change point in `values` (in time order), if it is a real shift.
+
+    Every split leaving `min_segment` values on each side is scored by the standardized rank-sum of its
+    left part (a Mann-Whitney statistic computed from one ranking); the best split is tested with a
+    two-sided Mann-Whitney U test, Bonferroni-corrected for the number of splits tried. It is reported
+    only if that p is below `shift_alpha` and the medians on the two sides differ by `shift_factor` or
+    more. A series that keeps drifting one way (never settles) shows up here as a shift too.
+    """
+    from scipy.stats import mannwhitneyu, rankdata
+
+    x = np.asarray(values, dtype=np.float64)
+    n = x.size
+    if n < 2 * min_segment:
+        return None
+    ranks = rankdata(x)
+    k = np.arange(min_segment, n - min_segment + 1)
+    u = 2 * np.cumsum(ranks)[k - 1] - k * (n + 1)
+    z = np.abs(u) / np.sqrt(k * (n - k) * (n + 1) / 3.0)
+    at = int(k[np.argmax(z)])
+    before, after = x[:at], x[at:]
+    factor = float(np.median(after) / np.median(before))
+    if abs(math.log(factor)) < math.log(config.shift_factor):
+        return None
+    p = min(1.0, float(mannwhitneyu(before, after, alternative="two-sided").pvalue) * k.size)
+    if p >= config.shift_alpha:
+        return None
+    return Shift(at=at, before_s=float(np.median(before)), after_s=float(np.median(after)), factor=factor, p_value=p)
