@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from fwbench import versions
+from fwbench import sanitize, versions
 from fwbench.fingerprint import git_commit
 from fwbench.kernel import jupyter_env
 from fwbench.report import Report
@@ -48,10 +48,16 @@ def stage_appendix(report: Report, dest: Path = APPENDIX_RUNS) -> int:
         src = run.notebook(job["job_id"])
         if not src.is_file():
             continue
-        nb = nbformat.read(src, as_version=4)
-        title = (f"# {job['framework']} {job['variant']}: {job['workload']} on {job['device']} "
-                 f"({run.manifest['machine_label']})\n\nRun `{run.run_id}`, status **{job['status']}**. "
-                 "This is the notebook exactly as papermill executed it.")
+        try:
+            nb = sanitize.notebook(nbformat.read(src, as_version=4))
+        except Exception as exc:  # an unreadable notebook loses its page, not the book
+            print(f"fwbench: warning: appendix: {src}: not a readable notebook ({type(exc).__name__})", file=sys.stderr)
+            continue
+        md = sanitize.md
+        title = (f"# {md(job['framework'])} {md(job['variant'])}: {md(job['workload'])} on {md(job['device'])} "
+                 f"({md(run.manifest['machine_label'])})\n\nRun {md(run.run_id)}, status **{md(job['status'])}**. "
+                 "This is the notebook as papermill executed it, with anything that could run in a browser "
+                 "(scripts, widgets, raw HTML) removed.")
         nb.cells.insert(0, nbformat.v4.new_markdown_cell(title))
         for i, cell in enumerate(nb.cells):  # fresh ids: the inserted cell must not collide
             cell["id"] = f"fwbench-{i}"

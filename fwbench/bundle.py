@@ -25,17 +25,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fwbench import SCHEMA_VERSION, __version__
-from fwbench.store import Store, StoreError, validate_job, validate_manifest, write_json_atomic
+from fwbench.store import ID, Store, StoreError, validate_job, validate_manifest, write_json_atomic
 
 INDEX = "fwbench-bundle.json"
 SUFFIX = ".fwbundle"
 #: The only paths a bundle may hold besides its index; anything else rejects it.
-_MEMBER = re.compile(r"^runs/(?P<run>[A-Za-z0-9_.-]+)/(?P<path>manifest\.json|jobs/[A-Za-z0-9_.+-]+\.json|"
-                     r"notebooks/[A-Za-z0-9_.+-]+\.ipynb|logs/[A-Za-z0-9_.+-]+\.log)$")
+_MEMBER = re.compile(r"^runs/(?P<run>[A-Za-z0-9][A-Za-z0-9_.+-]*)/(?P<path>manifest\.json|"
+                     r"jobs/[A-Za-z0-9][A-Za-z0-9_.+-]*\.json|notebooks/[A-Za-z0-9][A-Za-z0-9_.+-]*\.ipynb|"
+                     r"logs/[A-Za-z0-9][A-Za-z0-9_.+-]*\.log)$")
 _RUN_PARTS = ("manifest.json", "jobs", "notebooks", "logs")
-#: Generous bounds that a corrupt or hostile archive cannot exceed (a full profile's run is ~30 MB).
-MAX_MEMBER_BYTES = 256 * 2**20
-MAX_TOTAL_BYTES = 4 * 2**30
+#: Generous bounds that a corrupt or hostile archive cannot exceed (a full profile's run is ~30 MB): per kind
+#: of member (a kernel log or a notebook is never gigabytes), in all, and in number of members.
+MAX_MEMBER_BYTES = {"manifest.json": 4 * 2**20, "jobs": 64 * 2**20, "notebooks": 64 * 2**20, "logs": 16 * 2**20,
+                    INDEX: 16 * 2**20}
+MAX_TOTAL_BYTES = 1 * 2**30
+MAX_MEMBERS = 50_000
+
+
+def _member_limit(name: str) -> int:
+    if name == INDEX:
+        return MAX_MEMBER_BYTES[INDEX]
+    m = _MEMBER.match(name)
+    kind = m.group("path").split("/")[0] if m else ""
+    return MAX_MEMBER_BYTES.get(kind, 0)
 _FINGERPRINT_KEYS = ("machine_id", "machine_label", "hardware", "os", "python", "packages", "fwbench")
 
 
@@ -134,6 +146,7 @@ def _read_members(path: Path) -> dict[str, bytes]:
         raise BundleError(f"{path}: not an fwbench bundle (not a gzip-compressed tar archive: {exc})") from None
     members: dict[str, bytes] = {}
     total = 0
+    declared = None  # member -> size, from the index once it has been read
     try:
         with tar:
             for info in tar:
@@ -144,18 +157,41 @@ def _read_members(path: Path) -> dict[str, bytes]:
                     raise BundleError(f"{path}: member {name!r} is not a path a bundle may hold")
                 if name in members:
                     raise BundleError(f"{path}: member {name!r} appears twice")
-                if info.size > MAX_MEMBER_BYTES or total + info.size > MAX_TOTAL_BYTES:
-                    raise BundleError(f"{path}: member {name!r} is larger than a bundle allows")
+                if name != INDEX and declared is not None and declared.get(name) != info.size:
+                    # The index comes first (pack writes it so): a member it does not list, or whose size
+                    # differs, is refused from its header, before its bytes are read.
+                    raise BundleError(f"{path}: member {name!r} is not in the bundle's index"
+                                      if name not in declared else f"{path}: member {name!r} is not the size "
+                                      "its index says")
+                # Sizes are checked from the archive's headers before a byte of the member is read.
+                if info.size > _member_limit(name):
+                    raise BundleError(f"{path}: member {name!r} has {info.size} bytes; at most "
+                                      f"{_member_limit(name)} are allowed for its kind")
+                if total + info.size > MAX_TOTAL_BYTES or len(members) >= MAX_MEMBERS:
+                    raise BundleError(f"{path}: the bundle holds more than {MAX_TOTAL_BYTES} bytes or "
+                                      f"{MAX_MEMBERS} members")
                 data = tar.extractfile(info).read()
                 if len(data) != info.size:
                     raise BundleError(f"{path}: truncated (member {name!r} is cut short)")
                 members[name] = data
                 total += len(data)
+                if name == INDEX and not members.keys() - {INDEX}:
+                    declared = _declared_sizes(path, data)
     except (tarfile.ReadError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise BundleError(f"{path}: truncated or corrupt archive ({exc})") from None
     if INDEX not in members:
         raise BundleError(f"{path}: not an fwbench bundle (no {INDEX})")
     return members
+
+
+def _declared_sizes(path: Path, data: bytes) -> dict[str, int] | None:
+    """member -> size as the index lists them; None if the index is unreadable (_load_index then says why)."""
+    try:
+        index = json.loads(data)
+        return {f"runs/{rid}/{rel}": int(meta["bytes"]) for rid, e in index["runs"].items()
+                for rel, meta in e["files"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def _load_index(path: Path, members: dict[str, bytes]) -> dict:
@@ -236,9 +272,14 @@ def import_bundle(store: Store, path: Path) -> ImportResult:
     extra = sorted(set(members) - listed - {INDEX})
     if extra:
         raise BundleError(f"{path}: member {extra[0]!r} is not in the bundle's index")
+    for rid in index["runs"]:
+        if not ID.fullmatch(rid):
+            raise BundleError(f"{path}: run id {rid[:60]!r} is not an id (letters, digits, '_', '.', '+', '-', "
+                              "not starting with a dot)")
     checked = {rid: _check_run(path, rid, entry, members) for rid, entry in sorted(index["runs"].items())}
     result = ImportResult()
     with store.lock():
+        imported_runs(store)  # an unreadable log of earlier imports stops us here, before anything moves
         new = {}
         for rid, files in checked.items():
             target = store.run_dir(rid)
@@ -278,15 +319,26 @@ def _log_import(store: Store, path: Path, result: ImportResult) -> None:
     write_json_atomic(store.root / "imports.json", {"schema_version": SCHEMA_VERSION, "kind": "imports", "runs": log})
 
 
-def imported_runs(store: Store) -> dict[str, dict]:
-    """run_id -> {bundle, imported} for every run that arrived in a bundle."""
+def imported_runs(store: Store, strict: bool = True) -> dict[str, dict]:
+    """run_id -> {bundle, imported} for every run that arrived in a bundle.
+
+    An `imports.json` that exists but cannot be read is a StoreError when `strict` (importing, measuring
+    and `validate` refuse to go on rather than rewrite it and lose where runs came from); the book reads
+    it with strict=False and lists the problem instead.
+    """
     path = store.root / "imports.json"
     if not path.is_file():
         return {}
     try:
         data = json.loads(path.read_text())
-        return dict(data["runs"]) if data.get("kind") == "imports" else {}
-    except (OSError, ValueError, KeyError, TypeError):
+        if not (isinstance(data, dict) and data.get("kind") == "imports" and isinstance(data.get("runs"), dict)
+                and all(isinstance(v, dict) for v in data["runs"].values())):
+            raise ValueError("not an imports log")
+        return dict(data["runs"])
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        if strict:
+            raise StoreError(f"{path}: unreadable ({str(exc).splitlines()[0][:80]}); restore it or remove it "
+                             "(the runs it lists would then count as measured here)") from None
         return {}
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 import yaml
 
 from fwbench import stats
+from fwbench.sanitize import md
 from fwbench.report import Report, fmt_s
 
 CLAIMS_FILE = Path(__file__).with_name("claims.yml")
@@ -247,7 +248,7 @@ def _python_debugging(report: Report) -> pd.DataFrame:
 
 def _case_lines(df: pd.DataFrame) -> str:
     return "\n".join(f"- {c['machine_label']} {c['framework']} {c['mode']}, {c['bug']}: **{c['outcome']}**"
-                      + (f" ({c['seen']})" if c["seen"] else "") for _, c in df.iterrows())
+                      + (f" ({md(c['seen'])})" if c["seen"] else "") for _, c in df.iterrows())
 
 
 def rule_d1(report: Report) -> tuple[str, str, pd.DataFrame]:
@@ -327,7 +328,7 @@ def _attempts(report: Report) -> pd.DataFrame:
 def _attempt_lines(df: pd.DataFrame, extra: Callable[[pd.Series], str] = lambda r: "") -> str:
     def detail(r):
         if r["outcome"] == "fails":
-            return f" ({r['error_type']}: {r['error_message'][:160]})" if r["error_type"] else ""
+            return f" ({md(r['error_type'])}: {md(str(r['error_message'])[:160])})" if r["error_type"] else ""
         err = f" (max abs error {r['max_abs_err']:.2g})" if pd.notna(r["max_abs_err"]) else ""
         return err + extra(r)
     return "\n".join(f"- {r['machine_label']} {r['framework']} {r['path']} on {r['workload']}: **{r['outcome']}**"
@@ -433,8 +434,10 @@ def rule_x5(report: Report) -> tuple[str, str, pd.DataFrame]:
         t_ok = t["outcome"] == "matches" and is_true(t["dynamic_batch_ok"])
         p_ok = p["outcome"] == "matches" and is_true(p["dynamic_batch_ok"])
         if t_ok and p_ok and pd.notna(t["latency_b1_ci_high_s"]) and pd.notna(p["latency_b1_ci_low_s"]):
-            verdicts.append("tflite ahead" if t["latency_b1_ci_high_s"] < p["latency_b1_ci_low_s"] else
-                            "pytorch ahead" if p["latency_b1_ci_high_s"] < t["latency_b1_ci_low_s"] else "tie")
+            # The book's margin: ahead only if one interval clears the other by more than the margin.
+            up = 1 + stats.EQUIVALENCE_MARGIN
+            verdicts.append("tflite ahead" if t["latency_b1_ci_high_s"] * up < p["latency_b1_ci_low_s"] else
+                            "pytorch ahead" if p["latency_b1_ci_high_s"] * up < t["latency_b1_ci_low_s"] else "tie")
         else:
             verdicts.append("tflite ahead" if t_ok and not p_ok else "pytorch ahead" if p_ok and not t_ok else "tie")
     if not verdicts:
@@ -481,7 +484,7 @@ def rule_x4(report: Report) -> tuple[str, str, pd.DataFrame]:
     is_sm = servers["source"].isin(sr.SAVEDMODEL_SOURCES)
     notes = []
     for _, r in servers[is_sm & (servers["outcome"] == "unavailable")].drop_duplicates("variant").iterrows():
-        notes.append(f"- {r['machine_label']} {r['label']}: **unavailable** ({r['error_message']})")
+        notes.append(f"- {r['machine_label']} {r['label']}: **unavailable** ({md(r['error_message'])})")
     failed = servers[is_sm & (servers["outcome"] == "fails")]
     if not (is_sm & (servers["outcome"] != "unavailable")).any():
         return "not yet measured", "No SavedModel server ran here.\n" + "\n".join(notes), pd.DataFrame()
@@ -515,7 +518,7 @@ def rule_x4(report: Report) -> tuple[str, str, pd.DataFrame]:
                          for _, c in cells.iterrows())
     if not failed.empty:
         evidence += "\n\nSavedModel server starts that failed:\n" + "\n".join(
-            f"- {r['machine_label']} {r['label']} on {r['workload']}: {r['error_type']}: {r['error_message'][:160]}"
+            f"- {r['machine_label']} {r['label']} on {r['workload']}: {md(r['error_type'])}: {md(str(r['error_message'])[:160])}"
             for _, r in failed.iterrows())
     if notes:
         evidence += "\n\nNot measured here:\n" + "\n".join(notes)
@@ -607,7 +610,7 @@ RULES: dict[str, tuple[str, Callable[[Report], tuple[str, str, pd.DataFrame]]]] 
            "the closest PyTorch edge path installable from the package registries (ExecuTorch). A path *works* on a "
            "workload when it matches the source and also runs and matches at the other batch sizes. A workload goes "
            "to the path that works when the other does not, else to the one with the lower batch-1 latency "
-           "(95% CIs apart), else it is a tie. **Supported** if TFLite is ahead on every workload, **contradicted** "
+           f"(95% CIs apart by more than the ±{stats.EQUIVALENCE_MARGIN:.0%} margin), else it is a tie. **Supported** if TFLite is ahead on every workload, **contradicted** "
            "if PyTorch's is, **mixed** otherwise; **not testable here** if PyTorch's edge path could not be "
            "installed (the reason is shown).", rule_x5),
     "X6": ("The one Keras 3 model definition (`fwbench/keras_model.py`) on the tensorflow, torch and jax backends, "

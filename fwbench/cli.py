@@ -11,8 +11,23 @@ from fwbench.store import Store, StoreError
 EXIT_OK, EXIT_FAILED_JOBS, EXIT_BAD_INPUT = 0, 1, 2
 
 
+#: Commands that measure or import may create the store; every other command reads one that must exist.
+_CREATING = {"run", "report", "nightly", "import"}
+
+
 def _store(args) -> Store:
-    return Store(args.store)
+    store = Store(args.store)
+    root = store.root
+    if root.exists() and not root.is_dir():
+        raise StoreError(f"{root}: the store path is a file, not a directory")
+    if not root.exists():
+        if args.command not in _CREATING:
+            raise StoreError(f"{root}: no such store (a mistyped --store? measuring commands create one)")
+        parent = next((p for p in root.parents if p.exists()), None)
+        if parent is not None and not parent.is_dir():
+            raise StoreError(f"{root}: cannot create the store: {parent} is a file")
+        print(f"fwbench: creating a new store at {root}", file=sys.stderr)
+    return store
 
 
 def cmd_run(args) -> int:
@@ -72,8 +87,24 @@ def cmd_report(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    runs, _ = _store(args).load(strict=True)
-    print(f"fwbench: {len(runs)} runs, {sum(len(r.jobs) for r in runs)} jobs, all valid")
+    """Every file of the store: runs and jobs, the import log and the kept report versions; one line per bad file."""
+    from fwbench.bundle import imported_runs
+    from fwbench.versions import check_reports
+
+    store = _store(args)
+    runs, problems = store.load(strict=False)
+    try:
+        imported_runs(store)
+    except StoreError as exc:
+        problems.append(str(exc))
+    problems += check_reports(store)
+    for problem in problems:
+        print(f"fwbench: invalid: {problem}", file=sys.stderr)
+    jobs = sum(len(r.jobs) for r in runs)
+    if problems:
+        print(f"fwbench: {len(runs)} runs, {jobs} jobs readable; {len(problems)} file(s) invalid")
+        return EXIT_BAD_INPUT
+    print(f"fwbench: {len(runs)} runs, {jobs} jobs, all valid")
     return EXIT_OK
 
 
@@ -108,7 +139,10 @@ def cmd_history(args) -> int:
     from fwbench.history import Selection, history_table
     from fwbench.report import Report
 
-    table = history_table(Report.load(_store(args).root),
+    report = Report.load(_store(args).root)
+    for problem in report.problems:  # as the book does: what could not be read is said, not silently dropped
+        print(f"fwbench: warning: skipping unreadable file: {problem}", file=sys.stderr)
+    table = history_table(report,
                           Selection(args.framework, args.workload, args.variant, args.phase, args.batch))
     if table.empty:
         print("fwbench: no stored results for that selection", file=sys.stderr)
@@ -187,7 +221,11 @@ def main(argv=None) -> int:
         return args.func(args)
     except (StoreError, ValueError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        print(f"fwbench: error: {message}", file=sys.stderr)
+        print(f"fwbench: error: {str(message).splitlines()[0] if str(message) else type(exc).__name__}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # a store or file we cannot write or read: permissions, a file in the way, a full disk
+        where = exc.filename or getattr(args, "store", None) or "the store"
+        print(f"fwbench: error: {where}: {exc.strerror or type(exc).__name__}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except RuntimeError as exc:  # BookError and friends: a build step failed, not bad input
         print(f"fwbench: error: {exc}", file=sys.stderr)

@@ -123,8 +123,11 @@ def machine_id(hw: dict) -> str:
 
 
 def machine_label() -> str:
-    """A human name for this machine: FWBENCH_MACHINE_LABEL, else the host name."""
-    return os.environ.get("FWBENCH_MACHINE_LABEL") or socket.gethostname()
+    """A human name for this machine: FWBENCH_MACHINE_LABEL, else the host name, as a plain name
+    (fwbench.store.NAME): anything else is replaced by '-', since labels reach page titles and Markdown."""
+    raw = os.environ.get("FWBENCH_MACHINE_LABEL") or socket.gethostname() or "machine"
+    label = re.sub(r"[^A-Za-z0-9 _.,:;+@()/-]", "-", raw.strip())[:200]
+    return label if label[:1].isalnum() else f"m{label}"[:200]
 
 
 #: Programs outside Python that an experiment may use: name -> the argument that prints its version.

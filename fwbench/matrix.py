@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import random
 import re
 import shutil
@@ -95,8 +96,8 @@ def _names(where: str, value, allowed: list[str]) -> list[str]:
 
 
 def _type_ok(value, annotation) -> bool:
-    if annotation in (float, "float"):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation in (float, "float"):  # NaN and infinity are not numbers a profile can mean
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if annotation in (int, "int"):
         return isinstance(value, int) and not isinstance(value, bool)
     if annotation in (str, "str"):
@@ -107,6 +108,8 @@ def _type_ok(value, annotation) -> bool:
         return isinstance(value, (list, tuple)) and all(_type_ok(v, int) for v in value)
     if annotation in ("tuple[str, ...]", "list[str]"):
         return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+    if annotation in ("tuple[float, ...]", "list[float]"):
+        return isinstance(value, (list, tuple)) and all(_type_ok(v, float) for v in value)
     return True
 
 
@@ -167,6 +170,9 @@ def parse_profile(data, where: str = "profile") -> Profile:
     for key in data:
         if key not in _PROFILE_KEYS:
             _fail(f"{where}.{key}", f"unknown key; allowed: {', '.join(sorted(_PROFILE_KEYS))}")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        _fail(f"{where}.description", f"expected a string, got {type(description).__name__}")
     name = data.get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         _fail(f"{where}.name", "expected a name of letters, digits, '_', '.' or '-'")
@@ -223,7 +229,7 @@ def parse_profile(data, where: str = "profile") -> Profile:
                 jobs.append(Job(exp_name, fw, device, workload, variant, params, threads, float(timeout), process))
     if not jobs:
         _fail(where, "expands to no jobs")
-    return Profile(name=name, description=str(data.get("description", "")), source=data, jobs=tuple(jobs), seed=seed)
+    return Profile(name=name, description=description, source=data, jobs=tuple(jobs), seed=seed)
 
 
 def resolve_profile_path(name_or_path: str) -> Path:
@@ -240,7 +246,24 @@ def load_profile(name_or_path: str) -> Profile:
         known = ", ".join(sorted(p.stem for p in PROFILE_DIR.glob("*.yml")))
         raise MatrixError(f"profile {name_or_path!r} not found; known profiles: {known}")
     try:
-        data = yaml.safe_load(path.read_text())
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MatrixError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise MatrixError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        data = yaml.load(text, Loader=_NoAliasLoader)
     except yaml.YAMLError as exc:
         raise MatrixError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     return parse_profile(data, where=path.name)
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without anchors and aliases: a profile never needs them, and nested aliases expand
+    exponentially (a few hundred bytes can ask for gigabytes)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.YAMLError(f"aliases (*{event.anchor}) are not allowed in a profile, line {event.start_mark.line + 1}")
+        return super().compose_node(parent, index)

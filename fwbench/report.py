@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -10,9 +9,9 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from fwbench import stats, tidy
+from fwbench import sanitize, stats, tidy
 from fwbench.experiments import params_digest
-from fwbench.store import Run, Store
+from fwbench.store import Run, Store, StoreError
 
 #: A cell whose step-time CV exceeds this is marked noisy in the book.
 NOISY_CV = 0.10
@@ -63,8 +62,12 @@ class Report:
         store = Store(root)  # None: FWBENCH_STORE, else results/
         runs, problems = store.load(strict=False)
         distinct_labels(runs)
-        return cls(runs=runs, problems=problems,
-                   origins={rid: e.get("bundle", "?") for rid, e in imported_runs(store).items()})
+        try:
+            origins = imported_runs(store)
+        except StoreError as exc:
+            origins = {}
+            problems.append(str(exc))
+        return cls(runs=runs, problems=problems, origins={rid: e.get("bundle", "?") for rid, e in origins.items()})
 
     def origin(self, run_id: str) -> str:
         """Where a run's numbers were measured from this store's point of view."""
@@ -178,11 +181,11 @@ class Report:
         Left out, and listed by `excluded`: A/A twins (see `aa_controls`), series stored as unstable, and
         cells that failed a correctness check.
         """
-        return self._memoized(("samples", experiment), lambda: self._samples(experiment)[0])
+        return self._memoized(("samples", experiment), lambda: self._samples(experiment))[0]
 
     def excluded(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
         """Cells and series kept out of every comparison and verdict, with the reason."""
-        return self._memoized(("excluded", experiment), lambda: self._samples(experiment)[1])
+        return self._memoized(("samples", experiment), lambda: self._samples(experiment))[1].copy()
 
     def _series(self, experiment: str):
         """(key, process id, sample entry) of every stored series of the latest ok jobs."""
@@ -447,7 +450,7 @@ def headline_batch(df: pd.DataFrame) -> pd.DataFrame:
 
 def escape(text) -> str:
     """HTML-escape a string from the store (error messages, host names) before it reaches a page."""
-    return html.escape(str(text), quote=True)
+    return sanitize.html(text)
 
 
 def html_table(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:

@@ -204,15 +204,17 @@ def _t(level: float, df: float) -> float:
 def compare(baseline: dict, candidate: dict, level: float = LEVEL, margin: float = EQUIVALENCE_MARGIN) -> Comparison:
     """Speedup of `candidate` over `baseline` from their per-process samples ({process id: step times}).
 
-    When both were measured in the same processes (interleaved there), the comparison is paired: a
-    t interval on the per-process log ratios, so what a process shares cancels. Otherwise a Welch t
+    When both were measured in the same processes (interleaved there), the comparison is paired over the
+    processes they share: a t interval on the per-process log ratios, so what a process shares cancels. Otherwise a Welch t
     interval on the difference of mean log per-process medians. Fewer than two processes (pairs) on
     a side give no interval: inconclusive, however large the difference looks.
     """
     la, lb = _log_medians(baseline), _log_medians(candidate)
     common = sorted(set(la) & set(lb), key=str)
-    paired = len(common) == len(la) == len(lb) and len(common) >= 2
+    # Measured in the same processes (a process whose series was left out on one side drops from both).
+    paired = len(common) >= 2
     if paired:
+        la, lb = {p: la[p] for p in common}, {p: lb[p] for p in common}
         d = np.array([la[p] - lb[p] for p in common])
         est, se, df = float(d.mean()), float(d.std(ddof=1) / math.sqrt(d.size)), d.size - 1
     else:

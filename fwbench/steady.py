@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 #: Consecutive warm-up blocks whose medians lie within this relative band count as settled.
-SETTLE_TOL = 0.10
-#: How many consecutive agreeing block pairs settle a series (2: three blocks in a row agree).
+SETTLE_TOL = 0.15
+#: How many consecutive agreeing block pairs settle a series (2: three blocks in a row agree) ...
 SETTLE_RUN = 2
+#: ... holding at least this many steps between them.
+SETTLE_STEPS = 6
 #: A level shift must move the median by at least this factor (either way) ... On this project's shared 2-core
 #: VM, steady series of one process drift by up to about 1.4x within seconds, for every alternative alike (which
 #: interleaving cancels); 1.5x keeps those and catches breaks like a compile worker stealing the CPUs (100x).
@@ -25,19 +27,27 @@ class SteadyConfig:
 
     settle_tol: float = field(default=SETTLE_TOL, metadata={"help": "relative band the last warm-up block medians must lie in"})
     settle_run: int = field(default=SETTLE_RUN, metadata={"help": "settle_run + 1 consecutive block medians in the band end warm-up"})
+    settle_steps: int = field(default=SETTLE_STEPS, metadata={"help": "... and those blocks hold at least this many steps"})
     shift_factor: float = field(default=SHIFT_FACTOR, metadata={"help": "smallest median ratio across a split that is a shift"})
     shift_alpha: float = field(default=SHIFT_ALPHA, metadata={"help": "significance a shift must reach (corrected Mann-Whitney U)"})
 
 
-def settled(block_medians: list[float], config: SteadyConfig = SteadyConfig()) -> bool:
-    """Whether the last `settle_run` + 1 block medians lie within one band: largest / smallest <= 1 + settle_tol.
+def settled(block_medians: list[float], config: SteadyConfig = SteadyConfig(), block_sizes: list[int] | None = None) -> bool:
+    """Whether the trailing block medians lie within one band: largest / smallest <= 1 + settle_tol.
 
-    A band rather than neighbours: a series creeping a few percent per block passes any pairwise test.
+    The trailing blocks are at least `settle_run` + 1 and cover at least `settle_steps` steps (slow steps
+    come one per block, and two neighbouring steps say little). A band rather than neighbours: a series
+    creeping a few percent per block passes any pairwise test.
     """
-    need = config.settle_run + 1
-    if len(block_medians) < need:
+    sizes = block_sizes or [1] * len(block_medians)
+    count, steps = 0, 0
+    for size in reversed(sizes):
+        count, steps = count + 1, steps + size
+        if count >= config.settle_run + 1 and steps >= config.settle_steps:
+            break
+    else:
         return False
-    tail = block_medians[-need:]
+    tail = block_medians[-count:]
     return min(tail) > 0 and max(tail) / min(tail) <= 1.0 + config.settle_tol
 
 

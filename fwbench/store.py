@@ -18,9 +18,10 @@ import fcntl
 import json
 import math
 import os
+import re
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -45,6 +46,21 @@ _MANIFEST_FIELDS = {"schema_version": int, "kind": str, "run_id": str, "machine_
 
 class StoreError(Exception):
     """A file in the store is missing, unreadable, or does not match the schema."""
+
+
+#: Names that identify things (machines, frameworks, variants, workloads, bugs, ...): they reach page titles,
+#: file names and Markdown, so they are plain text: letters, digits and a few separators; no markup, no newline.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.,:;+@()/-]{0,199}")
+#: Run and job ids: also file and folder names, so no space and no leading dot.
+ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,199}")
+
+
+def check_name(path, where: str, value, pattern: re.Pattern = NAME) -> None:
+    """Refuse an identifying string that is not plain (see NAME and ID)."""
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        kind = "an id (letters, digits, '_', '.', '+', '-')" if pattern is ID else \
+            "a plain name (letters, digits, spaces and _ . , : ; + @ ( ) / -)"
+        raise StoreError(f"{path}: {where} {repr(value)[:60]} is not {kind}")
 
 
 def default_root() -> Path:
@@ -117,6 +133,12 @@ def validate_job(data: dict, path="job") -> dict:
     _check_fields(path, data, _JOB_FIELDS)
     if data["kind"] != "job":
         raise StoreError(f"{path}: kind is {data['kind']!r}, expected 'job'")
+    for name in ("run_id", "job_id"):
+        check_name(path, name, data[name], ID)
+    for name in ("experiment", "framework", "device", "workload", "variant", "mode"):
+        check_name(path, name, data[name])
+    if data.get("framework_version"):
+        check_name(path, "framework_version", data["framework_version"])
     if data["status"] not in JOB_STATUSES:
         raise StoreError(f"{path}: status {data['status']!r} is not one of {', '.join(JOB_STATUSES)}")
     if data["status"] != "ok" and not isinstance(data.get("error"), dict):
@@ -130,8 +152,9 @@ def validate_job(data: dict, path="job") -> dict:
         if not math.isfinite(rec["value"]):
             raise StoreError(f"{path}: records[{i}].value is not finite")
         for name in ("workload", "mode", "variant"):  # optional per-record overrides (a debugging job's bug and mode)
-            if name in rec and not isinstance(rec[name], str):
-                raise StoreError(f"{path}: records[{i}].{name} is not a string")
+            if name in rec:
+                check_name(path, f"records[{i}].{name}", rec[name])
+        check_name(path, f"records[{i}].metric", rec["metric"])
     samples = data.get("samples", [])
     for i, entry in enumerate(samples if isinstance(samples, list) else []):
         # Timed series (eager vs graph, tool costs): what the statistics read, so their shape is checked here.
@@ -141,19 +164,27 @@ def validate_job(data: dict, path="job") -> dict:
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
                    for v in entry["values"]):
             raise StoreError(f"{path}: samples[{i}].values holds a value that is not a positive finite number")
-        if "variant" in entry and not isinstance(entry["variant"], str):
-            raise StoreError(f"{path}: samples[{i}].variant is not a string")
+        if "variant" in entry:
+            check_name(path, f"samples[{i}].variant", entry["variant"])
     for i, case in enumerate(data.get("cases", [])):
         if not isinstance(case, dict) or not all(isinstance(case.get(k), str) for k in ("bug", "mode", "outcome")):
             raise StoreError(f"{path}: cases[{i}] lacks bug, mode or outcome")
+        for k in ("bug", "mode", "outcome", "tool"):
+            if k in case:
+                check_name(path, f"cases[{i}].{k}", case[k])
     for i, attempt in enumerate(data.get("attempts", [])):  # the export experiment's per-workload outcomes
         if not isinstance(attempt, dict) or not all(isinstance(attempt.get(k), str) for k in ("workload", "path", "outcome")):
             raise StoreError(f"{path}: attempts[{i}] lacks workload, path or outcome")
+        for k in ("workload", "path", "runtime"):
+            if k in attempt:
+                check_name(path, f"attempts[{i}].{k}", attempt[k])
         if attempt["outcome"] not in ATTEMPT_OUTCOMES:
             raise StoreError(f"{path}: attempts[{i}].outcome {attempt['outcome']!r} is not one of {', '.join(ATTEMPT_OUTCOMES)}")
     for i, attempt in enumerate(data.get("servers", [])):  # the serving experiment's server starts
         if not isinstance(attempt, dict) or not all(isinstance(attempt.get(k), str) for k in ("workload", "server", "outcome")):
             raise StoreError(f"{path}: servers[{i}] lacks workload, server or outcome")
+        for k in ("workload", "server"):
+            check_name(path, f"servers[{i}].{k}", attempt[k])
         if attempt["outcome"] not in SERVER_OUTCOMES:
             raise StoreError(f"{path}: servers[{i}].outcome {attempt['outcome']!r} is not one of {', '.join(SERVER_OUTCOMES)}")
         if not isinstance(attempt.get("batching"), bool):
@@ -165,6 +196,9 @@ def validate_manifest(data: dict, path="manifest") -> dict:
     _check_fields(path, data, _MANIFEST_FIELDS)
     if data["kind"] != "run":
         raise StoreError(f"{path}: kind is {data['kind']!r}, expected 'run'")
+    check_name(path, "run_id", data["run_id"], ID)
+    check_name(path, "machine_id", data["machine_id"], ID)
+    check_name(path, "machine_label", data["machine_label"])
     if data["status"] not in RUN_STATUSES:
         raise StoreError(f"{path}: status {data['status']!r} is not one of {', '.join(RUN_STATUSES)}")
     return data
@@ -177,6 +211,8 @@ class Run:
     path: Path
     manifest: dict
     jobs: list[dict]
+    #: One line per job file of this run that could not be read (left out of `jobs`).
+    damaged: list[str] = field(default_factory=list)
 
     @property
     def run_id(self) -> str:
@@ -230,32 +266,58 @@ class Store:
     def run_ids(self) -> list[str]:
         if not self.runs_dir.is_dir():
             return []
+        # Hidden entries are the import's scratch; anything else that is not a folder is not a run.
         return sorted(p.name for p in self.runs_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
 
-    def load_run(self, run_id: str) -> Run:
+    def load_run(self, run_id: str, strict: bool = True) -> Run:
+        """One run. strict=False keeps a run whose manifest is sound but some job files are not: those
+        jobs are left out and named in `run.damaged`, the others load (and stay reusable) as they are."""
+        check_name(self.runs_dir / run_id, "run id", run_id, ID)
         path = self.run_dir(run_id)
         manifest = validate_manifest(read_json(path / "manifest.json"), path / "manifest.json")
-        jobs = []
+        if manifest["run_id"] != run_id:
+            raise StoreError(f"{path / 'manifest.json'}: run_id {manifest['run_id']!r} does not match its directory")
+        jobs, damaged = [], []
         for job_path in sorted((path / "jobs").glob("*.json")):
-            job = validate_job(read_json(job_path), job_path)
-            if job["run_id"] != run_id:
-                raise StoreError(f"{job_path}: run_id {job['run_id']!r} does not match its directory")
+            try:
+                job = validate_job(read_json(job_path), job_path)
+                if job["run_id"] != run_id:
+                    raise StoreError(f"{job_path}: run_id {job['run_id']!r} does not match its directory")
+            except StoreError as exc:
+                if strict:
+                    raise
+                damaged.append(str(exc))
+                continue
             jobs.append(job)
-        return Run(path=path, manifest=manifest, jobs=jobs)
+        return Run(path=path, manifest=manifest, jobs=jobs, damaged=damaged)
 
     def load(self, strict: bool = True) -> tuple[list[Run], list[str]]:
         """All runs, oldest first, and the problems found.
 
-        strict=True raises StoreError at the first bad file; strict=False skips
-        bad runs and returns one line per problem, so a report can still show
-        everything that is valid and say what was left out.
+        strict=True raises StoreError at the first bad file; strict=False keeps everything that is
+        valid and returns one line per bad file: a bad job file loses only that job, a bad manifest
+        its run (whose directory is still there, see `unreadable_runs`).
         """
         runs, problems = [], []
         for run_id in self.run_ids():
             try:
-                runs.append(self.load_run(run_id))
+                run = self.load_run(run_id, strict=strict)
             except StoreError as exc:
                 if strict:
                     raise
                 problems.append(str(exc))
+                continue
+            runs.append(run)
+            problems += run.damaged
         return runs, problems
+
+    def unreadable_runs(self) -> list[str]:
+        """Run directories whose manifest cannot be read: present in the store, but not loadable."""
+        out = []
+        for run_id in self.run_ids():
+            try:
+                check_name(self.runs_dir / run_id, "run id", run_id, ID)
+                validate_manifest(read_json(self.run_dir(run_id) / "manifest.json"))
+            except StoreError:
+                out.append(run_id)
+        return out

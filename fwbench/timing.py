@@ -149,6 +149,8 @@ class Series:
     attempts: int = 1
     stable: bool = True
     problem: str = ""
+    #: Why the first attempt was not kept (empty if it was).
+    remeasured_because: str = ""
 
     def health(self, config: InterleaveConfig) -> str:
         """Empty if the series is a steady state; else what is wrong with it."""
@@ -181,7 +183,7 @@ def _collect() -> None:
 
 def _warm(series: Series, fn, sync, config: InterleaveConfig, observe, start_index: int) -> None:
     """Untimed blocks until consecutive block medians agree (or the warm-up bound is reached); sizes the blocks."""
-    medians, done = [], 0
+    medians, sizes, done = [], [], 0
     size = config.block
     while done < config.warmup_max:
         steps = min(size, config.warmup_max - done)
@@ -193,10 +195,11 @@ def _warm(series: Series, fn, sync, config: InterleaveConfig, observe, start_ind
                 observe(series.name, start_index + done + k + 1, out)
         done += steps
         medians.append(statistics.median(times))
+        sizes.append(steps)
         # Blocks of about block_s: a slow step warms up (and is timed) a few steps at a time.
         size = max(1, min(config.block, round(config.block_s / max(medians[-1], 1e-9))))
         _collect()
-        if done >= config.warmup_min and settled(medians, config.steady):
+        if done >= config.warmup_min and settled(medians, config.steady, sizes):
             series.settled = True
             break
     series.discarded += done
@@ -248,5 +251,5 @@ def measure_interleaved(fns: dict[str, Callable[[], Any]], sync: Callable[[Any],
             if problem and attempt == 2:
                 series[n].stable, series[n].problem = False, problem
             elif problem:  # warm up again: whatever was still changing may have finished
-                series[n].settled = False
+                series[n].settled, series[n].remeasured_because = False, problem
     return series

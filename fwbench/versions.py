@@ -41,14 +41,16 @@ def current_manifest(store: Store, report, version: str, commit: dict) -> dict:
     from fwbench.bundle import imported_runs, run_digest
     from fwbench.claims import verdicts
 
-    imported = imported_runs(store)
+    imported = imported_runs(store, strict=False)
     runs = {r.run_id: {"sha256": run_digest(r.path), "machine_id": r.manifest["machine_id"],
                        "machine_label": r.manifest["machine_label"], "jobs": len(r.jobs),
                        "started": r.manifest["started"], "origin": imported.get(r.run_id, {}).get("bundle", "measured")}
             for r in report.runs}
+    # A version built from a store with unreadable files says so: its verdicts rest on what could be read.
     return {"schema_version": SCHEMA_VERSION, "kind": "report", "version": version,
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "commit": commit.get("commit"), "dirty": bool(commit.get("dirty")), "runs": runs,
+            "unreadable": list(report.problems),
             "verdicts": {v.claim.id: v.verdict for v in verdicts(report)}}
 
 
@@ -72,6 +74,21 @@ def history(store: Store) -> list[dict]:
                 and isinstance(data.get("runs"), dict):
             out.append({**data, "path": str(path)})
     return out
+
+
+def check_reports(store: Store) -> list[str]:
+    """One line per kept version manifest under reports/ that is not a readable report manifest."""
+    problems = []
+    for path in sorted(reports_dir(store).glob("*.json")):
+        try:
+            data = read_json(path)
+        except StoreError as exc:
+            problems.append(str(exc))
+            continue
+        if data.get("kind") != "report" or data.get("schema_version") != SCHEMA_VERSION \
+                or not isinstance(data.get("runs"), dict) or not isinstance(data.get("verdicts"), dict):
+            problems.append(f"{path}: not a report manifest of schema {SCHEMA_VERSION}")
+    return problems
 
 
 def _fingerprint_of(manifest: dict) -> dict:
@@ -131,7 +148,10 @@ def compare(store: Store, current: dict, old: dict | None) -> Changes:
         return Changes(None, current, _runs_frame(current, current["runs"]), _runs_frame(current, []),
                        empty, empty, 0)
     added = _runs_frame(current, set(current["runs"]) - set(old["runs"]))
-    removed = _runs_frame(old, set(old["runs"]) - set(current["runs"]))
+    # A run whose directory is still there but cannot be read (a damaged manifest) was not removed: the
+    # page lists it as unreadable instead.
+    unreadable = set(store.unreadable_runs())
+    removed = _runs_frame(old, set(old["runs"]) - set(current["runs"]) - unreadable)
     verdict_rows = [{"claim": cid, "before": old["verdicts"].get(cid, "-"), "now": v}
                     for cid, v in sorted(current["verdicts"].items()) if old["verdicts"].get(cid, "-") != v]
     runs, _ = store.load(strict=False)
@@ -169,7 +189,7 @@ def timing_moves(before, after) -> tuple[pd.DataFrame, int]:
                          "before_s": m_old, "now_s": m_new, "ratio": m_new / m_old,
                          # compare() puts the new version as baseline: "faster" means the new time is larger.
                          "direction": "slower" if c.verdict == "faster" else "faster",
-                         "ci_low": 1 / c.ci_high if c.ci_high else math.inf, "ci_high": 1 / c.ci_low if c.ci_low else math.inf,
+                         "ci_low": c.ci_low, "ci_high": c.ci_high,
                          "processes": f"{c.n_candidate} -> {c.n_baseline}"})
     cols = ["experiment", "machine", "framework", "device", "workload", "variant", "phase", "batch", "before_s",
             "now_s", "ratio", "direction", "ci_low", "ci_high", "processes"]

@@ -139,9 +139,36 @@ def _bad_bundles(good: Path, tmp: Path) -> dict[str, tuple[Path, str]]:
         "notebook": (_rewrite(good, tmp / "nb.fwbundle", lambda n, d: _reindex(n, d, NB, b'{"cells": 3}')),
                      "not a valid notebook"),
     }
+    man = "runs/20260101T000000Z-m1/manifest.json"
+    evil_label = json.loads(_member(good, man))
+    evil_label["machine_label"] = "<img src=x onerror=\"document.title='PWNED'\">"
+    evil_version = json.loads(_member(good, JOB))
+    evil_version["framework_version"] = "2.0<script>document.title='PWNED'</script>"
+    log = "runs/20260101T000000Z-m1/logs/eager_vs_graph-torch-cpu-mlp-eager-p0.log"
+    cases.update({
+        "hostile machine label": (_rewrite(good, tmp / "label.fwbundle", lambda n, d: _reindex(
+            n, d, man, json.dumps(evil_label).encode())), "machine_label .* is not a plain name"),
+        "hostile framework version": (_rewrite(good, tmp / "version.fwbundle", lambda n, d: _reindex(
+            n, d, JOB, json.dumps(evil_version).encode())), "framework_version .* is not a plain name"),
+        # Nine 250 MiB logs once filled a store from a 2.4 MB bundle: a log's size is capped from its header.
+        "oversized log": (_rewrite(good, tmp / "big.fwbundle", lambda n, d: _reindex(n, d, log, b"\0" * (17 * 2**20))),
+                          "at most .* are allowed for its kind"),
+        "unlisted member": (_rewrite(good, tmp / "extra.fwbundle", lambda n, d: (n, d) if n != log else
+                                     ("runs/20260101T000000Z-m1/logs/other.log", d)), "not in the bundle's index"),
+        "dot run id": (_rewrite(good, tmp / "dot.fwbundle", lambda n, d: _dot_run(n, d)), "not an id"),
+    })
     (tmp / "junk.fwbundle").write_bytes(b"\x80\x04\x95pickle, not a bundle")
     (tmp / "cut.fwbundle").write_bytes(data[: len(data) // 2])
     return cases
+
+
+def _dot_run(name, data):
+    """An index that lists a run called '.' (its members keep their paths)."""
+    if name != INDEX:
+        return name, data
+    index = json.loads(data)
+    index["runs"]["."] = {"machine_id": "m1-cpu-11111111", "files": {}}
+    return name, json.dumps(index).encode()
 
 
 def _member(bundle: Path, name: str) -> bytes:

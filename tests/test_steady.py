@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from fwbench.steady import level_shift, settled
+from fwbench.steady import SETTLE_TOL, SteadyConfig, level_shift, settled
 
 
 def test_a_steady_noisy_series_has_no_shift():
@@ -37,7 +37,17 @@ def test_a_never_settling_series_is_caught():
 
 
 def test_settled_needs_consecutive_agreeing_blocks():
-    assert settled([5.0, 2.0, 1.0, 1.02, 0.99])
-    assert not settled([5.0, 2.0, 1.0, 1.5, 1.0])
-    assert not settled([1.0, 1.06, 1.12])  # creeping: every neighbour within 10%, the band is not
-    assert not settled([1.0, 1.0])
+    five = SteadyConfig()
+    assert settled([5.0, 2.0, 1.0, 1.02, 0.99], five, [5] * 5)
+    assert not settled([5.0, 2.0, 1.0, 1.5, 1.0], five, [5] * 5)
+    # Creeping: every neighbour within the band, the three together are not.
+    assert not settled([1.0, 1.0 + 0.6 * SETTLE_TOL, 1.0 + 1.2 * SETTLE_TOL], five, [5] * 3)
+    assert not settled([1.0, 1.0], five, [5, 5])
+
+
+def test_slow_steps_settle_over_enough_steps():
+    # One step per block: three agreeing steps are not enough, six are.
+    assert not settled([9.0, 1.0, 1.0, 1.0], SteadyConfig(), [1] * 4)
+    assert settled([9.0] + [1.0] * 6, SteadyConfig(), [1] * 7)
+    creeping = [1.05**k for k in range(10)]  # 5% per step: neighbours agree, six steps do not
+    assert not settled(creeping, SteadyConfig(), [1] * 10)

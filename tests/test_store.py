@@ -65,21 +65,67 @@ def test_corrupt_file_is_named_and_lenient_load_keeps_the_rest(make_store):
     with pytest.raises(StoreError, match=str(bad.name)):
         store.load()
     runs, problems = store.load(strict=False)
-    assert [r.run_id for r in runs] == ["r1"] and len(problems) == 1 and bad.name in problems[0]
+    # The damaged job is lost, not its run: r2 still counts, with its other jobs (here none).
+    assert [r.run_id for r in runs] == ["r1", "r2"] and len(problems) == 1 and bad.name in problems[0]
+    assert runs[1].jobs == [] and runs[1].damaged == problems
 
 
-def test_cli_validate_reports_corruption_in_one_line_and_changes_nothing(make_store):
-    store = make_store([("r1", [job("r1", "torch", "eager", "eager", 0.01)])])
-    bad = store.run_dir("r1") / "manifest.json"
-    bad.write_text("not json at all")
-    before = {p: p.read_bytes() for p in store.root.rglob("*") if p.is_file()}
-    for args in (["validate"], ["results", "--format", "csv", "-o", str(store.root.parent / "out.csv")]):
-        proc = subprocess.run([sys.executable, "-m", "fwbench", "--store", str(store.root), *args],
-                              capture_output=True, text=True, cwd=REPO, timeout=120)
-        assert proc.returncode == 2
-        assert len(proc.stderr.strip().splitlines()) == 1 and "manifest.json" in proc.stderr
-    assert {p: p.read_bytes() for p in store.root.rglob("*") if p.is_file()} == before
-    assert not (store.root.parent / "out.csv").exists()
+def test_one_damaged_job_loses_only_that_job(make_store, tmp_path):
+    from fwbench import versions
+    from fwbench.report import Report
+    from fwbench.runner import reusable_results
+
+    jobs = [job("r1", fw, "eager", "eager", 0.01) for fw in ("torch", "jax", "tensorflow")]
+    store = make_store([("r1", jobs)])
+    report = Report.load(store.root)
+    old = versions.current_manifest(store, report, "v1", {"commit": "abc"})
+    bad = store.run_dir("r1") / "jobs" / f"{jobs[1]['job_id']}.json"
+    bad.write_bytes(bad.read_bytes()[:40])  # truncated
+    report = Report.load(store.root)
+    assert len(report.runs) == 1 and len(report.runs[0].jobs) == 2
+    assert len(report.problems) == 1 and bad.name in report.problems[0]
+    # The other jobs stay reusable: the next run measures only the damaged one again.
+    assert set(reusable_results(report.runs, {})) == {jobs[0]["job_key"], jobs[2]["job_key"]}
+    new = versions.current_manifest(store, report, "v2", {"commit": "abc"})
+    assert new["unreadable"] and versions.compare(store, new, old).removed.empty
+    # A damaged manifest: the run cannot be read, but it was not removed either.
+    (store.run_dir("r1") / "manifest.json").write_text("{")
+    report = Report.load(store.root)
+    new = versions.current_manifest(store, report, "v3", {"commit": "abc"})
+    changes = versions.compare(store, new, old)
+    assert report.runs == [] and changes.removed.empty and store.unreadable_runs() == ["r1"]
+
+
+@pytest.mark.parametrize("setup, args, message", [
+    ("file", ["validate"], "is a file"),
+    ("missing", ["validate"], "no such store"),
+    ("missing", ["book", "--no-reference"], "no such store"),
+    ("parent-file", ["run", "--profile", "smoke"], "is a file"),
+    ("imports", ["validate"], "imports.json: unreadable"),
+    ("report", ["validate"], "not a report manifest"),
+])
+def test_store_path_faults_are_one_line(tmp_path, setup, args, message):
+    root = tmp_path / "store"
+    if setup == "file":
+        root.write_text("I am not a store")
+    elif setup == "parent-file":
+        (tmp_path / "blocker").write_text("x")
+        root = tmp_path / "blocker" / "store"
+    elif setup in ("imports", "report"):
+        store = Store(root)
+        store.write_manifest(manifest("r1"))
+        if setup == "imports":
+            (root / "imports.json").write_text('{"schema_version": 1, "kind": "imp')
+        else:
+            (root / "reports").mkdir()
+            (root / "reports" / "v.json").write_text('{"kind": "report"}')
+    before = sorted(p.as_posix() for p in tmp_path.rglob("*"))
+    proc = subprocess.run([sys.executable, "-m", "fwbench", "--store", str(root), *args],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("fwbench: ")]
+    assert len(errors) == 1 and message in errors[0] and "Traceback" not in proc.stderr
+    assert sorted(p.as_posix() for p in tmp_path.rglob("*")) == before  # nothing created or removed
 
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path):

@@ -51,7 +51,7 @@ def test_a_real_slowdown_is_a_regression(tmp_path):
     assert changes.compared == 2  # train and infer of the one cell
     assert set(changes.regressions["phase"]) == {"train", "infer"}
     r = changes.regressions.iloc[0]
-    assert r["ratio"] > 1 and r["p_value"] < 1e-6 and r["machine"] == "testbox"
+    assert r["ratio"] > 1 and r["ci_low"] > 1.05 and r["machine"] == "testbox"
     assert changes.to_json()["regressions"]
 
 

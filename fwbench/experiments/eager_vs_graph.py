@@ -44,6 +44,7 @@ class Params:
     max_time_s: float = field(default=20.0, metadata={"identity": False, "help": "budget for the timed rounds of one phase and batch size, all variants together"})
     warmup_min: int = field(default=5, metadata={"identity": False, "help": "untimed steps after the first call at least (at least loss_steps - 1)"})
     warmup_max: int = field(default=100, metadata={"identity": False, "help": "untimed steps at most while waiting for step times to settle"})
+    shape_probe_processes: int = field(default=2, metadata={"identity": False, "help": "processes (the first ones: cold, then warm caches) that also time a training step at half the batch (a shape change; it recompiles)"})
     aa_workloads: tuple[str, ...] = field(default=("mlp",), metadata={"identity": False, "help": "workloads on which a twin of the eager variant is measured beside the others (the A/A control)"})
     seed: int = field(default=0, metadata={"identity": False, "help": "seed of the interleaving order (combined with framework, workload and process)"})
     loss_steps: int = field(default=5, metadata={"identity": False, "help": "training steps whose losses are recorded for the cross-framework check"})
@@ -60,6 +61,8 @@ class Params:
             raise ValueError("need loss_steps >= 1 and warmup_min >= loss_steps - 1 (the losses are read during warm-up)")
         if not (self.loss_rtol > 0 and math.isfinite(self.loss_rtol)):
             raise ValueError(f"loss_rtol must be a positive number, got {self.loss_rtol!r}")
+        if self.shape_probe_processes < 0:
+            raise ValueError(f"shape_probe_processes must be >= 0, got {self.shape_probe_processes!r}")
         if self.peak_matmul_n < 1:
             raise ValueError(f"peak_matmul_n must be a positive integer, got {self.peak_matmul_n!r}")
         self.timer()
@@ -153,7 +156,7 @@ def _sample_entry(series, phase: str, batch: int) -> dict:
             "values": series.samples_s, "block": series.steps_per_block, "block_untimed": series.untimed_per_block,
             "warmup_steps": series.discarded,
             "settled": series.settled, "stable": series.stable, "attempts": series.attempts,
-            "problem": series.problem}
+            "problem": series.problem, "remeasured_because": series.remeasured_because}
 
 
 def run(framework: str, device: str, workload: str, variants, params: Params, cache_state: str = "cold",
@@ -226,9 +229,10 @@ def run(framework: str, device: str, workload: str, variants, params: Params, ca
         rel = abs(trajectory[0] - ref) / abs(ref)
         check(alt, "first_step_loss_vs_reference", rel, params.loss_rtol,
               "relative difference of the first training step's loss from the float64 NumPy reference")
-        start = time.perf_counter()
-        adapter.sync(steps[alt](xh, yh))
-        add(alt, "train", half, {"shape_change_s": time.perf_counter() - start})
+        if process < params.shape_probe_processes:
+            start = time.perf_counter()
+            adapter.sync(steps[alt](xh, yh))
+            add(alt, "train", half, {"shape_change_s": time.perf_counter() - start})
         peaks = peaks or _peaks(adapter, device)
         add(alt, "train", params.batch_size,
             {**_first_call(s.first_call_s, cache_state), **_steady(s, spec.flops_per_sample("train"), params.batch_size),
@@ -263,7 +267,9 @@ def run(framework: str, device: str, workload: str, variants, params: Params, ca
             samples.append(_sample_entry(s, "infer", batch))
 
     process_info.update(os_threads=os_threads(), loadavg_end=_loadavg())
-    calibration = {"matmul_n": params.peak_matmul_n, "peak_gflops": peak_gflops(params.peak_matmul_n)}
+    # The machine's ceiling is a property of the machine, not of the cell: measured once per round of processes.
+    calibration = ({"matmul_n": params.peak_matmul_n, "peak_gflops": peak_gflops(params.peak_matmul_n)}
+                   if process == 0 else None)
     return {"mode": ",".join(sorted(set(modes.values()))), **info, "records": records, "samples": samples,
             "checks": checks, "losses": {_variant_of(a)[0]: v for a, v in losses.items() if not a.endswith(AA_TWIN)},
             "calibration": calibration, "process_info": process_info}

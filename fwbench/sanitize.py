@@ -1,0 +1,99 @@
+"""Makes untrusted store content inert before it reaches a page: notebooks for the appendix, text for Markdown and HTML.
+
+Everything in the store may come from a bundle someone else made: notebook outputs and markdown
+cells, machine labels, versions, error texts. Three layers keep it data:
+
+- the book's MyST parser has raw HTML switched off (`_config.yml`: `myst_disable_syntax`), so
+  Markdown, whoever wrote it, cannot carry markup;
+- `notebook()` cleans an executed notebook before it is staged: only plain text, PNG/JPEG images,
+  and HTML/Markdown that went through an allow-list sanitizer (nh3, the Ammonia crate) survive;
+  scripts, widgets, SVG, raw cells and attachments are dropped;
+- `md()` and `html()` escape a store string at the point a chapter puts it into Markdown or HTML.
+"""
+
+from __future__ import annotations
+
+import copy
+import html as _html
+import re
+
+import nbformat
+import nh3
+
+#: What a sanitized HTML fragment may keep: text structure, tables (pandas output), images by http(s).
+ALLOWED_TAGS = {"a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "div", "dl", "dt",
+                "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "s", "small",
+                "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul"}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "height"},
+                      "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}, "*": {"class"}}
+URL_SCHEMES = {"http", "https"}
+#: Output kinds a staged notebook keeps; everything else (JavaScript, widgets, SVG, LaTeX, ...) is dropped.
+SAFE_MIME = ("text/plain", "image/png", "image/jpeg", "text/html", "text/markdown")
+_BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
+#: Characters that start Markdown or MyST syntax (emphasis, links, roles, targets, tables, code, HTML).
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~$:=-])")
+
+
+def clean_html(text: str) -> str:
+    """An untrusted HTML fragment with only allow-listed tags, attributes and URL schemes left."""
+    return nh3.clean(str(text), tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
+                     link_rel="noopener noreferrer nofollow", strip_comments=True)
+
+
+def html(value) -> str:
+    """A store string as HTML text (every markup character escaped)."""
+    return _html.escape(str(value), quote=True)
+
+
+def md(value) -> str:
+    """A store string as literal Markdown text: markup characters escaped, so it can only ever read as itself."""
+    text = _html.escape(str(value), quote=False)
+    return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", " ")
+
+
+def _clean_output(output: dict) -> dict | None:
+    kind = output.get("output_type")
+    if kind == "stream":
+        return {"output_type": "stream", "name": output.get("name", "stdout"), "text": str(output.get("text", ""))}
+    if kind == "error":
+        return {"output_type": "error", "ename": str(output.get("ename", "")), "evalue": str(output.get("evalue", "")),
+                "traceback": [str(line) for line in output.get("traceback", [])]}
+    if kind not in ("display_data", "execute_result"):
+        return None
+    data = {}
+    for mime, value in (output.get("data") or {}).items():
+        if mime not in SAFE_MIME:
+            continue
+        text = "".join(value) if isinstance(value, list) else str(value)
+        if mime in ("image/png", "image/jpeg"):
+            if _BASE64.fullmatch(text):
+                data[mime] = text
+        elif mime == "text/plain":
+            data[mime] = text
+        else:
+            data[mime] = clean_html(text)
+    if not data:
+        return None
+    cleaned = {"output_type": kind, "data": data, "metadata": {}}
+    if kind == "execute_result":
+        cleaned["execution_count"] = output.get("execution_count")
+    return cleaned
+
+
+def notebook(nb):
+    """A copy of an executed notebook that renders inert: see the module's docstring for what survives."""
+    nb = copy.deepcopy(nb)
+    nb.metadata.pop("widgets", None)
+    cells = []
+    for cell in nb.cells:
+        if cell.cell_type == "raw":  # raw cells reach the page as they are
+            continue
+        cell.pop("attachments", None)
+        if cell.cell_type == "markdown":
+            cell.source = clean_html(cell.source)
+        elif cell.cell_type == "code":
+            cell.outputs = [nbformat.from_dict(o) for o in (_clean_output(dict(out)) for out in cell.get("outputs", []))
+                            if o]
+        cells.append(cell)
+    nb.cells = cells
+    return nb

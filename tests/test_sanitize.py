@@ -1,0 +1,48 @@
+"""Untrusted store content is made inert: sanitized notebooks, escaped Markdown and HTML text."""
+
+import nbformat
+
+from fwbench import sanitize
+
+EVIL_HTML = ("<b>keep</b><script>alert(1)</script><img src=x onerror=alert(1)><a href='javascript:alert(1)'>l</a>"
+             "<iframe src='https://example.org'></iframe><form action='/x'><input></form><table><tr><td>1</td></tr></table>")
+
+
+def test_clean_html_keeps_tables_and_text_and_drops_everything_active():
+    out = sanitize.clean_html(EVIL_HTML)
+    assert "<b>keep</b>" in out and "<table>" in out and "<td>1</td>" in out
+    for bad in ("<script", "onerror", "javascript:", "<iframe", "<form", "<input", "alert(1)</script>"):
+        assert bad not in out, bad
+
+
+def test_md_makes_a_store_string_literal_markdown():
+    out = sanitize.md("<img src=x onerror=alert(1)> {doc}`x` [a](javascript:b) *e*\n```{raw} html")
+    assert "<" not in out and "\n" not in out
+    for syntax in ("`", "{", "[", "*"):
+        assert all(out[i - 1] == "\\" for i, ch in enumerate(out) if ch == syntax), syntax
+
+
+def test_notebook_keeps_what_reads_and_drops_what_runs():
+    nb = nbformat.v4.new_notebook(metadata={"widgets": {"state": {}}})
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("Hello <img src=x onerror=alert(1)> **bold**"),
+        nbformat.v4.new_raw_cell("<script>alert(1)</script>", metadata={"format": "text/html"}),
+        nbformat.v4.new_code_cell("x", outputs=[
+            nbformat.v4.new_output("stream", name="stdout", text="printed\n"),
+            nbformat.v4.new_output("display_data", data={
+                "text/html": EVIL_HTML, "application/javascript": "alert(1)", "image/svg+xml": "<svg onload=alert(1)/>",
+                "application/vnd.jupyter.widget-view+json": {"model_id": "x"}, "image/png": "iVBORw0KGgo=",
+                "text/plain": "<b>plain</b>"}),
+            nbformat.v4.new_output("display_data", data={"image/png": "<script>not base64</script>"}),
+            nbformat.v4.new_output("error", ename="E", evalue="<b>v</b>", traceback=["tb"])])]
+    clean = sanitize.notebook(nb)
+    nbformat.validate(clean)
+    assert "widgets" not in clean.metadata and "widgets" in nb.metadata  # a copy: the stored notebook is untouched
+    assert [c.cell_type for c in clean.cells] == ["markdown", "code"]
+    assert "onerror" not in clean.cells[0].source and "**bold**" in clean.cells[0].source
+    outputs = clean.cells[1].outputs
+    assert [o.output_type for o in outputs] == ["stream", "display_data", "error"]
+    data = outputs[1].data
+    assert set(data) == {"text/html", "image/png", "text/plain"}
+    assert "<script" not in data["text/html"] and "<table>" in data["text/html"]
+    assert data["text/plain"] == "<b>plain</b>"  # plain text is rendered escaped by the book; kept as it is
