@@ -109,7 +109,7 @@ class InterleaveConfig:
         "help": "untimed steps at the start of every block of a short step (< short_step_s): the first steps "
                 "after another alternative ran find their caches cold, a cost a training loop does not pay"})
     short_step_s: float = field(default=0.005, metadata={"help": "steps shorter than this get block_warmup"})
-    min_samples: int = field(default=12, metadata={"help": "timed steps per alternative at least, even past max_time_s"})
+    min_samples: int = field(default=12, metadata={"help": "timed steps per alternative at least, even past max_time_s and max_blocks"})
     min_blocks: int = field(default=4, metadata={"help": "timed rounds at least"})
     max_blocks: int = field(default=40, metadata={"help": "timed rounds at most"})
     max_time_s: float = field(default=2.0, metadata={"help": "budget for the timed rounds of all alternatives together"})
@@ -236,9 +236,12 @@ def measure_interleaved(fns: dict[str, Callable[[], Any]], sync: Callable[[Any],
             s.samples_s, s.attempts = [], attempt
         deadline = time.perf_counter() + config.max_time_s
         rounds = 0
-        while rounds < config.max_blocks and (
-                rounds < config.min_blocks or time.perf_counter() < deadline
-                or any(len(series[n].samples_s) < config.min_samples for n in names)):
+        while True:
+            short = any(len(series[n].samples_s) < config.min_samples for n in names)
+            # min_samples wins over max_blocks: a series too short for the level-shift test is no measurement.
+            if not short and (rounds >= config.max_blocks
+                              or (rounds >= config.min_blocks and time.perf_counter() >= deadline)):
+                break
             for n in rng.sample(names, len(names)):
                 s = series[n]
                 s.samples_s += _block(fns[n], sync, s.steps_per_block, s.untimed_per_block)

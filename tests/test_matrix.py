@@ -107,10 +107,17 @@ def run_cli(*args, cwd=REPO):
 @pytest.mark.parametrize("text, named", [
     ("name: bad\nexperiments:\n  eager_vs_graph:\n    frameworks: [mxnet]\n", "mxnet"),
     ("name: bad\nexperiments: [\n", "YAML"),
+    # A billion laughs: nested aliases would expand to gigabytes; anchors and aliases are refused outright.
+    ("name: bad\na: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+     "description: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nexperiments: {eager_vs_graph: {}}\n", "aliases"),
+    ("name: bad\ntimeout_s: .nan\nexperiments: {eager_vs_graph: {}}\n", "bad.yml.timeout_s"),
+    ("name: bad\ndescription: [a, list]\nexperiments: {eager_vs_graph: {}}\n", "bad.yml.description"),
+    ("name: bad\nexperiments: {eager_vs_graph: {params: {max_time_s: .inf}}}\n", "max_time_s"),
+    (b"\xff\xfe\x00binary garbage\x00", "not UTF-8"),
 ])
 def test_cli_rejects_bad_profile_before_writing_anything(tmp_path, text, named):
     bad = tmp_path / "bad.yml"
-    bad.write_text(text)
+    bad.write_bytes(text if isinstance(text, bytes) else text.encode())
     store = tmp_path / "store"
     proc = run_cli("--store", str(store), "run", "--profile", str(bad))
     assert proc.returncode == 2

@@ -118,6 +118,14 @@ def test_a_series_that_shifts_is_measured_again_and_then_kept_as_unstable():
     assert out["bad"].attempts == 2 and out["bad"].stable
 
 
+def test_min_samples_wins_over_max_blocks():
+    cfg = InterleaveConfig(block=1, block_warmup=0, min_samples=10, min_blocks=1, max_blocks=2, max_time_s=0.01,
+                           warmup_min=1, warmup_max=10)
+    out = measure_interleaved({"slow": _sleeper(0.03), "fast": _sleeper(0.001)}, lambda _: None, cfg,
+                              random.Random(0))
+    assert len(out["slow"].samples_s) >= 10  # 30 ms steps get one step per block: ten rounds, not two
+
+
 def test_a_series_that_never_settles_is_stored_unstable_with_its_reason():
     cfg = InterleaveConfig(block=5, block_warmup=0, min_blocks=8, max_blocks=8, max_time_s=0.01, warmup_min=5,
                            warmup_max=30)
@@ -137,9 +145,9 @@ def test_a_series_that_never_settles_is_stored_unstable_with_its_reason():
 
 def test_the_collector_is_off_inside_timed_blocks():
     states = []
-    cfg = InterleaveConfig(block=4, block_warmup=1, min_blocks=2, max_blocks=2, max_time_s=0.01, warmup_min=2,
-                           warmup_max=4)
+    cfg = InterleaveConfig(block=4, block_warmup=1, min_samples=8, min_blocks=2, max_blocks=2, max_time_s=0.01,
+                           warmup_min=2, warmup_max=4)
     out = measure_interleaved({"a": lambda: states.append(_gc.isenabled())}, lambda _: None, cfg, random.Random(0))
     assert len(out["a"].samples_s) == 8
-    assert states[-10:] == [False] * 10  # two timed blocks of 1 + 4 steps
+    assert states[-10:] == [False] * 10  # the last two timed blocks of 1 + 4 steps
     assert _gc.isenabled()
