@@ -26,7 +26,7 @@ def _store(args) -> Store:
         parent = next((p for p in root.parents if p.exists()), None)
         if parent is not None and not parent.is_dir():
             raise StoreError(f"{root}: cannot create the store: {parent} is a file")
-        print(f"fwbench: creating a new store at {root}", file=sys.stderr)
+        # Said where it is created (Store.lock), once the command is sure to write: a refused run creates nothing.
     return store
 
 

@@ -51,6 +51,25 @@ def md(value) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", " ")
 
 
+#: MyST syntax that would make the book build act on a stored notebook's Markdown: fenced and colon-fenced
+#: directives (`{raw}`, `{include}`, `{eval-rst}`, ...) and roles (`{role}`text``).
+_FENCE = re.compile(r"^([ \t]*)(`{3,}|~{3,})([^\n]*)$", re.M)
+_COLON_FENCE = re.compile(r"^([ \t]*)(:{3,})", re.M)
+_ROLE = re.compile(r"\{([^{}\n]*)\}(?=`)")
+
+
+def inert_myst(text: str) -> str:
+    """Markdown with every directive turned into a plain text code block and every role escaped.
+
+    A directive in a stored notebook would run at build time (`{include}` reads a file, `{raw}` writes
+    markup); as a code block its text still shows. Fence info strings are replaced, not escaped, since
+    CommonMark unescapes them.
+    """
+    text = _FENCE.sub(lambda m: f"{m.group(1)}{m.group(2)}text" if m.group(3).strip() else m.group(0), text)
+    text = _COLON_FENCE.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    return _ROLE.sub(lambda m: "\\{" + m.group(1) + "\\}", text)
+
+
 def _clean_output(output: dict) -> dict | None:
     kind = output.get("output_type")
     if kind == "stream":
@@ -90,7 +109,7 @@ def notebook(nb):
             continue
         cell.pop("attachments", None)
         if cell.cell_type == "markdown":
-            cell.source = clean_html(cell.source)
+            cell.source = inert_myst(clean_html(cell.source))
         elif cell.cell_type == "code":
             cell.outputs = [nbformat.from_dict(o) for o in (_clean_output(dict(out)) for out in cell.get("outputs", []))
                             if o]

@@ -19,6 +19,7 @@ import json
 import math
 import os
 import re
+import sys
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -237,7 +238,10 @@ class Store:
 
     @contextmanager
     def lock(self) -> Iterator[None]:
-        """Exclusive writer lock; a second runner on the same store is refused, not interleaved."""
+        """Exclusive writer lock; a second runner on the same store is refused, not interleaved.
+        Creates the store, saying so, if it does not exist yet (only commands that write take the lock)."""
+        if not self.root.exists():
+            print(f"fwbench: creating a new store at {self.root}", file=sys.stderr)
         self.root.mkdir(parents=True, exist_ok=True)
         fh = open(self.root / ".lock", "a+")
         try:

@@ -46,3 +46,11 @@ def test_notebook_keeps_what_reads_and_drops_what_runs():
     assert set(data) == {"text/html", "image/png", "text/plain"}
     assert "<script" not in data["text/html"] and "<table>" in data["text/html"]
     assert data["text/plain"] == "<b>plain</b>"  # plain text is rendered escaped by the book; kept as it is
+
+
+def test_stored_markdown_cannot_use_myst_directives_or_roles():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        "# Title\n\n```{include} /etc/passwd\n```\n\n:::{raw} html\n<b>x</b>\n:::\n\nsee {doc}`intro`")])
+    text = sanitize.notebook(nb).cells[0].source
+    assert "```text" in text and "{include}" not in text.split("```text")[0]
+    assert "\\:::" in text and "\\{doc\\}`intro`" in text and text.startswith("# Title")
