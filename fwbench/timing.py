@@ -118,10 +118,8 @@ class InterleaveConfig:
     steady: SteadyConfig = field(default_factory=SteadyConfig, metadata={"help": "settling and level-shift rules"})
 
     def __post_init__(self):
-        for name in ("block_warmup",):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        if not isinstance(self.block_warmup, int) or isinstance(self.block_warmup, bool) or self.block_warmup < 0:
+            raise ValueError(f"block_warmup must be a non-negative integer, got {self.block_warmup!r}")
         for name in ("block", "min_samples", "min_blocks", "max_blocks", "warmup_min", "warmup_max"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
