@@ -177,8 +177,10 @@ def _one_per_cell(pairs: pd.DataFrame, role: Callable[[pd.DataFrame], str], show
 
 def rule_e5(report: Report) -> tuple[str, str, pd.DataFrame]:
     others = [("torch", "torch.compile"), ("torch", "torch.compile-reduce-overhead"), ("tensorflow", "tf.function"),
-              ("tensorflow", "tf.function+xla")]
-    pairs = report.cross_framework(("jax", "jax.jit"), others)
+              ("tensorflow", "tf.function-unrolled"), ("tensorflow", "tf.function+xla")]
+    # On the RNN each JAX loop strategy meets only the same strategy elsewhere (Report.cross_framework).
+    pairs = pd.concat([report.cross_framework(("jax", v), others) for v in ("jax.jit", "jax.jit-unrolled")],
+                      ignore_index=True)
     if pairs.empty:
         return "not yet measured", "", pairs
 
@@ -192,17 +194,17 @@ def rule_e5(report: Report) -> tuple[str, str, pd.DataFrame]:
     cells = _one_per_cell(pairs, role, lambda g: g.loc[g["other_median_s"].idxmin()])
     verdict, counts = tally(cells)
     evidence = (count_line(counts) + _cpu_only(cells) + "\n\n" + "\n".join(
-        f"- jax.jit, {_where(c)}: **{c['role']}**; against "
+        f"- JAX compiled, {_where(c)}: **{c['role']}**; against "
         + "; ".join(f"{o['other']} {o['speedup']:.2f}x (95% CI {o['speedup_ci_low']:.2f}-{_hi(o['speedup_ci_high'])}, "
-                    f"{o['verdict']})" for _, o in pairs[(pairs[CELL] == c[CELL]).all(axis=1)].iterrows())
+                    f"{o['verdict']})" + (f" [{o['baseline']}]" if o['baseline'] != "jax jax.jit" else "")
+                    for _, o in pairs[(pairs[CELL] == c[CELL]).all(axis=1)].iterrows())
         for _, c in cells.iterrows()))
     return verdict, evidence, cells
 
 
 def rule_e3(report: Report) -> tuple[str, str, pd.DataFrame]:
-    pairs = report.cross_framework(("tensorflow", "tf.function"), [("torch", "torch.compile")])
-    xla = report.cross_framework(("tensorflow", "tf.function+xla"), [("torch", "torch.compile")])
-    pairs = pd.concat([pairs, xla], ignore_index=True)
+    pairs = pd.concat([report.cross_framework(("tensorflow", v), [("torch", "torch.compile")])
+                       for v in ("tf.function", "tf.function-unrolled", "tf.function+xla")], ignore_index=True)
     if pairs.empty:
         return "not yet measured", "", pairs
 
@@ -532,37 +534,44 @@ _VOTE = ("Only decided cells vote: **supported** if all of them support the clai
          "does, **mixed** otherwise, **inconclusive** if no cell was decided. Cells that failed a correctness "
          "check or whose timings never settled are left out and listed in the chapter.")
 
+_TIMED = (" What each side timed (compiled scope, update, operators per eager step, loop strategy, precision, "
+          "donation, threads requested and observed, compiler cache) is in the eager-vs-graph chapter's "
+          "*What exactly is timed* table.")
+
 RULES: dict[str, tuple[str, Callable[[Report], tuple[str, str, pd.DataFrame]]]] = {
     "E1": (f"Each compiled variant against its own framework's eager mode in every cell (machine, device, workload, "
            f"phase, batch), both measured interleaved in the same processes; speedup = eager time / compiled time "
            f"with a 95% interval over processes (paired). A cell *supports* the claim when the whole interval lies "
            f"above 1 + the margin ({MARGIN_TEXT}), *contradicts* it when the interval lies below 1 - margin or wholly "
-           f"inside the margin (no real gain), and is *inconclusive* otherwise. " + _VOTE, rule_e1),
+           f"inside the margin (no real gain), and is *inconclusive* otherwise. " + _VOTE + _TIMED, rule_e1),
     "E2": (f"torch eager against tensorflow eager in every shared cell (separate processes, so the interval is over "
            f"both sets of processes); speedup = TensorFlow time / PyTorch time. \"A little faster\" is a band: a cell "
            f"*supports* the claim when the whole interval lies between 1 + the margin ({MARGIN_TEXT}) and "
            f"{E2_LITTLE_MAX:g}x; it *contradicts* it when PyTorch is slower, equivalent, or faster by more than "
-           f"{E2_LITTLE_MAX:g}x for certain (more than a little); otherwise it is *inconclusive*. " + _VOTE, rule_e2),
-    "E3": (f"In every cell, each of TensorFlow's graph modes (tf.function, tf.function+xla) against torch.compile; "
+           f"{E2_LITTLE_MAX:g}x for certain (more than a little); otherwise it is *inconclusive*. " + _VOTE + _TIMED, rule_e2),
+    "E3": (f"In every cell, each of TensorFlow's graph modes (tf.function, tf.function+xla, and on the RNN the "
+           f"unrolled tf.function) against torch.compile, both compiling the whole training step; on the RNN only "
+           f"the same loop strategy is compared (torch.compile unrolls, so it meets the unrolled tf.function); "
            f"speedup = torch.compile time / TensorFlow time. A cell *supports* the claim when one of them is faster "
            f"beyond the margin ({MARGIN_TEXT}), *contradicts* it when both are slower or equivalent, and is "
            f"*inconclusive* otherwise. " + _VOTE + " The MLP size sweep shows whether the gap grows with model size "
-           f"(the \"especially for large models\" half).", rule_e3),
+           f"(the \"especially for large models\" half)." + _TIMED, rule_e3),
     "E4": (f"torch.compile against torch eager in every cell, steady state, measured interleaved in the same "
            f"processes. A cell *supports* the claim when torch.compile is faster beyond the margin ({MARGIN_TEXT}), "
            f"*contradicts* it when slower or equivalent, and is *inconclusive* otherwise. " + _VOTE + " The compile "
-           f"cost and the step count at which it pays off are shown beside the verdict.", rule_e4),
+           f"cost and the step count at which it pays off are shown beside the verdict." + _TIMED, rule_e4),
     "E5": (f"Speed half of the claim only (flexibility is not a timing): in every cell, jax.jit against every other "
-           f"compiled mode (torch.compile, its reduce-overhead mode on CUDA, tf.function, tf.function+xla). "
+           f"compiled mode (torch.compile, its reduce-overhead mode on CUDA, tf.function, tf.function+xla; on the "
+           f"RNN jax.jit's lax.scan meets the loop constructs and the unrolled jax.jit the unrolled variants). "
            f"\"Compiled speed\" means competitive with the best: a cell *supports* the claim when jax.jit is faster "
            f"or equivalent (within {MARGIN_TEXT}) against all of them, *contradicts* it when it is slower beyond "
            f"the margin than any one, and is *inconclusive* otherwise: a noisy cell proves nothing either way. "
-           + _VOTE, rule_e5),
+           + _VOTE + _TIMED, rule_e5),
     "E6": (f"The XLA half of the claim: tf.function with jit_compile=True against plain tf.function in every cell, "
            f"measured interleaved in the same processes. A cell *supports* the claim when XLA is faster beyond the "
            f"margin ({MARGIN_TEXT}), *contradicts* it when slower or equivalent, and is *inconclusive* otherwise. "
            + _VOTE + " The TFLite half needs the export experiment and is not judged here; a verdict from CPU runs "
-           f"only says so.", rule_e6),
+           f"only says so." + _TIMED, rule_e6),
     "D1": ("Python's own debugging, per framework with no tool on: `print` of an intermediate and `breakpoint()` "
            "(pdb's entry point), each in eager and compiled mode, counted as *works* when every call showed the "
            "concrete value. **Supported** if PyTorch works in all four cases and every other framework in fewer; "

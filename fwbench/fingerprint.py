@@ -185,4 +185,17 @@ def collect() -> dict:
         "environment": recorded_environment(),
         "tools": tool_versions(),
         "conditions": conditions(),
+        "numerics": numerics(),
     }
+
+
+def numerics() -> dict:
+    """The precision and thread policy every measuring process applies (fwbench.frameworks.base), and what
+    it means on this machine. Each job also stores what its framework reported after applying it."""
+    from fwbench.frameworks.base import INTER_OP_THREADS, MATMUL_PRECISION
+
+    meaning = ("full float32 matmuls (no TF32, no bfloat16 passes)" if not gpus() else
+               "full float32 matmuls: TF32 off on the GPU (torch highest, TF tensor_float_32 off, JAX highest)")
+    if not gpus():
+        meaning += "; on this CPU-only machine the frameworks' float32 kernels (oneDNN, Eigen, XLA:CPU) are used as built"
+    return {"matmul_precision": MATMUL_PRECISION, "meaning": meaning, "inter_op_threads": INTER_OP_THREADS}

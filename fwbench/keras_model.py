@@ -79,7 +79,7 @@ class _Builder:
         return self.dense(layers.GlobalAveragePooling2D()(x), "head")
 
     def layer_norm(self, x, prefix):
-        return self._layer(layers.LayerNormalization(epsilon=NORM_EPS, name=prefix),
+        return self._layer(layers.LayerNormalization(epsilon=NORM_EPS, name=prefix.replace("/", "_")),
                            f"{prefix}/gamma", f"{prefix}/beta")(x)
 
     def transformer(self, x):
@@ -88,13 +88,18 @@ class _Builder:
         def heads(h):
             return ops.transpose(ops.reshape(h, (-1, s.seq_len, s.n_heads, s.d_head)), (0, 2, 1, 3))
 
-        h = self.layer_norm(x, "ln1")
-        q, k, v = (heads(self.dense(h, f"attn/{part}")) for part in ("q", "k", "v"))
-        probs = ops.softmax(ops.matmul(q, ops.transpose(k, (0, 1, 3, 2))) * (1.0 / s.d_head**0.5), axis=-1)
-        attended = ops.reshape(ops.transpose(ops.matmul(probs, v), (0, 2, 1, 3)), (-1, s.seq_len, s.d_model))
-        x = layers.Add()([x, self.dense(attended, "attn/out")])
-        h = self.dense(self.layer_norm(x, "ln2"), "mlp/fc1")
-        x = layers.Add()([x, self.dense(ops.gelu(h, approximate=False), "mlp/fc2")])
+        for p in s.layer_prefixes():
+            h = self.layer_norm(x, f"{p}ln1")
+            q, k, v = (heads(self.dense(h, f"{p}attn/{part}")) for part in ("q", "k", "v"))
+            scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2))) * (1.0 / s.d_head**0.5)
+            if s.causal:
+                mask = ops.tril(ops.ones((s.seq_len, s.seq_len), dtype="bool"))
+                scores = ops.where(mask, scores, float("-inf"))
+            probs = ops.softmax(scores, axis=-1)
+            attended = ops.reshape(ops.transpose(ops.matmul(probs, v), (0, 2, 1, 3)), (-1, s.seq_len, s.d_model))
+            x = layers.Add()([x, self.dense(attended, f"{p}attn/out")])
+            h = self.dense(self.layer_norm(x, f"{p}ln2"), f"{p}mlp/fc1")
+            x = layers.Add()([x, self.dense(ops.gelu(h, approximate=False), f"{p}mlp/fc2")])
         return self.dense(ops.mean(x, axis=1), "head")
 
     def rnn(self, x):

@@ -188,10 +188,13 @@ def parse_profile(data, where: str = "profile") -> Profile:
         _fail(f"{where}.experiments", f"expected a mapping with at least one of: {', '.join(EXPERIMENTS)}")
 
     jobs = []
-    for exp_name, spec in experiments.items():
-        at = f"{where}.experiments.{exp_name}"
-        if exp_name not in EXPERIMENTS:
-            _fail(at, f"unknown experiment; allowed: {', '.join(EXPERIMENTS)}")
+    for key, spec in experiments.items():
+        at = f"{where}.experiments.{key}"
+        # "name@label" is one more block of the same experiment with its own workloads and parameters
+        # (e.g. large models at a smaller batch); its cells differ by their parameter digest.
+        exp_name, _, label = str(key).partition("@")
+        if exp_name not in EXPERIMENTS or (_ and not re.fullmatch(r"[A-Za-z0-9_-]+", label)):
+            _fail(at, f"unknown experiment; allowed: {', '.join(EXPERIMENTS)} (each optionally followed by @label)")
         if not isinstance(spec, dict):
             _fail(at, "expected a mapping")
         for key in spec:
@@ -213,7 +216,8 @@ def parse_profile(data, where: str = "profile") -> Profile:
         cells = [(fw, device, workload, variant) for fw in fws for device in devices for workload in workloads
                  for variant in experiment.variants_of(fw)
                  if (wanted_variants == "all" or variant in wanted_variants)
-                 and device in frameworks.device_variants(fw).get(variant, [device])]
+                 and device in frameworks.device_variants(fw).get(variant, [device])
+                 and _family(workload) in frameworks.family_variants(fw).get(variant, [_family(workload)])]
         if experiment.interleaved:
             # One process measures all of a framework's variants of a cell, taking turns block by block.
             grouped: dict[tuple, list[str]] = {}
@@ -224,12 +228,18 @@ def parse_profile(data, where: str = "profile") -> Profile:
         # processes are spread over the run and alternatives take turns, so drift of the machine hits
         # them alike and shows as between-process noise rather than as a difference.
         for process in range(processes):
-            order = random.Random(f"{seed}|{exp_name}|{process}").sample(cells, len(cells))
+            order = random.Random(f"{seed}|{key}|{process}").sample(cells, len(cells))
             for fw, device, workload, variant in order:
                 jobs.append(Job(exp_name, fw, device, workload, variant, params, threads, float(timeout), process))
     if not jobs:
         _fail(where, "expands to no jobs")
     return Profile(name=name, description=description, source=data, jobs=tuple(jobs), seed=seed)
+
+
+def _family(workload: str) -> str | None:
+    """The model family of a workload of the workload registry (None for other experiments' cases)."""
+    spec = WORKLOADS.get(workload)
+    return spec.family if spec is not None else None
 
 
 def resolve_profile_path(name_or_path: str) -> Path:

@@ -9,7 +9,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from fwbench import sanitize, stats, tidy
+from fwbench import frameworks, sanitize, stats, tidy
 from fwbench.experiments import params_digest
 from fwbench.store import Run, Store, StoreError
 
@@ -30,6 +30,31 @@ def _key(row) -> tuple:
 def _comparison_columns(c: stats.Comparison) -> dict:
     return {"speedup": c.ratio, "speedup_ci_low": c.ci_low, "speedup_ci_high": c.ci_high,
             "n_baseline": c.n_baseline, "n_candidate": c.n_candidate, "paired": c.paired, "verdict": c.verdict}
+
+
+def _like_for_like(workload: str, a: tuple[str, str], b: tuple[str, str]) -> bool:
+    """Whether two (framework, variant) may be compared on `workload`: an RNN only with the same loop strategy
+    (unrolled against unrolled, loop construct against loop construct), so a verdict compares compilers."""
+    from fwbench.workloads import WORKLOADS
+
+    spec = WORKLOADS.get(workload)
+    if spec is None or spec.family != "rnn":
+        return True
+    return frameworks.loop_kind(*a) == frameworks.loop_kind(*b)
+
+
+def _precision(fp: dict, jobs: list[dict]) -> str:
+    """The run's matmul precision policy and what each framework reported after applying it."""
+    policy = fp.get("numerics", {}).get("matmul_precision")
+    seen = {}
+    for job in jobs:
+        got = (job.get("framework_settings") or {}).get("matmul_precision")
+        if got is not None:
+            seen.setdefault(job["framework"], set()).add(str(got))
+    reported = "; ".join(f"{fw} {', '.join(sorted(v))}" for fw, v in sorted(seen.items()))
+    if policy is None:
+        return reported or "not recorded"
+    return f"{policy} ({reported})" if reported else str(policy)
 
 
 def cell_key(run: Run, job: dict) -> tuple:
@@ -121,6 +146,7 @@ class Report:
                 "jax": pk.get("jax", "-"), "threads": ", ".join(str(t) for t in sorted(
                     {j["settings"]["threads"] for j in run.jobs if j.get("settings", {}).get("threads")})) or "-",
                 "CPU governor": fp.get("conditions", {}).get("cpu_governor", "-"),
+                "matmul precision": _precision(fp, run.jobs),
                 "runs": counts[mid], "latest run": run.run_id,
                 "fwbench commit": (fp["fwbench"]["commit"] or "")[:10] + (" (dirty)" if fp["fwbench"].get("dirty") else ""),
             })
@@ -271,6 +297,7 @@ class Report:
                    "first_call_cold_s": col("first_call_cold_s", "median"),
                    "first_call_warm_s": col("first_call_warm_s", "median"),
                    "shape_change_s": col("shape_change_s", "median"),
+                   "shape_change_automatic_s": col("shape_change_automatic_s", "median"),
                    "warmup_steps": col("warmup_steps", "median"),
                    "peak_rss_bytes": col("peak_rss_bytes", "max"),
                    "peak_device_memory_bytes": col("peak_device_memory_bytes", "max")}
@@ -332,7 +359,7 @@ class Report:
                 continue
             for cand_fw, cand_variant in candidates:
                 other = samples.get((machine, cand_fw, device, workload, cand_variant, phase, batch, digest))
-                if other is None:
+                if other is None or not _like_for_like(workload, (fw, variant), (cand_fw, cand_variant)):
                     continue
                 c = stats.compare(other, base)
                 rows.append({"machine_label": machine, "device": device, "workload": workload, "phase": phase,

@@ -24,3 +24,12 @@ def test_unrelated_look_alike_variables_are_not_recorded(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     env = fingerprint.collect()["environment"]
     assert "TF_CLI_CONFIG_FILE" not in env and env["OMP_NUM_THREADS"] == "3"
+
+
+def test_fingerprint_records_the_precision_and_thread_policy():
+    from fwbench.frameworks.base import INTER_OP_THREADS, MATMUL_PRECISION
+
+    numerics = fingerprint.collect()["numerics"]
+    assert numerics["matmul_precision"] == MATMUL_PRECISION
+    assert numerics["inter_op_threads"] == INTER_OP_THREADS
+    assert "float32" in numerics["meaning"]

@@ -21,6 +21,23 @@ NAMES = frameworks.names()
 # Variants that exist only on an accelerator (CUDA graphs) cannot run on this CPU machine.
 CASES = [(f, v) for f in NAMES for v in frameworks.variants(f) if "cpu" in frameworks.device_variants(f).get(v, ["cpu"])]
 WORKLOADS = ["mlp", "cnn", "transformer", "rnn"]
+#: Small copies of the stacked and causal forms behind resnet18 and gpt2_small, cheap enough to compile in tests.
+STACKED = {
+    "cnn_stages": dataclasses.replace(get_workload("cnn"), name="cnn_stages", image_size=8, channels=(4, 8),
+                                      blocks_per_stage=2),
+    "causal_stack": dataclasses.replace(get_workload("transformer"), name="causal_stack", seq_len=6, d_model=8,
+                                        n_heads=2, d_mlp=16, n_layers=2, causal=True),
+}
+
+
+def _spec(workload):
+    return STACKED.get(workload) or get_workload(workload)
+
+
+def _cases(workload):
+    """(framework, variant) pairs that exist for `workload` on this CPU (unrolled RNN variants only for the rnn)."""
+    family = _spec(workload).family
+    return [(workload, f, v) for f, v in CASES if family in frameworks.family_variants(f).get(v, [family])]
 BATCH = 8
 N_STEPS = 5
 #: First training step's loss vs the float64 NumPy reference (measured: <= 2e-7).
@@ -86,9 +103,9 @@ def results():
         key = (framework, variant, workload)
         if key not in cache:
             if framework == "float64":
-                cache[key] = _run("torch", "eager", dataclasses.replace(get_workload(workload), dtype="float64"))
+                cache[key] = _run("torch", "eager", dataclasses.replace(_spec(workload), dtype="float64"))
             else:
-                cache[key] = _run(framework, variant, get_workload(workload))
+                cache[key] = _run(framework, variant, _spec(workload))
         return cache[key]
 
     return get
@@ -130,10 +147,10 @@ def test_identical_initial_weights(name, workload):
         assert np.array_equal(got[k], want[k]), k
 
 
-@pytest.mark.parametrize("workload", WORKLOADS)
-@pytest.mark.parametrize("name, variant", CASES)
+@pytest.mark.parametrize("workload, name, variant", [c for w in WORKLOADS for c in _cases(w)]
+                         + [c for w in STACKED for c in _cases(w) if c[2] in ("eager", "torch.compile", "tf.function", "jax.jit")])
 def test_first_step_loss_inference_and_learning(results, name, variant, workload):
-    spec = get_workload(workload)
+    spec = _spec(workload)
     x, y = spec.batch(BATCH)
     init = spec.init_weights()
     r = results(name, variant, workload)
@@ -186,7 +203,7 @@ def test_losses_over_five_steps_agree_across_frameworks(results, workload):
     spec = get_workload(workload)
     tol = spec.loss_rtol_after_steps
     ref = results("float64", "eager", workload)
-    runs = {case: results(*case, workload) for case in CASES}
+    runs = {(f, v): results(f, v, workload) for _, f, v in _cases(workload)}
     # Each framework against the float64 run, step by step ...
     for case, r in runs.items():
         rel = np.abs(r["losses"] - ref["losses"]) / ref["losses"]
@@ -200,7 +217,7 @@ def test_losses_over_five_steps_agree_across_frameworks(results, workload):
         assert np.max(np.abs(r["trained"] - ref["trained"])) <= TRAINED_LOGITS_RTOL * scale, case
 
 
-@pytest.mark.parametrize("name, variant", CASES)
+@pytest.mark.parametrize("name, variant", [c[1:] for c in _cases("cnn")])
 def test_batch_norm_running_statistics_agree(results, name, variant):
     """Every framework updates the running statistics the torch way (momentum 0.1, unbiased batch variance)."""
     ref = results("float64", "eager", "cnn")["bn_statistics"]
@@ -277,3 +294,163 @@ def test_debug_target_runs_the_catalogue_plumbing(name):
         with target.tool("no-such-tool"):
             pass
     assert run_case(target, BUGS["control_flow"], "graph")["outcome"] in OUTCOMES
+
+
+# ---- like for like (what each variant times) ----------------------------------------------------------------
+
+def _graph_count(name, step):
+    """Graphs the compiled function behind `step` holds so far (torch: process-wide, take differences)."""
+    if name == "torch":
+        from torch._dynamo.utils import counters
+        return int(counters["stats"]["unique_graphs"])
+    if name == "tensorflow":
+        return step.experimental_get_tracing_count()
+    return step.compiled._cache_size()
+
+
+@pytest.mark.parametrize("name, variant", [c for c in CASES if frameworks.variants(c[0])[c[1]] == "graph"])
+def test_one_graph_per_inference_batch_size(name, variant):
+    """Every compiled variant specialises its inference graph to each batch size, as TF and JAX do by nature:
+    torch's automatic dynamic shapes would compile 2 graphs for 3 sizes and then serve all of them with one."""
+    adapter = frameworks.get_adapter(name)
+    if name == "torch":
+        import torch
+        torch._dynamo.reset()
+    spec = get_workload("mlp")
+    step = adapter.infer_step(adapter.build(spec, "cpu"), variant)
+    before = _graph_count(name, step)
+    for batch in (2, 3, 5):
+        adapter.sync(step(adapter.to_device(spec.batch(batch)[0], "cpu")))
+        adapter.sync(step(adapter.to_device(spec.batch(batch)[0], "cpu")))  # the same size again: no new graph
+    assert _graph_count(name, step) - before == 3
+
+
+def test_torch_automatic_dynamic_shapes_are_a_separate_policy():
+    import torch
+    from torch._dynamo.utils import counters
+
+    adapter = frameworks.get_adapter("torch")
+    assert adapter.shape_policies("torch.compile") == ["static", "automatic"]
+    assert adapter.shape_policies("eager") == ["static"]
+    torch._dynamo.reset()
+    spec = get_workload("mlp")
+    step = adapter.infer_step(adapter.build(spec, "cpu"), "torch.compile", shapes="automatic")
+    before = int(counters["stats"]["unique_graphs"])
+    for batch in (2, 3, 5):
+        step(adapter.to_device(spec.batch(batch)[0], "cpu"))
+    assert int(counters["stats"]["unique_graphs"]) - before == 2  # static, then one dynamic graph for the rest
+
+
+def test_torch_compiled_train_step_is_one_graph_with_backward_and_update():
+    """The torch.compile variant captures forward, backward and the SGD update in one graph, as tf.function and
+    jax.jit do; torch.compile-forward leaves the update (and the autograd.grad call) outside."""
+    import torch
+
+    graphs = []
+
+    def recording(gm, example_inputs):
+        graphs.append(gm)
+        return gm.forward
+
+    adapter = frameworks.get_adapter("torch")
+    spec = get_workload("mlp")
+    x, y = (adapter.to_device(a, "cpu") for a in spec.batch(4))
+    for variant, want_update in (("torch.compile", True), ("torch.compile-forward", False)):
+        torch._dynamo.reset()
+        graphs.clear()
+        model = adapter.build(spec, "cpu")
+        original = torch.compile
+        torch.compile = lambda fn, **kw: original(fn, backend=recording, fullgraph=kw.get("fullgraph", False),
+                                                  dynamic=kw.get("dynamic"))
+        try:
+            step = adapter.train_step(model, variant)
+            step(x, y)
+        finally:
+            torch.compile = original
+        targets = [str(n.target) for g in graphs for n in g.graph.nodes]
+        assert len(graphs) == 1, variant
+        assert any("_foreach_add_" in t for t in targets) == want_update, variant
+        if want_update:  # the backward is in the graph: the functional gradient, not a graph break
+            assert any("grad" in t.lower() for t in targets), targets
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_eager_steps_report_their_op_counts(name):
+    adapter = frameworks.get_adapter(name)
+    spec = get_workload("mlp")
+    x, y = (adapter.to_device(a, "cpu") for a in spec.batch(4))
+    model = adapter.build(spec, "cpu")
+    train, infer = adapter.train_step(model, "eager"), adapter.infer_step(model, "eager")
+    n_train, n_infer = adapter.eager_ops(train, x, y), adapter.eager_ops(infer, x)
+    # Forward alone launches at least one op per layer; training adds the loss, the backward and the update.
+    assert n_infer >= spec.n_layers
+    assert n_train > n_infer
+    deeper = dataclasses.replace(spec, sizes=(*spec.sizes[:-1], spec.sizes[-2], spec.sizes[-1]))
+    assert adapter.eager_ops(adapter.infer_step(adapter.build(deeper, "cpu"), "eager"), x) > n_infer
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_variant_says_what_it_times(name):
+    adapter = frameworks.get_adapter(name)
+    for variant in adapter.variants:
+        facts = adapter.timed[variant]
+        assert {"compiled scope", "update", "rnn loop"} <= set(facts), (name, variant)
+    assert frameworks.family_variants(name) == adapter.family_variants
+    assert set(adapter.family_variants) <= set(adapter.variants)
+
+
+def test_rnn_loop_strategies_are_what_their_labels_say():
+    import jax
+    import tensorflow as tf
+
+    spec = get_workload("rnn")
+    x = spec.batch(2)[0]
+    tf_adapter = frameworks.get_adapter("tensorflow")
+    for variant, loop in (("tf.function", True), ("tf.function-unrolled", False)):
+        step = tf_adapter.infer_step(tf_adapter.build(spec, "cpu"), variant)
+        ops = {op.type for op in step.get_concrete_function(tf.constant(x)).graph.get_operations()}
+        assert bool(ops & {"While", "StatelessWhile"}) == loop, variant
+    jax_adapter = frameworks.get_adapter("jax")
+    for variant, loop in (("jax.jit", True), ("jax.jit-unrolled", False)):
+        step = jax_adapter.infer_step(jax_adapter.build(spec, "cpu"), variant)
+        assert ("scan" in str(jax.make_jaxpr(lambda a: step(a))(x))) == loop, variant
+        assert ("unrolled" in jax_adapter.timed[variant]["rnn loop"]) != loop
+    assert "unrolled" in frameworks.get_adapter("torch").timed["torch.compile"]["rnn loop"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_compiled_train_steps_reuse_their_parameter_buffers(name):
+    adapter = frameworks.get_adapter(name)
+    spec = get_workload("mlp")
+    x, y = (adapter.to_device(a, "cpu") for a in spec.batch(4))
+    graph = next(v for v, m in adapter.variants.items() if m == "graph")
+    model = adapter.build(spec, "cpu")
+    step = adapter.train_step(model, graph)
+    for _ in range(2):
+        adapter.sync(step(x, y))
+    assert adapter.buffer_donation(model) == ("donated" if name == "jax" else "in place")
+
+
+CONFIGURE = """
+import json, sys
+from fwbench import env
+env.apply(1)
+from fwbench.frameworks import get_adapter
+print(json.dumps(get_adapter(sys.argv[1]).configure(1)))
+"""
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_configure_sets_threads_and_precision_in_a_fresh_process(name):
+    """Thread pools are sized once per process, so this runs where nothing configured the framework yet."""
+    import json
+    import subprocess
+    import sys
+
+    from fwbench.frameworks.base import INTER_OP_THREADS, MATMUL_PRECISION
+
+    out = subprocess.run([sys.executable, "-c", CONFIGURE, name], capture_output=True, text=True, check=True)
+    in_effect = json.loads(out.stdout.strip().splitlines()[-1])
+    assert in_effect["intra_op_threads"] == 1
+    assert in_effect["inter_op_threads"] == INTER_OP_THREADS
+    assert in_effect["matmul_precision"] == MATMUL_PRECISION

@@ -26,9 +26,10 @@ def test_shipped_profiles_parse():
         assert p.jobs, path
 
 
-def _on(device):
+def _on(device, family="mlp"):
     return {(f, v) for f in ("torch", "tensorflow", "jax") for v in frameworks.variants(f)
-            if device in frameworks.device_variants(f).get(v, [device])}
+            if device in frameworks.device_variants(f).get(v, [device])
+            and family in frameworks.family_variants(f).get(v, [family])}
 
 
 def test_expansion_covers_every_framework_variant_one_process_per_framework():
@@ -42,13 +43,39 @@ def test_expansion_covers_every_framework_variant_one_process_per_framework():
     assert isinstance(p.jobs[0].params["infer_batch_sizes"], list)
 
 
+def test_family_only_variants_expand_only_for_their_workload_family():
+    """The unrolled RNN loops are variants of the rnn only; an mlp has no loop to unroll."""
+    p = parse_profile(profile(workloads=["mlp", "rnn"]))
+    by_workload = {w: {(j.framework, v) for j in p.jobs if j.workload == w for v in j.variants} for w in ("mlp", "rnn")}
+    assert by_workload["mlp"] == _on("cpu", "mlp")
+    assert by_workload["rnn"] == _on("cpu", "rnn")
+    assert {("tensorflow", "tf.function-unrolled"), ("jax", "jax.jit-unrolled")} <= by_workload["rnn"] - by_workload["mlp"]
+
+
+def test_a_labelled_block_adds_cells_of_the_same_experiment_with_their_own_params():
+    data = profile()
+    data["experiments"]["eager_vs_graph@large"] = {"frameworks": ["torch"], "devices": ["cpu"], "workloads": ["resnet18"],
+                                                   "processes": 2, "params": {"batch_size": 8}}
+    p = parse_profile(data)
+    large = [j for j in p.jobs if j.workload == "resnet18"]
+    assert len(large) == 2 and all(j.experiment == "eager_vs_graph" and j.params["batch_size"] == 8 for j in large)
+    assert len({j.job_id for j in p.jobs}) == len(p.jobs)
+    for bad in ("eager_vs_graph@", "eager_vs_graph@a b", "nosuch@large"):
+        data = profile()
+        data["experiments"][bad] = {"workloads": ["mlp"]}
+        with pytest.raises(MatrixError, match="unknown experiment"):
+            parse_profile(data)
+
+
 def test_device_only_variants_expand_only_on_their_device():
     assert ("torch", "torch.compile-reduce-overhead") not in _on("cpu")
     cuda = parse_profile(profile(devices=["cuda"], frameworks=["torch"]))
-    assert [j.variants for j in cuda.jobs] == [["eager", "torch.compile", "torch.compile-reduce-overhead"]]
+    assert [j.variants for j in cuda.jobs] == [["eager", "torch.compile", "torch.compile-forward",
+                                                "torch.compile-reduce-overhead"]]
     both = parse_profile(profile(devices=["cpu", "cuda"], frameworks=["torch"]))
     assert sorted((j.device, j.variant) for j in both.jobs) == [
-        ("cpu", "eager,torch.compile"), ("cuda", "eager,torch.compile,torch.compile-reduce-overhead")]
+        ("cpu", "eager,torch.compile,torch.compile-forward"),
+        ("cuda", "eager,torch.compile,torch.compile-forward,torch.compile-reduce-overhead")]
 
 
 def test_processes_share_a_cell_and_rounds_come_in_a_seeded_random_order():

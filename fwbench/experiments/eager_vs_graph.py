@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fwbench import threads as thread_check
 from fwbench.frameworks import get_adapter
+from fwbench.frameworks.base import INTER_OP_THREADS, MATMUL_PRECISION
 from fwbench.metrics import unit
 from fwbench.stats import summarize
 from fwbench.timing import InterleaveConfig, measure_interleaved
@@ -160,17 +162,21 @@ def _sample_entry(series, phase: str, batch: int) -> dict:
 
 
 def run(framework: str, device: str, workload: str, variants, params: Params, cache_state: str = "cold",
-        process: int = 0) -> dict:
+        process: int = 0, threads: int | None = None) -> dict:
     """Measure every variant of one (framework, device, workload) cell in this process, interleaved.
 
     `variants` is a list or a comma-separated string. A twin of the eager
     variant is measured beside them as one more alternative on the workloads of `params.aa_workloads`
-    (the A/A control). Exceptions propagate:
-    the runner records them as the job's failure.
+    (the A/A control). With `threads`, the framework is configured here (intra-op `threads`, one
+    inter-op thread, full float32 matmuls) and the job fails if the framework or the OS shows otherwise.
+    Exceptions propagate: the runner records them as the job's failure.
     """
     if cache_state not in ("cold", "warm"):
         raise ValueError(f"cache_state must be 'cold' or 'warm', got {cache_state!r}")
     adapter = get_adapter(framework)
+    framework_settings = adapter.configure(threads) if threads is not None else None
+    if threads is not None:
+        _refuse(framework, thread_check.problems(threads, framework_settings, INTER_OP_THREADS, MATMUL_PRECISION, None))
     variants = [v for v in (variants.split(",") if isinstance(variants, str) else variants) if v]
     modes = {v: adapter.check_variant(v) for v in variants}
     twin = [v + AA_TWIN for v in variants if modes[v] == "eager"][:1] if workload in params.aa_workloads else []
@@ -207,9 +213,9 @@ def run(framework: str, device: str, workload: str, variants, params: Params, ca
 
     # --- train: first calls, loss trajectories, interleaved steady state, then a shape change ------
     adapter.reset_peak_device_memory(device)
-    steps = {}
+    steps, models = {}, {}
     for alt in alternatives:
-        model = adapter.build(spec, device)
+        model = models[alt] = adapter.build(spec, device)
         check(alt, "initial_weights_identical", _max_weight_diff(adapter.weights(model), init), 0.0,
               "max |difference| between the framework's initial weights and the shared spec")
         steps[alt] = adapter.train_step(model, _variant_of(alt)[0])
@@ -218,8 +224,19 @@ def run(framework: str, device: str, workload: str, variants, params: Params, ca
         if i < params.loss_steps:
             losses.setdefault(alt, []).append(adapter.loss_of(out))
 
-    measured = measure_interleaved({a: (lambda f=steps[a]: f(x, y)) for a in alternatives}, adapter.sync, cfg, rng,
-                                   observe=keep_loss)
+    with thread_check.Watch() as watch:
+        measured = measure_interleaved({a: (lambda f=steps[a]: f(x, y)) for a in alternatives}, adapter.sync, cfg,
+                                       rng, observe=keep_loss)
+    process_info["train_threads"] = watch.usage.as_dict()
+    if threads is not None:
+        _refuse(framework, thread_check.problems(threads, framework_settings, INTER_OP_THREADS, MATMUL_PRECISION,
+                                                 watch.usage))
+    timed = {v: {**adapter.timed.get(v, {}), "precision": MATMUL_PRECISION} for v in variants}
+    for alt in variants:
+        if modes[alt] == "eager":
+            timed[alt]["ops per train step"] = adapter.eager_ops(steps[alt], x, y)
+        else:
+            timed[alt]["buffer donation"] = adapter.buffer_donation(models[alt])
     ref = spec.reference_loss(init, x_np, y_np)
     half = params.batch_size // 2
     xh, yh = (adapter.to_device(a, device) for a in spec.batch(half))
@@ -239,10 +256,11 @@ def run(framework: str, device: str, workload: str, variants, params: Params, ca
              "first_step_loss": trajectory[0], "first_step_loss_rel_err": rel,
              "loss_after_steps": trajectory[params.loss_steps - 1], **peaks})
         samples.append(_sample_entry(s, "train", params.batch_size))
-    del steps, measured
+    del steps, measured, models
 
     # --- infer: one function per variant through the batch sweep; each size after the first is a shape change ---
     adapter.reset_peak_device_memory(device)
+    alternatives = [a for a in alternatives if "infer" in adapter.variant_phases.get(_variant_of(a)[0], ["infer"])]
     steps = {alt: adapter.infer_step(adapter.build(spec, device), _variant_of(alt)[0]) for alt in alternatives}
     for i, batch in enumerate(params.infer_batch_sizes):
         xb_np, _ = spec.batch(batch)
@@ -265,14 +283,47 @@ def run(framework: str, device: str, workload: str, variants, params: Params, ca
                 metrics["shape_change_s"] = s.first_call_s
             add(alt, "infer", batch, metrics)
             samples.append(_sample_entry(s, "infer", batch))
+        if i == 0:
+            for v in variants:
+                if modes[v] == "eager" and v in steps:
+                    timed[v]["ops per inference step"] = adapter.eager_ops(steps[v], xb)
+    if process < params.shape_probe_processes:
+        _automatic_shapes(adapter, spec, device, variants, params, add)
 
     process_info.update(os_threads=os_threads(), loadavg_end=_loadavg())
+    for v in variants:
+        timed[v]["inference shapes"] = ("not measured (its inference is another variant's)" if v not in steps
+                                        else "one graph per batch size" if modes[v] == "graph" else "eager: no graph")
     # The machine's ceiling is a property of the machine, not of the cell: measured once per round of processes.
     calibration = ({"matmul_n": params.peak_matmul_n, "peak_gflops": peak_gflops(params.peak_matmul_n)}
                    if process == 0 else None)
     return {"mode": ",".join(sorted(set(modes.values()))), **info, "records": records, "samples": samples,
             "checks": checks, "losses": {_variant_of(a)[0]: v for a, v in losses.items() if not a.endswith(AA_TWIN)},
-            "calibration": calibration, "process_info": process_info}
+            "calibration": calibration, "process_info": process_info, "timed": timed,
+            "framework_settings": framework_settings}
+
+
+def _refuse(framework: str, problems: list[str]) -> None:
+    """Fail the job: a framework that ignores a thread or precision setting makes its numbers incomparable."""
+    if problems:
+        raise RuntimeError(f"{framework} did not run as configured: " + "; ".join(problems))
+
+
+def _automatic_shapes(adapter, spec, device: str, variants, params: Params, add) -> None:
+    """The cost of a shape change under a framework's automatic dynamic shapes (torch.compile's default),
+    a figure of its own: a fresh function, first called at the first inference batch, then timed at another."""
+    first = params.infer_batch_sizes[0]
+    other = next((b for b in params.infer_batch_sizes if b != first), first * 2)
+    for v in variants:
+        if "automatic" not in adapter.shape_policies(v) or "infer" not in adapter.variant_phases.get(v, ["infer"]):
+            continue
+        adapter.fresh_compiler_caches()  # else the static graphs compiled above would serve the probe
+        step = adapter.infer_step(adapter.build(spec, device), v, shapes="automatic")
+        adapter.sync(step(adapter.to_device(spec.batch(first)[0], device)))
+        x_other = adapter.to_device(spec.batch(other)[0], device)
+        start = time.perf_counter()
+        adapter.sync(step(x_other))
+        add(v, "infer", other, {"shape_change_automatic_s": time.perf_counter() - start})
 
 
 def _loadavg() -> list[float] | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from fwbench.plugins import module_names, single_subclass
 from fwbench.frameworks.base import MODES, Adapter, DeviceUnavailable
 
-__all__ = ["Adapter", "DeviceUnavailable", "MODES", "names", "variants", "debug_tools", "export_paths", "device_variants", "serving", "get_adapter"]
+__all__ = ["Adapter", "DeviceUnavailable", "MODES", "names", "variants", "debug_tools", "export_paths", "device_variants", "family_variants", "timed", "loop_kind", "serving", "get_adapter"]
 
 _HERE = Path(__file__).parent
 
@@ -75,7 +75,27 @@ def device_variants(name: str) -> dict[str, list[str]]:
     return _class_literal(name, "device_variants") or {}
 
 
+@lru_cache(maxsize=None)
+def family_variants(name: str) -> dict[str, list[str]]:
+    """variant -> the only workload families it runs on, for `name` (the adapter's `family_variants` literal)."""
+    return _class_literal(name, "family_variants") or {}
+
+
 def get_adapter(name: str) -> Adapter:
     """Import the framework and return its adapter."""
     _check(name)
     return single_subclass(f"fwbench.frameworks.{name}", Adapter)()
+
+
+@lru_cache(maxsize=None)
+def timed(name: str) -> dict[str, dict[str, str]]:
+    """variant -> what its timed step is (the adapter's `timed` literal; default: nothing said)."""
+    return _class_literal(name, "timed") or {}
+
+
+def loop_kind(name: str, variant: str) -> str:
+    """How `variant` of framework `name` runs a recurrent loop: "unrolled", "loop construct" or "python"."""
+    text = timed(name).get(variant, {}).get("rnn loop", "")
+    if "unrolled" in text:
+        return "unrolled"
+    return "python" if text.startswith("Python") or not text else "loop construct"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fwbench.frameworks.base import Adapter, DeviceUnavailable, log_scalars
+from fwbench.frameworks.base import INTER_OP_THREADS, MATMUL_PRECISION, Adapter, DeviceUnavailable, log_scalars
 from fwbench.workloads.spec import BN_MOMENTUM, NORM_EPS
 
 # Forward passes: pure functions (spec, params, stats, x, training, graph_loop) -> (logits, new_stats).
@@ -76,12 +77,18 @@ def _transformer(spec, params, stats, x, training, graph_loop):
     def heads(h):
         return h.reshape(b, t, spec.n_heads, spec.d_head).transpose(0, 2, 1, 3)
 
-    h = _layer_norm(params, x, "ln1")
-    q, k, v = (heads(_dense(params, h, f"attn/{part}")) for part in ("q", "k", "v"))
-    probs = jax.nn.softmax((q @ k.transpose(0, 1, 3, 2)) * (1.0 / spec.d_head**0.5), axis=-1)
-    x = x + _dense(params, (probs @ v).transpose(0, 2, 1, 3).reshape(b, t, d), "attn/out")
-    h = _dense(params, _layer_norm(params, x, "ln2"), "mlp/fc1")
-    x = x + _dense(params, jax.nn.gelu(h, approximate=False), "mlp/fc2")  # jax.nn.gelu defaults to the tanh form
+    # Causal: scores above the diagonal become -inf, so their probabilities are exactly 0 (as the reference).
+    mask = jnp.tril(jnp.ones((t, t), dtype=bool)) if spec.causal else None
+    for p in spec.layer_prefixes():
+        h = _layer_norm(params, x, f"{p}ln1")
+        q, k, v = (heads(_dense(params, h, f"{p}attn/{part}")) for part in ("q", "k", "v"))
+        scores = (q @ k.transpose(0, 1, 3, 2)) * (1.0 / spec.d_head**0.5)
+        if mask is not None:
+            scores = jnp.where(mask, scores, -jnp.inf)
+        probs = jax.nn.softmax(scores, axis=-1)
+        x = x + _dense(params, (probs @ v).transpose(0, 2, 1, 3).reshape(b, t, d), f"{p}attn/out")
+        h = _dense(params, _layer_norm(params, x, f"{p}ln2"), f"{p}mlp/fc1")
+        x = x + _dense(params, jax.nn.gelu(h, approximate=False), f"{p}mlp/fc2")  # jax.nn.gelu defaults to the tanh form
     return _dense(params, jnp.mean(x, axis=1), "head"), stats
 
 
@@ -100,13 +107,28 @@ def _rnn(spec, params, stats, x, training, graph_loop):
     return _dense(params, h, "head"), stats
 
 
+def _graph_loop(graph: bool, variant: str) -> bool:
+    """Whether the RNN loops with lax.scan rather than a Python loop (unrolled when traced)."""
+    return graph and variant != "jax.jit-unrolled"
+
+
 _FORWARDS = {"mlp": _mlp, "cnn": _cnn, "transformer": _transformer, "rnn": _rnn}
 
 
 class JaxAdapter(Adapter):
     name = "jax"
     distribution = "jax"
-    variants = {"eager": "eager", "jax.jit": "graph"}
+    variants = {"eager": "eager", "jax.jit": "graph", "jax.jit-unrolled": "graph"}
+    family_variants = {"jax.jit-unrolled": ["rnn"]}
+    timed = {
+        "eager": {"compiled scope": "nothing: op by op (each primitive, or jnp/jax.nn function that is itself jitted, dispatched alone)",
+                  "update": "jax.tree.map(p - lr * g), one op per leaf (as JAX's tutorials write SGD)",
+                  "layers": "jnp and jax.nn functions", "rnn loop": "Python loop"},
+        "jax.jit": {"compiled scope": "whole train step: value_and_grad, update; parameters and statistics donated",
+                    "update": "tree.map inside the jitted step (XLA-fused)", "layers": "XLA-fused", "rnn loop": "lax.scan"},
+        "jax.jit-unrolled": {"compiled scope": "whole train step, as jax.jit", "update": "tree.map inside the jitted step",
+                             "layers": "XLA-fused", "rnn loop": "unrolled (Python loop traced into the program)"},
+    }
     debug_tools = {"none": "eager,graph", "debug_nans": "eager,graph", "disable_jit": "graph"}
     export_paths = {"jax-export": "jax_export", "jax2tf-savedmodel": "tf_savedmodel", "jax2tf-tflite": "litert",
                     "jax2tf-onnx": "onnxruntime", "keras3": "keras:jax"}
@@ -115,8 +137,12 @@ class JaxAdapter(Adapter):
 
     def configure(self, threads: int) -> dict:
         # XLA:CPU has no thread-count setting; its pool follows the CPU affinity
-        # that fwbench.env.apply() pinned to `threads` CPUs.
-        return {"intra_op_threads": threads, "thread_control": "cpu affinity"}
+        # that fwbench.env.apply() pinned to `threads` CPUs. It runs one op at a time per executable
+        # (no inter-op pool to set).
+        jax.config.update("jax_default_matmul_precision", MATMUL_PRECISION)
+        return {"intra_op_threads": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else threads,
+                "inter_op_threads": INTER_OP_THREADS, "thread_control": "cpu affinity",
+                "matmul_precision": str(jax.config.jax_default_matmul_precision)}
 
     def _device(self, device: str):
         platform = "gpu" if device == "cuda" else "cpu"
@@ -158,10 +184,10 @@ class JaxAdapter(Adapter):
 
     def train_step(self, model, variant):
         graph = self.check_variant(variant) == "graph"
-        lr, forward = model["lr"], model["forward"]
+        lr, forward, loop = model["lr"], model["forward"], _graph_loop(graph, variant)
 
         def loss_fn(params, stats, x, y):
-            logits, new_stats = forward(params, stats, x, training=True, graph_loop=graph)
+            logits, new_stats = forward(params, stats, x, training=True, graph_loop=loop)
             log_probs = jax.nn.log_softmax(logits)
             return -jnp.mean(jnp.take_along_axis(log_probs, y[:, None], axis=1)), new_stats
 
@@ -169,24 +195,40 @@ class JaxAdapter(Adapter):
             (loss, new_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, stats, x, y)
             return jax.tree.map(lambda p, g: p - lr * g, params, grads), new_stats, loss
 
-        update = jax.jit(update) if graph else update
+        # Donated parameters and statistics let XLA write the update into their buffers, as torch and TF update in place.
+        compiled = jax.jit(update, donate_argnums=(0, 1)) if graph else update
 
         def step(x, y):
-            model["params"], model["stats"], loss = update(model["params"], model["stats"], x, y)
+            before = jax.tree.leaves(model["params"])[0]
+            model["params"], model["stats"], loss = compiled(model["params"], model["stats"], x, y)
+            if graph:
+                model["donated"] = "donated" if before.is_deleted() else "not donated"
             # Return the new parameters too, so sync() waits for the update, not only the loss.
             return model["params"], model["stats"], loss
 
+        # Eager dispatches the top-level operations of the step's program one by one: count them there.
+        step.count_ops = lambda x, y: len(jax.make_jaxpr(update)(model["params"], model["stats"], x, y).eqns)
         return step
 
-    def infer_step(self, model, variant):
+    def infer_step(self, model, variant, shapes="static"):
+        # jax.jit traces and compiles once per input shape: static by construction.
         graph = self.check_variant(variant) == "graph"
-        forward = model["forward"]
+        forward, loop = model["forward"], _graph_loop(graph, variant)
 
         def infer(params, stats, x):
-            return forward(params, stats, x, training=False, graph_loop=graph)[0]
+            return forward(params, stats, x, training=False, graph_loop=loop)[0]
 
-        infer = jax.jit(infer) if graph else infer
-        return lambda x: infer(model["params"], model["stats"], x)
+        compiled = jax.jit(infer) if graph else infer
+        step = lambda x: compiled(model["params"], model["stats"], x)  # noqa: E731
+        step.count_ops = lambda x: len(jax.make_jaxpr(infer)(model["params"], model["stats"], x).eqns)
+        step.compiled = compiled
+        return step
+
+    def eager_ops(self, step, *args) -> int | None:
+        return step.count_ops(*args) if hasattr(step, "count_ops") else None
+
+    def buffer_donation(self, model) -> str:
+        return model.get("donated", "new arrays every step (functional update)")
 
     def _export(self, model, spec, path, directory, example):
         params, stats, forward = model["params"], model["stats"], model["forward"]

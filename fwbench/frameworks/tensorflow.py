@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 
 import numpy as np
 import tensorflow as tf
 
-from fwbench.frameworks.base import Adapter, DeviceUnavailable
+from fwbench.frameworks.base import INTER_OP_THREADS, MATMUL_PRECISION, Adapter, DeviceUnavailable
 from fwbench.workloads.spec import BN_MOMENTUM, NORM_EPS
 
 
@@ -43,7 +44,8 @@ class Net(tf.Module):
         return getattr(self, f"_{self.spec.family}")(x, training, graph_loop)
 
     def _dense(self, x, prefix):
-        return tf.matmul(x, self.params[f"{prefix}/w"]) + self.params[f"{prefix}/b"]
+        # matmul then bias_add: what a Keras Dense layer launches.
+        return tf.nn.bias_add(tf.matmul(x, self.params[f"{prefix}/w"]), self.params[f"{prefix}/b"])
 
     def _mlp(self, x, training, graph_loop):
         n = self.spec.n_layers
@@ -91,13 +93,19 @@ class Net(tf.Module):
         def heads(h):
             return tf.transpose(tf.reshape(h, [b, t, s.n_heads, s.d_head]), [0, 2, 1, 3])
 
-        h = self._layer_norm(x, "ln1")
-        q, k, v = (heads(self._dense(h, f"attn/{part}")) for part in ("q", "k", "v"))
-        probs = tf.nn.softmax(tf.matmul(q, k, transpose_b=True) * (1.0 / s.d_head**0.5), axis=-1)
-        attended = tf.reshape(tf.transpose(tf.matmul(probs, v), [0, 2, 1, 3]), [b, t, d])
-        x = x + self._dense(attended, "attn/out")
-        h = self._dense(self._layer_norm(x, "ln2"), "mlp/fc1")
-        x = x + self._dense(tf.nn.gelu(h, approximate=False), "mlp/fc2")
+        # Causal: scores above the diagonal become -inf, so their probabilities are exactly 0 (as the reference).
+        mask = tf.cast(tf.linalg.band_part(tf.ones([t, t]), -1, 0), tf.bool) if s.causal else None
+        for p in s.layer_prefixes():
+            h = self._layer_norm(x, f"{p}ln1")
+            q, k, v = (heads(self._dense(h, f"{p}attn/{part}")) for part in ("q", "k", "v"))
+            scores = tf.matmul(q, k, transpose_b=True) * (1.0 / s.d_head**0.5)
+            if mask is not None:
+                scores = tf.where(mask, scores, tf.constant(float("-inf"), scores.dtype))
+            probs = tf.nn.softmax(scores, axis=-1)
+            attended = tf.reshape(tf.transpose(tf.matmul(probs, v), [0, 2, 1, 3]), [b, t, d])
+            x = x + self._dense(attended, f"{p}attn/out")
+            h = self._dense(self._layer_norm(x, f"{p}ln2"), f"{p}mlp/fc1")
+            x = x + self._dense(tf.nn.gelu(h, approximate=False), f"{p}mlp/fc2")
         return self._dense(tf.reduce_mean(x, axis=1), "head")
 
     def _rnn(self, x, training, graph_loop):
@@ -109,6 +117,11 @@ class Net(tf.Module):
         return self._dense(h, "head")
 
 
+def _graph_loop(mode: str, variant: str) -> bool:
+    """Whether the RNN loops with a graph construct (tf.while_loop) rather than a Python loop."""
+    return mode == "graph" and variant != "tf.function-unrolled"
+
+
 def _tf_device(device: str) -> str:
     return "/GPU:0" if device == "cuda" else "/CPU:0"
 
@@ -116,7 +129,19 @@ def _tf_device(device: str) -> str:
 class TensorFlowAdapter(Adapter):
     name = "tensorflow"
     distribution = "tensorflow-cpu"
-    variants = {"eager": "eager", "tf.function": "graph", "tf.function+xla": "graph"}
+    variants = {"eager": "eager", "tf.function": "graph", "tf.function-unrolled": "graph", "tf.function+xla": "graph"}
+    family_variants = {"tf.function-unrolled": ["rnn"]}
+    timed = {
+        "eager": {"compiled scope": "nothing: op by op", "update": "ResourceApplyGradientDescent, one fused op per variable",
+                  "layers": "matmul + bias_add (as Keras Dense), moments + batch_normalization (as Keras 3)",
+                  "rnn loop": "Python loop"},
+        "tf.function": {"compiled scope": "whole train step: forward, loss, GradientTape backward, update", "update": "ResourceApplyGradientDescent in the graph",
+                        "layers": "as eager, in one graph (Grappler-optimised)", "rnn loop": "tf.while_loop (autograph over tf.range)"},
+        "tf.function-unrolled": {"compiled scope": "whole train step, as tf.function", "update": "ResourceApplyGradientDescent in the graph",
+                                 "layers": "as eager, in one graph", "rnn loop": "unrolled (Python loop traced into the graph)"},
+        "tf.function+xla": {"compiled scope": "whole train step, compiled by XLA (jit_compile=True)", "update": "ResourceApplyGradientDescent, lowered by XLA",
+                            "layers": "XLA-fused", "rnn loop": "tf.while_loop, lowered to an XLA while"},
+    }
     debug_tools = {"none": "eager,graph", "check_numerics": "eager,graph", "run_functions_eagerly": "graph"}
     export_paths = {"savedmodel": "tf_savedmodel", "keras-savedmodel": "tf_savedmodel", "tflite": "litert",
                     "tf2onnx": "onnxruntime", "keras3": "keras:tensorflow"}
@@ -129,12 +154,16 @@ class TensorFlowAdapter(Adapter):
     def configure(self, threads: int) -> dict:
         try:
             tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(threads)
-        except RuntimeError:  # only settable before the runtime initializes
+            tf.config.threading.set_inter_op_parallelism_threads(INTER_OP_THREADS)
+        except RuntimeError:  # only settable before the runtime initializes; the check reads what is in effect
             pass
+        # TF32 is on by default and would round float32 matmuls on Ampere+ GPUs; "highest" means off.
+        tf.config.experimental.enable_tensor_float_32_execution(MATMUL_PRECISION != "highest")
+        onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
         return {"intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
                 "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
-                "onednn": tf.sysconfig.get_build_info().get("is_mkl_build", "unknown")}
+                "matmul_precision": "high (TF32)" if tf.config.experimental.tensor_float_32_execution_enabled() else "highest",
+                "onednn": f"TF_ENABLE_ONEDNN_OPTS={onednn}" if onednn is not None else "build default (on for x86 Linux)"}
 
     def device_info(self, device: str) -> dict:
         if device == "cpu":
@@ -173,24 +202,41 @@ class TensorFlowAdapter(Adapter):
         return tf.function(fn, jit_compile=(variant == "tf.function+xla"))
 
     def train_step(self, model, variant):
-        module, lr = model["module"], model["lr"]
+        module = model["module"]
         params = module.param_list
-        graph_loop = self.check_variant(variant) == "graph"
+        graph_loop = _graph_loop(self.check_variant(variant), variant)
+        lr = tf.constant(model["lr"], dtype=params[0].dtype)
 
         def step(x, y):
             with tf.GradientTape() as tape:
                 logits = module(x, training=True, graph_loop=graph_loop)
                 loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+            # The fused SGD kernel (what tf.compat.v1's GradientDescentOptimizer runs): one op per variable.
             for p, g in zip(params, tape.gradient(loss, params)):
-                p.assign_sub(lr * g)
+                tf.raw_ops.ResourceApplyGradientDescent(var=p.handle, alpha=lr, delta=g)
             return loss
 
         return self._wrap(step, variant)
 
-    def infer_step(self, model, variant):
+    def infer_step(self, model, variant, shapes="static"):
+        # Without an input_signature tf.function traces one graph per input shape: static by construction.
         module = model["module"]
-        graph_loop = self.check_variant(variant) == "graph"
+        graph_loop = _graph_loop(self.check_variant(variant), variant)
         return self._wrap(lambda x: module(x, training=False, graph_loop=graph_loop), variant)
+
+    def eager_ops(self, step, *args) -> int:
+        from tensorflow.python.framework import op_callbacks
+
+        count = [0]
+
+        def counted(*_args, **_kwargs):
+            count[0] += 1
+        op_callbacks.add_op_callback(counted)  # called once per op an eager call executes
+        try:
+            self.sync(step(*args))
+        finally:
+            op_callbacks.remove_op_callback(counted)
+        return count[0]
 
     def _export(self, model, spec, path, directory, example):
         from fwbench import tf_export

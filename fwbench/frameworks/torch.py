@@ -8,8 +8,9 @@ import os
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
 
-from fwbench.frameworks.base import Adapter, DeviceUnavailable, log_scalars
+from fwbench.frameworks.base import MATMUL_PRECISION, Adapter, DeviceUnavailable, log_scalars
 from fwbench.workloads.spec import BN_MOMENTUM, NORM_EPS
 
 
@@ -99,12 +100,18 @@ class Net(torch.nn.Module):
         def heads(h):
             return h.view(b, t, s.n_heads, s.d_head).transpose(1, 2)
 
-        h = F.layer_norm(x, (d,), self.p("ln1/gamma"), self.p("ln1/beta"), NORM_EPS)
-        q, k, v = (heads(self._dense(h, f"attn/{part}")) for part in ("q", "k", "v"))
-        probs = torch.softmax((q @ k.transpose(-2, -1)) * (1.0 / s.d_head**0.5), dim=-1)
-        x = x + self._dense((probs @ v).transpose(1, 2).reshape(b, t, d), "attn/out")
-        h = F.layer_norm(x, (d,), self.p("ln2/gamma"), self.p("ln2/beta"), NORM_EPS)
-        x = x + self._dense(F.gelu(self._dense(h, "mlp/fc1"), approximate="none"), "mlp/fc2")
+        # Causal: scores above the diagonal become -inf, so their probabilities are exactly 0 (as the reference).
+        mask = torch.ones(t, t, dtype=torch.bool, device=x.device).tril() if s.causal else None
+        for p in s.layer_prefixes():
+            h = F.layer_norm(x, (d,), self.p(f"{p}ln1/gamma"), self.p(f"{p}ln1/beta"), NORM_EPS)
+            q, k, v = (heads(self._dense(h, f"{p}attn/{part}")) for part in ("q", "k", "v"))
+            scores = (q @ k.transpose(-2, -1)) * (1.0 / s.d_head**0.5)
+            if mask is not None:
+                scores = scores.masked_fill(~mask, float("-inf"))
+            probs = torch.softmax(scores, dim=-1)
+            x = x + self._dense((probs @ v).transpose(1, 2).reshape(b, t, d), f"{p}attn/out")
+            h = F.layer_norm(x, (d,), self.p(f"{p}ln2/gamma"), self.p(f"{p}ln2/beta"), NORM_EPS)
+            x = x + self._dense(F.gelu(self._dense(h, f"{p}mlp/fc1"), approximate="none"), f"{p}mlp/fc2")
         return self._dense(x.mean(dim=1), "head")
 
     def _rnn(self, x, training):
@@ -130,9 +137,25 @@ class _Inference(torch.nn.Module):
 class TorchAdapter(Adapter):
     name = "torch"
     distribution = "torch"
-    variants = {"eager": "eager", "torch.compile": "graph", "torch.compile-reduce-overhead": "graph"}
+    variants = {"eager": "eager", "torch.compile": "graph", "torch.compile-forward": "graph",
+                "torch.compile-reduce-overhead": "graph"}
     # mode="reduce-overhead" replays CUDA graphs; on CPU it is the default mode under another name.
     device_variants = {"torch.compile-reduce-overhead": ["cuda"]}
+    # Its inference is torch.compile's: the same forward, and dynamo would hand one variant the other's graph.
+    variant_phases = {"torch.compile-forward": ["train"]}
+    timed = {
+        "eager": {"compiled scope": "nothing: op by op", "update": "torch.optim.SGD(foreach=True): one fused _foreach_add_",
+                  "layers": "F.linear, F.batch_norm, F.layer_norm (fused)", "rnn loop": "Python loop"},
+        "torch.compile": {"compiled scope": "whole train step: forward, loss, backward (torch.func.grad_and_value), update; one graph (fullgraph)",
+                          "update": "_foreach_add_ inside the graph (what SGD(foreach=True) runs)",
+                          "layers": "inductor-generated", "rnn loop": "unrolled (dynamo traces the Python loop; no stable loop construct)"},
+        "torch.compile-forward": {"compiled scope": "forward and loss (torch.compile(model)); backward via AOTAutograd; update eager",
+                                  "update": "torch.optim.SGD(foreach=True), eager", "layers": "inductor-generated",
+                                  "rnn loop": "unrolled (dynamo traces the Python loop)"},
+        "torch.compile-reduce-overhead": {"compiled scope": "whole train step as torch.compile, replayed as CUDA graphs",
+                                          "update": "_foreach_add_ inside the graph", "layers": "inductor-generated",
+                                          "rnn loop": "unrolled"},
+    }
     export_paths = {"torch.export": "torch_export", "onnx-dynamo": "onnxruntime", "onnx-legacy": "onnxruntime",
                     "torchscript-trace": "torchscript", "torchscript-script": "torchscript",
                     "executorch": "executorch", "torch-mobile": "torch_mobile", "keras3": "keras:torch"}
@@ -144,10 +167,14 @@ class TorchAdapter(Adapter):
     def configure(self, threads: int) -> dict:
         torch.set_num_threads(threads)
         try:
-            torch.set_num_interop_threads(threads)
-        except RuntimeError:  # only settable once per process, before parallel work
+            torch.set_num_interop_threads(1)
+        except RuntimeError:  # only settable once per process, before parallel work; the check reads what is in effect
             pass
-        return {"intra_op_threads": torch.get_num_threads(), "inter_op_threads": torch.get_num_interop_threads()}
+        torch.set_float32_matmul_precision(MATMUL_PRECISION)
+        return {"intra_op_threads": torch.get_num_threads(), "inter_op_threads": torch.get_num_interop_threads(),
+                "matmul_precision": torch.get_float32_matmul_precision(),
+                "onednn": f"{'on' if torch.backends.mkldnn.is_available() else 'off'}, fp32 matmul "
+                          f"{torch.backends.mkldnn.matmul.fp32_precision}"}
 
     def device_info(self, device: str) -> dict:
         if device == "cpu":
@@ -180,36 +207,65 @@ class TorchAdapter(Adapter):
     def train_step(self, model, variant):
         mode = self.check_variant(variant)
         module, lr = model["module"], model["lr"]
-        params = list(module.parameters())
-
-        def loss_fn(x, y):
-            return F.cross_entropy(module(x, True), y)
-
-        # torch.compile is applied the way its docs recommend for training: forward and
-        # loss are compiled, AOTAutograd compiles the matching backward, and the
-        # single fused foreach update stays eager. Compiling autograd.grad itself
-        # graph-breaks in dynamo and made steps slower, not faster.
-        loss_fn = _compiled(loss_fn, variant) if mode == "graph" else loss_fn
         begin = _step_marker(variant)
+        if variant in _WHOLE_STEP:
+            return self._compiled_train_step(module, lr, variant, begin)
+        # What torch's tutorials teach: the module's forward, loss.backward(), then the optimizer.
+        # SGD(foreach=True) applies the whole update as one fused _foreach_add_.
+        optimizer = torch.optim.SGD(module.parameters(), lr=lr, foreach=True)
+        forward = _compiled(lambda x, y: F.cross_entropy(module(x, True), y), variant) if mode == "graph" else (
+            lambda x, y: F.cross_entropy(module(x, True), y))
 
         def step(x, y):
             begin()
-            loss = loss_fn(x, y)
-            grads = torch.autograd.grad(loss, params)
-            with torch.no_grad():
-                torch._foreach_add_(params, grads, alpha=-lr)
+            optimizer.zero_grad(set_to_none=True)
+            loss = forward(x, y)
+            loss.backward()
+            optimizer.step()
             return loss.detach()
 
         return step
 
-    def infer_step(self, model, variant):
+    def _compiled_train_step(self, module, lr, variant, begin):
+        """The whole step (forward, loss, backward, SGD update) as one graph, as tf.function and jax.jit compile it.
+
+        dynamo cannot trace loss.backward(), but it traces torch.func's functional gradient, so forward,
+        backward and the in-place update land in one graph (fullgraph=True refuses a break). The update is
+        the _foreach_add_ that SGD(foreach=True) runs. Under the outer no_grad the graph needs no autograd
+        of its own; torch.func.grad still differentiates (it is a transform, not a mode).
+        """
+        params = dict(module.named_parameters())
+        buffers = dict(module.named_buffers())
+        plist = list(params.values())
+
+        def loss_fn(p, x, y):
+            return F.cross_entropy(torch.func.functional_call(module, (p, buffers), (x, True)), y)
+
+        def whole_step(x, y):
+            with torch.no_grad():
+                grads, loss = torch.func.grad_and_value(loss_fn)(params, x, y)
+                torch._foreach_add_(plist, [grads[k] for k in params], alpha=-lr)
+            return loss
+
+        compiled = _compiled(whole_step, variant, fullgraph=True)
+
+        def step(x, y):
+            begin()
+            return compiled(x, y)
+
+        return step
+
+    def infer_step(self, model, variant, shapes="static"):
         mode = self.check_variant(variant)
         module = model["module"]
 
         def forward(x):
             return module(x, False)
 
-        forward = _compiled(forward, variant) if mode == "graph" else forward
+        if mode == "graph":
+            # static: one graph specialised to each batch size (as TF and JAX compile); automatic: torch's
+            # default, which recompiles once for dynamic shapes when a second size arrives.
+            forward = _compiled(forward, variant, dynamic=None if shapes == "automatic" else False)
         begin = _step_marker(variant)
 
         def step(x):
@@ -218,6 +274,20 @@ class TorchAdapter(Adapter):
                 return forward(x)
 
         return step
+
+    def fresh_compiler_caches(self):
+        # dynamo keys compiled graphs by code object and, with parameters as graph inputs, would reuse one
+        # compiled for another model of the same shapes.
+        torch._dynamo.reset()
+
+    def shape_policies(self, variant):
+        return ["static", "automatic"] if self.check_variant(variant) == "graph" else ["static"]
+
+    def eager_ops(self, step, *args) -> int:
+        counter = _OpCounter()
+        with counter:
+            self.sync(step(*args))
+        return counter.n
 
     def _export(self, model, spec, path, directory, example):
         module = _Inference(model["module"]).eval()
@@ -317,8 +387,28 @@ class _DebugOps:
         return value_and_grad_f
 
 
-def _compiled(fn, variant: str):
-    return torch.compile(fn, mode="reduce-overhead") if variant == "torch.compile-reduce-overhead" else torch.compile(fn)
+#: Variants whose training step is compiled whole (forward, backward, update); torch.compile-forward
+#: compiles what `torch.compile(model)` does: forward and loss, the backward through AOTAutograd.
+_WHOLE_STEP = ("torch.compile", "torch.compile-reduce-overhead")
+
+
+def _compiled(fn, variant: str, fullgraph: bool = False, dynamic: bool | None = False):
+    # dynamic=False: a graph specialised to every shape, so a second batch size recompiles (and is timed
+    # as a shape change) instead of switching silently to a dynamic-shape graph.
+    mode = "reduce-overhead" if variant == "torch.compile-reduce-overhead" else None
+    return torch.compile(fn, mode=mode, fullgraph=fullgraph, dynamic=dynamic)
+
+
+class _OpCounter(TorchDispatchMode):
+    """Counts the aten operators an eager step dispatches to kernels (backward and update included)."""
+
+    def __init__(self):
+        super().__init__()
+        self.n = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.n += 1
+        return func(*args, **(kwargs or {}))
 
 
 def _step_marker(variant: str):

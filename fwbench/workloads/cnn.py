@@ -1,4 +1,4 @@
-"""Small ResNet-style convolutional network on 32x32x3 images (NHWC)."""
+"""ResNet-style convolutional networks on square images (NHWC), from a small 3-block one to ResNet-18."""
 
 from __future__ import annotations
 
@@ -23,7 +23,14 @@ class Block(NamedTuple):
 
 @dataclass(frozen=True)
 class CNNSpec(WorkloadSpec):
-    """ResNet-style CNN: stem conv3x3-BN-ReLU, residual blocks, global average pooling, dense head.
+    """ResNet-style CNN: stem conv3x3-BN-ReLU, stages of residual blocks, global average pooling, dense head.
+
+    Stage i has ``blocks_per_stage`` blocks of ``channels[i]`` channels; the
+    first block of every stage but the first has stride 2, and a block whose
+    channels or stride change gets a projection skip. Block prefixes are
+    ``block{i}`` with one block per stage (the original 3-block "cnn") and
+    ``stage{i}/block{j}`` otherwise. The stem has stride 1 and no max-pool, so
+    the first stage runs at full input resolution (unlike ImageNet ResNets).
 
     Layouts: data NHWC, conv weights HWIO (``*/conv*/w``, ``*/proj/w``), no conv
     bias (batch norm follows every conv). Every 3x3 conv pads 1 pixel on each
@@ -41,12 +48,19 @@ class CNNSpec(WorkloadSpec):
     image_size: int = field(default=32, metadata={"help": "input height and width"})
     in_channels: int = field(default=3, metadata={"help": "input channels"})
     channels: tuple[int, ...] = field(default=(16, 32, 64), metadata={
-        "help": "channels of the residual blocks; the stem has channels[0]; blocks after the first use stride 2"})
+        "help": "channels of each stage of residual blocks; the stem has channels[0]; "
+                "the first block of every stage after the first uses stride 2"})
+    blocks_per_stage: int = field(default=1, metadata={
+        "help": "residual blocks per entry of channels (2 with channels (64, 128, 256, 512) is ResNet-18)"})
     lr: float = field(default=0.05, metadata={"help": "plain SGD learning rate"})
     loss_rtol_after_steps: float = field(default=1e-3, metadata={
         "help": "allowed relative spread of the training loss between frameworks (and vs a float64 run) "
                 "during the first 5 SGD steps on one batch; batch norm over small batches amplifies float32 "
                 "rounding differences (measured: 1.1e-4 at batch 4, 7e-6 at batch 8, 4e-6 at batch 64)"})
+
+    def __post_init__(self):
+        if self.blocks_per_stage < 1:
+            raise ValueError(f"blocks_per_stage must be at least 1, got {self.blocks_per_stage}")
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -54,14 +68,19 @@ class CNNSpec(WorkloadSpec):
 
     @property
     def size_label(self) -> str:
-        return "c" + "-".join(map(str, self.channels))
+        label = "c" + "-".join(map(str, self.channels))
+        return label if self.blocks_per_stage == 1 else f"{label}x{self.blocks_per_stage}"
 
     def blocks(self) -> list[Block]:
+        """The residual blocks in forward order."""
         out, c_in = [], self.channels[0]
         for i, c in enumerate(self.channels):
-            stride = 1 if i == 0 else 2
-            out.append(Block(f"block{i}", c_in, c, stride, stride != 1 or c_in != c))
-            c_in = c
+            for j in range(self.blocks_per_stage):
+                stride = 2 if i > 0 and j == 0 else 1
+                # One block per stage keeps the prefixes (and so the weight names) of the original "cnn" workload.
+                prefix = f"block{i}" if self.blocks_per_stage == 1 else f"stage{i}/block{j}"
+                out.append(Block(prefix, c_in, c, stride, stride != 1 or c_in != c))
+                c_in = c
         return out
 
     def bn_names(self) -> list[str]:

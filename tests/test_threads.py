@@ -1,0 +1,55 @@
+"""The OS view of a process's threads, and the check that fails a job whose framework ignored its settings."""
+
+import os
+import threading
+import time
+
+import pytest
+
+from fwbench import threads
+
+
+def _spin(seconds):
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads /proc (Linux)")
+def test_watch_sees_a_busy_thread_and_not_an_idle_one():
+    idle = threading.Event()
+    sleeper = threading.Thread(target=idle.wait, args=(5,))
+    sleeper.start()
+    try:
+        with threads.Watch() as watch:
+            _spin(0.3)
+    finally:
+        idle.set()
+        sleeper.join()
+    u = watch.usage
+    assert u.threads_total >= 2
+    assert u.threads_busy == 1  # the spinning main thread, not the sleeper
+    assert 0.5 < u.cpu_parallelism <= 1.2
+    assert set(u.as_dict()) == {"threads_total", "threads_busy", "cpu_parallelism", "wall_s"}
+
+
+def test_problems_name_every_setting_that_did_not_take():
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    good = {"intra_op_threads": cpus, "inter_op_threads": 1, "matmul_precision": "highest"}
+    assert threads.problems(cpus, good, 1, "highest", None) == []
+    bad = {"intra_op_threads": cpus + 3, "inter_op_threads": 4, "matmul_precision": "high"}
+    found = threads.problems(cpus, bad, 1, "highest", None)
+    assert len(found) == 3
+    assert any("intra-op threads" in p for p in found) and any("inter-op" in p for p in found)
+    assert any("precision" in p for p in found)
+    # A framework without an inter-op pool or precision setting reports None: nothing to check.
+    assert threads.problems(cpus, {"intra_op_threads": cpus, "inter_op_threads": None}, 1, "highest", None) == []
+
+
+def test_problems_catch_more_cpus_in_use_than_threads_requested():
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    good = {"intra_op_threads": cpus, "inter_op_threads": 1}
+    busy = threads.Usage(threads_total=9, threads_busy=5, cpu_parallelism=cpus + 1.0, wall_s=1.0)
+    assert any("CPUs at once" in p for p in threads.problems(cpus, good, 1, "highest", busy))
+    within = threads.Usage(threads_total=9, threads_busy=3, cpu_parallelism=float(cpus), wall_s=1.0)
+    assert threads.problems(cpus, good, 1, "highest", within) == []
