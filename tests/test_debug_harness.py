@@ -8,7 +8,7 @@ import pytest
 from fwbench import bugs
 from fwbench.bugs import Bug
 from fwbench.debug_harness import (Target, capture, classify, mentions_shape, read_exception, run_case,
-                                   run_isolated, shows_line)
+                                   CaseServer, run_isolated, shows_line)
 
 
 class NumpyOps:
@@ -183,3 +183,28 @@ def test_a_case_whose_process_dies_is_an_error_not_a_crash_of_the_harness(tmp_pa
     assert rec["exception_type"] == "ProcessDied"
     assert "exit status 2" in rec["message"]
     assert "unknown bug" in rec["traceback"]
+
+
+SAME = ("outcome", "exception_type", "user_line_shown", "names_shapes", "suggests_fix")
+
+
+def test_a_case_server_forks_cases_that_end_as_fresh_processes_do(tmp_path):
+    """Forks of one imported framework give each case the outcome a fresh process gives it, also a crash."""
+    cases = [("shape", "eager"), ("nan_loss", "graph"), ("print", "graph")]
+    with CaseServer("jax", threads=1, workdir=str(tmp_path)) as server:
+        forked = [server.run(bug, mode, "none", timeout_s=120) for bug, mode in cases]
+        with pytest.raises(ValueError, match="unknown bug"):
+            server.run("no-such-bug", "eager", "none", timeout_s=120)
+    fresh = [run_isolated("jax", bug, mode, "none", threads=1, timeout_s=120) for bug, mode in cases]
+    for (bug, mode), a, b in zip(cases, forked, fresh):
+        assert {k: a.get(k) for k in SAME} == {k: b.get(k) for k in SAME}, (bug, mode)
+        assert not a.get("harness_error") and "process_stderr" in a
+    assert list(tmp_path.iterdir()) == []  # every case's directory is gone
+
+
+def test_a_case_server_that_died_hands_its_cases_to_fresh_processes(tmp_path):
+    with CaseServer("jax", threads=1, workdir=str(tmp_path)) as server:
+        server._proc.kill()
+        server._proc.wait()
+        rec = server.run("shape", "eager", "none", timeout_s=120)
+    assert rec["outcome"] == "error" and not rec.get("harness_error")

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from fwbench.bugs import BUGS
-from fwbench.debug_harness import run_isolated
+from fwbench.debug_harness import CaseServer
 from fwbench.frameworks import debug_tools, get_adapter
 from fwbench.metrics import unit
 from fwbench.stats import ratio_ci
@@ -215,13 +215,14 @@ def run(framework: str, tool: str, params: Params, threads="auto", progress=None
     adapter = get_adapter(framework)
     cases, records = [], []
     bugs = params.bugs if tool == "none" else [b for b in params.bugs if b in params.tool_bugs]
-    for bug in bugs:
-        for mode in modes:
-            if progress:
-                progress(f"{bug} ({mode})")
-            case = run_isolated(framework, bug, mode, tool, threads=threads, timeout_s=params.case_timeout_s)
-            cases.append(case)
-            records += case_records(case)
+    with CaseServer(framework, threads) as server:  # one framework import, a fresh fork per case
+        for bug in bugs:
+            for mode in modes:
+                if progress:
+                    progress(f"{bug} ({mode})")
+                case = server.run(bug, mode, tool, timeout_s=params.case_timeout_s)
+                cases.append(case)
+                records += case_records(case)
     overhead, surveyed = [], []
     if tool != "none":
         recs, overhead = tool_overhead(adapter, tool, modes, params)
