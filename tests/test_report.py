@@ -79,3 +79,18 @@ def test_machines_sharing_a_host_name_stay_apart(make_store, tmp_path):
     assert sorted(report.machines()["machine"]) == ["vm [cpu-aaaa]", "vm [gpu-bbbb]"]
     assert report.cell_table()["machine_label"].nunique() == 2
     assert Store(store.root).load()[0][0].manifest["machine_label"] == "vm"  # the store keeps what was recorded
+
+
+def test_rnn_cells_are_compared_only_between_the_same_loop_strategy(make_store):
+    """torch.compile unrolls the RNN: it meets the unrolled tf.function, never tf.function's while loop."""
+    from conftest import evg_runs
+
+    times = {("torch", "eager"): 0.02, ("torch", "torch.compile"): 0.01, ("tensorflow", "eager"): 0.02,
+             ("tensorflow", "tf.function"): 0.01, ("tensorflow", "tf.function-unrolled"): 0.01}
+    store = make_store([("r1", evg_runs("r1", times, workload="rnn") + evg_runs("r1", times, workload="mlp"))])
+    report = Report.load(store.root)
+    pairs = report.cross_framework(("torch", "torch.compile"),
+                                   [("tensorflow", "tf.function"), ("tensorflow", "tf.function-unrolled")])
+    rnn = pairs[pairs.workload == "rnn"]
+    assert set(rnn["other"]) == {"tensorflow tf.function-unrolled"}
+    assert set(pairs[pairs.workload == "mlp"]["other"]) == {"tensorflow tf.function", "tensorflow tf.function-unrolled"}
