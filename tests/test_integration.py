@@ -384,9 +384,19 @@ def test_hostile_bundle_content_stays_inert_in_the_browser(pipeline):
     from fwbench.pagecheck import render
 
     html_dir = pipeline["html"]
-    pages = sorted(html_dir.rglob("*.html"))  # every page of the book: chapters, appendix, index, search
+    every = sorted(html_dir.rglob("*.html"))  # every page of the book: chapters, appendix, index, search
     hostile = sorted((html_dir / "chapters" / "appendix" / "runs").glob(f"*{SIM_ID}*eager_vs_graph*.html"))
-    assert hostile and len(pages) > len(CHAPTERS) + len(hostile)
+    assert hostile and len(every) > len(CHAPTERS) + len(hostile)
+    # Pages that hold nothing of the bundle (this machine's own appendix pages) cannot run its content; every
+    # page that names it, and the pages that load text from everywhere (search, index), are loaded.
+    marks = [m.lower() for m in (SIM_ID, SIM_LABEL, "pwned")]
+
+    def reached(path):
+        text = (path.name + path.read_text(errors="replace")).lower()
+        return any(m in text for m in marks)
+
+    pages = [p for p in every if p.name in ("search.html", "genindex.html", "index.html", "intro.html") or reached(p)]
+    assert set(hostile) <= set(pages) and len(pages) < len(every)
     for page_path in pages:
         dom = render(page_path)
         assert "data-pwned" not in dom, page_path.name
