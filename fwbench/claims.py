@@ -194,9 +194,9 @@ def rule_e5(report: Report) -> tuple[str, str, pd.DataFrame]:
     cells = _one_per_cell(pairs, role, lambda g: g.loc[g["other_median_s"].idxmin()])
     verdict, counts = tally(cells)
     evidence = (count_line(counts) + _cpu_only(cells) + "\n\n" + "\n".join(
-        f"- JAX compiled, {_where(c)}: **{c['role']}**; against "
-        + "; ".join(f"{o['other']} {o['speedup']:.2f}x (95% CI {o['speedup_ci_low']:.2f}-{_hi(o['speedup_ci_high'])}, "
-                    f"{o['verdict']})" + (f" [{o['baseline']}]" if o['baseline'] != "jax jax.jit" else "")
+        f"- JAX compiled, {md(_where(c))}: **{c['role']}**; against "
+        + "; ".join(f"{md(o['other'])} {o['speedup']:.2f}x (95% CI {o['speedup_ci_low']:.2f}-{_hi(o['speedup_ci_high'])}, "
+                    f"{o['verdict']})" + (f" [{md(o['baseline'])}]" if o['baseline'] != "jax jax.jit" else "")
                     for _, o in pairs[(pairs[CELL] == c[CELL]).all(axis=1)].iterrows())
         for _, c in cells.iterrows()))
     return verdict, evidence, cells
