@@ -9,7 +9,7 @@ PROFILE ?= quick
 NIGHTLY_PROFILE ?= full
 PYTEST_ARGS ?=
 
-.PHONY: setup chromium report run book results test nightly bench-rebuild bench-stability bundle lock clean
+.PHONY: setup chromium report plan run book results test nightly bench-rebuild bench-stability bundle lock clean
 
 setup: $(STAMP) $(MATHJAX) chromium
 
@@ -29,6 +29,10 @@ chromium:
 ## Run the profile (default: quick) on this machine, then build the book into _build/html.
 report: setup
 	$(PY) -m fwbench report --profile $(PROFILE)
+
+## Dry run: every job of the profile, reused or to run, and for each to run which input changed.
+plan: setup
+	$(PY) -m fwbench plan --profile $(PROFILE)
 
 ## Only measure, or only rebuild the book from the store.
 run: setup
@@ -58,7 +62,7 @@ bench-stability: setup
 
 ## This machine's runs as one archive to share: _build/<machine>.fwbundle (import with `python -m fwbench import`).
 bundle: setup
-	$(PY) -m fwbench bundle -o _build/$$($(PY) -c "from fwbench.bundle import this_machine_id as m; print(m())").fwbundle
+	$(PY) -m fwbench bundle -o _build/$$($(PY) -c "from fwbench.store.bundle import this_machine_id as m; print(m())").fwbundle
 
 ## Re-resolve requirements.lock from pyproject.toml in a scratch venv.
 lock:

@@ -1,4 +1,4 @@
-"""Command line: `python -m fwbench run | report | results | book | validate | bundle | import | nightly | history`."""
+"""Command line: `python -m fwbench plan | run | report | results | book | validate | bundle | import | nightly | history`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from fwbench.store import Store, StoreError
+from fwbench.store.store import Store, StoreError
 
 EXIT_OK, EXIT_FAILED_JOBS, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -31,8 +31,8 @@ def _store(args) -> Store:
 
 
 def cmd_run(args) -> int:
-    from fwbench.matrix import load_profile
-    from fwbench.runner import RunOptions, run_profile
+    from fwbench.matrix.profile import load_profile
+    from fwbench.run.runner import RunOptions, run_profile
 
     profile = load_profile(args.profile)  # validates everything before anything is written
     summary = run_profile(profile, _store(args), RunOptions(force=args.force, progress=not args.no_progress))
@@ -42,18 +42,32 @@ def cmd_run(args) -> int:
     return EXIT_FAILED_JOBS if summary.failed else EXIT_OK
 
 
+def cmd_plan(args) -> int:
+    from fwbench.matrix.profile import load_profile
+    from fwbench.run.plan import describe, plan
+
+    store = Store(args.store)
+    if store.root.exists() and not store.root.is_dir():
+        raise StoreError(f"{store.root}: the store path is a file, not a directory")
+    for line in describe(plan(load_profile(args.profile), store, force=args.force)):
+        print(line)
+    return EXIT_OK
+
+
 def cmd_results(args) -> int:
-    from fwbench import tidy
+    from fwbench.report import tidy
 
     runs, _ = _store(args).load(strict=True)
-    n = tidy.write(runs, Path(args.output), args.format)
+    from fwbench.report.results import Report
+
+    n = tidy.write(runs, Path(args.output), args.format, comparisons=Report(runs).comparisons())
     print(f"fwbench: wrote {n} rows from {len(runs)} runs to {args.output}")
     return EXIT_OK
 
 
 def _import_references(args) -> None:
     """Committed reference bundles join the store first (idempotent), so the book shows them beside this machine."""
-    from fwbench.bundle import import_references
+    from fwbench.store.bundle import import_references
 
     if not args.no_reference:
         for line in import_references(_store(args)):
@@ -61,7 +75,7 @@ def _import_references(args) -> None:
 
 
 def cmd_book(args) -> int:
-    from fwbench.book import build
+    from fwbench.book.build import build
 
     _import_references(args)
     index = build(Path(args.out), store_root=_store(args).root, builder=args.builder)
@@ -71,9 +85,9 @@ def cmd_book(args) -> int:
 
 def cmd_report(args) -> int:
     """Run the profile, build the book whatever happened, then say where it is and how the run went."""
-    from fwbench.book import build
-    from fwbench.matrix import load_profile
-    from fwbench.runner import RunOptions, run_profile
+    from fwbench.book.build import build
+    from fwbench.matrix.profile import load_profile
+    from fwbench.run.runner import RunOptions, run_profile
 
     profile = load_profile(args.profile)
     _import_references(args)
@@ -88,8 +102,8 @@ def cmd_report(args) -> int:
 
 def cmd_validate(args) -> int:
     """Every file of the store: runs and jobs, the import log and the kept report versions; one line per bad file."""
-    from fwbench.bundle import imported_runs
-    from fwbench.versions import check_reports
+    from fwbench.store.bundle import imported_runs
+    from fwbench.report.versions import check_reports
 
     store = _store(args)
     runs, problems = store.load(strict=False)
@@ -109,7 +123,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_bundle(args) -> int:
-    from fwbench.bundle import pack
+    from fwbench.store.bundle import pack
 
     machines = ["*"] if args.all else args.machine
     index = pack(_store(args), Path(args.output), machines)
@@ -120,7 +134,7 @@ def cmd_bundle(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from fwbench.bundle import import_bundle
+    from fwbench.store.bundle import import_bundle
 
     for path in args.bundle:
         print(import_bundle(_store(args), Path(path)).line(path))
@@ -136,8 +150,8 @@ def cmd_nightly(args) -> int:
 
 
 def cmd_history(args) -> int:
-    from fwbench.history import Selection, history_table
-    from fwbench.report import Report
+    from fwbench.report.history import Selection, history_table
+    from fwbench.report.results import Report
 
     report = Report.load(_store(args).root)
     for problem in report.problems:  # as the book does: what could not be read is said, not silently dropped
@@ -153,7 +167,7 @@ def cmd_history(args) -> int:
 
 def _measuring_flags(p: argparse.ArgumentParser, profile: str) -> None:
     """The flags every command that measures takes."""
-    p.add_argument("--profile", default=profile, help="profile name under experiments/profiles/ or a YAML path")
+    p.add_argument("--profile", default=profile, help="profile name under profiles/ or a YAML path")
     p.add_argument("--force", action="store_true", help="re-run jobs even if a stored result has the same inputs")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -172,6 +186,10 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", default=".", help="directory that receives _build/html/")
     rep.add_argument("--no-reference", action="store_true", help="do not import the committed reference bundles")
     rep.set_defaults(func=cmd_report)
+
+    pla = sub.add_parser("plan", help="dry run: every job of a profile, reused or to run, and which input changed")
+    _measuring_flags(pla, "quick")
+    pla.set_defaults(func=cmd_plan)
 
     res = sub.add_parser("results", help="export every stored record in long (tidy) format")
     res.add_argument("--format", choices=["csv", "jsonl"], default="csv")

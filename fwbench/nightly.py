@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fwbench.store import Store, write_json_atomic
+from fwbench.files import write_json_atomic
+from fwbench.store.store import Store
 
 EXIT_OK, EXIT_FAILED_JOBS, EXIT_REGRESSION = 0, 1, 3
 
@@ -24,7 +25,7 @@ class NightlyOptions:
 
 def print_pdf(html: Path, pdf: Path, timeout_s: float = 300) -> Path:
     """Print a (single-page) HTML build to PDF with headless Chromium; works offline."""
-    from fwbench.pagecheck import headless
+    from fwbench.book.pagecheck import headless
 
     pdf.parent.mkdir(parents=True, exist_ok=True)
     headless(html, "--no-pdf-header-footer", f"--print-to-pdf={pdf.resolve()}", timeout=timeout_s)
@@ -54,11 +55,11 @@ def summary_text(changes, run_line: str, pdf: Path | None) -> str:
 
 
 def nightly(store: Store, options: NightlyOptions = NightlyOptions()) -> int:
-    from fwbench import versions
-    from fwbench.book import build
-    from fwbench.bundle import import_references, pack, this_machine_id
-    from fwbench.matrix import load_profile
-    from fwbench.runner import RunOptions, run_profile
+    from fwbench.report import versions
+    from fwbench.book.build import build
+    from fwbench.store.bundle import import_references, pack, this_machine_id
+    from fwbench.matrix.profile import load_profile
+    from fwbench.run.runner import RunOptions, run_profile
 
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import pkgutil
 from pathlib import Path
@@ -20,3 +21,15 @@ def single_subclass(module_path: str, base: type) -> type:
     if len(classes) != 1:
         raise TypeError(f"{module_path.replace('.', '/')}.py must define exactly one {base.__name__} subclass")
     return classes[0]
+
+
+def module_literal(path: Path, name: str):
+    """The literal assigned to `name` at the top level of the module at `path` (or in a class there), read
+    without importing it: listing a framework's variants must not load the framework. None if absent."""
+    tree = ast.parse(Path(path).read_text(), filename=str(path))
+    bodies = [tree.body] + [node.body for node in tree.body if isinstance(node, ast.ClassDef)]
+    for body in bodies:
+        for stmt in body:
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and getattr(stmt.targets[0], "id", None) == name:
+                return ast.literal_eval(stmt.value)
+    return None

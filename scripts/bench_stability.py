@@ -36,7 +36,7 @@ LARGE_EFFECTS = [("jax", "jax.jit", "mlp", "train"), ("jax", "jax.jit", "rnn", "
 
 
 def eager_vs_graph_only(profile: str, out: Path) -> Path:
-    from fwbench.matrix import resolve_profile_path
+    from fwbench.matrix.profile import resolve_profile_path
 
     data = yaml.safe_load(resolve_profile_path(profile).read_text())
     data["experiments"] = {"eager_vs_graph": data["experiments"]["eager_vs_graph"]}
@@ -58,7 +58,7 @@ def measure(profile_path: Path, store: Path) -> float:
 
 
 def classes(report) -> pd.Series:
-    from fwbench import reliability
+    from fwbench.report import reliability
 
     cells = reliability.compared_cells(report)
     key = cells[["workload", "phase", "batch_size", "comparison"]].astype(str).agg(" | ".join, axis=1)
@@ -66,8 +66,8 @@ def classes(report) -> pd.Series:
 
 
 def main() -> int:
-    from fwbench import reliability
-    from fwbench.report import Report
+    from fwbench.report import reliability
+    from fwbench.report.results import Report
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--profile", default="quick")

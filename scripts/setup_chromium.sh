@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure a Chromium is on PATH for fwbench.pagecheck, installing Debian's chromium package if none is.
+# Makes sure a Chromium is on PATH for fwbench.book.pagecheck, installing Debian's chromium package if none is.
 set -uo pipefail
 
 for name in chromium chromium-browser; do

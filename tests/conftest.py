@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fwbench import SCHEMA_VERSION
-from fwbench.store import Store
+from fwbench.store.store import Store
 
 FINGERPRINT = {
     "machine_id": "test-cpu-00000000", "machine_label": "testbox",
@@ -64,7 +64,7 @@ def evg_job(run_id: str, framework: str, times: dict, *, process: int = 0, seed:
             batch: int = 32, between: float = 0.0, within: float = 0.02, params: dict | None = None,
             twin: bool = False, failed_check: str | None = None, unstable: str | None = None,
             loss: float = 2.3, steps: int = 40) -> dict:
-    """One interleaved eager-vs-graph job (as fwbench.experiments.eager_vs_graph.run stores it): every variant of
+    """One interleaved eager-vs-graph job (as fwbench.experiments.eager_vs_graph.measure.run stores it): every variant of
     `times` ({variant: step seconds}) measured in one process whose own speed is off by a seeded log-normal
     factor of sd `between`, steps scattering `within` around it. `failed_check` names a variant whose first-loss
     check fails; `unstable` a variant whose series is stored as unstable."""
@@ -126,7 +126,7 @@ def make_store(tmp_path):
 
 def debug_case(bug: str, mode: str, outcome: str, *, ideal: str = "works", line: bool = False, tool: str = "none",
                seen: dict | None = None) -> dict:
-    """One stored bug-injection case (as fwbench.debug_harness.run_case writes it)."""
+    """One stored bug-injection case (as fwbench.experiments.debugging.harness.run_case writes it)."""
     err = outcome == "error"
     return {"bug": bug, "mode": mode, "tool": tool, "outcome": outcome, "ideal": ideal, "compiled_with": "x.compile",
             "planted": "bugs.py:1", "time_to_surface_s": 0.01, "details": seen or {}, "stdout": "", "stderr": "",
@@ -140,7 +140,7 @@ def debug_case(bug: str, mode: str, outcome: str, *, ideal: str = "works", line:
 def debug_job(run_id: str, framework: str, tool: str, cases: list[dict], *, survey: list[dict] | None = None,
               overhead: list[dict] | None = None) -> dict:
     """A stored debugging job holding `cases` (records derived as the experiment derives them)."""
-    from fwbench.experiments.debugging import case_records, catalogue
+    from fwbench.experiments.debugging.measure import case_records, catalogue
 
     return {"schema_version": SCHEMA_VERSION, "kind": "job", "run_id": run_id,
             "job_id": f"debugging-{framework}-cpu-bugs-{tool}-p0", "job_key": f"key-{framework}-{tool}-{run_id}",
@@ -153,7 +153,7 @@ def debug_job(run_id: str, framework: str, tool: str, cases: list[dict], *, surv
 
 def export_attempt(workload: str, path: str, outcome: str, *, err: float = 1e-6, error_type: str = "RuntimeError",
                    message: str = "<b>no</b> such op", runtime: str = "onnxruntime") -> dict:
-    """One stored export attempt (as fwbench.experiments.export.export_one writes it)."""
+    """One stored export attempt (as fwbench.experiments.export.measure.export_one writes it)."""
     attempt = {"workload": workload, "path": path, "runtime": runtime, "steps": ["export"], "export_batch": 8,
                "outcome": outcome, "stage": "done", "error": None, "batches": {}, "runtime_version": "rt 1.0"}
     if outcome == "fails":

@@ -5,7 +5,7 @@ import inspect
 import numpy as np
 import pytest
 
-from fwbench.bugs import BUGS, CHECKS, IDEALS, planted_line
+from fwbench.experiments.debugging.bugs import BUGS, CHECKS, IDEALS, planted_line
 
 
 def test_catalogue_covers_the_ten_bugs_of_the_issue():

@@ -13,9 +13,9 @@ import nbformat
 import pytest
 
 from conftest import job, manifest
-from fwbench.bundle import INDEX, BundleError, import_bundle, imported_runs, pack, run_digest
-from fwbench.runner import reusable_results
-from fwbench.store import Store
+from fwbench.store.bundle import INDEX, BundleError, import_bundle, imported_runs, pack, run_digest
+from fwbench.run.runner import reusable_results
+from fwbench.store.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -222,7 +222,7 @@ def test_cli_bundle_and_import(source, tmp_path):
 
 
 def test_committed_reference_bundles_import_cleanly(tmp_path):
-    from fwbench.bundle import REFERENCE_DIR, import_references
+    from fwbench.store.bundle import REFERENCE_DIR, import_references
 
     bundles = sorted(REFERENCE_DIR.glob("*.fwbundle"))
     assert bundles, "the repository ships at least one reference bundle"

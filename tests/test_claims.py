@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from conftest import evg_runs
-from fwbench.claims import VERDICTS, all_some_none, load_claims, verdicts
-from fwbench.report import Report
+from fwbench.report.claims import VERDICTS, all_some_none, load_claims, verdicts
+from fwbench.report.results import Report
 
 # The stable ids of the claims the report must settle; they must all be in the book.
 IDS = ["E1", "E2", "E3", "E4", "E5", "E6", "D1", "D2", "D3", "D4", "X1", "X2", "X3", "X4", "X5", "X6", "X7",

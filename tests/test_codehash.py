@@ -1,36 +1,52 @@
-"""The code a job's key covers: its experiment's measuring code, not the book's."""
+"""The code a job's key covers: its experiment's measuring code, the shared measuring layers and the framework
+hooks it uses; never the book's side, the experiment's declaration, or another experiment."""
 
-from pathlib import Path
+import pytest
 
-from fwbench.codehash import used_files
 from fwbench.experiments import EXPERIMENTS
-from fwbench.runner import code_hash
+from fwbench.paths import PACKAGE, REPO
+from fwbench.run.jobkey import code_files
 
-PKG = Path(__file__).resolve().parent.parent / "fwbench"
 
-
-def names(experiment):
+def files(experiment: str) -> set[str]:
     e = EXPERIMENTS[experiment]
-    from fwbench.codehash import ALWAYS, _notebook_imports
-    files = used_files({e.params.__module__, *ALWAYS, *_notebook_imports(e.notebook_path)})
-    return {p.relative_to(PKG).as_posix() for p in files}
+    return set(code_files(e.measure_module, e.notebook_path))
 
 
-def test_each_experiment_covers_its_measuring_code_and_not_the_book():
-    evg = names("eager_vs_graph")
+def test_eager_vs_graph_covers_its_measuring_code_the_adapters_and_the_kernel():
+    evg = files("eager_vs_graph")
     # Registries load every member by name: all adapters count; the kernel applies settings first.
-    assert {"experiments/eager_vs_graph.py", "frameworks/torch.py", "frameworks/jax.py", "frameworks/tensorflow.py",
-            "workloads/mlp.py", "timing.py", "stats.py", "kernel_launcher.py", "env.py"} <= evg
-    for book_side in ("report.py", "plots.py", "claims.py", "book.py", "bundle.py", "versions.py", "cli.py",
-                      "experiments/serving.py", "frontend.py"):
-        assert book_side not in evg, book_side
-    serving = names("serving")
+    assert {"fwbench/experiments/eager_vs_graph/measure.py", "fwbench/experiments/eager_vs_graph/metrics.py",
+            "fwbench/frameworks/torch.py", "fwbench/frameworks/jax.py", "fwbench/frameworks/tensorflow.py",
+            "fwbench/workloads/mlp.py", "fwbench/measure/timing.py", "fwbench/measure/stats.py",
+            "fwbench/run/kernel_launcher.py", "fwbench/measure/env.py"} <= evg
+
+
+def test_serving_covers_its_child_processes_plugins_and_the_exporters_it_serves():
+    serving = files("serving")
     # A module started as `python -m fwbench.x` (a string) and the server plug-ins count too.
-    assert {"frontend.py", "loadgen.py", "servers/torchserve.py", "servers/_torchserve_handler.py",
-            "runtimes/onnxruntime.py", "export_child.py"} <= serving
-    assert "debug_child.py" in names("debugging")
+    assert {"fwbench/experiments/serving/frontend.py", "fwbench/experiments/serving/loadgen.py",
+            "fwbench/experiments/serving/servers/torchserve.py", "fwbench/experiments/serving/servers/_torchserve_handler.py",
+            "fwbench/runtimes/onnxruntime.py", "fwbench/exporters/torch.py"} <= serving
+    assert {"fwbench/experiments/debugging/child.py", "fwbench/experiments/debugging/hooks/jax.py"} <= files("debugging")
 
 
-def test_code_hash_differs_per_experiment_and_is_stable():
-    assert code_hash("eager_vs_graph") == code_hash("eager_vs_graph")
-    assert len({code_hash(e) for e in EXPERIMENTS}) == len(EXPERIMENTS)
+@pytest.mark.parametrize("experiment", list(EXPERIMENTS))
+def test_a_key_never_covers_the_book_side_the_declaration_or_another_experiment(experiment):
+    covered = files(experiment)
+    never = [p for p in covered if p.startswith(("fwbench/report/", "fwbench/book/", "fwbench/store/bundle.py",
+                                                 "fwbench/cli.py", "fwbench/nightly.py", "fwbench/matrix/"))]
+    assert not never, never
+    own = PACKAGE / "experiments" / experiment
+    book_side = {f"fwbench/experiments/{experiment}/{name}" for name in ("tables.py", "plots.py", "claims.py",
+                                                                         "chapter.md", "experiment.py")}
+    assert not covered & book_side
+    others = {p.relative_to(REPO).as_posix() for other in EXPERIMENTS if other != experiment
+              for p in (PACKAGE / "experiments" / other).rglob("*") if p.is_file()}
+    assert not covered & others, sorted(covered & others)
+    assert f"fwbench/experiments/{experiment}/measure.py" in covered and own.is_dir()
+
+
+def test_code_files_differ_per_experiment_and_are_stable():
+    assert files("eager_vs_graph") == files("eager_vs_graph")
+    assert len({frozenset(files(e)) for e in EXPERIMENTS}) == len(EXPERIMENTS)

@@ -5,9 +5,9 @@ import sys
 import numpy as np
 import pytest
 
-from fwbench import bugs
-from fwbench.bugs import Bug
-from fwbench.debug_harness import (Target, capture, classify, mentions_shape, read_exception, run_case,
+from fwbench.experiments.debugging import bugs
+from fwbench.experiments.debugging.bugs import Bug
+from fwbench.experiments.debugging.harness import (Target, capture, classify, mentions_shape, read_exception, run_case,
                                    CaseServer, run_isolated, shows_line)
 
 

@@ -3,9 +3,10 @@
 import pandas as pd
 
 from conftest import debug_case, debug_job
-from fwbench import debug_report, tidy
-from fwbench.claims import verdict_for, load_claims
-from fwbench.report import Report
+from fwbench.experiments.debugging import tables as debug_report
+from fwbench.report import tidy
+from fwbench.report.claims import verdict_for, load_claims
+from fwbench.report.results import Report
 
 CLAIMS = {c.id: c for c in load_claims()}
 

@@ -3,8 +3,10 @@
 import pytest
 
 from conftest import debug_case
-from fwbench.experiments.debugging import Params, case_records, dependency_closure, missing_package
-from fwbench.metrics import METRICS
+from fwbench.experiments.debugging.measure import Params, case_records, dependency_closure, missing_package
+from fwbench.experiments import metrics
+
+METRICS = metrics()
 
 
 def test_params_validate_bug_names():

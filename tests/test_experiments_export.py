@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fwbench.experiments import export
+from fwbench.experiments.export import measure as export
 from fwbench.frameworks import get_adapter
 
 TINY = dict(workloads=("mlp",), warmup=1, repeats=5, min_repeats=3, max_time_s=0.05, latency_batches=(1,))
@@ -43,13 +43,13 @@ def test_a_path_that_cannot_export_is_a_failing_attempt_with_its_error(tmp_path)
 def test_a_corrupt_artifact_is_a_load_failure_not_a_crash(tmp_path):
     bad = tmp_path / "model.onnx"
     bad.write_bytes(b"this is not an onnx file")
-    result, outputs = export.run_child("onnxruntime", bad, {1: np.zeros((1, 784), np.float32)},
+    result, outputs = export.run_artifact("onnxruntime", bad, {1: np.zeros((1, 784), np.float32)},
                                        export.Params(**TINY), threads=1, workdir=tmp_path / "w", train=False)
     assert result["stage"] == "load" and result["error"]["type"] and outputs == {}
 
 
 def test_unknown_runtime_in_the_child_is_a_load_error(tmp_path):
-    result, _ = export.run_child("no-such-runtime", tmp_path / "x", {1: np.zeros((1, 2), np.float32)},
+    result, _ = export.run_artifact("no-such-runtime", tmp_path / "x", {1: np.zeros((1, 2), np.float32)},
                                  export.Params(**TINY), threads=1, workdir=tmp_path / "w", train=False)
     assert result["error"]["type"] == "KeyError" and "no-such-runtime" in result["error"]["message"]
 

@@ -1,6 +1,6 @@
 """The fingerprint records what could explain a number, and the machine id is stable."""
 
-from fwbench import fingerprint
+from fwbench.measure import fingerprint
 
 
 def test_fingerprint_has_what_explains_a_number():

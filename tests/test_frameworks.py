@@ -14,7 +14,7 @@ import pytest
 
 from fwbench import frameworks
 from fwbench.frameworks.base import DeviceUnavailable
-from fwbench.timing import TimerConfig, measure
+from fwbench.measure.timing import TimerConfig, measure
 from fwbench.workloads import get_workload
 
 NAMES = frameworks.names()
@@ -124,7 +124,6 @@ def test_static_variants_match_the_adapter(name):
     assert set(adapter.variants.values()) <= set(frameworks.MODES)
     assert adapter.version()
     assert frameworks.device_variants(name) == adapter.device_variants
-    assert frameworks.serving(name) == adapter.serving
     assert set(adapter.device_variants) <= set(adapter.variants)
 
 
@@ -255,39 +254,46 @@ def test_unknown_device_and_variant(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_static_debug_tools_match_the_adapter(name):
-    adapter = frameworks.get_adapter(name)
-    assert frameworks.debug_tools(name) == adapter.debug_tools
-    assert "none" in adapter.debug_tools
-    assert all(set(modes.split(",")) <= {"eager", "graph"} for modes in adapter.debug_tools.values())
+def test_static_debug_tools_match_the_hook_module(name):
+    from fwbench.experiments.debugging import hooks
+
+    assert hooks.tools(name) == hooks.get(name).TOOLS
+    assert "none" in hooks.tools(name)
+    assert all(set(modes.split(",")) <= {"eager", "graph"} for modes in hooks.tools(name).values())
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_static_export_paths_match_the_adapter_and_include_keras3(name):
-    adapter = frameworks.get_adapter(name)
-    assert frameworks.export_paths(name) == adapter.export_paths
-    assert adapter.export_paths["keras3"] == f"keras:{name}"  # each framework is also a Keras 3 backend
+def test_static_export_paths_match_the_exporter_and_include_keras3(name):
+    import importlib
+
+    from fwbench import exporters
+
+    assert exporters.paths(name) == importlib.import_module(f"fwbench.exporters.{name}").PATHS
+    assert exporters.paths(name)["keras3"] == f"keras:{name}"  # each framework is also a Keras 3 backend
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_export_of_an_unknown_path_names_the_known_ones(name, tmp_path):
+    from fwbench import exporters
     from fwbench.workloads import get_workload
 
     adapter = frameworks.get_adapter(name)
     spec = get_workload("mlp")
     with pytest.raises(ValueError, match="no export path 'zip'"):
-        adapter.export(adapter.build(spec, "cpu"), spec, "zip", tmp_path, spec.batch(2)[0])
+        exporters.export(name, adapter.build(spec, "cpu"), spec, "zip", tmp_path, spec.batch(2)[0])
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_debug_target_runs_the_catalogue_plumbing(name):
-    from fwbench.bugs import BUGS
-    from fwbench.debug_harness import OUTCOMES, run_case
+    from fwbench.experiments.debugging.bugs import BUGS
+    from fwbench.experiments.debugging.harness import OUTCOMES, run_case
 
-    target = frameworks.get_adapter(name).debug_target()
+    from fwbench.experiments.debugging import hooks
+
+    target = hooks.get(name).target(frameworks.get_adapter(name))
     # Plain eager code with a print of a concrete value: the adapter's API must be wired right.
     assert run_case(target, BUGS["print"], "eager")["outcome"] == "works"
-    for tool in frameworks.debug_tools(name):
+    for tool in hooks.tools(name):
         with target.tool(tool):
             pass
     with pytest.raises(ValueError, match="no debugging tool"):
@@ -433,7 +439,7 @@ def test_compiled_train_steps_reuse_their_parameter_buffers(name):
 
 CONFIGURE = """
 import json, sys
-from fwbench import env
+from fwbench.measure import env
 env.apply(1)
 from fwbench.frameworks import get_adapter
 print(json.dumps(get_adapter(sys.argv[1]).configure(1)))

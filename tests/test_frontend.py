@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from fwbench import wire
-from fwbench.experiments.serving import wait_until_serving
-from fwbench.servers import ServeOptions, ServerProcess, get_server, port_is_free
+from fwbench.experiments.serving import wire
+from fwbench.experiments.serving.measure import wait_until_serving
+from fwbench.experiments.serving.servers import ServeOptions, ServerProcess, get_server, port_is_free
 
 
 def post(launch, body, ctype):

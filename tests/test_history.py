@@ -1,10 +1,10 @@
 """History of one timing over every stored run, per machine and framework version."""
 
 from conftest import job, manifest
-from fwbench import plots
-from fwbench.history import Selection, default_selections, history_table
-from fwbench.report import Report
-from fwbench.store import Store
+from fwbench.report import plots
+from fwbench.report.history import Selection, default_selections, history_table
+from fwbench.report.results import Report
+from fwbench.store.store import Store
 
 
 def test_history_reads_every_run_per_machine(tmp_path):

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from conftest import job, manifest
-from fwbench.store import Store
+from fwbench.store.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -235,8 +235,8 @@ def test_book_builds_with_figures_tables_and_verdicts(pipeline):
 
 def test_every_job_recorded_what_it_timed_and_ran_as_configured(pipeline):
     """Issue 16: scope, ops, donation, precision and threads come from the jobs themselves, and hold."""
-    from fwbench import what_is_timed
-    from fwbench.report import Report
+    from fwbench.experiments.eager_vs_graph import tables as what_is_timed
+    from fwbench.report.results import Report
 
     table = what_is_timed.table(Report.load(pipeline["store"].root))
     mine = table[table.machine != SIM_LABEL]
@@ -373,7 +373,7 @@ def test_what_changed_names_the_added_run(pipeline):
 
 
 def test_every_page_passes_the_browser_check(pipeline):
-    from fwbench.pagecheck import check_book
+    from fwbench.book.pagecheck import check_book
 
     problems = check_book(pipeline["html"], CHAPTERS)
     assert not any(problems.values()), problems
@@ -381,7 +381,7 @@ def test_every_page_passes_the_browser_check(pipeline):
 
 def test_hostile_bundle_content_stays_inert_in_the_browser(pipeline):
     """Every page a hostile bundle's content reaches, loaded in Chromium: nothing of it ran, and it still shows as text."""
-    from fwbench.pagecheck import render
+    from fwbench.book.pagecheck import render
 
     html_dir = pipeline["html"]
     every = sorted(html_dir.rglob("*.html"))  # every page of the book: chapters, appendix, index, search

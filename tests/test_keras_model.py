@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fwbench import keras_model
+from fwbench.runtimes import _keras_model as keras_model
 from fwbench.workloads import get_workload
 
 

@@ -7,10 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-from fwbench import wire
-from fwbench.experiments.serving import wait_until_serving
-from fwbench.loadgen import Level, summarize
-from fwbench.servers import ServeOptions, ServerProcess, free_port, get_server
+from fwbench.experiments.serving import wire
+from fwbench.experiments.serving.measure import wait_until_serving
+from fwbench.experiments.serving.loadgen import Level, summarize
+from fwbench.experiments.serving.servers import ServeOptions, ServerProcess, free_port, get_server
 
 
 @pytest.mark.parametrize("kw, words", [
@@ -36,7 +36,7 @@ def run_loadgen(tmp_path, url, levels):
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps({"url": url, "body_file": str(body), "content_type": wire.JSON, "levels": levels}))
     out = tmp_path / "out.json"
-    subprocess.run([sys.executable, "-m", "fwbench.loadgen", "--spec", str(spec), "--out", str(out), "--cpus", "0"],
+    subprocess.run([sys.executable, "-m", "fwbench.experiments.serving.loadgen", "--spec", str(spec), "--out", str(out), "--cpus", "0"],
                    check=True, timeout=120)
     return json.loads(out.read_text())
 

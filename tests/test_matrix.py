@@ -9,7 +9,10 @@ import pytest
 import yaml
 
 from fwbench import frameworks
-from fwbench.matrix import MatrixError, load_profile, parse_profile
+from fwbench.matrix.profile import MatrixError, load_profile, parse_profile
+from fwbench import exporters
+from fwbench.experiments.debugging import hooks as debug_hooks
+from fwbench.experiments.serving import hooks as serving_hooks
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -21,7 +24,7 @@ def profile(**experiment):
 
 
 def test_shipped_profiles_parse():
-    for path in sorted((REPO / "experiments" / "profiles").glob("*.yml")):
+    for path in sorted((REPO / "profiles").glob("*.yml")):
         p = load_profile(str(path))
         assert p.jobs, path
 
@@ -159,7 +162,7 @@ def test_cli_unknown_profile_lists_known(tmp_path):
 
 
 def test_yaml_round_trip_of_shipped_quick_profile():
-    data = yaml.safe_load((REPO / "experiments" / "profiles" / "quick.yml").read_text())
+    data = yaml.safe_load((REPO / "profiles" / "quick.yml").read_text())
     assert parse_profile(data).name == "quick"
 
 
@@ -170,7 +173,7 @@ def debugging_profile(**spec):
 def test_debugging_expands_one_job_per_framework_and_tool():
     p = parse_profile(debugging_profile())
     assert {(j.framework, j.variant) for j in p.jobs} == {
-        (f, t) for f in ("torch", "tensorflow", "jax") for t in frameworks.debug_tools(f)}
+        (f, t) for f in ("torch", "tensorflow", "jax") for t in debug_hooks.tools(f)}
     assert all(j.workload == "bugs" and j.process == 0 and j.device == "cpu" for j in p.jobs)
     assert all(isinstance(j.params["bugs"], list) for j in p.jobs)
     some = parse_profile(debugging_profile(variants=["none", "debug_nans"]))
@@ -192,7 +195,7 @@ def test_debugging_bad_input(spec, message):
 def test_serving_expands_one_job_per_framework_and_serving_variant():
     p = parse_profile({"name": "x", "experiments": {"serving": {"frameworks": ["torch", "tensorflow", "jax"]}}})
     assert {(j.framework, j.variant) for j in p.jobs} == {
-        (f, v) for f in ("torch", "tensorflow", "jax") for v in frameworks.serving(f)}
+        (f, v) for f in ("torch", "tensorflow", "jax") for v in serving_hooks.variants(f)}
     assert {j.mode for j in p.jobs if j.variant == "tf-serving"} == {"tfserving:savedmodel"}
     with pytest.raises(MatrixError, match=re.escape("unknown formats ['xml']")):
         parse_profile({"name": "x", "experiments": {"serving": {"params": {"formats": ["xml"]}}}})
@@ -205,7 +208,7 @@ def export_profile(**spec):
 def test_export_expands_one_job_per_framework_and_path():
     p = parse_profile(export_profile())
     assert {(j.framework, j.variant) for j in p.jobs} == {
-        (f, path) for f in ("torch", "tensorflow", "jax") for path in frameworks.export_paths(f)}
+        (f, path) for f in ("torch", "tensorflow", "jax") for path in exporters.paths(f)}
     assert all(j.workload == "models" and j.process == 0 for j in p.jobs)
     assert {j.mode for j in p.jobs if j.variant == "keras3"} == {"keras:torch", "keras:tensorflow", "keras:jax"}
 

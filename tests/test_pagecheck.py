@@ -1,4 +1,4 @@
-"""fwbench.pagecheck against real headless Chromium: small pages shaped like the theme's, then the built book."""
+"""fwbench.book.pagecheck against real headless Chromium: small pages shaped like the theme's, then the built book."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from fwbench import pagecheck
-from fwbench.pagecheck import PageCheckError, check_book, check_page, find_chromium, render
+from fwbench.book import pagecheck
+from fwbench.book.pagecheck import PageCheckError, check_book, check_page, find_chromium, render
 
 pytestmark = pytest.mark.skipif(
     not any(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")),

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fwbench.parity import CLASSES, Tolerance, classify, compare
+from fwbench.measure.parity import CLASSES, Tolerance, classify, compare
 
 
 def test_identical_outputs_match_with_zero_error():

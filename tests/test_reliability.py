@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fwbench.store import Store
+from fwbench.store.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -48,8 +48,8 @@ def job_files(store: Path) -> list[Path]:
 
 
 def kernels_of(pid: int) -> list[int]:
-    """The papermill kernels a runner has started (its children running fwbench.kernel_launcher)."""
-    out = subprocess.run(["pgrep", "-P", str(pid), "-f", "fwbench.kernel_launcher"], capture_output=True, text=True)
+    """The papermill kernels a runner has started (its children running fwbench.run.kernel_launcher)."""
+    out = subprocess.run(["pgrep", "-P", str(pid), "-f", "fwbench.run.kernel_launcher"], capture_output=True, text=True)
     return [int(p) for p in out.stdout.split()]
 
 

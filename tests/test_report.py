@@ -1,7 +1,7 @@
 """Chapter helpers pick the newest result per cell and never let stored text reach a page unescaped."""
 
 from conftest import evg_job, job
-from fwbench.report import Report, html_table, escape
+from fwbench.report.results import Report, html_table, escape
 
 
 def test_latest_result_per_cell_wins(make_store):
@@ -59,7 +59,7 @@ def test_old_layout_jobs_one_variant_per_process_still_compare_unpaired(make_sto
 
 def test_headline_batch_prefers_the_training_batch():
     import pandas as pd
-    from fwbench.report import headline_batch
+    from fwbench.report.results import headline_batch
     df = pd.DataFrame({"workload": ["a"] * 4, "phase": ["train", "infer", "infer", "infer"],
                        "batch_size": [64, 1, 64, 256]})
     assert sorted(headline_batch(df)["batch_size"]) == [64, 64]
@@ -69,7 +69,7 @@ def test_headline_batch_prefers_the_training_batch():
 
 def test_machines_sharing_a_host_name_stay_apart(make_store, tmp_path):
     from conftest import job, manifest
-    from fwbench.store import Store
+    from fwbench.store.store import Store
 
     store = Store(tmp_path / "s")
     for run_id, machine in (("20260101T000000Z-a", "cpu-aaaa"), ("20260102T000000Z-b", "gpu-bbbb")):

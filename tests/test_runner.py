@@ -1,7 +1,7 @@
 """Job keys: what makes a stored result reusable (the runner's papermill runs are tested end to end in test_integration)."""
 
-from fwbench.matrix import parse_profile
-from fwbench.runner import job_key
+from fwbench.matrix.profile import parse_profile
+from fwbench.run.inputs import job_key
 
 ENV = {"machine_id": "m", "python": "3.11", "packages": {"torch": "2.13.0"}, "environment": {}, "threads": 2}
 TOOLS = {"java": "openjdk 17", "tensorflow_model_server": None, "taskset": "taskset 2.38"}

@@ -3,23 +3,25 @@
 import pytest
 
 from fwbench import frameworks, runtimes
+from fwbench import exporters
+from fwbench.experiments.serving import hooks as serving_hooks
 
 
 def test_every_runtime_an_export_path_names_exists():
     for fw in frameworks.names():
-        for path, runtime in frameworks.export_paths(fw).items():
+        for path, runtime in exporters.paths(fw).items():
             base, _ = runtimes.split(runtime)
             assert base in runtimes.names(), f"{fw} {path} names unknown runtime {runtime!r}"
 
 
 def test_every_serving_variant_names_a_server_and_a_source_the_adapter_has():
-    from fwbench import servers
+    from fwbench.experiments.serving import servers
 
     for fw in frameworks.names():
-        for variant, how in frameworks.serving(fw).items():
+        for variant, how in serving_hooks.variants(fw).items():
             server, _, source = how.partition(":")
             assert server in servers.names(), (fw, variant)
-            assert source in frameworks.variants(fw) or source in frameworks.export_paths(fw), (fw, variant)
+            assert source in frameworks.variants(fw) or source in exporters.paths(fw), (fw, variant)
 
 
 def test_live_runtime_serves_the_framework_itself(tmp_path):

@@ -2,7 +2,7 @@
 
 import nbformat
 
-from fwbench import sanitize
+from fwbench.report import sanitize
 
 EVIL_HTML = ("<b>keep</b><script>alert(1)</script><img src=x onerror=alert(1)><a href='javascript:alert(1)'>l</a>"
              "<iframe src='https://example.org'></iframe><form action='/x'><input></form><table><tr><td>1</td></tr></table>")

@@ -12,9 +12,10 @@ import urllib.request
 import numpy as np
 import pytest
 
-from fwbench import servers, wire
-from fwbench.experiments.serving import wait_until_serving
-from fwbench.servers import Launch, ServeOptions, ServerProcess, free_port, get_server, port_is_free
+from fwbench.experiments.serving import servers
+from fwbench.experiments.serving import wire
+from fwbench.experiments.serving.measure import wait_until_serving
+from fwbench.experiments.serving.servers import Launch, ServeOptions, ServerProcess, free_port, get_server, port_is_free
 
 
 def test_registry_names_every_server_and_rejects_unknown_ones():

@@ -3,10 +3,10 @@
 import pytest
 
 from conftest import serving_job
-from fwbench import serving_report as sr
-from fwbench import tidy
-from fwbench.claims import load_claims, verdict_for
-from fwbench.report import Report
+from fwbench.experiments.serving import tables as sr
+from fwbench.report import tidy
+from fwbench.report.claims import load_claims, verdict_for
+from fwbench.report.results import Report
 
 X4 = next(c for c in load_claims() if c.id == "X4")
 

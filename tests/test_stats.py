@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from fwbench import stats
+from fwbench.measure import stats
 
 
 def test_summary_of_known_data():

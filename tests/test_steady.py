@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from fwbench.steady import SETTLE_TOL, SteadyConfig, level_shift, settled
+from fwbench.measure.steady import SETTLE_TOL, SteadyConfig, level_shift, settled
 
 
 def test_a_steady_noisy_series_has_no_shift():

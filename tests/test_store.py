@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from conftest import job, manifest
-from fwbench.store import Store, StoreError, write_json_atomic
+from fwbench.files import write_json_atomic
+from fwbench.store.store import Store, StoreError
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -71,9 +72,9 @@ def test_corrupt_file_is_named_and_lenient_load_keeps_the_rest(make_store):
 
 
 def test_one_damaged_job_loses_only_that_job(make_store, tmp_path):
-    from fwbench import versions
-    from fwbench.report import Report
-    from fwbench.runner import reusable_results
+    from fwbench.report import versions
+    from fwbench.report.results import Report
+    from fwbench.run.runner import reusable_results
 
     jobs = [job("r1", fw, "eager", "eager", 0.01) for fw in ("torch", "jax", "tensorflow")]
     store = make_store([("r1", jobs)])
@@ -159,7 +160,7 @@ def test_manifest_validation(tmp_path):
 
 
 def test_default_root_ignores_an_empty_variable(monkeypatch):
-    from fwbench.store import default_root
+    from fwbench.store.store import default_root
     monkeypatch.setenv("FWBENCH_STORE", "")
     assert default_root() == REPO / "results"
     monkeypatch.setenv("FWBENCH_STORE", "/tmp/elsewhere")

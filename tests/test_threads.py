@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from fwbench import threads
+from fwbench.measure import threads
 
 
 def _spin(seconds):

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from fwbench.timing import TimerConfig, measure
+from fwbench.measure.timing import TimerConfig, measure
 
 CFG = TimerConfig(warmup=1, repeats=5, min_repeats=5, max_time_s=10)
 
@@ -79,7 +79,7 @@ def test_observer_sees_first_and_warmup_outputs_only():
 import gc as _gc
 import random
 
-from fwbench.timing import InterleaveConfig, measure_interleaved
+from fwbench.measure.timing import InterleaveConfig, measure_interleaved
 
 
 def _sleeper(seconds):

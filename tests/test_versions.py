@@ -3,9 +3,9 @@
 import numpy as np
 
 from conftest import job, manifest
-from fwbench import versions
-from fwbench.report import Report
-from fwbench.store import Store
+from fwbench.report import versions
+from fwbench.report.results import Report
+from fwbench.store.store import Store
 
 
 def _write(store: Store, run_id: str, step_s: float, *, seed: int, machine="test-cpu-00000000", label="testbox",

@@ -2,8 +2,8 @@
 
 from conftest import evg_job
 
-from fwbench import what_is_timed
-from fwbench.report import Report
+from fwbench.experiments.eager_vs_graph import tables as what_is_timed
+from fwbench.report.results import Report
 
 
 def _timed(job: dict, threads: int = 2, busy: int = 2, parallel: float = 1.1, ops: int = 55) -> dict:

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from fwbench import wire
+from fwbench.experiments.serving import wire
 
 SPEC = wire.InputSpec((4,), max_batch=8)
 X = np.arange(8, dtype=np.float32).reshape(2, 4)

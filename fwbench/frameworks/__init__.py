@@ -7,14 +7,13 @@ validating a profile never loads three deep-learning frameworks into the runner.
 
 from __future__ import annotations
 
-import ast
 from functools import lru_cache
 from pathlib import Path
 
-from fwbench.plugins import module_names, single_subclass
+from fwbench.plugins import module_literal, module_names, single_subclass
 from fwbench.frameworks.base import MODES, Adapter, DeviceUnavailable
 
-__all__ = ["Adapter", "DeviceUnavailable", "MODES", "names", "variants", "debug_tools", "export_paths", "device_variants", "family_variants", "timed", "loop_kind", "serving", "get_adapter"]
+__all__ = ["Adapter", "DeviceUnavailable", "MODES", "names", "variants", "device_variants", "family_variants", "timed", "loop_kind", "get_adapter"]
 
 _HERE = Path(__file__).parent
 
@@ -32,14 +31,8 @@ def _check(name: str) -> None:
 def _class_literal(name: str, attribute: str) -> dict | None:
     """The literal assigned to `attribute` in the adapter class of `name`'s module, read without importing it."""
     _check(name)
-    tree = ast.parse((_HERE / f"{name}.py").read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef):
-            for stmt in node.body:
-                if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
-                        and getattr(stmt.targets[0], "id", None) == attribute):
-                    return dict(ast.literal_eval(stmt.value))
-    return None
+    found = module_literal(_HERE / f"{name}.py", attribute)
+    return None if found is None else dict(found)
 
 
 @lru_cache(maxsize=None)
@@ -49,24 +42,6 @@ def variants(name: str) -> dict[str, str]:
     if found is None:
         raise KeyError(f"framework module {name!r} declares no `variants` literal")
     return found
-
-
-@lru_cache(maxsize=None)
-def debug_tools(name: str) -> dict[str, str]:
-    """debugging tool -> the modes it changes, for `name` (the adapter's `debug_tools` literal; default: none)."""
-    return _class_literal(name, "debug_tools") or dict(Adapter.debug_tools)
-
-
-@lru_cache(maxsize=None)
-def export_paths(name: str) -> dict[str, str]:
-    """export path -> runtime for `name` (the adapter's `export_paths` literal; default: none)."""
-    return _class_literal(name, "export_paths") or {}
-
-
-@lru_cache(maxsize=None)
-def serving(name: str) -> dict[str, str]:
-    """serving variant -> "server:source" for `name` (the adapter's `serving` literal; default: none)."""
-    return _class_literal(name, "serving") or {}
 
 
 @lru_cache(maxsize=None)

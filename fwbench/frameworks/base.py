@@ -1,10 +1,8 @@
-"""The small interface every framework adapter implements; experiments only ever talk to this."""
+"""The small interface every framework adapter implements: build a workload, run a step eagerly and compiled, synchronize, configure threads and devices, report its version. What one experiment alone needs lives in that experiment's hooks."""
 
 from __future__ import annotations
 
 import importlib.metadata
-import json
-from pathlib import Path
 from abc import ABC, abstractmethod
 from typing import Any, Callable, ClassVar
 
@@ -39,16 +37,6 @@ class Adapter(ABC):
     distribution: ClassVar[str]
     #: variant name -> mode ("eager" or "graph"), in the order they are reported.
     variants: ClassVar[dict[str, str]]
-    #: Debugging tools of the bug-injection experiment: tool name -> the modes it changes
-    #: ("eager,graph", or "graph" for a switch that turns compilation off). "none" is the baseline.
-    debug_tools: ClassVar[dict[str, str]] = {"none": "eager,graph"}
-    #: Export paths of the export experiment: path name -> the runtime (fwbench.runtimes) that runs
-    #: its artifact, with an option after ':' (e.g. "keras:torch", Keras 3 on this framework's backend).
-    export_paths: ClassVar[dict[str, str]] = {}
-    #: Serving variants of the serving experiment: variant (the runtime as readers know it) ->
-    #: "server:source", where server is a fwbench.servers module and source is an inference
-    #: variant (served live, no export) or an export path whose artifact the server loads.
-    serving: ClassVar[dict[str, str]] = {}
     #: Variants that exist only on some devices: variant -> those devices (e.g. CUDA graphs need "cuda").
     #: A profile's cell of such a variant on another device is not expanded at all.
     device_variants: ClassVar[dict[str, list[str]]] = {}
@@ -134,46 +122,8 @@ class Adapter(ABC):
         """The loss held in a train step's output."""
         return float(self.to_numpy(out))
 
-    @abstractmethod
-    def debug_target(self):
-        """A fwbench.debug_harness.Target: the array API the planted bugs use, compile, tools, compile count."""
-
-    @abstractmethod
-    def profiler_trace(self, logdir: str, fn: Callable[[], Any]) -> None:
-        """Run `fn` a few times under the framework's profiler, writing its trace under `logdir`."""
-
-    @abstractmethod
-    def scalar_log(self, logdir: str, values: list[float]) -> None:
-        """Write `values` as a TensorBoard-readable scalar series under `logdir`, the framework's usual way."""
-
-    def export(self, model, spec, path: str, directory: Path, example: np.ndarray) -> tuple[Path, list[str]]:
-        """Export `model`'s inference (logits, batch dimension dynamic where the path allows) along `path`.
-
-        Writes under `directory`; returns the artifact the runtime loads and the conversion
-        steps it took, one tool or call each (e.g. ["jax2tf.convert", "tf2onnx"]).
-        """
-        runtime = self.export_paths.get(path)
-        if runtime is None:
-            raise ValueError(f"{self.name} has no export path {path!r}; known: {', '.join(self.export_paths)}")
-        directory.mkdir(parents=True, exist_ok=True)
-        if runtime.startswith("keras:"):
-            # Nothing to convert: the runtime builds the one Keras definition itself (fwbench.keras_model).
-            artifact = directory / "keras_model.json"
-            artifact.write_text(json.dumps({"workload": spec.name}))
-            return artifact, ["keras_model.build"]
-        return self._export(model, spec, path, directory, example)
-
-    def _export(self, model, spec, path: str, directory: Path, example: np.ndarray) -> tuple[Path, list[str]]:
-        raise NotImplementedError(f"{self.name} declares export paths but does not implement _export")
-
     def check_variant(self, variant: str) -> str:
         if variant not in self.variants:
             raise ValueError(f"{self.name} has no variant {variant!r}; known: {', '.join(self.variants)}")
         return self.variants[variant]
 
-
-def log_scalars(writer, values: list[float]) -> None:
-    """Write `values` as the scalar series "loss" with a SummaryWriter-style writer (torch's, tensorboardX's), then close it."""
-    for step, v in enumerate(values):
-        writer.add_scalar("loss", v, step)
-    writer.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 from functools import partial
 
@@ -10,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fwbench.frameworks.base import INTER_OP_THREADS, MATMUL_PRECISION, Adapter, DeviceUnavailable, log_scalars
+from fwbench.frameworks.base import INTER_OP_THREADS, MATMUL_PRECISION, Adapter, DeviceUnavailable
 from fwbench.workloads.spec import BN_MOMENTUM, NORM_EPS
 
 # Forward passes: pure functions (spec, params, stats, x, training, graph_loop) -> (logits, new_stats).
@@ -129,15 +128,10 @@ class JaxAdapter(Adapter):
         "jax.jit-unrolled": {"compiled scope": "whole train step, as jax.jit", "update": "tree.map inside the jitted step",
                              "layers": "XLA-fused", "rnn loop": "unrolled (Python loop traced into the program)"},
     }
-    debug_tools = {"none": "eager,graph", "debug_nans": "eager,graph", "disable_jit": "graph"}
-    export_paths = {"jax-export": "jax_export", "jax2tf-savedmodel": "tf_savedmodel", "jax2tf-tflite": "litert",
-                    "jax2tf-onnx": "onnxruntime", "keras3": "keras:jax"}
-    serving = {"jax.jit": "frontend:jax.jit", "jax-export": "frontend:jax-export",
-               "onnxruntime": "frontend:jax2tf-onnx"}
 
     def configure(self, threads: int) -> dict:
         # XLA:CPU has no thread-count setting; its pool follows the CPU affinity
-        # that fwbench.env.apply() pinned to `threads` CPUs. It runs one op at a time per executable
+        # that fwbench.measure.env.apply() pinned to `threads` CPUs. It runs one op at a time per executable
         # (no inter-op pool to set).
         jax.config.update("jax_default_matmul_precision", MATMUL_PRECISION)
         return {"intra_op_threads": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else threads,
@@ -230,95 +224,10 @@ class JaxAdapter(Adapter):
     def buffer_donation(self, model) -> str:
         return model.get("donated", "new arrays every step (functional update)")
 
-    def _export(self, model, spec, path, directory, example):
-        params, stats, forward = model["params"], model["stats"], model["forward"]
-
-        def logits(x):  # weights closed over: they become constants of the exported program
-            return forward(params, stats, x, False, True)[0]
-
-        if path == "jax-export":
-            shape = jax.export.symbolic_shape(", ".join(["b", *map(str, spec.input_shape)]))
-            exported = jax.export.export(jax.jit(logits))(jax.ShapeDtypeStruct(shape, spec.dtype))
-            out = directory / "model.jaxexport"
-            out.write_bytes(exported.serialize())
-            return out, ["jax.export.export", "Exported.serialize"]
-        import tensorflow as tf
-        from jax.experimental import jax2tf
-
-        from fwbench import tf_export
-
-        fn = tf.function(jax2tf.convert(logits, polymorphic_shapes=["(b, ...)"]), autograph=False,
-                         input_signature=tf_export.input_signature(spec))
-        if path == "jax2tf-savedmodel":
-            return tf_export.save(fn, directory), ["jax2tf.convert", "tf.saved_model.save"]
-        if path == "jax2tf-tflite":
-            saved = tf_export.save(fn, directory)
-            return tf_export.to_tflite(saved, directory), ["jax2tf.convert", "tf.saved_model.save",
-                                                           "tf.lite.TFLiteConverter"]
-        if path == "jax2tf-onnx":
-            return tf_export.to_onnx(fn, spec, directory), ["jax2tf.convert", "tf2onnx.convert.from_function"]
-        raise ValueError(f"jax has no export path {path!r}")
-
     def sync(self, out) -> None:
         jax.block_until_ready(out)
 
     def loss_of(self, out) -> float:
         return float(out[-1])  # the train step returns (params, stats, loss)
 
-    # ---- debugging (bug-injection experiment) ----
 
-    def debug_target(self):
-        from fwbench.debug_harness import Target
-
-        return Target(ops=_DebugOps, compile=jax.jit, to_numpy=np.asarray, asarray=jnp.asarray,
-                      compile_count=_cache_size, tool=_debug_tool, compiled_with="jax.jit")
-
-    def profiler_trace(self, logdir, fn):
-        jax.profiler.start_trace(logdir)
-        try:
-            for _ in range(3):
-                jax.block_until_ready(fn())
-        finally:
-            jax.profiler.stop_trace()
-
-    def scalar_log(self, logdir, values):
-        # JAX ships no summary writer; tensorboardX is the framework-free one its users reach for.
-        from tensorboardX import SummaryWriter
-
-        log_scalars(SummaryWriter(logdir), values)
-
-
-class _DebugOps:
-    """The array API the planted bugs (fwbench.bugs) are written against, in JAX's own spelling."""
-
-    matmul = staticmethod(jnp.matmul)
-    mean = staticmethod(jnp.mean)
-    sqrt = staticmethod(jnp.sqrt)
-    sum = staticmethod(jnp.sum)
-    value_and_grad = staticmethod(jax.value_and_grad)
-
-    @staticmethod
-    def take(table, ids):
-        return jnp.take(table, ids, axis=0)  # what flax's nn.Embed does
-
-    @staticmethod
-    def debug_print(value):
-        jax.debug.print("h.sum() = {}", value)
-
-
-def _cache_size(fn) -> int:
-    return fn._cache_size() if hasattr(fn, "_cache_size") else 0
-
-
-@contextlib.contextmanager
-def _debug_tool(name: str):
-    if name == "debug_nans":
-        with jax.debug_nans(True):
-            yield
-    elif name == "disable_jit":
-        with jax.disable_jit():
-            yield
-    elif name == "none":
-        yield
-    else:
-        raise ValueError(f"jax has no debugging tool {name!r}")

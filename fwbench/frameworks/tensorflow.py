@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
 
 import numpy as np
 import tensorflow as tf
@@ -142,11 +140,6 @@ class TensorFlowAdapter(Adapter):
         "tf.function+xla": {"compiled scope": "whole train step, compiled by XLA (jit_compile=True)", "update": "ResourceApplyGradientDescent, lowered by XLA",
                             "layers": "XLA-fused", "rnn loop": "tf.while_loop, lowered to an XLA while"},
     }
-    debug_tools = {"none": "eager,graph", "check_numerics": "eager,graph", "run_functions_eagerly": "graph"}
-    export_paths = {"savedmodel": "tf_savedmodel", "keras-savedmodel": "tf_savedmodel", "tflite": "litert",
-                    "tf2onnx": "onnxruntime", "keras3": "keras:tensorflow"}
-    serving = {"tf-savedmodel": "frontend:savedmodel", "litert": "frontend:tflite",
-               "onnxruntime": "frontend:tf2onnx", "tf-serving": "tfserving:savedmodel"}
 
     def version(self) -> str:
         return tf.__version__
@@ -238,33 +231,6 @@ class TensorFlowAdapter(Adapter):
             op_callbacks.remove_op_callback(counted)
         return count[0]
 
-    def _export(self, model, spec, path, directory, example):
-        from fwbench import tf_export
-
-        module = model["module"]
-        # The graph loop (tf.while_loop) is what a deployed RNN runs; autograph needs it to be tf.range.
-        fn = tf.function(lambda x: module(x, training=False, graph_loop=True),
-                         input_signature=tf_export.input_signature(spec))
-        if path == "savedmodel":
-            return tf_export.save(fn, directory, net=module), ["tf.saved_model.save"]
-        if path == "tflite":
-            saved = tf_export.save(fn, directory, net=module)
-            return tf_export.to_tflite(saved, directory), ["tf.saved_model.save", "tf.lite.TFLiteConverter"]
-        if path == "tf2onnx":
-            return tf_export.to_onnx(fn, spec, directory), ["tf2onnx.convert.from_function"]
-        if path == "keras-savedmodel":
-            import keras
-
-            if keras.backend.backend() != "tensorflow":
-                raise RuntimeError(f"Keras is on the {keras.backend.backend()!r} backend; "
-                                   "Model.export to a SavedModel needs KERAS_BACKEND=tensorflow")
-            from fwbench import keras_model
-
-            out = directory / "saved_model"
-            keras_model.build(spec).export(str(out), format="tf_saved_model", verbose=False)
-            return out, ["keras_model.build", "Model.export(format='tf_saved_model')"]
-        raise ValueError(f"tensorflow has no export path {path!r}")
-
     def sync(self, out) -> None:
         # .numpy() blocks until the value exists; on GPU it also copies it back, which a real caller pays too.
         out.numpy()
@@ -272,75 +238,4 @@ class TensorFlowAdapter(Adapter):
     def to_numpy(self, value):
         return np.asarray(value.numpy())
 
-    # ---- debugging (bug-injection experiment) ----
 
-    def debug_target(self):
-        from fwbench.debug_harness import Target
-
-        return Target(ops=_DebugOps, compile=tf.function, to_numpy=self.to_numpy, asarray=tf.convert_to_tensor,
-                      compile_count=_tracing_count, tool=_debug_tool, compiled_with="tf.function")
-
-    def profiler_trace(self, logdir, fn):
-        tf.profiler.experimental.start(logdir)
-        try:
-            for _ in range(3):
-                fn()
-        finally:
-            tf.profiler.experimental.stop()
-
-    def scalar_log(self, logdir, values):
-        writer = tf.summary.create_file_writer(logdir)
-        with writer.as_default():
-            for step, v in enumerate(values):
-                tf.summary.scalar("loss", v, step=step)
-        writer.close()
-
-
-class _DebugOps:
-    """The array API the planted bugs (fwbench.bugs) are written against, in TensorFlow's own spelling."""
-
-    matmul = staticmethod(tf.linalg.matmul)
-    mean = staticmethod(tf.reduce_mean)
-    sqrt = staticmethod(tf.sqrt)
-    sum = staticmethod(tf.reduce_sum)
-
-    @staticmethod
-    def take(table, ids):
-        return tf.nn.embedding_lookup(table, ids)
-
-    @staticmethod
-    def debug_print(value):
-        tf.print("h.sum() =", value, output_stream=sys.stdout)
-
-    @staticmethod
-    def value_and_grad(f):
-        def value_and_grad_f(w):
-            with tf.GradientTape() as tape:
-                tape.watch(w)
-                loss = f(w)
-            return loss, tape.gradient(loss, w)
-        return value_and_grad_f
-
-
-def _tracing_count(fn) -> int:
-    return fn.experimental_get_tracing_count() if hasattr(fn, "experimental_get_tracing_count") else 0
-
-
-@contextlib.contextmanager
-def _debug_tool(name: str):
-    if name == "check_numerics":
-        tf.debugging.enable_check_numerics()
-        try:
-            yield
-        finally:
-            tf.debugging.disable_check_numerics()
-    elif name == "run_functions_eagerly":
-        tf.config.run_functions_eagerly(True)
-        try:
-            yield
-        finally:
-            tf.config.run_functions_eagerly(False)
-    elif name == "none":
-        yield
-    else:
-        raise ValueError(f"tensorflow has no debugging tool {name!r}")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from fwbench.frameworks.base import MATMUL_PRECISION, Adapter, DeviceUnavailable, log_scalars
+from fwbench.frameworks.base import MATMUL_PRECISION, Adapter, DeviceUnavailable
 from fwbench.workloads.spec import BN_MOMENTUM, NORM_EPS
 
 
@@ -123,7 +121,7 @@ class Net(torch.nn.Module):
         return self._dense(h, "head")
 
 
-class _Inference(torch.nn.Module):
+class Inference(torch.nn.Module):
     """The inference forward as the one-argument module every exporter expects: x -> logits."""
 
     def __init__(self, net: Net):
@@ -156,13 +154,6 @@ class TorchAdapter(Adapter):
                                           "update": "_foreach_add_ inside the graph", "layers": "inductor-generated",
                                           "rnn loop": "unrolled"},
     }
-    export_paths = {"torch.export": "torch_export", "onnx-dynamo": "onnxruntime", "onnx-legacy": "onnxruntime",
-                    "torchscript-trace": "torchscript", "torchscript-script": "torchscript",
-                    "executorch": "executorch", "torch-mobile": "torch_mobile", "keras3": "keras:torch"}
-    debug_tools = {"none": "eager,graph", "detect_anomaly": "eager,graph"}
-    serving = {"torch-eager": "frontend:eager", "torch.export": "frontend:torch.export",
-               "torchscript": "frontend:torchscript-trace", "onnxruntime": "frontend:onnx-dynamo",
-               "torchserve": "torchserve:torchscript-trace"}
 
     def configure(self, threads: int) -> dict:
         torch.set_num_threads(threads)
@@ -289,102 +280,12 @@ class TorchAdapter(Adapter):
             self.sync(step(*args))
         return counter.n
 
-    def _export(self, model, spec, path, directory, example):
-        module = _Inference(model["module"]).eval()
-        x = torch.from_numpy(example)
-        # Batch is declared dynamic the way each exporter asks for it; whether other
-        # sizes then run is measured, not assumed.
-        batch = torch.export.Dim("batch", min=1, max=65536)
-        with torch.no_grad():
-            if path == "torch.export":
-                program = torch.export.export(module, (x,), dynamic_shapes=({0: batch},))
-                torch.export.save(program, directory / "model.pt2")
-                return directory / "model.pt2", ["torch.export.export", "torch.export.save"]
-            if path == "onnx-dynamo":
-                onnx_program = torch.onnx.export(module, (x,), dynamo=True, dynamic_shapes=({0: batch},),
-                                                 input_names=["x"], output_names=["logits"])
-                onnx_program.save(str(directory / "model.onnx"))
-                return directory / "model.onnx", ["torch.onnx.export(dynamo=True)"]
-            if path == "onnx-legacy":
-                torch.onnx.export(module, (x,), str(directory / "model.onnx"), dynamo=False, input_names=["x"],
-                                  output_names=["logits"], dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}})
-                return directory / "model.onnx", ["torch.onnx.export(dynamo=False)"]
-            if path == "executorch":
-                # PyTorch's edge path: torch.export, lowered to the XNNPACK CPU delegate, a .pte program.
-                from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
-                from executorch.exir import to_edge_transform_and_lower
-
-                program = torch.export.export(module, (x,), dynamic_shapes=({0: batch},))
-                lowered = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()]).to_executorch()
-                (directory / "model.pte").write_bytes(lowered.buffer)
-                return directory / "model.pte", ["torch.export.export", "to_edge_transform_and_lower(XNNPACK)",
-                                                 "to_executorch"]
-            if path == "torch-mobile":
-                # The older mobile path (lite interpreter), deprecated in favour of ExecuTorch but still shipped.
-                traced = torch.jit.trace(module, (x,))
-                traced._save_for_lite_interpreter(str(directory / "model.ptl"))
-                return directory / "model.ptl", ["torch.jit.trace", "_save_for_lite_interpreter"]
-            if path in ("torchscript-trace", "torchscript-script"):
-                scripted = torch.jit.trace(module, (x,)) if path == "torchscript-trace" else torch.jit.script(module)
-                scripted.save(str(directory / "model.pt"))
-                return directory / "model.pt", [f"torch.jit.{path.split('-')[1]}", "ScriptModule.save"]
-        raise ValueError(f"torch has no export path {path!r}")
-
     def sync(self, out) -> None:
         if isinstance(out, torch.Tensor) and out.is_cuda:
             torch.cuda.synchronize(out.device)
 
     def to_numpy(self, value):
         return value.detach().cpu().numpy()
-
-    # ---- debugging (bug-injection experiment) ----
-
-    def debug_target(self):
-        from fwbench.debug_harness import Target
-
-        return Target(ops=_DebugOps, compile=torch.compile, to_numpy=self.to_numpy,
-                      asarray=lambda a: torch.from_numpy(a.copy()), compile_count=_graphs_compiled,
-                      tool=_debug_tool, compiled_with="torch.compile")
-
-    def profiler_trace(self, logdir, fn):
-        from torch.profiler import ProfilerActivity, profile
-
-        with profile(activities=[ProfilerActivity.CPU]) as prof:
-            for _ in range(3):
-                fn()
-        prof.export_chrome_trace(os.path.join(logdir, "trace.json"))
-
-    def scalar_log(self, logdir, values):
-        from torch.utils.tensorboard import SummaryWriter  # needs the separate `tensorboard` package
-
-        log_scalars(SummaryWriter(logdir), values)
-
-
-class _DebugOps:
-    """The array API the planted bugs (fwbench.bugs) are written against, in torch's own spelling."""
-
-    matmul = staticmethod(torch.matmul)
-    mean = staticmethod(torch.mean)
-    sqrt = staticmethod(torch.sqrt)
-    sum = staticmethod(torch.sum)
-
-    @staticmethod
-    def take(table, ids):
-        return F.embedding(ids, table)  # what nn.Embedding calls
-
-    @staticmethod
-    def debug_print(value):
-        print("h.sum() =", value)  # torch has no in-graph print op: Python print is its tool
-
-    @staticmethod
-    def value_and_grad(f):
-        def value_and_grad_f(w):
-            w = w.detach().requires_grad_(True)
-            with torch.enable_grad():
-                loss = f(w)
-                (grad,) = torch.autograd.grad(loss, w)
-            return loss.detach(), grad
-        return value_and_grad_f
 
 
 #: Variants whose training step is compiled whole (forward, backward, update); torch.compile-forward
@@ -419,19 +320,3 @@ def _step_marker(variant: str):
     return lambda: None
 
 
-def _graphs_compiled(_fn) -> int:
-    # Process-wide count of graphs dynamo handed to the backend; the harness takes differences.
-    from torch._dynamo.utils import counters
-
-    return int(counters["stats"]["unique_graphs"])
-
-
-@contextlib.contextmanager
-def _debug_tool(name: str):
-    if name == "detect_anomaly":
-        with torch.autograd.detect_anomaly():
-            yield
-    elif name == "none":
-        yield
-    else:
-        raise ValueError(f"torch has no debugging tool {name!r}")

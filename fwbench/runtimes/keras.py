@@ -1,4 +1,4 @@
-"""Keras 3 on the backend named by the option ("keras:jax"), running the one Keras definition of fwbench.keras_model."""
+"""Keras 3 on the backend named by the option ("keras:jax"), running the one Keras definition of fwbench.runtimes._keras_model."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class Keras(Runtime):
             raise RuntimeError(f"Keras was imported on {keras.backend.backend()!r}, not {self.option!r}")
 
     def _model(self, artifact):
-        from fwbench import keras_model
+        from fwbench.runtimes import _keras_model as keras_model
         from fwbench.workloads import get_workload
 
         return keras_model.build(get_workload(json.loads(artifact.read_text())["workload"]))

@@ -1,0 +1,124 @@
+"""Builds the Jupyter Book from the current store: stages executed notebooks for the appendix, then runs jupyter-book."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from fwbench.book import pages
+from fwbench.files import write_json_atomic
+from fwbench.measure.fingerprint import git_commit
+from fwbench.paths import REPO, SCRATCH
+from fwbench.report import sanitize, versions
+from fwbench.report.results import Report
+from fwbench.run.kernel import jupyter_env
+from fwbench.store.store import Store
+
+APPENDIX_RUNS = REPO / "chapters" / "appendix" / "runs"
+MATHJAX = SCRATCH / "static" / "mathjax" / "tex-chtml.js"
+
+
+class BookError(RuntimeError):
+    pass
+
+
+def report_version() -> str:
+    """Date plus the project's commit, stamped on every build."""
+    commit = git_commit()
+    short = commit["commit"][:10] + ("+dirty" if commit.get("dirty") else "")
+    return f"{dt.date.today().isoformat()} ({short})"
+
+
+def stage_appendix(report: Report, dest: Path = APPENDIX_RUNS) -> int:
+    """Copy the executed notebook behind every result the book shows into the appendix, titled.
+
+    A notebook already staged with the same content is left alone (its mtime too),
+    so an incremental build re-renders only the appendix pages that changed.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    wanted = set()
+    count = 0
+    for run, job in report.latest:
+        src = run.notebook(job["job_id"])
+        if not src.is_file():
+            continue
+        try:
+            nb = sanitize.notebook(nbformat.read(src, as_version=4))
+        except Exception as exc:  # an unreadable notebook loses its page, not the book
+            print(f"fwbench: warning: appendix: {src}: not a readable notebook ({type(exc).__name__})", file=sys.stderr)
+            continue
+        md = sanitize.md
+        title = (f"# {md(job['framework'])} {md(job['variant'])}: {md(job['workload'])} on {md(job['device'])} "
+                 f"({md(run.manifest['machine_label'])})\n\nRun {md(run.run_id)}, status **{md(job['status'])}**. "
+                 "This is the notebook as papermill executed it, with anything that could run in a browser "
+                 "(scripts, widgets, raw HTML) removed.")
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(title))
+        for i, cell in enumerate(nb.cells):  # fresh ids: the inserted cell must not collide
+            cell["id"] = f"fwbench-{i}"
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{run.manifest['machine_id']}-{job['job_id']}") + ".ipynb"
+        text = nbformat.writes(nb)
+        if not (dest / name).is_file() or (dest / name).read_text() != text:
+            (dest / name).write_text(text)
+        wanted.add(name)
+        count += 1
+    for stale in dest.glob("*.ipynb"):
+        if stale.name not in wanted:
+            stale.unlink()
+    return count
+
+
+def chapter_sources() -> list[Path]:
+    """The pages that read the store: re-executed on every build, whatever Sphinx thinks changed."""
+    return [REPO / "intro.md", *sorted((REPO / "chapters").glob("*.md")), REPO / "chapters" / "appendix" / "index.md"]
+
+
+def stage_pages() -> Path:
+    """Experiment chapters copied into the book and the TOC written, both from the registry; returns the TOC."""
+    pages.stage_chapters()
+    return pages.write_toc()
+
+
+def build(out: Path = REPO, store_root: Path | None = None, builder: str = "html", record: bool = True) -> Path:
+    """Build the book into `out/_build/<builder>`; return the index page.
+
+    With `record`, a successful build keeps its version manifest in the store's
+    `reports/`, which the next version's "what changed" page compares against.
+    """
+    if not MATHJAX.is_file():
+        raise BookError(f"{MATHJAX} is missing: run `make setup` (MathJax is served locally, not from a CDN)")
+    env = dict(os.environ)
+    if store_root is not None:
+        env["FWBENCH_STORE"] = str(Path(store_root).resolve())
+    env.update(jupyter_env(SCRATCH / "jupyter"))
+    version = report_version()
+    env["FWBENCH_REPORT_VERSION"] = version
+    env.pop("MPLBACKEND", None)  # a non-inline backend would silently drop every figure
+
+    store = Store(store_root)
+    report = Report.load(store.root)
+    stage_appendix(report)
+    toc = stage_pages()
+    # Computed once here and read by the "what changed" page, so the page and the kept manifest agree.
+    manifest = versions.current_manifest(store, report, version, git_commit())
+    manifest_path = SCRATCH / "current-report.json"
+    write_json_atomic(manifest_path, manifest)
+    env["FWBENCH_REPORT_MANIFEST"] = str(manifest_path)
+    # Incremental: unchanged appendix notebooks are not rendered again, but every chapter is re-read (and so
+    # re-executed against the current store), so no page can show a stale number.
+    for page in chapter_sources():
+        page.touch()
+    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", "-W", "-n", "--keep-going",
+           "--builder", builder, "--toc", str(toc), "--path-output", str(Path(out).resolve()), str(REPO)]
+    proc = subprocess.run(cmd, env=env, cwd=REPO)
+    if proc.returncode != 0:
+        raise BookError(f"jupyter-book build failed (exit {proc.returncode}); see the log above")
+    if record:
+        versions.save(store, manifest)
+    index = Path(out).resolve() / "_build" / builder / "index.html"
+    return index

@@ -1,0 +1,232 @@
+"""Opens built book pages in headless Chromium and reports what a reader would see broken."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from bs4 import BeautifulSoup
+
+
+# Where chapters deliberately show stored failures: <details> lists (div.fwbench-tracebacks >
+# details > pre.fwbench-tb-full), the debugging chapter's side-by-side columns (div.fwbench-tb) and
+# store tables (report.html_table). Text in these may quote tracebacks or role syntax on purpose.
+ALLOWED_SELECTOR = ".fwbench-tracebacks, .fwbench-tb, .fwbench-tb-full, table.fwbench-table"
+# myst-nb wraps a cell's error output in "output traceback" and its stderr in "output stderr"
+# (myst_nb/core/render.py); "output error" is the older jupyter-sphinx spelling.
+CELL_ERROR_SELECTOR = ".output.traceback, .output.stderr, .output.error"
+ARTICLE_SELECTORS = ["article.bd-article", "div.bd-article", "article", "main"]
+# MyST roles that survive as text when a chapter emits markup that is never parsed as MyST.
+ROLE_LEFTOVER = re.compile(r"\{(?:doc|ref|numref|eq|term|download|glue(?::\w+)?)\}")
+TRACEBACK = "Traceback (most recent call last)"
+# Virtual time fast-forwards the page's timers, so a generous budget costs little wall time on a
+# quick page and still lets MathJax and the theme's scripts finish before the DOM is dumped.
+VIRTUAL_TIME_MS = 10_000
+
+
+class PageCheckError(RuntimeError):
+    """Chromium is missing or could not render a page."""
+
+
+def find_chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    raise PageCheckError("no chromium, chromium-browser or google-chrome on PATH: run `make setup` "
+                         "(scripts/setup_chromium.sh installs Debian's chromium)")
+
+
+def headless(page: Path, *action: str, timeout: float = 60.0) -> str:
+    """Run headless Chromium on a local page, offline, in a fresh profile; `action` says what to do
+    (`--dump-dom`, `--print-to-pdf=FILE`). Returns its stdout."""
+    page = Path(page).resolve()
+    # Chromium answers a missing file with its own error page and exit status 0.
+    if not page.is_file():
+        raise PageCheckError(f"no such page: {page}")
+    chromium = find_chromium()
+    with tempfile.TemporaryDirectory(prefix="fwbench-chromium-") as profile:
+        cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               # Containers often have a small /dev/shm; Chromium crashes on big pages without this.
+               "--disable-dev-shm-usage",
+               # A page that reaches for the network fails at once instead of waiting on a timeout.
+               "--host-resolver-rules=MAP * ~NOTFOUND",
+               f"--user-data-dir={profile}", f"--virtual-time-budget={VIRTUAL_TIME_MS}",
+               *action, page.as_uri()]
+        # Own session, so a timeout kills the renderer and GPU helpers too, not just the launcher.
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                errors="replace", start_new_session=True)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise PageCheckError(f"Chromium did not finish rendering {page.name} within {timeout:g} s "
+                                 "(a script that never ends?)") from None
+    if proc.returncode != 0:
+        # stderr is mostly D-Bus noise in containers; the last line is the one that says why.
+        last = next((line for line in reversed(err.splitlines()) if line.strip()), "no output")
+        raise PageCheckError(f"Chromium failed on {page.name} (exit {proc.returncode}): {last.strip()}")
+    return out
+
+
+def render(path, timeout: float = 60.0) -> str:
+    """The page's DOM after its scripts ran, as Chromium serialises it."""
+    out = headless(path, "--dump-dom", timeout=timeout)
+    if not out.strip():
+        raise PageCheckError(f"Chromium rendered nothing for {Path(path).name}")
+    return out
+
+
+def _first_line(text: str, limit: int = 160) -> str:
+    # Tracebacks open with a rule of dashes: quote the first line that says something.
+    line = next((" ".join(ln.split()) for ln in text.splitlines() if re.search(r"\w", ln)), "")
+    return line if len(line) <= limit else line[:limit - 3] + "..."
+
+
+def _local_image(src: str, page_dir: Path) -> Path | None:
+    parts = urlsplit(src)
+    if parts.scheme == "file":
+        return Path(unquote(parts.path))
+    if parts.scheme or parts.netloc:
+        return None
+    return (page_dir / unquote(parts.path)).resolve()
+
+
+def check_page(path, min_figures: int = 0, allowed_selector: str = ALLOWED_SELECTOR,
+               timeout: float = 60.0) -> list[str]:
+    """Problems a reader would see on the rendered page, one line each; [] when it is fine."""
+    page = Path(path).resolve()
+    if not page.is_file():
+        return [f"page missing: {page}"]
+    find_chromium()  # a machine without Chromium is a setup error, not a page problem
+    try:
+        soup = BeautifulSoup(render(page, timeout=timeout), "html.parser")
+    except PageCheckError as exc:
+        return [str(exc)]
+    problems = []
+
+    title = soup.title.get_text(strip=True) if soup.title else ""
+    if not title or "<no title>" in title:
+        problems.append(f"page title is {title or 'missing'!r}")
+
+    article = next((found for sel in ARTICLE_SELECTORS if (found := soup.select_one(sel))), None)
+    if article is None or not article.get_text(strip=True):
+        problems.append("no main article content (article.bd-article / main)")
+        article = article or soup.body or soup
+
+    figures = 0
+    for img in article.find_all("img"):
+        src = (img.get("src") or "").strip()
+        if src.startswith("data:"):
+            figures += bool(src.partition(",")[2])  # an inline figure counts when it has a payload
+            continue
+        file = _local_image(src, page.parent) if src else None
+        if file is None:
+            problems.append(f"image is not a local file: {src or '(no src)'}")
+        elif not file.is_file() or file.stat().st_size == 0:
+            problems.append(f"image missing or empty: {src}")
+        else:
+            figures += 1
+    if figures < min_figures:
+        problems.append(f"{figures} figure(s), expected at least {min_figures}")
+
+    for el in article.select(CELL_ERROR_SELECTOR):
+        kind = next((c for c in ("traceback", "stderr", "error") if c in el.get("class", [])), "error")
+        # Only the <pre>: sphinx-copybutton adds a "Copy to clipboard" button beside it at load.
+        text = (el.find("pre") or el).get_text()
+        quote = _first_line(text)
+        if kind == "traceback":
+            last = _first_line("\n".join(reversed(text.splitlines())))
+            quote += f" ... {last}" if last != quote else ""
+        problems.append(f"code cell {kind} output: {quote}")
+
+    for el in article.select(".system-message, .problematic"):
+        problems.append(f"docutils/Sphinx message rendered: {_first_line(el.get_text(' '))}")
+    for el in article.select("span.xref"):
+        if el.find_parent("a") is None:
+            problems.append(f"unresolved reference: {_first_line(el.get_text())}")
+    # MyST keeps an unresolved [text](#target) as a link to an anchor that is not there.
+    ids = {el["id"] for el in soup.select("[id]")}
+    for a in article.select("a.reference.internal[href]"):
+        target = urlsplit(a["href"])
+        if target.scheme or target.netloc:
+            continue
+        if target.path and not (page.parent / unquote(target.path)).is_file():
+            problems.append(f"link to a missing page: {a['href']}")
+        elif not target.path and target.fragment and unquote(target.fragment) not in ids:
+            problems.append(f"link to a missing anchor: {a['href']} ({_first_line(a.get_text())})")
+
+    # Text checks skip what chapters show on purpose, and code the authors wrote as code.
+    scrubbed = copy.copy(article)
+    for el in scrubbed.select(", ".join(filter(None, [allowed_selector, CELL_ERROR_SELECTOR, "script", "style"]))):
+        el.extract()  # extract, not decompose: a match may sit inside one already taken out
+    text = scrubbed.get_text("\n")
+    for line in text.splitlines():
+        if TRACEBACK in line:
+            problems.append(f"raw traceback in page text: {_first_line(line)}")
+            break
+    for el in scrubbed.select("code.literal"):
+        el.extract()
+    leftovers = sorted(set(ROLE_LEFTOVER.findall(scrubbed.get_text(" "))))
+    if leftovers:
+        problems.append(f"unparsed MyST role(s) in page text: {', '.join(leftovers)}")
+    return problems
+
+
+def check_book(html_dir, pages: dict[str, int], **kwargs) -> dict[str, list[str]]:
+    """check_page for each page (relative to html_dir) with its minimum figure count."""
+    root = Path(html_dir)
+    return {rel: check_page(root / rel, min_figures, **kwargs) for rel, min_figures in pages.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fwbench.book.pagecheck", description=__doc__)
+    parser.add_argument("html_dir", type=Path, help="the built book, e.g. _build/html")
+    parser.add_argument("pages", nargs="*",
+                        help="pages relative to html_dir, PAGE or PAGE:MIN_FIGURES "
+                             "(default: every chapter that exists, no minimum)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per page render")
+    args = parser.parse_args(argv)
+    if args.pages:
+        pages = {}
+        for spec in args.pages:
+            rel, _, n = spec.partition(":")
+            pages[rel] = int(n) if n else 0
+    else:
+        from fwbench.book.pages import html_pages
+
+        pages = {rel: 0 for rel in html_pages() if (args.html_dir / rel).is_file()}
+        if not pages:
+            print(f"no chapter pages under {args.html_dir}", file=sys.stderr)
+            return 1
+    try:
+        find_chromium()
+    except PageCheckError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    bad = 0
+    for rel, min_figures in pages.items():
+        start = time.perf_counter()
+        problems = check_page(args.html_dir / rel, min_figures, timeout=args.timeout)
+        took = time.perf_counter() - start
+        print(f"{rel}: {'ok' if not problems else f'{len(problems)} problem(s)'} ({took:.1f} s)")
+        for p in problems:
+            print(f"  - {p}")
+        bad += bool(problems)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

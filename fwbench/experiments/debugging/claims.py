@@ -1,0 +1,109 @@
+"""The debugging claims: each rule turns the store into a verdict, with its wording beside it."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from fwbench.report.claims import all_some_none, rule
+from fwbench.report.results import Report
+from fwbench.report.sanitize import md
+
+
+PYTHON_DEBUGGING = ["print", "breakpoint"]
+
+
+def _python_debugging(report: Report) -> pd.DataFrame:
+    from fwbench.experiments.debugging import tables as debug_report
+
+    df = debug_report.cases(report)
+    return df[(df["tool"] == "none") & df["bug"].isin(PYTHON_DEBUGGING)]
+
+
+def _case_lines(df: pd.DataFrame) -> str:
+    return "\n".join(f"- {c['machine_label']} {c['framework']} {c['mode']}, {c['bug']}: **{c['outcome']}**"
+                      + (f" ({md(c['seen'])})" if c["seen"] else "") for _, c in df.iterrows())
+
+
+@rule("D1", "Python's own debugging, per framework with no tool on: `print` of an intermediate and `breakpoint()` "
+           "(pdb's entry point), each in eager and compiled mode, counted as *works* when every call showed the "
+           "concrete value. **Supported** if PyTorch works in all four cases and every other framework in fewer; "
+           "**mixed** if PyTorch leads but not in all four; **contradicted** if another framework does as well "
+           "as PyTorch or better.")
+def rule_d1(report: Report) -> tuple[str, str, pd.DataFrame]:
+    df = _python_debugging(report)
+    if df.empty or "torch" not in set(df["framework"]):
+        return "not yet measured", "", df
+    verdicts = []
+    for machine, g in df.groupby("machine_label"):
+        works = g.groupby("framework")["outcome"].apply(lambda s: int((s == "works").sum()))
+        total = g.groupby("framework").size()
+        torch_, others = works.get("torch", 0), works.drop("torch", errors="ignore")
+        if others.empty or (others >= torch_).any():
+            verdicts.append("contradicted")
+        elif torch_ == total.get("torch", 0):
+            verdicts.append("supported")
+        else:
+            verdicts.append("mixed")
+    verdict = verdicts[0] if len(set(verdicts)) == 1 else "mixed"
+    return verdict, _case_lines(df), df
+
+
+@rule("D2", "Per framework, with no tool on, the bugs that gave the developer what they want: for a bug that "
+           "should stop the program, an error whose printout names the planted file and line (or the right "
+           "answer, where a framework does something sensible instead, e.g. promotes an int to float); for the "
+           "others, code that does what it says. **Supported** if every framework handles fewer bugs well compiled than "
+           "eagerly, **contradicted** if none does, **mixed** otherwise.")
+def rule_d2(report: Report) -> tuple[str, str, pd.DataFrame]:
+    from fwbench.experiments.debugging import tables as debug_report
+
+    scores = debug_report.scores(debug_report.cases(report))
+    if scores.empty or set(scores["mode"]) != {"eager", "graph"}:
+        return "not yet measured", "", scores
+    wide = scores.pivot_table(index=["machine_label", "framework"], columns="mode", values="good").reset_index()
+    wide["verdict"] = ["harder" if g < e else "not harder" for e, g in zip(wide["eager"], wide["graph"])]
+    evidence = "\n".join(f"- {r['machine_label']} {r['framework']}: {int(r['eager'])} bugs handled well eagerly, "
+                         f"{int(r['graph'])} compiled: **{r['verdict']}**" for _, r in wide.iterrows())
+    return all_some_none(wide, "harder"), evidence, wide
+
+
+@rule("D3", "The same print and breakpoint cases as D1, for every framework. **Supported** if they work "
+           "everywhere, eager and compiled; **mixed** if they work eagerly everywhere but not in every compiled "
+           "mode; **contradicted** if they fail even eagerly somewhere.")
+def rule_d3(report: Report) -> tuple[str, str, pd.DataFrame]:
+    df = _python_debugging(report)
+    if df.empty:
+        return "not yet measured", "", df
+    eager_ok = (df[df["mode"] == "eager"]["outcome"] == "works").all()
+    graph_ok = (df[df["mode"] == "graph"]["outcome"] == "works").all()
+    verdict = "supported" if eager_ok and graph_ok else ("mixed" if eager_ok else "contradicted")
+    return verdict, _case_lines(df), df
+
+
+@rule("D4", "The installation half of the claim (how rich TensorBoard is, is not a measurement): each framework, "
+           "as pip installs it, is asked to write a profiler trace and TensorBoard scalars. **Supported** if "
+           "TensorFlow needs no extra package and PyTorch needs some; **contradicted** if TensorFlow needs as "
+           "many extra packages as PyTorch or more; **mixed** otherwise.")
+def rule_d4(report: Report) -> tuple[str, str, pd.DataFrame]:
+    from fwbench.experiments.debugging import tables as debug_report
+
+    sv = debug_report.survey(report)
+    if sv.empty or not {"torch", "tensorflow"} <= set(sv["framework"]):
+        return "not yet measured", "", sv
+    needs = sv.groupby(["machine_label", "framework"])["extra_packages"].apply(
+        lambda s: sorted({p for items in s for p in items})).reset_index()
+    verdicts = []
+    for machine, g in needs.groupby("machine_label"):
+        n = {r["framework"]: len(r["extra_packages"]) for _, r in g.iterrows()}
+        if n.get("tensorflow", 0) >= n.get("torch", 0):
+            verdicts.append("contradicted")
+        elif n.get("tensorflow", 0) == 0:
+            verdicts.append("supported")
+        else:
+            verdicts.append("mixed")
+    verdict = verdicts[0] if len(set(verdicts)) == 1 else "mixed"
+    evidence = "\n".join(
+        f"- {r['machine_label']} {r['framework']} {r['framework_version']}, {r['item']}: "
+        + ("works" if r["works"] else f"does not work ({r['error']})")
+        + (f"; needs {', '.join(r['extra_packages'])}" if r["extra_packages"] else "; nothing extra needed")
+        for _, r in sv.iterrows())
+    return verdict, evidence, sv

@@ -1,0 +1,243 @@
+"""Debugging ergonomics of one (framework, tool) pair: every planted bug eagerly and compiled, the tool's cost, the tooling survey."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fwbench.experiments.debugging.bugs import BUGS
+from fwbench.experiments.debugging.harness import CaseServer
+from fwbench.experiments.debugging import hooks
+from fwbench.frameworks import get_adapter
+from fwbench.measure.child import run_child
+from fwbench.experiments.debugging.metrics import METRICS
+from fwbench.measure.metrics import record
+from fwbench.measure.stats import ratio_ci
+from fwbench.measure.timing import TimerConfig, measure
+from fwbench.workloads import get_workload
+
+#: What the tooling survey (claim D4) asks of each framework, run in the baseline ("none") job.
+SURVEY = ("profiler_trace", "scalar_log")
+
+#: One-hot outcome metrics: a scorecard cell is the metric that is 1.
+OUTCOME_METRICS = {"error": "outcome_error", "silent-wrong": "outcome_silent_wrong", "works": "outcome_works"}
+
+
+@dataclass(frozen=True)
+class Params:
+    """Parameters of the debugging experiment that a profile may set."""
+
+    bugs: tuple[str, ...] = field(default=tuple(BUGS), metadata={"help": f"planted bugs to run, from: {', '.join(BUGS)}"})
+    tool_bugs: tuple[str, ...] = field(default=tuple(BUGS), metadata={
+        "help": "of those, the bugs also run with a debugging tool on (the 'none' job runs all of `bugs`)"})
+    case_timeout_s: float = field(default=300.0, metadata={"help": "a case's process is killed (and recorded as hung) after this long"})
+    overhead_workload: str = field(default="mlp", metadata={"help": "workload whose training step times each tool's cost"})
+    overhead_batch_size: int = field(default=64, metadata={"help": "batch of that training step"})
+    warmup: int = field(default=5, metadata={"help": "untimed steps before the tool-cost timing"})
+    repeats: int = field(default=200, metadata={"help": "timed steps per tool state (at most)"})
+    min_repeats: int = field(default=10, metadata={"help": "timed steps even past max_time_s"})
+    max_time_s: float = field(default=2.0, metadata={"help": "time budget per tool state and mode"})
+    survey: bool = field(default=True, metadata={"help": "run the profiler / TensorBoard survey in the 'none' job"})
+
+    def __post_init__(self):
+        unknown = [b for b in (*self.bugs, *self.tool_bugs) if b not in BUGS]
+        if not self.bugs or unknown:
+            raise ValueError(f"bugs must name planted bugs from: {', '.join(BUGS)}; unknown: {unknown}")
+        if self.case_timeout_s <= 0:
+            raise ValueError("case_timeout_s must be positive")
+        get_workload(self.overhead_workload)
+
+    def timer(self) -> TimerConfig:
+        return TimerConfig(warmup=self.warmup, repeats=self.repeats, min_repeats=self.min_repeats,
+                           max_time_s=self.max_time_s)
+
+
+def _record(workload: str, mode: str, phase: str, batch: int, metric: str, value: float) -> dict:
+    return record(METRICS, phase, batch, metric, value, workload=workload, mode=mode)
+
+
+def case_records(case: dict) -> list[dict]:
+    """A case's numbers in the tidy schema (the text, tracebacks included, stays in the job's `cases`)."""
+    bug = BUGS.get(case["bug"])
+    first = bug.calls()[0][0] if bug else None
+    batch = first.shape[0] if hasattr(first, "shape") else 0
+    values = {OUTCOME_METRICS[o]: float(case["outcome"] == o) for o in OUTCOME_METRICS}
+    values["time_to_surface_s"] = case["time_to_surface_s"]
+    if case["outcome"] == "error":
+        for key in ("user_line_shown", "names_shapes", "names_dtypes", "suggests_fix"):
+            values[key] = float(bool(case.get(key)))
+        for key in ("user_frame_depth", "message_chars", "traceback_frames"):
+            if case.get(key) is not None:
+                values[key] = case[key]
+    details = case.get("details") or {}
+    if "compiles" in details:
+        values["compiles"] = details["compiles"]
+        values["recompile_warning"] = float(bool(details.get("warned")))
+    return [_record(case["bug"], case["mode"], "debug", batch, k, v) for k, v in values.items()]
+
+
+def tool_overhead(adapter, tool: str, modes: list[str], params: Params) -> tuple[list[dict], list[dict]]:
+    """Training-step time with the tool off and on, per mode: records and a summary row per mode."""
+    spec = get_workload(params.overhead_workload)
+    target = hooks.get(adapter.name).target(adapter)
+    x_np, y_np = spec.batch(params.overhead_batch_size)
+    x, y = adapter.to_device(x_np, "cpu"), adapter.to_device(y_np, "cpu")
+    wanted = {"eager": next(v for v, m in adapter.variants.items() if m == "eager"), "graph": target.compiled_with}
+    records, rows = [], []
+    for mode in modes:
+        variant = wanted[mode]
+        samples = {}
+        for state in ("off", "on"):
+            model = adapter.build(spec, "cpu")
+            with target.tool(tool) if state == "on" else contextlib.nullcontext():
+                step = adapter.train_step(model, variant)
+                samples[state] = measure(lambda: step(x, y), adapter.sync, params.timer()).samples_s
+        slowdown, lo, hi = ratio_ci(samples["on"], samples["off"])
+        batch = params.overhead_batch_size
+        for metric, value in (("tool_slowdown", slowdown), ("tool_slowdown_ci_low", lo), ("tool_slowdown_ci_high", hi),
+                              ("step_time_tool_off_s", float(np.median(samples["off"]))),
+                              ("step_time_tool_on_s", float(np.median(samples["on"])))):
+            records.append(_record(params.overhead_workload, mode, "train", batch, metric, value))
+        rows.append({"mode": mode, "variant": variant, "workload": params.overhead_workload, "batch_size": batch,
+                     "slowdown": slowdown, "ci_low": lo, "ci_high": hi, "samples": samples})
+    return records, rows
+
+
+# ---- the tooling survey (claim D4) ---------------------------------------------------------------
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def dependency_closure(distribution: str) -> set[str]:
+    """`distribution` and everything it requires (without extras), as canonical names."""
+    from packaging.requirements import Requirement
+
+    seen: set[str] = set()
+    stack = [distribution]
+    while stack:
+        name = _canonical(stack.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for text in requires:
+            req = Requirement(text)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                stack.append(req.name)
+    return seen
+
+
+def missing_package(error: str | None) -> str | None:
+    """The package an error says is missing (ModuleNotFoundError, TensorFlow's TBNotInstalledError), if any."""
+    if not error:
+        return None
+    found = re.search(r"No module named '([^'.]+)", error)
+    if found:
+        return found.group(1)
+    if "TBNotInstalledError" in error or "TensorBoard is not installed" in error:
+        return "tensorboard"
+    return None
+
+
+def survey(adapter, what: str, logdir: str) -> dict:
+    """Ask the framework for a profiler trace or a TensorBoard scalar log; report files, sizes and extra packages."""
+    if what not in SURVEY:
+        raise ValueError(f"unknown survey item {what!r}; known: {', '.join(SURVEY)}")
+    result = {"item": what, "works": False, "files": [], "bytes": 0, "extra_packages": [], "error": None}
+    try:
+        if what == "profiler_trace":
+            spec = get_workload("mlp")
+            model = adapter.build(spec, "cpu")
+            x_np, y_np = spec.batch(16)
+            x, y = adapter.to_device(x_np, "cpu"), adapter.to_device(y_np, "cpu")
+            step = adapter.train_step(model, "eager")
+            hooks.get(adapter.name).profiler_trace(logdir, lambda: step(x, y))
+        else:
+            hooks.get(adapter.name).scalar_log(logdir, [1.0 / (i + 1) for i in range(10)])
+    except Exception as exc:  # a tool that is missing or breaks is the finding
+        result["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    files = [p for p in Path(logdir).rglob("*") if p.is_file()]
+    result["files"] = sorted(str(p.relative_to(logdir)) for p in files)
+    result["bytes"] = sum(p.stat().st_size for p in files)
+    result["works"] = result["error"] is None and bool(files)
+    # Only what the tool could not do without counts as needed: modules a tool merely
+    # imports when they happen to be installed (torch's profiler and optree) do not.
+    needed = missing_package(result["error"])
+    if needed:
+        result["extra_packages"] = [needed]
+        result["needed_is_dependency"] = _canonical(needed) in dependency_closure(adapter.distribution)
+    return result
+
+
+def survey_isolated(framework: str, what: str, threads, timeout_s: float) -> dict:
+    """The survey item in a fresh process, so that modules an earlier step imported do not hide what it needs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "survey.json"
+        child = run_child("fwbench.experiments.debugging.child",
+                          ["--framework", framework, "--survey", what, "--threads", str(threads), "--out", str(out)],
+                          out, timeout_s, cwd=tmp)
+        if child.result is not None:
+            return child.result
+        tail = child.stderr.strip().splitlines()[-1:] or [child.error["message"]]
+        return {"item": what, "works": False, "files": [], "bytes": 0, "extra_packages": [],
+                "error": f"{child.error['type']}: {tail[0]}"}
+
+
+def survey_records(item: dict) -> list[dict]:
+    return [_record(item["item"], "eager", "tooling", 0, metric, value) for metric, value in (
+        ("tool_works", float(item["works"])), ("artifact_bytes", item["bytes"]),
+        ("artifact_files", len(item["files"])), ("extra_packages", len(item["extra_packages"])))]
+
+
+def run(framework: str, tool: str, params: Params, threads="auto", progress=None) -> dict:
+    """Every planted bug in each mode `tool` applies to, each in its own process; then the tool's cost or the survey."""
+    tools = hooks.tools(framework)
+    if tool not in tools:
+        raise ValueError(f"{framework} has no debugging tool {tool!r}; known: {', '.join(tools)}")
+    modes = tools[tool].split(",")
+    adapter = get_adapter(framework)
+    cases, records = [], []
+    bugs = params.bugs if tool == "none" else [b for b in params.bugs if b in params.tool_bugs]
+    with CaseServer(framework, threads) as server:  # one framework import, a fresh fork per case
+        for bug in bugs:
+            for mode in modes:
+                if progress:
+                    progress(f"{bug} ({mode})")
+                case = server.run(bug, mode, tool, timeout_s=params.case_timeout_s)
+                cases.append(case)
+                records += case_records(case)
+    overhead, surveyed = [], []
+    if tool != "none":
+        recs, overhead = tool_overhead(adapter, tool, modes, params)
+        records += recs
+    elif params.survey:
+        for what in SURVEY:
+            item = survey_isolated(framework, what, threads, params.case_timeout_s)
+            surveyed.append(item)
+            records += survey_records(item)
+    return {"mode": tools[tool], "framework_version": adapter.version(), "records": records, "cases": cases,
+            "overhead": [{k: v for k, v in row.items() if k != "samples"} for row in overhead],
+            "samples": [{"phase": f"train-tool-{state}-{row['mode']}", "batch_size": row["batch_size"],
+                         "values": row["samples"][state]} for row in overhead for state in ("off", "on")],
+            "survey": surveyed, "checks": [], "bug_catalogue": catalogue()}
+
+
+def catalogue() -> list[dict]:
+    """The bugs as the book describes them, with the planted line, stored with each job."""
+    rows = []
+    for bug in BUGS.values():
+        path, line = bug.planted
+        rows.append({"bug": bug.name, "title": bug.title, "ideal": bug.ideal, "check": bug.check,
+                     "planted": f"{os.path.basename(path)}:{line}"})
+    return rows

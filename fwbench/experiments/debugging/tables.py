@@ -1,0 +1,142 @@
+"""Tables of the debugging experiment, read from the store: the cases, the tools' costs, the tooling survey."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from fwbench.measure import stats
+from fwbench.report.results import Report
+
+EXPERIMENT = "debugging"
+
+#: Bug order of the book: the catalogue's, whatever order jobs were stored in.
+CASE_COLUMNS = ["machine_label", "framework", "framework_version", "tool", "bug", "mode", "outcome", "ideal",
+                "good", "exception_type", "message", "traceback", "user_line_shown", "user_frame_depth",
+                "message_chars", "traceback_frames", "names_shapes", "names_dtypes", "suggests_fix",
+                "time_to_surface_s", "compiled_with", "returned", "compiles", "warned", "printed", "seen",
+                "run_id"]
+
+
+def text(value) -> str:
+    """A stored text field as a string: missing values (None, NaN after pandas) become ''."""
+    return value if isinstance(value, str) else ""
+
+
+def is_good(outcome: str, ideal: str, user_line_shown) -> bool:
+    """What a developer wants from a bug: code that does what it says (for a bug that should stop the program,
+    e.g. an int into a float matmul, a right answer is fine too), or else an error that points at the line."""
+    if ideal == "error":
+        return outcome == "works" or (outcome == "error" and bool(user_line_shown))
+    return outcome == "works"
+
+
+def _seen(details: dict) -> str:
+    if "hook_calls" in details:
+        return f"hook ran {details['hook_calls']}x of {details['calls']} calls, h seen as {', '.join(details.get('locals_seen', []))}"
+    if "entries" in details:
+        return (f"{details['entries']} entries for {details['calls']} calls "
+                f"({details['concrete_entries']} concrete; {', '.join(details.get('entry_types', []))})")
+    if "values_shown" in details:
+        return f"{details['values_shown']} of {details['calls']} values printed"
+    return ""
+
+
+def cases(report: Report) -> pd.DataFrame:
+    """One row per (machine, framework, tool, bug, mode) from the newest debugging jobs."""
+    rows = []
+    for run, job in report.experiment_jobs(EXPERIMENT):
+        if job["status"] != "ok":
+            continue
+        for case in job.get("cases", []):
+            details = case.get("details") or {}
+            rows.append({
+                "machine_label": run.manifest["machine_label"], "framework": job["framework"],
+                "framework_version": job.get("framework_version", ""), "tool": job["variant"],
+                "bug": case["bug"], "mode": case["mode"], "outcome": case["outcome"],
+                "ideal": case.get("ideal", ""),
+                "good": is_good(case["outcome"], case.get("ideal", ""), case.get("user_line_shown")),
+                **{k: case.get(k) for k in ("exception_type", "message", "traceback", "user_line_shown",
+                                            "user_frame_depth", "message_chars", "traceback_frames", "names_shapes",
+                                            "names_dtypes", "suggests_fix", "time_to_surface_s", "compiled_with")},
+                "returned": details.get("returned"), "compiles": details.get("compiles"),
+                "warned": details.get("warned"), "printed": details.get("printed"), "seen": _seen(details),
+                "run_id": run.run_id})
+    df = pd.DataFrame(rows, columns=CASE_COLUMNS)
+    order = {b: i for i, b in enumerate(bug_order(report))}
+    return df.sort_values(["machine_label", "framework", "tool", "mode"], kind="stable").sort_values(
+        "bug", key=lambda s: s.map(order).fillna(len(order)), kind="stable").reset_index(drop=True)
+
+
+def bug_order(report: Report) -> list[str]:
+    """The catalogue's bugs in order, as stored with the jobs (the store, not today's code, is the source)."""
+    for _, job in report.experiment_jobs(EXPERIMENT):
+        if job.get("bug_catalogue"):
+            return [b["bug"] for b in job["bug_catalogue"]]
+    return []
+
+
+def catalogue(report: Report) -> pd.DataFrame:
+    for _, job in report.experiment_jobs(EXPERIMENT):
+        if job.get("bug_catalogue"):
+            return pd.DataFrame(job["bug_catalogue"])
+    return pd.DataFrame(columns=["bug", "title", "ideal", "check", "planted"])
+
+
+def overhead(report: Report) -> pd.DataFrame:
+    """Cost of each debugging tool on a normal training step: slowdown with its CI, per framework and mode."""
+    rows = []
+    for run, job in report.experiment_jobs(EXPERIMENT):
+        for row in job.get("overhead", []) if job["status"] == "ok" else []:
+            rows.append({"machine_label": run.manifest["machine_label"], "framework": job["framework"],
+                         "tool": job["variant"], **row})
+    df = pd.DataFrame(rows, columns=["machine_label", "framework", "tool", "mode", "variant", "workload",
+                                     "batch_size", "slowdown", "ci_low", "ci_high"])
+    # The same margin as every timing comparison. Tool off and on ran one after the other in one process, so
+    # this interval holds the step noise of that process only, and says so in the book.
+    return df.assign(cost=[COST_CLASSES[stats.classify(lo, hi)] for lo, hi in zip(df["ci_low"], df["ci_high"])])
+
+
+#: The margin's classes of a tool's slowdown (tool on / tool off), in the debugging chapter's words.
+COST_CLASSES = {"faster": f"costs more than {stats.EQUIVALENCE_MARGIN:.0%}", "slower": "faster with the tool",
+                "equivalent": f"within ±{stats.EQUIVALENCE_MARGIN:.0%}", "inconclusive": "inconclusive"}
+
+
+def survey(report: Report) -> pd.DataFrame:
+    """The tooling survey: can each framework, as installed, write a profiler trace and TensorBoard scalars."""
+    rows = []
+    for run, job in report.experiment_jobs(EXPERIMENT):
+        for item in job.get("survey", []) if job["status"] == "ok" else []:
+            rows.append({"machine_label": run.manifest["machine_label"], "framework": job["framework"],
+                         "framework_version": job.get("framework_version", ""), **item})
+    return pd.DataFrame(rows, columns=["machine_label", "framework", "framework_version", "item", "works", "files",
+                                       "bytes", "extra_packages", "needed_is_dependency", "error"])
+
+
+def tool_effects(df: pd.DataFrame) -> pd.DataFrame:
+    """Cases whose outcome a debugging tool changed, against the same framework, bug and mode with no tool."""
+    if df.empty:
+        return df
+    keys = ["machine_label", "framework", "bug", "mode"]
+    base = df[df["tool"] == "none"].set_index(keys)
+    rows = []
+    for _, c in df[df["tool"] != "none"].iterrows():
+        key = tuple(c[k] for k in keys)
+        if key not in base.index:
+            continue
+        b = base.loc[key]
+        if b["outcome"] != c["outcome"] or bool(b["user_line_shown"]) != bool(c["user_line_shown"]):
+            rows.append({**{k: c[k] for k in keys}, "tool": c["tool"], "without tool": b["outcome"],
+                         "with tool": c["outcome"], "exception": c["exception_type"] or "",
+                         "line shown": bool(c["user_line_shown"])})
+    return pd.DataFrame(rows, columns=keys + ["tool", "without tool", "with tool", "exception", "line shown"])
+
+
+def scores(df: pd.DataFrame, bugs: list[str] | None = None) -> pd.DataFrame:
+    """Per machine, framework and mode (no tool): how many bugs gave the developer what they want (see is_good)."""
+    d = df[df["tool"] == "none"]
+    if bugs is not None:
+        d = d[d["bug"].isin(bugs)]
+    if d.empty:
+        return pd.DataFrame(columns=["machine_label", "framework", "mode", "good", "cases"])
+    return (d.groupby(["machine_label", "framework", "mode"])
+             .agg(good=("good", "sum"), cases=("good", "size")).reset_index())

@@ -1,0 +1,168 @@
+"""The eager-vs-graph claims: each rule turns the store into a verdict, with its wording beside it."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from fwbench.measure import stats
+from fwbench.report.claims import MARGIN_TEXT, VOTE, count_line, cpu_only, describe, judge, rule, tally, upper_bound
+from fwbench.report.results import Report, fmt_s
+from fwbench.report.sanitize import md
+
+
+#: E2's "a little faster": PyTorch eager faster by more than the margin but by at most this factor.
+E2_LITTLE_MAX = 1.5
+
+
+CELL = ["machine_label", "device", "workload", "phase", "batch_size", "params_digest"]
+
+
+_TIMED = (" What each side timed (compiled scope, update, operators per eager step, loop strategy, precision, "
+          "donation, threads requested and observed, compiler cache) is in the eager-vs-graph chapter's "
+          "*What exactly is timed* table.")
+
+
+def _where(c) -> str:
+    return f"{c['machine_label']} {c['device']} {c['workload']} {c['phase']} (batch {c['batch_size']})"
+
+
+def _faster_supports(c) -> str:
+    """The claim says the candidate is faster: faster supports, slower or equivalent contradicts."""
+    return {"faster": "supports", "slower": "contradicts", "equivalent": "contradicts"}.get(c["verdict"], "inconclusive")
+
+
+@rule("E1", f"Each compiled variant against its own framework's eager mode in every cell (machine, device, workload, "
+           f"phase, batch), both measured interleaved in the same processes; speedup = eager time / compiled time "
+           f"with a 95% interval over processes (paired). A cell *supports* the claim when the whole interval lies "
+           f"above 1 + the margin ({MARGIN_TEXT}), *contradicts* it when the interval lies below 1 - margin or wholly "
+           f"inside the margin (no real gain), and is *inconclusive* otherwise. " + VOTE + _TIMED)
+def rule_e1(report: Report) -> tuple[str, str, pd.DataFrame]:
+    cells = report.comparisons()
+    return judge(cells, _faster_supports, lambda c: f"{c['framework']} {c['variant']} vs eager, {_where(c)}",
+                  cpu_only(cells))
+
+
+def _e2_role(c) -> str:
+    up = 1 + stats.EQUIVALENCE_MARGIN
+    if c["verdict"] in ("slower", "equivalent") or c["speedup_ci_low"] > E2_LITTLE_MAX:
+        return "contradicts"
+    if c["speedup_ci_low"] > up and c["speedup_ci_high"] <= E2_LITTLE_MAX:
+        return "supports"
+    return "inconclusive"
+
+
+@rule("E2", f"torch eager against tensorflow eager in every shared cell (separate processes, so the interval is over "
+           f"both sets of processes); speedup = TensorFlow time / PyTorch time. \"A little faster\" is a band: a cell "
+           f"*supports* the claim when the whole interval lies between 1 + the margin ({MARGIN_TEXT}) and "
+           f"{E2_LITTLE_MAX:g}x; it *contradicts* it when PyTorch is slower, equivalent, or faster by more than "
+           f"{E2_LITTLE_MAX:g}x for certain (more than a little); otherwise it is *inconclusive*. " + VOTE + _TIMED)
+def rule_e2(report: Report) -> tuple[str, str, pd.DataFrame]:
+    cells = report.cross_framework(("torch", "eager"), [("tensorflow", "eager")])
+    return judge(cells, _e2_role, lambda c: f"torch eager over tensorflow eager, {_where(c)}", cpu_only(cells))
+
+
+@rule("E4", f"torch.compile against torch eager in every cell, steady state, measured interleaved in the same "
+           f"processes. A cell *supports* the claim when torch.compile is faster beyond the margin ({MARGIN_TEXT}), "
+           f"*contradicts* it when slower or equivalent, and is *inconclusive* otherwise. " + VOTE + " The compile "
+           f"cost and the step count at which it pays off are shown beside the verdict." + _TIMED)
+def rule_e4(report: Report) -> tuple[str, str, pd.DataFrame]:
+    cells = report.comparisons()
+    if not cells.empty:
+        cells = cells[cells["variant"] == "torch.compile"]
+    return judge(cells, _faster_supports, lambda c: (
+        f"torch.compile vs eager, {_where(c)}; first call {fmt_s(c['first_call_graph_s'])} vs "
+        f"{fmt_s(c['first_call_eager_s'])} eager, pays off after "
+        + (f"{c['break_even_steps']:.0f} steps" if c['break_even_steps'] != float('inf') else "never")), cpu_only(cells))
+
+
+def _one_per_cell(pairs: pd.DataFrame, role: Callable[[pd.DataFrame], str], show: Callable[[pd.DataFrame], pd.Series]):
+    """Cells where several comparisons decide one role: `role(group)` decides it, `show(group)` is the row shown."""
+    rows = []
+    for _, g in pairs.groupby(CELL):
+        row = show(g).copy()
+        row["role"] = role(g)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@rule("E5", f"Speed half of the claim only (flexibility is not a timing): in every cell, jax.jit against every other "
+           f"compiled mode (torch.compile, its reduce-overhead mode on CUDA, tf.function, tf.function+xla; on the "
+           f"RNN jax.jit's lax.scan meets the loop constructs and the unrolled jax.jit the unrolled variants). "
+           f"\"Compiled speed\" means competitive with the best: a cell *supports* the claim when jax.jit is faster "
+           f"or equivalent (within {MARGIN_TEXT}) against all of them, *contradicts* it when it is slower beyond "
+           f"the margin than any one, and is *inconclusive* otherwise: a noisy cell proves nothing either way. "
+           + VOTE + _TIMED)
+def rule_e5(report: Report) -> tuple[str, str, pd.DataFrame]:
+    others = [("torch", "torch.compile"), ("torch", "torch.compile-reduce-overhead"), ("tensorflow", "tf.function"),
+              ("tensorflow", "tf.function-unrolled"), ("tensorflow", "tf.function+xla")]
+    # On the RNN each JAX loop strategy meets only the same strategy elsewhere (Report.cross_framework).
+    pairs = pd.concat([report.cross_framework(("jax", v), others) for v in ("jax.jit", "jax.jit-unrolled")],
+                      ignore_index=True)
+    if pairs.empty:
+        return "not yet measured", "", pairs
+
+    # Competitive with the best means not slower than any other compiled mode: slower than one (decided)
+    # contradicts; faster-or-equivalent against all supports; anything else is inconclusive.
+    def role(g):
+        if (g["verdict"] == "slower").any():
+            return "contradicts"
+        return "supports" if g["verdict"].isin(["faster", "equivalent"]).all() else "inconclusive"
+
+    cells = _one_per_cell(pairs, role, lambda g: g.loc[g["other_median_s"].idxmin()])
+    verdict, counts = tally(cells)
+    evidence = (count_line(counts) + cpu_only(cells) + "\n\n" + "\n".join(
+        f"- JAX compiled, {md(_where(c))}: **{c['role']}**; against "
+        + "; ".join(f"{md(o['other'])} {o['speedup']:.2f}x (95% CI {o['speedup_ci_low']:.2f}-{upper_bound(o['speedup_ci_high'])}, "
+                    f"{o['verdict']})" + (f" [{md(o['baseline'])}]" if o['baseline'] != "jax jax.jit" else "")
+                    for _, o in pairs[(pairs[CELL] == c[CELL]).all(axis=1)].iterrows())
+        for _, c in cells.iterrows()))
+    return verdict, evidence, cells
+
+
+@rule("E3", f"In every cell, each of TensorFlow's graph modes (tf.function, tf.function+xla, and on the RNN the "
+           f"unrolled tf.function) against torch.compile, both compiling the whole training step; on the RNN only "
+           f"the same loop strategy is compared (torch.compile unrolls, so it meets the unrolled tf.function); "
+           f"speedup = torch.compile time / TensorFlow time. A cell *supports* the claim when one of them is faster "
+           f"beyond the margin ({MARGIN_TEXT}), *contradicts* it when both are slower or equivalent, and is "
+           f"*inconclusive* otherwise. " + VOTE + " The MLP size sweep shows whether the gap grows with model size "
+           f"(the \"especially for large models\" half)." + _TIMED)
+def rule_e3(report: Report) -> tuple[str, str, pd.DataFrame]:
+    pairs = pd.concat([report.cross_framework(("tensorflow", v), [("torch", "torch.compile")])
+                       for v in ("tf.function", "tf.function-unrolled", "tf.function+xla")], ignore_index=True)
+    if pairs.empty:
+        return "not yet measured", "", pairs
+
+    # TensorFlow optimizes better where one of its graph modes is decidedly faster than torch.compile.
+    def role(g):
+        if (g["verdict"] == "faster").any():
+            return "supports"
+        return "contradicts" if g["verdict"].isin(["slower", "equivalent"]).all() else "inconclusive"
+
+    best = _one_per_cell(pairs, role, lambda g: g.loc[g["baseline_median_s"].idxmin()])
+    verdict, counts = tally(best)
+    from fwbench.workloads import WORKLOADS
+    best["n_params"] = best["workload"].map(lambda w: getattr(WORKLOADS.get(w), "n_params", np.nan))
+    sweep = best[best["workload"].map(lambda w: getattr(WORKLOADS.get(w), "family", w) == "mlp")]
+    trend = ""
+    if sweep["n_params"].nunique() >= 3:
+        for (machine, phase), g in sweep.groupby(["machine_label", "phase"]):
+            small, large = g.loc[g["n_params"].idxmin()], g.loc[g["n_params"].idxmax()]
+            trend += (f"\n- MLP sweep, {machine} {phase}: TensorFlow's graph speedup over torch.compile is "
+                      f"{small['speedup']:.2f}x at {small['workload']} and {large['speedup']:.2f}x at {large['workload']}.")
+    evidence = (count_line(counts) + cpu_only(best) + "\n\n"
+                + describe(best, lambda c: f"{c['baseline']} (TensorFlow's faster mode here) over torch.compile, {_where(c)}")
+                + trend)
+    return verdict, evidence, best
+
+
+@rule("E6", f"The XLA half of the claim: tf.function with jit_compile=True against plain tf.function in every cell, "
+           f"measured interleaved in the same processes. A cell *supports* the claim when XLA is faster beyond the "
+           f"margin ({MARGIN_TEXT}), *contradicts* it when slower or equivalent, and is *inconclusive* otherwise. "
+           + VOTE + " The TFLite half needs the export experiment and is not judged here; a verdict from CPU runs "
+           f"only says so." + _TIMED)
+def rule_e6(report: Report) -> tuple[str, str, pd.DataFrame]:
+    cells = report.cross_framework(("tensorflow", "tf.function+xla"), [("tensorflow", "tf.function")])
+    return judge(cells, _faster_supports, lambda c: f"tf.function+xla over tf.function, {_where(c)}", cpu_only(cells))

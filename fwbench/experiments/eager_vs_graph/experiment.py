@@ -1,0 +1,10 @@
+"""The declaration of this experiment, read by the registry (fwbench.experiments)."""
+
+from fwbench.experiments.base import Experiment
+from fwbench.experiments.eager_vs_graph.measure import Params, identity
+
+EXPERIMENT = Experiment(name="eager_vs_graph", title="Eager vs graph timing", params=Params, order=10,
+                        summary="times eager against compiled execution",
+                        evidence="figures {ref}`fig-speedup`, {ref}`fig-batch` and {ref}`fig-size`; tables "
+                                 "{ref}`tab-compile-cost` and {ref}`tab-step-times`",
+                        interleaved=True, default_processes=4, identity=identity)

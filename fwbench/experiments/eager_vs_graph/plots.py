@@ -1,0 +1,113 @@
+"""The eager-vs-graph chapter's charts (seaborn), drawn from its tables."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from fwbench.measure.stats import EQUIVALENCE_MARGIN
+from fwbench.report.plots import PHASES, not_measured, panel_grid, variant_palette
+
+
+def speedup_chart(cmp: pd.DataFrame):
+    """Speedup of each compiled variant over its framework's eager mode, with 95% CI: workloads on x, per phase."""
+    fig, panels = panel_grid(cmp, PHASES, "phase")
+    palette = variant_palette(cmp["variant"])
+    workloads = sorted(cmp["workload"].unique())
+    variants = sorted(cmp["variant"].unique())
+    width = 0.8 / max(len(variants), 1)
+    for ax, machine, phase, d in panels:
+        for j, variant in enumerate(variants):
+            dv = d[d["variant"] == variant].set_index("workload").reindex(workloads)
+            x = np.arange(len(workloads)) + (j - (len(variants) - 1) / 2) * width
+            ax.bar(x, dv["speedup"], width, color=palette[variant], label=variant)
+            # An interval that could not be computed (one process) has no whisker rather than an infinite one.
+            finite = (np.isfinite(dv["speedup_ci_high"]) & (dv["speedup_ci_low"] > 0)).to_numpy()
+            if finite.any():
+                f = dv[finite]
+                ax.errorbar(x[finite], f["speedup"], yerr=[f["speedup"] - f["speedup_ci_low"],
+                                                           f["speedup_ci_high"] - f["speedup"]],
+                            fmt="none", ecolor="black", capsize=2, lw=0.8)
+        ax.axhline(1.0, color="black", lw=1, ls="--")
+        ax.axhspan(1 / (1 + EQUIVALENCE_MARGIN), 1 + EQUIVALENCE_MARGIN, color="0.85", zorder=0)
+        ax.set_xticks(np.arange(len(workloads)), workloads, fontsize=8, rotation=30)
+        ax.set_yscale("log")
+        ax.set_ylabel("speedup over eager (x, log)")
+        batches = ", ".join(str(int(b)) for b in sorted(d["batch_size"].unique()))
+        ax.set_title(f"{machine}: {phase}, batch {batches}")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=palette[v]) for v in variants]
+    fig.legend(handles, variants, loc="outside lower center", ncols=len(variants), frameon=False)
+    return fig
+
+
+def batch_chart(cells: pd.DataFrame):
+    """Inference time per sample against batch size, one line per framework variant, one panel per workload."""
+    infer = cells[cells["phase"] == "infer"].copy()
+    infer["time per sample (µs)"] = infer["step_time_median_s"] / infer["batch_size"] * 1e6
+    infer["variant "] = infer["framework"] + " " + infer["variant"]
+    workloads = sorted(infer["workload"].unique())
+    fig, panels = panel_grid(infer, workloads, "workload", width=4.2, height=3.4)
+    palette = variant_palette(infer["variant "])
+    for ax, machine, workload, d in panels:
+        if d.empty:  # machines need not measure the same workloads
+            not_measured(ax, f"{machine}: {workload}")
+            continue
+        sns.lineplot(d, x="batch_size", y="time per sample (µs)", hue="variant ", style="mode", markers=True,
+                     palette=palette, ax=ax, legend=False)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_title(f"{machine}: {workload}")
+        ax.set_xlabel("batch size")
+    handles = [plt.Line2D([], [], color=palette[v], marker="o") for v in sorted(palette)]
+    fig.legend(handles, sorted(palette), loc="outside lower center", ncols=4, frameon=False, fontsize=8)
+    return fig
+
+
+def size_chart(cells: pd.DataFrame, n_params: dict[str, int]):
+    """Step time against parameter count over the MLP size sweep, per framework variant and phase."""
+    d = cells[cells["workload"].isin(n_params)].copy()
+    d["parameters"] = d["workload"].map(n_params)
+    d["median step (ms)"] = d["step_time_median_s"] * 1e3
+    d["variant "] = d["framework"] + " " + d["variant"]
+    d = d[d["batch_size"] == d.groupby(["workload", "phase"])["batch_size"].transform("max")]
+    fig, panels = panel_grid(d, PHASES, "phase")
+    palette = variant_palette(d["variant "])
+    for ax, machine, phase, dp in panels:
+        if dp.empty:
+            not_measured(ax, f"{machine}: {phase}")
+            continue
+        sns.lineplot(dp, x="parameters", y="median step (ms)", hue="variant ", style="mode", markers=True,
+                     palette=palette, ax=ax, legend=False)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"{machine}: {phase}, batch {', '.join(str(int(b)) for b in sorted(dp['batch_size'].unique()))}")
+    handles = [plt.Line2D([], [], color=palette[v], marker="o") for v in sorted(palette)]
+    fig.legend(handles, sorted(palette), loc="outside lower center", ncols=4, frameon=False, fontsize=8)
+    return fig
+
+
+def compile_chart(cells: pd.DataFrame):
+    """First call in a fresh process, cold vs warm compiler cache, per compiled variant and workload (train phase)."""
+    d = cells[(cells["phase"] == "train") & (cells["mode"] == "graph")].copy()
+    d["variant "] = d["framework"] + " " + d["variant"]
+    long = d.melt(id_vars=["machine_label", "workload", "variant "], value_vars=["first_call_cold_s", "first_call_warm_s"],
+                  var_name="cache", value_name="first call (s)").dropna()
+    long["cache"] = long["cache"].map({"first_call_cold_s": "cold", "first_call_warm_s": "warm"})
+    long["phase"] = "train"
+    fig, panels = panel_grid(long, ["train"], "phase", width=9, height=3.8)
+    palette = variant_palette(long["variant "])
+    for ax, machine, _, dp in panels:
+        for cache, marker, show_legend in (("cold", "o", True), ("warm", "X", False)):
+            part = dp[dp["cache"] == cache]
+            if not part.empty:
+                sns.stripplot(part, x="workload", y="first call (s)", hue="variant ", dodge=True, ax=ax,
+                              palette=palette, marker=marker, size=8, jitter=False, legend=show_legend)
+        if dp.empty:
+            not_measured(ax, f"{machine}: first training call")
+            continue
+        ax.set_yscale("log")
+        ax.set_title(f"{machine}: first training call (o cold, X warm)")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig

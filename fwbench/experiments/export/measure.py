@@ -1,0 +1,203 @@
+"""Export of one (source framework, export path) over the workloads: export, load fresh, check parity, time inference."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from fwbench import exporters
+from fwbench.measure.child import error_of, run_child
+from fwbench.frameworks import get_adapter
+from fwbench.experiments.export.metrics import METRICS
+from fwbench.measure.metrics import record
+from fwbench.measure.parity import Tolerance, classify, compare
+from fwbench.measure.timing import TimerConfig
+from fwbench.workloads import WORKLOADS, get_workload
+
+
+@dataclass(frozen=True)
+class Params:
+    """Parameters of the export experiment that a profile may set."""
+
+    workloads: tuple[str, ...] = field(default=("mlp", "cnn", "transformer", "rnn"), metadata={
+        "help": "workloads exported along the job's path, each from the same initial weights as elsewhere"})
+    export_batch: int = field(default=8, metadata={
+        "help": "batch size of the example input the exporter sees (and of the parity check)"})
+    other_batches: tuple[int, ...] = field(default=(1, 64), metadata={
+        "help": "batch sizes other than export_batch that are run to test a dynamic batch dimension"})
+    latency_batches: tuple[int, ...] = field(default=(1, 64), metadata={
+        "help": "batch sizes whose inference latency is timed in the target runtime"})
+    atol: float = field(default=1e-5, metadata={"help": "parity: absolute tolerance per logit (float32)"})
+    rtol: float = field(default=1e-4, metadata={"help": "parity: relative tolerance per logit (float32)"})
+    train_batch: int = field(default=32, metadata={
+        "help": "batch size of the training step timed on runtimes that train (Keras 3 backends)"})
+    warmup: int = field(default=5, metadata={"help": "untimed calls after the first"})
+    repeats: int = field(default=200, metadata={"help": "timed calls per batch size (at most)"})
+    min_repeats: int = field(default=10, metadata={"help": "timed calls even past max_time_s"})
+    max_time_s: float = field(default=2.0, metadata={"help": "time budget per batch size"})
+    child_timeout_s: float = field(default=300.0, metadata={
+        "help": "the fresh process that loads and runs one artifact is killed after this long"})
+
+    def __post_init__(self):
+        for name in ("other_batches", "latency_batches"):
+            sizes = getattr(self, name)
+            if not all(isinstance(b, int) and not isinstance(b, bool) and b >= 1 for b in sizes):
+                raise ValueError(f"{name} must be a list of positive integers, got {sizes!r}")
+        if self.export_batch < 1:
+            raise ValueError(f"export_batch must be a positive integer, got {self.export_batch!r}")
+        unknown = [w for w in self.workloads if w not in WORKLOADS]
+        if not self.workloads or unknown:
+            raise ValueError(f"unknown workloads {unknown!r}; known: {', '.join(sorted(WORKLOADS))}")
+        Tolerance(self.atol, self.rtol)
+
+    def tolerance(self) -> Tolerance:
+        return Tolerance(self.atol, self.rtol)
+
+    def timer(self) -> TimerConfig:
+        return TimerConfig(warmup=self.warmup, repeats=self.repeats, min_repeats=self.min_repeats,
+                           max_time_s=self.max_time_s)
+
+    def batches(self) -> list[int]:
+        return sorted({self.export_batch, *self.other_batches, *self.latency_batches})
+
+
+def artifact_bytes(path: Path) -> int:
+    """Size on disk of a file, or of every file under a directory (a SavedModel)."""
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size
+
+
+def run_artifact(runtime: str, artifact: Path, inputs: dict[int, np.ndarray], params: Params, threads: int,
+              workdir: Path, train: bool) -> tuple[dict, dict[int, np.ndarray]]:
+    """Load and run `artifact` in a fresh process; return its result and outputs (a dead process is a load error)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    np.savez(workdir / "inputs.npz", **{f"b{b}": x for b, x in inputs.items()})
+    out, outputs = workdir / "child.json", workdir / "outputs.npz"
+    timer = asdict(params.timer())
+    args = ["--runtime", runtime, "--artifact", str(artifact),
+           "--inputs", str(workdir / "inputs.npz"), "--outputs", str(outputs), "--out", str(out),
+           "--latency", ",".join(map(str, params.latency_batches)), "--timer", json.dumps(timer),
+           "--threads", str(threads), "--train-batch", str(params.train_batch if train else 0)]
+    child = run_child("fwbench.experiments.export.child", args, out, params.child_timeout_s,
+                      what="the runtime's process")
+    if child.result is None:
+        return {"stage": "load", "error": child.error}, {}
+    result = child.result
+    got = {}
+    if outputs.is_file():
+        with np.load(outputs, allow_pickle=False) as data:
+            got = {int(k[1:]): data[k] for k in data.files}
+    return result, got
+
+
+def _rec(workload: str, batch: int, metric: str, value: float) -> dict:
+    return record(METRICS, "infer", batch, metric, value, workload=workload)
+
+
+def _latency_records(workload: str, batch: int, s: dict, phase: str = "infer") -> list[dict]:
+    metrics = {"step_time_median_s": s["median"], "step_time_ci_low_s": s["ci_low"],
+               "step_time_ci_high_s": s["ci_high"], "step_time_iqr_s": s["iqr"], "step_time_cv": s["cv"],
+               "n_repeats": s["n"], "throughput_per_s": batch / s["median"]}
+    return [{**_rec(workload, batch, m, v), "phase": phase} for m, v in metrics.items()]
+
+
+def export_one(adapter, path: str, runtime: str, workload: str, params: Params, threads: int,
+               artifacts: Path, scratch: Path) -> tuple[dict, list[dict], list[dict]]:
+    """One (path, workload): the attempt (what happened, errors in full), its records, its timing samples."""
+    spec = get_workload(workload)
+    model = adapter.build(spec, "cpu")
+    inputs = {b: spec.batch(b, index=1)[0] for b in params.batches()}
+    infer = adapter.infer_step(model, "eager")
+    source = {b: adapter.to_numpy(infer(adapter.to_device(x, "cpu"))) for b, x in inputs.items()}
+    init = spec.init_weights()
+    attempt = {"workload": workload, "path": path, "runtime": runtime, "steps": [], "stage": "export",
+               "error": None, "export_batch": params.export_batch, "batches": {}, "tolerance": asdict(params.tolerance())}
+    records: list[dict] = []
+    samples: list[dict] = []
+    eb = params.export_batch
+
+    started = time.perf_counter()
+    try:
+        artifact, steps = exporters.export(adapter.name, model, spec, path, artifacts / workload, inputs[eb])
+    except Exception as exc:
+        attempt.update(error=error_of(exc), outcome="fails")
+        records.append(_rec(workload, eb, "export_ok", 0))
+        return attempt, records, samples
+    export_s = time.perf_counter() - started
+    size = artifact_bytes(artifact)
+    attempt.update(steps=steps, artifact=str(artifact), stage="load")
+    records.append(_rec(workload, eb, "export_ok", 1))
+    if not runtime.startswith("keras:"):  # Keras runs its own definition: nothing was converted or written
+        records += [_rec(workload, eb, "export_s", export_s), _rec(workload, eb, "export_bytes", size),
+                    _rec(workload, eb, "export_steps", len(steps))]
+    del model, infer
+
+    result, outputs = run_artifact(runtime, artifact, inputs, params, threads, scratch / path / workload,
+                                train=runtime.startswith("keras:"))
+    attempt["runtime_version"] = result.get("runtime_version", "")
+    if result.get("error"):
+        attempt.update(error=result["error"], outcome="fails")
+        records.append(_rec(workload, eb, "load_ok", 0))
+        return attempt, records, samples
+    records += [_rec(workload, eb, "load_ok", 1), _rec(workload, eb, "runtime_import_s", result["import_s"]),
+                _rec(workload, eb, "load_s", result["load_s"])]
+
+    tol = params.tolerance()
+    for b in params.batches():
+        run = result["runs"][str(b)]
+        entry = {"ran": run["ok"]}
+        if run["ok"]:
+            entry.update(compare(outputs[b], source[b], tol))
+            entry["reference_max_abs_err"] = float(np.max(np.abs(outputs[b] - spec.reference_output(init, inputs[b]))))
+        else:
+            entry["error"] = run["error"]
+        attempt["batches"][str(b)] = entry
+    first = attempt["batches"][str(eb)]
+    attempt["outcome"] = classify(True, True, first["ran"], first.get("passed"))
+    if not first["ran"]:
+        attempt.update(stage="run", error=first["error"])
+    else:
+        attempt["stage"] = "done"
+        for metric in ("max_abs_err", "max_rel_err", "reference_max_abs_err"):
+            if first[metric] is not None and math.isfinite(first[metric]):
+                records.append(_rec(workload, eb, metric, first[metric]))
+        records.append(_rec(workload, eb, "parity_ok", first["passed"]))
+        others = [attempt["batches"][str(b)] for b in params.other_batches if b != eb]
+        records.append(_rec(workload, eb, "dynamic_batch_ok", all(o["ran"] and o["passed"] for o in others)))
+    for b, s in result["latency"].items():
+        records += _latency_records(workload, int(b), s)
+        samples.append({"workload": workload, "phase": "infer", "batch_size": int(b), "values": s["samples_s"]})
+    train = result.get("train")
+    if train and "error" not in train:
+        records += _latency_records(workload, train["batch_size"], train, phase="train")
+        samples.append({"workload": workload, "phase": "train", "batch_size": train["batch_size"],
+                        "values": train["samples_s"]})
+    elif train:
+        attempt["train_error"] = train["error"]
+    return attempt, records, samples
+
+
+def run(framework: str, path: str, params: Params, threads: int, artifacts: Path = Path("artifacts"),
+        scratch: Path = Path("scratch"), progress: Callable[[str], None] = lambda what: None) -> dict:
+    """Every workload along one export path. A failing workload is recorded; only a bad path name raises."""
+    adapter = get_adapter(framework)
+    runtime = exporters.paths(framework).get(path)
+    if runtime is None:
+        raise ValueError(f"{framework} has no export path {path!r}; known: {', '.join(exporters.paths(framework))}")
+    attempts, records, samples = [], [], []
+    for workload in params.workloads:
+        progress(workload)
+        attempt, recs, samp = export_one(adapter, path, runtime, workload, params, threads,
+                                         Path(artifacts), Path(scratch))
+        attempts.append(attempt)
+        records += recs
+        samples += samp
+    return {"mode": runtime, "framework_version": adapter.version(), "device_info": {"device_name": "cpu"},
+            "runtime": runtime, "records": records, "samples": samples, "checks": [], "attempts": attempts}

@@ -1,0 +1,125 @@
+"""Tables of the export experiment, read from the store: one row per (machine, source, path, workload)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from fwbench import exporters, frameworks
+from fwbench.report.results import Report
+
+EXPERIMENT = "export"
+
+#: Paths whose artifact is ONNX (run in ONNX Runtime), for claims X1 and X2.
+ONNX_RUNTIME = "onnxruntime"
+
+COLUMNS = ["machine_label", "framework", "framework_version", "path", "runtime", "runtime_version", "workload",
+           "outcome", "stage", "steps", "n_steps", "error_type", "error_message", "traceback",
+           "max_abs_err", "max_rel_err", "reference_max_abs_err", "parity_ok", "dynamic_batch_ok", "batches",
+           "export_s", "export_bytes", "runtime_import_s", "load_s", "latency_b1_s", "latency_b1_ci_low_s",
+           "latency_b1_ci_high_s", "latency_b64_s", "latency_b64_ci_low_s", "latency_b64_ci_high_s",
+           "train_step_s", "train_batch", "export_batch", "atol", "rtol", "run_id"]
+
+
+def path_order() -> list[tuple[str, str]]:
+    """(framework, path) in the order the adapters declare them, frameworks alphabetically."""
+    return [(fw, p) for fw in frameworks.names() for p in exporters.paths(fw)]
+
+
+def _metric(records: list[dict], workload: str, metric: str, batch: int | None = None, phase: str = "infer"):
+    for r in records:
+        if (r.get("workload") == workload and r["metric"] == metric and r["phase"] == phase
+                and (batch is None or r["batch_size"] == batch)):
+            return r["value"]
+    return None
+
+
+def _latency(records, workload, batch) -> dict:
+    return {f"latency_b{batch}_s": _metric(records, workload, "step_time_median_s", batch),
+            f"latency_b{batch}_ci_low_s": _metric(records, workload, "step_time_ci_low_s", batch),
+            f"latency_b{batch}_ci_high_s": _metric(records, workload, "step_time_ci_high_s", batch)}
+
+
+def _batches(attempt: dict) -> str:
+    """'1 ok, 64 differs, 256 fails' for the batch sizes other than the exported one."""
+    parts = []
+    for b, e in sorted(attempt.get("batches", {}).items(), key=lambda kv: int(kv[0])):
+        if int(b) == attempt.get("export_batch"):
+            continue
+        parts.append(f"{b} " + ("fails" if not e.get("ran") else "ok" if e.get("passed") else "differs"))
+    return ", ".join(parts)
+
+
+def attempts(report: Report) -> pd.DataFrame:
+    """Every workload of every newest export job; a job that failed as a whole gives one 'fails' row per workload."""
+    rows = []
+    for run, job in report.experiment_jobs(EXPERIMENT):
+        base = {"machine_label": run.manifest["machine_label"], "framework": job["framework"],
+                "framework_version": job.get("framework_version", ""), "path": job["variant"],
+                "runtime": job.get("runtime", job.get("mode", "")), "run_id": run.run_id,
+                "export_batch": job["params"].get("export_batch"), "atol": job["params"].get("atol"),
+                "rtol": job["params"].get("rtol")}
+        if job["status"] != "ok":
+            for workload in job["params"].get("workloads", [job["workload"]]):
+                rows.append({**base, "workload": workload, "outcome": "fails", "stage": "job",
+                             "error_type": job["error"]["type"], "error_message": job["error"]["message"],
+                             "traceback": job["error"].get("traceback", "")})
+            continue
+        records = job["records"]
+        for a in job.get("attempts", []):
+            w = a["workload"]
+            err = a.get("error") or {}
+            first = a.get("batches", {}).get(str(a.get("export_batch")), {})
+            rows.append({
+                **base, "runtime_version": a.get("runtime_version", ""), "workload": w, "outcome": a["outcome"],
+                "stage": a.get("stage", ""), "steps": " → ".join(a.get("steps", [])), "n_steps": len(a.get("steps", [])),
+                "error_type": err.get("type", ""), "error_message": err.get("message", ""),
+                "traceback": err.get("traceback", ""), "max_abs_err": first.get("max_abs_err"),
+                "max_rel_err": first.get("max_rel_err"), "reference_max_abs_err": first.get("reference_max_abs_err"),
+                "parity_ok": first.get("passed"),
+                "dynamic_batch_ok": _bool(_metric(records, w, "dynamic_batch_ok")),
+                "batches": _batches(a),
+                "export_s": _metric(records, w, "export_s"), "export_bytes": _metric(records, w, "export_bytes"),
+                "runtime_import_s": _metric(records, w, "runtime_import_s"), "load_s": _metric(records, w, "load_s"),
+                **_latency(records, w, 1), **_latency(records, w, 64),
+                "train_step_s": _metric(records, w, "step_time_median_s", phase="train"),
+                "train_batch": next((r["batch_size"] for r in records
+                                     if r.get("workload") == w and r["phase"] == "train"), None),
+            })
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    if df.empty:
+        return df
+    order = {key: i for i, key in enumerate(path_order())}
+    df["_order"] = [order.get((f, p), len(order)) for f, p in zip(df["framework"], df["path"])]
+    return df.sort_values(["machine_label", "_order", "workload"]).drop(columns="_order").reset_index(drop=True)
+
+
+def _bool(value):
+    return None if value is None else bool(value)
+
+
+def is_true(value) -> bool:
+    """True for a stored yes (bool or numpy bool); False for no, missing (None) and NaN."""
+    return value is not None and not (isinstance(value, float) and value != value) and bool(value)
+
+
+def label(row) -> str:
+    """'torch onnx-dynamo': how a (source, path) is named in tables and charts."""
+    return f"{row['framework']} {row['path']}"
+
+
+def matrix(df: pd.DataFrame) -> pd.DataFrame:
+    """Outcome per (source, path) row and workload column, for one machine's rows."""
+    d = df.assign(source_path=[label(r) for _, r in df.iterrows()])
+    rows = list(dict.fromkeys(d["source_path"]))
+    return d.pivot_table(index="source_path", columns="workload", values="outcome", aggfunc="first").reindex(rows)
+
+
+def counts(df: pd.DataFrame) -> pd.DataFrame:
+    """Per (machine, source framework): how many (path, workload) pairs match, differ, fail."""
+    out = df.groupby(["machine_label", "framework", "outcome"]).size().unstack("outcome", fill_value=0)
+    return out.reindex(columns=["matches", "differs", "fails"], fill_value=0).reset_index()
+
+
+def keras_backends(df: pd.DataFrame) -> pd.DataFrame:
+    """The Keras 3 rows: one model definition on each framework's backend, per workload."""
+    return df[df["path"] == "keras3"].assign(backend=lambda d: d["runtime"].str.partition(":")[2])

@@ -1,0 +1,13 @@
+"""The declaration of this experiment, read by the registry (fwbench.experiments)."""
+
+from fwbench.experiments.base import Experiment
+from fwbench.experiments.serving.hooks import variants
+from fwbench.experiments.serving.measure import Params
+
+EXPERIMENT = Experiment(name="serving", title="Serving under load", params=Params, order=40,
+                        summary="puts those models behind real HTTP servers and measures latency, throughput and "
+                                "cold start under load",
+                        evidence="sections {ref}`fig-latency-throughput`, {ref}`tab-tail-latency`, "
+                                 "{ref}`fig-cold-start` and {ref}`fig-batching`",
+                        variants_of=variants, workloads=("models",), default_processes=1,
+                        tools=("java", "tensorflow_model_server", "taskset"))

@@ -1,0 +1,25 @@
+"""Metrics only the serving experiment writes (the shared ones are fwbench.measure.metrics.COMMON)."""
+
+from __future__ import annotations
+
+from fwbench.measure.metrics import Metric
+
+METRICS: dict[str, Metric] = {
+    # Serving experiment (variant = the runtime behind the server, mode = batching setting / wire format,
+    # phase = "startup", "closed-<clients>" or "open-<fraction of the best closed-loop rate>",
+    # batch_size = samples per request). runtime_import_s, load_s, max_abs_err and parity_ok (shared:
+    # COMMON) also appear, for the server's own process and its first response.
+    "serve_ok": Metric("bool", "1 if the server started and answered a correct prediction"),
+    "cold_start_s": Metric("s", "server process start until its first successful prediction response (imports, load, first call)"),
+    "server_rss_idle_bytes": Metric("bytes", "resident memory of the server (and processes it started) after its first response, idle"),
+    "server_rss_load_bytes": Metric("bytes", "largest resident memory of the server sampled during the load level"),
+    "throughput_rps": Metric("requests/s", "successful responses per second during the load level"),
+    "latency_p50_s": Metric("s", "median request latency (closed loop: send to response; open loop: scheduled time to response)"),
+    "latency_p95_s": Metric("s", "95th percentile of request latency"),
+    "latency_p99_s": Metric("s", "99th percentile of request latency"),
+    "latency_mean_s": Metric("s", "mean request latency"),
+    "error_rate": Metric("ratio", "share of the level's requests that failed (non-200, timeout, refused)"),
+    "n_requests": Metric("count", "requests recorded in the load level"),
+    "offered_rps": Metric("requests/s", "open loop: requests scheduled per second (Poisson arrivals)"),
+    "max_send_lag_s": Metric("s", "open loop: largest delay between a request's scheduled and actual send (the client's own lag)"),
+}

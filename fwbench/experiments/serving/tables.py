@@ -1,0 +1,127 @@
+"""Tables of the serving experiment, read from the store: server starts, load levels, and what claim X4 compares."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from fwbench import frameworks
+from fwbench.experiments.serving import hooks
+from fwbench.report.results import Report
+
+EXPERIMENT = "serving"
+
+#: Export paths whose artifact is a TensorFlow SavedModel (claim X4's subject).
+SAVEDMODEL_SOURCES = ("savedmodel",)
+
+SERVER_COLUMNS = ["machine_label", "framework", "variant", "label", "server", "server_version", "source", "runtime",
+                  "runtime_version", "workload", "batching", "outcome", "stage", "error_type", "error_message",
+                  "traceback", "log_tail", "cold_start_s", "runtime_import_s", "load_s", "server_rss_idle_bytes",
+                  "parity_ok", "max_abs_err", "ports_released", "server_cpus", "client_cpus", "pinned", "run_id"]
+
+LEVEL_COLUMNS = ["machine_label", "framework", "variant", "label", "workload", "batching", "format", "kind",
+                 "concurrency", "fraction", "phase", "throughput_rps", "latency_p50_s", "latency_p95_s",
+                 "latency_p99_s", "latency_mean_s", "error_rate", "n_requests", "offered_rps", "max_send_lag_s",
+                 "server_rss_load_bytes", "run_id"]
+
+
+def label(framework: str, variant: str) -> str:
+    """How a serving variant is named in charts: the runtime, and the source framework where it is not obvious."""
+    return f"{variant} ({framework})" if not variant.startswith(("torch", "tf", "jax")) else variant
+
+
+def variant_order() -> list[tuple[str, str]]:
+    return [(fw, v) for fw in frameworks.names() for v in hooks.variants(fw)]
+
+
+def parse_phase(phase: str) -> tuple[str, float, float]:
+    """'closed-16' -> ('closed', 16, nan); 'open-0.8' -> ('open', nan, 0.8); 'startup' -> ('startup', nan, nan)."""
+    m = re.fullmatch(r"(closed|open)-([0-9.]+)", phase)
+    if not m:
+        return phase, np.nan, np.nan
+    value = float(m.group(2))
+    return (m.group(1), value, np.nan) if m.group(1) == "closed" else (m.group(1), np.nan, value)
+
+
+def _startup(records: list[dict], workload: str, batching: bool) -> dict:
+    mode = "batching" if batching else "no-batching"
+    return {r["metric"]: r["value"] for r in records
+            if r.get("workload") == workload and r["phase"] == "startup" and r.get("mode") == mode}
+
+
+def servers(report: Report) -> pd.DataFrame:
+    """One row per server start of the newest serving jobs; a job skipped or failed as a whole gives one row."""
+    rows = []
+    for run, job in report.experiment_jobs(EXPERIMENT):
+        fw, variant = job["framework"], job["variant"]
+        how = job.get("mode", "")
+        server, _, source = how.partition(":")
+        base = {"machine_label": run.manifest["machine_label"], "framework": fw, "variant": variant,
+                "label": label(fw, variant), "server": job.get("server", server), "source": source,
+                "server_version": job.get("server_version", ""), "run_id": run.run_id}
+        if job["status"] != "ok":
+            err = job.get("error") or {}
+            outcome = "unavailable" if job["status"] == "skipped" else "fails"
+            for workload in job["params"].get("workloads", []) or [""]:
+                rows.append({**base, "workload": workload, "batching": None, "outcome": outcome, "stage": "job",
+                             "error_type": err.get("type", ""), "error_message": err.get("message", ""),
+                             "traceback": err.get("traceback", "")})
+            continue
+        for a in job.get("servers", []):
+            err = a.get("error") or {}
+            start = _startup(job["records"], a["workload"], a["batching"])
+            info = a.get("info") or {}
+            rows.append({**base, "runtime": a.get("runtime", ""), "runtime_version": info.get("runtime_version", ""),
+                         "workload": a["workload"], "batching": a["batching"], "outcome": a["outcome"],
+                         "stage": a.get("stage", ""), "error_type": err.get("type", ""),
+                         "error_message": err.get("message", ""), "traceback": err.get("traceback", ""),
+                         "log_tail": a.get("log_tail", ""), "cold_start_s": start.get("cold_start_s"),
+                         "runtime_import_s": start.get("runtime_import_s"), "load_s": start.get("load_s"),
+                         "server_rss_idle_bytes": start.get("server_rss_idle_bytes"),
+                         "parity_ok": start.get("parity_ok"), "max_abs_err": start.get("max_abs_err"),
+                         "ports_released": a.get("ports_released"),
+                         "server_cpus": ",".join(map(str, a.get("server_cpus", []))),
+                         "client_cpus": ",".join(map(str, a.get("client_cpus", []))), "pinned": a.get("pinned")})
+    return pd.DataFrame(rows, columns=SERVER_COLUMNS)
+
+
+def levels(report: Report) -> pd.DataFrame:
+    """One row per (machine, variant, workload, batching, format, load level) of the newest serving jobs."""
+    wanted = {"throughput_rps", "latency_p50_s", "latency_p95_s", "latency_p99_s", "latency_mean_s", "error_rate",
+              "n_requests", "offered_rps", "max_send_lag_s", "server_rss_load_bytes"}
+    cells: dict[tuple, dict] = {}
+    for run, job in report.experiment_jobs(EXPERIMENT):
+        if job["status"] != "ok":
+            continue
+        for r in job["records"]:
+            if r["phase"] == "startup" or r["metric"] not in wanted:
+                continue
+            batching, _, fmt = r.get("mode", "").partition("/")
+            key = (run.manifest["machine_label"], job["framework"], job["variant"], r.get("workload"),
+                   batching == "batching", fmt, r["phase"])
+            cell = cells.setdefault(key, {"run_id": run.run_id})
+            cell[r["metric"]] = r["value"]
+    rows = []
+    for (machine, fw, variant, workload, batching, fmt, phase), values in cells.items():
+        kind, concurrency, fraction = parse_phase(phase)
+        rows.append({"machine_label": machine, "framework": fw, "variant": variant, "label": label(fw, variant),
+                     "workload": workload, "batching": batching, "format": fmt, "kind": kind,
+                     "concurrency": concurrency, "fraction": fraction, "phase": phase, **values})
+    return pd.DataFrame(rows, columns=LEVEL_COLUMNS)
+
+
+def best_per_variant(lv: pd.DataFrame) -> pd.DataFrame:
+    """Per (machine, variant, workload), each over every batching setting and wire format (error-free closed-loop
+    levels only): the best throughput, the setting that gave it, and the lowest p99 latency of a single client."""
+    closed = lv[(lv["kind"] == "closed") & (lv["error_rate"] == 0)]
+    rows = []
+    for key, g in closed.groupby(["machine_label", "framework", "variant", "label", "workload"]):
+        best = g.loc[g["throughput_rps"].idxmax()]
+        single = g[g["concurrency"] == g["concurrency"].min()].dropna(subset=["latency_p99_s"])
+        rows.append({**dict(zip(["machine_label", "framework", "variant", "label", "workload"], key)),
+                     "peak_rps": best["throughput_rps"], "batching": best["batching"], "format": best["format"],
+                     "at_concurrency": best["concurrency"],
+                     "single_client_p99_s": single["latency_p99_s"].min() if not single.empty else np.nan})
+    return pd.DataFrame(rows)

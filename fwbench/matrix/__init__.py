@@ -1,0 +1,1 @@
+"""Matrix layer: a profile (which experiments, frameworks, devices and workloads) expanded into jobs."""

@@ -1,0 +1,280 @@
+"""Profiles (YAML) and their expansion into jobs; every name and value is checked before anything runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import random
+import re
+import shutil
+import subprocess
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from fwbench import frameworks
+from fwbench.experiments import EXPERIMENTS
+from fwbench.workloads import WORKLOADS
+from fwbench.paths import PROFILES
+
+PROFILE_DIR = PROFILES
+DEVICES = ("cpu", "cuda", "auto")
+_PROFILE_KEYS = {"name", "description", "threads", "timeout_s", "seed", "experiments"}
+_EXPERIMENT_KEYS = {"frameworks", "devices", "workloads", "variants", "params", "processes"}
+
+
+class MatrixError(ValueError):
+    """A profile names something unknown or gives a value of the wrong type."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook execution: a single cell of the matrix."""
+
+    experiment: str = field(metadata={"help": "experiment name (a key of fwbench.experiments.EXPERIMENTS)"})
+    framework: str = field(metadata={"help": "framework adapter name"})
+    device: str = field(metadata={"help": "'cpu' or 'cuda'"})
+    workload: str = field(metadata={"help": "workload name"})
+    variant: str = field(metadata={"help": "the framework's variant (eager, torch.compile, jax.jit, ...) or debugging tool; "
+                                           "for an interleaved experiment, every variant the job measures, comma-separated"})
+    params: dict = field(metadata={"help": "the experiment's parameters, complete with defaults"})
+    threads: int | str = field(default="auto", metadata={"help": "threads for every framework ('auto' = all usable CPUs)"})
+    timeout_s: float = field(default=900.0, metadata={"help": "per-cell execution timeout of the notebook"})
+    process: int = field(default=0, metadata={"help": "which of the cell's separate processes this is (0 runs with cold caches)"})
+
+    @property
+    def cell_id(self) -> str:
+        """The measured cell, shared by its processes; readable and safe as a file name."""
+        parts = [self.experiment, self.framework, self.device, self.workload, self.variant]
+        digest = hashlib.sha256(json.dumps(self.params, sort_keys=True).encode()).hexdigest()[:6]
+        return re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join(parts)) + f"-{digest}"
+
+    @property
+    def job_id(self) -> str:
+        return f"{self.cell_id}-p{self.process}"
+
+    @property
+    def variants(self) -> list[str]:
+        return self.variant.split(",") if EXPERIMENTS[self.experiment].interleaved else [self.variant]
+
+    @property
+    def mode(self) -> str:
+        modes = EXPERIMENTS[self.experiment].variants_of(self.framework)
+        return ",".join(sorted({modes[v] for v in self.variants}))
+
+    def notebook_parameters(self) -> dict:
+        return {"framework": self.framework, "device": self.device, "workload": self.workload,
+                "variant": self.variant, "threads": self.threads, "process": self.process,
+                "params": dict(self.params)}
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str = field(metadata={"help": "profile name, stored with the run"})
+    description: str = field(metadata={"help": "what this profile is for"})
+    source: dict = field(metadata={"help": "the profile as written, stored with the run"})
+    jobs: tuple = field(metadata={"help": "the expanded jobs, in execution order"})
+    seed: int = field(default=0, metadata={"help": "seed of the random job order within each process round"})
+
+
+def _fail(where: str, message: str) -> typing.NoReturn:
+    raise MatrixError(f"{where}: {message}")
+
+
+def _names(where: str, value, allowed: list[str]) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        _fail(where, f"expected a non-empty list of names from: {', '.join(allowed)}")
+    for v in value:
+        if v not in allowed:
+            _fail(where, f"unknown name {v!r}; allowed: {', '.join(allowed)}")
+    return list(dict.fromkeys(value))
+
+
+def _type_ok(value, annotation) -> bool:
+    if annotation in (float, "float"):  # NaN and infinity are not numbers a profile can mean
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if annotation in (int, "int"):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation in (str, "str"):
+        return isinstance(value, str)
+    if annotation in (bool, "bool"):
+        return isinstance(value, bool)
+    if annotation in ("tuple[int, ...]", "list[int]"):
+        return isinstance(value, (list, tuple)) and all(_type_ok(v, int) for v in value)
+    if annotation in ("tuple[str, ...]", "list[str]"):
+        return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+    if annotation in ("tuple[float, ...]", "list[float]"):
+        return isinstance(value, (list, tuple)) and all(_type_ok(v, float) for v in value)
+    return True
+
+
+def validate_params(where: str, params_cls: type, given) -> dict:
+    """Check `given` against the experiment's parameter dataclass; return the full parameter dict."""
+    if given is None:
+        given = {}
+    if not isinstance(given, dict):
+        _fail(where, "params must be a mapping of name: value")
+    fields = {f.name: f for f in dataclasses.fields(params_cls)}
+    for name, value in given.items():
+        if name not in fields:
+            _fail(f"{where}.{name}", f"unknown parameter; allowed: {', '.join(fields)}")
+        if not _type_ok(value, fields[name].type):
+            _fail(f"{where}.{name}", f"expected {fields[name].type}, got {type(value).__name__} {value!r}")
+    try:
+        instance = params_cls(**given)
+        if hasattr(instance, "timer"):
+            instance.timer()  # the timer validates counts and budgets
+    except (TypeError, ValueError) as exc:
+        _fail(where, str(exc))
+    # Plain JSON types only: papermill passes anything else (a tuple, say) to the notebook as its repr string.
+    return json.loads(json.dumps(dataclasses.asdict(instance)))
+
+
+def visible_gpu() -> bool:
+    """Whether an NVIDIA GPU is visible, without loading any framework."""
+    if not shutil.which("nvidia-smi"):
+        return False
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and "GPU" in out.stdout
+
+
+def _devices(where: str, value) -> list[str]:
+    names = _names(where, value, list(DEVICES))
+    expanded = []
+    for d in names:
+        if d == "auto":
+            expanded += ["cpu"] + (["cuda"] if visible_gpu() else [])
+        else:
+            expanded.append(d)
+    return list(dict.fromkeys(expanded))
+
+
+def _threads(value):
+    if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        return value
+    _fail("threads", f"expected 'auto' or a positive integer, got {value!r}")
+
+
+def parse_profile(data, where: str = "profile") -> Profile:
+    """Validate a profile mapping and expand it into jobs."""
+    if not isinstance(data, dict):
+        _fail(where, "a profile must be a mapping")
+    for key in data:
+        if key not in _PROFILE_KEYS:
+            _fail(f"{where}.{key}", f"unknown key; allowed: {', '.join(sorted(_PROFILE_KEYS))}")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        _fail(f"{where}.description", f"expected a string, got {type(description).__name__}")
+    name = data.get("name")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        _fail(f"{where}.name", "expected a name of letters, digits, '_', '.' or '-'")
+    threads = _threads(data.get("threads", "auto"))
+    timeout = data.get("timeout_s", 900)
+    if not _type_ok(timeout, float) or timeout <= 0:
+        _fail(f"{where}.timeout_s", f"expected a positive number of seconds, got {timeout!r}")
+    seed = data.get("seed", 0)
+    if not _type_ok(seed, int) or seed < 0:
+        _fail(f"{where}.seed", f"expected a non-negative integer, got {seed!r}")
+    experiments = data.get("experiments")
+    if not isinstance(experiments, dict) or not experiments:
+        _fail(f"{where}.experiments", f"expected a mapping with at least one of: {', '.join(EXPERIMENTS)}")
+
+    jobs = []
+    for key, spec in experiments.items():
+        at = f"{where}.experiments.{key}"
+        # "name@label" is one more block of the same experiment with its own workloads and parameters
+        # (e.g. large models at a smaller batch); its cells differ by their parameter digest.
+        exp_name, _, label = str(key).partition("@")
+        if exp_name not in EXPERIMENTS or (_ and not re.fullmatch(r"[A-Za-z0-9_-]+", label)):
+            _fail(at, f"unknown experiment; allowed: {', '.join(EXPERIMENTS)} (each optionally followed by @label)")
+        if not isinstance(spec, dict):
+            _fail(at, "expected a mapping")
+        for key in spec:
+            if key not in _EXPERIMENT_KEYS:
+                _fail(f"{at}.{key}", f"unknown key; allowed: {', '.join(sorted(_EXPERIMENT_KEYS))}")
+        fws = _names(f"{at}.frameworks", spec.get("frameworks", frameworks.names()), frameworks.names())
+        devices = _devices(f"{at}.devices", spec.get("devices", ["cpu"]))
+        experiment = EXPERIMENTS[exp_name]
+        known_workloads = list(experiment.workloads) if experiment.workloads else sorted(WORKLOADS)
+        workloads = _names(f"{at}.workloads", spec.get("workloads", known_workloads), known_workloads)
+        params = validate_params(f"{at}.params", experiment.params, spec.get("params"))
+        wanted_variants = spec.get("variants", "all")
+        all_variants = sorted({v for fw in fws for v in experiment.variants_of(fw)})
+        if wanted_variants != "all":
+            wanted_variants = _names(f"{at}.variants", wanted_variants, all_variants)
+        processes = spec.get("processes", experiment.default_processes)
+        if not _type_ok(processes, int) or processes < 1:
+            _fail(f"{at}.processes", f"expected a positive integer, got {processes!r}")
+        cells = [(fw, device, workload, variant) for fw in fws for device in devices for workload in workloads
+                 for variant in experiment.variants_of(fw)
+                 if (wanted_variants == "all" or variant in wanted_variants)
+                 and device in frameworks.device_variants(fw).get(variant, [device])
+                 and _family(workload) in frameworks.family_variants(fw).get(variant, [_family(workload)])]
+        if experiment.interleaved:
+            # One process measures all of a framework's variants of a cell, taking turns block by block.
+            grouped: dict[tuple, list[str]] = {}
+            for fw, device, workload, variant in cells:
+                grouped.setdefault((fw, device, workload), []).append(variant)
+            cells = [(*key, ",".join(vs)) for key, vs in grouped.items()]
+        # All cells' first processes, then all second ones, each round in a seeded random order: a cell's
+        # processes are spread over the run and alternatives take turns, so drift of the machine hits
+        # them alike and shows as between-process noise rather than as a difference.
+        for process in range(processes):
+            order = random.Random(f"{seed}|{key}|{process}").sample(cells, len(cells))
+            for fw, device, workload, variant in order:
+                jobs.append(Job(exp_name, fw, device, workload, variant, params, threads, float(timeout), process))
+    if not jobs:
+        _fail(where, "expands to no jobs")
+    return Profile(name=name, description=description, source=data, jobs=tuple(jobs), seed=seed)
+
+
+def _family(workload: str) -> str | None:
+    """The model family of a workload of the workload registry (None for other experiments' cases)."""
+    spec = WORKLOADS.get(workload)
+    return spec.family if spec is not None else None
+
+
+def resolve_profile_path(name_or_path: str) -> Path:
+    """A profile given by path, or by name under profiles/."""
+    path = Path(name_or_path)
+    if path.suffix in (".yml", ".yaml") or path.exists():
+        return path
+    return PROFILE_DIR / f"{name_or_path}.yml"
+
+
+def load_profile(name_or_path: str) -> Profile:
+    path = resolve_profile_path(name_or_path)
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in PROFILE_DIR.glob("*.yml")))
+        raise MatrixError(f"profile {name_or_path!r} not found; known profiles: {known}")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MatrixError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise MatrixError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        data = yaml.load(text, Loader=_NoAliasLoader)
+    except yaml.YAMLError as exc:
+        raise MatrixError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    return parse_profile(data, where=path.name)
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without anchors and aliases: a profile never needs them, and nested aliases expand
+    exponentially (a few hundred bytes can ask for gigabytes)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.YAMLError(f"aliases (*{event.anchor}) are not allowed in a profile, line {event.start_mark.line + 1}")
+        return super().compose_node(parent, index)

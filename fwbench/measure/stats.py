@@ -1,0 +1,292 @@
+"""Summary statistics for timing samples: median, spread, bootstrap confidence intervals, break-even."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from fwbench.paths import SCRATCH
+
+#: Bootstrap resamples; 2000 keeps the CI endpoints stable to well under 1%.
+N_BOOT = 2000
+#: Fixed seed so that the same samples always give the same interval.
+BOOT_SEED = 12345
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the book reports for one set of timing samples (seconds)."""
+
+    n: int
+    median: float
+    q25: float
+    q75: float
+    iqr: float
+    ci_low: float
+    ci_high: float
+    mean: float
+    std: float
+    cv: float
+    min: float
+    max: float
+
+
+def _as_array(samples) -> np.ndarray:
+    arr = np.asarray(samples, dtype=np.float64)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError("need a non-empty 1-D sequence of samples")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("samples must be finite")
+    return arr
+
+
+def _cache_dir() -> Path:
+    env = os.environ.get("FWBENCH_STATS_CACHE")
+    return Path(env) if env else SCRATCH / "cache" / "bootstrap"
+
+
+_MEMO: dict[str, np.ndarray] = {}
+
+
+def bootstrap_medians(samples, n_boot: int = N_BOOT, seed: int = BOOT_SEED, stream: int = 0) -> np.ndarray:
+    """Medians of `n_boot` resamples of `samples`, seeded by their content.
+
+    A pure function of the samples, so it is kept in memory and on disk
+    (`.fwbench/cache/bootstrap/`): every chapter, verdict and rebuild asks for the
+    same few hundred sample sets, and resampling them is most of a build's time.
+    """
+    arr = _as_array(samples)
+    digest = hashlib.sha256(arr.tobytes() + f"|median-v1|{n_boot}|{seed}|{stream}".encode()).hexdigest()
+    boots = _MEMO.get(digest)
+    if boots is not None:
+        return boots
+    path = _cache_dir() / digest[:2] / f"{digest}.npy"
+    try:
+        boots = np.load(path, allow_pickle=False)
+        if boots.shape != (n_boot,):
+            raise ValueError("stale cache entry")
+    except (OSError, ValueError):
+        # The content joins the seed: different sample sets get independent resampling streams.
+        rng = np.random.default_rng([seed, int(digest[:15], 16)])
+        boots = np.median(arr[rng.integers(0, arr.size, size=(n_boot, arr.size))], axis=1)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            with open(tmp, "wb") as fh:
+                np.save(fh, boots, allow_pickle=False)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only checkout still computes, just without the cache
+    _MEMO[digest] = boots
+    return boots
+
+
+def bootstrap_ci(samples, stat=np.median, level: float = 0.95, n_boot: int = N_BOOT,
+                 seed: int = BOOT_SEED) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of `stat` over `samples`."""
+    arr = _as_array(samples)
+    if stat is np.median:
+        boots = bootstrap_medians(arr, n_boot, seed)
+    else:
+        rng = np.random.default_rng(seed)
+        boots = stat(arr[rng.integers(0, arr.size, size=(n_boot, arr.size))], axis=1)
+    alpha = (1.0 - level) / 2.0
+    lo, hi = np.quantile(boots, [alpha, 1.0 - alpha])
+    return float(lo), float(hi)
+
+
+def summarize(samples) -> Summary:
+    """Median, IQR, 95% bootstrap CI of the median, coefficient of variation, extremes."""
+    arr = _as_array(samples)
+    q25, med, q75 = np.quantile(arr, [0.25, 0.5, 0.75])
+    lo, hi = bootstrap_ci(arr)
+    mean = float(arr.mean())
+    std = float(arr.std(ddof=1)) if arr.size > 1 else 0.0
+    return Summary(n=int(arr.size), median=float(med), q25=float(q25), q75=float(q75),
+                   iqr=float(q75 - q25), ci_low=lo, ci_high=hi, mean=mean, std=std,
+                   cv=std / mean if mean > 0 else math.nan, min=float(arr.min()), max=float(arr.max()))
+
+
+def ratio_ci(baseline, candidate, level: float = 0.95, n_boot: int = N_BOOT,
+             seed: int = BOOT_SEED) -> tuple[float, float, float]:
+    """Speedup median(baseline)/median(candidate) with a bootstrap CI.
+
+    Both sample sets are resampled independently, so the interval carries the
+    noise of both measurements. Returns (ratio, ci_low, ci_high).
+    """
+    a, b = _as_array(baseline), _as_array(candidate)
+    ma = bootstrap_medians(a, n_boot, seed)
+    # Identical sample sets still get independent resamples, as two measurements would.
+    mb = bootstrap_medians(b, n_boot, seed, stream=1 if np.array_equal(a, b) else 0)
+    ratios = ma / mb
+    alpha = (1.0 - level) / 2.0
+    lo, hi = np.quantile(ratios, [alpha, 1.0 - alpha])
+    return float(np.median(a) / np.median(b)), float(lo), float(hi)
+
+
+def break_even_steps(first_eager: float, step_eager: float, first_graph: float,
+                     step_graph: float) -> float:
+    """Steps after which compiling has paid for itself.
+
+    Eager costs first_eager + (n-1)*step_eager for n steps, graph mode
+    first_graph + (n-1)*step_graph. Returns the smallest n at which graph mode
+    is no slower from then on (1 if it is never slower), or inf if it never
+    stays ahead (its steps are slower, or tie after a costlier first call).
+    """
+    extra = first_graph - first_eager
+    gain = step_eager - step_graph
+    if gain > 0:
+        return 1.0 if extra <= 0 else float(math.ceil(extra / gain) + 1)
+    # Steps no faster: a cheaper first call can put graph mode ahead only if steps tie.
+    return 1.0 if (gain == 0 and extra <= 0) else math.inf
+
+
+# ---- comparisons from per-process estimates ----------------------------------------------------------
+#
+# Steps of one process share that process's luck (its CPU placement, its memory layout, the machine's
+# speed while it ran), so they are not independent samples of the machine. Every interval below is
+# built from one estimate per process (the median of its steady-state steps), so the spread between
+# processes, which dominates on shared machines, is in it, and so is the step noise (through the medians).
+
+#: Relative differences smaller than this are "equivalent" (applied symmetrically on the log scale:
+#: a ratio inside [1/1.05, 1.05]). One constant for every comparison, verdict and page that states it.
+EQUIVALENCE_MARGIN = 0.05
+#: Confidence level of every interval the report shows.
+LEVEL = 0.95
+#: The classes a comparison can fall in, as the book names them.
+CLASSES = ("faster", "slower", "equivalent", "inconclusive")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How much faster the candidate is than the baseline: ratio = baseline time / candidate time."""
+
+    ratio: float
+    ci_low: float
+    ci_high: float
+    n_baseline: int
+    n_candidate: int
+    paired: bool
+    verdict: str
+
+
+def classify(ci_low: float, ci_high: float, margin: float = EQUIVALENCE_MARGIN) -> str:
+    """A speedup interval against the equivalence margin.
+
+    *faster* / *slower* only when the whole interval lies beyond the margin, *equivalent* when it lies
+    wholly inside it, *inconclusive* otherwise (including an interval that could not be computed).
+    """
+    up, down = 1.0 + margin, 1.0 / (1.0 + margin)
+    if not (math.isfinite(ci_low) and math.isfinite(ci_high)) or ci_low <= 0:
+        return "inconclusive"
+    if ci_low > up:
+        return "faster"
+    if ci_high < down:
+        return "slower"
+    if ci_low >= down and ci_high <= up:
+        return "equivalent"
+    return "inconclusive"
+
+
+def _log_medians(processes: dict) -> dict:
+    return {p: math.log(float(np.median(_as_array(v)))) for p, v in processes.items()}
+
+
+def _t(level: float, df: float) -> float:
+    from scipy.stats import t as student_t
+
+    return float(student_t.ppf(0.5 + level / 2.0, df))
+
+
+def compare(baseline: dict, candidate: dict, level: float = LEVEL, margin: float = EQUIVALENCE_MARGIN) -> Comparison:
+    """Speedup of `candidate` over `baseline` from their per-process samples ({process id: step times}).
+
+    When both were measured in the same processes (interleaved there), the comparison is paired over the
+    processes they share: a t interval on the per-process log ratios, so what a process shares cancels. Otherwise a Welch t
+    interval on the difference of mean log per-process medians. Fewer than two processes (pairs) on
+    a side give no interval: inconclusive, however large the difference looks.
+    """
+    la, lb = _log_medians(baseline), _log_medians(candidate)
+    common = sorted(set(la) & set(lb), key=str)
+    # Measured in the same processes (a process whose series was left out on one side drops from both).
+    paired = len(common) >= 2
+    if paired:
+        la, lb = {p: la[p] for p in common}, {p: lb[p] for p in common}
+        d = np.array([la[p] - lb[p] for p in common])
+        est, se, df = float(d.mean()), float(d.std(ddof=1) / math.sqrt(d.size)), d.size - 1
+    else:
+        a, b = np.array(list(la.values())), np.array(list(lb.values()))
+        est = float(a.mean() - b.mean())
+        if a.size < 2 or b.size < 2:
+            se, df = math.inf, 1.0
+        else:
+            va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+            se = math.sqrt(va + vb)
+            # Welch-Satterthwaite; identical process medians (a synthetic corner) fall back to the smaller df.
+            df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1)) if va + vb > 0 else min(a.size, b.size) - 1
+    half = _t(level, df) * se if math.isfinite(se) else math.inf
+    lo, hi = (math.exp(est - half), math.exp(est + half)) if math.isfinite(half) else (0.0, math.inf)
+    return Comparison(ratio=math.exp(est), ci_low=lo, ci_high=hi, n_baseline=len(la), n_candidate=len(lb),
+                      paired=paired, verdict=classify(lo, hi, margin))
+
+
+def cell_estimate(processes: dict, level: float = LEVEL) -> tuple[float, float, float]:
+    """A cell's step time from its processes: geometric mean of the per-process medians, with a t interval
+    over processes (infinite with one process). Returns (estimate, ci_low, ci_high) in seconds."""
+    logs = np.array(list(_log_medians(processes).values()))
+    est = float(logs.mean())
+    if logs.size < 2:
+        return math.exp(est), 0.0, math.inf
+    half = _t(level, logs.size - 1) * float(logs.std(ddof=1)) / math.sqrt(logs.size)
+    return math.exp(est), math.exp(est - half), math.exp(est + half)
+
+
+@dataclass(frozen=True)
+class Variance:
+    """The two levels of variation of one cell, on the log scale (Kalibera & Jones, ISMM 2013)."""
+
+    between: float  # variance of the process effect (what more steps per process cannot remove)
+    within: float   # variance of one step's log time inside a process
+    steps: float    # mean timed steps per process
+    processes: int
+
+
+def variance_components(processes: dict) -> Variance:
+    """Split a cell's variation into between-process and within-process parts (method of moments).
+
+    The variance of a process's median of n steps is about (pi/2) * within / n for near-normal
+    noise; what the per-process medians vary beyond that is the between-process part.
+    """
+    logs = [np.log(_as_array(v)) for v in processes.values()]
+    within = float(np.mean([x.var(ddof=1) for x in logs if x.size > 1])) if any(x.size > 1 for x in logs) else 0.0
+    steps = float(np.mean([x.size for x in logs]))
+    medians = np.array([np.median(x) for x in logs])
+    spread = float(medians.var(ddof=1)) if medians.size > 1 else math.nan
+    between = max(0.0, spread - math.pi / 2 * within / steps) if math.isfinite(spread) else math.nan
+    return Variance(between=between, within=within, steps=steps, processes=len(logs))
+
+
+def plan(v: Variance, process_cost_s: float, step_cost_s: float, half_width: float = math.log(1 + EQUIVALENCE_MARGIN),
+         level: float = LEVEL, max_processes: int = 64) -> dict:
+    """Processes x steps that reach a log-scale interval half-width at least cost, from measured variances.
+
+    Steps per process: n = sqrt(process cost * (pi/2) within / (step cost * between)) balances the two
+    levels (Kalibera & Jones); then the smallest process count whose t interval is narrow enough.
+    """
+    within_med = math.pi / 2 * v.within
+    if not (math.isfinite(v.between) and v.between > 0):
+        steps = max(v.steps, 1.0)
+    else:
+        steps = max(1.0, math.sqrt(process_cost_s * within_med / (step_cost_s * v.between)))
+    per_process = v.between + within_med / steps if math.isfinite(v.between) else within_med / steps
+    for k in range(2, max_processes + 1):
+        if _t(level, k - 1) * math.sqrt(per_process / k) <= half_width:
+            break
+    else:
+        k = max_processes
+    return {"steps_per_process": int(math.ceil(steps)), "processes": k,
+            "cost_s": k * (process_cost_s + math.ceil(steps) * step_cost_s)}

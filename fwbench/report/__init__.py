@@ -1,0 +1,1 @@
+"""Report layer: reads the store into tables, comparisons, claims and verdicts; never writes results."""

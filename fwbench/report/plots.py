@@ -1,0 +1,65 @@
+"""What every chapter's charts share (panel grids, palettes, log ticks) and the history chart; each experiment's own charts are in its plots.py."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+
+PHASES = ["train", "infer"]
+
+
+def panel_grid(df: pd.DataFrame, columns: list, column_key: str, width: float = 5.5, height: float = 3.6):
+    """A grid with one row per machine and one column per value of `column_key`; yields (axes, machine, column, rows)."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    machines = sorted(df["machine_label"].unique())
+    fig, axes = plt.subplots(len(machines), len(columns), figsize=(width * len(columns), height * len(machines)),
+                             squeeze=False, constrained_layout=True)
+    panels = [(axes[r][c], m, v, df[(df.machine_label == m) & (df[column_key] == v)])
+              for r, m in enumerate(machines) for c, v in enumerate(columns)]
+    return fig, panels
+
+
+def not_measured(ax, title: str) -> None:
+    ax.set_title(title)
+    ax.text(0.5, 0.5, "not measured on this machine", ha="center", va="center", transform=ax.transAxes, color="0.4")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def variant_palette(variants) -> dict:
+    return dict(zip(sorted(set(variants)), sns.color_palette("colorblind", n_colors=max(len(set(variants)), 3))))
+
+
+def plain_log_ticks(axis) -> None:
+    """Tick labels of a log axis as plain numbers (0.2, 1, 10), not powers of ten."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+
+
+def history_chart(tables: dict[str, pd.DataFrame]):
+    """One panel per selection: median step time per stored run over time, a line per machine, CI as error bars."""
+    names = [n for n, t in tables.items() if not t.empty]
+    fig, axes = plt.subplots(len(names), 1, figsize=(9, 2.6 * len(names)), squeeze=False)
+    machines = sorted({m for n in names for m in tables[n]["machine"]})
+    colours = dict(zip(machines, sns.color_palette("colorblind", len(machines))))
+    for ax, name in zip(axes[:, 0], names):
+        t = tables[name]
+        for machine, g in t.groupby("machine"):
+            y = g["median_s"] * 1e3
+            err = [y - g["ci_low_s"] * 1e3, g["ci_high_s"] * 1e3 - y]
+            ax.errorbar(g["started"], y, yerr=err, marker="o", capsize=3, color=colours[machine], label=machine)
+            for _, r in g.iterrows():  # the framework version under each point: upgrades are visible
+                ax.annotate(r["framework version"], (r["started"], r["median_s"] * 1e3), fontsize=7,
+                            textcoords="offset points", xytext=(0, -11), ha="center", color=colours[machine])
+        ax.set_title(name)
+        ax.set_ylabel("median step (ms)")
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=7, loc="upper left")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig

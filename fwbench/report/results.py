@@ -1,0 +1,500 @@
+"""Read-only views of the store for the book's chapters: latest results, comparisons, machine and failure tables."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from fwbench import frameworks
+from fwbench.report import sanitize
+from fwbench.measure import stats
+from fwbench.report import tidy
+from fwbench.experiments import params_digest
+from fwbench.store.store import Run, Store, StoreError
+
+#: A cell whose step-time CV exceeds this is marked noisy in the book.
+NOISY_CV = 0.10
+
+
+#: What identifies a series of samples: the cell, its phase and batch, and the digest of its identity parameters.
+SAMPLE_KEYS = ("machine_label", "framework", "device", "workload", "variant", "phase", "batch_size", "params_digest")
+#: The columns every comparison carries.
+COMPARISON_COLUMNS = ("speedup", "speedup_ci_low", "speedup_ci_high", "n_baseline", "n_candidate", "paired", "verdict")
+
+
+def _key(row) -> tuple:
+    return tuple(row[k] for k in SAMPLE_KEYS)
+
+
+def _comparison_columns(c: stats.Comparison) -> dict:
+    return {"speedup": c.ratio, "speedup_ci_low": c.ci_low, "speedup_ci_high": c.ci_high,
+            "n_baseline": c.n_baseline, "n_candidate": c.n_candidate, "paired": c.paired, "verdict": c.verdict}
+
+
+def _like_for_like(workload: str, a: tuple[str, str], b: tuple[str, str]) -> bool:
+    """Whether two (framework, variant) may be compared on `workload`: an RNN only with the same loop strategy
+    (unrolled against unrolled, loop construct against loop construct), so a verdict compares compilers."""
+    from fwbench.workloads import WORKLOADS
+
+    spec = WORKLOADS.get(workload)
+    if spec is None or spec.family != "rnn":
+        return True
+    return frameworks.loop_kind(*a) == frameworks.loop_kind(*b)
+
+
+def _precision(fp: dict, jobs: list[dict]) -> str:
+    """The run's matmul precision policy and what each framework reported after applying it."""
+    policy = fp.get("numerics", {}).get("matmul_precision")
+    seen = {}
+    for job in jobs:
+        got = (job.get("framework_settings") or {}).get("matmul_precision")
+        if got is not None:
+            seen.setdefault(job["framework"], set()).add(str(got))
+    reported = "; ".join(f"{fw} {', '.join(sorted(v))}" for fw, v in sorted(seen.items()))
+    if policy is None:
+        return reported or "not recorded"
+    return f"{policy} ({reported})" if reported else str(policy)
+
+
+def cell_key(run: Run, job: dict) -> tuple:
+    """What makes two jobs the same measurement (same cell, same process slot) on the same machine."""
+    return (run.manifest["machine_id"], job["experiment"], job["framework"], job["device"], job["workload"],
+            job["variant"], json.dumps(job["params"], sort_keys=True), job.get("process", 0))
+
+
+@dataclass
+class Report:
+    """Everything a chapter needs, loaded once from the store."""
+
+    runs: list[Run]
+    problems: list[str] = field(default_factory=list)
+    #: run_id -> the bundle it was imported from; runs measured into this store are absent.
+    origins: dict = field(default_factory=dict)
+    #: Derived tables, computed once: every verdict and chapter cell asks for the same bootstrapped ones.
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def _memoized(self, key: tuple, compute):
+        if key not in self._memo:
+            self._memo[key] = compute()
+        value = self._memo[key]
+        return value.copy() if isinstance(value, pd.DataFrame) else value
+
+    @classmethod
+    def load(cls, root=None) -> "Report":
+        from fwbench.store.bundle import imported_runs
+
+        store = Store(root)  # None: FWBENCH_STORE, else results/
+        runs, problems = store.load(strict=False)
+        distinct_labels(runs)
+        try:
+            origins = imported_runs(store)
+        except StoreError as exc:
+            origins = {}
+            problems.append(str(exc))
+        return cls(runs=runs, problems=problems, origins={rid: e.get("bundle", "?") for rid, e in origins.items()})
+
+    def origin(self, run_id: str) -> str:
+        """Where a run's numbers were measured from this store's point of view."""
+        bundle = self.origins.get(run_id)
+        return f"imported from {bundle}" if bundle else "measured into this store"
+
+    @cached_property
+    def latest(self) -> list[tuple[Run, dict]]:
+        """The newest stored result of each cell per machine (runs are ordered oldest first)."""
+        newest = {}
+        for run in self.runs:
+            for job in run.jobs:
+                newest[cell_key(run, job)] = (run, job)
+        return list(newest.values())
+
+    @cached_property
+    def records(self) -> pd.DataFrame:
+        """Tidy records of the latest results."""
+        runs = {}
+        for run, job in self.latest:
+            runs.setdefault(run.run_id, Run(run.path, run.manifest, []))
+            runs[run.run_id].jobs.append(job)
+        return tidy.frame(list(runs.values()))
+
+    def experiment_jobs(self, experiment: str) -> list[tuple[Run, dict]]:
+        return [(r, j) for r, j in self.latest if j["experiment"] == experiment]
+
+    def runs_used(self, experiment: str) -> list[str]:
+        return sorted({r.run_id for r, _ in self.experiment_jobs(experiment)})
+
+    def machines(self) -> pd.DataFrame:
+        """One row per machine in the store, from the newest run's fingerprint."""
+        latest_run = {}
+        counts = {}
+        for run in self.runs:
+            mid = run.manifest["machine_id"]
+            latest_run[mid] = run
+            counts[mid] = counts.get(mid, 0) + 1
+        rows = []
+        for mid, run in latest_run.items():
+            fp = run.manifest["fingerprint"]
+            hw, pk = fp["hardware"], fp["packages"]
+            gpus = ", ".join(f"{g['name']} (driver {g['driver']})" for g in hw.get("gpus", [])) or "none"
+            rows.append({
+                "machine": run.manifest["machine_label"], "machine id": mid, "source": self.origin(run.run_id),
+                "CPU": hw["cpu_model"],
+                "usable CPUs": hw["usable_cpus"], "physical cores": hw["physical_cores"],
+                "RAM (GiB)": round((hw["memory_bytes"] or 0) / 2**30, 1), "GPU": gpus,
+                "OS": fp["os"]["platform"], "Python": fp["python"]["version"],
+                "torch": pk.get("torch", "-"), "tensorflow": pk.get("tensorflow-cpu", pk.get("tensorflow", "-")),
+                "jax": pk.get("jax", "-"), "threads": ", ".join(str(t) for t in sorted(
+                    {j["settings"]["threads"] for j in run.jobs if j.get("settings", {}).get("threads")})) or "-",
+                "CPU governor": fp.get("conditions", {}).get("cpu_governor", "-"),
+                "matmul precision": _precision(fp, run.jobs),
+                "runs": counts[mid], "latest run": run.run_id,
+                "fwbench commit": (fp["fwbench"]["commit"] or "")[:10] + (" (dirty)" if fp["fwbench"].get("dirty") else ""),
+            })
+        return pd.DataFrame(rows)
+
+    def job_table(self, experiment: str) -> pd.DataFrame:
+        """Status of every latest job of an experiment, with threads and cache settings."""
+        rows = []
+        for run, job in self.experiment_jobs(experiment):
+            settings = job.get("settings", {})
+            rows.append({"machine": run.manifest["machine_label"], "framework": job["framework"],
+                         "version": job.get("framework_version", ""), "device": job["device"],
+                         "workload": job["workload"], "variant": job["variant"], "status": job["status"],
+                         "threads": settings.get("threads"), "OS threads": settings.get("os_threads"),
+                         "compile cache": settings.get("compile_cache"),
+                         "run": run.run_id})
+        return pd.DataFrame(rows)
+
+    def failures(self, experiment: str | None = None) -> pd.DataFrame:
+        rows = []
+        for run, job in self.latest:
+            if job["status"] == "ok" or (experiment and job["experiment"] != experiment):
+                continue
+            rows.append({"machine": run.manifest["machine_label"], "experiment": job["experiment"],
+                         "framework": job["framework"], "device": job["device"], "workload": job["workload"],
+                         "variant": job["variant"], "status": job["status"], "error": job["error"]["type"],
+                         "message": job["error"]["message"], "run": run.run_id})
+        return pd.DataFrame(rows, columns=["machine", "experiment", "framework", "device", "workload",
+                                           "variant", "status", "error", "message", "run"])
+
+    def checks(self, experiment: str) -> pd.DataFrame:
+        rows = []
+        for run, job in self.experiment_jobs(experiment):
+            for check in job.get("checks", []):
+                if check.get("replicate", 0):
+                    continue  # the A/A twin's checks: the same code as its variant's
+                rows.append({"machine": run.manifest["machine_label"], "framework": job["framework"],
+                             "device": job["device"], "workload": job["workload"],
+                             **check, "variant": check.get("variant", job["variant"])})
+        return pd.DataFrame(rows)
+
+    def checks_summary(self, experiment: str) -> pd.DataFrame:
+        """One row per cell, one column per check: 'pass' or 'FAIL' with the measured value."""
+        checks = self.checks(experiment)
+        if checks.empty:
+            return checks
+        checks = checks.assign(result=[f"{'pass' if p else 'FAIL'} ({v:.2g})"
+                                       for p, v in zip(checks["passed"], checks["value"])])
+        keys = ["machine", "framework", "variant", "device", "workload"]
+        table = checks.pivot_table(index=keys, columns="name", values="result", aggfunc="first").reset_index()
+        table.columns.name = None
+        return table
+
+    def samples(self, experiment: str) -> dict[tuple, dict[str, list[float]]]:
+        """Steady-state samples of every comparable cell, one series per process, keyed by
+        (machine, framework, device, workload, variant, phase, batch, params digest) -> {process id: values}.
+
+        Left out, and listed by `excluded`: A/A twins (see `aa_controls`), series stored as unstable, and
+        cells that failed a correctness check.
+        """
+        return self._memoized(("samples", experiment), lambda: self._samples(experiment))[0]
+
+    def excluded(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+        """Cells and series kept out of every comparison and verdict, with the reason."""
+        return self._memoized(("samples", experiment), lambda: self._samples(experiment))[1].copy()
+
+    def _series(self, experiment: str):
+        """(key, process id, sample entry) of every stored series of the latest ok jobs."""
+        for run, job in self.experiment_jobs(experiment):
+            if job["status"] != "ok":
+                continue
+            digest = params_digest(job)
+            for entry in job.get("samples", []):
+                key = (run.manifest["machine_label"], job["framework"], job["device"], job["workload"],
+                       entry.get("variant", job["variant"]), entry["phase"], entry["batch_size"], digest)
+                yield key, f"{run.run_id}/{job['job_id']}", entry
+
+    def _samples(self, experiment: str):
+        failed = self._failed_checks(experiment)
+        out: dict[tuple, dict[str, list[float]]] = {}
+        excluded = []
+        for key, pid, entry in self._series(experiment):
+            if entry.get("replicate", 0) != 0 or not entry["values"]:
+                continue
+            reason = failed.get((key[0], key[1], key[2], key[3], key[4], key[7]))
+            if reason:
+                excluded.append({**dict(zip(SAMPLE_KEYS, key)), "process": pid, "reason": reason})
+                continue
+            if entry.get("stable", True) is False:
+                excluded.append({**dict(zip(SAMPLE_KEYS, key)), "process": pid,
+                                 "reason": f"unstable series: {entry.get('problem', '')}"})
+                continue
+            out.setdefault(key, {})[pid] = entry["values"]
+        return out, pd.DataFrame(excluded, columns=[*SAMPLE_KEYS, "process", "reason"])
+
+    def _failed_checks(self, experiment: str) -> dict[tuple, str]:
+        """(machine, framework, device, workload, variant, digest) -> the checks that cell failed."""
+        failed: dict[tuple, set] = {}
+        for run, job in self.experiment_jobs(experiment):
+            if job["status"] != "ok":
+                continue
+            for c in job.get("checks", []):
+                if not c.get("passed", True) and c.get("replicate", 0) == 0:
+                    key = (run.manifest["machine_label"], job["framework"], job["device"], job["workload"],
+                           c.get("variant", job["variant"]), params_digest(job))
+                    failed.setdefault(key, set()).add(c["name"])
+        for _, row in self._loss_outliers(experiment).iterrows():
+            failed.setdefault(tuple(row[k] for k in ("machine_label", "framework", "device", "workload", "variant",
+                                                     "params_digest")), set()).add("loss_after_steps_agreement")
+        return {k: "failed check: " + ", ".join(sorted(v)) for k, v in failed.items()}
+
+    def metric_table(self, experiment: str) -> pd.DataFrame:
+        """Per-process records, wide: one row per (machine, framework, ..., batch, run, job), metrics as columns."""
+        df = self.records
+        df = df[(df.experiment == experiment) & (df.status == "ok")]
+        if df.empty:
+            return pd.DataFrame()
+        index = ["machine_id", "machine_label", "framework", "framework_version", "device", "workload", "phase",
+                 "mode", "variant", "batch_size", "params_digest", "run_id", "job_id"]
+        return df.pivot_table(index=index, columns="metric", values="value", aggfunc="first").reset_index()
+
+    def cell_table(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+        """One row per measured cell, phase and batch, from its processes.
+
+        The step time is the geometric mean of the per-process medians with a t interval over processes
+        (so between-process noise is in it); `process_spread` is the range of the per-process medians
+        relative to it. Cold and warm first calls are kept apart; shape-change cost is the median over
+        processes. Cells left out of comparisons (`excluded`) keep their first calls but no step time.
+        """
+        return self._memoized(("cells", experiment), lambda: self._cell_table(experiment))
+
+    def _cell_table(self, experiment: str) -> pd.DataFrame:
+        from fwbench.workloads import WORKLOADS
+
+        per_process = self.metric_table(experiment)
+        if per_process.empty:
+            return pd.DataFrame()
+        samples = self.samples(experiment)
+        keys = list(SAMPLE_KEYS)
+        rows = []
+        for key, group in per_process.groupby(["machine_label", "framework", "device", "workload", "variant",
+                                               "phase", "batch_size", "params_digest"]):
+            def col(name, how):
+                return getattr(group[name].dropna(), how)() if name in group else np.nan
+            row = {**dict(zip(keys, key)), "framework_version": group["framework_version"].iloc[0],
+                   "machine_id": group["machine_id"].iloc[0], "mode": group["mode"].iloc[0],
+                   "runs": ", ".join(sorted(set(group["run_id"]))),
+                   "first_call_cold_s": col("first_call_cold_s", "median"),
+                   "first_call_warm_s": col("first_call_warm_s", "median"),
+                   "shape_change_s": col("shape_change_s", "median"),
+                   "shape_change_automatic_s": col("shape_change_automatic_s", "median"),
+                   "warmup_steps": col("warmup_steps", "median"),
+                   "peak_rss_bytes": col("peak_rss_bytes", "max"),
+                   "peak_device_memory_bytes": col("peak_device_memory_bytes", "max")}
+            per = samples.get(key)
+            if per:
+                est, lo, hi = stats.cell_estimate(per)
+                medians = [float(np.median(p)) for p in per.values()]
+                spec = WORKLOADS.get(key[3])
+                row.update(n_processes=len(per), step_time_median_s=est, step_time_ci_low_s=lo,
+                           step_time_ci_high_s=hi, n_repeats=int(sum(len(p) for p in per.values())),
+                           step_time_cv=float(np.mean([np.std(p, ddof=1) / np.mean(p) for p in per.values()
+                                                       if len(p) > 1] or [np.nan])),
+                           process_spread=(max(medians) - min(medians)) / est,
+                           throughput_per_s=key[6] / est,
+                           gflops=(spec.flops_per_sample(key[5]) * key[6] / est / 1e9) if spec else np.nan)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def comparisons(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+        """Each graph variant against its framework's eager mode in the same cell: speedup with CI, break-even."""
+        return self._memoized(("comparisons", experiment), lambda: self._comparisons(experiment))
+
+    def _comparisons(self, experiment: str) -> pd.DataFrame:
+        cells = self.cell_table(experiment)
+        if cells.empty or "step_time_median_s" not in cells:
+            return pd.DataFrame()
+        # Rows of a shape-change probe carry no steady state; only timed cells compare.
+        cells = cells.dropna(subset=["step_time_median_s"])
+        samples = self.samples(experiment)
+        rows = []
+        keys = ["machine_label", "framework", "device", "workload", "phase", "batch_size", "params_digest"]
+        for cell, group in cells.groupby(keys):
+            eager = group[group["mode"] == "eager"]
+            if eager.empty:
+                continue
+            e = eager.iloc[0]
+            for _, g in group[group["mode"] == "graph"].iterrows():
+                c = stats.compare(samples[_key(e)], samples[_key(g)])
+                row = {**dict(zip(keys, cell)), "variant": g["variant"], "machine_id": g["machine_id"],
+                       "framework_version": g["framework_version"], "runs": g["runs"],
+                       "eager_median_s": e["step_time_median_s"], "graph_median_s": g["step_time_median_s"],
+                       **_comparison_columns(c),
+                       "first_call_eager_s": e["first_call_cold_s"], "first_call_graph_s": g["first_call_cold_s"],
+                       "first_call_graph_warm_s": g["first_call_warm_s"]}
+                # Break-even from the cold first calls: what a fresh machine pays.
+                row["break_even_steps"] = (stats.break_even_steps(e["first_call_cold_s"], e["step_time_median_s"],
+                                                                  g["first_call_cold_s"], g["step_time_median_s"])
+                                           if np.isfinite(g["first_call_cold_s"]) else np.nan)
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+    def cross_framework(self, baseline: tuple[str, str], candidates: list[tuple[str, str]],
+                        experiment: str = "eager_vs_graph") -> pd.DataFrame:
+        """Speedup of `baseline` (framework, variant) over each candidate, per shared cell: candidate time / baseline time."""
+        samples = self.samples(experiment)
+        rows = []
+        for (machine, fw, device, workload, variant, phase, batch, digest), base in samples.items():
+            if (fw, variant) != baseline:
+                continue
+            for cand_fw, cand_variant in candidates:
+                other = samples.get((machine, cand_fw, device, workload, cand_variant, phase, batch, digest))
+                if other is None or not _like_for_like(workload, (fw, variant), (cand_fw, cand_variant)):
+                    continue
+                c = stats.compare(other, base)
+                rows.append({"machine_label": machine, "device": device, "workload": workload, "phase": phase,
+                             "batch_size": batch, "params_digest": digest, "baseline": f"{fw} {variant}",
+                             "other": f"{cand_fw} {cand_variant}",
+                             "baseline_median_s": stats.cell_estimate(base)[0],
+                             "other_median_s": stats.cell_estimate(other)[0], **_comparison_columns(c)})
+        return pd.DataFrame(rows)
+
+    def aa_controls(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+        """The harness's own false positives: identical alternatives compared by the code that compares real ones.
+
+        *in-process twin*: a variant against its twin measured interleaved in the same processes (the
+        paired comparison behind E1, E4, E6). *between processes*: a cell's processes split in two
+        halves by position (the unpaired comparison behind E2, E3, E5); needs four or more processes.
+        """
+        return self._memoized(("aa", experiment), lambda: self._aa_controls(experiment))
+
+    def _aa_controls(self, experiment: str) -> pd.DataFrame:
+        twins: dict[tuple, dict[int, dict]] = {}
+        for key, pid, entry in self._series(experiment):
+            if entry["values"] and entry.get("stable", True) is not False:
+                twins.setdefault(key, {}).setdefault(entry.get("replicate", 0), {})[pid] = entry["values"]
+        rows = []
+        for key, reps in twins.items():
+            if 1 in reps and 0 in reps:
+                a = {p: v for p, v in reps[0].items() if p in reps[1]}
+                if len(a) >= 2:
+                    rows.append({**dict(zip(SAMPLE_KEYS, key)), "kind": "in-process twin",
+                                 **_comparison_columns(stats.compare(a, reps[1]))})
+        for key, per in self.samples(experiment).items():
+            if len(per) >= 4:
+                ids = sorted(per)
+                first = {p: per[p] for p in ids[0::2]}
+                second = {p: per[p] for p in ids[1::2]}
+                rows.append({**dict(zip(SAMPLE_KEYS, key)), "kind": "between processes",
+                             **_comparison_columns(stats.compare(first, second))})
+        return pd.DataFrame(rows, columns=[*SAMPLE_KEYS, "kind", *COMPARISON_COLUMNS])
+
+    def false_positive_rates(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+        """Per machine and kind of A/A control: how often identical alternatives were called faster or slower."""
+        aa = self.aa_controls(experiment)
+        rows = []
+        for (machine, kind), g in aa.groupby(["machine_label", "kind"]):
+            differ = g["verdict"].isin(["faster", "slower"])
+            excludes_one = (g["speedup_ci_low"] > 1) | (g["speedup_ci_high"] < 1)
+            rows.append({"machine_label": machine, "kind": kind, "controls": len(g),
+                         "false_positives": int(differ.sum()), "false_positive_rate": float(differ.mean()),
+                         "equivalent": int((g["verdict"] == "equivalent").sum()),
+                         "inconclusive": int((g["verdict"] == "inconclusive").sum()),
+                         "intervals_excluding_1": float(excludes_one.mean())})
+        return pd.DataFrame(rows, columns=["machine_label", "kind", "controls", "false_positives",
+                                           "false_positive_rate", "equivalent", "inconclusive",
+                                           "intervals_excluding_1"])
+
+    def _loss_outliers(self, experiment: str) -> pd.DataFrame:
+        """Cells whose loss after the recorded steps is outside its workload's tolerance of the group's median."""
+        from fwbench.workloads import WORKLOADS
+
+        df = self.records
+        df = df[(df.experiment == experiment) & (df.status == "ok") & (df.metric == "loss_after_steps")]
+        rows = []
+        for _, g in df.groupby(["machine_label", "device", "workload", "batch_size"]):
+            ref = float(g["value"].median())
+            tol = getattr(WORKLOADS.get(g["workload"].iloc[0]), "loss_rtol_after_steps", np.nan)
+            bad = g[(g["value"] - ref).abs() / abs(ref) > tol] if np.isfinite(tol) and ref else g.iloc[0:0]
+            rows += bad[["machine_label", "framework", "device", "workload", "variant", "params_digest"]].to_dict("records")
+        return pd.DataFrame(rows, columns=["machine_label", "framework", "device", "workload", "variant", "params_digest"])
+
+    def loss_agreement(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+        """Loss after the recorded training steps, across frameworks and variants, against each workload's tolerance."""
+        from fwbench.workloads import WORKLOADS
+
+        df = self.records
+        df = df[(df.experiment == experiment) & (df.status == "ok") & (df.metric == "loss_after_steps")]
+        rows = []
+        for (machine, device, workload, batch), g in df.groupby(["machine_label", "device", "workload", "batch_size"]):
+            ref = float(g["value"].median())
+            spread = float((g["value"] - ref).abs().max() / abs(ref))
+            spec = WORKLOADS.get(workload)
+            tol = getattr(spec, "loss_rtol_after_steps", np.nan)
+            rows.append({"machine": machine, "device": device, "workload": workload, "batch": batch,
+                         "frameworks x variants": g[["framework", "variant"]].drop_duplicates().shape[0],
+                         "median loss": ref, "max relative deviation": spread, "tolerance": tol,
+                         "agree": bool(spread <= tol) if np.isfinite(tol) else None})
+        return pd.DataFrame(rows)
+
+
+def distinct_labels(runs: list[Run]) -> None:
+    """Give machines that share a label (host names like `vm` or `localhost` are common) distinct ones, in memory.
+
+    Every chart and table groups by label; two machines under one label would be
+    pooled into one. The label gets the machine id appended; the store is not changed.
+    """
+    ids_per_label: dict[str, set] = {}
+    for run in runs:
+        ids_per_label.setdefault(run.manifest["machine_label"], set()).add(run.manifest["machine_id"])
+    for run in runs:
+        label = run.manifest["machine_label"]
+        if len(ids_per_label[label]) > 1:
+            run.manifest["machine_label"] = f"{label} [{run.manifest['machine_id']}]"
+
+
+def headline_batch(df: pd.DataFrame) -> pd.DataFrame:
+    """Keep one batch size per (workload, phase): the training batch, also for inference where it was measured."""
+    if df.empty:
+        return df
+    train_batch = df[df["phase"] == "train"].groupby("workload")["batch_size"].max().to_dict()
+    keep = []
+    for (workload, _), g in df.groupby(["workload", "phase"]):
+        wanted = train_batch.get(workload)
+        keep.append(g[g["batch_size"] == (wanted if wanted in set(g["batch_size"]) else g["batch_size"].max())])
+    return pd.concat(keep)
+
+
+def escape(text) -> str:
+    """HTML-escape a string from the store (error messages, host names) before it reaches a page."""
+    return sanitize.html(text)
+
+
+def html_table(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
+    """Render a DataFrame as an HTML table with every cell escaped."""
+    return df.to_html(index=False, escape=True, na_rep="-", border=0, classes="fwbench-table",
+                      float_format=lambda v: floatfmt.format(v))
+
+
+def fmt_s(seconds: float) -> str:
+    """A duration with a sensible unit."""
+    if not np.isfinite(seconds):
+        return "never"
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} µs"

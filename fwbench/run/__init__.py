@@ -1,0 +1,1 @@
+"""Run layer: executes a profile's jobs with papermill and decides which stored results can be reused."""

@@ -1,0 +1,107 @@
+"""A dry run: every job a profile expands to, whether `run` would reuse a stored result or measure, and why.
+
+Nothing is imported from any framework and nothing is measured; reading the store
+and hashing the source files is all it does, so it answers in seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fwbench.matrix.profile import Job, Profile
+from fwbench.measure import fingerprint
+from fwbench.run.inputs import Inputs
+from fwbench.run.runner import reusable_results
+from fwbench.store.bundle import imported_runs
+from fwbench.store.store import Store
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One job and what `run` would do with it."""
+
+    job: Job = field(metadata={"help": "the job"})
+    action: str = field(metadata={"help": "'reuse' (a stored result has the same key) or 'run'"})
+    reason: str = field(default="", metadata={"help": "for 'run': the input that changed, in words"})
+    files: tuple[str, ...] = field(default=(), metadata={"help": "for a code change: the source files that changed"})
+
+
+def _same_cell(job: Job, stored: dict) -> bool:
+    """The stored job measured this job's cell and process (its parameters may differ)."""
+    return all(stored.get(k) == getattr(job, k) for k in ("experiment", "framework", "device", "workload", "variant",
+                                                          "process"))
+
+
+def _files_changed(before: dict[str, str], now: dict[str, str]) -> tuple[str, ...]:
+    return tuple(sorted(p for p in set(before) | set(now) if before.get(p) != now.get(p)))
+
+
+def _why(job: Job, inputs: Inputs, history: list[tuple[dict, dict]]) -> tuple[str, tuple[str, ...]]:
+    """Why `job` runs: compare with the newest stored result of the same cell on this machine."""
+    same_id = [(m, j) for m, j in history if j["job_id"] == job.job_id]
+    if not same_id:
+        earlier = [(m, j) for m, j in history if _same_cell(job, j)]
+        if not earlier:
+            return "new: never measured on this machine", ()
+        _, stored = earlier[-1]
+        keys = sorted(k for k in set(stored.get("params", {})) | set(job.params)
+                      if stored.get("params", {}).get(k) != job.params.get(k))
+        return f"parameters changed: {', '.join(keys) or 'their values'}", ()
+    manifest, stored = same_id[-1]
+    if stored["status"] == "failed":
+        return "its last run failed", ()
+    before = manifest.get("inputs")
+    if before is None:
+        return "stored before runs recorded their inputs: the code or environment changed since", ()
+    reasons, files = [], ()
+    if before.get("notebooks", {}).get(job.experiment) != inputs.notebooks[job.experiment]:
+        reasons.append("notebook changed")
+    files = _files_changed(before.get("code", {}).get(job.experiment, {}), inputs.code[job.experiment])
+    if files:
+        reasons.append(f"code changed ({len(files)} file{'s' * (len(files) != 1)})")
+    env_then = before.get("environments", {}).get(str(job.threads))
+    env_now = inputs.environments[str(job.threads)]
+    if env_then != env_now:
+        what = sorted(k for k in set(env_then or {}) | set(env_now) if (env_then or {}).get(k) != env_now.get(k))
+        if "packages" in what and env_then:
+            pkgs = sorted(p for p in set(env_then["packages"]) | set(env_now["packages"])
+                          if env_then["packages"].get(p) != env_now["packages"].get(p))
+            what = [w if w != "packages" else f"packages ({', '.join(pkgs)})" for w in what]
+        reasons.append(f"environment changed: {', '.join(what)}")
+    if not reasons:
+        reasons.append("external programs it uses, or the store's schema, changed")
+    return "; ".join(reasons), files
+
+
+def plan(profile: Profile, store: Store, force: bool = False) -> list[Planned]:
+    """What `run --profile` would do now, job by job, in execution order."""
+    inputs = Inputs.of(profile.jobs, fingerprint.collect())
+    runs, _ = store.load(strict=False) if store.root.is_dir() else ([], [])
+    imported = imported_runs(store) if store.root.is_dir() else {}
+    done = reusable_results(runs, imported)
+    history = [(run.manifest, job) for run in sorted(runs, key=lambda r: r.run_id) if run.run_id not in imported
+               for job in run.jobs]
+    planned = []
+    for job in profile.jobs:
+        if not force and inputs.keys[job.job_id] in done:
+            planned.append(Planned(job, "reuse"))
+        elif force:
+            planned.append(Planned(job, "run", "--force"))
+        else:
+            reason, files = _why(job, inputs, history)
+            planned.append(Planned(job, "run", reason, files))
+    return planned
+
+
+def describe(planned: list[Planned]) -> list[str]:
+    """The plan as lines for a terminal: one per job, the changed files under it, a count at the end."""
+    lines, shown = [], set()
+    for p in planned:
+        line = f"{p.action:5}  {p.job.job_id}"
+        lines.append(line + (f"  [{p.reason}]" if p.reason else ""))
+        if p.files and (p.job.experiment, p.files) not in shown:  # an experiment's files once, not per job
+            shown.add((p.job.experiment, p.files))
+            lines.extend(f"         changed: {f}" for f in p.files)
+    runs = sum(p.action == "run" for p in planned)
+    lines.append(f"fwbench: plan: {runs} to run, {len(planned) - runs} reused, {len(planned)} jobs")
+    return lines

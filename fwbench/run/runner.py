@@ -1,0 +1,228 @@
+"""Executes a profile's jobs with papermill, one fresh kernel each, and files every outcome in the store."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fwbench import SCHEMA_VERSION
+from fwbench.measure import fingerprint
+from fwbench.store.bundle import imported_runs
+from fwbench.run.inputs import Inputs
+from fwbench.run.jobkey import digest
+from fwbench.measure.child import error_of
+from fwbench.experiments import EXPERIMENTS
+from fwbench.run.kernel import KERNEL_NAME, jupyter_env
+from fwbench.matrix.profile import Job, Profile
+from fwbench.files import copy_atomic
+from fwbench.store.store import Store, StoreError, read_json, validate_job
+from fwbench.paths import SCRATCH
+
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How the runner behaves, as set on the command line."""
+
+    force: bool = field(default=False, metadata={"help": "re-run jobs even when a stored result has the same inputs"})
+    progress: bool = field(default=True, metadata={"help": "show a progress bar over the whole matrix"})
+    scratch: Path = field(default=SCRATCH, metadata={"help": "where kernels, caches and in-flight notebooks live"})
+
+
+@dataclass
+class Summary:
+    run_id: str | None = None
+    executed: int = 0
+    reused: int = 0
+    failed: int = 0
+    skipped: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        where = f"run {self.run_id}" if self.run_id else "no new run"
+        return (f"fwbench: {self.executed} executed, {self.reused} reused, {self.failed} failed, "
+                f"{self.skipped} skipped ({where})")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@contextlib.contextmanager
+def machine_lock(path: Path):
+    """One benchmark at a time per machine: a second runner anywhere on it is refused."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreError("another fwbench runner is measuring on this machine; "
+                             "run one benchmark at a time") from None
+        yield
+
+
+def _machine_lock_path() -> Path:
+    return Path(tempfile.gettempdir()) / f"fwbench-{os.getuid()}.lock"
+
+
+def _failure_doc(job: Job, error: dict) -> dict:
+    return {"mode": job.mode, "records": [], "samples": {}, "checks": [], "error": error}
+
+
+def execute_job(job: Job, work: Path, notebook_out: Path, cache_dir: Path) -> dict:
+    """Run one job's notebook in a fresh kernel; return its result body (never raises for job failures)."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    output_json = work / "result.json"
+    params = {**job.notebook_parameters(), "output_path": str(output_json), "cache_dir": str(cache_dir)}
+    started = time.monotonic()
+    os.environ["FWBENCH_KERNEL_LOG"] = str(work / "kernel.log")
+    try:
+        papermill.execute_notebook(
+            str(EXPERIMENTS[job.experiment].notebook_path), str(notebook_out), parameters=params,
+            kernel_name=KERNEL_NAME, execution_timeout=job.timeout_s, progress_bar=False,
+            log_output=False, cwd=str(work))
+        body = read_json(output_json)
+        body.setdefault("error", None)
+        status = "ok"
+    except PapermillExecutionError as exc:
+        error = error_of(exc, whole_message=True)
+        # Hardware or a server this machine lacks: nothing was measured, and that is not a failure.
+        status = "skipped" if error["type"] in ("DeviceUnavailable", "ServerUnavailable") else "failed"
+        body = _failure_doc(job, error)
+    except Exception as exc:  # timeouts, dead kernels, unreadable output: all are results too
+        error = error_of(exc, whole_message=True)
+        if "timeout" in type(exc).__name__.lower() or isinstance(exc, TimeoutError):
+            error["message"] = f"timed out after {job.timeout_s:g} s: {error['message']}"
+        body = _failure_doc(job, error)
+        status = "failed"
+    finally:
+        os.environ.pop("FWBENCH_KERNEL_LOG", None)
+    body["status"] = status
+    body["duration_s"] = time.monotonic() - started
+    return body
+
+
+def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions()) -> Summary:
+    """Execute `profile` into `store`; skip jobs whose inputs match a stored successful result."""
+    summary = Summary()
+    with machine_lock(_machine_lock_path()), store.lock():
+        fp = fingerprint.collect()
+        inputs = Inputs.of(profile.jobs, fp)
+        keys = inputs.keys
+        code = {name: digest(files) for name, files in inputs.code.items()}
+
+        runs, problems = store.load(strict=False)
+        for problem in problems:
+            print(f"fwbench: warning: skipping unreadable run: {problem}", file=sys.stderr)
+        _close_abandoned(runs, store)
+        done = reusable_results(runs, imported_runs(store))
+
+        todo = [j for j in profile.jobs if options.force or keys[j.job_id] not in done]
+        summary.reused = len(profile.jobs) - len(todo)
+        if not todo:
+            return summary
+
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        run_id = f"{stamp}-{fp['machine_id']}"
+        summary.run_id = run_id
+        manifest = {
+            "schema_version": SCHEMA_VERSION, "kind": "run", "run_id": run_id,
+            "machine_id": fp["machine_id"], "machine_label": fp["machine_label"], "fingerprint": fp,
+            "profile": {"name": profile.name, "description": profile.description, "source": profile.source,
+                        "seed": profile.seed},
+            "status": "running", "started": _now(), "finished": None, "code_hash": code,
+            "inputs": inputs.manifest_entry(),  # what `plan` compares with to say why a job runs again
+            "jobs": [j.job_id for j in todo],  # in execution order: each process round in its seeded random order
+            "reused": {j.job_id: done[keys[j.job_id]] for j in profile.jobs if j not in todo},
+            "counts": {},
+        }
+        store.write_manifest(manifest)
+        os.environ.update(jupyter_env(options.scratch / "jupyter"))
+        work_root = options.scratch / "work" / run_id
+        status = "interrupted"
+        try:
+            _run_jobs(todo, keys, run_id, store, work_root, options, summary)
+            status = "complete"
+        finally:
+            manifest.update(status=status, finished=_now(),
+                            counts={"executed": summary.executed, "reused": summary.reused,
+                                    "failed": summary.failed, "skipped": summary.skipped})
+            store.write_manifest(manifest)
+            shutil.rmtree(work_root, ignore_errors=True)
+    return summary
+
+
+def reusable_results(runs, imported: dict) -> dict[str, str]:
+    """job_key -> run_id of every stored result a new run may reuse instead of measuring again."""
+    done = {}
+    for run in runs:
+        if run.run_id in imported:  # measured elsewhere: this machine's report measures this machine
+            continue
+        for stored in run.jobs:
+            # A job skipped for want of a device or server is reused too: its key covers the hardware
+            # and the programs it looked for, so installing them is what makes it run again.
+            if stored["status"] in ("ok", "skipped"):
+                done[stored["job_key"]] = run.run_id
+    return done
+
+
+def _close_abandoned(runs, store: Store) -> None:
+    """A run still marked running while we hold the store's lock was killed: mark it interrupted.
+
+    Its finished jobs stay valid and are reused; the job it was in the middle of
+    left no result file (results are written atomically), so it simply runs again.
+    """
+    for run in runs:
+        if run.manifest["status"] == "running":
+            run.manifest.update(status="interrupted", finished=None,
+                                counts={"executed": len(run.jobs)}, note="runner was killed; closed by the next run")
+            store.write_manifest(run.manifest)
+
+
+def _run_jobs(todo, keys, run_id, store, work_root, options, summary) -> None:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(todo, desc="fwbench", unit="job", disable=not options.progress, file=sys.stderr)
+    for job in bar:
+        bar.set_postfix_str(f"{job.framework} {job.variant}")
+        work = work_root / job.job_id
+        work.mkdir(parents=True, exist_ok=True)
+        nb_tmp = work / "executed.ipynb"
+        started = _now()
+        # Shared by the cell's processes: the first compiles into it, later ones find it warm.
+        body = execute_job(job, work, nb_tmp, work_root / "cache" / job.cell_id)
+        doc = {**body, "schema_version": SCHEMA_VERSION, "kind": "job", "run_id": run_id,
+               "job_id": job.job_id, "job_key": keys[job.job_id], "process": job.process,
+               "cell_id": job.cell_id, "experiment": job.experiment,
+               "framework": job.framework, "device": job.device, "workload": job.workload,
+               "variant": job.variant, "params": job.params, "started": started, "finished": _now()}
+        try:
+            validate_job(doc)
+        except StoreError as exc:  # the notebook wrote something malformed: keep it as a failure
+            doc.update(status="failed", records=[], samples={}, checks=[],
+                       error={"type": "StoreError", "message": str(exc), "traceback": ""})
+        if nb_tmp.exists():
+            copy_atomic(nb_tmp, store.run_dir(run_id) / "notebooks" / f"{job.job_id}.ipynb")
+        if (work / "artifacts").is_dir():  # exported models: kept with the run, never in git
+            shutil.copytree(work / "artifacts", store.run_dir(run_id) / "artifacts" / job.job_id, dirs_exist_ok=True)
+        if (work / "kernel.log").exists():
+            copy_atomic(work / "kernel.log", store.run_dir(run_id) / "logs" / f"{job.job_id}.log")
+        store.write_job(doc)
+        summary.executed += 1
+        if doc["status"] == "failed":
+            summary.failed += 1
+            summary.failures.append(f"{job.job_id}: {doc['error']['type']}: {doc['error']['message'][:200]}")
+        elif doc["status"] == "skipped":
+            summary.skipped += 1
+        shutil.rmtree(work, ignore_errors=True)
+    bar.close()

@@ -1,0 +1,357 @@
+"""Bundles: one machine's runs packed into a checksummed archive of data files, and their validated import.
+
+A bundle is a gzip-compressed tar holding `fwbench-bundle.json` (the index: every
+file's SHA-256 and size) and, per run, its manifest, job results, executed
+notebooks and kernel logs. Exported model artifacts are left out: some formats are
+pickles, and a bundle must be data only. Import reads every member as bytes (no
+extraction by tarfile, no links, no paths outside `runs/<run_id>/`), checks the
+index, the schema and the fingerprint, and only then moves whole runs into the
+store under its writer lock; a bundle with any problem leaves the store untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import io
+import json
+import re
+import shutil
+import tarfile
+import tempfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fwbench import SCHEMA_VERSION, __version__
+from fwbench.files import write_json_atomic
+from fwbench.store.store import ID, Store, StoreError, validate_job, validate_manifest
+from fwbench.paths import REFERENCE
+
+INDEX = "fwbench-bundle.json"
+SUFFIX = ".fwbundle"
+#: The only paths a bundle may hold besides its index; anything else rejects it.
+_MEMBER = re.compile(r"^runs/(?P<run>[A-Za-z0-9][A-Za-z0-9_.+-]*)/(?P<path>manifest\.json|"
+                     r"jobs/[A-Za-z0-9][A-Za-z0-9_.+-]*\.json|notebooks/[A-Za-z0-9][A-Za-z0-9_.+-]*\.ipynb|"
+                     r"logs/[A-Za-z0-9][A-Za-z0-9_.+-]*\.log)$")
+_RUN_PARTS = ("manifest.json", "jobs", "notebooks", "logs")
+#: Generous bounds that a corrupt or hostile archive cannot exceed (a full profile's run is ~30 MB): per kind
+#: of member (a kernel log or a notebook is never gigabytes), in all, and in number of members.
+MAX_MEMBER_BYTES = {"manifest.json": 4 * 2**20, "jobs": 64 * 2**20, "notebooks": 64 * 2**20, "logs": 16 * 2**20,
+                    INDEX: 16 * 2**20}
+MAX_TOTAL_BYTES = 1 * 2**30
+MAX_MEMBERS = 50_000
+
+
+def _member_limit(name: str) -> int:
+    if name == INDEX:
+        return MAX_MEMBER_BYTES[INDEX]
+    m = _MEMBER.match(name)
+    kind = m.group("path").split("/")[0] if m else ""
+    return MAX_MEMBER_BYTES.get(kind, 0)
+_FINGERPRINT_KEYS = ("machine_id", "machine_label", "hardware", "os", "python", "packages", "fwbench")
+
+
+class BundleError(StoreError):
+    """A bundle is not a bundle, is damaged, fails validation, or conflicts with the store."""
+
+
+@dataclass
+class ImportResult:
+    added: list[str] = field(default_factory=list)
+    present: list[str] = field(default_factory=list)
+    jobs: int = 0
+
+    def line(self, source) -> str:
+        return (f"fwbench: imported {len(self.added)} run(s) ({self.jobs} jobs) from {Path(source).name}; "
+                f"{len(self.present)} already present")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def run_files(run_dir: Path) -> dict[str, Path]:
+    """The files of a stored run that a bundle carries, by their path inside the run."""
+    out = {}
+    for rel in sorted(p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file()):
+        if _MEMBER.match(f"runs/x/{rel}"):
+            out[rel] = run_dir / rel
+    return out
+
+
+def run_digest(run_dir: Path) -> str:
+    """Content hash of a stored run: its bundled files' names and bytes, in order."""
+    h = hashlib.sha256()
+    for rel, path in run_files(run_dir).items():
+        h.update(rel.encode() + b"\0" + _sha256(path.read_bytes()).encode() + b"\n")
+    return h.hexdigest()
+
+
+def this_machine_id() -> str:
+    from fwbench.measure.fingerprint import hardware, machine_id
+
+    return machine_id(hardware())
+
+
+def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
+    # Fixed owner, mode and time: the same runs always pack to the same bytes.
+    info = tarfile.TarInfo(name)
+    info.size, info.mode, info.mtime, info.uid, info.gid, info.uname, info.gname = size, 0o644, 0, 0, 0, "", ""
+    return info
+
+
+def pack(store: Store, out: Path, machines: list[str] | None = None) -> dict:
+    """Write the runs of `machines` (default: this machine) to the bundle `out`; return its index."""
+    runs, problems = store.load(strict=False)
+    if problems:
+        raise BundleError(f"the store has unreadable runs; fix or remove them first: {problems[0]}")
+    wanted = set(machines) if machines else {this_machine_id()}
+    chosen = [r for r in runs if "*" in wanted or r.manifest["machine_id"] in wanted]
+    if not chosen:
+        have = sorted({r.manifest["machine_id"] for r in runs}) or ["none"]
+        raise BundleError(f"no runs of machine {', '.join(sorted(wanted))} in {store.root} "
+                          f"(machines there: {', '.join(have)})")
+    index = {"schema_version": SCHEMA_VERSION, "kind": "bundle", "fwbench_version": __version__,
+             "machines": {r.manifest["machine_id"]: r.manifest["machine_label"] for r in chosen}, "runs": {}}
+    payload: list[tuple[str, bytes]] = []
+    for run in chosen:
+        files = {}
+        for rel, path in run_files(run.path).items():
+            data = path.read_bytes()
+            files[rel] = {"sha256": _sha256(data), "bytes": len(data)}
+            payload.append((f"runs/{run.run_id}/{rel}", data))
+        index["runs"][run.run_id] = {"machine_id": run.manifest["machine_id"], "files": files}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        text = json.dumps(index, indent=1, sort_keys=True).encode()
+        tar.addfile(_tarinfo(INDEX, len(text)), io.BytesIO(text))
+        for name, data in payload:
+            tar.addfile(_tarinfo(name, len(data)), io.BytesIO(data))
+    with open(tmp, "wb") as fh, gzip.GzipFile(fileobj=fh, mode="wb", mtime=0, filename="") as gz:
+        gz.write(raw.getvalue())
+    tmp.replace(out)
+    return index
+
+
+def _read_members(path: Path) -> dict[str, bytes]:
+    """Every member's bytes by name; refuses anything that is not a plain file at an allowed path."""
+    try:
+        tar = tarfile.open(path, mode="r:gz")
+    except FileNotFoundError:
+        raise BundleError(f"{path}: no such file") from None
+    except (tarfile.ReadError, gzip.BadGzipFile, EOFError, zlib.error, OSError) as exc:
+        raise BundleError(f"{path}: not an fwbench bundle (not a gzip-compressed tar archive: {exc})") from None
+    members: dict[str, bytes] = {}
+    total = 0
+    declared = None  # member -> size, from the index once it has been read
+    try:
+        with tar:
+            for info in tar:
+                name = info.name
+                if not info.isfile():
+                    raise BundleError(f"{path}: member {name!r} is not a plain file (links and devices are refused)")
+                if name != INDEX and not _MEMBER.match(name):
+                    raise BundleError(f"{path}: member {name!r} is not a path a bundle may hold")
+                if name in members:
+                    raise BundleError(f"{path}: member {name!r} appears twice")
+                if name != INDEX and declared is not None and declared.get(name) != info.size:
+                    # The index comes first (pack writes it so): a member it does not list, or whose size
+                    # differs, is refused from its header, before its bytes are read.
+                    raise BundleError(f"{path}: member {name!r} is not in the bundle's index"
+                                      if name not in declared else f"{path}: member {name!r} is not the size "
+                                      "its index says")
+                # Sizes are checked from the archive's headers before a byte of the member is read.
+                if info.size > _member_limit(name):
+                    raise BundleError(f"{path}: member {name!r} has {info.size} bytes; at most "
+                                      f"{_member_limit(name)} are allowed for its kind")
+                if total + info.size > MAX_TOTAL_BYTES or len(members) >= MAX_MEMBERS:
+                    raise BundleError(f"{path}: the bundle holds more than {MAX_TOTAL_BYTES} bytes or "
+                                      f"{MAX_MEMBERS} members")
+                data = tar.extractfile(info).read()
+                if len(data) != info.size:
+                    raise BundleError(f"{path}: truncated (member {name!r} is cut short)")
+                members[name] = data
+                total += len(data)
+                if name == INDEX and not members.keys() - {INDEX}:
+                    declared = _declared_sizes(path, data)
+    except (tarfile.ReadError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise BundleError(f"{path}: truncated or corrupt archive ({exc})") from None
+    if INDEX not in members:
+        raise BundleError(f"{path}: not an fwbench bundle (no {INDEX})")
+    return members
+
+
+def _declared_sizes(path: Path, data: bytes) -> dict[str, int] | None:
+    """member -> size as the index lists them; None if the index is unreadable (_load_index then says why)."""
+    try:
+        index = json.loads(data)
+        return {f"runs/{rid}/{rel}": int(meta["bytes"]) for rid, e in index["runs"].items()
+                for rel, meta in e["files"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _load_index(path: Path, members: dict[str, bytes]) -> dict:
+    try:
+        index = json.loads(members[INDEX])
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{path}: {INDEX} is not valid JSON ({exc})") from None
+    if not isinstance(index, dict) or index.get("kind") != "bundle" or not isinstance(index.get("runs"), dict):
+        raise BundleError(f"{path}: {INDEX} is not a bundle index")
+    if index.get("schema_version") != SCHEMA_VERSION:
+        raise BundleError(f"{path}: bundle schema_version {index.get('schema_version')!r} is not supported "
+                          f"(this fwbench reads {SCHEMA_VERSION})")
+    return index
+
+
+def _check_run(path: Path, run_id: str, entry: dict, members: dict[str, bytes]) -> dict[str, bytes]:
+    """The run's files, after checking them against the index, the schema and each other."""
+    import nbformat
+
+    where = f"{path}: run {run_id}"
+    if not _MEMBER.match(f"runs/{run_id}/manifest.json") or not isinstance(entry, dict) \
+            or not isinstance(entry.get("files"), dict):
+        raise BundleError(f"{where}: malformed index entry")
+    files = {}
+    for rel, meta in entry["files"].items():
+        name = f"runs/{run_id}/{rel}"
+        if name not in members:
+            raise BundleError(f"{where}: {rel} is listed but missing (truncated bundle?)")
+        data = members[name]
+        if not isinstance(meta, dict) or meta.get("bytes") != len(data) or meta.get("sha256") != _sha256(data):
+            raise BundleError(f"{where}: {rel} fails its checksum")
+        files[rel] = data
+    if "manifest.json" not in files:
+        raise BundleError(f"{where}: no manifest.json")
+
+    def parse(rel):
+        try:
+            obj = json.loads(files[rel])
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BundleError(f"{where}: {rel} is not valid JSON ({exc})") from None
+        if not isinstance(obj, dict):
+            raise BundleError(f"{where}: {rel} is not a JSON object")
+        return obj
+
+    try:
+        manifest = validate_manifest(parse("manifest.json"), f"{where}: manifest.json")
+        if manifest["run_id"] != run_id or manifest["machine_id"] != entry.get("machine_id"):
+            raise BundleError(f"{where}: manifest names run {manifest['run_id']!r} of machine {manifest['machine_id']!r}")
+        fp = manifest["fingerprint"]
+        missing = [k for k in _FINGERPRINT_KEYS if k not in fp]
+        if missing or fp["machine_id"] != manifest["machine_id"] or not isinstance(fp["hardware"], dict):
+            raise BundleError(f"{where}: fingerprint is incomplete or names another machine "
+                              f"(missing: {', '.join(missing) or 'none'})")
+        for rel in files:
+            if rel.startswith("jobs/"):
+                job = validate_job(parse(rel), f"{where}: {rel}")
+                if job["run_id"] != run_id or f"jobs/{job['job_id']}.json" != rel:
+                    raise BundleError(f"{where}: {rel} belongs to {job['run_id']}/{job['job_id']}")
+            elif rel.startswith("notebooks/"):
+                try:  # parsed as JSON and checked against the notebook schema; never executed
+                    nbformat.validate(nbformat.reads(files[rel].decode(), as_version=4))
+                except Exception as exc:
+                    raise BundleError(f"{where}: {rel} is not a valid notebook ({str(exc).splitlines()[0]})") from None
+    except BundleError:
+        raise
+    except StoreError as exc:
+        raise BundleError(str(exc)) from None
+    return files
+
+
+def import_bundle(store: Store, path: Path) -> ImportResult:
+    """Validate the bundle at `path` completely, then add its new runs; same runs again change nothing."""
+    path = Path(path)
+    members = _read_members(path)
+    index = _load_index(path, members)
+    listed = {f"runs/{rid}/{rel}" for rid, e in index["runs"].items() if isinstance(e, dict)
+              for rel in (e.get("files") or {})}
+    extra = sorted(set(members) - listed - {INDEX})
+    if extra:
+        raise BundleError(f"{path}: member {extra[0]!r} is not in the bundle's index")
+    for rid in index["runs"]:
+        if not ID.fullmatch(rid):
+            raise BundleError(f"{path}: run id {rid[:60]!r} is not an id (letters, digits, '_', '.', '+', '-', "
+                              "not starting with a dot)")
+    checked = {rid: _check_run(path, rid, entry, members) for rid, entry in sorted(index["runs"].items())}
+    result = ImportResult()
+    with store.lock():
+        imported_runs(store)  # an unreadable log of earlier imports stops us here, before anything moves
+        new = {}
+        for rid, files in checked.items():
+            target = store.run_dir(rid)
+            if target.exists():
+                stored = {rel: _sha256(p.read_bytes()) for rel, p in run_files(target).items()}
+                if stored != {rel: _sha256(d) for rel, d in files.items()}:
+                    raise BundleError(f"{path}: run {rid} conflicts with the stored run of that id "
+                                      "(different contents); nothing was imported")
+                result.present.append(rid)
+            else:
+                new[rid] = files
+        store.runs_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".import-", dir=store.runs_dir))  # hidden: never read as a run
+        try:
+            for rid, files in new.items():
+                for rel, data in files.items():
+                    dest = staging / rid / rel
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    dest.write_bytes(data)
+            for rid in new:  # one rename per run: a run is in the store whole or not at all
+                (staging / rid).rename(store.run_dir(rid))
+                result.added.append(rid)
+                result.jobs += sum(rel.startswith("jobs/") for rel in new[rid])
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        if result.added:
+            _log_import(store, path, result)
+    return result
+
+
+def _log_import(store: Store, path: Path, result: ImportResult) -> None:
+    """Remember where imported runs came from: the book says so, and the runner never reuses them."""
+    log = imported_runs(store)
+    when = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    for rid in result.added:
+        log[rid] = {"bundle": path.name, "imported": when}
+    write_json_atomic(store.root / "imports.json", {"schema_version": SCHEMA_VERSION, "kind": "imports", "runs": log})
+
+
+def imported_runs(store: Store, strict: bool = True) -> dict[str, dict]:
+    """run_id -> {bundle, imported} for every run that arrived in a bundle.
+
+    An `imports.json` that exists but cannot be read is a StoreError when `strict` (importing, measuring
+    and `validate` refuse to go on rather than rewrite it and lose where runs came from); the book reads
+    it with strict=False and lists the problem instead.
+    """
+    path = store.root / "imports.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+        if not (isinstance(data, dict) and data.get("kind") == "imports" and isinstance(data.get("runs"), dict)
+                and all(isinstance(v, dict) for v in data["runs"].values())):
+            raise ValueError("not an imports log")
+        return dict(data["runs"])
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        if strict:
+            raise StoreError(f"{path}: unreadable ({str(exc).splitlines()[0][:80]}); restore it or remove it "
+                             "(the runs it lists would then count as measured here)") from None
+        return {}
+
+
+REFERENCE_DIR = REFERENCE
+
+
+def import_references(store: Store, directory: Path = REFERENCE_DIR) -> list[str]:
+    """Import every committed reference bundle (idempotent); return one line per bundle that added runs."""
+    lines = []
+    for bundle in sorted(Path(directory).glob(f"*{SUFFIX}")):
+        result = import_bundle(store, bundle)
+        if result.added:
+            lines.append(result.line(bundle))
+    return lines

@@ -1,0 +1,295 @@
+"""The results store: one directory per run holding its manifest, job results (JSON) and executed notebooks.
+
+Layout under the store root::
+
+    runs/<run_id>/manifest.json        machine fingerprint, profile, timing of the run, job list
+    runs/<run_id>/jobs/<job_id>.json   one job's status, records, raw samples and checks
+    runs/<run_id>/notebooks/<job_id>.ipynb   the executed experiment notebook
+    runs/<run_id>/logs/<job_id>.log    the kernel's stderr (framework warnings and chatter)
+    .lock                              held by the runner while it writes
+
+Everything is JSON (never pickle), carries `schema_version`, is validated on
+read, and is written atomically so a killed process never leaves a torn file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import math
+import os
+import re
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from fwbench import SCHEMA_VERSION
+from fwbench.files import write_json_atomic
+from fwbench.measure.parity import CLASSES
+from fwbench.paths import RESULTS
+
+#: Portability classes of an export attempt, best first.
+ATTEMPT_OUTCOMES = CLASSES
+#: Outcomes of one server start of the serving experiment (per workload and batching setting).
+SERVER_OUTCOMES = ("serves", "fails", "unsupported")
+
+JOB_STATUSES = ("ok", "failed", "skipped")
+RUN_STATUSES = ("running", "complete", "interrupted")
+
+_JOB_FIELDS = {"schema_version": int, "kind": str, "run_id": str, "job_id": str, "job_key": str,
+               "experiment": str, "framework": str, "device": str, "workload": str, "variant": str,
+               "mode": str, "status": str, "params": dict, "records": list}
+_RECORD_FIELDS = {"phase": str, "batch_size": int, "metric": str, "value": (int, float), "unit": str}
+_MANIFEST_FIELDS = {"schema_version": int, "kind": str, "run_id": str, "machine_id": str,
+                    "machine_label": str, "fingerprint": dict, "profile": dict, "status": str,
+                    "started": str, "jobs": list}
+
+
+class StoreError(Exception):
+    """A file in the store is missing, unreadable, or does not match the schema."""
+
+
+#: Names that identify things (machines, frameworks, variants, workloads, bugs, ...): they reach page titles,
+#: file names and Markdown, so they are plain text: letters, digits and a few separators; no markup, no newline.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.,:;+@()/-]{0,199}")
+#: Run and job ids: also file and folder names, so no space and no leading dot.
+ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,199}")
+
+
+def check_name(path, where: str, value, pattern: re.Pattern = NAME) -> None:
+    """Refuse an identifying string that is not plain (see NAME and ID)."""
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        kind = "an id (letters, digits, '_', '.', '+', '-')" if pattern is ID else \
+            "a plain name (letters, digits, spaces and _ . , : ; + @ ( ) / -)"
+        raise StoreError(f"{path}: {where} {repr(value)[:60]} is not {kind}")
+
+
+def default_root() -> Path:
+    """FWBENCH_STORE if set and not empty, else `results/` at the repository root."""
+    env = os.environ.get("FWBENCH_STORE")
+    return Path(env) if env else RESULTS
+
+
+def read_json(path: Path) -> dict:
+    try:
+        with open(path) as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise StoreError(f"{path}: missing") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StoreError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise StoreError(f"{path}: expected a JSON object")
+    return data
+
+
+def _check_fields(path, data: dict, fields: dict) -> None:
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise StoreError(f"{path}: schema_version {version!r} is not supported (this fwbench reads {SCHEMA_VERSION})")
+    for name, typ in fields.items():
+        if name not in data:
+            raise StoreError(f"{path}: missing field {name!r}")
+        value = data[name]
+        if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+            raise StoreError(f"{path}: field {name!r} has type {type(value).__name__}")
+
+
+def validate_job(data: dict, path="job") -> dict:
+    """Check a job result against the schema; return it unchanged or raise StoreError."""
+    _check_fields(path, data, _JOB_FIELDS)
+    if data["kind"] != "job":
+        raise StoreError(f"{path}: kind is {data['kind']!r}, expected 'job'")
+    for name in ("run_id", "job_id"):
+        check_name(path, name, data[name], ID)
+    for name in ("experiment", "framework", "device", "workload", "variant", "mode"):
+        check_name(path, name, data[name])
+    if data.get("framework_version"):
+        check_name(path, "framework_version", data["framework_version"])
+    if data["status"] not in JOB_STATUSES:
+        raise StoreError(f"{path}: status {data['status']!r} is not one of {', '.join(JOB_STATUSES)}")
+    if data["status"] != "ok" and not isinstance(data.get("error"), dict):
+        raise StoreError(f"{path}: a {data['status']} job must carry an error object")
+    for i, rec in enumerate(data["records"]):
+        if not isinstance(rec, dict):
+            raise StoreError(f"{path}: records[{i}] is not an object")
+        for name, typ in _RECORD_FIELDS.items():
+            if not isinstance(rec.get(name), typ) or isinstance(rec.get(name), bool):
+                raise StoreError(f"{path}: records[{i}].{name} is missing or has the wrong type")
+        if not math.isfinite(rec["value"]):
+            raise StoreError(f"{path}: records[{i}].value is not finite")
+        for name in ("workload", "mode", "variant"):  # optional per-record overrides (a debugging job's bug and mode)
+            if name in rec:
+                check_name(path, f"records[{i}].{name}", rec[name])
+        check_name(path, f"records[{i}].metric", rec["metric"])
+    samples = data.get("samples", [])
+    for i, entry in enumerate(samples if isinstance(samples, list) else []):
+        # Timed series (eager vs graph, tool costs): what the statistics read, so their shape is checked here.
+        if not isinstance(entry, dict) or not isinstance(entry.get("phase"), str) \
+                or not isinstance(entry.get("batch_size"), int) or not isinstance(entry.get("values"), list):
+            raise StoreError(f"{path}: samples[{i}] lacks phase, batch_size or values")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+                   for v in entry["values"]):
+            raise StoreError(f"{path}: samples[{i}].values holds a value that is not a positive finite number")
+        if "variant" in entry:
+            check_name(path, f"samples[{i}].variant", entry["variant"])
+    for i, case in enumerate(data.get("cases", [])):
+        if not isinstance(case, dict) or not all(isinstance(case.get(k), str) for k in ("bug", "mode", "outcome")):
+            raise StoreError(f"{path}: cases[{i}] lacks bug, mode or outcome")
+        for k in ("bug", "mode", "outcome", "tool"):
+            if k in case:
+                check_name(path, f"cases[{i}].{k}", case[k])
+    for i, attempt in enumerate(data.get("attempts", [])):  # the export experiment's per-workload outcomes
+        if not isinstance(attempt, dict) or not all(isinstance(attempt.get(k), str) for k in ("workload", "path", "outcome")):
+            raise StoreError(f"{path}: attempts[{i}] lacks workload, path or outcome")
+        for k in ("workload", "path", "runtime"):
+            if k in attempt:
+                check_name(path, f"attempts[{i}].{k}", attempt[k])
+        if attempt["outcome"] not in ATTEMPT_OUTCOMES:
+            raise StoreError(f"{path}: attempts[{i}].outcome {attempt['outcome']!r} is not one of {', '.join(ATTEMPT_OUTCOMES)}")
+    for i, attempt in enumerate(data.get("servers", [])):  # the serving experiment's server starts
+        if not isinstance(attempt, dict) or not all(isinstance(attempt.get(k), str) for k in ("workload", "server", "outcome")):
+            raise StoreError(f"{path}: servers[{i}] lacks workload, server or outcome")
+        for k in ("workload", "server"):
+            check_name(path, f"servers[{i}].{k}", attempt[k])
+        if attempt["outcome"] not in SERVER_OUTCOMES:
+            raise StoreError(f"{path}: servers[{i}].outcome {attempt['outcome']!r} is not one of {', '.join(SERVER_OUTCOMES)}")
+        if not isinstance(attempt.get("batching"), bool):
+            raise StoreError(f"{path}: servers[{i}].batching is not true or false")
+    return data
+
+
+def validate_manifest(data: dict, path="manifest") -> dict:
+    _check_fields(path, data, _MANIFEST_FIELDS)
+    if data["kind"] != "run":
+        raise StoreError(f"{path}: kind is {data['kind']!r}, expected 'run'")
+    check_name(path, "run_id", data["run_id"], ID)
+    check_name(path, "machine_id", data["machine_id"], ID)
+    check_name(path, "machine_label", data["machine_label"])
+    if data["status"] not in RUN_STATUSES:
+        raise StoreError(f"{path}: status {data['status']!r} is not one of {', '.join(RUN_STATUSES)}")
+    return data
+
+
+@dataclass
+class Run:
+    """One stored run: its manifest and its job results."""
+
+    path: Path
+    manifest: dict
+    jobs: list[dict]
+    #: One line per job file of this run that could not be read (left out of `jobs`).
+    damaged: list[str] = field(default_factory=list)
+
+    @property
+    def run_id(self) -> str:
+        return self.manifest["run_id"]
+
+    def notebook(self, job_id: str) -> Path:
+        return self.path / "notebooks" / f"{job_id}.ipynb"
+
+
+class Store:
+    """Read and write access to a results store rooted at `root`."""
+
+    def __init__(self, root: Path | str | None = None):
+        self.root = Path(root) if root is not None else default_root()
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.runs_dir / run_id
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Exclusive writer lock; a second runner on the same store is refused, not interleaved.
+        Creates the store, saying so, if it does not exist yet (only commands that write take the lock)."""
+        if not self.root.exists():
+            print(f"fwbench: creating a new store at {self.root}", file=sys.stderr)
+        self.root.mkdir(parents=True, exist_ok=True)
+        fh = open(self.root / ".lock", "a+")
+        try:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise StoreError(f"{self.root}: another fwbench runner is writing to this store") from None
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"{os.getpid()}\n")
+            fh.flush()
+            yield
+        finally:
+            fh.close()
+
+    def write_manifest(self, manifest: dict) -> None:
+        validate_manifest(manifest)
+        write_json_atomic(self.run_dir(manifest["run_id"]) / "manifest.json", manifest)
+
+    def write_job(self, job: dict) -> Path:
+        validate_job(job)
+        path = self.run_dir(job["run_id"]) / "jobs" / f"{job['job_id']}.json"
+        write_json_atomic(path, job)
+        return path
+
+    def run_ids(self) -> list[str]:
+        if not self.runs_dir.is_dir():
+            return []
+        # Hidden entries are the import's scratch; anything else that is not a folder is not a run.
+        return sorted(p.name for p in self.runs_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    def load_run(self, run_id: str, strict: bool = True) -> Run:
+        """One run. strict=False keeps a run whose manifest is sound but some job files are not: those
+        jobs are left out and named in `run.damaged`, the others load (and stay reusable) as they are."""
+        check_name(self.runs_dir / run_id, "run id", run_id, ID)
+        path = self.run_dir(run_id)
+        manifest = validate_manifest(read_json(path / "manifest.json"), path / "manifest.json")
+        if manifest["run_id"] != run_id:
+            raise StoreError(f"{path / 'manifest.json'}: run_id {manifest['run_id']!r} does not match its directory")
+        jobs, damaged = [], []
+        for job_path in sorted((path / "jobs").glob("*.json")):
+            try:
+                job = validate_job(read_json(job_path), job_path)
+                if job["run_id"] != run_id:
+                    raise StoreError(f"{job_path}: run_id {job['run_id']!r} does not match its directory")
+            except StoreError as exc:
+                if strict:
+                    raise
+                damaged.append(str(exc))
+                continue
+            jobs.append(job)
+        return Run(path=path, manifest=manifest, jobs=jobs, damaged=damaged)
+
+    def load(self, strict: bool = True) -> tuple[list[Run], list[str]]:
+        """All runs, oldest first, and the problems found.
+
+        strict=True raises StoreError at the first bad file; strict=False keeps everything that is
+        valid and returns one line per bad file: a bad job file loses only that job, a bad manifest
+        its run (whose directory is still there, see `unreadable_runs`).
+        """
+        runs, problems = [], []
+        for run_id in self.run_ids():
+            try:
+                run = self.load_run(run_id, strict=strict)
+            except StoreError as exc:
+                if strict:
+                    raise
+                problems.append(str(exc))
+                continue
+            runs.append(run)
+            problems += run.damaged
+        return runs, problems
+
+    def unreadable_runs(self) -> list[str]:
+        """Run directories whose manifest cannot be read: present in the store, but not loadable."""
+        out = []
+        for run_id in self.run_ids():
+            try:
+                check_name(self.runs_dir / run_id, "run id", run_id, ID)
+                validate_manifest(read_json(self.run_dir(run_id) / "manifest.json"))
+            except StoreError:
+                out.append(run_id)
+        return out
