@@ -56,7 +56,7 @@ def test_unknown_runtime_in_the_child_is_a_load_error(tmp_path):
 
 def test_unknown_path_raises_naming_the_known_ones():
     with pytest.raises(ValueError, match="no export path 'onnx'.*onnx-dynamo"):
-        export.run("torch", "onnx", export.Params(**TINY), threads=1)
+        export.export_all("torch", "onnx", export.Params(**TINY), threads=1)
 
 
 @pytest.mark.parametrize("bad, match", [

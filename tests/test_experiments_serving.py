@@ -77,7 +77,7 @@ def test_a_wrong_answer_is_caught_by_the_parity_check(tiny_onnx, tmp_path):
 
 def test_unknown_variants_and_missing_servers(monkeypatch):
     with pytest.raises(ValueError, match="no serving variant 'triton'"):
-        serving.run("torch", "triton", serving.Params(**FAST))
+        serving.serve_all("torch", "triton", serving.Params(**FAST))
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(ServerUnavailable, match="tensorflow_model_server"):
-        serving.run("tensorflow", "tf-serving", serving.Params(**FAST))
+        serving.serve_all("tensorflow", "tf-serving", serving.Params(**FAST))

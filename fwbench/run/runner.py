@@ -202,7 +202,7 @@ def _run_jobs(todo, keys, run_id, store, work_root, options, summary) -> None:
         # Shared by the cell's processes: the first compiles into it, later ones find it warm.
         body = execute_job(job, work, nb_tmp, work_root / "cache" / job.cell_id)
         doc = {**body, "schema_version": SCHEMA_VERSION, "kind": "job", "run_id": run_id,
-               "job_id": job.job_id, "job_key": keys[job.job_id], "process": job.process,
+               "job_id": job.job_id, "job_key": keys[job.job_id], "process": job.process, "mode": body.get("mode", job.mode),
                "cell_id": job.cell_id, "experiment": job.experiment,
                "framework": job.framework, "device": job.device, "workload": job.workload,
                "variant": job.variant, "params": job.params, "started": started, "finished": _now()}

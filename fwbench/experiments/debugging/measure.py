@@ -22,6 +22,7 @@ from fwbench.measure.metrics import record
 from fwbench.measure.stats import ratio_ci
 from fwbench.measure.timing import TimerConfig, measure
 from fwbench.workloads import get_workload
+from fwbench.measure.job import Request
 
 #: What the tooling survey (claim D4) asks of each framework, run in the baseline ("none") job.
 SURVEY = ("profiler_trace", "scalar_log")
@@ -200,7 +201,16 @@ def survey_records(item: dict) -> list[dict]:
         ("artifact_files", len(item["files"])), ("extra_packages", len(item["extra_packages"])))]
 
 
-def run(framework: str, tool: str, params: Params, threads="auto", progress=None) -> dict:
+def run(job: Request) -> dict:
+    """The experiment's job: the bug catalogue under one tool (fwbench.measure.job's contract)."""
+    framework_threads = get_adapter(job.framework).configure(job.threads)
+    result = run_catalogue(job.framework, job.variant, job.params, threads=job.threads,
+                           progress=lambda what: job.progress(f"case: {what}"))
+    result["settings"] = {"framework_threads": framework_threads}
+    return result
+
+
+def run_catalogue(framework: str, tool: str, params: Params, threads="auto", progress=None) -> dict:
     """Every planted bug in each mode `tool` applies to, each in its own process; then the tool's cost or the survey."""
     tools = hooks.tools(framework)
     if tool not in tools:

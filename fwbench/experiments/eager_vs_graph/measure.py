@@ -21,6 +21,7 @@ from fwbench.measure.metrics import record
 from fwbench.measure.stats import summarize
 from fwbench.measure.timing import InterleaveConfig, measure_interleaved
 from fwbench.workloads import get_workload
+from fwbench.measure.job import Request
 
 
 #: Marks an A/A twin: a second, identically built copy of a variant, measured as if it were another alternative.
@@ -161,8 +162,17 @@ def _sample_entry(series, phase: str, batch: int) -> dict:
             "problem": series.problem, "remeasured_because": series.remeasured_because}
 
 
-def run(framework: str, device: str, workload: str, variants, params: Params, cache_state: str = "cold",
-        process: int = 0, threads: int | None = None) -> dict:
+def run(job: Request) -> dict:
+    """The experiment's job: one cell, every variant of it (fwbench.measure.job's contract)."""
+    result = measure_cell(job.framework, job.device, job.workload, job.variant, job.params,
+                          cache_state=job.cache_state, process=job.process, threads=job.threads)
+    result["settings"] = {"framework_threads": result["framework_settings"],
+                          "os_threads": result["process_info"]["os_threads"]}
+    return result
+
+
+def measure_cell(framework: str, device: str, workload: str, variants, params: Params, cache_state: str = "cold",
+                 process: int = 0, threads: int | None = None) -> dict:
     """Measure every variant of one (framework, device, workload) cell in this process, interleaved.
 
     `variants` is a list or a comma-separated string. A twin of the eager

@@ -19,6 +19,7 @@ from fwbench.measure.metrics import record
 from fwbench.measure.parity import Tolerance, classify, compare
 from fwbench.measure.timing import TimerConfig
 from fwbench.workloads import WORKLOADS, get_workload
+from fwbench.measure.job import Request
 
 
 @dataclass(frozen=True)
@@ -184,8 +185,17 @@ def export_one(adapter, path: str, runtime: str, workload: str, params: Params, 
     return attempt, records, samples
 
 
-def run(framework: str, path: str, params: Params, threads: int, artifacts: Path = Path("artifacts"),
-        scratch: Path = Path("scratch"), progress: Callable[[str], None] = lambda what: None) -> dict:
+def run(job: Request) -> dict:
+    """The experiment's job: every workload along one export path (fwbench.measure.job's contract)."""
+    framework_threads = get_adapter(job.framework).configure(job.threads)
+    result = export_all(job.framework, job.variant, job.params, threads=job.threads,
+                        progress=lambda what: job.progress(f"workload: {what}"))
+    result["settings"] = {"framework_threads": framework_threads}
+    return result
+
+
+def export_all(framework: str, path: str, params: Params, threads: int, artifacts: Path = Path("artifacts"),
+               scratch: Path = Path("scratch"), progress: Callable[[str], None] = lambda what: None) -> dict:
     """Every workload along one export path. A failing workload is recorded; only a bad path name raises."""
     adapter = get_adapter(framework)
     runtime = exporters.paths(framework).get(path)

@@ -36,6 +36,7 @@ from fwbench.experiments.serving import hooks
 from fwbench.experiments.serving.servers import ServeOptions, ServerProcess, ServerUnavailable, get_server, port_is_free
 from fwbench.experiments.serving.wire import FORMATS
 from fwbench.workloads import WORKLOADS, get_workload
+from fwbench.measure.job import Request
 
 @dataclass(frozen=True)
 class Params:
@@ -291,8 +292,14 @@ def prepare_artifact(adapter, model, spec, source: str, directory: Path, example
     raise ValueError(f"{adapter.name}: serving source {source!r} is neither a variant nor an export path")
 
 
-def run(framework: str, variant: str, params: Params, artifacts: Path = Path("artifacts"),
-        scratch: Path = Path("scratch"), progress: Callable[[str], None] = lambda what: None) -> dict:
+def run(job: Request) -> dict:
+    """The experiment's job: every workload and batching setting of one serving variant (fwbench.measure.job's
+    contract)."""
+    return serve_all(job.framework, job.variant, job.params, progress=lambda what: job.progress(f"serving: {what}"))
+
+
+def serve_all(framework: str, variant: str, params: Params, artifacts: Path = Path("artifacts"),
+              scratch: Path = Path("scratch"), progress: Callable[[str], None] = lambda what: None) -> dict:
     """Every workload and batching setting of one serving variant. Failures are recorded; a bad name or a server
     this machine lacks raises (the runner records the latter as skipped, with its reason)."""
     adapter = get_adapter(framework)

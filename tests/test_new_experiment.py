@@ -1,0 +1,143 @@
+"""Adding an experiment is one new folder plus a profile: it is planned, run by papermill, stored, exported and
+given a chapter, with no other file of the project edited (CONTRIBUTING.md's recipe, end to end)."""
+
+import csv
+import json
+
+import pytest
+
+import package_copy
+
+pytestmark = pytest.mark.slow
+
+#: The smallest complete experiment: what CONTRIBUTING.md's recipe asks for, file by file.
+TOY = {
+    "__init__.py": '"""Toy: adds up numbers (a throwaway experiment that proves the layout)."""\n',
+    "experiment.py": '''"""The toy experiment's declaration."""
+
+from fwbench.experiments.base import Experiment
+from fwbench.experiments.toy.measure import Params
+
+
+def variants(framework: str) -> dict[str, str]:
+    return {"sum": "eager"}
+
+
+EXPERIMENT = Experiment(name="toy", title="Toy sums", params=Params, order=99, summary="adds up numbers",
+                        variants_of=variants, workloads=("numbers",), default_processes=1)
+''',
+    "metrics.py": '''"""Metrics only the toy experiment writes."""
+
+from fwbench.measure.metrics import Metric
+
+METRICS = {"toy_sum": Metric("count", "sum of 0 .. n-1")}
+''',
+    "measure.py": '''"""What a toy job runs."""
+
+from dataclasses import dataclass, field
+
+from fwbench.experiments.toy.metrics import METRICS
+from fwbench.measure.job import Request
+from fwbench.measure.metrics import record
+
+
+@dataclass(frozen=True)
+class Params:
+    """Parameters a profile may set for the toy experiment."""
+
+    n: int = field(default=4, metadata={"help": "how many numbers to add"})
+
+
+def run(job: Request) -> dict:
+    job.progress(f"adding {job.params.n} numbers")
+    return {"records": [record(METRICS, "infer", 1, "toy_sum", sum(range(job.params.n)))], "samples": [], "checks": []}
+''',
+    "chapter.md": '''---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# Toy sums
+
+```{code-cell} ipython3
+:tags: [remove-input]
+from fwbench.report.results import Report, html_table
+from IPython.display import HTML
+
+records = Report.load().records
+HTML(html_table(records[records.experiment == "toy"][["framework", "metric", "value"]]))
+```
+''',
+}
+
+NOTEBOOK_CELLS = [  # (source, tags): parameters, process settings, the job, save
+    ('framework = "torch"\ndevice = "cpu"\nworkload = "numbers"\nvariant = "sum"\nthreads = "auto"\n'
+     'process = 0\nparams = {}\noutput_path = ""\ncache_dir = ""', ["parameters"]),
+    ("from fwbench.measure import env\n\nsettings = env.apply(threads=threads, cache_dir=cache_dir or None)", []),
+    ("from fwbench.experiments.toy import measure\nfrom fwbench.measure.job import execute\n\n"
+     "result = execute(measure, settings, framework, device, workload, variant, process, params)", []),
+    ("from fwbench.files import write_json_atomic\n\nif output_path:\n    write_json_atomic(output_path, result)", []),
+]
+
+PROFILE = """name: toy
+description: the throwaway experiment only
+experiments:
+  toy:
+    frameworks: [torch]
+    devices: [cpu]
+    params: {n: 5}
+"""
+
+
+def notebook() -> str:
+    cells = [{"cell_type": "code", "id": f"c{i}", "metadata": {"tags": tags}, "execution_count": None, "outputs": [],
+              "source": source} for i, (source, tags) in enumerate(NOTEBOOK_CELLS)]
+    return json.dumps({"cells": cells, "nbformat": 4, "nbformat_minor": 5, "metadata": {
+        "kernelspec": {"display_name": "fwbench", "language": "python", "name": "fwbench"}}})
+
+
+def test_a_new_experiment_folder_is_planned_run_stored_exported_and_given_a_chapter(tmp_path):
+    copy = package_copy.make(tmp_path / "copy")
+    folder = copy / "fwbench" / "experiments" / "toy"
+    folder.mkdir()
+    for name, text in TOY.items():
+        (folder / name).write_text(text)
+    (folder / "notebook.ipynb").write_text(notebook())
+    profile = tmp_path / "toy.yml"
+    profile.write_text(PROFILE)
+    store = tmp_path / "store"
+
+    plan = package_copy.run(copy, "plan", "--profile", str(profile), store=store)
+    assert plan.returncode == 0, plan.stderr
+    assert "run    toy-torch-cpu-numbers-sum-" in plan.stdout and "[new: never measured" in plan.stdout
+
+    ran = package_copy.run(copy, "run", "--profile", str(profile), "--no-progress", store=store)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    (job_file,) = (store / "runs").glob("*/jobs/*.json")
+    job = json.loads(job_file.read_text())
+    assert job["experiment"] == "toy" and job["status"] == "ok", job.get("error")
+    assert [(r["metric"], r["value"], r["unit"]) for r in job["records"]] == [("toy_sum", 10.0, "count")]
+
+    out = tmp_path / "tidy.csv"
+    exported = package_copy.run(copy, "results", "-o", str(out), store=store)
+    assert exported.returncode == 0, exported.stderr
+    rows = [r for r in csv.DictReader(out.open()) if r["experiment"] == "toy"]
+    assert [(r["workload"], r["metric"], float(r["value"])) for r in rows] == [("numbers", "toy_sum", 10.0)]
+
+    again = package_copy.run(copy, "plan", "--profile", str(profile), store=store)
+    assert "reuse  toy-torch-cpu-numbers-sum-" in again.stdout
+
+    book = package_copy.run(copy, "book", "--no-reference", "--out", str(tmp_path / "out"), store=store, timeout=1200)
+    assert book.returncode == 0, book.stdout[-3000:] + book.stderr[-3000:]
+    html = tmp_path / "out" / "_build" / "html"
+    chapter = (html / "chapters" / "toy.html").read_text()
+    assert "Toy sums" in chapter and "toy_sum" in chapter
+    assert "chapters/toy.html" in (html / "intro.html").read_text()  # in the sidebar and the chapter list
+    assert "adds up numbers" in (html / "intro.html").read_text()
+    assert "toy_sum" in (html / "chapters" / "method.html").read_text()  # the metrics table

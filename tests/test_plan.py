@@ -1,0 +1,80 @@
+"""`plan` says what `run` would do: editing one experiment's book side or measuring code re-runs exactly its jobs."""
+
+import pytest
+
+import package_copy
+from conftest import manifest
+from fwbench import SCHEMA_VERSION
+from fwbench.experiments import registry
+from fwbench.matrix.profile import load_profile
+from fwbench.measure import fingerprint
+from fwbench.run.inputs import Inputs
+from fwbench.store.store import Store
+
+PROFILE = "quick"  # every experiment
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    """A copy of the project and a store holding a result for every job of the profile, as the copy is now."""
+    root = tmp_path_factory.mktemp("plan")
+    copy = package_copy.make(root / "copy")
+    profile = load_profile(PROFILE)
+    inputs = Inputs.of(profile.jobs, fingerprint.collect())  # the copy's files are the same bytes: the same keys
+    store = Store(root / "store")
+    run_id = "20260101T000000Z-seeded"
+    with store.lock():
+        doc = manifest(run_id, machine_id=inputs.fingerprint["machine_id"])
+        doc.update(jobs=[j.job_id for j in profile.jobs], inputs=inputs.manifest_entry())
+        store.write_manifest(doc)
+        for job in profile.jobs:
+            store.write_job({"schema_version": SCHEMA_VERSION, "kind": "job", "run_id": run_id, "job_id": job.job_id,
+                             "job_key": inputs.keys[job.job_id], "experiment": job.experiment,
+                             "framework": job.framework, "device": job.device, "workload": job.workload,
+                             "variant": job.variant, "mode": job.mode, "status": "ok", "params": job.params,
+                             "process": job.process, "records": [], "samples": {}, "checks": [], "error": None})
+    return copy, store.root, profile
+
+
+def planned(copy, store) -> dict[str, str]:
+    proc = package_copy.run(copy, "plan", "--profile", PROFILE, store=store)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split(None, 2) for line in proc.stdout.splitlines() if line.startswith(("run ", "reuse "))]
+    return {job_id: action + (f" {rest[0]}" if rest else "") for action, job_id, *rest in rows}, proc.stdout
+
+
+def append(path, text):
+    path.write_text(path.read_text() + text)
+
+
+def test_nothing_changed_reuses_every_job(seeded):
+    copy, store, profile = seeded
+    plan, out = planned(copy, store)
+    assert set(plan) == {j.job_id for j in profile.jobs}
+    assert all(a == "reuse" for a in plan.values()), out
+
+
+@pytest.mark.parametrize("experiment", list(registry()))
+def test_an_experiments_book_side_never_reruns_a_job_and_its_measuring_code_reruns_only_its_own(seeded, experiment):
+    copy, store, profile = seeded
+    folder = copy / "fwbench" / "experiments" / experiment
+    originals = {p: p.read_text() for p in folder.glob("*") if p.suffix in (".py", ".md")}
+    try:
+        for name in ("tables.py", "plots.py", "claims.py", "experiment.py"):
+            if (folder / name).is_file():
+                append(folder / name, "\n# an edit to what the book shows\n")
+        append(folder / "chapter.md", "\nAn edited sentence.\n")
+        plan, out = planned(copy, store)
+        assert all(a == "reuse" for a in plan.values()), out
+
+        append(folder / "measure.py", "\n# an edit to what a job runs\n")
+        plan, out = planned(copy, store)
+        for job in profile.jobs:
+            if job.experiment == experiment:
+                assert plan[job.job_id].startswith("run [code changed"), out
+            else:
+                assert plan[job.job_id] == "reuse", (job.job_id, out)
+        assert f"changed: fwbench/experiments/{experiment}/measure.py" in out
+    finally:
+        for path, text in originals.items():
+            path.write_text(text)
