@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from fwbench.store.store import Store, StoreError
+from fwbench.store.store import Store
+from fwbench.errors import InputError, StoreError
 
 EXIT_OK, EXIT_FAILED_JOBS, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -237,7 +238,7 @@ def main(argv=None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (StoreError, ValueError, KeyError) as exc:
+    except (InputError, ValueError, KeyError) as exc:  # bad input of any kind: one line, exit 2
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"fwbench: error: {str(message).splitlines()[0] if str(message) else type(exc).__name__}", file=sys.stderr)
         return EXIT_BAD_INPUT

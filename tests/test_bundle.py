@@ -13,7 +13,8 @@ import nbformat
 import pytest
 
 from conftest import job, manifest
-from fwbench.store.bundle import INDEX, BundleError, import_bundle, imported_runs, pack, run_digest
+from fwbench.store.bundle import INDEX, import_bundle, imported_runs, pack, run_digest
+from fwbench.errors import BundleError
 from fwbench.run.runner import reusable_results
 from fwbench.store.store import Store
 

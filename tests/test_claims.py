@@ -1,9 +1,6 @@
 """Verdict rules on synthetic records whose right answer is known by construction (never on measured values)."""
 
-from pathlib import Path
-
 import pandas as pd
-import pytest
 
 from conftest import evg_runs
 from fwbench.report.claims import VERDICTS, all_some_none, load_claims, verdicts

@@ -2,7 +2,6 @@
 
 from conftest import export_attempt, export_job
 from fwbench.experiments.export import tables as export_report
-from fwbench.report import tidy
 from fwbench.report.claims import load_claims, verdict_for
 from fwbench.report.results import Report
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from fwbench import frameworks
-from fwbench.frameworks.base import DeviceUnavailable
+from fwbench.errors import DeviceUnavailable
 from fwbench.measure.timing import TimerConfig, measure
 from fwbench.workloads import get_workload
 

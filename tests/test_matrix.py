@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from fwbench import frameworks
-from fwbench.matrix.profile import MatrixError, load_profile, parse_profile
+from fwbench.matrix.profile import load_profile, parse_profile
+from fwbench.errors import MatrixError
 from fwbench import exporters
 from fwbench.experiments.debugging import hooks as debug_hooks
 from fwbench.experiments.serving import hooks as serving_hooks

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from fwbench.book import pagecheck
-from fwbench.book.pagecheck import PageCheckError, check_book, check_page, find_chromium, render
+from fwbench.book.pagecheck import check_book, check_page, find_chromium, render
+from fwbench.errors import PageCheckError
 
 pytestmark = pytest.mark.skipif(
     not any(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")),

@@ -9,7 +9,8 @@ import pytest
 
 from conftest import job, manifest
 from fwbench.files import write_json_atomic
-from fwbench.store.store import Store, StoreError
+from fwbench.store.store import Store
+from fwbench.errors import StoreError
 
 REPO = Path(__file__).resolve().parent.parent
 

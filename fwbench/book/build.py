@@ -19,13 +19,10 @@ from fwbench.report import sanitize, versions
 from fwbench.report.results import Report
 from fwbench.run.kernel import jupyter_env
 from fwbench.store.store import Store
+from fwbench.errors import BookError
 
 APPENDIX_RUNS = REPO / "chapters" / "appendix" / "runs"
 MATHJAX = SCRATCH / "static" / "mathjax" / "tex-chtml.js"
-
-
-class BookError(RuntimeError):
-    pass
 
 
 def report_version() -> str:

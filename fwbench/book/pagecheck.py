@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from bs4 import BeautifulSoup
+from fwbench.errors import PageCheckError
 
 
 # Where chapters deliberately show stored failures: <details> lists (div.fwbench-tracebacks >
@@ -32,10 +33,6 @@ TRACEBACK = "Traceback (most recent call last)"
 # Virtual time fast-forwards the page's timers, so a generous budget costs little wall time on a
 # quick page and still lets MathJax and the theme's scripts finish before the DOM is dumped.
 VIRTUAL_TIME_MS = 10_000
-
-
-class PageCheckError(RuntimeError):
-    """Chromium is missing or could not render a page."""
 
 
 def find_chromium() -> str:

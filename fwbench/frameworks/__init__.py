@@ -11,7 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from fwbench.plugins import module_literal, module_names, single_subclass
-from fwbench.frameworks.base import MODES, Adapter, DeviceUnavailable
+from fwbench.frameworks.base import MODES, Adapter
+from fwbench.errors import DeviceUnavailable
 
 __all__ = ["Adapter", "DeviceUnavailable", "MODES", "names", "variants", "device_variants", "family_variants", "timed", "loop_kind", "get_adapter"]
 

@@ -20,10 +20,6 @@ MATMUL_PRECISION = "highest"
 INTER_OP_THREADS = 1
 
 
-class DeviceUnavailable(RuntimeError):
-    """The framework cannot see the requested device (e.g. CUDA with a CPU-only build)."""
-
-
 class Adapter(ABC):
     """One framework. Subclasses set the class attributes and implement the methods.
 

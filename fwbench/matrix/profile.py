@@ -20,15 +20,12 @@ from fwbench import frameworks
 from fwbench.experiments import EXPERIMENTS
 from fwbench.workloads import WORKLOADS
 from fwbench.paths import PROFILES
+from fwbench.errors import MatrixError
 
 PROFILE_DIR = PROFILES
 DEVICES = ("cpu", "cuda", "auto")
 _PROFILE_KEYS = {"name", "description", "threads", "timeout_s", "seed", "experiments"}
 _EXPERIMENT_KEYS = {"frameworks", "devices", "workloads", "variants", "params", "processes"}
-
-
-class MatrixError(ValueError):
-    """A profile names something unknown or gives a value of the wrong type."""
 
 
 @dataclass(frozen=True)

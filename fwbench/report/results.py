@@ -14,7 +14,8 @@ from fwbench.report import sanitize
 from fwbench.measure import stats
 from fwbench.report import tidy
 from fwbench.experiments import params_digest
-from fwbench.store.store import Run, Store, StoreError
+from fwbench.store.store import Run, Store
+from fwbench.errors import StoreError
 
 #: A cell whose step-time CV exceeds this is marked noisy in the book.
 NOISY_CV = 0.10

@@ -23,7 +23,8 @@ import pandas as pd
 from fwbench import SCHEMA_VERSION
 from fwbench.measure.stats import EQUIVALENCE_MARGIN
 from fwbench.files import write_json_atomic
-from fwbench.store.store import Store, StoreError, read_json
+from fwbench.store.store import Store, read_json
+from fwbench.errors import StoreError
 
 #: Family-wise significance level of the metric-move test.
 ALPHA = 0.01

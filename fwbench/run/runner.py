@@ -23,7 +23,8 @@ from fwbench.experiments import EXPERIMENTS
 from fwbench.run.kernel import KERNEL_NAME, jupyter_env
 from fwbench.matrix.profile import Job, Profile
 from fwbench.files import copy_atomic
-from fwbench.store.store import Store, StoreError, read_json, validate_job
+from fwbench.store.store import Store, read_json, validate_job
+from fwbench.errors import StoreError
 from fwbench.paths import SCRATCH
 
 

@@ -26,8 +26,10 @@ from pathlib import Path
 
 from fwbench import SCHEMA_VERSION, __version__
 from fwbench.files import write_json_atomic
-from fwbench.store.store import ID, Store, StoreError, validate_job, validate_manifest
+from fwbench.store.store import ID, Store, validate_job, validate_manifest
+from fwbench.errors import StoreError
 from fwbench.paths import REFERENCE
+from fwbench.errors import BundleError
 
 INDEX = "fwbench-bundle.json"
 SUFFIX = ".fwbundle"
@@ -51,10 +53,6 @@ def _member_limit(name: str) -> int:
     kind = m.group("path").split("/")[0] if m else ""
     return MAX_MEMBER_BYTES.get(kind, 0)
 _FINGERPRINT_KEYS = ("machine_id", "machine_label", "hardware", "os", "python", "packages", "fwbench")
-
-
-class BundleError(StoreError):
-    """A bundle is not a bundle, is damaged, fails validation, or conflicts with the store."""
 
 
 @dataclass

@@ -29,6 +29,7 @@ from fwbench import SCHEMA_VERSION
 from fwbench.files import write_json_atomic
 from fwbench.measure.parity import CLASSES
 from fwbench.paths import RESULTS
+from fwbench.errors import StoreError
 
 #: Portability classes of an export attempt, best first.
 ATTEMPT_OUTCOMES = CLASSES
@@ -45,10 +46,6 @@ _RECORD_FIELDS = {"phase": str, "batch_size": int, "metric": str, "value": (int,
 _MANIFEST_FIELDS = {"schema_version": int, "kind": str, "run_id": str, "machine_id": str,
                     "machine_label": str, "fingerprint": dict, "profile": dict, "status": str,
                     "started": str, "jobs": list}
-
-
-class StoreError(Exception):
-    """A file in the store is missing, unreadable, or does not match the schema."""
 
 
 #: Names that identify things (machines, frameworks, variants, workloads, bugs, ...): they reach page titles,

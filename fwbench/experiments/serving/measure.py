@@ -33,7 +33,8 @@ from fwbench.experiments.serving.metrics import METRICS
 from fwbench.measure.metrics import record
 from fwbench.measure.parity import Tolerance, compare
 from fwbench.experiments.serving import hooks
-from fwbench.experiments.serving.servers import ServeOptions, ServerProcess, ServerUnavailable, get_server, port_is_free
+from fwbench.experiments.serving.servers import ServeOptions, ServerProcess, get_server, port_is_free
+from fwbench.errors import ServerUnavailable
 from fwbench.experiments.serving.wire import FORMATS
 from fwbench.workloads import WORKLOADS, get_workload
 from fwbench.measure.job import Request

@@ -20,19 +20,12 @@ import json
 from dataclasses import dataclass, field
 
 import numpy as np
+from fwbench.errors import BadRequest
 
 JSON = "application/json"
 NPY = "application/x-npy"
 #: Format name (as profiles and records write it) -> content type.
 FORMATS = {"json": JSON, "npy": NPY}
-
-
-class BadRequest(ValueError):
-    """A request the server refuses; `status` is the HTTP status to answer with."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)

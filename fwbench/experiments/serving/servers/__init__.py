@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fwbench.plugins import module_names, single_subclass
-from fwbench.experiments.serving.servers.base import Launch, ServeOptions, Server, ServerProcess, ServerUnavailable, free_port, port_is_free
+from fwbench.experiments.serving.servers.base import Launch, ServeOptions, Server, ServerProcess, free_port, port_is_free
+from fwbench.errors import ServerUnavailable
 
 __all__ = ["Launch", "ServeOptions", "Server", "ServerProcess", "ServerUnavailable", "free_port", "port_is_free",
            "names", "get_server"]

@@ -18,10 +18,6 @@ import numpy as np
 from fwbench.experiments.serving import wire
 
 
-class ServerUnavailable(RuntimeError):
-    """The server cannot run on this machine (not installed, no binary on PATH); the reason is the message."""
-
-
 @dataclass(frozen=True)
 class ServeOptions:
     """How a server is to serve one model."""
