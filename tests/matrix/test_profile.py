@@ -15,7 +15,7 @@ from fwbench import exporters
 from fwbench.experiments.debugging import hooks as debug_hooks
 from fwbench.experiments.serving import hooks as serving_hooks
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def profile(**experiment):

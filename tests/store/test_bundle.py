@@ -18,7 +18,7 @@ from fwbench.errors import BundleError
 from fwbench.run.runner import reusable_results
 from fwbench.store.store import Store
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _store(root: Path, runs) -> Store:

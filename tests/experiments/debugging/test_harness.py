@@ -93,7 +93,7 @@ def test_a_raise_at_a_known_line_is_an_error_pointing_at_it():
     assert rec["user_frame_depth"] == 0
     assert rec["names_shapes"] is True  # the message spells out (4, 3) and (4, 2)... of which (4, 3) is the input
     assert rec["suggests_fix"] is True
-    assert rec["planted"] == f"test_debug_harness.py:{bugs.planted_line(raises_here)[1]}"
+    assert rec["planted"] == f"test_harness.py:{bugs.planted_line(raises_here)[1]}"
     assert rec["time_to_surface_s"] >= 0
 
 

@@ -12,7 +12,7 @@ from fwbench.files import write_json_atomic
 from fwbench.store.store import Store
 from fwbench.errors import StoreError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_round_trip(make_store):
