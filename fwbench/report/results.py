@@ -490,6 +490,14 @@ def html_table(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
                       float_format=lambda v: floatfmt.format(v))
 
 
+def compact_table(df: pd.DataFrame, cols: list[str], floatfmt: str = "{:.3g}") -> str:
+    """`html_table` of the columns that say something: the machine only when there are several, and no column
+    that is empty throughout."""
+    cols = [c for c in cols if c != "machine_label" or df["machine_label"].nunique() > 1]
+    cols = [c for c in cols if df[c].replace("", None).notna().any()]
+    return html_table(df[cols], floatfmt=floatfmt)
+
+
 def fmt_s(seconds: float) -> str:
     """A duration with a sensible unit."""
     if not np.isfinite(seconds):

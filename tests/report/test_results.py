@@ -94,3 +94,15 @@ def test_rnn_cells_are_compared_only_between_the_same_loop_strategy(make_store):
     rnn = pairs[pairs.workload == "rnn"]
     assert set(rnn["other"]) == {"tensorflow tf.function-unrolled"}
     assert set(pairs[pairs.workload == "mlp"]["other"]) == {"tensorflow tf.function", "tensorflow tf.function-unrolled"}
+
+
+def test_compact_table_drops_empty_columns_and_a_single_machine():
+    import pandas as pd
+
+    from fwbench.report.results import compact_table
+
+    df = pd.DataFrame({"machine_label": ["a", "a"], "x": [1.5, 2.0], "empty": ["", None], "y": ["p", "q"]})
+    html = compact_table(df, ["machine_label", "x", "empty", "y"])
+    assert "<th>x</th>" in html and "<th>y</th>" in html
+    assert "machine_label" not in html and "empty" not in html
+    assert "machine_label" in compact_table(df.assign(machine_label=["a", "b"]), ["machine_label", "x"])

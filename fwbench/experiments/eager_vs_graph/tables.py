@@ -1,10 +1,16 @@
-"""The eager-vs-graph chapter's "what exactly is timed" table, built from what every job stored about itself."""
+"""The eager-vs-graph chapter's tables and sentences, computed from the report so the page only displays them."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from fwbench.frameworks.base import INTER_OP_THREADS
+from fwbench.measure.stats import EQUIVALENCE_MARGIN
+from fwbench.report.results import NOISY_CV, fmt_s, headline_batch
+from fwbench.workloads import WORKLOADS
+
+EXP = "eager_vs_graph"
 
 #: Columns of the table, in reading order (after machine, device, framework, variant).
 FACTS = ["compiled scope", "update", "layers", "rnn loop", "inference shapes"]
@@ -23,7 +29,7 @@ def _span(values: list) -> str:
     return str(values[0]) if len(values) == 1 else f"{values[0]}-{values[-1]}"
 
 
-def table(report, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+def what_is_timed(report, experiment: str = "eager_vs_graph") -> pd.DataFrame:
     """One row per (machine, device, framework, variant) of the latest jobs: what its step did and ran with.
 
     Static facts (scope, update, loop) are what the job recorded when it ran, so an old run keeps its own
@@ -76,3 +82,124 @@ def table(report, experiment: str = "eager_vs_graph") -> pd.DataFrame:
             "compiler cache (processes)": ", ".join(f"{state} {n}" for state, n in cache.items()),
         })
     return pd.DataFrame(rows)
+
+
+def timed_cells(cells: pd.DataFrame) -> pd.DataFrame:
+    """Cells with a steady-state step time (rows that only hold a shape-change probe have none)."""
+    return cells.dropna(subset=["step_time_median_s"]) if "step_time_median_s" in cells else cells.iloc[:0]
+
+
+def what_was_measured(report, jobs: pd.DataFrame) -> str:
+    """The workloads (size, optimiser, data), batch sizes and processes behind the stored jobs, as Markdown."""
+    lines = []
+    for name in sorted(jobs["workload"].unique()):
+        spec = WORKLOADS.get(name)
+        if spec is None:
+            lines.append(f"- **{name}**: not defined in this version of fwbench.")
+            continue
+        doc = (type(spec).__doc__ or "").strip().splitlines()[0]
+        lines.append(f"- **{name}** ({spec.n_params:,} parameters): {doc} SGD learning rate {spec.lr}, "
+                     f"{spec.dtype}, synthetic data from seed {spec.seed}.")
+    ok = jobs[jobs.status == "ok"]
+    params = [j["params"] for _, j in report.experiment_jobs(EXP)]
+    train_b = sorted({p["batch_size"] for p in params})
+    infer_b = sorted({b for p in params for b in p.get("infer_batch_sizes", [p["batch_size"]])})
+    procs = jobs.groupby(["machine", "framework", "workload"]).size()
+    return ("Workloads:\n\n" + "\n".join(lines) + "\n\n"
+            f"**train** steps (forward, backward and SGD update) at batch {', '.join(map(str, train_b))}; **infer** "
+            f"steps (forward only) at batch sizes {', '.join(map(str, infer_b))}, each on a graph compiled for that "
+            f"size (section {{ref}}`sec-what-is-timed`). Each (framework, workload) ran in {procs.min()}-{procs.max()} "
+            "separate processes, each measuring all of that framework's variants interleaved; the first started with "
+            f"empty compiler caches. {len(ok)} of {len(jobs)} processes produced results; the table below (click to "
+            "show) lists each with its framework version, thread count and compile-cache state.")
+
+
+def checks_text(checks: pd.DataFrame) -> str:
+    """Each correctness check with its tolerance, and how many passed (the failed ones named), as Markdown."""
+    failed = checks[~checks["passed"]]
+    defs = checks.drop_duplicates("name")
+    return ("\n".join(f"- `{r.name}`: {r.detail}; passes at or below {r.tolerance:g}." for r in defs.itertuples())
+            + f"\n\n**{int(checks['passed'].sum())} of {len(checks)} checks passed.**"
+            + ("" if failed.empty else " Failed: " + ", ".join(
+                f"{r.framework} {r.variant} {r.workload} ({r.name})" for r in failed.itertuples())))
+
+
+def compile_cost(cmp: pd.DataFrame) -> pd.DataFrame:
+    """First calls (eager, compiled cold and warm) and the steps after which compiling pays off, per train cell."""
+    train = cmp[cmp.phase == "train"]
+    return pd.DataFrame({
+        "machine": train["machine_label"], "framework": train["framework"], "variant": train["variant"],
+        "workload": train["workload"], "eager first call": train["first_call_eager_s"].map(fmt_s),
+        "cold first call": train["first_call_graph_s"].map(fmt_s),
+        "warm first call": train["first_call_graph_warm_s"].map(lambda v: fmt_s(v) if np.isfinite(v) else "no disk cache"),
+        "break-even (steps)": train["break_even_steps"].map(lambda v: "never" if v == np.inf else f"{v:.0f}")})
+
+
+def shape_change(cells: pd.DataFrame, metric: str = "shape_change_s") -> pd.DataFrame:
+    """The first call at a new batch size, per cell and variant (median over processes); empty if not measured."""
+    rows = cells.dropna(subset=[metric]) if metric in cells else cells.iloc[:0]
+    if rows.empty:
+        return pd.DataFrame()
+    index = ["machine_label", "workload", "phase", "batch_size"] if metric == "shape_change_s" else \
+        ["machine_label", "workload", "batch_size"]
+    table = rows.pivot_table(index=index, columns=["framework", "variant"], values=metric, aggfunc="first")
+    return table.map(fmt_s).reset_index()
+
+
+def machine_peaks(report) -> dict[str, float]:
+    """Each machine's measured matmul peak (GFLOP/s), the median over its processes' calibrations."""
+    peaks: dict[str, list[float]] = {}
+    for run, job in report.experiment_jobs(EXP):
+        if job["status"] == "ok" and job.get("calibration"):
+            peaks.setdefault(run.manifest["machine_label"], []).append(job["calibration"]["peak_gflops"])
+    return {machine: float(np.median(v)) for machine, v in peaks.items()}
+
+
+def step_times(timed: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """workload -> one row per (machine, phase, batch, framework, variant): the step time with its interval and
+    everything that could explain it (warm-up, spread over processes, memory, throughput, noise)."""
+    tables = {}
+    for workload, w in timed.groupby("workload"):
+        w = w.sort_values(["machine_label", "phase", "batch_size", "framework", "variant"])
+        table = pd.DataFrame({
+            "machine": w["machine_label"], "phase": w["phase"], "batch": w["batch_size"],
+            "framework": w["framework"], "variant": w["variant"], "median step": w["step_time_median_s"].map(fmt_s),
+            "95% CI": [f"{fmt_s(lo)} – {fmt_s(hi)}" for lo, hi in zip(w["step_time_ci_low_s"], w["step_time_ci_high_s"])],
+            "CV": w["step_time_cv"].map("{:.0%}".format), "warm-up": w["warmup_steps"],
+            "spread": w["process_spread"].map("{:.0%}".format), "n": w["n_repeats"].astype(int),
+            "processes": w["n_processes"].astype(int), "samples/s": w["throughput_per_s"].round(0).astype(int),
+            "GFLOP/s": w["gflops"].round(2), "peak RSS (MiB)": (w["peak_rss_bytes"] / 2**20).round(0),
+            "peak device memory (MiB)": (w["peak_device_memory_bytes"] / 2**20).round(0),
+            "noisy": w["step_time_cv"] > NOISY_CV})
+        if table["peak device memory (MiB)"].isna().all():  # CPU-only store: nothing to show
+            table = table.drop(columns="peak device memory (MiB)")
+        tables[workload] = table
+    return tables
+
+
+def what_this_means(cmp: pd.DataFrame, timed: pd.DataFrame) -> str:
+    """The findings in sentences, every number computed here from the comparisons and cells (Markdown)."""
+    out = []
+    for (machine, phase), g in headline_batch(cmp).groupby(["machine_label", "phase"]):
+        best = g.loc[g["speedup"].idxmax()]
+        worst = g.loc[g["speedup"].idxmin()]
+        faster = g[g["verdict"] == "faster"]
+        unsure = g[g["verdict"] == "inconclusive"]
+        out.append(f"- On **{machine}**, {phase}: {len(faster)} of {len(g)} (variant, workload) pairs are faster "
+                   f"compiled than eager beyond the ±{EQUIVALENCE_MARGIN:.0%} margin ({len(unsure)} inconclusive). "
+                   f"The largest gain is {best['variant']} on {best['workload']} at {best['speedup']:.2f}x; the "
+                   f"smallest is {worst['variant']} on {worst['workload']} at {worst['speedup']:.2f}x.")
+    train = cmp[cmp.phase == "train"]
+    if not train.empty:
+        slow = train.loc[train["first_call_graph_s"].idxmax()]
+        out.append(f"- The costliest cold first call is {slow['variant']} on {slow['workload']} "
+                   f"({fmt_s(slow['first_call_graph_s'])}).")
+    eager = headline_batch(timed[timed["mode"] == "eager"])
+    for (machine, workload, phase), g in eager.groupby(["machine_label", "workload", "phase"]):
+        fastest = g.loc[g["step_time_median_s"].idxmin()]
+        out.append(f"- Fastest eager mode on {machine}, {workload} {phase}: {fastest['framework']} "
+                   f"({fmt_s(fastest['step_time_median_s'])} per step).")
+    out.append("\nThese results hold for the workloads and machines listed above; small models on few CPU cores are "
+               "dominated by per-op overhead, which is what compilers remove, so larger models and GPUs can tell a "
+               "different story. See {doc}`claims` for the verdicts these numbers feed.")
+    return "\n".join(out)

@@ -166,7 +166,7 @@ def rule_x5(report: Report) -> tuple[str, str, pd.DataFrame]:
     return "mixed", evidence, cells
 
 
-@rule("X6", "The one Keras 3 model definition (`fwbench/keras_model.py`) on the tensorflow, torch and jax backends, "
+@rule("X6", "The one Keras 3 model definition (`fwbench/runtimes/_keras_model.py`) on the tensorflow, torch and jax backends, "
            "each in its own process, on every workload. It *runs* when it builds, runs and its logits match that "
            "framework's own model from the same weights within the tolerances. **Supported** if it runs on all "
            "three backends for every workload, **contradicted** if it runs nowhere, **mixed** otherwise. Step times "

@@ -29,7 +29,10 @@ def portability_chart(attempts: pd.DataFrame):
     workloads = sorted(attempts["workload"].unique())
     n_rows = attempts.groupby("machine_label").apply(lambda d: d[["framework", "path"]].drop_duplicates().shape[0],
                                                      include_groups=False).max()
-    fig, axes = plt.subplots(len(machines), 1, figsize=(3.5 + 1.1 * len(workloads), 0.9 + 0.42 * n_rows * len(machines)),
+    # Each panel needs room for its title, tick labels and the legend beyond its rows, or constrained layout
+    # collapses a one-path panel to nothing.
+    fig, axes = plt.subplots(len(machines), 1, figsize=(3.5 + 1.1 * len(workloads),
+                                                        0.6 + (1.6 + 0.42 * n_rows) * len(machines)),
                              squeeze=False, constrained_layout=True)
     for ax, machine in zip(axes[:, 0], machines):
         dm = attempts[attempts["machine_label"] == machine]

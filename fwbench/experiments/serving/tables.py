@@ -9,7 +9,7 @@ import pandas as pd
 
 from fwbench import frameworks
 from fwbench.experiments.serving import hooks
-from fwbench.report.results import Report
+from fwbench.report.results import Report, fmt_s
 
 EXPERIMENT = "serving"
 
@@ -125,3 +125,68 @@ def best_per_variant(lv: pd.DataFrame) -> pd.DataFrame:
                      "at_concurrency": best["concurrency"],
                      "single_client_p99_s": single["latency_p99_s"].min() if not single.empty else np.nan})
     return pd.DataFrame(rows)
+
+
+def ms(seconds) -> str:
+    """Milliseconds to three significant digits; '' where nothing was measured."""
+    return "" if pd.isna(seconds) else f"{seconds * 1e3:.3g} ms"
+
+
+def what_was_measured(report: Report, srv: pd.DataFrame) -> str:
+    """The variants, servers, runtimes, load levels, batching, wire formats and pinning behind the stored
+    server starts, from the jobs' own parameters (Markdown)."""
+    serving = srv[srv["outcome"] == "serves"]
+    jobs = report.experiment_jobs(EXPERIMENT)
+    # Stored parameters are complete (the profile's values over the experiment's defaults).
+    p = next((j["params"] for _, j in jobs if j["status"] == "ok"), jobs[0][1]["params"])
+    servers_v = srv[srv["server_version"].fillna("") != ""].groupby("server")["server_version"].first()
+    rt = serving[serving["runtime_version"].fillna("") != ""].drop_duplicates("label")
+    pin = serving.drop_duplicates(["machine_label"])
+    return (f"{srv['label'].nunique()} serving variants from {srv['framework'].nunique()} source frameworks, on the "
+            f"workloads {', '.join(sorted(w for w in srv['workload'].unique() if w))}, on "
+            f"{srv['machine_label'].nunique()} machine(s).\n\n"
+            "Servers: " + ", ".join(f"`{s}` ({v})" for s, v in servers_v.items()) + ". Runtimes behind them: "
+            + ", ".join(f"{r['label']}: `{r['runtime']}` ({r['runtime_version']})" for _, r in rt.iterrows()) + ".\n\n"
+            f"Each request carries {p['request_batch']} sample(s). Load levels, each after "
+            f"{p['warmup_s']:g} s of unrecorded warm-up, recorded for {p['duration_s']:g} s or "
+            f"{p['max_requests']} requests: a **closed loop** of {', '.join(map(str, p['concurrency']))} "
+            "concurrent clients (each sends its next request when the last returns), then an **open loop** of Poisson "
+            "arrivals at " + ", ".join(f"{f:.0%}" for f in p["open_loop_fractions"])
+            + " of the best closed-loop throughput of the same server. Open-loop latency runs from each request's "
+            "*scheduled* time, so a stalled server shows in the tail instead of quietly lowering the load "
+            "(coordinated omission). Dynamic batching, where on, collects requests for up to "
+            f"{p['max_wait_ms']:g} ms into one model call of at most {p['max_batch']} rows. Wire formats: "
+            + ", ".join(f"`{f}`" for f in p["formats"]) + " (`npy`: a binary NumPy array).\n\n"
+            "Pinning (server cores / load-generator cores): "
+            + "; ".join(f"{r['machine_label']}: {r['server_cpus']} / {r['client_cpus']}"
+                        + ("" if r["pinned"] else " (not pinned: no taskset)") for _, r in pin.iterrows())
+            + ". The runtime uses as many threads as the server has cores.")
+
+
+def what_this_means(srv: pd.DataFrame, lv: pd.DataFrame) -> str:
+    """The findings per machine and workload, every number computed here from the levels and starts (Markdown)."""
+    serving = srv[srv["outcome"] == "serves"] if not srv.empty else srv
+    out = []
+    closed = lv[(lv["kind"] == "closed") & (lv["error_rate"] == 0)].dropna(subset=["latency_p99_s"])
+    for (machine, workload), g in closed.groupby(["machine_label", "workload"]):
+        lo, hi = g.loc[g["latency_p99_s"].idxmin()], g.loc[g["latency_p99_s"].idxmax()]
+        top = g.loc[g["throughput_rps"].idxmax()]
+        out.append(f"- {machine}, {workload}: best p99 {ms(lo['latency_p99_s'])} ({lo['label']}, "
+                   f"{int(lo['concurrency'])} client(s), batching {'on' if lo['batching'] else 'off'}, {lo['format']}); "
+                   f"worst p99 {ms(hi['latency_p99_s'])} ({hi['label']}, {int(hi['concurrency'])} clients). "
+                   f"Highest throughput {top['throughput_rps']:.0f} req/s ({top['label']}, batching "
+                   f"{'on' if top['batching'] else 'off'}, {top['format']}).")
+        fmts = g.pivot_table(index=["label", "batching", "concurrency"], columns="format", values="throughput_rps")
+        if {"json", "npy"} <= set(fmts.columns):
+            ratio = (fmts["npy"] / fmts["json"]).median()
+            out.append(f"  Binary requests instead of JSON: median throughput ratio {ratio:.2f}x over all settings.")
+    for machine, g in serving.dropna(subset=["cold_start_s"]).groupby("machine_label"):
+        f, s = g.loc[g["cold_start_s"].idxmin()], g.loc[g["cold_start_s"].idxmax()]
+        out.append(f"- {machine}: quickest cold start {fmt_s(f['cold_start_s'])} ({f['label']} on {f['workload']}), "
+                   f"slowest {fmt_s(s['cold_start_s'])} ({s['label']} on {s['workload']}).")
+    bad = srv[srv["outcome"].isin(["fails", "unavailable"])]
+    if not bad.empty:
+        out.append("- Did not serve: " + "; ".join(
+            f"{r['label']} on {r['workload'] or 'all workloads'} ({r['outcome']})"
+            for _, r in bad.drop_duplicates(["label", "workload", "outcome"]).iterrows()) + ".")
+    return "\n".join(out)

@@ -122,3 +122,19 @@ def test_cases_table_follows_the_catalogue_order(make_store):
                                           debug_case("shape", "eager", "error", ideal="error")]})
     assert debug_report.cases(r)["bug"].tolist() == ["shape", "side_effect"]
     assert isinstance(debug_report.catalogue(r), pd.DataFrame)
+
+
+def test_the_chapters_sentences_count_what_the_cases_say(make_store):
+    cases_torch = [debug_case("shape", "eager", "error", ideal="error", line=True),
+                   debug_case("shape", "graph", "error", ideal="error", line=False),
+                   debug_case("print", "graph", "works")]
+    cases_jax = [debug_case("shape", "eager", "silent-wrong", ideal="error"), debug_case("print", "graph", "silent-wrong")]
+    r = store_with(make_store, {"torch": cases_torch, "jax": cases_jax})
+    cases = debug_report.cases(r)
+    scores = debug_report.score_lines(cases)
+    assert "torch eager: 1 of 1 bugs handled as a developer wants" in scores
+    assert "jax eager ran on silently through: shape" in scores
+    text = debug_report.what_this_means(cases, debug_report.overhead(r), n_bugs=2)
+    assert "showed real values for: torch print." in text
+    assert "Errors whose printout named the planted line: 100% eager, 0% compiled." in text
+    assert "cases in all, on 1 machine(s)" in debug_report.what_was_measured(r, cases)

@@ -23,7 +23,7 @@ def test_one_row_per_variant_with_counts_threads_and_cache_states(make_store):
                    busy=1 + p, parallel=0.9 + 0.1 * p, ops=55 if w == "mlp" else 1624)
             for p in range(2) for w in ("mlp", "rnn")]
     store = make_store([("r1", jobs)])
-    table = what_is_timed.table(Report.load(store.root))
+    table = what_is_timed.what_is_timed(Report.load(store.root))
     assert list(table["variant"]) == ["eager", "torch.compile"]
     eager, compiled = table.iloc[0], table.iloc[1]
     assert eager["ops per eager train step"] == "mlp 55 · rnn 1624"
@@ -38,4 +38,52 @@ def test_one_row_per_variant_with_counts_threads_and_cache_states(make_store):
 
 def test_jobs_that_recorded_nothing_leave_the_table_empty(make_store):
     store = make_store([("r1", [evg_job("r1", "torch", {"eager": 0.01})])])
-    assert what_is_timed.table(Report.load(store.root)).empty
+    assert what_is_timed.what_is_timed(Report.load(store.root)).empty
+
+
+# ---- the chapter's tables and sentences, on synthetic jobs whose answer is known by construction -------------------
+
+from conftest import evg_runs  # noqa: E402
+
+from fwbench.experiments.eager_vs_graph import tables  # noqa: E402
+
+TIMES = {("torch", "eager"): 0.010, ("torch", "torch.compile"): 0.004,  # 2.5x
+         ("jax", "eager"): 0.020, ("jax", "jax.jit"): 0.002}            # 10x
+
+
+def _report(make_store):
+    return Report(make_store([("r1", evg_runs("r1", TIMES))]).load()[0])
+
+
+def test_what_this_means_names_the_largest_and_smallest_gain_from_the_comparisons(make_store):
+    report = _report(make_store)
+    cmp = report.comparisons("eager_vs_graph")
+    text = tables.what_this_means(cmp, tables.timed_cells(report.cell_table("eager_vs_graph")))
+    train = cmp[cmp.phase == "train"]
+    best, worst = train.loc[train["speedup"].idxmax()], train.loc[train["speedup"].idxmin()]
+    assert best["variant"] == "jax.jit" and worst["variant"] == "torch.compile"
+    assert f"largest gain is jax.jit on mlp at {best['speedup']:.2f}x" in text
+    assert f"smallest is torch.compile on mlp at {worst['speedup']:.2f}x" in text
+    assert "Fastest eager mode on testbox, mlp train: torch" in text  # 10 ms against 20 ms
+
+
+def test_step_time_and_compile_cost_tables_cover_every_cell(make_store):
+    report = _report(make_store)
+    timed = tables.timed_cells(report.cell_table("eager_vs_graph"))
+    (workload, steps), = tables.step_times(timed).items()
+    assert workload == "mlp" and len(steps) == len(timed)
+    assert {"median step", "95% CI", "spread", "noisy"} <= set(steps.columns)
+    assert "peak device memory (MiB)" not in steps  # a CPU-only store has nothing to show there
+    cost = tables.compile_cost(report.comparisons("eager_vs_graph"))
+    assert set(cost["variant"]) == {"torch.compile", "jax.jit"}
+    assert cost["break-even (steps)"].str.fullmatch(r"\d+|never").all()
+
+
+def test_what_was_measured_and_the_checks_come_from_the_stored_jobs(make_store):
+    report = _report(make_store)
+    jobs = report.job_table("eager_vs_graph")
+    text = tables.what_was_measured(report, jobs)
+    assert "**mlp** (" in text and f"{len(jobs)} of {len(jobs)} processes produced results" in text
+    checks = report.checks("eager_vs_graph")
+    assert f"**{int(checks['passed'].sum())} of {len(checks)} checks passed.**" in tables.checks_text(checks)
+    assert tables.shape_change(report.cell_table("eager_vs_graph"), "no_such_metric").empty

@@ -118,3 +118,21 @@ def test_x6_needs_all_three_backends(make_store):
                                   keras("jax", ["matches", "matches"])])
     assert verdict_for(CLAIMS["X6"], some).verdict == "mixed"
     assert set(export_report.keras_backends(export_report.attempts(some))["backend"]) == {"torch", "tensorflow", "jax"}
+
+
+def test_a_store_without_keras3_paths_gives_x6_no_verdict_instead_of_an_error(make_store):
+    r = report_of(make_store, [path_job("torch", "onnx-dynamo", ["matches", "matches"], runtime="onnxruntime")])
+    assert export_report.keras_backends(export_report.attempts(r)).empty
+    assert verdict_for(CLAIMS["X6"], r).verdict == "not yet measured"
+
+
+def test_the_chapters_sentences_count_what_the_attempts_say(make_store):
+    r = report_of(make_store, [path_job("torch", "onnx-dynamo", ["matches", "fails"]),
+                               path_job("tensorflow", "tflite", ["matches", "matches"], runtime="litert")])
+    att = export_report.attempts(r)
+    text = export_report.what_this_means(att)
+    assert "3 of 4 (path, workload) pairs work and match, 0 work but differ, 1 fail." in text
+    assert "Paths that worked and matched on every workload: tensorflow tflite." in text
+    assert f"Failed: torch onnx-dynamo ({WORKLOADS[1]})." in text
+    assert "- testbox, from torch: 1 match, 0 differ, 1 fail" in export_report.count_lines(att)
+    assert "2 export paths from 2 source frameworks" in export_report.what_was_measured(att)

@@ -75,3 +75,14 @@ def test_csv_carries_serving_rows_with_runtime_in_variant(make_store, tmp_path):
     assert set(rows["variant"]) == {"onnxruntime"}
     assert {"throughput_rps", "latency_p99_s", "cold_start_s"} <= set(rows["metric"])
     assert set(rows["mode"]) == {"no-batching", "batching", "no-batching/json", "batching/json"}
+
+
+def test_the_chapters_sentences_name_the_best_tail_and_what_did_not_serve(make_store):
+    r = report_of(make_store, [ort({"mlp": (1000, 0.002), "cnn": None}), sm({"mlp": (400, 0.009), "cnn": (300, 0.01)})])
+    srv, lv = sr.servers(r), sr.levels(r)
+    text = sr.what_this_means(srv, lv)
+    closed = lv[(lv["kind"] == "closed") & (lv["workload"] == "mlp")]
+    best = closed.loc[closed["latency_p99_s"].idxmin()]
+    assert f"testbox, mlp: best p99 {sr.ms(best['latency_p99_s'])} ({best['label']}" in text
+    assert "Did not serve: onnxruntime (torch) on cnn (fails)." in text
+    assert sr.ms(0.0125) == "12.5 ms" and sr.ms(float("nan")) == ""
