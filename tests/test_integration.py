@@ -192,8 +192,14 @@ def test_tidy_export(pipeline):
         assert set(per_fw.index) == {"torch", "tensorflow", "jax"}, metric
     assert (ok[ok.metric == "first_step_loss_rel_err"].value < 1e-4).all()
     assert {"torch.compile", "jax.jit"} <= set(ok[ok.metric == "first_call_warm_s"].variant)
-    assert set(ok[ok.metric == "break_even_steps"].variant) == {"torch.compile", "torch.compile-forward", "tf.function",
-                                                                 "tf.function+xla", "jax.jit"}
+    # A break-even row for every compiled variant that was compared: a series that never settled (smoke budgets on a
+    # noisy VM) is excluded from comparisons, and so from break-even, rather than reported.
+    from fwbench.report.results import Report
+
+    compared = Report.load(pipeline["store"].root).comparisons("eager_vs_graph")
+    assert not compared.empty, "no compiled variant was compared at all"
+    assert set(ok[ok.metric == "break_even_steps"].variant) == set(compared.variant)
+    assert set(compared.variant) <= {"torch.compile", "torch.compile-forward", "tf.function", "tf.function+xla", "jax.jit"}
     # torch.compile-forward trains only; torch's automatic dynamic shapes are a figure of their own.
     assert "torch.compile-forward" not in set(ok[ok.phase == "infer"].variant)
     assert set(ok[ok.metric == "shape_change_automatic_s"].variant) == {"torch.compile"}
@@ -238,7 +244,7 @@ def test_every_job_recorded_what_it_timed_and_ran_as_configured(pipeline):
     from fwbench.experiments.eager_vs_graph import tables as what_is_timed
     from fwbench.report.results import Report
 
-    table = what_is_timed.table(Report.load(pipeline["store"].root))
+    table = what_is_timed.what_is_timed(Report.load(pipeline["store"].root))
     mine = table[table.machine != SIM_LABEL]
     assert set(mine.framework) == {"torch", "tensorflow", "jax"}
     eager = mine[mine.variant == "eager"]

@@ -38,6 +38,8 @@ class Experiment:
         "help": "one job measures all of a framework's variants of a cell in one process, interleaved"})
     tools: tuple[str, ...] = field(default=(), metadata={
         "help": "programs outside Python it uses (fwbench.measure.fingerprint.TOOLS); their versions key its stored results"})
+    timing_samples: bool = field(default=False, metadata={
+        "help": "its jobs store raw timing samples per process, which the what-changed page tests for moves"})
     identity: Callable[[dict], dict] | None = field(default=None, metadata={
         "help": "the parameters that change what is measured (None: all); their digest keys a cell"})
 

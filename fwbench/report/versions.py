@@ -25,11 +25,15 @@ from fwbench.measure.stats import EQUIVALENCE_MARGIN
 from fwbench.files import write_json_atomic
 from fwbench.store.store import Store, read_json
 from fwbench.errors import StoreError
+from fwbench.experiments import registry
 
 #: Family-wise significance level of the metric-move test.
 ALPHA = 0.01
-#: The timing experiments whose raw samples are compared (others store summaries only).
-SAMPLED_EXPERIMENTS = ("eager_vs_graph", "debugging")
+
+
+def sampled_experiments() -> list[str]:
+    """The experiments whose raw timing samples are compared (others store summaries only)."""
+    return [name for name, experiment in registry().items() if experiment.timing_samples]
 
 
 def reports_dir(store: Store) -> Path:
@@ -168,7 +172,7 @@ def timing_moves(before, after) -> tuple[pd.DataFrame, int]:
     from fwbench.measure import stats
 
     pairs = []
-    for experiment in SAMPLED_EXPERIMENTS:
+    for experiment in sampled_experiments():
         old, new = before.samples(experiment), after.samples(experiment)
         for key, new_procs in new.items():
             old_procs = old.get(key)

@@ -8,4 +8,5 @@ EXPERIMENT = Experiment(name="debugging", title="Debugging ergonomics", params=P
                         summary="plants the same bugs in every framework and records what a developer sees, "
                                 "eagerly and compiled",
                         evidence="sections {ref}`fig-scorecard` and {ref}`fig-tool-cost`",
-                        variants_of=tools, workloads=("bugs",), default_processes=1)
+                        variants_of=tools, workloads=("bugs",), default_processes=1,
+                        timing_samples=True)

@@ -7,4 +7,5 @@ EXPERIMENT = Experiment(name="eager_vs_graph", title="Eager vs graph timing", pa
                         summary="times eager against compiled execution",
                         evidence="figures {ref}`fig-speedup`, {ref}`fig-batch` and {ref}`fig-size`; tables "
                                  "{ref}`tab-compile-cost` and {ref}`tab-step-times`",
-                        interleaved=True, default_processes=4, identity=identity)
+                        interleaved=True, default_processes=4, identity=identity,
+                        timing_samples=True)
