@@ -40,6 +40,9 @@ class Experiment:
         "help": "programs outside Python it uses (fwbench.measure.fingerprint.TOOLS); their versions key its stored results"})
     timing_samples: bool = field(default=False, metadata={
         "help": "its jobs store raw timing samples per process, which the what-changed page tests for moves"})
+    payloads: dict[str, Callable] = field(default_factory=dict, metadata={
+        "help": "keys of a stored job that hold this experiment's own results -> the function that checks them "
+                "(items, path, check_name); the store runs it on every job that carries the key"})
     identity: Callable[[dict], dict] | None = field(default=None, metadata={
         "help": "the parameters that change what is measured (None: all); their digest keys a cell"})
 

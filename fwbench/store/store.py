@@ -22,19 +22,16 @@ import re
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
 from fwbench import SCHEMA_VERSION
 from fwbench.files import write_json_atomic
-from fwbench.measure.parity import CLASSES
+from fwbench.experiments import registry
 from fwbench.paths import RESULTS
 from fwbench.errors import StoreError
 
-#: Portability classes of an export attempt, best first.
-ATTEMPT_OUTCOMES = CLASSES
-#: Outcomes of one server start of the serving experiment (per workload and batching setting).
-SERVER_OUTCOMES = ("serves", "fails", "unsupported")
 
 JOB_STATUSES = ("ok", "failed", "skipped")
 RUN_STATUSES = ("running", "complete", "interrupted")
@@ -94,6 +91,12 @@ def _check_fields(path, data: dict, fields: dict) -> None:
             raise StoreError(f"{path}: field {name!r} has type {type(value).__name__}")
 
 
+@lru_cache(maxsize=None)
+def payload_checks() -> dict:
+    """Stored-job key -> the checker of the experiment that owns it (fwbench.experiments.base.Experiment.payloads)."""
+    return {key: check for experiment in registry().values() for key, check in experiment.payloads.items()}
+
+
 def validate_job(data: dict, path="job") -> dict:
     """Check a job result against the schema; return it unchanged or raise StoreError."""
     _check_fields(path, data, _JOB_FIELDS)
@@ -132,29 +135,11 @@ def validate_job(data: dict, path="job") -> dict:
             raise StoreError(f"{path}: samples[{i}].values holds a value that is not a positive finite number")
         if "variant" in entry:
             check_name(path, f"samples[{i}].variant", entry["variant"])
-    for i, case in enumerate(data.get("cases", [])):
-        if not isinstance(case, dict) or not all(isinstance(case.get(k), str) for k in ("bug", "mode", "outcome")):
-            raise StoreError(f"{path}: cases[{i}] lacks bug, mode or outcome")
-        for k in ("bug", "mode", "outcome", "tool"):
-            if k in case:
-                check_name(path, f"cases[{i}].{k}", case[k])
-    for i, attempt in enumerate(data.get("attempts", [])):  # the export experiment's per-workload outcomes
-        if not isinstance(attempt, dict) or not all(isinstance(attempt.get(k), str) for k in ("workload", "path", "outcome")):
-            raise StoreError(f"{path}: attempts[{i}] lacks workload, path or outcome")
-        for k in ("workload", "path", "runtime"):
-            if k in attempt:
-                check_name(path, f"attempts[{i}].{k}", attempt[k])
-        if attempt["outcome"] not in ATTEMPT_OUTCOMES:
-            raise StoreError(f"{path}: attempts[{i}].outcome {attempt['outcome']!r} is not one of {', '.join(ATTEMPT_OUTCOMES)}")
-    for i, attempt in enumerate(data.get("servers", [])):  # the serving experiment's server starts
-        if not isinstance(attempt, dict) or not all(isinstance(attempt.get(k), str) for k in ("workload", "server", "outcome")):
-            raise StoreError(f"{path}: servers[{i}] lacks workload, server or outcome")
-        for k in ("workload", "server"):
-            check_name(path, f"servers[{i}].{k}", attempt[k])
-        if attempt["outcome"] not in SERVER_OUTCOMES:
-            raise StoreError(f"{path}: servers[{i}].outcome {attempt['outcome']!r} is not one of {', '.join(SERVER_OUTCOMES)}")
-        if not isinstance(attempt.get("batching"), bool):
-            raise StoreError(f"{path}: servers[{i}].batching is not true or false")
+    # Experiment-specific parts (a debugging job's cases, an export job's attempts, ...) are checked by their
+    # experiment's own code, on any job that carries them: a bundle cannot slip one past under another experiment.
+    for key, check in payload_checks().items():
+        if key in data:
+            check(data[key], path, check_name)
     return data
 
 

@@ -3,10 +3,11 @@
 from fwbench.experiments.base import Experiment
 from fwbench.experiments.debugging.hooks import tools
 from fwbench.experiments.debugging.measure import Params
+from fwbench.experiments.debugging.payload import check_cases
 
 EXPERIMENT = Experiment(name="debugging", title="Debugging ergonomics", params=Params, order=20,
                         summary="plants the same bugs in every framework and records what a developer sees, "
                                 "eagerly and compiled",
                         evidence="sections {ref}`fig-scorecard` and {ref}`fig-tool-cost`",
                         variants_of=tools, workloads=("bugs",), default_processes=1,
-                        timing_samples=True)
+                        timing_samples=True, payloads={"cases": check_cases})

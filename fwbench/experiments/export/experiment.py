@@ -3,9 +3,11 @@
 from fwbench import exporters
 from fwbench.experiments.base import Experiment
 from fwbench.experiments.export.measure import Params
+from fwbench.experiments.export.payload import check_attempts
 
 EXPERIMENT = Experiment(name="export", title="Export and portability", params=Params, order=30,
                         summary="takes every export path from each framework to its target runtime and checks that "
                                 "the model still computes the same thing",
                         evidence="sections {ref}`fig-portability`, {ref}`fig-export-size` and {ref}`fig-export-latency`",
-                        variants_of=exporters.paths, workloads=("models",), default_processes=1)
+                        variants_of=exporters.paths, workloads=("models",), default_processes=1,
+                        payloads={"attempts": check_attempts})

@@ -3,6 +3,7 @@
 from fwbench.experiments.base import Experiment
 from fwbench.experiments.serving.hooks import variants
 from fwbench.experiments.serving.measure import Params
+from fwbench.experiments.serving.payload import check_servers
 
 EXPERIMENT = Experiment(name="serving", title="Serving under load", params=Params, order=40,
                         summary="puts those models behind real HTTP servers and measures latency, throughput and "
@@ -10,4 +11,4 @@ EXPERIMENT = Experiment(name="serving", title="Serving under load", params=Param
                         evidence="sections {ref}`fig-latency-throughput`, {ref}`tab-tail-latency`, "
                                  "{ref}`fig-cold-start` and {ref}`fig-batching`",
                         variants_of=variants, workloads=("models",), default_processes=1,
-                        tools=("java", "tensorflow_model_server", "taskset"))
+                        tools=("java", "tensorflow_model_server", "taskset"), payloads={"servers": check_servers})
