@@ -104,3 +104,4 @@ def test_every_experiment_is_one_folder_with_its_declared_files(name):
     for required in ("__init__.py", "experiment.py", "measure.py", "notebook.ipynb", "chapter.md"):
         assert (folder / required).is_file(), required
     assert experiment.title and experiment.summary and experiment.params.__doc__
+    assert set(experiment.axes) == {"workload", "variant", "mode"}, "say what the tidy columns hold (method page)"

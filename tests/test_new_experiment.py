@@ -24,7 +24,8 @@ def variants(framework: str) -> dict[str, str]:
 
 
 EXPERIMENT = Experiment(name="toy", title="Toy sums", params=Params, order=99, summary="adds up numbers",
-                        variants_of=variants, workloads=("numbers",), default_processes=1)
+                        variants_of=variants, workloads=("numbers",), default_processes=1,
+                        axes={"workload": "the numbers added", "variant": "sum", "mode": "eager"})
 ''',
     "metrics.py": '''"""Metrics only the toy experiment writes."""
 
@@ -140,4 +141,5 @@ def test_a_new_experiment_folder_is_planned_run_stored_exported_and_given_a_chap
     assert "Toy sums" in chapter and "toy_sum" in chapter
     assert "chapters/toy.html" in (html / "intro.html").read_text()  # in the sidebar and the chapter list
     assert "adds up numbers" in (html / "intro.html").read_text()
-    assert "toy_sum" in (html / "chapters" / "method.html").read_text()  # the metrics table
+    method = (html / "chapters" / "method.html").read_text()
+    assert "toy_sum" in method and "the numbers added" in method  # the metrics and the columns per experiment

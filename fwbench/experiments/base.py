@@ -40,6 +40,9 @@ class Experiment:
         "help": "programs outside Python it uses (fwbench.measure.fingerprint.TOOLS); their versions key its stored results"})
     timing_samples: bool = field(default=False, metadata={
         "help": "its jobs store raw timing samples per process, which the what-changed page tests for moves"})
+    axes: dict[str, str] = field(default_factory=dict, metadata={
+        "help": "what the tidy columns workload, variant and mode hold in this experiment's rows, in words "
+                "(the method page's table of columns per experiment)"})
     payloads: dict[str, Callable] = field(default_factory=dict, metadata={
         "help": "keys of a stored job that hold this experiment's own results -> the function that checks them "
                 "(items, path, check_name); the store runs it on every job that carries the key"})

@@ -10,4 +10,7 @@ EXPERIMENT = Experiment(name="debugging", title="Debugging ergonomics", params=P
                                 "eagerly and compiled",
                         evidence="sections {ref}`fig-scorecard` and {ref}`fig-tool-cost`",
                         variants_of=tools, workloads=("bugs",), default_processes=1,
-                        timing_samples=True, payloads={"cases": check_cases})
+                        timing_samples=True, payloads={"cases": check_cases},
+                        axes={"workload": "the planted bug, or a tooling-survey item, or the model a tool's cost was "
+                                          "timed on (a failed job: bugs)",
+                              "variant": "the debugging tool (none: the baseline)", "mode": "eager or graph"})

@@ -10,4 +10,6 @@ EXPERIMENT = Experiment(name="export", title="Export and portability", params=Pa
                                 "the model still computes the same thing",
                         evidence="sections {ref}`fig-portability`, {ref}`fig-export-size` and {ref}`fig-export-latency`",
                         variants_of=exporters.paths, workloads=("models",), default_processes=1,
-                        payloads={"attempts": check_attempts})
+                        payloads={"attempts": check_attempts},
+                        axes={"workload": "the exported model (a failed job: models)", "variant": "the export path",
+                              "mode": "the runtime that ran the artifact"})
