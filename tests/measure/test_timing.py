@@ -102,16 +102,38 @@ def test_interleaved_alternatives_take_turns_in_a_seeded_order():
     assert calls[-36:] == timed  # the same seed, the same order
 
 
-def test_a_series_that_shifts_is_measured_again_and_then_kept_as_unstable():
+class _Clock:
+    """A synthetic clock for the timer: steps advance it by seeded durations instead of sleeping, so the series the
+    timer sees are exactly the ones the test describes, whatever else the machine is doing."""
+
+    def __init__(self, seed: int = 0):
+        self.ns = 0
+        self.rng = np.random.default_rng(seed)
+
+    def step(self, seconds: float) -> None:
+        self.ns += int(seconds * self.rng.lognormal(0.0, 0.02) * 1e9)  # 2% jitter
+
+    def perf_counter_ns(self) -> int:
+        return self.ns
+
+    def perf_counter(self) -> float:
+        return self.ns * 1e-9
+
+
+def test_a_series_that_shifts_is_measured_again_and_then_kept_as_unstable(monkeypatch):
+    from fwbench.measure import timing
+
+    clock = _Clock(seed=0)
+    monkeypatch.setattr(timing, "time", clock)
     cfg = InterleaveConfig(block=5, block_warmup=0, min_blocks=6, max_blocks=6, max_time_s=0.01, warmup_min=5,
                            warmup_max=20)
     n = {"calls": 0}
 
     def breaks_after_a_while():  # fast, then (from its 40th call on) ten times slower for good
         n["calls"] += 1
-        time.sleep(0.0002 if n["calls"] < 40 else 0.002)
+        clock.step(0.0002 if n["calls"] < 40 else 0.002)
 
-    out = measure_interleaved({"ok": _sleeper(0.0005), "bad": breaks_after_a_while}, lambda _: None, cfg,
+    out = measure_interleaved({"ok": lambda: clock.step(0.0005), "bad": breaks_after_a_while}, lambda _: None, cfg,
                               random.Random(0))
     assert out["ok"].stable
     # First attempt: the shift lands inside the timed steps; the second attempt is steady at the slow level.
