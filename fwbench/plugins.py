@@ -23,6 +23,14 @@ def single_subclass(module_path: str, base: type) -> type:
     return classes[0]
 
 
+def plugin_literal(package_dir: Path, plugin: str, name: str, default):
+    """`name`'s literal in the plug-in module `plugin` of a package (a framework's hook, say), read without importing
+    it; `default` when the package has no such module or the module no such literal."""
+    path = Path(package_dir) / f"{plugin}.py"
+    found = module_literal(path, name) if path.is_file() else None
+    return dict(default) if found is None else dict(found)
+
+
 def module_literal(path: Path, name: str):
     """The literal assigned to `name` at the top level of the module at `path` (or in a class there), read
     without importing it: listing a framework's variants must not load the framework. None if absent."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fwbench.plugins import module_literal, module_names
+from fwbench.plugins import module_names, plugin_literal
 
 _HERE = Path(__file__).parent
 
@@ -21,8 +21,7 @@ def frameworks() -> list[str]:
 @lru_cache(maxsize=None)
 def paths(framework: str) -> dict[str, str]:
     """export path -> the runtime (fwbench.runtimes) that runs its artifact, option after ':'; {} for none."""
-    path = _HERE / f"{framework}.py"
-    return dict(module_literal(path, "PATHS") or {}) if path.is_file() else {}
+    return plugin_literal(_HERE, framework, "PATHS", {})
 
 
 def export(framework: str, model, spec, path: str, directory: Path, example: np.ndarray) -> tuple[Path, list[str]]:

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
-from fwbench.plugins import module_literal, module_names
+from fwbench.plugins import module_names, plugin_literal
 
 _HERE = Path(__file__).parent
 #: A framework without a hook module still has the baseline: the bug with no tool.
@@ -22,8 +22,7 @@ def frameworks() -> list[str]:
 @lru_cache(maxsize=None)
 def tools(framework: str) -> dict[str, str]:
     """debugging tool -> the modes it changes ("eager,graph", or "graph" for a switch that turns compiling off)."""
-    path = _HERE / f"{framework}.py"
-    return dict(module_literal(path, "TOOLS") or NO_TOOL) if path.is_file() else dict(NO_TOOL)
+    return plugin_literal(_HERE, framework, "TOOLS", NO_TOOL)
 
 
 def get(framework: str) -> ModuleType:

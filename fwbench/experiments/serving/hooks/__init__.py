@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from fwbench.plugins import module_literal, module_names
+from fwbench.plugins import module_names, plugin_literal
 
 _HERE = Path(__file__).parent
 
@@ -17,5 +17,4 @@ def frameworks() -> list[str]:
 @lru_cache(maxsize=None)
 def variants(framework: str) -> dict[str, str]:
     """serving variant -> "server:source" (a server module; an inference variant or export path); {} for none."""
-    path = _HERE / f"{framework}.py"
-    return dict(module_literal(path, "VARIANTS") or {}) if path.is_file() else {}
+    return plugin_literal(_HERE, framework, "VARIANTS", {})
