@@ -6,6 +6,7 @@ import pandas as pd
 
 from fwbench.measure import stats
 from fwbench.report.results import Report, fmt_s
+from fwbench.report.sanitize import md
 
 EXPERIMENT = "debugging"
 
@@ -149,7 +150,7 @@ def _mode(mode: str) -> str:
 def what_was_measured(report: Report, cases: pd.DataFrame) -> str:
     """The planted bugs, frameworks, compilers and tools behind the stored cases, as Markdown."""
     base = cases[cases["tool"] == "none"]
-    lines = [f"- **{r['bug']}**: {r['title']} (planted at `fwbench/experiments/debugging/{r['planted']}`; a developer "
+    lines = [f"- **{md(r['bug'])}**: {md(r['title'])} (planted at fwbench/experiments/debugging/{md(r['planted'])}; a developer "
              "wants " + ("an error" if r["ideal"] == "error" else "it to work") + ")"
              for _, r in catalogue(report).iterrows()]
     versions = cases.groupby("framework")["framework_version"].first()
@@ -158,19 +159,19 @@ def what_was_measured(report: Report, cases: pd.DataFrame) -> str:
     return ("Each bug is one small function in `fwbench/experiments/debugging/bugs.py`, written once against a tiny "
             "array API that each framework lends (its own `matmul`, `sum`, embedding lookup, gradient), so all "
             "frameworks run the same planted line:\n\n" + "\n".join(lines) + "\n\n"
-            "Frameworks: " + ", ".join(f"{f} {v} (compiled with {compiled.get(f, '?')})" for f, v in versions.items())
+            "Frameworks: " + ", ".join(f"{md(f)} {md(v)} (compiled with {compiled.get(f, '?')})" for f, v in versions.items())
             + ". Debugging tools switched on, one job each: "
-            + "; ".join(f"{f}: {', '.join(t for t in ts if t != 'none')}" for f, ts in tools.items()) + ". "
+            + "; ".join(f"{md(f)}: {', '.join(t for t in ts if t != 'none')}" for f, ts in tools.items()) + ". "
             f"{len(cases)} cases in all, on {cases['machine_label'].nunique()} machine(s).")
 
 
 def score_lines(cases: pd.DataFrame) -> str:
     """How many bugs each framework and mode handled as a developer wants, and what ran on silently (Markdown)."""
     base = cases[cases["tool"] == "none"]
-    lines = [f"- {r['machine_label']}, {r['framework']} {_mode(r['mode'])}: {int(r['good'])} of {int(r['cases'])} "
+    lines = [f"- {md(r['machine_label'])}, {md(r['framework'])} {_mode(r['mode'])}: {int(r['good'])} of {int(r['cases'])} "
              "bugs handled as a developer wants" for _, r in scores(cases).iterrows()]
     silent = base[base["outcome"] == "silent-wrong"].groupby(["framework", "mode"])["bug"].apply(", ".join)
-    lines += [f"- {f} {_mode(m)} ran on silently through: {b}" for (f, m), b in silent.items()]
+    lines += [f"- {md(f)} {_mode(m)} ran on silently through: {md(b)}" for (f, m), b in silent.items()]
     return "\n".join(lines)
 
 
@@ -181,24 +182,24 @@ def what_this_means(cases: pd.DataFrame, oh: pd.DataFrame, n_bugs: int) -> str:
     for machine, g in scores(cases).groupby("machine_label"):
         wide = g.pivot_table(index="framework", columns="mode", values="good")
         for f, r in wide.iterrows():
-            out.append(f"- {machine}, {f}: {int(r.get('eager', 0))} of {n_bugs} bugs handled well eagerly, "
+            out.append(f"- {md(machine)}, {md(f)}: {int(r.get('eager', 0))} of {n_bugs} bugs handled well eagerly, "
                        f"{int(r.get('graph', 0))} compiled.")
     pb = base[base["bug"].isin(["print", "breakpoint"]) & (base["mode"] == "graph")]
     if not pb.empty:
         ok = pb[pb["outcome"] == "works"]
         out.append("- `print` / `breakpoint()` inside the compiled function showed real values for: "
-                   + (", ".join(f"{r['framework']} {r['bug']}" for _, r in ok.iterrows()) or "none") + ".")
+                   + (", ".join(f"{md(r['framework'])} {md(r['bug'])}" for _, r in ok.iterrows()) or "none") + ".")
     errs = base[(base["outcome"] == "error")]
     if not errs.empty:
         shown = errs.groupby("mode")["user_line_shown"].mean()
         out.append("- Errors whose printout named the planted line: "
                    + ", ".join(f"{shown[m]:.0%} {_mode(m)}" for m in shown.index) + ".")
         slow = errs.loc[errs["time_to_surface_s"].idxmax()]
-        out.append(f"- The slowest error to surface: {slow['framework']} {slow['bug']} ({_mode(slow['mode'])}), "
+        out.append(f"- The slowest error to surface: {md(slow['framework'])} {md(slow['bug'])} ({_mode(slow['mode'])}), "
                    f"{fmt_s(slow['time_to_surface_s'])}.")
     if not oh.empty:
         worst = oh.loc[oh["slowdown"].idxmax()]
-        out.append(f"- The costliest tool: {worst['framework']} {worst['tool']} ({worst['mode']}), "
+        out.append(f"- The costliest tool: {md(worst['framework'])} {md(worst['tool'])} ({md(worst['mode'])}), "
                    f"{worst['slowdown']:.2f}x the normal step time.")
     out.append("\nThese are single planted bugs in small functions; real bugs in large programs differ in degree, "
                "not in kind. See {doc}`claims` (D1-D4) for the verdicts these outcomes feed.")

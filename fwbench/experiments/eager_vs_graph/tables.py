@@ -7,6 +7,7 @@ import pandas as pd
 
 from fwbench.frameworks.base import INTER_OP_THREADS
 from fwbench.measure.stats import EQUIVALENCE_MARGIN
+from fwbench.report.sanitize import md
 from fwbench.report.results import NOISY_CV, fmt_s, headline_batch
 from fwbench.workloads import WORKLOADS
 
@@ -95,10 +96,10 @@ def what_was_measured(report, jobs: pd.DataFrame) -> str:
     for name in sorted(jobs["workload"].unique()):
         spec = WORKLOADS.get(name)
         if spec is None:
-            lines.append(f"- **{name}**: not defined in this version of fwbench.")
+            lines.append(f"- **{md(name)}**: not defined in this version of fwbench.")
             continue
         doc = (type(spec).__doc__ or "").strip().splitlines()[0]
-        lines.append(f"- **{name}** ({spec.n_params:,} parameters): {doc} SGD learning rate {spec.lr}, "
+        lines.append(f"- **{md(name)}** ({spec.n_params:,} parameters): {md(doc)} SGD learning rate {spec.lr}, "
                      f"{spec.dtype}, synthetic data from seed {spec.seed}.")
     ok = jobs[jobs.status == "ok"]
     params = [j["params"] for _, j in report.experiment_jobs(EXP)]
@@ -118,10 +119,10 @@ def checks_text(checks: pd.DataFrame) -> str:
     """Each correctness check with its tolerance, and how many passed (the failed ones named), as Markdown."""
     failed = checks[~checks["passed"]]
     defs = checks.drop_duplicates("name")
-    return ("\n".join(f"- `{r.name}`: {r.detail}; passes at or below {r.tolerance:g}." for r in defs.itertuples())
+    return ("\n".join(f"- {md(r.name)}: {md(r.detail)}; passes at or below {r.tolerance:g}." for r in defs.itertuples())
             + f"\n\n**{int(checks['passed'].sum())} of {len(checks)} checks passed.**"
             + ("" if failed.empty else " Failed: " + ", ".join(
-                f"{r.framework} {r.variant} {r.workload} ({r.name})" for r in failed.itertuples())))
+                f"{md(r.framework)} {md(r.variant)} {md(r.workload)} ({md(r.name)})" for r in failed.itertuples())))
 
 
 def compile_cost(cmp: pd.DataFrame) -> pd.DataFrame:
@@ -185,19 +186,19 @@ def what_this_means(cmp: pd.DataFrame, timed: pd.DataFrame) -> str:
         worst = g.loc[g["speedup"].idxmin()]
         faster = g[g["verdict"] == "faster"]
         unsure = g[g["verdict"] == "inconclusive"]
-        out.append(f"- On **{machine}**, {phase}: {len(faster)} of {len(g)} (variant, workload) pairs are faster "
+        out.append(f"- On **{md(machine)}**, {md(phase)}: {len(faster)} of {len(g)} (variant, workload) pairs are faster "
                    f"compiled than eager beyond the ±{EQUIVALENCE_MARGIN:.0%} margin ({len(unsure)} inconclusive). "
-                   f"The largest gain is {best['variant']} on {best['workload']} at {best['speedup']:.2f}x; the "
-                   f"smallest is {worst['variant']} on {worst['workload']} at {worst['speedup']:.2f}x.")
+                   f"The largest gain is {md(best['variant'])} on {md(best['workload'])} at {best['speedup']:.2f}x; the "
+                   f"smallest is {md(worst['variant'])} on {md(worst['workload'])} at {worst['speedup']:.2f}x.")
     train = cmp[cmp.phase == "train"]
     if not train.empty:
         slow = train.loc[train["first_call_graph_s"].idxmax()]
-        out.append(f"- The costliest cold first call is {slow['variant']} on {slow['workload']} "
+        out.append(f"- The costliest cold first call is {md(slow['variant'])} on {md(slow['workload'])} "
                    f"({fmt_s(slow['first_call_graph_s'])}).")
     eager = headline_batch(timed[timed["mode"] == "eager"])
     for (machine, workload, phase), g in eager.groupby(["machine_label", "workload", "phase"]):
         fastest = g.loc[g["step_time_median_s"].idxmin()]
-        out.append(f"- Fastest eager mode on {machine}, {workload} {phase}: {fastest['framework']} "
+        out.append(f"- Fastest eager mode on {md(machine)}, {md(workload)} {md(phase)}: {md(fastest['framework'])} "
                    f"({fmt_s(fastest['step_time_median_s'])} per step).")
     out.append("\nThese results hold for the workloads and machines listed above; small models on few CPU cores are "
                "dominated by per-op overhead, which is what compilers remove, so larger models and GPUs can tell a "

@@ -6,6 +6,7 @@ import pandas as pd
 
 from fwbench import exporters, frameworks
 from fwbench.report.results import Report, fmt_s
+from fwbench.report.sanitize import md
 
 EXPERIMENT = "export"
 
@@ -134,29 +135,29 @@ def what_was_measured(att: pd.DataFrame) -> str:
     first = att.iloc[0]
     steps = att[att["steps"].fillna("") != ""].drop_duplicates(["framework", "path"])
     return (f"{len(paths)} export paths from {att['framework'].nunique()} source frameworks "
-            f"({', '.join(f'{f} {v}' for f, v in versions.items())}), on the workloads "
+            f"({', '.join(f'{md(f)} {md(v)}' for f, v in versions.items())}), on the workloads "
             f"{', '.join(sorted(att['workload'].unique()))}, on {att['machine_label'].nunique()} machine(s): "
             f"{len(att)} (path, workload) pairs in all.\n\n"
-            "Target runtimes and the versions that ran: " + ", ".join(f"`{r}` ({v})" for r, v in runtimes.items())
+            "Target runtimes and the versions that ran: " + ", ".join(f"{md(r)} ({md(v)})" for r, v in runtimes.items())
             + ".\n\n"
             f"The exporter sees an example batch of {int(first['export_batch'])}; the batch dimension is declared "
             "dynamic wherever the path has a way to say so. Parity is checked at that batch: the artifact's logits "
             "against the source framework's own eager model on the same input, float32, passing when every logit is "
             f"within atol {first['atol']:g} + rtol {first['rtol']:g} x |source logit|. Each path's conversion steps:\n\n"
-            + "\n".join(f"- **{r['framework']} {r['path']}** → `{r['runtime']}`: {r['steps']}"
+            + "\n".join(f"- **{md(r['framework'])} {md(r['path'])}** → {md(r['runtime'])}: {md(r['steps'])}"
                          for _, r in steps.iterrows()))
 
 
 def count_lines(att: pd.DataFrame) -> str:
     """Per machine and source framework, how many pairs match, differ and fail; paths that ran only at the
     exported batch (Markdown)."""
-    lines = [f"- {r['machine_label']}, from {r['framework']}: {r['matches']} match, {r['differs']} differ, "
+    lines = [f"- {md(r['machine_label'])}, from {md(r['framework'])}: {r['matches']} match, {r['differs']} differ, "
              f"{r['fails']} fail" for _, r in counts(att).iterrows()]
     ok = att[att["outcome"] != "fails"]
     nodyn = ok[ok["dynamic_batch_ok"] == False]  # noqa: E712 (None = not checked)
     if not nodyn.empty:
         lines.append("- Ran at the exported batch but not at every other size: "
-                     + "; ".join(f"{r['framework']} {r['path']} on {r['workload']} ({r['batches']})"
+                     + "; ".join(f"{md(r['framework'])} {md(r['path'])} on {md(r['workload'])} ({md(r['batches'])})"
                                  for _, r in nodyn.iterrows()))
     return "\n".join(lines)
 
@@ -165,23 +166,23 @@ def what_this_means(att: pd.DataFrame) -> str:
     """The findings per machine, every number computed here from the attempts (Markdown)."""
     out = []
     for machine, g in att.groupby("machine_label"):
-        out.append(f"- {machine}: {(g['outcome'] == 'matches').sum()} of {len(g)} (path, workload) pairs work and "
+        out.append(f"- {md(machine)}: {(g['outcome'] == 'matches').sum()} of {len(g)} (path, workload) pairs work and "
                    f"match, {(g['outcome'] == 'differs').sum()} work but differ, {(g['outcome'] == 'fails').sum()} fail.")
         everywhere = g.groupby(["framework", "path"])["outcome"].apply(lambda s: (s == "matches").all())
         out.append("  Paths that worked and matched on every workload: "
-                   + (", ".join(f"{f} {p}" for (f, p), v in everywhere.items() if v) or "none") + ".")
+                   + (", ".join(f"{md(f)} {md(p)}" for (f, p), v in everywhere.items() if v) or "none") + ".")
         broken = g[g["outcome"] == "fails"].groupby(["framework", "path"])["workload"].apply(", ".join)
         if not broken.empty:
-            out.append("  Failed: " + "; ".join(f"{f} {p} ({w})" for (f, p), w in broken.items()) + ".")
+            out.append("  Failed: " + "; ".join(f"{md(f)} {md(p)} ({md(w)})" for (f, p), w in broken.items()) + ".")
         worst = g.dropna(subset=["max_abs_err"])
         if not worst.empty:
             w = worst.loc[worst["max_abs_err"].idxmax()]
-            out.append(f"  Largest error of a model that ran: {w['framework']} {w['path']} on {w['workload']}, "
-                       f"{w['max_abs_err']:.2g} ({w['outcome']}).")
+            out.append(f"  Largest error of a model that ran: {md(w['framework'])} {md(w['path'])} on {md(w['workload'])}, "
+                       f"{w['max_abs_err']:.2g} ({md(w['outcome'])}).")
         for workload, lw in g.dropna(subset=["latency_b1_s"]).groupby("workload"):
             fast, slow = lw.loc[lw["latency_b1_s"].idxmin()], lw.loc[lw["latency_b1_s"].idxmax()]
-            out.append(f"  {workload} at batch 1: fastest {fast['framework']} {fast['path']} "
-                       f"({fmt_s(fast['latency_b1_s'])}), slowest {slow['framework']} {slow['path']} "
+            out.append(f"  {md(workload)} at batch 1: fastest {md(fast['framework'])} {md(fast['path'])} "
+                       f"({fmt_s(fast['latency_b1_s'])}), slowest {md(slow['framework'])} {md(slow['path'])} "
                        f"({fmt_s(slow['latency_b1_s'])}).")
     out.append("\nSee {doc}`claims` (X1, X2, X3, X5, X6) for the verdicts these outcomes feed.")
     return "\n".join(out)

@@ -10,6 +10,7 @@ import pandas as pd
 from fwbench import frameworks
 from fwbench.experiments.serving import hooks
 from fwbench.report.results import Report, fmt_s
+from fwbench.report.sanitize import md
 
 EXPERIMENT = "serving"
 
@@ -145,20 +146,20 @@ def what_was_measured(report: Report, srv: pd.DataFrame) -> str:
     return (f"{srv['label'].nunique()} serving variants from {srv['framework'].nunique()} source frameworks, on the "
             f"workloads {', '.join(sorted(w for w in srv['workload'].unique() if w))}, on "
             f"{srv['machine_label'].nunique()} machine(s).\n\n"
-            "Servers: " + ", ".join(f"`{s}` ({v})" for s, v in servers_v.items()) + ". Runtimes behind them: "
-            + ", ".join(f"{r['label']}: `{r['runtime']}` ({r['runtime_version']})" for _, r in rt.iterrows()) + ".\n\n"
+            "Servers: " + ", ".join(f"{md(s)} ({md(v)})" for s, v in servers_v.items()) + ". Runtimes behind them: "
+            + ", ".join(f"{md(r['label'])}: {md(r['runtime'])} ({md(r['runtime_version'])})" for _, r in rt.iterrows()) + ".\n\n"
             f"Each request carries {p['request_batch']} sample(s). Load levels, each after "
             f"{p['warmup_s']:g} s of unrecorded warm-up, recorded for {p['duration_s']:g} s or "
-            f"{p['max_requests']} requests: a **closed loop** of {', '.join(map(str, p['concurrency']))} "
+            f"{md(p['max_requests'])} requests: a **closed loop** of {', '.join(map(str, p['concurrency']))} "
             "concurrent clients (each sends its next request when the last returns), then an **open loop** of Poisson "
             "arrivals at " + ", ".join(f"{f:.0%}" for f in p["open_loop_fractions"])
             + " of the best closed-loop throughput of the same server. Open-loop latency runs from each request's "
             "*scheduled* time, so a stalled server shows in the tail instead of quietly lowering the load "
             "(coordinated omission). Dynamic batching, where on, collects requests for up to "
-            f"{p['max_wait_ms']:g} ms into one model call of at most {p['max_batch']} rows. Wire formats: "
-            + ", ".join(f"`{f}`" for f in p["formats"]) + " (`npy`: a binary NumPy array).\n\n"
+            f"{p['max_wait_ms']:g} ms into one model call of at most {md(p['max_batch'])} rows. Wire formats: "
+            + ", ".join(f"{md(f)}" for f in p["formats"]) + " (`npy`: a binary NumPy array).\n\n"
             "Pinning (server cores / load-generator cores): "
-            + "; ".join(f"{r['machine_label']}: {r['server_cpus']} / {r['client_cpus']}"
+            + "; ".join(f"{md(r['machine_label'])}: {md(r['server_cpus'])} / {md(r['client_cpus'])}"
                         + ("" if r["pinned"] else " (not pinned: no taskset)") for _, r in pin.iterrows())
             + ". The runtime uses as many threads as the server has cores.")
 
@@ -171,22 +172,22 @@ def what_this_means(srv: pd.DataFrame, lv: pd.DataFrame) -> str:
     for (machine, workload), g in closed.groupby(["machine_label", "workload"]):
         lo, hi = g.loc[g["latency_p99_s"].idxmin()], g.loc[g["latency_p99_s"].idxmax()]
         top = g.loc[g["throughput_rps"].idxmax()]
-        out.append(f"- {machine}, {workload}: best p99 {ms(lo['latency_p99_s'])} ({lo['label']}, "
-                   f"{int(lo['concurrency'])} client(s), batching {'on' if lo['batching'] else 'off'}, {lo['format']}); "
-                   f"worst p99 {ms(hi['latency_p99_s'])} ({hi['label']}, {int(hi['concurrency'])} clients). "
-                   f"Highest throughput {top['throughput_rps']:.0f} req/s ({top['label']}, batching "
-                   f"{'on' if top['batching'] else 'off'}, {top['format']}).")
+        out.append(f"- {md(machine)}, {md(workload)}: best p99 {ms(lo['latency_p99_s'])} ({md(lo['label'])}, "
+                   f"{int(lo['concurrency'])} client(s), batching {'on' if lo['batching'] else 'off'}, {md(lo['format'])}); "
+                   f"worst p99 {ms(hi['latency_p99_s'])} ({md(hi['label'])}, {int(hi['concurrency'])} clients). "
+                   f"Highest throughput {top['throughput_rps']:.0f} req/s ({md(top['label'])}, batching "
+                   f"{'on' if top['batching'] else 'off'}, {md(top['format'])}).")
         fmts = g.pivot_table(index=["label", "batching", "concurrency"], columns="format", values="throughput_rps")
         if {"json", "npy"} <= set(fmts.columns):
             ratio = (fmts["npy"] / fmts["json"]).median()
             out.append(f"  Binary requests instead of JSON: median throughput ratio {ratio:.2f}x over all settings.")
     for machine, g in serving.dropna(subset=["cold_start_s"]).groupby("machine_label"):
         f, s = g.loc[g["cold_start_s"].idxmin()], g.loc[g["cold_start_s"].idxmax()]
-        out.append(f"- {machine}: quickest cold start {fmt_s(f['cold_start_s'])} ({f['label']} on {f['workload']}), "
-                   f"slowest {fmt_s(s['cold_start_s'])} ({s['label']} on {s['workload']}).")
+        out.append(f"- {md(machine)}: quickest cold start {fmt_s(f['cold_start_s'])} ({md(f['label'])} on {md(f['workload'])}), "
+                   f"slowest {fmt_s(s['cold_start_s'])} ({md(s['label'])} on {md(s['workload'])}).")
     bad = srv[srv["outcome"].isin(["fails", "unavailable"])]
     if not bad.empty:
         out.append("- Did not serve: " + "; ".join(
-            f"{r['label']} on {r['workload'] or 'all workloads'} ({r['outcome']})"
+            f"{md(r['label'])} on {md(r['workload'] or 'all workloads')} ({md(r['outcome'])})"
             for _, r in bad.drop_duplicates(["label", "workload", "outcome"]).iterrows()) + ".")
     return "\n".join(out)

@@ -4,6 +4,7 @@ from conftest import export_attempt, export_job
 from fwbench.experiments.export import tables as export_report
 from fwbench.report.claims import load_claims, verdict_for
 from fwbench.report.results import Report
+from fwbench.report.sanitize import md
 
 CLAIMS = {c.id: c for c in load_claims()}
 WORKLOADS = ("mlp", "cnn")
@@ -133,6 +134,6 @@ def test_the_chapters_sentences_count_what_the_attempts_say(make_store):
     text = export_report.what_this_means(att)
     assert "3 of 4 (path, workload) pairs work and match, 0 work but differ, 1 fail." in text
     assert "Paths that worked and matched on every workload: tensorflow tflite." in text
-    assert f"Failed: torch onnx-dynamo ({WORKLOADS[1]})." in text
+    assert f"Failed: torch {md('onnx-dynamo')} ({WORKLOADS[1]})." in text  # store names escaped as Markdown text
     assert "- testbox, from torch: 1 match, 0 differ, 1 fail" in export_report.count_lines(att)
     assert "2 export paths from 2 source frameworks" in export_report.what_was_measured(att)

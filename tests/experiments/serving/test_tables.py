@@ -7,6 +7,7 @@ from fwbench.experiments.serving import tables as sr
 from fwbench.report import tidy
 from fwbench.report.claims import load_claims, verdict_for
 from fwbench.report.results import Report
+from fwbench.report.sanitize import md
 
 X4 = next(c for c in load_claims() if c.id == "X4")
 
@@ -83,6 +84,6 @@ def test_the_chapters_sentences_name_the_best_tail_and_what_did_not_serve(make_s
     text = sr.what_this_means(srv, lv)
     closed = lv[(lv["kind"] == "closed") & (lv["workload"] == "mlp")]
     best = closed.loc[closed["latency_p99_s"].idxmin()]
-    assert f"testbox, mlp: best p99 {sr.ms(best['latency_p99_s'])} ({best['label']}" in text
-    assert "Did not serve: onnxruntime (torch) on cnn (fails)." in text
+    assert f"testbox, mlp: best p99 {sr.ms(best['latency_p99_s'])} ({md(best['label'])}" in text
+    assert f"Did not serve: {md('onnxruntime (torch)')} on cnn (fails)." in text  # store names escaped as Markdown
     assert sr.ms(0.0125) == "12.5 ms" and sr.ms(float("nan")) == ""
