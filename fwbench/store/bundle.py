@@ -3,7 +3,7 @@
 A bundle is a gzip-compressed tar holding `fwbench-bundle.json` (the index: every
 file's SHA-256 and size) and, per run, its manifest, job results, executed
 notebooks and kernel logs. Exported model artifacts are left out: some formats are
-pickles, and a bundle must be data only. Import reads every member as bytes (no
+pickles, and a bundle must be data only. Import streams every member to a private temporary file (no
 extraction by tarfile, no links, no paths outside `runs/<run_id>/`), checks the
 index, the schema and the fingerprint, and only then moves whole runs into the
 store under its writer lock; a bundle with any problem leaves the store untouched.
@@ -44,6 +44,7 @@ MAX_MEMBER_BYTES = {"manifest.json": 4 * 2**20, "jobs": 64 * 2**20, "notebooks":
                     INDEX: 16 * 2**20}
 MAX_TOTAL_BYTES = 1 * 2**30
 MAX_MEMBERS = 50_000
+_CHUNK = 1 << 20  # members are streamed in pieces of this size, never held whole
 
 
 def _member_limit(name: str) -> int:
@@ -66,8 +67,12 @@ class ImportResult:
                 f"{len(self.present)} already present")
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def run_files(run_dir: Path) -> dict[str, Path]:
@@ -83,7 +88,7 @@ def run_digest(run_dir: Path) -> str:
     """Content hash of a stored run: its bundled files' names and bytes, in order."""
     h = hashlib.sha256()
     for rel, path in run_files(run_dir).items():
-        h.update(rel.encode() + b"\0" + _sha256(path.read_bytes()).encode() + b"\n")
+        h.update(rel.encode() + b"\0" + _file_sha256(path).encode() + b"\n")
     return h.hexdigest()
 
 
@@ -113,38 +118,49 @@ def pack(store: Store, out: Path, machines: list[str] | None = None) -> dict:
                           f"(machines there: {', '.join(have)})")
     index = {"schema_version": SCHEMA_VERSION, "kind": "bundle", "fwbench_version": __version__,
              "machines": {r.manifest["machine_id"]: r.manifest["machine_label"] for r in chosen}, "runs": {}}
-    payload: list[tuple[str, bytes]] = []
+    payload: list[tuple[str, Path, int]] = []
     for run in chosen:
         files = {}
         for rel, path in run_files(run.path).items():
-            data = path.read_bytes()
-            files[rel] = {"sha256": _sha256(data), "bytes": len(data)}
-            payload.append((f"runs/{run.run_id}/{rel}", data))
+            files[rel] = {"sha256": _file_sha256(path), "bytes": path.stat().st_size}
+            payload.append((f"runs/{run.run_id}/{rel}", path, files[rel]["bytes"]))
         index["runs"][run.run_id] = {"machine_id": run.manifest["machine_id"], "files": files}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+    # Streamed member by member; gzip without a name or time, so the same runs always pack to the same bytes.
+    with open(tmp, "wb") as fh, gzip.GzipFile(fileobj=fh, mode="wb", mtime=0, filename="") as gz, \
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
         text = json.dumps(index, indent=1, sort_keys=True).encode()
         tar.addfile(_tarinfo(INDEX, len(text)), io.BytesIO(text))
-        for name, data in payload:
-            tar.addfile(_tarinfo(name, len(data)), io.BytesIO(data))
-    with open(tmp, "wb") as fh, gzip.GzipFile(fileobj=fh, mode="wb", mtime=0, filename="") as gz:
-        gz.write(raw.getvalue())
+        for name, path, size in payload:
+            with open(path, "rb") as src:
+                tar.addfile(_tarinfo(name, size), src)
     tmp.replace(out)
     return index
 
 
-def _read_members(path: Path) -> dict[str, bytes]:
-    """Every member's bytes by name; refuses anything that is not a plain file at an allowed path."""
+@dataclass(frozen=True)
+class _Member:
+    """One member, streamed to a private temporary file: its size and checksum are known without holding it."""
+
+    file: Path
+    size: int
+    sha256: str
+
+    def read(self) -> bytes:
+        return self.file.read_bytes()
+
+
+def _read_members(path: Path, into: Path) -> dict[str, _Member]:
+    """Every member, streamed into `into`; refuses anything that is not a plain file at an allowed path."""
     try:
         tar = tarfile.open(path, mode="r:gz")
     except FileNotFoundError:
         raise BundleError(f"{path}: no such file") from None
     except (tarfile.ReadError, gzip.BadGzipFile, EOFError, zlib.error, OSError) as exc:
         raise BundleError(f"{path}: not an fwbench bundle (not a gzip-compressed tar archive: {exc})") from None
-    members: dict[str, bytes] = {}
+    members: dict[str, _Member] = {}
     total = 0
     declared = None  # member -> size, from the index once it has been read
     try:
@@ -170,18 +186,32 @@ def _read_members(path: Path) -> dict[str, bytes]:
                 if total + info.size > MAX_TOTAL_BYTES or len(members) >= MAX_MEMBERS:
                     raise BundleError(f"{path}: the bundle holds more than {MAX_TOTAL_BYTES} bytes or "
                                       f"{MAX_MEMBERS} members")
-                data = tar.extractfile(info).read()
-                if len(data) != info.size:
-                    raise BundleError(f"{path}: truncated (member {name!r} is cut short)")
-                members[name] = data
-                total += len(data)
+                members[name] = _stream(path, name, tar.extractfile(info), info.size,
+                                        into / f"{len(members):06d}")  # never the member's own name as a path
+                total += info.size
                 if name == INDEX and not members.keys() - {INDEX}:
-                    declared = _declared_sizes(path, data)
+                    declared = _declared_sizes(path, members[name].read())
     except (tarfile.ReadError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise BundleError(f"{path}: truncated or corrupt archive ({exc})") from None
     if INDEX not in members:
         raise BundleError(f"{path}: not an fwbench bundle (no {INDEX})")
     return members
+
+
+def _stream(path: Path, name: str, src, size: int, dest: Path) -> _Member:
+    """Copy one member to `dest` in chunks, hashing as it goes; never more bytes than its header declares."""
+    digest, seen = hashlib.sha256(), 0
+    with open(dest, "wb") as out:
+        while seen < size:
+            chunk = src.read(min(_CHUNK, size - seen))
+            if not chunk:
+                break
+            digest.update(chunk)
+            out.write(chunk)
+            seen += len(chunk)
+    if seen != size:
+        raise BundleError(f"{path}: truncated (member {name!r} is cut short)")
+    return _Member(dest, size, digest.hexdigest())
 
 
 def _declared_sizes(path: Path, data: bytes) -> dict[str, int] | None:
@@ -194,9 +224,9 @@ def _declared_sizes(path: Path, data: bytes) -> dict[str, int] | None:
         return None
 
 
-def _load_index(path: Path, members: dict[str, bytes]) -> dict:
+def _load_index(path: Path, members: dict[str, _Member]) -> dict:
     try:
-        index = json.loads(members[INDEX])
+        index = json.loads(members[INDEX].read())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BundleError(f"{path}: {INDEX} is not valid JSON ({exc})") from None
     if not isinstance(index, dict) or index.get("kind") != "bundle" or not isinstance(index.get("runs"), dict):
@@ -207,7 +237,7 @@ def _load_index(path: Path, members: dict[str, bytes]) -> dict:
     return index
 
 
-def _check_run(path: Path, run_id: str, entry: dict, members: dict[str, bytes]) -> dict[str, bytes]:
+def _check_run(path: Path, run_id: str, entry: dict, members: dict[str, _Member]) -> dict[str, _Member]:
     """The run's files, after checking them against the index, the schema and each other."""
     import nbformat
 
@@ -220,16 +250,16 @@ def _check_run(path: Path, run_id: str, entry: dict, members: dict[str, bytes]) 
         name = f"runs/{run_id}/{rel}"
         if name not in members:
             raise BundleError(f"{where}: {rel} is listed but missing (truncated bundle?)")
-        data = members[name]
-        if not isinstance(meta, dict) or meta.get("bytes") != len(data) or meta.get("sha256") != _sha256(data):
+        member = members[name]
+        if not isinstance(meta, dict) or meta.get("bytes") != member.size or meta.get("sha256") != member.sha256:
             raise BundleError(f"{where}: {rel} fails its checksum")
-        files[rel] = data
+        files[rel] = member
     if "manifest.json" not in files:
         raise BundleError(f"{where}: no manifest.json")
 
     def parse(rel):
         try:
-            obj = json.loads(files[rel])
+            obj = json.loads(files[rel].read())
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise BundleError(f"{where}: {rel} is not valid JSON ({exc})") from None
         if not isinstance(obj, dict):
@@ -252,7 +282,7 @@ def _check_run(path: Path, run_id: str, entry: dict, members: dict[str, bytes]) 
                     raise BundleError(f"{where}: {rel} belongs to {job['run_id']}/{job['job_id']}")
             elif rel.startswith("notebooks/"):
                 try:  # parsed as JSON and checked against the notebook schema; never executed
-                    nbformat.validate(nbformat.reads(files[rel].decode(), as_version=4))
+                    nbformat.validate(nbformat.reads(files[rel].read().decode(), as_version=4))
                 except Exception as exc:
                     raise BundleError(f"{where}: {rel} is not a valid notebook ({str(exc).splitlines()[0]})") from None
     except BundleError:
@@ -265,7 +295,13 @@ def _check_run(path: Path, run_id: str, entry: dict, members: dict[str, bytes]) 
 def import_bundle(store: Store, path: Path) -> ImportResult:
     """Validate the bundle at `path` completely, then add its new runs; same runs again change nothing."""
     path = Path(path)
-    members = _read_members(path)
+    # Members are streamed to a private directory outside the store, so that neither memory nor the store
+    # holds anything of a bundle before all of it has been checked.
+    with tempfile.TemporaryDirectory(prefix="fwbench-import-") as scratch:
+        return _import(store, path, _read_members(path, Path(scratch)))
+
+
+def _import(store: Store, path: Path, members: dict[str, _Member]) -> ImportResult:
     index = _load_index(path, members)
     listed = {f"runs/{rid}/{rel}" for rid, e in index["runs"].items() if isinstance(e, dict)
               for rel in (e.get("files") or {})}
@@ -284,8 +320,8 @@ def import_bundle(store: Store, path: Path) -> ImportResult:
         for rid, files in checked.items():
             target = store.run_dir(rid)
             if target.exists():
-                stored = {rel: _sha256(p.read_bytes()) for rel, p in run_files(target).items()}
-                if stored != {rel: _sha256(d) for rel, d in files.items()}:
+                stored = {rel: _file_sha256(p) for rel, p in run_files(target).items()}
+                if stored != {rel: m.sha256 for rel, m in files.items()}:
                     raise BundleError(f"{path}: run {rid} conflicts with the stored run of that id "
                                       "(different contents); nothing was imported")
                 result.present.append(rid)
@@ -295,10 +331,10 @@ def import_bundle(store: Store, path: Path) -> ImportResult:
         staging = Path(tempfile.mkdtemp(prefix=".import-", dir=store.runs_dir))  # hidden: never read as a run
         try:
             for rid, files in new.items():
-                for rel, data in files.items():
+                for rel, member in files.items():
                     dest = staging / rid / rel
                     dest.parent.mkdir(parents=True, exist_ok=True)
-                    dest.write_bytes(data)
+                    shutil.copyfile(member.file, dest)
             for rid in new:  # one rename per run: a run is in the store whole or not at all
                 (staging / rid).rename(store.run_dir(rid))
                 result.added.append(rid)

@@ -89,8 +89,9 @@ def test_imported_runs_are_never_reused_by_the_runner(source, tmp_path):
     assert len(reusable_results(runs, {})) == 4
 
 
-def _rewrite(bundle: Path, out: Path, edit) -> Path:
-    """Copy a bundle member by member, letting `edit(name, data)` return new (name, data) or None to drop it."""
+def _rewrite(bundle: Path, out: Path, edit, added=()) -> Path:
+    """Copy a bundle member by member, letting `edit(name, data)` return new (name, data) or None to drop it;
+    `added` members (name, data) come last."""
     raw = io.BytesIO()
     with tarfile.open(bundle) as src, tarfile.open(fileobj=raw, mode="w") as dst:
         for info in src:
@@ -99,6 +100,10 @@ def _rewrite(bundle: Path, out: Path, edit) -> Path:
             if res is None:
                 continue
             name, data = res
+            new = tarfile.TarInfo(name)
+            new.size = len(data)
+            dst.addfile(new, io.BytesIO(data))
+        for name, data in added:
             new = tarfile.TarInfo(name)
             new.size = len(data)
             dst.addfile(new, io.BytesIO(data))
@@ -187,6 +192,40 @@ def test_damaged_bundles_are_refused_and_the_store_is_untouched(source, tmp_path
             import_bundle(dest, path)
         assert snapshot(dest.root) == before, what
     assert not (dest.root / "evil.json").exists() and not list(dest.runs_dir.glob(".import-*"))
+
+
+def test_import_streams_members_instead_of_holding_them(source, tmp_path, monkeypatch):
+    # Eight 15 MiB logs (each within its kind's limit): the import's Python heap must stay far below their
+    # 120 MiB, and its scratch files, outside the store, must be gone afterwards.
+    import tempfile
+    import tracemalloc
+
+    log = "runs/20260101T000000Z-m1/logs/eager_vs_graph-torch-cpu-mlp-eager-p0.log"
+    big = b"x" * (15 * 2**20)
+    plain = tmp_path / "m1.fwbundle"
+    pack(source, plain, ["m1-cpu-11111111"])
+    extra = [f"runs/20260101T000000Z-m1/logs/extra-{k}.log" for k in range(7)]
+
+    def edit(name, data):
+        for target in [log, *extra]:
+            name, data = _reindex(name, data, target, big)
+        return name, data
+
+    bundle = _rewrite(plain, tmp_path / "big.fwbundle", edit, added=[(name, big) for name in extra])
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    dest = Store(tmp_path / "b")
+    tracemalloc.start()
+    try:
+        result = import_bundle(dest, bundle)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "20260101T000000Z-m1" in result.added
+    assert (dest.run_dir("20260101T000000Z-m1") / "logs" / "extra-6.log").stat().st_size == len(big)
+    assert peak < 16 * 2**20, f"import held {peak / 2**20:.0f} MiB at once"
+    assert list(scratch.iterdir()) == []
 
 
 def test_conflicting_run_is_refused_whole(source, tmp_path):

@@ -134,6 +134,54 @@ def test_store_path_faults_are_one_line(tmp_path, setup, args, message):
     assert sorted(p.as_posix() for p in tmp_path.rglob("*")) == before  # nothing created or removed
 
 
+def _without_write_access(store_root: Path) -> list[str]:
+    """Take the write bits off the store and return a command prefix under which they count: root writes
+    through any mode bits (and CI runs as root), so there the command runs without CAP_DAC_OVERRIDE."""
+    import os
+    import shutil
+
+    for sub in [store_root, *store_root.rglob("*")]:
+        if sub.is_dir():
+            sub.chmod(0o555)
+    if os.geteuid() != 0:
+        return []
+    if not shutil.which("setpriv"):
+        pytest.skip("running as root without util-linux's setpriv: cannot drop the right to ignore mode bits")
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--profile", "smoke"], "permission denied"),
+    (["import", "BUNDLE"], "permission denied"),
+])
+def test_a_store_without_write_permission_is_one_line_and_untouched(tmp_path, args, message):
+    from fwbench.store.bundle import pack
+
+    source = Store(tmp_path / "source")
+    source.write_manifest(manifest("r1", machine_id="other-cpu-11111111"))
+    source.write_job(job("r1", "torch", "eager", "eager", 0.01))
+    bundle = tmp_path / "other.fwbundle"
+    pack(source, bundle, ["other-cpu-11111111"])
+    root = tmp_path / "store"
+    Store(root).write_manifest(manifest("r0"))
+    before = {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    prefix = _without_write_access(root)
+    args = [str(bundle) if a == "BUNDLE" else a for a in args]
+    try:
+        proc = subprocess.run([*prefix, sys.executable, "-m", "fwbench", "--store", str(root), *args],
+                              capture_output=True, text=True, cwd=REPO, timeout=120)
+    finally:
+        for sub in [root, *root.rglob("*")]:
+            if sub.is_dir():
+                sub.chmod(0o755)
+    assert proc.returncode == 2, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("fwbench: ")]
+    assert len(errors) == 1 and message in errors[0].lower() and str(root) in errors[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    after = {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    assert after == before
+
+
 def test_atomic_write_leaves_old_file_on_failure(tmp_path):
     path = tmp_path / "x.json"
     write_json_atomic(path, {"a": 1})
