@@ -63,7 +63,7 @@ def simulated_machine_bundle(store: Store, tmp: Path) -> Path:
     run_id = smoke.run_id.split("-")[0] + "-" + SIM_ID
     m = json.loads(json.dumps(smoke.manifest))
     m.update(run_id=run_id, machine_id=SIM_ID, machine_label=SIM_LABEL)
-    m["fingerprint"].update(machine_id=SIM_ID, machine_label=SIM_LABEL)
+    m["fingerprint"].update(machine_id=SIM_ID, machine_label=SIM_LABEL, machine_label_source="env")
     m["fingerprint"]["hardware"].update(cpu_model="Simulated CPU", usable_cpus=SIM_THREADS,
                                         gpus=[{"name": "Simulated GPU", "driver": "0.0", "memory_bytes": 2**34}])
     sim.write_manifest(m)
@@ -347,7 +347,7 @@ def test_book_is_offline(pipeline):
 CHAPTERS = {"intro.html": 0, "chapters/eager_vs_graph.html": 2, "chapters/debugging.html": 2,
             "chapters/export.html": 3, "chapters/serving.html": 3, "chapters/claims.html": 0,
             "chapters/changes.html": 0, "chapters/history.html": 1, "chapters/method.html": 0,
-            "chapters/appendix/index.html": 0}
+            "chapters/decision.html": 0, "chapters/results.html": 0, "chapters/appendix/index.html": 0}
 
 
 def test_second_machine_bundle_shows_beside_the_first_everywhere(pipeline):
@@ -364,6 +364,10 @@ def test_second_machine_bundle_shows_beside_the_first_everywhere(pipeline):
         assert SIM_LABEL in html and first in html, name
     intro = page(pipeline, "intro.html")
     assert "Simulated CPU" in intro and "imported from simbox.fwbundle" in intro
+    # This machine is named by its hardware, not its host name; the simulated one by the label it chose.
+    from fwbench.measure.fingerprint import hardware
+    from fwbench.measure.machine_name import hardware_name
+    assert first == hardware_name(hardware()) and f"<strong>{first}</strong>" in intro
 
 
 def test_what_changed_names_the_added_run(pipeline):

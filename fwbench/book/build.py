@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 
-from fwbench.book import pages
+from fwbench.book import csp, pages
 from fwbench.files import write_json_atomic
 from fwbench.measure.fingerprint import git_commit
 from fwbench.paths import REPO, SCRATCH
@@ -30,6 +30,11 @@ def report_version() -> str:
     commit = git_commit()
     short = commit["commit"][:10] + ("+dirty" if commit.get("dirty") else "")
     return f"{dt.date.today().isoformat()} ({short})"
+
+
+def appendix_name(run, job: dict) -> str:
+    """The appendix page of a job's notebook, without suffix (built as chapters/appendix/runs/<name>.html)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{run.manifest['machine_id']}-{job['job_id']}")
 
 
 def stage_appendix(report: Report, dest: Path = APPENDIX_RUNS) -> int:
@@ -51,14 +56,17 @@ def stage_appendix(report: Report, dest: Path = APPENDIX_RUNS) -> int:
             print(f"fwbench: warning: appendix: {src}: not a readable notebook ({type(exc).__name__})", file=sys.stderr)
             continue
         md = sanitize.md
-        title = (f"# {md(job['framework'])} {md(job['variant'])}: {md(job['workload'])} on {md(job['device'])} "
+        process = job.get("process")
+        which = (f", process {int(process) + 1}" + (" (cold caches)" if int(process) == 0 else "")
+                 if isinstance(process, int) else "")
+        title = (f"# {md(job['framework'])} {md(job['variant'])}: {md(job['workload'])} on {md(job['device'])}{which} "
                  f"({md(run.manifest['machine_label'])})\n\nRun {md(run.run_id)}, status **{md(job['status'])}**. "
                  "This is the notebook as papermill executed it, with anything that could run in a browser "
                  "(scripts, widgets, raw HTML) removed.")
         nb.cells.insert(0, nbformat.v4.new_markdown_cell(title))
         for i, cell in enumerate(nb.cells):  # fresh ids: the inserted cell must not collide
             cell["id"] = f"fwbench-{i}"
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{run.manifest['machine_id']}-{job['job_id']}") + ".ipynb"
+        name = appendix_name(run, job) + ".ipynb"
         text = nbformat.writes(nb)
         if not (dest / name).is_file() or (dest / name).read_text() != text:
             (dest / name).write_text(text)
@@ -115,7 +123,13 @@ def build(out: Path = REPO, store_root: Path | None = None, builder: str = "html
     proc = subprocess.run(cmd, env=env, cwd=REPO)
     if proc.returncode != 0:
         raise BookError(f"jupyter-book build failed (exit {proc.returncode}); see the log above")
+    html_dir = Path(out).resolve() / "_build" / builder
+    if builder in ("html", "singlehtml"):
+        for page, refused in csp.protect_tree(html_dir).items():
+            # Left out of the page's policy, so the browser will not run it; named here so it gets looked at.
+            print(f"fwbench: warning: {page}: inline code outside the theme's known forms is blocked: "
+                  f"{refused[0]}" + (f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""), file=sys.stderr)
     if record:
         versions.save(store, manifest)
-    index = Path(out).resolve() / "_build" / builder / "index.html"
+    index = html_dir / "index.html"
     return index

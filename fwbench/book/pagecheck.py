@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
 import re
 import shutil
@@ -33,6 +34,8 @@ TRACEBACK = "Traceback (most recent call last)"
 # Virtual time fast-forwards the page's timers, so a generous budget costs little wall time on a
 # quick page and still lets MathJax and the theme's scripts finish before the DOM is dumped.
 VIRTUAL_TIME_MS = 10_000
+#: The window a reader is assumed to have: what must be seen without scrolling is checked at this size.
+VIEWPORT = (1400, 900)
 
 
 def find_chromium() -> str:
@@ -101,18 +104,81 @@ def _local_image(src: str, page_dir: Path) -> Path | None:
     return (page_dir / unquote(parts.path)).resolve()
 
 
+#: What the layout check measures in the page, after its scripts ran: tables wider than the article column
+#: (hidden ones, e.g. in a closed <details>, and tables marked as deliberately scrollable are skipped), and table
+#: cells showing a bare NaN/None/inf or a number in e-notation.
+LAYOUT_JS = r"""(() => {
+  const art = document.querySelector("article.bd-article") || document.querySelector("main") || document.body;
+  const column = art.getBoundingClientRect().width;
+  const wide = [], missing = [], enote = [];
+  const name = (t) => (t.querySelector("th") || t.querySelector("td") || {textContent: "?"}).textContent.trim().slice(0, 40);
+  for (const t of art.querySelectorAll("table")) {
+    if (t.checkVisibility() && !t.closest(".fwbench-scrolls") && t.scrollWidth > column + 2) {
+      wide.push(`${name(t)} (${t.scrollWidth} px in a ${Math.round(column)} px column)`);
+    }
+    for (const td of t.querySelectorAll("td")) {
+      const x = td.textContent.trim();
+      if (/^-?(nan|NaN|None|inf|Infinity)(\s+\S+)?$/.test(x)) missing.push(x);
+      if (/^-?\d+(\.\d+)?e[+-]?\d+(\s*\S+)?$/i.test(x)) enote.push(x);
+    }
+  }
+  const tops = {};
+  for (const id of FIRST_SCREEN) {
+    const el = document.getElementById(id);
+    tops[id] = el ? el.getBoundingClientRect().top + window.scrollY : null;
+  }
+  return {column, wide, missing: missing.slice(0, 5), enote: enote.slice(0, 5), tops,
+          html: document.documentElement.outerHTML};
+})()"""
+
+
+def _dom_and_layout(page: Path, browser, first_screen: tuple[str, ...], screenshot: Path | None) -> dict:
+    browser.open(page)
+    result = browser.evaluate(LAYOUT_JS.replace("FIRST_SCREEN", json.dumps(list(first_screen))))
+    if screenshot is not None:
+        browser.screenshot(screenshot)
+    return result
+
+
 def check_page(path, min_figures: int = 0, allowed_selector: str = ALLOWED_SELECTOR,
-               timeout: float = 60.0) -> list[str]:
-    """Problems a reader would see on the rendered page, one line each; [] when it is fine."""
+               timeout: float = 60.0, require_csp: bool = False, browser=None, screenshot: Path | None = None,
+               first_screen: tuple[str, ...] = ()) -> list[str]:
+    """Problems a reader would see on the rendered page, one line each; [] when it is fine.
+
+    The page is opened in headless Chromium at 1400x900 (`browser`, a fwbench.book.browser.Browser, is reused
+    when given); `screenshot` saves its first screen; every element id in `first_screen` must start within it.
+    """
+    from fwbench.book.browser import Browser
+
     page = Path(path).resolve()
     if not page.is_file():
         return [f"page missing: {page}"]
-    find_chromium()  # a machine without Chromium is a setup error, not a page problem
+    chromium = find_chromium()  # a machine without Chromium is a setup error, not a page problem
     try:
-        soup = BeautifulSoup(render(page, timeout=timeout), "html.parser")
+        if browser is None:
+            with Browser(chromium, timeout=timeout) as own:
+                seen = _dom_and_layout(page, own, first_screen, screenshot)
+        else:
+            seen = _dom_and_layout(page, browser, first_screen, screenshot)
     except PageCheckError as exc:
-        return [str(exc)]
+        return [f"Chromium did not finish rendering {page.name} within {timeout:g} s: {exc}"
+                if "did not answer in time" in str(exc) else str(exc)]
+    soup = BeautifulSoup(seen["html"], "html.parser")
     problems = []
+    for table in seen["wide"]:
+        problems.append(f"table wider than the content column: {table}")
+    if seen["missing"]:
+        problems.append(f"table cell(s) showing a missing value: {', '.join(seen['missing'])}")
+    if seen["enote"]:
+        problems.append(f"table cell(s) in e-notation: {', '.join(seen['enote'])}")
+    for element, top in seen["tops"].items():
+        if top is None:
+            problems.append(f"#{element} is not on the page")
+        elif top >= VIEWPORT[1]:
+            problems.append(f"#{element} starts at {top:.0f} px, below the first screen ({VIEWPORT[1]} px)")
+
+    if require_csp and soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"}) is None:
+        problems.append("no Content-Security-Policy meta tag (fwbench.book.csp adds it after the build)")
 
     title = soup.title.get_text(strip=True) if soup.title else ""
     if not title or "<no title>" in title:
@@ -182,10 +248,36 @@ def check_page(path, min_figures: int = 0, allowed_selector: str = ALLOWED_SELEC
     return problems
 
 
+#: Elements of the first page that a reader must see without scrolling.
+FIRST_SCREEN = {"intro.html": ("fwbench-machines", "key-findings")}
+SCREENSHOTS = "_screenshots"
+
+
 def check_book(html_dir, pages: dict[str, int], **kwargs) -> dict[str, list[str]]:
-    """check_page for each page (relative to html_dir) with its minimum figure count."""
+    """check_page for each page (relative to html_dir) with its minimum figure count, in one browser; a built
+    book's pages must carry their Content-Security-Policy, and each page's first screen is saved under
+    `<html_dir>/_screenshots/` for review."""
+    from fwbench.book.browser import Browser
+
     root = Path(html_dir)
-    return {rel: check_page(root / rel, min_figures, **kwargs) for rel, min_figures in pages.items()}
+    kwargs.setdefault("require_csp", True)
+    timeout = kwargs.get("timeout", 60.0)
+    results = {}
+    browser = None
+    try:
+        for rel, min_figures in pages.items():
+            if browser is None:
+                browser = Browser(find_chromium(), *VIEWPORT, timeout=timeout).__enter__()
+            shot = root / SCREENSHOTS / (rel.replace("/", "__").removesuffix(".html") + ".png")
+            results[rel] = check_page(root / rel, min_figures, browser=browser, screenshot=shot,
+                                      first_screen=FIRST_SCREEN.get(rel, ()), **kwargs)
+            if any(p.startswith("Chromium") for p in results[rel]):  # a stuck page takes its browser with it
+                browser.__exit__(None, None, None)
+                browser = None
+    finally:
+        if browser is not None:
+            browser.__exit__(None, None, None)
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -213,15 +305,16 @@ def main(argv: list[str] | None = None) -> int:
     except PageCheckError as exc:
         print(exc, file=sys.stderr)
         return 2
+    start = time.perf_counter()
+    results = check_book(args.html_dir, pages, timeout=args.timeout)
     bad = 0
-    for rel, min_figures in pages.items():
-        start = time.perf_counter()
-        problems = check_page(args.html_dir / rel, min_figures, timeout=args.timeout)
-        took = time.perf_counter() - start
-        print(f"{rel}: {'ok' if not problems else f'{len(problems)} problem(s)'} ({took:.1f} s)")
+    for rel, problems in results.items():
+        print(f"{rel}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
         for p in problems:
             print(f"  - {p}")
         bad += bool(problems)
+    print(f"{len(results)} page(s) in {time.perf_counter() - start:.1f} s; first screens in "
+          f"{args.html_dir / SCREENSHOTS}")
     return 1 if bad else 0
 
 

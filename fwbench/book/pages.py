@@ -13,8 +13,8 @@ CHAPTERS = REPO / "chapters"
 #: Written at every build from the registry; `jupyter-book build --toc` reads it.
 TOC = SCRATCH / "book" / "_toc.yml"
 #: Pages that are not an experiment's, in the book's order after the experiments.
-FIXED = {"Verdicts": ["chapters/claims"], "Versions": ["chapters/changes", "chapters/history"],
-         "Method": ["chapters/method"]}
+FIXED = {"Verdicts": ["chapters/claims", "chapters/decision"], "All results": ["chapters/results"],
+         "Versions": ["chapters/changes", "chapters/history"], "Method": ["chapters/method"]}
 
 
 def stage_chapters(dest: Path = CHAPTERS) -> list[Path]:

@@ -24,7 +24,7 @@ from fwbench.errors import MatrixError
 
 PROFILE_DIR = PROFILES
 DEVICES = ("cpu", "cuda", "auto")
-_PROFILE_KEYS = {"name", "description", "threads", "timeout_s", "seed", "experiments"}
+_PROFILE_KEYS = {"name", "description", "threads", "timeout_s", "seed", "machine_label", "experiments"}
 _EXPERIMENT_KEYS = {"frameworks", "devices", "workloads", "variants", "params", "processes"}
 
 
@@ -76,6 +76,9 @@ class Profile:
     source: dict = field(metadata={"help": "the profile as written, stored with the run"})
     jobs: tuple = field(metadata={"help": "the expanded jobs, in execution order"})
     seed: int = field(default=0, metadata={"help": "seed of the random job order within each process round"})
+    machine_label: str = field(default="", metadata={
+        "help": "the name the book gives this machine (default: built from its hardware, e.g. '2 vCPU AMD EPYC VM'; "
+                "FWBENCH_MACHINE_LABEL overrides both)"})
 
 
 def _fail(where: str, message: str) -> typing.NoReturn:
@@ -181,6 +184,11 @@ def parse_profile(data, where: str = "profile") -> Profile:
     seed = data.get("seed", 0)
     if not _type_ok(seed, int) or seed < 0:
         _fail(f"{where}.seed", f"expected a non-negative integer, got {seed!r}")
+    machine_label = data.get("machine_label", "")
+    if not isinstance(machine_label, str) or (
+            machine_label and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _.,:;+@()/-]{0,119}", machine_label)):
+        _fail(f"{where}.machine_label", "expected a plain name (letters, digits, spaces and _.,:;+@()/-, at most "
+              f"120 characters), got {machine_label!r}")
     experiments = data.get("experiments")
     if not isinstance(experiments, dict) or not experiments:
         _fail(f"{where}.experiments", f"expected a mapping with at least one of: {', '.join(EXPERIMENTS)}")
@@ -231,7 +239,8 @@ def parse_profile(data, where: str = "profile") -> Profile:
                 jobs.append(Job(exp_name, fw, device, workload, variant, params, threads, float(timeout), process))
     if not jobs:
         _fail(where, "expands to no jobs")
-    return Profile(name=name, description=description, source=data, jobs=tuple(jobs), seed=seed)
+    return Profile(name=name, description=description, source=data, jobs=tuple(jobs), seed=seed,
+                   machine_label=machine_label)
 
 
 def _family(workload: str) -> str | None:

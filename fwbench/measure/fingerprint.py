@@ -8,13 +8,13 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from fwbench import __version__
 from fwbench.measure.env import available_cpus, recorded_environment
+from fwbench.measure.machine_name import hardware_name
 from fwbench.paths import REPO
 
 
@@ -111,7 +111,18 @@ def hardware() -> dict:
         "usable_cpus": len(available_cpus()),
         "memory_bytes": _memory_bytes(),
         "gpus": gpus(),
+        "virtual": _virtual(),
     }
+
+
+def _virtual() -> bool | None:
+    """Whether the CPU reports running under a hypervisor (x86 `hypervisor` flag); None where unreadable."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return None
+    flags = next((line for line in text.splitlines() if line.startswith("flags")), None)
+    return None if flags is None else "hypervisor" in flags.split()
 
 
 def machine_id(hw: dict) -> str:
@@ -122,12 +133,20 @@ def machine_id(hw: dict) -> str:
     return f"{slug}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
-def machine_label() -> str:
-    """A human name for this machine: FWBENCH_MACHINE_LABEL, else the host name, as a plain name
-    (fwbench.store.store.NAME): anything else is replaced by '-', since labels reach page titles and Markdown."""
-    raw = os.environ.get("FWBENCH_MACHINE_LABEL") or socket.gethostname() or "machine"
+def plain_label(raw: str) -> str:
+    """`raw` as a plain name (fwbench.store.store.NAME): anything else is replaced by '-', since labels reach
+    page titles and Markdown."""
     label = re.sub(r"[^A-Za-z0-9 _.,:;+@()/-]", "-", raw.strip())[:200]
     return label if label[:1].isalnum() else f"m{label}"[:200]
+
+
+def machine_label(hw: dict) -> tuple[str, str]:
+    """A human name for this machine and where it came from: FWBENCH_MACHINE_LABEL ('env'), else one built
+    from the hardware ('hardware'), such as '2 vCPU AMD EPYC VM'. Host names (`vm`, `localhost`) say nothing."""
+    chosen = os.environ.get("FWBENCH_MACHINE_LABEL", "").strip()
+    if chosen:
+        return plain_label(chosen), "env"
+    return plain_label(hardware_name(hw) or "machine"), "hardware"
 
 
 #: Programs outside Python that an experiment may use: name -> the argument that prints its version.
@@ -173,9 +192,11 @@ def conditions() -> dict:
 def collect() -> dict:
     """The full fingerprint of this machine and software, as stored in a run manifest."""
     hw = hardware()
+    label, source = machine_label(hw)
     return {
         "machine_id": machine_id(hw),
-        "machine_label": machine_label(),
+        "machine_label": label,
+        "machine_label_source": source,
         "hardware": hw,
         "os": {"system": platform.system(), "release": platform.release(), "platform": platform.platform()},
         "python": {"version": platform.python_version(), "implementation": platform.python_implementation(),

@@ -28,8 +28,34 @@ def not_measured(ax, title: str) -> None:
     ax.set_yticks([])
 
 
+#: One hue family per framework, so a variant's colour says whose it is, the same in every chapter; within a
+#: family, known variants keep fixed shades and others take the next ones. Eager modes are grey.
+FAMILIES = {"jax": ("Blues", ("jax.jit", "jax.jit-unrolled")),
+            "tf": ("Oranges", ("tf.function", "tf.function+xla", "tf.function-unrolled")),
+            "torch": ("Greens", ("torch.compile", "torch.compile-forward", "torch.compile-reduce-overhead"))}
+
+
+def _family(variant: str) -> str | None:
+    for family in FAMILIES:
+        if variant.startswith(family):
+            return family
+    return None
+
+
 def variant_palette(variants) -> dict:
-    return dict(zip(sorted(set(variants)), sns.color_palette("colorblind", n_colors=max(len(set(variants)), 3))))
+    names = sorted(set(variants))
+    others = [v for v in names if _family(v) is None and v != "eager"]
+    fallback = dict(zip(others, sns.color_palette("colorblind", n_colors=max(len(others), 3))))
+    palette = {}
+    for family, (cmap, known) in FAMILIES.items():
+        mine = [v for v in names if _family(v) == family]
+        order = list(known) + sorted(v for v in mine if v not in known)
+        shades = sns.color_palette(cmap, n_colors=len(order) + 2)[2:]  # skip the palest shades
+        palette.update({v: shades[order.index(v)] for v in mine})
+    palette.update(fallback)
+    if "eager" in names:
+        palette["eager"] = (0.55, 0.55, 0.55)
+    return palette
 
 
 def plain_log_ticks(axis) -> None:

@@ -14,6 +14,7 @@ from fwbench.report import sanitize
 from fwbench.measure import stats
 from fwbench.report import tidy
 from fwbench.experiments import params_digest
+from fwbench.measure.machine_name import display_name
 from fwbench.store.store import Run, Store
 from fwbench.errors import StoreError
 
@@ -168,6 +169,14 @@ class Report:
                          "compile cache": settings.get("compile_cache"),
                          "run": run.run_id})
         return pd.DataFrame(rows)
+
+    def status_counts(self) -> dict:
+        """What the book shows: the newest result of each cell, by status (older results of a cell are kept in
+        the store but superseded), plus how many runs hold them."""
+        statuses = [job["status"] for _, job in self.latest]
+        return {"runs": len(self.runs), "results": len(statuses), "ok": statuses.count("ok"),
+                "failed": statuses.count("failed"), "skipped": statuses.count("skipped"),
+                "machines": len({run.manifest["machine_id"] for run in self.runs})}
 
     def failures(self, experiment: str | None = None) -> pd.DataFrame:
         rows = []
@@ -453,11 +462,14 @@ class Report:
 
 
 def distinct_labels(runs: list[Run]) -> None:
-    """Give machines that share a label (host names like `vm` or `localhost` are common) distinct ones, in memory.
+    """Name each run's machine for the book, in memory (the store is not changed): a chosen label, else one
+    built from its hardware ("H100 80GB, 16 CPU Intel Xeon"), never a bare host name like `vm`.
 
-    Every chart and table groups by label; two machines under one label would be
-    pooled into one. The label gets the machine id appended; the store is not changed.
+    Every chart and table groups by label; two machines under one name would be
+    pooled into one, so a shared name gets the machine id appended.
     """
+    for run in runs:
+        run.manifest["machine_label"] = display_name(run.manifest)
     ids_per_label: dict[str, set] = {}
     for run in runs:
         ids_per_label.setdefault(run.manifest["machine_label"], set()).add(run.manifest["machine_id"])
@@ -484,13 +496,42 @@ def escape(text) -> str:
     return sanitize.html(text)
 
 
-def html_table(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
-    """Render a DataFrame as an HTML table with every cell escaped."""
-    return df.to_html(index=False, escape=True, na_rep="-", border=0, classes="fwbench-table",
-                      float_format=lambda v: floatfmt.format(v))
+def plain_number(value: float, digits: int = 4) -> str:
+    """A float as a reader writes it: `digits` significant digits, thousands separated, never e-notation."""
+    if not np.isfinite(value):
+        return "-" if value != value else ("∞" if value > 0 else "-∞")
+    if value == 0:
+        return "0"
+    magnitude = int(np.floor(np.log10(abs(value))))
+    if magnitude >= digits - 1:
+        return f"{value:,.0f}"
+    return f"{value:.{max(digits - 1 - magnitude, 0)}f}".rstrip("0").rstrip(".") if magnitude > -7 else "≈0"
 
 
-def compact_table(df: pd.DataFrame, cols: list[str], floatfmt: str = "{:.3g}") -> str:
+#: Tables with more columns than this show the first ones and keep all of them behind "all columns".
+MAX_COLUMNS = 9
+
+
+def html_table(df: pd.DataFrame, floatfmt: str | None = None, key: list[str] | None = None) -> str:
+    """Render a DataFrame as an HTML table with every cell escaped, headers in words (no underscores) and numbers
+    without e-notation. A table wider than MAX_COLUMNS (or with `key` columns named) shows those columns and keeps
+    the whole table behind an "all columns" toggle, where it may scroll sideways."""
+    def fmt(v):
+        return floatfmt.format(v) if floatfmt and np.isfinite(v) else plain_number(v)
+
+    def render(frame, classes):
+        frame = frame.rename(columns=lambda c: str(c).replace("_", " ") if isinstance(c, str) else c)
+        return frame.to_html(index=False, escape=True, na_rep="-", border=0, classes=classes, float_format=fmt)
+
+    if key is None and df.shape[1] > MAX_COLUMNS:
+        key = list(df.columns[:MAX_COLUMNS])
+    if key is None or list(key) == list(df.columns):
+        return render(df, "fwbench-table")
+    return (render(df[key], "fwbench-table") + f"<details class='fwbench-scrolls'><summary>all {df.shape[1]} "
+            f"columns</summary>{render(df, 'fwbench-table')}</details>")
+
+
+def compact_table(df: pd.DataFrame, cols: list[str], floatfmt: str | None = None) -> str:
     """`html_table` of the columns that say something: the machine only when there are several, and no column
     that is empty throughout."""
     cols = [c for c in cols if c != "machine_label" or df["machine_label"].nunique() > 1]

@@ -118,6 +118,8 @@ def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions
     summary = Summary()
     with machine_lock(_machine_lock_path()), store.lock():
         fp = fingerprint.collect()
+        if profile.machine_label and fp.get("machine_label_source") != "env":  # the environment wins
+            fp["machine_label"], fp["machine_label_source"] = profile.machine_label, "profile"
         inputs = Inputs.of(profile.jobs, fp)
         keys = inputs.keys
         code = {name: digest(files) for name, files in inputs.code.items()}

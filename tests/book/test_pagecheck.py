@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from fwbench.book import pagecheck
+from fwbench.book.csp import protect_tree
 from fwbench.book.pagecheck import check_book, check_page, find_chromium, render
 from fwbench.errors import PageCheckError
 
@@ -140,14 +141,19 @@ def test_missing_title_and_article_are_flagged(tmp_path):
 def test_check_book_reports_per_page_and_missing_pages(tmp_path):
     page(tmp_path, FIGURE, name="good.html")
     page(tmp_path, "<p>none</p>", name="bare.html")
-    result = check_book(tmp_path, {"good.html": 1, "bare.html": 1, "gone.html": 0})
+    protect_tree(tmp_path)
+    page(tmp_path, FIGURE, name="unprotected.html")  # written after the build's CSP pass
+    result = check_book(tmp_path, {"good.html": 1, "bare.html": 1, "gone.html": 0, "unprotected.html": 1})
     assert result["good.html"] == []
     assert result["bare.html"] == ["0 figure(s), expected at least 1"]
     assert result["gone.html"] == [f"page missing: {tmp_path / 'gone.html'}"]
+    assert result["unprotected.html"] == ["no Content-Security-Policy meta tag (fwbench.book.csp adds it after "
+                                          "the build)"]
 
 
 def test_cli_exit_status(tmp_path, capsys):
     page(tmp_path, FIGURE, name="good.html")
+    protect_tree(tmp_path)
     assert pagecheck.main([str(tmp_path), "good.html:1"]) == 0
     assert pagecheck.main([str(tmp_path), "good.html:2"]) == 1
     assert "expected at least 2" in capsys.readouterr().out
@@ -173,3 +179,18 @@ def test_render_refuses_a_missing_file(tmp_path):
     # Chromium itself would render its error page and exit 0.
     with pytest.raises(PageCheckError, match="no such page"):
         render(tmp_path / "nope.html")
+
+
+def test_layout_problems_a_reader_would_see(tmp_path):
+    wide = "<table><tr>" + "".join(f"<td>column_with_a_long_unbreakable_name_{i}</td>" for i in range(30)) + "</tr></table>"
+    values = "<table><tr><th>a</th><th>b</th><th>c</th></tr><tr><td>nan</td><td>2.749e+04</td><td>1.36e3 ms</td></tr></table>"
+    scrolls = "<div class='fwbench-scrolls'>" + wide + "</div><details><summary>x</summary>" + wide + "</details>"
+    path = page(tmp_path, FIGURE + wide + values + scrolls + "<div style='height:2000px'></div><p id='late'>x</p>")
+    problems = check_page(path, first_screen=("late", "s", "gone"), screenshot=tmp_path / "shot.png")
+    assert len([p for p in problems if p.startswith("table wider than the content column")]) == 1
+    assert "table cell(s) showing a missing value: nan" in problems
+    assert "table cell(s) in e-notation: 2.749e+04, 1.36e3 ms" in problems
+    assert any(p.startswith("#late starts at") and "below the first screen (900 px)" in p for p in problems)
+    assert "#gone is not on the page" in problems and not any(p.startswith("#s ") for p in problems)
+    shot = (tmp_path / "shot.png").read_bytes()
+    assert shot[:8] == b"\x89PNG\r\n\x1a\n" and len(shot) > 1000

@@ -114,6 +114,8 @@ def test_variant_filter_and_params():
     (profile(params={"loss_rtol": -1}), "loss_rtol"),
     (profile(params={"peak_matmul_n": -1}), "peak_matmul_n"),
     ({"name": "t", "seed": -3, "experiments": {"eager_vs_graph": {}}}, "seed"),
+    ({"name": "t", "machine_label": "<b>lab</b>", "experiments": {"eager_vs_graph": {}}}, "machine_label"),
+    ({"name": "t", "machine_label": ["lab"], "experiments": {"eager_vs_graph": {}}}, "machine_label"),
     (profile(colour="blue"), "colour"),
     (profile(processes=0), "processes"),
     (profile(params={"infer_batch_sizes": [1, "big"]}), "infer_batch_sizes"),
@@ -129,6 +131,11 @@ def test_bad_input_names_the_problem(data, named):
         parse_profile(data)
     message = str(exc.value)
     assert named in message and "\n" not in message
+
+
+def test_a_profile_may_name_its_machine():
+    assert parse_profile({"name": "t", "machine_label": "lab box 3 (A100)",
+                          "experiments": {"eager_vs_graph": {}}}).machine_label == "lab box 3 (A100)"
 
 
 def run_cli(*args, cwd=REPO):

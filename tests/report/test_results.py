@@ -105,4 +105,4 @@ def test_compact_table_drops_empty_columns_and_a_single_machine():
     html = compact_table(df, ["machine_label", "x", "empty", "y"])
     assert "<th>x</th>" in html and "<th>y</th>" in html
     assert "machine_label" not in html and "empty" not in html
-    assert "machine_label" in compact_table(df.assign(machine_label=["a", "b"]), ["machine_label", "x"])
+    assert "machine label" in compact_table(df.assign(machine_label=["a", "b"]), ["machine_label", "x"])

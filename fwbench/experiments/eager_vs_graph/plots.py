@@ -15,14 +15,24 @@ def speedup_chart(cmp: pd.DataFrame):
     """Speedup of each compiled variant over its framework's eager mode, with 95% CI: workloads on x, per phase."""
     fig, panels = panel_grid(cmp, PHASES, "phase")
     palette = variant_palette(cmp["variant"])
-    workloads = sorted(cmp["workload"].unique())
     variants = sorted(cmp["variant"].unique())
-    width = 0.8 / max(len(variants), 1)
     for ax, machine, phase, d in panels:
-        for j, variant in enumerate(variants):
+        if d.empty:
+            not_measured(ax, f"{machine}: {phase}")
+            continue
+        # Only what this machine measured: no empty slots for workloads or variants it did not run.
+        workloads = sorted(d["workload"].unique())
+        here = [v for v in variants if v in set(d["variant"])]
+        width = 0.8 / max(len(here), 1)
+        for j, variant in enumerate(here):
             dv = d[d["variant"] == variant].set_index("workload").reindex(workloads)
-            x = np.arange(len(workloads)) + (j - (len(variants) - 1) / 2) * width
+            x = np.arange(len(workloads)) + (j - (len(here) - 1) / 2) * width
             ax.bar(x, dv["speedup"], width, color=palette[variant], label=variant)
+            if len(workloads) * len(here) <= 12:  # few bars: print each value on it
+                for xi, v in zip(x, dv["speedup"]):
+                    if np.isfinite(v):
+                        ax.annotate(f"{v:.3g}x", (xi, v), textcoords="offset points", xytext=(0, 2), ha="center",
+                                    fontsize=6, rotation=90, va="bottom")
             # An interval that could not be computed (one process) has no whisker rather than an infinite one.
             finite = (np.isfinite(dv["speedup_ci_high"]) & (dv["speedup_ci_low"] > 0)).to_numpy()
             if finite.any():
@@ -38,7 +48,7 @@ def speedup_chart(cmp: pd.DataFrame):
         batches = ", ".join(str(int(b)) for b in sorted(d["batch_size"].unique()))
         ax.set_title(f"{machine}: {phase}, batch {batches}")
     handles = [plt.Rectangle((0, 0), 1, 1, color=palette[v]) for v in variants]
-    fig.legend(handles, variants, loc="outside lower center", ncols=len(variants), frameon=False)
+    fig.legend(handles, variants, loc="outside lower center", ncols=min(len(variants), 4), frameon=False)
     return fig
 
 

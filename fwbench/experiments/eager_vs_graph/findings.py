@@ -1,0 +1,160 @@
+"""Who is fastest, per machine and workload, and the eager-vs-graph findings the book opens with, from the store."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from fwbench.measure import stats
+from fwbench.measure.stats import EQUIVALENCE_MARGIN
+from fwbench.report.findings import Finding
+from fwbench.report.results import Report, fmt_s, headline_batch
+from fwbench.report.sanitize import md
+
+EXP = "eager_vs_graph"
+CELL = ["machine_label", "device", "workload", "phase", "batch_size", "params_digest"]
+NAMES = {"torch": "PyTorch", "tensorflow": "TensorFlow", "jax": "JAX"}
+
+
+def framework_name(fw: str) -> str:
+    return NAMES.get(fw, fw)
+
+
+def _standing(samples: dict, best_key: tuple, key: tuple) -> tuple[str, float]:
+    """How `key` stands against the fastest (`best_key`): its class and how many times slower it is."""
+    if key == best_key:
+        return "fastest", 1.0
+    c = stats.compare(samples[key], samples[best_key])  # speedup = this time / fastest time
+    if c.verdict == "faster":
+        return "slower", c.ratio
+    if c.verdict == "equivalent":
+        return "tie", c.ratio
+    return "not separable", c.ratio
+
+
+def fastest(report: Report) -> pd.DataFrame:
+    """Per machine, device, workload and phase (at the headline batch): each framework's best eager and best
+    compiled variant by absolute step time, and how each compiled best stands against the fastest of all.
+
+    Standing uses the comparison behind every verdict: *tie* when the interval lies inside the equivalence
+    margin, *not separable* when it straddles it, *slower* (by the factor shown) when it is beyond.
+    """
+    cells = report.cell_table(EXP)
+    if cells.empty or "step_time_median_s" not in cells:
+        return pd.DataFrame()
+    cells = headline_batch(cells.dropna(subset=["step_time_median_s"]))
+    samples = report.samples(EXP)
+    rows = []
+    for cell, group in cells.groupby(CELL):
+        best_per_fw = {}
+        for fw, g in group.groupby("framework"):
+            eager = g[g["mode"] == "eager"].sort_values("step_time_median_s")
+            graph = g[g["mode"] == "graph"].sort_values("step_time_median_s")
+            best_per_fw[fw] = (eager.iloc[0] if not eager.empty else None, graph.iloc[0] if not graph.empty else None)
+        candidates = [c if c is not None else e for e, c in best_per_fw.values()]
+        winner = min(candidates, key=lambda r: r["step_time_median_s"])
+        wkey = tuple(winner[k] for k in ("machine_label", "framework", "device", "workload", "variant", "phase",
+                                         "batch_size", "params_digest"))
+        for fw, (e, c) in sorted(best_per_fw.items()):
+            best = c if c is not None else e
+            key = tuple(best[k] for k in ("machine_label", "framework", "device", "workload", "variant", "phase",
+                                          "batch_size", "params_digest"))
+            standing, factor = _standing(samples, wkey, key)
+            row = dict(zip(CELL, cell))
+            row.update(framework=fw, framework_version=best["framework_version"],
+                       eager_variant=e["variant"] if e is not None else None,
+                       eager_s=e["step_time_median_s"] if e is not None else np.nan,
+                       eager_ci_low_s=e["step_time_ci_low_s"] if e is not None else np.nan,
+                       eager_ci_high_s=e["step_time_ci_high_s"] if e is not None else np.nan,
+                       compiled_variant=c["variant"] if c is not None else None,
+                       compiled_s=c["step_time_median_s"] if c is not None else np.nan,
+                       compiled_ci_low_s=c["step_time_ci_low_s"] if c is not None else np.nan,
+                       compiled_ci_high_s=c["step_time_ci_high_s"] if c is not None else np.nan,
+                       best_variant=best["variant"], best_s=best["step_time_median_s"],
+                       standing=standing, times_fastest=factor, n_processes=int(best["n_processes"]))
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _interval(mid: float, lo: float, hi: float) -> str:
+    if not np.isfinite(mid):
+        return "-"
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"{fmt_s(mid)} [one process: no interval]"
+    return f"{fmt_s(mid)} [{fmt_s(lo)} – {fmt_s(hi)}]"
+
+
+def standing_text(row) -> str:
+    """Plain text: the HTML table it goes into escapes it."""
+    if row["standing"] == "fastest":
+        return "★ fastest"
+    if row["standing"] == "tie":
+        return f"tie with the fastest (within ±{EQUIVALENCE_MARGIN:.0%})"
+    if row["standing"] == "not separable":
+        return f"{row['times_fastest']:.2f}x the fastest's time, not separable from it"
+    return f"{row['times_fastest']:.2f}x slower"
+
+
+def fastest_display(df: pd.DataFrame) -> dict[tuple, pd.DataFrame]:
+    """The fastest table for reading: one small table per (machine, device), times with units and intervals."""
+    out = {}
+    for (machine, device), g in df.groupby(["machine_label", "device"], sort=True):
+        g = g.sort_values(["workload", "phase", "best_s"])
+        out[(machine, device)] = pd.DataFrame({
+            "workload": g["workload"], "phase": g["phase"], "batch": g["batch_size"].astype(int),
+            "framework": g["framework"].map(framework_name),
+            "best eager: time per step [95% CI]": [f"{v}: {_interval(m, lo, hi)}" if v else "-" for v, m, lo, hi in
+                                              zip(g["eager_variant"], g["eager_s"], g["eager_ci_low_s"],
+                                                  g["eager_ci_high_s"])],
+            "best compiled: time per step [95% CI]": [f"{v}: {_interval(m, lo, hi)}" if v else "-" for v, m, lo, hi in
+                                                 zip(g["compiled_variant"], g["compiled_s"], g["compiled_ci_low_s"],
+                                                     g["compiled_ci_high_s"])],
+            "against the fastest": [standing_text(r) for _, r in g.iterrows()],
+        })
+    return out
+
+
+def findings(report: Report) -> list[Finding]:
+    """One sentence per machine and device on the fastest training step of each workload, and one on where
+    compiling did not pay; every number from `fastest` and `Report.comparisons`."""
+    out = []
+    table = fastest(report)
+    if not table.empty:
+        for (machine, device), g in table[table["phase"] == "train"].groupby(["machine_label", "device"]):
+            parts = []
+            for workload, w in g.groupby("workload"):
+                win = w[w["standing"] == "fastest"].iloc[0]
+                rest = w[w["standing"] != "fastest"]
+                ties = rest[rest["standing"].isin(["tie", "not separable"])]
+                behind = rest[rest["standing"] == "slower"].sort_values("times_fastest")
+                text = (f"{md(workload)}: {framework_name(win['framework'])} {md(win['best_variant'])} at "
+                        f"{fmt_s(win['best_s'])} per step")
+                if not ties.empty:
+                    text += (" (" + ", ".join(f"{framework_name(t['framework'])} {md(t['best_variant'])}"
+                                              for _, t in ties.iterrows()) + " not measurably slower)")
+                if not behind.empty:
+                    nxt = behind.iloc[0]
+                    text += (f", {nxt['times_fastest']:.1f}x ahead of {framework_name(nxt['framework'])} "
+                             f"{md(nxt['best_variant'])}")
+                parts.append(text)
+            out.append(Finding(f"**Fastest training step on {md(machine)} ({md(device)})**, each framework at its "
+                               f"best: " + "; ".join(parts) + ".", "fastest"))
+    cmp = report.comparisons(EXP)
+    if not cmp.empty:
+        train = cmp[cmp["phase"] == "train"]
+        decided = train[train["verdict"].isin(["faster", "slower", "equivalent"])]
+        worse = decided[decided["verdict"] != "faster"]
+        text = (f"**Compiling paid off** in {int((decided['verdict'] == 'faster').sum())} of {len(decided)} decided "
+                f"training comparisons of a compiled mode with its own eager mode")
+        if not worse.empty:
+            text += "; it did not in " + "; ".join(
+                f"{framework_name(r['framework'])} {md(r['variant'])} on {md(r['workload'])} "
+                f"({md(r['machine_label'])}: {r['speedup']:.2f}x, {r['verdict']})" for _, r in worse.iterrows())
+        paid = train[(train["verdict"] == "faster") & np.isfinite(train["break_even_steps"])]
+        if not paid.empty:
+            slow = paid.loc[paid["break_even_steps"].idxmax()]
+            text += (f". The longest wait for a compile to pay for itself was {slow['break_even_steps']:,.0f} steps "
+                     f"({framework_name(slow['framework'])} {md(slow['variant'])}, {md(slow['workload'])}, "
+                     f"cold caches)")
+        out.append(Finding(text + ".", "tab-compile-cost"))
+    return out

@@ -1,0 +1,116 @@
+"""Every stored number in one table a reader can filter and sort, plus the same data as CSV and Parquet files.
+
+One row per (experiment, machine, framework, variant, device, workload, phase,
+batch, metric) of the newest results. Eager-vs-graph step times carry the cell's
+interval over processes, computed as everywhere else in the book; other metrics
+show their median over the jobs that measured them and how many there were.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fwbench.report.results import Report, escape
+
+COLUMNS = ["experiment", "machine", "framework", "variant", "device", "workload", "phase", "batch", "metric",
+           "value", "unit", "ci_low", "ci_high", "n"]
+GROUP = ["experiment", "machine_label", "framework", "variant", "device", "workload", "phase", "batch_size", "metric",
+         "unit"]
+#: Per-process step-time statistics: the cell-level interval below replaces them.
+_PER_PROCESS = ("step_time_", "throughput_per_s")
+
+
+def _cell_rows(report: Report) -> list[dict]:
+    cells = report.cell_table("eager_vs_graph")
+    if cells.empty or "step_time_median_s" not in cells:
+        return []
+    rows = []
+    for _, c in cells.dropna(subset=["step_time_median_s"]).iterrows():
+        base = {"experiment": "eager_vs_graph", "machine": c["machine_label"], "framework": c["framework"],
+                "variant": c["variant"], "device": c["device"], "workload": c["workload"], "phase": c["phase"],
+                "batch": c["batch_size"], "n": int(c["n_processes"])}
+        rows.append({**base, "metric": "step_time_s", "value": c["step_time_median_s"], "unit": "s",
+                     "ci_low": c["step_time_ci_low_s"], "ci_high": c["step_time_ci_high_s"]})
+        lo, hi = c["step_time_ci_low_s"], c["step_time_ci_high_s"]
+        rows.append({**base, "metric": "throughput_per_s", "value": c["throughput_per_s"], "unit": "samples/s",
+                     "ci_low": c["batch_size"] / hi if hi > 0 and np.isfinite(hi) else np.nan,
+                     "ci_high": c["batch_size"] / lo if lo > 0 and np.isfinite(lo) else np.nan})
+    return rows
+
+
+def table(report: Report) -> pd.DataFrame:
+    """The view's rows (raw numbers; `display` formats them)."""
+    records = report.records
+    rows = _cell_rows(report)
+    if not records.empty:
+        ok = records[(records["status"] == "ok") & records["value"].notna()]
+        ok = ok[~((ok["experiment"] == "eager_vs_graph") & ok["metric"].str.startswith(_PER_PROCESS))]
+        ok = ok.assign(batch_size=ok["batch_size"].fillna(-1), phase=ok["phase"].fillna(""),
+                       workload=ok["workload"].fillna(""), unit=ok["unit"].fillna(""))
+        agg = ok.groupby(GROUP, dropna=False)["value"].agg(["median", "size"]).reset_index()
+        for _, r in agg.iterrows():
+            rows.append({"experiment": r["experiment"], "machine": r["machine_label"], "framework": r["framework"],
+                         "variant": r["variant"], "device": r["device"], "workload": r["workload"],
+                         "phase": r["phase"], "batch": r["batch_size"], "metric": r["metric"], "value": r["median"],
+                         "unit": r["unit"], "ci_low": np.nan, "ci_high": np.nan, "n": int(r["size"])})
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    df["batch"] = df["batch"].map(lambda b: int(b) if isinstance(b, (int, float)) and np.isfinite(b) and b >= 0 else None)
+    return df.sort_values(["experiment", "machine", "workload", "framework", "variant", "metric"]).reset_index(drop=True)
+
+
+def number(value: float, unit: str) -> str:
+    """A value with its unit, readable: 26.4 ms, 812 µs, 3.1 k samples/s, 0.47 (no e-notation)."""
+    if not isinstance(value, (int, float)) or not np.isfinite(value):
+        return "-"
+    if unit == "s":
+        a = abs(value)
+        if a >= 1:
+            return f"{value:.3g} s" if a < 1000 else f"{value:,.0f} s"
+        if a >= 1e-3:
+            return f"{value * 1e3:.3g} ms"
+        return f"{value * 1e6:.3g} µs"
+    if unit == "bytes":
+        for size, name in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+            if abs(value) >= size:
+                return f"{value / size:.3g} {name}"
+        return f"{value:.0f} B"
+    a = abs(value)
+    text = (f"{value / 1e6:.3g} M" if a >= 1e6 else f"{value / 1e3:.3g} k" if a >= 1e4
+            else f"{value:.4g}" if a >= 1e-3 or a == 0 else f"{value:.2g}")
+    if "e" in text.lower():  # tiny values: plain decimals, never e-notation
+        text = np.format_float_positional(value, precision=3, unique=False, fractional=False, trim="-")
+    return f"{text} {unit}".rstrip() if unit not in ("", "count", "ratio", "bool") else text
+
+
+def write_files(df: pd.DataFrame, directory: Path) -> dict[str, Path]:
+    """The view's rows as CSV and Parquet (raw numbers, SI units as stored)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {"csv": directory / "fwbench-results.csv", "parquet": directory / "fwbench-results.parquet"}
+    df.to_csv(paths["csv"], index=False)
+    df.to_parquet(paths["parquet"], index=False)
+    return paths
+
+
+def html(df: pd.DataFrame) -> str:
+    """The table as HTML with every store string escaped; `results-view.js` adds filters and sorting, and the
+    table reads fine without it. Each cell carries its raw value for sorting in `data-sort`."""
+    shown = ["experiment", "machine", "framework", "variant", "device", "workload", "phase", "batch", "metric",
+             "value", "95% CI", "n"]
+    head = "".join(f"<th>{escape(c)}</th>" for c in shown)
+    body = []
+    for r in df.itertuples(index=False):
+        ci = (f"{number(r.ci_low, r.unit)} – {number(r.ci_high, r.unit)}"
+              if np.isfinite(r.ci_low) and np.isfinite(r.ci_high) and r.ci_low > 0 else "-")
+        cells = [(r.experiment, None), (r.machine, None), (r.framework, None), (r.variant, None), (r.device, None),
+                 (r.workload, None), (r.phase, None), ("" if r.batch is None else r.batch, r.batch),
+                 (r.metric, None), (number(r.value, r.unit), r.value), (ci, r.ci_low), (r.n, r.n)]
+        tds = "".join(f"<td data-sort='{escape(raw)}'>{escape(text)}</td>" if raw is not None and raw == raw
+                      else f"<td>{escape(text)}</td>" for text, raw in cells)
+        body.append(f"<tr>{tds}</tr>")
+    # A data browser: it scrolls sideways rather than squeezing every column (the page check allows that here).
+    return (f"<div class='fwbench-scrolls'><table class='fwbench-table fwbench-filterable fwbench-results-view' "
+            f"data-filter-columns='experiment,machine,framework,workload,metric'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table></div>")

@@ -1,0 +1,62 @@
+"""The opening page's findings, verdict reasons and counts agree with the chapters' own tables (synthetic store)."""
+
+import pandas as pd
+
+from conftest import evg_job, evg_runs, job
+from fwbench.report.claims import verdicts
+from fwbench.report.findings import because, caveats, key_findings, machine_line, verdict_table
+from fwbench.report.results import Report
+
+TIMES = {("torch", "eager"): 0.010, ("torch", "torch.compile"): 0.004, ("tensorflow", "eager"): 0.013,
+         ("tensorflow", "tf.function"): 0.006, ("jax", "eager"): 0.030, ("jax", "jax.jit"): 0.002}
+
+
+def _report(make_store, failed: int = 1) -> Report:
+    jobs = evg_runs("r1", TIMES)
+    for k in range(failed):
+        jobs.append(job("r1", "torch", f"broken{k}", "graph", None, status="failed", workload="rnn",
+                        error={"type": "RuntimeError", "message": "<script>x</script> went wrong. More text."}))
+    return Report(make_store([("r1", jobs)]).load()[0])
+
+
+def test_page_one_counts_equal_the_chapters(make_store):
+    report = _report(make_store, failed=2)
+    counts = report.status_counts()
+    chapters = sum(len(report.failures(e)) for e in {j["experiment"] for _, j in report.latest})
+    assert counts["failed"] + counts["skipped"] == chapters == 2
+    assert counts["results"] == len(report.latest) and counts["machines"] == 1
+    text = " ".join(f.text for f in key_findings(report, verdicts(report)))
+    assert f"{counts['failed']} of the {counts['results']} results the book shows failed" in text
+    assert "<script>" not in text  # store text is escaped on the way into Markdown
+
+
+def test_every_verdict_has_a_reason_and_the_reason_uses_the_rules_cells(make_store):
+    report = _report(make_store)
+    results = verdicts(report)
+    table = verdict_table(results)
+    assert list(table.columns) == ["id", "claim", "verdict", "because"] and len(table) == len(results)
+    assert table["because"].str.len().gt(0).all()
+    e1 = next(v for v in results if v.claim.id == "E1")
+    sup = int((e1.cells["role"] == "supports").sum())
+    assert because(e1).startswith(f"{sup} of ")
+    best = e1.cells.loc[e1.cells["speedup"].idxmax()]
+    assert f"{best['speedup']:.2f}x" in because(e1)  # the clearest cell, as the rule computed it
+
+
+def test_findings_link_to_evidence_and_caveats_name_what_a_machine_lacked(make_store):
+    report = _report(make_store)
+    found = key_findings(report, verdicts(report))
+    assert 4 <= len(found) <= 8
+    assert any(f.target == "fastest" for f in found) and any(f.target == "verdicts" for f in found)
+    assert all("{ref}`evidence <" in f.markdown() for f in found if f.target)
+    notes = " ".join(caveats(report))
+    assert "testbox" in notes and "CPU only" in notes and "M)" in notes
+    assert "<p id='fwbench-machines'>" in machine_line(report) and "testbox" in machine_line(report)
+
+
+def test_a_hostile_machine_label_stays_text(make_store):
+    store = make_store([("r1", [evg_job("r1", "torch", {"eager": 0.01, "torch.compile": 0.005})])])
+    report = Report(store.load()[0])
+    report.runs[0].manifest["machine_label"] = "<img src=x onerror=alert(1)>"
+    line = machine_line(report)
+    assert "<img" not in line and "&lt;img" in line
