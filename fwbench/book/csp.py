@@ -39,7 +39,8 @@ THEME_SCRIPTS = tuple(re.compile(p, re.S) for p in (
 THEME_HANDLERS = frozenset({"window.print()", "toggleFullScreen()"})
 
 _SCRIPT = re.compile(r"<script(?P<attrs>(?:\s[^>]*)?)>(?P<body>.*?)</script>", re.S | re.I)
-_HANDLER = re.compile(r"""\son[a-z]+\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')""", re.I)
+# Inside a tag only: escaped text that quotes a handler (`&lt;img onerror="..."&gt;`) is not code.
+_HANDLER = re.compile(r"""<[a-z][^<>]*?\son[a-z]+\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')""", re.I)
 _META = re.compile(r'\n?<meta http-equiv="Content-Security-Policy"[^>]*>', re.I)
 _HEAD = re.compile(r"<head(?:\s[^>]*)?>\s*(?:<meta charset=[^>]*>)?", re.I)
 

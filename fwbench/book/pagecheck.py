@@ -119,7 +119,7 @@ LAYOUT_JS = r"""(() => {
     for (const td of t.querySelectorAll("td")) {
       const x = td.textContent.trim();
       if (/^-?(nan|NaN|None|inf|Infinity)(\s+\S+)?$/.test(x)) missing.push(x);
-      if (/^-?\d+(\.\d+)?e[+-]?\d+(\s*\S+)?$/i.test(x)) enote.push(x);
+      if (/^-?\d+(\.\d+)?[eE][+-]\d+(\s+\S+)?$/.test(x)) enote.push(x);
     }
   }
   const tops = {};

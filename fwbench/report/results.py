@@ -517,10 +517,13 @@ def html_table(df: pd.DataFrame, floatfmt: str | None = None, key: list[str] | N
     without e-notation. A table wider than MAX_COLUMNS (or with `key` columns named) shows those columns and keeps
     the whole table behind an "all columns" toggle, where it may scroll sideways."""
     def fmt(v):
-        return floatfmt.format(v) if floatfmt and np.isfinite(v) else plain_number(v)
+        text = floatfmt.format(v) if floatfmt and np.isfinite(v) else plain_number(v)
+        return plain_number(v) if "e" in text.lower() and np.isfinite(v) else text  # a format's e-notation too
 
     def render(frame, classes):
         frame = frame.rename(columns=lambda c: str(c).replace("_", " ") if isinstance(c, str) else c)
+        for column in frame.columns[frame.dtypes == object]:  # None in text columns reads as a gap, not "None"
+            frame[column] = frame[column].map(lambda v: "-" if v is None else v)
         return frame.to_html(index=False, escape=True, na_rep="-", border=0, classes=classes, float_format=fmt)
 
     if key is None and df.shape[1] > MAX_COLUMNS:

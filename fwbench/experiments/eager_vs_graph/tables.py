@@ -148,7 +148,8 @@ def shape_change(cells: pd.DataFrame, metric: str = "shape_change_s") -> pd.Data
 
 
 def machine_peaks(report) -> dict[str, float]:
-    """Each machine's measured matmul peak (GFLOP/s), the median over its processes' calibrations."""
+    """Each machine's measured CPU matmul peak (GFLOP/s, NumPy float32), the median over its processes'
+    calibrations. It is a CPU ceiling: no GPU peak is measured, so CUDA rows have none."""
     peaks: dict[str, list[float]] = {}
     for run, job in report.experiment_jobs(EXP):
         if job["status"] == "ok" and job.get("calibration"):

@@ -73,7 +73,10 @@ def rule_x4(report: Report) -> tuple[str, str, pd.DataFrame]:
             f"- {r['machine_label']} {r['label']} on {r['workload']}: {md(r['error_type'])}: {md(str(r['error_message'])[:160])}"
             for _, r in failed.iterrows())
     if notes:
-        evidence += "\n\nNot measured here:\n" + "\n".join(notes)
+        # A verdict never rests silently on a system that did not run: say first what was compared instead.
+        compared = ", ".join(sorted({str(v) for v in servers[is_sm & (servers["outcome"] != "unavailable")]["label"]}))
+        evidence = (f"TensorFlow Serving did not run here, so this verdict compares the SavedModel as served by "
+                    f"{md(compared)} with the other runtimes. " + evidence + "\n\nNot measured here:\n" + "\n".join(notes))
     verdict = all_some_none(cells, "on par or ahead")
     if verdict == "supported" and not failed.empty:
         verdict = "mixed"
