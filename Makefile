@@ -9,7 +9,7 @@ PROFILE ?= quick
 NIGHTLY_PROFILE ?= full
 PYTEST_ARGS ?=
 
-.PHONY: setup chromium report plan run book results test nightly bench-rebuild bench-stability bundle lock clean
+.PHONY: setup chromium report plan run book results test nightly bench-rebuild bench-report bench-stability bundle lock clean
 
 setup: $(STAMP) $(MATHJAX) chromium
 
@@ -55,6 +55,11 @@ nightly: setup
 ## Benchmark: a second `make report` with nothing changed executes nothing and takes < 60 s.
 bench-rebuild: setup
 	$(PY) scripts/bench_rebuild.py --profile $(PROFILE)
+
+## Benchmark: setup, the quick profile into an empty store and the book, each timed; where the jobs' time goes.
+bench-report:
+	@start=$$(date +%s); $(MAKE) -s setup; end=$$(date +%s); \
+	  $(PY) scripts/bench_report.py --profile $(PROFILE) --setup-s $$((end - start))
 
 ## Benchmark: the quick profile's eager-vs-graph section twice into fresh stores; do classes and verdicts agree?
 bench-stability: setup

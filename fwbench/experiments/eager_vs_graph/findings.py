@@ -98,6 +98,8 @@ def standing_text(row) -> str:
 def fastest_display(df: pd.DataFrame) -> dict[tuple, pd.DataFrame]:
     """The fastest table for reading: one small table per (machine, device), times with units and intervals."""
     out = {}
+    if df.empty:
+        return out
     for (machine, device), g in df.groupby(["machine_label", "device"], sort=True):
         g = g.sort_values(["workload", "phase", "best_s"])
         out[(machine, device)] = pd.DataFrame({

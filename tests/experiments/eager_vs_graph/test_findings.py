@@ -41,3 +41,11 @@ def test_findings_name_the_winner_with_its_number_and_link_to_the_table(make_sto
     shown = fastest_display(table)
     assert list(shown) == [("testbox", "cpu")]
     assert "★ fastest" in set(shown[("testbox", "cpu")]["against the fastest"])
+
+
+def test_a_store_without_timings_gives_no_table_and_no_finding(make_store):
+    from conftest import job
+
+    report = Report(make_store([("r1", [job("r1", "torch", "eager", "eager", None, status="failed",
+                                            error={"type": "E", "message": "m"})])]).load()[0])
+    assert fastest(report).empty and fastest_display(fastest(report)) == {} and findings(report) == []

@@ -1,0 +1,74 @@
+"""Benchmark: where the time of a fresh report goes. The profile into an empty store, then the book, timed.
+
+    .venv/bin/python scripts/bench_report.py [--profile quick] [--setup-s SECONDS] [--keep DIR]
+
+Prints setup (the seconds `make bench-report` spent in `make setup`, passed in by the Makefile), then per
+experiment the jobs' wall time split into start-up (runner and kernel start), preparing and checking
+(imports, calibration, warm-up, correctness checks) and measured work (first calls with their compiles,
+timed steps; for experiments other than eager-vs-graph the measuring cell), then the book build, and the
+share of the whole spent in measured work. The split is fwbench.report.timebudget's, the one the method
+page shows. It is a benchmark, not a test: CI does not run it. Targets (issue 19): fresh clone to book in at
+most 15 minutes on a 2-core machine; a second `make report` in at most 20 s (`make bench-rebuild`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def timed(cmd: list[str]) -> float:
+    start = time.monotonic()
+    proc = subprocess.run(cmd, cwd=REPO)
+    if proc.returncode not in (0, 1):  # 1: some jobs failed, which is a result; anything else is a broken run
+        sys.exit(f"bench-report: {' '.join(cmd[:4])} ... exited {proc.returncode}")
+    return time.monotonic() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="quick", help="profile to run (default: quick)")
+    parser.add_argument("--setup-s", type=float, default=None, help="seconds `make setup` took, to print first")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the store and book here instead of a temp dir")
+    args = parser.parse_args(argv)
+
+    from fwbench.report.results import Report
+    from fwbench.report.timebudget import run_budget
+
+    with tempfile.TemporaryDirectory(prefix="fwbench-bench-report-") as tmp:
+        root = args.keep or Path(tmp)
+        store, book = root / "store", root / "book"
+        fw = [sys.executable, "-m", "fwbench", "--store", str(store)]
+        run_s = timed([*fw, "run", "--profile", args.profile, "--no-progress"])
+        book_s = timed([*fw, "book", "--no-reference", "--out", str(book)])
+        report = Report.load(store)
+        budget = run_budget(report.runs[-1]) if report.runs else None
+
+    print(f"\nbench-report: profile {args.profile}")
+    setup = args.setup_s or 0.0
+    if args.setup_s is not None:
+        print(f"  setup (make setup)            {args.setup_s:8.1f} s")
+    if budget is None or budget.empty:
+        print("  no run was stored")
+        return 1
+    print(f"  {'experiment':16s} {'jobs':>5s} {'wall':>8s} {'start-up':>9s} {'preparing':>10s} {'measured':>9s} share")
+    for _, r in budget.iterrows():
+        print(f"  {r['experiment']:16s} {int(r['jobs']):5d} {r['total_s']:7.1f}s {r['startup_s']:8.1f}s "
+              f"{r['unmeasured_s']:9.1f}s {r['measured_s']:8.1f}s {r['measured_share']:5.0%}")
+    total = budget[budget["experiment"] == "all"].iloc[0]
+    print(f"  runner wall time (with its own bookkeeping)  {run_s:8.1f} s")
+    print(f"  book build                                   {book_s:8.1f} s")
+    whole = setup + run_s + book_s
+    print(f"  whole: {whole:.1f} s ({whole / 60:.1f} min); measured work {total['measured_s']:.1f} s "
+          f"= {total['measured_s'] / whole:.0%} of it")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
