@@ -68,13 +68,16 @@ def plain_log_ticks(axis) -> None:
 
 
 def history_chart(tables: dict[str, pd.DataFrame]):
-    """One panel per selection: median step time per stored run over time, a line per machine, CI as error bars."""
-    names = [n for n, t in tables.items() if not t.empty]
-    fig, axes = plt.subplots(len(names), 1, figsize=(9, 2.6 * len(names)), squeeze=False)
-    machines = sorted({m for n in names for m in tables[n]["machine"]})
+    """One panel per selection and device (CPU and GPU times never share an axis): median step time per stored
+    run on a date axis, a line per machine, 95% intervals as error bars, the framework version under each point."""
+    import matplotlib.dates as mdates
+
+    panels = [(f"{name} ({device})", g) for name, t in tables.items() if not t.empty
+              for device, g in t.groupby("device", sort=True)]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 2.6 * len(panels)), squeeze=False)
+    machines = sorted({m for _, g in panels for m in g["machine"]})
     colours = dict(zip(machines, sns.color_palette("colorblind", len(machines))))
-    for ax, name in zip(axes[:, 0], names):
-        t = tables[name]
+    for ax, (title, t) in zip(axes[:, 0], panels):
         for machine, g in t.groupby("machine"):
             y = g["median_s"] * 1e3
             err = [y - g["ci_low_s"] * 1e3, g["ci_high_s"] * 1e3 - y]
@@ -82,10 +85,16 @@ def history_chart(tables: dict[str, pd.DataFrame]):
             for _, r in g.iterrows():  # the framework version under each point: upgrades are visible
                 ax.annotate(r["framework version"], (r["started"], r["median_s"] * 1e3), fontsize=7,
                             textcoords="offset points", xytext=(0, -11), ha="center", color=colours[machine])
-        ax.set_title(name)
+        # A real date axis around the runs (a day either side), not one stretched to far-off ticks.
+        start, end = t["started"].min(), t["started"].max()
+        pad = max((end - start) * 0.05, pd.Timedelta(days=1))
+        ax.set_xlim(start - pad, end + pad)
+        locator = mdates.AutoDateLocator(maxticks=8)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        ax.set_title(title)
         ax.set_ylabel("median step (ms)")
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=7, loc="upper left")
-    fig.autofmt_xdate()
     fig.tight_layout()
     return fig

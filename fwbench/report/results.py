@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -508,6 +509,18 @@ def plain_number(value: float, digits: int = 4) -> str:
     return f"{value:.{max(digits - 1 - magnitude, 0)}f}".rstrip("0").rstrip(".") if magnitude > -7 else "≈0"
 
 
+_TEXT = re.compile(r">([^<>]+)<")
+_LONG = re.compile(r"[^\s<>]{13,}")
+
+
+def _break_points(html: str) -> str:
+    """Let long tokens (ids, variant lists, dotted names) wrap after their punctuation, so a table fits its column
+    without breaking words like "TensorFlow" in the middle; <wbr> adds no characters to what a reader copies."""
+    def token(m):
+        return re.sub(r"([_./,+-])(?=[^\s])", r"\1<wbr>", m.group(0))
+    return _TEXT.sub(lambda m: ">" + _LONG.sub(token, m.group(1)) + "<", html)
+
+
 #: Tables with more columns than this show the first ones and keep all of them behind "all columns".
 MAX_COLUMNS = 9
 
@@ -524,7 +537,8 @@ def html_table(df: pd.DataFrame, floatfmt: str | None = None, key: list[str] | N
         frame = frame.rename(columns=lambda c: str(c).replace("_", " ") if isinstance(c, str) else c)
         for column in frame.columns[frame.dtypes == object]:  # None in text columns reads as a gap, not "None"
             frame[column] = frame[column].map(lambda v: "-" if v is None else v)
-        return frame.to_html(index=False, escape=True, na_rep="-", border=0, classes=classes, float_format=fmt)
+        return _break_points(frame.to_html(index=False, escape=True, na_rep="-", border=0, classes=classes,
+                                           float_format=fmt))
 
     if key is None and df.shape[1] > MAX_COLUMNS:
         key = list(df.columns[:MAX_COLUMNS])

@@ -29,3 +29,17 @@ def test_history_reads_every_run_per_machine(tmp_path):
     assert default_selections(report) == [Selection("torch", "mlp", "torch.compile")]
     fig = plots.history_chart({"torch": t})
     assert len(fig.axes) == 1 and len(fig.axes[0].lines) >= 2
+
+
+def test_cpu_and_gpu_times_never_share_an_axis_and_the_axis_spans_the_runs():
+    import matplotlib.dates as mdates
+    import pandas as pd
+
+    t = pd.DataFrame({"machine": ["a", "a", "b"], "device": ["cpu", "cpu", "cuda"],
+                      "started": pd.to_datetime(["2026-11-20", "2026-11-28", "2026-11-28"], utc=True),
+                      "framework version": ["1", "2", "2"], "median_s": [0.01, 0.009, 0.001],
+                      "ci_low_s": [0.009, 0.008, 0.0009], "ci_high_s": [0.011, 0.01, 0.0011]})
+    fig = plots.history_chart({"torch torch.compile": t})
+    assert [ax.get_title() for ax in fig.axes] == ["torch torch.compile (cpu)", "torch torch.compile (cuda)"]
+    low, high = (mdates.num2date(v) for v in fig.axes[0].get_xlim())
+    assert (high - low).days < 30  # eight days of runs, not years of axis

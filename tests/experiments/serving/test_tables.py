@@ -87,3 +87,15 @@ def test_the_chapters_sentences_name_the_best_tail_and_what_did_not_serve(make_s
     assert f"testbox, mlp: best p99 {sr.ms(best['latency_p99_s'])} ({md(best['label'])}" in text
     assert f"Did not serve: {md('onnxruntime (torch)')} on cnn (fails)." in text  # store names escaped as Markdown
     assert sr.ms(0.0125) == "12.5 ms" and sr.ms(float("nan")) == ""
+
+
+def test_x4_without_tensorflow_serving_says_so_first_and_what_it_compared(make_store):
+    from fwbench.report.findings import because
+
+    down = serving_job("r1", "tensorflow", "tf-serving", "tfserving:savedmodel", {"mlp": (1, 1)}, status="skipped",
+                       error={"type": "ServerUnavailable", "message": "no tensorflow_model_server", "traceback": ""})
+    v = verdict_for(X4, report_of(make_store, [down, sm({"mlp": (1000, 0.002)}), ort({"mlp": (1000, 0.002)})]))
+    assert v.verdict == "supported"
+    assert v.evidence.startswith("TensorFlow Serving did not run here, so this verdict compares the SavedModel as "
+                                 "served by ")
+    assert because(v).startswith("TensorFlow Serving did not run here")  # the reason on page 1 says it too
