@@ -8,7 +8,7 @@ import pandas as pd
 from fwbench.measure import stats
 from fwbench.measure.stats import EQUIVALENCE_MARGIN
 from fwbench.report.findings import Finding
-from fwbench.report.results import Report, fmt_s, headline_batch
+from fwbench.report.results import SAMPLE_KEYS, Report, fmt_s, headline_batch
 from fwbench.report.sanitize import md
 
 EXP = "eager_vs_graph"
@@ -53,12 +53,10 @@ def fastest(report: Report) -> pd.DataFrame:
             best_per_fw[fw] = (eager.iloc[0] if not eager.empty else None, graph.iloc[0] if not graph.empty else None)
         candidates = [c if c is not None else e for e, c in best_per_fw.values()]
         winner = min(candidates, key=lambda r: r["step_time_median_s"])
-        wkey = tuple(winner[k] for k in ("machine_label", "framework", "device", "workload", "variant", "phase",
-                                         "batch_size", "params_digest"))
+        wkey = tuple(winner[k] for k in SAMPLE_KEYS)
         for fw, (e, c) in sorted(best_per_fw.items()):
             best = c if c is not None else e
-            key = tuple(best[k] for k in ("machine_label", "framework", "device", "workload", "variant", "phase",
-                                          "batch_size", "params_digest"))
+            key = tuple(best[k] for k in SAMPLE_KEYS)
             standing, factor = _standing(samples, wkey, key)
             row = dict(zip(CELL, cell))
             row.update(framework=fw, framework_version=best["framework_version"],
