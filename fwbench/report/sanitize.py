@@ -7,7 +7,9 @@ cells, machine labels, versions, error texts. Three layers keep it data:
   Markdown, whoever wrote it, cannot carry markup;
 - `notebook()` cleans an executed notebook before it is staged: only plain text, PNG/JPEG images,
   and HTML/Markdown that went through an allow-list sanitizer (nh3, the Ammonia crate) survive;
-  scripts, widgets, SVG, raw cells and attachments are dropped;
+  scripts, widgets, SVG, raw cells and attachments are dropped, and the notebook's and cells'
+  metadata are replaced by fixed values (MyST-NB reads per-notebook settings from metadata, which
+  could switch execution of a stored notebook's code on at build time);
 - `md()` and `html()` escape a store string at the point a chapter puts it into Markdown or HTML.
 """
 
@@ -99,15 +101,27 @@ def _clean_output(output: dict) -> dict | None:
     return cleaned
 
 
+#: The only notebook metadata a staged notebook carries. Anything a bundle put there would reach the build:
+#: MyST-NB applies `mystnb` keys as the notebook's own settings (execution included) and passes the rest on
+#: as front matter, and an unknown lexer name fails the warnings-as-errors build.
+NOTEBOOK_METADATA = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                     "language_info": {"name": "python", "pygments_lexer": "ipython3"}}
+#: Cell tags a staged notebook keeps (MyST-NB's display tags); other cell metadata is dropped.
+_TAG = re.compile(r"(remove|hide)-(cell|input|output|stderr)")
+
+
 def notebook(nb):
     """A copy of an executed notebook that renders inert: see the module's docstring for what survives."""
     nb = copy.deepcopy(nb)
-    nb.metadata.pop("widgets", None)
+    nb.metadata = nbformat.from_dict(copy.deepcopy(NOTEBOOK_METADATA))
     cells = []
     for cell in nb.cells:
         if cell.cell_type == "raw":  # raw cells reach the page as they are
             continue
         cell.pop("attachments", None)
+        tags = cell.get("metadata", {}).get("tags")
+        cell["metadata"] = nbformat.from_dict(
+            {"tags": [t for t in tags if isinstance(t, str) and _TAG.fullmatch(t)]} if isinstance(tags, list) else {})
         if cell.cell_type == "markdown":
             cell.source = inert_myst(clean_html(cell.source))
         elif cell.cell_type == "code":

@@ -54,3 +54,18 @@ def test_stored_markdown_cannot_use_myst_directives_or_roles():
     text = sanitize.notebook(nb).cells[0].source
     assert "```text" in text and "{include}" not in text.split("```text")[0]
     assert "\\:::" in text and "\\{doc\\}`intro`" in text and text.startswith("# Title")
+
+
+def test_a_stored_notebook_cannot_set_how_the_book_treats_it():
+    """MyST-NB takes `mystnb` metadata as the notebook's own settings (execution among them) and the rest as
+    front matter: a staged notebook carries fixed metadata, and cells keep only display tags."""
+    nb = nbformat.v4.new_notebook(metadata={
+        "mystnb": {"execution_mode": "force", "execution_excludepatterns": []},
+        "myst": {"disable_syntax": []}, "html_theme": {"x": 1}, "language_info": {"name": "no-such-lexer"}})
+    nb.cells = [nbformat.v4.new_code_cell("open('pwned', 'w')", metadata={
+        "mystnb": {"code_prompt_show": "x"}, "tags": ["hide-input", "raises-exception", "remove-inputx"], "jupyter": {}})]
+    clean = sanitize.notebook(nb)
+    nbformat.validate(clean)
+    assert dict(clean.metadata) == sanitize.NOTEBOOK_METADATA
+    assert dict(clean.cells[0].metadata) == {"tags": ["hide-input"]}
+    assert "mystnb" in nb.metadata  # the stored notebook is untouched
