@@ -253,3 +253,11 @@ def tiny_onnx(tmp_path_factory):
     path = tmp_path_factory.mktemp("tiny") / "tiny.onnx"
     onnx.save(model, str(path))
     return path, w
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under `pytest -n` (xdist), every slow test runs on one worker, one after another: they build books and
+    run profiles whose timing the other tests should not crowd out twice, and a module's fixtures stay shared."""
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.xdist_group("slow"))

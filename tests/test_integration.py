@@ -81,7 +81,7 @@ def simulated_machine_bundle(store: Store, tmp: Path) -> Path:
                 (sim.run_dir(run_id) / kind).mkdir(parents=True, exist_ok=True)
                 data = src.read_bytes()
                 if kind == "notebooks" and j["experiment"] == "eager_vs_graph":
-                    data = hostile_notebook(data)
+                    data = hostile_notebook(data, tmp / EXECUTED)
                 (sim.run_dir(run_id) / kind / name).write_bytes(data)
     out = tmp / "simbox.fwbundle"
     res = cli("--store", str(sim.root), "bundle", "-o", str(out), "--machine", SIM_ID)
@@ -99,9 +99,17 @@ HOSTILE = {"markdown": "Hello <img src=x onerror=\"document.body.dataset.pwned='
            "directive": "```{raw} html\n<script>document.body.dataset.pwned='directive'</script>\n```"}
 
 
-def hostile_notebook(data: bytes) -> bytes:
-    """An executed notebook with attacker content in a markdown cell and in every kind of rich output."""
+#: The file a hostile notebook's code cell writes if the book build ever runs it (next to the bundle).
+EXECUTED = "executed-by-the-book-build"
+
+
+def hostile_notebook(data: bytes, marker: Path) -> bytes:
+    """An executed notebook with attacker content in a markdown cell and in every kind of rich output, and
+    metadata asking MyST-NB to execute it at build time (a code cell that would leave `marker`)."""
     nb = nbformat.reads(data.decode(), as_version=4)
+    nb.metadata["mystnb"] = {"execution_mode": "force", "execution_excludepatterns": [],
+                             "execution_allow_errors": True}
+    nb.cells.append(nbformat.v4.new_code_cell(f"open({str(marker)!r}, 'w').write('ran')"))
     nb.cells.append(nbformat.v4.new_markdown_cell(HOSTILE["markdown"] + "\n\n" + HOSTILE["directive"]))
     nb.cells.append(nbformat.v4.new_code_cell("display(evil)", outputs=[nbformat.v4.new_output(
         "display_data", data={"text/html": HOSTILE["html"], "application/javascript": HOSTILE["js"],
@@ -387,6 +395,14 @@ def test_what_changed_names_the_added_run(pipeline):
     assert all(len(r["sha256"]) == 64 for r in latest["runs"].values())
 
 
+def test_the_sidebar_lists_pages_and_the_appendix_index_each_notebook(pipeline):
+    nav = re.search(r'<nav class="bd-links bd-docs-nav".*?</nav>', page(pipeline, "intro.html"), re.S).group(0)
+    assert "chapters/appendix/index.html" in nav and "appendix/runs/" not in nav
+    index = page(pipeline, "chapters/appendix/index.html")
+    notebooks = {p.stem for p in (pipeline["html"] / "chapters" / "appendix" / "runs").glob("*.html")}
+    assert notebooks and notebooks == set(re.findall(r'href="runs/([^"#]+)\.html"', index))
+
+
 def test_every_page_passes_the_browser_check(pipeline):
     from fwbench.book.pagecheck import check_book
 
@@ -420,6 +436,7 @@ def test_hostile_bundle_content_stays_inert_in_the_browser(pipeline):
     appendix = render(hostile[0])
     assert "from a bundle" in appendix  # the markdown cell's text is still there, its markup gone
     assert "went wrong" in page(pipeline, "chapters/serving.html")  # the hostile error text, shown as text
+    assert not (pipeline["bundle"].parent / EXECUTED).exists()  # the book build ran none of the bundle's code
 
 
 @pytest.fixture(scope="module")

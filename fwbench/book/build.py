@@ -118,7 +118,7 @@ def build(out: Path = REPO, store_root: Path | None = None, builder: str = "html
     # re-executed against the current store), so no page can show a stale number.
     for page in chapter_sources():
         page.touch()
-    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", "-W", "-n", "--keep-going",
+    cmd = [sys.executable, "-m", "fwbench.book.jb", "build", "-W", "-n", "--keep-going",
            "--builder", builder, "--toc", str(toc), "--path-output", str(Path(out).resolve()), str(REPO)]
     proc = subprocess.run(cmd, env=env, cwd=REPO)
     if proc.returncode != 0:

@@ -133,7 +133,11 @@ def what_was_measured(att: pd.DataFrame) -> str:
     runtimes = att[att["runtime_version"].fillna("") != ""].groupby("runtime")["runtime_version"].first()
     paths = att.drop_duplicates(["framework", "path"])
     first = att.iloc[0]
-    steps = att[att["steps"].fillna("") != ""].drop_duplicates(["framework", "path"])
+    # One line per counted path: a path that failed before recording a step still gets one, saying so.
+    with_steps = att[att["steps"].fillna("") != ""].drop_duplicates(["framework", "path"])
+    steps = paths[["framework", "path", "runtime"]].merge(
+        with_steps[["framework", "path", "steps"]], on=["framework", "path"], how="left")
+    steps["steps"] = steps["steps"].fillna("").map(lambda s: md(s) if s else "no conversion step recorded (it failed first)")
     return (f"{len(paths)} export paths from {att['framework'].nunique()} source frameworks "
             f"({', '.join(f'{md(f)} {md(v)}' for f, v in versions.items())}), on the workloads "
             f"{', '.join(sorted(att['workload'].unique()))}, on {att['machine_label'].nunique()} machine(s): "
@@ -144,7 +148,7 @@ def what_was_measured(att: pd.DataFrame) -> str:
             "dynamic wherever the path has a way to say so. Parity is checked at that batch: the artifact's logits "
             "against the source framework's own eager model on the same input, float32, passing when every logit is "
             f"within atol {first['atol']:g} + rtol {first['rtol']:g} x |source logit|. Each path's conversion steps:\n\n"
-            + "\n".join(f"- **{md(r['framework'])} {md(r['path'])}** → {md(r['runtime'])}: {md(r['steps'])}"
+            + "\n".join(f"- **{md(r['framework'])} {md(r['path'])}** → {md(r['runtime'])}: {r['steps']}"
                          for _, r in steps.iterrows()))
 
 

@@ -137,3 +137,16 @@ def test_the_chapters_sentences_count_what_the_attempts_say(make_store):
     assert f"Failed: torch {md('onnx-dynamo')} ({WORKLOADS[1]})." in text  # store names escaped as Markdown text
     assert "- testbox, from torch: 1 match, 0 differ, 1 fail" in export_report.count_lines(att)
     assert "2 export paths from 2 source frameworks" in export_report.what_was_measured(att)
+
+
+def test_every_counted_path_is_listed_with_its_steps_a_failed_one_too(make_store):
+    """Issue 18: the chapter said "18 export paths" and listed 16 (jobs that failed before a step had none)."""
+    failed = path_job("jax", "jax-export", ["matches", "matches"])
+    failed.update(status="failed", records=[], attempts=[], error={"type": "Timeout", "message": "timed out",
+                                                                   "traceback": ""})
+    r = report_of(make_store, [path_job("torch", "onnx-dynamo", ["matches", "fails"]), failed,
+                               path_job("tensorflow", "tflite", ["matches", "matches"], runtime="litert")])
+    text = export_report.what_was_measured(export_report.attempts(r))
+    listed = [line for line in text.splitlines() if line.startswith("- **")]
+    assert text.startswith(f"{len(listed)} export paths") and len(listed) == 3
+    assert any(line.startswith("- **jax jax") and "no conversion step recorded" in line for line in listed)
