@@ -9,7 +9,7 @@ PROFILE ?= quick
 NIGHTLY_PROFILE ?= full
 PYTEST_ARGS ?=
 
-.PHONY: setup chromium report plan run book results test nightly bench-rebuild bench-report bench-stability bundle lock clean
+.PHONY: setup chromium report plan run book results test nightly bench-rebuild bench-report bench-stability bench-isolation bundle lock clean
 
 setup: $(STAMP) $(MATHJAX) chromium
 
@@ -64,6 +64,10 @@ bench-report:
 ## Benchmark: the quick profile's eager-vs-graph section twice into fresh stores; do classes and verdicts agree?
 bench-stability: setup
 	$(PY) scripts/bench_stability.py --profile $(PROFILE)
+
+## Benchmark: the quick profile's debugging section with forked and with fresh-interpreter cases; alike?
+bench-isolation: setup
+	$(PY) scripts/bench_isolation.py --profile $(PROFILE)
 
 ## This machine's runs as one archive to share: _build/<machine>.fwbundle (import with `python -m fwbench import`).
 bundle: setup

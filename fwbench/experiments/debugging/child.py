@@ -102,6 +102,8 @@ def serve(adapter, problem_of) -> int:
             code = 1
             try:
                 os.chdir(request["workdir"])
+                # stdin is the server's request pipe: nothing a case does may read the next request.
+                os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
                 for fd, name in ((1, "stdout.txt"), (2, "stderr.txt")):
                     os.dup2(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), fd)
                 record = run_case(hooks.get(adapter.name).target(adapter), BUGS[request["bug"]], request["mode"], request["tool"])

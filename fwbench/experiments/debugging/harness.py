@@ -363,6 +363,23 @@ def run_isolated(framework: str, bug: str, mode: str, tool: str, threads: int | 
                      child.stderr if child.error["type"] == "ProcessDied" else "", started)
 
 
+class FreshCases:
+    """CaseServer's interface with a fresh interpreter per case (run_isolated): the reference that forking is
+    checked against (`Params.case_processes`), at the cost of the framework's import per case."""
+
+    def __init__(self, framework: str, threads: int | str = "auto", workdir: str | None = None):
+        self.framework, self.threads, self.workdir = framework, threads, workdir
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def run(self, bug: str, mode: str, tool: str, timeout_s: float = 300.0) -> dict:
+        return run_isolated(self.framework, bug, mode, tool, self.threads, timeout_s, self.workdir)
+
+
 class CaseServer:
     """Cases of one framework, each in a process of its own, without paying the framework's import per case.
 

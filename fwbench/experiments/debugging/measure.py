@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from fwbench.experiments.debugging.bugs import BUGS
-from fwbench.experiments.debugging.harness import CaseServer
+from fwbench.experiments.debugging.harness import CaseServer, FreshCases
 from fwbench.experiments.debugging import hooks
 from fwbench.frameworks import get_adapter
 from fwbench.measure.child import run_child
@@ -46,11 +46,16 @@ class Params:
     min_repeats: int = field(default=10, metadata={"help": "timed steps even past max_time_s"})
     max_time_s: float = field(default=2.0, metadata={"help": "time budget per tool state and mode"})
     survey: bool = field(default=True, metadata={"help": "run the profiler / TensorBoard survey in the 'none' job"})
+    case_processes: str = field(default="fork", metadata={
+        "help": "fork: each case is a fork of one process that imported the framework (the import is paid once); "
+                "fresh: a new interpreter per case (slower; `make bench-isolation` compares the two)"})
 
     def __post_init__(self):
         unknown = [b for b in (*self.bugs, *self.tool_bugs) if b not in BUGS]
         if not self.bugs or unknown:
             raise ValueError(f"bugs must name planted bugs from: {', '.join(BUGS)}; unknown: {unknown}")
+        if self.case_processes not in ("fork", "fresh"):
+            raise ValueError(f"case_processes must be 'fork' or 'fresh', not {self.case_processes!r}")
         if self.case_timeout_s <= 0:
             raise ValueError("case_timeout_s must be positive")
         get_workload(self.overhead_workload)
@@ -219,7 +224,8 @@ def run_catalogue(framework: str, tool: str, params: Params, threads="auto", pro
     adapter = get_adapter(framework)
     cases, records = [], []
     bugs = params.bugs if tool == "none" else [b for b in params.bugs if b in params.tool_bugs]
-    with CaseServer(framework, threads) as server:  # one framework import, a fresh fork per case
+    cases_in = CaseServer if params.case_processes == "fork" else FreshCases
+    with cases_in(framework, threads) as server:  # fork: one framework import, a fresh fork per case
         for bug in bugs:
             for mode in modes:
                 if progress:

@@ -188,14 +188,15 @@ def test_a_case_whose_process_dies_is_an_error_not_a_crash_of_the_harness(tmp_pa
 SAME = ("outcome", "exception_type", "user_line_shown", "names_shapes", "suggests_fix")
 
 
-def test_a_case_server_forks_cases_that_end_as_fresh_processes_do(tmp_path):
+@pytest.mark.parametrize("framework", ["jax", "tensorflow", "torch"])
+def test_a_case_server_forks_cases_that_end_as_fresh_processes_do(framework, tmp_path):
     """Forks of one imported framework give each case the outcome a fresh process gives it, also a crash."""
-    cases = [("shape", "eager"), ("nan_loss", "graph"), ("print", "graph")]
-    with CaseServer("jax", threads=1, workdir=str(tmp_path)) as server:
+    cases = [("shape", "eager"), ("nan_loss", "graph"), ("print", "graph"), ("breakpoint", "graph")]
+    with CaseServer(framework, threads=1, workdir=str(tmp_path)) as server:
         forked = [server.run(bug, mode, "none", timeout_s=120) for bug, mode in cases]
         with pytest.raises(ValueError, match="unknown bug"):
             server.run("no-such-bug", "eager", "none", timeout_s=120)
-    fresh = [run_isolated("jax", bug, mode, "none", threads=1, timeout_s=120) for bug, mode in cases]
+    fresh = [run_isolated(framework, bug, mode, "none", threads=1, timeout_s=120) for bug, mode in cases]
     for (bug, mode), a, b in zip(cases, forked, fresh):
         assert {k: a.get(k) for k in SAME} == {k: b.get(k) for k in SAME}, (bug, mode)
         assert not a.get("harness_error") and "process_stderr" in a
