@@ -46,10 +46,11 @@ def pipeline(tmp_path_factory):
     bundle = simulated_machine_bundle(s, tmp / "sim")
     imported = cli("--store", str(store), "import", str(bundle))
     book = cli("--store", str(store), "book", "--no-reference", "--out", str(tmp / "book"))
+    unchanged = cli("--store", str(store), "book", "--no-reference", "--out", str(tmp / "book"))
     nightly = cli("--store", str(store), "nightly", "--profile", "smoke", "--no-reference", "--no-progress",
                   "--out", str(tmp / "nightly"), "--book-out", str(tmp / "nightly-book"))
     return {"nightly": nightly, "nightly_dir": tmp / "nightly","store": s, "first": first, "second": second, "timed_out": timed_out, "export": export,
-            "csv": csv, "first_book": first_book, "imported": imported, "bundle": bundle, "book": book,
+            "csv": csv, "first_book": first_book, "imported": imported, "bundle": bundle, "book": book, "unchanged": unchanged,
             "html": tmp / "book" / "_build" / "html"}
 
 
@@ -381,6 +382,11 @@ def test_second_machine_bundle_shows_beside_the_first_everywhere(pipeline):
     from fwbench.measure.fingerprint import hardware
     from fwbench.measure.machine_name import hardware_name
     assert first == hardware_name(hardware()) and f"<strong>{first}</strong>" in intro
+
+
+def test_a_book_built_from_the_same_inputs_is_left_as_it_is(pipeline):
+    again = pipeline["unchanged"]
+    assert again.returncode == 0 and "nothing to rebuild" in again.stdout, again.stdout[-2000:] + again.stderr[-2000:]
 
 
 def test_what_changed_names_the_added_run(pipeline):

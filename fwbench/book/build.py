@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 import re
 import subprocess
@@ -23,6 +25,28 @@ from fwbench.errors import BookError
 
 APPENDIX_RUNS = REPO / "chapters" / "appendix" / "runs"
 MATHJAX = SCRATCH / "static" / "mathjax" / "tex-chtml.js"
+
+
+#: What a book is built from besides the store: the package (chapters' code, sanitizer, templates), the pages,
+#: the book's configuration and the pinned environment.
+BOOK_INPUTS = ("fwbench", "chapters", "intro.md", "_config.yml", "requirements.lock")
+
+
+def inputs_digest(manifest: dict, builder: str, env: dict, store: Store) -> str:
+    """A digest of everything a build's pages depend on: the store's runs (content hashes) and verdicts, the
+    version stamp, the newest kept version (what "what changed" compares with), the settings passed to the
+    chapters, and every file of BOOK_INPUTS except the appendix notebooks staged from the store."""
+    h = hashlib.sha256()
+    h.update(json.dumps({"manifest": {k: v for k, v in manifest.items() if k != "created"}, "builder": builder,
+                         "env": {k: v for k, v in sorted(env.items()) if k.startswith("FWBENCH_")},
+                         "kept": sorted(p.name for p in versions.reports_dir(store).glob("*.json"))[-1:]},
+                        sort_keys=True, default=str).encode())
+    for name in BOOK_INPUTS:
+        root = REPO / name
+        for path in sorted([root] if root.is_file() else root.rglob("*")):
+            if path.is_file() and APPENDIX_RUNS not in path.parents and "__pycache__" not in path.parts:
+                h.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 def report_version() -> str:
@@ -114,6 +138,15 @@ def build(out: Path = REPO, store_root: Path | None = None, builder: str = "html
     manifest_path = SCRATCH / "current-report.json"
     write_json_atomic(manifest_path, manifest)
     env["FWBENCH_REPORT_MANIFEST"] = str(manifest_path)
+    html_dir = Path(out).resolve() / "_build" / builder
+    stamp = html_dir.parent / f".fwbench-{builder}-inputs"
+    digest = inputs_digest(manifest, builder, env, store)
+    if (html_dir / "index.html").is_file() and stamp.is_file() and stamp.read_text() == digest:
+        # Same store, code, pages and environment as the book already there: every page would come out the
+        # same, so nothing is executed or written, and no new version is kept.
+        print(f"fwbench: the book in {html_dir} was built from these same inputs: nothing to rebuild")
+        return html_dir / "index.html"
+    stamp.unlink(missing_ok=True)  # a build that fails half-way must not look finished next time
     # Incremental: unchanged appendix notebooks are not rendered again, but every chapter is re-read (and so
     # re-executed against the current store), so no page can show a stale number.
     for page in chapter_sources():
@@ -123,7 +156,6 @@ def build(out: Path = REPO, store_root: Path | None = None, builder: str = "html
     proc = subprocess.run(cmd, env=env, cwd=REPO)
     if proc.returncode != 0:
         raise BookError(f"jupyter-book build failed (exit {proc.returncode}); see the log above")
-    html_dir = Path(out).resolve() / "_build" / builder
     if builder in ("html", "singlehtml"):
         for page, refused in csp.protect_tree(html_dir).items():
             # Left out of the page's policy, so the browser will not run it; named here so it gets looked at.
@@ -131,5 +163,7 @@ def build(out: Path = REPO, store_root: Path | None = None, builder: str = "html
                   f"{refused[0]}" + (f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""), file=sys.stderr)
     if record:
         versions.save(store, manifest)
+    # Digested again after saving: the next build's "what changed" compares with the version kept just now.
+    stamp.write_text(inputs_digest(manifest, builder, env, store))
     index = html_dir / "index.html"
     return index
