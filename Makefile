@@ -8,7 +8,6 @@ MATHJAX := .fwbench/static/mathjax/tex-chtml.js
 PROFILE ?= quick
 NIGHTLY_PROFILE ?= full
 PYTEST_ARGS ?=
-TEST_WORKERS ?= auto
 
 .PHONY: setup chromium report plan run book results test nightly bench-rebuild bench-report bench-stability bench-isolation bundle lock clean
 
@@ -45,9 +44,9 @@ book: setup
 results: setup
 	$(PY) -m fwbench results --format csv -o _build/results.csv
 
-## Tests in parallel workers (pytest-xdist; the slow end-to-end tests run one after another on one of them).
+## The slow end-to-end tests and all the others, as two pytest processes side by side (scripts/run_tests.py).
 test: setup
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) scripts/run_tests.py $(PYTEST_ARGS)
 
 ## The nightly build: full profile (cached), book + PDF, comparison with the previous version,
 ## _build/nightly/summary.{txt,json} and this machine's bundle; exit 3 on a significant regression.

@@ -254,11 +254,3 @@ def tiny_onnx(tmp_path_factory):
     onnx.save(model, str(path))
     return path, w
 
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
-def pytest_collection_modifyitems(config, items):
-    """Under `pytest -n` (xdist), every slow test runs on one worker, one after another: they run profiles (one
-    runner per machine at a time: the machine lock) and build books from the same pages."""
-    for item in items:
-        if item.get_closest_marker("slow"):
-            item.add_marker(pytest.mark.xdist_group("slow"))

@@ -1,0 +1,48 @@
+"""Runs the test suite as two pytest processes side by side: the slow end-to-end tests, and everything else.
+
+    .venv/bin/python scripts/run_tests.py [pytest arguments]     # what `make test` runs
+
+The slow tests (marked `slow`) run profiles and build books: one runner per machine at a time (the
+runner's machine lock) and one book source tree, so they run one after another in one process. The
+rest are independent of them and of each other's timing, so they run at the same time in a second
+process; on this 2-core machine that takes the suite from the sum of the two to about the slow part
+alone. (pytest-xdist's --dist loadgroup would do this, but with pytest 9 it no longer keeps a group on
+one worker.) The slow part's output streams as it runs; the other's follows when both have ended. The
+exit status is the worse of the two, where "no test selected" (5) counts as success so that arguments
+naming one file still work.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def main(argv: list[str]) -> int:
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as log:
+        rest = subprocess.Popen([sys.executable, "-m", "pytest", "-m", "not slow", *argv], cwd=REPO,
+                                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            slow = subprocess.run([sys.executable, "-m", "pytest", "-m", "slow", *argv], cwd=REPO).returncode
+            others = rest.wait()
+        finally:
+            if rest.poll() is None:  # interrupted: leave no test process behind
+                rest.kill()
+                rest.wait()
+        log.seek(0)
+        print("\n==================== the rest (pytest -m 'not slow') ====================", flush=True)
+        sys.stdout.write(log.read())
+    codes = {"slow": slow, "the rest": others}
+    print(f"fwbench tests: {', '.join(f'{n}: exit {c}' for n, c in codes.items())}; "
+          f"{time.perf_counter() - started:.0f} s in all", flush=True)
+    return max(0 if code == 5 else code for code in codes.values())
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
