@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -28,6 +29,12 @@ def _store(args) -> Store:
         if parent is not None and not parent.is_dir():
             raise StoreError(f"{root}: cannot create the store: {parent} is a file")
         # Said where it is created (Store.lock), once the command is sure to write: a refused run creates nothing.
+    if args.command in _CREATING:
+        # Checked here, before the machine lock: a store that cannot be written is the problem to name, even
+        # while another runner measures.
+        target = root if root.exists() else next((p for p in root.parents if p.exists()), None)
+        if target is not None and not os.access(target, os.W_OK | os.X_OK):
+            raise StoreError(f"{root}: permission denied: {target} cannot be written")
     return store
 
 

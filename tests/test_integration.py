@@ -406,7 +406,7 @@ def test_the_sidebar_lists_pages_and_the_appendix_index_each_notebook(pipeline):
     assert "chapters/appendix/index.html" in nav and "appendix/runs/" not in nav
     index = page(pipeline, "chapters/appendix/index.html")
     notebooks = {p.stem for p in (pipeline["html"] / "chapters" / "appendix" / "runs").glob("*.html")}
-    assert notebooks and notebooks == set(re.findall(r'href="runs/([^"#]+)\.html"', index))
+    assert notebooks and notebooks == set(re.findall(r"href=[\"']runs/([^\"'#]+)\.html", index))
 
 
 def test_every_page_passes_the_browser_check(pipeline):

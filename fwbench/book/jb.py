@@ -20,6 +20,10 @@ import os
 import sys
 
 
+#: How long a chapter's kernel may take to answer (nbclient's default is 60 s).
+KERNEL_STARTUP_S = 300
+
+
 def jobs() -> int:
     wanted = os.environ.get("FWBENCH_BOOK_JOBS", "")
     if wanted.isdigit() and int(wanted) > 0:
@@ -47,6 +51,15 @@ def main(argv: list[str] | None = None) -> int:
 
     sphinx_multitoc_numbering.setup = multitoc_setup
     sphinx.builders.make_chunks = dealt_chunks  # the name the builders' parallel read and write call
+    # Kernels start in parallel workers, on a machine that may be busy (a test suite beside the build):
+    # give a kernel longer than nbclient's 60 s to answer before the page counts as failed.
+    from nbclient import NotebookClient
+
+    def client_init(self, *args, _init=NotebookClient.__init__, **kwargs):
+        kwargs.setdefault("startup_timeout", KERNEL_STARTUP_S)
+        _init(self, *args, **kwargs)
+
+    NotebookClient.__init__ = client_init
 
     # The CLI imports build_sphinx from this module when it builds: the one it finds takes our jobs.
     jupyter_book.sphinx.build_sphinx = functools.partial(jupyter_book.sphinx.build_sphinx, jobs=jobs())

@@ -116,9 +116,7 @@ def execute_job(job: Job, work: Path, notebook_out: Path, cache_dir: Path) -> di
 def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions()) -> Summary:
     """Execute `profile` into `store`; skip jobs whose inputs match a stored successful result."""
     summary = Summary()
-    # The store first: a store that cannot be written is the user's input problem, reported as such even
-    # while another runner holds the machine.
-    with store.lock(), machine_lock(_machine_lock_path()):
+    with machine_lock(_machine_lock_path()), store.lock():
         fp = fingerprint.collect()
         if profile.machine_label and fp.get("machine_label_source") != "env":  # the environment wins
             fp["machine_label"], fp["machine_label_source"] = profile.machine_label, "profile"
