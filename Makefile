@@ -15,8 +15,7 @@ setup: $(STAMP) $(MATHJAX) chromium
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) scripts/install_lock.py $(PY)
 	touch $@
 
 $(MATHJAX): scripts/setup_mathjax.sh
@@ -77,7 +76,7 @@ bundle: setup
 ## Re-resolve requirements.lock from pyproject.toml in a scratch venv.
 lock:
 	rm -rf .fwbench/lockvenv && $(PYTHON) -m venv .fwbench/lockvenv
-	.fwbench/lockvenv/bin/pip install --quiet -e '.[test]'
+	.fwbench/lockvenv/bin/pip install --quiet -e '.[test,setup]'
 	{ echo "# Exact pins of every package (transitive included) that \`make setup\` installs."; \
 	  echo "# Regenerate after changing pyproject.toml: make lock"; \
 	  .fwbench/lockvenv/bin/pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > requirements.lock
