@@ -57,10 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     if budget is None or budget.empty:
         print("  no run was stored")
         return 1
-    print(f"  {'experiment':16s} {'jobs':>5s} {'wall':>8s} {'start-up':>9s} {'preparing':>10s} {'measured':>9s} share")
+    print(f"  {'experiment':16s} {'jobs':>5s} {'wall':>8s} {'start-up':>9s} {'preparing':>10s} {'measured':>9s} share"
+          f"   (preparing: imports, warm-up)")
+    part = lambda x: "     -" if x != x else f"{x:5.1f}s"  # NaN: the experiment's jobs do not time their parts
     for _, r in budget.iterrows():
         print(f"  {r['experiment']:16s} {int(r['jobs']):5d} {r['total_s']:7.1f}s {r['startup_s']:8.1f}s "
-              f"{r['unmeasured_s']:9.1f}s {r['measured_s']:8.1f}s {r['measured_share']:5.0%}")
+              f"{r['unmeasured_s']:9.1f}s {r['measured_s']:8.1f}s {r['measured_share']:5.0%}"
+              f"   {part(r['imports_s'])} {part(r['warmup_s'])}")
     total = budget[budget["experiment"] == "all"].iloc[0]
     print(f"  runner wall time (with its own bookkeeping)  {run_s:8.1f} s")
     print(f"  book build                                   {book_s:8.1f} s")

@@ -141,6 +141,11 @@ def test_smoke_profile_runs_every_framework(pipeline):
         assert {e["variant"] for e in j["samples"]} == set(j["variant"].split(","))
         assert any(e["replicate"] == 1 for e in j["samples"])
         assert j["settings"]["os_threads"] >= 1 and j["process_info"]["seed"]
+        # Where the process's time went: every part, none negative, together within the job's wall time.
+        wall = j["process_info"]["wall_s"]
+        assert {"import and configure", "train first calls", "train warm-up", "train timed rounds",
+                "infer timed rounds"} <= set(wall) and min(wall.values()) >= 0
+        assert sum(wall.values()) <= j["duration_s"]
     caches = {(j["framework"], j["process"]): j["settings"]["compile_cache"] for j in smoke}
     assert {c for (_, p), c in caches.items() if p == 0} == {"cold"}
     # Compilers with an on-disk cache find it filled by the cell's first process.

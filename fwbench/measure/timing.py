@@ -206,7 +206,8 @@ def _warm(series: Series, fn, sync, config: InterleaveConfig, observe, start_ind
 
 
 def measure_interleaved(fns: dict[str, Callable[[], Any]], sync: Callable[[Any], Any], config: InterleaveConfig,
-                        rng: random.Random, observe: Callable[[str, int, Any], None] | None = None) -> dict[str, Series]:
+                        rng: random.Random, observe: Callable[[str, int, Any], None] | None = None,
+                        wall: dict[str, float] | None = None) -> dict[str, Series]:
     """Time several alternatives in one process so that drift of the machine hits them alike.
 
     Each alternative's first call is timed on its own (trace and compile), in a seeded random order.
@@ -216,8 +217,18 @@ def measure_interleaved(fns: dict[str, Callable[[], Any]], sync: Callable[[Any],
     is spent (or `max_blocks` rounds). A series that never settled or whose timed steps shift level is
     measured once more (all alternatives again, interleaved); if it is still not steady it is kept but
     marked unstable, with the reason. `observe(name, i, output)` sees the first call (i=0) and the
-    warm-up outputs of the first attempt.
+    warm-up outputs of the first attempt. `wall`, when given, gains the wall seconds spent on "first calls",
+    "warm-up" and "timed rounds" (untimed block steps and collections included), for the job's time budget.
     """
+    wall = {} if wall is None else wall
+    tick = time.perf_counter()
+
+    def lap(part: str) -> None:
+        nonlocal tick
+        now = time.perf_counter()
+        wall[part] = wall.get(part, 0.0) + now - tick
+        tick = now
+
     names = list(fns)
     series = {n: Series(n) for n in names}
     for n in rng.sample(names, len(names)):
@@ -226,12 +237,14 @@ def measure_interleaved(fns: dict[str, Callable[[], Any]], sync: Callable[[Any],
         if observe:
             observe(n, 0, out)
         _collect()
+    lap("first calls")
     for attempt in (1, 2):
         for n in rng.sample(names, len(names)):
             s = series[n]
             if not s.settled:
                 _warm(s, fns[n], sync, config, observe if attempt == 1 else None, s.discarded)
             s.samples_s, s.attempts = [], attempt
+        lap("warm-up")
         deadline = time.perf_counter() + config.max_time_s
         rounds = 0
         while True:
@@ -245,6 +258,7 @@ def measure_interleaved(fns: dict[str, Callable[[], Any]], sync: Callable[[Any],
                 s.samples_s += _block(fns[n], sync, s.steps_per_block, s.untimed_per_block)
             _collect()
             rounds += 1
+        lap("timed rounds")
         problems = {n: series[n].health(config) for n in names}
         if not any(problems.values()):
             break

@@ -6,7 +6,8 @@ splits a job into: *start-up* (the runner's own work plus starting the kernel, b
 the first cell), *preparing and checking* (imports, calibration, warm-up until steady,
 correctness checks, saving) and *measured* (what the experiment exists for: first
 calls with their compiles, timed steps, and for other experiments the cell that
-measures). For
+measures). Jobs that time their own parts (eager-vs-graph) also say how much of
+*preparing* was the framework's import and how much the warm-up until steady. For
 eager-vs-graph the measured part is exact (its first calls and timed samples are
 stored); for the others it is the whole measuring cell, an upper bound.
 """
@@ -72,8 +73,16 @@ def job_split(run, job: dict) -> dict | None:
     if measured is None:
         measured = split["measuring_cell_s"]
     measured = min(measured, max(total - startup, 0.0))
+    # Jobs that time their own parts (eager-vs-graph's process_info.wall_s) say how much of the rest was the
+    # framework's import and how much the warm-up until steady; NaN where a job does not say.
+    wall = (job.get("process_info") or {}).get("wall_s")
+    wall = wall if isinstance(wall, dict) else {}
+    parts = {k: float(v) for k, v in wall.items() if isinstance(v, (int, float))}
+    imports = parts.get("import and configure", float("nan"))
+    warmup = sum(v for k, v in parts.items() if k.endswith("warm-up")) if parts else float("nan")
     return {"experiment": job["experiment"], "framework": job["framework"], "job_id": job["job_id"], "total_s": total,
-            "startup_s": startup, "unmeasured_s": max(total - startup - measured, 0.0), "measured_s": measured}
+            "startup_s": startup, "unmeasured_s": max(total - startup - measured, 0.0), "measured_s": measured,
+            "imports_s": imports, "warmup_s": warmup}
 
 
 def run_budget(run) -> pd.DataFrame:
@@ -83,8 +92,12 @@ def run_budget(run) -> pd.DataFrame:
         return pd.DataFrame()
     df = pd.DataFrame(rows).groupby("experiment").agg(
         jobs=("job_id", "size"), total_s=("total_s", "sum"), startup_s=("startup_s", "sum"),
-        unmeasured_s=("unmeasured_s", "sum"), measured_s=("measured_s", "sum")).reset_index()
+        unmeasured_s=("unmeasured_s", "sum"), measured_s=("measured_s", "sum"),
+        imports_s=("imports_s", lambda v: v.sum(min_count=1)), warmup_s=("warmup_s", lambda v: v.sum(min_count=1))
+    ).reset_index()
     total = df[["total_s", "startup_s", "unmeasured_s", "measured_s"]].sum()
+    for part in ("imports_s", "warmup_s"):
+        total[part] = df[part].sum(min_count=1)
     df = pd.concat([df, pd.DataFrame([{"experiment": "all", "jobs": int(df["jobs"].sum()), **total.to_dict()}])],
                    ignore_index=True)
     df["measured_share"] = df["measured_s"] / df["total_s"]

@@ -173,3 +173,15 @@ def test_the_collector_is_off_inside_timed_blocks():
     assert len(out["a"].samples_s) == 8
     assert states[-10:] == [False] * 10  # the last two timed blocks of 1 + 4 steps
     assert _gc.isenabled()
+
+
+def test_the_wall_time_of_an_interleaved_measurement_is_split_into_its_parts():
+    cfg = InterleaveConfig(block=3, block_warmup=0, min_blocks=4, max_blocks=4, max_time_s=0.01, warmup_min=3,
+                           warmup_max=30)
+    wall: dict[str, float] = {}
+    started = time.perf_counter()
+    measure_interleaved({"a": _sleeper(0.002), "b": _sleeper(0.002)}, lambda _: None, cfg, random.Random(0), wall=wall)
+    elapsed = time.perf_counter() - started
+    assert set(wall) == {"first calls", "warm-up", "timed rounds"}
+    assert wall["first calls"] >= 0.004 and wall["warm-up"] >= 2 * 3 * 0.002 and wall["timed rounds"] >= 2 * 12 * 0.002
+    assert sum(wall.values()) <= elapsed

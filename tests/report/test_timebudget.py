@@ -48,3 +48,21 @@ def test_job_and_run_budgets_add_up(tmp_path):
     budget = run_budget(run).set_index("experiment")
     assert budget.loc["all", "jobs"] == 1 and abs(budget.loc["all", "total_s"] - 9.0) < 1e-9
     assert 0 < budget.loc["eager_vs_graph", "measured_share"] < 1
+    assert budget["imports_s"].isna().all()  # this job did not time its parts
+
+
+def test_a_job_that_times_its_parts_says_how_long_imports_and_warm_up_took(tmp_path):
+    store = Store(tmp_path / "s")
+    store.write_manifest(manifest("r1"))
+    doc = evg_job("r1", "jax", {"eager": 0.01, "jax.jit": 0.002})
+    doc["duration_s"] = 9.0
+    doc["process_info"] = {"wall_s": {"import and configure": 2.5, "train warm-up": 1.0, "infer warm-up": 0.25,
+                                      "train timed rounds": 0.5}}
+    store.write_job(doc)
+    (store.run_dir("r1") / "notebooks").mkdir()
+    (store.run_dir("r1") / "notebooks" / f"{doc['job_id']}.ipynb").write_text(json.dumps(notebook()))
+    run = store.load()[0][0]
+    split = job_split(run, run.jobs[0])
+    assert split["imports_s"] == 2.5 and split["warmup_s"] == 1.25
+    budget = run_budget(run).set_index("experiment")
+    assert budget.loc["all", "imports_s"] == 2.5 and budget.loc["all", "warmup_s"] == 1.25

@@ -183,6 +183,15 @@ def measure_cell(framework: str, device: str, workload: str, variants, params: P
     """
     if cache_state not in ("cold", "warm"):
         raise ValueError(f"cache_state must be 'cold' or 'warm', got {cache_state!r}")
+    # Where this process's wall time went, part by part (the method page's time budget reads it).
+    wall: dict[str, float] = {}
+    tick = [time.perf_counter()]
+
+    def lap(part: str) -> None:
+        now = time.perf_counter()
+        wall[part] = wall.get(part, 0.0) + now - tick[0]
+        tick[0] = now
+
     adapter = get_adapter(framework)
     framework_settings = adapter.configure(threads) if threads is not None else None
     if threads is not None:
@@ -199,7 +208,8 @@ def measure_cell(framework: str, device: str, workload: str, variants, params: P
     seed = f"{params.seed}|{framework}|{device}|{workload}|{process}"
     rng = random.Random(seed)
     records, samples, checks, losses = [], [], [], {}
-    process_info = {"seed": seed, "alternatives": alternatives, "loadavg_start": _loadavg()}
+    process_info = {"seed": seed, "alternatives": alternatives, "loadavg_start": _loadavg(), "wall_s": wall}
+    lap("import and configure")
 
     def add(alt: str, phase: str, batch: int, metrics: dict) -> None:
         variant, replicate = _variant_of(alt)
@@ -220,6 +230,7 @@ def measure_cell(framework: str, device: str, workload: str, variants, params: P
         adapter.sync(probe(x, y))
     process_info["process_warmup_s"] = time.perf_counter() - start
     del probe
+    lap("process warm-up")
 
     # --- train: first calls, loss trajectories, interleaved steady state, then a shape change ------
     adapter.reset_peak_device_memory(device)
@@ -229,14 +240,19 @@ def measure_cell(framework: str, device: str, workload: str, variants, params: P
         check(alt, "initial_weights_identical", _max_weight_diff(adapter.weights(model), init), 0.0,
               "max |difference| between the framework's initial weights and the shared spec")
         steps[alt] = adapter.train_step(model, _variant_of(alt)[0])
+    lap("build and check")
 
     def keep_loss(alt, i, out):
         if i < params.loss_steps:
             losses.setdefault(alt, []).append(adapter.loss_of(out))
 
     with thread_check.Watch() as watch:
+        tick[0] = time.perf_counter()
+        train_wall: dict[str, float] = {}
         measured = measure_interleaved({a: (lambda f=steps[a]: f(x, y)) for a in alternatives}, adapter.sync, cfg,
-                                       rng, observe=keep_loss)
+                                       rng, observe=keep_loss, wall=train_wall)
+    wall.update({f"train {part}": seconds for part, seconds in train_wall.items()})
+    tick[0] = time.perf_counter()
     process_info["train_threads"] = watch.usage.as_dict()
     if threads is not None:
         _refuse(framework, thread_check.problems(threads, framework_settings, INTER_OP_THREADS, MATMUL_PRECISION,
@@ -247,6 +263,7 @@ def measure_cell(framework: str, device: str, workload: str, variants, params: P
             timed[alt]["ops per train step"] = adapter.eager_ops(steps[alt], x, y)
         else:
             timed[alt]["buffer donation"] = adapter.buffer_donation(models[alt])
+    lap("counting ops")
     ref = spec.reference_loss(init, x_np, y_np)
     half = params.batch_size // 2
     xh, yh = (adapter.to_device(a, device) for a in spec.batch(half))
@@ -267,11 +284,14 @@ def measure_cell(framework: str, device: str, workload: str, variants, params: P
              "loss_after_steps": trajectory[params.loss_steps - 1], **peaks})
         samples.append(_sample_entry(s, "train", params.batch_size))
     del steps, measured, models
+    lap("reference loss and shape change")  # the shape change is also a stored figure (shape_change_s)
 
     # --- infer: one function per variant through the batch sweep; each size after the first is a shape change ---
     adapter.reset_peak_device_memory(device)
     alternatives = [a for a in alternatives if "infer" in adapter.variant_phases.get(_variant_of(a)[0], ["infer"])]
     steps = {alt: adapter.infer_step(adapter.build(spec, device), _variant_of(alt)[0]) for alt in alternatives}
+    lap("build and check")
+    infer_wall: dict[str, float] = {}
     for i, batch in enumerate(params.infer_batch_sizes):
         xb_np, _ = spec.batch(batch)
         xb = adapter.to_device(xb_np, device)
@@ -279,7 +299,9 @@ def measure_cell(framework: str, device: str, workload: str, variants, params: P
         first: dict = {}
         measured = measure_interleaved(
             {a: (lambda f=steps[a]: f(xb)) for a in alternatives}, adapter.sync, cfg, rng,
-            observe=lambda alt, k, out: first.setdefault(alt, adapter.to_numpy(out)) if k == 0 else None)
+            observe=lambda alt, k, out: first.setdefault(alt, adapter.to_numpy(out)) if k == 0 else None,
+            wall=infer_wall)
+        tick[0] = time.perf_counter()
         peaks = _peaks(adapter, device)
         want = spec.reference_output(init, xb_np) if i == 0 else None
         for alt in alternatives:
@@ -293,12 +315,16 @@ def measure_cell(framework: str, device: str, workload: str, variants, params: P
                 metrics["shape_change_s"] = s.first_call_s
             add(alt, "infer", batch, metrics)
             samples.append(_sample_entry(s, "infer", batch))
+        lap("reference output")
         if i == 0:
             for v in variants:
                 if modes[v] == "eager" and v in steps:
                     timed[v]["ops per inference step"] = adapter.eager_ops(steps[v], xb)
+            lap("counting ops")
+    wall.update({f"infer {part}": seconds for part, seconds in infer_wall.items()})
     if process < params.shape_probe_processes:
         _automatic_shapes(adapter, spec, device, variants, params, add)
+        lap("automatic shapes")
 
     process_info.update(os_threads=os_threads(), loadavg_end=_loadavg())
     for v in variants:
@@ -307,6 +333,7 @@ def measure_cell(framework: str, device: str, workload: str, variants, params: P
     # The machine's ceiling is a property of the machine, not of the cell: measured once per round of processes.
     calibration = ({"matmul_n": params.peak_matmul_n, "peak_gflops": peak_gflops(params.peak_matmul_n)}
                    if process == 0 else None)
+    lap("machine peak")
     return {"mode": ",".join(sorted(set(modes.values()))), **info, "records": records, "samples": samples,
             "checks": checks, "losses": {_variant_of(a)[0]: v for a, v in losses.items() if not a.endswith(AA_TWIN)},
             "calibration": calibration, "process_info": process_info, "timed": timed,
