@@ -162,7 +162,24 @@ def what_was_measured(report: Report, cases: pd.DataFrame) -> str:
             "Frameworks: " + ", ".join(f"{md(f)} {md(v)} (compiled with {compiled.get(f, '?')})" for f, v in versions.items())
             + ". Debugging tools switched on, one job each: "
             + "; ".join(f"{md(f)}: {', '.join(t for t in ts if t != 'none')}" for f, ts in tools.items()) + ". "
-            f"{len(cases)} cases in all, on {cases['machine_label'].nunique()} machine(s).")
+            f"{len(cases)} cases in all, on {cases['machine_label'].nunique()} machine(s)." + _skipped_by_rule(cases))
+
+
+def _skipped_by_rule(cases: pd.DataFrame) -> str:
+    """The bugs that ran with no tool only (a profile's `tool_bugs`), said once, so no reader takes an empty
+    tool column for "the tool changed nothing"."""
+    with_tool = cases[cases["tool"] != "none"]
+    if with_tool.empty:
+        return ""
+    bugs = list(dict.fromkeys(cases[cases["tool"] == "none"]["bug"]))
+    ran = set(with_tool["bug"])
+    skipped = [b for b in bugs if b not in ran]
+    if not skipped:
+        return ""
+    return (f" With a tool on, {len(bugs) - len(skipped)} of the {len(bugs)} bugs ran "
+            f"({', '.join(md(b) for b in bugs if b in ran)}); {', '.join(md(b) for b in skipped)} ran with no tool "
+            "only, so nothing here says what a tool does for them. That is the profile's `tool_bugs` rule: the quick "
+            "profile runs a tool only on the bugs where a tool changed the outcome in a full run, to save time.")
 
 
 def score_lines(cases: pd.DataFrame) -> str:

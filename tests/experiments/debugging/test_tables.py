@@ -138,3 +138,14 @@ def test_the_chapters_sentences_count_what_the_cases_say(make_store):
     assert "showed real values for: torch print." in text
     assert "Errors whose printout named the planted line: 100% eager, 0% compiled." in text
     assert "cases in all, on 1 machine(s)" in debug_report.what_was_measured(r, cases)
+
+
+def test_bugs_that_ran_with_no_tool_only_are_named(make_store):
+    base = [debug_case("shape", "eager", "error", ideal="error", line=True), debug_case("nan_loss", "eager", "error"),
+            debug_case("print", "eager", "works")]
+    tool = [debug_case("nan_loss", "eager", "error")]
+    r = store_with(make_store, {"torch": base}, tools=[("torch", "detect_anomaly", tool, None)])
+    text = debug_report.what_was_measured(r, debug_report.cases(r))
+    assert "With a tool on, 1 of the 3 bugs ran (nan\\_loss); shape, print ran with no tool only" in text
+    r = store_with(make_store, {"torch": base}, tools=[("torch", "detect_anomaly", base, None)])
+    assert "With a tool on" not in debug_report.what_was_measured(r, debug_report.cases(r))
