@@ -13,7 +13,12 @@ Built on aiohttp's client (one event loop, keep-alive connections). Two kinds of
   coordinated-omission error of closed-loop tools).
 
 Each level runs `warmup_s` unrecorded, then records for `duration_s` or
-`max_requests`, whichever ends first. The spec and the result are JSON; the
+`max_requests`, whichever ends first. A closed level may end sooner, once it has
+recorded `min_duration_s` and its latency distribution has converged: checked
+every `CHECK_EVERY_S`, the median, mean and 99th percentile of everything recorded so far each
+moved less than `converge_rtol` since the previous check, over at least
+`MIN_CONVERGED_REQUESTS` answers and with no failed request (a level that sees errors runs to the
+end, so its error rate is measured in full). The result says whether it did and how long it ran. The spec and the result are JSON; the
 body to send is read from a file, as bytes.
 """
 
@@ -44,6 +49,10 @@ class Level:
     timeout_s: float = field(default=10.0, metadata={"help": "a request without an answer after this long is an error"})
     max_in_flight: int = field(default=512, metadata={
         "help": "open: connections at most; requests beyond wait for one (their wait counts in their latency)"})
+    min_duration_s: float = field(default=0.0, metadata={
+        "help": "closed: recorded time after which the level may end once its latencies converged (0: never early)"})
+    converge_rtol: float = field(default=0.05, metadata={
+        "help": "closed: converged when p50, mean and p99 each moved less than this (relative) since the last check"})
 
     def __post_init__(self):
         if self.kind not in ("closed", "open"):
@@ -54,6 +63,25 @@ class Level:
             raise ValueError(f"open level needs a rate > 0, got {self.rate!r}")
         if not (self.duration_s > 0 and self.warmup_s >= 0 and self.max_requests >= 1 and self.timeout_s > 0):
             raise ValueError("duration_s and timeout_s must be > 0, warmup_s >= 0, max_requests >= 1")
+        if not (self.min_duration_s >= 0 and self.converge_rtol > 0):
+            raise ValueError("min_duration_s must be >= 0 and converge_rtol > 0")
+
+
+#: How often a closed level checks whether its latency distribution has converged, and on how many answers at least.
+CHECK_EVERY_S = 0.1
+MIN_CONVERGED_REQUESTS = 200
+
+
+def converged(latencies_s: list[float], previous: tuple | None, rtol: float) -> tuple[bool, tuple | None]:
+    """Whether the latency summary (p50, mean, p99) moved less than `rtol` since `previous`; returns the summary
+    to compare with next time (None while there are too few answers to say)."""
+    if len(latencies_s) < MIN_CONVERGED_REQUESTS:
+        return False, None
+    lat = np.asarray(latencies_s)
+    now = (float(np.percentile(lat, 50)), float(lat.mean()), float(np.percentile(lat, 99)))
+    if previous is None:
+        return False, now
+    return all(abs(a - b) <= rtol * b for a, b in zip(now, previous)), now
 
 
 def summarize(latencies_s: list[float], statuses: dict[str, int], elapsed_s: float) -> dict:
@@ -95,6 +123,23 @@ async def _closed(level: Level, url, body, headers) -> dict:
     record_from = start + level.warmup_s
     stop_at = record_from + level.duration_s
     recorded = 0
+    early = False
+
+    async def watch():
+        # Ends the level early (moves stop_at) once the latency distribution has converged; see the module doc.
+        nonlocal stop_at, early
+        if not 0 < level.min_duration_s < level.duration_s:
+            return
+        await asyncio.sleep(max(record_from + level.min_duration_s - time.perf_counter(), 0.0))
+        previous = None
+        while time.perf_counter() < stop_at:
+            if recorded > len(latencies):  # a failed request: the level runs to its end
+                return
+            done, previous = converged(latencies, previous, level.converge_rtol)
+            if done:
+                stop_at, early = time.perf_counter(), True
+                return
+            await asyncio.sleep(CHECK_EVERY_S)
 
     async def client(session):
         nonlocal recorded
@@ -112,9 +157,11 @@ async def _closed(level: Level, url, body, headers) -> dict:
 
     connector = aiohttp.TCPConnector(limit=level.concurrency, force_close=False)
     async with aiohttp.ClientSession(connector=connector) as session:
+        watcher = asyncio.ensure_future(watch())
         await asyncio.gather(*(client(session) for _ in range(level.concurrency)))
+        watcher.cancel()
     elapsed = min(time.perf_counter(), stop_at) - record_from
-    return summarize(latencies, statuses, max(elapsed, 1e-9))
+    return {**summarize(latencies, statuses, max(elapsed, 1e-9)), "ended_early": early}
 
 
 async def _open(level: Level, url, body, headers, seed: int) -> dict:

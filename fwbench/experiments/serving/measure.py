@@ -57,7 +57,12 @@ class Params:
         "help": "closed-loop levels: clients with one request in flight each"})
     open_loop_fractions: tuple[float, ...] = field(default=(0.5, 0.8, 0.95), metadata={
         "help": "open-loop levels: offered rate as a fraction of the best closed-loop throughput of the same server"})
-    duration_s: float = field(default=2.0, metadata={"help": "recorded time per load level"})
+    duration_s: float = field(default=2.0, metadata={"help": "recorded time per load level (at most; see min_duration_s)"})
+    min_duration_s: float = field(default=0.5, metadata={
+        "help": "a closed-loop level may end after this much recorded time once its latency distribution has "
+                "converged (fwbench.experiments.serving.loadgen); 0 runs every level for duration_s"})
+    converge_rtol: float = field(default=0.05, metadata={
+        "help": "converged: p50, mean and p99 latency each moved less than this (relative) in the last check interval"})
     warmup_s: float = field(default=0.3, metadata={"help": "unrecorded time at the start of each load level"})
     max_requests: int = field(default=20000, metadata={"help": "recorded requests per load level at most"})
     request_timeout_s: float = field(default=10.0, metadata={"help": "a request unanswered this long is an error"})
@@ -86,6 +91,8 @@ class Params:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not (self.min_duration_s >= 0 and self.converge_rtol > 0):
+            raise ValueError("min_duration_s must be >= 0 and converge_rtol > 0")
         for name in ("duration_s", "request_timeout_s", "cold_start_timeout_s", "max_wait_ms"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
@@ -181,14 +188,18 @@ def run_load(url: str, body: bytes, content_type: str, levels: list[dict], cpus:
 
 
 def _level(params: Params, **kw) -> dict:
+    early = {"min_duration_s": params.min_duration_s, "converge_rtol": params.converge_rtol} \
+        if kw.get("kind") == "closed" else {}
     return {"duration_s": params.duration_s, "warmup_s": params.warmup_s, "max_requests": params.max_requests,
-            "timeout_s": params.request_timeout_s, **kw}
+            "timeout_s": params.request_timeout_s, **early, **kw}
 
 
 def _load_records(workload: str, params: Params, phase: str, mode: str, res: dict, rss: int) -> list[dict]:
     b = params.request_batch
     metrics = {"throughput_rps": res["throughput_rps"], "error_rate": res["error_rate"],
-               "n_requests": res["n_requests"], "server_rss_load_bytes": rss}
+               "n_requests": res["n_requests"], "server_rss_load_bytes": rss, "level_s": res["elapsed_s"]}
+    if "ended_early" in res:
+        metrics["ended_early"] = float(res["ended_early"])
     for q in ("p50", "p95", "p99"):
         if f"latency_{q}_s" in res:
             metrics[f"latency_{q}_s"] = res[f"latency_{q}_s"]

@@ -20,6 +20,8 @@ METRICS: dict[str, Metric] = {
     "latency_mean_s": Metric("s", "mean request latency"),
     "error_rate": Metric("ratio", "share of the level's requests that failed (non-200, timeout, refused)"),
     "n_requests": Metric("count", "requests recorded in the load level"),
+    "level_s": Metric("s", "recorded time of the load level: duration_s, or less where a closed level ended early"),
+    "ended_early": Metric("bool", "closed loop: 1 if the level ended before duration_s because its latency distribution had converged"),
     "offered_rps": Metric("requests/s", "open loop: requests scheduled per second (Poisson arrivals)"),
     "max_send_lag_s": Metric("s", "open loop: largest delay between a request's scheduled and actual send (the client's own lag)"),
 }

@@ -9,6 +9,7 @@ import pandas as pd
 
 from fwbench import frameworks
 from fwbench.experiments.serving import hooks
+from fwbench.experiments.serving.loadgen import CHECK_EVERY_S, MIN_CONVERGED_REQUESTS
 from fwbench.report.results import Report, fmt_s
 from fwbench.report.sanitize import md
 
@@ -133,6 +134,18 @@ def ms(seconds) -> str:
     return "" if pd.isna(seconds) else f"{seconds * 1e3:.3g} ms"
 
 
+def _early_ends(jobs, p: dict) -> str:
+    """How closed-loop levels may end before their duration, and how many did (from the stored records)."""
+    if not p.get("min_duration_s"):
+        return ""
+    flags = [r["value"] for _, j in jobs if j["status"] == "ok" for r in j.get("records", [])
+             if r.get("metric") == "ended_early"]
+    return (f"A closed-loop level may end after {p['min_duration_s']:g} s once its latency distribution has "
+            f"converged: checked every {CHECK_EVERY_S:g} s, the median, mean and 99th percentile each moved less than "
+            f"{p['converge_rtol']:.0%}, over at least {MIN_CONVERGED_REQUESTS} answers and with no failed request; "
+            f"{int(sum(flags))} of {len(flags)} closed-loop levels ended early. ")
+
+
 def what_was_measured(report: Report, srv: pd.DataFrame) -> str:
     """The variants, servers, runtimes, load levels, batching, wire formats and pinning behind the stored
     server starts, from the jobs' own parameters (Markdown)."""
@@ -153,7 +166,7 @@ def what_was_measured(report: Report, srv: pd.DataFrame) -> str:
             f"{md(p['max_requests'])} requests: a **closed loop** of {', '.join(map(str, p['concurrency']))} "
             "concurrent clients (each sends its next request when the last returns), then an **open loop** of Poisson "
             "arrivals at " + ", ".join(f"{f:.0%}" for f in p["open_loop_fractions"])
-            + " of the best closed-loop throughput of the same server. Open-loop latency runs from each request's "
+            + " of the best closed-loop throughput of the same server. " + _early_ends(jobs, p) + "Open-loop latency runs from each request's "
             "*scheduled* time, so a stalled server shows in the tail instead of quietly lowering the load "
             "(coordinated omission). Dynamic batching, where on, collects requests for up to "
             f"{p['max_wait_ms']:g} ms into one model call of at most {md(p['max_batch'])} rows. Wire formats: "

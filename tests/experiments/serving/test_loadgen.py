@@ -9,13 +9,14 @@ import pytest
 
 from fwbench.experiments.serving import wire
 from fwbench.experiments.serving.measure import wait_until_serving
-from fwbench.experiments.serving.loadgen import Level, summarize
+from fwbench.experiments.serving.loadgen import MIN_CONVERGED_REQUESTS, Level, converged, summarize
 from fwbench.experiments.serving.servers import ServeOptions, ServerProcess, free_port, get_server
 
 
 @pytest.mark.parametrize("kw, words", [
     ({"kind": "burst"}, "'closed' or 'open'"), ({"kind": "closed", "concurrency": 0}, "concurrency >= 1"),
     ({"kind": "open", "rate": 0}, "rate > 0"), ({"kind": "closed", "duration_s": 0}, "duration_s"),
+    ({"kind": "closed", "min_duration_s": -1}, "min_duration_s"), ({"kind": "closed", "converge_rtol": 0}, "converge_rtol"),
 ])
 def test_bad_levels_are_refused(kw, words):
     with pytest.raises(ValueError, match=words):
@@ -57,8 +58,36 @@ def test_closed_and_open_loops_against_a_real_server(tiny_onnx, tmp_path):
         assert 0 < level["latency_p50_s"] <= level["latency_p99_s"] < 5
         assert level["began_unix"] < level["ended_unix"]
     assert four["n_requests"] <= 50 + 4  # max_requests bounds the level (clients in flight finish)
+    assert not one["ended_early"] and not four["ended_early"]  # no min_duration_s: the whole level
     # Poisson arrivals at 100/s for 1 s: the count is random, but not wildly off.
     assert 50 <= opened["offered_rps"] <= 160 and opened["max_send_lag_s"] >= 0
+
+
+def test_convergence_needs_enough_answers_and_a_summary_that_stopped_moving():
+    rng = np.random.default_rng(0)
+    few = list(rng.lognormal(-6, 0.3, MIN_CONVERGED_REQUESTS - 1))
+    assert converged(few, None, 0.05) == (False, None)
+    steady = list(rng.lognormal(-6, 0.3, 4000))
+    done, first = converged(steady[:2000], None, 0.05)
+    assert not done and first is not None  # the first look only sets the baseline
+    assert converged(steady, first, 0.05)[0]
+    slower = steady[:2000] + list(rng.lognormal(-5, 0.3, 2000))  # the server slowed down mid-level
+    assert not converged(slower, first, 0.05)[0]
+
+
+def test_a_closed_level_ends_early_once_converged_and_runs_on_when_requests_fail(tiny_onnx, tmp_path):
+    path, _ = tiny_onnx
+    launch = get_server("frontend").launch("onnxruntime", path, tmp_path, ServeOptions(sample_shape=(4,)))
+    with ServerProcess(launch, tmp_path / "server.log", cwd=tmp_path) as proc:
+        wait_until_serving(proc, wire.encode_request(np.ones((1, 4), np.float32), "json"), wire.JSON, 60)
+        level = run_loadgen(tmp_path, launch.url, [
+            {"kind": "closed", "concurrency": 2, "duration_s": 8.0, "warmup_s": 0.2, "min_duration_s": 0.5,
+             "converge_rtol": 0.5}])["levels"][0]
+    assert level["ended_early"] and 0.5 <= level["elapsed_s"] < 8.0
+    assert level["n_ok"] >= MIN_CONVERGED_REQUESTS and level["error_rate"] == 0
+    gone = run_loadgen(tmp_path, f"http://127.0.0.1:{free_port()}/predict", [
+        {"kind": "closed", "concurrency": 2, "duration_s": 0.6, "warmup_s": 0, "min_duration_s": 0.2}])["levels"][0]
+    assert not gone["ended_early"] and gone["elapsed_s"] == pytest.approx(0.6, abs=0.05)
 
 
 def test_a_server_that_is_not_there_is_all_errors_not_a_crash(tmp_path):

@@ -99,3 +99,12 @@ def test_x4_without_tensorflow_serving_says_so_first_and_what_it_compared(make_s
     assert v.evidence.startswith("TensorFlow Serving did not run here, so this verdict compares the SavedModel as "
                                  "served by ")
     assert because(v).startswith("TensorFlow Serving did not run here")  # the reason on page 1 says it too
+
+
+def test_early_ends_are_stated_with_their_rule_and_counted_from_the_records():
+    job = lambda flags: ("run", {"status": "ok", "records": [  # noqa: E731
+        {"metric": "ended_early", "value": float(f)} for f in flags] + [{"metric": "throughput_rps", "value": 5.0}]})
+    text = sr._early_ends([job([1, 0, 1]), job([0])], {"min_duration_s": 0.5, "converge_rtol": 0.05})
+    assert "may end after 0.5 s" in text and "less than 5%" in text and "2 of 4 closed-loop levels ended early" in text
+    assert sr._early_ends([job([1])], {"min_duration_s": 0}) == ""
+    assert sr._early_ends([job([1])], {}) == ""  # parameters stored before levels could end early
