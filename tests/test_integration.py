@@ -332,9 +332,14 @@ def test_serving(pipeline):
     assert {"latency_p50_s", "latency_p99_s", "throughput_rps", "cold_start_s", "error_rate"} <= set(sv["metric"])
     ok = sv[sv.metric == "error_rate"]
     assert (ok.value == 0).all()
+    # Every level says how long it recorded; a closed level that ended early recorded less than duration_s.
+    lengths = sv[sv.metric == "level_s"]
+    assert len(lengths) and (lengths.value > 0).all() and (lengths.value <= 0.4 + 0.05).all()
+    assert set(sv[sv.metric == "ended_early"].value) <= {0.0, 1.0}
     html = page(pipeline, "chapters/serving.html")
     assert len(re.findall(r"<img [^>]*src=\"[^\"]*_images/", html)) >= 3  # curves, cold start, batching
     assert "Latency against throughput" in html and "tf-serving could not run" in html
+    assert "closed-loop levels ended early" in html
     assert "Traceback (most recent call last)" not in html.split("Failures")[0]
     claims = page(pipeline, "chapters/claims.html")
     m = re.search(r"id='claim-X4'.*?Verdict: <strong>([a-z ]+)</strong>", claims, re.S)
