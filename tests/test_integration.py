@@ -47,8 +47,9 @@ def pipeline(tmp_path_factory):
     imported = cli("--store", str(store), "import", str(bundle))
     book = cli("--store", str(store), "book", "--no-reference", "--out", str(tmp / "book"))
     unchanged = cli("--store", str(store), "book", "--no-reference", "--out", str(tmp / "book"))
+    # The nightly finds the HTML book already built from these inputs (left as it is) and adds the single page.
     nightly = cli("--store", str(store), "nightly", "--profile", "smoke", "--no-reference", "--no-progress",
-                  "--out", str(tmp / "nightly"), "--book-out", str(tmp / "nightly-book"))
+                  "--out", str(tmp / "nightly"), "--book-out", str(tmp / "book"))
     return {"nightly": nightly, "nightly_dir": tmp / "nightly","store": s, "first": first, "second": second, "timed_out": timed_out, "export": export,
             "csv": csv, "first_book": first_book, "imported": imported, "bundle": bundle, "book": book, "unchanged": unchanged,
             "html": tmp / "book" / "_build" / "html"}
@@ -491,6 +492,7 @@ def test_nightly_reuses_everything_prints_a_pdf_and_summarizes(pipeline):
     res = pipeline["nightly"]
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert "0 executed, 24 reused, 0 failed" in res.stdout
+    assert "nothing to rebuild" in res.stdout  # the HTML book of the same inputs was left as it was
     out = pipeline["nightly_dir"]
     pdf = (out / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
