@@ -1,5 +1,6 @@
 """The load generator: level validation, its statistics, and real closed- and open-loop runs against a real server."""
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -42,12 +43,18 @@ def run_loadgen(tmp_path, url, levels):
     return json.loads(out.read_text())
 
 
-def test_closed_and_open_loops_against_a_real_server(tiny_onnx, tmp_path):
-    path, _ = tiny_onnx
-    launch = get_server("frontend").launch("onnxruntime", path, tmp_path, ServeOptions(sample_shape=(4,)))
+@contextlib.contextmanager
+def serving(tiny_onnx, tmp_path):
+    """The tiny ONNX model on the common frontend, answering; yields its URL."""
+    launch = get_server("frontend").launch("onnxruntime", tiny_onnx[0], tmp_path, ServeOptions(sample_shape=(4,)))
     with ServerProcess(launch, tmp_path / "server.log", cwd=tmp_path) as proc:
         wait_until_serving(proc, wire.encode_request(np.ones((1, 4), np.float32), "json"), wire.JSON, 60)
-        result = run_loadgen(tmp_path, launch.url, [
+        yield launch.url
+
+
+def test_closed_and_open_loops_against_a_real_server(tiny_onnx, tmp_path):
+    with serving(tiny_onnx, tmp_path) as url:
+        result = run_loadgen(tmp_path, url, [
             {"kind": "closed", "concurrency": 1, "duration_s": 0.5, "warmup_s": 0.1},
             {"kind": "closed", "concurrency": 4, "duration_s": 0.5, "warmup_s": 0.1, "max_requests": 50},
             {"kind": "open", "rate": 100.0, "duration_s": 1.0, "warmup_s": 0.1}])
@@ -76,11 +83,8 @@ def test_convergence_needs_enough_answers_and_a_summary_that_stopped_moving():
 
 
 def test_a_closed_level_ends_early_once_converged_and_runs_on_when_requests_fail(tiny_onnx, tmp_path):
-    path, _ = tiny_onnx
-    launch = get_server("frontend").launch("onnxruntime", path, tmp_path, ServeOptions(sample_shape=(4,)))
-    with ServerProcess(launch, tmp_path / "server.log", cwd=tmp_path) as proc:
-        wait_until_serving(proc, wire.encode_request(np.ones((1, 4), np.float32), "json"), wire.JSON, 60)
-        level = run_loadgen(tmp_path, launch.url, [
+    with serving(tiny_onnx, tmp_path) as url:
+        level = run_loadgen(tmp_path, url, [
             {"kind": "closed", "concurrency": 2, "duration_s": 8.0, "warmup_s": 0.2, "min_duration_s": 0.5,
              "converge_rtol": 0.5}])["levels"][0]
     assert level["ended_early"] and 0.5 <= level["elapsed_s"] < 8.0
