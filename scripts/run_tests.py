@@ -29,7 +29,9 @@ def main(argv: list[str]) -> int:
         rest = subprocess.Popen([sys.executable, "-m", "pytest", "-m", "not slow", *argv], cwd=REPO,
                                 stdout=log, stderr=subprocess.STDOUT)
         try:
-            slow = subprocess.run([sys.executable, "-m", "pytest", "-m", "slow", *argv], cwd=REPO).returncode
+            # The slow part is the suite's critical path: its longest steps are printed (fixtures' setup included).
+            slow = subprocess.run([sys.executable, "-m", "pytest", "-m", "slow", "--durations=10", *argv],
+                                  cwd=REPO).returncode
             others = rest.wait()
         finally:
             if rest.poll() is None:  # interrupted: leave no test process behind
