@@ -56,3 +56,6 @@ def test_uv_installs_a_lock_into_a_fresh_venv(tmp_path):
     frozen = subprocess.run([python, "-m", "pip", "freeze"], capture_output=True, text=True, check=True).stdout
     assert [l for l in frozen.splitlines() if l.startswith("six==")] == [l for l in pins if l.startswith("six==")]
     assert subprocess.run([python, "-c", "import fwbench"], cwd=tmp_path, check=False).returncode == 0
+    # Bytecode is compiled at install, as pip does: with PYTHONDONTWRITEBYTECODE nothing would write it later.
+    site = next((tmp_path / "venv" / "lib").glob("python3*/site-packages"))
+    assert list((site / "six").parent.glob("__pycache__/six.*.pyc"))
