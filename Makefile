@@ -65,7 +65,7 @@ bench-report:
 bench-stability: setup
 	$(PY) scripts/bench_stability.py --profile $(PROFILE)
 
-## Benchmark: the quick profile's debugging section with forked and with fresh-interpreter cases; alike?
+## Benchmark: the quick profile's debugging and export sections with forked and with fresh-interpreter cases and artifacts; alike?
 bench-isolation: setup
 	$(PY) scripts/bench_isolation.py --profile $(PROFILE)
 

@@ -30,7 +30,7 @@ COMMON: dict[str, Metric] = {
     "stable": Metric("bool", "1 if the timed steps settled and showed no level shift (else excluded from comparisons)"),
     "first_call_s": Metric("s", "wall time of the very first call in a fresh process: tracing, compiling (cold cache) and one step"),
     "throughput_per_s": Metric("samples/s", "batch size divided by the median step time"),
-    "runtime_import_s": Metric("s", "importing the target runtime's package in that fresh process"),
+    "runtime_import_s": Metric("s", "importing the target runtime's package in a fresh interpreter (export: once per path, then each artifact loads in a fork of it)"),
     "load_s": Metric("s", "loading the artifact after the import, up to a callable model"),
     "max_abs_err": Metric("abs", "largest |exported - source| over the logits of the fixed parity input"),
     "max_rel_err": Metric("ratio", "largest |exported - source| / max(|source|, atol/rtol) over those logits"),

@@ -14,7 +14,7 @@ from typing import Callable
 from fwbench.plugins import module_names, single_subclass
 from fwbench.runtimes.base import Runtime
 
-__all__ = ["Runtime", "Loaded", "names", "get_runtime", "split", "load_timed"]
+__all__ = ["Runtime", "Imported", "Loaded", "names", "get_runtime", "split", "import_timed", "load_timed"]
 
 _HERE = Path(__file__).parent
 
@@ -38,6 +38,14 @@ def get_runtime(name: str) -> Runtime:
 
 
 @dataclass(frozen=True)
+class Imported:
+    """A runtime whose package(s) this process has imported, with what the import cost."""
+
+    runtime: Runtime = field(metadata={"help": "the runtime, prepared and imported"})
+    import_s: float = field(metadata={"help": "importing the runtime's package(s)"})
+
+
+@dataclass(frozen=True)
 class Loaded:
     """An artifact loaded in this process by its runtime, with what the load cost."""
 
@@ -47,12 +55,22 @@ class Loaded:
     load_s: float = field(metadata={"help": "loading the artifact after the import"})
 
 
-def load_timed(name: str, artifact: Path, threads: int) -> Loaded:
-    """Prepare, import and load `artifact` with runtime `name`, timing the import apart from the load."""
+def import_timed(name: str) -> Imported:
+    """Prepare and import runtime `name`, timing the import."""
     runtime = get_runtime(name)
     runtime.prepare()
-    t0 = time.perf_counter()
+    started = time.perf_counter()
     runtime.import_runtime()
-    t1 = time.perf_counter()
-    run = runtime.load(Path(artifact), threads)
-    return Loaded(runtime, run, t1 - t0, time.perf_counter() - t1)
+    return Imported(runtime, time.perf_counter() - started)
+
+
+def load_timed(name: str, artifact: Path, threads: int, imported: Imported | None = None) -> Loaded:
+    """Load `artifact` with runtime `name`, timing the import apart from the load.
+
+    `imported`: the runtime as this process (or the process it was forked from) already
+    imported it; its import time is reported. Without it, the import happens here.
+    """
+    imported = imported or import_timed(name)
+    started = time.perf_counter()
+    run = imported.runtime.load(Path(artifact), threads)
+    return Loaded(imported.runtime, run, imported.import_s, time.perf_counter() - started)

@@ -15,13 +15,8 @@ before numpy or any framework is imported, and the harness imports numpy.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import signal
 import sys
 import tempfile
-import time
-import traceback
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,65 +73,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def serve(adapter, problem_of) -> int:
-    """Answer case requests from stdin, one JSON object per line, each run in a forked child.
-
-    A request is {"bug", "mode", "tool", "out", "workdir", "timeout_s"}; the reply (a line starting with
-    REPLY) is {"returncode": exit status or -signal, "timed_out": bool} or {"problem": ...}. The child's
-    stdout and stderr go to files in workdir, where the caller reads them as it would a process's output.
-    """
+    """Answer case requests ({"bug", "mode", "tool", "out"} beside fwbench.measure.forkserver's own keys), one fork each."""
     from fwbench.experiments.debugging.bugs import BUGS
     from fwbench.experiments.debugging import hooks
     from fwbench.experiments.debugging.harness import run_case
     from fwbench.files import write_json_atomic
+    from fwbench.measure import forkserver
 
-    for line in sys.stdin:
-        request = json.loads(line)
-        problem = problem_of(request["bug"], request["tool"], None)
-        if problem:
-            _reply({"problem": problem})
-            continue
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # the case: a process in which nothing else ever ran
-            code = 1
-            try:
-                os.chdir(request["workdir"])
-                # stdin is the server's request pipe: nothing a case does may read the next request.
-                os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-                for fd, name in ((1, "stdout.txt"), (2, "stderr.txt")):
-                    os.dup2(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), fd)
-                record = run_case(hooks.get(adapter.name).target(adapter), BUGS[request["bug"]], request["mode"], request["tool"])
-                write_json_atomic(request["out"], record)
-                code = 0
-            except BaseException:  # noqa: BLE001 - whatever happened, the parent must hear of it as an exit status
-                traceback.print_exc()
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code)
-        _reply(_wait(pid, float(request["timeout_s"])))
-    return 0
+    def handle(request: dict) -> None:
+        record = run_case(hooks.get(adapter.name).target(adapter), BUGS[request["bug"]], request["mode"], request["tool"])
+        write_json_atomic(request["out"], record)
 
-
-def _wait(pid: int, timeout_s: float) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return {"returncode": os.waitstatus_to_exitcode(status), "timed_out": False}
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return {"returncode": -signal.SIGKILL, "timed_out": True}
-        time.sleep(0.005)
-
-
-def _reply(body: dict) -> None:
-    from fwbench.experiments.debugging.harness import REPLY
-
-    sys.stdout.write(REPLY + json.dumps(body) + "\n")
-    sys.stdout.flush()
+    return forkserver.serve(handle, lambda request: problem_of(request["bug"], request["tool"], None))
 
 
 if __name__ == "__main__":

@@ -17,8 +17,6 @@ import logging
 import math
 import os
 import re
-import select
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,9 +29,7 @@ from typing import Any, Callable
 import numpy as np
 
 from fwbench.measure.child import run_child
-
-#: Marks the case server's replies on its stdout (where a framework may also print).
-REPLY = "FWBENCH-CASE-REPLY "
+from fwbench.measure.forkserver import ForkServer, child_stderr, ended_how
 
 OUTCOMES = ("error", "silent-wrong", "works")
 
@@ -383,20 +379,16 @@ class FreshCases:
 class CaseServer:
     """Cases of one framework, each in a process of its own, without paying the framework's import per case.
 
-    A server process (`python -m fwbench.experiments.debugging.child --serve`) applies the settings, imports and configures
-    the framework once and runs nothing; every case is a fork of it, so each still starts where no other
-    case ran. A case the fork cannot finish in time, or a server that dies, is run again by run_isolated in
-    a fresh process: a fork that hung is the harness's problem, never a finding about the framework.
+    A server process (`python -m fwbench.experiments.debugging.child --serve`, see fwbench.measure.forkserver)
+    applies the settings, imports and configures the framework once and runs nothing; every case is a fork
+    of it, so each still starts where no other case ran. A case the fork cannot finish in time, or a server
+    that dies, is run again by run_isolated in a fresh process.
     """
 
     def __init__(self, framework: str, threads: int | str = "auto", workdir: str | None = None):
-
-        self.framework, self.threads, self.workdir, self._reply = framework, threads, workdir, REPLY
-        self._log = tempfile.TemporaryFile(mode="w+")  # the server's own chatter, for a failure message
-        self._pending = b""
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "fwbench.experiments.debugging.child", "--framework", framework, "--threads", str(threads),
-             "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True, cwd=workdir)
+        self.framework, self.threads, self.workdir = framework, threads, workdir
+        self._server = ForkServer("fwbench.experiments.debugging.child",
+                                  ["--framework", framework, "--threads", str(threads)], cwd=workdir)
 
     def __enter__(self):
         return self
@@ -406,61 +398,27 @@ class CaseServer:
         return False
 
     def close(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.stdin.close()
-            try:
-                self._proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        self._log.close()
+        self._server.close()
 
     def run(self, bug: str, mode: str, tool: str, timeout_s: float = 300.0) -> dict:
         """What run_isolated returns for the case, from a fork of the server."""
         with tempfile.TemporaryDirectory(dir=self.workdir) as tmp:
             out = Path(tmp) / "case.json"
             started = time.perf_counter()
-            reply = self._ask({"bug": bug, "mode": mode, "tool": tool, "out": str(out), "workdir": tmp,
-                               "timeout_s": timeout_s}, timeout_s + 60)
+            reply = self._server.ask({"bug": bug, "mode": mode, "tool": tool, "out": str(out), "workdir": tmp,
+                                      "timeout_s": timeout_s}, timeout_s + 60)
             if reply is None or reply.get("timed_out"):
                 return run_isolated(self.framework, bug, mode, tool, self.threads, timeout_s, self.workdir)
             if "problem" in reply:
                 raise ValueError(reply["problem"])
-            stderr = (Path(tmp) / "stderr.txt").read_text(errors="replace") if (Path(tmp) / "stderr.txt").exists() else ""
+            stderr = child_stderr(tmp)
             if out.is_file():
                 record = json.loads(out.read_text())
                 record["process_stderr"] = _clip(stderr, 4000)
                 return record
-            code = reply["returncode"]
-            how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
-            return _died(bug, mode, tool, "ProcessDied", f"the case's process ended ({how}) without a record",
+            return _died(bug, mode, tool, "ProcessDied",
+                         f"the case's process ended ({ended_how(reply['returncode'])}) without a record",
                          stderr, started)
-
-    def _ask(self, request: dict, timeout_s: float) -> dict | None:
-        """Send one request and wait for its reply line; None if the server is gone or silent."""
-        if self._proc.poll() is not None:
-            return None
-        try:
-            self._proc.stdin.write(json.dumps(request) + "\n")
-            self._proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            return None
-        # Raw reads of the pipe: a buffered reader could hold a reply that select() no longer sees.
-        fd, deadline = self._proc.stdout.fileno(), time.monotonic() + timeout_s
-        while True:
-            while b"\n" in self._pending:
-                line, self._pending = self._pending.split(b"\n", 1)
-                text = line.decode(errors="replace")
-                if text.startswith(self._reply):
-                    return json.loads(text[len(self._reply):])
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                self._proc.kill()
-                return None
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return None  # the server died
-            self._pending += chunk
 
 
 def _died(bug: str, mode: str, tool: str, etype: str, message: str, stderr: str, started: float) -> dict:

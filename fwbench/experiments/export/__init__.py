@@ -1,4 +1,4 @@
-"""Export and portability: every export path of every framework, each artifact loaded and timed in a fresh process.
+"""Export and portability: every export path of every framework, each artifact loaded and timed in a process of its own.
 
 One job per (framework, export path); the job exports every workload of its params and
 its records name their workload. The job's mode is the runtime that runs the artifact.

@@ -1,13 +1,21 @@
-"""Entry point of one exported artifact's own fresh process: settings, then the runtime, then load, run and time.
+"""Entry point of one exported artifact's own process: settings, then the runtime, then load, run and time.
 
     python -m fwbench.experiments.export.child --runtime onnxruntime --artifact model.onnx \
         --inputs inputs.npz --outputs outputs.npz --out result.json --latency 1,64
+    python -m fwbench.experiments.export.child --runtime onnxruntime --serve   # requests on stdin, one fork each
 
 Fresh, so that its load time is what a serving process pays; apart from the
 exporting process, so that nothing the exporter left in memory helps. Inputs
 and outputs are .npz files (no pickles); `inputs.npz` holds one array per batch
 size, named `b<size>`. The result is JSON: import and load times, per batch
 size whether it ran (with the error if not), and latency summaries.
+
+--serve pays the runtime's import once per export path: the server applies the
+settings and imports the runtime, loads nothing, and forks a child per artifact
+(fwbench.measure.forkserver), so each artifact still loads in a process where
+nothing else was loaded or run. Its import time is the server's, measured in a
+fresh interpreter as before; the load and everything after it are the child's.
+A request holds the same fields as the command line's, by their names.
 """
 
 from __future__ import annotations
@@ -24,40 +32,80 @@ from fwbench.measure.child import error_of
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fwbench.experiments.export.child", description=__doc__.splitlines()[0])
     parser.add_argument("--runtime", required=True, help="runtime name, e.g. onnxruntime or keras:jax")
-    parser.add_argument("--artifact", required=True)
-    parser.add_argument("--inputs", required=True)
-    parser.add_argument("--outputs", required=True)
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--artifact", help="the exported artifact (required unless --serve)")
+    parser.add_argument("--inputs")
+    parser.add_argument("--outputs")
+    parser.add_argument("--out")
     parser.add_argument("--latency", default="", help="comma-separated batch sizes to time")
     parser.add_argument("--timer", default="{}", help="TimerConfig fields as JSON")
     parser.add_argument("--train-batch", type=int, default=0, help="also time a training step (runtimes that train)")
     parser.add_argument("--threads", default="auto")
+    parser.add_argument("--serve", action="store_true", help="read artifact requests from stdin and fork a child for each")
     args = parser.parse_args(argv)
+    if not args.serve and not all((args.artifact, args.inputs, args.outputs, args.out)):
+        parser.error("--artifact, --inputs, --outputs and --out are required unless --serve")
     threads = int(args.threads) if args.threads.isdigit() else args.threads
 
     started = time.perf_counter()
     from fwbench.measure import env
 
     settings = env.apply(threads)
+    if args.serve:
+        return serve(args.runtime, settings["threads"], started)
+    request = {"artifact": args.artifact, "inputs": args.inputs, "outputs": args.outputs, "out": args.out,
+               "latency": args.latency, "timer": json.loads(args.timer), "train_batch": args.train_batch}
+    run_artifact(args.runtime, request, settings["threads"], started)
+    return 0
+
+
+def serve(runtime: str, threads: int, started: float) -> int:
+    """Import `runtime` once (its failure is every artifact's load error), then one fork per request."""
+    from fwbench.measure import forkserver
+    from fwbench.runtimes import import_timed
+
+    try:
+        imported = import_timed(runtime)
+    except Exception as exc:  # each artifact's result says so, as a fresh process's would
+        imported = error_of(exc)
+
+    def handle(request: dict) -> None:
+        run_artifact(runtime, request, threads, time.perf_counter(), imported)
+
+    return forkserver.serve(handle)
+
+
+class _ImportFailed(Exception):
+    """The server could not import the runtime; its error (kept by the server) is the result's."""
+
+
+def run_artifact(name: str, request: dict, threads: int, started: float, imported=None) -> None:
+    """Load, run and time one artifact; write its result to request["out"] (a load failure is a result).
+
+    `imported`: the server's import (fwbench.runtimes.Imported) or its error (a dict), when forked.
+    """
     from pathlib import Path
 
     import numpy as np
 
-    from fwbench.runtimes import load_timed
     from fwbench.files import write_json_atomic
     from fwbench.measure.timing import TimerConfig, measure
+    from fwbench.runtimes import load_timed
 
-    result: dict = {"runtime": args.runtime, "threads": settings["threads"], "runs": {}, "latency": {}, "train": None}
+    result: dict = {"runtime": name, "threads": threads, "runs": {}, "latency": {}, "train": None,
+                    "process": "fresh" if imported is None else "fork"}
     try:
-        loaded = load_timed(args.runtime, Path(args.artifact), settings["threads"])
+        if isinstance(imported, dict):  # the server's import failed: so would this process's
+            raise _ImportFailed()
+        loaded = load_timed(name, Path(request["artifact"]), threads, imported)
     except Exception as exc:  # a load failure is this artifact's result
-        result.update(stage="load", error=error_of(exc), process_s=time.perf_counter() - started)
-        write_json_atomic(args.out, result)
-        return 0
+        error = imported if isinstance(exc, _ImportFailed) else error_of(exc)
+        result.update(stage="load", error=error, process_s=time.perf_counter() - started)
+        write_json_atomic(request["out"], result)
+        return
     runtime, run = loaded.runtime, loaded.run
     result.update(runtime_version=runtime.version(), import_s=loaded.import_s, load_s=loaded.load_s, error=None)
 
-    with np.load(args.inputs, allow_pickle=False) as data:
+    with np.load(request["inputs"], allow_pickle=False) as data:
         inputs = {int(k[1:]): data[k] for k in data.files}
     outputs = {}
     for batch, x in inputs.items():
@@ -67,28 +115,27 @@ def main(argv: list[str] | None = None) -> int:
             result["runs"][str(batch)] = {"ok": True, "first_call_s": time.perf_counter() - start}
         except Exception as exc:
             result["runs"][str(batch)] = {"ok": False, "error": error_of(exc)}
-    np.savez(args.outputs, **outputs)
+    np.savez(request["outputs"], **outputs)
 
-    config = TimerConfig(**json.loads(args.timer))
-    for batch in [int(b) for b in args.latency.split(",") if b]:
+    config = TimerConfig(**request["timer"])
+    for batch in [int(b) for b in str(request["latency"]).split(",") if b]:
         if not result["runs"].get(str(batch), {}).get("ok"):
             continue
         x = inputs[batch]
         timing = measure(lambda: run(x), lambda out: None, config)  # run() returns NumPy: already synchronized
         s = timing.summary()
         result["latency"][str(batch)] = {**dataclasses.asdict(s), "samples_s": timing.samples_s}
-    if args.train_batch:
+    if request["train_batch"]:
         try:
-            step = runtime.train_step(Path(args.artifact), args.train_batch)
+            step = runtime.train_step(Path(request["artifact"]), request["train_batch"])
             if step is not None:
                 timing = measure(step, lambda out: None, config)
-                result["train"] = {"batch_size": args.train_batch, "first_call_s": timing.first_call_s,
+                result["train"] = {"batch_size": request["train_batch"], "first_call_s": timing.first_call_s,
                                    **dataclasses.asdict(timing.summary()), "samples_s": timing.samples_s}
         except Exception as exc:
-            result["train"] = {"batch_size": args.train_batch, "error": error_of(exc)}
+            result["train"] = {"batch_size": request["train_batch"], "error": error_of(exc)}
     result["process_s"] = time.perf_counter() - started
-    write_json_atomic(args.out, result)
-    return 0
+    write_json_atomic(request["out"], result)
 
 
 if __name__ == "__main__":

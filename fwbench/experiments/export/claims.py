@@ -33,7 +33,7 @@ def _attempt_lines(df: pd.DataFrame, extra: Callable[[pd.Series], str] = lambda 
 
 
 @rule("X1", "PyTorch's current ONNX exporter (`torch.onnx.export(dynamo=True)`) on every workload, the ONNX file run in "
-           "ONNX Runtime in a fresh process. A workload counts as *smooth* when the export succeeds, ONNX Runtime "
+           "ONNX Runtime in a process of its own. A workload counts as *smooth* when the export succeeds, ONNX Runtime "
            "loads and runs it, its logits match PyTorch's within the stated float32 tolerances, and batch sizes other "
            "than the exported one run and match too (what \"runtime-independent inference\" needs). **Supported** if "
            "every workload is smooth, **contradicted** if none is, **mixed** otherwise. The legacy exporter is shown "

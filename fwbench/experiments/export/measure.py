@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -13,6 +14,7 @@ import numpy as np
 
 from fwbench import exporters
 from fwbench.measure.child import error_of, run_child
+from fwbench.measure.forkserver import ForkServer, child_stderr, ended_how
 from fwbench.frameworks import get_adapter
 from fwbench.experiments.export.metrics import METRICS
 from fwbench.measure.metrics import record
@@ -44,6 +46,10 @@ class Params:
     max_time_s: float = field(default=2.0, metadata={"help": "time budget per batch size"})
     child_timeout_s: float = field(default=300.0, metadata={
         "help": "the fresh process that loads and runs one artifact is killed after this long"})
+    artifact_processes: str = field(default="fork", metadata={
+        "help": "fork: each artifact loads in a fork of one process that imported the runtime (the import is "
+                "timed once per path, in that fresh interpreter); fresh: a new interpreter per artifact, the "
+                "reference the fork is checked against (scripts/bench_isolation.py)"})
 
     def __post_init__(self):
         for name in ("other_batches", "latency_batches"):
@@ -56,6 +62,8 @@ class Params:
         if not self.workloads or unknown:
             raise ValueError(f"unknown workloads {unknown!r}; known: {', '.join(sorted(WORKLOADS))}")
         Tolerance(self.atol, self.rtol)
+        if self.artifact_processes not in ("fork", "fresh"):
+            raise ValueError(f"artifact_processes must be 'fork' or 'fresh', not {self.artifact_processes!r}")
 
     def tolerance(self) -> Tolerance:
         return Tolerance(self.atol, self.rtol)
@@ -76,26 +84,48 @@ def artifact_bytes(path: Path) -> int:
 
 
 def run_artifact(runtime: str, artifact: Path, inputs: dict[int, np.ndarray], params: Params, threads: int,
-              workdir: Path, train: bool) -> tuple[dict, dict[int, np.ndarray]]:
-    """Load and run `artifact` in a fresh process; return its result and outputs (a dead process is a load error)."""
+                 workdir: Path, train: bool, server: ForkServer | None = None) -> tuple[dict, dict[int, np.ndarray]]:
+    """Load and run `artifact` in a process of its own; return its result and outputs (a dead process is a load error).
+
+    With `server` (fwbench.experiments.export.child --serve for this runtime) the process is a fork of
+    it; a server that is gone or a fork that hung hands the artifact to a fresh interpreter.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     np.savez(workdir / "inputs.npz", **{f"b{b}": x for b, x in inputs.items()})
     out, outputs = workdir / "child.json", workdir / "outputs.npz"
-    timer = asdict(params.timer())
-    args = ["--runtime", runtime, "--artifact", str(artifact),
-           "--inputs", str(workdir / "inputs.npz"), "--outputs", str(outputs), "--out", str(out),
-           "--latency", ",".join(map(str, params.latency_batches)), "--timer", json.dumps(timer),
-           "--threads", str(threads), "--train-batch", str(params.train_batch if train else 0)]
-    child = run_child("fwbench.experiments.export.child", args, out, params.child_timeout_s,
-                      what="the runtime's process")
-    if child.result is None:
-        return {"stage": "load", "error": child.error}, {}
-    result = child.result
+    request = {"artifact": str(artifact), "inputs": str(workdir / "inputs.npz"), "outputs": str(outputs),
+               "out": str(out), "latency": ",".join(map(str, params.latency_batches)), "timer": asdict(params.timer()),
+               "train_batch": params.train_batch if train else 0}
+    result = _forked(server, request, workdir, params.child_timeout_s) if server is not None else None
+    if result is None:
+        args = ["--runtime", runtime, "--artifact", request["artifact"], "--inputs", request["inputs"],
+                "--outputs", request["outputs"], "--out", request["out"], "--latency", request["latency"],
+                "--timer", json.dumps(request["timer"]), "--threads", str(threads),
+                "--train-batch", str(request["train_batch"])]
+        child = run_child("fwbench.experiments.export.child", args, out, params.child_timeout_s,
+                          what="the runtime's process")
+        if child.result is None:
+            return {"stage": "load", "error": child.error}, {}
+        result = child.result
     got = {}
     if outputs.is_file():
         with np.load(outputs, allow_pickle=False) as data:
             got = {int(k[1:]): data[k] for k in data.files}
     return result, got
+
+
+def _forked(server: ForkServer, request: dict, workdir: Path, timeout_s: float) -> dict | None:
+    """The artifact's result from a fork of `server`; None where a fresh interpreter must run it instead."""
+    Path(request["out"]).unlink(missing_ok=True)
+    reply = server.ask({**request, "workdir": str(workdir), "timeout_s": timeout_s}, timeout_s + 60)
+    if reply is None or reply.get("timed_out"):
+        return None
+    if Path(request["out"]).is_file():
+        return json.loads(Path(request["out"]).read_text())
+    stderr = child_stderr(workdir)
+    return {"stage": "load", "process": "fork", "error": {
+        "type": "ProcessDied", "message": f"the runtime's process ended ({ended_how(reply['returncode'])}) without a result",
+        "traceback": stderr[-8000:]}}
 
 
 def _rec(workload: str, batch: int, metric: str, value: float) -> dict:
@@ -110,7 +140,7 @@ def _latency_records(workload: str, batch: int, s: dict, phase: str = "infer") -
 
 
 def export_one(adapter, path: str, runtime: str, workload: str, params: Params, threads: int,
-               artifacts: Path, scratch: Path) -> tuple[dict, list[dict], list[dict]]:
+               artifacts: Path, scratch: Path, server: ForkServer | None = None) -> tuple[dict, list[dict], list[dict]]:
     """One (path, workload): the attempt (what happened, errors in full), its records, its timing samples."""
     spec = get_workload(workload)
     model = adapter.build(spec, "cpu")
@@ -141,8 +171,8 @@ def export_one(adapter, path: str, runtime: str, workload: str, params: Params, 
     del model, infer
 
     result, outputs = run_artifact(runtime, artifact, inputs, params, threads, scratch / path / workload,
-                                train=runtime.startswith("keras:"))
-    attempt["runtime_version"] = result.get("runtime_version", "")
+                                   train=runtime.startswith("keras:"), server=server)
+    attempt.update(runtime_version=result.get("runtime_version", ""), process=result.get("process", "fresh"))
     if result.get("error"):
         attempt.update(error=result["error"], outcome="fails")
         records.append(_rec(workload, eb, "load_ok", 0))
@@ -202,12 +232,15 @@ def export_all(framework: str, path: str, params: Params, threads: int, artifact
     if runtime is None:
         raise ValueError(f"{framework} has no export path {path!r}; known: {', '.join(exporters.paths(framework))}")
     attempts, records, samples = [], [], []
-    for workload in params.workloads:
-        progress(workload)
-        attempt, recs, samp = export_one(adapter, path, runtime, workload, params, threads,
-                                         Path(artifacts), Path(scratch))
-        attempts.append(attempt)
-        records += recs
-        samples += samp
+    server = (ForkServer("fwbench.experiments.export.child", ["--runtime", runtime, "--threads", str(threads)])
+              if params.artifact_processes == "fork" else None)
+    with server or contextlib.nullcontext():
+        for workload in params.workloads:
+            progress(workload)
+            attempt, recs, samp = export_one(adapter, path, runtime, workload, params, threads,
+                                             Path(artifacts), Path(scratch), server)
+            attempts.append(attempt)
+            records += recs
+            samples += samp
     return {"mode": runtime, "framework_version": adapter.version(), "device_info": {"device_name": "cpu"},
             "runtime": runtime, "records": records, "samples": samples, "checks": [], "attempts": attempts}

@@ -11,7 +11,7 @@ METRICS: dict[str, Metric] = {
     "export_s": Metric("s", "wall time of the export, every conversion step included"),
     "export_bytes": Metric("bytes", "size on disk of the exported artifact (all files of a directory format)"),
     "export_steps": Metric("count", "conversion tools or calls between the source model and the artifact"),
-    "load_ok": Metric("bool", "1 if the target runtime loaded the artifact in a fresh process"),
+    "load_ok": Metric("bool", "1 if the target runtime loaded the artifact in a process of its own"),
     "reference_max_abs_err": Metric("abs", "largest |exported - float64 NumPy reference| over the same logits"),
     "dynamic_batch_ok": Metric("bool", "1 if every other batch size also ran and passed the parity check"),
 }

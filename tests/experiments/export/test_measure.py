@@ -5,6 +5,7 @@ import pytest
 
 from fwbench.experiments.export import measure as export
 from fwbench.frameworks import get_adapter
+from fwbench.measure.forkserver import ForkServer
 
 TINY = dict(workloads=("mlp",), warmup=1, repeats=5, min_repeats=3, max_time_s=0.05, latency_batches=(1,))
 
@@ -68,3 +69,61 @@ def test_unknown_path_raises_naming_the_known_ones():
 def test_bad_params_are_rejected(bad, match):
     with pytest.raises(ValueError, match=match):
         export.Params(**bad)
+
+
+#: What must be equal between a forked and a fresh load of the same artifact.
+def outcome_of(attempt):
+    return {"outcome": attempt["outcome"], "stage": attempt["stage"],
+            "error": (attempt["error"] or {}).get("type"), "train_error": attempt.get("train_error"),
+            "batches": {b: (e["ran"], e.get("passed")) for b, e in attempt["batches"].items()}}
+
+
+@pytest.mark.parametrize("framework, path", [("torch", "torch.export"), ("tensorflow", "savedmodel"),
+                                             ("jax", "jax-export")])
+def test_artifacts_forked_from_one_import_end_as_in_fresh_interpreters(framework, path, tmp_path):
+    """The isolation check of issue 19 for every framework: same outcomes, one import timed per path."""
+    runs = {}
+    for processes in ("fork", "fresh"):
+        # mlp twice: two artifacts through one server, at the cost of the cheapest workload.
+        params = export.Params(**{**TINY, "workloads": ("mlp", "mlp")}, artifact_processes=processes)
+        runs[processes] = export.export_all(framework, path, params, threads=1, artifacts=tmp_path / processes / "a",
+                                            scratch=tmp_path / processes / "s")
+    fork, fresh = runs["fork"], runs["fresh"]
+    assert [a["process"] for a in fork["attempts"]] == ["fork", "fork"]
+    assert [a["process"] for a in fresh["attempts"]] == ["fresh", "fresh"]
+    assert [outcome_of(a) for a in fork["attempts"]] == [outcome_of(a) for a in fresh["attempts"]]
+    assert all(a["outcome"] == "matches" for a in fork["attempts"])
+    imports = [r["value"] for r in fork["records"] if r["metric"] == "runtime_import_s"]
+    assert len(imports) == 2 and imports[0] == imports[1] > 0  # timed once, in the server
+    fresh_imports = [r["value"] for r in fresh["records"] if r["metric"] == "runtime_import_s"]
+    assert len(fresh_imports) == 2 and all(v > 0 for v in fresh_imports)
+    for run in (fork, fresh):
+        assert {r["metric"] for r in run["records"]} >= {"load_s", "step_time_median_s", "parity_ok"}
+
+
+def test_a_server_that_is_gone_hands_the_artifact_to_a_fresh_interpreter(tmp_path):
+    bad = tmp_path / "model.onnx"
+    bad.write_bytes(b"this is not an onnx file")
+    with ForkServer("fwbench.experiments.export.child", ["--runtime", "onnxruntime", "--threads", "1"]) as server:
+        forked, _ = export.run_artifact("onnxruntime", bad, {1: np.zeros((1, 784), np.float32)}, export.Params(**TINY),
+                                        threads=1, workdir=tmp_path / "w1", train=False, server=server)
+        server.kill()
+        fresh, _ = export.run_artifact("onnxruntime", bad, {1: np.zeros((1, 784), np.float32)}, export.Params(**TINY),
+                                       threads=1, workdir=tmp_path / "w2", train=False, server=server)
+    assert forked["process"] == "fork" and fresh["process"] == "fresh"
+    assert forked["stage"] == fresh["stage"] == "load" and forked["error"]["type"] == fresh["error"]["type"]
+
+
+def test_a_runtime_the_server_cannot_import_is_every_artifacts_load_error(tmp_path):
+    with ForkServer("fwbench.experiments.export.child", ["--runtime", "no-such-runtime", "--threads", "1"]) as server:
+        results = [export.run_artifact("no-such-runtime", tmp_path / "x", {1: np.zeros((1, 2), np.float32)},
+                                       export.Params(**TINY), threads=1, workdir=tmp_path / f"w{i}", train=False,
+                                       server=server)[0] for i in range(2)]
+    for result in results:
+        assert result["process"] == "fork" and result["stage"] == "load"
+        assert result["error"]["type"] == "KeyError" and "no-such-runtime" in result["error"]["message"]
+
+
+def test_artifact_processes_must_be_fork_or_fresh():
+    with pytest.raises(ValueError, match="artifact_processes must be 'fork' or 'fresh'"):
+        export.Params(artifact_processes="thread")
