@@ -35,8 +35,8 @@ STDOUT, STDERR = "stdout.txt", "stderr.txt"
 def serve(handle: Callable[[dict], None], problem: Callable[[dict], str | None] = lambda request: None) -> int:
     """Answer requests from stdin, one JSON object per line, each handled by `handle` in a forked child.
 
-    A request holds "workdir" and "timeout_s" beside what `handle` reads. The child runs in
-    workdir with stdin from /dev/null and stdout/stderr into STDOUT/STDERR there, and exits 0
+    A request holds "workdir" and "timeout_s" beside what `handle` reads; every path in it must be
+    absolute, since the child runs in workdir with stdin from /dev/null and stdout/stderr into STDOUT/STDERR there, and exits 0
     once `handle` returns (1 if it raised, the traceback in STDERR). The reply is
     {"returncode": exit status or -signal, "timed_out": bool}, or {"problem": text} without a
     fork when `problem(request)` names one (a request the server cannot mean to run).

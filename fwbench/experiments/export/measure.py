@@ -90,10 +90,11 @@ def run_artifact(runtime: str, artifact: Path, inputs: dict[int, np.ndarray], pa
     With `server` (fwbench.experiments.export.child --serve for this runtime) the process is a fork of
     it; a server that is gone or a fork that hung hands the artifact to a fresh interpreter.
     """
+    workdir = workdir.resolve()  # absolute: a fork runs in workdir, not where the job runs
     workdir.mkdir(parents=True, exist_ok=True)
     np.savez(workdir / "inputs.npz", **{f"b{b}": x for b, x in inputs.items()})
     out, outputs = workdir / "child.json", workdir / "outputs.npz"
-    request = {"artifact": str(artifact), "inputs": str(workdir / "inputs.npz"), "outputs": str(outputs),
+    request = {"artifact": str(Path(artifact).resolve()), "inputs": str(workdir / "inputs.npz"), "outputs": str(outputs),
                "out": str(out), "latency": ",".join(map(str, params.latency_batches)), "timer": asdict(params.timer()),
                "train_batch": params.train_batch if train else 0}
     result = _forked(server, request, workdir, params.child_timeout_s) if server is not None else None

@@ -80,14 +80,16 @@ def outcome_of(attempt):
 
 @pytest.mark.parametrize("framework, path", [("torch", "torch.export"), ("tensorflow", "savedmodel"),
                                              ("jax", "jax-export")])
-def test_artifacts_forked_from_one_import_end_as_in_fresh_interpreters(framework, path, tmp_path):
+def test_artifacts_forked_from_one_import_end_as_in_fresh_interpreters(framework, path, tmp_path, monkeypatch):
     """The isolation check of issue 19 for every framework: same outcomes, one import timed per path."""
     runs = {}
     for processes in ("fork", "fresh"):
+        # Relative artifact and scratch folders, as a job's are (a fork runs elsewhere: it must still find them).
+        (tmp_path / processes).mkdir()
+        monkeypatch.chdir(tmp_path / processes)
         # mlp twice: two artifacts through one server, at the cost of the cheapest workload.
         params = export.Params(**{**TINY, "workloads": ("mlp", "mlp")}, artifact_processes=processes)
-        runs[processes] = export.export_all(framework, path, params, threads=1, artifacts=tmp_path / processes / "a",
-                                            scratch=tmp_path / processes / "s")
+        runs[processes] = export.export_all(framework, path, params, threads=1)
     fork, fresh = runs["fork"], runs["fresh"]
     assert [a["process"] for a in fork["attempts"]] == ["fork", "fork"]
     assert [a["process"] for a in fresh["attempts"]] == ["fresh", "fresh"]
