@@ -168,21 +168,24 @@ def export_attempt(workload: str, path: str, outcome: str, *, err: float = 1e-6,
 
 
 def export_job(run_id: str, framework: str, path: str, attempts: list[dict], *, runtime: str = "onnxruntime",
-               latency_b1: float = 1e-3, dynamic: bool = True) -> dict:
-    """A stored export job holding `attempts`, with the records the experiment derives for each."""
+               latency_b1: float = 1e-3, dynamic: bool = True, process_spread: tuple = (0.99, 1.0, 1.01)) -> dict:
+    """A stored export job holding `attempts`, with the records the experiment derives for each.
+
+    Batch-1 latency: one process per factor of `process_spread`, its median `latency_b1` times the factor."""
     records = []
     for a in attempts:
-        def rec(metric, value, batch=8, phase="infer"):
+        def rec(metric, value, batch=8, phase="infer", **axes):
             records.append({"workload": a["workload"], "phase": phase, "batch_size": batch, "metric": metric,
-                            "value": float(value), "unit": ""})
+                            "value": float(value), "unit": "", **axes})
         rec("export_ok", a["outcome"] != "fails")
         if a["outcome"] == "fails":
             continue
         rec("export_bytes", 1e6)
         rec("parity_ok", a["outcome"] == "matches")
         rec("dynamic_batch_ok", dynamic)
-        for metric, scale in (("step_time_median_s", 1.0), ("step_time_ci_low_s", 0.99), ("step_time_ci_high_s", 1.01)):
-            rec(metric, latency_b1 * scale, batch=1)
+        for process, factor in enumerate(process_spread):
+            for metric, scale in (("step_time_median_s", 1.0), ("step_time_ci_low_s", 0.99), ("step_time_ci_high_s", 1.01)):
+                rec(metric, latency_b1 * factor * scale, batch=1, process=process)
     return {"schema_version": SCHEMA_VERSION, "kind": "job", "run_id": run_id,
             "job_id": f"export-{framework}-cpu-models-{path}-p0", "job_key": f"key-{framework}-{path}-{run_id}",
             "experiment": "export", "framework": framework, "device": "cpu", "workload": "models", "variant": path,

@@ -560,8 +560,9 @@ def fmt_s(seconds: float) -> str:
     """A duration with a sensible unit."""
     if not np.isfinite(seconds):
         return "never"
-    if seconds >= 1:
+    # Thresholds at what rounds to the next unit, so 0.99999 ms reads "1.00 ms", not "1000.0 µs".
+    if seconds >= 0.995:
         return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
+    if seconds >= 0.99995e-3:
         return f"{seconds * 1e3:.2f} ms"
     return f"{seconds * 1e6:.1f} µs"

@@ -106,3 +106,11 @@ def test_compact_table_drops_empty_columns_and_a_single_machine():
     assert "<th>x</th>" in html and "<th>y</th>" in html
     assert "machine_label" not in html and "empty" not in html
     assert "machine label" in compact_table(df.assign(machine_label=["a", "b"]), ["machine_label", "x"])
+
+
+def test_durations_change_unit_where_they_would_round_into_the_next():
+    from fwbench.report.results import fmt_s
+
+    assert fmt_s(0.99999e-3) == "1.00 ms" and fmt_s(0.9994e-3) == "999.4 µs"
+    assert fmt_s(0.9999) == "1.00 s" and fmt_s(0.994) == "994.00 ms"
+    assert fmt_s(float("inf")) == "never"

@@ -46,6 +46,9 @@ class Params:
     max_time_s: float = field(default=2.0, metadata={"help": "time budget per batch size"})
     child_timeout_s: float = field(default=300.0, metadata={
         "help": "the fresh process that loads and runs one artifact is killed after this long"})
+    latency_processes: int = field(default=3, metadata={
+        "help": "processes that load and time each artifact: the first also checks parity; the latency shown "
+                "is the geometric mean of their medians with an interval over processes (one process gives none)"})
     artifact_processes: str = field(default="fork", metadata={
         "help": "fork: each artifact loads in a fork of one process that imported the runtime (the import is "
                 "timed once per path, in that fresh interpreter); fresh: a new interpreter per artifact, the "
@@ -56,6 +59,9 @@ class Params:
             sizes = getattr(self, name)
             if not all(isinstance(b, int) and not isinstance(b, bool) and b >= 1 for b in sizes):
                 raise ValueError(f"{name} must be a list of positive integers, got {sizes!r}")
+        if not isinstance(self.latency_processes, int) or isinstance(self.latency_processes, bool) \
+                or self.latency_processes < 1:
+            raise ValueError(f"latency_processes must be a positive integer, got {self.latency_processes!r}")
         if self.export_batch < 1:
             raise ValueError(f"export_batch must be a positive integer, got {self.export_batch!r}")
         unknown = [w for w in self.workloads if w not in WORKLOADS]
@@ -133,11 +139,30 @@ def _rec(workload: str, batch: int, metric: str, value: float) -> dict:
     return record(METRICS, "infer", batch, metric, value, workload=workload)
 
 
-def _latency_records(workload: str, batch: int, s: dict, phase: str = "infer") -> list[dict]:
+def _latency_records(workload: str, batch: int, s: dict, process: int, phase: str = "infer") -> list[dict]:
+    """One process's latency statistics (the cell's, over processes, are the report's: export.tables)."""
     metrics = {"step_time_median_s": s["median"], "step_time_ci_low_s": s["ci_low"],
                "step_time_ci_high_s": s["ci_high"], "step_time_iqr_s": s["iqr"], "step_time_cv": s["cv"],
                "n_repeats": s["n"], "throughput_per_s": batch / s["median"]}
-    return [{**_rec(workload, batch, m, v), "phase": phase} for m, v in metrics.items()]
+    return [{**_rec(workload, batch, m, v), "phase": phase, "process": process} for m, v in metrics.items()]
+
+
+def _timed(workload: str, results: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
+    """Records and samples of every process's latencies (and training steps); the training errors."""
+    records, samples, train_errors = [], [], []
+    for process, result in enumerate(results):
+        for b, s in result["latency"].items():
+            records += _latency_records(workload, int(b), s, process)
+            samples.append({"workload": workload, "phase": "infer", "batch_size": int(b), "process": process,
+                            "values": s["samples_s"]})
+        train = result.get("train")
+        if train and "error" not in train:
+            records += _latency_records(workload, train["batch_size"], train, process, phase="train")
+            samples.append({"workload": workload, "phase": "train", "batch_size": train["batch_size"],
+                            "process": process, "values": train["samples_s"]})
+        elif train:
+            train_errors.append(train["error"])
+    return records, samples, train_errors
 
 
 def export_one(adapter, path: str, runtime: str, workload: str, params: Params, threads: int,
@@ -203,16 +228,21 @@ def export_one(adapter, path: str, runtime: str, workload: str, params: Params, 
         records.append(_rec(workload, eb, "parity_ok", first["passed"]))
         others = [attempt["batches"][str(b)] for b in params.other_batches if b != eb]
         records.append(_rec(workload, eb, "dynamic_batch_ok", all(o["ran"] and o["passed"] for o in others)))
-    for b, s in result["latency"].items():
-        records += _latency_records(workload, int(b), s)
-        samples.append({"workload": workload, "phase": "infer", "batch_size": int(b), "values": s["samples_s"]})
-    train = result.get("train")
-    if train and "error" not in train:
-        records += _latency_records(workload, train["batch_size"], train, phase="train")
-        samples.append({"workload": workload, "phase": "train", "batch_size": train["batch_size"],
-                        "values": train["samples_s"]})
-    elif train:
-        attempt["train_error"] = train["error"]
+    # More processes for the latencies: steps within one process are not independent samples of the machine.
+    results = [result]
+    for process in range(1, params.latency_processes):
+        more, _ = run_artifact(runtime, artifact, inputs, params, threads, scratch / path / workload / f"p{process}",
+                               train=runtime.startswith("keras:"), server=server)
+        if more.get("error"):
+            attempt.setdefault("latency_process_errors", []).append(more["error"])
+        else:
+            results.append(more)
+    timed, timed_samples, train_errors = _timed(workload, results)
+    records += timed
+    samples += timed_samples
+    if train_errors:
+        attempt["train_error"] = train_errors[0]
+    attempt["latency_processes"] = len(results)
     return attempt, records, samples
 
 

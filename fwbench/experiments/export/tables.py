@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from fwbench import exporters, frameworks
+from fwbench.measure import stats
 from fwbench.report.results import Report, fmt_s
 from fwbench.report.sanitize import md
 
@@ -18,7 +19,7 @@ COLUMNS = ["machine_label", "framework", "framework_version", "path", "runtime",
            "max_abs_err", "max_rel_err", "reference_max_abs_err", "parity_ok", "dynamic_batch_ok", "batches",
            "export_s", "export_bytes", "runtime_import_s", "load_s", "latency_b1_s", "latency_b1_ci_low_s",
            "latency_b1_ci_high_s", "latency_b64_s", "latency_b64_ci_low_s", "latency_b64_ci_high_s",
-           "train_step_s", "train_batch", "export_batch", "atol", "rtol", "run_id"]
+           "latency_processes", "train_step_s", "train_batch", "export_batch", "atol", "rtol", "run_id"]
 
 
 def path_order() -> list[tuple[str, str]]:
@@ -34,10 +35,25 @@ def _metric(records: list[dict], workload: str, metric: str, batch: int | None =
     return None
 
 
+def _over_processes(records: list[dict], workload: str, batch: int | None = None,
+                    phase: str = "infer") -> tuple[float | None, float | None, float | None, int]:
+    """A latency from every process that timed it: (estimate, ci_low, ci_high, processes).
+
+    The geometric mean of the per-process medians with a t interval over processes, as every
+    cell in this report; one process (older runs measured only one) gives no interval.
+    """
+    medians = {r.get("process", 0): r["value"] for r in records
+               if r.get("workload") == workload and r["metric"] == "step_time_median_s" and r["phase"] == phase
+               and (batch is None or r["batch_size"] == batch)}
+    if not medians:
+        return None, None, None, 0
+    est, lo, hi = stats.cell_estimate({p: [m] for p, m in medians.items()})
+    return (est, lo, hi, len(medians)) if len(medians) > 1 else (est, None, None, 1)
+
+
 def _latency(records, workload, batch) -> dict:
-    return {f"latency_b{batch}_s": _metric(records, workload, "step_time_median_s", batch),
-            f"latency_b{batch}_ci_low_s": _metric(records, workload, "step_time_ci_low_s", batch),
-            f"latency_b{batch}_ci_high_s": _metric(records, workload, "step_time_ci_high_s", batch)}
+    est, lo, hi, _ = _over_processes(records, workload, batch)
+    return {f"latency_b{batch}_s": est, f"latency_b{batch}_ci_low_s": lo, f"latency_b{batch}_ci_high_s": hi}
 
 
 def _batches(attempt: dict) -> str:
@@ -82,7 +98,8 @@ def attempts(report: Report) -> pd.DataFrame:
                 "export_s": _metric(records, w, "export_s"), "export_bytes": _metric(records, w, "export_bytes"),
                 "runtime_import_s": _metric(records, w, "runtime_import_s"), "load_s": _metric(records, w, "load_s"),
                 **_latency(records, w, 1), **_latency(records, w, 64),
-                "train_step_s": _metric(records, w, "step_time_median_s", phase="train"),
+                "train_step_s": _over_processes(records, w, phase="train")[0],
+                "latency_processes": _over_processes(records, w, 1)[3],
                 "train_batch": next((r["batch_size"] for r in records
                                      if r.get("workload") == w and r["phase"] == "train"), None),
             })
@@ -166,6 +183,20 @@ def count_lines(att: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _with_interval(row) -> str:
+    if pd.isna(row["latency_b1_ci_low_s"]):
+        return f"{fmt_s(row['latency_b1_s'])}, one process: no interval"
+    return (f"{fmt_s(row['latency_b1_s'])}, 95% CI {fmt_s(row['latency_b1_ci_low_s'])}–"
+            f"{fmt_s(row['latency_b1_ci_high_s'])} over {int(row['latency_processes'])} processes")
+
+
+def _apart(fast, other) -> bool:
+    """True if `fast`'s batch-1 interval ends below `other`'s by more than the equivalence margin."""
+    if pd.isna(fast["latency_b1_ci_high_s"]) or pd.isna(other["latency_b1_ci_low_s"]):
+        return False
+    return fast["latency_b1_ci_high_s"] * (1 + stats.EQUIVALENCE_MARGIN) < other["latency_b1_ci_low_s"]
+
+
 def what_this_means(att: pd.DataFrame) -> str:
     """The findings per machine, every number computed here from the attempts (Markdown)."""
     out = []
@@ -185,8 +216,13 @@ def what_this_means(att: pd.DataFrame) -> str:
                        f"{w['max_abs_err']:.2g} ({md(w['outcome'])}).")
         for workload, lw in g.dropna(subset=["latency_b1_s"]).groupby("workload"):
             fast, slow = lw.loc[lw["latency_b1_s"].idxmin()], lw.loc[lw["latency_b1_s"].idxmax()]
-            out.append(f"  {md(workload)} at batch 1: fastest {md(fast['framework'])} {md(fast['path'])} "
-                       f"({fmt_s(fast['latency_b1_s'])}), slowest {md(slow['framework'])} {md(slow['path'])} "
-                       f"({fmt_s(slow['latency_b1_s'])}).")
+            text = (f"  {md(workload)} at batch 1: fastest {md(fast['framework'])} {md(fast['path'])} "
+                    f"({_with_interval(fast)}), slowest {md(slow['framework'])} {md(slow['path'])} "
+                    f"({_with_interval(slow)}).")
+            tied = [r for _, r in lw.iterrows() if r.name != fast.name and not _apart(fast, r)]
+            if tied:
+                text += (" Not separable from the fastest by the 95% intervals over processes: "
+                         + ", ".join(f"{md(r['framework'])} {md(r['path'])}" for r in tied) + ".")
+            out.append(text)
     out.append("\nSee {doc}`claims` (X1, X2, X3, X5, X6) for the verdicts these outcomes feed.")
     return "\n".join(out)

@@ -7,7 +7,8 @@ from fwbench.experiments.export import measure as export
 from fwbench.frameworks import get_adapter
 from fwbench.measure.forkserver import ForkServer
 
-TINY = dict(workloads=("mlp",), warmup=1, repeats=5, min_repeats=3, max_time_s=0.05, latency_batches=(1,))
+TINY = dict(workloads=("mlp",), warmup=1, repeats=5, min_repeats=3, max_time_s=0.05, latency_batches=(1,),
+            latency_processes=2)
 
 
 def records_of(recs, metric):
@@ -29,6 +30,11 @@ def test_torch_export_round_trip_is_recorded_with_parity_and_latency(tmp_path):
     lat = records_of(recs, "step_time_median_s")
     assert set(lat) == {1} and lat[1] > 0
     assert samples and all(v > 0 for v in samples[0]["values"])
+    # Latency timed in two processes (steps of one process are not independent samples of the machine).
+    assert attempt["latency_processes"] == 2 and "latency_process_errors" not in attempt
+    assert sorted(r["process"] for r in recs if r["metric"] == "step_time_median_s") == [0, 1]
+    assert sorted(s["process"] for s in samples) == [0, 1]
+    assert all("process" not in r for r in recs if r["metric"] in ("load_s", "parity_ok"))
 
 
 def test_a_path_that_cannot_export_is_a_failing_attempt_with_its_error(tmp_path):

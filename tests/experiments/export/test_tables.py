@@ -150,3 +150,44 @@ def test_every_counted_path_is_listed_with_its_steps_a_failed_one_too(make_store
     listed = [line for line in text.splitlines() if line.startswith("- **")]
     assert text.startswith(f"{len(listed)} export paths") and len(listed) == 3
     assert any(line.startswith("- **jax jax") and "no conversion step recorded" in line for line in listed)
+
+
+def test_latency_is_estimated_over_processes_and_one_process_gives_no_interval(make_store):
+    import math
+
+    from fwbench.measure import stats
+
+    spread = (0.9, 1.0, 1.2)
+    many = export_report.attempts(report_of(make_store, [path_job("torch", "onnx-dynamo", ["matches", "matches"],
+                                                                  latency_b1=2e-3, process_spread=spread)]))
+    row = many.iloc[0]
+    est, lo, hi = stats.cell_estimate({i: [2e-3 * f] for i, f in enumerate(spread)})
+    assert row["latency_processes"] == 3
+    assert math.isclose(row["latency_b1_s"], est) and math.isclose(row["latency_b1_ci_low_s"], lo)
+    assert math.isclose(row["latency_b1_ci_high_s"], hi)
+    # The interval is over processes, far wider than any one process's (steps only) interval.
+    assert lo < 2e-3 * 0.9 * 0.99 and hi > 2e-3 * 1.2 * 1.01
+    one = export_report.attempts(report_of(make_store, [path_job("torch", "onnx-dynamo", ["matches", "matches"],
+                                                                 latency_b1=2e-3, process_spread=(1.0,))]))
+    assert one.iloc[0]["latency_processes"] == 1 and math.isclose(one.iloc[0]["latency_b1_s"], 2e-3)
+    assert one[["latency_b1_ci_low_s", "latency_b1_ci_high_s"]].isna().all().all()
+    assert "one process: no interval" in export_report.what_this_means(one)
+
+
+def test_x5_never_calls_a_winner_from_one_process_per_path(make_store):
+    r = report_of(make_store, [
+        path_job("tensorflow", "tflite", ["matches", "matches"], runtime="litert", latency_b1=1e-4, process_spread=(1.0,)),
+        path_job("torch", "executorch", ["matches", "matches"], runtime="executorch", latency_b1=1e-3,
+                 process_spread=(1.0,))])
+    assert verdict_for(CLAIMS["X5"], r).verdict == "mixed"  # 10x apart, but no interval over processes: ties
+
+
+def test_the_fastest_path_names_those_its_interval_cannot_separate_from_it(make_store):
+    att = export_report.attempts(report_of(make_store, [
+        path_job("torch", "onnx-dynamo", ["matches", "matches"], latency_b1=1.00e-3),
+        path_job("torch", "torch.export", ["matches", "matches"], runtime="torch_export", latency_b1=1.01e-3),
+        path_job("tensorflow", "tflite", ["matches", "matches"], runtime="litert", latency_b1=5e-3)]))
+    text = export_report.what_this_means(att)
+    assert f"fastest torch {md('onnx-dynamo')} (1.00 ms, 95% CI" in text and "over 3 processes" in text
+    assert "Not separable from the fastest by the 95% intervals over processes: torch torch.export." in text
+    assert "tflite" not in text.split("Not separable")[1].split("\n")[0]
