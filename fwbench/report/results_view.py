@@ -1,9 +1,10 @@
 """Every stored number in one table a reader can filter and sort, plus the same data as CSV and Parquet files.
 
 One row per (experiment, machine, framework, variant, device, workload, phase,
-batch, metric) of the newest results. Eager-vs-graph step times carry the cell's
-interval over processes, computed as everywhere else in the book; other metrics
-show their median over the jobs that measured them and how many there were.
+batch, metric) of the newest results. Step times measured in several processes
+(eager-vs-graph cells, export latencies) carry the interval over processes,
+computed as everywhere else in the book; other metrics show their median over
+the jobs that measured them and how many there were.
 """
 
 from __future__ import annotations
@@ -41,13 +42,31 @@ def _cell_rows(report: Report) -> list[dict]:
     return rows
 
 
+def _in_job_process_rows(ok: pd.DataFrame) -> list[dict]:
+    """Step times timed in several processes inside one job (export latencies): the same estimate over processes."""
+    from fwbench.measure import stats
+
+    rows = []
+    medians = ok[ok["process"].notna() & (ok["metric"] == "step_time_median_s")]
+    for key, g in medians.groupby([c for c in GROUP if c not in ("metric", "unit")], dropna=False):
+        base = dict(zip(["experiment", "machine", "framework", "variant", "device", "workload", "phase", "batch"], key))
+        est, lo, hi = stats.cell_estimate({p: [v] for p, v in zip(g["process"], g["value"])})
+        n = g["process"].nunique()
+        if n < 2:
+            lo = hi = np.nan
+        rows.append({**base, "metric": "step_time_s", "value": est, "unit": "s", "ci_low": lo, "ci_high": hi, "n": n})
+    return rows
+
+
 def table(report: Report) -> pd.DataFrame:
     """The view's rows (raw numbers; `display` formats them)."""
     records = report.records
     rows = _cell_rows(report)
     if not records.empty:
         ok = records[(records["status"] == "ok") & records["value"].notna()]
-        ok = ok[~((ok["experiment"] == "eager_vs_graph") & ok["metric"].str.startswith(_PER_PROCESS))]
+        rows += _in_job_process_rows(ok)
+        per_process = ok["metric"].str.startswith(_PER_PROCESS)
+        ok = ok[~(per_process & ((ok["experiment"] == "eager_vs_graph") | ok["process"].notna()))]
         ok = ok.assign(batch_size=ok["batch_size"].fillna(-1), phase=ok["phase"].fillna(""),
                        workload=ok["workload"].fillna(""), unit=ok["unit"].fillna(""))
         agg = ok.groupby(GROUP, dropna=False)["value"].agg(["median", "size"]).reset_index()

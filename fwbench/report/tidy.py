@@ -12,7 +12,7 @@ from fwbench.store.store import Run
 
 COLUMNS = ["run_id", "machine_id", "machine_label", "experiment", "framework", "framework_version",
            "device", "workload", "phase", "mode", "variant", "batch_size", "params_digest", "metric", "value", "unit",
-           "status", "job_id", "error"]
+           "status", "job_id", "process", "error"]
 
 #: Distributions that carry each framework's version when a failed job could not report it.
 _VERSION_SOURCES = {"torch": ("torch",), "tensorflow": ("tensorflow-cpu", "tensorflow"), "jax": ("jax",)}
@@ -47,7 +47,9 @@ def rows(runs: list[Run]):
                 yield {**base, "workload": rec.get("workload", base["workload"]), "mode": rec.get("mode", base["mode"]),
                        "variant": rec.get("variant", base["variant"]),
                        "phase": rec["phase"], "batch_size": rec["batch_size"], "metric": rec["metric"],
-                       "value": rec["value"], "unit": rec["unit"], "error": ""}
+                       "value": rec["value"], "unit": rec["unit"], "error": "",
+                       # Several processes inside one job (export latencies); empty where the job is one process.
+                       "process": rec.get("process")}
 
 
 def frame(runs: list[Run]) -> pd.DataFrame:

@@ -41,3 +41,20 @@ def test_wide_tables_keep_key_columns_in_view_and_the_rest_behind_a_toggle():
     shown, hidden = page.split("<details", 1)
     assert shown.count("<th>") == 9 and "all 12 columns" in hidden and hidden.count("<th>") == 12
     assert "column 3" in shown and "e-0" not in page
+
+
+def test_export_latencies_timed_in_several_processes_carry_the_interval_over_them(make_store):
+    from conftest import export_attempt, export_job
+    from fwbench.measure import stats
+
+    spread = (0.9, 1.0, 1.2)
+    job = export_job("r1", "torch", "onnx-dynamo", [export_attempt("mlp", "onnx-dynamo", "matches")],
+                     latency_b1=2e-3, process_spread=spread)
+    rows = results_view.table(Report(make_store([("r1", [job])]).load()[0]))
+    step = rows[rows["metric"] == "step_time_s"]
+    est, lo, hi = stats.cell_estimate({i: [2e-3 * f] for i, f in enumerate(spread)})
+    assert len(step) == 1 and step.iloc[0]["n"] == 3
+    assert np.isclose(step.iloc[0]["value"], est) and np.isclose(step.iloc[0]["ci_low"], lo)
+    assert np.isclose(step.iloc[0]["ci_high"], hi)
+    assert not rows["metric"].str.startswith(("step_time_median", "step_time_ci")).any()  # no per-process rows
+    assert "parity_ok" in set(rows["metric"])

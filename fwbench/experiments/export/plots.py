@@ -90,8 +90,8 @@ def export_latency_chart(attempts: pd.DataFrame):
             for j, w in enumerate(workloads):
                 dw = dm[dm["workload"] == w].set_index("label").reindex(labels)
                 y = np.arange(len(labels)) + (j - (len(workloads) - 1) / 2) * height
-                med = dw[f"latency_b{b}_s"] * 1e3
-                lo, hi = dw[f"latency_b{b}_ci_low_s"] * 1e3, dw[f"latency_b{b}_ci_high_s"] * 1e3
+                med, lo, hi = (pd.to_numeric(dw[f"latency_b{b}{part}"], errors="coerce") * 1e3
+                               for part in ("_s", "_ci_low_s", "_ci_high_s"))  # no interval (one process): no whisker
                 ax.barh(y, med, height, color=palette[w], label=w if (r, c) == (0, 0) else None)
                 ax.errorbar(med, y, xerr=[med - lo, hi - med], fmt="none", ecolor="black", capsize=1.5, lw=0.7)
             ax.set_yticks(np.arange(len(labels)), labels, fontsize=9)
