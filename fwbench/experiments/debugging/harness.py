@@ -376,7 +376,7 @@ class FreshCases:
         return run_isolated(self.framework, bug, mode, tool, self.threads, timeout_s, self.workdir)
 
 
-class CaseServer:
+class CaseServer(ForkServer):
     """Cases of one framework, each in a process of its own, without paying the framework's import per case.
 
     A server process (`python -m fwbench.experiments.debugging.child --serve`, see fwbench.measure.forkserver)
@@ -387,25 +387,15 @@ class CaseServer:
 
     def __init__(self, framework: str, threads: int | str = "auto", workdir: str | None = None):
         self.framework, self.threads, self.workdir = framework, threads, workdir
-        self._server = ForkServer("fwbench.experiments.debugging.child",
-                                  ["--framework", framework, "--threads", str(threads)], cwd=workdir)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-    def close(self) -> None:
-        self._server.close()
+        super().__init__("fwbench.experiments.debugging.child", ["--framework", framework, "--threads", str(threads)],
+                         cwd=workdir)
 
     def run(self, bug: str, mode: str, tool: str, timeout_s: float = 300.0) -> dict:
         """What run_isolated returns for the case, from a fork of the server."""
         with tempfile.TemporaryDirectory(dir=self.workdir) as tmp:
             out = Path(tmp) / "case.json"
             started = time.perf_counter()
-            reply = self._server.ask({"bug": bug, "mode": mode, "tool": tool, "out": str(out), "workdir": tmp,
+            reply = self.ask({"bug": bug, "mode": mode, "tool": tool, "out": str(out), "workdir": tmp,
                                       "timeout_s": timeout_s}, timeout_s + 60)
             if reply is None or reply.get("timed_out"):
                 return run_isolated(self.framework, bug, mode, tool, self.threads, timeout_s, self.workdir)

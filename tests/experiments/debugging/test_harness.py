@@ -205,6 +205,6 @@ def test_a_case_server_forks_cases_that_end_as_fresh_processes_do(framework, tmp
 
 def test_a_case_server_that_died_hands_its_cases_to_fresh_processes(tmp_path):
     with CaseServer("jax", threads=1, workdir=str(tmp_path)) as server:
-        server._server.kill()
+        server.kill()
         rec = server.run("shape", "eager", "none", timeout_s=120)
     assert rec["outcome"] == "error" and not rec.get("harness_error")
