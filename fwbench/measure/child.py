@@ -57,6 +57,14 @@ def run_child(module: str, args: list[str], out: Path, timeout_s: float, cwd: Pa
                            stderr, None)
     if Path(out).is_file():
         return ChildResult(json.loads(Path(out).read_text()), None, proc.stderr, proc.returncode)
-    how = f"killed by signal {-proc.returncode}" if proc.returncode < 0 else f"exit status {proc.returncode}"
-    return ChildResult(None, {"type": "ProcessDied", "message": f"{what} ended ({how}) without a result",
-                              "traceback": proc.stderr[-8000:]}, proc.stderr, proc.returncode)
+    return ChildResult(None, died(what, proc.returncode, proc.stderr), proc.stderr, proc.returncode)
+
+
+def ended_how(returncode: int) -> str:
+    return f"killed by signal {-returncode}" if returncode < 0 else f"exit status {returncode}"
+
+
+def died(what: str, returncode: int, stderr: str) -> dict:
+    """The stored error of a process that ended without writing its result."""
+    return {"type": "ProcessDied", "message": f"{what} ended ({ended_how(returncode)}) without a result",
+            "traceback": stderr[-8000:]}

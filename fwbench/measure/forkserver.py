@@ -107,10 +107,6 @@ def child_stderr(workdir: Path | str) -> str:
     return path.read_text(errors="replace") if path.is_file() else ""
 
 
-def ended_how(returncode: int) -> str:
-    return f"killed by signal {-returncode}" if returncode < 0 else f"exit status {returncode}"
-
-
 class ForkServer:
     """Client of one `python -m module *args --serve` process; `ask` sends a request and waits for its reply.
 

@@ -5,7 +5,8 @@ import textwrap
 
 import pytest
 
-from fwbench.measure.forkserver import ForkServer, child_stderr, ended_how
+from fwbench.measure.child import ended_how
+from fwbench.measure.forkserver import ForkServer, child_stderr
 
 #: A server whose requests say what the fork does; STATE shows whether one fork's change reaches the next.
 SERVER = textwrap.dedent('''

@@ -28,8 +28,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from fwbench.measure.child import run_child
-from fwbench.measure.forkserver import ForkServer, child_stderr, ended_how
+from fwbench.measure.child import ended_how, run_child
+from fwbench.measure.forkserver import ForkServer, child_stderr
 
 OUTCOMES = ("error", "silent-wrong", "works")
 

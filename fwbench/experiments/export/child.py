@@ -74,10 +74,6 @@ def serve(runtime: str, threads: int, started: float) -> int:
     return forkserver.serve(handle)
 
 
-class _ImportFailed(Exception):
-    """The server could not import the runtime; its error (kept by the server) is the result's."""
-
-
 def run_artifact(name: str, request: dict, threads: int, started: float, imported=None) -> None:
     """Load, run and time one artifact; write its result to request["out"] (a load failure is a result).
 
@@ -93,15 +89,16 @@ def run_artifact(name: str, request: dict, threads: int, started: float, importe
 
     result: dict = {"runtime": name, "threads": threads, "runs": {}, "latency": {}, "train": None,
                     "process": "fresh" if imported is None else "fork"}
-    try:
-        if isinstance(imported, dict):  # the server's import failed: so would this process's
-            raise _ImportFailed()
-        loaded = load_timed(name, Path(request["artifact"]), threads, imported)
-    except Exception as exc:  # a load failure is this artifact's result
-        error = imported if isinstance(exc, _ImportFailed) else error_of(exc)
+    def load_failed(error: dict) -> None:  # a load failure is this artifact's result
         result.update(stage="load", error=error, process_s=time.perf_counter() - started)
         write_json_atomic(request["out"], result)
-        return
+
+    if isinstance(imported, dict):  # the server's import failed: so would this process's
+        return load_failed(imported)
+    try:
+        loaded = load_timed(name, Path(request["artifact"]), threads, imported)
+    except Exception as exc:
+        return load_failed(error_of(exc))
     runtime, run = loaded.runtime, loaded.run
     result.update(runtime_version=runtime.version(), import_s=loaded.import_s, load_s=loaded.load_s, error=None)
 

@@ -13,8 +13,8 @@ from typing import Callable
 import numpy as np
 
 from fwbench import exporters
-from fwbench.measure.child import error_of, run_child
-from fwbench.measure.forkserver import ForkServer, child_stderr, ended_how
+from fwbench.measure.child import died, error_of, run_child
+from fwbench.measure.forkserver import ForkServer, child_stderr
 from fwbench.frameworks import get_adapter
 from fwbench.experiments.export.metrics import METRICS
 from fwbench.measure.metrics import record
@@ -129,10 +129,8 @@ def _forked(server: ForkServer, request: dict, workdir: Path, timeout_s: float) 
         return None
     if Path(request["out"]).is_file():
         return json.loads(Path(request["out"]).read_text())
-    stderr = child_stderr(workdir)
-    return {"stage": "load", "process": "fork", "error": {
-        "type": "ProcessDied", "message": f"the runtime's process ended ({ended_how(reply['returncode'])}) without a result",
-        "traceback": stderr[-8000:]}}
+    return {"stage": "load", "process": "fork",
+            "error": died("the runtime's process", reply["returncode"], child_stderr(workdir))}
 
 
 def _rec(workload: str, batch: int, metric: str, value: float) -> dict:
@@ -231,8 +229,11 @@ def export_one(adapter, path: str, runtime: str, workload: str, params: Params, 
     # More processes for the latencies: steps within one process are not independent samples of the machine.
     results = [result]
     for process in range(1, params.latency_processes):
-        more, _ = run_artifact(runtime, artifact, inputs, params, threads, scratch / path / workload / f"p{process}",
-                               train=runtime.startswith("keras:"), server=server)
+        # Only what is timed: parity and the other batch sizes were checked in the first process.
+        timed_inputs = {b: inputs[b] for b in params.latency_batches}
+        more, _ = run_artifact(runtime, artifact, timed_inputs, params, threads,
+                               scratch / path / workload / f"p{process}", train=runtime.startswith("keras:"),
+                               server=server)
         if more.get("error"):
             attempt.setdefault("latency_process_errors", []).append(more["error"])
         else:
