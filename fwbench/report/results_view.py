@@ -80,26 +80,36 @@ def table(report: Report) -> pd.DataFrame:
     return df.sort_values(["experiment", "machine", "workload", "framework", "variant", "metric"]).reset_index(drop=True)
 
 
+def _sig(value: float, digits: int) -> float:
+    """`value` rounded to `digits` significant digits, so a unit is chosen for the number that will be printed
+    (0.9996 s is "1 s", not "1e+03 ms")."""
+    return float(f"{value:.{digits}g}")
+
+
 def number(value: float, unit: str) -> str:
     """A value with its unit, readable: 26.4 ms, 812 µs, 3.1 k samples/s, 0.47 (no e-notation)."""
     if not isinstance(value, (int, float)) or not np.isfinite(value):
         return "-"
     if unit == "s":
+        if abs(value) >= 999.5:
+            return f"{value:,.0f} s"
+        value = _sig(value, 3)
         a = abs(value)
         if a >= 1:
-            return f"{value:.3g} s" if a < 1000 else f"{value:,.0f} s"
+            return f"{value:.3g} s"
         if a >= 1e-3:
-            return f"{value * 1e3:.3g} ms"
-        return f"{value * 1e6:.3g} µs"
+            return f"{_sig(value * 1e3, 3):g} ms"
+        return f"{_sig(value * 1e6, 3):g} µs"
     if unit == "bytes":
         for size, name in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-            if abs(value) >= size:
-                return f"{value / size:.3g} {name}"
+            if abs(_sig(value / size, 3)) >= 1:
+                return f"{_sig(value / size, 3):,g} {name}"
         return f"{value:.0f} B"
+    value = _sig(value, 4)
     a = abs(value)
-    text = (f"{value / 1e6:.3g} M" if a >= 1e6 else f"{value / 1e3:.3g} k" if a >= 1e4
+    text = (f"{value / 1e6:,.3g} M" if a >= 1e6 else f"{_sig(value / 1e3, 3):g} k" if a >= 1e4
             else f"{value:.4g}" if a >= 1e-3 or a == 0 else f"{value:.2g}")
-    if "e" in text.lower():  # tiny values: plain decimals, never e-notation
+    if "e" in text.lower():  # tiny or huge values: plain decimals, never e-notation
         text = np.format_float_positional(value, precision=3, unique=False, fractional=False, trim="-")
     return f"{text} {unit}".rstrip() if unit not in ("", "count", "ratio", "bool") else text
 

@@ -26,6 +26,12 @@ def test_numbers_are_readable_and_text_is_escaped():
     assert results_view.number(31234.0, "samples/s") == "31.2 k samples/s"
     assert results_view.number(1.006e-7, "ratio") == "0.000000101"
     assert results_view.number(float("nan"), "s") == "-"
+    # The unit is chosen after rounding: a value just under a unit's boundary reads as the next unit.
+    assert results_view.number(0.9996, "s") == "1 s" and results_view.number(0.0009996, "s") == "1 ms"
+    assert results_view.number(1234.5, "s") == "1,234 s" and results_view.number(9999.6, "x") == "10 k x"
+    for v in np.geomspace(1e-9, 1e13, 400) * 0.9996:
+        for unit in ("s", "bytes", "samples/s", ""):
+            assert "e" not in results_view.number(v, unit).replace("samples", "").lower(), (v, unit)
     for v in (2.749e4, 1.36e3, 1e-5, 123456789.0, 0.5):
         assert "e" not in plain_number(v).lower()
     df = pd.DataFrame({"experiment": ["e"], "machine": ["<b>m</b>"], "framework": ["f"], "variant": ["v"],

@@ -10,7 +10,7 @@ import pandas as pd
 from fwbench import frameworks
 from fwbench.experiments.serving import hooks
 from fwbench.experiments.serving.loadgen import CHECK_EVERY_S, MIN_CONVERGED_REQUESTS
-from fwbench.report.results import Report, fmt_s
+from fwbench.report.results import Report, fmt_s, plain_number
 from fwbench.report.sanitize import md
 
 EXPERIMENT = "serving"
@@ -130,8 +130,8 @@ def best_per_variant(lv: pd.DataFrame) -> pd.DataFrame:
 
 
 def ms(seconds) -> str:
-    """Milliseconds to three significant digits; '' where nothing was measured."""
-    return "" if pd.isna(seconds) else f"{seconds * 1e3:.3g} ms"
+    """Milliseconds to three significant digits, never in e-notation; '' where nothing was measured."""
+    return "" if pd.isna(seconds) else f"{plain_number(seconds * 1e3, 3)} ms"
 
 
 def _early_ends(jobs, p: dict) -> str:

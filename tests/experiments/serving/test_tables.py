@@ -108,3 +108,7 @@ def test_early_ends_are_stated_with_their_rule_and_counted_from_the_records():
     assert "may end after 0.5 s" in text and "less than 5%" in text and "2 of 4 closed-loop levels ended early" in text
     assert sr._early_ends([job([1])], {"min_duration_s": 0}) == ""
     assert sr._early_ends([job([1])], {}) == ""  # parameters stored before levels could end early
+
+
+def test_milliseconds_never_read_in_e_notation():
+    assert sr.ms(0.9996) == "1,000 ms" and sr.ms(0.0123456) == "12.3 ms" and sr.ms(float("nan")) == ""
