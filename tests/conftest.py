@@ -196,14 +196,17 @@ def export_job(run_id: str, framework: str, path: str, attempts: list[dict], *, 
 
 
 def serving_job(run_id: str, framework: str, variant: str, how: str, workloads: dict, *, status: str = "ok",
-                error: dict | None = None, machine_runs: str = "") -> dict:
-    """A stored serving job. `workloads`: workload -> (peak req/s, single-client p99 s) or None (server failed);
-    levels are closed loop at 1 and 8 clients, no batching and batching, JSON only."""
+                error: dict | None = None, machine_runs: str = "", process: int = 0, factor: float = 1.0) -> dict:
+    """A stored serving job (process `process` of its variant). `workloads`: workload -> (peak req/s, single-client
+    p99 s) or None (server failed), both scaled by `factor` (throughput times it, latency over it); levels are
+    closed loop at 1 and 8 clients, no batching and batching, JSON only."""
+    workloads = {w: None if perf is None else (perf[0] * factor, perf[1] / factor) for w, perf in workloads.items()}
     doc = {"schema_version": SCHEMA_VERSION, "kind": "job", "run_id": run_id,
-           "job_id": f"serving-{framework}-cpu-models-{variant}-p0", "job_key": f"key-s-{framework}-{variant}-{run_id}",
+           "job_id": f"serving-{framework}-cpu-models-{variant}-p{process}",
+           "job_key": f"key-s-{framework}-{variant}-{run_id}-{process}",
            "experiment": "serving", "framework": framework, "device": "cpu", "workload": "models", "variant": variant,
            "mode": how, "status": status, "params": {"workloads": list(workloads), "concurrency": [1, 8]},
-           "process": 0, "records": [], "samples": [], "checks": [], "error": error, "framework_version": "1.0",
+           "process": process, "records": [], "samples": [], "checks": [], "error": error, "framework_version": "1.0",
            "server": how.split(":")[0], "server_version": "x 1.0", "servers": []}
     if status != "ok":
         return doc

@@ -344,7 +344,8 @@ def test_serving(pipeline):
     assert "Traceback (most recent call last)" not in html.split("Failures")[0]
     claims = page(pipeline, "chapters/claims.html")
     m = re.search(r"id='claim-X4'.*?Verdict: <strong>([a-z ]+)</strong>", claims, re.S)
-    assert m and m.group(1) in ("supported", "contradicted", "mixed"), "X4"
+    # One server start per variant in the smoke profile: no interval over starts, so no workload is decided.
+    assert m and m.group(1) == "inconclusive", "X4"
 
 
 def test_failures_are_shown_escaped(pipeline):

@@ -44,7 +44,9 @@ def _cell_text(row: pd.Series) -> str:
     """One cell of a verdict in words (plain text: the table it goes into escapes it)."""
     speedup = row.get("speedup")
     has = isinstance(speedup, (int, float)) and np.isfinite(speedup)
-    if isinstance(row.get("baseline"), str) and isinstance(row.get("other"), str):
+    if isinstance(row.get("summary"), str):  # a rule's own words for a cell that is not a speedup
+        what = row["summary"]
+    elif isinstance(row.get("baseline"), str) and isinstance(row.get("other"), str):
         what = (f"{row['baseline']} {speedup:.2f}x as fast as {row['other']}" if has
                 else f"{row['baseline']} vs {row['other']}")
     elif isinstance(row.get("framework"), str) and isinstance(row.get("variant"), str):
@@ -64,6 +66,8 @@ def because(verdict) -> str:
     sup, con = int((cells["role"] == "supports").sum()), int((cells["role"] == "contradicts").sum())
     undecided = int((cells["role"] == "inconclusive").sum())
     text = f"{sup} of {sup + con} decided cells support it" + (f" ({undecided} inconclusive)" if undecided else "")
+    if cells.attrs.get("caveat"):  # what a reader must know first (e.g. the system the claim names did not run)
+        text = f"{cells.attrs['caveat']} {text}"
     side = {"supported": ["supports"], "contradicted": ["contradicts"], "mixed": ["supports", "contradicts"]}
     for role in side.get(verdict.verdict, []):
         picked = cells[cells["role"] == role]

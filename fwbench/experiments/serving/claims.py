@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from fwbench.report.claims import all_some_none, rule
+from fwbench.measure import stats
+from fwbench.report.claims import rule, tally, upper_bound
 from fwbench.report.results import Report, fmt_s
 from fwbench.report.sanitize import md
 
@@ -21,11 +22,16 @@ X4_P99_FACTOR = 1.25
            "is installed, else fwbench's common HTTP frontend with TensorFlow loading the SavedModel), serve reliably "
            "and as well as the other runtimes behind the same load? Per machine and workload, each runtime's best "
            "closed-loop throughput and its lowest single-client p99 latency, each over batching on/off and both wire "
-           "formats (error-free levels only). The SavedModel is *on par or ahead* when its best throughput is at least "
-           f"{X4_THROUGHPUT_SHARE:.0%} of the best other runtime's and its single-client p99 at most "
-           f"{X4_P99_FACTOR:g}x the lowest other one. "
-           "**Supported** if it is on par or ahead on every workload and no SavedModel server failed; "
-           "**contradicted** if it is behind everywhere; **mixed** otherwise.")
+           "formats (error-free levels only), estimated over its server starts: one per process of the profile, the "
+           "processes taking turns with the other variants in a seeded random order. Against the best other runtime "
+           "(throughput) and the lowest other p99, with 95% intervals over server starts: the SavedModel is *on par "
+           f"or ahead* when the throughput ratio's whole interval is at or above {X4_THROUGHPUT_SHARE:.0%} and the p99 "
+           f"ratio's whole interval at or below {X4_P99_FACTOR:g}x; *behind* when either interval lies wholly beyond "
+           "its bound (or no SavedModel server served the workload); *inconclusive* otherwise, including a "
+           "runtime measured in one process only (no interval) and a workload with no other runtime to compare. "
+           "Only decided workloads vote: **supported** if all of them are on par or ahead, **contradicted** if none "
+           "is, **mixed** otherwise, **inconclusive** if none was decided; a SavedModel server that failed turns "
+           "*supported* into *mixed*.")
 def rule_x4(report: Report) -> tuple[str, str, pd.DataFrame]:
     from fwbench.experiments.serving import tables as sr
 
@@ -36,7 +42,7 @@ def rule_x4(report: Report) -> tuple[str, str, pd.DataFrame]:
     is_sm = servers["source"].isin(sr.SAVEDMODEL_SOURCES)
     notes = []
     for _, r in servers[is_sm & (servers["outcome"] == "unavailable")].drop_duplicates("variant").iterrows():
-        notes.append(f"- {r['machine_label']} {r['label']}: **unavailable** ({md(r['error_message'])})")
+        notes.append(f"- {md(r['machine_label'])} {md(r['label'])}: **unavailable** ({md(r['error_message'])})")
     failed = servers[is_sm & (servers["outcome"] == "fails")]
     if not (is_sm & (servers["outcome"] != "unavailable")).any():
         return "not yet measured", "No SavedModel server ran here.\n" + "\n".join(notes), pd.DataFrame()
@@ -48,36 +54,68 @@ def rule_x4(report: Report) -> tuple[str, str, pd.DataFrame]:
         other = b[~(b["variant"].isin(sm_variants) & (b["framework"] == "tensorflow"))] if not b.empty else b
         row = {"machine_label": machine, "workload": workload}
         if sm.empty:
-            rows.append({**row, "verdict": "does not serve", "detail": "no SavedModel server served it"})
+            rows.append({**row, "role": "contradicts", "detail": "no SavedModel server served it",
+                         "summary": "no SavedModel server served it"})
             continue
         top = sm.loc[sm["peak_rps"].idxmax()]
         if other.empty:
-            rows.append({**row, "verdict": "on par or ahead", "detail": "no other runtime to compare"})
+            rows.append({**row, "role": "inconclusive", "detail": "no other runtime to compare",
+                         "summary": "no other runtime to compare"})
             continue
         rival = other.loc[other["peak_rps"].idxmax()]
-        quick = other.loc[other["single_client_p99_s"].idxmin()]
-        on_par = (top["peak_rps"] >= X4_THROUGHPUT_SHARE * rival["peak_rps"]
-                  and top["single_client_p99_s"] <= X4_P99_FACTOR * quick["single_client_p99_s"])
-        rows.append({**row, "verdict": "on par or ahead" if on_par else "behind",
-                     "detail": (f"{top['label']} peaks at {top['peak_rps']:.0f} req/s, single-client p99 "
-                                f"{fmt_s(top['single_client_p99_s'])}; best other: {rival['label']} "
-                                f"{rival['peak_rps']:.0f} req/s, lowest single-client p99: {quick['label']} "
-                                f"{fmt_s(quick['single_client_p99_s'])}")})
+        quick = other.dropna(subset=["single_client_p99_s"])
+        rows.append({**row, **_x4_cell(top, rival, quick.loc[quick["single_client_p99_s"].idxmin()]
+                                       if not quick.empty else None)})
     cells = pd.DataFrame(rows)
     if cells.empty:
         return "not yet measured", "\n".join(notes), cells
-    evidence = "\n".join(f"- {c['machine_label']} {c['workload']}: **{c['verdict']}** ({c['detail']})"
-                         for _, c in cells.iterrows())
+    verdict, counts = tally(cells)
+    evidence = (f"{counts['supports']} workload(s) on par or ahead, {counts['contradicts']} behind, "
+                f"{counts['inconclusive']} inconclusive (inconclusive ones do not vote).\n\n"
+                + "\n".join(f"- {md(c['machine_label'])} {md(c['workload'])}: {c['detail']}: **{ROLE_WORDS[c['role']]}**"
+                            for _, c in cells.iterrows()))
     if not failed.empty:
         evidence += "\n\nSavedModel server starts that failed:\n" + "\n".join(
-            f"- {r['machine_label']} {r['label']} on {r['workload']}: {md(r['error_type'])}: {md(str(r['error_message'])[:160])}"
+            f"- {md(r['machine_label'])} {md(r['label'])} on {md(r['workload'])}: {md(r['error_type'])}: {md(str(r['error_message'])[:160])}"
             for _, r in failed.iterrows())
     if notes:
         # A verdict never rests silently on a system that did not run: say first what was compared instead.
         compared = ", ".join(sorted({str(v) for v in servers[is_sm & (servers["outcome"] != "unavailable")]["label"]}))
+        cells.attrs["caveat"] = (f"TensorFlow Serving did not run here, so this verdict compares the SavedModel as "
+                                 f"served by {compared} with the other runtimes.")
         evidence = (f"TensorFlow Serving did not run here, so this verdict compares the SavedModel as served by "
                     f"{md(compared)} with the other runtimes. " + evidence + "\n\nNot measured here:\n" + "\n".join(notes))
-    verdict = all_some_none(cells, "on par or ahead")
     if verdict == "supported" and not failed.empty:
         verdict = "mixed"
     return verdict, evidence, cells
+
+
+ROLE_WORDS = {"supports": "on par or ahead", "contradicts": "behind", "inconclusive": "inconclusive"}
+
+
+def _per_start(row: pd.Series, column: str) -> dict:
+    """A variant's per-process values, keyed so that starts of different variants are never paired: each is its
+    own server process, and a round's order is random."""
+    return {f"{row['label']}/{p}": v for p, v in row[column].items()}
+
+
+def _x4_cell(top: pd.Series, rival: pd.Series, quick: pd.Series | None) -> dict:
+    """Role of one (machine, workload): the SavedModel's throughput over the best other runtime's, and its
+    single-client p99 over the lowest other one, each a ratio with a 95% interval over server starts."""
+    thr = stats.compare(_per_start(top, "peak_by_process"), _per_start(rival, "peak_by_process"))
+    ok_thr, bad_thr = thr.ci_low >= X4_THROUGHPUT_SHARE, thr.ci_high < X4_THROUGHPUT_SHARE
+    detail = (f"{md(top['label'])} throughput {top['peak_rps']:.0f} req/s, {thr.ratio:.2f}x {md(rival['label'])}'s "
+              f"{rival['peak_rps']:.0f} (95% CI {thr.ci_low:.2f}-{upper_bound(thr.ci_high)}, "
+              f"{thr.n_baseline} vs {thr.n_candidate} server starts)")
+    ok_lat = bad_lat = False
+    if quick is not None and top["p99_by_process"]:
+        lat = stats.compare(_per_start(top, "p99_by_process"), _per_start(quick, "p99_by_process"))
+        ok_lat, bad_lat = lat.ci_high <= X4_P99_FACTOR, lat.ci_low > X4_P99_FACTOR
+        detail += (f"; single-client p99 {fmt_s(top['single_client_p99_s'])}, {lat.ratio:.2f}x {md(quick['label'])}'s "
+                   f"{fmt_s(quick['single_client_p99_s'])} (95% CI {lat.ci_low:.2f}-{upper_bound(lat.ci_high)})")
+    else:
+        detail += "; no single-client p99 to compare"
+    role = "contradicts" if bad_thr or bad_lat else "supports" if ok_thr and ok_lat else "inconclusive"
+    summary = f"{top['label']} at {thr.ratio:.2f}x the throughput of {rival['label']}"
+    return {"role": role, "detail": detail, "summary": summary, "throughput_ratio": thr.ratio, "throughput_ci_low": thr.ci_low,
+            "throughput_ci_high": thr.ci_high}

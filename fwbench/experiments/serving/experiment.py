@@ -10,7 +10,7 @@ EXPERIMENT = Experiment(name="serving", title="Serving under load", params=Param
                                 "cold start under load",
                         evidence="sections {ref}`fig-latency-throughput`, {ref}`tab-tail-latency`, "
                                  "{ref}`fig-cold-start` and {ref}`fig-batching`",
-                        variants_of=variants, workloads=("models",), default_processes=1,
+                        variants_of=variants, workloads=("models",), default_processes=3,
                         tools=("java", "tensorflow_model_server", "taskset"), payloads={"servers": check_servers},
                         axes={"workload": "the served model (a failed job: models)",
                               "variant": "the runtime behind the server",

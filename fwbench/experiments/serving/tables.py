@@ -10,6 +10,7 @@ import pandas as pd
 from fwbench import frameworks
 from fwbench.experiments.serving import hooks
 from fwbench.experiments.serving.loadgen import CHECK_EVERY_S, MIN_CONVERGED_REQUESTS
+from fwbench.measure import stats
 from fwbench.report.results import Report, fmt_s, plain_number
 from fwbench.report.sanitize import md
 
@@ -21,12 +22,16 @@ SAVEDMODEL_SOURCES = ("savedmodel",)
 SERVER_COLUMNS = ["machine_label", "framework", "variant", "label", "server", "server_version", "source", "runtime",
                   "runtime_version", "workload", "batching", "outcome", "stage", "error_type", "error_message",
                   "traceback", "log_tail", "cold_start_s", "runtime_import_s", "load_s", "server_rss_idle_bytes",
-                  "parity_ok", "max_abs_err", "ports_released", "server_cpus", "client_cpus", "pinned", "run_id"]
+                  "parity_ok", "max_abs_err", "ports_released", "server_cpus", "client_cpus", "pinned", "process", "run_id"]
 
 LEVEL_COLUMNS = ["machine_label", "framework", "variant", "label", "workload", "batching", "format", "kind",
                  "concurrency", "fraction", "phase", "throughput_rps", "latency_p50_s", "latency_p95_s",
                  "latency_p99_s", "latency_mean_s", "error_rate", "n_requests", "offered_rps", "max_send_lag_s",
-                 "server_rss_load_bytes", "run_id"]
+                 "server_rss_load_bytes", "process", "run_id"]
+
+#: What identifies one serving setting across the processes (rounds) that measured it.
+LEVEL_KEYS = ["machine_label", "framework", "variant", "label", "workload", "batching", "format", "kind",
+              "concurrency", "fraction", "phase"]
 
 
 def label(framework: str, variant: str) -> str:
@@ -62,7 +67,8 @@ def servers(report: Report) -> pd.DataFrame:
         server, _, source = how.partition(":")
         base = {"machine_label": run.manifest["machine_label"], "framework": fw, "variant": variant,
                 "label": label(fw, variant), "server": job.get("server", server), "source": source,
-                "server_version": job.get("server_version", ""), "run_id": run.run_id}
+                "server_version": job.get("server_version", ""), "process": job.get("process", 0),
+                "run_id": run.run_id}
         if job["status"] != "ok":
             err = job.get("error") or {}
             outcome = "unavailable" if job["status"] == "skipped" else "fails"
@@ -90,7 +96,8 @@ def servers(report: Report) -> pd.DataFrame:
 
 
 def levels(report: Report) -> pd.DataFrame:
-    """One row per (machine, variant, workload, batching, format, load level) of the newest serving jobs."""
+    """One row per (machine, variant, workload, batching, format, load level, process) of the newest serving jobs:
+    each process (round of the profile) is one server start of every setting, interleaved with the other variants'."""
     wanted = {"throughput_rps", "latency_p50_s", "latency_p95_s", "latency_p99_s", "latency_mean_s", "error_rate",
               "n_requests", "offered_rps", "max_send_lag_s", "server_rss_load_bytes"}
     cells: dict[tuple, dict] = {}
@@ -102,30 +109,62 @@ def levels(report: Report) -> pd.DataFrame:
                 continue
             batching, _, fmt = r.get("mode", "").partition("/")
             key = (run.manifest["machine_label"], job["framework"], job["variant"], r.get("workload"),
-                   batching == "batching", fmt, r["phase"])
+                   batching == "batching", fmt, r["phase"], job.get("process", 0))
             cell = cells.setdefault(key, {"run_id": run.run_id})
             cell[r["metric"]] = r["value"]
     rows = []
-    for (machine, fw, variant, workload, batching, fmt, phase), values in cells.items():
+    for (machine, fw, variant, workload, batching, fmt, phase, process), values in cells.items():
         kind, concurrency, fraction = parse_phase(phase)
         rows.append({"machine_label": machine, "framework": fw, "variant": variant, "label": label(fw, variant),
                      "workload": workload, "batching": batching, "format": fmt, "kind": kind,
-                     "concurrency": concurrency, "fraction": fraction, "phase": phase, **values})
+                     "concurrency": concurrency, "fraction": fraction, "phase": phase, "process": process, **values})
     return pd.DataFrame(rows, columns=LEVEL_COLUMNS)
+
+
+def _geomean(values: pd.Series) -> float:
+    v = values.dropna()
+    return float(np.exp(np.log(v).mean())) if len(v) and (v > 0).all() else (float(v.mean()) if len(v) else np.nan)
+
+
+def level_estimates(lv: pd.DataFrame) -> pd.DataFrame:
+    """One row per setting and load level over its processes (what the chapter's tables and charts show): rates and
+    latencies as the geometric mean over processes, the error rate as the mean, memory and the load generator's lag
+    as the worst; `processes` counts them."""
+    if lv.empty:
+        return lv.assign(processes=pd.Series(dtype=int))
+    how = {c: _geomean for c in ("throughput_rps", "latency_p50_s", "latency_p95_s", "latency_p99_s",
+                                 "latency_mean_s", "offered_rps")}
+    how.update(error_rate="mean", n_requests="sum", max_send_lag_s="max", server_rss_load_bytes="max",
+               run_id="last", process="nunique")
+    out = lv.groupby(LEVEL_KEYS, dropna=False, sort=False).agg(how).reset_index()
+    return out.rename(columns={"process": "processes"})
 
 
 def best_per_variant(lv: pd.DataFrame) -> pd.DataFrame:
     """Per (machine, variant, workload), each over every batching setting and wire format (error-free closed-loop
-    levels only): the best throughput, the setting that gave it, and the lowest p99 latency of a single client."""
+    levels only): the best throughput and the lowest single-client p99 latency of each process, and their estimates
+    over processes with a 95% interval (`stats.cell_estimate`: geometric mean, t interval; none from one process).
+    The setting named is the one that gave the best throughput most often."""
     closed = lv[(lv["kind"] == "closed") & (lv["error_rate"] == 0)]
+    keys = ["machine_label", "framework", "variant", "label", "workload"]
     rows = []
-    for key, g in closed.groupby(["machine_label", "framework", "variant", "label", "workload"]):
-        best = g.loc[g["throughput_rps"].idxmax()]
-        single = g[g["concurrency"] == g["concurrency"].min()].dropna(subset=["latency_p99_s"])
-        rows.append({**dict(zip(["machine_label", "framework", "variant", "label", "workload"], key)),
-                     "peak_rps": best["throughput_rps"], "batching": best["batching"], "format": best["format"],
-                     "at_concurrency": best["concurrency"],
-                     "single_client_p99_s": single["latency_p99_s"].min() if not single.empty else np.nan})
+    for key, g in closed.groupby(keys):
+        peaks, p99s, settings = {}, {}, []
+        for process, p in g.groupby("process"):
+            best = p.loc[p["throughput_rps"].idxmax()]
+            peaks[process] = [float(best["throughput_rps"])]
+            settings.append((best["batching"], best["format"], best["concurrency"]))
+            single = p[p["concurrency"] == p["concurrency"].min()].dropna(subset=["latency_p99_s"])
+            if not single.empty:
+                p99s[process] = [float(single["latency_p99_s"].min())]
+        batching, fmt, at = max(set(settings), key=settings.count)
+        peak, peak_lo, peak_hi = stats.cell_estimate(peaks)
+        p99, p99_lo, p99_hi = stats.cell_estimate(p99s) if p99s else (np.nan, np.nan, np.nan)
+        rows.append({**dict(zip(keys, key)), "peak_rps": peak, "peak_rps_ci_low": peak_lo,
+                     "peak_rps_ci_high": peak_hi, "batching": batching, "format": fmt, "at_concurrency": at,
+                     "single_client_p99_s": p99, "single_client_p99_ci_low": p99_lo,
+                     "single_client_p99_ci_high": p99_hi, "processes": len(peaks),
+                     "peak_by_process": peaks, "p99_by_process": p99s})
     return pd.DataFrame(rows)
 
 

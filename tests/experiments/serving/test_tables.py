@@ -1,5 +1,6 @@
 """Serving tables and the X4 rule on synthetic stored jobs we control (never on measured values)."""
 
+import numpy as np
 import pytest
 
 from conftest import serving_job
@@ -12,16 +13,23 @@ from fwbench.report.sanitize import md
 X4 = next(c for c in load_claims() if c.id == "X4")
 
 
+#: Each variant is served in three processes whose speed differs this much (a quiet machine).
+SPREAD = (0.98, 1.0, 1.02)
+
+
 def report_of(make_store, jobs):
-    return Report(make_store([("r1", jobs)]).load()[0])
+    flat = [doc for j in jobs for doc in (j if isinstance(j, list) else [j])]
+    return Report(make_store([("r1", flat)]).load()[0])
 
 
-def sm(perf, variant="tf-savedmodel"):
-    return serving_job("r1", "tensorflow", variant, "frontend:savedmodel", perf)
+def sm(perf, variant="tf-savedmodel", spread=SPREAD):
+    return [serving_job("r1", "tensorflow", variant, "frontend:savedmodel", perf, process=p, factor=f)
+            for p, f in enumerate(spread)]
 
 
-def ort(perf):
-    return serving_job("r1", "torch", "onnxruntime", "frontend:onnx-dynamo", perf)
+def ort(perf, spread=SPREAD):
+    return [serving_job("r1", "torch", "onnxruntime", "frontend:onnx-dynamo", perf, process=p, factor=f)
+            for p, f in enumerate(spread)]
 
 
 def test_phase_names_parse():
@@ -34,13 +42,20 @@ def test_phase_names_parse():
 def test_servers_and_levels_tables(make_store):
     r = report_of(make_store, [ort({"mlp": (1000, 0.002), "cnn": None})])
     srv = sr.servers(r)
-    assert len(srv) == 4 and set(srv["outcome"]) == {"serves", "fails"}
+    assert len(srv) == 3 * 4 and set(srv["outcome"]) == {"serves", "fails"} and set(srv["process"]) == {0, 1, 2}
     assert srv.iloc[0]["label"] == "onnxruntime (torch)" and srv.iloc[0]["source"] == "onnx-dynamo"
     lv = sr.levels(r)
     assert set(lv["phase"]) == {"closed-1", "closed-8"} and set(lv["format"]) == {"json"}
+    assert sorted(lv["process"].unique()) == [0, 1, 2] and len(lv) == 3 * 4  # a row per process and level
+    shown = sr.level_estimates(lv)
+    assert len(shown) == 4 and (shown["processes"] == 3).all()
+    top = shown.loc[shown["throughput_rps"].idxmax()]
+    assert top["throughput_rps"] == pytest.approx(1000 * np.exp(np.log(SPREAD).mean()))  # geometric mean
     best = sr.best_per_variant(lv)
     row = best.iloc[0]
-    assert row["peak_rps"] == 1000 and row["batching"] == False and row["single_client_p99_s"] == 0.002  # noqa: E712
+    assert row["peak_rps"] == pytest.approx(1000 * np.exp(np.log(SPREAD).mean())) and row["batching"] == False  # noqa: E712
+    assert row["peak_rps_ci_low"] < row["peak_rps"] < row["peak_rps_ci_high"] and row["processes"] == 3
+    assert row["single_client_p99_ci_low"] < row["single_client_p99_s"] < row["single_client_p99_ci_high"]
 
 
 def test_a_skipped_job_is_an_unavailable_row_with_its_reason(make_store):
@@ -61,6 +76,24 @@ def test_x4_rule(make_store, savedmodel, other, verdict):
     assert v.verdict == verdict, v.evidence
 
 
+def test_x4_one_server_start_per_variant_decides_nothing(make_store):
+    # A 2x gap from one start each: no interval over starts, so the workload is inconclusive and does not vote.
+    v = verdict_for(X4, report_of(make_store, [sm({"mlp": (500, 0.004)}, spread=(1.0,)),
+                                               ort({"mlp": (1000, 0.002)}, spread=(1.0,))]))
+    assert v.verdict == "inconclusive" and "0 behind, 1 inconclusive" in v.evidence, v.evidence
+
+
+def test_x4_a_noisy_tie_is_inconclusive_and_a_clear_gap_is_decided(make_store):
+    # Equal servers on a machine whose speed moves 20-25% between starts: the interval straddles the 90% bound.
+    noisy = verdict_for(X4, report_of(make_store, [sm({"mlp": (1000, 0.002)}, spread=(0.8, 1.0, 1.25)),
+                                                   ort({"mlp": (1000, 0.002)}, spread=(1.25, 0.8, 1.0))]))
+    assert noisy.verdict == "inconclusive", noisy.evidence
+    # The same noise cannot hide a 4x gap.
+    gap = verdict_for(X4, report_of(make_store, [sm({"mlp": (250, 0.008)}, spread=(0.8, 1.0, 1.25)),
+                                                 ort({"mlp": (1000, 0.002)}, spread=(1.25, 0.8, 1.0))]))
+    assert gap.verdict == "contradicted" and "3 vs 3 server starts" in gap.evidence, gap.evidence
+
+
 def test_x4_without_any_savedmodel_server_is_not_yet_measured(make_store):
     doc = serving_job("r1", "tensorflow", "tf-serving", "tfserving:savedmodel", {"mlp": (1, 1)}, status="skipped",
                       error={"type": "ServerUnavailable", "message": "no tensorflow_model_server", "traceback": ""})
@@ -70,7 +103,7 @@ def test_x4_without_any_savedmodel_server_is_not_yet_measured(make_store):
 
 
 def test_csv_carries_serving_rows_with_runtime_in_variant(make_store, tmp_path):
-    runs, _ = make_store([("r1", [ort({"mlp": (1000, 0.002)})])]).load()
+    runs, _ = make_store([("r1", ort({"mlp": (1000, 0.002)}))]).load()
     df = tidy.frame(runs)
     rows = df[df.experiment == "serving"]
     assert set(rows["variant"]) == {"onnxruntime"}
