@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 import random
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, ContextManager
 
 from fwbench.measure.stats import Summary, summarize
 from fwbench.measure.steady import SteadyConfig, level_shift, settled
@@ -207,7 +208,8 @@ def _warm(series: Series, fn, sync, config: InterleaveConfig, observe, start_ind
 
 def measure_interleaved(fns: dict[str, Callable[[], Any]], sync: Callable[[Any], Any], config: InterleaveConfig,
                         rng: random.Random, observe: Callable[[str, int, Any], None] | None = None,
-                        wall: dict[str, float] | None = None) -> dict[str, Series]:
+                        wall: dict[str, float] | None = None,
+                        contexts: dict[str, Callable[[], ContextManager]] | None = None) -> dict[str, Series]:
     """Time several alternatives in one process so that drift of the machine hits them alike.
 
     Each alternative's first call is timed on its own (trace and compile), in a seeded random order.
@@ -219,7 +221,14 @@ def measure_interleaved(fns: dict[str, Callable[[], Any]], sync: Callable[[Any],
     marked unstable, with the reason. `observe(name, i, output)` sees the first call (i=0) and the
     warm-up outputs of the first attempt. `wall`, when given, gains the wall seconds spent on "first calls",
     "warm-up" and "timed rounds" (untimed block steps and collections included), for the job's time budget.
+    `contexts[name]()`, where given, is entered around each of that alternative's first call, warm-up and
+    blocks (a debugging tool switched on for its turns only), so entering it is never inside a clock.
     """
+    contexts = contexts or {}
+
+    def within(n: str) -> ContextManager:
+        return contexts[n]() if n in contexts else contextlib.nullcontext()
+
     wall = {} if wall is None else wall
     tick = time.perf_counter()
 
@@ -232,7 +241,8 @@ def measure_interleaved(fns: dict[str, Callable[[], Any]], sync: Callable[[Any],
     names = list(fns)
     series = {n: Series(n) for n in names}
     for n in rng.sample(names, len(names)):
-        series[n].first_call_s, out = _call(fns[n], sync)
+        with within(n):
+            series[n].first_call_s, out = _call(fns[n], sync)
         series[n].first_output = out
         if observe:
             observe(n, 0, out)
@@ -242,7 +252,8 @@ def measure_interleaved(fns: dict[str, Callable[[], Any]], sync: Callable[[Any],
         for n in rng.sample(names, len(names)):
             s = series[n]
             if not s.settled:
-                _warm(s, fns[n], sync, config, observe if attempt == 1 else None, s.discarded)
+                with within(n):
+                    _warm(s, fns[n], sync, config, observe if attempt == 1 else None, s.discarded)
             s.samples_s, s.attempts = [], attempt
         lap("warm-up")
         deadline = time.perf_counter() + config.max_time_s
@@ -255,7 +266,8 @@ def measure_interleaved(fns: dict[str, Callable[[], Any]], sync: Callable[[Any],
                 break
             for n in rng.sample(names, len(names)):
                 s = series[n]
-                s.samples_s += _block(fns[n], sync, s.steps_per_block, s.untimed_per_block)
+                with within(n):
+                    s.samples_s += _block(fns[n], sync, s.steps_per_block, s.untimed_per_block)
             _collect()
             rounds += 1
         lap("timed rounds")

@@ -102,6 +102,29 @@ def test_interleaved_alternatives_take_turns_in_a_seeded_order():
     assert calls[-36:] == timed  # the same seed, the same order
 
 
+def test_an_alternatives_context_is_on_for_its_own_calls_only_and_outside_the_clocks():
+    import contextlib
+
+    cfg = InterleaveConfig(block=3, block_warmup=0, min_blocks=4, max_blocks=4, max_time_s=0.01, warmup_min=3,
+                           warmup_max=30)
+    state = {"on": False, "entered": 0}
+    seen = {"off": set(), "on": set()}
+
+    @contextlib.contextmanager
+    def tool():
+        state["on"], state["entered"] = True, state["entered"] + 1
+        try:
+            yield
+        finally:
+            state["on"] = False
+
+    fns = {n: (lambda n=n: seen[n].add(state["on"])) for n in ("off", "on")}
+    out = measure_interleaved(fns, lambda _: None, cfg, random.Random(3), contexts={"on": tool})
+    assert seen == {"off": {False}, "on": {True}}
+    # Entered once per first call, warm-up and block, not per step: its own cost never reaches a sample.
+    assert all(len(s.samples_s) == 12 for s in out.values()) and state["entered"] == 1 + 1 + 4
+
+
 class _Clock:
     """A synthetic clock for the timer: steps advance it by seeded durations instead of sleeping, so the series the
     timer sees are exactly the ones the test describes, whatever else the machine is doing."""

@@ -2,6 +2,8 @@
 
     python -m fwbench.experiments.debugging.child --framework torch --bug shape --mode graph --tool none --out case.json
     python -m fwbench.experiments.debugging.child --framework torch --survey scalar_log --out survey.json
+    python -m fwbench.experiments.debugging.child --framework torch --tool detect_anomaly --cost eager --seed 0 \
+        --settings '{"overhead_workload": "mlp", ...}' --out cost.json   # one process of a tool's cost
     python -m fwbench.experiments.debugging.child --framework torch --serve   # cases as JSON lines on stdin, one fork each
 
 --serve pays the framework's import once: the server imports and configures it,
@@ -15,6 +17,7 @@ before numpy or any framework is imported, and the harness imports numpy.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 
@@ -26,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=["eager", "graph"], default="eager")
     parser.add_argument("--tool", default="none")
     parser.add_argument("--survey", help="instead of a bug: a tooling-survey item (profiler_trace, scalar_log)")
+    parser.add_argument("--cost", choices=["eager", "graph"], help="instead of a bug: time --tool's cost in this mode")
+    parser.add_argument("--seed", type=int, default=0, help="--cost: seed of the off/on block order")
+    parser.add_argument("--settings", default="{}", help="--cost: the experiment's parameters it reads, as JSON")
     parser.add_argument("--threads", default="auto")
     parser.add_argument("--out", help="where the record goes (required unless --serve)")
     parser.add_argument("--serve", action="store_true", help="read cases from stdin and fork a child for each")
@@ -51,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             return f"{args.framework} has no debugging tool {tool!r}; known: {', '.join(hooks.tools(args.framework))}"
         return None
 
-    problem = problem_of(args.bug if not args.serve else next(iter(BUGS)), args.tool, args.survey)
+    problem = problem_of(args.bug if not args.serve else next(iter(BUGS)), args.tool, args.survey or args.cost)
     if problem:
         print(problem, file=sys.stderr)
         return 2
@@ -59,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     adapter.configure(env.resolve_threads(threads))
     if args.serve:
         return serve(adapter, problem_of)
-    if args.survey:
+    if args.cost:
+        record = _cost(adapter, {"tool": args.tool, "cost": args.cost, "seed": args.seed,
+                                 "settings": json.loads(args.settings)})
+    elif args.survey:
         from fwbench.experiments.debugging.measure import survey
 
         with tempfile.TemporaryDirectory() as logdir:
@@ -72,8 +81,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _cost(adapter, request: dict) -> dict:
+    from fwbench.experiments.debugging.measure import COST_FIELDS, Params, tool_cost
+
+    settings = {k: v for k, v in request["settings"].items() if k in COST_FIELDS}
+    return tool_cost(adapter, request["tool"], request["cost"], Params(**settings), request["seed"])
+
+
 def serve(adapter, problem_of) -> int:
-    """Answer case requests ({"bug", "mode", "tool", "out"} beside fwbench.measure.forkserver's own keys), one fork each."""
+    """Answer case requests ({"bug", "mode", "tool", "out"} beside fwbench.measure.forkserver's own keys) and
+    tool-cost requests ({"cost": mode, "tool", "settings", "seed", "out"}), one fork each."""
     from fwbench.experiments.debugging.bugs import BUGS
     from fwbench.experiments.debugging import hooks
     from fwbench.experiments.debugging.harness import run_case
@@ -81,10 +98,14 @@ def serve(adapter, problem_of) -> int:
     from fwbench.measure import forkserver
 
     def handle(request: dict) -> None:
-        record = run_case(hooks.get(adapter.name).target(adapter), BUGS[request["bug"]], request["mode"], request["tool"])
+        if "cost" in request:
+            record = _cost(adapter, request)
+        else:
+            record = run_case(hooks.get(adapter.name).target(adapter), BUGS[request["bug"]], request["mode"],
+                              request["tool"])
         write_json_atomic(request["out"], record)
 
-    return forkserver.serve(handle, lambda request: problem_of(request["bug"], request["tool"], None))
+    return forkserver.serve(handle, lambda request: problem_of(request.get("bug"), request["tool"], request.get("cost")))
 
 
 if __name__ == "__main__":

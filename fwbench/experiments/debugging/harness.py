@@ -359,6 +359,21 @@ def run_isolated(framework: str, bug: str, mode: str, tool: str, threads: int | 
                      child.stderr if child.error["type"] == "ProcessDied" else "", started)
 
 
+def cost_isolated(framework: str, tool: str, mode: str, settings: dict, seed: int, threads: int | str = "auto",
+                  timeout_s: float = 300.0, workdir: str | None = None) -> dict:
+    """One process's tool-cost measurement (fwbench.experiments.debugging.measure.tool_cost) in a fresh Python
+    process; a process that fails raises, with the end of its stderr."""
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        out = Path(tmp) / "cost.json"
+        child = run_child("fwbench.experiments.debugging.child",
+                          ["--framework", framework, "--tool", tool, "--cost", mode, "--seed", str(seed),
+                           "--settings", json.dumps(settings), "--threads", str(threads), "--out", str(out)],
+                          out, timeout_s, cwd=tmp, what="the tool-cost process")
+        if child.result is None:
+            raise RuntimeError(f"{framework} {tool} cost ({mode}): {child.error['message']}: {_clip(child.stderr, 2000)}")
+        return child.result
+
+
 class FreshCases:
     """CaseServer's interface with a fresh interpreter per case (run_isolated): the reference that forking is
     checked against (`Params.case_processes`), at the cost of the framework's import per case."""
@@ -374,6 +389,9 @@ class FreshCases:
 
     def run(self, bug: str, mode: str, tool: str, timeout_s: float = 300.0) -> dict:
         return run_isolated(self.framework, bug, mode, tool, self.threads, timeout_s, self.workdir)
+
+    def cost(self, tool: str, mode: str, settings: dict, seed: int, timeout_s: float = 300.0) -> dict:
+        return cost_isolated(self.framework, tool, mode, settings, seed, self.threads, timeout_s, self.workdir)
 
 
 class CaseServer(ForkServer):
@@ -409,6 +427,22 @@ class CaseServer(ForkServer):
             return _died(bug, mode, tool, "ProcessDied",
                          f"the case's process ended ({ended_how(reply['returncode'])}) without a record",
                          stderr, started)
+
+    def cost(self, tool: str, mode: str, settings: dict, seed: int, timeout_s: float = 300.0) -> dict:
+        """cost_isolated's measurement in a fork of the server (a fresh interpreter if the server is gone or
+        the fork hangs)."""
+        with tempfile.TemporaryDirectory(dir=self.workdir) as tmp:
+            out = Path(tmp) / "cost.json"
+            reply = self.ask({"cost": mode, "tool": tool, "settings": settings, "seed": seed, "out": str(out),
+                              "workdir": tmp, "timeout_s": timeout_s}, timeout_s + 60)
+            if reply is None or reply.get("timed_out"):
+                return cost_isolated(self.framework, tool, mode, settings, seed, self.threads, timeout_s, self.workdir)
+            if "problem" in reply:
+                raise ValueError(reply["problem"])
+            if not out.is_file():
+                raise RuntimeError(f"{self.framework} {tool} cost ({mode}): the process ended "
+                                   f"({ended_how(reply['returncode'])}) without a result: {_clip(child_stderr(tmp), 2000)}")
+            return json.loads(out.read_text())
 
 
 def _died(bug: str, mode: str, tool: str, etype: str, message: str, stderr: str, started: float) -> dict:

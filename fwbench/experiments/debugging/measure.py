@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib.metadata
+import math
 import os
+import random
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -19,8 +20,8 @@ from fwbench.frameworks import get_adapter
 from fwbench.measure.child import run_child
 from fwbench.experiments.debugging.metrics import METRICS
 from fwbench.measure.metrics import record
-from fwbench.measure.stats import ratio_ci
-from fwbench.measure.timing import TimerConfig, measure
+from fwbench.measure.stats import cell_estimate, compare
+from fwbench.measure.timing import InterleaveConfig, measure_interleaved
 from fwbench.workloads import get_workload
 from fwbench.measure.job import Request
 
@@ -41,10 +42,14 @@ class Params:
     case_timeout_s: float = field(default=300.0, metadata={"help": "a case's process is killed (and recorded as hung) after this long"})
     overhead_workload: str = field(default="mlp", metadata={"help": "workload whose training step times each tool's cost"})
     overhead_batch_size: int = field(default=64, metadata={"help": "batch of that training step"})
-    warmup: int = field(default=5, metadata={"help": "untimed steps before the tool-cost timing"})
-    repeats: int = field(default=200, metadata={"help": "timed steps per tool state (at most)"})
-    min_repeats: int = field(default=10, metadata={"help": "timed steps even past max_time_s"})
-    max_time_s: float = field(default=2.0, metadata={"help": "time budget per tool state and mode"})
+    warmup: int = field(default=5, metadata={
+        "help": "tool cost: untimed steps per tool state at least, after the first call (more until step times settle)"})
+    min_repeats: int = field(default=10, metadata={"help": "tool cost: timed steps per tool state at least, per process"})
+    max_time_s: float = field(default=2.0, metadata={"help": "tool cost: timed budget per tool state and mode, per process"})
+    cost_processes: int = field(default=3, metadata={
+        "help": "tool cost: processes per mode (forks of the case server, or fresh interpreters with case_processes: "
+                "fresh); in each, tool-off and tool-on steps take turns block by block in a seeded random order, and "
+                "the slowdown's 95% interval is over these processes"})
     survey: bool = field(default=True, metadata={"help": "run the profiler / TensorBoard survey in the 'none' job"})
     case_processes: str = field(default="fork", metadata={
         "help": "fork: each case is a fork of one process that imported the framework (the import is paid once); "
@@ -58,11 +63,22 @@ class Params:
             raise ValueError(f"case_processes must be 'fork' or 'fresh', not {self.case_processes!r}")
         if self.case_timeout_s <= 0:
             raise ValueError("case_timeout_s must be positive")
+        if not isinstance(self.cost_processes, int) or isinstance(self.cost_processes, bool) or self.cost_processes < 1:
+            raise ValueError(f"cost_processes must be a positive integer, got {self.cost_processes!r}")
         get_workload(self.overhead_workload)
 
-    def timer(self) -> TimerConfig:
-        return TimerConfig(warmup=self.warmup, repeats=self.repeats, min_repeats=self.min_repeats,
-                           max_time_s=self.max_time_s)
+    def interleave(self) -> InterleaveConfig:
+        """The tool-cost timing: off and on take turns, so both states share the budget of two."""
+        return InterleaveConfig(min_samples=self.min_repeats, max_time_s=2 * self.max_time_s,
+                                warmup_min=max(1, self.warmup), warmup_max=max(60, self.warmup))
+
+    def cost_settings(self) -> dict:
+        """What a tool-cost process needs of these parameters (sent to it as JSON)."""
+        return {k: getattr(self, k) for k in COST_FIELDS}
+
+
+#: The parameters a tool-cost process reads.
+COST_FIELDS = ("overhead_workload", "overhead_batch_size", "warmup", "min_repeats", "max_time_s")
 
 
 def _record(workload: str, mode: str, phase: str, batch: int, metric: str, value: float) -> dict:
@@ -89,31 +105,56 @@ def case_records(case: dict) -> list[dict]:
     return [_record(case["bug"], case["mode"], "debug", batch, k, v) for k, v in values.items()]
 
 
-def tool_overhead(adapter, tool: str, modes: list[str], params: Params) -> tuple[list[dict], list[dict]]:
-    """Training-step time with the tool off and on, per mode: records and a summary row per mode."""
+def tool_cost(adapter, tool: str, mode: str, params: Params, seed: int) -> dict:
+    """One process's measurement of a tool's cost in `mode`: a normal training step with the tool off and on,
+    taking turns block by block in a seeded random order (the tool switched on around its own blocks only), each
+    warmed until its step times settle. Runs in a process of its own (see CaseServer.cost)."""
     spec = get_workload(params.overhead_workload)
     target = hooks.get(adapter.name).target(adapter)
     x_np, y_np = spec.batch(params.overhead_batch_size)
     x, y = adapter.to_device(x_np, "cpu"), adapter.to_device(y_np, "cpu")
-    wanted = {"eager": next(v for v, m in adapter.variants.items() if m == "eager"), "graph": target.compiled_with}
-    records, rows = [], []
+    variant = {"eager": next(v for v, m in adapter.variants.items() if m == "eager"), "graph": target.compiled_with}[mode]
+    steps = {"off": adapter.train_step(adapter.build(spec, "cpu"), variant)}
+    with target.tool(tool):
+        steps["on"] = adapter.train_step(adapter.build(spec, "cpu"), variant)
+    fns = {state: (lambda step=step: step(x, y)) for state, step in steps.items()}
+    series = measure_interleaved(fns, adapter.sync, params.interleave(), random.Random(f"{tool}|{mode}|{seed}"),
+                                 contexts={"on": lambda: target.tool(tool)})
+    return {"mode": mode, "variant": variant, "seed": seed,
+            **{state: {"values": s.samples_s, "stable": s.stable, "problem": s.problem, "discarded": s.discarded}
+               for state, s in series.items()}}
+
+
+def tool_overhead(server, tool: str, modes: list[str], params: Params) -> tuple[list[dict], list[dict], list[dict]]:
+    """A tool's cost per mode over `params.cost_processes` processes: records, a summary row per mode, and every
+    process's series. The slowdown (tool on / off) is paired over processes (`stats.compare`): a t interval on the
+    per-process log ratios of median step times, so it carries the spread between processes; a process whose
+    series did not reach a steady state is left out of it, and counted."""
+    runs = [server.cost(tool, mode, params.cost_settings(), seed, params.case_timeout_s)
+            for seed in range(params.cost_processes) for mode in modes]
+    records, rows, series = [], [], []
+    batch = params.overhead_batch_size
     for mode in modes:
-        variant = wanted[mode]
-        samples = {}
-        for state in ("off", "on"):
-            model = adapter.build(spec, "cpu")
-            with target.tool(tool) if state == "on" else contextlib.nullcontext():
-                step = adapter.train_step(model, variant)
-                samples[state] = measure(lambda: step(x, y), adapter.sync, params.timer()).samples_s
-        slowdown, lo, hi = ratio_ci(samples["on"], samples["off"])
-        batch = params.overhead_batch_size
+        mine = [r for r in runs if r["mode"] == mode]
+        steady = [r for r in mine if r["off"]["stable"] and r["on"]["stable"]]
+        off = {r["seed"]: r["off"]["values"] for r in steady}
+        on = {r["seed"]: r["on"]["values"] for r in steady}
+        c = compare(on, off) if steady else None  # ratio = on time / off time
+        slowdown = c.ratio if c else None
+        lo, hi = (c.ci_low, c.ci_high) if c and math.isfinite(c.ci_high) else (None, None)  # none from one process
         for metric, value in (("tool_slowdown", slowdown), ("tool_slowdown_ci_low", lo), ("tool_slowdown_ci_high", hi),
-                              ("step_time_tool_off_s", float(np.median(samples["off"]))),
-                              ("step_time_tool_on_s", float(np.median(samples["on"])))):
-            records.append(_record(params.overhead_workload, mode, "train", batch, metric, value))
-        rows.append({"mode": mode, "variant": variant, "workload": params.overhead_workload, "batch_size": batch,
-                     "slowdown": slowdown, "ci_low": lo, "ci_high": hi, "samples": samples})
-    return records, rows
+                              ("step_time_tool_off_s", cell_estimate(off)[0] if off else None),
+                              ("step_time_tool_on_s", cell_estimate(on)[0] if on else None)):
+            if value is not None:  # what was not measured is absent, never a NaN
+                records.append(_record(params.overhead_workload, mode, "train", batch, metric, value))
+        rows.append({"mode": mode, "variant": mine[0]["variant"], "workload": params.overhead_workload,
+                     "batch_size": batch, "slowdown": slowdown, "ci_low": lo, "ci_high": hi,
+                     "processes": len(steady), "unstable_processes": len(mine) - len(steady),
+                     "problems": sorted({r[s]["problem"] for r in mine for s in ("off", "on") if r[s]["problem"]})})
+        series += [{"phase": f"train-tool-{state}-{mode}", "batch_size": batch, "process": r["seed"],
+                    "values": r[state]["values"], "stable": r[state]["stable"], "problem": r[state]["problem"]}
+                   for r in mine for state in ("off", "on")]
+    return records, rows, series
 
 
 # ---- the tooling survey (claim D4) ---------------------------------------------------------------
@@ -233,20 +274,17 @@ def run_catalogue(framework: str, tool: str, params: Params, threads="auto", pro
                 case = server.run(bug, mode, tool, timeout_s=params.case_timeout_s)
                 cases.append(case)
                 records += case_records(case)
-    overhead, surveyed = [], []
-    if tool != "none":
-        recs, overhead = tool_overhead(adapter, tool, modes, params)
-        records += recs
-    elif params.survey:
+        overhead, samples, surveyed = [], [], []
+        if tool != "none":
+            recs, overhead, samples = tool_overhead(server, tool, modes, params)
+            records += recs
+    if tool == "none" and params.survey:
         for what in SURVEY:
             item = survey_isolated(framework, what, threads, params.case_timeout_s)
             surveyed.append(item)
             records += survey_records(item)
     return {"mode": tools[tool], "framework_version": adapter.version(), "records": records, "cases": cases,
-            "overhead": [{k: v for k, v in row.items() if k != "samples"} for row in overhead],
-            "samples": [{"phase": f"train-tool-{state}-{row['mode']}", "batch_size": row["batch_size"],
-                         "values": row["samples"][state]} for row in overhead for state in ("off", "on")],
-            "survey": surveyed, "checks": [], "bug_catalogue": catalogue()}
+            "overhead": overhead, "samples": samples, "survey": surveyed, "checks": [], "bug_catalogue": catalogue()}
 
 
 def catalogue() -> list[dict]:

@@ -1,5 +1,7 @@
 """The debugging experiment's own logic: parameters, records from a case, what a missing package is."""
 
+import math
+
 import pytest
 
 from conftest import debug_case
@@ -49,3 +51,24 @@ def test_dependency_closure_follows_requirements():
     closure = dependency_closure("pandas")
     assert {"pandas", "numpy", "python-dateutil"} <= closure
     assert dependency_closure("no-such-distribution-xyz") == {"no-such-distribution-xyz"}
+
+
+@pytest.mark.parametrize("processes", ["fork", "fresh"])
+def test_a_tools_cost_takes_turns_with_the_tool_off_in_several_processes(processes, tmp_path):
+    from fwbench.experiments.debugging.harness import CaseServer, FreshCases
+    from fwbench.experiments.debugging.measure import tool_overhead
+
+    params = Params(min_repeats=3, max_time_s=0.05, warmup=1, cost_processes=2, overhead_batch_size=8)
+    with (CaseServer if processes == "fork" else FreshCases)("jax", threads=1, workdir=str(tmp_path)) as server:
+        records, rows, series = tool_overhead(server, "debug_nans", ["eager", "graph"], params)
+    assert [r["mode"] for r in rows] == ["eager", "graph"]
+    for row in rows:
+        assert row["processes"] + row["unstable_processes"] == 2
+        if row["processes"] == 2:  # an interval over the two processes
+            assert 0 < row["ci_low"] <= row["slowdown"] <= row["ci_high"] < math.inf
+    # Every process timed both states, each past its minimum of steps.
+    assert sorted((s["phase"], s["process"]) for s in series) == sorted(
+        (f"train-tool-{state}-{mode}", p) for state in ("off", "on") for mode in ("eager", "graph") for p in (0, 1))
+    assert all(len(s["values"]) >= 3 for s in series)
+    assert {"tool_slowdown", "tool_slowdown_ci_low", "step_time_tool_on_s"} <= {r["metric"] for r in records}
+    assert list(tmp_path.iterdir()) == []

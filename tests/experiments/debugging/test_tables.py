@@ -99,13 +99,18 @@ def test_tool_effects_and_overhead(make_store):
     base = [debug_case("nan_loss", "eager", "silent-wrong", ideal="error")]
     with_tool = [debug_case("nan_loss", "eager", "error", ideal="error", line=True, tool="debug_nans")]
     overhead = [{"mode": "eager", "variant": "eager", "workload": "mlp", "batch_size": 64, "slowdown": 1.5,
+                 "ci_low": 1.4, "ci_high": 1.6, "processes": 3},
+                # stored before the cost was timed in several processes: its interval held one process's noise
+                {"mode": "graph", "variant": "jax.jit", "workload": "mlp", "batch_size": 64, "slowdown": 1.5,
                  "ci_low": 1.4, "ci_high": 1.6}]
     r = store_with(make_store, {"jax": base}, tools=[("jax", "debug_nans", with_tool, overhead)])
     eff = debug_report.tool_effects(debug_report.cases(r))
     assert eff[["tool", "without tool", "with tool", "line shown"]].values.tolist() == [
         ["debug_nans", "silent-wrong", "error", True]]
     oh = debug_report.overhead(r)
-    assert oh["slowdown"].tolist() == [1.5] and oh["tool"].tolist() == ["debug_nans"]
+    assert oh["slowdown"].tolist() == [1.5, 1.5] and set(oh["tool"]) == {"debug_nans"}
+    assert oh["cost"].tolist() == [debug_report.COST_CLASSES["faster"], "inconclusive"]
+    assert oh["ci_low"].isna().tolist() == [False, True]
 
 
 def test_tidy_rows_name_the_bug_tool_and_mode(make_store):
