@@ -515,9 +515,12 @@ _LONG = re.compile(r"[^\s<>]{13,}")
 
 def _break_points(html: str) -> str:
     """Let long tokens (ids, variant lists, dotted names) wrap after their punctuation, so a table fits its column
-    without breaking words like "TensorFlow" in the middle; <wbr> adds no characters to what a reader copies."""
+    without breaking words like "TensorFlow" in the middle, and anything still longer every 24 characters; <wbr>
+    adds no characters to what a reader copies."""
     def token(m):
-        return re.sub(r"([_./,+-])(?=[^\s])", r"\1<wbr>", m.group(0))
+        text = re.sub(r"([_./,+-])(?=[^\s])", r"\1<wbr>", m.group(0))
+        # What still runs on (a hash, a row of ^ under a traceback line) may break anywhere, never inside an entity.
+        return re.sub(r"[^\s<>&;]{24}(?=[^\s<>&;])", r"\g<0><wbr>", text)
     return _TEXT.sub(lambda m: ">" + _LONG.sub(token, m.group(1)) + "<", html)
 
 
@@ -546,6 +549,11 @@ def html_table(df: pd.DataFrame, floatfmt: str | None = None, key: list[str] | N
         return render(df, "fwbench-table")
     return (render(df[key], "fwbench-table") + f"<details class='fwbench-scrolls'><summary>all {df.shape[1]} "
             f"columns</summary>{render(df, 'fwbench-table')}</details>")
+
+
+def failure_table(fail: pd.DataFrame) -> str:
+    """`Report.failures` as a chapter shows it: who failed and why up front, the run and the rest behind the toggle."""
+    return html_table(fail, key=["machine", "framework", "variant", "workload", "error", "message"])
 
 
 def compact_table(df: pd.DataFrame, cols: list[str], floatfmt: str | None = None) -> str:

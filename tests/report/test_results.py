@@ -1,7 +1,11 @@
 """Chapter helpers pick the newest result per cell and never let stored text reach a page unescaped."""
 
+import re
+
+import pandas as pd
+
 from conftest import evg_job, job
-from fwbench.report.results import Report, html_table, escape
+from fwbench.report.results import Report, escape, failure_table, html_table
 
 
 def test_latest_result_per_cell_wins(make_store):
@@ -23,6 +27,15 @@ def test_failures_are_listed_and_escaped(make_store):
     assert len(fail) == 1 and fail.iloc[0]["variant"] == "jax.jit"
     page = html_table(fail)
     assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;b&gt;" in page
+    shown = failure_table(fail)  # the chapters' view: who and why first, the run behind the toggle
+    assert "<script>" not in shown and "&lt;script&gt;" in shown and "all 10 columns" in shown
+
+
+def test_long_unbroken_text_gets_break_points_outside_entities():
+    html = html_table(pd.DataFrame({"message": ["^" * 50 + " a&b " + "x" * 30 + "<>" * 20]}))
+    cell = re.search(r"<td>(.*?)</td>", html, re.S).group(1)
+    assert re.search(r"[^\s<>&;]{25}", cell) is None  # no run of 25 characters without a break point
+    assert cell.replace("<wbr>", "") == "^" * 50 + " a&amp;b " + "x" * 30 + "&lt;&gt;" * 20  # entities intact
     assert escape("<a href='x'>") == "&lt;a href=&#x27;x&#x27;&gt;"
 
 

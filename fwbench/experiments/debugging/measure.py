@@ -118,6 +118,11 @@ def tool_cost(adapter, tool: str, mode: str, params: Params, seed: int) -> dict:
     with target.tool(tool):
         steps["on"] = adapter.train_step(adapter.build(spec, "cpu"), variant)
     fns = {state: (lambda step=step: step(x, y)) for state, step in steps.items()}
+    # The tool-off step runs once before the turns begin. Seen with torch 2.13: torch.compile fails on this
+    # training step (a data-dependent guard) when its first compile in the process happens under
+    # detect_anomaly, and succeeds once a compile without it has run; the order of first calls must not decide
+    # whether the cost can be measured.
+    adapter.sync(fns["off"]())
     series = measure_interleaved(fns, adapter.sync, params.interleave(), random.Random(f"{tool}|{mode}|{seed}"),
                                  contexts={"on": lambda: target.tool(tool)})
     return {"mode": mode, "variant": variant, "seed": seed,

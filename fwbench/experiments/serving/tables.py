@@ -195,9 +195,13 @@ def what_was_measured(report: Report, srv: pd.DataFrame) -> str:
     servers_v = srv[srv["server_version"].fillna("") != ""].groupby("server")["server_version"].first()
     rt = serving[serving["runtime_version"].fillna("") != ""].drop_duplicates("label")
     pin = serving.drop_duplicates(["machine_label"])
+    starts = sorted(srv.groupby(["machine_label", "label"])["process"].nunique().unique())
     return (f"{srv['label'].nunique()} serving variants from {srv['framework'].nunique()} source frameworks, on the "
             f"workloads {', '.join(sorted(w for w in srv['workload'].unique() if w))}, on "
-            f"{srv['machine_label'].nunique()} machine(s).\n\n"
+            f"{srv['machine_label'].nunique()} machine(s). Each setting was started "
+            f"{' or '.join(map(str, starts))} time(s), once per process of the profile; the processes of all "
+            "variants took turns in a seeded random order, so that drift of the machine reaches every variant "
+            "alike and shows as spread between starts.\n\n"
             "Servers: " + ", ".join(f"{md(s)} ({md(v)})" for s, v in servers_v.items()) + ". Runtimes behind them: "
             + ", ".join(f"{md(r['label'])}: {md(r['runtime'])} ({md(r['runtime_version'])})" for _, r in rt.iterrows()) + ".\n\n"
             f"Each request carries {p['request_batch']} sample(s). Load levels, each after "
