@@ -11,7 +11,6 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 
 from fwbench.experiments.debugging.bugs import BUGS
 from fwbench.experiments.debugging.harness import CaseServer, FreshCases
