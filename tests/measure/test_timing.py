@@ -118,11 +118,19 @@ def test_an_alternatives_context_is_on_for_its_own_calls_only_and_outside_the_cl
         finally:
             state["on"] = False
 
-    fns = {n: (lambda n=n: seen[n].add(state["on"])) for n in ("off", "on")}
+    calls = {"off": 0, "on": 0}
+
+    def step(n):
+        calls[n] += 1
+        seen[n].add(state["on"])
+
+    fns = {n: (lambda n=n: step(n)) for n in ("off", "on")}
     out = measure_interleaved(fns, lambda _: None, cfg, random.Random(3), contexts={"on": tool})
     assert seen == {"off": {False}, "on": {True}}
-    # Entered once per first call, warm-up and block, not per step: its own cost never reaches a sample.
-    assert all(len(s.samples_s) == 12 for s in out.values()) and state["entered"] == 1 + 1 + 4
+    # Entered once per first call, warm-up and block of 3 steps, not per step: its own cost never reaches a sample.
+    # (A machine busy with other work can make the timer measure once more: more blocks, the same rule.)
+    assert all(len(s.samples_s) >= 12 for s in out.values())
+    assert 1 + 1 + 4 <= state["entered"] and state["entered"] - 1 - out["on"].attempts <= calls["on"] / 3
 
 
 class _Clock:
