@@ -229,7 +229,17 @@ def test_tidy_export(pipeline):
     # Every case has exactly one outcome, in eager and compiled mode, for every framework.
     per_case = cases.groupby(["framework", "variant", "workload", "mode"])["value"].sum()
     assert (per_case == 1).all() and len(per_case) == 3 * 4 * 2 + 3 * 1 * 2  # all bugs with no tool, nan_loss with one
-    assert set(dbg[dbg.metric == "tool_slowdown"].framework) == {"torch", "tensorflow", "jax"}
+    # Every framework's tool cost was measured in both modes over the profile's processes. A slowdown is stored
+    # only where some process held a steady state, which a loaded machine (CI runs the other tests beside this
+    # one) does not promise; an all-unsteady mode is a stored result, never a median.
+    counted = dbg[dbg.metric.isin(["tool_cost_processes", "tool_cost_unstable_processes"])]
+    per_mode = counted.groupby(["framework", "mode"])["value"].sum()
+    assert set(per_mode.index) == {(f, m) for f in ("torch", "tensorflow", "jax") for m in ("eager", "graph")}
+    assert (per_mode == 2).all(), per_mode
+    steady = counted[(counted.metric == "tool_cost_processes") & (counted.value > 0)]
+    slowed = dbg[dbg.metric == "tool_slowdown"]
+    assert set(zip(slowed.framework, slowed["mode"])) == set(zip(steady.framework, steady["mode"]))
+    assert not slowed.empty, "no framework's tool cost reached a steady state in any process"
     exp = df[df.experiment == "export"]
     assert set(exp.status) == {"ok"} and set(exp.workload) == {"mlp"}
     assert {("torch", "onnx-dynamo"), ("tensorflow", "tflite"), ("jax", "jax-export"), ("torch", "keras3"),

@@ -148,7 +148,10 @@ def tool_overhead(server, tool: str, modes: list[str], params: Params) -> tuple[
         lo, hi = (c.ci_low, c.ci_high) if c and math.isfinite(c.ci_high) else (None, None)  # none from one process
         for metric, value in (("tool_slowdown", slowdown), ("tool_slowdown_ci_low", lo), ("tool_slowdown_ci_high", hi),
                               ("step_time_tool_off_s", cell_estimate(off)[0] if off else None),
-                              ("step_time_tool_on_s", cell_estimate(on)[0] if on else None)):
+                              ("step_time_tool_on_s", cell_estimate(on)[0] if on else None),
+                              # Always stored: a cost whose every process was unsteady is a result too.
+                              ("tool_cost_processes", len(steady)),
+                              ("tool_cost_unstable_processes", len(mine) - len(steady))):
             if value is not None:  # what was not measured is absent, never a NaN
                 records.append(_record(params.overhead_workload, mode, "train", batch, metric, value))
         rows.append({"mode": mode, "variant": mine[0]["variant"], "workload": params.overhead_workload,

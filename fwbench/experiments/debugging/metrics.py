@@ -23,6 +23,10 @@ METRICS: dict[str, Metric] = {
                                      "mean over processes of each process's ratio of medians (off and on interleaved)"),
     "tool_slowdown_ci_low": Metric("ratio", "lower end of tool_slowdown's 95% interval over processes (absent from one)"),
     "tool_slowdown_ci_high": Metric("ratio", "upper end of tool_slowdown's 95% interval over processes (absent from one)"),
+    "tool_cost_processes": Metric("count", "processes whose tool-off and tool-on step times both settled and held steady "
+                                           "(the ones tool_slowdown rests on)"),
+    "tool_cost_unstable_processes": Metric("count", "processes left out of tool_slowdown: a series never settled or "
+                                                    "shifted level, also when measured again"),
     "step_time_tool_off_s": Metric("s", "training-step time with the tool off (geometric mean of per-process medians)"),
     "step_time_tool_on_s": Metric("s", "training-step time with the tool on (geometric mean of per-process medians)"),
     "tool_works": Metric("bool", "tooling survey: 1 if the framework wrote the artifact (profiler trace, TensorBoard scalars)"),

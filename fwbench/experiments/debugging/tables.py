@@ -91,7 +91,8 @@ def overhead(report: Report) -> pd.DataFrame:
             rows.append({"machine_label": run.manifest["machine_label"], "framework": job["framework"],
                          "tool": job["variant"], **row})
     df = pd.DataFrame(rows, columns=["machine_label", "framework", "tool", "mode", "variant", "workload",
-                                     "batch_size", "slowdown", "ci_low", "ci_high", "processes"])
+                                     "batch_size", "slowdown", "ci_low", "ci_high", "processes",
+                                     "unstable_processes"])
     # The same margin as every timing comparison, on an interval over processes. Results stored before tool off
     # and on took turns in several processes (no `processes`) held one process's step noise only: none counts.
     one = df["processes"].isna()
