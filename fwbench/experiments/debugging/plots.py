@@ -54,6 +54,10 @@ def overhead_chart(overhead: pd.DataFrame):
     sns.set_theme(style="whitegrid", context="notebook")
     d = overhead.copy()
     d["tool "] = d["framework"] + " " + d["tool"] + " (" + d["mode"].map({"eager": "eager", "graph": "compiled"}) + ")"
+    for column in ("slowdown", "ci_low", "ci_high"):
+        d[column] = pd.to_numeric(d[column], errors="coerce")
+    # No bar where no process held a steady state: the label says so instead of leaving an empty row.
+    d.loc[d["slowdown"].isna(), "tool "] += ": no steady process"
     machines = sorted(d["machine_label"].unique())
     fig, axes = plt.subplots(len(machines), 1, figsize=(7.5, 0.6 + 0.45 * max(len(d) / max(len(machines), 1), 2)),
                              squeeze=False, constrained_layout=True)
