@@ -113,6 +113,18 @@ def execute_job(job: Job, work: Path, notebook_out: Path, cache_dir: Path) -> di
     return body
 
 
+def skipped_like(first: dict, job: Job) -> dict:
+    """A later process of a cell whose earlier process, in this run, found its device or server missing: not run.
+
+    What is missing does not come back between two processes of one run, so starting a
+    kernel and importing a framework again would only find the same absence (seconds per
+    process); the result says which process found it, and why.
+    """
+    error = dict(first["error"])
+    error["message"] = f"not run: process {first['process']} of this cell found, in this run: {error['message']}"
+    return {**_failure_doc(job, error), "status": "skipped", "duration_s": 0.0}
+
+
 def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions()) -> Summary:
     """Execute `profile` into `store`; skip jobs whose inputs match a stored successful result."""
     summary = Summary()
@@ -196,14 +208,20 @@ def _run_jobs(todo, keys, run_id, store, work_root, options, summary) -> None:
     from tqdm.auto import tqdm
 
     bar = tqdm(todo, desc="fwbench", unit="job", disable=not options.progress, file=sys.stderr)
+    unavailable: dict[str, dict] = {}  # cell_id -> the skipped job's body, for the cell's later processes
     for job in bar:
         bar.set_postfix_str(f"{job.framework} {job.variant}")
         work = work_root / job.job_id
         work.mkdir(parents=True, exist_ok=True)
         nb_tmp = work / "executed.ipynb"
         started = _now()
-        # Shared by the cell's processes: the first compiles into it, later ones find it warm.
-        body = execute_job(job, work, nb_tmp, work_root / "cache" / job.cell_id)
+        if job.cell_id in unavailable:
+            body = skipped_like(unavailable[job.cell_id], job)
+        else:
+            # Shared by the cell's processes: the first compiles into it, later ones find it warm.
+            body = execute_job(job, work, nb_tmp, work_root / "cache" / job.cell_id)
+            if body["status"] == "skipped":
+                unavailable[job.cell_id] = {**body, "process": job.process}
         doc = {**body, "schema_version": SCHEMA_VERSION, "kind": "job", "run_id": run_id,
                "job_id": job.job_id, "job_key": keys[job.job_id], "process": job.process, "mode": body.get("mode", job.mode),
                "cell_id": job.cell_id, "experiment": job.experiment,

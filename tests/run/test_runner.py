@@ -28,3 +28,35 @@ def test_keys_follow_code_environment_and_parameters():
     assert base != job_key(j, ENV, "other code", TOOLS)
     assert base != job_key(j, {**ENV, "packages": {"torch": "2.14.0"}}, "c", TOOLS)
     assert base != job_key(j, {**ENV, "threads": 1}, "c", TOOLS)
+
+
+def test_a_cells_later_processes_are_not_started_once_one_found_its_server_missing(tmp_path, monkeypatch):
+    import shutil
+
+    import pytest
+
+    from fwbench.run import runner
+    from fwbench.store.store import Store
+
+    if shutil.which("tensorflow_model_server"):
+        pytest.skip("TensorFlow Serving is installed here: nothing is missing")
+    # This test measures nothing: it need not wait for (or hold) the machine's one-benchmark-at-a-time lock.
+    monkeypatch.setattr(runner, "_machine_lock_path", lambda: tmp_path / "machine.lock")
+    profile = parse_profile({"name": "t", "experiments": {"serving": {
+        "frameworks": ["tensorflow"], "variants": ["tf-serving"], "processes": 3, "params": {"workloads": ["mlp"]}}}})
+    store = Store(tmp_path / "store")
+    summary = runner.run_profile(profile, store, runner.RunOptions(progress=False, scratch=tmp_path / "scratch"))
+    assert (summary.executed, summary.skipped, summary.failed) == (3, 3, 0)
+    (run,), _ = store.load()
+    jobs = {j["process"]: j for j in run.jobs}
+    first = jobs[0]["error"]["message"]
+    assert jobs[0]["error"]["type"] == "ServerUnavailable" and "tensorflow_model_server" in first
+    notebooks = {p.name for p in (store.run_dir(run.run_id) / "notebooks").glob("*.ipynb")}
+    assert notebooks == {f"{jobs[0]['job_id']}.ipynb"}  # only the first process started a kernel
+    for p in (1, 2):
+        assert jobs[p]["status"] == "skipped" and jobs[p]["duration_s"] == 0
+        assert jobs[p]["error"]["message"].startswith("not run: process 0 of this cell found")
+        assert first in jobs[p]["error"]["message"] and jobs[p]["cell_id"] == jobs[0]["cell_id"]
+    # Stored as skipped, all three are reused until the server is installed (their keys cover its binary).
+    again = runner.run_profile(profile, store, runner.RunOptions(progress=False, scratch=tmp_path / "scratch"))
+    assert (again.executed, again.reused) == (0, 3)
