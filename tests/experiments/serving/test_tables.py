@@ -132,6 +132,13 @@ def test_x4_without_tensorflow_serving_says_so_first_and_what_it_compared(make_s
     assert v.evidence.startswith("TensorFlow Serving did not run here, so this verdict compares the SavedModel as "
                                  "served by ")
     assert because(v).startswith("TensorFlow Serving did not run here")  # the reason on page 1 says it too
+    # Later processes the runner did not start (fwbench.run.runner.skipped_like) do not replace the reason the
+    # first process found.
+    later = serving_job("r1", "tensorflow", "tf-serving", "tfserving:savedmodel", {"mlp": (1, 1)}, status="skipped",
+                        process=1, error={"type": "ServerUnavailable", "traceback": "",
+                                          "message": "not run: process 0 of this cell found, in this run: no server"})
+    v = verdict_for(X4, report_of(make_store, [later, down, sm({"mlp": (1000, 0.002)}), ort({"mlp": (1000, 0.002)})]))
+    assert f"**unavailable** ({md('no tensorflow_model_server')})" in v.evidence and "not run:" not in v.evidence
 
 
 def test_early_ends_are_stated_with_their_rule_and_counted_from_the_records():
