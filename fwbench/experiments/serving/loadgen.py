@@ -206,10 +206,25 @@ async def _open(level: Level, url, body, headers, seed: int) -> dict:
     return out
 
 
-def run_levels(url: str, body: bytes, content_type: str, levels: list[Level], seed: int = 0) -> list[dict]:
+def open_levels(closed_results: list[dict], fractions: list[float], template: dict) -> list[Level]:
+    """Open levels at each fraction of the best closed-loop throughput just measured (none if nothing was served)."""
+    peak = max((r["throughput_rps"] for r in closed_results if r["level"]["kind"] == "closed"), default=0.0)
+    return [Level(**{**template, "kind": "open", "rate": f * peak}) for f in fractions] if peak > 0 else []
+
+
+def run_levels(url: str, body: bytes, content_type: str, levels: list[Level], seed: int = 0,
+               open_fractions: list[float] = (), open_template: dict | None = None, open_seed: int = 1) -> list[dict]:
+    """Run `levels` in order, then (with `open_fractions`) open levels sized from their best throughput, in the
+    same process: starting a generator per step cost about half a second each."""
     headers = {"Content-Type": content_type, "Accept": content_type}
 
     async def main():
+        results = await run(levels, seed)
+        if open_fractions:
+            results += await run(open_levels(results, list(open_fractions), open_template or {}), open_seed)
+        return results
+
+    async def run(levels, seed):
         results = []
         for i, level in enumerate(levels):
             # Wall-clock bounds, so that another process's samples (server memory) can be matched to the level.
@@ -231,7 +246,8 @@ def run_levels(url: str, body: bytes, content_type: str, levels: list[Level], se
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fwbench.experiments.serving.loadgen", description=__doc__.splitlines()[0])
-    parser.add_argument("--spec", required=True, help="JSON: url, body_file, content_type, levels, seed")
+    parser.add_argument("--spec", required=True, help="JSON: url, body_file, content_type, levels, seed; optionally "
+                        "open_fractions, open_level (an open level's settings but its rate) and open_seed")
     parser.add_argument("--out", required=True)
     parser.add_argument("--cpus", default="", help="comma-separated CPUs to pin this process to")
     args = parser.parse_args(argv)
@@ -245,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     # objects are short-lived and freed by reference counting, so collection stays off.
     gc.disable()
     started = time.perf_counter()
-    results = run_levels(spec["url"], body, spec["content_type"], levels, spec.get("seed", 0))
+    results = run_levels(spec["url"], body, spec["content_type"], levels, spec.get("seed", 0),
+                         spec.get("open_fractions", []), spec.get("open_level"), spec.get("open_seed", 1))
     from fwbench.files import write_json_atomic
 
     affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []

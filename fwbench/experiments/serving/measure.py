@@ -171,15 +171,18 @@ class RssSampler:
 
 
 def run_load(url: str, body: bytes, content_type: str, levels: list[dict], cpus: list[int], workdir: Path,
-             seed: int = 0) -> list[dict]:
-    """Run the load generator in its own process (pinned to `cpus`) through `levels`; return its per-level results."""
+             seed: int = 0, open_fractions: tuple[float, ...] = (), open_level: dict | None = None) -> list[dict]:
+    """Run the load generator in its own process (pinned to `cpus`) through `levels`, then through open levels at
+    `open_fractions` of their best throughput (settings from `open_level`); return its per-level results."""
     workdir.mkdir(parents=True, exist_ok=True)
     body_file, spec_file, out = workdir / "body.bin", workdir / "loadgen.json", workdir / "loadgen-result.json"
     body_file.write_bytes(body)
     spec_file.write_text(json.dumps({"url": url, "body_file": str(body_file), "content_type": content_type,
-                                     "levels": levels, "seed": seed}))
+                                     "levels": levels, "seed": seed, "open_fractions": list(open_fractions),
+                                     "open_level": open_level, "open_seed": 1}))
     out.unlink(missing_ok=True)
-    budget = sum(lv["warmup_s"] + lv["duration_s"] + lv["timeout_s"] for lv in levels) + 60
+    every = levels + [open_level] * len(open_fractions) if open_level else levels
+    budget = sum(lv["warmup_s"] + lv["duration_s"] + lv["timeout_s"] for lv in every) + 60
     proc = subprocess.run([sys.executable, "-m", "fwbench.experiments.serving.loadgen", "--spec", str(spec_file), "--out", str(out),
                            "--cpus", ",".join(map(str, cpus))], capture_output=True, text=True, timeout=budget)
     if proc.returncode != 0 or not out.is_file():
@@ -262,20 +265,20 @@ def serve_one(server, runtime: str, artifact: Path, workload: str, batching: boo
             progress(f"{workload} {mode}")
             fbody, fctype = server.encode(x, fmt)
             closed = [_level(params, kind="closed", concurrency=c) for c in params.concurrency]
+            # One generator process per format: the closed levels, then the open ones at fractions of their best
+            # throughput (the generator sizes them; nothing is open if nothing was served).
             with RssSampler(proc) as rss:
-                results = run_load(launch.url, fbody, fctype, closed, client_cpus, workdir / mode.replace("/", "-"))
-            for level, res in zip(params.concurrency, results):
+                results = run_load(launch.url, fbody, fctype, closed, client_cpus, workdir / mode.replace("/", "-"),
+                                   open_fractions=params.open_loop_fractions,
+                                   open_level={k: v for k, v in _level(params, kind="open").items() if k != "kind"})
+            closed_res, opened = results[:len(closed)], results[len(closed):]
+            for level, res in zip(params.concurrency, closed_res):
                 records += _load_records(workload, params, f"closed-{level}", mode, res,
                                          rss.peak(res["began_unix"], res["ended_unix"]))
-            peak = max(r["throughput_rps"] for r in results)
-            opened = [_level(params, kind="open", rate=f * peak) for f in params.open_loop_fractions] if peak > 0 else []
-            if opened:
-                with RssSampler(proc) as rss:
-                    results = run_load(launch.url, fbody, fctype, opened, client_cpus,
-                                       workdir / (mode.replace("/", "-") + "-open"), seed=1)
-                for f, res in zip(params.open_loop_fractions, results):
-                    records += _load_records(workload, params, f"open-{f:g}", mode, res,
-                                             rss.peak(res["began_unix"], res["ended_unix"]))
+            peak = max(r["throughput_rps"] for r in closed_res)
+            for f, res in zip(params.open_loop_fractions, opened):
+                records += _load_records(workload, params, f"open-{f:g}", mode, res,
+                                         rss.peak(res["began_unix"], res["ended_unix"]))
             attempt["formats"][fmt] = {"outcome": "serves", "peak_closed_rps": peak}
             if not proc.alive():
                 raise RuntimeError(f"server process died under load (exit status {proc.proc.returncode})")

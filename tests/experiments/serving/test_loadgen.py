@@ -32,11 +32,12 @@ def test_summary_counts_errors_and_orders_percentiles():
     assert summarize([], {"ClientConnectorError": 3}, 1.0)["error_rate"] == 1.0
 
 
-def run_loadgen(tmp_path, url, levels):
+def run_loadgen(tmp_path, url, levels, **extra):
     body = tmp_path / "body"
     body.write_bytes(wire.encode_request(np.ones((1, 4), np.float32), "json"))
     spec = tmp_path / "spec.json"
-    spec.write_text(json.dumps({"url": url, "body_file": str(body), "content_type": wire.JSON, "levels": levels}))
+    spec.write_text(json.dumps({"url": url, "body_file": str(body), "content_type": wire.JSON, "levels": levels,
+                                **extra}))
     out = tmp_path / "out.json"
     subprocess.run([sys.executable, "-m", "fwbench.experiments.serving.loadgen", "--spec", str(spec), "--out", str(out), "--cpus", "0"],
                    check=True, timeout=120)
@@ -99,3 +100,18 @@ def test_a_server_that_is_not_there_is_all_errors_not_a_crash(tmp_path):
                          [{"kind": "closed", "concurrency": 2, "duration_s": 0.3, "warmup_s": 0}])
     level = result["levels"][0]
     assert level["n_ok"] == 0 and level["error_rate"] == 1.0 and "latency_p50_s" not in level
+
+
+def test_open_levels_follow_the_closed_peak_in_the_same_generator(tiny_onnx, tmp_path):
+    opened = {"open_fractions": [0.5, 0.8], "open_level": {"duration_s": 0.5, "warmup_s": 0.1}}
+    with serving(tiny_onnx, tmp_path) as url:
+        closed, half, most = run_loadgen(tmp_path, url, [
+            {"kind": "closed", "concurrency": 2, "duration_s": 0.5, "warmup_s": 0.1}], **opened)["levels"]
+    assert closed["level"]["kind"] == "closed" and half["level"]["kind"] == most["level"]["kind"] == "open"
+    assert half["level"]["rate"] == pytest.approx(0.5 * closed["throughput_rps"])
+    assert most["level"]["rate"] == pytest.approx(0.8 * closed["throughput_rps"])
+    assert closed["ended_unix"] <= half["began_unix"] and half["error_rate"] == most["error_rate"] == 0
+    # Nothing served, nothing to size an open level from: none is run.
+    down = run_loadgen(tmp_path, f"http://127.0.0.1:{free_port()}/predict",
+                       [{"kind": "closed", "concurrency": 1, "duration_s": 0.2, "warmup_s": 0}], **opened)["levels"]
+    assert [lv["level"]["kind"] for lv in down] == ["closed"]
