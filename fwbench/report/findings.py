@@ -9,6 +9,7 @@ must know (model sizes, what a machine lacked).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +32,44 @@ def _first_sentence(text: str, limit: int = 220) -> str:
     m = re.search(r"(?<=[.!?])\s", text)
     sentence = text[:m.start()] if m else text
     return sentence if len(sentence) <= limit else sentence[:limit - 1].rstrip() + "…"
+
+
+def _plain(markdown: str) -> str:
+    """Markdown of a rule's evidence as plain text: no emphasis markers, no escaping backslashes."""
+    return re.sub(r"\\(.)", r"\1", re.sub(r"\*\*(.+?)\*\*", r"\1", str(markdown or "")))
+
+
+def _outcome_tally(evidence: str, verdict: str) -> str:
+    """For evidence that opens with a list of rows each with its outcome in bold (the debugging and export rules):
+    how many of those rows had each outcome, and the first row of the rarest, in plain text. "" for any other
+    evidence, and where the rows cannot explain the verdict (a *mixed* one over rows that all agree: the rule
+    decided on something else)."""
+    rows = []
+    for line in str(evidence or "").splitlines():
+        if not line.startswith("- "):
+            break  # later lists are context ("for comparison"), not the rows the verdict counts
+        rows.append(line[2:])
+    outcomes = [re.search(r"\*\*(.+?)\*\*", r) for r in rows]
+    if not rows or not all(outcomes):
+        return ""
+    counts = Counter(_plain(o.group(1)) for o in outcomes)  # in order of first appearance
+    if verdict == "mixed" and len(counts) == 1:
+        return ""
+    text = ", ".join(f"{n} {word}" for word, n in counts.items()) + f" (of {len(rows)} rows)"
+    if len(counts) > 1:
+        rarest = min(counts, key=counts.get)
+        example = next(r for r, o in zip(rows, outcomes) if _plain(o.group(1)) == rarest)
+        text += f"; e.g. {_first_sentence(_plain(example), limit=160)}"
+    return text
+
+
+def _first_row(evidence: str) -> str:
+    """Evidence that opens with a list: its first row in plain text and how many more there are; "" otherwise."""
+    lines = str(evidence or "").splitlines()
+    if not lines or not lines[0].startswith("- "):
+        return ""
+    more = sum(1 for ln in lines[1:] if ln.startswith("- "))
+    return _first_sentence(_plain(lines[0][2:]), limit=180) + (f" (and {more} more rows)" if more else "")
 
 
 def _where(row: pd.Series) -> str:
@@ -62,7 +101,8 @@ def because(verdict) -> str:
     deciding side."""
     cells = verdict.cells if isinstance(verdict.cells, pd.DataFrame) else pd.DataFrame()
     if verdict.verdict in ("not yet measured", "not testable here") or cells.empty or "role" not in cells:
-        return _first_sentence(verdict.evidence) or "-"
+        return (_outcome_tally(verdict.evidence, verdict.verdict) or _first_row(verdict.evidence)
+                or _first_sentence(_plain(verdict.evidence)) or "-")
     sup, con = int((cells["role"] == "supports").sum()), int((cells["role"] == "contradicts").sum())
     undecided = int((cells["role"] == "inconclusive").sum())
     text = f"{sup} of {sup + con} decided cells support it" + (f" ({undecided} inconclusive)" if undecided else "")

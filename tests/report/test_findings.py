@@ -60,3 +60,22 @@ def test_a_hostile_machine_label_stays_text(make_store):
     report.runs[0].manifest["machine_label"] = "<img src=x onerror=alert(1)>"
     line = machine_line(report)
     assert "<img" not in line and "&lt;img" in line
+
+
+def test_a_list_of_outcomes_becomes_a_tally_in_plain_text_not_raw_markdown():
+    from types import SimpleNamespace
+
+    def reason(verdict, evidence):
+        return because(SimpleNamespace(verdict=verdict, evidence=evidence, cells=pd.DataFrame()))
+
+    rows = ("- box jax eager, print: **works** (3 of 3)\n- box jax graph, print: **silent\\-wrong** (0 of 3)\n"
+            "- box torch eager, print: **works** (3 of 3)")
+    assert reason("mixed", rows) == "2 works, 1 silent-wrong (of 3 rows); e.g. box jax graph, print: silent-wrong (0 of 3)"
+    # Only the opening list counts: a later one is context ("for comparison").
+    assert reason("supported", "- a: **matches**\n\nFor comparison:\n- b: **fails**") == "1 matches (of 1 rows)"
+    # Rows that all agree cannot explain a mixed verdict: the first row is shown, not a tally that reads as a reason.
+    agree = "- box tflite on cnn: **matches** (error 0); 0.3 MB\n- box tflite on mlp: **matches**"
+    assert reason("mixed", agree) == "box tflite on cnn: matches (error 0); 0.3 MB (and 1 more rows)"
+    assert reason("contradicted", "- box: profiler works\n- box: scalar_log **fails**") == "box: profiler works (and 1 more rows)"
+    # Evidence that opens with a sentence keeps its first sentence.
+    assert reason("contradicted", "0 of 6 differ (0%). More.\n\n- x: **fails**") == "0 of 6 differ (0%)."
