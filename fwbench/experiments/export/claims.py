@@ -141,7 +141,7 @@ def rule_x5(report: Report) -> tuple[str, str, pd.DataFrame]:
         return "not yet measured", evidence, cells
     if len(missing) == len(pt):  # the package would not install or import: nothing to compare with
         return "not testable here", evidence, cells
-    verdicts = []
+    verdicts, why = [], []
     for (machine, workload), g in cells.groupby(["machine_label", "workload"]):
         t, p = g[g["framework"] == "tensorflow"], g[g["framework"] == "torch"]
         if t.empty or p.empty:
@@ -155,10 +155,17 @@ def rule_x5(report: Report) -> tuple[str, str, pd.DataFrame]:
             up = 1 + stats.EQUIVALENCE_MARGIN
             verdicts.append("tflite ahead" if t["latency_b1_ci_high_s"] * up < p["latency_b1_ci_low_s"] else
                             "pytorch ahead" if p["latency_b1_ci_high_s"] * up < t["latency_b1_ci_low_s"] else "tie")
+            detail = (f"batch-1 latency {md(t['path'])} {fmt_s(t['latency_b1_s'])}, {md(p['path'])} "
+                      f"{fmt_s(p['latency_b1_s'])}")
         else:
             verdicts.append("tflite ahead" if t_ok and not p_ok else "pytorch ahead" if p_ok and not t_ok else "tie")
+            detail = "; ".join(f"{md(r['path'])} {'works' if ok else 'does not work at every batch size'}"
+                               for r, ok in ((t, t_ok), (p, p_ok)))
+        why.append(f"{md(machine)} {md(workload)}: **{verdicts[-1]}** ({detail})")
     if not verdicts:
         return "not yet measured", evidence, cells
+    # The deciding facts first: the rows below do not say which path each workload went to, nor why.
+    evidence = "Per workload: " + "; ".join(why) + ".\n\n" + evidence
     if all(v == "tflite ahead" for v in verdicts):
         return "supported", evidence, cells
     if all(v == "pytorch ahead" for v in verdicts):

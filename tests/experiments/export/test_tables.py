@@ -107,7 +107,14 @@ def test_x5_a_path_that_only_runs_at_its_exported_batch_does_not_work(make_store
     r = report_of(make_store, [
         path_job("tensorflow", "tflite", ["matches", "matches"], runtime="litert", latency_b1=1e-2),
         path_job("torch", "executorch", ["matches", "matches"], runtime="executorch", latency_b1=1e-4, dynamic=False)])
-    assert verdict_for(CLAIMS["X5"], r).verdict == "supported"
+    v = verdict_for(CLAIMS["X5"], r)
+    assert v.verdict == "supported"
+    # The deciding fact opens the evidence (the rows below it all read "matches"), and so the reason on page 1.
+    first = v.evidence.split("\n")[0]
+    assert first.startswith("Per workload: ")
+    assert "**tflite ahead** (tflite works; executorch does not work at every batch size)" in first
+    from fwbench.report.findings import because
+    assert because(v).startswith("Per workload: ") and "executorch does not work at every batch size" in because(v)
 
 
 def test_x6_needs_all_three_backends(make_store):
