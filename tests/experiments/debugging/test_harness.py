@@ -191,7 +191,9 @@ SAME = ("outcome", "exception_type", "user_line_shown", "names_shapes", "suggest
 @pytest.mark.parametrize("framework", ["jax", "tensorflow", "torch"])
 def test_a_case_server_forks_cases_that_end_as_fresh_processes_do(framework, tmp_path):
     """Forks of one imported framework give each case the outcome a fresh process gives it, also a crash."""
-    cases = [("shape", "eager"), ("nan_loss", "graph"), ("print", "graph"), ("breakpoint", "graph")]
+    # An error, a silent-wrong and both modes; nan_loss runs eagerly: compiled, it is torch.compile of a whole
+    # training step (about 12 s cold on a 2-core VM, twice), which checks no more isolation than print compiled.
+    cases = [("shape", "eager"), ("nan_loss", "eager"), ("print", "graph"), ("breakpoint", "graph")]
     with CaseServer(framework, threads=1, workdir=str(tmp_path)) as server:
         forked = [server.run(bug, mode, "none", timeout_s=120) for bug, mode in cases]
         with pytest.raises(ValueError, match="unknown bug"):

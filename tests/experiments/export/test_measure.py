@@ -93,8 +93,10 @@ def test_artifacts_forked_from_one_import_end_as_in_fresh_interpreters(framework
         # Relative artifact and scratch folders, as a job's are (a fork runs elsewhere: it must still find them).
         (tmp_path / processes).mkdir()
         monkeypatch.chdir(tmp_path / processes)
-        # mlp twice: two artifacts through one server, at the cost of the cheapest workload.
-        params = export.Params(**{**TINY, "workloads": ("mlp", "mlp")}, artifact_processes=processes)
+        # mlp twice: two artifacts through one server, at the cost of the cheapest workload. One latency process
+        # each: with "fresh" every one is an interpreter importing the runtime (TensorFlow: 4-5 s here).
+        params = export.Params(**{**TINY, "workloads": ("mlp", "mlp"), "latency_processes": 1},
+                               artifact_processes=processes)
         runs[processes] = export.export_all(framework, path, params, threads=1)
     fork, fresh = runs["fork"], runs["fresh"]
     assert [a["process"] for a in fork["attempts"]] == ["fork", "fork"]
