@@ -2,11 +2,12 @@
 
     .venv/bin/python scripts/run_tests.py [pytest arguments]     # what `make test` runs
 
-The slow tests (marked `slow`) run profiles and build books: one runner per machine at a time (the
-runner's machine lock) and one book source tree, so they run one after another in one process. The
-rest are independent of them and of each other's timing, so they run at the same time in a second
-process; on this 2-core machine that takes the suite from the sum of the two to about the slow part
-alone. (pytest-xdist's --dist loadgroup would do this, but with pytest 9 it no longer keeps a group on
+The slow tests (marked `slow`) run profiles and build books from the project itself: one runner per
+machine at a time (the runner's machine lock) and one book source tree, so they run one after another
+in one process. The rest are independent of them and of each other's timing, so they run at the same
+time in a second process; on this 2-core machine that takes the suite from the sum of the two to about
+the slow part alone. Other tests that start runners or build books do it from a copy of the project
+(tests/package_copy.py: its own scratch folder and runner lock), so they belong to the rest. (pytest-xdist's --dist loadgroup would do this, but with pytest 9 it no longer keeps a group on
 one worker.) The slow part's output streams as it runs; the other's follows when both have ended. The
 exit status is the worse of the two, where "no test selected" (5) counts as success so that arguments
 naming one file still work.

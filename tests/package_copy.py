@@ -32,8 +32,24 @@ def _experiment_names() -> set[str]:
     return {p.name for p in (REPO / "fwbench" / "experiments").iterdir() if (p / "experiment.py").is_file()}
 
 
+def env(copy: Path, store: Path) -> dict:
+    """The environment of a `python -m fwbench` run from the copy: its package first on the path, and a temporary
+    folder of its own, hence a runner lock of its own (fwbench.run.runner takes it in the temporary folder).
+
+    The copy also has its own scratch folder (kernels, caches, in-flight notebooks), so a runner started here
+    shares nothing with one started from the project: tests that measure nothing run beside the end-to-end test
+    (scripts/run_tests.py) instead of queueing behind it for the machine's lock.
+    """
+    tmp = copy / ".tmp"
+    tmp.mkdir(exist_ok=True)
+    return {**os.environ, "PYTHONPATH": str(copy), "FWBENCH_STORE": str(store), "TMPDIR": str(tmp)}
+
+
+def command(store: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "fwbench", "--store", str(store), *args]
+
+
 def run(copy: Path, *args: str, store: Path, timeout: float = 900) -> subprocess.CompletedProcess:
-    """`python -m fwbench --store STORE ARGS` with the copy's package first on the path."""
-    env = {**os.environ, "PYTHONPATH": str(copy), "FWBENCH_STORE": str(store)}
-    return subprocess.run([sys.executable, "-m", "fwbench", "--store", str(store), *args], cwd=copy, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    """`python -m fwbench --store STORE ARGS` from the copy (see `env`)."""
+    return subprocess.run(command(store, *args), cwd=copy, env=env(copy, store), capture_output=True, text=True,
+                          timeout=timeout)

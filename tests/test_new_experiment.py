@@ -4,11 +4,7 @@ given a chapter, with no other file of the project edited (CONTRIBUTING.md's rec
 import csv
 import json
 
-import pytest
-
 import package_copy
-
-pytestmark = pytest.mark.slow
 
 #: The smallest complete experiment: what CONTRIBUTING.md's recipe asks for, file by file.
 TOY = {

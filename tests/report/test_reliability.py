@@ -1,18 +1,18 @@
-"""The runner under abuse, for real: SIGKILL mid-matrix then rerun, a kernel that dies, a second runner refused."""
+"""The runner under abuse, for real: SIGKILL mid-matrix then rerun, a kernel that dies, a second runner refused.
+
+Each test runs from a copy of the project (tests/package_copy.py): its own scratch folder and runner lock, so
+these tests run beside the end-to-end test instead of after it (they measure nothing)."""
 
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+import package_copy
 from fwbench.store.store import Store
-
-REPO = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.slow
 
 PROFILE = """name: reliability
 timeout_s: 300
@@ -27,11 +27,11 @@ experiments:
 """
 
 
-def runner(store: Path, profile: Path) -> subprocess.Popen:
+def runner(copy: Path, store: Path, profile: Path) -> subprocess.Popen:
     # Its own session, so the test can kill the runner together with its kernel, as a cancelled CI job would.
-    return subprocess.Popen([sys.executable, "-m", "fwbench", "--store", str(store), "run", "--profile", str(profile),
-                             "--no-progress"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(package_copy.command(store, "run", "--profile", str(profile), "--no-progress"), cwd=copy,
+                            env=package_copy.env(copy, store), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
 
 
 def wait_for(predicate, timeout=240, what="condition"):
@@ -54,22 +54,26 @@ def kernels_of(pid: int) -> list[int]:
 
 
 @pytest.fixture
+def copy(tmp_path):
+    return package_copy.make(tmp_path / "copy")
+
+
+@pytest.fixture
 def profile(tmp_path):
     path = tmp_path / "reliability.yml"
     path.write_text(PROFILE)
     return path
 
 
-def test_sigkill_mid_matrix_then_rerun_loses_and_duplicates_nothing(tmp_path, profile):
+def test_sigkill_mid_matrix_then_rerun_loses_and_duplicates_nothing(tmp_path, copy, profile):
     store = tmp_path / "store"
-    first = runner(store, profile)
+    first = runner(copy, store, profile)
     try:
         wait_for(lambda: len(job_files(store)) == 1, what="the first job's result")
         wait_for(lambda: kernels_of(first.pid), what="the second job's kernel")
         # While it measures, a second runner (same store, or any store on this machine) is refused.
         for other in (store, tmp_path / "other-store"):
-            second = subprocess.run([sys.executable, "-m", "fwbench", "--store", str(other), "run", "--profile",
-                                     str(profile), "--no-progress"], cwd=REPO, capture_output=True, text=True)
+            second = package_copy.run(copy, "run", "--profile", str(profile), "--no-progress", store=other)
             assert second.returncode == 2
             assert second.stderr.strip().count("\n") == 0 and "another fwbench runner" in second.stderr
         os.killpg(first.pid, signal.SIGKILL)
@@ -81,8 +85,7 @@ def test_sigkill_mid_matrix_then_rerun_loses_and_duplicates_nothing(tmp_path, pr
     runs, problems = Store(store).load()
     assert not problems and runs[0].manifest["status"] == "running"
 
-    again = subprocess.run([sys.executable, "-m", "fwbench", "--store", str(store), "run", "--profile", str(profile),
-                            "--no-progress"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    again = package_copy.run(copy, "run", "--profile", str(profile), "--no-progress", store=store, timeout=600)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "2 executed, 1 reused, 0 failed" in again.stdout
     runs, problems = Store(store).load()
@@ -93,9 +96,9 @@ def test_sigkill_mid_matrix_then_rerun_loses_and_duplicates_nothing(tmp_path, pr
     assert runs[1].manifest["reused"] == {jobs[0]["job_id"]: runs[0].run_id}
 
 
-def test_a_kernel_that_dies_is_a_failure_and_the_matrix_goes_on(tmp_path, profile):
+def test_a_kernel_that_dies_is_a_failure_and_the_matrix_goes_on(tmp_path, copy, profile):
     store = tmp_path / "store"
-    proc = runner(store, profile)
+    proc = runner(copy, store, profile)
     try:
         wait_for(lambda: kernels_of(proc.pid), what="the first kernel")
         for pid in kernels_of(proc.pid):

@@ -8,7 +8,6 @@ import sys
 import venv
 from pathlib import Path
 
-import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location("install_lock", REPO / "scripts" / "install_lock.py")
@@ -42,7 +41,6 @@ def test_uv_comes_from_the_lock(tmp_path):
     assert install_lock.uv_pin(lock) is None
 
 
-@pytest.mark.slow
 def test_uv_installs_a_lock_into_a_fresh_venv(tmp_path):
     """A small lock (uv's own pin plus one pure-Python package from the lock) through the real uv path."""
     pins = [l for l in (REPO / "requirements.lock").read_text().splitlines() if l.startswith(("uv==", "six=="))]
