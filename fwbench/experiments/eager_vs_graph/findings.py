@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -20,16 +22,14 @@ def framework_name(fw: str) -> str:
     return NAMES.get(fw, fw)
 
 
-def _standing(samples: dict, best_key: tuple, key: tuple) -> tuple[str, float]:
-    """How `key` stands against the fastest (`best_key`): its class and how many times slower it is."""
+def _standing(samples: dict, best_key: tuple, key: tuple) -> tuple[str, float, float, float]:
+    """How `key` stands against the fastest (`best_key`): its class, how many times slower it is, and that
+    factor's 95% interval."""
     if key == best_key:
-        return "fastest", 1.0
+        return "fastest", 1.0, 1.0, 1.0
     c = stats.compare(samples[key], samples[best_key])  # speedup = this time / fastest time
-    if c.verdict == "faster":
-        return "slower", c.ratio
-    if c.verdict == "equivalent":
-        return "tie", c.ratio
-    return "not separable", c.ratio
+    standing = {"faster": "slower", "equivalent": "tie"}.get(c.verdict, "not separable")
+    return standing, c.ratio, c.ci_low, c.ci_high
 
 
 def fastest(report: Report) -> pd.DataFrame:
@@ -57,7 +57,7 @@ def fastest(report: Report) -> pd.DataFrame:
         for fw, (e, c) in sorted(best_per_fw.items()):
             best = c if c is not None else e
             key = tuple(best[k] for k in SAMPLE_KEYS)
-            standing, factor = _standing(samples, wkey, key)
+            standing, factor, factor_lo, factor_hi = _standing(samples, wkey, key)
             row = dict(zip(CELL, cell))
             row.update(framework=fw, framework_version=best["framework_version"],
                        eager_variant=e["variant"] if e is not None else None,
@@ -69,7 +69,9 @@ def fastest(report: Report) -> pd.DataFrame:
                        compiled_ci_low_s=c["step_time_ci_low_s"] if c is not None else np.nan,
                        compiled_ci_high_s=c["step_time_ci_high_s"] if c is not None else np.nan,
                        best_variant=best["variant"], best_s=best["step_time_median_s"],
-                       standing=standing, times_fastest=factor, n_processes=int(best["n_processes"]))
+                       best_ci_low_s=best["step_time_ci_low_s"], best_ci_high_s=best["step_time_ci_high_s"],
+                       standing=standing, times_fastest=factor, times_fastest_ci_low=factor_lo,
+                       times_fastest_ci_high=factor_hi, n_processes=int(best["n_processes"]))
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -80,6 +82,13 @@ def _interval(mid: float, lo: float, hi: float) -> str:
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return f"{fmt_s(mid)} [one process: no interval]"
     return f"{fmt_s(mid)} [{fmt_s(lo)} – {fmt_s(hi)}]"
+
+
+def _ci(lo: float, hi: float, fmt: Callable[[float], str]) -> str:
+    """ "95% CI lo – hi" for prose, or what stands in for it when there is no interval."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "one process: no interval"
+    return f"95% CI {fmt(lo)} – {fmt(hi)}"
 
 
 def standing_text(row) -> str:
@@ -114,6 +123,10 @@ def fastest_display(df: pd.DataFrame) -> dict[tuple, pd.DataFrame]:
     return out
 
 
+def _times(v: float) -> str:
+    return f"{v:.2f}x" if np.isfinite(v) else "∞"
+
+
 def findings(report: Report) -> list[Finding]:
     """One sentence per machine and device on the fastest training step of each workload, and one on where
     compiling did not pay; every number from `fastest` and `Report.comparisons`."""
@@ -127,15 +140,16 @@ def findings(report: Report) -> list[Finding]:
                 rest = w[w["standing"] != "fastest"]
                 ties = rest[rest["standing"].isin(["tie", "not separable"])]
                 behind = rest[rest["standing"] == "slower"].sort_values("times_fastest")
-                text = (f"{md(workload)}: {framework_name(win['framework'])} {md(win['best_variant'])} at "
-                        f"{fmt_s(win['best_s'])} per step")
+                aside = _ci(win['best_ci_low_s'], win['best_ci_high_s'], fmt_s)
                 if not ties.empty:
-                    text += (" (" + ", ".join(f"{framework_name(t['framework'])} {md(t['best_variant'])}"
-                                              for _, t in ties.iterrows()) + " not measurably slower)")
+                    aside += ("; " + ", ".join(f"{framework_name(t['framework'])} {md(t['best_variant'])}"
+                                               for _, t in ties.iterrows()) + " not measurably slower")
+                text = (f"{md(workload)}: {framework_name(win['framework'])} {md(win['best_variant'])} at "
+                        f"{fmt_s(win['best_s'])} per step ({aside})")
                 if not behind.empty:
                     nxt = behind.iloc[0]
                     text += (f", {nxt['times_fastest']:.1f}x ahead of {framework_name(nxt['framework'])} "
-                             f"{md(nxt['best_variant'])}")
+                             f"{md(nxt['best_variant'])} ({_ci(nxt['times_fastest_ci_low'], nxt['times_fastest_ci_high'], _times)})")
                 parts.append(text)
             out.append(Finding(f"**Fastest training step on {md(machine)} ({md(device)})**, each framework at its "
                                f"best: " + "; ".join(parts) + ".", "fastest"))
@@ -149,7 +163,8 @@ def findings(report: Report) -> list[Finding]:
         if not worse.empty:
             text += "; it did not in " + "; ".join(
                 f"{framework_name(r['framework'])} {md(r['variant'])} on {md(r['workload'])} "
-                f"({md(r['machine_label'])}: {r['speedup']:.2f}x, {r['verdict']})" for _, r in worse.iterrows())
+                f"({md(r['machine_label'])}: {r['speedup']:.2f}x, "
+                f"{_ci(r['speedup_ci_low'], r['speedup_ci_high'], _times)}, {r['verdict']})" for _, r in worse.iterrows())
         paid = train[(train["verdict"] == "faster") & np.isfinite(train["break_even_steps"])]
         if not paid.empty:
             slow = paid.loc[paid["break_even_steps"].idxmax()]

@@ -2,7 +2,7 @@
 
 from conftest import evg_runs
 from fwbench.experiments.eager_vs_graph.findings import fastest, fastest_display, findings
-from fwbench.report.results import Report
+from fwbench.report.results import Report, fmt_s
 
 # JAX compiled is clearly fastest; torch.compile within 1% of it (a tie); TensorFlow 3x slower.
 TIMES = {("torch", "eager"): 0.010, ("torch", "torch.compile"): 0.00202,
@@ -37,6 +37,12 @@ def test_findings_name_the_winner_with_its_number_and_link_to_the_table(make_sto
     jax = table[(table["phase"] == "train") & (table["framework"] == "jax")].iloc[0]
     assert first.target == "fastest" and "JAX jax.jit" in first.text
     assert f"{jax['best_s'] * 1e3:.2f} ms" in first.text  # the number is the table's
+    # ... with its interval over processes, and the lead over the next framework with the interval of that factor
+    assert f"(95% CI {fmt_s(jax['best_ci_low_s'])} – {fmt_s(jax['best_ci_high_s'])}; PyTorch" in first.text
+    tf = table[(table["phase"] == "train") & (table["framework"] == "tensorflow")].iloc[0]
+    assert tf["times_fastest_ci_low"] < tf["times_fastest"] < tf["times_fastest_ci_high"]
+    assert (f"{tf['times_fastest']:.1f}x ahead of TensorFlow tf.function (95% CI {tf['times_fastest_ci_low']:.2f}x – "
+            f"{tf['times_fastest_ci_high']:.2f}x)") in first.text
     assert "PyTorch torch.compile not measurably slower" in first.text
     shown = fastest_display(table)
     assert list(shown) == [("testbox", "cpu")]
@@ -49,3 +55,17 @@ def test_a_store_without_timings_gives_no_table_and_no_finding(make_store):
     report = Report(make_store([("r1", [job("r1", "torch", "eager", "eager", None, status="failed",
                                             error={"type": "E", "message": "m"})])]).load()[0])
     assert fastest(report).empty and fastest_display(fastest(report)) == {} and findings(report) == []
+
+
+def test_where_compiling_did_not_pay_is_named_with_its_interval(make_store):
+    # torch.compile 30% slower than torch eager, every other compiled mode faster than its eager mode.
+    times = {**TIMES, ("torch", "torch.compile"): 0.013}
+    report = report_of(make_store, times, processes=6, within=0.01)
+    cmp = report.comparisons("eager_vs_graph")
+    slower = cmp[(cmp["phase"] == "train") & (cmp["variant"] == "torch.compile")].iloc[0]
+    assert slower["verdict"] == "slower"
+    paid = [f for f in findings(report) if f.target == "tab-compile-cost"][0]
+    decided = cmp[(cmp["phase"] == "train") & cmp["verdict"].isin(["faster", "slower", "equivalent"])]
+    assert f"**Compiling paid off** in {len(decided) - 1} of {len(decided)} decided" in paid.text
+    assert (f"it did not in PyTorch torch.compile on mlp (testbox: {slower['speedup']:.2f}x, 95% CI "
+            f"{slower['speedup_ci_low']:.2f}x – {slower['speedup_ci_high']:.2f}x, slower)") in paid.text
