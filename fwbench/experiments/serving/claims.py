@@ -93,23 +93,19 @@ def rule_x4(report: Report) -> tuple[str, str, pd.DataFrame]:
 ROLE_WORDS = {"supports": "on par or ahead", "contradicts": "behind", "inconclusive": "inconclusive"}
 
 
-def _per_start(row: pd.Series, column: str) -> dict:
-    """A variant's per-process values, keyed so that starts of different variants are never paired: each is its
-    own server process, and a round's order is random."""
-    return {f"{row['label']}/{p}": v for p, v in row[column].items()}
-
-
 def _x4_cell(top: pd.Series, rival: pd.Series, quick: pd.Series | None) -> dict:
     """Role of one (machine, workload): the SavedModel's throughput over the best other runtime's, and its
     single-client p99 over the lowest other one, each a ratio with a 95% interval over server starts."""
-    thr = stats.compare(_per_start(top, "peak_by_process"), _per_start(rival, "peak_by_process"))
+    from fwbench.experiments.serving import tables as sr
+
+    thr = stats.compare(sr.per_start(top, "peak_by_process"), sr.per_start(rival, "peak_by_process"))
     ok_thr, bad_thr = thr.ci_low >= X4_THROUGHPUT_SHARE, thr.ci_high < X4_THROUGHPUT_SHARE
     detail = (f"{md(top['label'])} throughput {top['peak_rps']:.0f} req/s, {thr.ratio:.2f}x {md(rival['label'])}'s "
               f"{rival['peak_rps']:.0f} (95% CI {thr.ci_low:.2f}-{upper_bound(thr.ci_high)}, "
               f"{thr.n_baseline} vs {thr.n_candidate} server starts)")
     ok_lat = bad_lat = False
     if quick is not None and top["p99_by_process"]:
-        lat = stats.compare(_per_start(top, "p99_by_process"), _per_start(quick, "p99_by_process"))
+        lat = stats.compare(sr.per_start(top, "p99_by_process"), sr.per_start(quick, "p99_by_process"))
         ok_lat, bad_lat = lat.ci_high <= X4_P99_FACTOR, lat.ci_low > X4_P99_FACTOR
         detail += (f"; single-client p99 {fmt_s(top['single_client_p99_s'])}, {lat.ratio:.2f}x {md(quick['label'])}'s "
                    f"{fmt_s(quick['single_client_p99_s'])} (95% CI {lat.ci_low:.2f}-{upper_bound(lat.ci_high)})")

@@ -168,6 +168,40 @@ def best_per_variant(lv: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def per_start(row: pd.Series, column: str) -> dict:
+    """A runtime's per-process values (`peak_by_process` or `p99_by_process`), keyed so that starts of different
+    runtimes are never paired: each is its own server process, and a round's order is random."""
+    return {f"{row['label']}/{p}": v for p, v in row[column].items()}
+
+
+def _with_ci(mid: float, lo: float, hi: float, fmt) -> str:
+    if not np.isfinite(mid):
+        return ""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"{fmt(mid)} [one start: no interval]"
+    return f"{fmt(mid)} [{fmt(lo)} – {fmt(hi)}]"
+
+
+def best_runtimes(best: pd.DataFrame) -> pd.DataFrame:
+    """The chapter's *best of each runtime* table from `best_per_variant`: per machine and workload, runtimes by
+    estimated peak throughput (with its 95% interval over server starts), the setting that gave it, and the
+    lowest single-client p99 (plain text: the HTML table escapes it)."""
+    if best.empty:
+        return pd.DataFrame()
+    b = best.sort_values(["machine_label", "workload", "peak_rps"], ascending=[True, True, False])
+    rps = lambda v: f"{plain_number(v, 3)} req/s"
+    return pd.DataFrame({
+        "machine_label": b["machine_label"], "workload": b["workload"], "runtime": b["label"],
+        "peak throughput [95% CI]": [_with_ci(m, lo, hi, rps) for m, lo, hi in
+                                     zip(b["peak_rps"], b["peak_rps_ci_low"], b["peak_rps_ci_high"])],
+        "reached with": [f"batching {'on' if bt else 'off'}, {f}, {int(c)} client{'s' if c != 1 else ''}"
+                         for bt, f, c in zip(b["batching"], b["format"], b["at_concurrency"])],
+        "single-client p99 [95% CI]": [_with_ci(m, lo, hi, ms) for m, lo, hi in
+                                       zip(b["single_client_p99_s"], b["single_client_p99_ci_low"],
+                                           b["single_client_p99_ci_high"])],
+        "starts": b["processes"]})
+
+
 def ms(seconds) -> str:
     """Milliseconds to three significant digits, never in e-notation; '' where nothing was measured."""
     return "" if pd.isna(seconds) else f"{plain_number(seconds * 1e3, 3)} ms"

@@ -7,7 +7,7 @@ from conftest import serving_job
 from fwbench.experiments.serving import tables as sr
 from fwbench.report import tidy
 from fwbench.report.claims import load_claims, verdict_for
-from fwbench.report.results import Report
+from fwbench.report.results import Report, plain_number
 from fwbench.report.sanitize import md
 
 X4 = next(c for c in load_claims() if c.id == "X4")
@@ -152,3 +152,32 @@ def test_early_ends_are_stated_with_their_rule_and_counted_from_the_records():
 
 def test_milliseconds_never_read_in_e_notation():
     assert sr.ms(0.9996) == "1,000 ms" and sr.ms(0.0123456) == "12.3 ms" and sr.ms(float("nan")) == ""
+
+
+def test_best_of_each_runtime_table_and_the_finding_read_the_same_estimates(make_store):
+    from fwbench.experiments.serving.findings import findings
+
+    # ONNX Runtime serves twice the SavedModel's requests; the SavedModel answers one client in half the time.
+    r = report_of(make_store, [sm({"mlp": (500, 0.001)}), ort({"mlp": (1000, 0.002)})])
+    best = sr.best_per_variant(sr.levels(r))
+    shown = sr.best_runtimes(best)
+    assert list(shown["runtime"]) == ["onnxruntime (torch)", "tf-savedmodel"]  # by peak throughput
+    top = best.set_index("label").loc["onnxruntime (torch)"]
+    assert shown.iloc[0]["peak throughput [95% CI]"] == (
+        f"{plain_number(top['peak_rps'], 3)} req/s [{plain_number(top['peak_rps_ci_low'], 3)} req/s – "
+        f"{plain_number(top['peak_rps_ci_high'], 3)} req/s]")
+    assert shown.iloc[0]["reached with"] == "batching off, json, 8 clients" and shown.iloc[0]["starts"] == 3
+    (finding,) = findings(r)
+    assert finding.target == "tab-best-runtime"
+    assert finding.text.startswith(f"**Most requests per second on testbox**: mlp (2 runtimes): onnxruntime \\(torch\\) "
+                                   f"at {plain_number(top['peak_rps'], 3)} req/s, 2.00x the next, tf\\-savedmodel (95% CI ")
+    assert "; ahead); lowest single-client p99: tf\\-savedmodel at 1 ms, the next, onnxruntime \\(torch\\), at 2.00x that" \
+        in finding.text
+
+
+def test_one_start_per_runtime_gives_no_interval_and_claims_no_lead(make_store):
+    from fwbench.experiments.serving.findings import findings
+
+    one = report_of(make_store, [sm({"mlp": (500, 0.001)}, spread=(1.0,)), ort({"mlp": (1000, 0.002)}, spread=(1.0,))])
+    assert "[one start: no interval]" in sr.best_runtimes(sr.best_per_variant(sr.levels(one))).iloc[0].iloc[3]
+    assert "(too few starts for an interval; not separable)" in findings(one)[0].text
