@@ -198,3 +198,18 @@ def test_the_fastest_path_names_those_its_interval_cannot_separate_from_it(make_
     assert f"fastest torch {md('onnx-dynamo')} (1.00 ms, 95% CI" in text and "over 3 processes" in text
     assert "Not separable from the fastest by the 95% intervals over processes: torch torch.export." in text
     assert "tflite" not in text.split("Not separable")[1].split("\n")[0]
+
+
+def test_the_export_finding_counts_what_the_portability_matrix_shows(make_store):
+    from fwbench.experiments.export.findings import findings
+
+    r = report_of(make_store, [path_job("torch", "onnx-dynamo", ["matches", "matches"]),
+                               path_job("torch", "torchscript-trace", ["matches", "fails"], runtime="torchscript"),
+                               path_job("jax", "jax-export", ["differs", "matches"], runtime="jax-export")])
+    (finding,) = findings(r)
+    df = export_report.attempts(r)
+    assert len(df) == 6 and export_report.counts(df)[["matches", "differs", "fails"]].sum().tolist() == [4, 1, 1]
+    assert finding.target == "fig-portability"
+    assert finding.text == ("**Export paths that work on testbox**: JAX 0 of 1, PyTorch 1 of 2 paths ran and matched "
+                            "their source model on every workload (cnn, mlp); of 6 (path, workload) pairs 4 match, "
+                            "1 run but differ, 1 fail.")
