@@ -52,7 +52,7 @@ test: setup
 nightly: setup
 	$(PY) -m fwbench nightly --profile $(NIGHTLY_PROFILE)
 
-## Benchmark: a second `make report` with nothing changed executes nothing and takes < 60 s.
+## Benchmark: a second `make report` with nothing changed executes nothing and takes at most 20 s.
 bench-rebuild: setup
 	$(PY) scripts/bench_rebuild.py --profile $(PROFILE)
 

@@ -1,4 +1,4 @@
-"""Benchmark: a second `fwbench report` with nothing changed must execute no notebook and finish in under 60 s.
+"""Benchmark: a second `fwbench report` with nothing changed must execute no notebook and finish in at most 20 s (issue 19).
 
 Run it after one full `make report` (so the store holds this machine's results):
 
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-TARGET_S = 60.0
+TARGET_S = 20.0
 
 
 def main() -> int:
@@ -42,8 +42,8 @@ def main() -> int:
         if i > 0:  # the first call may still measure what changed since the last report
             worst = max(worst, wall)
             executed_any |= executed != 0
-    ok = not executed_any and worst < TARGET_S
-    print(f"second and later rebuilds: worst {worst:.1f} s (target < {TARGET_S:.0f} s), "
+    ok = not executed_any and worst <= TARGET_S
+    print(f"second and later rebuilds: worst {worst:.1f} s (target <= {TARGET_S:.0f} s), "
           f"{'no notebook executed' if not executed_any else 'NOTEBOOKS EXECUTED'}: {'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1
 
