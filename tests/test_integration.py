@@ -314,6 +314,7 @@ def test_export_chapter(pipeline):
     assert len(re.findall(r"<img [^>]*src=\"[^\"]*_images/", html)) >= 3  # matrix, sizes, latency
     assert "The portability matrix" in html and "Keras 3 on three backends" in html
     assert "onnx-dynamo" in html and "tflite" in html
+    assert "Export paths that work on" in page(pipeline, "intro.html")  # page 1's sentence, linking here
     claims = page(pipeline, "chapters/claims.html")
     for cid in ("X1", "X2", "X6"):  # the smoke profile has what these need; X3 and X5 need more paths
         m = re.search(rf"id='claim-{cid}'.*?Verdict: <strong>([a-z ]+)</strong>", claims, re.S)
@@ -351,6 +352,9 @@ def test_serving(pipeline):
     assert len(re.findall(r"<img [^>]*src=\"[^\"]*_images/", html)) >= 3  # curves, cold start, batching
     assert "Latency against throughput" in html and "tf-serving could not run" in html
     assert "closed-loop levels ended early" in html
+    # Each runtime's best, one start per variant here: no interval, said so, and page 1's sentence links to it.
+    assert "Best of each runtime" in html and "[one start: no interval]" in html
+    assert "Most requests per second on" in page(pipeline, "intro.html")
     assert "Traceback (most recent call last)" not in html.split("Failures")[0]
     claims = page(pipeline, "chapters/claims.html")
     m = re.search(r"id='claim-X4'.*?Verdict: <strong>([a-z ]+)</strong>", claims, re.S)
