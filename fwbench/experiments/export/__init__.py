@@ -4,6 +4,6 @@ One job per (framework, export path); the job exports every workload of its para
 its records name their workload. The job's mode is the runtime that runs the artifact.
 
 Files: experiment.py (the declaration), measure.py (what a job runs), notebook.ipynb, chapter.md
-and the book's side: tables.py, plots.py, claims.py, findings.py (page 1's sentence).
+and the book's side: tables.py.
 Nothing is imported here: a child process started as `python -m` a module of this folder loads only what it needs.
 """

@@ -4,6 +4,6 @@ One job per (framework, serving variant = the runtime behind the server); the jo
 every workload of its params, each batching setting in a fresh server process.
 
 Files: experiment.py (the declaration), measure.py (what a job runs), notebook.ipynb, chapter.md, hooks/ (per framework)
-and the book's side: tables.py, plots.py, claims.py, findings.py (page 1's sentence).
+and the book's side: tables.py.
 Nothing is imported here: a child process started as `python -m` a module of this folder loads only what it needs.
 """
