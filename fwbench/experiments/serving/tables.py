@@ -174,12 +174,14 @@ def per_start(row: pd.Series, column: str) -> dict:
     return {f"{row['label']}/{p}": v for p, v in row[column].items()}
 
 
-def _with_ci(mid: float, lo: float, hi: float, fmt) -> str:
+def _with_ci(mid: float, lo: float, hi: float, unit: str, scale: float = 1.0) -> str:
+    """'6,196 [3,760 – 10,210] req/s': three significant digits, the unit once."""
     if not np.isfinite(mid):
         return ""
+    num = lambda v: plain_number(v * scale, 3)  # noqa: E731
     if not (np.isfinite(lo) and np.isfinite(hi)):
-        return f"{fmt(mid)} [one start: no interval]"
-    return f"{fmt(mid)} [{fmt(lo)} – {fmt(hi)}]"
+        return f"{num(mid)} {unit} [one start: no interval]"
+    return f"{num(mid)} [{num(lo)} – {num(hi)}] {unit}"
 
 
 def best_runtimes(best: pd.DataFrame) -> pd.DataFrame:
@@ -189,14 +191,13 @@ def best_runtimes(best: pd.DataFrame) -> pd.DataFrame:
     if best.empty:
         return pd.DataFrame()
     b = best.sort_values(["machine_label", "workload", "peak_rps"], ascending=[True, True, False])
-    rps = lambda v: f"{plain_number(v, 3)} req/s"
     return pd.DataFrame({
         "machine_label": b["machine_label"], "workload": b["workload"], "runtime": b["label"],
-        "peak throughput [95% CI]": [_with_ci(m, lo, hi, rps) for m, lo, hi in
+        "peak throughput [95% CI]": [_with_ci(m, lo, hi, "req/s") for m, lo, hi in
                                      zip(b["peak_rps"], b["peak_rps_ci_low"], b["peak_rps_ci_high"])],
         "reached with": [f"batching {'on' if bt else 'off'}, {f}, {int(c)} client{'s' if c != 1 else ''}"
                          for bt, f, c in zip(b["batching"], b["format"], b["at_concurrency"])],
-        "single-client p99 [95% CI]": [_with_ci(m, lo, hi, ms) for m, lo, hi in
+        "single-client p99 [95% CI]": [_with_ci(m, lo, hi, "ms", 1e3) for m, lo, hi in
                                        zip(b["single_client_p99_s"], b["single_client_p99_ci_low"],
                                            b["single_client_p99_ci_high"])],
         "starts": b["processes"]})

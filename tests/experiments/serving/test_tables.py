@@ -164,8 +164,9 @@ def test_best_of_each_runtime_table_and_the_finding_read_the_same_estimates(make
     assert list(shown["runtime"]) == ["onnxruntime (torch)", "tf-savedmodel"]  # by peak throughput
     top = best.set_index("label").loc["onnxruntime (torch)"]
     assert shown.iloc[0]["peak throughput [95% CI]"] == (
-        f"{plain_number(top['peak_rps'], 3)} req/s [{plain_number(top['peak_rps_ci_low'], 3)} req/s – "
-        f"{plain_number(top['peak_rps_ci_high'], 3)} req/s]")
+        f"{plain_number(top['peak_rps'], 3)} [{plain_number(top['peak_rps_ci_low'], 3)} – "
+        f"{plain_number(top['peak_rps_ci_high'], 3)}] req/s")
+    assert shown.iloc[1]["single-client p99 [95% CI]"].endswith("] ms")
     assert shown.iloc[0]["reached with"] == "batching off, json, 8 clients" and shown.iloc[0]["starts"] == 3
     (finding,) = findings(r)
     assert finding.target == "tab-best-runtime"
