@@ -18,6 +18,22 @@ import pandas as pd
 from fwbench.report.sanitize import md
 
 
+#: How the sentences name the frameworks (their package names elsewhere).
+FRAMEWORK_NAMES = {"torch": "PyTorch", "tensorflow": "TensorFlow", "jax": "JAX"}
+
+
+def framework_name(fw: str) -> str:
+    """'PyTorch' for torch, as plain text: a sentence passes it through `md`, an HTML table escapes it."""
+    return FRAMEWORK_NAMES.get(fw, fw)
+
+
+def ci_text(lo: float, hi: float, fmt, missing: str) -> str:
+    """'95% CI lo – hi' for a sentence, or `missing` where there is no interval (too few processes)."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return missing
+    return f"95% CI {fmt(lo)} – {fmt(hi)}"
+
+
 @dataclass(frozen=True)
 class Finding:
     text: str = field(metadata={"help": "one or two sentences of Markdown; store strings already escaped"})

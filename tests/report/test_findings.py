@@ -79,3 +79,11 @@ def test_a_list_of_outcomes_becomes_a_tally_in_plain_text_not_raw_markdown():
     assert reason("contradicted", "- box: profiler works\n- box: scalar_log **fails**") == "box: profiler works (and 1 more rows)"
     # Evidence that opens with a sentence keeps its first sentence.
     assert reason("contradicted", "0 of 6 differ (0%). More.\n\n- x: **fails**") == "0 of 6 differ (0%)."
+
+
+def test_framework_names_and_interval_phrases_of_the_sentences():
+    from fwbench.report.findings import ci_text, framework_name
+
+    assert [framework_name(f) for f in ("torch", "tensorflow", "jax", "other")] == ["PyTorch", "TensorFlow", "JAX", "other"]
+    assert ci_text(0.9, 1.25, "{:.2f}x".format, "none") == "95% CI 0.90x – 1.25x"
+    assert ci_text(0.9, float("inf"), "{:.2f}x".format, "too few starts") == "too few starts"

@@ -9,17 +9,12 @@ import pandas as pd
 
 from fwbench.measure import stats
 from fwbench.measure.stats import EQUIVALENCE_MARGIN
-from fwbench.report.findings import Finding
+from fwbench.report.findings import Finding, ci_text, framework_name
 from fwbench.report.results import SAMPLE_KEYS, Report, fmt_s, headline_batch
 from fwbench.report.sanitize import md
 
 EXP = "eager_vs_graph"
 CELL = ["machine_label", "device", "workload", "phase", "batch_size", "params_digest"]
-NAMES = {"torch": "PyTorch", "tensorflow": "TensorFlow", "jax": "JAX"}
-
-
-def framework_name(fw: str) -> str:
-    return NAMES.get(fw, fw)
 
 
 def _standing(samples: dict, best_key: tuple, key: tuple) -> tuple[str, float, float, float]:
@@ -85,10 +80,7 @@ def _interval(mid: float, lo: float, hi: float) -> str:
 
 
 def _ci(lo: float, hi: float, fmt: Callable[[float], str]) -> str:
-    """ "95% CI lo – hi" for prose, or what stands in for it when there is no interval."""
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return "one process: no interval"
-    return f"95% CI {fmt(lo)} – {fmt(hi)}"
+    return ci_text(lo, hi, fmt, "one process: no interval")
 
 
 def standing_text(row) -> str:
@@ -142,13 +134,13 @@ def findings(report: Report) -> list[Finding]:
                 behind = rest[rest["standing"] == "slower"].sort_values("times_fastest")
                 aside = _ci(win['best_ci_low_s'], win['best_ci_high_s'], fmt_s)
                 if not ties.empty:
-                    aside += ("; " + ", ".join(f"{framework_name(t['framework'])} {md(t['best_variant'])}"
+                    aside += ("; " + ", ".join(f"{md(framework_name(t['framework']))} {md(t['best_variant'])}"
                                                for _, t in ties.iterrows()) + " not measurably slower")
-                text = (f"{md(workload)}: {framework_name(win['framework'])} {md(win['best_variant'])} at "
+                text = (f"{md(workload)}: {md(framework_name(win['framework']))} {md(win['best_variant'])} at "
                         f"{fmt_s(win['best_s'])} per step ({aside})")
                 if not behind.empty:
                     nxt = behind.iloc[0]
-                    text += (f", {nxt['times_fastest']:.1f}x ahead of {framework_name(nxt['framework'])} "
+                    text += (f", {nxt['times_fastest']:.1f}x ahead of {md(framework_name(nxt['framework']))} "
                              f"{md(nxt['best_variant'])} ({_ci(nxt['times_fastest_ci_low'], nxt['times_fastest_ci_high'], _times)})")
                 parts.append(text)
             out.append(Finding(f"**Fastest training step on {md(machine)} ({md(device)})**, each framework at its "
@@ -162,14 +154,14 @@ def findings(report: Report) -> list[Finding]:
                 f"training comparisons of a compiled mode with its own eager mode")
         if not worse.empty:
             text += "; it did not in " + "; ".join(
-                f"{framework_name(r['framework'])} {md(r['variant'])} on {md(r['workload'])} "
+                f"{md(framework_name(r['framework']))} {md(r['variant'])} on {md(r['workload'])} "
                 f"({md(r['machine_label'])}: {r['speedup']:.2f}x, "
                 f"{_ci(r['speedup_ci_low'], r['speedup_ci_high'], _times)}, {r['verdict']})" for _, r in worse.iterrows())
         paid = train[(train["verdict"] == "faster") & np.isfinite(train["break_even_steps"])]
         if not paid.empty:
             slow = paid.loc[paid["break_even_steps"].idxmax()]
             text += (f". The longest wait for a compile to pay for itself was {slow['break_even_steps']:,.0f} steps "
-                     f"({framework_name(slow['framework'])} {md(slow['variant'])}, {md(slow['workload'])}, "
+                     f"({md(framework_name(slow['framework']))} {md(slow['variant'])}, {md(slow['workload'])}, "
                      f"cold caches)")
         out.append(Finding(text + ".", "tab-compile-cost"))
     return out

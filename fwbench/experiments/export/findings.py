@@ -4,12 +4,9 @@ every workload, per source framework, and how many (path, workload) pairs fail, 
 from __future__ import annotations
 
 from fwbench.experiments.export import tables
-from fwbench.report.findings import Finding
+from fwbench.report.findings import Finding, framework_name
 from fwbench.report.results import Report
 from fwbench.report.sanitize import md
-
-NAMES = {"torch": "PyTorch", "tensorflow": "TensorFlow", "jax": "JAX"}
-
 
 def findings(report: Report) -> list[Finding]:
     """One sentence per machine, every count from `tables.attempts` (what the portability matrix shows)."""
@@ -23,7 +20,7 @@ def findings(report: Report) -> list[Finding]:
         per_fw = everywhere.groupby(level="framework").agg(["sum", "size"]).reindex(list(dict.fromkeys(g["framework"])))
         n = {o: int((g["outcome"] == o).sum()) for o in ("matches", "differs", "fails")}
         text = (f"**Export paths that work on {md(machine)}**: "
-                + ", ".join(f"{NAMES.get(fw, md(fw))} {int(r['sum'])} of {int(r['size'])}"
+                + ", ".join(f"{md(framework_name(fw))} {int(r['sum'])} of {int(r['size'])}"
                             for fw, r in per_fw.iterrows())
                 + f" paths ran and matched their source model on every workload ({md(', '.join(sorted(g['workload'].unique())))}); "
                 f"of {len(g)} (path, workload) pairs {n['matches']} match, {n['differs']} run but differ, "

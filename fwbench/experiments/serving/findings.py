@@ -3,12 +3,11 @@ soonest, per machine (each workload in turn), from the same estimates as the cha
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from fwbench.experiments.serving import tables as sr
 from fwbench.measure import stats
-from fwbench.report.findings import Finding
+from fwbench.report.findings import Finding, ci_text
 from fwbench.report.results import Report, plain_number
 from fwbench.report.sanitize import md
 
@@ -17,9 +16,7 @@ _LEAD = {"faster": "ahead", "equivalent": "a tie"}
 
 
 def _ratio_ci(c: stats.Comparison) -> str:
-    if not (np.isfinite(c.ci_low) and np.isfinite(c.ci_high)):
-        return "too few starts for an interval"
-    return f"95% CI {c.ci_low:.2f}x – {c.ci_high:.2f}x"
+    return ci_text(c.ci_low, c.ci_high, "{:.2f}x".format, "too few starts for an interval")
 
 
 def _lead(leader: pd.Series, next_: pd.Series, column: str) -> str:

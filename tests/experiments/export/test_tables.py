@@ -213,3 +213,12 @@ def test_the_export_finding_counts_what_the_portability_matrix_shows(make_store)
     assert finding.text == ("**Export paths that work on testbox**: JAX 0 of 1, PyTorch 1 of 2 paths ran and matched "
                             "their source model on every workload (cnn, mlp); of 6 (path, workload) pairs 4 match, "
                             "1 run but differ, 1 fail.")
+
+
+def test_a_framework_name_from_a_bundle_enters_the_export_finding_as_text(make_store):
+    """The store refuses markup in names (store.py); what a name may hold is still escaped for Markdown."""
+    from fwbench.experiments.export.findings import findings
+
+    r = report_of(make_store, [path_job("my_fw", "onnx-dynamo", ["matches", "fails"])])
+    (finding,) = findings(r)
+    assert "on testbox**: my\\_fw 0 of 1 paths" in finding.text
