@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from bs4 import BeautifulSoup
+from fwbench.book.browser import chromium_env
 from fwbench.errors import PageCheckError
 
 
@@ -66,7 +67,7 @@ def headless(page: Path, *action: str, timeout: float = 60.0) -> str:
                *action, page.as_uri()]
         # Own session, so a timeout kills the renderer and GPU helpers too, not just the launcher.
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                errors="replace", start_new_session=True)
+                                errors="replace", start_new_session=True, env=chromium_env(profile))
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:

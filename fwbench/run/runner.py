@@ -78,6 +78,35 @@ def _failure_doc(job: Job, error: dict) -> dict:
     return {"mode": job.mode, "records": [], "samples": {}, "checks": [], "error": error}
 
 
+#: The variables through which a kernel and everything it starts find their temporary directory.
+TEMP_VARS = ("TMPDIR", "TEMP", "TMP")
+
+
+@contextlib.contextmanager
+def job_temp_dir():
+    """Point the kernel about to start (and all it starts) at a fresh temporary directory, removed afterwards.
+
+    Children that end with os._exit (forked debugging cases and export children) skip the
+    atexit handlers that delete TensorFlow's AutoGraph files, and a killed job cleans up
+    nothing: without this, every run would leave hundreds of files in the system's /tmp.
+    It sits directly in the system temp dir, not under the scratch folder, so that paths of
+    Unix sockets made in it stay under the 108-byte limit. Yields its path.
+    """
+    tempfile.gettempdir()  # fixes this process's own temp dir before the environment points elsewhere
+    path = tempfile.mkdtemp(prefix="fwbench-job-")
+    saved = {name: os.environ.get(name) for name in TEMP_VARS}
+    os.environ.update({name: path for name in TEMP_VARS})
+    try:
+        yield path
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def execute_job(job: Job, work: Path, notebook_out: Path, cache_dir: Path) -> dict:
     """Run one job's notebook in a fresh kernel; return its result body (never raises for job failures)."""
     import papermill
@@ -87,6 +116,8 @@ def execute_job(job: Job, work: Path, notebook_out: Path, cache_dir: Path) -> di
     params = {**job.notebook_parameters(), "output_path": str(output_json), "cache_dir": str(cache_dir)}
     started = time.monotonic()
     os.environ["FWBENCH_KERNEL_LOG"] = str(work / "kernel.log")
+    stack = contextlib.ExitStack()
+    stack.enter_context(job_temp_dir())
     try:
         papermill.execute_notebook(
             str(EXPERIMENTS[job.experiment].notebook_path), str(notebook_out), parameters=params,
@@ -108,6 +139,7 @@ def execute_job(job: Job, work: Path, notebook_out: Path, cache_dir: Path) -> di
         status = "failed"
     finally:
         os.environ.pop("FWBENCH_KERNEL_LOG", None)
+        stack.close()
     body["status"] = status
     body["duration_s"] = time.monotonic() - started
     return body

@@ -194,3 +194,14 @@ def test_layout_problems_a_reader_would_see(tmp_path):
     assert "#gone is not on the page" in problems and not any(p.startswith("#s ") for p in problems)
     shot = (tmp_path / "shot.png").read_bytes()
     assert shot[:8] == b"\x89PNG\r\n\x1a\n" and len(shot) > 1000
+
+
+def test_chromiums_temporary_files_live_and_die_with_its_profile(tmp_path):
+    # Killed or not, Chromium used to leave an org.chromium.Chromium.* folder in /tmp per start.
+    from fwbench.book.browser import Browser
+
+    with Browser(find_chromium()) as browser:
+        browser.open(page(tmp_path, "<p>hi</p>"))
+        profile = Path(browser._profile.name)
+        assert list(profile.glob("org.chromium.Chromium.*"))
+    assert not profile.exists()

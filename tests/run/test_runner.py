@@ -60,3 +60,24 @@ def test_a_cells_later_processes_are_not_started_once_one_found_its_server_missi
     # Stored as skipped, all three are reused until the server is installed (their keys cover its binary).
     again = runner.run_profile(profile, store, runner.RunOptions(progress=False, scratch=tmp_path / "scratch"))
     assert (again.executed, again.reused) == (0, 3)
+
+
+def test_what_a_job_leaves_in_its_temp_dir_is_removed_with_it():
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from fwbench.run.runner import TEMP_VARS, job_temp_dir
+
+    before = {name: os.environ.get(name) for name in TEMP_VARS}
+    # A child that leaks as a forked case does: a temp file, then os._exit past every atexit handler.
+    leak = ("import os, tempfile; f = tempfile.NamedTemporaryFile(delete=False); f.write(b'x'); f.close(); "
+            "print(f.name, flush=True); os._exit(0)")
+    with job_temp_dir() as path:
+        out = subprocess.run([sys.executable, "-c", leak], capture_output=True, text=True, check=True).stdout.strip()
+        assert Path(out).parent == Path(path) and Path(out).exists()
+        assert Path(path).parent == Path(tempfile.gettempdir()) and len(path) < 60  # room for socket names
+    assert not Path(path).exists() and not Path(out).exists()
+    assert {name: os.environ.get(name) for name in TEMP_VARS} == before
