@@ -54,6 +54,7 @@ class Params:
     loss_steps: int = field(default=5, metadata={"identity": False, "help": "training steps whose losses are recorded for the cross-framework check"})
     loss_rtol: float = field(default=1e-4, metadata={"identity": False, "help": "allowed relative error of the first-step loss vs the float64 reference"})
     peak_matmul_n: int = field(default=1024, metadata={"identity": False, "help": "size n of the n x n float32 matmul that calibrates the machine's peak FLOP/s"})
+    device_matmul_n: int = field(default=4096, metadata={"identity": False, "help": "size n of the n x n float32 matmul that calibrates an accelerator's peak FLOP/s (large enough to fill a GPU)"})
 
     def __post_init__(self):
         sizes = self.infer_batch_sizes
@@ -67,8 +68,9 @@ class Params:
             raise ValueError(f"loss_rtol must be a positive number, got {self.loss_rtol!r}")
         if self.shape_probe_processes < 0:
             raise ValueError(f"shape_probe_processes must be >= 0, got {self.shape_probe_processes!r}")
-        if self.peak_matmul_n < 1:
-            raise ValueError(f"peak_matmul_n must be a positive integer, got {self.peak_matmul_n!r}")
+        if self.peak_matmul_n < 1 or self.device_matmul_n < 1:
+            raise ValueError(f"peak_matmul_n and device_matmul_n must be positive integers, got "
+                             f"{self.peak_matmul_n!r} and {self.device_matmul_n!r}")
         self.timer()
 
     def timer(self) -> InterleaveConfig:
@@ -117,6 +119,28 @@ def peak_gflops(n: int, seconds: float = 0.5) -> float:
         start = time.perf_counter()
         a @ b
         best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
+
+
+def device_peak_gflops(adapter, device: str, n: int, seconds: float = 0.5) -> float:
+    """The device's float32 matmul rate with the job's framework (its precision settings as configured): best
+    per-product time of back-to-back n x n products, each batch ended by the framework's sync, so that an
+    accelerator's asynchronous launches are waited for and one sync is spread over many products."""
+    rng = np.random.default_rng(0)
+    a = adapter.to_device(rng.standard_normal((n, n), dtype=np.float32), device)
+    b = adapter.to_device(rng.standard_normal((n, n), dtype=np.float32), device)
+    adapter.sync(a @ b)
+    # Products per batch: enough for a batch of about 10 ms, from one timed product.
+    start = time.perf_counter()
+    adapter.sync(a @ b)
+    per_batch = max(1, min(100, int(0.01 / max(time.perf_counter() - start, 1e-6))))
+    best, deadline = float("inf"), time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        start = time.perf_counter()
+        for _ in range(per_batch - 1):
+            a @ b
+        adapter.sync(a @ b)
+        best = min(best, (time.perf_counter() - start) / per_batch)
     return 2 * n**3 / best / 1e9
 
 
@@ -333,6 +357,10 @@ def measure_cell(framework: str, device: str, workload: str, variants, params: P
     # The machine's ceiling is a property of the machine, not of the cell: measured once per round of processes.
     calibration = ({"matmul_n": params.peak_matmul_n, "peak_gflops": peak_gflops(params.peak_matmul_n)}
                    if process == 0 else None)
+    if calibration is not None and device != "cpu":
+        # A GPU's ceiling is its own: measured there with this framework, not with NumPy on the host.
+        calibration["device"] = {"device": device, "framework": framework, "matmul_n": params.device_matmul_n,
+                                 "peak_gflops": device_peak_gflops(adapter, device, params.device_matmul_n)}
     lap("machine peak")
     return {"mode": ",".join(sorted(set(modes.values()))), **info, "records": records, "samples": samples,
             "checks": checks, "losses": {_variant_of(a)[0]: v for a, v in losses.items() if not a.endswith(AA_TWIN)},

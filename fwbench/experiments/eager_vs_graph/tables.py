@@ -8,7 +8,8 @@ import pandas as pd
 from fwbench.frameworks.base import INTER_OP_THREADS
 from fwbench.measure.stats import EQUIVALENCE_MARGIN
 from fwbench.report.sanitize import md
-from fwbench.report.results import NOISY_CV, fmt_s, headline_batch
+from fwbench.report.findings import framework_name
+from fwbench.report.results import NOISY_CV, fmt_s, headline_batch, plain_number
 from fwbench.workloads import WORKLOADS
 
 EXP = "eager_vs_graph"
@@ -147,14 +148,39 @@ def shape_change(cells: pd.DataFrame, metric: str = "shape_change_s") -> pd.Data
     return table.map(fmt_s).reset_index()
 
 
-def machine_peaks(report) -> dict[str, float]:
-    """Each machine's measured CPU matmul peak (GFLOP/s, NumPy float32), the median over its processes'
-    calibrations. It is a CPU ceiling: no GPU peak is measured, so CUDA rows have none."""
-    peaks: dict[str, list[float]] = {}
+def machine_peaks(report) -> dict[tuple[str, str], dict]:
+    """(machine, device) -> its float32 matmul ceiling: {"gflops": median over the processes' calibrations,
+    "how": what measured it}. The CPU's comes from NumPy on the host; an accelerator's from the job's
+    framework on that device (runs stored before device peaks were measured have only the CPU's)."""
+    peaks: dict[tuple[str, str], dict] = {}
     for run, job in report.experiment_jobs(EXP):
-        if job["status"] == "ok" and job.get("calibration"):
-            peaks.setdefault(run.manifest["machine_label"], []).append(job["calibration"]["peak_gflops"])
-    return {machine: float(np.median(v)) for machine, v in peaks.items()}
+        cal = job.get("calibration") if job["status"] == "ok" else None
+        if not cal:
+            continue
+        machine = run.manifest["machine_label"]
+        peaks.setdefault((machine, "cpu"), {"values": [], "how": set()})
+        peaks[(machine, "cpu")]["values"].append(cal["peak_gflops"])
+        peaks[(machine, "cpu")]["how"].add(f"NumPy float32, n={cal['matmul_n']}")
+        dev = cal.get("device")
+        if isinstance(dev, dict) and dev.get("peak_gflops"):
+            entry = peaks.setdefault((machine, dev["device"]), {"values": [], "how": set()})
+            entry["values"].append(dev["peak_gflops"])
+            entry["how"].add(f"{framework_name(dev['framework'])} float32, n={dev['matmul_n']}")
+    return {key: {"gflops": float(np.median(v["values"])), "how": ", ".join(sorted(v["how"]))}
+            for key, v in peaks.items()}
+
+
+def peaks_text(peaks: dict[tuple[str, str], dict], timed: pd.DataFrame) -> str:
+    """The ceilings as one sentence above the step-time tables, naming each timed device that has none."""
+    parts = [f"{md(machine)} {device}: {plain_number(p['gflops'])} GFLOP/s ({md(p['how'])})"
+             for (machine, device), p in sorted(peaks.items())]
+    text = ("Matmul peak, median over processes: " + "; ".join(parts) + ".") if parts else "No matmul peak is stored."
+    missing = sorted({(m, d) for m, d in zip(timed["machine_label"], timed["device"]) if (m, d) not in peaks}
+                     if not timed.empty else set())
+    if missing:
+        text += (" No peak for " + ", ".join(f"{md(m)} {d}" for m, d in missing) + " (measured before device "
+                 "peaks were), so its GFLOP/s have no ceiling to compare with.")
+    return text
 
 
 def step_times(timed: pd.DataFrame) -> dict[str, pd.DataFrame]:

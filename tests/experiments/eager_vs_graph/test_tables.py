@@ -87,3 +87,26 @@ def test_what_was_measured_and_the_checks_come_from_the_stored_jobs(make_store):
     checks = report.checks("eager_vs_graph")
     assert f"**{int(checks['passed'].sum())} of {len(checks)} checks passed.**" in tables.checks_text(checks)
     assert tables.shape_change(report.cell_table("eager_vs_graph"), "no_such_metric").empty
+
+
+def test_each_device_gets_its_own_ceiling_and_a_device_without_one_is_named(make_store):
+    from fwbench.report.sanitize import md
+
+    cpu = [evg_job("r1", "torch", {"eager": 0.01}, process=p) for p in range(2)]
+    cpu[0]["calibration"] = {"matmul_n": 1024, "peak_gflops": 100.0}
+    cpu[1]["calibration"] = {"matmul_n": 1024, "peak_gflops": 120.0}
+    gpu = evg_job("r1", "jax", {"eager": 0.001})
+    gpu["device"] = "cuda"
+    gpu["calibration"] = {"matmul_n": 1024, "peak_gflops": 90.0,
+                          "device": {"device": "cuda", "framework": "jax", "matmul_n": 4096, "peak_gflops": 50000.0}}
+    store = make_store([("r1", cpu + [gpu])])
+    report = Report.load(store.root)
+    peaks = tables.machine_peaks(report)
+    assert peaks[("testbox", "cpu")]["gflops"] == 100.0  # median of 100, 120 and the GPU job's host 90
+    assert peaks[("testbox", "cuda")] == {"gflops": 50000.0, "how": "JAX float32, n=4096"}
+    timed = tables.timed_cells(report.cell_table("eager_vs_graph"))
+    text = tables.peaks_text(peaks, timed)
+    assert "testbox cuda: 50,000 GFLOP/s (" + md("JAX float32, n=4096") + ")" in text and "No peak for" not in text
+    # A GPU run stored before device peaks were measured has only its host's.
+    host_only = {k: v for k, v in peaks.items() if k[1] == "cpu"}
+    assert "No peak for testbox cuda" in tables.peaks_text(host_only, timed)
