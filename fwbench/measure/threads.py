@@ -30,6 +30,20 @@ def cpu_by_thread() -> dict[str, float]:
     return out
 
 
+def machine_cpu() -> dict[str, float] | None:
+    """CPU seconds the whole machine has spent so far: busy (everything but idle and I/O wait) and stolen by the
+    hypervisor (Linux /proc/stat; None elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal (guest time is already inside user and nice)
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return {"busy": (user + nice + system + irq + softirq) / tick, "steal": steal / tick}
+
+
 @dataclass
 class Usage:
     """What the OS saw while a block of work ran."""
@@ -38,25 +52,39 @@ class Usage:
     threads_busy: int  # threads that used at least BUSY_SHARE of a CPU
     cpu_parallelism: float  # CPU seconds of all threads per wall second
     wall_s: float
+    # What else the machine did meanwhile, in CPUs (CPU seconds per wall second): other processes (children
+    # such as compile workers included) and the hypervisor's steal. None where /proc/stat is unreadable.
+    other_cpus: float | None = None
+    steal_cpus: float | None = None
 
     def as_dict(self) -> dict:
-        return {"threads_total": self.threads_total, "threads_busy": self.threads_busy,
-                "cpu_parallelism": round(self.cpu_parallelism, 3), "wall_s": round(self.wall_s, 3)}
+        out = {"threads_total": self.threads_total, "threads_busy": self.threads_busy,
+               "cpu_parallelism": round(self.cpu_parallelism, 3), "wall_s": round(self.wall_s, 3)}
+        if self.other_cpus is not None:
+            out.update(other_cpus=round(self.other_cpus, 3), steal_cpus=round(self.steal_cpus, 3))
+        return out
 
 
 class Watch:
     """Context manager: per-thread CPU time across the block, as a Usage in `.usage`."""
 
     def __enter__(self):
-        self._before, self._start = cpu_by_thread(), time.perf_counter()
+        self._machine, self._before, self._start = machine_cpu(), cpu_by_thread(), time.perf_counter()
         return self
 
     def __exit__(self, *exc):
         wall = time.perf_counter() - self._start
-        after = cpu_by_thread()
+        after, machine = cpu_by_thread(), machine_cpu()
         used = [after[t] - self._before.get(t, 0.0) for t in after]
+        own = sum(used)
+        other = steal = None
+        if machine is not None and self._machine is not None and wall > 0:
+            # Ticks are coarse: a short block can read slightly below its own use, never below nothing.
+            other = max(0.0, (machine["busy"] - self._machine["busy"] - own) / wall)
+            steal = max(0.0, (machine["steal"] - self._machine["steal"]) / wall)
         self.usage = Usage(threads_total=len(after), threads_busy=sum(u >= BUSY_SHARE * wall for u in used),
-                           cpu_parallelism=sum(used) / wall if wall > 0 else 0.0, wall_s=wall)
+                           cpu_parallelism=own / wall if wall > 0 else 0.0, wall_s=wall,
+                           other_cpus=other, steal_cpus=steal)
         return False
 
 

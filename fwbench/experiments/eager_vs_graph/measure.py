@@ -316,35 +316,37 @@ def measure_cell(framework: str, device: str, workload: str, variants, params: P
     steps = {alt: adapter.infer_step(adapter.build(spec, device), _variant_of(alt)[0]) for alt in alternatives}
     lap("build and check")
     infer_wall: dict[str, float] = {}
-    for i, batch in enumerate(params.infer_batch_sizes):
-        xb_np, _ = spec.batch(batch)
-        xb = adapter.to_device(xb_np, device)
-        # The first output is copied out at once: a CUDA-graph replay (reduce-overhead) overwrites it in place.
-        first: dict = {}
-        measured = measure_interleaved(
-            {a: (lambda f=steps[a]: f(xb)) for a in alternatives}, adapter.sync, cfg, rng,
-            observe=lambda alt, k, out: first.setdefault(alt, adapter.to_numpy(out)) if k == 0 else None,
-            wall=infer_wall)
-        tick[0] = time.perf_counter()
-        peaks = _peaks(adapter, device)
-        want = spec.reference_output(init, xb_np) if i == 0 else None
-        for alt in alternatives:
-            s = measured[alt]
-            metrics = {**_steady(s, spec.flops_per_sample("infer"), batch), **peaks}
+    with thread_check.Watch() as infer_watch:
+        for i, batch in enumerate(params.infer_batch_sizes):
+            xb_np, _ = spec.batch(batch)
+            xb = adapter.to_device(xb_np, device)
+            # The first output is copied out at once: a CUDA-graph replay (reduce-overhead) overwrites it in place.
+            first: dict = {}
+            measured = measure_interleaved(
+                {a: (lambda f=steps[a]: f(xb)) for a in alternatives}, adapter.sync, cfg, rng,
+                observe=lambda alt, k, out: first.setdefault(alt, adapter.to_numpy(out)) if k == 0 else None,
+                wall=infer_wall)
+            tick[0] = time.perf_counter()
+            peaks = _peaks(adapter, device)
+            want = spec.reference_output(init, xb_np) if i == 0 else None
+            for alt in alternatives:
+                s = measured[alt]
+                metrics = {**_steady(s, spec.flops_per_sample("infer"), batch), **peaks}
+                if i == 0:
+                    metrics.update(_first_call(s.first_call_s, cache_state))
+                    check(alt, "first_output_vs_reference", float(np.max(np.abs(first[alt] - want))), 1e-3,
+                          "max |difference| of the first inference output from the float64 reference")
+                else:
+                    metrics["shape_change_s"] = s.first_call_s
+                add(alt, "infer", batch, metrics)
+                samples.append(_sample_entry(s, "infer", batch))
+            lap("reference output")
             if i == 0:
-                metrics.update(_first_call(s.first_call_s, cache_state))
-                check(alt, "first_output_vs_reference", float(np.max(np.abs(first[alt] - want))), 1e-3,
-                      "max |difference| of the first inference output from the float64 reference")
-            else:
-                metrics["shape_change_s"] = s.first_call_s
-            add(alt, "infer", batch, metrics)
-            samples.append(_sample_entry(s, "infer", batch))
-        lap("reference output")
-        if i == 0:
-            for v in variants:
-                if modes[v] == "eager" and v in steps:
-                    timed[v]["ops per inference step"] = adapter.eager_ops(steps[v], xb)
-            lap("counting ops")
+                for v in variants:
+                    if modes[v] == "eager" and v in steps:
+                        timed[v]["ops per inference step"] = adapter.eager_ops(steps[v], xb)
+                lap("counting ops")
+    process_info["infer_threads"] = infer_watch.usage.as_dict()
     wall.update({f"infer {part}": seconds for part, seconds in infer_wall.items()})
     if process < params.shape_probe_processes:
         _automatic_shapes(adapter, spec, device, variants, params, add)
