@@ -101,3 +101,30 @@ def variance_plan(report, experiment: str = "eager_vs_graph") -> pd.DataFrame:
                      "processes needed": plan["processes"], "steps needed": plan["steps_per_process"]})
     return pd.DataFrame(rows, columns=["machine", "cells", "between-process sd", "within-process sd", "processes run",
                                        "steps run", "processes needed", "steps needed"])
+
+
+def stolen_sentence(report, experiment: str = "eager_vs_graph") -> str:
+    """Per machine, how many timed blocks were dropped and run again because the hypervisor took the CPUs during
+    them (fwbench.measure.timing), and how many were kept past the bound; empty where no job recorded it."""
+    per: dict[str, list[float]] = {}
+    for run, job in report.experiment_jobs(experiment):
+        if job["status"] != "ok":
+            continue
+        for entry in job.get("samples", []):
+            if "stolen_blocks_dropped" not in entry:
+                continue
+            counts = per.setdefault(run.manifest["machine_label"], [0, 0, 0.0, 0])
+            counts[0] += entry["stolen_blocks_dropped"]
+            counts[1] += entry["stolen_blocks_kept"]
+            counts[2] += entry["stolen_s"]
+            counts[3] += math.ceil(len(entry["values"]) / max(entry.get("block", 1), 1))
+    parts = []
+    for machine, (dropped, kept, seconds, blocks) in sorted(per.items()):
+        share = dropped / (dropped + blocks) if dropped + blocks else 0.0
+        parts.append(f"{machine}: {dropped} of {dropped + blocks} timed blocks ({share:.0%}) dropped and run again, "
+                     f"{seconds * 1e3:,.0f} ms stolen during them"
+                     + (f"; {kept} stolen block(s) kept past the bound" if kept else ""))
+    if not parts:
+        return ""
+    return ("Blocks during which the hypervisor gave the CPUs to another guest (steal) measured the neighbours, "
+            "not the framework: " + "; ".join(parts) + ".")

@@ -82,29 +82,48 @@ def _failure_doc(job: Job, error: dict) -> dict:
 TEMP_VARS = ("TMPDIR", "TEMP", "TMP")
 
 
-@contextlib.contextmanager
-def job_temp_dir():
-    """Point the kernel about to start (and all it starts) at a fresh temporary directory, removed afterwards.
+class CellTemps:
+    """One temporary directory per cell, which its processes' kernels (and all they start) use as TMPDIR; removed
+    after the cell's last process of the run.
 
-    Children that end with os._exit (forked debugging cases and export children) skip the
-    atexit handlers that delete TensorFlow's AutoGraph files, and a killed job cleans up
-    nothing: without this, every run would leave hundreds of files in the system's /tmp.
-    It sits directly in the system temp dir, not under the scratch folder, so that paths of
-    Unix sockets made in it stay under the 108-byte limit. Yields its path.
+    Per cell, not per machine or per job, because compilers keep caches there that their cache-dir settings do
+    not move (TorchInductor's precompiled headers, about 150 MB, and other caches under
+    tempfile.gettempdir()/torchinductor_<user>): in the shared /tmp they made a "cold" first process warm after
+    any earlier run, and per job they made every "warm" process cold. And children that end with os._exit
+    (forked debugging cases, export children) skip the atexit handlers that delete TensorFlow's AutoGraph
+    files: without a folder of their own, every run left hundreds of files in /tmp. The folders sit directly in
+    the system temp dir, not under the scratch folder, so that paths of Unix sockets made in them stay under the
+    108-byte limit.
     """
-    tempfile.gettempdir()  # fixes this process's own temp dir before the environment points elsewhere
-    path = tempfile.mkdtemp(prefix="fwbench-job-")
-    saved = {name: os.environ.get(name) for name in TEMP_VARS}
-    os.environ.update({name: path for name in TEMP_VARS})
-    try:
-        yield path
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        shutil.rmtree(path, ignore_errors=True)
+
+    def __init__(self, jobs):
+        self._last = {job.cell_id: i for i, job in enumerate(jobs)}
+        self._dirs: dict[str, str] = {}
+        tempfile.gettempdir()  # fixes this process's own temp dir before the environment points elsewhere
+
+    @contextlib.contextmanager
+    def env(self, index: int, job):
+        """Run the job at position `index` with TMPDIR (TEMP, TMP) at its cell's folder."""
+        path = self._dirs.get(job.cell_id) or self._dirs.setdefault(job.cell_id, tempfile.mkdtemp(prefix="fwbench-cell-"))
+        saved = {name: os.environ.get(name) for name in TEMP_VARS}
+        os.environ.update({name: path for name in TEMP_VARS})
+        try:
+            yield path
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            if self._last.get(job.cell_id) == index:
+                self.remove(job.cell_id)
+
+    def remove(self, cell_id: str) -> None:
+        shutil.rmtree(self._dirs.pop(cell_id, ""), ignore_errors=True) if cell_id in self._dirs else None
+
+    def close(self) -> None:
+        for cell_id in list(self._dirs):
+            self.remove(cell_id)
 
 
 def execute_job(job: Job, work: Path, notebook_out: Path, cache_dir: Path) -> dict:
@@ -116,8 +135,6 @@ def execute_job(job: Job, work: Path, notebook_out: Path, cache_dir: Path) -> di
     params = {**job.notebook_parameters(), "output_path": str(output_json), "cache_dir": str(cache_dir)}
     started = time.monotonic()
     os.environ["FWBENCH_KERNEL_LOG"] = str(work / "kernel.log")
-    stack = contextlib.ExitStack()
-    stack.enter_context(job_temp_dir())
     try:
         papermill.execute_notebook(
             str(EXPERIMENTS[job.experiment].notebook_path), str(notebook_out), parameters=params,
@@ -139,7 +156,6 @@ def execute_job(job: Job, work: Path, notebook_out: Path, cache_dir: Path) -> di
         status = "failed"
     finally:
         os.environ.pop("FWBENCH_KERNEL_LOG", None)
-        stack.close()
     body["status"] = status
     body["duration_s"] = time.monotonic() - started
     return body
@@ -241,7 +257,15 @@ def _run_jobs(todo, keys, run_id, store, work_root, options, summary) -> None:
 
     bar = tqdm(todo, desc="fwbench", unit="job", disable=not options.progress, file=sys.stderr)
     unavailable: dict[str, dict] = {}  # cell_id -> the skipped job's body, for the cell's later processes
-    for job in bar:
+    temps = CellTemps(todo)
+    try:
+        _run_each(bar, keys, run_id, store, work_root, summary, unavailable, temps)
+    finally:
+        temps.close()
+
+
+def _run_each(bar, keys, run_id, store, work_root, summary, unavailable, temps) -> None:
+    for index, job in enumerate(bar):
         bar.set_postfix_str(f"{job.framework} {job.variant}")
         work = work_root / job.job_id
         work.mkdir(parents=True, exist_ok=True)
@@ -251,7 +275,8 @@ def _run_jobs(todo, keys, run_id, store, work_root, options, summary) -> None:
             body = skipped_like(unavailable[job.cell_id], job)
         else:
             # Shared by the cell's processes: the first compiles into it, later ones find it warm.
-            body = execute_job(job, work, nb_tmp, work_root / "cache" / job.cell_id)
+            with temps.env(index, job):
+                body = execute_job(job, work, nb_tmp, work_root / "cache" / job.cell_id)
             if body["status"] == "skipped":
                 unavailable[job.cell_id] = {**body, "process": job.process}
         doc = {**body, "schema_version": SCHEMA_VERSION, "kind": "job", "run_id": run_id,

@@ -1,5 +1,6 @@
 """The timer must wait for asynchronous work, keep the first call apart, and respect its budget."""
 
+import dataclasses
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -89,8 +90,9 @@ def _sleeper(seconds):
 
 
 def test_interleaved_alternatives_take_turns_in_a_seeded_order():
+    # Real steal on this VM would drop a block and add a round: counted here, so nothing is dropped.
     cfg = InterleaveConfig(block=3, block_warmup=0, min_blocks=4, max_blocks=4, max_time_s=0.01, warmup_min=3,
-                           warmup_max=30)
+                           warmup_max=30, max_stolen_blocks=0)
     calls = []
     fns = {name: (lambda n=name: (calls.append(n), time.sleep(0.001))) for name in ("a", "b", "c")}
     out = measure_interleaved(fns, lambda _: None, cfg, random.Random(1))
@@ -201,7 +203,7 @@ def test_a_series_that_never_settles_is_stored_unstable_with_its_reason():
 def test_the_collector_is_off_inside_timed_blocks():
     states = []
     cfg = InterleaveConfig(block=4, block_warmup=1, min_samples=8, min_blocks=2, max_blocks=2, max_time_s=0.01,
-                           warmup_min=2, warmup_max=4)
+                           warmup_min=2, warmup_max=4, max_stolen_blocks=0)  # exact counts: keep stolen blocks
     out = measure_interleaved({"a": lambda: states.append(_gc.isenabled())}, lambda _: None, cfg, random.Random(0))
     assert len(out["a"].samples_s) == 8
     assert states[-10:] == [False] * 10  # the last two timed blocks of 1 + 4 steps
@@ -218,3 +220,44 @@ def test_the_wall_time_of_an_interleaved_measurement_is_split_into_its_parts():
     assert set(wall) == {"first calls", "warm-up", "timed rounds"}
     assert wall["first calls"] >= 0.004 and wall["warm-up"] >= 2 * 3 * 0.002 and wall["timed rounds"] >= 2 * 12 * 0.002
     assert sum(wall.values()) <= elapsed
+
+
+def test_blocks_during_which_the_hypervisor_stole_cpu_are_run_again_up_to_a_bound(monkeypatch):
+    from fwbench.measure import timing
+
+    # The hypervisor's steal cannot be ordered on this machine: the counter is replaced by one that moves
+    # while the "victim" runs its 3rd to 5th timed block (its steps tell it when), never for "calm".
+    state = {"stolen": 0.0, "victim_blocks": 0, "in_rounds": False}
+
+    def victim():
+        time.sleep(0.001)
+        if state["in_rounds"]:
+            state["stolen"] += 0.01
+
+    def calm():
+        time.sleep(0.001)
+
+    real_block = timing._block
+
+    def block(fn, sync, steps, untimed=0):
+        state["in_rounds"] = fn is victim and 3 <= state["victim_blocks"] + 1 <= 5
+        state["victim_blocks"] += fn is victim
+        try:
+            return real_block(fn, sync, steps, untimed)
+        finally:
+            state["in_rounds"] = False
+
+    monkeypatch.setattr(timing, "_block", block)
+    monkeypatch.setattr(timing, "stolen_s", lambda: state["stolen"])
+    cfg = InterleaveConfig(block=2, block_warmup=0, min_samples=12, min_blocks=6, max_blocks=6, max_time_s=0.01,
+                           warmup_min=2, warmup_max=40)
+    out = measure_interleaved({"victim": victim, "calm": calm}, lambda _: None, cfg, random.Random(0))
+    v, c = out["victim"], out["calm"]
+    assert v.attempts == 1, (v.remeasured_because, c.remeasured_because)
+    assert (v.stolen_dropped, v.stolen_kept, c.stolen_dropped) == (3, 0, 0)
+    assert v.stolen_s > 0 and len(v.samples_s) >= 12  # the dropped blocks were made up for
+    # Past the bound, a stolen block is kept, and counted as kept.
+    state.update(stolen=0.0, victim_blocks=0)
+    bounded = measure_interleaved({"victim": victim, "calm": calm}, lambda _: None,
+                                  dataclasses.replace(cfg, max_stolen_blocks=1), random.Random(0))
+    assert (bounded["victim"].stolen_dropped, bounded["victim"].stolen_kept) == (1, 2)

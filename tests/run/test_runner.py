@@ -62,22 +62,31 @@ def test_a_cells_later_processes_are_not_started_once_one_found_its_server_missi
     assert (again.executed, again.reused) == (0, 3)
 
 
-def test_what_a_job_leaves_in_its_temp_dir_is_removed_with_it():
+def test_a_cells_processes_share_a_temp_dir_that_goes_after_its_last_process():
     import os
     import subprocess
     import sys
     import tempfile
     from pathlib import Path
 
-    from fwbench.run.runner import TEMP_VARS, job_temp_dir
+    from fwbench.run.runner import TEMP_VARS, CellTemps
 
+    p = parse_profile({"name": "t", "experiments": {"eager_vs_graph": {
+        "frameworks": ["jax", "torch"], "variants": ["eager"], "workloads": ["mlp"], "processes": 2}}})
+    jobs = list(p.jobs)
     before = {name: os.environ.get(name) for name in TEMP_VARS}
     # A child that leaks as a forked case does: a temp file, then os._exit past every atexit handler.
     leak = ("import os, tempfile; f = tempfile.NamedTemporaryFile(delete=False); f.write(b'x'); f.close(); "
             "print(f.name, flush=True); os._exit(0)")
-    with job_temp_dir() as path:
-        out = subprocess.run([sys.executable, "-c", leak], capture_output=True, text=True, check=True).stdout.strip()
-        assert Path(out).parent == Path(path) and Path(out).exists()
-        assert Path(path).parent == Path(tempfile.gettempdir()) and len(path) < 60  # room for socket names
-    assert not Path(path).exists() and not Path(out).exists()
+    temps, seen = CellTemps(jobs), {}
+    for i, job in enumerate(jobs):
+        with temps.env(i, job) as path:
+            out = subprocess.run([sys.executable, "-c", leak], capture_output=True, text=True, check=True).stdout
+            assert Path(out.strip()).parent == Path(path)
+            assert Path(path).parent == Path(tempfile.gettempdir()) and len(path) < 60  # room for socket names
+            seen.setdefault(job.cell_id, []).append((path, job.process))
+        last = max(j for j, other in enumerate(jobs) if other.cell_id == job.cell_id)
+        assert Path(path).exists() == (i < last)  # compiler caches kept there stay warm for the next process
+    assert all(len({path for path, _ in v}) == 1 and len(v) == 2 for v in seen.values()) and len(seen) == 2
     assert {name: os.environ.get(name) for name in TEMP_VARS} == before
+    temps.close()

@@ -183,7 +183,9 @@ def _sample_entry(series, phase: str, batch: int) -> dict:
             "values": series.samples_s, "block": series.steps_per_block, "block_untimed": series.untimed_per_block,
             "warmup_steps": series.discarded,
             "settled": series.settled, "stable": series.stable, "attempts": series.attempts,
-            "problem": series.problem, "remeasured_because": series.remeasured_because}
+            "problem": series.problem, "remeasured_because": series.remeasured_because,
+            "stolen_blocks_dropped": series.stolen_dropped, "stolen_blocks_kept": series.stolen_kept,
+            "stolen_s": round(series.stolen_s, 3)}
 
 
 def run(job: Request) -> dict:

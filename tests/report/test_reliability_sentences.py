@@ -1,0 +1,18 @@
+"""fwbench.report.reliability's summaries, on synthetic stores whose answer is known by construction."""
+
+from conftest import evg_job
+
+from fwbench.report import reliability
+from fwbench.report.results import Report
+
+
+def test_stolen_blocks_are_counted_per_machine_and_silent_where_nothing_recorded_them(make_store):
+    old = evg_job("r0", "torch", {"eager": 0.01})
+    assert reliability.stolen_sentence(Report.load(make_store([("r0", [old])]).root)) == ""
+    job = evg_job("r1", "torch", {"eager": 0.01, "torch.compile": 0.005}, steps=40)
+    for i, entry in enumerate(job["samples"]):  # 4 series of 40 steps in blocks of 8: 5 blocks each, 20 kept
+        entry.update(block=8, stolen_blocks_dropped=i, stolen_blocks_kept=1 if i == 3 else 0, stolen_s=0.01 * i)
+    text = reliability.stolen_sentence(Report.load(make_store([("r1", [job])]).root))
+    # Twin-free job: dropped 0+1+2+3 = 6 of 6 + 20 blocks; 60 ms stolen; one kept past the bound.
+    assert "testbox: 6 of 26 timed blocks (23%) dropped and run again, 60 ms stolen during them" in text
+    assert "1 stolen block(s) kept past the bound" in text
