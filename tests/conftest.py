@@ -64,12 +64,11 @@ MODES = {"eager": "eager"}
 def evg_job(run_id: str, framework: str, times: dict, *, process: int = 0, seed: int = 0, workload: str = "mlp",
             batch: int = 32, between: float = 0.0, within: float = 0.02, params: dict | None = None,
             twin: bool = False, failed_check: str | None = None, unstable: str | None = None,
-            loss: float = 2.3, steps: int = 40, reference: float | None = None) -> dict:
+            loss: float = 2.3, steps: int = 40) -> dict:
     """One interleaved eager-vs-graph job (as fwbench.experiments.eager_vs_graph.measure.run stores it): every variant of
     `times` ({variant: step seconds}) measured in one process whose own speed is off by a seeded log-normal
     factor of sd `between`, steps scattering `within` around it. `failed_check` names a variant whose first-loss
-    check fails; `unstable` a variant whose series is stored as unstable; `reference` the step time of the
-    machine-speed reference timed beside them (it shares the process's speed)."""
+    check fails; `unstable` a variant whose series is stored as unstable."""
     rng = np.random.default_rng([seed, process, zlib.crc32(framework.encode()), zlib.crc32(workload.encode())])
     speed = float(np.exp(rng.normal(0, between)))
     variants = list(times)
@@ -99,10 +98,6 @@ def evg_job(run_id: str, framework: str, times: dict, *, process: int = 0, seed:
                                             [("loss_after_steps", loss, "nats")] if phase == "train" else []):
                 doc["records"].append({"phase": phase, "batch_size": batch, "metric": metric, "value": value,
                                        "unit": unit, "variant": variant, "mode": modes[variant]})
-        if reference is not None and replicate == 0 and variant == variants[0]:
-            doc["references"] = [{"phase": phase, "batch_size": batch, "problem": "", "block": 8,
-                                  "values": list(reference * speed * np.exp(within * rng.standard_normal(steps)))}
-                                 for phase in ("train", "infer")]
         doc["checks"].append({"name": "first_step_loss_vs_reference", "passed": failed_check != variant,
                               "value": 1.0 if failed_check == variant else 1e-7, "tolerance": 1e-4, "detail": "",
                               "variant": variant, "replicate": replicate})

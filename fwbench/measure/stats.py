@@ -172,8 +172,6 @@ class Comparison:
     n_candidate: int
     paired: bool
     verdict: str
-    #: Unpaired only: each process's estimate was divided by its machine-speed reference (see `compare`).
-    normalized: bool = False
 
 
 def classify(ci_low: float, ci_high: float, margin: float = EQUIVALENCE_MARGIN) -> str:
@@ -204,31 +202,18 @@ def _t(level: float, df: float) -> float:
     return float(student_t.ppf(0.5 + level / 2.0, df))
 
 
-def compare(baseline: dict, candidate: dict, level: float = LEVEL, margin: float = EQUIVALENCE_MARGIN,
-            references: dict | None = None) -> Comparison:
+def compare(baseline: dict, candidate: dict, level: float = LEVEL, margin: float = EQUIVALENCE_MARGIN) -> Comparison:
     """Speedup of `candidate` over `baseline` from their per-process samples ({process id: step times}).
 
     When both were measured in the same processes (interleaved there), the comparison is paired over the
     processes they share: a t interval on the per-process log ratios, so what a process shares cancels. Otherwise a Welch t
     interval on the difference of mean log per-process medians. Fewer than two processes (pairs) on
     a side give no interval: inconclusive, however large the difference looks.
-
-    `references` ({process id: step times of a fixed framework-neutral workload timed in that process,
-    interleaved with its variants}), when it covers every process of both sides of an unpaired comparison,
-    turns each process's median into a ratio to its reference's: the machine's speed of the moment, which
-    moves whole processes up and down on a shared VM, cancels as it does in a paired comparison. The
-    reference is the same code everywhere, so the ratio of the two sides is still the ratio of their step
-    times; what the reference itself varies stays in the interval.
     """
     la, lb = _log_medians(baseline), _log_medians(candidate)
     common = sorted(set(la) & set(lb), key=str)
     # Measured in the same processes (a process whose series was left out on one side drops from both).
     paired = len(common) >= 2
-    normalized = False
-    if not paired and references and all(p in references for p in (*la, *lb)):
-        ref = _log_medians({p: references[p] for p in (*la, *lb)})
-        la, lb = {p: v - ref[p] for p, v in la.items()}, {p: v - ref[p] for p, v in lb.items()}
-        normalized = True
     if paired:
         la, lb = {p: la[p] for p in common}, {p: lb[p] for p in common}
         d = np.array([la[p] - lb[p] for p in common])
@@ -246,7 +231,7 @@ def compare(baseline: dict, candidate: dict, level: float = LEVEL, margin: float
     half = _t(level, df) * se if math.isfinite(se) else math.inf
     lo, hi = (math.exp(est - half), math.exp(est + half)) if math.isfinite(half) else (0.0, math.inf)
     return Comparison(ratio=math.exp(est), ci_low=lo, ci_high=hi, n_baseline=len(la), n_candidate=len(lb),
-                      paired=paired, verdict=classify(lo, hi, margin), normalized=normalized)
+                      paired=paired, verdict=classify(lo, hi, margin))
 
 
 def cell_estimate(processes: dict, level: float = LEVEL) -> tuple[float, float, float]:

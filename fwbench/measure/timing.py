@@ -234,8 +234,7 @@ def _warm(series: Series, fn, sync, config: InterleaveConfig, observe, start_ind
 def measure_interleaved(fns: dict[str, Callable[[], Any]], sync: Callable[[Any], Any], config: InterleaveConfig,
                         rng: random.Random, observe: Callable[[str, int, Any], None] | None = None,
                         wall: dict[str, float] | None = None,
-                        contexts: dict[str, Callable[[], ContextManager]] | None = None,
-                        unchecked: tuple[str, ...] = ()) -> dict[str, Series]:
+                        contexts: dict[str, Callable[[], ContextManager]] | None = None) -> dict[str, Series]:
     """Time several alternatives in one process so that drift of the machine hits them alike.
 
     Each alternative's first call is timed on its own (trace and compile), in a seeded random order.
@@ -249,8 +248,6 @@ def measure_interleaved(fns: dict[str, Callable[[], Any]], sync: Callable[[Any],
     "warm-up" and "timed rounds" (untimed block steps and collections included), for the job's time budget.
     `contexts[name]()`, where given, is entered around each of that alternative's first call, warm-up and
     blocks (a debugging tool switched on for its turns only), so entering it is never inside a clock.
-    Alternatives named in `unchecked` (a reference that only tracks the machine's speed) take turns like the
-    others, but their health never calls for measuring again; what is wrong with them is kept in `problem`.
     """
     contexts = contexts or {}
 
@@ -312,8 +309,6 @@ def measure_interleaved(fns: dict[str, Callable[[], Any]], sync: Callable[[Any],
             rounds += 1
         lap("timed rounds")
         problems = {n: series[n].health(config) for n in names}
-        for n in unchecked:
-            series[n].problem = problems.pop(n, "")
         if not any(problems.values()):
             break
         for n, problem in problems.items():

@@ -93,10 +93,8 @@ def upper_bound(v: float) -> str:
 
 
 def processes_text(c) -> str:
-    if c["paired"]:
-        return f"{int(c['n_baseline'])} paired processes"
-    return (f"{int(c['n_baseline'])} vs {int(c['n_candidate'])} processes"
-            + (", each against its reference" if isinstance(c.get("normalized"), (bool, np.bool_)) and c.get("normalized") else ""))
+    return (f"{int(c['n_baseline'])} paired processes" if c["paired"]
+            else f"{int(c['n_baseline'])} vs {int(c['n_candidate'])} processes")
 
 
 def describe(cells: pd.DataFrame, label: Callable[[pd.Series], str]) -> str:

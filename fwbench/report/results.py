@@ -26,8 +26,7 @@ NOISY_CV = 0.10
 #: What identifies a series of samples: the cell, its phase and batch, and the digest of its identity parameters.
 SAMPLE_KEYS = ("machine_label", "framework", "device", "workload", "variant", "phase", "batch_size", "params_digest")
 #: The columns every comparison carries.
-COMPARISON_COLUMNS = ("speedup", "speedup_ci_low", "speedup_ci_high", "n_baseline", "n_candidate", "paired", "verdict",
-                      "normalized")
+COMPARISON_COLUMNS = ("speedup", "speedup_ci_low", "speedup_ci_high", "n_baseline", "n_candidate", "paired", "verdict")
 
 
 def _key(row) -> tuple:
@@ -36,8 +35,7 @@ def _key(row) -> tuple:
 
 def _comparison_columns(c: stats.Comparison) -> dict:
     return {"speedup": c.ratio, "speedup_ci_low": c.ci_low, "speedup_ci_high": c.ci_high,
-            "n_baseline": c.n_baseline, "n_candidate": c.n_candidate, "paired": c.paired, "verdict": c.verdict,
-            "normalized": c.normalized}
+            "n_baseline": c.n_baseline, "n_candidate": c.n_candidate, "paired": c.paired, "verdict": c.verdict}
 
 
 def _like_for_like(workload: str, a: tuple[str, str], b: tuple[str, str]) -> bool:
@@ -258,34 +256,6 @@ class Report:
             out.setdefault(key, {})[pid] = entry["values"]
         return out, pd.DataFrame(excluded, columns=[*SAMPLE_KEYS, "process", "reason"])
 
-    def references(self, experiment: str = "eager_vs_graph") -> dict[tuple, dict[str, list[float]]]:
-        """The machine-speed reference each process timed beside its variants (see
-        fwbench.experiments.eager_vs_graph.measure.reference_step), keyed like `samples` without the variant:
-        (machine, framework, device, workload, phase, batch, params digest) -> {process id: values}. A
-        comparison uses them only where every process on both sides has one (else raw process medians)."""
-        return self._memoized(("references", experiment), lambda: self._references(experiment))
-
-    def _references(self, experiment: str) -> dict[tuple, dict[str, list[float]]]:
-        out: dict[tuple, dict[str, list[float]]] = {}
-        for run, job in self.experiment_jobs(experiment):
-            if job["status"] != "ok":
-                continue
-            digest = params_digest(job)
-            for entry in job.get("references", []):
-                if entry.get("values"):
-                    key = (run.manifest["machine_label"], job["framework"], job["device"], job["workload"],
-                           entry["phase"], entry["batch_size"], digest)
-                    out.setdefault(key, {})[f"{run.run_id}/{job['job_id']}"] = entry["values"]
-        return out
-
-    def _references_of(self, experiment: str, *keys: tuple) -> dict[str, list[float]]:
-        """References of the processes behind the sample keys `keys` (one dict over all their processes)."""
-        refs = self.references(experiment)
-        out: dict[str, list[float]] = {}
-        for k in keys:
-            out.update(refs.get((*k[:4], *k[5:]), {}))
-        return out
-
     def _failed_checks(self, experiment: str) -> dict[tuple, str]:
         """(machine, framework, device, workload, variant, digest) -> the checks that cell failed."""
         failed: dict[tuple, set] = {}
@@ -405,9 +375,7 @@ class Report:
                 other = samples.get((machine, cand_fw, device, workload, cand_variant, phase, batch, digest))
                 if other is None or not _like_for_like(workload, (fw, variant), (cand_fw, cand_variant)):
                     continue
-                other_key = (machine, cand_fw, device, workload, cand_variant, phase, batch, digest)
-                c = stats.compare(other, base, references=self._references_of(
-                    experiment, other_key, (machine, fw, device, workload, variant, phase, batch, digest)))
+                c = stats.compare(other, base)
                 rows.append({"machine_label": machine, "device": device, "workload": workload, "phase": phase,
                              "batch_size": batch, "params_digest": digest, "baseline": f"{fw} {variant}",
                              "other": f"{cand_fw} {cand_variant}",
@@ -441,9 +409,8 @@ class Report:
                 ids = sorted(per)
                 first = {p: per[p] for p in ids[0::2]}
                 second = {p: per[p] for p in ids[1::2]}
-                # The same code as a comparison across frameworks, reference included.
-                c = stats.compare(first, second, references=self._references_of(experiment, key))
-                rows.append({**dict(zip(SAMPLE_KEYS, key)), "kind": "between processes", **_comparison_columns(c)})
+                rows.append({**dict(zip(SAMPLE_KEYS, key)), "kind": "between processes",
+                             **_comparison_columns(stats.compare(first, second))})
         return pd.DataFrame(rows, columns=[*SAMPLE_KEYS, "kind", *COMPARISON_COLUMNS])
 
     def false_positive_rates(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:

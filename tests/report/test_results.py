@@ -127,21 +127,3 @@ def test_durations_change_unit_where_they_would_round_into_the_next():
     assert fmt_s(0.99999e-3) == "1.00 ms" and fmt_s(0.9994e-3) == "999.4 µs"
     assert fmt_s(0.9999) == "1.00 s" and fmt_s(0.994) == "994.00 ms"
     assert fmt_s(float("inf")) == "never"
-
-
-def test_comparisons_across_processes_use_each_processs_reference_and_so_do_their_aa_controls(make_store):
-    """Frameworks in separate processes: each process's median against the reference it timed, when every
-    process of both sides has one; the between-process A/A control goes through the same code."""
-    from conftest import evg_runs
-
-    times = {("torch", "eager"): 0.013, ("tensorflow", "eager"): 0.010}
-    noisy = dict(between=0.2, within=0.02, twin=True)
-    with_ref = make_store([("r1", evg_runs("r1", times, processes=4, reference=2e-4, **noisy))])
-    report = Report.load(with_ref.root)
-    pair = report.cross_framework(("tensorflow", "eager"), [("torch", "eager")])
-    assert len(pair) == 2 and pair["normalized"].all() and not pair["paired"].any()
-    assert (pair["verdict"] == "faster").all()  # 1.3x, found through 20% process-to-process noise
-    aa = report.aa_controls()
-    assert aa[aa.kind == "between processes"]["normalized"].all()
-    assert not aa[aa.kind == "in-process twin"]["normalized"].any()  # paired: nothing to cancel
-    assert set(report.references()) and all(len(v) == 4 for v in report.references().values())

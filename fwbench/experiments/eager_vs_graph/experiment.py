@@ -2,13 +2,12 @@
 
 from fwbench.experiments.base import Experiment
 from fwbench.experiments.eager_vs_graph.measure import Params, identity
-from fwbench.experiments.eager_vs_graph.payload import check_references
 
 EXPERIMENT = Experiment(name="eager_vs_graph", title="Eager vs graph timing", params=Params, order=10,
                         summary="times eager against compiled execution",
                         evidence="figures {ref}`fig-speedup`, {ref}`fig-batch` and {ref}`fig-size`; tables "
                                  "{ref}`tab-compile-cost` and {ref}`tab-step-times`",
                         interleaved=True, default_processes=4, identity=identity,
-                        timing_samples=True, payloads={"references": check_references},
+                        timing_samples=True,
                         axes={"workload": "the model (fwbench.workloads)", "variant": "eager or a compiled mode",
                               "mode": "eager or graph"})

@@ -10,7 +10,6 @@ import resource
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -27,8 +26,6 @@ from fwbench.measure.job import Request
 
 #: Marks an A/A twin: a second, identically built copy of a variant, measured as if it were another alternative.
 AA_TWIN = "~aa"
-#: The machine-speed reference timed beside the variants in every process (see `reference_step`).
-REFERENCE = "~reference"
 
 
 @dataclass(frozen=True)
@@ -167,42 +164,6 @@ def _max_weight_diff(got: dict, want: dict) -> float:
     return max(float(np.max(np.abs(np.asarray(got[k]) - want[k]))) if want[k].size else 0.0 for k in want)
 
 
-class _ReferenceDone:
-    """What the reference step returns: nothing for a framework's sync to wait for."""
-
-
-def reference_step() -> Callable[[], _ReferenceDone]:
-    """A fixed, framework-neutral step (a small float32 NumPy matmul and a short Python loop) that every
-    process times interleaved with its variants. The machine's speed of the moment (other guests on the
-    host, memory bandwidth, frequency) moves it together with the variants, so the ratio of a variant's
-    time to it, process by process, cancels that between-process noise in comparisons across frameworks,
-    which cannot share a process (fwbench.measure.stats.compare)."""
-    a = np.random.default_rng(0).standard_normal((192, 192), dtype=np.float32)
-    done = _ReferenceDone()
-
-    def step() -> _ReferenceDone:
-        total = 0
-        for i in range(1500):
-            total += i * i
-        a @ a
-        return done
-
-    return step
-
-
-def _synced(adapter) -> Callable:
-    def sync(out):
-        if not isinstance(out, _ReferenceDone):
-            adapter.sync(out)
-    return sync
-
-
-def _reference_entry(series, phase: str, batch: int) -> dict:
-    # Its health is recorded, never acted on: a shift in the reference is the machine's, seen by every variant.
-    return {"phase": phase, "batch_size": int(batch), "values": series.samples_s, "problem": series.problem,
-            "block": series.steps_per_block}
-
-
 def _variant_of(alternative: str) -> tuple[str, int]:
     """(variant, replicate): an A/A twin is replicate 1 of its variant."""
     return (alternative[:-len(AA_TWIN)], 1) if alternative.endswith(AA_TWIN) else (alternative, 0)
@@ -272,8 +233,7 @@ def measure_cell(framework: str, device: str, workload: str, variants, params: P
     # The order of every first call, warm-up and round comes from this seed, stored with the result.
     seed = f"{params.seed}|{framework}|{device}|{workload}|{process}"
     rng = random.Random(seed)
-    records, samples, checks, losses, references = [], [], [], {}, []
-    reference, sync = reference_step(), _synced(adapter)
+    records, samples, checks, losses = [], [], [], {}
     process_info = {"seed": seed, "alternatives": alternatives, "loadavg_start": _loadavg(), "wall_s": wall}
     lap("import and configure")
 
@@ -309,16 +269,14 @@ def measure_cell(framework: str, device: str, workload: str, variants, params: P
     lap("build and check")
 
     def keep_loss(alt, i, out):
-        if i < params.loss_steps and alt != REFERENCE:
+        if i < params.loss_steps:
             losses.setdefault(alt, []).append(adapter.loss_of(out))
 
     with thread_check.Watch() as watch:
         tick[0] = time.perf_counter()
         train_wall: dict[str, float] = {}
-        measured = measure_interleaved({**{a: (lambda f=steps[a]: f(x, y)) for a in alternatives},
-                                        REFERENCE: reference}, sync, cfg, rng, observe=keep_loss, wall=train_wall,
-                                       unchecked=(REFERENCE,))
-    references.append(_reference_entry(measured.pop(REFERENCE), "train", params.batch_size))
+        measured = measure_interleaved({a: (lambda f=steps[a]: f(x, y)) for a in alternatives}, adapter.sync, cfg,
+                                       rng, observe=keep_loss, wall=train_wall)
     wall.update({f"train {part}": seconds for part, seconds in train_wall.items()})
     tick[0] = time.perf_counter()
     process_info["train_threads"] = watch.usage.as_dict()
@@ -367,11 +325,9 @@ def measure_cell(framework: str, device: str, workload: str, variants, params: P
             # The first output is copied out at once: a CUDA-graph replay (reduce-overhead) overwrites it in place.
             first: dict = {}
             measured = measure_interleaved(
-                {**{a: (lambda f=steps[a]: f(xb)) for a in alternatives}, REFERENCE: reference}, sync, cfg, rng,
-                observe=lambda alt, k, out: (first.setdefault(alt, adapter.to_numpy(out))
-                                             if k == 0 and alt != REFERENCE else None),
-                wall=infer_wall, unchecked=(REFERENCE,))
-            references.append(_reference_entry(measured.pop(REFERENCE), "infer", batch))
+                {a: (lambda f=steps[a]: f(xb)) for a in alternatives}, adapter.sync, cfg, rng,
+                observe=lambda alt, k, out: first.setdefault(alt, adapter.to_numpy(out)) if k == 0 else None,
+                wall=infer_wall)
             tick[0] = time.perf_counter()
             peaks = _peaks(adapter, device)
             want = spec.reference_output(init, xb_np) if i == 0 else None
@@ -411,7 +367,7 @@ def measure_cell(framework: str, device: str, workload: str, variants, params: P
                                  "peak_gflops": device_peak_gflops(adapter, device, params.device_matmul_n)}
     lap("machine peak")
     return {"mode": ",".join(sorted(set(modes.values()))), **info, "records": records, "samples": samples,
-            "references": references, "checks": checks, "losses": {_variant_of(a)[0]: v for a, v in losses.items() if not a.endswith(AA_TWIN)},
+            "checks": checks, "losses": {_variant_of(a)[0]: v for a, v in losses.items() if not a.endswith(AA_TWIN)},
             "calibration": calibration, "process_info": process_info, "timed": timed,
             "framework_settings": framework_settings}
 
