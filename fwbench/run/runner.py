@@ -119,7 +119,9 @@ class CellTemps:
                 self.remove(job.cell_id)
 
     def remove(self, cell_id: str) -> None:
-        shutil.rmtree(self._dirs.pop(cell_id, ""), ignore_errors=True) if cell_id in self._dirs else None
+        path = self._dirs.pop(cell_id, None)
+        if path:
+            shutil.rmtree(path, ignore_errors=True)
 
     def close(self) -> None:
         for cell_id in list(self._dirs):
