@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from conftest import job, manifest
+from fwbench.report.results import Report
 from fwbench.store.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
@@ -290,7 +291,16 @@ def test_every_job_recorded_what_it_timed_and_ran_as_configured(pipeline):
     claims = page(pipeline, "chapters/claims.html")
     for cid in ("E1", "E4"):
         m = re.search(rf"id='claim-{cid}'.*?Verdict: <strong>([a-z ]+)</strong>", claims, re.S)
-        assert m and m.group(1) in ("supported", "contradicted", "mixed", "inconclusive"), cid
+        assert m, cid
+        if m.group(1) == "not yet measured" and cid == "E4":
+            # Smoke budgets on a loaded machine can leave every torch.compile series unsettled: then E4 has no
+            # cell, and the chapter must list each of them as left out, with its reason.
+            excluded = Report.load(pipeline["store"].root).excluded("eager_vs_graph")
+            compiled = excluded[(excluded.framework == "torch") & (excluded.variant == "torch.compile")]
+            assert not compiled.empty and compiled["reason"].str.startswith("unstable series").all()
+            assert "unstable series" in page(pipeline, "chapters/eager_vs_graph.html")
+            continue
+        assert m.group(1) in ("supported", "contradicted", "mixed", "inconclusive"), cid
     assert "not testable here" in claims and "not yet measured" in claims
     intro = page(pipeline, "intro.html")
     assert "Test CPU" in intro or "otherbox" in intro  # both machines are listed
