@@ -172,13 +172,13 @@ def machine_peaks(report) -> dict[tuple[str, str], dict]:
 
 def peaks_text(peaks: dict[tuple[str, str], dict], timed: pd.DataFrame) -> str:
     """The ceilings as one sentence above the step-time tables, naming each timed device that has none."""
-    parts = [f"{md(machine)} {device}: {plain_number(p['gflops'])} GFLOP/s ({md(p['how'])})"
+    parts = [f"{md(machine)} {md(device)}: {plain_number(p['gflops'])} GFLOP/s ({md(p['how'])})"
              for (machine, device), p in sorted(peaks.items())]
     text = ("Matmul peak, median over processes: " + "; ".join(parts) + ".") if parts else "No matmul peak is stored."
     missing = sorted({(m, d) for m, d in zip(timed["machine_label"], timed["device"]) if (m, d) not in peaks}
                      if not timed.empty else set())
     if missing:
-        text += (" No peak for " + ", ".join(f"{md(m)} {d}" for m, d in missing) + " (measured before device "
+        text += (" No peak for " + ", ".join(f"{md(m)} {md(d)}" for m, d in missing) + " (measured before device "
                  "peaks were), so its GFLOP/s have no ceiling to compare with.")
     return text
 
