@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     adapter = get_adapter(args.framework)
     adapter.configure(env.resolve_threads(threads))
+    if not args.survey:  # a survey item must find out what it imports itself
+        hooks.preload(adapter.name)
     if args.serve:
         return serve(adapter, problem_of)
     if args.cost:

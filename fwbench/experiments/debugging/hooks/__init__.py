@@ -1,5 +1,5 @@
 """Per-framework hooks of the debugging experiment: one module per framework (`TOOLS`, `target`, `profiler_trace`,
-`scalar_log`), found by file name; the tools are read without importing the framework."""
+`scalar_log`, optionally `preload`), found by file name; the tools are read without importing the framework."""
 
 from __future__ import annotations
 
@@ -28,6 +28,13 @@ def tools(framework: str) -> dict[str, str]:
 def get(framework: str) -> ModuleType:
     """Import the framework's hook module (and so the framework)."""
     return importlib.import_module(f"fwbench.experiments.debugging.hooks.{framework}")
+
+
+def preload(framework: str) -> None:
+    """Import what the framework's compiler loads lazily at its first call (its hook's `preload`, if it has one)."""
+    hook = get(framework)
+    if hasattr(hook, "preload"):
+        hook.preload()
 
 
 def log_scalars(writer, values: list[float]) -> None:
