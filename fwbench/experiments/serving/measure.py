@@ -317,15 +317,15 @@ def serve_all(framework: str, variant: str, params: Params, artifacts: Path = Pa
               scratch: Path = Path("scratch"), progress: Callable[[str], None] = lambda what: None) -> dict:
     """Every workload and batching setting of one serving variant. Failures are recorded; a bad name or a server
     this machine lacks raises (the runner records the latter as skipped, with its reason)."""
-    adapter = get_adapter(framework)
     how = hooks.variants(framework).get(variant)
     if how is None:
         raise ValueError(f"{framework} has no serving variant {variant!r}; known: {', '.join(hooks.variants(framework))}")
     server_name, _, source = how.partition(":")
     server = get_server(server_name)
     reason = server.unavailable()
-    if reason:
+    if reason:  # before the framework's import: a server this machine lacks costs seconds, not an import
         raise ServerUnavailable(f"{server.name}: {reason}")
+    adapter = get_adapter(framework)
     cpus = split_cpus(env.available_cpus(), params.client_cpus)
     # This process only waits and samples memory while the server is measured: keep it off the server's cores.
     if hasattr(os, "sched_setaffinity"):

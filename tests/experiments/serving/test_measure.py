@@ -1,5 +1,8 @@
 """The serving experiment's own logic: parameters, core split, one real server start measured end to end, failures."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -82,3 +85,14 @@ def test_unknown_variants_and_missing_servers(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(ServerUnavailable, match="tensorflow_model_server"):
         serving.serve_all("tensorflow", "tf-serving", serving.Params(**FAST))
+
+
+def test_a_missing_server_is_found_before_the_framework_is_imported(monkeypatch):
+    # In a fresh interpreter: this one may have imported TensorFlow for another test.
+    probe = ("import sys\nfrom fwbench.errors import ServerUnavailable\n"
+             "from fwbench.experiments.serving import measure\n"
+             "try:\n    measure.serve_all('tensorflow', 'tf-serving', measure.Params())\n"
+             "except ServerUnavailable:\n    print('imported' if 'tensorflow' in sys.modules else 'not imported')\n")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "not imported", out.stderr[-2000:]
