@@ -8,7 +8,7 @@ that imported the framework or runtime) and once with a new interpreter per case
 then prints:
   (a) per framework, how many cases or artifacts were compared and how many ended alike, and every one
       that did not (debugging: outcome, exception type, the user's line shown, shapes named, a fix
-      suggested; export: outcome, stage, error type, and per batch size whether it ran and matched);
+      suggested, and each tooling-survey item's result; export: outcome, stage, error type, and per batch size whether it ran and matched);
   (b) the experiment's claims' verdicts (D* or X*) from each run side by side;
   (c) the wall time of each run, so the time the fork saves is measured, not assumed.
 It is a benchmark, not a test: a timing-dependent case could differ on a loaded machine, so CI does not gate
@@ -35,9 +35,15 @@ from bench_stability import measure  # noqa: E402 - one way of running a profile
 SAME = ("outcome", "exception_type", "user_line_shown", "names_shapes", "suggests_fix")
 
 
+#: ... and of the same tooling-survey item.
+SURVEYED = ("works", "extra_packages", "error")
+
+
 def _case_outcomes(job: dict) -> dict[tuple, dict]:
-    return {(job["framework"], job["variant"], c["bug"], c["mode"]): {k: c.get(k) for k in SAME}
-            for c in job.get("cases") or []}
+    cases = {(job["framework"], job["variant"], c["bug"], c["mode"]): {k: c.get(k) for k in SAME}
+             for c in job.get("cases") or []}
+    return {**cases, **{(job["framework"], job["variant"], "survey", s["item"]): {k: s.get(k) for k in SURVEYED}
+                        for s in job.get("survey") or []}}
 
 
 def _artifact_outcomes(job: dict) -> dict[tuple, dict]:

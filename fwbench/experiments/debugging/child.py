@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     adapter = get_adapter(args.framework)
     adapter.configure(env.resolve_threads(threads))
-    if not args.survey:  # a survey item must find out what it imports itself
+    if not args.survey:  # a survey item compiles nothing (and a preload cannot hide a package that is missing)
         hooks.preload(adapter.name)
     if args.serve:
         return serve(adapter, problem_of)
@@ -91,8 +91,9 @@ def _cost(adapter, request: dict) -> dict:
 
 
 def serve(adapter, problem_of) -> int:
-    """Answer case requests ({"bug", "mode", "tool", "out"} beside fwbench.measure.forkserver's own keys) and
-    tool-cost requests ({"cost": mode, "tool", "settings", "seed", "out"}), one fork each."""
+    """Answer case requests ({"bug", "mode", "tool", "out"} beside fwbench.measure.forkserver's own keys),
+    tool-cost requests ({"cost": mode, "tool", "settings", "seed", "out"}) and survey requests ({"survey": item,
+    "tool": "none", "out"}), one fork each."""
     from fwbench.experiments.debugging.bugs import BUGS
     from fwbench.experiments.debugging import hooks
     from fwbench.experiments.debugging.harness import run_case
@@ -102,12 +103,18 @@ def serve(adapter, problem_of) -> int:
     def handle(request: dict) -> None:
         if "cost" in request:
             record = _cost(adapter, request)
+        elif "survey" in request:
+            from fwbench.experiments.debugging.measure import survey
+
+            with tempfile.TemporaryDirectory() as logdir:
+                record = survey(adapter, request["survey"], logdir)
         else:
             record = run_case(hooks.get(adapter.name).target(adapter), BUGS[request["bug"]], request["mode"],
                               request["tool"])
         write_json_atomic(request["out"], record)
 
-    return forkserver.serve(handle, lambda request: problem_of(request.get("bug"), request["tool"], request.get("cost")))
+    return forkserver.serve(handle, lambda request: problem_of(request.get("bug"), request["tool"],
+                                                               request.get("cost") or request.get("survey")))
 
 
 if __name__ == "__main__":

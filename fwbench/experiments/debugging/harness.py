@@ -374,6 +374,25 @@ def cost_isolated(framework: str, tool: str, mode: str, settings: dict, seed: in
         return child.result
 
 
+def survey_isolated(framework: str, what: str, threads: int | str = "auto", timeout_s: float = 300.0,
+                    workdir: str | None = None) -> dict:
+    """A tooling-survey item (fwbench.experiments.debugging.measure.survey) in a fresh Python process; a process
+    that fails is the item's error."""
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        out = Path(tmp) / "survey.json"
+        child = run_child("fwbench.experiments.debugging.child",
+                          ["--framework", framework, "--survey", what, "--threads", str(threads), "--out", str(out)],
+                          out, timeout_s, cwd=tmp, what="the survey's process")
+        if child.result is not None:
+            return child.result
+        return _survey_failed(what, child.error["type"], child.stderr, child.error["message"])
+
+
+def _survey_failed(what: str, etype: str, stderr: str, message: str) -> dict:
+    tail = stderr.strip().splitlines()[-1:] or [message]
+    return {"item": what, "works": False, "files": [], "bytes": 0, "extra_packages": [], "error": f"{etype}: {tail[0]}"}
+
+
 class FreshCases:
     """CaseServer's interface with a fresh interpreter per case (run_isolated): the reference that forking is
     checked against (`Params.case_processes`), at the cost of the framework's import per case."""
@@ -392,6 +411,9 @@ class FreshCases:
 
     def cost(self, tool: str, mode: str, settings: dict, seed: int, timeout_s: float = 300.0) -> dict:
         return cost_isolated(self.framework, tool, mode, settings, seed, self.threads, timeout_s, self.workdir)
+
+    def survey(self, what: str, timeout_s: float = 300.0) -> dict:
+        return survey_isolated(self.framework, what, self.threads, timeout_s, self.workdir)
 
 
 class CaseServer(ForkServer):
@@ -443,6 +465,23 @@ class CaseServer(ForkServer):
                 raise RuntimeError(f"{self.framework} {tool} cost ({mode}): the process ended "
                                    f"({ended_how(reply['returncode'])}) without a result: {_clip(child_stderr(tmp), 2000)}")
             return json.loads(out.read_text())
+
+    def survey(self, what: str, timeout_s: float = 300.0) -> dict:
+        """survey_isolated's item in a fork of the server. A fork holds what a fresh process holds once it imported
+        the framework: a module the item needs and the machine lacks is missing there too, so the fork finds the
+        same extra packages (tests/experiments/debugging/test_harness.py runs both)."""
+        with tempfile.TemporaryDirectory(dir=self.workdir) as tmp:
+            out = Path(tmp) / "survey.json"
+            reply = self.ask({"survey": what, "tool": "none", "out": str(out), "workdir": tmp, "timeout_s": timeout_s},
+                             timeout_s + 60)
+            if reply is None or reply.get("timed_out"):
+                return survey_isolated(self.framework, what, self.threads, timeout_s, self.workdir)
+            if "problem" in reply:
+                raise ValueError(reply["problem"])
+            if out.is_file():
+                return json.loads(out.read_text())
+            return _survey_failed(what, "ProcessDied", child_stderr(tmp),
+                                  f"the survey's process ended ({ended_how(reply['returncode'])}) without a result")
 
 
 def _died(bug: str, mode: str, tool: str, etype: str, message: str, stderr: str, started: float) -> dict:

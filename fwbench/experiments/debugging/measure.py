@@ -7,7 +7,6 @@ import math
 import os
 import random
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from fwbench.experiments.debugging.bugs import BUGS
 from fwbench.experiments.debugging.harness import CaseServer, FreshCases
 from fwbench.experiments.debugging import hooks
 from fwbench.frameworks import get_adapter
-from fwbench.measure.child import run_child
 from fwbench.experiments.debugging.metrics import METRICS
 from fwbench.measure.metrics import record
 from fwbench.measure.stats import cell_estimate, compare
@@ -234,20 +232,6 @@ def survey(adapter, what: str, logdir: str) -> dict:
     return result
 
 
-def survey_isolated(framework: str, what: str, threads, timeout_s: float) -> dict:
-    """The survey item in a fresh process, so that modules an earlier step imported do not hide what it needs."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "survey.json"
-        child = run_child("fwbench.experiments.debugging.child",
-                          ["--framework", framework, "--survey", what, "--threads", str(threads), "--out", str(out)],
-                          out, timeout_s, cwd=tmp)
-        if child.result is not None:
-            return child.result
-        tail = child.stderr.strip().splitlines()[-1:] or [child.error["message"]]
-        return {"item": what, "works": False, "files": [], "bytes": 0, "extra_packages": [],
-                "error": f"{child.error['type']}: {tail[0]}"}
-
-
 def survey_records(item: dict) -> list[dict]:
     return [_record(item["item"], "eager", "tooling", 0, metric, value) for metric, value in (
         ("tool_works", float(item["works"])), ("artifact_bytes", item["bytes"]),
@@ -285,11 +269,11 @@ def run_catalogue(framework: str, tool: str, params: Params, threads="auto", pro
         if tool != "none":
             recs, overhead, samples = tool_overhead(server, tool, modes, params)
             records += recs
-    if tool == "none" and params.survey:
-        for what in SURVEY:
-            item = survey_isolated(framework, what, threads, params.case_timeout_s)
-            surveyed.append(item)
-            records += survey_records(item)
+        elif params.survey:
+            for what in SURVEY:  # each item in a process of its own, where no case and no other item ran
+                item = server.survey(what, params.case_timeout_s)
+                surveyed.append(item)
+                records += survey_records(item)
     return {"mode": tools[tool], "framework_version": adapter.version(), "records": records, "cases": cases,
             "overhead": overhead, "samples": samples, "survey": surveyed, "checks": [], "bug_catalogue": catalogue()}
 

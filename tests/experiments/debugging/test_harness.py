@@ -8,7 +8,8 @@ import pytest
 from fwbench.experiments.debugging import bugs
 from fwbench.experiments.debugging.bugs import Bug
 from fwbench.experiments.debugging.harness import (Target, capture, classify, mentions_shape, read_exception, run_case,
-                                   CaseServer, run_isolated, shows_line)
+                                   CaseServer, run_isolated, shows_line,
+                                   survey_isolated)
 
 
 class NumpyOps:
@@ -186,6 +187,7 @@ def test_a_case_whose_process_dies_is_an_error_not_a_crash_of_the_harness(tmp_pa
 
 
 SAME = ("outcome", "exception_type", "user_line_shown", "names_shapes", "suggests_fix")
+SURVEYED = ("works", "extra_packages", "error")
 
 
 @pytest.mark.parametrize("framework", ["jax", "tensorflow", "torch"])
@@ -198,10 +200,15 @@ def test_a_case_server_forks_cases_that_end_as_fresh_processes_do(framework, tmp
         forked = [server.run(bug, mode, "none", timeout_s=120) for bug, mode in cases]
         with pytest.raises(ValueError, match="unknown bug"):
             server.run("no-such-bug", "eager", "none", timeout_s=120)
+        # The tooling survey's item that needs a package outside the framework (tensorboard): found missing alike.
+        forked_survey = server.survey("scalar_log", timeout_s=120)
     fresh = [run_isolated(framework, bug, mode, "none", threads=1, timeout_s=120) for bug, mode in cases]
     for (bug, mode), a, b in zip(cases, forked, fresh):
         assert {k: a.get(k) for k in SAME} == {k: b.get(k) for k in SAME}, (bug, mode)
         assert not a.get("harness_error") and "process_stderr" in a
+    fresh_survey = survey_isolated(framework, "scalar_log", threads=1, timeout_s=120, workdir=str(tmp_path))
+    assert {k: forked_survey[k] for k in SURVEYED} == {k: fresh_survey[k] for k in SURVEYED}
+    assert len(forked_survey["files"]) == len(fresh_survey["files"])  # names hold a time and a process id
     assert list(tmp_path.iterdir()) == []  # every case's directory is gone
 
 
