@@ -519,6 +519,9 @@ def test_nightly_reuses_everything_prints_a_pdf_and_summarizes(pipeline):
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert "0 executed, 24 reused, 0 failed" in res.stdout
     assert "nothing to rebuild" in res.stdout  # the HTML book of the same inputs was left as it was
+    # ... and the single page for the PDF was written from the same parsed pages: no chapter was executed again.
+    said = re.sub(r"\x1b\[[0-9;]*m", "", res.stdout + res.stderr)
+    assert "building [singlehtml]" in said and "Executing notebook" not in said, said[-3000:]
     out = pipeline["nightly_dir"]
     pdf = (out / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF") and len(pdf) > 20_000

@@ -147,10 +147,17 @@ def build(out: Path = REPO, store_root: Path | None = None, builder: str = "html
         print(f"fwbench: the book in {html_dir} was built from these same inputs: nothing to rebuild")
         return html_dir / "index.html"
     stamp.unlink(missing_ok=True)  # a build that fails half-way must not look finished next time
-    # Incremental: unchanged appendix notebooks are not rendered again, but every chapter is re-read (and so
-    # re-executed against the current store), so no page can show a stale number.
-    for page in chapter_sources():
-        page.touch()
+    # Sphinx's parsed pages (doctrees) are shared by the builders. Left by a build from these same inputs (the
+    # nightly's single-page build right after the HTML one), they are written out again without executing a
+    # chapter twice: the PDF then shows exactly the HTML book's numbers.
+    doctrees = Path(out).resolve() / "_build" / ".fwbench-doctrees-inputs"
+    same_doctrees = doctrees.is_file() and doctrees.read_text() == inputs_digest(manifest, "doctrees", env, store)
+    doctrees.unlink(missing_ok=True)
+    if not same_doctrees:
+        # Incremental: unchanged appendix notebooks are not rendered again, but every chapter is re-read (and so
+        # re-executed against the current store), so no page can show a stale number.
+        for page in chapter_sources():
+            page.touch()
     cmd = [sys.executable, "-m", "fwbench.book.jb", "build", "-W", "-n", "--keep-going",
            "--builder", builder, "--toc", str(toc), "--path-output", str(Path(out).resolve()), str(REPO)]
     proc = subprocess.run(cmd, env=env, cwd=REPO)
@@ -165,5 +172,6 @@ def build(out: Path = REPO, store_root: Path | None = None, builder: str = "html
         versions.save(store, manifest)
     # Digested again after saving: the next build's "what changed" compares with the version kept just now.
     stamp.write_text(inputs_digest(manifest, builder, env, store))
+    doctrees.write_text(inputs_digest(manifest, "doctrees", env, store))
     index = html_dir / "index.html"
     return index
