@@ -19,6 +19,7 @@ sample both ways for every framework. Target (issue 19): everything alike and no
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -136,8 +137,13 @@ def main() -> int:
     started = time.perf_counter()
     root = args.keep or Path(tempfile.mkdtemp(prefix="fwbench-isolation-"))
     root.mkdir(parents=True, exist_ok=True)
-    alike = {experiment: compare(experiment, args.profile, root) for experiment in args.experiment or sorted(SECTIONS)}
-    print(f"whole benchmark {time.perf_counter() - started:.0f} s; stores in {root}")
+    try:
+        alike = {experiment: compare(experiment, args.profile, root)
+                 for experiment in args.experiment or sorted(SECTIONS)}
+    finally:
+        if args.keep is None:  # nothing of a benchmark is left in the temp folder unless asked for
+            shutil.rmtree(root, ignore_errors=True)
+    print(f"whole benchmark {time.perf_counter() - started:.0f} s" + (f"; stores in {root}" if args.keep else ""))
     for experiment, same in alike.items():
         print(f"{experiment}: " + ("everything alike and no verdict changed" if same else "forking changed something: see above"))
     return 0 if all(alike.values()) else 1

@@ -2,6 +2,7 @@
 
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,11 @@ SERVER = textwrap.dedent('''
             time.sleep(60)
         if action == "exit":
             os._exit(7)
+        if action == "leave":  # a file in the temp folder, as a library would leave one for atexit to delete
+            import tempfile
+            with open(request["out"], "w") as f:
+                f.write(tempfile.NamedTemporaryFile(delete=False).name)
+            return
         seen = dict(STATE)
         STATE["touched"] = True
         with open(request["out"], "w") as f:
@@ -84,3 +90,12 @@ def test_a_server_that_never_starts_answers_none(tmp_path):
     with ForkServer("fwbench.no_such_module", [], cwd=tmp_path) as s:
         (tmp_path / "w").mkdir()
         assert s.ask({"action": "write", "workdir": str(tmp_path / "w"), "timeout_s": 5}, 30) is None
+
+
+def test_what_forks_leave_in_the_temp_folder_is_removed_with_the_server(tmp_path):
+    (tmp_path / "tinyserver.py").write_text(SERVER)
+    with ForkServer("tinyserver", ["--flag"], cwd=tmp_path) as s:
+        _, workdir = ask(s, tmp_path, "leave", "leave")
+        left = Path((workdir / "out.json").read_text())
+        assert left.is_file() and left.parent.name.startswith("fwbench-forkserver-")  # not the caller's folder
+    assert not left.parent.exists()
