@@ -9,7 +9,8 @@ METRICS: dict[str, Metric] = {
     "outcome_error": Metric("bool", "1 if the planted bug raised an error (or killed its process)"),
     "outcome_silent_wrong": Metric("bool", "1 if the code ran on and gave a wrong value, a symbolic value, or nothing, without an error"),
     "outcome_works": Metric("bool", "1 if the code did what it says (e.g. print showed the value on every call)"),
-    "time_to_surface_s": Metric("s", "from the first call (compile included) until the error was raised or every call returned"),
+    "time_to_surface_s": Metric("s", "from the first call (compile included; the compiler's modules were imported "
+                                     "before) until the error was raised or every call returned"),
     "user_line_shown": Metric("bool", "1 if the printed traceback, message or warnings name the planted file and line"),
     "user_frame_depth": Metric("frames", "frames between where the error was raised and the planted line (0: raised on it); absent if the line is not a frame"),
     "traceback_frames": Metric("frames", "frames in the exception's traceback"),
