@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import zlib
 
 import numpy as np
@@ -9,6 +12,26 @@ import pytest
 
 from fwbench import SCHEMA_VERSION
 from fwbench.store.store import Store
+
+@pytest.fixture(scope="session", autouse=True)
+def session_temp_folder():
+    """Processes the tests start get a temp folder of the session's, removed at its end.
+
+    Forked children (case and artifact servers) end with os._exit, past the atexit handlers that delete what
+    libraries leave in the temp folder (TensorFlow's AutoGraph sources). One folder for the whole session, not one
+    per server: TorchInductor keeps its precompiled headers there, and rebuilding them per server cost the suite
+    about 2 minutes. This process's own temp folder (pytest's tmp_path included) is already fixed and stays.
+    """
+    folder = tempfile.mkdtemp(prefix="fwbench-tests-")
+    before = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = folder
+    yield folder
+    if before is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = before
+    shutil.rmtree(folder, ignore_errors=True)
+
 
 FINGERPRINT = {
     "machine_id": "test-cpu-00000000", "machine_label": "testbox",

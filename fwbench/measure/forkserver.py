@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -120,7 +119,6 @@ class ForkServer:
         self._command, self._cwd = [sys.executable, "-m", module, *args, "--serve"], cwd
         self._proc: subprocess.Popen | None = None
         self._log = None
-        self._tmp: str | None = None
         self._pending = b""
 
     def _start(self) -> subprocess.Popen:
@@ -128,13 +126,8 @@ class ForkServer:
         work the caller times."""
         if self._proc is None:
             self._log = tempfile.TemporaryFile(mode="w+")  # the server's own chatter, kept off the caller's pipes
-            # Forks end with os._exit, past the atexit handlers that delete what libraries left in the temp
-            # folder (TensorFlow's AutoGraph sources): the server and its forks get a folder of their own,
-            # removed at close, so nothing is left in the caller's.
-            self._tmp = tempfile.mkdtemp(prefix="fwbench-forkserver-")
             self._proc = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          stderr=self._log, text=True, cwd=self._cwd,
-                                          env={**os.environ, "TMPDIR": self._tmp})
+                                          stderr=self._log, text=True, cwd=self._cwd)
         return self._proc
 
     def __enter__(self):
@@ -154,8 +147,6 @@ class ForkServer:
                 self._proc.wait()
         if self._log is not None:
             self._log.close()
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
 
     def kill(self) -> None:
         """End the server now (tests use it to check that requests then fall back to fresh processes)."""
