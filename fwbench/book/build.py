@@ -32,12 +32,12 @@ MATHJAX = SCRATCH / "static" / "mathjax" / "tex-chtml.js"
 BOOK_INPUTS = ("fwbench", "chapters", "intro.md", "_config.yml", "requirements.lock")
 
 
-def inputs_digest(manifest: dict, builder: str, env: dict, store: Store) -> str:
+def inputs_digest(manifest: dict, env: dict, store: Store) -> str:
     """A digest of everything a build's pages depend on: the store's runs (content hashes) and verdicts, the
     version stamp, the newest kept version (what "what changed" compares with), the settings passed to the
     chapters, and every file of BOOK_INPUTS except the appendix notebooks staged from the store."""
     h = hashlib.sha256()
-    h.update(json.dumps({"manifest": {k: v for k, v in manifest.items() if k != "created"}, "builder": builder,
+    h.update(json.dumps({"manifest": {k: v for k, v in manifest.items() if k != "created"},
                          "env": {k: v for k, v in sorted(env.items()) if k.startswith("FWBENCH_")},
                          "kept": sorted(p.name for p in versions.reports_dir(store).glob("*.json"))[-1:]},
                         sort_keys=True, default=str).encode())
@@ -140,7 +140,7 @@ def build(out: Path = REPO, store_root: Path | None = None, builder: str = "html
     env["FWBENCH_REPORT_MANIFEST"] = str(manifest_path)
     html_dir = Path(out).resolve() / "_build" / builder
     stamp = html_dir.parent / f".fwbench-{builder}-inputs"
-    digest = inputs_digest(manifest, builder, env, store)
+    digest = inputs_digest(manifest, env, store)  # a stamp per builder; the parsed pages' stamp is shared
     if (html_dir / "index.html").is_file() and stamp.is_file() and stamp.read_text() == digest:
         # Same store, code, pages and environment as the book already there: every page would come out the
         # same, so nothing is executed or written, and no new version is kept.
@@ -151,7 +151,7 @@ def build(out: Path = REPO, store_root: Path | None = None, builder: str = "html
     # nightly's single-page build right after the HTML one), they are written out again without executing a
     # chapter twice: the PDF then shows exactly the HTML book's numbers.
     doctrees = Path(out).resolve() / "_build" / ".fwbench-doctrees-inputs"
-    same_doctrees = doctrees.is_file() and doctrees.read_text() == inputs_digest(manifest, "doctrees", env, store)
+    same_doctrees = doctrees.is_file() and doctrees.read_text() == digest
     doctrees.unlink(missing_ok=True)
     if not same_doctrees:
         # Incremental: unchanged appendix notebooks are not rendered again, but every chapter is re-read (and so
@@ -171,7 +171,8 @@ def build(out: Path = REPO, store_root: Path | None = None, builder: str = "html
     if record:
         versions.save(store, manifest)
     # Digested again after saving: the next build's "what changed" compares with the version kept just now.
-    stamp.write_text(inputs_digest(manifest, builder, env, store))
-    doctrees.write_text(inputs_digest(manifest, "doctrees", env, store))
+    digest = inputs_digest(manifest, env, store)
+    stamp.write_text(digest)
+    doctrees.write_text(digest)
     index = html_dir / "index.html"
     return index

@@ -8,7 +8,7 @@ from fwbench.report.results import Report
 
 def digest(store, env=None, version="2026-12-01 (abc)"):
     manifest = versions.current_manifest(store, Report.load(store.root), version, {"commit": "abc", "dirty": False})
-    return build.inputs_digest(manifest, "html", env or {}, store)
+    return build.inputs_digest(manifest, env or {}, store)
 
 
 def test_the_inputs_digest_follows_the_store_the_version_the_settings_and_the_kept_versions(make_store):
