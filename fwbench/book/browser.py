@@ -28,6 +28,10 @@ def chromium_env(profile: str) -> dict[str, str]:
     return {**os.environ, "TMPDIR": profile}
 
 
+#: Redirects `Browser.open` follows before it gives up on a page.
+MAX_REDIRECTS = 5
+
+
 class Browser:
     """One headless Chromium with one page; use as a context manager."""
 
@@ -128,14 +132,29 @@ class Browser:
         self._events = []  # only what this navigation fires counts
         self.call("Page.navigate", {"url": page.as_uri()})
         deadline = time.monotonic() + self.timeout
+        self._wait_loaded(deadline)
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                self.evaluate("new Promise(done => {"
+                              " const typeset = window.MathJax && MathJax.startup && MathJax.startup.promise;"
+                              " Promise.resolve(typeset).then(() => document.fonts.ready)"
+                              f".then(() => setTimeout(done, {int(settle_ms)})); }})")
+                return
+            except PageCheckError as exc:
+                if "navigated" not in str(exc):
+                    raise
+            # The page sent the browser on (a redirect, like the book's index.html): what counts is the page it
+            # went to, so its events replace the first one's, once it has loaded.
+            loaded = next(i for i, e in enumerate(self._events) if e.get("method") == "Page.loadEventFired")
+            self._events = self._events[loaded + 1:]
+            self._wait_loaded(deadline)
+        raise PageCheckError(f"{page.name} was still redirecting after {MAX_REDIRECTS} redirects")
+
+    def _wait_loaded(self, deadline: float) -> None:
         while not any(e.get("method") == "Page.loadEventFired" for e in self._events):
             event = self._read(deadline)
             if "method" in event:
                 self._events.append(event)
-        self.evaluate("new Promise(done => {"
-                      " const typeset = window.MathJax && MathJax.startup && MathJax.startup.promise;"
-                      " Promise.resolve(typeset).then(() => document.fonts.ready)"
-                      f".then(() => setTimeout(done, {int(settle_ms)})); }})")
 
     def evaluate(self, expression: str):
         """The value of a JavaScript expression in the page (a promise is awaited); JSON-like values only."""
