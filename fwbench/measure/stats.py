@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,6 +203,15 @@ def _t(level: float, df: float) -> float:
     return float(student_t.ppf(0.5 + level / 2.0, df))
 
 
+def _exp(x: float) -> float:
+    """exp that saturates to infinity: a t interval at a Bonferroni level over two wildly different processes is
+    wider than a float's range on the ratio scale, and is then just unbounded (math.exp raises there)."""
+    return math.inf if x > _LOG_MAX else math.exp(x)
+
+
+_LOG_MAX = math.log(sys.float_info.max)
+
+
 def compare(baseline: dict, candidate: dict, level: float = LEVEL, margin: float = EQUIVALENCE_MARGIN) -> Comparison:
     """Speedup of `candidate` over `baseline` from their per-process samples ({process id: step times}).
 
@@ -229,7 +239,7 @@ def compare(baseline: dict, candidate: dict, level: float = LEVEL, margin: float
             # Welch-Satterthwaite; identical process medians (a synthetic corner) fall back to the smaller df.
             df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1)) if va + vb > 0 else min(a.size, b.size) - 1
     half = _t(level, df) * se if math.isfinite(se) else math.inf
-    lo, hi = (math.exp(est - half), math.exp(est + half)) if math.isfinite(half) else (0.0, math.inf)
+    lo, hi = (_exp(est - half), _exp(est + half)) if math.isfinite(half) else (0.0, math.inf)
     return Comparison(ratio=math.exp(est), ci_low=lo, ci_high=hi, n_baseline=len(la), n_candidate=len(lb),
                       paired=paired, verdict=classify(lo, hi, margin))
 
@@ -242,7 +252,7 @@ def cell_estimate(processes: dict, level: float = LEVEL) -> tuple[float, float, 
     if logs.size < 2:
         return math.exp(est), 0.0, math.inf
     half = _t(level, logs.size - 1) * float(logs.std(ddof=1)) / math.sqrt(logs.size)
-    return math.exp(est), math.exp(est - half), math.exp(est + half)
+    return math.exp(est), _exp(est - half), _exp(est + half)
 
 
 @dataclass(frozen=True)

@@ -139,3 +139,16 @@ def test_variance_components_and_plan_recover_the_levels():
     dear_steps = stats.plan(v, process_cost_s=5.0, step_cost_s=1.0)
     assert cheap_steps["steps_per_process"] > dear_steps["steps_per_process"]
     assert cheap_steps["processes"] >= 2
+
+
+def test_an_interval_wider_than_a_float_is_unbounded_not_a_crash():
+    """Two versions of a cell, one process a hundred times slower than its twin (a level shift under load), at
+    the Bonferroni level the changes chapter uses over hundreds of cells: the ratio's interval passes a float's
+    range. It must come back unbounded and inconclusive (it crashed the nightly's book with OverflowError)."""
+    rng = np.random.default_rng(7)
+    old = {"p0": rng.normal(2.3e-4, 1e-6, 50), "p1": rng.normal(2.4e-2, 1e-4, 50)}
+    new = {"q0": rng.normal(3.9e-4, 1e-6, 50), "q1": rng.normal(2.7e-4, 1e-6, 50)}
+    c = stats.compare(new, old, level=1 - 0.05 / 2700)
+    assert c.ci_high == math.inf and 0 <= c.ci_low < 1 and c.verdict == "inconclusive"
+    est, lo, hi = stats.cell_estimate({"p0": [1e-300], "p1": [1e300]}, level=0.999999)
+    assert math.isfinite(est) and lo == 0 and hi == math.inf
