@@ -19,6 +19,15 @@ SETTLE_STEPS = 6
 SHIFT_FACTOR = 1.5
 #: ... and be this unlikely under "no shift" (Mann-Whitney U at the best split, Bonferroni over the splits tried).
 SHIFT_ALPHA = 0.01
+#: A gross shift: the series splits into two parts that do not overlap at all, their medians this far apart,
+#: with as few as GROSS_MIN_SEGMENT values on the short side. The rank test above cannot see it in a short
+#: series (3 fast steps then 13 slow ones: its best p is 0.04 after correction), but a process descheduled for
+#: whole timer ticks does exactly that (seen: 0.21 ms steps turning into 24 ms ones, stored as a steady median).
+#: Far beyond this VM's drift (1.4x), so it needs less evidence: a missed shift stores a wrong number, while a
+#: false alarm costs a re-measure.
+GROSS_FACTOR = 4.0
+GROSS_ALPHA = 0.05
+GROSS_MIN_SEGMENT = 3
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,12 @@ class SteadyConfig:
     settle_steps: int = field(default=SETTLE_STEPS, metadata={"help": "... and those blocks hold at least this many steps"})
     shift_factor: float = field(default=SHIFT_FACTOR, metadata={"help": "smallest median ratio across a split that is a shift"})
     shift_alpha: float = field(default=SHIFT_ALPHA, metadata={"help": "significance a shift must reach (corrected Mann-Whitney U)"})
+    gross_factor: float = field(default=GROSS_FACTOR, metadata={
+        "help": "smallest median ratio of a gross shift (two parts that do not overlap at all)"})
+    gross_alpha: float = field(default=GROSS_ALPHA, metadata={
+        "help": "significance a gross shift must reach (exact chance of that separation, corrected over the splits)"})
+    gross_min_segment: int = field(default=GROSS_MIN_SEGMENT, metadata={
+        "help": "fewest values on either side of a gross shift"})
 
 
 def settled(block_medians: list[float], config: SteadyConfig = SteadyConfig(), block_sizes: list[int] | None = None) -> bool:
@@ -73,14 +88,15 @@ def level_shift(values, min_segment: int = 5, config: SteadyConfig = SteadyConfi
     left part (a Mann-Whitney statistic computed from one ranking); the best split is tested with a
     two-sided Mann-Whitney U test, Bonferroni-corrected for the number of splits tried. It is reported
     only if that p is below `shift_alpha` and the medians on the two sides differ by `shift_factor` or
-    more. A series that keeps drifting one way (never settles) shows up here as a shift too.
+    more. A series that keeps drifting one way (never settles) shows up here as a shift too. Failing that, a
+    gross shift (see `gross_shift`) is reported.
     """
     from scipy.stats import mannwhitneyu, rankdata
 
     x = np.asarray(values, dtype=np.float64)
     n = x.size
     if n < 2 * min_segment:
-        return None
+        return gross_shift(x, config)
     ranks = rankdata(x)
     k = np.arange(min_segment, n - min_segment + 1)
     u = 2 * np.cumsum(ranks)[k - 1] - k * (n + 1)
@@ -88,9 +104,37 @@ def level_shift(values, min_segment: int = 5, config: SteadyConfig = SteadyConfi
     at = int(k[np.argmax(z)])
     before, after = x[:at], x[at:]
     factor = float(np.median(after) / np.median(before))
-    if abs(math.log(factor)) < math.log(config.shift_factor):
+    if abs(math.log(factor)) >= math.log(config.shift_factor):
+        p = min(1.0, float(mannwhitneyu(before, after, alternative="two-sided").pvalue) * k.size)
+        if p < config.shift_alpha:
+            return Shift(at=at, before_s=float(np.median(before)), after_s=float(np.median(after)), factor=factor,
+                         p_value=p)
+    return gross_shift(x, config)
+
+
+def gross_shift(values, config: SteadyConfig = SteadyConfig()) -> Shift | None:
+    """The most unlikely split of `values` into a first and a last part that do not overlap at all (every value
+    of one below every value of the other) with medians `gross_factor` or more apart, if its chance under "no
+    shift" is below `gross_alpha`.
+
+    That chance is exact: with every order of the values equally likely, the first k are all below (or all
+    above) the rest with probability 2 / C(n, k); it is Bonferroni-corrected over the splits tried.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    n, m = x.size, config.gross_min_segment
+    if n < 2 * m:
         return None
-    p = min(1.0, float(mannwhitneyu(before, after, alternative="two-sided").pvalue) * k.size)
-    if p >= config.shift_alpha:
-        return None
-    return Shift(at=at, before_s=float(np.median(before)), after_s=float(np.median(after)), factor=factor, p_value=p)
+    splits = range(m, n - m + 1)
+    first_max, first_min = np.maximum.accumulate(x), np.minimum.accumulate(x)
+    rest_min, rest_max = np.minimum.accumulate(x[::-1])[::-1], np.maximum.accumulate(x[::-1])[::-1]
+    best = None
+    for k in splits:
+        if not (first_max[k - 1] < rest_min[k] or first_min[k - 1] > rest_max[k]):
+            continue
+        before, after = float(np.median(x[:k])), float(np.median(x[k:]))
+        if before <= 0 or abs(math.log(after / before)) < math.log(config.gross_factor):
+            continue
+        p = min(1.0, 2.0 / math.comb(n, k) * len(splits))
+        if p < config.gross_alpha and (best is None or p < best.p_value):
+            best = Shift(at=k, before_s=before, after_s=after, factor=after / before, p_value=p)
+    return best

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from fwbench.measure.steady import SETTLE_TOL, SteadyConfig, level_shift, settled
+from fwbench.measure.steady import SETTLE_TOL, SteadyConfig, gross_shift, level_shift, settled
 
 
 def test_a_steady_noisy_series_has_no_shift():
@@ -51,3 +51,34 @@ def test_slow_steps_settle_over_enough_steps():
     assert settled([9.0] + [1.0] * 6, SteadyConfig(), [1] * 7)
     creeping = [1.05**k for k in range(10)]  # 5% per step: neighbours agree, six steps do not
     assert not settled(creeping, SteadyConfig(), [1] * 10)
+
+
+#: A series the smoke run stored as steady (torch eager inference, batch 16, second process, under make test):
+#: three steps of 0.21 ms, then the process was descheduled for whole 4 ms timer ticks on every step.
+DESCHEDULED = [0.213, 0.211, 0.213, 16.187, 31.994, 23.988, 24.003, 35.992, 28.011, 23.999,
+               23.998, 24.031, 23.937, 23.999, 24.009, 28.009]
+
+
+def test_a_gross_shift_with_few_steps_before_it_is_found():
+    x = np.array(DESCHEDULED) * 1e-3
+    shift = level_shift(x, min_segment=5)
+    # The fourth step (16 ms) is already below every later one: the most unlikely split is after it.
+    assert shift is not None and shift.at == 4 and shift.factor > 50 and shift.p_value < 0.05
+    # The same fast steps at the end, and a drop instead of a rise, are found alike.
+    assert level_shift(x[::-1], min_segment=5).at == 12
+    assert level_shift(1 / x, min_segment=5) is not None
+
+
+def test_a_gross_shift_needs_separation_size_and_enough_steps():
+    x = np.array(DESCHEDULED) * 1e-3
+    two_fast = np.concatenate([x[:2], x[4:]])  # fewer fast steps than gross_min_segment
+    assert level_shift(two_fast, min_segment=5) is None
+    overlapping = x.copy()
+    overlapping[10] = 0.2e-3  # one slow-side step as fast as the fast ones: the parts overlap
+    assert level_shift(overlapping, min_segment=5) is None
+    modest = np.array([1.0, 1.0, 1.0] + [3.0] * 13) * 1e-3  # separated, but 3x is below the gross factor
+    assert level_shift(modest, min_segment=5) is None
+    # Short steady series (the smoke's 10-16 steps), even with 30% noise, never show one.
+    for seed in range(500):
+        noisy = 1e-3 * np.exp(np.random.default_rng(seed).normal(0, 0.3, 16))
+        assert gross_shift(noisy) is None, seed
