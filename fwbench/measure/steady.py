@@ -134,7 +134,9 @@ def gross_shift(values, config: SteadyConfig = SteadyConfig()) -> Shift | None:
         before, after = float(np.median(x[:k])), float(np.median(x[k:]))
         if before <= 0 or abs(math.log(after / before)) < math.log(config.gross_factor):
             continue
-        p = min(1.0, 2.0 / math.comb(n, k) * len(splits))
+        # 2 / C(n, k) in logs: C(n, k) passes a float's range from about a thousand steps on.
+        log_p = math.log(2.0 * len(splits)) - (math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1))
+        p = math.exp(min(0.0, log_p))
         if p < config.gross_alpha and (best is None or p < best.p_value):
             best = Shift(at=k, before_s=before, after_s=after, factor=after / before, p_value=p)
     return best

@@ -82,3 +82,13 @@ def test_a_gross_shift_needs_separation_size_and_enough_steps():
     for seed in range(500):
         noisy = 1e-3 * np.exp(np.random.default_rng(seed).normal(0, 0.3, 16))
         assert gross_shift(noisy) is None, seed
+
+
+def test_a_gross_shift_in_a_long_series_is_found_without_overflow():
+    """C(n, k) for a few thousand steps is past a float's range: the chance is computed in logs (it raised)."""
+    rng = np.random.default_rng(5)
+    x = np.concatenate([2e-4 * np.exp(rng.normal(0, 0.05, 2500)), 2.4e-2 * np.exp(rng.normal(0, 0.05, 2500))])
+    shift = gross_shift(x)
+    assert shift is not None and shift.at == 2500 and shift.p_value == 0.0
+    assert level_shift(x).at == 2500
+    assert gross_shift(np.linspace(1, 10, 5000) * 1e-3) is not None  # a steady climb: separated everywhere
