@@ -13,6 +13,7 @@ import pytest
 from fwbench import SCHEMA_VERSION
 from fwbench.store.store import Store
 
+
 @pytest.fixture(scope="session", autouse=True)
 def session_temp_folder():
     """Processes the tests start get a temp folder of the session's, removed at its end.

@@ -203,13 +203,13 @@ def _t(level: float, df: float) -> float:
     return float(student_t.ppf(0.5 + level / 2.0, df))
 
 
+_LOG_MAX = math.log(sys.float_info.max)
+
+
 def _exp(x: float) -> float:
     """exp that saturates to infinity: a t interval at a Bonferroni level over two wildly different processes is
     wider than a float's range on the ratio scale, and is then just unbounded (math.exp raises there)."""
     return math.inf if x > _LOG_MAX else math.exp(x)
-
-
-_LOG_MAX = math.log(sys.float_info.max)
 
 
 def compare(baseline: dict, candidate: dict, level: float = LEVEL, margin: float = EQUIVALENCE_MARGIN) -> Comparison:

@@ -127,16 +127,17 @@ def gross_shift(values, config: SteadyConfig = SteadyConfig()) -> Shift | None:
     splits = range(m, n - m + 1)
     first_max, first_min = np.maximum.accumulate(x), np.minimum.accumulate(x)
     rest_min, rest_max = np.minimum.accumulate(x[::-1])[::-1], np.maximum.accumulate(x[::-1])[::-1]
-    best = None
-    for k in splits:
+    # The chance 2 / C(n, k) shrinks as k nears n / 2, so the splits are tried from the middle out and the first
+    # that qualifies is the most unlikely one.
+    for k in sorted(splits, key=lambda k: (abs(2 * k - n), k)):
         if not (first_max[k - 1] < rest_min[k] or first_min[k - 1] > rest_max[k]):
             continue
         before, after = float(np.median(x[:k])), float(np.median(x[k:]))
         if before <= 0 or abs(math.log(after / before)) < math.log(config.gross_factor):
             continue
-        # 2 / C(n, k) in logs: C(n, k) passes a float's range from about a thousand steps on.
+        # In logs: C(n, k) passes a float's range from about a thousand steps on.
         log_p = math.log(2.0 * len(splits)) - (math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1))
-        p = math.exp(min(0.0, log_p))
-        if p < config.gross_alpha and (best is None or p < best.p_value):
-            best = Shift(at=k, before_s=before, after_s=after, factor=after / before, p_value=p)
-    return best
+        if log_p >= math.log(config.gross_alpha):
+            return None  # every split left is likelier still
+        return Shift(at=k, before_s=before, after_s=after, factor=after / before, p_value=math.exp(log_p))
+    return None

@@ -34,11 +34,11 @@ def test_waits_for_jax_async_dispatch():
     # Fastest steps, not medians, over three rounds that take turns: a busy moment of the machine (make test runs
     # two suites at once) can only slow some steps, never make the work quicker, and one such moment once covered
     # all of the reference's steps when each was timed in one go (63 ms against 31 ms synced).
-    fastest = {"blocking": np.inf, "synced": np.inf, "dispatch_only": np.inf}
+    ways = {"blocking": (lambda: np.asarray(f(x)), lambda _: None), "synced": (lambda: f(x), jax.block_until_ready),
+            "dispatch_only": (lambda: f(x), lambda out: None)}
+    fastest = dict.fromkeys(ways, np.inf)
     for _ in range(3):
-        for name, (fn, sync) in {"blocking": (lambda: np.asarray(f(x)), lambda _: None),
-                                 "synced": (lambda: f(x), jax.block_until_ready),
-                                 "dispatch_only": (lambda: f(x), lambda out: None)}.items():
+        for name, (fn, sync) in ways.items():
             fastest[name] = min(fastest[name], *measure(fn, sync, CFG).samples_s)
             f(x).block_until_ready()  # drain what unsynced calls queued before the next alternative
     blocking, synced, dispatch_only = fastest["blocking"], fastest["synced"], fastest["dispatch_only"]
