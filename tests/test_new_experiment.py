@@ -73,15 +73,6 @@ HTML(html_table(records[records.experiment == "toy"][["framework", "metric", "va
 ''',
 }
 
-NOTEBOOK_CELLS = [  # (source, tags): parameters, process settings, the job, save
-    ('framework = "torch"\ndevice = "cpu"\nworkload = "numbers"\nvariant = "sum"\nthreads = "auto"\n'
-     'process = 0\nparams = {}\noutput_path = ""\ncache_dir = ""', ["parameters"]),
-    ("from fwbench.measure import env\n\nsettings = env.apply(threads=threads, cache_dir=cache_dir or None)", []),
-    ("from fwbench.experiments.toy import measure\nfrom fwbench.measure.job import execute\n\n"
-     "result = execute(measure, settings, framework, device, workload, variant, process, params)", []),
-    ("from fwbench.files import write_json_atomic\n\nif output_path:\n    write_json_atomic(output_path, result)", []),
-]
-
 PROFILE = """name: toy
 description: the throwaway experiment only
 experiments:
@@ -92,20 +83,9 @@ experiments:
 """
 
 
-def notebook() -> str:
-    cells = [{"cell_type": "code", "id": f"c{i}", "metadata": {"tags": tags}, "execution_count": None, "outputs": [],
-              "source": source} for i, (source, tags) in enumerate(NOTEBOOK_CELLS)]
-    return json.dumps({"cells": cells, "nbformat": 4, "nbformat_minor": 5, "metadata": {
-        "kernelspec": {"display_name": "fwbench", "language": "python", "name": "fwbench"}}})
-
-
 def test_a_new_experiment_folder_is_planned_run_stored_exported_and_given_a_chapter(tmp_path):
     copy = package_copy.make(tmp_path / "copy")
-    folder = copy / "fwbench" / "experiments" / "toy"
-    folder.mkdir()
-    for name, text in TOY.items():
-        (folder / name).write_text(text)
-    (folder / "notebook.ipynb").write_text(notebook())
+    package_copy.add_experiment(copy, "toy", TOY)
     profile = tmp_path / "toy.yml"
     profile.write_text(PROFILE)
     store = tmp_path / "store"

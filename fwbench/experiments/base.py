@@ -34,6 +34,9 @@ class Experiment:
     workloads: tuple[str, ...] | None = field(default=None, metadata={
         "help": "the workload axis: None = the workloads of fwbench.workloads; else these fixed names"})
     default_processes: int = field(default=2, metadata={"help": "processes per cell when the profile does not say"})
+    default_replacements: int = field(default=0, metadata={
+        "help": "fresh processes a cell may add when a series of it was stored as unstable, when the profile does not "
+                "say (its samples must carry 'stable'; see fwbench.run.replace)"})
     interleaved: bool = field(default=False, metadata={
         "help": "one job measures all of a framework's variants of a cell in one process, interleaved"})
     tools: tuple[str, ...] = field(default=(), metadata={

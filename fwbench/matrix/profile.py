@@ -25,7 +25,7 @@ from fwbench.errors import MatrixError
 PROFILE_DIR = PROFILES
 DEVICES = ("cpu", "cuda", "auto")
 _PROFILE_KEYS = {"name", "description", "threads", "timeout_s", "seed", "machine_label", "experiments"}
-_EXPERIMENT_KEYS = {"frameworks", "devices", "workloads", "variants", "params", "processes"}
+_EXPERIMENT_KEYS = {"frameworks", "devices", "workloads", "variants", "params", "processes", "replacement_processes"}
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,9 @@ class Job:
     threads: int | str = field(default="auto", metadata={"help": "threads for every framework ('auto' = all usable CPUs)"})
     timeout_s: float = field(default=900.0, metadata={"help": "per-cell execution timeout of the notebook"})
     process: int = field(default=0, metadata={"help": "which of the cell's separate processes this is (0 runs with cold caches)"})
+    replacements: int = field(default=0, metadata={
+        "help": "fresh processes the runner may add to the cell, after its planned ones, while one of its series has "
+                "fewer stable processes than planned (fwbench.run.replace)"})
 
     @property
     def cell_id(self) -> str:
@@ -219,6 +222,9 @@ def parse_profile(data, where: str = "profile") -> Profile:
         processes = spec.get("processes", experiment.default_processes)
         if not _type_ok(processes, int) or processes < 1:
             _fail(f"{at}.processes", f"expected a positive integer, got {processes!r}")
+        replacements = spec.get("replacement_processes", experiment.default_replacements)
+        if not _type_ok(replacements, int) or replacements < 0:
+            _fail(f"{at}.replacement_processes", f"expected a non-negative integer, got {replacements!r}")
         cells = [(fw, device, workload, variant) for fw in fws for device in devices for workload in workloads
                  for variant in experiment.variants_of(fw)
                  if (wanted_variants == "all" or variant in wanted_variants)
@@ -236,7 +242,8 @@ def parse_profile(data, where: str = "profile") -> Profile:
         for process in range(processes):
             order = random.Random(f"{seed}|{key}|{process}").sample(cells, len(cells))
             for fw, device, workload, variant in order:
-                jobs.append(Job(exp_name, fw, device, workload, variant, params, threads, float(timeout), process))
+                jobs.append(Job(exp_name, fw, device, workload, variant, params, threads, float(timeout), process,
+                                replacements))
     if not jobs:
         _fail(where, "expands to no jobs")
     return Profile(name=name, description=description, source=data, jobs=tuple(jobs), seed=seed,

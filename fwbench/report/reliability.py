@@ -103,6 +103,24 @@ def variance_plan(report, experiment: str = "eager_vs_graph") -> pd.DataFrame:
                                        "steps run", "processes needed", "steps needed"])
 
 
+def replacement_sentence(report, experiment: str = "eager_vs_graph") -> str:
+    """Per machine, how many replacement processes (fwbench.run.replace) joined how many cells;
+    empty where none ran."""
+    per: dict[str, dict] = {}
+    for run, job in report.experiment_jobs(experiment):
+        if isinstance(job.get("replacement"), dict):
+            counts = per.setdefault(run.manifest["machine_label"], {"processes": 0, "cells": set()})
+            counts["processes"] += 1
+            counts["cells"].add(job.get("cell_id", job["job_id"]))
+    if not per:
+        return ""
+    parts = [f"{machine}: {c['processes']} replacement process{'es' * (c['processes'] != 1)} in "
+             f"{len(c['cells'])} cell{'s' * (len(c['cells']) != 1)}" for machine, c in sorted(per.items())]
+    return ("A cell whose series came out unstable measured itself again in fresh processes (see the method "
+            "page), so that it keeps its planned processes: " + "; ".join(parts) + ". Their stable series count "
+            "like any other process's; the series they replaced are listed below.")
+
+
 def stolen_sentence(report, experiment: str = "eager_vs_graph") -> str:
     """Per machine, how many timed blocks were dropped and run again because the hypervisor took the CPUs during
     them (fwbench.measure.timing), and how many were kept past the bound; empty where no job recorded it."""

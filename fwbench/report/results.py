@@ -17,6 +17,7 @@ from fwbench.report import tidy
 from fwbench.experiments import params_digest
 from fwbench.measure.machine_name import display_name
 from fwbench.store.store import Run, Store
+from fwbench.store.replacement import is_current
 from fwbench.errors import StoreError
 
 #: A cell whose step-time CV exceeds this is marked noisy in the book.
@@ -107,12 +108,20 @@ class Report:
 
     @cached_property
     def latest(self) -> list[tuple[Run, dict]]:
-        """The newest stored result of each cell per machine (runs are ordered oldest first)."""
+        """The newest stored result of each cell per machine (runs are ordered oldest first).
+
+        A replacement process (fwbench.run.replace) counts only while every process it was added for is still
+        the newest of its slot: once they are measured again, it belongs to a cell that no longer exists.
+        """
         newest = {}
         for run in self.runs:
             for job in run.jobs:
                 newest[cell_key(run, job)] = (run, job)
-        return list(newest.values())
+        current: dict[str, dict[str, str]] = {}
+        for run, job in newest.values():
+            current.setdefault(run.manifest["machine_id"], {})[job["job_id"]] = run.run_id
+        return [(run, job) for run, job in newest.values()
+                if is_current(job, current.get(run.manifest["machine_id"], {}))]
 
     @cached_property
     def records(self) -> pd.DataFrame:

@@ -48,9 +48,14 @@ class Inputs:
         code = {n: code_files(EXPERIMENTS[n].measure_module, EXPERIMENTS[n].notebook_path) for n in names}
         notebooks = {n: hashlib.sha256(EXPERIMENTS[n].notebook_path.read_bytes()).hexdigest() for n in names}
         envs = {str(t): environment_key(fp, resolve_threads(t)) for t in {job.threads for job in jobs}}
-        keys = {job.job_id: job_key(job, envs[str(job.threads)], digest(code[job.experiment]), fp.get("tools"),
-                                    notebooks[job.experiment]) for job in jobs}
-        return cls(fp, code, notebooks, envs, keys)
+        inputs = cls(fp, code, notebooks, envs, {})
+        inputs.keys = {job.job_id: inputs.key_of(job) for job in jobs}
+        return inputs
+
+    def key_of(self, job: Job) -> str:
+        """The key of any job of these experiments and threads (a replacement process is not in the profile)."""
+        return job_key(job, self.environments[str(job.threads)], digest(self.code[job.experiment]),
+                       self.fingerprint.get("tools"), self.notebooks[job.experiment])
 
     def manifest_entry(self) -> dict:
         """What a run stores so that a later `plan` can say which input changed."""

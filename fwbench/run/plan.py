@@ -103,5 +103,7 @@ def describe(planned: list[Planned]) -> list[str]:
             shown.add((p.job.experiment, p.files))
             lines.extend(f"         changed: {f}" for f in p.files)
     runs = sum(p.action == "run" for p in planned)
-    lines.append(f"fwbench: plan: {runs} to run, {len(planned) - runs} reused, {len(planned)} jobs")
+    cap = max((p.job.replacements for p in planned), default=0)
+    later = f"; then up to {cap} replacement processes per cell whose series come out unstable" if cap else ""
+    lines.append(f"fwbench: plan: {runs} to run, {len(planned) - runs} reused, {len(planned)} jobs{later}")
     return lines

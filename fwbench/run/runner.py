@@ -18,6 +18,7 @@ from fwbench.measure import fingerprint
 from fwbench.store.bundle import imported_runs
 from fwbench.run.inputs import Inputs
 from fwbench.run.jobkey import digest
+from fwbench.run.replace import Replacements
 from fwbench.measure.child import error_of
 from fwbench.experiments import EXPERIMENTS
 from fwbench.run.kernel import KERNEL_NAME, jupyter_env
@@ -45,12 +46,14 @@ class Summary:
     reused: int = 0
     failed: int = 0
     skipped: int = 0
+    replacements: int = 0
     failures: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         where = f"run {self.run_id}" if self.run_id else "no new run"
+        replaced = f", {self.replacements} of the executed replacing unstable processes" if self.replacements else ""
         return (f"fwbench: {self.executed} executed, {self.reused} reused, {self.failed} failed, "
-                f"{self.skipped} skipped ({where})")
+                f"{self.skipped} skipped{replaced} ({where})")
 
 
 def _now() -> str:
@@ -93,13 +96,19 @@ class CellTemps:
     (forked debugging cases, export children) skip the atexit handlers that delete TensorFlow's AutoGraph
     files: without a folder of their own, every run left hundreds of files in /tmp. The folders sit directly in
     the system temp dir, not under the scratch folder, so that paths of Unix sockets made in them stay under the
-    108-byte limit.
+    108-byte limit. `keep(cell_id)`, asked once the cell's last process of a batch is stored, keeps the folder for
+    processes still to come (a replacement process finds the caches as the cell's other warm processes did).
     """
 
-    def __init__(self, jobs):
-        self._last = {job.cell_id: i for i, job in enumerate(jobs)}
+    def __init__(self, jobs, keep=lambda cell_id: False):
+        self._keep = keep
         self._dirs: dict[str, str] = {}
+        self.schedule(jobs)
         tempfile.gettempdir()  # fixes this process's own temp dir before the environment points elsewhere
+
+    def schedule(self, jobs) -> None:
+        """The next batch of jobs, whose positions `env` is given."""
+        self._last = {job.cell_id: i for i, job in enumerate(jobs)}
 
     @contextlib.contextmanager
     def env(self, index: int, job):
@@ -115,8 +124,11 @@ class CellTemps:
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
-            if self._last.get(job.cell_id) == index:
-                self.remove(job.cell_id)
+
+    def done(self, index: int, job) -> None:
+        """The job at position `index` is stored: its cell's folder goes if it was the cell's last process."""
+        if self._last.get(job.cell_id) == index and not self._keep(job.cell_id):
+            self.remove(job.cell_id)
 
     def remove(self, cell_id: str) -> None:
         path = self._dirs.pop(cell_id, None)
@@ -190,11 +202,13 @@ def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions
         for problem in problems:
             print(f"fwbench: warning: skipping unreadable run: {problem}", file=sys.stderr)
         _close_abandoned(runs, store)
-        done = reusable_results(runs, imported_runs(store))
+        imported = imported_runs(store)
+        done = reusable_results(runs, imported)
 
         todo = [j for j in profile.jobs if options.force or keys[j.job_id] not in done]
         summary.reused = len(profile.jobs) - len(todo)
-        if not todo:
+        replacements = Replacements(profile.jobs, inputs.key_of, newest_results(runs, imported, fp["machine_id"]))
+        if not todo and not replacements.round():  # (a run killed between a cell's processes and its replacements)
             return summary
 
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -207,7 +221,8 @@ def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions
                         "seed": profile.seed},
             "status": "running", "started": _now(), "finished": None, "code_hash": code,
             "inputs": inputs.manifest_entry(),  # what `plan` compares with to say why a job runs again
-            "jobs": [j.job_id for j in todo],  # in execution order: each process round in its seeded random order
+            # In execution order: each process round in its seeded random order, then any replacement processes.
+            "jobs": [j.job_id for j in todo],
             "reused": {j.job_id: done[keys[j.job_id]] for j in profile.jobs if j not in todo},
             "counts": {},
         }
@@ -216,7 +231,7 @@ def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions
         work_root = options.scratch / "work" / run_id
         status = "interrupted"
         try:
-            _run_jobs(todo, keys, run_id, store, work_root, options, summary)
+            _run_jobs(todo, replacements, run_id, store, work_root, options, summary, manifest)
             status = "complete"
         finally:
             manifest.update(status=status, finished=_now(),
@@ -254,19 +269,37 @@ def _close_abandoned(runs, store: Store) -> None:
             store.write_manifest(run.manifest)
 
 
-def _run_jobs(todo, keys, run_id, store, work_root, options, summary) -> None:
-    from tqdm.auto import tqdm
+def newest_results(runs, imported: dict, machine_id: str) -> dict[str, tuple[str, dict]]:
+    """job id -> (run id, stored job) of the newest result of every job measured on this machine into this store."""
+    return {job["job_id"]: (run.run_id, job) for run in sorted(runs, key=lambda r: r.run_id)
+            if run.run_id not in imported and run.manifest["machine_id"] == machine_id for job in run.jobs}
 
-    bar = tqdm(todo, desc="fwbench", unit="job", disable=not options.progress, file=sys.stderr)
+
+def _run_jobs(todo, replacements, run_id, store, work_root, options, summary, manifest) -> None:
+    """The planned jobs, then rounds of replacement processes (fwbench.run.replace) until no cell needs one."""
     unavailable: dict[str, dict] = {}  # cell_id -> the skipped job's body, for the cell's later processes
-    temps = CellTemps(todo)
+    temps = CellTemps(todo, keep=lambda cell_id: replacements.next_for(cell_id) is not None)
     try:
-        _run_each(bar, keys, run_id, store, work_root, summary, unavailable, temps)
+        batch = list(todo)
+        while True:
+            if not batch:
+                batch = replacements.round()
+                if not batch:
+                    break
+                summary.replacements += len(batch)
+                manifest["jobs"] = manifest["jobs"] + [j.job_id for j in batch]
+                store.write_manifest(manifest)
+                temps.schedule(batch)
+            _run_each(batch, replacements, run_id, store, work_root, options, summary, unavailable, temps)
+            batch = []
     finally:
         temps.close()
 
 
-def _run_each(bar, keys, run_id, store, work_root, summary, unavailable, temps) -> None:
+def _run_each(batch, replacements, run_id, store, work_root, options, summary, unavailable, temps) -> None:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(batch, desc="fwbench", unit="job", disable=not options.progress, file=sys.stderr)
     for index, job in enumerate(bar):
         bar.set_postfix_str(f"{job.framework} {job.variant}")
         work = work_root / job.job_id
@@ -282,10 +315,12 @@ def _run_each(bar, keys, run_id, store, work_root, summary, unavailable, temps) 
             if body["status"] == "skipped":
                 unavailable[job.cell_id] = {**body, "process": job.process}
         doc = {**body, "schema_version": SCHEMA_VERSION, "kind": "job", "run_id": run_id,
-               "job_id": job.job_id, "job_key": keys[job.job_id], "process": job.process, "mode": body.get("mode", job.mode),
+               "job_id": job.job_id, "job_key": replacements.key_of(job), "process": job.process, "mode": body.get("mode", job.mode),
                "cell_id": job.cell_id, "experiment": job.experiment,
                "framework": job.framework, "device": job.device, "workload": job.workload,
                "variant": job.variant, "params": job.params, "started": started, "finished": _now()}
+        if job.job_id in replacements.added:  # which processes it was added for, and the series they lacked
+            doc["replacement"] = replacements.added[job.job_id]
         try:
             validate_job(doc)
         except StoreError as exc:  # the notebook wrote something malformed: keep it as a failure
@@ -298,6 +333,8 @@ def _run_each(bar, keys, run_id, store, work_root, summary, unavailable, temps) 
         if (work / "kernel.log").exists():
             copy_atomic(work / "kernel.log", store.run_dir(run_id) / "logs" / f"{job.job_id}.log")
         store.write_job(doc)
+        replacements.store(run_id, doc)
+        temps.done(index, job)
         summary.executed += 1
         if doc["status"] == "failed":
             summary.failed += 1

@@ -135,12 +135,29 @@ def validate_job(data: dict, path="job") -> dict:
             raise StoreError(f"{path}: samples[{i}].values holds a value that is not a positive finite number")
         if "variant" in entry:
             check_name(path, f"samples[{i}].variant", entry["variant"])
+    if "replacement" in data:
+        _check_replacement(path, data["replacement"])
     # Experiment-specific parts (a debugging job's cases, an export job's attempts, ...) are checked by their
     # experiment's own code, on any job that carries them: a bundle cannot slip one past under another experiment.
     for key, check in payload_checks().items():
         if key in data:
             check(data[key], path, check_name)
     return data
+
+
+def _check_replacement(path, replacement) -> None:
+    """Refuse a `replacement` entry that is not: the processes it was added for ('for': run and job ids) and the
+    series they lacked ('short': plain lines)."""
+    if not isinstance(replacement, dict) or not isinstance(replacement.get("for"), list) or not replacement["for"] \
+            or not isinstance(replacement.get("short"), list):
+        raise StoreError(f"{path}: replacement must hold a non-empty list 'for' and a list 'short'")
+    for i, slot in enumerate(replacement["for"]):
+        if not isinstance(slot, dict):
+            raise StoreError(f"{path}: replacement.for[{i}] is not an object")
+        for name in ("run_id", "job_id"):
+            check_name(path, f"replacement.for[{i}].{name}", slot.get(name), ID)
+    for i, line in enumerate(replacement["short"]):
+        check_name(path, f"replacement.short[{i}]", line)
 
 
 def validate_manifest(data: dict, path="manifest") -> dict:

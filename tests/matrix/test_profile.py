@@ -87,6 +87,10 @@ def test_processes_share_a_cell_and_rounds_come_in_a_seeded_random_order():
     assert [(j.variant, j.process) for j in p.jobs] == [("eager,jax.jit", 0), ("eager,jax.jit", 1)]
     assert p.jobs[0].cell_id == p.jobs[1].cell_id and p.jobs[0].job_id != p.jobs[1].job_id
     assert parse_profile(profile(processes=2)).jobs[0].notebook_parameters()["process"] == 0
+    # Replacement processes: the experiment's default unless the profile says; never a notebook parameter.
+    assert {j.replacements for j in p.jobs} == {2}
+    assert {j.replacements for j in parse_profile(profile(replacement_processes=0)).jobs} == {0}
+    assert "replacements" not in p.jobs[0].notebook_parameters()
     many = dict(profile(processes=4, workloads=["mlp", "rnn"]))
     orders = [[(j.framework, j.workload) for j in parse_profile({**many, "seed": seed}).jobs if j.process == 1]
               for seed in (0, 0, 1)]
@@ -118,6 +122,8 @@ def test_variant_filter_and_params():
     ({"name": "t", "machine_label": ["lab"], "experiments": {"eager_vs_graph": {}}}, "machine_label"),
     (profile(colour="blue"), "colour"),
     (profile(processes=0), "processes"),
+    (profile(replacement_processes=-1), "replacement_processes"),
+    (profile(replacement_processes="2"), "replacement_processes"),
     (profile(params={"infer_batch_sizes": [1, "big"]}), "infer_batch_sizes"),
     (profile(params={"warmup_min": 1, "loss_steps": 5}), "warmup_min"),
     ({"name": "t", "experiments": {"debug_everything": {}}}, "debug_everything"),

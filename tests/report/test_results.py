@@ -127,3 +127,24 @@ def test_durations_change_unit_where_they_would_round_into_the_next():
     assert fmt_s(0.99999e-3) == "1.00 ms" and fmt_s(0.9994e-3) == "999.4 µs"
     assert fmt_s(0.9999) == "1.00 s" and fmt_s(0.994) == "994.00 ms"
     assert fmt_s(float("inf")) == "never"
+
+
+def test_a_replacement_process_joins_its_cell_until_the_processes_it_replaced_are_measured_again(make_store):
+    times = {"eager": 0.02, "jax.jit": 0.005}
+    planned = [evg_job("r1", "jax", times, process=p, unstable="jax.jit" if p == 1 else None) for p in range(4)]
+    replacement = evg_job("r2", "jax", times, process=4)
+    replacement["replacement"] = {"for": [{"run_id": "r1", "job_id": d["job_id"]} for d in planned],
+                                  "short": ["jax.jit train b32: 3 of 4 stable"]}
+    again = evg_job("r3", "jax", times, process=1, seed=1)
+
+    def processes(report):
+        return {tuple(sorted(pid.split("-p")[-1] for pid in per)) for key, per in report.samples("eager_vs_graph").items()
+                if key[4] == "jax.jit"}
+
+    report = Report(make_store([("r1", planned), ("r2", [replacement])]).load()[0])
+    assert processes(report) == {("0", "2", "3", "4")}  # four stable processes, as planned
+    assert len(report.excluded()) == 2  # the unstable series (train, infer) are still listed
+    report = Report(make_store([("r3", [again])]).load()[0])  # the same store, one more run
+    assert processes(report) == {("0", "1", "2", "3")}  # the replacement belonged to the cell as it was
+    assert report.excluded().empty
+    assert sorted(j["process"] for _, j in report.latest) == [0, 1, 2, 3]

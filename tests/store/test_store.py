@@ -52,6 +52,12 @@ def test_rejects_other_schema_version(make_store):
     (lambda d: d.update(cases={"bug": "shape", "mode": "eager", "outcome": "error"}), "cases is not a list"),
     (lambda d: d.update(cases=[{"bug": "shape", "mode": "eager"}]), r"cases\[0\] lacks bug, mode or outcome"),
     (lambda d: d.update(attempts="matches"), "attempts is not a list"),
+    # A replacement process names the processes it was added for; a bundle's text there is refused unless plain.
+    (lambda d: d.update(replacement={"for": [], "short": []}), "replacement must hold a non-empty list"),
+    (lambda d: d.update(replacement={"for": [{"run_id": "r1", "job_id": "<img src=x>"}], "short": []}),
+     r"replacement.for\[0\].job_id '<img src=x>' is not an id"),
+    (lambda d: d.update(replacement={"for": [{"run_id": "r1", "job_id": "j"}], "short": ["<script>"]}),
+     r"replacement.short\[0\] '<script>' is not a plain name"),
 ])
 def test_rejects_malformed_jobs(make_store, mutate, message):
     store = make_store([("r1", [job("r1", "torch", "eager", "eager", 0.01)])])
