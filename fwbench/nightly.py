@@ -24,11 +24,13 @@ class NightlyOptions:
 
 
 def print_pdf(html: Path, pdf: Path, timeout_s: float = 300) -> Path:
-    """Print a (single-page) HTML build to PDF with headless Chromium; works offline."""
+    """Print a single-page HTML build to PDF with headless Chromium, offline, from its print page
+    (fwbench.book.printpage: the executed notebooks, most of its bytes and of Chromium's time, left out)."""
     from fwbench.book.pagecheck import headless
+    from fwbench.book.printpage import print_page
 
     pdf.parent.mkdir(parents=True, exist_ok=True)
-    headless(html, "--no-pdf-header-footer", f"--print-to-pdf={pdf.resolve()}", timeout=timeout_s)
+    headless(print_page(html), "--no-pdf-header-footer", f"--print-to-pdf={pdf.resolve()}", timeout=timeout_s)
     if not pdf.is_file() or pdf.stat().st_size == 0:
         raise RuntimeError(f"Chromium did not print {html} to PDF")
     return pdf
