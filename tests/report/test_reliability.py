@@ -23,6 +23,7 @@ experiments:
     devices: [cpu]
     workloads: [mlp]
     processes: 3
+    replacement_processes: 0  # counts below are of planned jobs; an unstable series must not add one at random
     params: {batch_size: 8, infer_batch_sizes: [8], min_samples: 5, min_blocks: 2, max_blocks: 4, max_time_s: 0.1}
 """
 
