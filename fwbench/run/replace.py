@@ -11,14 +11,15 @@ from fwbench.store.replacement import is_current
 
 
 def series_health(doc: dict) -> dict[tuple, bool]:
-    """(variant, phase, batch size) -> whether the job's own series of it is a steady state (A/A twins left out)."""
+    """(variant, phase, batch size) -> whether the job's own series of it is a steady state (A/A twins and empty
+    series left out, as the report leaves them out of its samples)."""
     out = {}
     samples = doc.get("samples")
     for entry in samples if isinstance(samples, list) else []:
-        if entry.get("replicate", 0) != 0:
+        if entry.get("replicate", 0) != 0 or not entry["values"]:
             continue
         key = (entry.get("variant", doc["variant"]), entry["phase"], entry["batch_size"])
-        out[key] = entry.get("stable", True) is not False and bool(entry["values"])
+        out[key] = entry.get("stable", True) is not False
     return out
 
 

@@ -101,4 +101,6 @@ def test_a_stored_replacement_counts_only_while_its_processes_are_the_newest_and
 def test_short_series_leave_out_twins_and_failed_jobs():
     docs = [evg_job("r1", "jax", TIMES, process=p, twin=True, unstable="eager" if p == 0 else None) for p in range(3)]
     docs.append({**docs[0], "status": "failed"})
+    # A series with no steps is no series (the report skips it too): it never asks for a replacement.
+    docs.append({**docs[1], "samples": [{"phase": "infer", "batch_size": 999, "variant": "eager", "values": []}]})
     assert short_series(docs, 3) == ["eager infer b32: 2 of 3 stable", "eager train b32: 2 of 3 stable"]
