@@ -61,15 +61,15 @@ def appendix_name(run, job: dict) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{run.manifest['machine_id']}-{job['job_id']}")
 
 
-def stage_appendix(report: Report, dest: Path = APPENDIX_RUNS) -> int:
-    """Copy the executed notebook behind every result the book shows into the appendix, titled.
+def stage_appendix(report: Report, dest: Path = APPENDIX_RUNS) -> set[str]:
+    """Copy the executed notebook behind every result the book shows into the appendix, titled; return the
+    staged pages' names (without suffix).
 
     A notebook already staged with the same content is left alone (its mtime too),
     so an incremental build re-renders only the appendix pages that changed.
     """
     dest.mkdir(parents=True, exist_ok=True)
     wanted = set()
-    count = 0
     for run, job in report.latest:
         src = run.notebook(job["job_id"])
         if not src.is_file():
@@ -95,11 +95,42 @@ def stage_appendix(report: Report, dest: Path = APPENDIX_RUNS) -> int:
         if not (dest / name).is_file() or (dest / name).read_text() != text:
             (dest / name).write_text(text)
         wanted.add(name)
-        count += 1
     for stale in dest.glob("*.ipynb"):
         if stale.name not in wanted:
             stale.unlink()
-    return count
+    return {name[:-len(".ipynb")] for name in wanted}
+
+
+def remove_stale_appendix(build_dir: Path, staged: set[str]) -> list[Path]:
+    """Delete what earlier builds in `build_dir` (an `_build` folder) wrote for appendix pages that are no longer
+    staged; return what was deleted.
+
+    Sphinx drops a page whose source is gone from its index and search, but leaves the page's files where they
+    were: over an older book, a job measured again or no longer readable kept its old notebook page, with its
+    old numbers, at its old address.
+    """
+    rel = APPENDIX_RUNS.relative_to(REPO)
+    folders = [build_dir / "jupyter_execute" / rel, build_dir / ".doctrees" / rel]
+    for builder in (p for p in build_dir.iterdir() if p.is_dir()) if build_dir.is_dir() else ():
+        folders += [builder / rel, builder / "_sources" / rel]
+    removed = []
+    for folder in folders:
+        for path in sorted(folder.glob("*")) if folder.is_dir() else ():
+            page = _page_of(path.name)
+            if path.is_file() and page is not None and page not in staged:
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+#: What the builders name a page's files: <page>.html, its source <page>.ipynb (or .ipynb.txt), its doctree.
+_PAGE_FILE = re.compile(r"(?P<page>.+?)\.(?:html|ipynb|ipynb\.txt|doctree)")
+
+
+def _page_of(filename: str) -> str | None:
+    """The appendix page an output file belongs to, or None for a file not named after a page (left alone)."""
+    match = _PAGE_FILE.fullmatch(filename)
+    return match["page"] if match else None
 
 
 def chapter_sources() -> list[Path]:
@@ -131,7 +162,7 @@ def build(out: Path = REPO, store_root: Path | None = None, builder: str = "html
 
     store = Store(store_root)
     report = Report.load(store.root)
-    stage_appendix(report)
+    staged = stage_appendix(report)
     toc = stage_pages()
     # Computed once here and read by the "what changed" page, so the page and the kept manifest agree.
     manifest = versions.current_manifest(store, report, version, git_commit())
@@ -163,6 +194,7 @@ def build(out: Path = REPO, store_root: Path | None = None, builder: str = "html
     proc = subprocess.run(cmd, env=env, cwd=REPO)
     if proc.returncode != 0:
         raise BookError(f"jupyter-book build failed (exit {proc.returncode}); see the log above")
+    remove_stale_appendix(html_dir.parent, staged)
     if builder in ("html", "singlehtml"):
         for page, refused in csp.protect_tree(html_dir).items():
             # Left out of the page's policy, so the browser will not run it; named here so it gets looked at.
