@@ -19,6 +19,16 @@ pytestmark = pytest.mark.skipif(
     reason="no Chromium on PATH (scripts/setup_chromium.sh installs it)")
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium for the checks of small pages, as check_book uses one for a whole book: a start per test was
+    most of this file's time. Each check opens its own page in it; the tests of starting, stopping and giving up
+    use a browser of their own."""
+    from fwbench.book.browser import Browser
+
+    with Browser(find_chromium()) as shared:
+        yield shared
+
 
 def png() -> bytes:
     """A valid 1x1 PNG, so Chromium really decodes a figure."""
@@ -58,84 +68,84 @@ STORED_FAILURE = (
     "RuntimeError: boom</pre></details></div>")
 
 
-def test_clean_page_with_a_figure_passes(tmp_path):
-    assert check_page(page(tmp_path, FIGURE), min_figures=1) == []
+def test_clean_page_with_a_figure_passes(tmp_path, browser):
+    assert check_page(page(tmp_path, FIGURE), min_figures=1, browser=browser) == []
 
 
-def test_too_few_figures_is_reported(tmp_path):
-    problems = check_page(page(tmp_path, "<p>No plot here.</p>"), min_figures=1)
+def test_too_few_figures_is_reported(tmp_path, browser):
+    problems = check_page(page(tmp_path, "<p>No plot here.</p>"), min_figures=1, browser=browser)
     assert problems == ["0 figure(s), expected at least 1"]
 
 
-def test_missing_image_is_flagged(tmp_path):
-    problems = check_page(page(tmp_path, FIGURE + "<img src='_images/gone.png'>"), min_figures=1)
+def test_missing_image_is_flagged(tmp_path, browser):
+    problems = check_page(page(tmp_path, FIGURE + "<img src='_images/gone.png'>"), min_figures=1, browser=browser)
     assert problems == ["image missing or empty: _images/gone.png"]
 
 
-def test_image_added_by_script_is_counted(tmp_path):
+def test_image_added_by_script_is_counted(tmp_path, browser):
     # Added after load, behind a timer: only counted if Chromium really ran the page's scripts.
     script = ("window.addEventListener('load', () => setTimeout(() => {"
               "const i = document.createElement('img'); i.src = '_images/fig.png';"
               "document.querySelector('article').appendChild(i); }, 500));")
     path = page(tmp_path, "<p>Plot comes later.</p>", script=script)
     assert "<img" not in path.read_text()
-    assert check_page(path, min_figures=1) == []
+    assert check_page(path, min_figures=1, browser=browser) == []
 
 
-def test_cell_traceback_output_is_flagged(tmp_path):
-    problems = check_page(page(tmp_path, FIGURE + TRACEBACK_OUTPUT))
+def test_cell_traceback_output_is_flagged(tmp_path, browser):
+    problems = check_page(page(tmp_path, FIGURE + TRACEBACK_OUTPUT), browser=browser)
     assert problems == ["code cell traceback output: ZeroDivisionError Traceback (most recent call last) ... "
                         "ZeroDivisionError: division by zero"]
 
 
-def test_cell_stderr_output_is_flagged(tmp_path):
+def test_cell_stderr_output_is_flagged(tmp_path, browser):
     body = FIGURE + CELL.format("<div class='output stderr highlight-myst-ansi notranslate'><div class='highlight'>"
                                 "<pre>FutureWarning: the default will change\n  warnings.warn(</pre></div></div>")
-    assert check_page(page(tmp_path, body)) == ["code cell stderr output: FutureWarning: the default will change"]
+    assert check_page(page(tmp_path, body), browser=browser) == ["code cell stderr output: FutureWarning: the default will change"]
 
 
-def test_stored_error_shown_on_purpose_is_not_flagged(tmp_path):
-    assert check_page(page(tmp_path, FIGURE + CELL.format(f"<div class='output text_html'>{STORED_FAILURE}</div>"))) == []
+def test_stored_error_shown_on_purpose_is_not_flagged(tmp_path, browser):
+    assert check_page(page(tmp_path, FIGURE + CELL.format(f"<div class='output text_html'>{STORED_FAILURE}</div>")), browser=browser) == []
 
 
-def test_traceback_text_outside_the_allowed_marker_is_flagged(tmp_path):
+def test_traceback_text_outside_the_allowed_marker_is_flagged(tmp_path, browser):
     path = page(tmp_path, FIGURE + STORED_FAILURE.replace("fwbench-tracebacks", "something-else")
                 .replace("fwbench-tb-full", "plain"))
-    problems = check_page(path)
+    problems = check_page(path, browser=browser)
     assert problems == ["raw traceback in page text: Traceback (most recent call last):"]
     # The marker is configurable: a chapter using another wrapper can say so.
-    assert check_page(path, allowed_selector=".something-else") == []
+    assert check_page(path, allowed_selector=".something-else", browser=browser) == []
 
 
-def test_system_message_is_flagged(tmp_path):
+def test_system_message_is_flagged(tmp_path, browser):
     body = FIGURE + ("<aside class='system-message'><p class='system-message-title'>System Message: ERROR/3</p>"
                      "<p>Unknown directive type \"glu\".</p></aside>")
-    assert check_page(page(tmp_path, body)) == [
+    assert check_page(page(tmp_path, body), browser=browser) == [
         'docutils/Sphinx message rendered: System Message: ERROR/3 Unknown directive type "glu".']
 
 
-def test_literal_role_text_is_flagged(tmp_path):
+def test_literal_role_text_is_flagged(tmp_path, browser):
     body = FIGURE + "<p>See {doc}`method` and {glue:text}`x` for details.</p>"
-    assert check_page(page(tmp_path, body)) == ["unparsed MyST role(s) in page text: {doc}, {glue:text}"]
+    assert check_page(page(tmp_path, body), browser=browser) == ["unparsed MyST role(s) in page text: {doc}, {glue:text}"]
 
 
-def test_role_syntax_written_as_inline_code_is_fine(tmp_path):
+def test_role_syntax_written_as_inline_code_is_fine(tmp_path, browser):
     body = FIGURE + "<p>Write <code class='docutils literal notranslate'><span class='pre'>{doc}</span></code>.</p>"
-    assert check_page(page(tmp_path, body)) == []
+    assert check_page(page(tmp_path, body), browser=browser) == []
 
 
-def test_unresolved_references_are_flagged(tmp_path):
+def test_unresolved_references_are_flagged(tmp_path, browser):
     # Sphinx leaves an unresolved {ref}/{doc} as a bare span.xref; MyST keeps [x](#nope) as a dead anchor.
     body = FIGURE + ("<p>See <span class='xref std std-ref'>nolabel</span> and "
                      "<a class='reference internal' href='#nope'><span class='xref myst'>x</span></a> and "
                      "<a class='reference internal' href='#s'><span class='std std-ref'>fine</span></a>.</p>")
-    assert check_page(page(tmp_path, body)) == ["unresolved reference: nolabel", "link to a missing anchor: #nope (x)"]
+    assert check_page(page(tmp_path, body), browser=browser) == ["unresolved reference: nolabel", "link to a missing anchor: #nope (x)"]
 
 
-def test_missing_title_and_article_are_flagged(tmp_path):
+def test_missing_title_and_article_are_flagged(tmp_path, browser):
     path = tmp_path / "bare.html"
     path.write_text("<html><head><title>&lt;no title&gt; &#8212; book</title></head><body><p>x</p></body></html>")
-    assert check_page(path) == ["page title is '<no title> — book'", "no main article content (article.bd-article / main)"]
+    assert check_page(path, browser=browser) == ["page title is '<no title> — book'", "no main article content (article.bd-article / main)"]
 
 
 def test_check_book_reports_per_page_and_missing_pages(tmp_path):
@@ -181,12 +191,12 @@ def test_render_refuses_a_missing_file(tmp_path):
         render(tmp_path / "nope.html")
 
 
-def test_layout_problems_a_reader_would_see(tmp_path):
+def test_layout_problems_a_reader_would_see(tmp_path, browser):
     wide = "<table><tr>" + "".join(f"<td>column_with_a_long_unbreakable_name_{i}</td>" for i in range(30)) + "</tr></table>"
     values = "<table><tr><th>a</th><th>b</th><th>c</th></tr><tr><td>nan</td><td>2.749e+04</td><td>1.36e+03 ms</td><td>01e7c83b52</td></tr></table>"
     scrolls = "<div class='fwbench-scrolls'>" + wide + "</div><details><summary>x</summary>" + wide + "</details>"
     path = page(tmp_path, FIGURE + wide + values + scrolls + "<div style='height:2000px'></div><p id='late'>x</p>")
-    problems = check_page(path, first_screen=("late", "s", "gone"), screenshot=tmp_path / "shot.png")
+    problems = check_page(path, first_screen=("late", "s", "gone"), screenshot=tmp_path / "shot.png", browser=browser)
     assert len([p for p in problems if p.startswith("table wider than the content column")]) == 1
     assert "table cell(s) showing a missing value: nan" in problems
     assert "table cell(s) in e-notation: 2.749e+04, 1.36e+03 ms" in problems  # not the commit 01e7c83b52

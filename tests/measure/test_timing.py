@@ -27,7 +27,7 @@ def test_waits_for_jax_async_dispatch():
     jax = pytest.importorskip("jax")
     import jax.numpy as jnp
 
-    x = jnp.ones((1200, 1200))
+    x = jnp.ones((800, 800))
     f = jax.jit(lambda a: (a @ a) @ a)
     f(x).block_until_ready()
     # Reference: converting to NumPy cannot return before the result exists.
