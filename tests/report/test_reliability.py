@@ -1,7 +1,8 @@
 """The runner under abuse, for real: SIGKILL mid-matrix then rerun, a kernel that dies, a second runner refused.
 
 Each test runs from a copy of the project (tests/package_copy.py): its own scratch folder and runner lock, so
-these tests run beside the end-to-end test instead of after it (they measure nothing)."""
+they do not wait for the end-to-end test's runner (they measure nothing). `make test` runs them in that test's
+process (`with_slow`), which otherwise ends well before the other."""
 
 import os
 import signal
@@ -13,6 +14,8 @@ import pytest
 
 import package_copy
 from fwbench.store.store import Store
+
+pytestmark = pytest.mark.with_slow
 
 PROFILE = """name: reliability
 timeout_s: 300
