@@ -4,7 +4,13 @@ given a chapter, with no other file of the project edited (CONTRIBUTING.md's rec
 import csv
 import json
 
+import pytest
+
 import package_copy
+
+#: From a package copy, so independent of the end-to-end test; `make test` runs it in that test's process to even
+#: out the suite's two halves (scripts/run_tests.py).
+pytestmark = pytest.mark.with_slow
 
 #: The smallest complete experiment: what CONTRIBUTING.md's recipe asks for, file by file.
 TOY = {
