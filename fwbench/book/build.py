@@ -110,9 +110,11 @@ def remove_stale_appendix(build_dir: Path, staged: set[str]) -> list[Path]:
     old numbers, at its old address.
     """
     rel = APPENDIX_RUNS.relative_to(REPO)
-    folders = [build_dir / "jupyter_execute" / rel, build_dir / ".doctrees" / rel]
-    for builder in (p for p in build_dir.iterdir() if p.is_dir()) if build_dir.is_dir() else ():
-        folders += [builder / rel, builder / "_sources" / rel]
+    shared = ("jupyter_execute", ".doctrees")  # the builders' common folders; each other folder is a builder's
+    folders = [build_dir / name / rel for name in shared]
+    for builder in sorted(build_dir.iterdir()) if build_dir.is_dir() else ():
+        if builder.is_dir() and builder.name not in shared:
+            folders += [builder / rel, builder / "_sources" / rel]
     removed = []
     for folder in folders:
         for path in sorted(folder.glob("*")) if folder.is_dir() else ():
