@@ -11,8 +11,8 @@ the slow part alone. Other tests that start runners or build books do it from a 
 one worker.) The slow part's output streams as it runs; the other's follows when both have ended. The
 exit status is the worse of the two, where "no test selected" (5) counts as success so that arguments
 naming one file still work. Tests marked `with_slow` (independent runner tests from a package copy) run in
-the slow part's process: without them that part ended about a minute before the other (501 s against
-560 s, stop 32), and the suite takes as long as its longer part.
+the slow part's process: without them that part ended well before the other, and the suite takes as long
+as its longer part.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ def test_the_inputs_digest_follows_the_store_the_version_the_settings_and_the_ke
 
 def test_an_appendix_page_no_longer_staged_loses_every_file_earlier_builds_wrote_for_it(tmp_path):
     rel = build.APPENDIX_RUNS.relative_to(build.REPO)
-    kept, gone = "m-eager_vs_graph-jax-cpu-mlp-eager_jax.jit-3465ae-p0", "m-eager_vs_graph-jax-cpu-mlp-eager_jax.jit-3465ae-p1"
+    kept, gone = (f"m-eager_vs_graph-jax-cpu-mlp-eager_jax.jit-3465ae-p{p}" for p in (0, 1))
     names = {"html": ["{}.html"], "html/_sources": ["{}.ipynb", "{}.ipynb.txt"], "jupyter_execute": ["{}.ipynb"],
              ".doctrees": ["{}.doctree"], "singlehtml": ["{}.html"]}
     for folder, patterns in names.items():

@@ -101,11 +101,13 @@ def test_cell_traceback_output_is_flagged(tmp_path, browser):
 def test_cell_stderr_output_is_flagged(tmp_path, browser):
     body = FIGURE + CELL.format("<div class='output stderr highlight-myst-ansi notranslate'><div class='highlight'>"
                                 "<pre>FutureWarning: the default will change\n  warnings.warn(</pre></div></div>")
-    assert check_page(page(tmp_path, body), browser=browser) == ["code cell stderr output: FutureWarning: the default will change"]
+    assert check_page(page(tmp_path, body), browser=browser) == [
+        "code cell stderr output: FutureWarning: the default will change"]
 
 
 def test_stored_error_shown_on_purpose_is_not_flagged(tmp_path, browser):
-    assert check_page(page(tmp_path, FIGURE + CELL.format(f"<div class='output text_html'>{STORED_FAILURE}</div>")), browser=browser) == []
+    body = FIGURE + CELL.format(f"<div class='output text_html'>{STORED_FAILURE}</div>")
+    assert check_page(page(tmp_path, body), browser=browser) == []
 
 
 def test_traceback_text_outside_the_allowed_marker_is_flagged(tmp_path, browser):
@@ -126,7 +128,8 @@ def test_system_message_is_flagged(tmp_path, browser):
 
 def test_literal_role_text_is_flagged(tmp_path, browser):
     body = FIGURE + "<p>See {doc}`method` and {glue:text}`x` for details.</p>"
-    assert check_page(page(tmp_path, body), browser=browser) == ["unparsed MyST role(s) in page text: {doc}, {glue:text}"]
+    assert check_page(page(tmp_path, body), browser=browser) == [
+        "unparsed MyST role(s) in page text: {doc}, {glue:text}"]
 
 
 def test_role_syntax_written_as_inline_code_is_fine(tmp_path, browser):
@@ -139,13 +142,15 @@ def test_unresolved_references_are_flagged(tmp_path, browser):
     body = FIGURE + ("<p>See <span class='xref std std-ref'>nolabel</span> and "
                      "<a class='reference internal' href='#nope'><span class='xref myst'>x</span></a> and "
                      "<a class='reference internal' href='#s'><span class='std std-ref'>fine</span></a>.</p>")
-    assert check_page(page(tmp_path, body), browser=browser) == ["unresolved reference: nolabel", "link to a missing anchor: #nope (x)"]
+    assert check_page(page(tmp_path, body), browser=browser) == [
+        "unresolved reference: nolabel", "link to a missing anchor: #nope (x)"]
 
 
 def test_missing_title_and_article_are_flagged(tmp_path, browser):
     path = tmp_path / "bare.html"
     path.write_text("<html><head><title>&lt;no title&gt; &#8212; book</title></head><body><p>x</p></body></html>")
-    assert check_page(path, browser=browser) == ["page title is '<no title> — book'", "no main article content (article.bd-article / main)"]
+    assert check_page(path, browser=browser) == [
+        "page title is '<no title> — book'", "no main article content (article.bd-article / main)"]
 
 
 def test_check_book_reports_per_page_and_missing_pages(tmp_path):
