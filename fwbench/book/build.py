@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from fwbench.book import csp, pages
+from fwbench.book import csp, pages, stale
 from fwbench.files import write_json_atomic
 from fwbench.measure.fingerprint import git_commit
 from fwbench.paths import REPO, SCRATCH
@@ -23,7 +23,7 @@ from fwbench.run.kernel import jupyter_env
 from fwbench.store.store import Store
 from fwbench.errors import BookError
 
-APPENDIX_RUNS = REPO / "chapters" / "appendix" / "runs"
+APPENDIX_RUNS = REPO / pages.APPENDIX_FOLDER
 MATHJAX = SCRATCH / "static" / "mathjax" / "tex-chtml.js"
 
 
@@ -95,44 +95,10 @@ def stage_appendix(report: Report, dest: Path = APPENDIX_RUNS) -> set[str]:
         if not (dest / name).is_file() or (dest / name).read_text() != text:
             (dest / name).write_text(text)
         wanted.add(name)
-    for stale in dest.glob("*.ipynb"):
-        if stale.name not in wanted:
-            stale.unlink()
+    for old in dest.glob("*.ipynb"):
+        if old.name not in wanted:
+            old.unlink()
     return {name[:-len(".ipynb")] for name in wanted}
-
-
-def remove_stale_appendix(build_dir: Path, staged: set[str]) -> list[Path]:
-    """Delete what earlier builds in `build_dir` (an `_build` folder) wrote for appendix pages that are no longer
-    staged; return what was deleted.
-
-    Sphinx drops a page whose source is gone from its index and search, but leaves the page's files where they
-    were: over an older book, a job measured again or no longer readable kept its old notebook page, with its
-    old numbers, at its old address.
-    """
-    rel = APPENDIX_RUNS.relative_to(REPO)
-    shared = ("jupyter_execute", ".doctrees")  # the builders' common folders; each other folder is a builder's
-    folders = [build_dir / name / rel for name in shared]
-    for builder in sorted(build_dir.iterdir()) if build_dir.is_dir() else ():
-        if builder.is_dir() and builder.name not in shared:
-            folders += [builder / rel, builder / "_sources" / rel]
-    removed = []
-    for folder in folders:
-        for path in sorted(folder.glob("*")) if folder.is_dir() else ():
-            page = _page_of(path.name)
-            if path.is_file() and page is not None and page not in staged:
-                path.unlink()
-                removed.append(path)
-    return removed
-
-
-#: What the builders name a page's files: <page>.html, its source <page>.ipynb (or .ipynb.txt), its doctree.
-_PAGE_FILE = re.compile(r"(?P<page>.+?)\.(?:html|ipynb|ipynb\.txt|doctree)")
-
-
-def _page_of(filename: str) -> str | None:
-    """The appendix page an output file belongs to, or None for a file not named after a page (left alone)."""
-    match = _PAGE_FILE.fullmatch(filename)
-    return match["page"] if match else None
 
 
 def chapter_sources() -> list[Path]:
@@ -196,7 +162,9 @@ def build(out: Path = REPO, store_root: Path | None = None, builder: str = "html
     proc = subprocess.run(cmd, env=env, cwd=REPO)
     if proc.returncode != 0:
         raise BookError(f"jupyter-book build failed (exit {proc.returncode}); see the log above")
-    remove_stale_appendix(html_dir.parent, staged)
+    # What older builds left (pages no longer in the book, figures no page shows) must not stay reachable.
+    stale.remove_stale_pages(html_dir.parent, pages.page_names(staged), churning=(pages.APPENDIX_FOLDER,))
+    stale.remove_unshown_images(html_dir)
     if builder in ("html", "singlehtml"):
         for page, refused in csp.protect_tree(html_dir).items():
             # Left out of the page's policy, so the browser will not run it; named here so it gets looked at.

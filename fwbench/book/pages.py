@@ -12,6 +12,8 @@ from fwbench.paths import REPO, SCRATCH
 CHAPTERS = REPO / "chapters"
 #: Written at every build from the registry; `jupyter-book build --toc` reads it.
 TOC = SCRATCH / "book" / "_toc.yml"
+#: Where the appendix's notebook pages are staged, relative to the repository (their pages come and go with the store).
+APPENDIX_FOLDER = "chapters/appendix/runs"
 #: Pages that are not an experiment's, in the book's order after the experiments.
 FIXED = {"Verdicts": ["chapters/claims", "chapters/decision"], "All results": ["chapters/results"],
          "Versions": ["chapters/changes", "chapters/history"], "Method": ["chapters/method"]}
@@ -41,8 +43,15 @@ def toc() -> dict:
     parts = [{"caption": "Experiments", "chapters": [{"file": f"chapters/{name}"} for name in registry()]}]
     parts += [{"caption": caption, "chapters": [{"file": f} for f in files]} for caption, files in FIXED.items()]
     parts.append({"caption": "Appendix", "chapters": [{"file": "chapters/appendix/index",
-                                                        "sections": [{"glob": "chapters/appendix/runs/*"}]}]})
+                                                        "sections": [{"glob": f"{APPENDIX_FOLDER}/*"}]}]})
     return {"format": "jb-book", "root": "intro", "parts": parts}
+
+
+def page_names(appendix: set[str]) -> set[str]:
+    """Every page of the book as Sphinx names it (source path without suffix), given the staged appendix pages."""
+    names = {"intro", *(f"chapters/{name}" for name in registry()), "chapters/appendix/index"}
+    names.update(page for pages in FIXED.values() for page in pages)
+    return names | {f"{APPENDIX_FOLDER}/{page}" for page in appendix}
 
 
 def write_toc(path: Path = TOC) -> Path:
