@@ -4,6 +4,7 @@ import pandas as pd
 
 from conftest import evg_runs
 from fwbench.report.claims import VERDICTS, all_some_none, load_claims, verdicts
+from fwbench.report.findings import because
 from fwbench.report.results import Report
 
 # The stable ids of the claims the report must settle; they must all be in the book.
@@ -61,7 +62,18 @@ def test_rules_when_compiling_never_helps(make_store):
 def test_a_lot_faster_is_not_a_little_faster(make_store):
     times = dict(FAST_GRAPHS)
     times[("tensorflow", "eager")] = 0.050  # torch eager 5x faster
-    assert by_id(report_of(make_store, times))["E2"].verdict == "contradicted"
+    e2 = by_id(report_of(make_store, times))["E2"]
+    assert e2.verdict == "contradicted"
+    # The one-line reason says which way: far faster, not slower.
+    assert 'more than the 1.5x that "a little" allows' in because(e2)
+
+
+def test_a_slower_pytorch_contradicts_without_the_far_faster_wording(make_store):
+    times = dict(FAST_GRAPHS)
+    times[("tensorflow", "eager")] = 0.005  # torch eager 2x slower
+    e2 = by_id(report_of(make_store, times))["E2"]
+    assert e2.verdict == "contradicted" and "a little" not in because(e2)
+    assert "0.50x as fast as tensorflow eager" in because(e2)
 
 
 def test_rules_mixed(make_store):

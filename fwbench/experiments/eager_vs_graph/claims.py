@@ -26,7 +26,9 @@ _TIMED = (" What each side timed (compiled scope, update, operators per eager st
 
 
 def _where(c) -> str:
-    return f"{c['machine_label']} {c['device']} {c['workload']} {c['phase']} (batch {c['batch_size']})"
+    batch = c["batch_size"]
+    batch = int(batch) if isinstance(batch, float) and batch.is_integer() else batch  # a column with gaps is float
+    return f"{c['machine_label']} {c['device']} {c['workload']} {c['phase']} (batch {batch})"
 
 
 def _faster_supports(c) -> str:
@@ -61,7 +63,19 @@ def _e2_role(c) -> str:
            f"{E2_LITTLE_MAX:g}x for certain (more than a little); otherwise it is *inconclusive*. " + VOTE + _TIMED)
 def rule_e2(report: Report) -> tuple[str, str, pd.DataFrame]:
     cells = report.cross_framework(("torch", "eager"), [("tensorflow", "eager")])
-    return judge(cells, _e2_role, lambda c: f"torch eager over tensorflow eager, {_where(c)}", cpu_only(cells))
+    verdict, evidence, cells = judge(cells, _e2_role, lambda c: f"torch eager over tensorflow eager, {_where(c)}",
+                                     cpu_only(cells))
+    if not cells.empty:  # "contradicted" must not read as "PyTorch is slower" where it is far faster
+        cells = cells.assign(summary=[_e2_summary(c) for _, c in cells.iterrows()])
+    return verdict, evidence, cells
+
+
+def _e2_summary(c) -> str | None:
+    """The rule's own words for a cell that contradicts the claim by being far faster, not slower."""
+    if c["role"] != "contradicts" or not c["speedup_ci_low"] > E2_LITTLE_MAX:
+        return None
+    return (f"{c['baseline']} {c['speedup']:.2f}x as fast as {c['other']}, more than the {E2_LITTLE_MAX:g}x "
+            f"that \"a little\" allows")
 
 
 @rule("E4", f"torch.compile against torch eager in every cell, steady state, measured interleaved in the same "
