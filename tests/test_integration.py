@@ -537,8 +537,9 @@ def test_one_truncated_job_costs_only_that_job(damaged):
     assert appendix(damaged["html"]) == appendix(damaged["pipeline_html"]) - {appendix_name(damaged["run"],
                                                                                             damaged["victim"])}
     # The chapters' figures were drawn anew from the damaged store; the old ones, which no page shows, are gone.
-    shown = {name for p in damaged["html"].rglob("*.html") for name in re.findall(r"_images/([^\"'\s)?#]+)",
-                                                                                  p.read_text())}
+    from fwbench.book.stale import IMAGE_REF
+
+    shown = {name for p in damaged["html"].rglob("*.html") for name in IMAGE_REF.findall(p.read_text())}
     figures = {p.name for p in (damaged["html"] / "_images").iterdir()}
     assert figures and figures <= shown
     changes = read_page(damaged["html"] / "chapters" / "changes.html")

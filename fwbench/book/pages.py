@@ -49,8 +49,8 @@ def toc() -> dict:
 
 def page_names(appendix: set[str]) -> set[str]:
     """Every page of the book as Sphinx names it (source path without suffix), given the staged appendix pages."""
-    names = {"intro", *(f"chapters/{name}" for name in registry()), "chapters/appendix/index"}
-    names.update(page for pages in FIXED.values() for page in pages)
+    book = toc()
+    names = {book["root"]} | {chapter["file"] for part in book["parts"] for chapter in part["chapters"]}
     return names | {f"{APPENDIX_FOLDER}/{page}" for page in appendix}
 
 

@@ -23,7 +23,7 @@ RECORD = ".fwbench-pages.json"
 _PAGE_FILE = re.compile(r"(?P<page>.+?)\.(?:html|ipynb|ipynb\.txt|md|md\.txt|doctree)")
 
 #: A figure's address in a built page: Sphinx copies every figure into `_images/` under a name of its own.
-_IMAGE_REF = re.compile(r"_images/([^\"'\s)?#]+)")
+IMAGE_REF = re.compile(r"_images/([^\"'\s)?#]+)")
 
 
 def page_of(filename: str) -> str | None:
@@ -54,23 +54,17 @@ def remove_stale_pages(build_dir: Path, pages: set[str], churning: tuple[str, ..
         previous = {str(p) for p in json.loads(record.read_text())}
     except (OSError, ValueError, TypeError):  # no book yet, or a list this code did not write
         previous = set()
-    suspects: dict[str, set[str] | None] = {}  # folder -> page names to check there (None: every page)
-    for page in previous - pages:
-        path = PurePosixPath(page)
-        if path.name and ".." not in path.parts and not path.is_absolute():
-            found = suspects.setdefault(str(path.parent), set())
-            if found is not None:
-                found.add(path.name)
-    for folder in churning:
-        suspects[folder] = None
+    listed = {PurePosixPath(p) for p in previous - pages}
+    listed = {p for p in listed if p.name and ".." not in p.parts and not p.is_absolute()}
+    folders = sorted({str(p.parent) for p in listed} | set(churning))
+    stale = {str(p) for p in listed}
     removed = []
-    for folder, names in sorted(suspects.items()):
+    for folder in folders:
         for where in page_folders(build_dir, folder):
             for path in sorted(where.glob("*")) if where.is_dir() else ():
                 name = page_of(path.name)
                 page = name if folder == "." else f"{folder}/{name}"
-                if (path.is_file() and name is not None and page not in pages
-                        and (names is None or name in names)):
+                if path.is_file() and name is not None and page not in pages and (folder in churning or page in stale):
                     path.unlink()
                     removed.append(path)
     if build_dir.is_dir():
@@ -85,7 +79,7 @@ def remove_unshown_images(builder_dir: Path) -> list[Path]:
         return []
     shown = set()
     for page in builder_dir.rglob("*.html"):
-        shown.update(_IMAGE_REF.findall(page.read_text(errors="replace")))
+        shown.update(IMAGE_REF.findall(page.read_text(errors="replace")))
     removed = []
     for path in sorted(images.iterdir()):
         if path.is_file() and path.name not in shown:
