@@ -112,23 +112,6 @@ def summarize(samples) -> Summary:
                    cv=std / mean if mean > 0 else math.nan, min=float(arr.min()), max=float(arr.max()))
 
 
-def ratio_ci(baseline, candidate, level: float = 0.95, n_boot: int = N_BOOT,
-             seed: int = BOOT_SEED) -> tuple[float, float, float]:
-    """Speedup median(baseline)/median(candidate) with a bootstrap CI.
-
-    Both sample sets are resampled independently, so the interval carries the
-    noise of both measurements. Returns (ratio, ci_low, ci_high).
-    """
-    a, b = _as_array(baseline), _as_array(candidate)
-    ma = bootstrap_medians(a, n_boot, seed)
-    # Identical sample sets still get independent resamples, as two measurements would.
-    mb = bootstrap_medians(b, n_boot, seed, stream=1 if np.array_equal(a, b) else 0)
-    ratios = ma / mb
-    alpha = (1.0 - level) / 2.0
-    lo, hi = np.quantile(ratios, [alpha, 1.0 - alpha])
-    return float(np.median(a) / np.median(b)), float(lo), float(hi)
-
-
 def break_even_steps(first_eager: float, step_eager: float, first_graph: float,
                      step_graph: float) -> float:
     """Steps after which compiling has paid for itself.
@@ -173,6 +156,27 @@ class Comparison:
     n_candidate: int
     paired: bool
     verdict: str
+    #: The log ratio, its standard error and degrees of freedom: what p-values for corrected rules need.
+    log_ratio: float = math.nan
+    se: float = math.inf
+    df: float = 1.0
+
+    def p_beyond(self, side: str, margin: float = EQUIVALENCE_MARGIN) -> float:
+        """One-sided p-value that the speedup lies beyond the margin on `side` ("faster": above 1 + margin,
+        "slower": below 1 / (1 + margin)). A 95% interval classifies a cell as that side exactly when this is
+        below 0.025, so a rule that corrects a group of these (Holm) agrees with the intervals for one test."""
+        if side not in ("faster", "slower"):
+            raise ValueError(f"side must be 'faster' or 'slower', got {side!r}")
+        if not (math.isfinite(self.se) and self.se > 0 and math.isfinite(self.log_ratio)):
+            if math.isfinite(self.log_ratio) and self.se == 0:  # identical processes: no noise at all
+                beyond = self.log_ratio > math.log1p(margin) if side == "faster" else self.log_ratio < -math.log1p(margin)
+                return 0.0 if beyond else 1.0
+            return 1.0
+        from scipy.stats import t as student_t
+
+        z = (self.log_ratio - math.log1p(margin)) / self.se if side == "faster" \
+            else (-math.log1p(margin) - self.log_ratio) / self.se
+        return float(student_t.sf(z, self.df))
 
 
 def classify(ci_low: float, ci_high: float, margin: float = EQUIVALENCE_MARGIN) -> str:
@@ -241,7 +245,35 @@ def compare(baseline: dict, candidate: dict, level: float = LEVEL, margin: float
     half = _t(level, df) * se if math.isfinite(se) else math.inf
     lo, hi = (_exp(est - half), _exp(est + half)) if math.isfinite(half) else (0.0, math.inf)
     return Comparison(ratio=math.exp(est), ci_low=lo, ci_high=hi, n_baseline=len(la), n_candidate=len(lb),
-                      paired=paired, verdict=classify(lo, hi, margin))
+                      paired=paired, verdict=classify(lo, hi, margin), log_ratio=est, se=se, df=float(df))
+
+
+def holm(pvalues, alpha: float) -> list[bool]:
+    """Holm's step-down correction: which of the p-values are rejected at family-wise level `alpha`.
+
+    An "any of k" rule (one of TensorFlow's modes faster, jax.jit slower than any one rival) asks whether at
+    least one of k tests rejects; uncorrected, k tests at alpha each reject at least once far more often
+    than alpha when nothing differs."""
+    ps = [float(p) if p == p else 1.0 for p in pvalues]
+    order = sorted(range(len(ps)), key=lambda i: ps[i])
+    rejected = [False] * len(ps)
+    for rank, i in enumerate(order):
+        if ps[i] > alpha / (len(ps) - rank):
+            break
+        rejected[i] = True
+    return rejected
+
+
+def binomial_upper(hits: int, n: int, level: float = LEVEL) -> float:
+    """One-sided upper confidence bound (Clopper-Pearson) of a rate seen `hits` times in `n` trials: 0 false
+    positives in 12 controls is still compatible with a 22% rate."""
+    if n <= 0:
+        return 1.0
+    if hits >= n:
+        return 1.0
+    from scipy.stats import beta
+
+    return float(beta.ppf(level, hits + 1, n - hits))
 
 
 def cell_estimate(processes: dict, level: float = LEVEL) -> tuple[float, float, float]:

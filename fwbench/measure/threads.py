@@ -44,6 +44,58 @@ def machine_cpu() -> dict[str, float] | None:
     return {"busy": (user + nice + system + irq + softirq) / tick, "steal": steal / tick}
 
 
+def run_delay_s() -> float | None:
+    """Seconds this process's threads have spent runnable but waiting for a CPU so far, summed over its live
+    threads (Linux schedstat, in nanoseconds: fine enough for a 20 ms block; None where it is not kept).
+
+    A step waits only while something else holds the CPUs it could run on: another process, or more threads of
+    its own than CPUs. Read around a block, it says how much of the block the job was kept off the CPUs."""
+    total, found = 0, False
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return None
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat", "rb") as f:
+                total += int(f.read().split()[1])
+            found = True
+        except (OSError, ValueError, IndexError):  # the thread ended meanwhile, or no schedstat here
+            continue
+    return total * 1e-9 if found else None
+
+
+def descendants_cpu_s() -> float:
+    """CPU seconds (user + system) used so far by this process's live descendants, such as compile workers: the
+    job's own work, which must not read as another process taking the machine (Linux; 0 elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total, seen, todo = 0.0, set(), [str(os.getpid())]
+    while todo:
+        pid = todo.pop()
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/children") as f:
+                    children = f.read().split()
+            except OSError:
+                continue
+            for child in children:
+                if child in seen:
+                    continue
+                seen.add(child)
+                todo.append(child)
+                try:
+                    with open(f"/proc/{child}/stat") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                    total += (int(fields[11]) + int(fields[12])) / tick
+                except (OSError, ValueError, IndexError):
+                    pass
+    return total
+
+
 @dataclass
 class Usage:
     """What the OS saw while a block of work ran."""
@@ -52,8 +104,8 @@ class Usage:
     threads_busy: int  # threads that used at least BUSY_SHARE of a CPU
     cpu_parallelism: float  # CPU seconds of all threads per wall second
     wall_s: float
-    # What else the machine did meanwhile, in CPUs (CPU seconds per wall second): other processes (children
-    # such as compile workers included) and the hypervisor's steal. None where /proc/stat is unreadable.
+    # What else the machine did meanwhile, in CPUs (CPU seconds per wall second): other processes (the job's own
+    # children, such as compile workers, left out) and the hypervisor's steal. None where /proc/stat is unreadable.
     other_cpus: float | None = None
     steal_cpus: float | None = None
 
@@ -70,6 +122,7 @@ class Watch:
 
     def __enter__(self):
         self._machine, self._before, self._start = machine_cpu(), cpu_by_thread(), time.perf_counter()
+        self._children = descendants_cpu_s()
         return self
 
     def __exit__(self, *exc):
@@ -77,10 +130,11 @@ class Watch:
         after, machine = cpu_by_thread(), machine_cpu()
         used = [after[t] - self._before.get(t, 0.0) for t in after]
         own = sum(used)
+        children = max(0.0, descendants_cpu_s() - self._children)
         other = steal = None
         if machine is not None and self._machine is not None and wall > 0:
             # Ticks are coarse: a short block can read slightly below its own use, never below nothing.
-            other = max(0.0, (machine["busy"] - self._machine["busy"] - own) / wall)
+            other = max(0.0, (machine["busy"] - self._machine["busy"] - own - children) / wall)
             steal = max(0.0, (machine["steal"] - self._machine["steal"]) / wall)
         self.usage = Usage(threads_total=len(after), threads_busy=sum(u >= BUSY_SHARE * wall for u in used),
                            cpu_parallelism=own / wall if wall > 0 else 0.0, wall_s=wall,
@@ -105,3 +159,84 @@ def problems(requested: int, in_effect: dict, expected_inter_op: int, precision:
     if usage is not None and usage.cpu_parallelism > requested + PARALLELISM_SLACK:
         found.append(f"the steps used {usage.cpu_parallelism:.2f} CPUs at once where {requested} threads were requested")
     return found
+
+
+#: Other processes using more than this many CPUs before a run make the runner say so (pyperf warns likewise).
+BUSY_AT_START_CPUS = 0.25
+
+
+def _process_cpu() -> dict[int, tuple[str, float]]:
+    """pid -> (command name, CPU seconds so far) of every process (Linux; empty elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    out = {}
+    try:
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return out
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                head, rest = f.read().rsplit(")", 1)
+            fields = rest.split()
+            out[pid] = (head.split("(", 1)[1][:32], (int(fields[11]) + int(fields[12])) / tick)
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def machine_load(seconds: float = 0.5) -> dict:
+    """What other processes take from the CPUs right now: CPUs used by everything but this process and its
+    descendants over `seconds`, the 1-minute load average, and the busiest other process. For the line a run
+    prints before it starts, and the run's manifest."""
+    me = {os.getpid()}
+    before_procs, before = _process_cpu(), machine_cpu()
+    time.sleep(seconds)
+    after_procs, after = _process_cpu(), machine_cpu()
+    try:
+        load1 = os.getloadavg()[0]
+    except OSError:
+        load1 = None
+    mine = me | _descendants()
+    used = {pid: after_procs[pid][1] - before_procs[pid][1] for pid in after_procs
+            if pid in before_procs and pid not in mine}
+    top = max(used, key=used.get, default=None)
+    other = None
+    if before is not None and after is not None:
+        own = sum(after_procs.get(p, ("", 0.0))[1] - before_procs.get(p, ("", 0.0))[1] for p in mine)
+        other = max(0.0, (after["busy"] - before["busy"] - own) / seconds)
+    return {"other_cpus": None if other is None else round(other, 2), "loadavg_1m": load1,
+            "top_process": None if top is None else {"name": after_procs[top][0], "pid": top,
+                                                     "cpus": round(used[top] / seconds, 2)}}
+
+
+def _descendants() -> set[int]:
+    found, todo = set(), [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/children") as f:
+                    kids = [int(c) for c in f.read().split()]
+            except (OSError, ValueError):
+                continue
+            for kid in kids:
+                if kid not in found:
+                    found.add(kid)
+                    todo.append(kid)
+    return found
+
+
+def busy_line(load: dict, cpus: int) -> str:
+    """One line saying the machine is already busy, or "" when it is quiet enough to measure."""
+    other = load.get("other_cpus")
+    if other is None or other < BUSY_AT_START_CPUS:
+        return ""
+    top = load.get("top_process") or {}
+    who = f"; busiest: {top['name']} (pid {top['pid']}) at {top['cpus']:.2f} CPUs" if top else ""
+    return (f"fwbench: warning: the machine is busy before the run: other processes use {other:.2f} of {cpus} CPUs "
+            f"(1-minute load {load.get('loadavg_1m') or 0:.2f}){who}. Blocks measured while it stays busy are run "
+            f"again, and series still disturbed are kept out of verdicts.")

@@ -14,6 +14,7 @@ from typing import Any, Callable, ContextManager
 
 from fwbench.measure.stats import Summary, summarize
 from fwbench.measure.steady import SteadyConfig, level_shift, settled
+from fwbench.measure.threads import run_delay_s
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,34 @@ class TimerConfig:
             raise ValueError("TimerConfig.max_time_s must be positive")
 
 
-#: Timed calls between two garbage collections (the collector never runs inside a clock).
-_GC_EVERY = 10
+class GcClock:
+    """Time the garbage collector spends while a clock runs, from `gc.callbacks`: the collector stays on inside
+    every timed step (a user's loop pays for it, and frameworks differ in the garbage they leave), and this says
+    how much of a step it was. Installed with `with GcClock() as gc_clock:`; `running` says whose time it is."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self.collections: dict[str, int] = {}
+        self.running: str | None = None
+        self._started = 0
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if self.running is None:
+            return
+        if phase == "start":
+            self._started = time.perf_counter_ns()
+        elif self._started:
+            self.seconds[self.running] = self.seconds.get(self.running, 0.0) + (time.perf_counter_ns() - self._started) * 1e-9
+            self.collections[self.running] = self.collections.get(self.running, 0) + 1
+            self._started = 0
+
+    def __enter__(self) -> "GcClock":
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        gc.callbacks.remove(self._callback)
+        return False
 
 
 @dataclass
@@ -48,6 +75,9 @@ class Timing:
     samples_s: list[float]
     warmup: int
     first_output: Any = field(default=None, repr=False)
+    #: Seconds the garbage collector ran inside the timed calls, and how many collections that was.
+    gc_s: float = 0.0
+    gc_collections: int = 0
 
     def summary(self) -> Summary:
         return summarize(self.samples_s)
@@ -75,27 +105,23 @@ def measure(fn: Callable[[], Any], sync: Callable[[Any], Any], config: TimerConf
     first, first_out = _call(fn, sync)
     if observe:
         observe(0, first_out)
-    # Compiling leaves heaps of garbage; without this, the collector's passes over it
-    # land inside the timed calls (seen: torch.compile median 4.1 ms vs 1.8 ms).
-    gc.collect()
     for i in range(config.warmup):
         _, out = _call(fn, sync)
         if observe:
             observe(i + 1, out)
+    # The garbage of compiling and warming up is theirs: collected once, before the clock. From here on the
+    # collector runs when it would in a user's loop, inside the timed calls, and its time is recorded.
     gc.collect()
     samples: list[float] = []
     deadline = time.perf_counter() + config.max_time_s
-    gc.disable()  # the collector runs between timed calls only, every _GC_EVERY of them
-    try:
+    with GcClock() as gc_clock:
+        gc_clock.running = "timed"
         while len(samples) < config.repeats:
             if len(samples) >= config.min_repeats and time.perf_counter() > deadline:
                 break
             samples.append(_call(fn, sync)[0])
-            if len(samples) % _GC_EVERY == 0:
-                gc.collect()
-    finally:
-        gc.enable()
-    return Timing(first_call_s=first, samples_s=samples, warmup=config.warmup, first_output=first_out)
+    return Timing(first_call_s=first, samples_s=samples, warmup=config.warmup, first_output=first_out,
+                  gc_s=gc_clock.seconds.get("timed", 0.0), gc_collections=gc_clock.collections.get("timed", 0))
 
 
 # ---- interleaved measurement of alternatives in one process ------------------------------------------
@@ -117,16 +143,27 @@ class InterleaveConfig:
     max_time_s: float = field(default=2.0, metadata={"help": "budget for the timed rounds of all alternatives together"})
     warmup_min: int = field(default=4, metadata={"help": "untimed steps after the first call at least"})
     warmup_max: int = field(default=60, metadata={"help": "untimed steps at most while waiting for a steady state"})
-    max_stolen_blocks: int = field(default=40, metadata={
-        "help": "blocks per alternative that may be dropped and run again because the hypervisor took CPU time "
-                "while they ran (steal in /proc/stat); past this, stolen blocks are kept and counted"})
+    busy_share: float = field(default=0.4, metadata={
+        "help": "a block is busy when the job's threads waited for a CPU (run-queue delay, /proc/self/task/*/"
+                "schedstat) for more than this share of its wall time: something else held the CPUs. Quiet, a "
+                "framework's own extra threads wait at most about 0.3 of a block here; one other busy core makes "
+                "PyTorch's two threads wait 0.6 of it"})
+    max_disturbed_share: float = field(default=0.2, metadata={
+        "help": "busy blocks and blocks during which the hypervisor stole CPU time (steal in /proc/stat) are "
+                "dropped and run again while they are at most this share of the blocks an alternative ran (or "
+                "fewer than min_redo); past it the series is stored as measured on a busy machine, out of verdicts"})
+    min_redo: int = field(default=3, metadata={"help": "disturbed blocks an alternative may always run again"})
     steady: SteadyConfig = field(default_factory=SteadyConfig, metadata={"help": "settling and level-shift rules"})
 
     def __post_init__(self):
         if not isinstance(self.block_warmup, int) or isinstance(self.block_warmup, bool) or self.block_warmup < 0:
             raise ValueError(f"block_warmup must be a non-negative integer, got {self.block_warmup!r}")
-        if not isinstance(self.max_stolen_blocks, int) or isinstance(self.max_stolen_blocks, bool) or self.max_stolen_blocks < 0:
-            raise ValueError(f"max_stolen_blocks must be a non-negative integer, got {self.max_stolen_blocks!r}")
+        if not isinstance(self.min_redo, int) or isinstance(self.min_redo, bool) or self.min_redo < 0:
+            raise ValueError(f"min_redo must be a non-negative integer, got {self.min_redo!r}")
+        for name in ("busy_share", "max_disturbed_share"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1):
+                raise ValueError(f"{name} must be a share between 0 and 1, got {value!r}")
         for name in ("block", "min_samples", "min_blocks", "max_blocks", "warmup_min", "warmup_max"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -157,30 +194,59 @@ class Series:
     #: Why the first attempt was not kept (empty if it was).
     remeasured_because: str = ""
     #: Timed blocks dropped (and run again) because the hypervisor stole CPU time during them, and those kept
-    #: anyway once max_stolen_blocks were dropped; the seconds stolen during the dropped ones.
+    #: anyway past the bound (max_disturbed_share); the seconds stolen during the dropped ones.
     stolen_dropped: int = 0
     stolen_kept: int = 0
     stolen_s: float = 0.0
+    #: The same for busy blocks (the job's threads kept off the CPUs for more than busy_share of the block).
+    busy_dropped: int = 0
+    busy_kept: int = 0
+    #: Timed blocks kept, and the share of each block's wall time the job's threads waited for a CPU (its
+    #: median and largest over every timed block, dropped ones included): what the busy rule saw.
+    blocks: int = 0
+    wait_share_median: float = 0.0
+    wait_share_max: float = 0.0
+    #: Seconds the garbage collector ran inside the timed steps, and how many collections that was.
+    gc_s: float = 0.0
+    gc_collections: int = 0
+    #: The median step of the last warm-up block (decides untimed steps per block, once per comparison).
+    warm_median_s: float = math.nan
+    #: Whether the timed steps were measured on a busy machine (disturbed blocks kept past the bound).
+    busy: bool = False
+
+    @property
+    def disturbed_share(self) -> float:
+        """Share of all timed blocks run that were dropped as busy or stolen."""
+        dropped = self.stolen_dropped + self.busy_dropped
+        return dropped / (dropped + self.blocks) if dropped + self.blocks else 0.0
 
     def health(self, config: InterleaveConfig) -> str:
-        """Empty if the series is a steady state; else what is wrong with it."""
+        """Empty if the series is a steady state measured on a machine that was ours; else what is wrong."""
         if not self.settled:
             return f"did not settle within {config.warmup_max} warm-up steps"
+        if self.busy:
+            return (f"measured on a busy machine: {self.busy_dropped + self.stolen_dropped} of "
+                    f"{self.busy_dropped + self.stolen_dropped + self.blocks} timed blocks disturbed (the job's "
+                    f"threads waited for a CPU up to {self.wait_share_max:.0%} of a block; "
+                    f"{self.stolen_dropped + self.stolen_kept} block(s) with steal), "
+                    f"{self.busy_kept + self.stolen_kept} kept past the bound of {config.max_disturbed_share:.0%}")
         shift = level_shift(self.samples_s, min_segment=5, config=config.steady)
         return shift.describe() if shift else ""
 
 
-def _block(fn, sync, steps: int, untimed: int = 0) -> list[float]:
-    # The collector is off inside a block and runs between blocks, outside every clock.
+def _block(fn, sync, steps: int, untimed: int = 0, gc_clock: GcClock | None = None, name: str | None = None) -> list[float]:
+    # The collector stays on, as in a user's loop; `gc_clock` charges its passes during the timed steps to `name`.
     times = []
-    gc.disable()
+    for _ in range(untimed):
+        _call(fn, sync)
+    if gc_clock is not None:
+        gc_clock.running = name
     try:
-        for _ in range(untimed):
-            _call(fn, sync)
         for _ in range(steps):
             times.append(_call(fn, sync)[0])
     finally:
-        gc.enable()
+        if gc_clock is not None:
+            gc_clock.running = None
     return times
 
 
@@ -199,10 +265,9 @@ _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def _collect() -> None:
-    """Collect garbage outside the clocks; objects that survived are frozen so later collections stay short
-    (a full pass over a framework's heap after compiling took tens of milliseconds)."""
+    """Collect the garbage of a first call or a warm-up outside the clocks: compiling leaves heaps of it, and it is
+    compile's cost, not a step's. Nothing is frozen: the collections a loop pays later are timed."""
     gc.collect()
-    gc.freeze()
 
 
 def _warm(series: Series, fn, sync, config: InterleaveConfig, observe, start_index: int) -> None:
@@ -228,7 +293,66 @@ def _warm(series: Series, fn, sync, config: InterleaveConfig, observe, start_ind
             break
     series.discarded += done
     series.steps_per_block = size
-    series.untimed_per_block = config.block_warmup if medians[-1] < config.short_step_s else 0
+    series.warm_median_s = medians[-1]
+
+
+def _reset_timed(s: Series) -> None:
+    s.samples_s = []
+    s.stolen_dropped, s.stolen_kept, s.stolen_s, s.busy_dropped, s.busy_kept, s.blocks = 0, 0, 0.0, 0, 0, 0
+    s.gc_s, s.gc_collections, s.busy = 0.0, 0, False
+    s.wait_share_median = s.wait_share_max = 0.0
+
+
+def _timed_rounds(series: dict[str, Series], fns, sync, config: InterleaveConfig, rng: random.Random, within,
+                  gc_clock: GcClock) -> None:
+    """Rounds of one block per alternative, in a fresh seeded order each round, until every alternative has
+    min_samples steps, min_blocks rounds ran and the budget is spent (or max_blocks rounds). A block taken while
+    the machine was not the job's (busy or stolen) is dropped and run again within the bound."""
+    names = list(series)
+    waits: dict[str, list[float]] = {n: [] for n in names}
+    deadline = time.perf_counter() + config.max_time_s
+    rounds = 0
+    while True:
+        short = any(len(series[n].samples_s) < config.min_samples for n in names)
+        # min_samples wins over max_blocks: a series too short for the level-shift test is no measurement.
+        if not short and (rounds >= config.max_blocks
+                          or (rounds >= config.min_blocks and time.perf_counter() >= deadline)):
+            break
+        for n in rng.sample(names, len(names)):
+            s = series[n]
+            stolen_before, wait_before = stolen_s(), run_delay_s()
+            started = time.perf_counter()
+            with within(n):
+                times = _block(fns[n], sync, s.steps_per_block, s.untimed_per_block, gc_clock, n)
+            wall = time.perf_counter() - started
+            stolen_after, wait_after = stolen_s(), run_delay_s()
+            # A block during which the hypervisor ran someone else, or other work held the CPUs the job's threads
+            # wanted, measured the neighbours, not the framework (one busy core made PyTorch's steps 250x slower).
+            stolen = (stolen_after - stolen_before) if stolen_before is not None and stolen_after is not None else 0.0
+            wait = max(0.0, wait_after - wait_before) / wall if wait_before is not None and wait_after is not None and wall > 0 else 0.0
+            waits[n].append(wait)
+            busy = wait > config.busy_share
+            if stolen > 0 or busy:
+                dropped = s.stolen_dropped + s.busy_dropped
+                if dropped < config.min_redo or dropped + 1 <= config.max_disturbed_share * (dropped + 1 + s.blocks):
+                    if busy:
+                        s.busy_dropped += 1
+                    else:
+                        s.stolen_dropped += 1
+                        s.stolen_s += stolen
+                    continue
+                # Past the bound: the block is kept so that the measurement ends, and the series is marked.
+                s.busy = True
+                s.busy_kept += busy
+                s.stolen_kept += stolen > 0 and not busy
+            s.samples_s += times
+            s.blocks += 1
+        rounds += 1
+    for n in names:
+        s = series[n]
+        s.gc_s, s.gc_collections = gc_clock.seconds.pop(n, 0.0), gc_clock.collections.pop(n, 0)
+        if waits[n]:
+            s.wait_share_median, s.wait_share_max = float(statistics.median(waits[n])), float(max(waits[n]))
 
 
 def measure_interleaved(fns: dict[str, Callable[[], Any]], sync: Callable[[Any], Any], config: InterleaveConfig,
@@ -273,47 +397,31 @@ def measure_interleaved(fns: dict[str, Callable[[], Any]], sync: Callable[[Any],
             observe(n, 0, out)
         _collect()
     lap("first calls")
-    for attempt in (1, 2):
-        for n in rng.sample(names, len(names)):
-            s = series[n]
-            if not s.settled:
-                with within(n):
-                    _warm(s, fns[n], sync, config, observe if attempt == 1 else None, s.discarded)
-            s.samples_s, s.attempts = [], attempt
-            s.stolen_dropped, s.stolen_kept, s.stolen_s = 0, 0, 0.0
-        lap("warm-up")
-        deadline = time.perf_counter() + config.max_time_s
-        rounds = 0
-        while True:
-            short = any(len(series[n].samples_s) < config.min_samples for n in names)
-            # min_samples wins over max_blocks: a series too short for the level-shift test is no measurement.
-            if not short and (rounds >= config.max_blocks
-                              or (rounds >= config.min_blocks and time.perf_counter() >= deadline)):
-                break
+    with GcClock() as gc_clock:
+        for attempt in (1, 2):
             for n in rng.sample(names, len(names)):
                 s = series[n]
-                before = stolen_s()
-                with within(n):
-                    times = _block(fns[n], sync, s.steps_per_block, s.untimed_per_block)
-                after = stolen_s()
-                # A block during which the hypervisor ran someone else measured the neighbours, not the
-                # framework: on a shared VM that is the main cause of slow processes (see issue 14's note).
-                stolen = (after - before) if before is not None and after is not None else 0.0
-                if stolen > 0 and s.stolen_dropped < config.max_stolen_blocks:
-                    s.stolen_dropped += 1
-                    s.stolen_s += stolen
-                    continue
-                s.stolen_kept += stolen > 0
-                s.samples_s += times
-            _collect()
-            rounds += 1
-        lap("timed rounds")
-        problems = {n: series[n].health(config) for n in names}
-        if not any(problems.values()):
-            break
-        for n, problem in problems.items():
-            if problem and attempt == 2:
-                series[n].stable, series[n].problem = False, problem
-            elif problem:  # warm up again: whatever was still changing may have finished
-                series[n].settled, series[n].remeasured_because = False, problem
+                if not s.settled:
+                    with within(n):
+                        _warm(s, fns[n], sync, config, observe if attempt == 1 else None, s.discarded)
+                _reset_timed(s)
+                s.attempts = attempt
+            # Untimed steps per block are decided once for the whole comparison, from its shortest step: if one
+            # alternative refills cold caches untimed while its rival pays for that inside the clock, the
+            # comparison measures the rule, not the frameworks.
+            shortest = min((series[n].warm_median_s for n in names if series[n].warm_median_s == series[n].warm_median_s),
+                           default=math.nan)
+            for n in names:
+                series[n].untimed_per_block = config.block_warmup if shortest < config.short_step_s else 0
+            lap("warm-up")
+            _timed_rounds(series, fns, sync, config, rng, within, gc_clock)
+            lap("timed rounds")
+            problems = {n: series[n].health(config) for n in names}
+            if not any(problems.values()):
+                break
+            for n, problem in problems.items():
+                if problem and attempt == 2:
+                    series[n].stable, series[n].problem = False, problem
+                elif problem:  # warm up again: whatever was still changing may have finished
+                    series[n].settled, series[n].remeasured_because = False, problem
     return series

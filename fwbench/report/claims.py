@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -16,7 +17,8 @@ from fwbench.measure import stats
 from fwbench.report.results import Report
 
 CLAIMS_FILE = Path(__file__).with_name("claims.yml")
-VERDICTS = ("supported", "contradicted", "mixed", "inconclusive", "not testable here", "not yet measured")
+VERDICTS = ("supported", "supported with exceptions", "contradicted", "contradicted with exceptions", "mixed",
+            "inconclusive", "not testable here", "not yet measured")
 
 
 @dataclass(frozen=True)
@@ -59,33 +61,95 @@ def all_some_none(cells: pd.DataFrame, good: str) -> str:
 # Every cell is a comparison with a 95% interval from per-process estimates (fwbench.measure.stats.compare) and a
 # class against the one equivalence margin. A rule maps classes to roles: the cell *supports* the claim,
 # *contradicts* it, or is *inconclusive* (its interval straddles a boundary the claim's words draw). Only
-# decided cells vote: supported if all of them support, contradicted if none does, mixed otherwise, and
-# inconclusive if no cell was decided.
+# decided cells vote, and only once enough of them decided (the quorum); the share that supports the claim
+# then places the verdict on a five-step scale, so 26 of 27 and 2 of 4 never read alike.
 
 ROLES = ("supports", "contradicts", "inconclusive")
 MARGIN_TEXT = f"±{stats.EQUIVALENCE_MARGIN:.0%}"
+#: A verdict other than inconclusive needs at least this many decided cells, and at least this share of all
+#: cells decided: one decided cell among inconclusive ones carries no verdict.
+QUORUM_MIN, QUORUM_SHARE = 2, 0.5
+#: Shares of decided cells supporting the claim at which the verdict word changes (see `scale`).
+CLEAR, LEANING = 0.9, 2 / 3
+
+
+def quorum(cells: int) -> int:
+    """Decided cells a verdict needs out of `cells` compared: QUORUM_MIN and QUORUM_SHARE of them (a claim tested
+    by a single cell, such as X4 on one workload, needs that cell)."""
+    return max(min(QUORUM_MIN, cells), math.ceil(QUORUM_SHARE * cells))
+
+
+def scale(supports: int, contradicts: int, cells: int) -> str:
+    """The verdict word for a vote: inconclusive below the quorum, else by the share of decided cells that
+    support the claim: at least CLEAR supported (any exception is named), at least LEANING supported with
+    exceptions, at most 1 - CLEAR contradicted, at most 1 - LEANING contradicted with exceptions, mixed between.
+    A single cell moving between decided and inconclusive changes the word only near those shares."""
+    decided = supports + contradicts
+    if cells == 0:
+        return "not yet measured"
+    if decided < quorum(cells):
+        return "inconclusive"
+    share, against = supports / decided, contradicts / decided  # symmetric: no 1 - 0.9 rounding at the edges
+    if share >= CLEAR:
+        return "supported"
+    if share >= LEANING:
+        return "supported with exceptions"
+    if against >= CLEAR:
+        return "contradicted"
+    if against >= LEANING:
+        return "contradicted with exceptions"
+    return "mixed"
+
+
+SCALE_TEXT = (f"A verdict needs a quorum: at least {QUORUM_MIN} decided cells (the one cell, where a claim has "
+              f"only one) and at least {QUORUM_SHARE:.0%} of the cells compared; below it the verdict is **inconclusive**, with the counts. Above it, the share "
+              f"of decided cells that support the claim places it: at least {CLEAR:.0%} **supported**, at least "
+              f"{LEANING:.0%} **supported with exceptions**, at most {1 - CLEAR:.0%} **contradicted**, at most "
+              f"{1 - LEANING:.0%} **contradicted with exceptions**, **mixed** between; every cell on the minority "
+              f"side is named as an exception.")
 
 
 def tally(cells: pd.DataFrame) -> tuple[str, dict]:
     """Verdict and role counts of cells carrying a `role` column; inconclusive cells never vote."""
     counts = {r: int((cells["role"] == r).sum()) if not cells.empty else 0 for r in ROLES}
-    decided = counts["supports"] + counts["contradicts"]
-    if cells.empty:
-        verdict = "not yet measured"
-    elif decided == 0:
-        verdict = "inconclusive"
-    elif counts["contradicts"] == 0:
-        verdict = "supported"
-    elif counts["supports"] == 0:
-        verdict = "contradicted"
-    else:
-        verdict = "mixed"
-    return verdict, counts
+    return scale(counts["supports"], counts["contradicts"], len(cells)), counts
+
+
+def exceptions(cells: pd.DataFrame, verdict: str) -> pd.DataFrame:
+    """The decided cells on the minority side of a verdict that leans one way."""
+    if cells.empty or "role" not in cells:
+        return cells
+    if verdict.startswith("supported"):
+        return cells[cells["role"] == "contradicts"]
+    if verdict.startswith("contradicted"):
+        return cells[cells["role"] == "supports"]
+    return cells.iloc[0:0]
 
 
 def count_line(counts: dict) -> str:
+    cells = sum(counts[r] for r in ROLES)
+    decided = counts["supports"] + counts["contradicts"]
+    short = (f" Only {decided} of {cells} cells decided, fewer than the quorum of {quorum(cells)}: inconclusive."
+             if cells and decided < quorum(cells) else "")
     return (f"{counts['supports']} cell(s) support the claim, {counts['contradicts']} contradict it, "
-            f"{counts['inconclusive']} are inconclusive (equivalence margin {MARGIN_TEXT}; inconclusive cells do not vote).")
+            f"{counts['inconclusive']} are inconclusive (equivalence margin {MARGIN_TEXT}; inconclusive cells do "
+            f"not vote; quorum {quorum(cells)} decided)." + short)
+
+
+def exceptions_line(cells: pd.DataFrame, verdict: str, label: Callable[[pd.Series], str]) -> str:
+    """The exceptions to a verdict that leans one way, named (empty when there are none)."""
+    ex = exceptions(cells, verdict)
+    if ex.empty:
+        return ""
+    return (f"\n\nExceptions ({len(ex)}, cells that {'contradict' if verdict.startswith('supported') else 'support'} "
+            f"the claim): " + "; ".join(label(c) for _, c in ex.iterrows()) + ".")
+
+
+def sensitivity_line(what: str, chosen: float, neighbours, verdict_at: Callable[[float], str], unit: str = "") -> str:
+    """Whether a hand-set threshold decides the verdict: the verdict at the chosen value and at its neighbours."""
+    parts = [f"{v:g}{unit}: **{verdict_at(v)}**" + (" (the rule's)" if v == chosen else "")
+             for v in sorted({chosen, *neighbours})]
+    return f"Sensitivity to the threshold ({what}): " + "; ".join(parts) + "."
 
 
 def upper_bound(v: float) -> str:
@@ -93,8 +157,10 @@ def upper_bound(v: float) -> str:
 
 
 def processes_text(c) -> str:
-    return (f"{int(c['n_baseline'])} paired processes" if c["paired"]
+    text = (f"{int(c['n_baseline'])} paired processes" if c["paired"]
             else f"{int(c['n_baseline'])} vs {int(c['n_candidate'])} processes")
+    # An unpaired comparison normally uses processes of one run; where it could not, a day effect may be in it.
+    return text + (", from several runs" if c.get("mixed_runs") is True else "")
 
 
 def describe(cells: pd.DataFrame, label: Callable[[pd.Series], str]) -> str:
@@ -112,7 +178,7 @@ def judge(cells: pd.DataFrame, role: Callable[[pd.Series], str], label: Callable
         return "not yet measured", "", cells
     cells = cells.assign(role=[role(c) for _, c in cells.iterrows()])
     verdict, counts = tally(cells)
-    evidence = count_line(counts) + extra + "\n\n" + describe(cells, label)
+    evidence = count_line(counts) + extra + exceptions_line(cells, verdict, label) + "\n\n" + describe(cells, label)
     return verdict, evidence, cells
 
 
@@ -125,9 +191,8 @@ def cpu_only(cells: pd.DataFrame) -> str:
 # ---- debugging (D1-D4): outcomes of planted bugs, no tool switched on -------------------------------
 
 
-VOTE = ("Only decided cells vote: **supported** if all of them support the claim, **contradicted** if none "
-         "does, **mixed** otherwise, **inconclusive** if no cell was decided. Cells that failed a correctness "
-         "check or whose timings never settled are left out and listed in the chapter.")
+VOTE = ("Only decided cells vote. " + SCALE_TEXT + " Cells that failed a correctness check, whose timings never "
+         "settled, or that were measured on a busy machine are left out and listed in the chapter.")
 
 
 def rule(claim_id: str, text: str):
@@ -158,10 +223,26 @@ def verdict_for(claim: Claim, report: Report) -> Verdict:
     if judge_rule is not None:
         rule_text = judge_rule.rule_text
         verdict, evidence, cells = judge_rule(report)
+        evidence += _with_unstable(claim, report, judge_rule, verdict)
         return Verdict(claim, verdict, rule_text, evidence, cells, report.runs_used(claim.experiment))
     if claim.hardware:
         return Verdict(claim, "not testable here", "", f"Needs {claim.needs}; no run in the store had it.")
     return Verdict(claim, "not yet measured", "", f"Needs {claim.needs}, which this report does not run yet.")
+
+
+def _with_unstable(claim: Claim, report: Report, judge_rule, verdict: str) -> str:
+    """Replacement processes and the stability rule select on the same series they judge: where series were left
+    out as unstable, the verdict with them kept in, so a reader sees whether the rule decided it."""
+    experiment = registry().get(claim.experiment) if claim.experiment else None
+    if experiment is None or not experiment.timing_samples or report.include_unstable:
+        return ""
+    bad, total = report.unstable_share(claim.experiment)
+    if not bad:
+        return ""
+    other = judge_rule(report.with_unstable())[0]
+    same = "the same" if other == verdict else f"**{other}**"
+    return (f"\n\nWith the series stored as unstable kept in ({bad} of {total} timed series were left out as "
+            f"unstable or measured on a busy machine; busy ones stay out), the verdict would be {same}.")
 
 
 def verdicts(report: Report) -> list[Verdict]:

@@ -125,7 +125,7 @@ def because(verdict) -> str:
     if cells.attrs.get("caveat"):  # what a reader must know first (e.g. the system the claim names did not run)
         text = f"{cells.attrs['caveat']} {text}"
     side = {"supported": ["supports"], "contradicted": ["contradicts"], "mixed": ["supports", "contradicts"]}
-    for role in side.get(verdict.verdict, []):
+    for role in side.get(verdict.verdict.split()[0], []):
         picked = cells[cells["role"] == role]
         if picked.empty:
             continue
@@ -135,6 +135,13 @@ def because(verdict) -> str:
         else:
             row = picked.iloc[0]
         text += f"; clearest {'for' if role == 'supports' else 'against'}: {_cell_text(row)}"
+    from fwbench.report.claims import exceptions, quorum
+
+    if verdict.verdict == "inconclusive" and sup + con and sup + con < quorum(len(cells)):
+        text += f"; fewer than the {quorum(len(cells))} decided cells a verdict needs"
+    ex = exceptions(cells, verdict.verdict)
+    if not ex.empty and verdict.verdict in ("supported", "contradicted"):
+        text += f"; {len(ex)} exception(s), e.g. {_cell_text(ex.iloc[0])}"
     return text
 
 
@@ -146,7 +153,9 @@ def verdict_table(verdicts) -> pd.DataFrame:
 
 def _verdict_finding(verdicts) -> Finding:
     counts = pd.Series([v.verdict for v in verdicts]).value_counts()
-    order = ["supported", "contradicted", "mixed", "inconclusive", "not testable here", "not yet measured"]
+    from fwbench.report.claims import VERDICTS
+
+    order = list(VERDICTS)
     parts = [f"{int(counts[k])} {k}" for k in order if k in counts]
     return Finding(f"**Of {len(verdicts)} common claims**, this store's measurements leave " + ", ".join(parts)
                    + ".", "verdicts")

@@ -60,6 +60,38 @@ def inconclusive_share(report) -> float:
     return float((cells["verdict"] == "inconclusive").mean()) if len(cells) else math.nan
 
 
+def between_runs(first, second, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+    """The full-size A/A control: every cell measured by two independent runs (each with its planned processes,
+    replacements, stability and busy rules) compared with the unpaired rule the cross-framework verdicts use.
+    Nothing differs but the day, so every faster/slower call is a false positive of the whole pipeline."""
+    from fwbench.report.results import COMPARISON_COLUMNS, SAMPLE_KEYS, _comparison_columns
+
+    def series(report) -> dict:
+        # Every series a verdict could read, and the A/A twins (measured alike, one more independent series each).
+        out = {(*key, 0): per for key, per in report.samples(experiment).items()}
+        for key, pid, entry in report._series(experiment):
+            if entry.get("replicate", 0) == 1 and entry["values"] and entry.get("stable", True) is not False \
+                    and entry.get("busy") is not True:
+                out.setdefault((*key, 1), {})[pid] = entry["values"]
+        return out
+
+    a, b = series(first), series(second)
+    rows = [{**dict(zip(SAMPLE_KEYS, key[:-1])), "replicate": key[-1], **_comparison_columns(stats.compare(a[key], b[key]))}
+            for key in sorted(a.keys() & b.keys(), key=str)]
+    return pd.DataFrame(rows, columns=[*SAMPLE_KEYS, "replicate", *COMPARISON_COLUMNS])
+
+
+def false_positive_summary(controls: pd.DataFrame) -> dict:
+    """How often identical alternatives were called faster or slower, with a one-sided 95% upper bound
+    (Clopper-Pearson): a rate of 0 of 12 still allows 22%."""
+    n = int(len(controls))
+    fp = int(controls["verdict"].isin(["faster", "slower"]).sum()) if n else 0
+    return {"controls": n, "false_positives": fp, "rate": fp / n if n else math.nan,
+            "upper_95": stats.binomial_upper(fp, n),
+            "equivalent": int((controls["verdict"] == "equivalent").sum()) if n else 0,
+            "inconclusive": int((controls["verdict"] == "inconclusive").sum()) if n else 0}
+
+
 def aa_sentence(report) -> str:
     """The A/A false-positive rate per machine, in one sentence for the claims page and the chapter."""
     rates = report.false_positive_rates()
@@ -68,7 +100,8 @@ def aa_sentence(report) -> str:
     parts = []
     for machine, g in rates.groupby("machine_label"):
         n, fp = int(g["controls"].sum()), int(g["false_positives"].sum())
-        parts.append(f"{machine}: {fp} of {n} A/A comparisons called faster or slower ({fp / n:.0%})")
+        parts.append(f"{machine}: {fp} of {n} A/A comparisons called faster or slower ({fp / n:.0%}; "
+                     f"95% upper bound {stats.binomial_upper(fp, n):.0%})")
     return ("Harness false-positive rate (identical alternatives compared by the same code, equivalence margin "
             f"±{stats.EQUIVALENCE_MARGIN:.0%}): " + "; ".join(parts) + ".")
 
@@ -121,28 +154,63 @@ def replacement_sentence(report, experiment: str = "eager_vs_graph") -> str:
             "like any other process's; the series they replaced are listed below.")
 
 
-def stolen_sentence(report, experiment: str = "eager_vs_graph") -> str:
-    """Per machine, how many timed blocks were dropped and run again because the hypervisor took the CPUs during
-    them (fwbench.measure.timing), and how many were kept past the bound; empty where no job recorded it."""
-    per: dict[str, list[float]] = {}
+def disturbance(report, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+    """Per cell and variant: timed blocks kept, blocks dropped and run again because the machine was busy (the
+    job's threads waited for a CPU) or the hypervisor stole time, their share of all blocks run, series marked
+    busy, and the garbage collector's share of the timed steps. Empty where no job recorded it."""
+    rows = {}
     for run, job in report.experiment_jobs(experiment):
         if job["status"] != "ok":
             continue
         for entry in job.get("samples", []):
-            if "stolen_blocks_dropped" not in entry:
+            if "stolen_blocks_dropped" not in entry or entry.get("replicate", 0):
                 continue
-            counts = per.setdefault(run.manifest["machine_label"], [0, 0, 0.0, 0])
-            counts[0] += entry["stolen_blocks_dropped"]
-            counts[1] += entry["stolen_blocks_kept"]
-            counts[2] += entry["stolen_s"]
-            counts[3] += math.ceil(len(entry["values"]) / max(entry.get("block", 1), 1))
-    parts = []
-    for machine, (dropped, kept, seconds, blocks) in sorted(per.items()):
-        share = dropped / (dropped + blocks) if dropped + blocks else 0.0
-        parts.append(f"{machine}: {dropped} of {dropped + blocks} timed blocks ({share:.0%}) dropped and run again, "
-                     f"{seconds * 1e3:,.0f} ms stolen during them"
-                     + (f"; {kept} stolen block(s) kept past the bound" if kept else ""))
-    if not parts:
+            key = (run.manifest["machine_label"], job["framework"], job["workload"], entry.get("variant", job["variant"]),
+                   entry["phase"], entry["batch_size"])
+            r = rows.setdefault(key, {"blocks": 0, "busy_dropped": 0, "stolen_dropped": 0, "kept_past_bound": 0,
+                                      "busy_series": 0, "series": 0, "gc_s": 0.0, "timed_s": 0.0})
+            blocks = entry.get("blocks")
+            r["blocks"] += blocks if isinstance(blocks, int) else math.ceil(len(entry["values"]) / max(entry.get("block", 1), 1))
+            r["busy_dropped"] += entry.get("busy_blocks_dropped", 0)
+            r["stolen_dropped"] += entry["stolen_blocks_dropped"]
+            r["kept_past_bound"] += entry.get("busy_blocks_kept", 0) + entry.get("stolen_blocks_kept", 0)
+            r["busy_series"] += entry.get("busy") is True
+            r["series"] += 1
+            r["gc_s"] += entry.get("gc_s", 0.0) or 0.0
+            r["timed_s"] += float(sum(entry["values"]))
+    out = []
+    for (machine, fw, workload, variant, phase, batch), r in rows.items():
+        dropped = r["busy_dropped"] + r["stolen_dropped"]
+        out.append({"machine_label": machine, "framework": fw, "workload": workload, "variant": variant,
+                    "phase": phase, "batch_size": batch, "blocks_kept": r["blocks"], "dropped_busy": r["busy_dropped"],
+                    "dropped_stolen": r["stolen_dropped"],
+                    "disturbed_share": dropped / (dropped + r["blocks"]) if dropped + r["blocks"] else 0.0,
+                    "kept_past_bound": r["kept_past_bound"], "busy_series": f"{r['busy_series']} of {r['series']}",
+                    "gc_share_of_steps": r["gc_s"] / r["timed_s"] if r["timed_s"] > 0 else np.nan})
+    return pd.DataFrame(out, columns=["machine_label", "framework", "workload", "variant", "phase", "batch_size",
+                                      "blocks_kept", "dropped_busy", "dropped_stolen", "disturbed_share",
+                                      "kept_past_bound", "busy_series", "gc_share_of_steps"])
+
+
+def stolen_sentence(report, experiment: str = "eager_vs_graph") -> str:
+    """Per machine, how many timed blocks were dropped and run again because the machine was busy or the
+    hypervisor took the CPUs during them (fwbench.measure.timing), and how many series were measured on a busy
+    machine past the bound; empty where no job recorded it."""
+    table = disturbance(report, experiment)
+    if table.empty:
         return ""
-    return ("Blocks during which the hypervisor gave the CPUs to another guest (steal) measured the neighbours, "
-            "not the framework: " + "; ".join(parts) + ".")
+    parts = []
+    for machine, g in table.groupby("machine_label"):
+        busy, stolen, kept = int(g["dropped_busy"].sum()), int(g["dropped_stolen"].sum()), int(g["blocks_kept"].sum())
+        marked = sum(int(x.split(" of ")[0]) for x in g["busy_series"])
+        share = (busy + stolen) / (busy + stolen + kept) if busy + stolen + kept else 0.0
+        parts.append(f"{machine}: {busy + stolen} of {busy + stolen + kept} timed blocks ({share:.0%}) dropped and "
+                     f"run again ({busy} busy, {stolen} with steal), largest share in one cell "
+                     f"{g['disturbed_share'].max():.0%}"
+                     + (f"; {marked} series measured on a busy machine past the bound, kept out of every verdict"
+                        if marked else ""))
+    return ("A block during which other work held the CPUs the job wanted (its threads waited for a CPU for more "
+            "than the stated share of the block) or the hypervisor gave the CPUs to another guest measured the "
+            "neighbours, not the framework: " + "; ".join(parts) + ".")
+
+

@@ -27,7 +27,8 @@ NOISY_CV = 0.10
 #: What identifies a series of samples: the cell, its phase and batch, and the digest of its identity parameters.
 SAMPLE_KEYS = ("machine_label", "framework", "device", "workload", "variant", "phase", "batch_size", "params_digest")
 #: The columns every comparison carries.
-COMPARISON_COLUMNS = ("speedup", "speedup_ci_low", "speedup_ci_high", "n_baseline", "n_candidate", "paired", "verdict")
+COMPARISON_COLUMNS = ("speedup", "speedup_ci_low", "speedup_ci_high", "n_baseline", "n_candidate", "paired", "verdict",
+                      "p_faster", "p_slower")
 
 
 def _key(row) -> tuple:
@@ -36,7 +37,9 @@ def _key(row) -> tuple:
 
 def _comparison_columns(c: stats.Comparison) -> dict:
     return {"speedup": c.ratio, "speedup_ci_low": c.ci_low, "speedup_ci_high": c.ci_high,
-            "n_baseline": c.n_baseline, "n_candidate": c.n_candidate, "paired": c.paired, "verdict": c.verdict}
+            "n_baseline": c.n_baseline, "n_candidate": c.n_candidate, "paired": c.paired, "verdict": c.verdict,
+            # One-sided p-values beyond the margin: rules that ask "any of k" correct these within the group (Holm).
+            "p_faster": c.p_beyond("faster"), "p_slower": c.p_beyond("slower")}
 
 
 def _like_for_like(workload: str, a: tuple[str, str], b: tuple[str, str]) -> bool:
@@ -64,6 +67,29 @@ def _precision(fp: dict, jobs: list[dict]) -> str:
     return f"{policy} ({reported})" if reported else str(policy)
 
 
+def run_of(process_id: str) -> str:
+    """The run a stored process belongs to (process ids are "<run id>/<job id>")."""
+    return str(process_id).split("/", 1)[0]
+
+
+def same_run(a: dict, b: dict) -> tuple[dict, dict, bool]:
+    """Two sides of an unpaired comparison restricted to processes of one run, so that a day effect cannot read
+    as a framework effect: the newest run that measured at least two processes on each side. Where none did
+    (a cell mixes runs after a partial rerun), both sides whole, flagged mixed (the book says so beside it)."""
+    runs_a, runs_b = {}, {}
+    for p in a:
+        runs_a.setdefault(run_of(p), []).append(p)
+    for p in b:
+        runs_b.setdefault(run_of(p), []).append(p)
+    if len(set(runs_a) | set(runs_b)) <= 1:
+        return a, b, False
+    shared = [r for r in runs_a if r in runs_b and len(runs_a[r]) >= 2 and len(runs_b[r]) >= 2]
+    if shared:
+        newest = max(shared)  # run ids start with their UTC start time
+        return {p: a[p] for p in runs_a[newest]}, {p: b[p] for p in runs_b[newest]}, False
+    return a, b, True
+
+
 def cell_key(run: Run, job: dict) -> tuple:
     """What makes two jobs the same measurement (same cell, same process slot) on the same machine."""
     return (run.manifest["machine_id"], job["experiment"], job["framework"], job["device"], job["workload"],
@@ -78,8 +104,27 @@ class Report:
     problems: list[str] = field(default_factory=list)
     #: run_id -> the bundle it was imported from; runs measured into this store are absent.
     origins: dict = field(default_factory=dict)
+    #: Keep series stored as unstable (not those measured on a busy machine) in the comparisons: the view that
+    #: shows whether a verdict rests on the stability rule (replacement processes select on the series they judge).
+    include_unstable: bool = False
     #: Derived tables, computed once: every verdict and chapter cell asks for the same bootstrapped ones.
     _memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def with_unstable(self) -> "Report":
+        """The same store with unstable series kept in (busy ones still out)."""
+        other = Report(runs=self.runs, problems=self.problems, origins=self.origins, include_unstable=True)
+        other.__dict__["latest"] = self.latest  # the same newest results; only the sample filter differs
+        return other
+
+    def unstable_share(self, experiment: str = "eager_vs_graph") -> tuple[int, int]:
+        """(series stored as unstable or busy, timed series) over the latest ok jobs, A/A twins left out."""
+        bad = total = 0
+        for _, _, entry in self._series(experiment):
+            if entry.get("replicate", 0) != 0 or not entry["values"]:
+                continue
+            total += 1
+            bad += entry.get("stable", True) is False or entry.get("busy") is True
+        return bad, total
 
     def _memoized(self, key: tuple, compute):
         if key not in self._memo:
@@ -258,9 +303,11 @@ class Report:
             if reason:
                 excluded.append({**dict(zip(SAMPLE_KEYS, key)), "process": pid, "reason": reason})
                 continue
-            if entry.get("stable", True) is False:
+            if entry.get("busy") is True or (entry.get("stable", True) is False and not self.include_unstable):
+                # A series measured while other work held the CPUs measured the neighbours: it never votes.
+                what = "busy machine" if entry.get("busy") is True else "unstable series"
                 excluded.append({**dict(zip(SAMPLE_KEYS, key)), "process": pid,
-                                 "reason": f"unstable series: {entry.get('problem', '')}"})
+                                 "reason": f"{what}: {entry.get('problem', '') or 'disturbed blocks kept past the bound'}"})
                 continue
             out.setdefault(key, {})[pid] = entry["values"]
         return out, pd.DataFrame(excluded, columns=[*SAMPLE_KEYS, "process", "reason"])
@@ -384,12 +431,14 @@ class Report:
                 other = samples.get((machine, cand_fw, device, workload, cand_variant, phase, batch, digest))
                 if other is None or not _like_for_like(workload, (fw, variant), (cand_fw, cand_variant)):
                     continue
-                c = stats.compare(other, base)
+                b, o, mixed = same_run(base, other)
+                c = stats.compare(o, b)
                 rows.append({"machine_label": machine, "device": device, "workload": workload, "phase": phase,
                              "batch_size": batch, "params_digest": digest, "baseline": f"{fw} {variant}",
                              "other": f"{cand_fw} {cand_variant}",
-                             "baseline_median_s": stats.cell_estimate(base)[0],
-                             "other_median_s": stats.cell_estimate(other)[0], **_comparison_columns(c)})
+                             "baseline_median_s": stats.cell_estimate(b)[0],
+                             "other_median_s": stats.cell_estimate(o)[0], **_comparison_columns(c),
+                             "mixed_runs": mixed})
         return pd.DataFrame(rows)
 
     def aa_controls(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:

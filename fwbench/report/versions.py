@@ -184,6 +184,7 @@ def timing_moves(before, after) -> tuple[pd.DataFrame, int]:
     # only where it lies wholly beyond the equivalence margin: the same test as every comparison in the book.
     level = 1 - ALPHA / max(len(pairs), 1)
     for experiment, key, old_procs, new_procs in pairs:
+        old_procs, new_procs = _drop_shared(old_procs, new_procs)
         c = stats.compare(new_procs, old_procs, level=level)  # ratio = new time / old time
         if c.verdict in ("faster", "slower"):
             machine, framework, device, workload, variant, phase, batch, _ = key
@@ -198,6 +199,16 @@ def timing_moves(before, after) -> tuple[pd.DataFrame, int]:
     cols = ["experiment", "machine", "framework", "device", "workload", "variant", "phase", "batch", "before_s",
             "now_s", "ratio", "direction", "ci_low", "ci_high", "processes"]
     return pd.DataFrame(rows, columns=cols), len(pairs)
+
+
+def _drop_shared(old: dict, new: dict) -> tuple[dict, dict]:
+    """Leave out the processes both versions hold with identical samples (they did not re-run): paired with
+    themselves they cancel, and half the processes 2x slower came out "equivalent" with an interval of [1, 1].
+    What remains is what re-ran, compared unpaired; a side left with nothing keeps its processes."""
+    shared = {p for p in old.keys() & new.keys() if list(old[p]) == list(new[p])}
+    old_left = {p: v for p, v in old.items() if p not in shared}
+    new_left = {p: v for p, v in new.items() if p not in shared}
+    return (old_left or old), (new_left or new)
 
 
 def _same(a: dict, b: dict) -> bool:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fwbench import SCHEMA_VERSION
-from fwbench.measure import fingerprint
+from fwbench.measure import fingerprint, threads
 from fwbench.store.bundle import imported_runs
 from fwbench.run.inputs import Inputs
 from fwbench.run.jobkey import digest
@@ -211,6 +211,12 @@ def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions
         if not todo and not replacements.round():  # (a run killed between a cell's processes and its replacements)
             return summary
 
+        # Say at once if the machine is already busy (pyperf warns of an untuned system likewise); the manifest
+        # keeps what was seen, so a reader can tell a quiet run from one made beside other work.
+        load = threads.machine_load()
+        warning = threads.busy_line(load, os.cpu_count() or 1)
+        if warning:
+            print(warning, file=sys.stderr)
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         run_id = f"{stamp}-{fp['machine_id']}"
         summary.run_id = run_id
@@ -219,7 +225,7 @@ def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions
             "machine_id": fp["machine_id"], "machine_label": fp["machine_label"], "fingerprint": fp,
             "profile": {"name": profile.name, "description": profile.description, "source": profile.source,
                         "seed": profile.seed},
-            "status": "running", "started": _now(), "finished": None, "code_hash": code,
+            "status": "running", "started": _now(), "finished": None, "code_hash": code, "load_at_start": load,
             "inputs": inputs.manifest_entry(),  # what `plan` compares with to say why a job runs again
             # In execution order: each process round in its seeded random order, then any replacement processes.
             "jobs": [j.job_id for j in todo],

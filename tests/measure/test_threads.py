@@ -59,7 +59,7 @@ def test_problems_catch_more_cpus_in_use_than_threads_requested():
     assert threads.problems(cpus, good, 1, "highest", within) == []
 
 
-def test_what_other_processes_do_meanwhile_is_counted_apart_from_our_own_threads():
+def test_what_other_processes_do_meanwhile_is_counted_apart_from_our_own_threads_and_children():
     import subprocess
     import sys
     import time
@@ -69,12 +69,21 @@ def test_what_other_processes_do_meanwhile_is_counted_apart_from_our_own_threads
     if machine_cpu() is None:
         import pytest
         pytest.skip("no /proc/stat here")
-    # Another process burns a CPU while this one sleeps: the machine was busy, this process was not.
-    burner = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass"])
+    burn = "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass"
+    # Another process (not ours: started through a shell that exits, so it is no descendant) burns a CPU while this
+    # one sleeps: the machine was busy, this process was not.
+    subprocess.run(["sh", "-c", f"{sys.executable} -c '{burn}' >/dev/null 2>&1 &"], check=True)
     time.sleep(0.3)  # past the burner's interpreter start
     with Watch() as watch:
         time.sleep(1.0)
-    burner.wait()
     usage = watch.usage.as_dict()
     assert usage["cpu_parallelism"] < 0.2
     assert usage["other_cpus"] > 0.3 and usage["steal_cpus"] >= 0
+    time.sleep(0.4)  # the orphan ends by itself
+    # The job's own child (a compile worker, say) burning a CPU is the job's work, not another process's.
+    child = subprocess.Popen([sys.executable, "-c", burn])
+    time.sleep(0.3)
+    with Watch() as watch:
+        time.sleep(1.0)
+    child.wait()
+    assert watch.usage.other_cpus < 0.5

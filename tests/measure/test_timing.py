@@ -1,6 +1,7 @@
 """The timer must wait for asynchronous work, keep the first call apart, and respect its budget."""
 
 import dataclasses
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -97,7 +98,7 @@ def _sleeper(seconds):
 def test_interleaved_alternatives_take_turns_in_a_seeded_order():
     # Real steal on this VM would drop a block and add a round: counted here, so nothing is dropped.
     cfg = InterleaveConfig(block=3, block_warmup=0, min_blocks=4, max_blocks=4, max_time_s=0.01, warmup_min=3,
-                           warmup_max=30, max_stolen_blocks=0)
+                           warmup_max=30, max_disturbed_share=0.0, min_redo=0)
     calls = []
     fns = {name: (lambda n=name: (calls.append(n), time.sleep(0.001))) for name in ("a", "b", "c")}
     out = measure_interleaved(fns, lambda _: None, cfg, random.Random(1))
@@ -205,14 +206,47 @@ def test_a_series_that_never_settles_is_stored_unstable_with_its_reason():
     assert out["ok"].stable
 
 
-def test_the_collector_is_off_inside_timed_blocks():
+def test_the_collector_runs_inside_timed_blocks_and_its_time_is_recorded():
+    """A user's loop pays for garbage collection; frameworks differ in the garbage they leave. The collector stays
+    on while the clock runs, and the time its passes took is charged to the alternative that made the garbage."""
     states = []
     cfg = InterleaveConfig(block=4, block_warmup=1, min_samples=8, min_blocks=2, max_blocks=2, max_time_s=0.01,
-                           warmup_min=2, warmup_max=4, max_stolen_blocks=0)  # exact counts: keep stolen blocks
-    out = measure_interleaved({"a": lambda: states.append(_gc.isenabled())}, lambda _: None, cfg, random.Random(0))
-    assert len(out["a"].samples_s) == 8
-    assert states[-10:] == [False] * 10  # the last two timed blocks of 1 + 4 steps
-    assert _gc.isenabled()
+                           warmup_min=2, warmup_max=4, max_disturbed_share=0.0, min_redo=0)
+
+    def litter():  # cyclic garbage: only the collector frees it
+        states.append(_gc.isenabled())
+        for _ in range(3000):
+            a = []
+            a.append(a)
+
+    out = measure_interleaved({"litter": litter, "tidy": lambda: None}, lambda _: None, cfg, random.Random(0))
+    assert len(out["litter"].samples_s) == 8
+    assert all(states[-10:])  # the last two timed blocks of 1 + 4 steps ran with the collector on
+    assert out["litter"].gc_collections > 0 and out["litter"].gc_s > 0
+    assert out["tidy"].gc_s <= out["litter"].gc_s
+    assert _gc.isenabled() and not any(getattr(cb, "__self__", None).__class__.__name__ == "GcClock"
+                                       for cb in _gc.callbacks)
+
+
+def test_untimed_steps_per_block_are_decided_once_for_every_alternative_compared():
+    """A 1 ms step and a 10 ms step compared: both get the same untimed steps per block (the short one decides),
+    so neither refills its caches off the clock while the other pays for it."""
+    cfg = InterleaveConfig(block=4, block_warmup=2, short_step_s=0.005, min_blocks=2, max_blocks=2, max_time_s=0.01,
+                           warmup_min=2, warmup_max=8)
+    out = measure_interleaved({"short": _sleeper(0.001), "long": _sleeper(0.01)}, lambda _: None, cfg, random.Random(0))
+    assert out["short"].untimed_per_block == out["long"].untimed_per_block == 2
+    both_long = measure_interleaved({"a": _sleeper(0.008), "b": _sleeper(0.01)}, lambda _: None, cfg, random.Random(0))
+    assert both_long["a"].untimed_per_block == both_long["b"].untimed_per_block == 0
+
+
+def test_gc_clock_on_the_single_function_timer():
+    def litter():
+        for _ in range(3000):
+            a = []
+            a.append(a)
+
+    t = measure(litter, lambda _: None, TimerConfig(warmup=1, repeats=20, min_repeats=20, max_time_s=5))
+    assert t.gc_collections > 0 and t.gc_s > 0 and len(t.samples_s) == 20
 
 
 def test_the_wall_time_of_an_interleaved_measurement_is_split_into_its_parts():
@@ -244,16 +278,17 @@ def test_blocks_during_which_the_hypervisor_stole_cpu_are_run_again_up_to_a_boun
 
     real_block = timing._block
 
-    def block(fn, sync, steps, untimed=0):
+    def block(fn, sync, steps, untimed=0, gc_clock=None, name=None):
         state["in_rounds"] = fn is victim and 3 <= state["victim_blocks"] + 1 <= 5
         state["victim_blocks"] += fn is victim
         try:
-            return real_block(fn, sync, steps, untimed)
+            return real_block(fn, sync, steps, untimed, gc_clock, name)
         finally:
             state["in_rounds"] = False
 
     monkeypatch.setattr(timing, "_block", block)
     monkeypatch.setattr(timing, "stolen_s", lambda: state["stolen"])
+    monkeypatch.setattr(timing, "run_delay_s", lambda: 0.0)  # this test is about steal only
     cfg = InterleaveConfig(block=2, block_warmup=0, min_samples=12, min_blocks=6, max_blocks=6, max_time_s=0.01,
                            warmup_min=2, warmup_max=40)
     out = measure_interleaved({"victim": victim, "calm": calm}, lambda _: None, cfg, random.Random(0))
@@ -261,8 +296,104 @@ def test_blocks_during_which_the_hypervisor_stole_cpu_are_run_again_up_to_a_boun
     assert v.attempts == 1, (v.remeasured_because, c.remeasured_because)
     assert (v.stolen_dropped, v.stolen_kept, c.stolen_dropped) == (3, 0, 0)
     assert v.stolen_s > 0 and len(v.samples_s) >= 12  # the dropped blocks were made up for
-    # Past the bound, a stolen block is kept, and counted as kept.
+    assert not v.busy and v.disturbed_share == 3 / (3 + v.blocks)
+    # Past the bound, a stolen block is kept, counted as kept, and the series is marked as measured on a busy
+    # machine: measured again once, then stored unstable (kept out of verdicts) with the reason.
     state.update(stolen=0.0, victim_blocks=0)
     bounded = measure_interleaved({"victim": victim, "calm": calm}, lambda _: None,
-                                  dataclasses.replace(cfg, max_stolen_blocks=1), random.Random(0))
-    assert (bounded["victim"].stolen_dropped, bounded["victim"].stolen_kept) == (1, 2)
+                                  dataclasses.replace(cfg, max_disturbed_share=0.0, min_redo=1), random.Random(0))
+    assert bounded["victim"].remeasured_because.startswith("measured on a busy machine")
+    assert bounded["calm"].stable and not bounded["calm"].busy
+
+
+def test_a_busy_machine_is_detected_per_block_and_a_busy_series_is_kept_out(monkeypatch):
+    """Blocks during which the job's threads waited for a CPU (another process held it) are dropped and run again
+    within the bound; past it the series is marked busy and stored unstable with the reason. The run-queue
+    counter is replaced by one that moves while the victim runs in chosen blocks: seeded, whatever the machine does."""
+    from fwbench.measure import timing
+
+    state = {"wait": 0.0, "victim_blocks": 0, "busy_blocks": set()}
+
+    def victim():
+        time.sleep(0.001)
+        if state["victim_blocks"] in state["busy_blocks"]:
+            state["wait"] += 0.0008  # kept off the CPU for 80% of the step
+
+    real_block = timing._block
+
+    def block(fn, sync, steps, untimed=0, gc_clock=None, name=None):
+        try:
+            return real_block(fn, sync, steps, untimed, gc_clock, name)
+        finally:
+            state["victim_blocks"] += fn is victim
+
+    monkeypatch.setattr(timing, "_block", block)
+    monkeypatch.setattr(timing, "run_delay_s", lambda: state["wait"])
+    monkeypatch.setattr(timing, "stolen_s", lambda: 0.0)
+    cfg = InterleaveConfig(block=2, block_warmup=0, min_samples=12, min_blocks=10, max_blocks=10, max_time_s=0.01,
+                           warmup_min=2, warmup_max=40, max_disturbed_share=0.2, min_redo=2)
+    fns = {"victim": victim, "calm": _sleeper(0.001)}
+    state["busy_blocks"] = {2, 5}  # two busy blocks: dropped and made up for
+    out = measure_interleaved(fns, lambda _: None, cfg, random.Random(0))
+    v = out["victim"]
+    assert v.stable and not v.busy and v.attempts == 1
+    assert (v.busy_dropped, v.busy_kept, out["calm"].busy_dropped) == (2, 0, 0)
+    assert v.wait_share_max > cfg.busy_share and v.wait_share_median < cfg.busy_share
+    # Busy throughout (both attempts): past the bound, stored unstable as measured on a busy machine.
+    state.update(wait=0.0, victim_blocks=0, busy_blocks=set(range(10_000)))
+    out = measure_interleaved(fns, lambda _: None, cfg, random.Random(0))
+    v = out["victim"]
+    assert v.busy and not v.stable and v.attempts == 2 and v.problem.startswith("measured on a busy machine")
+    assert v.busy_kept > 0 and out["calm"].stable
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="Linux run-queue accounting")
+def test_the_run_queue_counter_sees_a_competing_process():
+    """Real counters, a real competitor: as many CPU-bound threads of this process as CPUs, with as many other busy processes
+    as CPUs wait for a CPU for much of the time; alone, they wait far less. No measured value is asserted, only
+    that the counter moves with contention (the direction the busy rule relies on)."""
+    import subprocess
+    import sys
+    import threading
+
+    from fwbench.measure.threads import run_delay_s
+
+    if run_delay_s() is None:
+        pytest.skip("no schedstat on this kernel")
+
+    import hashlib
+
+    data = b"x" * (8 << 20)
+
+    def spin(seconds, done, release):  # hashing large buffers releases the GIL: the threads really run side by side
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            hashlib.sha256(data).digest()
+        done.wait()
+        release.wait()  # alive until read: an ended thread's counter is gone from /proc
+
+    def waited(seconds=0.4):
+        n = os.cpu_count() or 1
+        done, release = threading.Barrier(n + 1), threading.Barrier(n + 1)
+        threads = [threading.Thread(target=spin, args=(seconds, done, release)) for _ in range(n)]
+        before, start = run_delay_s(), time.perf_counter()
+        for t in threads:
+            t.start()
+        done.wait()
+        delay = (run_delay_s() - before) / (time.perf_counter() - start)
+        release.wait()
+        for t in threads:
+            t.join()
+        return delay
+
+    alone = waited()
+    burners = [subprocess.Popen([sys.executable, "-c", "import time\nend=time.time()+3\nwhile time.time()<end: pass"])
+               for _ in range(os.cpu_count() or 1)]
+    try:
+        time.sleep(0.2)
+        contended = waited()
+    finally:
+        for b in burners:
+            b.kill()
+            b.wait()
+    assert contended > alone + 0.3

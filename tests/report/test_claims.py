@@ -82,9 +82,19 @@ def test_rules_mixed(make_store):
     times[("torch", "torch.compile")] = 0.020  # slower than torch eager
     times[("jax", "jax.jit")] = 0.050          # far slower than the others' compiled modes
     v = by_id(report_of(make_store, times))
-    assert v["E1"].verdict == "mixed"
+    assert v["E1"].verdict == "mixed"  # 4 of 8: torch.compile and jax.jit slower than their eager modes
+    assert "Exceptions" not in v["E1"].evidence  # a mixed verdict has no minority side to name
     assert v["E4"].verdict == "contradicted"
     assert v["E5"].verdict == "contradicted"
+
+
+def test_most_but_not_all_supporting_names_the_exceptions(make_store):
+    times = dict(FAST_GRAPHS)
+    times[("torch", "torch.compile")] = 0.020  # slower than torch eager: 2 of 8 cells contradict E1
+    v = by_id(report_of(make_store, times))
+    assert v["E1"].verdict == "supported with exceptions"
+    assert "Exceptions (2, cells that contradict the claim)" in v["E1"].evidence
+    assert v["E1"].evidence.count("torch torch.compile vs eager") == 2 + 2  # named as exceptions, then listed
 
 
 def test_equal_times_are_equivalent_not_faster(make_store):
@@ -151,3 +161,86 @@ def test_empty_store_and_untestable_claims(tmp_path):
     assert v["H1"].verdict == "not testable here" and v["H2"].verdict == "not testable here"
     assert v["D1"].verdict == "not yet measured"
     assert {x.verdict for x in v.values()} <= set(VERDICTS)
+
+
+# ---- quorum, scale, corrections (issue 35) ------------------------------------------------------------------
+
+from fwbench.report.claims import quorum, scale, tally  # noqa: E402
+
+
+def _roles(supports=0, contradicts=0, inconclusive=0):
+    return pd.DataFrame({"role": ["supports"] * supports + ["contradicts"] * contradicts
+                                 + ["inconclusive"] * inconclusive})
+
+
+def test_one_decided_cell_among_inconclusive_ones_decides_nothing():
+    assert tally(_roles(supports=1, inconclusive=3))[0] == "inconclusive"
+    assert tally(_roles(contradicts=1, inconclusive=5))[0] == "inconclusive"
+    assert tally(_roles(supports=2, inconclusive=2))[0] == "supported"  # half decided, at least two
+    assert tally(_roles(supports=2, inconclusive=3))[0] == "inconclusive"  # two, but fewer than half
+    assert tally(_roles(supports=1))[0] == "supported"  # a claim with a single cell needs that cell
+    assert quorum(1) == 1 and quorum(4) == 2 and quorum(27) == 14
+
+
+def test_the_scale_separates_nearly_all_from_half():
+    assert scale(26, 1, 27) == "supported"          # 96%: supported, the exception named
+    assert scale(2, 2, 4) == "mixed"
+    assert scale(6, 2, 8) == "supported with exceptions"
+    assert scale(1, 9, 10) == "contradicted"
+    assert scale(1, 3, 4) == "contradicted with exceptions"
+    assert scale(0, 0, 0) == "not yet measured"
+    assert {scale(s, c, s + c + 1) for s in range(12) for c in range(12)} <= set(VERDICTS)
+
+
+def test_one_marginal_cell_moving_between_decided_and_inconclusive_keeps_a_clear_verdict():
+    # The run-to-run flips seen: 18 of 18 decided vs 20 of 21, both on 21 cells.
+    assert scale(18, 0, 21) == scale(20, 1, 21) == "supported"
+    for supports in range(10, 30):  # one contradicting cell appearing or going inconclusive, many cells
+        assert scale(supports, 1, supports + 2) == scale(supports, 0, supports + 2) == "supported"
+
+
+def test_any_of_k_rules_are_holm_corrected_and_show_the_deciding_row():
+    from fwbench.experiments.eager_vs_graph.claims import e3_role, e5_role
+
+    # Two TensorFlow modes each "faster" at 95% alone (p 0.02 < 0.025), but not once corrected for two chances.
+    g = pd.DataFrame({"verdict": ["faster", "faster"], "p_faster": [0.02, 0.02], "p_slower": [1.0, 1.0]})
+    assert e3_role(g) == "inconclusive"
+    assert e3_role(g.assign(p_faster=[0.001, 0.4])) == "supports"
+    assert e3_role(g.assign(verdict=["slower", "equivalent"], p_faster=[1.0, 0.9])) == "contradicts"
+    # jax.jit: slower than one of three rivals only uncorrected -> no verdict; clearly slower than one -> contradicts.
+    h = pd.DataFrame({"verdict": ["slower", "equivalent", "faster"], "p_slower": [0.015, 0.5, 1.0],
+                      "p_faster": [1.0, 0.5, 0.0]})
+    assert e5_role(h) == "inconclusive"
+    assert e5_role(h.assign(p_slower=[0.001, 0.5, 1.0])) == "contradicts"
+    assert e5_role(h.assign(verdict=["equivalent", "equivalent", "faster"], p_slower=[0.3, 0.5, 1.0])) == "supports"
+
+
+def test_e3_shows_the_mode_that_decided_the_cell(make_store):
+    times = dict(FAST_GRAPHS)
+    times[("tensorflow", "tf.function")] = 0.0040  # faster than torch.compile (0.005) ...
+    times[("tensorflow", "tf.function+xla")] = 0.0039  # ... and xla lowest of all, but only just: both decide
+    report = report_of(make_store, times)
+    v = by_id(report)["E3"]
+    pairs = pd.concat([report.cross_framework(("tensorflow", m), [("torch", "torch.compile")])
+                       for m in ("tf.function", "tf.function+xla")], ignore_index=True)
+    assert not v.cells.empty and (v.cells["role"] == "supports").any()
+    for _, row in v.cells.iterrows():
+        mine = pairs[(pairs["workload"] == row["workload"]) & (pairs["phase"] == row["phase"])]
+        assert len(mine) == 2
+        # The row shown is the comparison with the smallest p-value of its cell: the one that decided it.
+        assert row["baseline"] == mine.loc[mine["p_faster"].idxmin(), "baseline"]
+
+
+def test_e2_shows_its_threshold_sensitivity(make_store):
+    v = by_id(report_of(make_store, FAST_GRAPHS))["E2"]
+    assert "Sensitivity to the threshold" in v.evidence and "1.25x" in v.evidence and "2x" in v.evidence
+    assert "Why 1.5x" in v.rule
+
+
+def test_a_verdict_is_shown_with_its_unstable_series_kept_in(make_store):
+    report = report_of(make_store, FAST_GRAPHS, unstable="jax.jit")
+    v = by_id(report)
+    assert "With the series stored as unstable kept in" in v["E1"].evidence
+    bad, total = report.unstable_share()
+    assert 0 < bad < total
+    assert "jax.jit" in set(report.with_unstable().comparisons()["variant"])

@@ -87,3 +87,23 @@ def test_moves_are_per_machine(tmp_path):
     new = versions.current_manifest(store, Report.load(store.root), "v2", {"commit": "def"})
     changes = versions.compare(store, new, old)
     assert set(changes.moves["machine"]) == {"gpubox"} and changes.compared == 2
+
+
+def test_a_partial_rerun_is_compared_on_what_re_ran_not_paired_with_itself(tmp_path):
+    """Half the processes of a cell re-run 2x slower: the processes both versions share with identical samples are
+    left out (paired with themselves they made an interval of [1, 1], 'equivalent'), and the move is found."""
+    store = Store(tmp_path)
+    _write(store, "20260101T000000Z-a", 0.010, seed=1, processes=4)
+    old = _version(store, "v1")
+    store.write_manifest(manifest("20260102T000000Z-a"))
+    for p in (2, 3):  # only these two slots measured again
+        doc = job("20260102T000000Z-a", "torch", "eager", "eager", 0.020, seed=40 + p, process=p)
+        rng = np.random.default_rng(40 + p)
+        for entry in doc["samples"]:
+            entry["values"] = list(0.020 * (1 + 0.02 * rng.standard_normal(60)))
+        store.write_job(doc)
+    new = versions.current_manifest(store, Report.load(store.root), "v2", {"commit": "def"})
+    changes = versions.compare(store, new, old)
+    assert changes.compared == 2
+    assert set(changes.regressions["phase"]) == {"train", "infer"}
+    assert set(changes.regressions["processes"]) == {"2 -> 2"}

@@ -24,46 +24,69 @@ def _case_lines(df: pd.DataFrame) -> str:
                       + (f" ({md(c['seen'])})" if c["seen"] else "") for _, c in df.iterrows())
 
 
+def _missing_line(report: Report) -> tuple[str, set]:
+    """Frameworks whose cases are absent (their job failed or was skipped), named; and their (machine, framework)."""
+    from fwbench.experiments.debugging import tables as debug_report
+
+    gone = debug_report.missing(report)
+    if gone.empty:
+        return "", set()
+    return ("\n\nNot compared (no cases: the job did not complete): " + "; ".join(
+        f"{md(r['machine_label'])} {md(r['framework'])} ({md(r['status'])}: {md(r['error'])})" for _, r in gone.iterrows())
+        + "."), {(r["machine_label"], r["framework"]) for _, r in gone.iterrows()}
+
+
 @rule("D1", "Python's own debugging, per framework with no tool on: `print` of an intermediate and `breakpoint()` "
            "(pdb's entry point), each in eager and compiled mode, counted as *works* when every call showed the "
-           "concrete value. **Supported** if PyTorch works in all four cases and every other framework in fewer; "
-           "**mixed** if PyTorch leads but not in all four; **contradicted** if another framework does as well "
-           "as PyTorch or better.")
+           "concrete value. Frameworks are compared by the share of the cases they ran that work (a framework "
+           "with cases missing is named, never dropped silently). **Supported** if PyTorch works in every case "
+           "and every other framework in a smaller share; **mixed** if PyTorch leads but not in every case, or "
+           "a framework's cases are missing; **contradicted** if another framework does as well as PyTorch or "
+           "better.")
 def rule_d1(report: Report) -> tuple[str, str, pd.DataFrame]:
     df = _python_debugging(report)
     if df.empty or "torch" not in set(df["framework"]):
         return "not yet measured", "", df
+    missing, gone = _missing_line(report)
     verdicts = []
     for machine, g in df.groupby("machine_label"):
-        works = g.groupby("framework")["outcome"].apply(lambda s: int((s == "works").sum()))
-        total = g.groupby("framework").size()
-        torch_, others = works.get("torch", 0), works.drop("torch", errors="ignore")
+        share = g.groupby("framework")["outcome"].apply(lambda s: float((s == "works").mean()))
+        torch_, others = share.get("torch", 0.0), share.drop("torch", errors="ignore")
         if others.empty or (others >= torch_).any():
             verdicts.append("contradicted")
-        elif torch_ == total.get("torch", 0):
+        elif torch_ == 1.0 and not any(m == machine for m, _ in gone):
             verdicts.append("supported")
         else:
             verdicts.append("mixed")
     verdict = verdicts[0] if len(set(verdicts)) == 1 else "mixed"
-    return verdict, _case_lines(df), df
+    return verdict, _case_lines(df) + missing, df
 
 
 @rule("D2", "Per framework, with no tool on, the bugs that gave the developer what they want: for a bug that "
            "should stop the program, an error whose printout names the planted file and line (or the right "
            "answer, where a framework does something sensible instead, e.g. promotes an int to float); for the "
-           "others, code that does what it says. **Supported** if every framework handles fewer bugs well compiled than "
-           "eagerly, **contradicted** if none does, **mixed** otherwise.")
+           "others, code that does what it says. Each mode is scored by the share of the cases it ran that went "
+           "well, so a mode with cases missing is not counted as worse. **Supported** if every framework handles "
+           "a smaller share well compiled than eagerly, **contradicted** if none does, **mixed** otherwise; a "
+           "framework whose cases are missing is named.")
 def rule_d2(report: Report) -> tuple[str, str, pd.DataFrame]:
     from fwbench.experiments.debugging import tables as debug_report
 
     scores = debug_report.scores(debug_report.cases(report))
     if scores.empty or set(scores["mode"]) != {"eager", "graph"}:
         return "not yet measured", "", scores
-    wide = scores.pivot_table(index=["machine_label", "framework"], columns="mode", values="good").reset_index()
+    scores = scores.assign(share=scores["good"] / scores["cases"])
+    wide = scores.pivot_table(index=["machine_label", "framework"], columns="mode", values=["share", "good", "cases"])
+    wide.columns = [f"{v}_{m}" for v, m in wide.columns]
+    wide = wide.reset_index().dropna(subset=["share_eager", "share_graph"])
+    wide["eager"], wide["graph"] = wide["share_eager"], wide["share_graph"]
     wide["verdict"] = ["harder" if g < e else "not harder" for e, g in zip(wide["eager"], wide["graph"])]
-    evidence = "\n".join(f"- {r['machine_label']} {r['framework']}: {int(r['eager'])} bugs handled well eagerly, "
-                         f"{int(r['graph'])} compiled: **{r['verdict']}**" for _, r in wide.iterrows())
-    return all_some_none(wide, "harder"), evidence, wide
+    evidence = "\n".join(f"- {r['machine_label']} {r['framework']}: {int(r['good_eager'])} of {int(r['cases_eager'])} "
+                         f"bugs ({r['eager']:.0%}) handled well eagerly, {int(r['good_graph'])} of "
+                         f"{int(r['cases_graph'])} ({r['graph']:.0%}) compiled: **{r['verdict']}**"
+                         for _, r in wide.iterrows())
+    missing, _ = _missing_line(report)
+    return all_some_none(wide, "harder"), evidence + missing, wide
 
 
 @rule("D3", "The same print and breakpoint cases as D1, for every framework. **Supported** if they work "

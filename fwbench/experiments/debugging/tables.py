@@ -68,6 +68,15 @@ def cases(report: Report) -> pd.DataFrame:
         "bug", key=lambda s: s.map(order).fillna(len(order)), kind="stable").reset_index(drop=True)
 
 
+def missing(report: Report) -> pd.DataFrame:
+    """Per machine, the frameworks whose debugging job with no tool on did not complete (failed or skipped): their
+    cases are absent, and a rule that compares frameworks must say so rather than drop them silently."""
+    rows = [{"machine_label": run.manifest["machine_label"], "framework": job["framework"], "status": job["status"],
+             "error": text((job.get("error") or {}).get("message", ""))[:160]}
+            for run, job in report.experiment_jobs(EXPERIMENT) if job["variant"] == "none" and job["status"] != "ok"]
+    return pd.DataFrame(rows, columns=["machine_label", "framework", "status", "error"])
+
+
 def bug_order(report: Report) -> list[str]:
     """The catalogue's bugs in order, as stored with the jobs (the store, not today's code, is the source)."""
     for _, job in report.experiment_jobs(EXPERIMENT):

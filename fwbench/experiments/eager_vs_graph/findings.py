@@ -15,6 +15,8 @@ from fwbench.report.sanitize import md
 
 EXP = "eager_vs_graph"
 CELL = ["machine_label", "device", "workload", "phase", "batch_size", "params_digest"]
+#: A share of unstable or busy series above this is a finding of its own on the book's first screen.
+UNSTABLE_FINDING_SHARE = 0.1
 
 
 def _standing(samples: dict, best_key: tuple, key: tuple) -> tuple[str, float, float, float]:
@@ -145,6 +147,11 @@ def findings(report: Report) -> list[Finding]:
                 parts.append(text)
             out.append(Finding(f"**Fastest training step on {md(machine)} ({md(device)})**, each framework at its "
                                f"best: " + "; ".join(parts) + ".", "fastest"))
+    bad, total = report.unstable_share(EXP)
+    if total and bad / total > UNSTABLE_FINDING_SHARE:
+        out.append(Finding(f"**Many timings were not steady**: {bad} of {total} timed series ({bad / total:.0%}) "
+                           f"were stored as unstable or measured on a busy machine and left out of every comparison; "
+                           f"the claims page gives each timing verdict with and without them.", "sec-confidence"))
     cmp = report.comparisons(EXP)
     if not cmp.empty:
         train = cmp[cmp["phase"] == "train"]

@@ -79,7 +79,7 @@ def size_chart(cells: pd.DataFrame, n_params: dict[str, int]):
     """Step time against parameter count over the MLP size sweep, per framework variant and phase."""
     d = cells[cells["workload"].isin(n_params)].copy()
     d["parameters"] = d["workload"].map(n_params)
-    d["median step (ms)"] = d["step_time_median_s"] * 1e3
+    d["step (ms, geo. mean of process medians)"] = d["step_time_median_s"] * 1e3
     d["variant "] = d["framework"] + " " + d["variant"]
     d = d[d["batch_size"] == d.groupby(["workload", "phase"])["batch_size"].transform("max")]
     fig, panels = panel_grid(d, PHASES, "phase")
@@ -88,7 +88,7 @@ def size_chart(cells: pd.DataFrame, n_params: dict[str, int]):
         if dp.empty:
             not_measured(ax, f"{machine}: {phase}")
             continue
-        sns.lineplot(dp, x="parameters", y="median step (ms)", hue="variant ", style="mode", markers=True,
+        sns.lineplot(dp, x="parameters", y="step (ms, geo. mean of process medians)", hue="variant ", style="mode", markers=True,
                      palette=palette, ax=ax, legend=False)
         ax.set_xscale("log")
         ax.set_yscale("log")

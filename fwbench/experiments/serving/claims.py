@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from fwbench.measure import stats
-from fwbench.report.claims import rule, tally, upper_bound
+from fwbench.report.claims import SCALE_TEXT, count_line, rule, tally, upper_bound
 from fwbench.report.results import Report, fmt_s
 from fwbench.report.sanitize import md
 
@@ -29,9 +29,8 @@ X4_P99_FACTOR = 1.25
            f"ratio's whole interval at or below {X4_P99_FACTOR:g}x; *behind* when either interval lies wholly beyond "
            "its bound (or no SavedModel server served the workload); *inconclusive* otherwise, including a "
            "runtime measured in one process only (no interval) and a workload with no other runtime to compare. "
-           "Only decided workloads vote: **supported** if all of them are on par or ahead, **contradicted** if none "
-           "is, **mixed** otherwise, **inconclusive** if none was decided; a SavedModel server that failed turns "
-           "*supported* into *mixed*.")
+           "Only decided workloads vote (a workload on par or ahead supports the claim, one behind contradicts it). "
+           + SCALE_TEXT + " A SavedModel server that failed turns a supported verdict into *mixed*.")
 def rule_x4(report: Report) -> tuple[str, str, pd.DataFrame]:
     from fwbench.experiments.serving import tables as sr
 
@@ -71,7 +70,7 @@ def rule_x4(report: Report) -> tuple[str, str, pd.DataFrame]:
         return "not yet measured", "\n".join(notes), cells
     verdict, counts = tally(cells)
     evidence = (f"{counts['supports']} workload(s) on par or ahead, {counts['contradicts']} behind, "
-                f"{counts['inconclusive']} inconclusive (inconclusive ones do not vote).\n\n"
+                f"{counts['inconclusive']} inconclusive. " + count_line(counts) + "\n\n"
                 + "\n".join(f"- {md(c['machine_label'])} {md(c['workload'])}: {c['detail']}: **{ROLE_WORDS[c['role']]}**"
                             for _, c in cells.iterrows()))
     if not failed.empty:
@@ -85,7 +84,7 @@ def rule_x4(report: Report) -> tuple[str, str, pd.DataFrame]:
                                  f"served by {compared} with the other runtimes.")
         evidence = (f"TensorFlow Serving did not run here, so this verdict compares the SavedModel as served by "
                     f"{md(compared)} with the other runtimes. " + evidence + "\n\nNot measured here:\n" + "\n".join(notes))
-    if verdict == "supported" and not failed.empty:
+    if verdict.startswith("supported") and not failed.empty:
         verdict = "mixed"
     return verdict, evidence, cells
 

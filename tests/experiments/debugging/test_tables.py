@@ -65,7 +65,7 @@ def test_d2_counts_good_outcomes_per_mode(make_store):
     r = store_with(make_store, {"torch": torch, "jax": jax})
     v = verdict_for(CLAIMS["D2"], r)
     assert v.verdict == "mixed"
-    assert "torch: 2 bugs handled well eagerly, 1 compiled: **harder**" in v.evidence
+    assert "torch: 2 of 2 bugs (100%) handled well eagerly, 1 of 2 (50%) compiled: **harder**" in v.evidence
 
 
 def test_d2_supported_when_every_framework_is_worse_compiled(make_store):

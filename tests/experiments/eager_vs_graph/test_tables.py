@@ -72,7 +72,7 @@ def test_step_time_and_compile_cost_tables_cover_every_cell(make_store):
     timed = tables.timed_cells(report.cell_table("eager_vs_graph"))
     (workload, steps), = tables.step_times(timed).items()
     assert workload == "mlp" and len(steps) == len(timed)
-    assert {"median step", "95% CI", "spread", "noisy"} <= set(steps.columns)
+    assert {"step (geometric mean of process medians)", "95% CI", "spread", "noisy"} <= set(steps.columns)
     assert "peak device memory (MiB)" not in steps  # a CPU-only store has nothing to show there
     cost = tables.compile_cost(report.comparisons("eager_vs_graph"))
     assert set(cost["variant"]) == {"torch.compile", "jax.jit"}
