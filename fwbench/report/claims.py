@@ -74,16 +74,37 @@ CLEAR, LEANING = 0.9, 2 / 3
 
 
 def quorum(cells: int) -> int:
-    """Decided cells a verdict needs out of `cells` compared: QUORUM_MIN and QUORUM_SHARE of them (a claim tested
-    by a single cell, such as X4 on one workload, needs that cell)."""
-    return max(min(QUORUM_MIN, cells), math.ceil(QUORUM_SHARE * cells))
+    """Decided cells a verdict needs out of `cells` compared: QUORUM_MIN and QUORUM_SHARE of them."""
+    return max(QUORUM_MIN, math.ceil(QUORUM_SHARE * cells))
+
+
+#: Direction of each verdict word on the scale (mixed is neither way).
+DIRECTION = {"supported": 1, "supported with exceptions": 1, "mixed": 0, "contradicted with exceptions": -1,
+             "contradicted": -1}
 
 
 def scale(supports: int, contradicts: int, cells: int) -> str:
+    """The verdict word for a vote, robust to one cell: the share word (`share_word`) must keep its direction
+    (supported, mixed, contradicted) and its quorum with any one decided cell left out; where it would not, the
+    verdict hinges on a single cell and is inconclusive. Where it holds, the weakest of those words is given
+    ("supported with exceptions" rather than "supported" if leaving one cell out would read so)."""
+    words = {share_word(supports, contradicts, cells)}
+    if supports:
+        words.add(share_word(supports - 1, contradicts, cells))
+    if contradicts:
+        words.add(share_word(supports, contradicts - 1, cells))
+    if "not yet measured" in words:
+        return "not yet measured"
+    if "inconclusive" in words or len({DIRECTION[w] for w in words}) > 1:
+        return "inconclusive"
+    order = ["supported with exceptions", "supported", "mixed", "contradicted with exceptions", "contradicted"]
+    return min(words, key=order.index)
+
+
+def share_word(supports: int, contradicts: int, cells: int) -> str:
     """The verdict word for a vote: inconclusive below the quorum, else by the share of decided cells that
     support the claim: at least CLEAR supported (any exception is named), at least LEANING supported with
-    exceptions, at most 1 - CLEAR contradicted, at most 1 - LEANING contradicted with exceptions, mixed between.
-    A single cell moving between decided and inconclusive changes the word only near those shares."""
+    exceptions, at most 1 - CLEAR contradicted, at most 1 - LEANING contradicted with exceptions, mixed between."""
     decided = supports + contradicts
     if cells == 0:
         return "not yet measured"
@@ -101,12 +122,14 @@ def scale(supports: int, contradicts: int, cells: int) -> str:
     return "mixed"
 
 
-SCALE_TEXT = (f"A verdict needs a quorum: at least {QUORUM_MIN} decided cells (the one cell, where a claim has "
-              f"only one) and at least {QUORUM_SHARE:.0%} of the cells compared; below it the verdict is **inconclusive**, with the counts. Above it, the share "
+SCALE_TEXT = (f"A verdict needs a quorum: at least {QUORUM_MIN} decided cells and at least {QUORUM_SHARE:.0%} "
+              f"of the cells compared; below it the verdict is **inconclusive**, with the counts. Above it, the share "
               f"of decided cells that support the claim places it: at least {CLEAR:.0%} **supported**, at least "
               f"{LEANING:.0%} **supported with exceptions**, at most {1 - CLEAR:.0%} **contradicted**, at most "
               f"{1 - LEANING:.0%} **contradicted with exceptions**, **mixed** between; every cell on the minority "
-              f"side is named as an exception.")
+              f"side is named as an exception. A verdict must not hinge on one cell: it must keep its direction and "
+              f"its quorum with any one decided cell left out (else it is **inconclusive**), and it reads as the "
+              f"weakest word that leaving one cell out gives. So a claim needs at least three decided cells.")
 
 
 def tally(cells: pd.DataFrame) -> tuple[str, dict]:
@@ -129,8 +152,12 @@ def exceptions(cells: pd.DataFrame, verdict: str) -> pd.DataFrame:
 def count_line(counts: dict) -> str:
     cells = sum(counts[r] for r in ROLES)
     decided = counts["supports"] + counts["contradicts"]
-    short = (f" Only {decided} of {cells} cells decided, fewer than the quorum of {quorum(cells)}: inconclusive."
-             if cells and decided < quorum(cells) else "")
+    short = ""
+    if cells and decided < quorum(cells):
+        short = f" Only {decided} of {cells} cells decided, fewer than the quorum of {quorum(cells)}: inconclusive."
+    elif cells and scale(counts["supports"], counts["contradicts"], cells) == "inconclusive":
+        short = (" Inconclusive: with one decided cell left out the verdict would change direction or miss the "
+                 "quorum, so it would hinge on that cell.")
     return (f"{counts['supports']} cell(s) support the claim, {counts['contradicts']} contradict it, "
             f"{counts['inconclusive']} are inconclusive (equivalence margin {MARGIN_TEXT}; inconclusive cells do "
             f"not vote; quorum {quorum(cells)} decided)." + short)

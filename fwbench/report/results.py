@@ -22,6 +22,8 @@ from fwbench.errors import StoreError
 
 #: A cell whose step-time CV exceeds this is marked noisy in the book.
 NOISY_CV = 0.10
+#: A process whose median step is this many times faster or slower than its siblings' median is flagged.
+OUTLIER_FACTOR = 1.25
 
 
 #: What identifies a series of samples: the cell, its phase and batch, and the digest of its identity parameters.
@@ -470,6 +472,22 @@ class Report:
                 rows.append({**dict(zip(SAMPLE_KEYS, key)), "kind": "between processes",
                              **_comparison_columns(stats.compare(first, second))})
         return pd.DataFrame(rows, columns=[*SAMPLE_KEYS, "kind", *COMPARISON_COLUMNS])
+
+    def outlier_processes(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+        """Processes far from their siblings: a median step more than OUTLIER_FACTOR away from the median of the
+        other processes' medians of the same series (three or more processes). Flagged and shown, never dropped:
+        dropping them would select on the values compared."""
+        rows = []
+        for key, per in self.samples(experiment).items():
+            if len(per) < 3:
+                continue
+            logs = {p: float(np.log(np.median(v))) for p, v in per.items()}
+            for p, own in logs.items():
+                siblings = float(np.median([x for q, x in logs.items() if q != p]))
+                factor = float(np.exp(own - siblings))
+                if factor > OUTLIER_FACTOR or factor < 1 / OUTLIER_FACTOR:
+                    rows.append({**dict(zip(SAMPLE_KEYS, key)), "process": p, "times_siblings": factor})
+        return pd.DataFrame(rows, columns=[*SAMPLE_KEYS, "process", "times_siblings"])
 
     def false_positive_rates(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
         """Per machine and kind of A/A control: how often identical alternatives were called faster or slower."""

@@ -148,3 +148,17 @@ def test_a_replacement_process_joins_its_cell_until_the_processes_it_replaced_ar
     assert processes(report) == {("0", "1", "2", "3")}  # the replacement belonged to the cell as it was
     assert report.excluded().empty
     assert sorted(j["process"] for _, j in report.latest) == [0, 1, 2, 3]
+
+
+def test_a_process_far_from_its_siblings_is_flagged_not_dropped(make_store):
+    from conftest import evg_runs
+    from fwbench.report.results import OUTLIER_FACTOR
+
+    docs = evg_runs("r1", {("torch", "eager"): 0.010}, processes=4, within=0.01)
+    for entry in docs[2]["samples"]:  # the third process 2x slower in every series
+        entry["values"] = [v * 2 for v in entry["values"]]
+    report = Report(make_store([("r1", docs)]).load()[0])
+    flagged = report.outlier_processes()
+    assert not flagged.empty and (flagged["times_siblings"] > OUTLIER_FACTOR).all()
+    assert flagged["process"].str.endswith(docs[2]["job_id"]).all()
+    assert all(len(per) == 4 for per in report.samples("eager_vs_graph").values())  # still in every comparison
