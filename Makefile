@@ -9,7 +9,7 @@ PROFILE ?= quick
 NIGHTLY_PROFILE ?= full
 PYTEST_ARGS ?=
 
-.PHONY: setup chromium report plan run book results test nightly bench-rebuild bench-report bench-stability bench-isolation bundle lock clean
+.PHONY: setup chromium report plan run book results test nightly bench-rebuild bench-report bench-stability bench-busy bench-isolation bundle lock clean
 
 setup: $(STAMP) $(MATHJAX) chromium
 
@@ -62,8 +62,13 @@ bench-report:
 	  $(PY) scripts/bench_report.py --profile $(PROFILE) --setup-s $$((end - start))
 
 ## Benchmark: the quick profile's eager-vs-graph section twice into fresh stores; do classes and verdicts agree?
+## The full-size A/A control (every cell of run 1 against run 2) and its false-positive rate with an upper bound.
 bench-stability: setup
 	$(PY) scripts/bench_stability.py --profile $(PROFILE)
+
+## Benchmark: the same, with another program keeping one core busy during the second run.
+bench-busy: setup
+	$(PY) scripts/bench_stability.py --profile $(PROFILE) --busy-second
 
 ## Benchmark: the quick profile's debugging and export sections with forked and with fresh-interpreter cases and artifacts; alike?
 bench-isolation: setup

@@ -21,6 +21,7 @@ Targets (issues 14 and 35): identical E1-E6, full-size A/A false positives <= 5%
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import subprocess
 import sys
@@ -62,6 +63,21 @@ def measure(profile_path: Path, store: Path) -> float:
     return wall
 
 
+@contextlib.contextmanager
+def burner(on: bool):
+    """Another program keeping one core busy (a browser, a build), started in its own session so it is no child of
+    the runs it disturbs; stopped afterwards."""
+    if not on:
+        yield
+        return
+    proc = subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
+    try:
+        yield
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def independent_welch(first, second) -> str:
     """Cells whose process medians differ between the runs by a plain Welch test, computed here with scipy from
     the stored samples (no fwbench statistics), as a reviewer would check the harness from outside."""
@@ -97,6 +113,9 @@ def main() -> int:
     p.add_argument("--keep", type=Path, default=None, help="keep the stores under this folder (default: a temp dir)")
     p.add_argument("--reuse", action="store_true",
                    help="with --keep: analyse the stores already there instead of measuring (wall times then unknown)")
+    p.add_argument("--busy-second", action="store_true",
+                   help="keep one core busy with another program (a CPU burner) during the second run: the verdicts "
+                        "must match the quiet first run's, or the busy series must be named and kept out")
     args = p.parse_args()
     started = time.perf_counter()
     root = args.keep or Path(tempfile.mkdtemp(prefix="fwbench-stability-"))
@@ -109,8 +128,10 @@ def main() -> int:
             print(f"run {i + 1} of {args.runs}: reusing {store}")
             walls.append(math.nan)
         else:
-            print(f"run {i + 1} of {args.runs} into {store}")
-            walls.append(measure(profile, store))
+            busy = args.busy_second and i == 1
+            print(f"run {i + 1} of {args.runs} into {store}" + (" (one core kept busy by another program)" if busy else ""))
+            with burner(busy):
+                walls.append(measure(profile, store))
         reports.append(Report.load(store))
 
     a, b = classes(reports[0]), classes(reports[1])
@@ -171,8 +192,15 @@ def main() -> int:
                       f"{c['speedup']:.2f}x ({c['speedup_ci_low']:.2f}-{c['speedup_ci_high']:.2f}) {c['verdict']}")
         excluded = r.excluded()
         if not excluded.empty:
-            print(f"      run {i + 1}: {len(excluded)} series excluded: "
+            busy = excluded["reason"].str.startswith("busy machine")
+            print(f"      run {i + 1}: {len(excluded)} series excluded ({int(busy.sum())} measured on a busy machine): "
                   + "; ".join(f"{x.framework} {x.variant} {x.workload} {x.phase}: {x.reason[:80]}" for x in excluded.itertuples()))
+        table = reliability.disturbance(r)
+        if not table.empty:
+            print(f"      run {i + 1}: {int(table['dropped_busy'].sum())} busy and {int(table['dropped_stolen'].sum())} "
+                  f"stolen blocks dropped and re-run of {int(table[['dropped_busy', 'dropped_stolen', 'blocks_kept']].sum().sum())}; "
+                  f"largest share in a cell {table['disturbed_share'].max():.0%}; garbage collection "
+                  f"{np.nanmedian(table['gc_share_of_steps']):.1%} of the timed steps (median over cells)")
     print(f"(f) wall time: " + ", ".join(f"run {i + 1} {w:.0f} s" for i, w in enumerate(walls))
           + f"; whole benchmark {time.perf_counter() - started:.0f} s")
     if not args.keep:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
+import signal
+import subprocess
 import random
 import resource
 import sys
@@ -55,6 +58,7 @@ class Params:
     loss_rtol: float = field(default=1e-4, metadata={"identity": False, "help": "allowed relative error of the first-step loss vs the float64 reference"})
     peak_matmul_n: int = field(default=1024, metadata={"identity": False, "help": "size n of the n x n float32 matmul that calibrates the machine's peak FLOP/s"})
     device_matmul_n: int = field(default=4096, metadata={"identity": False, "help": "size n of the n x n float32 matmul that calibrates an accelerator's peak FLOP/s (large enough to fill a GPU)"})
+    contention: int = field(default=0, metadata={"help": "other programs (CPU burners, one core each) kept running beside the job for its whole run, on purpose: how a framework degrades on a machine that is not quiet. Busy blocks are then the point, not re-run; these are cells of their own"})
 
     def __post_init__(self):
         sizes = self.infer_batch_sizes
@@ -68,21 +72,48 @@ class Params:
             raise ValueError(f"loss_rtol must be a positive number, got {self.loss_rtol!r}")
         if self.shape_probe_processes < 0:
             raise ValueError(f"shape_probe_processes must be >= 0, got {self.shape_probe_processes!r}")
+        if not isinstance(self.contention, int) or isinstance(self.contention, bool) or not 0 <= self.contention <= 64:
+            raise ValueError(f"contention must be an integer from 0 to 64, got {self.contention!r}")
         if self.peak_matmul_n < 1 or self.device_matmul_n < 1:
             raise ValueError(f"peak_matmul_n and device_matmul_n must be positive integers, got "
                              f"{self.peak_matmul_n!r} and {self.device_matmul_n!r}")
         self.timer()
 
     def timer(self) -> InterleaveConfig:
+        # Under planned contention every block is busy by design: none is re-run for it (steal still is).
+        busy = {"busy_share": 1.0} if self.contention else {}
         return InterleaveConfig(block=self.block, block_s=self.block_s, block_warmup=self.block_warmup,
                                 min_samples=self.min_samples, min_blocks=self.min_blocks, max_blocks=self.max_blocks,
-                                max_time_s=self.max_time_s, warmup_min=self.warmup_min, warmup_max=self.warmup_max)
+                                max_time_s=self.max_time_s, warmup_min=self.warmup_min, warmup_max=self.warmup_max,
+                                **busy)
 
 
 def identity(params: dict) -> dict:
-    """The parameters that change what a cell measures (see `Params`); their digest keys the cell."""
+    """The parameters that change what a cell measures (see `Params`); their digest keys the cell. A quiet
+    machine (contention 0) is left out, so cells measured before contention existed keep their digest."""
     budget = {f.name for f in dataclasses.fields(Params) if f.metadata.get("identity") is False}
-    return {k: v for k, v in params.items() if k not in budget}
+    return {k: v for k, v in params.items() if k not in budget and not (k == "contention" and v == 0)}
+
+
+@contextlib.contextmanager
+def contention(n: int):
+    """`n` other programs each keeping one core busy, started through a shell that exits so they are not this
+    job's children (a descendant's CPU counts as the job's own); killed when the block ends."""
+    pids = []
+    try:
+        for _ in range(n):
+            out = subprocess.run(["sh", "-c", f"'{sys.executable}' -c 'while True: pass' >/dev/null 2>&1 & echo $!"],
+                                 capture_output=True, text=True, check=True)
+            pids.append(int(out.stdout.strip()))
+        if pids:
+            time.sleep(0.2)  # past the burners' interpreter start
+        yield pids
+    finally:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def _check(name: str, value: float, tolerance: float, detail: str) -> dict:
@@ -194,8 +225,10 @@ def _sample_entry(series, phase: str, batch: int) -> dict:
 
 def run(job: Request) -> dict:
     """The experiment's job: one cell, every variant of it (fwbench.measure.job's contract)."""
-    result = measure_cell(job.framework, job.device, job.workload, job.variant, job.params,
-                          cache_state=job.cache_state, process=job.process, threads=job.threads)
+    with contention(job.params.contention) as burners:
+        result = measure_cell(job.framework, job.device, job.workload, job.variant, job.params,
+                              cache_state=job.cache_state, process=job.process, threads=job.threads)
+    result["process_info"]["contention"] = {"burners": len(burners)}
     result["settings"] = {"framework_threads": result["framework_settings"],
                           "os_threads": result["process_info"]["os_threads"]}
     return result

@@ -233,3 +233,49 @@ def what_this_means(cmp: pd.DataFrame, timed: pd.DataFrame) -> str:
                "dominated by per-op overhead, which is what compilers remove, so larger models and GPUs can tell a "
                "different story. See {doc}`claims` for the verdicts these numbers feed.")
     return "\n".join(out)
+
+
+def contention(report, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+    """Cells measured with other programs keeping cores busy on purpose (the `contention` parameter) against the same
+    cell on a quiet machine: slowdown = busy step time / quiet step time, a 95% interval over processes (separate
+    processes, so unpaired). Empty where no profile measured contention."""
+    from fwbench.experiments import params_digest
+    from fwbench.measure import stats
+    from fwbench.report.results import SAMPLE_KEYS
+
+    busy_digest: dict[str, tuple[str, int]] = {}  # digest of a contended cell -> (its quiet twin's digest, burners)
+    for _, job in report.experiment_jobs(experiment):
+        n = (job.get("params") or {}).get("contention", 0)
+        if job["status"] == "ok" and isinstance(n, int) and not isinstance(n, bool) and n > 0:
+            busy_digest[params_digest(job)] = (params_digest({**job, "params": {**job["params"], "contention": 0}}), n)
+    samples = report.samples(experiment)
+    rows = []
+    for key, busy in samples.items():
+        if key[7] not in busy_digest:
+            continue
+        quiet_digest, n = busy_digest[key[7]]
+        quiet = samples.get((*key[:7], quiet_digest))
+        if quiet is None:
+            continue
+        c = stats.compare(busy, quiet)  # ratio = busy time / quiet time
+        rows.append({**dict(zip(SAMPLE_KEYS, key)), "busy_cores": n,
+                     "quiet_s": stats.cell_estimate(quiet)[0], "busy_s": stats.cell_estimate(busy)[0],
+                     "slowdown": c.ratio, "slowdown_ci_low": c.ci_low, "slowdown_ci_high": c.ci_high,
+                     "processes": f"{c.n_baseline} vs {c.n_candidate}"})
+    return pd.DataFrame(rows, columns=[*SAMPLE_KEYS, "busy_cores", "quiet_s", "busy_s", "slowdown", "slowdown_ci_low",
+                                       "slowdown_ci_high", "processes"])
+
+
+def contention_text(table: pd.DataFrame) -> str:
+    """Per machine, the framework mode that suffered most and least from the busy cores, in words."""
+    parts = []
+    for machine, g in table.groupby("machine_label"):
+        worst, best = g.loc[g["slowdown"].idxmax()], g.loc[g["slowdown"].idxmin()]
+        parts.append(f"on {md(machine)} with {int(worst['busy_cores'])} core(s) kept busy, "
+                     f"{md(framework_name(worst['framework']))} {md(worst['variant'])} ({md(worst['workload'])} "
+                     f"{md(worst['phase'])}) slowed most, {worst['slowdown']:.1f}x (95% CI "
+                     f"{worst['slowdown_ci_low']:.1f}-{plain_number(worst['slowdown_ci_high'], 3)}), and "
+                     f"{md(framework_name(best['framework']))} {md(best['variant'])} ({md(best['workload'])} "
+                     f"{md(best['phase'])}) least, {best['slowdown']:.2f}x")
+    return ("Measured on purpose, with other programs keeping cores busy beside the job: " + "; ".join(parts) + "."
+            if parts else "")

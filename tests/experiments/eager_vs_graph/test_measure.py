@@ -17,3 +17,20 @@ def test_every_framework_measures_a_device_matmul_rate(framework):
 
 def test_the_host_peak_is_a_finite_rate():
     assert math.isfinite(peak_gflops(64, seconds=0.02)) and peak_gflops(64, seconds=0.02) > 0
+
+
+def test_planned_contention_runs_other_programs_that_are_not_the_jobs_children_and_stops_them():
+    import os
+    import time
+
+    from fwbench.experiments.eager_vs_graph.measure import Params, contention
+    from fwbench.measure.threads import _descendants
+
+    with contention(1) as pids:
+        assert len(pids) == 1 and os.path.exists(f"/proc/{pids[0]}")
+        assert pids[0] not in _descendants()  # its CPU is another program's, as a real neighbour's would be
+    time.sleep(0.1)
+    state = open(f"/proc/{pids[0]}/stat").read().split()[2] if os.path.exists(f"/proc/{pids[0]}") else "gone"
+    assert state in ("gone", "Z")  # killed (a zombie until init reaps it)
+    # Busy blocks are the point under planned contention: none is re-run for it.
+    assert Params(contention=1).timer().busy_share == 1.0 and Params().timer().busy_share < 1.0

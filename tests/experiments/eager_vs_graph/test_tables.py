@@ -110,3 +110,26 @@ def test_each_device_gets_its_own_ceiling_and_a_device_without_one_is_named(make
     # A GPU run stored before device peaks were measured has only its host's.
     host_only = {k: v for k, v in peaks.items() if k[1] == "cpu"}
     assert "No peak for testbox cuda" in tables.peaks_text(host_only, timed)
+
+
+def test_contention_cells_meet_their_quiet_twins(make_store):
+    from conftest import evg_runs
+    from fwbench.experiments.eager_vs_graph import tables as t
+    from fwbench.report.results import Report
+
+    quiet = evg_runs("r1", {("torch", "eager"): 0.010, ("jax", "eager"): 0.010}, within=0.01)
+    busy = evg_runs("r1", {("torch", "eager"): 0.040, ("jax", "eager"): 0.011}, within=0.01, seed=3,
+                    params={"batch_size": 32, "infer_batch_sizes": [32], "contention": 1})
+    for doc in busy:  # a job of the contention block: its own job ids
+        doc["job_id"] += "-busy"
+    report = Report(make_store([("r1", quiet + busy)]).load()[0])
+    table = t.contention(report)
+    assert len(table) == 2 * 2 and set(table["busy_cores"]) == {1}  # two frameworks x two phases
+    torch_rows = table[table["framework"] == "torch"]
+    assert (torch_rows["slowdown_ci_low"] > 3).all()  # 4x by construction
+    text = t.contention_text(table)
+    assert "PyTorch eager" in text and "slowed most" in text
+    # Quiet cells keep their digest: contention 0 is no part of a cell's identity.
+    from fwbench.experiments import params_digest
+    assert params_digest(quiet[0]) == params_digest({**quiet[0], "params": {**quiet[0]["params"], "contention": 0}})
+    assert t.contention_text(table.iloc[0:0]) == ""
