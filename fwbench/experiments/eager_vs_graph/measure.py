@@ -80,8 +80,8 @@ class Params:
         self.timer()
 
     def timer(self) -> InterleaveConfig:
-        # Under planned contention every block is busy by design: none is re-run for it (steal still is).
-        busy = {"busy_share": 1.0} if self.contention else {}
+        # Under planned contention every round is busy by design: none is re-run for it (steal still is).
+        busy = {"busy_cpus": 1e9} if self.contention else {}
         return InterleaveConfig(block=self.block, block_s=self.block_s, block_warmup=self.block_warmup,
                                 min_samples=self.min_samples, min_blocks=self.min_blocks, max_blocks=self.max_blocks,
                                 max_time_s=self.max_time_s, warmup_min=self.warmup_min, warmup_max=self.warmup_max,
