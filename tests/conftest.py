@@ -177,10 +177,12 @@ def debug_job(run_id: str, framework: str, tool: str, cases: list[dict], *, surv
 
 
 def export_attempt(workload: str, path: str, outcome: str, *, err: float = 1e-6, error_type: str = "RuntimeError",
-                   message: str = "<b>no</b> such op", runtime: str = "onnxruntime") -> dict:
-    """One stored export attempt (as fwbench.experiments.export.measure.export_one writes it)."""
+                   message: str = "<b>no</b> such op", runtime: str = "onnxruntime", latency_kind: str = "fresh") -> dict:
+    """One stored export attempt (as fwbench.experiments.export.measure.export_one writes it); `latency_kind` says
+    whether its latency processes were fresh interpreters or forks of one process."""
     attempt = {"workload": workload, "path": path, "runtime": runtime, "steps": ["export"], "export_batch": 8,
-               "outcome": outcome, "stage": "done", "error": None, "batches": {}, "runtime_version": "rt 1.0"}
+               "outcome": outcome, "stage": "done", "error": None, "batches": {}, "runtime_version": "rt 1.0",
+               "latency_process_kind": latency_kind}
     if outcome == "fails":
         attempt.update(stage="export", steps=[], error={"type": error_type, "message": message,
                                                         "traceback": "<script>alert(1)</script>"})

@@ -11,11 +11,15 @@ import pandas as pd
 import pytest
 
 from conftest import job, manifest
+from fwbench.report.claims import VERDICTS
 from fwbench.report.results import Report
 from fwbench.store.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
+
+#: Verdicts a rule can reach from measurements (the scale, plus inconclusive).
+JUDGED = tuple(v for v in VERDICTS if v not in ("not testable here", "not yet measured"))
 
 
 def cli(*args, timeout=1500):
@@ -302,10 +306,11 @@ def test_every_job_recorded_what_it_timed_and_ran_as_configured(pipeline):
             # cell, and the chapter must list each of them as left out, with its reason.
             excluded = Report.load(pipeline["store"].root).excluded("eager_vs_graph")
             compiled = excluded[(excluded.framework == "torch") & (excluded.variant == "torch.compile")]
-            assert not compiled.empty and compiled["reason"].str.startswith("unstable series").all()
-            assert "unstable series" in page(pipeline, "chapters/eager_vs_graph.html")
+            assert not compiled.empty and compiled["reason"].str.startswith(("unstable series", "busy machine")).all()
+            assert "unstable series" in page(pipeline, "chapters/eager_vs_graph.html") or \
+                "busy machine" in page(pipeline, "chapters/eager_vs_graph.html")
             continue
-        assert m.group(1) in ("supported", "contradicted", "mixed", "inconclusive"), cid
+        assert m.group(1) in JUDGED, cid
     assert "not testable here" in claims and "not yet measured" in claims
     intro = page(pipeline, "intro.html")
     assert "Test CPU" in intro or "otherbox" in intro  # both machines are listed
@@ -321,7 +326,7 @@ def test_debugging_chapter(pipeline):
     claims = page(pipeline, "chapters/claims.html")
     for cid in ("D1", "D2", "D3", "D4"):
         m = re.search(rf"id='claim-{cid}'.*?Verdict: <strong>([a-z ]+)</strong>", claims, re.S)
-        assert m and m.group(1) in ("supported", "contradicted", "mixed", "inconclusive"), cid
+        assert m and m.group(1) in JUDGED, cid
 
 
 def test_export_chapter(pipeline):
@@ -333,7 +338,7 @@ def test_export_chapter(pipeline):
     claims = page(pipeline, "chapters/claims.html")
     for cid in ("X1", "X2", "X6"):  # the smoke profile has what these need; X3 and X5 need more paths
         m = re.search(rf"id='claim-{cid}'.*?Verdict: <strong>([a-z ]+)</strong>", claims, re.S)
-        assert m and m.group(1) in ("supported", "contradicted", "mixed", "inconclusive"), cid
+        assert m and m.group(1) in JUDGED, cid
     # The exported artifacts are kept with the run, outside git.
     runs, _ = pipeline["store"].load()
     smoke = [r for r in runs if r.manifest["profile"]["name"] == "smoke"][0]

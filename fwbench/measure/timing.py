@@ -291,10 +291,12 @@ def _warm(series: Series, fn, sync, config: InterleaveConfig, observe, start_ind
         sizes.append(steps)
         # Blocks of about block_s: a slow step warms up (and is timed) a few steps at a time.
         size = max(1, min(config.block, round(config.block_s / max(medians[-1], 1e-9))))
-        _collect()
+        # No collection between warm-up blocks: the collector runs in them as it will in the timed ones (and a
+        # full pass over a framework's heap after every block made warming up three times slower).
         if done >= config.warmup_min and settled(medians, config.steady, sizes):
             series.settled = True
             break
+    _collect()  # what warming up left (late compiles, caches filled) is warm-up's, not the first timed block's
     series.discarded += done
     series.steps_per_block = size
     series.warm_median_s = medians[-1]

@@ -87,3 +87,25 @@ def test_what_other_processes_do_meanwhile_is_counted_apart_from_our_own_threads
         time.sleep(1.0)
     child.wait()
     assert watch.usage.other_cpus < 0.5
+
+
+def test_a_run_says_on_one_line_when_the_machine_is_already_busy():
+    import subprocess
+    import sys
+    import time
+
+    from fwbench.measure.threads import busy_line, machine_cpu, machine_load
+
+    if machine_cpu() is None:
+        import pytest
+        pytest.skip("no /proc/stat here")
+    assert busy_line({"other_cpus": 0.05, "loadavg_1m": 0.1, "top_process": None}, 2) == ""
+    burn = "import time\nend = time.time() + 2\nwhile time.time() < end: pass"
+    out = subprocess.run(["sh", "-c", f"{sys.executable} -c '{burn}' >/dev/null 2>&1 & echo $!"],
+                         capture_output=True, text=True, check=True)
+    pid = int(out.stdout)
+    time.sleep(0.3)
+    load = machine_load(0.5)
+    line = busy_line(load, 2)
+    assert load["other_cpus"] > 0.5 and load["top_process"]["pid"] == pid
+    assert line.startswith("fwbench: warning: the machine is busy") and f"pid {pid}" in line and "\n" not in line

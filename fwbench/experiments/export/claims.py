@@ -119,7 +119,8 @@ def rule_x3(report: Report) -> tuple[str, str, pd.DataFrame]:
            "the closest PyTorch edge path installable from the package registries (ExecuTorch). A path *works* on a "
            "workload when it matches the source and also runs and matches at the other batch sizes. A workload goes "
            "to the path that works when the other does not, else to the one with the lower batch-1 latency "
-           f"(95% CIs apart by more than the ±{stats.EQUIVALENCE_MARGIN:.0%} margin), else it is a tie. **Supported** if TFLite is ahead on every workload, **contradicted** "
+           f"(95% CIs over fresh processes apart by more than the ±{stats.EQUIVALENCE_MARGIN:.0%} margin; latencies "
+           f"timed in forks of one process share its luck and separate nothing), else it is a tie. **Supported** if TFLite is ahead on every workload, **contradicted** "
            "if PyTorch's is, **mixed** otherwise; **not testable here** if PyTorch's edge path could not be "
            "installed (the reason is shown).")
 def rule_x5(report: Report) -> tuple[str, str, pd.DataFrame]:
@@ -150,7 +151,14 @@ def rule_x5(report: Report) -> tuple[str, str, pd.DataFrame]:
         # On a device the batch varies too: a path that only runs at its exported size is not a working path.
         t_ok = t["outcome"] == "matches" and is_true(t["dynamic_batch_ok"])
         p_ok = p["outcome"] == "matches" and is_true(p["dynamic_batch_ok"])
-        if t_ok and p_ok and pd.notna(t["latency_b1_ci_high_s"]) and pd.notna(p["latency_b1_ci_low_s"]):
+        # Latencies over forks of one process share its luck: their interval is too narrow to decide a workload.
+        independent = t["latency_process_kind"] == "fresh" and p["latency_process_kind"] == "fresh"
+        if t_ok and p_ok and not independent:
+            verdicts.append("tie")
+            detail = (f"batch-1 latency {md(t['path'])} {fmt_s(t['latency_b1_s'])}, {md(p['path'])} "
+                      f"{fmt_s(p['latency_b1_s'])}, timed in forks of one process: no interval over independent "
+                      f"processes, so not separated")
+        elif t_ok and p_ok and pd.notna(t["latency_b1_ci_high_s"]) and pd.notna(p["latency_b1_ci_low_s"]):
             # The book's margin: ahead only if one interval clears the other by more than the margin.
             up = 1 + stats.EQUIVALENCE_MARGIN
             verdicts.append("tflite ahead" if t["latency_b1_ci_high_s"] * up < p["latency_b1_ci_low_s"] else

@@ -49,6 +49,10 @@ class Params:
     latency_processes: int = field(default=3, metadata={
         "help": "processes that load and time each artifact: the first also checks parity; the latency shown "
                 "is the geometric mean of their medians with an interval over processes (one process gives none)"})
+    fresh_latency_paths: tuple[str, ...] = field(default=("tflite", "executorch"), metadata={
+        "help": "export paths whose latency processes after the first each run in a fresh interpreter: forks of "
+                "one process share its memory layout and luck, so an interval over them is too narrow for a "
+                "verdict (the edge paths claim X5 compares by latency); other paths fork, for speed"})
     artifact_processes: str = field(default="fork", metadata={
         "help": "fork: each artifact loads in a fork of one process that imported the runtime (the import is "
                 "timed once per path, in that fresh interpreter); fresh: a new interpreter per artifact, the "
@@ -228,12 +232,13 @@ def export_one(adapter, path: str, runtime: str, workload: str, params: Params, 
         records.append(_rec(workload, eb, "dynamic_batch_ok", all(o["ran"] and o["passed"] for o in others)))
     # More processes for the latencies: steps within one process are not independent samples of the machine.
     results = [result]
+    fresh = path in params.fresh_latency_paths
     for process in range(1, params.latency_processes):
         # Only what is timed: parity and the other batch sizes were checked in the first process.
         timed_inputs = {b: inputs[b] for b in params.latency_batches}
         more, _ = run_artifact(runtime, artifact, timed_inputs, params, threads,
                                scratch / path / workload / f"p{process}", train=runtime.startswith("keras:"),
-                               server=server)
+                               server=None if fresh else server)
         if more.get("error"):
             attempt.setdefault("latency_process_errors", []).append(more["error"])
         else:
@@ -244,6 +249,8 @@ def export_one(adapter, path: str, runtime: str, workload: str, params: Params, 
     if train_errors:
         attempt["train_error"] = train_errors[0]
     attempt["latency_processes"] = len(results)
+    # Whether the interval over those processes is over independent ones (fresh interpreters) or over forks.
+    attempt["latency_process_kind"] = "fresh" if fresh or server is None else "fork"
     return attempt, records, samples
 
 

@@ -19,7 +19,7 @@ COLUMNS = ["machine_label", "framework", "framework_version", "path", "runtime",
            "max_abs_err", "max_rel_err", "reference_max_abs_err", "parity_ok", "dynamic_batch_ok", "batches",
            "export_s", "export_bytes", "runtime_import_s", "load_s", "latency_b1_s", "latency_b1_ci_low_s",
            "latency_b1_ci_high_s", "latency_b64_s", "latency_b64_ci_low_s", "latency_b64_ci_high_s",
-           "latency_processes", "train_step_s", "train_batch", "export_batch", "atol", "rtol", "run_id"]
+           "latency_processes", "latency_process_kind", "train_step_s", "train_batch", "export_batch", "atol", "rtol", "run_id"]
 
 
 def path_order() -> list[tuple[str, str]]:
@@ -100,6 +100,8 @@ def attempts(report: Report) -> pd.DataFrame:
                 **_latency(records, w, 1), **_latency(records, w, 64),
                 "train_step_s": _over_processes(records, w, phase="train")[0],
                 "latency_processes": _over_processes(records, w, 1)[3],
+                # Stored before the kind was recorded: forks (the only way then).
+                "latency_process_kind": a.get("latency_process_kind") if a.get("latency_process_kind") in ("fresh", "fork") else "fork",
                 "train_batch": next((r["batch_size"] for r in records
                                      if r.get("workload") == w and r["phase"] == "train"), None),
             })

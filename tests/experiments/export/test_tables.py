@@ -14,8 +14,8 @@ def report_of(make_store, jobs):
     return Report(make_store([("r1", jobs)]).load()[0])
 
 
-def path_job(framework, path, outcomes, runtime="onnxruntime", **kw):
-    return export_job("r1", framework, path, [export_attempt(w, path, o, runtime=runtime)
+def path_job(framework, path, outcomes, runtime="onnxruntime", latency_kind="fresh", **kw):
+    return export_job("r1", framework, path, [export_attempt(w, path, o, runtime=runtime, latency_kind=latency_kind)
                                               for w, o in zip(WORKLOADS, outcomes)], runtime=runtime, **kw)
 
 
@@ -101,6 +101,19 @@ def test_x5_by_outcome_then_latency(make_store):
     assert verdict(1e-2, ["matches", "matches"]) == "contradicted"
     assert verdict(1e-3, ["matches", "matches"]) == "mixed"            # overlapping CIs: ties
     assert verdict(1e-2, ["fails", "fails"]) == "supported"            # only TFLite converts
+
+
+def test_x5_latencies_timed_in_forks_of_one_process_separate_nothing(make_store):
+    """Forks of one process share its memory layout and luck: an interval over them is too narrow, so a 10x gap
+    timed that way is a tie; over fresh processes the same gap decides."""
+    def verdict(kind):
+        return verdict_for(CLAIMS["X5"], report_of(make_store, [
+            path_job("tensorflow", "tflite", ["matches", "matches"], runtime="litert", latency_b1=1e-4, latency_kind=kind),
+            path_job("torch", "executorch", ["matches", "matches"], runtime="executorch", latency_b1=1e-3,
+                     latency_kind=kind)]))
+    forked = verdict("fork")
+    assert forked.verdict == "mixed" and "timed in forks of one process" in forked.evidence
+    assert verdict("fresh").verdict == "supported"
 
 
 def test_x5_a_path_that_only_runs_at_its_exported_batch_does_not_work(make_store):
