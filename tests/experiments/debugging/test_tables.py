@@ -154,3 +154,26 @@ def test_bugs_that_ran_with_no_tool_only_are_named(make_store):
     assert "With a tool on, 1 of the 3 bugs ran (nan\\_loss); shape, print ran with no tool only" in text
     r = store_with(make_store, {"torch": base}, tools=[("torch", "detect_anomaly", base, None)])
     assert "With a tool on" not in debug_report.what_was_measured(r, debug_report.cases(r))
+
+
+def test_a_framework_whose_debugging_job_failed_is_named_not_dropped(make_store):
+    failed = {**debug_job("r1", "tensorflow", "none", []), "status": "failed", "cases": [], "records": [],
+              "error": {"type": "RuntimeError", "message": "<b>kernel died</b>", "traceback": ""}}
+    jobs = [debug_job("r1", "torch", "none", pb("works", "works", "works", "works")),
+            debug_job("r1", "jax", "none", pb("works", "silent-wrong", "works", "silent-wrong")), failed]
+    r = Report(make_store([("r1", jobs)]).load()[0])
+    d1 = verdict_for(CLAIMS["D1"], r)
+    # PyTorch leads the frameworks that ran, but TensorFlow's cases are missing: not "supported" on that machine.
+    assert d1.verdict == "mixed"
+    assert "Not compared (no cases: the job did not complete)" in d1.evidence and "tensorflow (failed" in d1.evidence
+    assert "<b>" not in d1.evidence  # store text, escaped
+    assert "tensorflow" in verdict_for(CLAIMS["D2"], r).evidence
+
+
+def test_d2_compares_shares_of_the_cases_each_mode_ran():
+    # 3 of 4 cases good eagerly, 2 of 2 compiled (half the compiled cases missing): not harder compiled.
+    cases = pd.DataFrame({"machine_label": "m", "framework": "torch", "tool": "none", "bug": list("abcdef"),
+                          "mode": ["eager"] * 4 + ["graph"] * 2, "good": [True, True, True, False, True, True]})
+    s = debug_report.scores(cases)
+    share = dict(zip(s["mode"], s["good"] / s["cases"]))
+    assert share == {"eager": 0.75, "graph": 1.0}
