@@ -270,8 +270,17 @@ _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 def _collect() -> None:
     """Collect the garbage of a first call or a warm-up outside the clocks: compiling leaves heaps of it, and it is
-    compile's cost, not a step's. Nothing is frozen: the collections a loop pays later are timed."""
+    compile's cost, not a step's. What survived is frozen until the timed rounds start, so the next of these
+    collections passes over new objects only (a full pass over a framework's heap after each alternative's first
+    call and warm-up doubled those parts); `_thaw` gives the heap back to the collector before anything is timed."""
     gc.collect()
+    gc.freeze()
+
+
+def _thaw() -> None:
+    """Frozen objects back into the oldest generation: the timed steps pay for collections over the whole heap, as
+    a user's loop does."""
+    gc.unfreeze()
 
 
 def _warm(series: Series, fn, sync, config: InterleaveConfig, observe, start_index: int) -> None:
@@ -439,14 +448,16 @@ def measure_interleaved(fns: dict[str, Callable[[], Any]], sync: Callable[[Any],
                         _warm(s, fns[n], sync, config, observe if attempt == 1 else None, s.discarded)
                 _reset_timed(s)
                 s.attempts = attempt
-            # Untimed steps per block are decided once for the whole comparison, from its shortest step: if one
-            # alternative refills cold caches untimed while its rival pays for that inside the clock, the
-            # comparison measures the rule, not the frameworks.
-            shortest = min((series[n].warm_median_s for n in names if series[n].warm_median_s == series[n].warm_median_s),
-                           default=math.nan)
+            # Untimed steps per block are decided once for the whole comparison: if one alternative refilled cold
+            # caches untimed while its rival paid for that inside the clock, the comparison would measure the rule,
+            # not the frameworks. Only where every step is short (blocks of many steps, where a cold first step
+            # weighs most); a slow step's block is one or two steps, and untimed ones would triple its cost.
+            longest = max((series[n].warm_median_s for n in names if series[n].warm_median_s == series[n].warm_median_s),
+                          default=math.inf)
             for n in names:
-                series[n].untimed_per_block = config.block_warmup if shortest < config.short_step_s else 0
+                series[n].untimed_per_block = config.block_warmup if longest < config.short_step_s else 0
             lap("warm-up")
+            _thaw()
             _timed_rounds(series, fns, sync, config, rng, within, gc_clock)
             lap("timed rounds")
             problems = {n: series[n].health(config) for n in names}

@@ -227,17 +227,18 @@ def test_the_collector_runs_inside_timed_blocks_and_its_time_is_recorded():
     assert out["tidy"].gc_s <= out["litter"].gc_s
     assert _gc.isenabled() and not any(getattr(cb, "__self__", None).__class__.__name__ == "GcClock"
                                        for cb in _gc.callbacks)
+    assert _gc.get_freeze_count() == 0  # nothing left frozen: the timed steps collect over the whole heap
 
 
 def test_untimed_steps_per_block_are_decided_once_for_every_alternative_compared():
-    """A 1 ms step and a 10 ms step compared: both get the same untimed steps per block (the short one decides),
-    so neither refills its caches off the clock while the other pays for it."""
+    """A 1 ms step and a 10 ms step compared: both get the same untimed steps per block (none: not every step is
+    short), so neither refills its caches off the clock while the other pays for it; two short steps both get them."""
     cfg = InterleaveConfig(block=4, block_warmup=2, short_step_s=0.005, min_blocks=2, max_blocks=2, max_time_s=0.01,
                            warmup_min=2, warmup_max=8)
     out = measure_interleaved({"short": _sleeper(0.001), "long": _sleeper(0.01)}, lambda _: None, cfg, random.Random(0))
-    assert out["short"].untimed_per_block == out["long"].untimed_per_block == 2
-    both_long = measure_interleaved({"a": _sleeper(0.008), "b": _sleeper(0.01)}, lambda _: None, cfg, random.Random(0))
-    assert both_long["a"].untimed_per_block == both_long["b"].untimed_per_block == 0
+    assert out["short"].untimed_per_block == out["long"].untimed_per_block == 0
+    both_short = measure_interleaved({"a": _sleeper(0.001), "b": _sleeper(0.002)}, lambda _: None, cfg, random.Random(0))
+    assert both_short["a"].untimed_per_block == both_short["b"].untimed_per_block == 2
 
 
 def test_gc_clock_on_the_single_function_timer():
