@@ -215,8 +215,10 @@ class Series:
     gc_collections: int = 0
     #: The median step of the last warm-up block (decides untimed steps per block, once per comparison).
     warm_median_s: float = math.nan
-    #: Whether the timed steps were measured on a busy machine (disturbed blocks kept past the bound).
+    #: Whether the timed steps were measured on a busy machine (disturbed blocks kept past the bound), and whether
+    #: the warm-up was cut short because other programs held the CPUs block after block.
     busy: bool = False
+    busy_warmup: bool = False
 
     @property
     def disturbed_share(self) -> float:
@@ -226,6 +228,9 @@ class Series:
 
     def health(self, config: InterleaveConfig) -> str:
         """Empty if the series is a steady state measured on a machine that was ours; else what is wrong."""
+        if self.busy_warmup:
+            return (f"measured on a busy machine: other programs used more than {config.busy_cpus:g} CPUs during "
+                    f"more than {config.min_redo} warm-up blocks in a row, so the warm-up was cut short")
         if not self.settled:
             return f"did not settle within {config.warmup_max} warm-up steps"
         if self.busy:
@@ -287,15 +292,24 @@ def _warm(series: Series, fn, sync, config: InterleaveConfig, observe, start_ind
     """Untimed blocks until consecutive block medians agree (or the warm-up bound is reached); sizes the blocks."""
     medians, sizes, done = [], [], 0
     size = config.block
+    busy_blocks, series.busy_warmup = 0, False
     while done < config.warmup_max:
         steps = min(size, config.warmup_max - done)
         times = []
+        before, started = _others_cpu_s(), time.perf_counter()
         for k in range(steps):
             elapsed, out = _call(fn, sync)
             times.append(elapsed)
             if observe:
                 observe(series.name, start_index + done + k + 1, out)
         done += steps
+        busy_blocks = busy_blocks + 1 if _busy(before, _others_cpu_s(), time.perf_counter() - started, config) else 0
+        if done >= config.warmup_min and busy_blocks > config.min_redo:
+            # Other programs held the CPUs block after block: this warm-up cannot settle on the framework's own
+            # speed (a step 250x slower warms up for minutes); the series will be measured on a busy machine.
+            series.busy_warmup = True
+            medians.append(statistics.median(times))
+            break
         medians.append(statistics.median(times))
         sizes.append(steps)
         # Blocks of about block_s: a slow step warms up (and is timed) a few steps at a time.
@@ -325,6 +339,21 @@ def _others_cpu_s() -> tuple[float, float] | None:
     if machine is None:
         return None
     return machine["busy"], time.process_time() + descendants_cpu_s()
+
+
+def _busy(before, after, wall: float, config: InterleaveConfig) -> bool:
+    """Whether other programs used more than busy_cpus CPUs between two `_others_cpu_s` readings `wall` apart."""
+    if before is None or after is None or wall <= 0:
+        return False
+    other = (after[0] - before[0]) - (after[1] - before[1])
+    return other > config.busy_cpus * wall + BUSY_SLACK_S
+
+
+def _busy_now(config: InterleaveConfig, seconds: float = 0.2) -> bool:
+    """Whether other programs are using the CPUs right now (over `seconds` of this process sleeping)."""
+    before, started = _others_cpu_s(), time.perf_counter()
+    time.sleep(seconds)
+    return _busy(before, _others_cpu_s(), time.perf_counter() - started, config)
 
 
 def _timed_rounds(series: dict[str, Series], fns, sync, config: InterleaveConfig, rng: random.Random, within,
@@ -370,13 +399,9 @@ def _timed_rounds(series: dict[str, Series], fns, sync, config: InterleaveConfig
                     continue
                 s.busy, s.stolen_kept = True, s.stolen_kept + 1  # past the bound: kept, and the series marked
             pending[n] = times
-        wall, others_after = time.perf_counter() - round_start, _others_cpu_s()
-        other = None
-        if others_before is not None and others_after is not None and wall > 0:
-            other = (others_after[0] - others_before[0]) - (others_after[1] - others_before[1])
         # Other programs held the CPUs during the round (one busy core made PyTorch's steps 250x slower): the
         # round measured the neighbours. The kernel accounts in 10 ms ticks, hence the slack.
-        busy = other is not None and other > config.busy_cpus * wall + BUSY_SLACK_S
+        busy = _busy(others_before, _others_cpu_s(), time.perf_counter() - round_start, config)
         if busy and (dropped_rounds < config.min_redo
                      or dropped_rounds + 1 <= config.max_disturbed_share * (dropped_rounds + 1 + kept_rounds)):
             dropped_rounds += 1
@@ -462,6 +487,13 @@ def measure_interleaved(fns: dict[str, Callable[[], Any]], sync: Callable[[Any],
             lap("timed rounds")
             problems = {n: series[n].health(config) for n in names}
             if not any(problems.values()):
+                break
+            if attempt == 1 and any(series[n].busy or series[n].busy_warmup for n in names) and _busy_now(config):
+                # Still busy: a second attempt would measure the neighbours again, for as long again.
+                for n, problem in problems.items():
+                    if problem:
+                        series[n].stable = False
+                        series[n].problem = problem + "; not measured again: the machine was still busy"
                 break
             for n, problem in problems.items():
                 if problem and attempt == 2:

@@ -342,13 +342,48 @@ def test_a_busy_machine_is_detected_per_round_and_a_busy_series_is_kept_out(monk
         s = out[n]
         assert s.stable and not s.busy and s.attempts == 1
         assert (s.busy_dropped, s.busy_kept, s.blocks) == (2, 0, 10)  # both alternatives lost the same rounds
-    # Busy throughout (both attempts): past the bound, stored unstable as measured on a busy machine.
+    # Busy throughout the timed rounds (and still busy after them): past the bound, stored unstable as measured
+    # on a busy machine, without a second attempt that would measure the neighbours again.
     state.update(other=0.0, blocks=0, busy_rounds=set(range(10_000)))
+    monkeypatch.setattr(timing, "_busy_now", lambda config: True)
     out = measure_interleaved(fns, lambda _: None, cfg, random.Random(0))
     for n in names:
         s = out[n]
-        assert s.busy and not s.stable and s.attempts == 2 and s.problem.startswith("measured on a busy machine")
+        assert s.busy and not s.stable and s.attempts == 1 and s.problem.startswith("measured on a busy machine")
+        assert s.problem.endswith("not measured again: the machine was still busy")
         assert s.busy_kept > 0 and s.disturbed_share <= 0.5
+    # Quiet again after the first attempt: measured once more, and kept out only if still disturbed.
+    state.update(other=0.0, blocks=0, busy_rounds=set(range(10_000)))
+    monkeypatch.setattr(timing, "_busy_now", lambda config: False)
+    out = measure_interleaved(fns, lambda _: None, cfg, random.Random(0))
+    assert all(out[n].attempts == 2 and not out[n].stable for n in names)
+
+
+def test_a_warm_up_on_a_busy_machine_is_cut_short(monkeypatch):
+    """A step 250x slower on a busy machine would warm up for minutes: after more than min_redo busy warm-up
+    blocks in a row the warm-up stops and the series is marked (then kept out, with the reason)."""
+    from fwbench.measure import timing
+
+    state = {"other": 0.0}
+
+    def step():
+        time.sleep(0.001)
+        state["other"] += 0.02
+
+    monkeypatch.setattr(timing, "_others_cpu_s", lambda: (state["other"], 0.0))
+    monkeypatch.setattr(timing, "_busy_now", lambda config: True)
+    cfg = InterleaveConfig(block=2, block_warmup=0, min_samples=4, min_blocks=2, max_blocks=2, max_time_s=0.01,
+                           warmup_min=2, warmup_max=400, min_redo=2)
+    calls = {"n": 0}
+
+    def counted():
+        calls["n"] += 1
+        step()
+
+    out = measure_interleaved({"a": counted}, lambda _: None, cfg, random.Random(0))
+    a = out["a"]
+    assert a.busy_warmup and not a.stable and a.discarded <= 2 * (cfg.min_redo + 2)
+    assert "warm-up was cut short" in a.problem and calls["n"] < 60
 
 
 def test_a_real_neighbour_makes_rounds_busy_and_a_quiet_machine_does_not(monkeypatch):

@@ -217,7 +217,7 @@ def _sample_entry(series, phase: str, batch: int) -> dict:
             "problem": series.problem, "remeasured_because": series.remeasured_because,
             "stolen_blocks_dropped": series.stolen_dropped, "stolen_blocks_kept": series.stolen_kept,
             "stolen_s": round(series.stolen_s, 3), "busy_blocks_dropped": series.busy_dropped,
-            "busy_blocks_kept": series.busy_kept, "blocks": series.blocks, "busy": series.busy,
+            "busy_blocks_kept": series.busy_kept, "blocks": series.blocks, "busy": series.busy or series.busy_warmup,
             "cpu_wait_share_median": round(series.wait_share_median, 4),
             "cpu_wait_share_max": round(series.wait_share_max, 4),
             "gc_s": round(series.gc_s, 6), "gc_collections": series.gc_collections}
