@@ -69,7 +69,20 @@ def descendants_cpu_s() -> float:
     """CPU seconds (user + system) used so far by this process's live descendants, such as compile workers: the
     job's own work, which must not read as another process taking the machine (Linux; 0 elsewhere)."""
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    total, seen, todo = 0.0, set(), [str(os.getpid())]
+    total = 0.0
+    for pid in descendants():
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, ValueError, IndexError):  # ended meanwhile
+            pass
+    return total
+
+
+def descendants() -> set[int]:
+    """Process ids of this process's live descendants (Linux `children` lists of every thread; empty elsewhere)."""
+    found, todo = set(), [os.getpid()]
     while todo:
         pid = todo.pop()
         try:
@@ -79,21 +92,14 @@ def descendants_cpu_s() -> float:
         for tid in tids:
             try:
                 with open(f"/proc/{pid}/task/{tid}/children") as f:
-                    children = f.read().split()
-            except OSError:
+                    kids = [int(c) for c in f.read().split()]
+            except (OSError, ValueError):
                 continue
-            for child in children:
-                if child in seen:
-                    continue
-                seen.add(child)
-                todo.append(child)
-                try:
-                    with open(f"/proc/{child}/stat") as f:
-                        fields = f.read().rsplit(")", 1)[1].split()
-                    total += (int(fields[11]) + int(fields[12])) / tick
-                except (OSError, ValueError, IndexError):
-                    pass
-    return total
+            for kid in kids:
+                if kid not in found:
+                    found.add(kid)
+                    todo.append(kid)
+    return found
 
 
 @dataclass
@@ -196,7 +202,7 @@ def machine_load(seconds: float = 0.5) -> dict:
         load1 = os.getloadavg()[0]
     except OSError:
         load1 = None
-    mine = me | _descendants()
+    mine = me | descendants()
     used = {pid: after_procs[pid][1] - before_procs[pid][1] for pid in after_procs
             if pid in before_procs and pid not in mine}
     top = max(used, key=used.get, default=None)
@@ -207,27 +213,6 @@ def machine_load(seconds: float = 0.5) -> dict:
     return {"other_cpus": None if other is None else round(other, 2), "loadavg_1m": load1,
             "top_process": None if top is None else {"name": after_procs[top][0], "pid": top,
                                                      "cpus": round(used[top] / seconds, 2)}}
-
-
-def _descendants() -> set[int]:
-    found, todo = set(), [os.getpid()]
-    while todo:
-        pid = todo.pop()
-        try:
-            tids = os.listdir(f"/proc/{pid}/task")
-        except OSError:
-            continue
-        for tid in tids:
-            try:
-                with open(f"/proc/{pid}/task/{tid}/children") as f:
-                    kids = [int(c) for c in f.read().split()]
-            except (OSError, ValueError):
-                continue
-            for kid in kids:
-                if kid not in found:
-                    found.add(kid)
-                    todo.append(kid)
-    return found
 
 
 def busy_line(load: dict, cpus: int) -> str:

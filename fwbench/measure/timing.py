@@ -16,8 +16,11 @@ from fwbench.measure.stats import Summary, summarize
 from fwbench.measure.steady import SteadyConfig, level_shift, settled
 from fwbench.measure.threads import descendants_cpu_s, machine_cpu, run_delay_s
 
-#: Tick rounding of /proc/stat (10 ms ticks on several counters) allowed before a round counts as busy.
+#: Tick rounding of /proc/stat (10 ms ticks on several counters) allowed before a window counts as busy.
 BUSY_SLACK_S = 0.015
+#: Rounds are judged busy or not in windows at least this long: tick rounding dwarfs a round of a few
+#: milliseconds (quiet, 30 ms windows read other programs at +-0.3 CPUs here, 100 ms ones at +-0.1).
+BUSY_WINDOW_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -361,22 +364,56 @@ def _timed_rounds(series: dict[str, Series], fns, sync, config: InterleaveConfig
     """Rounds of one block per alternative, in a fresh seeded order each round, until every alternative has
     min_samples steps, min_blocks rounds ran and the budget is spent (or max_blocks rounds).
 
-    A round during which other programs used more than `busy_cpus` CPUs is dropped whole (every alternative's
-    block, so the interleaving stays fair) and run again, as is a block during which the hypervisor stole time;
-    within the bound (max_disturbed_share, min_redo). Past it the blocks are kept and the series marked busy."""
+    Rounds are judged in windows of at least BUSY_WINDOW_S (the kernel counts CPU time in 10 ms ticks, so a
+    round of a few milliseconds says nothing alone): a window during which other programs used more than
+    `busy_cpus` CPUs is dropped whole (every alternative's blocks, so the interleaving stays fair) and run again,
+    as is a block during which the hypervisor stole time; within the bound (max_disturbed_share, min_redo). Past
+    it the blocks are kept and the series marked busy."""
     names = list(series)
     waits: dict[str, list[float]] = {n: [] for n in names}
     deadline = time.perf_counter() + config.max_time_s
     kept_rounds = dropped_rounds = 0
+    window: list[dict[str, list[float]]] = []  # the rounds of the window being measured, not yet judged
+    window_start, window_before = 0.0, None
+
+    def judge() -> None:
+        nonlocal kept_rounds, dropped_rounds
+        # Other programs held the CPUs (one busy core made PyTorch's steps 250x slower): the window measured the
+        # neighbours.
+        busy = _busy(window_before, _others_cpu_s(), time.perf_counter() - window_start, config)
+        n = len(window)
+        if busy and (dropped_rounds < config.min_redo
+                     or dropped_rounds + n <= config.max_disturbed_share * (dropped_rounds + n + kept_rounds)):
+            dropped_rounds += n
+            for pending in window:
+                for name in pending:
+                    series[name].busy_dropped += 1
+        else:
+            kept_rounds += n
+            for pending in window:
+                for name, times in pending.items():
+                    s = series[name]
+                    s.samples_s += times
+                    s.blocks += 1
+                    if busy:  # past the bound: kept, and the series marked as measured on a busy machine
+                        s.busy, s.busy_kept = True, s.busy_kept + 1
+        window.clear()
+
     while True:
-        short = any(len(series[n].samples_s) < config.min_samples for n in names)
+        steps = {n: len(series[n].samples_s) + sum(len(p.get(n, ())) for p in window) for n in names}
+        rounds = kept_rounds + len(window)
         # min_samples wins over max_blocks: a series too short for the level-shift test is no measurement.
         # Rounds dropped as busy are made up for: only kept rounds count toward min_blocks and max_blocks.
-        if not short and (kept_rounds >= config.max_blocks
-                          or (kept_rounds >= config.min_blocks and time.perf_counter() >= deadline)):
+        done = min(steps.values()) >= config.min_samples and (
+            rounds >= config.max_blocks or (rounds >= config.min_blocks and time.perf_counter() >= deadline))
+        if window and (done or time.perf_counter() - window_start >= BUSY_WINDOW_S):
+            judge()
+            continue
+        if done:
             break
+        if not window:
+            window_start, window_before = time.perf_counter(), _others_cpu_s()
         pending: dict[str, list[float]] = {}
-        round_start, others_before = time.perf_counter(), _others_cpu_s()
         for n in rng.sample(names, len(names)):
             s = series[n]
             stolen_before, wait_before = stolen_s(), run_delay_s()
@@ -399,22 +436,7 @@ def _timed_rounds(series: dict[str, Series], fns, sync, config: InterleaveConfig
                     continue
                 s.busy, s.stolen_kept = True, s.stolen_kept + 1  # past the bound: kept, and the series marked
             pending[n] = times
-        # Other programs held the CPUs during the round (one busy core made PyTorch's steps 250x slower): the
-        # round measured the neighbours. The kernel accounts in 10 ms ticks, hence the slack.
-        busy = _busy(others_before, _others_cpu_s(), time.perf_counter() - round_start, config)
-        if busy and (dropped_rounds < config.min_redo
-                     or dropped_rounds + 1 <= config.max_disturbed_share * (dropped_rounds + 1 + kept_rounds)):
-            dropped_rounds += 1
-            for n in pending:
-                series[n].busy_dropped += 1
-        else:
-            kept_rounds += 1
-            for n, times in pending.items():
-                s = series[n]
-                s.samples_s += times
-                s.blocks += 1
-                if busy:  # past the bound: kept, and the series marked as measured on a busy machine
-                    s.busy, s.busy_kept = True, s.busy_kept + 1
+        window.append(pending)
     for n in names:
         s = series[n]
         s.gc_s, s.gc_collections = gc_clock.seconds.pop(n, 0.0), gc_clock.collections.pop(n, 0)

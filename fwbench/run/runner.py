@@ -292,6 +292,13 @@ def _run_jobs(todo, replacements, run_id, store, work_root, options, summary, ma
                 batch = replacements.round()
                 if not batch:
                     break
+                warning = threads.busy_line(threads.machine_load(), os.cpu_count() or 1)
+                if warning:
+                    # A replacement is for a process whose series were not steady; started while other programs
+                    # hold the CPUs it would be measured on a busy machine too. The next run starts it instead.
+                    print(f"fwbench: not starting {len(batch)} replacement process(es) now: "
+                          + warning.removeprefix("fwbench: warning: "), file=sys.stderr)
+                    break
                 summary.replacements += len(batch)
                 manifest["jobs"] = manifest["jobs"] + [j.job_id for j in batch]
                 store.write_manifest(manifest)

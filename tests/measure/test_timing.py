@@ -333,6 +333,7 @@ def test_a_busy_machine_is_detected_per_round_and_a_busy_series_is_kept_out(monk
     monkeypatch.setattr(timing, "_block", block)
     monkeypatch.setattr(timing, "_others_cpu_s", lambda: (state["other"], 0.0))
     monkeypatch.setattr(timing, "stolen_s", lambda: 0.0)
+    monkeypatch.setattr(timing, "BUSY_WINDOW_S", 0.0)  # every round judged alone (windows: the next test)
     cfg = InterleaveConfig(block=2, block_warmup=0, min_samples=12, min_blocks=10, max_blocks=10, max_time_s=0.01,
                            warmup_min=2, warmup_max=40, max_disturbed_share=0.2, min_redo=2)
     fns = {n: step for n in names}
@@ -357,6 +358,39 @@ def test_a_busy_machine_is_detected_per_round_and_a_busy_series_is_kept_out(monk
     monkeypatch.setattr(timing, "_busy_now", lambda config: False)
     out = measure_interleaved(fns, lambda _: None, cfg, random.Random(0))
     assert all(out[n].attempts == 2 and not out[n].stable for n in names)
+
+
+def test_short_rounds_are_judged_in_windows_long_enough_for_the_kernels_ticks(monkeypatch):
+    """Rounds of a few milliseconds are judged together, in windows of at least BUSY_WINDOW_S: one busy moment
+    drops the whole window (all its rounds, every alternative's blocks), which is then measured again."""
+    from fwbench.measure import timing
+
+    state = {"other": 0.0, "rounds": 0, "busy": True}
+
+    def step():
+        time.sleep(0.001)
+
+    real_block = timing._block
+
+    def block(fn, sync, steps, untimed=0, gc_clock=None, name=None):
+        try:
+            return real_block(fn, sync, steps, untimed, gc_clock, name)
+        finally:
+            if name == "a":
+                state["rounds"] += 1
+                if state["busy"] and state["rounds"] == 3:  # one busy moment, early on
+                    state["other"] += 1.0
+
+    monkeypatch.setattr(timing, "_block", block)
+    monkeypatch.setattr(timing, "_others_cpu_s", lambda: (state["other"], 0.0))
+    monkeypatch.setattr(timing, "stolen_s", lambda: 0.0)
+    cfg = InterleaveConfig(block=2, block_warmup=0, min_samples=40, min_blocks=20, max_blocks=20, max_time_s=0.01,
+                           warmup_min=2, warmup_max=60, max_disturbed_share=0.2, min_redo=2)
+    out = measure_interleaved({"a": step, "b": step}, lambda _: None, cfg, random.Random(0))
+    a, b = out["a"], out["b"]
+    assert a.attempts == 1, a.remeasured_because
+    assert a.busy_dropped == b.busy_dropped > 1  # the whole window of short rounds, not just the one
+    assert a.blocks == b.blocks == 20 and not a.busy and a.stable
 
 
 def test_a_warm_up_on_a_busy_machine_is_cut_short(monkeypatch):

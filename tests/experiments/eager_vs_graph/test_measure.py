@@ -24,11 +24,11 @@ def test_planned_contention_runs_other_programs_that_are_not_the_jobs_children_a
     import time
 
     from fwbench.experiments.eager_vs_graph.measure import Params, contention
-    from fwbench.measure.threads import _descendants
+    from fwbench.measure.threads import descendants
 
     with contention(1) as pids:
         assert len(pids) == 1 and os.path.exists(f"/proc/{pids[0]}")
-        assert pids[0] not in _descendants()  # its CPU is another program's, as a real neighbour's would be
+        assert pids[0] not in descendants()  # its CPU is another program's, as a real neighbour's would be
     time.sleep(0.1)
     state = open(f"/proc/{pids[0]}/stat").read().split()[2] if os.path.exists(f"/proc/{pids[0]}") else "gone"
     assert state in ("gone", "Z")  # killed (a zombie until init reaps it)
