@@ -43,6 +43,9 @@ class Params:
         "help": "tool cost: untimed steps per tool state at least, after the first call (more until step times settle)"})
     min_repeats: int = field(default=10, metadata={"help": "tool cost: timed steps per tool state at least, per process"})
     max_time_s: float = field(default=2.0, metadata={"help": "tool cost: timed budget per tool state and mode, per process"})
+    busy_cpus: float = field(default=InterleaveConfig.busy_cpus, metadata={
+        "help": "tool cost: a window of rounds is busy (dropped and re-run, past a bound kept out) when other programs "
+                "used more CPUs than this during it (fwbench.measure.timing)"})
     cost_processes: int = field(default=3, metadata={
         "help": "tool cost: processes per mode (forks of the case server, or fresh interpreters with case_processes: "
                 "fresh); in each, tool-off and tool-on steps take turns block by block in a seeded random order, and "
@@ -67,7 +70,8 @@ class Params:
     def interleave(self) -> InterleaveConfig:
         """The tool-cost timing: off and on take turns, so both states share the budget of two."""
         return InterleaveConfig(min_samples=self.min_repeats, max_time_s=2 * self.max_time_s,
-                                warmup_min=max(1, self.warmup), warmup_max=max(60, self.warmup))
+                                warmup_min=max(1, self.warmup), warmup_max=max(60, self.warmup),
+                                busy_cpus=self.busy_cpus)
 
     def cost_settings(self) -> dict:
         """What a tool-cost process needs of these parameters (sent to it as JSON)."""
@@ -75,7 +79,7 @@ class Params:
 
 
 #: The parameters a tool-cost process reads.
-COST_FIELDS = ("overhead_workload", "overhead_batch_size", "warmup", "min_repeats", "max_time_s")
+COST_FIELDS = ("overhead_workload", "overhead_batch_size", "warmup", "min_repeats", "max_time_s", "busy_cpus")
 
 
 def _record(workload: str, mode: str, phase: str, batch: int, metric: str, value: float) -> dict:

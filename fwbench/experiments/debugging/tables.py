@@ -105,6 +105,9 @@ def overhead(report: Report) -> pd.DataFrame:
     # The same margin as every timing comparison, on an interval over processes. Results stored before tool off
     # and on took turns in several processes (no `processes`) held one process's step noise only: none counts.
     one = df["processes"].isna()
+    # A cost whose processes were all unsteady has no slowdown or interval (stored as None): NaN, so inconclusive.
+    for column in ("slowdown", "ci_low", "ci_high"):
+        df[column] = pd.to_numeric(df[column], errors="coerce").astype(float)
     df.loc[one, ["ci_low", "ci_high"]] = float("nan")
     return df.assign(cost=[COST_CLASSES[stats.classify(lo, hi)] for lo, hi in zip(df["ci_low"], df["ci_high"])])
 

@@ -58,6 +58,7 @@ class Params:
     loss_rtol: float = field(default=1e-4, metadata={"identity": False, "help": "allowed relative error of the first-step loss vs the float64 reference"})
     peak_matmul_n: int = field(default=1024, metadata={"identity": False, "help": "size n of the n x n float32 matmul that calibrates the machine's peak FLOP/s"})
     device_matmul_n: int = field(default=4096, metadata={"identity": False, "help": "size n of the n x n float32 matmul that calibrates an accelerator's peak FLOP/s (large enough to fill a GPU)"})
+    busy_cpus: float = field(default=InterleaveConfig.busy_cpus, metadata={"identity": False, "help": "a window of rounds is busy (dropped and re-run; past a bound the series is kept out of verdicts) when other programs used more CPUs than this during it (fwbench.measure.timing)"})
     contention: int = field(default=0, metadata={"help": "other programs (CPU burners, one core each) kept running beside the job for its whole run, on purpose: how a framework degrades on a machine that is not quiet. Busy blocks are then the point, not re-run; these are cells of their own"})
 
     def __post_init__(self):
@@ -81,11 +82,10 @@ class Params:
 
     def timer(self) -> InterleaveConfig:
         # Under planned contention every round is busy by design: none is re-run for it (steal still is).
-        busy = {"busy_cpus": 1e9} if self.contention else {}
         return InterleaveConfig(block=self.block, block_s=self.block_s, block_warmup=self.block_warmup,
                                 min_samples=self.min_samples, min_blocks=self.min_blocks, max_blocks=self.max_blocks,
                                 max_time_s=self.max_time_s, warmup_min=self.warmup_min, warmup_max=self.warmup_max,
-                                **busy)
+                                busy_cpus=1e9 if self.contention else self.busy_cpus)
 
 
 def identity(params: dict) -> dict:

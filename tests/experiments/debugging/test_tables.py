@@ -177,3 +177,12 @@ def test_d2_compares_shares_of_the_cases_each_mode_ran():
     s = debug_report.scores(cases)
     share = dict(zip(s["mode"], s["good"] / s["cases"]))
     assert share == {"eager": 0.75, "graph": 1.0}
+
+
+def test_a_tool_cost_whose_processes_were_all_unsteady_is_inconclusive_not_a_crash(make_store):
+    # As stored when every process's series was unsteady or measured on a busy machine: no slowdown, no interval.
+    row = {"mode": "eager", "variant": "eager", "workload": "mlp", "batch_size": 8, "slowdown": None, "ci_low": None,
+           "ci_high": None, "processes": 0, "unstable_processes": 2, "problems": ["measured on a busy machine: ..."]}
+    r = Report(make_store([("r1", [debug_job("r1", "torch", "detect_anomaly", [], overhead=[row])])]).load()[0])
+    oh = debug_report.overhead(r)
+    assert len(oh) == 1 and oh.iloc[0]["cost"] == debug_report.COST_CLASSES["inconclusive"]
