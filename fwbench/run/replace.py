@@ -86,6 +86,17 @@ class Replacements:
                                   "short": short}
         return job
 
+    def after_busy(self, job: Job) -> bool:
+        """Whether a replacement to run is for series stored as measured on a busy machine (rather than unsteady on a
+        quiet one): started now, while the machine may still be busy, it would be measured on a busy machine too."""
+        entry = self.added.get(job.job_id) or {}
+        for slot in entry.get("for", []):
+            doc = self.newest.get(slot["job_id"], (None, {}))[1]
+            samples = doc.get("samples") if isinstance(doc, dict) else None
+            if isinstance(samples, list) and any(isinstance(e, dict) and e.get("busy") is True for e in samples):
+                return True
+        return False
+
     def round(self) -> list[Job]:
         """One replacement for every cell that needs one, in the profile's order of cells."""
         return [job for cell_id in self.cells if (job := self.next_for(cell_id)) is not None]

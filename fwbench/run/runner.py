@@ -292,13 +292,18 @@ def _run_jobs(todo, replacements, run_id, store, work_root, options, summary, ma
                 batch = replacements.round()
                 if not batch:
                     break
-                warning = threads.busy_line(threads.machine_load(), os.cpu_count() or 1)
+                busy = [job for job in batch if replacements.after_busy(job)]
+                warning = threads.busy_line(threads.machine_load(), os.cpu_count() or 1) if busy else ""
                 if warning:
-                    # A replacement is for a process whose series were not steady; started while other programs
-                    # hold the CPUs it would be measured on a busy machine too. The next run starts it instead.
-                    print(f"fwbench: not starting {len(batch)} replacement process(es) now: "
-                          + warning.removeprefix("fwbench: warning: "), file=sys.stderr)
-                    break
+                    # These replace series measured on a busy machine; started while other programs still hold the
+                    # CPUs they would be measured on a busy machine too. The next run starts them instead.
+                    print(f"fwbench: not starting {len(busy)} replacement process(es) for series measured on a busy "
+                          f"machine now: " + warning.removeprefix("fwbench: warning: "), file=sys.stderr)
+                    batch = [job for job in batch if job not in busy]
+                    for job in busy:
+                        replacements.added.pop(job.job_id, None)
+                    if not batch:
+                        break
                 summary.replacements += len(batch)
                 manifest["jobs"] = manifest["jobs"] + [j.job_id for j in batch]
                 store.write_manifest(manifest)

@@ -104,3 +104,18 @@ def test_short_series_leave_out_twins_and_failed_jobs():
     # A series with no steps is no series (the report skips it too): it never asks for a replacement.
     docs.append({**docs[1], "samples": [{"phase": "infer", "batch_size": 999, "variant": "eager", "values": []}]})
     assert short_series(docs, 3) == ["eager infer b32: 2 of 3 stable", "eager train b32: 2 of 3 stable"]
+
+
+def test_a_replacement_for_series_measured_on_a_busy_machine_says_so():
+    """The runner holds back (until the next run) the replacements of busy series while the machine is still busy,
+    and starts the others: it needs to tell them apart."""
+    jobs = planned()
+    reps = with_results(jobs, unstable=(1,))
+    (job,) = reps.round()
+    assert not reps.after_busy(job)  # unsteady on a quiet machine: replaced at once
+    busy = with_results(jobs, unstable=(1,))
+    for entry in busy.newest[jobs[1].job_id][1]["samples"]:
+        if entry["stable"] is False:
+            entry["busy"] = True
+    (job,) = busy.round()
+    assert busy.after_busy(job)
