@@ -174,18 +174,23 @@ def main() -> int:
 
     print(f"(g) independent check (scipy's Welch t-test on log process medians, p < 0.05, not fwbench's statistics): "
           f"{independent_welch(reports[0], reports[1])}")
-    cells = [r.cell_table().dropna(subset=["step_time_median_s"]) for r in reports]
+    cells = [r.cell_table() for r in reports]
+    cells = [c.dropna(subset=["step_time_median_s"]) if "step_time_median_s" in c else c for c in cells]
     keys = ["framework", "workload", "variant", "phase", "batch_size"]
-    m = cells[0].merge(cells[1], on=keys, suffixes=("_a", "_b"))
-    moves = np.abs(np.log(m["step_time_median_s_b"] / m["step_time_median_s_a"]))
-    print(f"(d) |log(B/A)| of cell step times over {len(m)} cells: 90th percentile {np.quantile(moves, 0.9):.3f} "
-          f"(x{math.exp(np.quantile(moves, 0.9)):.2f}), median {np.median(moves):.3f}")
+    comparable = all(not c.empty and "step_time_median_s" in c for c in cells)
+    m = cells[0].merge(cells[1], on=keys, suffixes=("_a", "_b")) if comparable else pd.DataFrame()
+    if m.empty:  # a run whose every series was kept out (measured on a busy machine) leaves nothing to compare
+        print("(d) no cell measured in both runs")
+    else:
+        moves = np.abs(np.log(m["step_time_median_s_b"] / m["step_time_median_s_a"]))
+        print(f"(d) |log(B/A)| of cell step times over {len(m)} cells: 90th percentile {np.quantile(moves, 0.9):.3f} "
+              f"(x{math.exp(np.quantile(moves, 0.9)):.2f}), median {np.median(moves):.3f}")
 
     print("(e) inconclusive share: " + ", ".join(f"run {i + 1} {reliability.inconclusive_share(r):.0%}"
                                                 for i, r in enumerate(reports)))
     for i, r in enumerate(reports):
         cmp = r.comparisons()
-        for fw, variant, workload, phase in LARGE_EFFECTS:
+        for fw, variant, workload, phase in LARGE_EFFECTS if not cmp.empty else ():
             row = cmp[(cmp.framework == fw) & (cmp.variant == variant) & (cmp.workload == workload) & (cmp.phase == phase)]
             for _, c in row.iterrows():
                 print(f"      run {i + 1} {fw} {variant} vs eager, {workload} {phase} b{c['batch_size']}: "
