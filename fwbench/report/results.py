@@ -114,9 +114,12 @@ class Report:
 
     def with_unstable(self) -> "Report":
         """The same store with unstable series kept in (busy ones still out)."""
-        other = Report(runs=self.runs, problems=self.problems, origins=self.origins, include_unstable=True)
-        other.__dict__["latest"] = self.latest  # the same newest results; only the sample filter differs
-        return other
+        def make():
+            other = Report(runs=self.runs, problems=self.problems, origins=self.origins, include_unstable=True)
+            other.__dict__["latest"] = self.latest  # the same newest results; only the sample filter differs
+            return other
+        # One view for every rule that asks (each timing claim does): its comparisons are computed once.
+        return self._memoized(("with_unstable",), make)
 
     def unstable_share(self, experiment: str = "eager_vs_graph") -> tuple[int, int]:
         """(series stored as unstable or busy, timed series) over the latest ok jobs, A/A twins left out."""
