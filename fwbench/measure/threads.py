@@ -190,9 +190,12 @@ def _process_cpu() -> dict[int, tuple[str, float]]:
     return out
 
 
+TOP_PROCESSES = 3  # a run started beside two others (a test suite, a build) names them all, not only the busiest
+
+
 def machine_load(seconds: float = 0.5) -> dict:
     """What other processes take from the CPUs right now: CPUs used by everything but this process and its
-    descendants over `seconds`, the 1-minute load average, and the busiest other process. For the line a run
+    descendants over `seconds`, the 1-minute load average, and the busiest other processes. For the line a run
     prints before it starts, and the run's manifest."""
     me = {os.getpid()}
     before_procs, before = _process_cpu(), machine_cpu()
@@ -205,14 +208,14 @@ def machine_load(seconds: float = 0.5) -> dict:
     mine = me | descendants()
     used = {pid: after_procs[pid][1] - before_procs[pid][1] for pid in after_procs
             if pid in before_procs and pid not in mine}
-    top = max(used, key=used.get, default=None)
+    top = sorted((pid for pid in used if used[pid] > 0), key=used.get, reverse=True)[:TOP_PROCESSES]
     other = None
     if before is not None and after is not None:
         own = sum(after_procs.get(p, ("", 0.0))[1] - before_procs.get(p, ("", 0.0))[1] for p in mine)
         other = max(0.0, (after["busy"] - before["busy"] - own) / seconds)
     return {"other_cpus": None if other is None else round(other, 2), "loadavg_1m": load1,
-            "top_process": None if top is None else {"name": after_procs[top][0], "pid": top,
-                                                     "cpus": round(used[top] / seconds, 2)}}
+            "top_processes": [{"name": after_procs[pid][0], "pid": pid, "cpus": round(used[pid] / seconds, 2)}
+                              for pid in top]}
 
 
 def busy_line(load: dict, cpus: int) -> str:
@@ -220,8 +223,8 @@ def busy_line(load: dict, cpus: int) -> str:
     other = load.get("other_cpus")
     if other is None or other < BUSY_AT_START_CPUS:
         return ""
-    top = load.get("top_process") or {}
-    who = f"; busiest: {top['name']} (pid {top['pid']}) at {top['cpus']:.2f} CPUs" if top else ""
+    top = load.get("top_processes") or []
+    who = ("; busiest: " + ", ".join(f"{p['name']} (pid {p['pid']}) at {p['cpus']:.2f} CPUs" for p in top)) if top else ""
     return (f"fwbench: warning: the machine is busy before the run: other processes use {other:.2f} of {cpus} CPUs "
             f"(1-minute load {load.get('loadavg_1m') or 0:.2f}){who}. Blocks measured while it stays busy are run "
             f"again, and series still disturbed are kept out of verdicts.")

@@ -1,40 +1,46 @@
 """The OS view of a process's threads, and the check that fails a job whose framework ignored its settings."""
 
 import os
-import threading
-import time
 
 import pytest
 
 from fwbench.measure import threads
 
 
-def _spin(seconds):
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        pass
-
-
 @pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads /proc (Linux)")
 def test_watch_sees_a_busy_thread_and_not_an_idle_one():
-    idle = threading.Event()
-    sleeper = threading.Thread(target=idle.wait, args=(5,))
-    sleeper.start()
-    try:
-        with threads.Watch() as watch:
-            cpu = time.process_time()
-            _spin(0.3)
-            cpu = time.process_time() - cpu
-    finally:
-        idle.set()
-        sleeper.join()
-    u = watch.usage
-    assert u.threads_total >= 2
-    assert u.threads_busy == 1  # the spinning main thread, not the sleeper
+    """In a fresh interpreter that imports only the module under test: pytest's own process carries threads of
+    libraries the other tests import (BLAS workers), which spin on their own schedule."""
+    import json
+    import subprocess
+    import sys
+
+    script = """
+import json, threading, time
+from fwbench.measure import threads
+idle = threading.Event()
+sleeper = threading.Thread(target=idle.wait, args=(5,))
+sleeper.start()
+try:
+    with threads.Watch() as watch:
+        cpu = time.process_time()
+        end = time.perf_counter() + 0.3
+        while time.perf_counter() < end:
+            pass
+        cpu = time.process_time() - cpu
+finally:
+    idle.set()
+    sleeper.join()
+print(json.dumps(dict(watch.usage.as_dict(), cpu=cpu, wall=watch.usage.wall_s)))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    u = json.loads(out.stdout)
+    assert u["threads_total"] == 2
+    assert u["threads_busy"] == 1  # the spinning main thread, not the sleeper
     # The process's own CPU time over the wall time: about 1 on an idle machine, less where other work shares the
     # cores (a fixed lower bound failed under a parallel test run).
-    assert u.cpu_parallelism <= 1.2 and abs(u.cpu_parallelism - cpu / u.wall_s) < 0.2
-    assert {"threads_total", "threads_busy", "cpu_parallelism", "wall_s"} <= set(u.as_dict())
+    assert u["cpu_parallelism"] <= 1.2 and abs(u["cpu_parallelism"] - u["cpu"] / u["wall"]) < 0.2
+    assert {"threads_total", "threads_busy", "cpu_parallelism", "wall_s"} <= set(u)
 
 
 def test_problems_name_every_setting_that_did_not_take():
@@ -103,7 +109,7 @@ def test_a_run_says_on_one_line_when_the_machine_is_already_busy():
     if machine_cpu() is None:
         import pytest
         pytest.skip("no /proc/stat here")
-    assert busy_line({"other_cpus": 0.05, "loadavg_1m": 0.1, "top_process": None}, 2) == ""
+    assert busy_line({"other_cpus": 0.05, "loadavg_1m": 0.1, "top_processes": []}, 2) == ""
     burn = "import time\nend = time.time() + 2\nwhile time.time() < end: pass"
     out = subprocess.run(["sh", "-c", f"{sys.executable} -c '{burn}' >/dev/null 2>&1 & echo $!"],
                          capture_output=True, text=True, check=True)
@@ -111,5 +117,6 @@ def test_a_run_says_on_one_line_when_the_machine_is_already_busy():
     time.sleep(0.3)
     load = machine_load(0.5)
     line = busy_line(load, 2)
-    assert load["other_cpus"] > 0.5 and load["top_process"]["pid"] == pid
+    # Named among the busiest even where other programs (a second test suite) run beside it.
+    assert load["other_cpus"] > 0.5 and pid in [p["pid"] for p in load["top_processes"]]
     assert line.startswith("fwbench: warning: the machine is busy") and f"pid {pid}" in line and "\n" not in line
