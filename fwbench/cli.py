@@ -57,6 +57,10 @@ def cmd_plan(args) -> int:
     store = Store(args.store)
     if store.root.exists() and not store.root.is_dir():
         raise StoreError(f"{store.root}: the store path is a file, not a directory")
+    if not store.root.exists():  # a plan for a store that could never be created is no plan
+        parent = next((p for p in store.root.parents if p.exists() or p.is_symlink()), None)
+        if parent is None or not parent.is_dir():
+            raise StoreError(f"{store.root}: cannot be a store: {parent} is not a directory")
     for line in describe(plan(load_profile(args.profile), store, force=args.force)):
         print(line)
     return EXIT_OK
@@ -65,11 +69,18 @@ def cmd_plan(args) -> int:
 def cmd_results(args) -> int:
     from fwbench.report import tidy
 
-    runs, _ = _store(args).load(strict=True)
+    runs, problems = _store(args).load(strict=False)
     from fwbench.report.results import Report
 
+    # As the book and `validate` do: a bad file costs only its own job or run, and is named.
+    for problem in problems:
+        print(f"fwbench: skipped unreadable file: {problem}", file=sys.stderr)
+    if problems and args.strict:
+        print(f"fwbench: error: {len(problems)} file(s) unreadable; nothing written (--strict)", file=sys.stderr)
+        return EXIT_BAD_INPUT
     n = tidy.write(runs, Path(args.output), args.format, comparisons=Report(runs).comparisons())
-    print(f"fwbench: wrote {n} rows from {len(runs)} runs to {args.output}")
+    skipped = f"; {len(problems)} unreadable file(s) skipped" if problems else ""
+    print(f"fwbench: wrote {n} rows from {len(runs)} runs to {args.output}{skipped}")
     return EXIT_OK
 
 
@@ -110,13 +121,17 @@ def cmd_report(args) -> int:
 
 def cmd_validate(args) -> int:
     """Every file of the store: runs and jobs, the import log and the kept report versions; one line per bad file."""
-    from fwbench.store.bundle import imported_runs
+    from fwbench.store.bundle import imported_runs, without_provenance
     from fwbench.report.versions import check_reports
 
     store = _store(args)
     runs, problems = store.load(strict=False)
+    problems += [f"{link}: a symbolic link (a store never follows links; remove it)" for link in store.links()]
     try:
         imported_runs(store)
+        # Named, not counted as invalid: a store moved to a new machine holds such runs too.
+        for line in without_provenance(store, runs):
+            print(f"fwbench: warning: {line}", file=sys.stderr)
     except StoreError as exc:
         problems.append(str(exc))
     problems += check_reports(store)
@@ -134,7 +149,10 @@ def cmd_bundle(args) -> int:
     from fwbench.store.bundle import pack
 
     machines = ["*"] if args.all else args.machine
-    index = pack(_store(args), Path(args.output), machines)
+    skipped: list[str] = []
+    index = pack(_store(args), Path(args.output), machines, skipped)
+    for problem in skipped:
+        print(f"fwbench: skipped unreadable file: {problem}", file=sys.stderr)
     jobs = sum(sum(f.startswith("jobs/") for f in r["files"]) for r in index["runs"].values())
     print(f"fwbench: bundled {len(index['runs'])} run(s) ({jobs} jobs) of "
           f"{', '.join(f'{label} ({mid})' for mid, label in sorted(index['machines'].items()))} into {args.output}")
@@ -202,6 +220,8 @@ def parser() -> argparse.ArgumentParser:
     res = sub.add_parser("results", help="export every stored record in long (tidy) format")
     res.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     res.add_argument("-o", "--output", required=True, help="file to write")
+    res.add_argument("--strict", action="store_true",
+                     help="write nothing and exit 2 if any stored file is unreadable (default: skip and name it)")
     res.set_defaults(func=cmd_results)
 
     book = sub.add_parser("book", help="build the Jupyter Book from the store")

@@ -79,8 +79,11 @@ def nightly(store: Store, options: NightlyOptions = NightlyOptions()) -> int:
     current = versions.history(store)[-1]
     changes = versions.compare(store, current, versions.previous(store, current))
     bundle = out / f"{this_machine_id()}.fwbundle"
+    skipped: list[str] = []
     try:
-        pack(store, bundle)
+        pack(store, bundle, skipped=skipped)
+        for problem in skipped:
+            print(f"fwbench: bundle: skipped unreadable file: {problem}")
     except Exception as exc:  # a night with no runs of this machine still reports
         print(f"fwbench: no bundle: {exc}")
         bundle = None

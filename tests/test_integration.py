@@ -4,6 +4,7 @@ import json
 import re
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import nbformat
@@ -22,15 +23,29 @@ pytestmark = pytest.mark.slow
 JUDGED = tuple(v for v in VERDICTS if v not in ("not testable here", "not yet measured"))
 
 
-def cli(*args, timeout=1500):
+def cli(*args, timeout=1500, env=None):
     return subprocess.run([sys.executable, "-m", "fwbench", *args], capture_output=True, text=True,
-                          cwd=REPO, timeout=timeout)
+                          cwd=REPO, timeout=timeout, env=env)
+
+
+#: Credentials a maker's environment holds, under names the old prefix rule recorded (Terraform's TF_ tokens,
+#: NVIDIA's and Triton's API keys, TorchServe's token): none may reach a stored file, a bundle or a page.
+SECRETS = {"TF_API_TOKEN": "tfTok3nValue0fTheMaker9xq", "TF_TOKEN_app_terraform_io": "tfHostTok3nQ8w7e6r5t4y",
+           "NVIDIA_API_KEY": "nvapi-Mak3rsPr1vateKeyValue0123456789abcd", "TRITON_API_KEY": "tr1tonKeyOfTheMakerZ9",
+           "TORCHSERVE_AUTH_TOKEN": "t0rchServeT0kenMakerQ1"}
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    """Runs the smoke profile, a rerun, a job that times out, and builds the book; returns what each left."""
+    """Runs the smoke profile, a rerun, a job that times out, and builds the book; returns what each left.
+
+    Every command runs with credentials in its environment and HOME set to the folder holding the store, the
+    book and the bundles, as on a maker's laptop: nothing they leave may name either."""
+    import functools
+    import os
+
     tmp = tmp_path_factory.mktemp("pipeline")
+    cli = functools.partial(globals()["cli"], env={**os.environ, **SECRETS, "HOME": str(tmp)})
     store = tmp / "store"
     first = cli("--store", str(store), "run", "--profile", "smoke", "--no-progress")
     second = cli("--store", str(store), "run", "--profile", "smoke", "--no-progress")
@@ -60,7 +75,7 @@ def pipeline(tmp_path_factory):
     # The nightly finds the HTML book already built from these inputs (left as it is) and adds the single page.
     nightly = cli("--store", str(store), "nightly", "--profile", "smoke", "--no-reference", "--no-progress",
                   "--out", str(tmp / "nightly"), "--book-out", str(tmp / "book"))
-    return {"nightly": nightly, "nightly_dir": tmp / "nightly","store": s, "first": first, "second": second, "timed_out": timed_out, "export": export,
+    return {"home": tmp, "nightly": nightly, "nightly_dir": tmp / "nightly","store": s, "first": first, "second": second, "timed_out": timed_out, "export": export,
             "csv": csv, "previous": previous, "imported": imported, "bundle": bundle, "book": book, "unchanged": unchanged,
             "html": tmp / "book" / "_build" / "html"}
 
@@ -517,30 +532,66 @@ def damaged(pipeline, tmp_path_factory):
                   and j["process"] == 1)
     path = smoke.path / "jobs" / f"{victim['job_id']}.json"
     path.write_bytes(path.read_bytes()[:200])
+    # Well-formed JSON of the wrong types, as a hostile bundle or a hand edit leaves it: a job whose checks are a
+    # string, a run whose fingerprint says its memory is "lots", and a log linked to a file outside the store.
+    typed = next(j for j in smoke.jobs if j["experiment"] == "eager_vs_graph" and j["framework"] == "jax"
+                 and j["process"] == 1 and j["job_id"] != victim["job_id"])
+    typed_path = smoke.path / "jobs" / f"{typed['job_id']}.json"
+    typed_path.write_text(json.dumps({**typed, "checks": "all passed"}))
+    bad_run = root / "runs" / "20991231T000000Z-badrun"
+    shutil.copytree(smoke.path, bad_run)
+    bad_manifest = json.loads((bad_run / "manifest.json").read_text())
+    bad_manifest["run_id"] = bad_run.name
+    bad_manifest["fingerprint"]["hardware"]["memory_bytes"] = "lots"
+    (bad_run / "manifest.json").write_text(json.dumps(bad_manifest))
+    secret = tmp / "outside-the-store.txt"
+    secret.write_text("a private file of this machine\n")
+    link = smoke.path / "logs" / "linked.log"
+    link.symlink_to(secret)
     # Built over a copy of the pipeline's book, as a reader's next `make report` builds over the last one: Sphinx
     # renders no unchanged appendix notebook again (a third of a whole build), the chapters are executed anew
     # against the damaged store, and the damaged job's appendix page must go.
     shutil.copytree(pipeline["html"].parent.parent, tmp / "book", symlinks=True)
-    return {"store": store, "victim": victim, "run": smoke, "path": path,
+    return {"store": store, "victim": victim, "run": smoke, "path": path, "typed": typed_path, "typed_job": typed, "bad_run": bad_run,
+            "link": link, "tmp": tmp,
             "validate": cli("--store", str(root), "validate"),
+            "results": cli("--store", str(root), "results", "--format", "csv", "-o", str(tmp / "results.csv")),
+            "history": cli("--store", str(root), "history", "--framework", "torch", "--workload", "mlp",
+                           "--variant", "eager"),
+            "bundle": cli("--store", str(root), "bundle", "--all", "-o", str(tmp / "all.fwbundle")),
             "book": cli("--store", str(root), "book", "--no-reference", "--out", str(tmp / "book")),
             "rerun": cli("--store", str(root), "run", "--profile", "smoke", "--no-progress"),
             "html": tmp / "book" / "_build" / "html", "pipeline_html": pipeline["html"]}
 
 
-def test_one_truncated_job_costs_only_that_job(damaged):
-    assert damaged["validate"].returncode == 2 and damaged["path"].name in damaged["validate"].stderr
+def test_one_bad_file_costs_only_its_own_job_or_run(damaged):
+    """A truncated job, a job and a manifest of the wrong types, a linked log: each is named by validate, the
+    book, results and bundle, which all still work; the rest of the store is read, packed and reused as before."""
+    bad = [damaged["path"].name, damaged["typed"].name, damaged["bad_run"].name]
+    assert damaged["validate"].returncode == 2
+    assert all(name in damaged["validate"].stderr for name in bad + [damaged["link"].name])
+    assert "Traceback" not in damaged["validate"].stderr
+    for command in ("results", "history", "bundle"):
+        res = damaged[command]
+        assert res.returncode == 0 and "Traceback" not in res.stderr, (command, res.stderr[-2000:])
+    assert all(name in damaged["results"].stderr for name in bad)
+    assert (damaged["tmp"] / "results.csv").stat().st_size > 0
+    with tarfile.open(damaged["tmp"] / "all.fwbundle") as tar:
+        names = tar.getnames()
+        packed = b"".join(tar.extractfile(m).read() for m in tar.getmembers() if m.isfile())
+    assert not any(n.endswith(("linked.log", damaged["path"].name, damaged["typed"].name)) for n in names)
+    assert b"a private file of this machine" not in packed and not any(damaged["bad_run"].name in n for n in names)
     assert damaged["book"].returncode == 0, damaged["book"].stderr[-3000:]
     intro = read_page(damaged["html"] / "intro.html")
-    assert damaged["path"].name in intro  # the damaged file is named
+    assert all(name in intro for name in bad)  # the damaged files are named
     # Its appendix page, which the pipeline's book had, is gone with it; every other job's page is still there.
     from fwbench.book.build import appendix_name
 
     def appendix(html):
         return {p.stem for p in (html / "chapters" / "appendix" / "runs").glob("*.html")}
 
-    assert appendix(damaged["html"]) == appendix(damaged["pipeline_html"]) - {appendix_name(damaged["run"],
-                                                                                            damaged["victim"])}
+    assert appendix(damaged["html"]) == appendix(damaged["pipeline_html"]) - {
+        appendix_name(damaged["run"], damaged["victim"]), appendix_name(damaged["run"], damaged["typed_job"])}
     # The chapters' figures were drawn anew from the damaged store; the old ones, which no page shows, are gone.
     from fwbench.book.stale import IMAGE_REF
 
@@ -551,7 +602,7 @@ def test_one_truncated_job_costs_only_that_job(damaged):
     assert "no longer in the store" not in changes and "could not be read" in changes
     # Every other job of that run stays reusable: the rerun measures the damaged one alone.
     assert damaged["rerun"].returncode == 0, damaged["rerun"].stderr[-3000:]
-    assert "1 executed, 23 reused, 0 failed" in damaged["rerun"].stdout
+    assert "2 executed, 22 reused, 0 failed" in damaged["rerun"].stdout
 
 
 def test_nightly_reuses_everything_prints_a_pdf_and_summarizes(pipeline):
@@ -578,3 +629,20 @@ def test_nightly_reuses_everything_prints_a_pdf_and_summarizes(pipeline):
     assert len(bundles) == 1
     check = cli("--store", str(pipeline["store"].root), "import", str(bundles[0]))
     assert check.returncode == 0 and "imported 0 run(s)" in check.stdout  # this machine's runs, already here
+
+
+def test_no_secret_or_home_path_is_stored_bundled_or_published(pipeline):
+    """The maker's credentials and home folder (where the store, book and bundles live) appear in no stored file,
+    no member of a bundle (the one a colleague imports, the nightly's) and no page of the book."""
+    needles = [v.encode() for v in SECRETS.values()] + [str(pipeline["home"]).encode()]
+    places = {p: p.read_bytes() for p in pipeline["store"].root.rglob("*") if p.is_file() and "artifacts" not in p.parts}
+    for bundle in [pipeline["bundle"], *pipeline["nightly_dir"].glob("*.fwbundle")]:
+        with tarfile.open(bundle) as tar:
+            places.update({Path(f"{bundle.name}:{m.name}"): tar.extractfile(m).read() for m in tar if m.isfile()})
+    places.update({p: p.read_bytes() for p in pipeline["html"].rglob("*") if p.is_file()
+                   and p.suffix in (".html", ".ipynb", ".txt", ".js", ".json", ".md")})
+    assert len(list(pipeline["nightly_dir"].glob("*.fwbundle"))) == 1
+    found = sorted({f"{path}: {needle.decode()[:12]}..." for path, data in places.items() for needle in needles
+                    if needle in data})
+    assert not found, found[:10]
+

@@ -16,7 +16,7 @@ BOOK_SIDE = {"tables", "plots", "claims", "findings"}
 
 def layer(module: str) -> str:
     parts = module.split(".")
-    if module in ("fwbench", "fwbench.paths", "fwbench.files", "fwbench.plugins", "fwbench.errors"):
+    if module in ("fwbench", "fwbench.paths", "fwbench.files", "fwbench.plugins", "fwbench.errors", "fwbench.privacy"):
         return "foundation"
     if parts[1] in ("measure", "frameworks", "workloads", "runtimes", "exporters"):
         return "measure"

@@ -72,10 +72,10 @@ def stage_appendix(report: Report, dest: Path = APPENDIX_RUNS) -> set[str]:
     wanted = set()
     for run, job in report.latest:
         src = run.notebook(job["job_id"])
-        if not src.is_file():
+        if not src.is_file() and not src.is_symlink():
             continue
         try:
-            nb = sanitize.notebook(nbformat.read(src, as_version=4))
+            nb = sanitize.notebook(nbformat.reads(json.dumps(run.read_notebook(job["job_id"])), as_version=4))
         except Exception as exc:  # an unreadable notebook loses its page, not the book
             print(f"fwbench: warning: appendix: {src}: not a readable notebook ({type(exc).__name__})", file=sys.stderr)
             continue

@@ -18,6 +18,7 @@ import yaml
 
 from fwbench import frameworks
 from fwbench.experiments import EXPERIMENTS
+from fwbench.experiments.base import BOUNDS, MAX_ITEMS, Bound
 from fwbench.workloads import WORKLOADS
 from fwbench.paths import PROFILES
 from fwbench.errors import MatrixError
@@ -26,6 +27,16 @@ PROFILE_DIR = PROFILES
 DEVICES = ("cpu", "cuda", "auto")
 _PROFILE_KEYS = {"name", "description", "threads", "timeout_s", "seed", "machine_label", "experiments"}
 _EXPERIMENT_KEYS = {"frameworks", "devices", "workloads", "variants", "params", "processes", "replacement_processes"}
+#: A profile file's size at most, checked before it is parsed: the committed ones are under 3 KB, and the pure-Python
+#: YAML parser (pure so that aliases can be refused) takes about a second per 100 KB.
+MAX_PROFILE_BYTES = 64 * 1024
+#: Nesting at most: a profile is mapping > experiments > block > params > list > item, six deep; a deeper one is a
+#: mistake, or an attack on the YAML composer's recursion.
+MAX_DEPTH = 16
+#: Jobs a profile may expand to at most, checked block by block before they are made: each job is a fresh notebook
+#: kernel that imports its framework (tens of seconds at least), so 10 000 are days of machine time; the full
+#: profile expands to about 200.
+MAX_JOBS = 10_000
 
 
 @dataclass(frozen=True)
@@ -88,6 +99,25 @@ def _fail(where: str, message: str) -> typing.NoReturn:
     raise MatrixError(f"{where}: {message}")
 
 
+def _shown(value) -> str:
+    """A value as a message quotes it: a long one cut short, so the refusal stays one readable line."""
+    try:
+        text = repr(value)
+    except ValueError:  # an integer past Python's 4300-digit limit for str()
+        return f"a {value.bit_length()}-bit integer"
+    return text if len(text) <= 60 else text[:50] + "..."
+
+
+def _within(where: str, value, bound: Bound, low=None) -> None:
+    """Refuse a number outside `bound` (`low` raises its lower end), before anything is sized by it."""
+    low = bound.low if low is None else low
+    # Exact for any int: Python compares big ints with floats without converting them, so without overflow.
+    if value > bound.high:
+        _fail(where, f"expected at most {bound.high}, got {_shown(value)}: {bound.why}")
+    if value < low:
+        _fail(where, f"expected {low} to {bound.high}, got {_shown(value)}")
+
+
 def _names(where: str, value, allowed: list[str]) -> list[str]:
     if isinstance(value, str):
         value = [value]
@@ -101,7 +131,9 @@ def _names(where: str, value, allowed: list[str]) -> list[str]:
 
 def _type_ok(value, annotation) -> bool:
     if annotation in (float, "float"):  # NaN and infinity are not numbers a profile can mean
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        # An int is finite however large: math.isfinite would overflow converting it to a float.
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and math.isfinite(value))
     if annotation in (int, "int"):
         return isinstance(value, int) and not isinstance(value, bool)
     if annotation in (str, "str"):
@@ -128,7 +160,13 @@ def validate_params(where: str, params_cls: type, given) -> dict:
         if name not in fields:
             _fail(f"{where}.{name}", f"unknown parameter; allowed: {', '.join(fields)}")
         if not _type_ok(value, fields[name].type):
-            _fail(f"{where}.{name}", f"expected {fields[name].type}, got {type(value).__name__} {value!r}")
+            wanted = "a finite number" if isinstance(value, float) and not math.isfinite(value) else fields[name].type
+            _fail(f"{where}.{name}", f"expected {wanted}, got {type(value).__name__} {_shown(value)}")
+        if isinstance(value, (list, tuple)) and len(value) > MAX_ITEMS:
+            _fail(f"{where}.{name}", f"{len(value)} items, at most {MAX_ITEMS} allowed (each is measured in turn)")
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, (int, float)) and not isinstance(item, bool):
+                _within(f"{where}.{name}", item, BOUNDS[fields[name].metadata.get("bounds", "count")])
     try:
         instance = params_cls(**given)
         if hasattr(instance, "timer"):
@@ -161,10 +199,13 @@ def _devices(where: str, value) -> list[str]:
     return list(dict.fromkeys(expanded))
 
 
-def _threads(value):
-    if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+def _threads(where: str, value):
+    if value == "auto":
         return value
-    _fail("threads", f"expected 'auto' or a positive integer, got {value!r}")
+    if not _type_ok(value, int):
+        _fail(where, f"expected 'auto' or a positive integer, got {_shown(value)}")
+    _within(where, value, BOUNDS["cpus"], low=1)
+    return value
 
 
 def parse_profile(data, where: str = "profile") -> Profile:
@@ -180,13 +221,15 @@ def parse_profile(data, where: str = "profile") -> Profile:
     name = data.get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         _fail(f"{where}.name", "expected a name of letters, digits, '_', '.' or '-'")
-    threads = _threads(data.get("threads", "auto"))
+    threads = _threads(f"{where}.threads", data.get("threads", "auto"))
     timeout = data.get("timeout_s", 900)
     if not _type_ok(timeout, float) or timeout <= 0:
-        _fail(f"{where}.timeout_s", f"expected a positive number of seconds, got {timeout!r}")
+        _fail(f"{where}.timeout_s", f"expected a positive number of seconds, got {_shown(timeout)}")
+    _within(f"{where}.timeout_s", timeout, BOUNDS["timeout"])
     seed = data.get("seed", 0)
-    if not _type_ok(seed, int) or seed < 0:
-        _fail(f"{where}.seed", f"expected a non-negative integer, got {seed!r}")
+    if not _type_ok(seed, int):
+        _fail(f"{where}.seed", f"expected a non-negative integer, got {_shown(seed)}")
+    _within(f"{where}.seed", seed, BOUNDS["seed"])
     machine_label = data.get("machine_label", "")
     if not isinstance(machine_label, str) or (
             machine_label and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _.,:;+@()/-]{0,119}", machine_label)):
@@ -220,11 +263,13 @@ def parse_profile(data, where: str = "profile") -> Profile:
         if wanted_variants != "all":
             wanted_variants = _names(f"{at}.variants", wanted_variants, all_variants)
         processes = spec.get("processes", experiment.default_processes)
-        if not _type_ok(processes, int) or processes < 1:
-            _fail(f"{at}.processes", f"expected a positive integer, got {processes!r}")
+        if not _type_ok(processes, int):
+            _fail(f"{at}.processes", f"expected a positive integer, got {_shown(processes)}")
+        _within(f"{at}.processes", processes, BOUNDS["processes"], low=1)
         replacements = spec.get("replacement_processes", experiment.default_replacements)
-        if not _type_ok(replacements, int) or replacements < 0:
-            _fail(f"{at}.replacement_processes", f"expected a non-negative integer, got {replacements!r}")
+        if not _type_ok(replacements, int):
+            _fail(f"{at}.replacement_processes", f"expected a non-negative integer, got {_shown(replacements)}")
+        _within(f"{at}.replacement_processes", replacements, BOUNDS["processes"])
         cells = [(fw, device, workload, variant) for fw in fws for device in devices for workload in workloads
                  for variant in experiment.variants_of(fw)
                  if (wanted_variants == "all" or variant in wanted_variants)
@@ -236,6 +281,9 @@ def parse_profile(data, where: str = "profile") -> Profile:
             for fw, device, workload, variant in cells:
                 grouped.setdefault((fw, device, workload), []).append(variant)
             cells = [(*key, ",".join(vs)) for key, vs in grouped.items()]
+        if len(jobs) + processes * len(cells) > MAX_JOBS:
+            _fail(at, f"the profile expands to {len(jobs) + processes * len(cells)} jobs by this block, at most "
+                      f"{MAX_JOBS} allowed (each is a fresh kernel: days of machine time)")
         # All cells' first processes, then all second ones, each round in a seeded random order: a cell's
         # processes are spread over the run and alternatives take turns, so drift of the machine hits
         # them alike and shows as between-process noise rather than as a difference.
@@ -270,24 +318,44 @@ def load_profile(name_or_path: str) -> Profile:
         known = ", ".join(sorted(p.stem for p in PROFILE_DIR.glob("*.yml")))
         raise MatrixError(f"profile {name_or_path!r} not found; known profiles: {known}")
     try:
-        text = path.read_bytes().decode("utf-8")
+        with path.open("rb") as file:
+            raw = file.read(MAX_PROFILE_BYTES + 1)  # no more: a huge file is refused, not read
+        if len(raw) > MAX_PROFILE_BYTES:
+            raise MatrixError(f"{path}: larger than {MAX_PROFILE_BYTES // 1024} KiB, too large for a profile")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MatrixError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise MatrixError(f"{path}: cannot be read ({exc.strerror})") from None
     try:
         data = yaml.load(text, Loader=_NoAliasLoader)
-    except yaml.YAMLError as exc:
-        raise MatrixError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    except _Refused as exc:
+        raise MatrixError(f"{path}: {exc}") from None
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: an integer past Python's 4300-digit limit, a bad date
+        raise MatrixError(f"{path}: not valid YAML ({str(exc).splitlines()[0].split(';')[0]})") from None
+    except (RecursionError, MemoryError):  # the depth and size caps should stop both first
+        raise MatrixError(f"{path}: too deeply nested or too large to parse") from None
     return parse_profile(data, where=path.name)
 
 
+class _Refused(yaml.YAMLError):
+    """YAML that parses, but that no profile may be."""
+
+
 class _NoAliasLoader(yaml.SafeLoader):
-    """YAML without anchors and aliases: a profile never needs them, and nested aliases expand
-    exponentially (a few hundred bytes can ask for gigabytes)."""
+    """YAML without anchors and aliases, nested at most MAX_DEPTH deep: a profile never needs either, nested
+    aliases expand exponentially (a few hundred bytes can ask for gigabytes), and the composer recurses per level."""
+
+    depth = 0
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
-            raise yaml.YAMLError(f"aliases (*{event.anchor}) are not allowed in a profile, line {event.start_mark.line + 1}")
-        return super().compose_node(parent, index)
+            raise _Refused(f"aliases (*{event.anchor}) are not allowed in a profile, line {event.start_mark.line + 1}")
+        if self.depth >= MAX_DEPTH:
+            raise _Refused(f"nested deeper than {MAX_DEPTH} levels, line {self.peek_event().start_mark.line + 1}")
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1

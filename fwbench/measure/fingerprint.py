@@ -190,10 +190,16 @@ def conditions() -> dict:
 
 
 def collect() -> dict:
-    """The full fingerprint of this machine and software, as stored in a run manifest."""
+    """The full fingerprint of this machine and software, as stored in a run manifest.
+
+    Scrubbed of private paths and secrets (fwbench.privacy): the interpreter's path names the maker's home folder.
+    Job keys are made from this scrubbed form, so a stored manifest's inputs compare equal to a later `plan`'s.
+    """
+    from fwbench import privacy
+
     hw = hardware()
     label, source = machine_label(hw)
-    return {
+    return privacy.scrub({
         "machine_id": machine_id(hw),
         "machine_label": label,
         "machine_label_source": source,
@@ -207,7 +213,7 @@ def collect() -> dict:
         "tools": tool_versions(),
         "conditions": conditions(),
         "numerics": numerics(),
-    }
+    })
 
 
 def numerics() -> dict:

@@ -15,9 +15,10 @@ stored); for the others it is the whole measuring cell, an upper bound.
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pandas as pd
+
+from fwbench.errors import StoreError
 
 #: The notebook cell that runs an experiment (every notebook calls fwbench.measure.job.execute in it).
 MEASURING_CELL = "execute("
@@ -62,8 +63,8 @@ def job_split(run, job: dict) -> dict | None:
     if not path.is_file() or not isinstance(job.get("duration_s"), (int, float)):
         return None
     try:
-        split = notebook_split(json.loads(path.read_text()))
-    except (OSError, ValueError):
+        split = notebook_split(run.read_notebook(job["job_id"]))
+    except StoreError:  # the book's appendix names it; here the job only loses its time split
         return None
     if not split:
         return None

@@ -71,7 +71,7 @@ def history(store: Store) -> list[dict]:
     out = []
     for path in sorted(reports_dir(store).glob("*.json")):
         try:
-            data = read_json(path)
+            data = read_json(path, "json", store.root)
         except StoreError:
             continue
         if data.get("kind") == "report" and data.get("schema_version") == SCHEMA_VERSION \
@@ -85,7 +85,7 @@ def check_reports(store: Store) -> list[str]:
     problems = []
     for path in sorted(reports_dir(store).glob("*.json")):
         try:
-            data = read_json(path)
+            data = read_json(path, "json", store.root)
         except StoreError as exc:
             problems.append(str(exc))
             continue

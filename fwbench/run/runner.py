@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -13,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fwbench import SCHEMA_VERSION
+from fwbench import SCHEMA_VERSION, privacy
 from fwbench.measure import fingerprint, threads
 from fwbench.store.bundle import imported_runs
 from fwbench.run.inputs import Inputs
@@ -23,7 +25,7 @@ from fwbench.measure.child import error_of
 from fwbench.experiments import EXPERIMENTS
 from fwbench.run.kernel import KERNEL_NAME, jupyter_env
 from fwbench.matrix.profile import Job, Profile
-from fwbench.files import copy_atomic
+from fwbench.files import copy_atomic, write_json_atomic
 from fwbench.store.store import Store, read_json, validate_job
 from fwbench.errors import StoreError
 from fwbench.paths import SCRATCH
@@ -84,6 +86,60 @@ def _failure_doc(job: Job, error: dict) -> dict:
 #: The variables through which a kernel and everything it starts find their temporary directory.
 TEMP_VARS = ("TMPDIR", "TEMP", "TMP")
 
+#: A cell's temporary folder is `<temp dir>/fwbench-cell-<owner pid>-<random>`; a run's work folder (in-flight
+#: notebooks, kernel logs, compiler caches, kernels' connection files) is `<scratch>/work/<run id>-pid<owner pid>`.
+CELL_PREFIX = "fwbench-cell-"
+_CELL_OWNER = re.compile(rf"^{CELL_PREFIX}(\d+)-")
+_WORK_OWNER = re.compile(r"-pid(\d+)$")
+
+
+def work_root_of(scratch: Path, run_id: str) -> Path:
+    """Where a run keeps what it has not stored yet; named after this process, its owner."""
+    return scratch / "work" / f"{run_id}-pid{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, and is another user's
+        return True
+    return True
+
+
+def clean_leftovers(scratch: Path) -> list[Path]:
+    """Remove what runners killed without a chance to clean up (kill -9, a lost machine) left, and return it:
+    work folders under `scratch` (in-flight notebooks, compiler caches, and kernels' connection files, which hold
+    each kernel's HMAC key) and cells' temporary folders.
+
+    Only folders whose owner, named in the folder's name, is dead, and that this user owns: a runner beside this
+    one (another scratch folder, another store) keeps its folders. (A pid reused by a live process only delays the
+    removal to a later run.) Folders named before owners were named in them are left alone: nothing says whose.
+    """
+    found = [(p, _WORK_OWNER.search(p.name)) for p in _entries(scratch / "work")]
+    found += [(p, _CELL_OWNER.match(p.name)) for p in _entries(Path(tempfile.gettempdir()))
+              if p.name.startswith(CELL_PREFIX)]
+    removed = []
+    for path, owner in found:
+        if owner is None or int(owner.group(1)) == os.getpid() or _alive(int(owner.group(1))):
+            continue
+        try:
+            if not path.is_dir() or path.is_symlink() or path.lstat().st_uid != os.getuid():
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return list(folder.iterdir())
+    except OSError:
+        return []
+
 
 class CellTemps:
     """One temporary directory per cell, which its processes' kernels (and all they start) use as TMPDIR; removed
@@ -98,6 +154,8 @@ class CellTemps:
     the system temp dir, not under the scratch folder, so that paths of Unix sockets made in them stay under the
     108-byte limit. `keep(cell_id)`, asked once the cell's last process of a batch is stored, keeps the folder for
     processes still to come (a replacement process finds the caches as the cell's other warm processes did).
+    Each folder's name carries this process's id, so that a later run can tell one a killed runner left (its
+    owner dead) from one a runner beside it still uses (`clean_leftovers`).
     """
 
     def __init__(self, jobs, keep=lambda cell_id: False):
@@ -113,7 +171,8 @@ class CellTemps:
     @contextlib.contextmanager
     def env(self, index: int, job):
         """Run the job at position `index` with TMPDIR (TEMP, TMP) at its cell's folder."""
-        path = self._dirs.get(job.cell_id) or self._dirs.setdefault(job.cell_id, tempfile.mkdtemp(prefix="fwbench-cell-"))
+        path = self._dirs.get(job.cell_id) or self._dirs.setdefault(
+            job.cell_id, tempfile.mkdtemp(prefix=f"{CELL_PREFIX}{os.getpid()}-"))
         saved = {name: os.environ.get(name) for name in TEMP_VARS}
         os.environ.update({name: path for name in TEMP_VARS})
         try:
@@ -144,16 +203,21 @@ def execute_job(job: Job, work: Path, notebook_out: Path, cache_dir: Path) -> di
     """Run one job's notebook in a fresh kernel; return its result body (never raises for job failures)."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
+    from traitlets.config import Config
 
     output_json = work / "result.json"
     params = {**job.notebook_parameters(), "output_path": str(output_json), "cache_dir": str(cache_dir)}
     started = time.monotonic()
     os.environ["FWBENCH_KERNEL_LOG"] = str(work / "kernel.log")
+    # The kernel's connection file holds the key that signs its messages. jupyter_client would make it in the
+    # shared temp folder under an anonymous name, and leave it there if this runner is killed; in the work
+    # folder it goes with the folder, by this run or, after a kill, by the next (clean_leftovers).
+    config = Config({"KernelManager": {"connection_file": str(work / "kernel-connection.json")}})
     try:
         papermill.execute_notebook(
             str(EXPERIMENTS[job.experiment].notebook_path), str(notebook_out), parameters=params,
             kernel_name=KERNEL_NAME, execution_timeout=job.timeout_s, progress_bar=False,
-            log_output=False, cwd=str(work))
+            log_output=False, cwd=str(work), config=config)
         body = read_json(output_json)
         body.setdefault("error", None)
         status = "ok"
@@ -191,6 +255,10 @@ def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions
     """Execute `profile` into `store`; skip jobs whose inputs match a stored successful result."""
     summary = Summary()
     with machine_lock(_machine_lock_path()), store.lock():
+        clean_leftovers(options.scratch)
+        # Everything written into the store passes through `scrub` (fwbench.privacy): stores travel in bundles and
+        # books. Keys and measurements use the real values; only the stored copies are scrubbed.
+        scrub = privacy.scrubber(store=store.root, scratch=options.scratch)
         fp = fingerprint.collect()
         if profile.machine_label and fp.get("machine_label_source") != "env":  # the environment wins
             fp["machine_label"], fp["machine_label_source"] = profile.machine_label, "profile"
@@ -201,7 +269,7 @@ def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions
         runs, problems = store.load(strict=False)
         for problem in problems:
             print(f"fwbench: warning: skipping unreadable run: {problem}", file=sys.stderr)
-        _close_abandoned(runs, store)
+        _close_abandoned(runs, store, scrub)
         imported = imported_runs(store)
         done = reusable_results(runs, imported)
 
@@ -232,18 +300,18 @@ def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions
             "reused": {j.job_id: done[keys[j.job_id]] for j in profile.jobs if j not in todo},
             "counts": {},
         }
-        store.write_manifest(manifest)
+        store.write_manifest(scrub(manifest))
         os.environ.update(jupyter_env(options.scratch / "jupyter"))
-        work_root = options.scratch / "work" / run_id
+        work_root = work_root_of(options.scratch, run_id)
         status = "interrupted"
         try:
-            _run_jobs(todo, replacements, run_id, store, work_root, options, summary, manifest)
+            _run_jobs(todo, replacements, run_id, store, work_root, options, summary, manifest, scrub)
             status = "complete"
         finally:
             manifest.update(status=status, finished=_now(),
                             counts={"executed": summary.executed, "reused": summary.reused,
                                     "failed": summary.failed, "skipped": summary.skipped})
-            store.write_manifest(manifest)
+            store.write_manifest(scrub(manifest))
             shutil.rmtree(work_root, ignore_errors=True)
     return summary
 
@@ -262,7 +330,7 @@ def reusable_results(runs, imported: dict) -> dict[str, str]:
     return done
 
 
-def _close_abandoned(runs, store: Store) -> None:
+def _close_abandoned(runs, store: Store, scrub) -> None:
     """A run still marked running while we hold the store's lock was killed: mark it interrupted.
 
     Its finished jobs stay valid and are reused; the job it was in the middle of
@@ -272,7 +340,7 @@ def _close_abandoned(runs, store: Store) -> None:
         if run.manifest["status"] == "running":
             run.manifest.update(status="interrupted", finished=None,
                                 counts={"executed": len(run.jobs)}, note="runner was killed; closed by the next run")
-            store.write_manifest(run.manifest)
+            store.write_manifest(scrub(run.manifest))
 
 
 def newest_results(runs, imported: dict, machine_id: str) -> dict[str, tuple[str, dict]]:
@@ -281,7 +349,7 @@ def newest_results(runs, imported: dict, machine_id: str) -> dict[str, tuple[str
             if run.run_id not in imported and run.manifest["machine_id"] == machine_id for job in run.jobs}
 
 
-def _run_jobs(todo, replacements, run_id, store, work_root, options, summary, manifest) -> None:
+def _run_jobs(todo, replacements, run_id, store, work_root, options, summary, manifest, scrub) -> None:
     """The planned jobs, then rounds of replacement processes (fwbench.run.replace) until no cell needs one."""
     unavailable: dict[str, dict] = {}  # cell_id -> the skipped job's body, for the cell's later processes
     temps = CellTemps(todo, keep=lambda cell_id: replacements.next_for(cell_id) is not None)
@@ -306,15 +374,15 @@ def _run_jobs(todo, replacements, run_id, store, work_root, options, summary, ma
                         break
                 summary.replacements += len(batch)
                 manifest["jobs"] = manifest["jobs"] + [j.job_id for j in batch]
-                store.write_manifest(manifest)
+                store.write_manifest(scrub(manifest))
                 temps.schedule(batch)
-            _run_each(batch, replacements, run_id, store, work_root, options, summary, unavailable, temps)
+            _run_each(batch, replacements, run_id, store, work_root, options, summary, unavailable, temps, scrub)
             batch = []
     finally:
         temps.close()
 
 
-def _run_each(batch, replacements, run_id, store, work_root, options, summary, unavailable, temps) -> None:
+def _run_each(batch, replacements, run_id, store, work_root, options, summary, unavailable, temps, scrub) -> None:
     from tqdm.auto import tqdm
 
     bar = tqdm(batch, desc="fwbench", unit="job", disable=not options.progress, file=sys.stderr)
@@ -344,20 +412,35 @@ def _run_each(batch, replacements, run_id, store, work_root, options, summary, u
         except StoreError as exc:  # the notebook wrote something malformed: keep it as a failure
             doc.update(status="failed", records=[], samples={}, checks=[],
                        error={"type": "StoreError", "message": str(exc), "traceback": ""})
-        if nb_tmp.exists():
-            copy_atomic(nb_tmp, store.run_dir(run_id) / "notebooks" / f"{job.job_id}.ipynb")
-        if (work / "artifacts").is_dir():  # exported models: kept with the run, never in git
+        if nb_tmp.exists():  # papermill's metadata names the paths it ran with; outputs hold tracebacks
+            _store_notebook(nb_tmp, store.run_dir(run_id) / "notebooks" / f"{job.job_id}.ipynb", scrub)
+        if (work / "artifacts").is_dir():  # exported models: kept with the run, never in git nor in bundles
             shutil.copytree(work / "artifacts", store.run_dir(run_id) / "artifacts" / job.job_id, dirs_exist_ok=True)
         if (work / "kernel.log").exists():
-            copy_atomic(work / "kernel.log", store.run_dir(run_id) / "logs" / f"{job.job_id}.log")
-        store.write_job(doc)
+            _store_text(work / "kernel.log", store.run_dir(run_id) / "logs" / f"{job.job_id}.log", scrub)
+        stored = scrub(doc)
+        store.write_job(stored)
         replacements.store(run_id, doc)
         temps.done(index, job)
         summary.executed += 1
-        if doc["status"] == "failed":
+        if doc["status"] == "failed":  # said as stored: the nightly's summary.json is published with the bundle
             summary.failed += 1
-            summary.failures.append(f"{job.job_id}: {doc['error']['type']}: {doc['error']['message'][:200]}")
+            summary.failures.append(f"{job.job_id}: {stored['error']['type']}: {stored['error']['message'][:200]}")
         elif doc["status"] == "skipped":
             summary.skipped += 1
         shutil.rmtree(work, ignore_errors=True)
     bar.close()
+
+
+def _store_notebook(src: Path, dest: Path, scrub) -> None:
+    """An executed notebook into the store, scrubbed (metadata, sources and outputs alike)."""
+    try:
+        write_json_atomic(dest, scrub(json.loads(src.read_text(encoding="utf-8"))))
+    except ValueError:  # not JSON (half-written by a dying kernel), or NaN in it: kept as text, scrubbed all the same
+        _store_text(src, dest, scrub)
+
+
+def _store_text(src: Path, dest: Path, scrub) -> None:
+    """A text file (a kernel log) into the store, scrubbed; bytes that are not UTF-8 pass through unchanged."""
+    src.write_bytes(scrub(src.read_bytes().decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape"))
+    copy_atomic(src, dest)

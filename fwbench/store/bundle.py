@@ -16,6 +16,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
 import tarfile
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from fwbench import SCHEMA_VERSION, __version__
 from fwbench.files import write_json_atomic
+from fwbench.store import safe, schema
 from fwbench.store.store import ID, Store, validate_job, validate_manifest
 from fwbench.errors import StoreError
 from fwbench.paths import REFERENCE
@@ -34,9 +36,10 @@ from fwbench.errors import BundleError
 INDEX = "fwbench-bundle.json"
 SUFFIX = ".fwbundle"
 #: The only paths a bundle may hold besides its index; anything else rejects it.
-_MEMBER = re.compile(r"^runs/(?P<run>[A-Za-z0-9][A-Za-z0-9_.+-]*)/(?P<path>manifest\.json|"
-                     r"jobs/[A-Za-z0-9][A-Za-z0-9_.+-]*\.json|notebooks/[A-Za-z0-9][A-Za-z0-9_.+-]*\.ipynb|"
-                     r"logs/[A-Za-z0-9][A-Za-z0-9_.+-]*\.log)$")
+#: Always matched whole (fullmatch): a `$` would also match before a trailing newline.
+_MEMBER = re.compile(r"runs/(?P<run>[A-Za-z0-9][A-Za-z0-9_.+-]{0,199})/(?P<path>manifest\.json|"
+                     r"jobs/[A-Za-z0-9][A-Za-z0-9_.+-]{0,199}\.json|notebooks/[A-Za-z0-9][A-Za-z0-9_.+-]{0,199}\.ipynb|"
+                     r"logs/[A-Za-z0-9][A-Za-z0-9_.+-]{0,199}\.log)")
 _RUN_PARTS = ("manifest.json", "jobs", "notebooks", "logs")
 #: Generous bounds that a corrupt or hostile archive cannot exceed (a full profile's run is ~30 MB): per kind
 #: of member (a kernel log or a notebook is never gigabytes), in all, and in number of members.
@@ -44,13 +47,16 @@ MAX_MEMBER_BYTES = {"manifest.json": 4 * 2**20, "jobs": 64 * 2**20, "notebooks":
                     INDEX: 16 * 2**20}
 MAX_TOTAL_BYTES = 1 * 2**30
 MAX_MEMBERS = 50_000
+#: A GNU long-name or PAX extended header is read whole by tarfile before anything else can look at it: one
+#: claiming gigabytes costs gigabytes. fwbench's own bundles need a few hundred bytes (a long member name).
+MAX_HEADER_BYTES = 64 * 2**10
 _CHUNK = 1 << 20  # members are streamed in pieces of this size, never held whole
 
 
 def _member_limit(name: str) -> int:
     if name == INDEX:
         return MAX_MEMBER_BYTES[INDEX]
-    m = _MEMBER.match(name)
+    m = _MEMBER.fullmatch(name)
     kind = m.group("path").split("/")[0] if m else ""
     return MAX_MEMBER_BYTES.get(kind, 0)
 _FINGERPRINT_KEYS = ("machine_id", "machine_label", "hardware", "os", "python", "packages", "fwbench")
@@ -61,10 +67,13 @@ class ImportResult:
     added: list[str] = field(default_factory=list)
     present: list[str] = field(default_factory=list)
     jobs: int = 0
+    #: Runs already present whose import record was missing, now recorded.
+    repaired: list[str] = field(default_factory=list)
 
     def line(self, source) -> str:
+        fixed = f" ({len(self.repaired)} of them now recorded as imported)" if self.repaired else ""
         return (f"fwbench: imported {len(self.added)} run(s) ({self.jobs} jobs) from {Path(source).name}; "
-                f"{len(self.present)} already present")
+                f"{len(self.present)} already present{fixed}")
 
 
 def _file_sha256(path: Path) -> str:
@@ -79,7 +88,8 @@ def run_files(run_dir: Path) -> dict[str, Path]:
     """The files of a stored run that a bundle carries, by their path inside the run."""
     out = {}
     for rel in sorted(p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file()):
-        if _MEMBER.match(f"runs/x/{rel}"):
+        # Never a link: it would pack whatever it points to on this machine (`validate` names links).
+        if _MEMBER.fullmatch(f"runs/x/{rel}") and safe.symlink_in(run_dir / rel, run_dir.parent) is None:
             out[rel] = run_dir / rel
     return out
 
@@ -105,11 +115,14 @@ def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
     return info
 
 
-def pack(store: Store, out: Path, machines: list[str] | None = None) -> dict:
-    """Write the runs of `machines` (default: this machine) to the bundle `out`; return its index."""
+def pack(store: Store, out: Path, machines: list[str] | None = None, skipped: list[str] | None = None) -> dict:
+    """Write the runs of `machines` (default: this machine) to the bundle `out`; return its index.
+
+    A file of the store that cannot be read (a damaged or hostile job, a run whose manifest is bad) is left out
+    and named in `skipped`, as the book and `results` do: one bad file costs only itself."""
     runs, problems = store.load(strict=False)
-    if problems:
-        raise BundleError(f"the store has unreadable runs; fix or remove them first: {problems[0]}")
+    if skipped is not None:
+        skipped += problems
     wanted = set(machines) if machines else {this_machine_id()}
     chosen = [r for r in runs if "*" in wanted or r.manifest["machine_id"] in wanted]
     if not chosen:
@@ -121,7 +134,10 @@ def pack(store: Store, out: Path, machines: list[str] | None = None) -> dict:
     payload: list[tuple[str, Path, int]] = []
     for run in chosen:
         files = {}
+        readable = {f"jobs/{job['job_id']}.json" for job in run.jobs}
         for rel, path in run_files(run.path).items():
+            if rel.startswith("jobs/") and rel not in readable:
+                continue
             files[rel] = {"sha256": _file_sha256(path), "bytes": path.stat().st_size}
             payload.append((f"runs/{run.run_id}/{rel}", path, files[rel]["bytes"]))
         index["runs"][run.run_id] = {"machine_id": run.manifest["machine_id"], "files": files}
@@ -153,10 +169,35 @@ class _Member:
         return self.file.read_bytes()
 
 
+class _HeaderRefused(Exception):
+    """An archive header refused before tarfile reads what it announces (the message says why)."""
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """tarfile's member header, refusing extended headers (GNU long names, PAX records) larger than
+    MAX_HEADER_BYTES and sparse members before tarfile reads them: it holds an extended header whole in memory."""
+
+    def _proc_member(self, tar):
+        if self.type in (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE,
+                         tarfile.SOLARIS_XHDTYPE) and self.size > MAX_HEADER_BYTES:
+            raise _HeaderRefused(f"an extended header (long name or PAX record) of {self.size} bytes; at most "
+                                 f"{MAX_HEADER_BYTES} are read")
+        if self.type == tarfile.GNUTYPE_SPARSE:
+            raise _HeaderRefused("a sparse member (only plain files are allowed)")
+        return super()._proc_member(tar)
+
+
 def _read_members(path: Path, into: Path) -> dict[str, _Member]:
     """Every member, streamed into `into`; refuses anything that is not a plain file at an allowed path."""
     try:
-        tar = tarfile.open(path, mode="r:gz")
+        return _read_all(path, into)
+    except _HeaderRefused as exc:
+        raise BundleError(f"{path}: {exc}") from None
+
+
+def _read_all(path: Path, into: Path) -> dict[str, _Member]:
+    try:
+        tar = tarfile.open(path, mode="r:gz", tarinfo=_BoundedTarInfo)
     except FileNotFoundError:
         raise BundleError(f"{path}: no such file") from None
     except (tarfile.ReadError, gzip.BadGzipFile, EOFError, zlib.error, OSError) as exc:
@@ -170,7 +211,7 @@ def _read_members(path: Path, into: Path) -> dict[str, _Member]:
                 name = info.name
                 if not info.isfile():
                     raise BundleError(f"{path}: member {name!r} is not a plain file (links and devices are refused)")
-                if name != INDEX and not _MEMBER.match(name):
+                if name != INDEX and not _MEMBER.fullmatch(name):
                     raise BundleError(f"{path}: member {name!r} is not a path a bundle may hold")
                 if name in members:
                     raise BundleError(f"{path}: member {name!r} appears twice")
@@ -218,23 +259,26 @@ def _stream(path: Path, name: str, src, size: int, dest: Path) -> _Member:
 def _declared_sizes(path: Path, data: bytes) -> dict[str, int] | None:
     """member -> size as the index lists them; None if the index is unreadable (_load_index then says why)."""
     try:
-        index = json.loads(data)
+        index = safe.loads(data, path)
         return {f"runs/{rid}/{rel}": int(meta["bytes"]) for rid, e in index["runs"].items()
                 for rel, meta in e["files"].items()}
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (StoreError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
 def _load_index(path: Path, members: dict[str, _Member]) -> dict:
     try:
-        index = json.loads(members[INDEX].read())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{path}: {INDEX} is not valid JSON ({exc})") from None
+        index = safe.loads(members[INDEX].read(), f"{path}: {INDEX}")
+    except StoreError as exc:
+        raise BundleError(str(exc)) from None
     if not isinstance(index, dict) or index.get("kind") != "bundle" or not isinstance(index.get("runs"), dict):
         raise BundleError(f"{path}: {INDEX} is not a bundle index")
     if index.get("schema_version") != SCHEMA_VERSION:
         raise BundleError(f"{path}: bundle schema_version {index.get('schema_version')!r} is not supported "
                           f"(this fwbench reads {SCHEMA_VERSION})")
+    found = schema.problem("bundle", index)
+    if found:
+        raise BundleError(f"{path}: {INDEX}: {found}")
     return index
 
 
@@ -243,7 +287,7 @@ def _check_run(path: Path, run_id: str, entry: dict, members: dict[str, _Member]
     import nbformat
 
     where = f"{path}: run {run_id}"
-    if not _MEMBER.match(f"runs/{run_id}/manifest.json") or not isinstance(entry, dict) \
+    if not _MEMBER.fullmatch(f"runs/{run_id}/manifest.json") or not isinstance(entry, dict) \
             or not isinstance(entry.get("files"), dict):
         raise BundleError(f"{where}: malformed index entry")
     files = {}
@@ -258,11 +302,8 @@ def _check_run(path: Path, run_id: str, entry: dict, members: dict[str, _Member]
     if "manifest.json" not in files:
         raise BundleError(f"{where}: no manifest.json")
 
-    def parse(rel):
-        try:
-            obj = json.loads(files[rel].read())
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise BundleError(f"{where}: {rel} is not valid JSON ({exc})") from None
+    def parse(rel, allow_nan=False):
+        obj = safe.loads(files[rel].read(), f"{where}: {rel}", allow_nan)  # a StoreError: made a BundleError below
         if not isinstance(obj, dict):
             raise BundleError(f"{where}: {rel} is not a JSON object")
         return obj
@@ -282,6 +323,7 @@ def _check_run(path: Path, run_id: str, entry: dict, members: dict[str, _Member]
                 if job["run_id"] != run_id or f"jobs/{job['job_id']}.json" != rel:
                     raise BundleError(f"{where}: {rel} belongs to {job['run_id']}/{job['job_id']}")
             elif rel.startswith("notebooks/"):
+                parse(rel, allow_nan=True)  # bounded first: nbformat's own parser has no depth limit
                 try:  # parsed as JSON and checked against the notebook schema; never executed
                     nbformat.validate(nbformat.reads(files[rel].read().decode(), as_version=4))
                 except Exception as exc:
@@ -296,10 +338,30 @@ def _check_run(path: Path, run_id: str, entry: dict, members: dict[str, _Member]
 def import_bundle(store: Store, path: Path) -> ImportResult:
     """Validate the bundle at `path` completely, then add its new runs; same runs again change nothing."""
     path = Path(path)
+    _remove_stale(Path(tempfile.gettempdir()), "fwbench-import-")
     # Members are streamed to a private directory outside the store, so that neither memory nor the store
-    # holds anything of a bundle before all of it has been checked.
-    with tempfile.TemporaryDirectory(prefix="fwbench-import-") as scratch:
+    # holds anything of a bundle before all of it has been checked. Named by this process, so that a later
+    # import can tell the scratch of an import that was killed (kill -9 skips the clean-up) from a live one.
+    with tempfile.TemporaryDirectory(prefix=f"fwbench-import-{os.getpid()}-") as scratch:
         return _import(store, path, _read_members(path, Path(scratch)))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def _remove_stale(folder: Path, prefix: str) -> None:
+    """Remove scratch folders `<prefix><pid>-*` in `folder` whose process is gone."""
+    for entry in folder.glob(f"{prefix}*"):
+        pid = entry.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)) and entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _import(store: Store, path: Path, members: dict[str, _Member]) -> ImportResult:
@@ -316,19 +378,25 @@ def _import(store: Store, path: Path, members: dict[str, _Member]) -> ImportResu
     checked = {rid: _check_run(path, rid, entry, members) for rid, entry in sorted(index["runs"].items())}
     result = ImportResult()
     with store.lock():
-        imported_runs(store)  # an unreadable log of earlier imports stops us here, before anything moves
-        new = {}
+        log = imported_runs(store)  # an unreadable log of earlier imports stops us here, before anything moves
+        here = None
+        new, repaired = {}, []
         for rid, files in checked.items():
             target = store.run_dir(rid)
-            if target.exists():
+            if target.exists() or target.is_symlink():
                 stored = {rel: _file_sha256(p) for rel, p in run_files(target).items()}
                 if stored != {rel: m.sha256 for rel, m in files.items()}:
                     raise BundleError(f"{path}: run {rid} conflicts with the stored run of that id "
                                       "(different contents); nothing was imported")
                 result.present.append(rid)
+                here = here or this_machine_id()
+                if rid not in log and index["runs"][rid]["machine_id"] != here:
+                    repaired.append(rid)  # an earlier import was cut between its runs and their provenance
             else:
                 new[rid] = files
         store.runs_dir.mkdir(parents=True, exist_ok=True)
+        for old in store.runs_dir.glob(".import-*"):  # an import killed mid-way (we hold the lock: none is live)
+            shutil.rmtree(old, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=".import-", dir=store.runs_dir))  # hidden: never read as a run
         try:
             for rid, files in new.items():
@@ -336,24 +404,32 @@ def _import(store: Store, path: Path, members: dict[str, _Member]) -> ImportResu
                     dest = staging / rid / rel
                     dest.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(member.file, dest)
+            # Provenance first: a run listed but not (yet) in the store is harmless and the next import adds it;
+            # a run in the store without provenance would count as measured on this machine.
+            if new or repaired:
+                _log_import(store, path, log, list(new) + repaired)
             for rid in new:  # one rename per run: a run is in the store whole or not at all
                 (staging / rid).rename(store.run_dir(rid))
                 result.added.append(rid)
                 result.jobs += sum(rel.startswith("jobs/") for rel in new[rid])
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        if result.added:
-            _log_import(store, path, result)
+        result.repaired = repaired
     return result
 
 
-def _log_import(store: Store, path: Path, result: ImportResult) -> None:
+def _log_import(store: Store, path: Path, log: dict, run_ids: list[str]) -> None:
     """Remember where imported runs came from: the book says so, and the runner never reuses them."""
-    log = imported_runs(store)
     when = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    for rid in result.added:
+    log = dict(log)
+    for rid in run_ids:
         log[rid] = {"bundle": path.name, "imported": when}
-    write_json_atomic(store.root / "imports.json", {"schema_version": SCHEMA_VERSION, "kind": "imports", "runs": log})
+    try:
+        write_json_atomic(store.root / "imports.json",
+                          {"schema_version": SCHEMA_VERSION, "kind": "imports", "runs": log})
+    except OSError as exc:
+        raise BundleError(f"{store.root / 'imports.json'}: cannot be written ({exc.strerror or exc}); "
+                          "nothing was imported") from None
 
 
 def imported_runs(store: Store, strict: bool = True) -> dict[str, dict]:
@@ -364,19 +440,30 @@ def imported_runs(store: Store, strict: bool = True) -> dict[str, dict]:
     it with strict=False and lists the problem instead.
     """
     path = store.root / "imports.json"
-    if not path.is_file():
+    if not path.is_file() and not path.is_symlink():
         return {}
     try:
-        data = json.loads(path.read_text())
-        if not (isinstance(data, dict) and data.get("kind") == "imports" and isinstance(data.get("runs"), dict)
-                and all(isinstance(v, dict) for v in data["runs"].values())):
-            raise ValueError("not an imports log")
+        data = safe.read_json(path, "imports", store.root)
+        found = schema.problem("imports", data)
+        if found:
+            raise StoreError(f"{path}: {found}")
         return dict(data["runs"])
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+    except StoreError as exc:
         if strict:
-            raise StoreError(f"{path}: unreadable ({str(exc).splitlines()[0][:80]}); restore it or remove it "
+            reason = str(exc).splitlines()[0].removeprefix(f"{path}: ")[:200]
+            raise StoreError(f"{path}: unreadable ({reason}); restore it or remove it "
                              "(the runs it lists would then count as measured here)") from None
         return {}
+
+
+def without_provenance(store: Store, runs) -> list[str]:
+    """Runs of another machine that are in the store but not in its import log: they would count as measured
+    here (an import cut short by an older fwbench, or runs copied in by hand). One line each."""
+    log = imported_runs(store, strict=False)
+    here = this_machine_id()
+    return [f"{run.path}: run of machine {run.manifest['machine_id']} with no import record in imports.json "
+            "(import its bundle again to record where it came from)"
+            for run in runs if run.run_id not in log and run.manifest["machine_id"] != here]
 
 
 REFERENCE_DIR = REFERENCE

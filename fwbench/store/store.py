@@ -29,6 +29,7 @@ from typing import Iterator
 from fwbench import SCHEMA_VERSION
 from fwbench.files import write_json_atomic
 from fwbench.experiments import registry
+from fwbench.store import safe, schema
 from fwbench.paths import RESULTS
 from fwbench.errors import StoreError
 
@@ -36,13 +37,6 @@ from fwbench.errors import StoreError
 JOB_STATUSES = ("ok", "failed", "skipped")
 RUN_STATUSES = ("running", "complete", "interrupted")
 
-_JOB_FIELDS = {"schema_version": int, "kind": str, "run_id": str, "job_id": str, "job_key": str,
-               "experiment": str, "framework": str, "device": str, "workload": str, "variant": str,
-               "mode": str, "status": str, "params": dict, "records": list}
-_RECORD_FIELDS = {"phase": str, "batch_size": int, "metric": str, "value": (int, float), "unit": str}
-_MANIFEST_FIELDS = {"schema_version": int, "kind": str, "run_id": str, "machine_id": str,
-                    "machine_label": str, "fingerprint": dict, "profile": dict, "status": str,
-                    "started": str, "jobs": list}
 
 
 #: Names that identify things (machines, frameworks, variants, workloads, bugs, ...): they reach page titles,
@@ -66,29 +60,21 @@ def default_root() -> Path:
     return Path(env) if env else RESULTS
 
 
-def read_json(path: Path) -> dict:
-    try:
-        with open(path) as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
-        raise StoreError(f"{path}: missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StoreError(f"{path}: not valid JSON ({exc})") from None
+def read_json(path: Path, kind: str = "json", root: Path | None = None) -> dict:
+    """A JSON object from the store, read within the bounds of fwbench.store.safe (no symlink, size, depth)."""
+    data = safe.read_json(path, kind, root)
     if not isinstance(data, dict):
         raise StoreError(f"{path}: expected a JSON object")
     return data
 
 
-def _check_fields(path, data: dict, fields: dict) -> None:
+def _check_fields(path, data: dict, kind: str) -> None:
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
         raise StoreError(f"{path}: schema_version {version!r} is not supported (this fwbench reads {SCHEMA_VERSION})")
-    for name, typ in fields.items():
-        if name not in data:
-            raise StoreError(f"{path}: missing field {name!r}")
-        value = data[name]
-        if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
-            raise StoreError(f"{path}: field {name!r} has type {type(value).__name__}")
+    found = schema.problem(kind, data)
+    if found:
+        raise StoreError(f"{path}: {found}")
 
 
 @lru_cache(maxsize=None)
@@ -99,7 +85,7 @@ def payload_checks() -> dict:
 
 def validate_job(data: dict, path="job") -> dict:
     """Check a job result against the schema; return it unchanged or raise StoreError."""
-    _check_fields(path, data, _JOB_FIELDS)
+    _check_fields(path, data, "job")
     if data["kind"] != "job":
         raise StoreError(f"{path}: kind is {data['kind']!r}, expected 'job'")
     for name in ("run_id", "job_id"):
@@ -112,12 +98,7 @@ def validate_job(data: dict, path="job") -> dict:
         raise StoreError(f"{path}: status {data['status']!r} is not one of {', '.join(JOB_STATUSES)}")
     if data["status"] != "ok" and not isinstance(data.get("error"), dict):
         raise StoreError(f"{path}: a {data['status']} job must carry an error object")
-    for i, rec in enumerate(data["records"]):
-        if not isinstance(rec, dict):
-            raise StoreError(f"{path}: records[{i}] is not an object")
-        for name, typ in _RECORD_FIELDS.items():
-            if not isinstance(rec.get(name), typ) or isinstance(rec.get(name), bool):
-                raise StoreError(f"{path}: records[{i}].{name} is missing or has the wrong type")
+    for i, rec in enumerate(data["records"]):  # typed by the schema; what it cannot say is checked here
         if not math.isfinite(rec["value"]):
             raise StoreError(f"{path}: records[{i}].value is not finite")
         for name in ("workload", "mode", "variant"):  # optional per-record overrides (a debugging job's bug and mode)
@@ -161,7 +142,7 @@ def _check_replacement(path, replacement) -> None:
 
 
 def validate_manifest(data: dict, path="manifest") -> dict:
-    _check_fields(path, data, _MANIFEST_FIELDS)
+    _check_fields(path, data, "run")
     if data["kind"] != "run":
         raise StoreError(f"{path}: kind is {data['kind']!r}, expected 'run'")
     check_name(path, "run_id", data["run_id"], ID)
@@ -188,6 +169,14 @@ class Run:
 
     def notebook(self, job_id: str) -> Path:
         return self.path / "notebooks" / f"{job_id}.ipynb"
+
+    def read_notebook(self, job_id: str) -> dict:
+        """The executed notebook of a job as parsed JSON, within the store's bounds (no symlink followed, size
+        and depth capped); StoreError naming it otherwise. Callers still check it is a notebook."""
+        data = safe.read_json(self.notebook(job_id), "notebook", self.path.parent.parent, allow_nan=True)
+        if not isinstance(data, dict):
+            raise StoreError(f"{self.notebook(job_id)}: expected a JSON object")
+        return data
 
 
 class Store:
@@ -237,21 +226,33 @@ class Store:
     def run_ids(self) -> list[str]:
         if not self.runs_dir.is_dir():
             return []
-        # Hidden entries are the import's scratch; anything else that is not a folder is not a run.
-        return sorted(p.name for p in self.runs_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+        # Hidden entries are the import's scratch; anything else that is not a folder is not a run. A symlinked
+        # folder is listed (and refused when loaded, so that `validate` names it) but never followed.
+        return sorted(p.name for p in self.runs_dir.iterdir()
+                      if (p.is_dir() or p.is_symlink()) and not p.name.startswith("."))
+
+    def links(self) -> list[Path]:
+        """Symbolic links anywhere under runs/: a store never follows them (they could point anywhere on this
+        machine), so each is a problem `validate` names."""
+        if not self.runs_dir.is_dir():
+            return []
+        out = []
+        for here, dirs, files in os.walk(self.runs_dir):  # os.walk does not descend into linked folders
+            out += [Path(here) / name for name in dirs + files if (Path(here) / name).is_symlink()]
+        return sorted(out)
 
     def load_run(self, run_id: str, strict: bool = True) -> Run:
         """One run. strict=False keeps a run whose manifest is sound but some job files are not: those
         jobs are left out and named in `run.damaged`, the others load (and stay reusable) as they are."""
         check_name(self.runs_dir / run_id, "run id", run_id, ID)
         path = self.run_dir(run_id)
-        manifest = validate_manifest(read_json(path / "manifest.json"), path / "manifest.json")
+        manifest = validate_manifest(read_json(path / "manifest.json", "manifest", self.root), path / "manifest.json")
         if manifest["run_id"] != run_id:
             raise StoreError(f"{path / 'manifest.json'}: run_id {manifest['run_id']!r} does not match its directory")
         jobs, damaged = [], []
         for job_path in sorted((path / "jobs").glob("*.json")):
             try:
-                job = validate_job(read_json(job_path), job_path)
+                job = validate_job(read_json(job_path, "job", self.root), job_path)
                 if job["run_id"] != run_id:
                     raise StoreError(f"{job_path}: run_id {job['run_id']!r} does not match its directory")
             except StoreError as exc:
@@ -288,7 +289,7 @@ class Store:
         for run_id in self.run_ids():
             try:
                 check_name(self.runs_dir / run_id, "run id", run_id, ID)
-                validate_manifest(read_json(self.run_dir(run_id) / "manifest.json"))
+                validate_manifest(read_json(self.run_dir(run_id) / "manifest.json", "manifest", self.root))
             except StoreError:
                 out.append(run_id)
         return out

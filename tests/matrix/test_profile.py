@@ -230,7 +230,7 @@ def test_export_expands_one_job_per_framework_and_path():
 @pytest.mark.parametrize("spec, message", [
     ({"variants": ["onnx"]}, "unknown name 'onnx'"),
     ({"params": {"workloads": ["mlp", "vgg"]}}, "unknown workloads ['vgg']"),
-    ({"params": {"latency_batches": [1, -4]}}, "positive integers"),
+    ({"params": {"latency_batches": [1, -4]}}, "latency_batches: expected 1 to 4096, got -4"),
     ({"params": {"rtol": "tight"}}, "expected float"),
 ])
 def test_export_bad_input(spec, message):

@@ -1,5 +1,6 @@
-"""The runner: what makes a stored result reusable, which later processes it does not start, cells' temp folders and
-replacement processes (its papermill runs of the real experiments are tested end to end in test_integration)."""
+"""The runner: what makes a stored result reusable, which later processes it does not start, cells' temp folders,
+replacement processes, what it stores of its maker (no private path, no secret) and what it clears after a killed
+run (its papermill runs of the real experiments are tested end to end in test_integration)."""
 
 import subprocess
 import sys
@@ -167,3 +168,135 @@ def test_a_cell_that_lost_a_process_to_an_unstable_series_runs_a_replacement_onc
 
     again = package_copy.run(copy, "run", "--profile", str(profile), "--no-progress", store=store)
     assert "0 executed, 2 reused" in again.stdout and len(list((store / "runs").iterdir())) == 1
+
+
+#: An experiment whose jobs show every path and secret they can see, as a careless experiment might: in the
+#: notebook's output, the kernel log, the stored result and (process 1) an error's message and traceback.
+LEAKY = {
+    "__init__.py": '"""Leaky: a job that shows what it can see of its maker (proves the store keeps none of it)."""\n',
+    "experiment.py": '''"""The leaky experiment's declaration."""
+
+from fwbench.experiments.base import Experiment
+from fwbench.experiments.leaky.measure import Params
+
+EXPERIMENT = Experiment(name="leaky", title="Leaky", params=Params, variants_of=lambda fw: {"show": "eager"},
+                        workloads=("numbers",), default_processes=2)
+''',
+    "measure.py": '''"""What a leaky job runs."""
+
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Params:
+    """Nothing to set."""
+
+
+def run(job):
+    seen = {"home": os.path.expanduser("~"), "cwd": os.getcwd(), "tmp": tempfile.gettempdir(),
+            "python": sys.executable, "token": os.environ.get("TF_API_TOKEN", "")}
+    print(seen, flush=True)
+    os.write(2, f"{seen} {os.environ.get('NVIDIA_API_KEY')}\\\\n".encode())  # fd 2 is the kernel log
+    if os.environ.get("LEAKY_HANG"):
+        time.sleep(300)
+    if job.process == 1:
+        raise RuntimeError(f"failed in {os.getcwd()} holding {os.environ.get('TORCHSERVE_AUTH_TOKEN')}")
+    return {"records": [], "checks": [], "samples": [], "seen": seen,
+            "settings": {"auth": os.environ.get("TRITON_API_KEY")}}
+''',
+    "chapter.md": "# Leaky\n",
+}
+
+
+def _leaky_copy(root):
+    import package_copy
+
+    copy = package_copy.make(root)
+    package_copy.add_experiment(copy, "leaky", LEAKY)
+    profile = copy / "leaky.yml"
+    profile.write_text("name: leaky\nexperiments:\n  leaky:\n    frameworks: [torch]\n")
+    return copy, profile
+
+
+def test_nothing_stored_names_the_makers_home_or_holds_a_secret(tmp_path, monkeypatch):
+    import json
+    import secrets
+
+    import package_copy
+
+    home = tmp_path / "home" / "maker"
+    # The checkout, its scratch folder (.fwbench), its temp folder (.tmp) and the store: all in the maker's home.
+    copy, profile = _leaky_copy(home / "fwbench")
+    store = home / "results"
+    tokens = {name: f"tok-{secrets.token_hex(12)}" for name in
+              ("TF_API_TOKEN", "TF_TOKEN_app_terraform_io", "NVIDIA_API_KEY", "TORCHSERVE_AUTH_TOKEN", "TRITON_API_KEY")}
+    monkeypatch.setenv("HOME", str(home))
+    for name, value in tokens.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("XLA_FLAGS", f"--xla_dump_to={home}/dumps")  # a recorded variable that names a private path
+    ran = package_copy.run(copy, "run", "--profile", str(profile), "--no-progress", store=store)
+    assert "2 executed, 0 reused, 1 failed" in ran.stdout, ran.stdout + ran.stderr
+
+    files = [p for p in store.rglob("*") if p.is_file()]
+    assert {"manifest.json", "jobs", "notebooks", "logs"} <= {p.parent.name if p.suffix != ".json" or
+                                                              p.parent.name == "jobs" else p.name for p in files}
+    for path in files:
+        text = path.read_text(errors="replace")
+        for private in (str(home), *tokens.values()):
+            assert private not in text, f"{path.relative_to(store)} holds {private}"
+    (run_dir,) = (store / "runs").iterdir()
+    fp = json.loads((run_dir / "manifest.json").read_text())["fingerprint"]
+    assert fp["environment"]["XLA_FLAGS"] == "--xla_dump_to=~/dumps" and not set(tokens) & set(fp["environment"])
+    jobs = {j["process"]: j for j in (json.loads(p.read_text()) for p in (run_dir / "jobs").glob("*.json"))}
+    # What was there is still said, in placeholders: where the job ran, that a secret was shown.
+    assert jobs[0]["seen"]["home"] == "~" and jobs[0]["seen"]["cwd"].startswith("<scratch>/work/")
+    assert jobs[0]["seen"]["tmp"].startswith("<tmp>/fwbench-cell-") and jobs[0]["settings"]["auth"] == "<redacted>"
+    assert jobs[0]["settings"]["env"]["TORCHINDUCTOR_CACHE_DIR"].startswith("<scratch>/work/")
+    assert "<redacted>" in jobs[1]["error"]["message"] and "<scratch>/work/" in jobs[1]["error"]["message"]
+    papermill = json.loads((run_dir / "notebooks" / f"{jobs[0]['job_id']}.ipynb").read_text())["metadata"]["papermill"]
+    assert papermill["input_path"] == "<checkout>/fwbench/experiments/leaky/notebook.ipynb"
+    assert papermill["parameters"]["output_path"].startswith("<scratch>/work/")
+    assert "<redacted>" in (run_dir / "logs" / f"{jobs[0]['job_id']}.log").read_text()
+
+    # Keys are made from the inputs, not from the scrubbed copies: the stored success is reused.
+    again = package_copy.run(copy, "run", "--profile", str(profile), "--no-progress", store=store)
+    assert "1 executed, 1 reused, 1 failed" in again.stdout, again.stdout + again.stderr
+
+
+def test_what_a_killed_runner_left_goes_with_the_next_run(tmp_path):
+    import time
+
+    import package_copy
+
+    copy, profile = _leaky_copy(tmp_path / "copy")
+    store, work, tmp = tmp_path / "store", copy / ".fwbench" / "work", copy / ".tmp"
+    command = package_copy.command(store, "run", "--profile", str(profile), "--no-progress")
+    env = {**package_copy.env(copy, store), "LEAKY_HANG": "1"}
+    runner = subprocess.Popen(command, cwd=copy, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not (list(work.glob("*/*/kernel-connection.json")) and list(tmp.glob("fwbench-cell-*"))):
+            assert runner.poll() is None and time.monotonic() < deadline, "the runner never started its kernel"
+            time.sleep(0.2)
+    finally:
+        runner.kill()  # SIGKILL: nothing of the runner's cleans up
+        runner.wait()
+    left = list(work.iterdir()) + list(tmp.glob("fwbench-cell-*"))
+    assert len(left) == 2 and all(str(runner.pid) in p.name for p in left)
+    assert not list(tmp.glob("tmp*.json"))  # the kernel's connection file (its HMAC key) was in the work folder
+
+    # A runner beside the next one is alive: what it owns stays; so does a folder that names no owner.
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"]) as beside:
+        theirs = [work / f"20990101T000000Z-m-pid{beside.pid}", tmp / f"fwbench-cell-{beside.pid}-abcdefgh"]
+        unnamed = tmp / "fwbench-cell-abcdefgh"
+        for folder in (*theirs, unnamed):
+            folder.mkdir()
+        ran = package_copy.run(copy, "run", "--profile", str(profile), "--no-progress", store=store)
+        beside.kill()
+    assert "2 executed, 0 reused, 1 failed" in ran.stdout, ran.stdout + ran.stderr
+    assert not any(p.exists() for p in left) and all(p.exists() for p in (*theirs, unnamed))
+    assert list(work.iterdir()) == theirs[:1] and not list(copy.rglob("kernel-connection.json"))

@@ -4,6 +4,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -13,6 +14,7 @@ import nbformat
 import pytest
 
 from conftest import job, manifest
+from hostile import member as _member, reindex as _reindex, rewrite as _rewrite
 from fwbench.store.bundle import INDEX, import_bundle, imported_runs, pack, run_digest
 from fwbench.errors import BundleError
 from fwbench.run.runner import reusable_results
@@ -89,40 +91,6 @@ def test_imported_runs_are_never_reused_by_the_runner(source, tmp_path):
     assert len(reusable_results(runs, {})) == 4
 
 
-def _rewrite(bundle: Path, out: Path, edit, added=()) -> Path:
-    """Copy a bundle member by member, letting `edit(name, data)` return new (name, data) or None to drop it;
-    `added` members (name, data) come last."""
-    raw = io.BytesIO()
-    with tarfile.open(bundle) as src, tarfile.open(fileobj=raw, mode="w") as dst:
-        for info in src:
-            data = src.extractfile(info).read()
-            res = edit(info.name, data)
-            if res is None:
-                continue
-            name, data = res
-            new = tarfile.TarInfo(name)
-            new.size = len(data)
-            dst.addfile(new, io.BytesIO(data))
-        for name, data in added:
-            new = tarfile.TarInfo(name)
-            new.size = len(data)
-            dst.addfile(new, io.BytesIO(data))
-    out.write_bytes(gzip.compress(raw.getvalue()))
-    return out
-
-
-def _reindex(name, data, target, new_data):
-    """Replace `target`'s bytes and fix its checksum in the index, so only deeper checks can catch it."""
-    if name == target:
-        return name, new_data
-    if name == INDEX:
-        index = json.loads(data)
-        run, rel = target.split("/", 2)[1:]
-        index["runs"][run]["files"][rel] = {"sha256": hashlib.sha256(new_data).hexdigest(), "bytes": len(new_data)}
-        return name, json.dumps(index).encode()
-    return name, data
-
-
 JOB = "runs/20260101T000000Z-m1/jobs/eager_vs_graph-torch-cpu-mlp-eager-p0.json"
 NB = "runs/20260101T000000Z-m1/notebooks/eager_vs_graph-torch-cpu-mlp-eager-p0.ipynb"
 
@@ -153,9 +121,9 @@ def _bad_bundles(good: Path, tmp: Path) -> dict[str, tuple[Path, str]]:
     log = "runs/20260101T000000Z-m1/logs/eager_vs_graph-torch-cpu-mlp-eager-p0.log"
     cases.update({
         "hostile machine label": (_rewrite(good, tmp / "label.fwbundle", lambda n, d: _reindex(
-            n, d, man, json.dumps(evil_label).encode())), "machine_label .* is not a plain name"),
+            n, d, man, json.dumps(evil_label).encode())), "machine_label.* is not a plain name"),
         "hostile framework version": (_rewrite(good, tmp / "version.fwbundle", lambda n, d: _reindex(
-            n, d, JOB, json.dumps(evil_version).encode())), "framework_version .* is not a plain name"),
+            n, d, JOB, json.dumps(evil_version).encode())), "framework_version.* is not a plain name"),
         # Nine 250 MiB logs once filled a store from a 2.4 MB bundle: a log's size is capped from its header.
         "oversized log": (_rewrite(good, tmp / "big.fwbundle", lambda n, d: _reindex(n, d, log, b"\0" * (17 * 2**20))),
                           "at most .* are allowed for its kind"),
@@ -175,11 +143,6 @@ def _dot_run(name, data):
     index = json.loads(data)
     index["runs"]["."] = {"machine_id": "m1-cpu-11111111", "files": {}}
     return name, json.dumps(index).encode()
-
-
-def _member(bundle: Path, name: str) -> bytes:
-    with tarfile.open(bundle) as tar:
-        return tar.extractfile(name).read()
 
 
 def test_damaged_bundles_are_refused_and_the_store_is_untouched(source, tmp_path):
@@ -273,3 +236,102 @@ def test_committed_reference_bundles_import_cleanly(tmp_path):
     assert not problems and runs
     assert all(r.manifest["fingerprint"]["hardware"]["gpus"] for r in runs)  # the H100 machine
     assert import_references(store) == []  # idempotent: nothing new the second time
+
+
+def _long_name_bundle(good: Path, out: Path, size: int) -> Path:
+    """`good` with a GNU long-name header announcing `size` bytes of name (zeros: they compress to almost nothing)."""
+    import zlib
+
+    raw = io.BytesIO()
+    with tarfile.open(good) as src, tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as dst:
+        for info in src:
+            data = src.extractfile(info).read()
+            new = tarfile.TarInfo(info.name)
+            new.size = len(data)
+            dst.addfile(new, io.BytesIO(data))
+    body = raw.getvalue().rstrip(b"\0")
+    body += b"\0" * (-len(body) % 512)
+    header = tarfile.TarInfo("././@LongLink")
+    header.type, header.size = tarfile.GNUTYPE_LONGNAME, size
+    comp = zlib.compressobj(6, zlib.DEFLATED, 31)  # gzip, streamed: the header's data is never built in memory
+    with open(out, "wb") as fh:
+        fh.write(comp.compress(body + header.tobuf(format=tarfile.GNU_FORMAT)))
+        zeros = b"\0" * (1 << 20)
+        for _ in range(size >> 20):
+            fh.write(comp.compress(zeros))
+        fh.write(comp.compress(b"\0" * (-size % 512 + (size & ((1 << 20) - 1)))))
+        fh.write(comp.compress(b"\0" * 1024) + comp.flush())
+    return out
+
+
+def test_an_oversized_long_name_header_is_refused_before_it_is_read(source, tmp_path):
+    """The probe held a 2.5 GiB long name: tarfile reads such a header whole. Here 600 MiB, in a fresh process
+    whose peak memory is read from the kernel: it must stay under 200 MB."""
+    good = tmp_path / "m1.fwbundle"
+    pack(source, good, ["m1-cpu-11111111"])
+    bundle = _long_name_bundle(good, tmp_path / "longname.fwbundle", 600 * 2**20)
+    assert bundle.stat().st_size < 5 * 2**20
+    # The peak is VmHWM, this process's own high-water mark: ru_maxrss would carry the forking test process's.
+    script = ("import re, sys\nfrom fwbench.store.bundle import import_bundle\nfrom fwbench.store.store import Store\n"
+              "from fwbench.errors import BundleError\n"
+              "try:\n    import_bundle(Store(sys.argv[2]), sys.argv[1])\nexcept BundleError as exc:\n    print(exc)\n"
+              "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))")
+    proc = subprocess.run([sys.executable, "-c", script, str(bundle), str(tmp_path / "dest")],
+                          capture_output=True, text=True, cwd=REPO, timeout=300)
+    message, peak_kib = proc.stdout.strip().splitlines()
+    assert "extended header" in message and "bytes; at most" in message, proc.stdout + proc.stderr
+    assert int(peak_kib) < 200 * 1000, f"peak {int(peak_kib) / 1000:.0f} MB"
+    assert not (tmp_path / "dest" / "runs").exists() or not any((tmp_path / "dest" / "runs").iterdir())
+
+
+def test_a_member_name_ending_in_a_newline_is_refused(source, tmp_path):
+    good = tmp_path / "m1.fwbundle"
+    pack(source, good, ["m1-cpu-11111111"])
+    log = "runs/20260101T000000Z-m1/logs/eager_vs_graph-torch-cpu-mlp-eager-p0.log"
+    bad = _rewrite(good, tmp_path / "nl.fwbundle", lambda n, d: (n + "\n", d) if n == log else (n, d))
+    with pytest.raises(BundleError, match="not a path a bundle may hold"):
+        import_bundle(Store(tmp_path / "dest"), bad)
+
+
+def test_an_import_is_one_step_provenance_first(source, tmp_path):
+    """If the import log cannot be written, no run arrives (they would count as measured here); once it can, the
+    same bundle imports whole. A run present without its record is recorded again by the next import."""
+    bundle = tmp_path / "m1.fwbundle"
+    pack(source, bundle, ["m1-cpu-11111111"])
+    dest = Store(tmp_path / "dest")
+    dest.runs_dir.mkdir(parents=True)
+    (dest.root / "imports.json").mkdir()  # cannot be replaced by a file: the write fails as on a full disk
+    proc = cli("--store", str(dest.root), "import", str(bundle))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "imports.json" in proc.stderr, proc.stderr
+    assert [p.name for p in dest.runs_dir.iterdir()] == []
+    (dest.root / "imports.json").rmdir()
+    first = import_bundle(dest, bundle)
+    assert len(first.added) == 2 and set(imported_runs(dest)) == set(first.added)
+    # An older fwbench could leave runs without their record: validate names them, the next import repairs it.
+    (dest.root / "imports.json").unlink()
+    proc = cli("--store", str(dest.root), "validate")
+    assert "no import record" in proc.stderr and "20260101T000000Z-m1" in proc.stderr
+    again = import_bundle(dest, bundle)
+    assert again.added == [] and sorted(again.repaired) == sorted(first.added)
+    assert set(imported_runs(dest)) == set(first.added)
+
+
+def test_the_next_import_removes_scratch_a_killed_one_left(source, tmp_path, monkeypatch):
+    import tempfile
+
+    bundle = tmp_path / "m1.fwbundle"
+    pack(source, bundle, ["m1-cpu-11111111"])
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)  # a process that has ended
+    stale = scratch / f"fwbench-import-{pid}-abc"
+    stale.mkdir()
+    (stale / "000001").write_bytes(b"x" * 1000)
+    live = scratch / f"fwbench-import-{os.getpid()}-def"  # ours, alive: kept
+    live.mkdir()
+    dest = Store(tmp_path / "dest")
+    (dest.runs_dir / ".import-killed").mkdir(parents=True)
+    import_bundle(dest, bundle)
+    assert not stale.exists() and live.exists() and not (dest.runs_dir / ".import-killed").exists()

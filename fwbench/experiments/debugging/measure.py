@@ -36,17 +36,17 @@ class Params:
     bugs: tuple[str, ...] = field(default=tuple(BUGS), metadata={"help": f"planted bugs to run, from: {', '.join(BUGS)}"})
     tool_bugs: tuple[str, ...] = field(default=tuple(BUGS), metadata={
         "help": "of those, the bugs also run with a debugging tool on (the 'none' job runs all of `bugs`)"})
-    case_timeout_s: float = field(default=300.0, metadata={"help": "a case's process is killed (and recorded as hung) after this long"})
+    case_timeout_s: float = field(default=300.0, metadata={"bounds": "timeout", "help": "a case's process is killed (and recorded as hung) after this long"})
     overhead_workload: str = field(default="mlp", metadata={"help": "workload whose training step times each tool's cost"})
-    overhead_batch_size: int = field(default=64, metadata={"help": "batch of that training step"})
-    warmup: int = field(default=5, metadata={
+    overhead_batch_size: int = field(default=64, metadata={"bounds": "batch", "help": "batch of that training step"})
+    warmup: int = field(default=5, metadata={"bounds": "steps",
         "help": "tool cost: untimed steps per tool state at least, after the first call (more until step times settle)"})
-    min_repeats: int = field(default=10, metadata={"help": "tool cost: timed steps per tool state at least, per process"})
-    max_time_s: float = field(default=2.0, metadata={"help": "tool cost: timed budget per tool state and mode, per process"})
-    busy_cpus: float = field(default=InterleaveConfig.busy_cpus, metadata={
+    min_repeats: int = field(default=10, metadata={"bounds": "steps", "help": "tool cost: timed steps per tool state at least, per process"})
+    max_time_s: float = field(default=2.0, metadata={"bounds": "seconds", "help": "tool cost: timed budget per tool state and mode, per process"})
+    busy_cpus: float = field(default=InterleaveConfig.busy_cpus, metadata={"bounds": "cpus",
         "help": "tool cost: a window of rounds is busy (dropped and re-run, past a bound kept out) when other programs "
                 "used more CPUs than this during it (fwbench.measure.timing)"})
-    cost_processes: int = field(default=3, metadata={
+    cost_processes: int = field(default=3, metadata={"bounds": "processes",
         "help": "tool cost: processes per mode (forks of the case server, or fresh interpreters with case_processes: "
                 "fresh); in each, tool-off and tool-on steps take turns block by block in a seeded random order, and "
                 "the slowdown's 95% interval is over these processes"})

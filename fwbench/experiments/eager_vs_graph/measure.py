@@ -39,27 +39,27 @@ class Params:
     is measured; every other field is part of the cell's identity (cells differing in it never pool).
     """
 
-    batch_size: int = field(default=64, metadata={"help": "samples per training step"})
-    infer_batch_sizes: tuple[int, ...] = field(default=(1, 16, 64, 256), metadata={
+    batch_size: int = field(default=64, metadata={"bounds": "batch", "help": "samples per training step"})
+    infer_batch_sizes: tuple[int, ...] = field(default=(1, 16, 64, 256), metadata={"bounds": "batch",
         "help": "inference batch sizes, timed in this order with one compiled function (each change is a shape change)"})
-    block: int = field(default=8, metadata={"identity": False, "help": "timed steps per block at most; the variants of a process take turns block by block"})
-    block_s: float = field(default=0.02, metadata={"identity": False, "help": "target duration of a block (slow steps get fewer steps per block)"})
-    block_warmup: int = field(default=2, metadata={"identity": False, "help": "untimed steps that start every block of a short step (caches refill after another variant ran)"})
-    min_samples: int = field(default=12, metadata={"identity": False, "help": "timed steps per variant, phase and batch size at least"})
-    min_blocks: int = field(default=4, metadata={"identity": False, "help": "timed rounds per phase and batch size at least"})
-    max_blocks: int = field(default=40, metadata={"identity": False, "help": "timed rounds per phase and batch size at most"})
-    max_time_s: float = field(default=20.0, metadata={"identity": False, "help": "budget for the timed rounds of one phase and batch size, all variants together"})
-    warmup_min: int = field(default=5, metadata={"identity": False, "help": "untimed steps after the first call at least (at least loss_steps - 1)"})
-    warmup_max: int = field(default=100, metadata={"identity": False, "help": "untimed steps at most while waiting for step times to settle"})
-    shape_probe_processes: int = field(default=2, metadata={"identity": False, "help": "processes (the first ones: cold, then warm caches) that also time a training step at half the batch (a shape change; it recompiles)"})
+    block: int = field(default=8, metadata={"bounds": "steps", "identity": False, "help": "timed steps per block at most; the variants of a process take turns block by block"})
+    block_s: float = field(default=0.02, metadata={"bounds": "seconds", "identity": False, "help": "target duration of a block (slow steps get fewer steps per block)"})
+    block_warmup: int = field(default=2, metadata={"bounds": "steps", "identity": False, "help": "untimed steps that start every block of a short step (caches refill after another variant ran)"})
+    min_samples: int = field(default=12, metadata={"bounds": "steps", "identity": False, "help": "timed steps per variant, phase and batch size at least"})
+    min_blocks: int = field(default=4, metadata={"bounds": "steps", "identity": False, "help": "timed rounds per phase and batch size at least"})
+    max_blocks: int = field(default=40, metadata={"bounds": "steps", "identity": False, "help": "timed rounds per phase and batch size at most"})
+    max_time_s: float = field(default=20.0, metadata={"bounds": "seconds", "identity": False, "help": "budget for the timed rounds of one phase and batch size, all variants together"})
+    warmup_min: int = field(default=5, metadata={"bounds": "steps", "identity": False, "help": "untimed steps after the first call at least (at least loss_steps - 1)"})
+    warmup_max: int = field(default=100, metadata={"bounds": "steps", "identity": False, "help": "untimed steps at most while waiting for step times to settle"})
+    shape_probe_processes: int = field(default=2, metadata={"bounds": "processes", "identity": False, "help": "processes (the first ones: cold, then warm caches) that also time a training step at half the batch (a shape change; it recompiles)"})
     aa_workloads: tuple[str, ...] = field(default=("mlp",), metadata={"identity": False, "help": "workloads on which a twin of the eager variant is measured beside the others (the A/A control)"})
-    seed: int = field(default=0, metadata={"identity": False, "help": "seed of the interleaving order (combined with framework, workload and process)"})
-    loss_steps: int = field(default=5, metadata={"identity": False, "help": "training steps whose losses are recorded for the cross-framework check"})
-    loss_rtol: float = field(default=1e-4, metadata={"identity": False, "help": "allowed relative error of the first-step loss vs the float64 reference"})
-    peak_matmul_n: int = field(default=1024, metadata={"identity": False, "help": "size n of the n x n float32 matmul that calibrates the machine's peak FLOP/s"})
-    device_matmul_n: int = field(default=4096, metadata={"identity": False, "help": "size n of the n x n float32 matmul that calibrates an accelerator's peak FLOP/s (large enough to fill a GPU)"})
-    busy_cpus: float = field(default=InterleaveConfig.busy_cpus, metadata={"identity": False, "help": "a window of rounds is busy (dropped and re-run; past a bound the series is kept out of verdicts) when other programs used more CPUs than this during it (fwbench.measure.timing)"})
-    contention: int = field(default=0, metadata={"help": "other programs (CPU burners, one core each) kept running beside the job for its whole run, on purpose: how a framework degrades on a machine that is not quiet. Busy blocks are then the point, not re-run; these are cells of their own"})
+    seed: int = field(default=0, metadata={"bounds": "seed", "identity": False, "help": "seed of the interleaving order (combined with framework, workload and process)"})
+    loss_steps: int = field(default=5, metadata={"bounds": "steps", "identity": False, "help": "training steps whose losses are recorded for the cross-framework check"})
+    loss_rtol: float = field(default=1e-4, metadata={"bounds": "tolerance", "identity": False, "help": "allowed relative error of the first-step loss vs the float64 reference"})
+    peak_matmul_n: int = field(default=1024, metadata={"bounds": "matrix_n", "identity": False, "help": "size n of the n x n float32 matmul that calibrates the machine's peak FLOP/s"})
+    device_matmul_n: int = field(default=4096, metadata={"bounds": "matrix_n", "identity": False, "help": "size n of the n x n float32 matmul that calibrates an accelerator's peak FLOP/s (large enough to fill a GPU)"})
+    busy_cpus: float = field(default=InterleaveConfig.busy_cpus, metadata={"bounds": "cpus", "identity": False, "help": "a window of rounds is busy (dropped and re-run; past a bound the series is kept out of verdicts) when other programs used more CPUs than this during it (fwbench.measure.timing)"})
+    contention: int = field(default=0, metadata={"bounds": "cpus", "help": "other programs (CPU burners, one core each) kept running beside the job for its whole run, on purpose: how a framework degrades on a machine that is not quiet. Busy blocks are then the point, not re-run; these are cells of their own"})
 
     def __post_init__(self):
         sizes = self.infer_batch_sizes

@@ -30,23 +30,25 @@ class Params:
 
     workloads: tuple[str, ...] = field(default=("mlp", "cnn", "transformer", "rnn"), metadata={
         "help": "workloads exported along the job's path, each from the same initial weights as elsewhere"})
-    export_batch: int = field(default=8, metadata={
+    export_batch: int = field(default=8, metadata={"bounds": "batch",
         "help": "batch size of the example input the exporter sees (and of the parity check)"})
-    other_batches: tuple[int, ...] = field(default=(1, 64), metadata={
+    other_batches: tuple[int, ...] = field(default=(1, 64), metadata={"bounds": "batch",
         "help": "batch sizes other than export_batch that are run to test a dynamic batch dimension"})
-    latency_batches: tuple[int, ...] = field(default=(1, 64), metadata={
+    latency_batches: tuple[int, ...] = field(default=(1, 64), metadata={"bounds": "batch",
         "help": "batch sizes whose inference latency is timed in the target runtime"})
-    atol: float = field(default=1e-5, metadata={"help": "parity: absolute tolerance per logit (float32)"})
-    rtol: float = field(default=1e-4, metadata={"help": "parity: relative tolerance per logit (float32)"})
-    train_batch: int = field(default=32, metadata={
+    atol: float = field(default=1e-5, metadata={"bounds": "tolerance",
+        "help": "parity: absolute tolerance per logit (float32)"})
+    rtol: float = field(default=1e-4, metadata={"bounds": "tolerance",
+        "help": "parity: relative tolerance per logit (float32)"})
+    train_batch: int = field(default=32, metadata={"bounds": "batch",
         "help": "batch size of the training step timed on runtimes that train (Keras 3 backends)"})
-    warmup: int = field(default=5, metadata={"help": "untimed calls after the first"})
-    repeats: int = field(default=200, metadata={"help": "timed calls per batch size (at most)"})
-    min_repeats: int = field(default=10, metadata={"help": "timed calls even past max_time_s"})
-    max_time_s: float = field(default=2.0, metadata={"help": "time budget per batch size"})
-    child_timeout_s: float = field(default=300.0, metadata={
+    warmup: int = field(default=5, metadata={"bounds": "steps", "help": "untimed calls after the first"})
+    repeats: int = field(default=200, metadata={"bounds": "steps", "help": "timed calls per batch size (at most)"})
+    min_repeats: int = field(default=10, metadata={"bounds": "steps", "help": "timed calls even past max_time_s"})
+    max_time_s: float = field(default=2.0, metadata={"bounds": "seconds", "help": "time budget per batch size"})
+    child_timeout_s: float = field(default=300.0, metadata={"bounds": "timeout",
         "help": "the fresh process that loads and runs one artifact is killed after this long"})
-    latency_processes: int = field(default=3, metadata={
+    latency_processes: int = field(default=3, metadata={"bounds": "processes",
         "help": "processes that load and time each artifact: the first also checks parity; the latency shown "
                 "is the geometric mean of their medians with an interval over processes (one process gives none)"})
     fresh_latency_paths: tuple[str, ...] = field(default=("tflite", "executorch"), metadata={
@@ -68,6 +70,8 @@ class Params:
             raise ValueError(f"latency_processes must be a positive integer, got {self.latency_processes!r}")
         if self.export_batch < 1:
             raise ValueError(f"export_batch must be a positive integer, got {self.export_batch!r}")
+        if not self.child_timeout_s > 0:
+            raise ValueError(f"child_timeout_s must be a positive number of seconds, got {self.child_timeout_s!r}")
         unknown = [w for w in self.workloads if w not in WORKLOADS]
         if not self.workloads or unknown:
             raise ValueError(f"unknown workloads {unknown!r}; known: {', '.join(sorted(WORKLOADS))}")

@@ -45,33 +45,40 @@ class Params:
 
     workloads: tuple[str, ...] = field(default=("mlp", "cnn"), metadata={
         "help": "workloads served, each from the same initial weights as elsewhere"})
-    request_batch: int = field(default=1, metadata={"help": "samples per request (what one client sends)"})
-    export_batch: int = field(default=8, metadata={"help": "example batch size the exporter sees"})
+    request_batch: int = field(default=1, metadata={"bounds": "batch",
+        "help": "samples per request (what one client sends)"})
+    export_batch: int = field(default=8, metadata={"bounds": "batch", "help": "example batch size the exporter sees"})
     formats: tuple[str, ...] = field(default=("json", "npy"), metadata={
         "help": "wire formats measured: json and/or npy (binary); a server that lacks one records it unsupported"})
     batching: tuple[bool, ...] = field(default=(False, True), metadata={
         "help": "server-side dynamic batching settings measured, each in a fresh server"})
-    max_batch: int = field(default=16, metadata={"help": "dynamic batching: rows per model call at most"})
-    max_wait_ms: float = field(default=2.0, metadata={"help": "dynamic batching: how long the first request waits for others"})
-    concurrency: tuple[int, ...] = field(default=(1, 4, 16, 64), metadata={
+    max_batch: int = field(default=16, metadata={"bounds": "batch",
+        "help": "dynamic batching: rows per model call at most"})
+    max_wait_ms: float = field(default=2.0, metadata={"bounds": "milliseconds", "help": "dynamic batching: how long the first request waits for others"})
+    concurrency: tuple[int, ...] = field(default=(1, 4, 16, 64), metadata={"bounds": "clients",
         "help": "closed-loop levels: clients with one request in flight each"})
-    open_loop_fractions: tuple[float, ...] = field(default=(0.5, 0.8, 0.95), metadata={
+    open_loop_fractions: tuple[float, ...] = field(default=(0.5, 0.8, 0.95), metadata={"bounds": "fraction",
         "help": "open-loop levels: offered rate as a fraction of the best closed-loop throughput of the same server"})
-    duration_s: float = field(default=2.0, metadata={"help": "recorded time per load level (at most; see min_duration_s)"})
-    min_duration_s: float = field(default=0.5, metadata={
+    duration_s: float = field(default=2.0, metadata={"bounds": "seconds", "help": "recorded time per load level (at most; see min_duration_s)"})
+    min_duration_s: float = field(default=0.5, metadata={"bounds": "seconds",
         "help": "a closed-loop level may end after this much recorded time once its latency distribution has "
                 "converged (fwbench.experiments.serving.loadgen); 0 runs every level for duration_s"})
-    converge_rtol: float = field(default=0.05, metadata={
+    converge_rtol: float = field(default=0.05, metadata={"bounds": "tolerance",
         "help": "converged: p50, mean and p99 latency each moved less than this (relative) in the last check interval"})
-    warmup_s: float = field(default=0.3, metadata={"help": "unrecorded time at the start of each load level"})
-    max_requests: int = field(default=20000, metadata={"help": "recorded requests per load level at most"})
-    request_timeout_s: float = field(default=10.0, metadata={"help": "a request unanswered this long is an error"})
-    cold_start_timeout_s: float = field(default=180.0, metadata={
+    warmup_s: float = field(default=0.3, metadata={"bounds": "seconds",
+        "help": "unrecorded time at the start of each load level"})
+    max_requests: int = field(default=20000, metadata={"bounds": "requests",
+        "help": "recorded requests per load level at most"})
+    request_timeout_s: float = field(default=10.0, metadata={"bounds": "timeout",
+        "help": "a request unanswered this long is an error"})
+    cold_start_timeout_s: float = field(default=180.0, metadata={"bounds": "timeout",
         "help": "a server that has not answered correctly this long after its start is a failure"})
-    client_cpus: int = field(default=1, metadata={
+    client_cpus: int = field(default=1, metadata={"bounds": "cpus",
         "help": "cores given to the load generator; the server gets the rest (both share all if only one core)"})
-    atol: float = field(default=1e-5, metadata={"help": "parity of served logits: absolute tolerance"})
-    rtol: float = field(default=1e-4, metadata={"help": "parity of served logits: relative tolerance"})
+    atol: float = field(default=1e-5, metadata={"bounds": "tolerance",
+        "help": "parity of served logits: absolute tolerance"})
+    rtol: float = field(default=1e-4, metadata={"bounds": "tolerance",
+        "help": "parity of served logits: relative tolerance"})
 
     def __post_init__(self):
         unknown = [w for w in self.workloads if w not in WORKLOADS]
