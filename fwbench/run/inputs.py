@@ -14,10 +14,19 @@ from fwbench.measure.env import resolve_threads
 from fwbench.run.jobkey import code_files, digest
 
 
+def _is_path(value: str) -> bool:
+    return value.startswith(("/", "~", "<")) or value[1:3] == ":\\"
+
+
 def environment_key(fp: dict, threads: int) -> dict:
-    """What about the machine and software a stored result depends on."""
+    """What about the machine and software a stored result depends on.
+
+    A variable whose value is a folder (a compiler cache, CUDA_HOME) counts by being set, not by where it points:
+    the place changes no number (whether a cache was cold or warm is recorded with each job), and where a checkout,
+    the temp folder or a home folder lies must not make a stored result look different."""
+    env = {k: "<a path>" if isinstance(v, str) and _is_path(v) else v for k, v in fp["environment"].items()}
     return {"machine_id": fp["machine_id"], "python": fp["python"]["version"], "packages": fp["packages"],
-            "environment": fp["environment"], "threads": threads}
+            "environment": env, "threads": threads}
 
 
 def job_key(job: Job, env_key: dict, code: str, tools: dict | None = None, notebook: str | None = None) -> str:

@@ -78,3 +78,18 @@ def test_an_experiments_book_side_never_reruns_a_job_and_its_measuring_code_reru
     finally:
         for path, text in originals.items():
             path.write_text(text)
+
+
+def test_where_a_cache_folder_points_does_not_change_a_key():
+    """Keys compare what changes a number: OMP_NUM_THREADS does, where TorchInductor keeps its cache (the temp folder,
+    a home folder, a checkout) does not; whether it is set still does."""
+    from fwbench.run.inputs import environment_key
+
+    fp = {"machine_id": "m", "python": {"version": "3.11"}, "packages": {}, "environment": {"OMP_NUM_THREADS": "2"}}
+
+    def key(**env):
+        return environment_key({**fp, "environment": {**fp["environment"], **env}}, 2)
+
+    assert key(TORCHINDUCTOR_CACHE_DIR="/tmp/torchinductor_root") == key(TORCHINDUCTOR_CACHE_DIR="<tmp>/x")
+    assert key(TORCHINDUCTOR_CACHE_DIR="/tmp/x") != key()
+    assert key(OMP_NUM_THREADS="1") != key()
