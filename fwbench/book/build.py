@@ -25,6 +25,10 @@ from fwbench.errors import BookError
 
 APPENDIX_RUNS = REPO / pages.APPENDIX_FOLDER
 MATHJAX = SCRATCH / "static" / "mathjax" / "tex-chtml.js"
+#: The whole text of appendix outputs too long for their page (fwbench.report.sanitize.MAX_PAGE_OUTPUT), served
+#: from _static; each file holds at most MAX_WHOLE_OUTPUT characters so that one dump cannot swell the book.
+OUTPUTS = SCRATCH / "static" / "outputs"
+MAX_WHOLE_OUTPUT = 2_000_000
 
 
 #: What a book is built from besides the store: the package (chapters' code, sanitizer, templates), the pages,
@@ -61,7 +65,7 @@ def appendix_name(run, job: dict) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{run.manifest['machine_id']}-{job['job_id']}")
 
 
-def stage_appendix(report: Report, dest: Path = APPENDIX_RUNS) -> set[str]:
+def stage_appendix(report: Report, dest: Path = APPENDIX_RUNS, outputs: Path = OUTPUTS) -> set[str]:
     """Copy the executed notebook behind every result the book shows into the appendix, titled; return the
     staged pages' names (without suffix).
 
@@ -69,13 +73,27 @@ def stage_appendix(report: Report, dest: Path = APPENDIX_RUNS) -> set[str]:
     so an incremental build re-renders only the appendix pages that changed.
     """
     dest.mkdir(parents=True, exist_ok=True)
-    wanted = set()
+    wanted, files = set(), set()
+    outputs.mkdir(parents=True, exist_ok=True)
     for run, job in report.latest:
         src = run.notebook(job["job_id"])
         if not src.is_file() and not src.is_symlink():
             continue
+        def keep_whole(text, base=appendix_name(run, job), mine=[]):  # noqa: B006 (one list per job, on purpose)
+            """The whole of a long output as a text file the page links to (served from _static)."""
+            name = f"{base}-{len(mine)}.txt"
+            mine.append(name)
+            if len(text) > MAX_WHOLE_OUTPUT:
+                text = text[:MAX_WHOLE_OUTPUT] + (f"\n[... {len(text) - MAX_WHOLE_OUTPUT:,} more characters: the run's "
+                                                  "notebook in the store (or its bundle) holds them all ...]\n")
+            if not (outputs / name).is_file() or (outputs / name).read_text() != text:
+                (outputs / name).write_text(text)
+            files.add(name)
+            return f"../../../_static/{outputs.name}/{name}"
+
         try:
-            nb = sanitize.notebook(nbformat.reads(json.dumps(run.read_notebook(job["job_id"])), as_version=4))
+            nb = sanitize.notebook(nbformat.reads(json.dumps(run.read_notebook(job["job_id"])), as_version=4),
+                                   keep_whole)
         except Exception as exc:  # an unreadable notebook loses its page, not the book
             print(f"fwbench: warning: appendix: {src}: not a readable notebook ({type(exc).__name__})", file=sys.stderr)
             continue
@@ -97,6 +115,9 @@ def stage_appendix(report: Report, dest: Path = APPENDIX_RUNS) -> set[str]:
         wanted.add(name)
     for old in dest.glob("*.ipynb"):
         if old.name not in wanted:
+            old.unlink()
+    for old in outputs.glob("*.txt"):
+        if old.name not in files:
             old.unlink()
     return {name[:-len(".ipynb")] for name in wanted}
 

@@ -32,6 +32,15 @@ ARTICLE_SELECTORS = ["article.bd-article", "div.bd-article", "article", "main"]
 # MyST roles that survive as text when a chapter emits markup that is never parsed as MyST.
 ROLE_LEFTOVER = re.compile(r"\{(?:doc|ref|numref|eq|term|download|glue(?::\w+)?)\}")
 TRACEBACK = "Traceback (most recent call last)"
+#: What is not a number, written where a number belongs: NaN or infinity next to a unit or in a range, "never"
+#: as one end of a range or a duration, the infinity sign, and e-notation (a reader should not have to decode
+#: 2.4e-06). A value that cannot be computed is said in words ("no interval", "did not pay off").
+_UNIT = r"(?:steps?|ms|µs|s|x|req/s|MB|GB|%)"
+NOT_A_NUMBER = re.compile(
+    r"∞|(?<![\w.])(?:nan|NaN|inf|Inf|Infinity)(?![\w])(?=\s*(?:" + _UNIT + r"(?!\w)|[–-]|to\b|vs\b))"
+    r"|(?<![\w.])(?:\d[\d.,]*\s*" + _UNIT + r"?\s*(?:[–-]|to)\s*)(?:nan|inf|never)\b"
+    r"|\bnever\s+(?:vs\.?|[–-]|to)\s+\S+|\b(?:after|at|of)\s+(?:nan|inf|never)\s+" + _UNIT + r"\b"
+    r"|(?<![\w.])\d+(?:\.\d+)?[eE][+-]?\d+(?![\w.])")
 # Virtual time fast-forwards the page's timers, so a generous budget costs little wall time on a
 # quick page and still lets MathJax and the theme's scripts finish before the DOM is dumped.
 VIRTUAL_TIME_MS = 10_000
@@ -246,6 +255,14 @@ def check_page(path, min_figures: int = 0, allowed_selector: str = ALLOWED_SELEC
     leftovers = sorted(set(ROLE_LEFTOVER.findall(scrubbed.get_text(" "))))
     if leftovers:
         problems.append(f"unparsed MyST role(s) in page text: {', '.join(leftovers)}")
+    # Numbers are checked in prose and in tables alike; code, tracebacks and error texts are what they are.
+    numbers = copy.copy(article)
+    for el in numbers.select(", ".join([CELL_ERROR_SELECTOR, ".fwbench-tracebacks, .fwbench-tb, .fwbench-tb-full",
+                                        "script", "style", "pre", "code", "td.error, td.message"])):
+        el.extract()
+    bad = sorted({m.group(0).strip() for m in NOT_A_NUMBER.finditer(numbers.get_text(" "))})
+    if bad:
+        problems.append(f"not a number where a number belongs: {', '.join(repr(b) for b in bad[:6])}")
     return problems
 
 

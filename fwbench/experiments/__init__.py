@@ -40,7 +40,8 @@ def registry() -> dict:
 
 
 def part(name: str, module: str) -> ModuleType | None:
-    """An experiment's own module (`tables`, `plots`, `claims`, `findings`, `metrics`), or None when it has none."""
+    """An experiment's own module (`tables`, `plots`, `claims`, `findings`, `picks`, `metrics`), or None when it has
+    none."""
     if not (_HERE / name / f"{module}.py").is_file():
         return None
     return importlib.import_module(f"fwbench.experiments.{name}.{module}")

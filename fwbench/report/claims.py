@@ -179,8 +179,12 @@ def sensitivity_line(what: str, chosen: float, neighbours, verdict_at: Callable[
     return f"Sensitivity to the threshold ({what}): " + "; ".join(parts) + "."
 
 
-def upper_bound(v: float) -> str:
-    return f"{v:.2f}" if np.isfinite(v) else "∞"
+def ci_words(low: float, high: float) -> str:
+    """'95% CI 1.02-1.31' for a ratio's interval, or in words where there is none (one process, or bounds that
+    are not finite): never an infinity sign or NaN in its place."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "no interval: too few processes"
+    return f"95% CI {low:.2f}-{high:.2f}"
 
 
 def processes_text(c) -> str:
@@ -194,7 +198,7 @@ def describe(cells: pd.DataFrame, label: Callable[[pd.Series], str]) -> str:
     lines = []
     for _, c in cells.iterrows():
         lines.append(f"- {label(c)}: speedup {c['speedup']:.2f}x "
-                     f"(95% CI {c['speedup_ci_low']:.2f}-{upper_bound(c['speedup_ci_high'])}, {processes_text(c)}), "
+                     f"({ci_words(c['speedup_ci_low'], c['speedup_ci_high'])}, {processes_text(c)}), "
                      f"{c['verdict']}: **{c['role']}**")
     return "\n".join(lines)
 

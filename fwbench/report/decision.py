@@ -40,6 +40,113 @@ USE_CASES = (
 _UNMEASURED = ("not yet measured", "not testable here")
 
 
+@dataclass(frozen=True)
+class Job:
+    """A job an engineer picks a framework for, and the claims that would decide it where nothing measured it."""
+
+    name: str = field(metadata={"help": "the job as a reader names it"})
+    claims: tuple = field(metadata={"help": "ids of the claims (claims.yml) that bear on it"})
+
+
+#: The jobs the decision page and the introduction answer, in this order. Each experiment answers the ones it
+#: measures through `picks(report)` in its folder's picks.py; a job no stored result answers says so.
+JOBS = (
+    Job("Training on CPU", ("E1", "E2", "E3", "E4", "E5")),
+    Job("Training on GPU", ("E1", "E2", "E3", "E4", "E5")),
+    Job("Low-latency serving", ("X4",)),
+    Job("Throughput serving", ("X4", "X3")),
+    Job("Export to mobile", ("X5",)),
+    Job("Export to web", ("X7",)),
+    Job("Debugging", ("D1", "D2", "D3")),
+    Job("Distributed training", ("S1",)),
+)
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One answer to "which framework for this job, here": plain text (the page escapes it)."""
+
+    job: str = field(metadata={"help": "a JOBS name"})
+    machine: str = field(metadata={"help": "the machine label the answer holds for ('' where none measured it)"})
+    pick: str = field(metadata={"help": "framework and mode to pick, or 'no difference we can detect' / "
+                                        "'not measured here'"})
+    by_how_much: str = field(default="", metadata={"help": "the lead over the next choice, with its 95% interval"})
+    how_sure: str = field(default="", metadata={"help": "what decides it: separated cells, counts, or why not"})
+    evidence: str = field(default="", metadata={"help": "page (without .html) and anchor of the evidence"})
+    profile: str = field(default="", metadata={"help": "the profile(s) the numbers come from"})
+
+
+def profiles_by_machine(report) -> dict[str, str]:
+    """machine label -> the profile names of its runs ('quick', 'full', ...), as the pick says where numbers came
+    from: a quick profile's small models and short budgets limit what they say."""
+    out: dict[str, set] = {}
+    for run in report.runs:
+        out.setdefault(run.manifest["machine_label"], set()).add(str(run.manifest["profile"].get("name", "?")))
+    return {m: ", ".join(sorted(p)) for m, p in out.items()}
+
+
+def profile_line(report) -> str:
+    """One line of HTML naming the profile each machine's numbers come from and what that profile limits."""
+    seen: dict[str, dict] = {}
+    for run in report.runs:
+        prof = run.manifest["profile"]
+        seen.setdefault(run.manifest["machine_label"], {})[str(prof.get("name", "?"))] = str(prof.get("description", ""))
+    if not seen:
+        return ""
+    parts = []
+    for machine, profs in sorted(seen.items()):
+        said = "; ".join(f"<strong>{escape(name)}</strong> profile" + (f" ({escape(d)})" if d else "")
+                         for name, d in sorted(profs.items()))
+        parts.append(f"{escape(machine)}: {said}")
+    quick = any("quick" in p for p in seen.values())
+    limits = (" The quick profile is a first look: small models and short timing budgets, so per-step framework "
+              "overhead weighs more than in large models, and some claims need the full profile "
+              "(<code>PROFILE=full make report</code>) to be decided." if quick else "")
+    return "<p id='fwbench-profiles'><strong>Where the numbers come from:</strong> " + "; ".join(parts) + "." + \
+        limits + "</p>"
+
+
+def picks(report, verdicts=()) -> list[Pick]:
+    """Every job of JOBS answered: each experiment's picks (per machine), then, for a job none answers, one line
+    saying it is not measured here and which claims' experiment would decide it."""
+    from fwbench.experiments import part, registry
+
+    found: list[Pick] = []
+    for name in registry():
+        module = part(name, "picks")
+        if module is not None:
+            found += module.picks(report)
+    profiles = profiles_by_machine(report)
+    by_id = {v.claim.id: v for v in verdicts}
+    out = []
+    for job in JOBS:
+        mine = [p for p in found if p.job == job.name]
+        if mine:
+            out += [p if p.profile else Pick(**{**p.__dict__, "profile": profiles.get(p.machine, "")}) for p in mine]
+            continue
+        needs = [f"{c} ({_need(by_id[c].claim)})" for c in job.claims if c in by_id]
+        out.append(Pick(job.name, "", "not measured here",
+                        how_sure=("nothing in this store measures it; deciding it needs " + "; ".join(needs))
+                        if needs else "nothing in this store measures it",
+                        evidence="chapters/claims"))
+    return out
+
+
+def picks_html(rows: list[Pick], chapters: str = "") -> str:
+    """The pick table: job, machine, pick, by how much, how sure, evidence link; every stored string escaped."""
+    body = []
+    for p in rows:
+        page, _, anchor = p.evidence.partition("#")
+        link = (f"<a href='{chapters}{escape(page)}.html" + (f"#{escape(anchor)}" if anchor else "") + "'>evidence</a>"
+                if page else "")
+        machine = escape(p.machine) + (f"<br><small>{escape(p.profile)} profile</small>" if p.profile else "")
+        body.append(f"<tr><td><strong>{escape(p.job)}</strong></td><td>{machine or '-'}</td>"
+                    f"<td><strong>{escape(p.pick)}</strong></td><td>{escape(p.by_how_much) or '-'}</td>"
+                    f"<td>{escape(p.how_sure) or '-'}</td><td>{link}</td></tr>")
+    return ("<table class='fwbench-table fwbench-picks'><thead><tr><th>job</th><th>machine</th><th>pick</th>"
+            "<th>by how much</th><th>how sure</th><th></th></tr></thead><tbody>" + "".join(body) + "</tbody></table>")
+
+
 def _need(claim) -> str:
     if claim.experiment:
         return f"results of the {claim.experiment} experiment in the store (make report measures them)"

@@ -184,9 +184,16 @@ def _aa_finding(report) -> Finding | None:
     if rates.empty:
         return None
     controls, fp = int(rates["controls"].sum()), int(rates["false_positives"].sum())
-    return Finding(f"**The harness checks itself**: {fp} of {controls} A/A controls (identical alternatives "
-                   f"compared by the same code as real ones) came out faster or slower ({fp / controls:.0%}; "
-                   f"about 5% or less is what the 95% intervals promise).", "sec-confidence")
+    decided = fp + int(rates["equivalent"].sum())
+    text = (f"**The harness checks itself**: {fp} of {controls} A/A controls (identical alternatives compared by "
+            f"the same code as real ones) came out faster or slower ({fp / controls:.0%}; about 5% or less is what "
+            f"the 95% intervals promise)")
+    if decided == 0:  # a control that never decides cannot fail either: no evidence, and said so
+        text += (f"; but none of them was decided at all (all {controls} inconclusive), so this is no evidence "
+                 "either way: more processes per cell would make the control able to fail")
+    else:
+        text += f"; {decided} of the {controls} were decided (the rest inconclusive)"
+    return Finding(text + ".", "sec-confidence")
 
 
 def caveats(report) -> list[str]:

@@ -579,7 +579,7 @@ def escape(text) -> str:
 def plain_number(value: float, digits: int = 4) -> str:
     """A float as a reader writes it: `digits` significant digits, thousands separated, never e-notation."""
     if not np.isfinite(value):
-        return "-" if value != value else ("∞" if value > 0 else "-∞")
+        return "-" if value != value else ("unbounded" if value > 0 else "-unbounded")
     if value == 0:
         return "0"
     magnitude = int(np.floor(np.log10(abs(value))))
@@ -643,10 +643,22 @@ def compact_table(df: pd.DataFrame, cols: list[str], floatfmt: str | None = None
     return html_table(df[cols], floatfmt=floatfmt)
 
 
+def break_even_text(steps: float) -> str:
+    """A break-even step count in words where it is not a number: compiled steps that are not faster never pay the
+    compile back, and a missing first call or step time leaves nothing to compute."""
+    if steps != steps:
+        return "not computable (a first call or step time is missing)"
+    if not np.isfinite(steps):
+        return "does not pay off (compiled steps are not faster)"
+    return f"{steps:,.0f} steps"
+
+
 def fmt_s(seconds: float) -> str:
-    """A duration with a sensible unit."""
+    """A duration with a sensible unit; in words where there is none (never NaN, infinity or e-notation)."""
+    if seconds != seconds:
+        return "not measured"
     if not np.isfinite(seconds):
-        return "never"
+        return "no finite time"
     # Thresholds at what rounds to the next unit, so 0.99999 ms reads "1.00 ms", not "1000.0 µs".
     if seconds >= 0.995:
         return f"{seconds:.2f} s"

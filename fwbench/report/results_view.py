@@ -42,12 +42,18 @@ def _cell_rows(report: Report) -> list[dict]:
     return rows
 
 
+def _in_job(ok: pd.DataFrame) -> pd.Series:
+    """Rows of jobs that timed several processes themselves (their records name more than one process); every
+    other row's process is its job's."""
+    return ok.groupby("job_id")["process"].transform("nunique") > 1
+
+
 def _in_job_process_rows(ok: pd.DataFrame) -> list[dict]:
     """Step times timed in several processes inside one job (export latencies): the same estimate over processes."""
     from fwbench.measure import stats
 
     rows = []
-    medians = ok[ok["process"].notna() & (ok["metric"] == "step_time_median_s")]
+    medians = ok[_in_job(ok) & (ok["metric"] == "step_time_median_s")]
     for key, g in medians.groupby([c for c in GROUP if c not in ("metric", "unit")], dropna=False):
         base = dict(zip(["experiment", "machine", "framework", "variant", "device", "workload", "phase", "batch"], key))
         est, lo, hi = stats.cell_estimate({p: [v] for p, v in zip(g["process"], g["value"])})
@@ -66,7 +72,7 @@ def table(report: Report) -> pd.DataFrame:
         ok = records[(records["status"] == "ok") & records["value"].notna()]
         rows += _in_job_process_rows(ok)
         per_process = ok["metric"].str.startswith(_PER_PROCESS)
-        ok = ok[~(per_process & ((ok["experiment"] == "eager_vs_graph") | ok["process"].notna()))]
+        ok = ok[~(per_process & ((ok["experiment"] == "eager_vs_graph") | _in_job(ok)))]
         ok = ok.assign(batch_size=ok["batch_size"].fillna(-1), phase=ok["phase"].fillna(""),
                        workload=ok["workload"].fillna(""), unit=ok["unit"].fillna(""))
         agg = ok.groupby(GROUP, dropna=False)["value"].agg(["median", "size"]).reset_index()

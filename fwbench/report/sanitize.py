@@ -110,8 +110,54 @@ NOTEBOOK_METADATA = {"kernelspec": {"name": "python3", "display_name": "Python 3
 _TAG = re.compile(r"(remove|hide)-(cell|input|output|stderr)")
 
 
-def notebook(nb):
-    """A copy of an executed notebook that renders inert: see the module's docstring for what survives."""
+#: Longest text output an appendix page shows whole. One line of StableHLO dump once made a page 8 MB; a page
+#: shows this many characters from the start and a quarter as many from the end, the whole text one click away.
+MAX_PAGE_OUTPUT = 20_000
+
+
+def _cut(text: str, keep_whole) -> tuple[str, str | None]:
+    """`text` as a page shows it: whole if short, else its start and end with how much was cut; and the link
+    `keep_whole(text)` gives to the whole text (None where there is none)."""
+    if len(text) <= MAX_PAGE_OUTPUT:
+        return text, None
+    head, tail = MAX_PAGE_OUTPUT, MAX_PAGE_OUTPUT // 4
+    link = keep_whole(text) if keep_whole else None
+    note = f"\n\n[... {len(text) - head - tail:,} characters cut for this page" + \
+        ("; the whole output is one click away below ...]\n\n" if link else " ...]\n\n")
+    return text[:head] + note + text[-tail:], link
+
+
+def _shorten(output: dict, keep_whole) -> list[dict]:
+    """A cleaned output with long text cut (see MAX_PAGE_OUTPUT), followed by a link to the whole text."""
+    links = []
+    if output["output_type"] == "stream":
+        output["text"], link = _cut(output["text"], keep_whole)
+        links.append(link)
+    elif output["output_type"] == "error":
+        text, link = _cut("\n".join(output["traceback"]), keep_whole)
+        output["traceback"] = text.split("\n")
+        links.append(link)
+    else:
+        data = output["data"]
+        if "text/html" in data and len(data["text/html"]) > MAX_PAGE_OUTPUT:
+            del data["text/html"]  # cut markup would not be markup: the plain text stands in for it
+            data.setdefault("text/plain", "")
+        for mime in ("text/plain", "text/markdown"):
+            if mime in data:
+                data[mime], link = _cut(data[mime], keep_whole)
+                links.append(link)
+    out = [output]
+    for link in filter(None, links):
+        out.append({"output_type": "display_data", "metadata": {},
+                    "data": {"text/html": clean_html(f'<p><a href="{html(link)}">the whole output (text file)</a></p>'),
+                             "text/plain": f"the whole output: {link}"}})
+    return out
+
+
+def notebook(nb, keep_whole=None):
+    """A copy of an executed notebook that renders inert: see the module's docstring for what survives. Text
+    outputs longer than MAX_PAGE_OUTPUT are cut; `keep_whole(text)`, if given, keeps the whole text somewhere the
+    page can link to and returns that link."""
     nb = copy.deepcopy(nb)
     nb.metadata = nbformat.from_dict(copy.deepcopy(NOTEBOOK_METADATA))
     cells = []
@@ -125,8 +171,8 @@ def notebook(nb):
         if cell.cell_type == "markdown":
             cell.source = inert_myst(clean_html(cell.source))
         elif cell.cell_type == "code":
-            cell.outputs = [nbformat.from_dict(o) for o in (_clean_output(dict(out)) for out in cell.get("outputs", []))
-                            if o]
+            cleaned = [o for o in (_clean_output(dict(out)) for out in cell.get("outputs", [])) if o]
+            cell.outputs = [nbformat.from_dict(o) for c in cleaned for o in _shorten(c, keep_whole)]
         cells.append(cell)
     nb.cells = cells
     return nb

@@ -40,7 +40,8 @@ def rows(runs: list[Run]):
             if job["status"] != "ok":
                 err = job["error"]
                 yield {**base, "phase": "", "batch_size": job["params"].get("batch_size"), "metric": "error",
-                       "value": math.nan, "unit": "", "error": f"{err['type']}: {err['message']}"}
+                       "value": math.nan, "unit": "", "error": f"{err['type']}: {err['message']}",
+                       "process": job.get("process")}
                 continue
             for rec in job["records"]:
                 # A debugging job's records name their own bug (workload) and mode; an interleaved job's, their variant.
@@ -48,8 +49,10 @@ def rows(runs: list[Run]):
                        "variant": rec.get("variant", base["variant"]),
                        "phase": rec["phase"], "batch_size": rec["batch_size"], "metric": rec["metric"],
                        "value": rec["value"], "unit": rec["unit"], "error": "",
-                       # Several processes inside one job (export latencies); empty where the job is one process.
-                       "process": rec.get("process")}
+                       # The job's process (its cell's first, second, ... fresh process), so that every interval over
+                       # processes can be recomputed from the export; a record's own where one job timed several
+                       # processes (export latencies).
+                       "process": rec.get("process", job.get("process"))}
 
 
 def frame(runs: list[Run]) -> pd.DataFrame:

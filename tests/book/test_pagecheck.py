@@ -233,3 +233,18 @@ def test_a_page_that_redirects_while_it_settles_is_followed_to_where_it_went(tmp
     with Browser(find_chromium()) as browser:
         browser.open(tmp_path / "a.html", settle_ms=500)
         assert browser.evaluate("[document.title, document.body.textContent]") == ["b", "arrived"]
+
+
+def test_what_is_not_a_number_is_flagged_in_prose_and_tables(tmp_path, browser):
+    """The reader's audit found "pays off after nan steps", "0.0 µs – never", "0.00-∞" and one number in
+    e-notation on one page and plain on another: each fails the page; the same words in prose or code do not."""
+    body = FIGURE + ("<p>Compiling pays off after nan steps; first call 0.0 µs – never.</p>"
+                     "<table class='fwbench-table'><tr><td>0.00-∞</td><td>2.4e-06 s</td></tr></table>")
+    problems = check_page(page(tmp_path, body), browser=browser)
+    assert problems[0] == "table cell(s) in e-notation: 2.4e-06 s" and len(problems) == 2
+    assert problems[1].startswith("not a number where a number belongs")
+    for bad in ("after nan steps", "0.0 µs – never", "∞", "2.4e-06"):
+        assert repr(bad) in problems[1], bad
+    fine = FIGURE + ("<p>The loss is nan when the bug fires; we never reuse imported runs; 0.0000024 s.</p>"
+                     "<pre>x = float('inf')  # 1e-06</pre>")
+    assert check_page(page(tmp_path, fine, name="fine.html"), browser=browser) == []

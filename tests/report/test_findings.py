@@ -87,3 +87,16 @@ def test_framework_names_and_interval_phrases_of_the_sentences():
     assert [framework_name(f) for f in ("torch", "tensorflow", "jax", "other")] == ["PyTorch", "TensorFlow", "JAX", "other"]
     assert ci_text(0.9, 1.25, "{:.2f}x".format, "none") == "95% CI 0.90x – 1.25x"
     assert ci_text(0.9, float("inf"), "{:.2f}x".format, "too few starts") == "too few starts"
+
+
+def test_the_aa_line_says_how_many_controls_were_decided(make_store):
+    from conftest import evg_runs
+    from fwbench.report.findings import _aa_finding
+    from fwbench.report.results import Report
+
+    quiet = Report(make_store([("r1", evg_runs("r1", {("torch", "eager"): 0.01, ("torch", "torch.compile"): 0.005},
+                                               processes=4, twin=True, within=0.005))]).load()[0])
+    rates = quiet.false_positive_rates()
+    decided = int(rates["false_positives"].sum() + rates["equivalent"].sum())
+    text = _aa_finding(quiet).text
+    assert decided > 0 and f"{decided} of the {int(rates['controls'].sum())} were decided" in text

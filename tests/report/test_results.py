@@ -126,7 +126,7 @@ def test_durations_change_unit_where_they_would_round_into_the_next():
 
     assert fmt_s(0.99999e-3) == "1.00 ms" and fmt_s(0.9994e-3) == "999.4 µs"
     assert fmt_s(0.9999) == "1.00 s" and fmt_s(0.994) == "994.00 ms"
-    assert fmt_s(float("inf")) == "never"
+    assert fmt_s(float("inf")) == "no finite time" and fmt_s(float("nan")) == "not measured"
 
 
 def test_a_replacement_process_joins_its_cell_until_the_processes_it_replaced_are_measured_again(make_store):

@@ -69,3 +69,29 @@ def test_a_stored_notebook_cannot_set_how_the_book_treats_it():
     assert dict(clean.metadata) == sanitize.NOTEBOOK_METADATA
     assert dict(clean.cells[0].metadata) == {"tags": ["hide-input"]}
     assert "mystnb" in nb.metadata  # the stored notebook is untouched
+
+
+def test_a_long_output_is_cut_for_its_page_and_linked_whole():
+    """One line of compiler dump once made an appendix page 8 MB: the page shows the start and the end, and a
+    link to the whole text."""
+    import nbformat
+
+    from fwbench.report import sanitize
+
+    dump = "module @jit { " + "x" * 500_000 + " } // end"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("dump()", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text=dump),
+        nbformat.v4.new_output("execute_result", data={"text/plain": dump, "text/html": "<pre>" + dump + "</pre>"},
+                               execution_count=1),
+        nbformat.v4.new_output("stream", name="stdout", text="short")])])
+    kept = []
+    out = sanitize.notebook(nb, lambda text: kept.append(text) or f"whole-{len(kept)}.txt").cells[0].outputs
+    texts = [o.get("text") or o.get("data", {}).get("text/plain", "") for o in out]
+    assert len(out) == 5 and texts[-1] == "short"
+    assert texts[0].startswith("module @jit") and texts[0].endswith("} // end") and "characters cut" in texts[0]
+    assert len(texts[0]) < sanitize.MAX_PAGE_OUTPUT * 1.3
+    assert "text/html" not in out[2]["data"] and out[1]["data"]["text/html"].count('href="whole-1.txt"') == 1
+    assert kept == [dump, dump]
+    page = sanitize.notebook(nb)  # without a place for the whole text: cut, no link, still a valid notebook
+    nbformat.validate(page)
+    assert len(nbformat.writes(page)) < 4 * sanitize.MAX_PAGE_OUTPUT and "one click away" not in nbformat.writes(page)

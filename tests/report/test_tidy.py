@@ -47,3 +47,16 @@ def test_export_carries_break_even_rows(make_store, tmp_path):
     assert set(be.phase) == {"train", "infer"} and (be.variant == "torch.compile").all()
     # 5 s of extra first call repaid at ~10 ms per step: about 500 steps
     assert (be.value > 400).all() and (be.value < 600).all()
+
+
+def test_every_row_carries_its_run_and_process_so_intervals_can_be_recomputed(make_store):
+    from fwbench.measure import stats
+
+    jobs = [job("r1", "torch", "eager", "eager", 0.01 * (1 + 0.05 * p), seed=p, process=p) for p in range(3)]
+    runs, _ = make_store([("r1", jobs)]).load()
+    df = tidy.frame(runs)
+    med = df[(df["metric"] == "step_time_median_s") & (df["phase"] == "train")]
+    assert sorted(med["process"]) == [0, 1, 2] and set(med["run_id"]) == {"r1"}
+    # The cell's estimate and its interval over processes, from the export alone.
+    mid, lo, hi = stats.cell_estimate({int(p): [v] for p, v in zip(med["process"], med["value"])})
+    assert lo < mid < hi

@@ -9,8 +9,8 @@ import pandas as pd
 
 from fwbench.measure import stats
 from fwbench.report.claims import (MARGIN_TEXT, VOTE, count_line, cpu_only, describe, exceptions_line, judge, rule,
-                                   sensitivity_line, tally, upper_bound)
-from fwbench.report.results import Report, fmt_s
+                                   sensitivity_line, tally, ci_words)
+from fwbench.report.results import Report, break_even_text, fmt_s
 from fwbench.report.sanitize import md
 
 
@@ -99,8 +99,8 @@ def rule_e4(report: Report) -> tuple[str, str, pd.DataFrame]:
         cells = cells[cells["variant"] == "torch.compile"]
     return judge(cells, _faster_supports, lambda c: (
         f"torch.compile vs eager, {_where(c)}; first call {fmt_s(c['first_call_graph_s'])} vs "
-        f"{fmt_s(c['first_call_eager_s'])} eager, pays off after "
-        + (f"{c['break_even_steps']:.0f} steps" if c['break_even_steps'] != float('inf') else "never")), cpu_only(cells))
+        f"{fmt_s(c['first_call_eager_s'])} eager; break-even: {break_even_text(c['break_even_steps'])}"),
+        cpu_only(cells))
 
 
 def e5_role(g: pd.DataFrame) -> str:
@@ -153,7 +153,7 @@ def rule_e5(report: Report) -> tuple[str, str, pd.DataFrame]:
     evidence = (count_line(counts) + cpu_only(cells) + exceptions_line(cells, verdict, lambda c: f"JAX compiled, {md(_where(c))}")
                 + "\n\n" + "\n".join(
         f"- JAX compiled, {md(_where(c))}: **{c['role']}**; against "
-        + "; ".join(f"{md(o['other'])} {o['speedup']:.2f}x (95% CI {o['speedup_ci_low']:.2f}-{upper_bound(o['speedup_ci_high'])}, "
+        + "; ".join(f"{md(o['other'])} {o['speedup']:.2f}x ({ci_words(o['speedup_ci_low'], o['speedup_ci_high'])}, "
                     f"{o['verdict']})" + (f" [{md(o['baseline'])}]" if o['baseline'] != "jax jax.jit" else "")
                     for _, o in pairs[(pairs[CELL] == c[CELL]).all(axis=1)].iterrows())
         for _, c in cells.iterrows()))

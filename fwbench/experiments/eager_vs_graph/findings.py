@@ -118,7 +118,7 @@ def fastest_display(df: pd.DataFrame) -> dict[tuple, pd.DataFrame]:
 
 
 def _times(v: float) -> str:
-    return f"{v:.2f}x" if np.isfinite(v) else "∞"
+    return f"{v:.2f}x" if np.isfinite(v) else "unbounded"
 
 
 def findings(report: Report) -> list[Finding]:

@@ -9,7 +9,7 @@ from fwbench.frameworks.base import INTER_OP_THREADS
 from fwbench.measure.stats import EQUIVALENCE_MARGIN
 from fwbench.report.sanitize import md
 from fwbench.report.findings import framework_name
-from fwbench.report.results import NOISY_CV, fmt_s, headline_batch, plain_number
+from fwbench.report.results import NOISY_CV, break_even_text, fmt_s, headline_batch, plain_number
 from fwbench.workloads import WORKLOADS
 
 EXP = "eager_vs_graph"
@@ -134,7 +134,7 @@ def compile_cost(cmp: pd.DataFrame) -> pd.DataFrame:
         "workload": train["workload"], "eager first call": train["first_call_eager_s"].map(fmt_s),
         "cold first call": train["first_call_graph_s"].map(fmt_s),
         "warm first call": train["first_call_graph_warm_s"].map(lambda v: fmt_s(v) if np.isfinite(v) else "no disk cache"),
-        "break-even (steps)": train["break_even_steps"].map(lambda v: "never" if v == np.inf else f"{v:.0f}")})
+        "break-even": train["break_even_steps"].map(break_even_text)})
 
 
 def shape_change(cells: pd.DataFrame, metric: str = "shape_change_s") -> pd.DataFrame:

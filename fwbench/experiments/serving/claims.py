@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from fwbench.measure import stats
-from fwbench.report.claims import SCALE_TEXT, count_line, rule, sensitivity_line, tally, upper_bound
+from fwbench.report.claims import SCALE_TEXT, count_line, rule, sensitivity_line, tally, ci_words
 from fwbench.report.results import Report, fmt_s
 from fwbench.report.sanitize import md
 
@@ -143,7 +143,7 @@ def _x4_cell(top: pd.Series, others: pd.DataFrame, share: float = X4_THROUGHPUT_
     rival = others[others["label"] == shown].iloc[0]
     c = thr[shown]
     detail = (f"{md(top['label'])} throughput {top['peak_rps']:.0f} req/s, {c.ratio:.2f}x {md(rival['label'])}'s "
-              f"{rival['peak_rps']:.0f} (95% CI {c.ci_low:.2f}-{upper_bound(c.ci_high)}, "
+              f"{rival['peak_rps']:.0f} ({ci_words(c.ci_low, c.ci_high)}, "
               f"{c.n_baseline} vs {c.n_candidate} server starts; against {len(thr)} other runtime(s))")
     quick = others.dropna(subset=["single_client_p99_s"])
     ok_lat, behind_lat, compared_lat = False, [], False
@@ -157,7 +157,7 @@ def _x4_cell(top: pd.Series, others: pd.DataFrame, share: float = X4_THROUGHPUT_
             worst = min(lat, key=lambda k: (lat[k].p_beyond("faster", factor - 1), -lat[k].ratio))
             x, q = lat[worst], quick[quick["label"] == worst].iloc[0]
             detail += (f"; single-client p99 {fmt_s(top['single_client_p99_s'])}, {x.ratio:.2f}x {md(q['label'])}'s "
-                       f"{fmt_s(q['single_client_p99_s'])} (95% CI {x.ci_low:.2f}-{upper_bound(x.ci_high)})")
+                       f"{fmt_s(q['single_client_p99_s'])} ({ci_words(x.ci_low, x.ci_high)})")
     if not compared_lat:
         detail += "; no single-client p99 to compare"
     bad = any(behind_thr) or any(behind_lat)

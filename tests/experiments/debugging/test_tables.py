@@ -186,3 +186,14 @@ def test_a_tool_cost_whose_processes_were_all_unsteady_is_inconclusive_not_a_cra
     r = Report(make_store([("r1", [debug_job("r1", "torch", "detect_anomaly", [], overhead=[row])])]).load()[0])
     oh = debug_report.overhead(r)
     assert len(oh) == 1 and oh.iloc[0]["cost"] == debug_report.COST_CLASSES["inconclusive"]
+
+
+def test_the_debugging_pick_counts_bugs_handled_well_and_names_a_missing_framework(make_store):
+    from fwbench.experiments.debugging.picks import picks
+
+    report = store_with(make_store, {"torch": pb("works", "works", "works", "works"),
+                                     "jax": pb("works", "silent-wrong", "works", "error")})
+    (pick,) = picks(report)
+    assert pick.job == "Debugging" and pick.pick == "PyTorch"
+    assert pick.by_how_much.startswith("PyTorch: 2 of 2 eager, 2 of 2 compiled; JAX: 2 of 2 eager, ")
+    assert "no interval applies" in pick.how_sure

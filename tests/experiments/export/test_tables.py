@@ -235,3 +235,13 @@ def test_a_framework_name_from_a_bundle_enters_the_export_finding_as_text(make_s
     r = report_of(make_store, [path_job("my_fw", "onnx-dynamo", ["matches", "fails"])])
     (finding,) = findings(r)
     assert "on testbox**: my\\_fw 0 of 1 paths" in finding.text
+
+
+def test_the_mobile_pick_is_the_edge_path_that_works_on_every_workload(make_store):
+    from fwbench.experiments.export.picks import picks
+
+    r = report_of(make_store, [path_job("tensorflow", "tflite", ["matches", "matches"], runtime="litert"),
+                               path_job("torch", "executorch", ["matches", "fails"], runtime="executorch")])
+    (pick,) = picks(r)
+    assert pick.job == "Export to mobile" and pick.pick == "TensorFlow → tflite"
+    assert "PyTorch → executorch: 1 of 2" in pick.how_sure and "TensorFlow → tflite: 2 of 2" in pick.how_sure

@@ -205,3 +205,16 @@ def test_one_start_per_runtime_gives_no_interval_and_claims_no_lead(make_store):
     one = report_of(make_store, [sm({"mlp": (500, 0.001)}, spread=(1.0,)), ort({"mlp": (1000, 0.002)}, spread=(1.0,))])
     assert "[one start: no interval]" in sr.best_runtimes(sr.best_per_variant(sr.levels(one))).iloc[0].iloc[3]
     assert "(too few starts for an interval; not separable)" in findings(one)[0].text
+
+
+def test_picks_name_the_runtime_ahead_for_latency_and_for_throughput(make_store):
+    from fwbench.experiments.serving.picks import picks
+
+    rows = {p.job: p for p in picks(report_of(make_store, [sm({"mlp": (500, 0.004)}), ort({"mlp": (1000, 0.002)})]))}
+    assert set(rows) == {"Low-latency serving", "Throughput serving"}
+    fast = rows["Throughput serving"]
+    assert fast.pick == "onnxruntime (torch)" and "better than tf-savedmodel" in fast.by_how_much
+    assert "95% CI" in fast.by_how_much and "1 of 1 workload" in fast.how_sure
+    tie = {p.job: p for p in picks(report_of(make_store, [sm({"mlp": (1000, 0.002)}),
+                                                         ort({"mlp": (1000, 0.002)})]))}["Throughput serving"]
+    assert tie.pick == "no difference we can detect"
