@@ -193,6 +193,11 @@ def _process_cpu() -> dict[int, tuple[str, float]]:
 TOP_PROCESSES = 3  # a run started beside two others (a test suite, a build) names them all, not only the busiest
 
 
+def busiest(used: dict[int, float], n: int = TOP_PROCESSES) -> list[int]:
+    """The `n` processes that used the most CPU time (pid -> seconds), busiest first; idle ones never."""
+    return sorted((pid for pid in used if used[pid] > 0), key=lambda pid: (-used[pid], pid))[:n]
+
+
 def machine_load(seconds: float = 0.5) -> dict:
     """What other processes take from the CPUs right now: CPUs used by everything but this process and its
     descendants over `seconds`, the 1-minute load average, and the busiest other processes. For the line a run
@@ -208,7 +213,7 @@ def machine_load(seconds: float = 0.5) -> dict:
     mine = me | descendants()
     used = {pid: after_procs[pid][1] - before_procs[pid][1] for pid in after_procs
             if pid in before_procs and pid not in mine}
-    top = sorted((pid for pid in used if used[pid] > 0), key=used.get, reverse=True)[:TOP_PROCESSES]
+    top = busiest(used)
     other = None
     if before is not None and after is not None:
         own = sum(after_procs.get(p, ("", 0.0))[1] - before_procs.get(p, ("", 0.0))[1] for p in mine)

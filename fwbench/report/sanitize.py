@@ -110,6 +110,8 @@ NOTEBOOK_METADATA = {"kernelspec": {"name": "python3", "display_name": "Python 3
 _TAG = re.compile(r"(remove|hide)-(cell|input|output|stderr)")
 
 
+#: Terminal colour codes, whole or cut short (an escape, then what remains of its parameters and final letter).
+_ANSI = re.compile(r"\x1b(?:\[[0-9;]*[A-Za-z]?)?|^\[?[0-9;]+m")
 #: Longest text output an appendix page shows whole. One line of StableHLO dump once made a page 8 MB; a page
 #: shows this many characters from the start and a quarter as many from the end, the whole text one click away.
 MAX_PAGE_OUTPUT = 20_000
@@ -124,7 +126,8 @@ def _cut(text: str, keep_whole) -> tuple[str, str | None]:
     link = keep_whole(text) if keep_whole else None
     note = f"\n\n[... {len(text) - head - tail:,} characters cut for this page" + \
         ("; the whole output is one click away below ...]\n\n" if link else " ...]\n\n")
-    return text[:head] + note + text[-tail:], link
+    # Colour codes go from what is cut: a cut through one leaves a lone escape that no lexer accepts.
+    return _ANSI.sub("", text[:head]) + note + _ANSI.sub("", text[-tail:]), link
 
 
 def _shorten(output: dict, keep_whole) -> list[dict]:

@@ -104,7 +104,7 @@ def test_a_run_says_on_one_line_when_the_machine_is_already_busy():
     import sys
     import time
 
-    from fwbench.measure.threads import busy_line, machine_cpu, machine_load
+    from fwbench.measure.threads import busiest, busy_line, machine_cpu, machine_load
 
     if machine_cpu() is None:
         import pytest
@@ -117,6 +117,11 @@ def test_a_run_says_on_one_line_when_the_machine_is_already_busy():
     time.sleep(0.3)
     load = machine_load(0.5)
     line = busy_line(load, 2)
-    # Named among the busiest even where other programs (a second test suite) run beside it.
-    assert load["other_cpus"] > 0.5 and pid in [p["pid"] for p in load["top_processes"]]
-    assert line.startswith("fwbench: warning: the machine is busy") and f"pid {pid}" in line and "\n" not in line
+    # What it names depends on everything else the machine runs (a second test suite beside this one): the
+    # ranking is checked on numbers we control, the live reading only for seeing the burner's CPU.
+    assert load["other_cpus"] > 0.5 and load["top_processes"]
+    assert busiest({11: 0.5, 12: 0.0, 13: 0.9, 14: 0.2, 15: 0.5}) == [13, 11, 15]
+    named = load["top_processes"][0]
+    assert line.startswith("fwbench: warning: the machine is busy") and "\n" not in line
+    assert f"{named['name']} (pid {named['pid']})" in line and (pid in [p["pid"] for p in load["top_processes"]]
+                                                                 or named["cpus"] >= 0.3)

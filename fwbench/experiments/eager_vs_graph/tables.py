@@ -120,7 +120,7 @@ def checks_text(checks: pd.DataFrame) -> str:
     """Each correctness check with its tolerance, and how many passed (the failed ones named), as Markdown."""
     failed = checks[~checks["passed"]]
     defs = checks.drop_duplicates("name")
-    return ("\n".join(f"- {md(r.name)}: {md(r.detail)}; passes at or below {r.tolerance:g}." for r in defs.itertuples())
+    return ("\n".join(f"- {md(r.name)}: {md(r.detail)}; passes at or below {plain_number(r.tolerance)}." for r in defs.itertuples())
             + f"\n\n**{int(checks['passed'].sum())} of {len(checks)} checks passed.**"
             + ("" if failed.empty else " Failed: " + ", ".join(
                 f"{md(r.framework)} {md(r.variant)} {md(r.workload)} ({md(r.name)})" for r in failed.itertuples())))

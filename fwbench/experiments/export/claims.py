@@ -8,7 +8,7 @@ import pandas as pd
 
 from fwbench.measure import stats
 from fwbench.report.claims import all_some_none, rule
-from fwbench.report.results import Report, fmt_s
+from fwbench.report.results import Report, fmt_s, plain_number
 from fwbench.report.sanitize import md
 
 
@@ -26,7 +26,7 @@ def _attempt_lines(df: pd.DataFrame, extra: Callable[[pd.Series], str] = lambda 
     def detail(r):
         if r["outcome"] == "fails":
             return f" ({md(r['error_type'])}: {md(str(r['error_message'])[:160])})" if r["error_type"] else ""
-        err = f" (max abs error {r['max_abs_err']:.2g})" if pd.notna(r["max_abs_err"]) else ""
+        err = f" (max abs error {plain_number(r['max_abs_err'], 2)})" if pd.notna(r["max_abs_err"]) else ""
         return err + extra(r)
     return "\n".join(f"- {r['machine_label']} {r['framework']} {r['path']} on {r['workload']}: **{r['outcome']}**"
                      + detail(r) for _, r in df.iterrows())

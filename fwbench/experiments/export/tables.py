@@ -6,7 +6,7 @@ import pandas as pd
 
 from fwbench import exporters, frameworks
 from fwbench.measure import stats
-from fwbench.report.results import Report, fmt_s
+from fwbench.report.results import Report, fmt_s, plain_number
 from fwbench.report.sanitize import md
 
 EXPERIMENT = "export"
@@ -166,7 +166,7 @@ def what_was_measured(att: pd.DataFrame) -> str:
             f"The exporter sees an example batch of {int(first['export_batch'])}; the batch dimension is declared "
             "dynamic wherever the path has a way to say so. Parity is checked at that batch: the artifact's logits "
             "against the source framework's own eager model on the same input, float32, passing when every logit is "
-            f"within atol {first['atol']:g} + rtol {first['rtol']:g} x |source logit|. Each path's conversion steps:\n\n"
+            f"within atol {plain_number(first['atol'])} + rtol {plain_number(first['rtol'])} x |source logit|. Each path's conversion steps:\n\n"
             + "\n".join(f"- **{md(r['framework'])} {md(r['path'])}** → {md(r['runtime'])}: {r['steps']}"
                          for _, r in steps.iterrows()))
 
@@ -215,7 +215,7 @@ def what_this_means(att: pd.DataFrame) -> str:
         if not worst.empty:
             w = worst.loc[worst["max_abs_err"].idxmax()]
             out.append(f"  Largest error of a model that ran: {md(w['framework'])} {md(w['path'])} on {md(w['workload'])}, "
-                       f"{w['max_abs_err']:.2g} ({md(w['outcome'])}).")
+                       f"{plain_number(w['max_abs_err'], 2)} ({md(w['outcome'])}).")
         for workload, lw in g.dropna(subset=["latency_b1_s"]).groupby("workload"):
             fast, slow = lw.loc[lw["latency_b1_s"].idxmin()], lw.loc[lw["latency_b1_s"].idxmax()]
             text = (f"  {md(workload)} at batch 1: fastest {md(fast['framework'])} {md(fast['path'])} "
