@@ -9,7 +9,7 @@ PROFILE ?= quick
 NIGHTLY_PROFILE ?= full
 PYTEST_ARGS ?=
 
-.PHONY: setup chromium report plan run book results test nightly bench-rebuild bench-report bench-stability bench-busy bench-isolation bundle lock clean
+.PHONY: setup chromium report plan run book toc results test nightly bench-rebuild bench-report bench-stability bench-busy bench-isolation bundle lock clean
 
 setup: $(STAMP) $(MATHJAX) chromium
 
@@ -38,6 +38,10 @@ run: setup
 	$(PY) -m fwbench run --profile $(PROFILE)
 book: setup
 	$(PY) -m fwbench book
+
+## The committed table of contents, regenerated from the experiment registry (every book build does it too).
+toc: setup
+	$(PY) -c "from fwbench.book import pages; print(pages.write_toc())"
 
 ## Every stored record in long format.
 results: setup

@@ -9,6 +9,8 @@ PACKAGE = Path(__file__).resolve().parent
 REPO = PACKAGE.parent
 #: Kernels, compiler caches, in-flight notebooks and build inputs that are not results.
 SCRATCH = REPO / ".fwbench"
+#: One folder per experiment (imported as fwbench.experiments.<name>: see fwbench/__init__.py).
+EXPERIMENTS = REPO / "experiments"
 #: The default results store (FWBENCH_STORE overrides it).
 RESULTS = REPO / "results"
 #: Bundles of the reference machines, committed with the project.

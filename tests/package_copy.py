@@ -16,7 +16,7 @@ _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "runs")
 
 def make(dest: Path) -> Path:
     """Copy what `python -m fwbench` needs to run and build the book; MathJax is linked, not copied."""
-    for folder in ("fwbench", "profiles", "chapters"):
+    for folder in ("fwbench", "experiments", "profiles", "chapters"):
         shutil.copytree(REPO / folder, dest / folder, ignore=_IGNORE)
     for name in _experiment_names():  # chapters an earlier build staged: the copy stages its own
         (dest / "chapters" / f"{name}.md").unlink(missing_ok=True)
@@ -30,7 +30,7 @@ def make(dest: Path) -> Path:
 
 
 def _experiment_names() -> set[str]:
-    return {p.name for p in (REPO / "fwbench" / "experiments").iterdir() if (p / "experiment.py").is_file()}
+    return {p.name for p in (REPO / "experiments").iterdir() if (p / "experiment.py").is_file()}
 
 
 def env(copy: Path, store: Path) -> dict:
@@ -71,7 +71,7 @@ def _notebook_cells(name: str) -> list[tuple[str, list[str]]]:
 
 def add_experiment(copy: Path, name: str, files: dict[str, str]) -> Path:
     """A new experiment folder in the copy: `files` (name -> text) plus the recipe's notebook."""
-    folder = copy / "fwbench" / "experiments" / name
+    folder = copy / "experiments" / name
     folder.mkdir()
     for filename, text in files.items():
         (folder / filename).write_text(text)

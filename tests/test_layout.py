@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from fwbench.experiments import registry
-from fwbench.paths import PACKAGE, REPO
+from fwbench.paths import EXPERIMENTS, PACKAGE, REPO
 
 #: Layers in data-flow order (profile -> runner -> store -> report -> book); a module may import its own layer
 #: or one before it. An experiment's folder spans two: what a job runs (measure) and what the book shows (report).
@@ -28,10 +28,12 @@ def layer(module: str) -> str:
 
 
 def modules() -> dict[str, Path]:
+    """Every module of the package and of experiments/ (imported as fwbench.experiments), by dotted name."""
     found = {}
-    for path in PACKAGE.rglob("*.py"):
+    for path in [*PACKAGE.rglob("*.py"), *EXPERIMENTS.rglob("*.py")]:
         rel = path.relative_to(REPO).with_suffix("")
-        name = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+        parts = (("fwbench",) if rel.parts[0] == "experiments" else ()) + rel.parts
+        name = ".".join(parts[:-1] if rel.name == "__init__" else parts)
         found[name] = path
     return found
 
@@ -99,7 +101,7 @@ def test_the_framework_adapters_hold_no_experiment_code(graph):
 @pytest.mark.parametrize("name", list(registry()))
 def test_every_experiment_is_one_folder_with_its_declared_files(name):
     experiment = registry()[name]
-    folder = PACKAGE / "experiments" / name
+    folder = EXPERIMENTS / name
     assert experiment.folder == folder
     for required in ("__init__.py", "experiment.py", "measure.py", "notebook.ipynb", "chapter.md"):
         assert (folder / required).is_file(), required

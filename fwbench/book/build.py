@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from fwbench.book import csp, pages, stale
+from fwbench.book import csp, guard, pages, stale
 from fwbench.files import write_json_atomic
 from fwbench.measure.fingerprint import git_commit
 from fwbench.paths import REPO, SCRATCH
@@ -33,7 +33,7 @@ MAX_WHOLE_OUTPUT = 2_000_000
 
 #: What a book is built from besides the store: the package (chapters' code, sanitizer, templates), the pages,
 #: the book's configuration and the pinned environment.
-BOOK_INPUTS = ("fwbench", "chapters", "intro.md", "_config.yml", "requirements.lock")
+BOOK_INPUTS = ("fwbench", "experiments", "chapters", "intro.md", "_config.yml", "_toc.yml", "requirements.lock")
 
 
 def inputs_digest(manifest: dict, env: dict, store: Store) -> str:
@@ -147,6 +147,7 @@ def build(out: Path = REPO, store_root: Path | None = None, builder: str = "html
     env.update(jupyter_env(SCRATCH / "jupyter"))
     version = report_version()
     env["FWBENCH_REPORT_VERSION"] = version
+    env[guard.MARK] = "1"  # the pages are staged below: the build may run (fwbench.book.guard)
     env.pop("MPLBACKEND", None)  # a non-inline backend would silently drop every figure
 
     store = Store(store_root)

@@ -27,12 +27,21 @@ ALWAYS = ("fwbench", "fwbench.run.kernel_launcher", "fwbench.measure.env")
 
 def _resolve(name: str) -> tuple[Path | None, bool]:
     """(source file, is_package) of a dotted fwbench name, or (None, False) if it names no module."""
-    base = ROOT / name.replace(".", "/")
+    parts = name.split(".")
+    # fwbench.experiments is the top-level experiments/ folder (fwbench/__init__.py says why).
+    base = (ROOT / "experiments").joinpath(*parts[2:]) if parts[:2] == ["fwbench", "experiments"] else \
+        ROOT.joinpath(*parts)
     if (base / "__init__.py").is_file():
         return base / "__init__.py", True
     if base.with_suffix(".py").is_file():
         return base.with_suffix(".py"), False
     return None, False
+
+
+def module_name(path: Path) -> str:
+    """The dotted name of a source file of the checkout (experiments/x/measure.py is fwbench.experiments.x.measure)."""
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(("fwbench",) + parts if parts[0] == "experiments" else parts)
 
 
 def _from_import(module: str, aliases) -> set[str]:
@@ -56,7 +65,7 @@ def _is_registry(init: Path) -> bool:
 def _imports(path: Path) -> set[str]:
     """fwbench module names a source file imports or names in a string."""
     tree = ast.parse(path.read_text(), filename=str(path))
-    package = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    package = module_name(path)
     if path.name != "__init__.py":
         package = package.rsplit(".", 1)[0]
     names = set()

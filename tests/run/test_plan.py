@@ -57,7 +57,7 @@ def test_nothing_changed_reuses_every_job(seeded):
 @pytest.mark.parametrize("experiment", list(registry()))
 def test_an_experiments_book_side_never_reruns_a_job_and_its_measuring_code_reruns_only_its_own(seeded, experiment):
     copy, store, profile = seeded
-    folder = copy / "fwbench" / "experiments" / experiment
+    folder = copy / "experiments" / experiment
     originals = {p: p.read_text() for p in folder.glob("*") if p.suffix in (".py", ".md")}
     try:
         for name in ("tables.py", "plots.py", "claims.py", "experiment.py"):
@@ -74,7 +74,7 @@ def test_an_experiments_book_side_never_reruns_a_job_and_its_measuring_code_reru
                 assert plan[job.job_id].startswith("run [code changed"), out
             else:
                 assert plan[job.job_id] == "reuse", (job.job_id, out)
-        assert f"changed: fwbench/experiments/{experiment}/measure.py" in out
+        assert f"changed: experiments/{experiment}/measure.py" in out
     finally:
         for path, text in originals.items():
             path.write_text(text)

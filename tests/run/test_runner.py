@@ -258,7 +258,7 @@ def test_nothing_stored_names_the_makers_home_or_holds_a_secret(tmp_path, monkey
     assert jobs[0]["settings"]["env"]["TORCHINDUCTOR_CACHE_DIR"].startswith("<scratch>/work/")
     assert "<redacted>" in jobs[1]["error"]["message"] and "<scratch>/work/" in jobs[1]["error"]["message"]
     papermill = json.loads((run_dir / "notebooks" / f"{jobs[0]['job_id']}.ipynb").read_text())["metadata"]["papermill"]
-    assert papermill["input_path"] == "<checkout>/fwbench/experiments/leaky/notebook.ipynb"
+    assert papermill["input_path"] == "<checkout>/experiments/leaky/notebook.ipynb"
     assert papermill["parameters"]["output_path"].startswith("<scratch>/work/")
     assert "<redacted>" in (run_dir / "logs" / f"{jobs[0]['job_id']}.log").read_text()
 

@@ -48,7 +48,7 @@ def test_rejects_other_schema_version(make_store):
      r"servers\[0\] lacks workload, server or outcome"),
     (lambda d: d.update(servers=[{"workload": "mlp", "server": "frontend", "outcome": "serves", "batching": "on"}]),
      r"servers\[0\].batching is not true or false"),
-    # Each experiment checks its own part (fwbench/experiments/<name>/payload.py), on any job that carries it.
+    # Each experiment checks its own part (experiments/<name>/payload.py), on any job that carries it.
     (lambda d: d.update(cases={"bug": "shape", "mode": "eager", "outcome": "error"}), "cases is not a list"),
     (lambda d: d.update(cases=[{"bug": "shape", "mode": "eager"}]), r"cases\[0\] lacks bug, mode or outcome"),
     (lambda d: d.update(attempts="matches"), "attempts is not a list"),

@@ -165,13 +165,13 @@ def _mode(mode: str) -> str:
 def what_was_measured(report: Report, cases: pd.DataFrame) -> str:
     """The planted bugs, frameworks, compilers and tools behind the stored cases, as Markdown."""
     base = cases[cases["tool"] == "none"]
-    lines = [f"- **{md(r['bug'])}**: {md(r['title'])} (planted at fwbench/experiments/debugging/{md(r['planted'])}; a developer "
+    lines = [f"- **{md(r['bug'])}**: {md(r['title'])} (planted at experiments/debugging/{md(r['planted'])}; a developer "
              "wants " + ("an error" if r["ideal"] == "error" else "it to work") + ")"
              for _, r in catalogue(report).iterrows()]
     versions = cases.groupby("framework")["framework_version"].first()
     compiled = base[base["mode"] == "graph"].groupby("framework")["compiled_with"].first()
     tools = cases.groupby("framework")["tool"].unique()
-    return ("Each bug is one small function in `fwbench/experiments/debugging/bugs.py`, written once against a tiny "
+    return ("Each bug is one small function in `experiments/debugging/bugs.py`, written once against a tiny "
             "array API that each framework lends (its own `matmul`, `sum`, embedding lookup, gradient), so all "
             "frameworks run the same planted line:\n\n" + "\n".join(lines) + "\n\n"
             "Frameworks: " + ", ".join(f"{md(f)} {md(v)} (compiled with {compiled.get(f, '?')})" for f, v in versions.items())

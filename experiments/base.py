@@ -56,7 +56,7 @@ MAX_ITEMS = 64
 
 @dataclass(frozen=True)
 class Experiment:
-    """One experiment, declared as `EXPERIMENT` in `experiment.py` in its folder under fwbench/experiments/.
+    """One experiment, declared as `EXPERIMENT` in `experiment.py` in its folder under experiments/.
 
     The folder holds everything the experiment owns: `measure.py` (what a job runs),
     `notebook.ipynb` (what papermill executes), `chapter.md` (its book page) and,

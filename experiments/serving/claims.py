@@ -117,7 +117,7 @@ def _x4_finish(verdict, evidence, cells, servers, is_sm, failed, notes):
     return verdict, evidence, cells
 
 
-#: The variant that serves the SavedModel through TensorFlow Serving (fwbench/experiments/serving/hooks/tensorflow.py).
+#: The variant that serves the SavedModel through TensorFlow Serving (experiments/serving/hooks/tensorflow.py).
 TF_SERVING = "tf-serving"
 
 ROLE_WORDS = {"supports": "on par or ahead", "contradicts": "behind", "inconclusive": "inconclusive"}

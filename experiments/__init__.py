@@ -32,9 +32,9 @@ def registry() -> dict:
     for name in names():
         declared = getattr(importlib.import_module(f"fwbench.experiments.{name}.experiment"), "EXPERIMENT", None)
         if declared is None:
-            raise TypeError(f"fwbench/experiments/{name}/experiment.py must declare EXPERIMENT = Experiment(...)")
+            raise TypeError(f"experiments/{name}/experiment.py must declare EXPERIMENT = Experiment(...)")
         if declared.name != name:
-            raise TypeError(f"fwbench/experiments/{name}: EXPERIMENT.name is {declared.name!r}, not the folder's name")
+            raise TypeError(f"experiments/{name}: EXPERIMENT.name is {declared.name!r}, not the folder's name")
         found[name] = declared
     return dict(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
 
@@ -56,7 +56,7 @@ def metrics() -> dict:
         own = part(name, "metrics")
         for metric, meaning in (own.METRICS if own else {}).items():
             if found.setdefault(metric, meaning) != meaning:
-                raise TypeError(f"metric {metric!r} is documented twice, differently (fwbench/experiments/{name}/metrics.py)")
+                raise TypeError(f"metric {metric!r} is documented twice, differently (experiments/{name}/metrics.py)")
     return found
 
 
