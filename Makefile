@@ -9,7 +9,7 @@ PROFILE ?= quick
 NIGHTLY_PROFILE ?= full
 PYTEST_ARGS ?=
 
-.PHONY: setup chromium report plan run book toc results test nightly bench-rebuild bench-report bench-stability bench-busy bench-isolation bundle lock clean
+.PHONY: setup chromium report plan run book toc results test lint nightly bench-rebuild bench-report bench-stability bench-busy bench-isolation bundle lock clean
 
 setup: $(STAMP) $(MATHJAX) chromium
 
@@ -47,9 +47,14 @@ toc: setup
 results: setup
 	$(PY) -m fwbench results --format csv -o _build/results.csv
 
-## The slow end-to-end tests and all the others, as two pytest processes side by side (scripts/run_tests.py).
-test: setup
+## The linter (ruff: pyflakes and sorted imports, settings in pyproject.toml), then the slow end-to-end tests and
+## all the others, as two pytest processes side by side (scripts/run_tests.py).
+test: setup lint
 	$(PY) scripts/run_tests.py $(PYTEST_ARGS)
+
+## ruff over the package, the experiments, the tests and the scripts (`$(PY) -m ruff check --fix` sorts imports).
+lint: setup
+	$(PY) -m ruff check fwbench experiments tests scripts
 
 ## The nightly build: full profile (cached), book + PDF, comparison with the previous version,
 ## _build/nightly/summary.{txt,json} and this machine's bundle; exit 3 on a significant regression.

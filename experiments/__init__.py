@@ -17,6 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
+from fwbench.errors import ExperimentError
+
 _HERE = Path(__file__).resolve().parent
 
 
@@ -32,9 +34,10 @@ def registry() -> dict:
     for name in names():
         declared = getattr(importlib.import_module(f"fwbench.experiments.{name}.experiment"), "EXPERIMENT", None)
         if declared is None:
-            raise TypeError(f"experiments/{name}/experiment.py must declare EXPERIMENT = Experiment(...)")
+            raise ExperimentError(f"experiments/{name}/experiment.py must declare EXPERIMENT = Experiment(...)")
         if declared.name != name:
-            raise TypeError(f"experiments/{name}: EXPERIMENT.name is {declared.name!r}, not the folder's name")
+            raise ExperimentError(f"experiments/{name}/experiment.py: EXPERIMENT.name is {declared.name!r}, not the "
+                                  f"folder's name {name!r}")
         found[name] = declared
     return dict(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
 
@@ -56,7 +59,8 @@ def metrics() -> dict:
         own = part(name, "metrics")
         for metric, meaning in (own.METRICS if own else {}).items():
             if found.setdefault(metric, meaning) != meaning:
-                raise TypeError(f"metric {metric!r} is documented twice, differently (experiments/{name}/metrics.py)")
+                raise ExperimentError(f"experiments/{name}/metrics.py: metric {metric!r} is documented twice, "
+                                      "differently (a metric means one thing everywhere)")
     return found
 
 

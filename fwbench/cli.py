@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from fwbench.store.store import Store
 from fwbench.errors import InputError, StoreError
+from fwbench.store.store import Store
 
 EXIT_OK, EXIT_FAILED_JOBS, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -38,7 +38,19 @@ def _store(args) -> Store:
     return store
 
 
+def _check_experiments() -> None:
+    """Every experiment folder whole and consistent before anything is planned or measured: its declaration, its
+    metrics, and its claim rules' ids (each a one-line ExperimentError naming the file)."""
+    from fwbench.experiments import metrics, registry
+    from fwbench.report.claims import check_rules
+
+    registry()
+    metrics()
+    check_rules()
+
+
 def cmd_run(args) -> int:
+    _check_experiments()
     from fwbench.matrix.profile import load_profile
     from fwbench.run.runner import RunOptions, run_profile
 
@@ -51,6 +63,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_plan(args) -> int:
+    _check_experiments()
     from fwbench.matrix.profile import load_profile
     from fwbench.run.plan import describe, plan
 
@@ -104,6 +117,7 @@ def cmd_book(args) -> int:
 
 def cmd_report(args) -> int:
     """Run the profile, build the book whatever happened, then say where it is and how the run went."""
+    _check_experiments()
     from fwbench.book.build import build
     from fwbench.matrix.profile import load_profile
     from fwbench.run.runner import RunOptions, run_profile
@@ -121,8 +135,8 @@ def cmd_report(args) -> int:
 
 def cmd_validate(args) -> int:
     """Every file of the store: runs and jobs, the import log and the kept report versions; one line per bad file."""
-    from fwbench.store.bundle import imported_runs, without_provenance
     from fwbench.report.versions import check_reports
+    from fwbench.store.bundle import imported_runs, without_provenance
 
     store = _store(args)
     runs, problems = store.load(strict=False)
@@ -168,6 +182,7 @@ def cmd_import(args) -> int:
 
 
 def cmd_nightly(args) -> int:
+    _check_experiments()
     from fwbench.nightly import NightlyOptions, nightly
 
     return nightly(_store(args), NightlyOptions(profile=args.profile, out=Path(args.out), book_out=Path(args.book_out),

@@ -30,6 +30,11 @@ class MatrixError(InputError, ValueError):
     """A profile names something unknown or gives a value of the wrong type."""
 
 
+class ExperimentError(InputError, TypeError):
+    """An experiment folder is incomplete or inconsistent (its declaration, metrics or claim rules): named in one
+    line at `plan` and `run` time, before anything is measured."""
+
+
 class Unavailable(FwbenchError, RuntimeError):
     """This machine cannot run the job; the runner records it as skipped (matched by class name in the kernel)."""
 

@@ -57,11 +57,11 @@ def summary_text(changes, run_line: str, pdf: Path | None) -> str:
 
 
 def nightly(store: Store, options: NightlyOptions = NightlyOptions()) -> int:
-    from fwbench.report import versions
     from fwbench.book.build import build
-    from fwbench.store.bundle import import_references, pack, this_machine_id
     from fwbench.matrix.profile import load_profile
+    from fwbench.report import versions
     from fwbench.run.runner import RunOptions, run_profile
+    from fwbench.store.bundle import import_references, pack, this_machine_id
 
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)

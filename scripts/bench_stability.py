@@ -206,7 +206,7 @@ def main() -> int:
                   f"stolen blocks dropped and re-run of {int(table[['dropped_busy', 'dropped_stolen', 'blocks_kept']].sum().sum())}; "
                   f"largest share in a cell {table['disturbed_share'].max():.0%}; garbage collection "
                   f"{np.nanmedian(table['gc_share_of_steps']):.1%} of the timed steps (median over cells)")
-    print(f"(f) wall time: " + ", ".join(f"run {i + 1} {w:.0f} s" for i, w in enumerate(walls))
+    print("(f) wall time: " + ", ".join(f"run {i + 1} {w:.0f} s" for i, w in enumerate(walls))
           + f"; whole benchmark {time.perf_counter() - started:.0f} s")
     if not args.keep:
         print(f"stores left in {root} (delete when done)")

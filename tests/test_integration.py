@@ -64,7 +64,6 @@ def pipeline(tmp_path_factory):
     # The version "what changed" compares with: kept as a build keeps it, without building a book nobody reads
     # (a full build costs this half of the suite about 40 s; the build after the import is the one checked).
     from fwbench.report import versions
-    from fwbench.report.results import Report
 
     previous = versions.save(s, versions.current_manifest(s, Report.load(store), "before-the-import", {}))
     # A second machine arrives as a bundle, as it would from a colleague's laptop or a GPU box.
@@ -234,7 +233,6 @@ def test_tidy_export(pipeline):
     assert {"torch.compile", "jax.jit"} <= set(ok[ok.metric == "first_call_warm_s"].variant)
     # A break-even row for every compiled variant that was compared: a series that never settled (smoke budgets on a
     # noisy VM) is excluded from comparisons, and so from break-even, rather than reported.
-    from fwbench.report.results import Report
 
     compared = Report.load(pipeline["store"].root).comparisons("eager_vs_graph")
     assert not compared.empty, "no compiled variant was compared at all"
@@ -297,7 +295,6 @@ def test_book_builds_with_figures_tables_and_verdicts(pipeline):
 def test_every_job_recorded_what_it_timed_and_ran_as_configured(pipeline):
     """Issue 16: scope, ops, donation, precision and threads come from the jobs themselves, and hold."""
     from fwbench.experiments.eager_vs_graph import tables as what_is_timed
-    from fwbench.report.results import Report
 
     table = what_is_timed.what_is_timed(Report.load(pipeline["store"].root))
     mine = table[table.machine != SIM_LABEL]

@@ -43,10 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     from fwbench.measure import env
 
     env.apply(threads)
-    from fwbench.experiments.debugging.bugs import BUGS
     from fwbench.experiments.debugging import hooks
-    from fwbench.frameworks import get_adapter, names
+    from fwbench.experiments.debugging.bugs import BUGS
     from fwbench.files import write_json_atomic
+    from fwbench.frameworks import get_adapter, names
 
     def problem_of(bug, tool, survey) -> str | None:
         if args.framework not in names():
@@ -94,8 +94,8 @@ def serve(adapter, problem_of) -> int:
     """Answer case requests ({"bug", "mode", "tool", "out"} beside fwbench.measure.forkserver's own keys),
     tool-cost requests ({"cost": mode, "tool", "settings", "seed", "out"}) and survey requests ({"survey": item,
     "tool": "none", "out"}), one fork each."""
-    from fwbench.experiments.debugging.bugs import BUGS
     from fwbench.experiments.debugging import hooks
+    from fwbench.experiments.debugging.bugs import BUGS
     from fwbench.experiments.debugging.harness import run_case
     from fwbench.files import write_json_atomic
     from fwbench.measure import forkserver

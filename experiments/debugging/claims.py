@@ -8,7 +8,6 @@ from fwbench.report.claims import all_some_none, rule
 from fwbench.report.results import Report
 from fwbench.report.sanitize import md
 
-
 PYTHON_DEBUGGING = ["print", "breakpoint"]
 
 

@@ -10,17 +10,16 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
+from fwbench.experiments.debugging import hooks
 from fwbench.experiments.debugging.bugs import BUGS
 from fwbench.experiments.debugging.harness import CaseServer, FreshCases
-from fwbench.experiments.debugging import hooks
-from fwbench.frameworks import get_adapter
 from fwbench.experiments.debugging.metrics import METRICS
+from fwbench.frameworks import get_adapter
+from fwbench.measure.job import Request
 from fwbench.measure.metrics import record
 from fwbench.measure.stats import cell_estimate, compare
 from fwbench.measure.timing import InterleaveConfig, measure_interleaved
 from fwbench.workloads import get_workload
-from fwbench.measure.job import Request
 
 #: What the tooling survey (claim D4) asks of each framework, run in the baseline ("none") job.
 SURVEY = ("profiler_trace", "scalar_log")

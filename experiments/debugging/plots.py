@@ -7,8 +7,6 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-
-
 OUTCOME_COLOURS = {"error": "#e69f00", "silent-wrong": "#cc3311", "works": "#009e73"}
 
 

@@ -8,11 +8,21 @@ import numpy as np
 import pandas as pd
 
 from fwbench.measure import stats
-from fwbench.report.claims import (MARGIN_TEXT, VOTE, count_line, cpu_only, describe, exceptions_line, judge, rule,
-                                   sensitivity_line, tally, ci_words)
+from fwbench.report.claims import (
+    MARGIN_TEXT,
+    VOTE,
+    ci_words,
+    count_line,
+    cpu_only,
+    describe,
+    exceptions_line,
+    judge,
+    rule,
+    sensitivity_line,
+    tally,
+)
 from fwbench.report.results import Report, break_even_text, fmt_s
 from fwbench.report.sanitize import md
-
 
 #: E2's "a little faster": PyTorch eager faster by more than the margin but by at most this factor. Why 1.5x: half
 #: again as fast is where a gain stops being small in how engineers speak of speed (a 2x is "twice as fast", not
@@ -92,7 +102,7 @@ def _e2_summary(c) -> str | None:
 @rule("E4", f"torch.compile against torch eager in every cell, steady state, measured interleaved in the same "
            f"processes. A cell *supports* the claim when torch.compile is faster beyond the margin ({MARGIN_TEXT}), "
            f"*contradicts* it when slower or equivalent, and is *inconclusive* otherwise. " + VOTE + " The compile "
-           f"cost and the step count at which it pays off are shown beside the verdict." + _TIMED)
+           "cost and the step count at which it pays off are shown beside the verdict." + _TIMED)
 def rule_e4(report: Report) -> tuple[str, str, pd.DataFrame]:
     cells = report.comparisons()
     if not cells.empty:
@@ -167,7 +177,7 @@ def rule_e5(report: Report) -> tuple[str, str, pd.DataFrame]:
            f"beyond the margin ({MARGIN_TEXT}), Holm-corrected within the cell (two or three modes give two or "
            f"three chances), *contradicts* it when all are slower or equivalent, and is "
            f"*inconclusive* otherwise. " + VOTE + " The MLP size sweep shows whether the gap grows with model size "
-           f"(the \"especially for large models\" half)." + _TIMED)
+           "(the \"especially for large models\" half)." + _TIMED)
 def rule_e3(report: Report) -> tuple[str, str, pd.DataFrame]:
     pairs = pd.concat([report.cross_framework(("tensorflow", v), [("torch", "torch.compile")])
                        for v in ("tf.function", "tf.function-unrolled", "tf.function+xla")], ignore_index=True)
@@ -197,7 +207,7 @@ def rule_e3(report: Report) -> tuple[str, str, pd.DataFrame]:
            f"measured interleaved in the same processes. A cell *supports* the claim when XLA is faster beyond the "
            f"margin ({MARGIN_TEXT}), *contradicts* it when slower or equivalent, and is *inconclusive* otherwise. "
            + VOTE + " The TFLite half needs the export experiment and is not judged here; a verdict from CPU runs "
-           f"only says so." + _TIMED)
+           "only says so." + _TIMED)
 def rule_e6(report: Report) -> tuple[str, str, pd.DataFrame]:
     cells = report.cross_framework(("tensorflow", "tf.function+xla"), [("tensorflow", "tf.function")])
     return judge(cells, _faster_supports, lambda c: f"tf.function+xla over tf.function, {_where(c)}", cpu_only(cells))

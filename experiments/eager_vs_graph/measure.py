@@ -6,26 +6,25 @@ import contextlib
 import dataclasses
 import math
 import os
-import signal
-import subprocess
 import random
 import resource
+import signal
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from fwbench.measure import threads as thread_check
+from fwbench.experiments.eager_vs_graph.metrics import METRICS
 from fwbench.frameworks import get_adapter
 from fwbench.frameworks.base import INTER_OP_THREADS, MATMUL_PRECISION
-from fwbench.experiments.eager_vs_graph.metrics import METRICS
+from fwbench.measure import threads as thread_check
+from fwbench.measure.job import Request
 from fwbench.measure.metrics import record
 from fwbench.measure.stats import summarize
 from fwbench.measure.timing import InterleaveConfig, measure_interleaved
 from fwbench.workloads import get_workload
-from fwbench.measure.job import Request
-
 
 #: Marks an A/A twin: a second, identically built copy of a variant, measured as if it were another alternative.
 AA_TWIN = "~aa"

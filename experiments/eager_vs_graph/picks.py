@@ -58,13 +58,13 @@ def _one(machine: str, device: str, train: pd.DataFrame) -> Pick:
         if len(factors) > 1:
             by = f"{min(factors):.2f}x to {max(factors):.2f}x ahead of the next framework's best ({by})"
         sure = (f"ahead beyond the ±{EQUIVALENCE_MARGIN:.0%} margin on {len(leads)} of {n} workload(s)"
-                + (f"; " + "; ".join(close) if close else ""))
+                + ("; " + "; ".join(close) if close else ""))
         return Pick(job, machine, picked[0], by, sure, "chapters/eager_vs_graph#fastest")
     per = "; ".join(f"{w}: {c}" for w, c in winners.items())
     return Pick(job, machine, "depends on the model: " + per,
                 "; ".join(f"{w}: {_lead(nxt)}" for w, nxt in leads),
                 f"the fastest differs between workloads; ahead beyond the margin on {len(leads)} of {n}"
-                + (f"; " + "; ".join(close) if close else ""), "chapters/eager_vs_graph#fastest")
+                + ("; " + "; ".join(close) if close else ""), "chapters/eager_vs_graph#fastest")
 
 
 def picks(report: Report) -> list[Pick]:

@@ -7,9 +7,9 @@ import pandas as pd
 
 from fwbench.frameworks.base import INTER_OP_THREADS
 from fwbench.measure.stats import EQUIVALENCE_MARGIN
-from fwbench.report.sanitize import md
 from fwbench.report.findings import framework_name
 from fwbench.report.results import NOISY_CV, break_even_text, fmt_s, headline_batch, plain_number
+from fwbench.report.sanitize import md
 from fwbench.workloads import WORKLOADS
 
 EXP = "eager_vs_graph"

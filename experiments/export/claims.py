@@ -11,7 +11,6 @@ from fwbench.report.claims import all_some_none, rule
 from fwbench.report.results import Report, fmt_s, plain_number
 from fwbench.report.sanitize import md
 
-
 #: Export paths that end in an on-device (edge) runtime, per source framework.
 EDGE_PATHS = {"tensorflow": ["tflite"], "torch": ["executorch"]}
 

@@ -8,6 +8,7 @@ from fwbench.report.findings import Finding, framework_name
 from fwbench.report.results import Report
 from fwbench.report.sanitize import md
 
+
 def findings(report: Report) -> list[Finding]:
     """One sentence per machine, every count from `tables.attempts` (what the portability matrix shows)."""
     att = tables.attempts(report)

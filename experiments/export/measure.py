@@ -13,15 +13,15 @@ from typing import Callable
 import numpy as np
 
 from fwbench import exporters
+from fwbench.experiments.export.metrics import METRICS
+from fwbench.frameworks import get_adapter
 from fwbench.measure.child import died, error_of, run_child
 from fwbench.measure.forkserver import ForkServer, child_stderr
-from fwbench.frameworks import get_adapter
-from fwbench.experiments.export.metrics import METRICS
+from fwbench.measure.job import Request
 from fwbench.measure.metrics import record
 from fwbench.measure.parity import Tolerance, classify, compare
 from fwbench.measure.timing import TimerConfig
 from fwbench.workloads import WORKLOADS, get_workload
-from fwbench.measure.job import Request
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,6 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-
-
 #: Colours of the export experiment's portability classes.
 PORTABILITY_COLOURS = {"fails": "#cc3311", "differs": "#e69f00", "matches": "#009e73"}
 

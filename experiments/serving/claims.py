@@ -5,10 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from fwbench.measure import stats
-from fwbench.report.claims import SCALE_TEXT, count_line, rule, sensitivity_line, tally, ci_words
+from fwbench.report.claims import SCALE_TEXT, ci_words, count_line, rule, sensitivity_line, tally
 from fwbench.report.results import Report, fmt_s
 from fwbench.report.sanitize import md
-
 
 #: X4: the SavedModel is "on par" with at least this share of the best other runtime's peak throughput ...
 #: Why 0.9: a tenth less throughput is about what a team accepts for a runtime it already runs (a few percent
@@ -99,7 +98,6 @@ def _x4_rows(servers: pd.DataFrame, best: pd.DataFrame, share: float, factor: fl
 
 
 def _x4_finish(verdict, evidence, cells, servers, is_sm, failed, notes):
-    from fwbench.experiments.serving import tables as sr
 
     if not failed.empty:
         evidence += "\n\nSavedModel server starts that failed:\n" + "\n".join(

@@ -81,11 +81,10 @@ class Batcher:
 
 def make_app(run, spec, info: dict, batching: bool, max_batch: int = 16, max_wait_s: float = 0.002):
     """The Starlette app serving `run` (NumPy batch -> NumPy logits)."""
+    import numpy as np
     from starlette.applications import Starlette
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
-
-    import numpy as np
 
     from fwbench.experiments.serving import wire
 

@@ -25,19 +25,20 @@ from typing import Callable
 
 import numpy as np
 
-from fwbench.measure import env
 from fwbench import exporters
-from fwbench.measure.child import error_of
-from fwbench.frameworks import get_adapter
+from fwbench.errors import ServerUnavailable
+from fwbench.experiments.serving import hooks
 from fwbench.experiments.serving.metrics import METRICS
+from fwbench.experiments.serving.servers import ServeOptions, ServerProcess, get_server, port_is_free
+from fwbench.experiments.serving.wire import FORMATS
+from fwbench.frameworks import get_adapter
+from fwbench.measure import env
+from fwbench.measure.child import error_of
+from fwbench.measure.job import Request
 from fwbench.measure.metrics import record
 from fwbench.measure.parity import Tolerance, compare
-from fwbench.experiments.serving import hooks
-from fwbench.experiments.serving.servers import ServeOptions, ServerProcess, get_server, port_is_free
-from fwbench.errors import ServerUnavailable
-from fwbench.experiments.serving.wire import FORMATS
 from fwbench.workloads import WORKLOADS, get_workload
-from fwbench.measure.job import Request
+
 
 @dataclass(frozen=True)
 class Params:

@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from fwbench.errors import BadRequest
 
 JSON = "application/json"

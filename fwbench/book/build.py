@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 
 from fwbench.book import csp, guard, pages, stale
+from fwbench.errors import BookError
 from fwbench.files import write_json_atomic
 from fwbench.measure.fingerprint import git_commit
 from fwbench.paths import REPO, SCRATCH
@@ -21,7 +22,6 @@ from fwbench.report import sanitize, versions
 from fwbench.report.results import Report
 from fwbench.run.kernel import jupyter_env
 from fwbench.store.store import Store
-from fwbench.errors import BookError
 
 APPENDIX_RUNS = REPO / pages.APPENDIX_FOLDER
 MATHJAX = SCRATCH / "static" / "mathjax" / "tex-chtml.js"

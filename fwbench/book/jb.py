@@ -19,7 +19,6 @@ import functools
 import os
 import sys
 
-
 #: How long a chapter's kernel may take to answer (nbclient's default is 60 s).
 KERNEL_STARTUP_S = 300
 
@@ -41,9 +40,9 @@ def dealt_chunks(names, nproc: int, maxbatch: int = 10) -> list[list]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import sphinx.builders
     import jupyter_book.cli.main as cli
     import jupyter_book.sphinx
+    import sphinx.builders
     import sphinx_multitoc_numbering
 
     def multitoc_setup(app, _setup=sphinx_multitoc_numbering.setup):

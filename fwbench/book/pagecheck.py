@@ -17,9 +17,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from bs4 import BeautifulSoup
+
 from fwbench.book.browser import chromium_env
 from fwbench.errors import PageCheckError
-
 
 # Where chapters deliberately show stored failures: <details> lists (div.fwbench-tracebacks >
 # details > pre.fwbench-tb-full), the debugging chapter's side-by-side columns (div.fwbench-tb) and

@@ -10,9 +10,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from fwbench.plugins import module_literal, module_names, single_subclass
-from fwbench.frameworks.base import MODES, Adapter
 from fwbench.errors import DeviceUnavailable
+from fwbench.frameworks.base import MODES, Adapter
+from fwbench.plugins import module_literal, module_names, single_subclass
 
 __all__ = ["Adapter", "DeviceUnavailable", "MODES", "names", "variants", "device_variants", "family_variants", "timed", "loop_kind", "get_adapter"]
 

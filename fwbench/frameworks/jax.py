@@ -9,8 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fwbench.frameworks.base import INTER_OP_THREADS, MATMUL_PRECISION, Adapter
 from fwbench.errors import DeviceUnavailable
+from fwbench.frameworks.base import INTER_OP_THREADS, MATMUL_PRECISION, Adapter
 from fwbench.workloads.spec import BN_MOMENTUM, NORM_EPS
 
 # Forward passes: pure functions (spec, params, stats, x, training, graph_loop) -> (logits, new_stats).

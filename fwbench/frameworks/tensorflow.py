@@ -7,8 +7,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from fwbench.frameworks.base import INTER_OP_THREADS, MATMUL_PRECISION, Adapter
 from fwbench.errors import DeviceUnavailable
+from fwbench.frameworks.base import INTER_OP_THREADS, MATMUL_PRECISION, Adapter
 from fwbench.workloads.spec import BN_MOMENTUM, NORM_EPS
 
 

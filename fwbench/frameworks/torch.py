@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from fwbench.frameworks.base import MATMUL_PRECISION, Adapter
 from fwbench.errors import DeviceUnavailable
+from fwbench.frameworks.base import MATMUL_PRECISION, Adapter
 from fwbench.workloads.spec import BN_MOMENTUM, NORM_EPS
 
 

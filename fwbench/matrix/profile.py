@@ -17,11 +17,11 @@ from pathlib import Path
 import yaml
 
 from fwbench import frameworks
+from fwbench.errors import MatrixError
 from fwbench.experiments import EXPERIMENTS
 from fwbench.experiments.base import BOUNDS, MAX_ITEMS, Bound
-from fwbench.workloads import WORKLOADS
 from fwbench.paths import PROFILES
-from fwbench.errors import MatrixError
+from fwbench.workloads import WORKLOADS
 
 PROFILE_DIR = PROFILES
 DEVICES = ("cpu", "cuda", "auto")

@@ -17,7 +17,6 @@ from fwbench.measure.env import available_cpus, recorded_environment
 from fwbench.measure.machine_name import hardware_name
 from fwbench.paths import REPO
 
-
 #: Distributions whose versions can change a result or the report.
 PACKAGES = ("torch", "tensorflow-cpu", "tensorflow", "jax", "jaxlib", "keras", "numpy", "scipy",
             "pandas", "seaborn", "matplotlib", "papermill", "nbclient", "nbformat", "ipykernel",

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-
 #: Portability classes of one (source framework, export path, workload), best first.
 CLASSES = ("matches", "differs", "fails")
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from fwbench.paths import SCRATCH
 
 #: Bootstrap resamples; 2000 keeps the CI endpoints stable to well under 1%.

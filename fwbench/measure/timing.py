@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 import math
+import os
 import random
 import statistics
 import time

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from fwbench.errors import ExperimentError
 from fwbench.experiments import part, registry
 from fwbench.measure import stats
 from fwbench.report.results import Report
@@ -244,9 +245,21 @@ def rules() -> dict[str, Callable[[Report], tuple[str, str, pd.DataFrame]]]:
         for fn in vars(module).values() if module else ():
             if callable(fn) and hasattr(fn, "claim_id") and getattr(fn, "__module__", "") == module.__name__:
                 if fn.claim_id in found:
-                    raise TypeError(f"claim {fn.claim_id} has two rules ({found[fn.claim_id].__module__}, {module.__name__})")
+                    raise ExperimentError(f"claim {fn.claim_id} has two rules ({found[fn.claim_id].__module__}, "
+                                          f"{module.__name__})")
                 found[fn.claim_id] = fn
     return found
+
+
+def check_rules() -> None:
+    """Every rule settles a claim of claims.yml: a rule for an id the file lacks would be ignored silently (its
+    claim, under whatever id, would read "not yet measured"). ExperimentError naming the first such rule."""
+    known = {c.id for c in load_claims()}
+    for claim_id, fn in rules().items():
+        if claim_id not in known:
+            where = fn.__module__.replace("fwbench.experiments.", "experiments/").replace(".", "/") + ".py"
+            raise ExperimentError(f"{where}: a rule for claim {claim_id!r}, which fwbench/report/claims.yml does not "
+                                  f"list (add the claim there, or fix the id)")
 
 
 def verdict_for(claim: Claim, report: Report) -> Verdict:

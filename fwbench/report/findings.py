@@ -17,7 +17,6 @@ import pandas as pd
 
 from fwbench.report.sanitize import md
 
-
 #: How the sentences name the frameworks (their package names elsewhere).
 FRAMEWORK_NAMES = {"torch": "PyTorch", "tensorflow": "TensorFlow", "jax": "JAX"}
 

@@ -11,14 +11,13 @@ import numpy as np
 import pandas as pd
 
 from fwbench import frameworks
-from fwbench.report import sanitize
-from fwbench.measure import stats
-from fwbench.report import tidy
-from fwbench.experiments import params_digest
-from fwbench.measure.machine_name import display_name
-from fwbench.store.store import Run, Store
-from fwbench.store.replacement import is_current
 from fwbench.errors import StoreError
+from fwbench.experiments import params_digest
+from fwbench.measure import stats
+from fwbench.measure.machine_name import display_name
+from fwbench.report import sanitize, tidy
+from fwbench.store.replacement import is_current
+from fwbench.store.store import Run, Store
 
 #: A cell whose step-time CV exceeds this is marked noisy in the book.
 NOISY_CV = 0.10

@@ -21,11 +21,11 @@ from pathlib import Path
 import pandas as pd
 
 from fwbench import SCHEMA_VERSION
-from fwbench.measure.stats import EQUIVALENCE_MARGIN
-from fwbench.files import write_json_atomic
-from fwbench.store.store import Store, read_json
 from fwbench.errors import StoreError
 from fwbench.experiments import registry
+from fwbench.files import write_json_atomic
+from fwbench.measure.stats import EQUIVALENCE_MARGIN
+from fwbench.store.store import Store, read_json
 
 #: Family-wise significance level of the metric-move test.
 ALPHA = 0.01
@@ -42,8 +42,8 @@ def reports_dir(store: Store) -> Path:
 
 def current_manifest(store: Store, report, version: str, commit: dict) -> dict:
     """The manifest of a build showing `report`: every run with its content hash, and every verdict."""
-    from fwbench.store.bundle import imported_runs, run_digest
     from fwbench.report.claims import verdicts
+    from fwbench.store.bundle import imported_runs, run_digest
 
     imported = imported_runs(store, strict=False)
     runs = {r.run_id: {"sha256": run_digest(r.path), "machine_id": r.manifest["machine_id"],

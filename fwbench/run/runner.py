@@ -16,20 +16,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fwbench import SCHEMA_VERSION, privacy
+from fwbench.errors import StoreError
+from fwbench.experiments import EXPERIMENTS
+from fwbench.files import copy_atomic, write_json_atomic
+from fwbench.matrix.profile import Job, Profile
 from fwbench.measure import fingerprint, threads
-from fwbench.store.bundle import imported_runs
+from fwbench.measure.child import error_of
+from fwbench.paths import SCRATCH
 from fwbench.run.inputs import Inputs
 from fwbench.run.jobkey import digest
-from fwbench.run.replace import Replacements
-from fwbench.measure.child import error_of
-from fwbench.experiments import EXPERIMENTS
 from fwbench.run.kernel import KERNEL_NAME, jupyter_env
-from fwbench.matrix.profile import Job, Profile
-from fwbench.files import copy_atomic, write_json_atomic
+from fwbench.run.replace import Replacements
+from fwbench.store.bundle import imported_runs
 from fwbench.store.store import Store, read_json, validate_job
-from fwbench.errors import StoreError
-from fwbench.paths import SCRATCH
-
 
 
 @dataclass(frozen=True)

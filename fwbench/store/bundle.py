@@ -26,12 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fwbench import SCHEMA_VERSION, __version__
+from fwbench.errors import BundleError, StoreError
 from fwbench.files import write_json_atomic
+from fwbench.paths import REFERENCE
 from fwbench.store import safe, schema
 from fwbench.store.store import ID, Store, validate_job, validate_manifest
-from fwbench.errors import StoreError
-from fwbench.paths import REFERENCE
-from fwbench.errors import BundleError
 
 INDEX = "fwbench-bundle.json"
 SUFFIX = ".fwbundle"

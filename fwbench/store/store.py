@@ -15,7 +15,6 @@ read, and is written atomically so a killed process never leaves a torn file.
 from __future__ import annotations
 
 import fcntl
-import json
 import math
 import os
 import re
@@ -27,12 +26,11 @@ from pathlib import Path
 from typing import Iterator
 
 from fwbench import SCHEMA_VERSION
-from fwbench.files import write_json_atomic
-from fwbench.experiments import registry
-from fwbench.store import safe, schema
-from fwbench.paths import RESULTS
 from fwbench.errors import StoreError
-
+from fwbench.experiments import registry
+from fwbench.files import write_json_atomic
+from fwbench.paths import RESULTS
+from fwbench.store import safe, schema
 
 JOB_STATUSES = ("ok", "failed", "skipped")
 RUN_STATUSES = ("running", "complete", "interrupted")

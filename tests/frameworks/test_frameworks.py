@@ -295,10 +295,9 @@ def test_export_of_an_unknown_path_names_the_known_ones(name, tmp_path):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_debug_target_runs_the_catalogue_plumbing(name):
+    from fwbench.experiments.debugging import hooks
     from fwbench.experiments.debugging.bugs import BUGS
     from fwbench.experiments.debugging.harness import OUTCOMES, run_case
-
-    from fwbench.experiments.debugging import hooks
 
     target = hooks.get(name).target(frameworks.get_adapter(name))
     # Plain eager code with a print of a concrete value: the adapter's API must be wired right.

@@ -13,8 +13,7 @@ from fwbench.errors import MatrixError
 from fwbench.experiments import EXPERIMENTS
 from fwbench.experiments.base import BOUNDS, MAX_ITEMS
 from fwbench.matrix import profile as profile_module
-from fwbench.matrix.profile import (MAX_DEPTH, MAX_JOBS, MAX_PROFILE_BYTES, load_profile, parse_profile,
-                                    validate_params)
+from fwbench.matrix.profile import MAX_DEPTH, MAX_JOBS, MAX_PROFILE_BYTES, load_profile, parse_profile, validate_params
 
 REPO = Path(__file__).resolve().parents[2]
 NUMERIC = {"int", "float", "tuple[int, ...]", "tuple[float, ...]"}

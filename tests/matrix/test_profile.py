@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fwbench import frameworks
-from fwbench.matrix.profile import load_profile, parse_profile
+from fwbench import exporters, frameworks
 from fwbench.errors import MatrixError
-from fwbench import exporters
 from fwbench.experiments.debugging import hooks as debug_hooks
 from fwbench.experiments.serving import hooks as serving_hooks
+from fwbench.matrix.profile import load_profile, parse_profile
 
 REPO = Path(__file__).resolve().parents[2]
 

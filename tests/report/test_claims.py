@@ -3,8 +3,8 @@
 import pandas as pd
 
 from conftest import evg_runs
-from fwbench.report.claims import VERDICTS, all_some_none, load_claims, verdicts
 from fwbench.experiments.eager_vs_graph.claims import E2_LITTLE_MAX
+from fwbench.report.claims import VERDICTS, all_some_none, load_claims, verdicts
 from fwbench.report.findings import because
 from fwbench.report.results import Report
 

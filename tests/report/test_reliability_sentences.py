@@ -1,7 +1,6 @@
 """fwbench.report.reliability's summaries, on synthetic stores whose answer is known by construction."""
 
 from conftest import evg_job
-
 from fwbench.report import reliability
 from fwbench.report.results import Report
 

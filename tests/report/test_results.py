@@ -72,6 +72,7 @@ def test_old_layout_jobs_one_variant_per_process_still_compare_unpaired(make_sto
 
 def test_headline_batch_prefers_the_training_batch():
     import pandas as pd
+
     from fwbench.report.results import headline_batch
     df = pd.DataFrame({"workload": ["a"] * 4, "phase": ["train", "infer", "infer", "infer"],
                        "batch_size": [64, 1, 64, 256]})

@@ -3,9 +3,9 @@
 import math
 
 from conftest import job
+from fwbench.experiments import metrics
 from fwbench.report import tidy
 from fwbench.report.results import Report
-from fwbench.experiments import metrics
 
 METRICS = metrics()
 

@@ -4,10 +4,9 @@ import json
 
 import nbformat
 
-from conftest import evg_job
+from conftest import evg_job, manifest
 from fwbench.report.timebudget import job_split, notebook_split, run_budget
 from fwbench.store.store import Store
-from conftest import manifest
 
 
 def _cell(source: str, start: str, duration: float):

@@ -4,7 +4,7 @@ hooks it uses; never the book's side, the experiment's declaration, or another e
 import pytest
 
 from fwbench.experiments import EXPERIMENTS
-from fwbench.paths import PACKAGE, REPO
+from fwbench.paths import REPO
 from fwbench.run.jobkey import code_files
 
 

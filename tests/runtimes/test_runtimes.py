@@ -2,8 +2,7 @@
 
 import pytest
 
-from fwbench import frameworks, runtimes
-from fwbench import exporters
+from fwbench import exporters, frameworks, runtimes
 from fwbench.experiments.serving import hooks as serving_hooks
 
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import subprocess
-import sys
 import venv
 from pathlib import Path
-
 
 REPO = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location("install_lock", REPO / "scripts" / "install_lock.py")

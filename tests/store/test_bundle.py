@@ -1,6 +1,5 @@
 """Bundles: pack a machine's runs, import them idempotently, and refuse every damaged or hostile archive untouched."""
 
-import gzip
 import hashlib
 import io
 import json
@@ -14,11 +13,13 @@ import nbformat
 import pytest
 
 from conftest import job, manifest
-from hostile import member as _member, reindex as _reindex, rewrite as _rewrite
-from fwbench.store.bundle import INDEX, import_bundle, imported_runs, pack, run_digest
 from fwbench.errors import BundleError
 from fwbench.run.runner import reusable_results
+from fwbench.store.bundle import INDEX, import_bundle, imported_runs, pack, run_digest
 from fwbench.store.store import Store
+from hostile import member as _member
+from hostile import reindex as _reindex
+from hostile import rewrite as _rewrite
 
 REPO = Path(__file__).resolve().parents[2]
 

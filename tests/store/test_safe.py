@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from conftest import job, manifest
-from hostile import member, reindex, rewrite
 from fwbench.errors import BundleError, StoreError
 from fwbench.store import safe
 from fwbench.store.bundle import INDEX, REFERENCE_DIR, import_bundle, pack
 from fwbench.store.store import Store
+from hostile import member, reindex, rewrite
 
 REPO = Path(__file__).resolve().parents[2]
 DEEP = b"[" * 100_000 + b"]" * 100_000

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from hostile import member, reindex, rewrite
 from fwbench.errors import BundleError, StoreError
 from fwbench.store import schema
 from fwbench.store.bundle import INDEX, REFERENCE_DIR, import_bundle
 from fwbench.store.store import Store, validate_job, validate_manifest
+from hostile import member, reindex, rewrite
 
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE = sorted(REFERENCE_DIR.glob("*.fwbundle"))[0]

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from conftest import job, manifest
+from fwbench.errors import StoreError
 from fwbench.files import write_json_atomic
 from fwbench.store.store import Store
-from fwbench.errors import StoreError
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fwbench.plugins import module_names, single_subclass
-from fwbench.experiments.serving.servers.base import Launch, ServeOptions, Server, ServerProcess, free_port, port_is_free
 from fwbench.errors import ServerUnavailable
+from fwbench.experiments.serving.servers.base import (
+    Launch,
+    ServeOptions,
+    Server,
+    ServerProcess,
+    free_port,
+    port_is_free,
+)
+from fwbench.plugins import module_names, single_subclass
 
 __all__ = ["Launch", "ServeOptions", "Server", "ServerProcess", "ServerUnavailable", "free_port", "port_is_free",
            "names", "get_server"]

@@ -7,9 +7,18 @@ import pytest
 
 from fwbench.experiments.debugging import bugs
 from fwbench.experiments.debugging.bugs import Bug
-from fwbench.experiments.debugging.harness import (Target, capture, classify, mentions_shape, read_exception, run_case,
-                                   CaseServer, run_isolated, shows_line,
-                                   survey_isolated)
+from fwbench.experiments.debugging.harness import (
+    CaseServer,
+    Target,
+    capture,
+    classify,
+    mentions_shape,
+    read_exception,
+    run_case,
+    run_isolated,
+    shows_line,
+    survey_isolated,
+)
 
 
 class NumpyOps:

@@ -5,8 +5,8 @@ import math
 import pytest
 
 from conftest import debug_case
-from fwbench.experiments.debugging.measure import Params, case_records, dependency_closure, missing_package
 from fwbench.experiments import metrics
+from fwbench.experiments.debugging.measure import Params, case_records, dependency_closure, missing_package
 
 METRICS = metrics()
 

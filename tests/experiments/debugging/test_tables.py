@@ -5,7 +5,7 @@ import pandas as pd
 from conftest import debug_case, debug_job
 from fwbench.experiments.debugging import tables as debug_report
 from fwbench.report import tidy
-from fwbench.report.claims import verdict_for, load_claims
+from fwbench.report.claims import load_claims, verdict_for
 from fwbench.report.results import Report
 
 CLAIMS = {c.id: c for c in load_claims()}

@@ -1,7 +1,6 @@
 """The "what exactly is timed" table is built from what each stored job said about itself."""
 
 from conftest import evg_job
-
 from fwbench.experiments.eager_vs_graph import tables as what_is_timed
 from fwbench.report.results import Report
 
@@ -44,7 +43,6 @@ def test_jobs_that_recorded_nothing_leave_the_table_empty(make_store):
 # ---- the chapter's tables and sentences, on synthetic jobs whose answer is known by construction -------------------
 
 from conftest import evg_runs  # noqa: E402
-
 from fwbench.experiments.eager_vs_graph import tables  # noqa: E402
 
 TIMES = {("torch", "eager"): 0.010, ("torch", "torch.compile"): 0.004,  # 2.5x

@@ -7,8 +7,10 @@ import matplotlib
 matplotlib.use("Agg")
 
 from conftest import export_attempt, export_job  # noqa: E402
-from fwbench.experiments.export import plots  # noqa: E402
-from fwbench.experiments.export import tables  # noqa: E402
+from fwbench.experiments.export import (
+    plots,  # noqa: E402
+    tables,  # noqa: E402
+)
 from fwbench.report.results import Report  # noqa: E402
 
 

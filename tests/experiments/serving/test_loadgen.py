@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from fwbench.experiments.serving import wire
-from fwbench.experiments.serving.measure import wait_until_serving
 from fwbench.experiments.serving.loadgen import MIN_CONVERGED_REQUESTS, Level, converged, summarize
+from fwbench.experiments.serving.measure import wait_until_serving
 from fwbench.experiments.serving.servers import ServeOptions, ServerProcess, free_port, get_server
 
 

@@ -6,9 +6,9 @@ import sys
 import numpy as np
 import pytest
 
+from fwbench.errors import ServerUnavailable
 from fwbench.experiments.serving import measure as serving
 from fwbench.experiments.serving.servers import get_server
-from fwbench.errors import ServerUnavailable
 
 FAST = dict(workloads=("mlp",), concurrency=(1, 4), open_loop_fractions=(0.5,), duration_s=0.3, warmup_s=0.05,
             formats=("json", "npy"))

@@ -12,8 +12,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from fwbench.experiments.serving import servers
-from fwbench.experiments.serving import wire
+from fwbench.experiments.serving import servers, wire
 from fwbench.experiments.serving.measure import wait_until_serving
 from fwbench.experiments.serving.servers import Launch, ServeOptions, ServerProcess, free_port, get_server, port_is_free
 
