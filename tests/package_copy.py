@@ -69,14 +69,18 @@ def _notebook_cells(name: str) -> list[tuple[str, list[str]]]:
     ]
 
 
+def recipe_notebook(name: str) -> str:
+    """The notebook CONTRIBUTING.md's recipe asks for, as the file's text: parameters, settings, the job, save."""
+    cells = [{"cell_type": "code", "id": f"c{i}", "metadata": {"tags": tags}, "execution_count": None, "outputs": [],
+              "source": source} for i, (source, tags) in enumerate(_notebook_cells(name))]
+    return json.dumps({"cells": cells, "nbformat": 4, "nbformat_minor": 5, "metadata": {
+        "kernelspec": {"display_name": "fwbench", "language": "python", "name": "fwbench"}}})
+
+
 def add_experiment(copy: Path, name: str, files: dict[str, str]) -> Path:
-    """A new experiment folder in the copy: `files` (name -> text) plus the recipe's notebook."""
+    """A new experiment folder in the copy, holding `files` (name -> text) and nothing else."""
     folder = copy / "experiments" / name
     folder.mkdir()
     for filename, text in files.items():
         (folder / filename).write_text(text)
-    cells = [{"cell_type": "code", "id": f"c{i}", "metadata": {"tags": tags}, "execution_count": None, "outputs": [],
-              "source": source} for i, (source, tags) in enumerate(_notebook_cells(name))]
-    (folder / "notebook.ipynb").write_text(json.dumps({"cells": cells, "nbformat": 4, "nbformat_minor": 5, "metadata": {
-        "kernelspec": {"display_name": "fwbench", "language": "python", "name": "fwbench"}}}))
     return folder

@@ -79,6 +79,23 @@ HTML(html_table(records[records.experiment == "toy"][["framework", "metric", "va
 ''',
 }
 
+TOY["notebook.ipynb"] = package_copy.recipe_notebook("toy")  # the whole folder, notebook included
+
+
+def test_the_documented_experiment_fields_are_exactly_the_declarations():
+    """CONTRIBUTING.md lists what `Experiment(...)` takes; a field it misses (as `axes` once was) is found here."""
+    import dataclasses
+    import re
+
+    from fwbench.experiments.base import Experiment
+    from fwbench.paths import REPO
+
+    text = (REPO / "CONTRIBUTING.md").read_text()
+    listed = re.search(r"EXPERIMENT = Experiment\(\.\.\.\): (.+?)\n  measure\.py", text, re.S).group(1)
+    names = [n.strip() for n in re.sub(r"\s*\(.*?\)", "", " ".join(listed.split())).split(",")]
+    assert [n.lower() for n in names] == [f.name for f in dataclasses.fields(Experiment)]
+
+
 PROFILE = """name: toy
 description: the throwaway experiment only
 experiments:

@@ -28,13 +28,6 @@ def test_columns_rows_and_failures(make_store, tmp_path):
     assert out.read_text().splitlines()[0] == ",".join(tidy.COLUMNS)
 
 
-def test_metrics_are_documented_in_the_readme():
-    from pathlib import Path
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    for name in METRICS:
-        assert f"`{name}`" in readme, name
-
-
 def test_export_carries_break_even_rows(make_store, tmp_path):
     import pandas as pd
     jobs = [job("r1", "torch", "eager", "eager", 0.02, seed=1, first_call_s=0.1),
