@@ -25,7 +25,7 @@ def _standing(samples: dict, best_key: tuple, key: tuple) -> tuple[str, float, f
     if key == best_key:
         return "fastest", 1.0, 1.0, 1.0
     c = stats.compare(samples[key], samples[best_key])  # speedup = this time / fastest time
-    standing = {"faster": "slower", "equivalent": "tie"}.get(c.verdict, "not separable")
+    standing = {"faster": "slower", "equivalent": "equivalent"}.get(c.verdict, "inconclusive")
     return standing, c.ratio, c.ci_low, c.ci_high
 
 
@@ -34,7 +34,8 @@ def fastest(report: Report) -> pd.DataFrame:
     compiled variant by absolute step time, and how each compiled best stands against the fastest of all.
 
     Standing uses the comparison behind every verdict: *tie* when the interval lies inside the equivalence
-    margin, *not separable* when it straddles it, *slower* (by the factor shown) when it is beyond.
+    margin, *inconclusive* when it straddles it, *slower* (by the factor shown) when it is beyond: the words every
+    verdict uses.
     """
     cells = report.cell_table(EXP)
     if cells.empty or "step_time_median_s" not in cells:
@@ -89,10 +90,10 @@ def standing_text(row) -> str:
     """Plain text: the HTML table it goes into escapes it."""
     if row["standing"] == "fastest":
         return "★ fastest"
-    if row["standing"] == "tie":
-        return f"tie with the fastest (within ±{EQUIVALENCE_MARGIN:.0%})"
-    if row["standing"] == "not separable":
-        return f"{row['times_fastest']:.2f}x the fastest's time, not separable from it"
+    if row["standing"] == "equivalent":
+        return f"equivalent to the fastest (within ±{EQUIVALENCE_MARGIN:.0%})"
+    if row["standing"] == "inconclusive":
+        return f"{row['times_fastest']:.2f}x the fastest's time, inconclusive (its interval straddles the margin)"
     return f"{row['times_fastest']:.2f}x slower"
 
 
@@ -132,12 +133,16 @@ def findings(report: Report) -> list[Finding]:
             for workload, w in g.groupby("workload"):
                 win = w[w["standing"] == "fastest"].iloc[0]
                 rest = w[w["standing"] != "fastest"]
-                ties = rest[rest["standing"].isin(["tie", "not separable"])]
+                ties = rest[rest["standing"].isin(["equivalent", "inconclusive"])]
                 behind = rest[rest["standing"] == "slower"].sort_values("times_fastest")
                 aside = _ci(win['best_ci_low_s'], win['best_ci_high_s'], fmt_s)
-                if not ties.empty:
-                    aside += ("; " + ", ".join(f"{md(framework_name(t['framework']))} {md(t['best_variant'])}"
-                                               for _, t in ties.iterrows()) + " not measurably slower")
+                for word in ("equivalent", "inconclusive"):  # the words of every verdict, not synonyms
+                    near = ties[ties["standing"] == word]
+                    if not near.empty:
+                        aside += ("; " + ", ".join(f"{md(framework_name(t['framework']))} {md(t['best_variant'])}"
+                                                   for _, t in near.iterrows())
+                                  + (f" equivalent (within ±{EQUIVALENCE_MARGIN:.0%})" if word == "equivalent"
+                                     else " inconclusive against it"))
                 text = (f"{md(workload)}: {md(framework_name(win['framework']))} {md(win['best_variant'])} at "
                         f"{fmt_s(win['best_s'])} per step ({aside})")
                 if not behind.empty:

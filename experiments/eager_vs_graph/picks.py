@@ -39,8 +39,8 @@ def _one(machine: str, device: str, train: pd.DataFrame) -> Pick:
         if nxt["standing"] == "slower":
             leads.append((workload, nxt))
         else:
-            word = (f"within ±{EQUIVALENCE_MARGIN:.0%} of" if nxt["standing"] == "tie"
-                    else "not separable from")
+            word = (f"equivalent (within ±{EQUIVALENCE_MARGIN:.0%}) to" if nxt["standing"] == "equivalent"
+                    else "inconclusive against")
             close.append(f"{workload}: {word} {_choice(nxt)}")
     job = JOB_OF_DEVICE.get(device, f"Training on {device}")
     picked = sorted(set(winners.values()))
@@ -48,7 +48,7 @@ def _one(machine: str, device: str, train: pd.DataFrame) -> Pick:
     if len(picked) == 1 and not leads:
         # The same winner everywhere, but never ahead of the next beyond the margin.
         return Pick(job, machine, "no difference we can detect",
-                    how_sure=f"on all {n} workload(s) the fastest was not separable from the next choice beyond the "
+                    how_sure=f"on all {n} workload(s) the fastest was not ahead of the next choice beyond the "
                              f"±{EQUIVALENCE_MARGIN:.0%} margin: " + "; ".join(close) +
                              ". More processes per cell would narrow the intervals.",
                     evidence="chapters/eager_vs_graph#fastest")

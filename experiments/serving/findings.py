@@ -12,7 +12,7 @@ from fwbench.report.results import Report, plain_number
 from fwbench.report.sanitize import md
 
 #: How a lead reads, by the class of its comparison (arranged so that "faster" means the leader is ahead).
-_LEAD = {"faster": "ahead", "equivalent": "a tie"}
+_LEAD = {"faster": "ahead", "equivalent": "equivalent"}
 
 
 def _ratio_ci(c: stats.Comparison) -> str:
@@ -21,14 +21,14 @@ def _ratio_ci(c: stats.Comparison) -> str:
 
 def _lead(leader: pd.Series, next_: pd.Series, column: str) -> str:
     """`leader` against the runner-up over their server starts: the ratio (the leader's advantage), its interval and
-    class ("ahead", "a tie" within the equivalence margin, or "not separable")."""
+    class ("ahead", "equivalent" within the equivalence margin, or "inconclusive")."""
     if column == "peak_by_process":  # more requests per second is better: leader / next
         c = stats.compare(sr.per_start(leader, column), sr.per_start(next_, column))
         said = f"{c.ratio:.2f}x the next, {md(next_['label'])}"
     else:  # a lower p99 is better: next / leader
         c = stats.compare(sr.per_start(next_, column), sr.per_start(leader, column))
         said = f"the next, {md(next_['label'])}, at {c.ratio:.2f}x that"
-    return f"{said} ({_ratio_ci(c)}; {_LEAD.get(c.verdict, 'not separable')})"
+    return f"{said} ({_ratio_ci(c)}; {_LEAD.get(c.verdict, 'inconclusive')})"
 
 
 def findings(report: Report) -> list[Finding]:

@@ -38,8 +38,8 @@ def _pick(job: str, machine: str, m: pd.DataFrame, value: str, column: str, asce
         if c.verdict == "faster":
             leads.append(said)
         else:
-            close.append(said + (f", within ±{EQUIVALENCE_MARGIN:.0%}" if c.verdict == "equivalent"
-                                 else ", not separable"))
+            close.append(said + (f", equivalent (within ±{EQUIVALENCE_MARGIN:.0%})" if c.verdict == "equivalent"
+                                 else ", inconclusive"))
     if not winners:
         return None
     picked = sorted(set(winners.values()))

@@ -204,7 +204,7 @@ def test_one_start_per_runtime_gives_no_interval_and_claims_no_lead(make_store):
 
     one = report_of(make_store, [sm({"mlp": (500, 0.001)}, spread=(1.0,)), ort({"mlp": (1000, 0.002)}, spread=(1.0,))])
     assert "[one start: no interval]" in sr.best_runtimes(sr.best_per_variant(sr.levels(one))).iloc[0].iloc[3]
-    assert "(too few starts for an interval; not separable)" in findings(one)[0].text
+    assert "(too few starts for an interval; inconclusive)" in findings(one)[0].text
 
 
 def test_picks_name_the_runtime_ahead_for_latency_and_for_throughput(make_store):
