@@ -150,6 +150,18 @@ def verdict_table(verdicts) -> pd.DataFrame:
                          for v in verdicts])
 
 
+def verdict_table_html(verdicts, claims_page: str = "chapters/claims.html") -> str:
+    """`verdict_table` as HTML, each claim id a link to its verdict and evidence on the claims page."""
+    from fwbench.report.results import escape, html_table
+
+    html = html_table(verdict_table(verdicts))
+    for v in verdicts:
+        cid = escape(v.claim.id)
+        html = re.sub(rf"(<tr>\s*<td>){re.escape(cid)}(</td>)", rf"\g<1><a href='{claims_page}#claim-{cid}'>{cid}</a>\g<2>",
+                      html, count=1)
+    return html
+
+
 def _verdict_finding(verdicts) -> Finding:
     counts = pd.Series([v.verdict for v in verdicts]).value_counts()
     from fwbench.report.claims import VERDICTS

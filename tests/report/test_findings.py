@@ -100,3 +100,16 @@ def test_the_aa_line_says_how_many_controls_were_decided(make_store):
     decided = int(rates["false_positives"].sum() + rates["equivalent"].sum())
     text = _aa_finding(quiet).text
     assert decided > 0 and f"{decided} of the {int(rates['controls'].sum())} were decided" in text
+
+
+def test_claim_ids_in_the_verdict_table_link_to_their_verdicts(make_store):
+    from conftest import evg_runs
+    from fwbench.report.claims import verdicts
+    from fwbench.report.findings import verdict_table_html
+    from fwbench.report.results import Report
+
+    report = Report(make_store([("r1", evg_runs("r1", {("torch", "eager"): 0.01}, processes=2))]).load()[0])
+    results = verdicts(report)
+    html = verdict_table_html(results)
+    for v in results:
+        assert f"<a href='chapters/claims.html#claim-{v.claim.id}'>{v.claim.id}</a>" in html
