@@ -58,6 +58,13 @@ def rule_d1(report: Report) -> tuple[str, str, pd.DataFrame]:
         else:
             verdicts.append("mixed")
     verdict = verdicts[0] if len(set(verdicts)) == 1 else "mixed"
+    df = df.copy()
+    # D1 compares frameworks: its reason says each framework's share of print/breakpoint cases that work.
+    df.attrs["because"] = "; ".join(
+        f"{machine}: " + ", ".join(f"{fw} {int((s == 'works').sum())} of {len(s)}"
+                                   for fw, s in g.groupby("framework")["outcome"])
+        for machine, g in df.groupby("machine_label")) + " print/breakpoint cases work" + \
+        (" (a framework's cases are missing)" if gone else "")
     return verdict, _case_lines(df) + missing, df
 
 
@@ -98,6 +105,11 @@ def rule_d3(report: Report) -> tuple[str, str, pd.DataFrame]:
     eager_ok = (df[df["mode"] == "eager"]["outcome"] == "works").all()
     graph_ok = (df[df["mode"] == "graph"]["outcome"] == "works").all()
     verdict = "supported" if eager_ok and graph_ok else ("mixed" if eager_ok else "contradicted")
+    df = df.copy()
+    # D3 asks whether Python's debugging works everywhere: its reason counts by mode, over every framework.
+    by_mode = {m: g["outcome"] for m, g in df.groupby("mode")}
+    df.attrs["because"] = ", ".join(f"{'compiled' if m == 'graph' else m}: {int((o == 'works').sum())} of {len(o)}"
+                                    for m, o in by_mode.items()) + " print/breakpoint cases work, over every framework"
     return verdict, _case_lines(df), df
 
 

@@ -115,6 +115,8 @@ def because(verdict) -> str:
     """Why a verdict came out as it did, in one line of plain text: the vote and the clearest cell on the
     deciding side."""
     cells = verdict.cells if isinstance(verdict.cells, pd.DataFrame) else pd.DataFrame()
+    if cells.attrs.get("because") and verdict.verdict not in ("not yet measured", "not testable here"):
+        return str(cells.attrs["because"])  # a rule's own reason (two rules over the same cases must not share one)
     if verdict.verdict in ("not yet measured", "not testable here") or cells.empty or "role" not in cells:
         return (_outcome_tally(verdict.evidence, verdict.verdict) or _first_row(verdict.evidence)
                 or _first_sentence(_plain(verdict.evidence)) or "-")

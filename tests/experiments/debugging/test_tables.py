@@ -197,3 +197,16 @@ def test_the_debugging_pick_counts_bugs_handled_well_and_names_a_missing_framewo
     assert pick.job == "Debugging" and pick.pick == "PyTorch"
     assert pick.by_how_much.startswith("PyTorch: 2 of 2 eager, 2 of 2 compiled; JAX: 2 of 2 eager, ")
     assert "no interval applies" in pick.how_sure
+
+
+def test_d1_and_d3_give_their_own_reasons(make_store):
+    from fwbench.report.claims import verdicts
+    from fwbench.report.findings import because
+
+    report = store_with(make_store, {"torch": pb("works", "works", "works", "works"),
+                                     "jax": pb("works", "silent-wrong", "works", "error")})
+    v = {x.claim.id: x for x in verdicts(report)}
+    d1, d3 = because(v["D1"]), because(v["D3"])
+    assert d1 != d3
+    assert "torch 4 of 4" in d1 and "jax 2 of 4" in d1
+    assert "eager: 4 of 4" in d3 and "compiled: 2 of 4" in d3
