@@ -272,3 +272,12 @@ def test_a_verdict_is_shown_with_its_unstable_series_kept_in(make_store):
     bad, total = report.unstable_share()
     assert 0 < bad < total
     assert "jax.jit" in set(report.with_unstable().comparisons()["variant"])
+
+
+def test_e3_without_the_size_sweep_says_its_second_half_is_not_tested(make_store):
+    from fwbench.report.findings import because
+
+    v = by_id(report_of(make_store, FAST_GRAPHS))
+    assert v["E3"].verdict not in ("not yet measured",)
+    assert "not tested by this profile" in v["E3"].evidence
+    assert because(v["E3"]).startswith('The "especially for large models" half is not tested by this profile')
