@@ -205,9 +205,18 @@ def what_this_means(att: pd.DataFrame) -> str:
     for machine, g in att.groupby("machine_label"):
         out.append(f"- {md(machine)}: {(g['outcome'] == 'matches').sum()} of {len(g)} (path, workload) pairs work and "
                    f"match, {(g['outcome'] == 'differs').sum()} work but differ, {(g['outcome'] == 'fails').sum()} fail.")
-        everywhere = g.groupby(["framework", "path"])["outcome"].apply(lambda s: (s == "matches").all())
-        out.append("  Paths that worked and matched on every workload: "
+        # "Matched on every workload" counts a workload only where the model also ran and matched at the other batch
+        # sizes (the portability matrix's batch column); one that matched at its export batch only is named apart.
+        said_no = g["dynamic_batch_ok"].map(lambda v: v is not None and v == v and not bool(v))  # (NaN: not tried)
+        works = g.assign(ok=(g["outcome"] == "matches") & ~said_no)
+        everywhere = works.groupby(["framework", "path"])["ok"].all()
+        out.append("  Paths that worked and matched on every workload, at every batch size tried: "
                    + (", ".join(f"{md(f)} {md(p)}" for (f, p), v in everywhere.items() if v) or "none") + ".")
+        fixed = works[(works["outcome"] == "matches") & ~works["ok"]]
+        if not fixed.empty:
+            out.append("  Matched at the exported batch size only: " + "; ".join(
+                f"{md(r['framework'])} {md(r['path'])} on {md(r['workload'])} ({md(r['batches'])})"
+                for _, r in fixed.iterrows()) + ".")
         broken = g[g["outcome"] == "fails"].groupby(["framework", "path"])["workload"].apply(", ".join)
         if not broken.empty:
             out.append("  Failed: " + "; ".join(f"{md(f)} {md(p)} ({md(w)})" for (f, p), w in broken.items()) + ".")

@@ -153,7 +153,7 @@ def test_the_chapters_sentences_count_what_the_attempts_say(make_store):
     att = export_report.attempts(r)
     text = export_report.what_this_means(att)
     assert "3 of 4 (path, workload) pairs work and match, 0 work but differ, 1 fail." in text
-    assert "Paths that worked and matched on every workload: tensorflow tflite." in text
+    assert "Paths that worked and matched on every workload, at every batch size tried: tensorflow tflite." in text
     assert f"Failed: torch {md('onnx-dynamo')} ({WORKLOADS[1]})." in text  # store names escaped as Markdown text
     assert "- testbox, from torch: 1 match, 0 differ, 1 fail" in export_report.count_lines(att)
     assert "2 export paths from 2 source frameworks" in export_report.what_was_measured(att)
@@ -245,3 +245,14 @@ def test_the_mobile_pick_is_the_edge_path_that_works_on_every_workload(make_stor
     (pick,) = picks(r)
     assert pick.job == "Export to mobile" and pick.pick == "TensorFlow → tflite"
     assert "PyTorch → executorch: 1 of 2" in pick.how_sure and "TensorFlow → tflite: 2 of 2" in pick.how_sure
+
+
+def test_matched_on_every_workload_means_at_every_batch_size_too(make_store):
+    """The reader found "matched on every workload" beside "cnn (1 ok, 64 fails)": a workload that matched only
+    at its export batch is named apart, not counted as working."""
+    cnn = export_attempt("cnn", "executorch", "matches", runtime="executorch")
+    cnn["batches"]["64"] = {"ran": False, "passed": False}
+    fixed = export_job("r1", "torch", "executorch", [cnn], runtime="executorch", dynamic=False)
+    text = export_report.what_this_means(export_report.attempts(report_of(make_store, [fixed])))
+    assert "at every batch size tried: none." in text
+    assert "Matched at the exported batch size only: torch executorch on cnn (1 ok, 64 fails)." in text
