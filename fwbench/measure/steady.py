@@ -77,8 +77,15 @@ class Shift:
     p_value: float
 
     def describe(self) -> str:
-        return (f"level shift after step {self.at}: median {self.before_s * 1e3:.3g} ms -> "
-                f"{self.after_s * 1e3:.3g} ms ({self.factor:.2f}x, p={self.p_value:.1e})")
+        # Read in the book as a reason: plain decimals (a reader should not have to decode e-notation).
+        p = "p<0.001" if self.p_value < 0.001 else f"p={self.p_value:.3f}"
+        return (f"level shift after step {self.at}: median {_ms(self.before_s)} -> {_ms(self.after_s)} "
+                f"({self.factor:.2f}x, {p})")
+
+
+def _ms(seconds: float) -> str:
+    ms = seconds * 1e3
+    return f"{ms:.3g} ms" if ms >= 0.001 else "under 0.001 ms"
 
 
 def level_shift(values, min_segment: int = 5, config: SteadyConfig = SteadyConfig()) -> Shift | None:

@@ -265,7 +265,7 @@ class Report:
         checks = self.checks(experiment)
         if checks.empty:
             return checks
-        checks = checks.assign(result=[f"{'pass' if p else 'FAIL'} ({v:.2g})"
+        checks = checks.assign(result=[f"{'pass' if p else 'FAIL'} ({plain_number(v, 2)})"
                                        for p, v in zip(checks["passed"], checks["value"])])
         keys = ["machine", "framework", "variant", "device", "workload"]
         table = checks.pivot_table(index=keys, columns="name", values="result", aggfunc="first").reset_index()
@@ -650,6 +650,18 @@ def break_even_text(steps: float) -> str:
     if not np.isfinite(steps):
         return "does not pay off (compiled steps are not faster)"
     return f"{steps:,.0f} steps"
+
+
+def ms_text(seconds: float) -> str:
+    """Seconds as milliseconds to three significant digits, never in e-notation; '-' where nothing was measured."""
+    return "-" if seconds != seconds else f"{plain_number(seconds * 1e3, 3)} ms"
+
+
+def interval_ms(low: float, high: float) -> str:
+    """A 95% interval of a time in milliseconds, or in words where there is none (one process)."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "no interval (one process)"
+    return f"{plain_number(low * 1e3, 3)} to {plain_number(high * 1e3, 3)} ms"
 
 
 def fmt_s(seconds: float) -> str:

@@ -105,7 +105,9 @@ def number(value: float, unit: str) -> str:
             return f"{value:.3g} s"
         if a >= 1e-3:
             return f"{_sig(value * 1e3, 3):g} ms"
-        return f"{_sig(value * 1e6, 3):g} µs"
+        if a >= 1e-7:
+            return f"{_sig(value * 1e6, 3):g} µs"
+        return "< 0.1 µs"  # (the low end of a two-process interval): no e-notation, no false digits
     if unit == "bytes":
         for size, name in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
             if abs(_sig(value / size, 3)) >= 1:
