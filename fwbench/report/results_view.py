@@ -16,10 +16,12 @@ import pandas as pd
 
 from fwbench.report.results import Report, escape
 
-COLUMNS = ["experiment", "machine", "framework", "variant", "device", "workload", "phase", "batch", "metric",
+COLUMNS = ["experiment", "machine", "framework", "variant", "mode", "device", "workload", "phase", "batch", "metric",
            "value", "unit", "ci_low", "ci_high", "n"]
-GROUP = ["experiment", "machine_label", "framework", "variant", "device", "workload", "phase", "batch_size", "metric",
-         "unit"]
+GROUP = ["experiment", "machine_label", "framework", "variant", "mode", "device", "workload", "phase", "batch_size",
+         "metric", "unit"]
+#: How the mode column reads: a value averaged over eager and compiled modes would mean nothing, so each row says.
+MODE_WORDS = {"eager": "eager", "graph": "compiled"}
 #: Per-process step-time statistics: the cell-level interval below replaces them.
 _PER_PROCESS = ("step_time_", "throughput_per_s")
 
@@ -31,7 +33,7 @@ def _cell_rows(report: Report) -> list[dict]:
     rows = []
     for _, c in cells.dropna(subset=["step_time_median_s"]).iterrows():
         base = {"experiment": "eager_vs_graph", "machine": c["machine_label"], "framework": c["framework"],
-                "variant": c["variant"], "device": c["device"], "workload": c["workload"], "phase": c["phase"],
+                "variant": c["variant"], "mode": c.get("mode", ""), "device": c["device"], "workload": c["workload"], "phase": c["phase"],
                 "batch": c["batch_size"], "n": int(c["n_processes"])}
         rows.append({**base, "metric": "step_time_s", "value": c["step_time_median_s"], "unit": "s",
                      "ci_low": c["step_time_ci_low_s"], "ci_high": c["step_time_ci_high_s"]})
@@ -55,7 +57,8 @@ def _in_job_process_rows(ok: pd.DataFrame) -> list[dict]:
     rows = []
     medians = ok[_in_job(ok) & (ok["metric"] == "step_time_median_s")]
     for key, g in medians.groupby([c for c in GROUP if c not in ("metric", "unit")], dropna=False):
-        base = dict(zip(["experiment", "machine", "framework", "variant", "device", "workload", "phase", "batch"], key))
+        base = dict(zip(["experiment", "machine", "framework", "variant", "mode", "device", "workload", "phase",
+                         "batch"], key))
         est, lo, hi = stats.cell_estimate({p: [v] for p, v in zip(g["process"], g["value"])})
         n = g["process"].nunique()
         if n < 2:
@@ -74,11 +77,11 @@ def table(report: Report) -> pd.DataFrame:
         per_process = ok["metric"].str.startswith(_PER_PROCESS)
         ok = ok[~(per_process & ((ok["experiment"] == "eager_vs_graph") | _in_job(ok)))]
         ok = ok.assign(batch_size=ok["batch_size"].fillna(-1), phase=ok["phase"].fillna(""),
-                       workload=ok["workload"].fillna(""), unit=ok["unit"].fillna(""))
+                       workload=ok["workload"].fillna(""), unit=ok["unit"].fillna(""), mode=ok["mode"].fillna(""))
         agg = ok.groupby(GROUP, dropna=False)["value"].agg(["median", "size"]).reset_index()
         for _, r in agg.iterrows():
             rows.append({"experiment": r["experiment"], "machine": r["machine_label"], "framework": r["framework"],
-                         "variant": r["variant"], "device": r["device"], "workload": r["workload"],
+                         "variant": r["variant"], "mode": r["mode"], "device": r["device"], "workload": r["workload"],
                          "phase": r["phase"], "batch": r["batch_size"], "metric": r["metric"], "value": r["median"],
                          "unit": r["unit"], "ci_low": np.nan, "ci_high": np.nan, "n": int(r["size"])})
     df = pd.DataFrame(rows, columns=COLUMNS)
@@ -134,16 +137,19 @@ def write_files(df: pd.DataFrame, directory: Path) -> dict[str, Path]:
 def html(df: pd.DataFrame) -> str:
     """The table as HTML with every store string escaped; `results-view.js` adds filters and sorting, and the
     table reads fine without it. Each cell carries its raw value for sorting in `data-sort`."""
-    shown = ["experiment", "machine", "framework", "variant", "device", "workload", "phase", "batch", "metric",
-             "value", "95% CI", "n"]
+    # What a reader compares comes first (value and interval stay in view without scrolling sideways); where it
+    # was measured follows.
+    shown = ["framework", "variant", "mode", "workload", "phase", "batch", "metric", "value", "95% CI", "n",
+             "machine", "device", "experiment"]
     head = "".join(f"<th>{escape(c)}</th>" for c in shown)
     body = []
     for r in df.itertuples(index=False):
         ci = (f"{number(r.ci_low, r.unit)} – {number(r.ci_high, r.unit)}"
               if np.isfinite(r.ci_low) and np.isfinite(r.ci_high) and r.ci_low > 0 else "-")
-        cells = [(r.experiment, None), (r.machine, None), (r.framework, None), (r.variant, None), (r.device, None),
-                 (r.workload, None), (r.phase, None), ("" if r.batch is None else r.batch, r.batch),
-                 (r.metric, None), (number(r.value, r.unit), r.value), (ci, r.ci_low), (r.n, r.n)]
+        mode = ", ".join(MODE_WORDS.get(m, m) for m in str(getattr(r, "mode", "") or "").split(",") if m)
+        cells = [(r.framework, None), (r.variant, None), (mode, None), (r.workload, None), (r.phase, None),
+                 ("" if r.batch is None else r.batch, r.batch), (r.metric, None), (number(r.value, r.unit), r.value),
+                 (ci, r.ci_low), (r.n, r.n), (r.machine, None), (r.device, None), (r.experiment, None)]
         tds = "".join(f"<td data-sort='{escape(raw)}'>{escape(text)}</td>" if raw is not None and raw == raw
                       else f"<td>{escape(text)}</td>" for text, raw in cells)
         body.append(f"<tr>{tds}</tr>")

@@ -64,3 +64,18 @@ def test_export_latencies_timed_in_several_processes_carry_the_interval_over_the
     assert np.isclose(step.iloc[0]["ci_high"], hi)
     assert not rows["metric"].str.startswith(("step_time_median", "step_time_ci")).any()  # no per-process rows
     assert "parity_ok" in set(rows["metric"])
+
+
+def test_each_row_says_its_mode_and_the_value_comes_before_where_it_was_measured(make_store):
+    from conftest import evg_runs
+    from fwbench.report import results_view
+    from fwbench.report.results import Report
+
+    report = Report(make_store([("r1", evg_runs("r1", {("torch", "eager"): 0.01, ("torch", "torch.compile"): 0.005},
+                                                processes=3))]).load()[0])
+    df = results_view.table(report)
+    steps = df[df["metric"] == "step_time_s"].set_index("variant")
+    assert steps.loc["eager", "mode"] == "eager" and steps.loc["torch.compile", "mode"] == "graph"
+    html = results_view.html(df)
+    head = html[html.index("<thead>"):html.index("</thead>")]
+    assert head.index("value") < head.index("machine") and "<th>mode</th>" in head and ">compiled<" in html
