@@ -62,9 +62,23 @@ def test_x1_mixed(make_store):
 
 
 def test_x2_follows_the_share_of_onnx_models_that_differ(make_store):
-    clean = report_of(make_store, [path_job("torch", "onnx-dynamo", ["matches", "matches"]),
-                                   path_job("tensorflow", "tf2onnx", ["matches", "fails"])])
-    assert verdict_for(CLAIMS["X2"], clean).verdict == "contradicted"
+    """None of three differs: "often" is not ruled out (0 of 3 allows a 63% rate); none of twelve: it is."""
+    few = report_of(make_store, [path_job("torch", "onnx-dynamo", ["matches", "matches"]),
+                                 path_job("tensorflow", "tf2onnx", ["matches", "fails"])])
+    v = verdict_for(CLAIMS["X2"], few)
+    assert v.verdict == "inconclusive" and "0 of 3 ONNX models" in v.evidence and "95% upper bound 63%" in v.evidence
+    many = report_of(make_store, [path_job(fw, f"onnx-{i}", ["matches", "matches"])
+                                  for i, fw in enumerate(["torch", "tensorflow", "jax"] * 2)])
+    assert verdict_for(CLAIMS["X2"], many).verdict == "contradicted"
+
+
+def test_x2_names_a_framework_whose_onnx_path_failed(make_store):
+    from fwbench.report.findings import because
+
+    r = report_of(make_store, [path_job("torch", "onnx-dynamo", ["matches", "matches"]),
+                               path_job("jax", "jax2onnx", ["fails", "fails"])])
+    v = verdict_for(CLAIMS["X2"], r)
+    assert because(v).startswith("No ONNX model from jax ran (its ONNX path failed)")
 
 
 def test_x2_supported_when_onnx_differs_often_and_more_than_others(make_store):
