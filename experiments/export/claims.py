@@ -16,9 +16,11 @@ EDGE_PATHS = {"tensorflow": ["tflite"], "torch": ["executorch"]}
 
 
 def _attempts(report: Report) -> pd.DataFrame:
+    """The attempts a verdict reads: a failure that is fwbench's own (tables.HARNESS) says nothing of a framework."""
     from fwbench.experiments.export import tables as export_report
 
-    return export_report.attempts(report)
+    att = export_report.attempts(report)
+    return att[att["blame"] == ""] if not att.empty else att
 
 
 def _attempt_lines(df: pd.DataFrame, extra: Callable[[pd.Series], str] = lambda r: "") -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from fwbench import exporters, frameworks
@@ -107,10 +109,25 @@ def attempts(report: Report) -> pd.DataFrame:
             })
     df = pd.DataFrame(rows, columns=COLUMNS)
     if df.empty:
-        return df
+        return df.assign(blame=pd.Series(dtype=str))
+    df["blame"] = [HARNESS if harness_failure(m, t) else "" for m, t in zip(df["error_message"].fillna(""),
+                                                                              df["traceback"].fillna(""))]
     order = {key: i for i, key in enumerate(path_order())}
     df["_order"] = [order.get((f, p), len(order)) for f, p in zip(df["framework"], df["path"])]
     return df.sort_values(["machine_label", "_order", "workload"]).drop(columns="_order").reset_index(drop=True)
+
+
+#: What a failure that is fwbench's, not the framework's, is labelled: TorchScript compiling fwbench's own model code
+#: (written for eager PyTorch: getattr on a computed name, f-strings, a Python spec object) stops at that code.
+HARNESS = "harness: fwbench's model code is not written for this compiler (not the framework's failure)"
+_OWN_SOURCE = re.compile(r'File "[^"\n]*fwbench/(?:frameworks|workloads)/[^"\n]*", line \d+')
+
+
+def harness_failure(message: str, traceback: str) -> bool:
+    """Whether a failed export stopped at fwbench's own model source, as a source-compiling exporter (TorchScript's
+    `script`) reports it: the file and line of our code, marked `<--- HERE`."""
+    text = f"{message}\n{traceback}"
+    return "<--- HERE" in text and bool(_OWN_SOURCE.search(text))
 
 
 def _bool(value):
@@ -217,9 +234,15 @@ def what_this_means(att: pd.DataFrame) -> str:
             out.append("  Matched at the exported batch size only: " + "; ".join(
                 f"{md(r['framework'])} {md(r['path'])} on {md(r['workload'])} ({md(r['batches'])})"
                 for _, r in fixed.iterrows()) + ".")
-        broken = g[g["outcome"] == "fails"].groupby(["framework", "path"])["workload"].apply(", ".join)
+        fails = g[g["outcome"] == "fails"]
+        broken = fails[fails["blame"] == ""].groupby(["framework", "path"])["workload"].apply(", ".join)
         if not broken.empty:
             out.append("  Failed: " + "; ".join(f"{md(f)} {md(p)} ({md(w)})" for (f, p), w in broken.items()) + ".")
+        ours = fails[fails["blame"] != ""].groupby(["framework", "path"])["workload"].apply(", ".join)
+        if not ours.empty:
+            out.append("  Failed at fwbench's own model code, a harness limit and not the framework's failure (left "
+                       "out of every verdict): " + "; ".join(f"{md(f)} {md(p)} ({md(w)})" for (f, p), w in ours.items())
+                       + ".")
         worst = g.dropna(subset=["max_abs_err"])
         if not worst.empty:
             w = worst.loc[worst["max_abs_err"].idxmax()]

@@ -270,3 +270,20 @@ def test_matched_on_every_workload_means_at_every_batch_size_too(make_store):
     text = export_report.what_this_means(export_report.attempts(report_of(make_store, [fixed])))
     assert "at every batch size tried: none." in text
     assert "Matched at the exported batch size only: torch executorch on cnn (1 ok, 64 fails)." in text
+
+
+def test_a_failure_at_fwbenchs_own_model_code_is_the_harness_s_not_the_framework_s(make_store):
+    """TorchScript's `script` compiles the model's Python source, which is fwbench's: stopping there is a harness
+    limit, labelled so and left out of the verdicts."""
+    message = ('getattr\'s second argument must be a string literal:\n  File "<checkout>/fwbench/frameworks/torch.py", '
+               'line 63\n        return getattr(self, f"_{self.spec.family}")(x, training)\n'
+               '               ~~~~~~~ <--- HERE')
+    scripted = export_job("r1", "torch", "torchscript-script",
+                          [export_attempt(w, "torchscript-script", "fails", message=message) for w in WORKLOADS])
+    r = report_of(make_store, [scripted, path_job("torch", "onnx-dynamo", ["matches", "matches"])])
+    att = export_report.attempts(r)
+    assert set(att[att["path"] == "torchscript-script"]["blame"]) == {export_report.HARNESS}
+    assert set(att[att["path"] == "onnx-dynamo"]["blame"]) == {""}
+    assert "harness limit" in export_report.what_this_means(att)
+    assert "torchscript-script" not in verdict_for(CLAIMS["X1"], r).evidence
+    assert not export_report.harness_failure("RuntimeError: unsupported op aten::foo", "")
