@@ -52,27 +52,18 @@ def test_the_reference_fits_the_schema(tmp_path):
     assert schema.problem("bundle", INDEX_DOC) is None
 
 
-@pytest.mark.parametrize("field, value", MANIFEST_PROBES)
-def test_a_wrong_typed_manifest_field_is_refused_at_import(tmp_path, field, value):
-    bad = _set(json.loads(member(REFERENCE, MANIFEST)), field, value)
-    with pytest.raises(StoreError, match=f"manifest.json: field {field.replace('.', '[.]')}"):
-        validate_manifest(bad, "manifest.json")
-    store = Store(tmp_path / "store")
-    with pytest.raises(BundleError, match=f"field {field.replace('.', '[.]')}"):
-        import_bundle(store, _probe(tmp_path, MANIFEST, bad, "manifest"))
-    assert not store.runs_dir.exists() or not any(store.runs_dir.iterdir())
-
-
-@pytest.mark.parametrize("field, value", JOB_PROBES)
-def test_a_wrong_typed_job_field_is_refused_at_import(tmp_path, field, value):
-    bad = _set(json.loads(member(REFERENCE, JOB)), field, value)
+@pytest.mark.parametrize("target, field, value", [(MANIFEST, f, v) for f, v in MANIFEST_PROBES]
+                         + [(JOB, f, v) for f, v in JOB_PROBES])
+def test_a_wrong_typed_field_is_refused_at_import(tmp_path, target, field, value):
+    bad = _set(json.loads(member(REFERENCE, target)), field, value)
     if field == "error":
         bad["status"] = "failed"
-    with pytest.raises(StoreError, match=f"field {field.replace('.', '[.]')}"):
-        validate_job(bad, "job.json")
+    check = validate_manifest if target == MANIFEST else validate_job
+    with pytest.raises(StoreError, match=f"x.json: field {field.replace('.', '[.]')}"):
+        check(bad, "x.json")
     store = Store(tmp_path / "store")
     with pytest.raises(BundleError, match=f"field {field.replace('.', '[.]')}"):
-        import_bundle(store, _probe(tmp_path, JOB, bad, "job"))
+        import_bundle(store, _probe(tmp_path, target, bad, "probe"))
     assert not store.runs_dir.exists() or not any(store.runs_dir.iterdir())
 
 
