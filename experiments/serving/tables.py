@@ -255,14 +255,16 @@ def what_was_measured(report: Report, srv: pd.DataFrame) -> str:
             + ". The runtime uses as many threads as the server has cores.")
 
 
-def what_this_means(srv: pd.DataFrame, lv: pd.DataFrame) -> str:
-    """The findings per machine and workload, every number computed here from the levels and starts (Markdown)."""
+def what_this_means(srv: pd.DataFrame, lv: pd.DataFrame, best: pd.DataFrame | None = None) -> str:
+    """The findings per machine and workload, every number computed here from the levels and starts (Markdown).
+    `best` is `best_per_variant` of the stored levels (computed here when `lv` still has its processes)."""
     serving = srv[srv["outcome"] == "serves"] if not srv.empty else srv
     out = []
     closed = lv[(lv["kind"] == "closed") & (lv["error_rate"] == 0)].dropna(subset=["latency_p99_s"])
     # The best p99 and the highest throughput are the *best of each runtime* table's estimates over server starts
     # (and the introduction's), so every page cites the same number; the worst p99 is one level's, said so.
-    best = best_per_variant(lv)
+    if best is None:
+        best = best_per_variant(lv) if "process" in lv else pd.DataFrame()
     for (machine, workload), g in closed.groupby(["machine_label", "workload"]):
         b = best[(best["machine_label"] == machine) & (best["workload"] == workload)] if not best.empty else best
         hi = g.loc[g["latency_p99_s"].idxmax()]
