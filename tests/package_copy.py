@@ -78,9 +78,10 @@ def recipe_notebook(name: str) -> str:
 
 
 def add_experiment(copy: Path, name: str, files: dict[str, str]) -> Path:
-    """A new experiment folder in the copy, holding `files` (name -> text) and nothing else."""
+    """A new experiment folder in the copy holding `files` (name -> text), and the recipe's notebook unless `files`
+    brings its own."""
     folder = copy / "experiments" / name
     folder.mkdir()
-    for filename, text in files.items():
+    for filename, text in {"notebook.ipynb": recipe_notebook(name), **files}.items():
         (folder / filename).write_text(text)
     return folder
