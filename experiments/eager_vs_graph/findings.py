@@ -17,6 +17,10 @@ EXP = "eager_vs_graph"
 CELL = ["machine_label", "device", "workload", "phase", "batch_size", "params_digest"]
 #: A share of unstable or busy series above this is a finding of its own on the book's first screen.
 UNSTABLE_FINDING_SHARE = 0.1
+#: Fewest processes behind a cell that a headline or a pick names as fastest: two processes give a t interval with
+#: one degree of freedom (its 95% factor is 12.7 standard errors), which says nothing (a reference machine measured
+#: with two processes, one of them crashed, once headlined the book).
+MIN_PROCESSES = 3
 
 
 def _standing(samples: dict, best_key: tuple, key: tuple) -> tuple[str, float, float, float]:
@@ -132,6 +136,10 @@ def findings(report: Report) -> list[Finding]:
             parts = []
             for workload, w in g.groupby("workload"):
                 win = w[w["standing"] == "fastest"].iloc[0]
+                if win["n_processes"] < MIN_PROCESSES:
+                    parts.append(f"{md(workload)}: too few processes to name one ({int(win['n_processes'])} per cell; "
+                                 f"{MIN_PROCESSES} needed)")
+                    continue
                 rest = w[w["standing"] != "fastest"]
                 ties = rest[rest["standing"].isin(["equivalent", "inconclusive"])]
                 behind = rest[rest["standing"] == "slower"].sort_values("times_fastest")

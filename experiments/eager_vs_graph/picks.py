@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fwbench.experiments.eager_vs_graph.findings import fastest
+from fwbench.experiments.eager_vs_graph.findings import MIN_PROCESSES, fastest
 from fwbench.measure.stats import EQUIVALENCE_MARGIN
 from fwbench.report.decision import Pick
 from fwbench.report.findings import framework_name
@@ -28,8 +28,12 @@ def _lead(runner_up) -> str:
 def _one(machine: str, device: str, train: pd.DataFrame) -> Pick:
     """The pick for one machine and device over its workloads (the training step at the headline batch)."""
     winners, leads, close = {}, [], []
+    thin = {}
     for workload, w in train.groupby("workload"):
         win = w[w["standing"] == "fastest"].iloc[0]
+        if win["n_processes"] < MIN_PROCESSES:
+            thin[workload] = int(win["n_processes"])
+            continue
         others = w[w["standing"] != "fastest"].sort_values("times_fastest")
         winners[workload] = _choice(win)
         if others.empty:
@@ -43,6 +47,12 @@ def _one(machine: str, device: str, train: pd.DataFrame) -> Pick:
                     else "inconclusive against")
             close.append(f"{workload}: {word} {_choice(nxt)}")
     job = JOB_OF_DEVICE.get(device, f"Training on {device}")
+    if not winners:  # every workload measured with too few processes: nothing to pick from
+        return Pick(job, machine, "too few processes to pick",
+                    how_sure="; ".join(f"{w}: {n} process(es) per cell" for w, n in thin.items())
+                    + f"; {MIN_PROCESSES} are needed for an interval that separates anything",
+                    evidence="chapters/eager_vs_graph#fastest")
+    close += [f"{w}: too few processes to compare ({n} per cell)" for w, n in thin.items()]
     picked = sorted(set(winners.values()))
     n = len(winners)
     if len(picked) == 1 and not leads:

@@ -69,3 +69,16 @@ def test_where_compiling_did_not_pay_is_named_with_its_interval(make_store):
     assert f"**Compiling paid off** in {len(decided) - 1} of {len(decided)} decided" in paid.text
     assert (f"it did not in PyTorch torch.compile on mlp (testbox: {slower['speedup']:.2f}x, 95% CI "
             f"{slower['speedup_ci_low']:.2f}x – {slower['speedup_ci_high']:.2f}x, slower)") in paid.text
+
+
+def test_cells_of_two_processes_are_too_thin_to_headline_or_pick(make_store):
+    """A reference machine measured with two processes per cell once headlined the book: too thin to name a fastest
+    or pick one (a t interval over two processes says nothing)."""
+    from fwbench.experiments.eager_vs_graph.findings import MIN_PROCESSES
+    from fwbench.experiments.eager_vs_graph.picks import picks
+
+    report = report_of(make_store, TIMES, processes=2, within=0.01)
+    first = findings(report)[0]
+    assert f"mlp: too few processes to name one (2 per cell; {MIN_PROCESSES} needed)" in first.text
+    (pick,) = [p for p in picks(report) if p.job == "Training on CPU"]
+    assert pick.pick == "too few processes to pick" and "2 process(es) per cell" in pick.how_sure
