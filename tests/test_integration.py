@@ -570,7 +570,11 @@ def test_one_bad_file_costs_only_its_own_job_or_run(damaged):
     assert "Traceback" not in damaged["validate"].stderr
     for command in ("results", "history", "bundle"):
         res = damaged[command]
-        assert res.returncode == 0 and "Traceback" not in res.stderr, (command, res.stderr[-2000:])
+        # (history may find the selection empty: a smoke run's series can all come out unstable on a busy machine)
+        empty = command == "history" and res.returncode == 2 and \
+            res.stderr.strip().endswith("no stored results for that selection")
+        assert (res.returncode == 0 or empty) and "Traceback" not in res.stderr, (command, res.stderr[-2000:])
+        assert command != "history" or "skipping unreadable file" in res.stderr
     assert all(name in damaged["results"].stderr for name in bad)
     assert (damaged["tmp"] / "results.csv").stat().st_size > 0
     with tarfile.open(damaged["tmp"] / "all.fwbundle") as tar:
