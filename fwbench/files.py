@@ -1,4 +1,5 @@
-"""Files written so that a reader sees the old one or the whole new one: results, child outputs, manifests."""
+"""Files written so that a reader sees the old one or the whole new one (results, child outputs, manifests), and
+whether the process that owns a scratch file is still alive."""
 
 from __future__ import annotations
 
@@ -40,3 +41,15 @@ def _json_default(value):
     if hasattr(value, "item"):
         return value.item()
     raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` exists (another user's counts): scratch named after a dead owner is left over."""
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, and is another user's
+        return True
+    return True
+

@@ -18,7 +18,7 @@ from pathlib import Path
 from fwbench import SCHEMA_VERSION, privacy
 from fwbench.errors import StoreError
 from fwbench.experiments import EXPERIMENTS
-from fwbench.files import copy_atomic, write_json_atomic
+from fwbench.files import copy_atomic, process_alive, write_json_atomic
 from fwbench.matrix.profile import Job, Profile
 from fwbench.measure import fingerprint, threads
 from fwbench.measure.child import error_of
@@ -97,16 +97,6 @@ def work_root_of(scratch: Path, run_id: str) -> Path:
     return scratch / "work" / f"{run_id}-pid{os.getpid()}"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, and is another user's
-        return True
-    return True
-
-
 def clean_leftovers(scratch: Path) -> list[Path]:
     """Remove what runners killed without a chance to clean up (kill -9, a lost machine) left, and return it:
     work folders under `scratch` (in-flight notebooks, compiler caches, and kernels' connection files, which hold
@@ -121,7 +111,7 @@ def clean_leftovers(scratch: Path) -> list[Path]:
               if p.name.startswith(CELL_PREFIX)]
     removed = []
     for path, owner in found:
-        if owner is None or int(owner.group(1)) == os.getpid() or _alive(int(owner.group(1))):
+        if owner is None or int(owner.group(1)) == os.getpid() or process_alive(int(owner.group(1))):
             continue
         try:
             if not path.is_dir() or path.is_symlink() or path.lstat().st_uid != os.getuid():

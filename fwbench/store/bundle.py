@@ -27,7 +27,7 @@ from pathlib import Path
 
 from fwbench import SCHEMA_VERSION, __version__
 from fwbench.errors import BundleError, StoreError
-from fwbench.files import write_json_atomic
+from fwbench.files import process_alive, write_json_atomic
 from fwbench.paths import REFERENCE
 from fwbench.store import safe, schema
 from fwbench.store.store import ID, Store, validate_job, validate_manifest
@@ -345,21 +345,11 @@ def import_bundle(store: Store, path: Path) -> ImportResult:
         return _import(store, path, _read_members(path, Path(scratch)))
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
-
 def _remove_stale(folder: Path, prefix: str) -> None:
     """Remove scratch folders `<prefix><pid>-*` in `folder` whose process is gone."""
     for entry in folder.glob(f"{prefix}*"):
         pid = entry.name[len(prefix):].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)) and entry.is_dir() and not entry.is_symlink():
+        if pid.isdigit() and not process_alive(int(pid)) and entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
 
 
