@@ -145,6 +145,10 @@ def main() -> int:
     print(f"(b) full-size A/A (run 1 vs run 2, every cell, unpaired): {f['false_positives']} of {f['controls']} "
           f"called faster or slower ({f['rate']:.1%}, 95% upper bound {f['upper_95']:.1%}); {f['equivalent']} "
           f"equivalent, {f['inconclusive']} inconclusive; intervals excluding 1: {excl:.1%}")
+    res = reliability.resolution(full)
+    print(f"      what this size can decide: a difference of about {res['detectable_ratio']:.2f}x is called faster or "
+          f"slower half the time (median over {res['cells']} cells); {res['can_be_equivalent']:.0%} of the "
+          f"intervals are narrow enough ever to be called equivalent")
     for variant_kind, g in full.assign(kind=np.where(full["variant"].isin(EAGER), "eager", "compiled")).groupby(
             ["kind", "phase", "workload"]):
         s = reliability.false_positive_summary(g)

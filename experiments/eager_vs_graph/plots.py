@@ -52,12 +52,23 @@ def speedup_chart(cmp: pd.DataFrame):
     return fig
 
 
+def swept_workloads(cells: pd.DataFrame) -> list[str]:
+    """Workloads whose inference some machine timed at two or more batch sizes: the only ones a line across batch
+    sizes can show (a workload timed at one size would be an empty panel or a lone point)."""
+    infer = cells[cells["phase"] == "infer"]
+    if infer.empty:
+        return []
+    sizes = infer.groupby(["machine_label", "workload"])["batch_size"].nunique()
+    return sorted(sizes[sizes >= 2].index.get_level_values("workload").unique())
+
+
 def batch_chart(cells: pd.DataFrame):
     """Inference time per sample against batch size, one line per framework variant, one panel per workload."""
     infer = cells[cells["phase"] == "infer"].copy()
     infer["time per sample (µs)"] = infer["step_time_median_s"] / infer["batch_size"] * 1e6
     infer["variant "] = infer["framework"] + " " + infer["variant"]
-    workloads = sorted(infer["workload"].unique())
+    workloads = swept_workloads(cells)
+    infer = infer[infer["workload"].isin(workloads)]
     fig, panels = panel_grid(infer, workloads, "workload", width=4.2, height=3.4)
     palette = variant_palette(infer["variant "])
     for ax, machine, workload, d in panels:

@@ -208,10 +208,32 @@ def judge(cells: pd.DataFrame, role: Callable[[pd.Series], str], label: Callable
            extra: str = "") -> tuple[str, str, pd.DataFrame]:
     if cells.empty:
         return "not yet measured", "", cells
-    cells = cells.assign(role=[role(c) for _, c in cells.iterrows()])
+    cells = cells.assign(role=[role(c) for _, c in cells.iterrows()], label=[label(c) for _, c in cells.iterrows()])
     verdict, counts = tally(cells)
     evidence = count_line(counts) + extra + exceptions_line(cells, verdict, label) + "\n\n" + describe(cells, label)
     return verdict, evidence, cells
+
+
+#: A verdict with at least this many ratio cells is drawn as a forest plot on the claims page, instead of a list.
+FOREST_MIN_CELLS = 6
+
+
+def as_forest(verdict: Verdict) -> pd.DataFrame | None:
+    """The cells of a verdict that the claims page draws as a forest plot (a ratio and interval per cell, labelled
+    as the rule names them), or None where a list reads better (few cells, or cells that are not ratios)."""
+    cells = verdict.cells
+    needed = {"label", "speedup", "speedup_ci_low", "speedup_ci_high", "role"}
+    if not isinstance(cells, pd.DataFrame) or len(cells) < FOREST_MIN_CELLS or not needed <= set(cells.columns):
+        return None
+    return cells
+
+
+def evidence_without_cell_list(verdict: Verdict) -> str:
+    """The evidence text less the one-line-per-cell list `judge` wrote, for a page that draws the cells instead."""
+    cells = verdict.cells
+    if not isinstance(cells, pd.DataFrame) or cells.empty or "label" not in cells:
+        return verdict.evidence
+    return verdict.evidence.replace("\n\n" + describe(cells, lambda c: c["label"]), "", 1)
 
 
 def cpu_only(cells: pd.DataFrame) -> str:

@@ -73,3 +73,9 @@ def default_selections(report, experiment: str = "eager_vs_graph") -> list[Selec
     pairs = sorted({(j["framework"], e.get("variant", j["variant"])) for j in jobs if j["workload"] == workload
                     for e in j.get("samples", [])})
     return [Selection(fw, workload, variant) for fw, variant in pairs]
+
+
+def has_trend(tables: dict[str, pd.DataFrame]) -> bool:
+    """Whether a chart over time would show anything a table does not: some machine timed some selection in two
+    or more runs. With one run per machine each panel is a lone point, and the table says it all."""
+    return any(not t.empty and t.groupby("machine")["run"].nunique().max() >= 2 for t in tables.values())

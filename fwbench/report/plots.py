@@ -97,3 +97,38 @@ def history_chart(tables: dict[str, pd.DataFrame]):
         ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return fig
+
+
+#: The colour of a cell's role in a verdict's forest plot: what it did to the vote.
+ROLE_COLOURS = {"supports": "#1b7837", "contradicts": "#b2182b", "inconclusive": "0.55"}
+
+
+def forest_chart(cells: pd.DataFrame, margin: float, title: str = ""):
+    """A verdict's cells, one row each: the ratio (point) and its 95% interval (line) on a log axis, coloured by
+    the role the cell played in the vote, with the equivalence band shaded. Needs columns `label`, `speedup`,
+    `speedup_ci_low`, `speedup_ci_high`, `role`; a cell without a finite interval shows its point alone."""
+    import numpy as np
+
+    d = cells.reset_index(drop=True)
+    sns.set_theme(style="whitegrid", context="notebook")
+    fig, ax = plt.subplots(figsize=(9, 0.9 + 0.24 * len(d)), constrained_layout=True)
+    y = np.arange(len(d))[::-1]
+    for role, colour in ROLE_COLOURS.items():
+        part = d["role"] == role
+        if not part.any():
+            continue
+        lo, hi, mid = d.loc[part, "speedup_ci_low"], d.loc[part, "speedup_ci_high"], d.loc[part, "speedup"]
+        ok = (np.isfinite(lo) & np.isfinite(hi) & (lo > 0)).to_numpy()
+        ax.hlines(y[part.to_numpy()][ok], lo[ok], hi[ok], color=colour, lw=1.6)
+        ax.plot(mid, y[part.to_numpy()], "o", color=colour, ms=4, label=f"{role} ({int(part.sum())})")
+    ax.axvline(1.0, color="black", lw=1, ls="--")
+    ax.axvspan(1 / (1 + margin), 1 + margin, color="0.88", zorder=0)
+    ax.set_yticks(y, d["label"], fontsize=7)
+    ax.set_xscale("log")
+    plain_log_ticks(ax.xaxis)
+    ax.set_xlabel("ratio (x, log); grey band: the equivalence margin")
+    ax.set_ylim(-0.7, len(d) - 0.3)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(loc="lower right", fontsize=7, frameon=True)
+    return fig

@@ -92,6 +92,23 @@ def false_positive_summary(controls: pd.DataFrame) -> dict:
             "inconclusive": int((controls["verdict"] == "inconclusive").sum()) if n else 0}
 
 
+def resolution(controls: pd.DataFrame) -> dict:
+    """What comparisons of this size can decide, read off the A/A control's intervals: the median ratio at which a
+    difference is called faster or slower about half the time (the interval's half-width beyond the margin), and
+    the share of cells whose interval is narrow enough ever to be called equivalent (narrower than the margin).
+    An A/A control with no false positives says little when its intervals can decide nothing: this says how much."""
+    lo, hi = controls.get("speedup_ci_low"), controls.get("speedup_ci_high")
+    if lo is None or hi is None:
+        return {"cells": 0, "detectable_ratio": math.nan, "can_be_equivalent": math.nan}
+    ok = np.isfinite(lo) & np.isfinite(hi) & (lo > 0) & (hi > 0)
+    half = (np.log(hi[ok]) - np.log(lo[ok])) / 2
+    if half.empty:
+        return {"cells": 0, "detectable_ratio": math.nan, "can_be_equivalent": math.nan}
+    edge = math.log1p(stats.EQUIVALENCE_MARGIN)
+    return {"cells": int(len(half)), "detectable_ratio": float(np.exp(edge + np.median(half))),
+            "can_be_equivalent": float((half < edge).mean())}
+
+
 def aa_sentence(report) -> str:
     """The A/A false-positive rate per machine, in one sentence for the claims page and the chapter."""
     rates = report.false_positive_rates()

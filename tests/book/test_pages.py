@@ -27,3 +27,15 @@ def test_jupyter_book_started_by_hand_stops_with_one_line(tmp_path):
     fwbench_lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("fwbench:")]
     assert proc.returncode == 2 and fwbench_lines == [guard.MESSAGE]
     assert not (tmp_path / "_build" / "html" / "index.html").exists()
+
+
+def test_no_page_types_the_equivalence_margin():
+    """The margin is a constant of the statistics (stats.EQUIVALENCE_MARGIN): a page that types "±5%" goes stale
+    the day it changes, so every page writes it from the constant."""
+    import re
+
+    sources = [REPO / "intro.md", *sorted((REPO / "chapters").glob("*.md")),
+               *sorted((REPO / "experiments").glob("*/chapter.md"))]
+    typed = [f"{p.relative_to(REPO)}: {m.group(0)}" for p in sources
+             for m in re.finditer(r"±\s*\d+(\.\d+)?\s*%", p.read_text())]
+    assert typed == []

@@ -2,7 +2,7 @@
 
 from conftest import job, manifest
 from fwbench.report import plots
-from fwbench.report.history import Selection, default_selections, history_table
+from fwbench.report.history import Selection, default_selections, has_trend, history_table
 from fwbench.report.results import Report
 from fwbench.store.store import Store
 
@@ -29,6 +29,9 @@ def test_history_reads_every_run_per_machine(tmp_path):
     assert default_selections(report) == [Selection("torch", "mlp", "torch.compile")]
     fig = plots.history_chart({"torch": t})
     assert len(fig.axes) == 1 and len(fig.axes[0].lines) >= 2
+    # Box a has two runs: a chart shows its trend. One run per machine is a lone point per panel: a table.
+    assert has_trend({"torch": t}) and not has_trend({"torch": t[t["run"] != "20260101T000000Z-a"]})
+    assert not has_trend({}) and not has_trend({"torch": t.iloc[0:0]})
 
 
 def test_cpu_and_gpu_times_never_share_an_axis_and_the_axis_spans_the_runs():

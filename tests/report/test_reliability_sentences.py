@@ -23,3 +23,37 @@ def test_stolen_blocks_are_counted_per_machine_and_silent_where_nothing_recorded
     assert (table["gc_share_of_steps"] >= 0).all()
     # The busy series is kept out of every comparison, with its reason.
     assert report.excluded()["reason"].str.startswith("busy machine").sum() == 1
+
+
+def _aa(spread: float, shift: float = 1.0, cells: int = 200, processes: int = 4, seed: int = 11):
+    """Seeded A/A (or planted-shift) comparisons: `processes` vs `processes` fresh processes per cell, each with a
+    log-normal process effect of sd `spread`; the second side's true time is `shift` times the first's."""
+    import numpy as np
+    import pandas as pd
+
+    from fwbench.measure import stats
+    from fwbench.report.results import _comparison_columns
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(cells):
+        a = {f"a{i}": list(np.exp(rng.normal(0, spread)) * (1 + 0.01 * rng.standard_normal(20))) for i in range(processes)}
+        b = {f"b{i}": list(shift * np.exp(rng.normal(0, spread)) * (1 + 0.01 * rng.standard_normal(20)))
+             for i in range(processes)}
+        rows.append(_comparison_columns(stats.compare(a, b)))
+    return pd.DataFrame(rows)
+
+
+def test_the_resolution_says_what_a_control_of_this_size_can_decide():
+    from fwbench.report.reliability import resolution
+
+    tight, loose = resolution(_aa(0.005)), resolution(_aa(0.05))
+    assert tight["can_be_equivalent"] > 0.9 and loose["can_be_equivalent"] < 0.1  # wide intervals never equivalent
+    assert 1.05 < tight["detectable_ratio"] < loose["detectable_ratio"]
+    # The ratio it names is decided about half the time when planted as a real difference, and a larger one nearly
+    # always: the number means what the benchmark prints.
+    planted = _aa(0.05, shift=loose["detectable_ratio"], seed=12)
+    called = planted["verdict"].isin(["faster", "slower"]).mean()
+    assert 0.3 < called < 0.7
+    assert _aa(0.05, shift=loose["detectable_ratio"] ** 2, seed=13)["verdict"].isin(["faster", "slower"]).mean() > 0.9
+    assert resolution(_aa(0.05).iloc[0:0])["cells"] == 0

@@ -1,0 +1,59 @@
+"""What the claims page draws: a forest plot of a verdict's cells in place of its one-line-per-cell list."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from fwbench.report.claims import Claim, Verdict, as_forest, evidence_without_cell_list, judge  # noqa: E402
+from fwbench.report.plots import forest_chart  # noqa: E402
+
+
+def _cells(n: int, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    ratio = np.exp(rng.normal(0.2, 0.3, n))
+    half = rng.uniform(1.02, 1.3, n)
+    return pd.DataFrame({"workload": [f"w{i}" for i in range(n)], "speedup": ratio, "speedup_ci_low": ratio / half,
+                         "speedup_ci_high": ratio * half, "verdict": "faster", "n_baseline": 4, "n_candidate": 4,
+                         "paired": True, "device": "cpu"})
+
+
+def _verdict(n: int) -> Verdict:
+    verdict, evidence, cells = judge(_cells(n), lambda c: "supports" if c["speedup_ci_low"] > 1.05 else "inconclusive",
+                                     lambda c: f"cell {c['workload']}")
+    return Verdict(Claim("E1", "g", "claim"), verdict, "rule", evidence + "\n\nA paragraph after the list.", cells)
+
+
+def test_many_ratio_cells_are_drawn_and_their_list_leaves_the_text():
+    v = _verdict(9)
+    cells = as_forest(v)
+    assert cells is not None and list(cells["label"]) == [f"cell w{i}" for i in range(9)]
+    text = evidence_without_cell_list(v)
+    assert "cell w3: speedup" in v.evidence and "cell w3: speedup" not in text
+    assert text.startswith(v.evidence.split("\n\n")[0]) and text.endswith("A paragraph after the list.")
+    fig = forest_chart(cells, 0.05, title="E1")
+    ax = fig.axes[0]
+    at = dict(zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels())))
+    assert sorted(at.values()) == sorted(cells["label"]) and at[max(at)] == "cell w0"  # the rule's first cell on top
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    roles = cells["role"].value_counts()
+    assert legend == [f"{r} ({roles[r]})" for r in ("supports", "contradicts", "inconclusive") if r in roles]
+
+
+def test_few_cells_or_cells_that_are_not_ratios_stay_a_list():
+    assert as_forest(_verdict(3)) is None
+    v = _verdict(9)
+    assert as_forest(Verdict(v.claim, v.verdict, v.rule, v.evidence, v.cells.drop(columns="speedup_ci_low"))) is None
+    plain = Verdict(v.claim, v.verdict, v.rule, "no cells here")
+    assert evidence_without_cell_list(plain) == "no cells here"
+
+
+def test_a_cell_without_an_interval_is_drawn_as_its_point_alone():
+    v = _verdict(7)
+    cells = v.cells.copy()
+    cells.loc[0, ["speedup_ci_low", "speedup_ci_high"]] = [np.nan, np.inf]
+    fig = forest_chart(cells, 0.05)
+    segments = sum(len(c.get_segments()) for c in fig.axes[0].collections if hasattr(c, "get_segments"))
+    assert segments == len(cells) - 1
