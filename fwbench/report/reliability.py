@@ -109,6 +109,26 @@ def resolution(controls: pd.DataFrame) -> dict:
             "can_be_equivalent": float((half < edge).mean())}
 
 
+def resolution_sentence(report) -> str:
+    """What the comparisons behind E1-E6 can decide at the size they were measured, paired (one framework's
+    variants, same processes) and unpaired (frameworks, separate processes) apart: empty when none compared."""
+    cells = compared_cells(report)
+    if cells.empty or "paired" not in cells:
+        return ""
+    parts = []
+    for paired, what in ((True, "within a framework (paired, same processes)"),
+                         (False, "between frameworks (separate processes)")):
+        r = resolution(cells[cells["paired"] == paired])
+        if r["cells"]:
+            parts.append(f"{what}, a difference of about {r['detectable_ratio']:.2f}x is decided half the time and "
+                         f"{r['can_be_equivalent']:.0%} of the {r['cells']} intervals are narrow enough ever to read "
+                         f"equivalent")
+    if not parts:
+        return ""
+    return ("What these comparisons can decide at the size measured: " + "; ".join(parts) + ". Smaller differences "
+            "read inconclusive here; more processes per cell narrow the intervals (the variance plan below says how many).")
+
+
 def aa_sentence(report) -> str:
     """The A/A false-positive rate per machine, in one sentence for the claims page and the chapter."""
     rates = report.false_positive_rates()

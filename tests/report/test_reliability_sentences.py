@@ -57,3 +57,15 @@ def test_the_resolution_says_what_a_control_of_this_size_can_decide():
     assert 0.3 < called < 0.7
     assert _aa(0.05, shift=loose["detectable_ratio"] ** 2, seed=13)["verdict"].isin(["faster", "slower"]).mean() > 0.9
     assert resolution(_aa(0.05).iloc[0:0])["cells"] == 0
+
+
+def test_the_chapter_says_what_its_comparisons_can_decide(make_store):
+    from conftest import evg_runs
+
+    times = {("torch", "eager"): 0.010, ("torch", "torch.compile"): 0.005, ("tensorflow", "eager"): 0.012}
+    report = Report.load(make_store([("r1", evg_runs("r1", times, between=0.03))]).root)
+    text = reliability.resolution_sentence(report)
+    assert "within a framework (paired, same processes)" in text and "between frameworks" in text
+    paired = reliability.resolution(reliability.compared_cells(report).query("paired"))
+    assert f"about {paired['detectable_ratio']:.2f}x" in text and paired["cells"] == 2  # torch.compile: train, infer
+    assert reliability.resolution_sentence(Report(runs=[])) == ""
