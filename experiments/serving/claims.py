@@ -45,7 +45,8 @@ def rule_x4(report: Report) -> tuple[str, str, pd.DataFrame]:
     servers = sr.servers(report)
     if servers.empty:
         return "not yet measured", "", servers
-    best = sr.best_per_variant(sr.levels(report))
+    lv = sr.levels(report)
+    best = sr.best_per_variant(lv)
     is_sm = servers["source"].isin(sr.SAVEDMODEL_SOURCES)
     notes = []
     for _, r in servers[is_sm & (servers["outcome"] == "unavailable")].drop_duplicates("variant").iterrows():
@@ -68,7 +69,24 @@ def rule_x4(report: Report) -> tuple[str, str, pd.DataFrame]:
                                            lambda v: tally(cells_at(v, X4_P99_FACTOR))[0])
     evidence += " " + sensitivity_line("p99 factor", X4_P99_FACTOR, X4_P99_NEIGHBOURS,
                                        lambda v: tally(cells_at(X4_THROUGHPUT_SHARE, v))[0], unit="x")
-    return _x4_finish(verdict, evidence, cells, servers, is_sm, failed, notes)
+    verdict, evidence, cells = _x4_finish(verdict, evidence, cells, servers, is_sm, failed, notes)
+    return verdict, evidence + _frontend_note(sr.time_breakdown(lv, best), cells), cells
+
+
+def _frontend_note(breakdown: pd.DataFrame, cells: pd.DataFrame) -> str:
+    """Where the shared frontend, not the runtimes, set the throughput compared: said in the evidence and first in
+    the verdict's reason, since "on par" then cannot tell the runtimes apart."""
+    from fwbench.experiments.serving import tables as sr
+
+    if not sr.frontend_bound(breakdown):
+        return ""
+    known = breakdown[breakdown["reported"]]
+    note = (f"At its best throughput every runtime on the common frontend kept its model busy at most "
+            f"{known['model_busy'].max():.0%} of the time, so the throughput compared is mostly the frontend's: on par "
+            f"here does not show the runtimes equal (the serving chapter's *Where a request's time goes* compares "
+            f"the calls alone).")
+    cells.attrs["caveat"] = " ".join(x for x in (cells.attrs.get("caveat", ""), note) if x)
+    return "\n\n" + note
 
 
 def _x4_rows(servers: pd.DataFrame, best: pd.DataFrame, share: float, factor: float) -> list[dict]:

@@ -4,7 +4,9 @@
         --port 8123 [--batching --max-batch 16 --max-wait-ms 2] [--threads 1]
 
 Routes: `POST /predict` (fwbench.experiments.serving.wire formats), `GET /health`, `GET /info` (the
-runtime, its version, import and load times, the process id).
+runtime, its version, import and load times, the process id), `GET /timings?since=&until=` (where the
+requests that arrived in that window spent their time inside the server: decoding, queued, in the
+runtime's call, encoding; see `RequestLog`).
 
 The model runs on one worker thread, so the event loop keeps accepting requests
 while it computes. Without batching each request is its own call; with batching
@@ -24,6 +26,40 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 # numpy and the runtime are imported only after fwbench.measure.env.apply() has set thread counts.
+
+
+class RequestLog:
+    """Where each request's time went inside the server, so a reader can tell the runtime from the frontend:
+    (arrival, decode, queue, runtime, encode) seconds per request, and the model thread's busy time owed to it
+    (its call's time split over the requests the call served). Bounded: the oldest entries go first."""
+
+    PARTS = ("decode_s", "queue_s", "runtime_s", "encode_s")
+
+    def __init__(self, maxlen: int = 400_000):
+        import collections
+
+        self.entries: collections.deque = collections.deque(maxlen=maxlen)
+
+    def add(self, arrived_unix: float, decode_s: float, queue_s: float, runtime_s: float, encode_s: float,
+            busy_s: float) -> None:
+        self.entries.append((arrived_unix, decode_s, queue_s, runtime_s, encode_s, busy_s))
+
+    def window(self, since: float, until: float) -> dict:
+        """Means per request over the requests that arrived in [since, until]: each part, their sum, and the
+        model thread's busy time per request (`model_busy_s`)."""
+        rows = [e[1:] for e in list(self.entries) if since <= e[0] <= until]
+        out = {"requests": len(rows)}
+        if rows:
+            means = [sum(r[i] for r in rows) / len(rows) for i in range(len(self.PARTS) + 1)]
+            out.update(dict(zip(self.PARTS, means)), handled_s=sum(means[:-1]), model_busy_s=means[-1])
+        return out
+
+
+def timed_call(run, x):
+    """The runtime's call with its start and end on the server's clock (the queue ends where the call starts)."""
+    began = time.perf_counter()
+    y = run(x)
+    return y, began, time.perf_counter()
 
 
 class Batcher:
@@ -64,7 +100,7 @@ class Batcher:
                 rows += len(item[0])
             batch = np.concatenate([x for x, _ in items]) if len(items) > 1 else items[0][0]
             try:
-                y = await loop.run_in_executor(self.executor, self.run, batch)
+                y, began, ended = await loop.run_in_executor(self.executor, timed_call, self.run, batch)
             except Exception as exc:  # noqa: BLE001 - every waiting request gets the model's error
                 for _, future in items:
                     if not future.done():
@@ -75,7 +111,7 @@ class Batcher:
             start = 0
             for x, future in items:
                 if not future.done():  # its client may have gone away
-                    future.set_result(y[start:start + len(x)])
+                    future.set_result((y[start:start + len(x)], began, ended, len(items)))
                 start += len(x)
 
 
@@ -91,22 +127,41 @@ def make_app(run, spec, info: dict, batching: bool, max_batch: int = 16, max_wai
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
     batcher = Batcher(run, executor, max_batch, max_wait_s) if batching else None
 
+    log = RequestLog()
+
     async def predict(request):
+        arrived = time.time()  # what the level windows of the load generator are matched on
         body = await request.body()
+        t0 = time.perf_counter()  # from here: reading the body and what came before are the HTTP layer's time
         ctype = request.headers.get("content-type", "")
         try:
             x = wire.decode_request(body, ctype, spec)
         except wire.BadRequest as exc:
             return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        decoded = time.perf_counter()
         try:
             if batcher is not None:
-                y = await batcher.submit(x)
+                y, began, ended, shared = await batcher.submit(x)
             else:
-                y = await asyncio.get_running_loop().run_in_executor(executor, run, x)
+                y, began, ended = await asyncio.get_running_loop().run_in_executor(executor, timed_call, run, x)
+                shared = 1
         except Exception as exc:  # noqa: BLE001 - the runtime failed on valid input: a server error
             return JSONResponse({"error": f"{type(exc).__name__}: {str(exc)[:500]}"}, status_code=500)
+        back = time.perf_counter()
         content, media = wire.encode_response(np.asarray(y), request.headers.get("accept") or ctype)
+        # queue: decoded until the call began (waiting for the model thread or for a batch); after the call, the
+        # hop back to the event loop counts as queue too (it is waiting, not work).
+        log.add(arrived, decoded - t0, (began - decoded) + (back - ended), ended - began, time.perf_counter() - back,
+                (ended - began) / shared)
         return Response(content, media_type=media)
+
+    async def timings(request):
+        try:
+            since = float(request.query_params.get("since", "0"))
+            until = float(request.query_params.get("until", "inf"))
+        except ValueError:
+            return JSONResponse({"error": "since and until are unix times"}, status_code=400)
+        return JSONResponse(log.window(since, until))
 
     async def health(request):
         return JSONResponse({"ok": True})
@@ -124,7 +179,7 @@ def make_app(run, spec, info: dict, batching: bool, max_batch: int = 16, max_wai
         executor.shutdown(wait=False, cancel_futures=True)
 
     return Starlette(routes=[Route("/predict", predict, methods=["POST"]), Route("/health", health),
-                             Route("/info", describe)], lifespan=lifespan)
+                             Route("/info", describe), Route("/timings", timings)], lifespan=lifespan)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -221,6 +221,20 @@ def _load_records(workload: str, params: Params, phase: str, mode: str, res: dic
     return [_rec(workload, b, phase, mode, m, v) for m, v in metrics.items()]
 
 
+def _time_records(workload: str, params: Params, phase: str, mode: str, res: dict, server, launch) -> list[dict]:
+    """Where a level's requests spent their time inside the server (decode, queue, runtime call, encode), and what
+    the client saw beyond it (HTTP, event loop, network, the client itself): so the book can say whether a level
+    measured the runtime or the frontend in front of it. Nothing where the server does not report it."""
+    parts = server.timings(launch, res["began_unix"], res["ended_unix"])
+    if not parts.get("requests"):
+        return []
+    metrics = {f"server_{k}": parts[k] for k in ("decode_s", "queue_s", "runtime_s", "encode_s", "handled_s",
+                                                 "model_busy_s")}
+    if "latency_mean_s" in res:
+        metrics["outside_server_s"] = max(0.0, res["latency_mean_s"] - parts["handled_s"])
+    return [_rec(workload, params.request_batch, phase, mode, m, v) for m, v in metrics.items()]
+
+
 def serve_one(server, runtime: str, artifact: Path, workload: str, batching: bool, params: Params, x: np.ndarray,
               source: np.ndarray, cpus: tuple[list[int], list[int]], workdir: Path,
               progress: Callable[[str], None]) -> tuple[dict, list[dict]]:
@@ -283,10 +297,12 @@ def serve_one(server, runtime: str, artifact: Path, workload: str, batching: boo
             for level, res in zip(params.concurrency, closed_res):
                 records += _load_records(workload, params, f"closed-{level}", mode, res,
                                          rss.peak(res["began_unix"], res["ended_unix"]))
+                records += _time_records(workload, params, f"closed-{level}", mode, res, server, launch)
             peak = max(r["throughput_rps"] for r in closed_res)
             for f, res in zip(params.open_loop_fractions, opened):
                 records += _load_records(workload, params, f"open-{f:g}", mode, res,
                                          rss.peak(res["began_unix"], res["ended_unix"]))
+                records += _time_records(workload, params, f"open-{f:g}", mode, res, server, launch)
             attempt["formats"][fmt] = {"outcome": "serves", "peak_closed_rps": peak}
             if not proc.alive():
                 raise RuntimeError(f"server process died under load (exit status {proc.proc.returncode})")

@@ -23,5 +23,12 @@ METRICS: dict[str, Metric] = {
     "level_s": Metric("s", "recorded time of the load level: duration_s, or less where a closed level ended early"),
     "ended_early": Metric("bool", "closed loop: 1 if the level ended before duration_s because its latency distribution had converged"),
     "offered_rps": Metric("requests/s", "open loop: requests scheduled per second (Poisson arrivals)"),
+    "server_decode_s": Metric("s", "mean per request inside the server: decoding the request body into an array (frontend)"),
+    "server_queue_s": Metric("s", "mean per request inside the server: waiting for the model thread or a batch, and the hop back (frontend)"),
+    "server_runtime_s": Metric("s", "mean per request inside the server: the runtime's call that computed it (with batching, the whole batch's call)"),
+    "server_encode_s": Metric("s", "mean per request inside the server: encoding the response (frontend)"),
+    "server_handled_s": Metric("s", "mean per request inside the server: decode + queue + runtime + encode"),
+    "server_model_busy_s": Metric("s", "mean per request: the model thread's busy time owed to it (its call's time split over the requests that call served); times throughput, the share of the time the model was busy"),
+    "outside_server_s": Metric("s", "closed loop: mean latency the client saw beyond the server's own handling (HTTP parsing, event loop, loopback network, the client)"),
     "max_send_lag_s": Metric("s", "open loop: largest delay between a request's scheduled and actual send (the client's own lag)"),
 }

@@ -27,7 +27,14 @@ SERVER_COLUMNS = ["machine_label", "framework", "variant", "label", "server", "s
 LEVEL_COLUMNS = ["machine_label", "framework", "variant", "label", "workload", "batching", "format", "kind",
                  "concurrency", "fraction", "phase", "throughput_rps", "latency_p50_s", "latency_p95_s",
                  "latency_p99_s", "latency_mean_s", "error_rate", "n_requests", "offered_rps", "max_send_lag_s",
-                 "server_rss_load_bytes", "process", "run_id"]
+                 "server_rss_load_bytes", *("server_decode_s", "server_queue_s", "server_runtime_s",
+                                            "server_encode_s", "server_handled_s", "server_model_busy_s",
+                                            "outside_server_s"),
+                 "process", "run_id"]
+
+#: Where a request's time goes (means per request), from the frontend's own log: see `time_breakdown`.
+TIME_PARTS = ("server_decode_s", "server_queue_s", "server_runtime_s", "server_encode_s", "server_handled_s",
+              "server_model_busy_s", "outside_server_s")
 
 #: What identifies one serving setting across the processes (rounds) that measured it.
 LEVEL_KEYS = ["machine_label", "framework", "variant", "label", "workload", "batching", "format", "kind",
@@ -99,7 +106,7 @@ def levels(report: Report) -> pd.DataFrame:
     """One row per (machine, variant, workload, batching, format, load level, process) of the newest serving jobs:
     each process (round of the profile) is one server start of every setting, interleaved with the other variants'."""
     wanted = {"throughput_rps", "latency_p50_s", "latency_p95_s", "latency_p99_s", "latency_mean_s", "error_rate",
-              "n_requests", "offered_rps", "max_send_lag_s", "server_rss_load_bytes"}
+              "n_requests", "offered_rps", "max_send_lag_s", "server_rss_load_bytes", *TIME_PARTS}
     cells: dict[tuple, dict] = {}
     for run, job in report.experiment_jobs(EXPERIMENT):
         if job["status"] != "ok":
@@ -135,7 +142,7 @@ def level_estimates(lv: pd.DataFrame) -> pd.DataFrame:
     how = {c: _geomean for c in ("throughput_rps", "latency_p50_s", "latency_p95_s", "latency_p99_s",
                                  "latency_mean_s", "offered_rps")}
     how.update(error_rate="mean", n_requests="sum", max_send_lag_s="max", server_rss_load_bytes="max",
-               run_id="last", process="nunique")
+               run_id="last", process="nunique", **{c: "mean" for c in TIME_PARTS if c in lv})
     out = lv.groupby(LEVEL_KEYS, dropna=False, sort=False).agg(how).reset_index()
     return out.rename(columns={"process": "processes"})
 
@@ -166,6 +173,70 @@ def best_per_variant(lv: pd.DataFrame) -> pd.DataFrame:
                      "single_client_p99_ci_high": p99_hi, "processes": len(peaks),
                      "peak_by_process": peaks, "p99_by_process": p99s})
     return pd.DataFrame(rows)
+
+
+def time_breakdown(lv: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
+    """Where a request's time went, per runtime and workload, at the setting of its best throughput (`best`), means
+    over its server starts: the runtime's own call, queued (waiting for the model thread or a batch), the frontend's
+    decode + encode, and outside the server (HTTP, event loop, loopback, the client); `runtime_share` is the call's
+    share of the mean latency the client saw; `model_busy` the share of the time the model thread was computing
+    (throughput x its busy time per request): near 1 the runtime set the peak, well below it something else did
+    (the frontend, on the same cores). Also the call alone at a single client without batching: the runtimes
+    compared with the frontend taken out. Servers that do not report their time (TorchServe, TensorFlow Serving)
+    have no parts: `reported` is False."""
+    if best.empty:
+        return pd.DataFrame()
+    closed = lv[(lv["kind"] == "closed") & (lv["error_rate"] == 0)]
+    rows = []
+    for _, b in best.iterrows():
+        mine = closed[(closed["machine_label"] == b["machine_label"]) & (closed["label"] == b["label"])
+                      & (closed["workload"] == b["workload"])]
+        at = mine[(mine["batching"] == b["batching"]) & (mine["format"] == b["format"])
+                  & (mine["concurrency"] == b["at_concurrency"])]
+        single = mine[(mine["batching"] == False) & (mine["concurrency"] == mine["concurrency"].min())]  # noqa: E712
+        def mean(frame, column):
+            return float(frame[column].mean()) if column in frame and frame[column].notna().any() else np.nan
+        latency, call = mean(at, "latency_mean_s"), mean(at, "server_runtime_s")
+        rows.append({"machine_label": b["machine_label"], "workload": b["workload"], "runtime": b["label"],
+                     "at": f"batching {'on' if b['batching'] else 'off'}, {b['format']}, {int(b['at_concurrency'])} "
+                           f"client{'s' if b['at_concurrency'] != 1 else ''}",
+                     "latency_mean_s": latency, "runtime_call_s": call, "queue_s": mean(at, "server_queue_s"),
+                     "decode_encode_s": mean(at, "server_decode_s") + mean(at, "server_encode_s"),
+                     "outside_server_s": mean(at, "outside_server_s"),
+                     "runtime_share": call / latency if latency > 0 else np.nan,
+                     "model_busy": mean(at, "throughput_rps") * mean(at, "server_model_busy_s"),
+                     "single_client_call_s": mean(single, "server_runtime_s"),
+                     "reported": bool(np.isfinite(call))})
+    return pd.DataFrame(rows)
+
+
+#: Below this share of busy time at its peak, the model thread was not what limited a server's throughput.
+FRONTEND_BOUND_BUSY = 0.5
+
+
+def frontend_bound(breakdown: pd.DataFrame, busy: float = FRONTEND_BOUND_BUSY) -> bool:
+    """Whether every runtime that reported its time kept its model thread busy less than `busy` of the time at its
+    best throughput: then something other than the runtimes (the shared frontend) set the throughput compared, and
+    a tie between runtimes says little about the runtimes."""
+    known = breakdown[breakdown["reported"]] if not breakdown.empty else breakdown
+    return bool(len(known)) and bool((known["model_busy"] < busy).all())
+
+
+def breakdown_table(breakdown: pd.DataFrame) -> pd.DataFrame:
+    """`time_breakdown` for the page (plain text: the HTML table escapes it)."""
+    if breakdown.empty:
+        return breakdown
+    def pct(v):
+        return "" if pd.isna(v) else f"{v:.0%}"
+    b = breakdown
+    return pd.DataFrame({
+        "machine_label": b["machine_label"], "workload": b["workload"], "runtime": b["runtime"], "at": b["at"],
+        "mean latency": b["latency_mean_s"].map(ms),
+        "runtime call": [ms(v) if r else "not reported by this server" for v, r in zip(b["runtime_call_s"], b["reported"])],
+        "queued": b["queue_s"].map(ms), "decode + encode": b["decode_encode_s"].map(ms),
+        "outside the server": b["outside_server_s"].map(ms), "runtime share": b["runtime_share"].map(pct),
+        "model busy": b["model_busy"].map(pct),
+        "call alone, 1 client": b["single_client_call_s"].map(ms)})
 
 
 def per_start(row: pd.Series, column: str) -> dict:

@@ -79,6 +79,11 @@ class Server(ABC):
         """What the running server says about itself (load times); {} where it says nothing."""
         return {}
 
+    def timings(self, launch: Launch, since: float, until: float) -> dict:
+        """Where the requests that arrived between two unix times spent their time inside the server (means per
+        request: decode_s, queue_s, runtime_s, encode_s, handled_s, and `requests`); {} where it does not say."""
+        return {}
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 nothing listens on right now."""

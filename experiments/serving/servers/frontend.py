@@ -29,3 +29,8 @@ class Frontend(Server):
     def info(self, launch):
         with urllib.request.urlopen(f"http://127.0.0.1:{launch.port}/info", timeout=5) as resp:
             return json.loads(resp.read())
+
+    def timings(self, launch, since, until):
+        url = f"http://127.0.0.1:{launch.port}/timings?since={since!r}&until={until!r}"
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return json.loads(resp.read())

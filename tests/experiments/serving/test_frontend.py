@@ -87,3 +87,30 @@ def test_a_server_that_cannot_load_its_model_fails_to_start_with_its_reason(tmp_
     with proc, pytest.raises(RuntimeError, match="exited with status 1 before serving: .*"):
         wait_until_serving(proc, wire.encode_request(np.ones((1, 4), np.float32), "json"), wire.JSON, 60)
     assert port_is_free(launch.port)
+
+
+def test_the_server_says_where_a_windows_requests_spent_their_time(served):
+    import time
+
+    server, launch, _, _ = served
+    since = time.time()
+    xs = [np.full((1, 4), i, np.float32) for i in range(24)]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda x: post(launch, *server.encode(x, "npy")), xs))
+    until = time.time()
+    assert all(a[0] == 200 for a in answers)
+    t = server.timings(launch, since, until)
+    assert t["requests"] == 24  # the warm-up request before `since` is outside the window
+    parts = [t[k] for k in ("decode_s", "queue_s", "runtime_s", "encode_s")]
+    assert all(p >= 0 for p in parts) and t["runtime_s"] > 0
+    assert abs(sum(parts) - t["handled_s"]) < 1e-9
+    assert server.timings(launch, until + 60, until + 120) == {"requests": 0}
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(f"http://127.0.0.1:{launch.port}/timings?since=yesterday", timeout=5)
+    assert err.value.code == 400
+
+
+def test_a_server_that_reports_no_timings_gives_none():
+    from fwbench.experiments.serving.servers.base import Launch
+
+    assert get_server("tfserving").timings(Launch(["x"], 1, "/"), 0.0, 1.0) == {}

@@ -51,6 +51,12 @@ def test_one_server_start_measured_end_to_end(tiny_onnx, tmp_path):
             m = by(records, phase=phase, mode=f"batching/{fmt}")
             assert m["error_rate"] == 0 and m["throughput_rps"] > 0 and m["server_rss_load_bytes"] > 0
             assert m["latency_p50_s"] <= m["latency_p95_s"] <= m["latency_p99_s"]
+            # Where the level's requests went inside the server, from its own log: parts that add up, and the
+            # client saw at least the server's handling (the rest is HTTP, loopback and the client).
+            parts = [m[f"server_{k}_s"] for k in ("decode", "queue", "runtime", "encode")]
+            assert all(v >= 0 for v in parts) and m["server_runtime_s"] > 0
+            assert abs(sum(parts) - m["server_handled_s"]) < 1e-9 and 0 < m["server_model_busy_s"] <= m["server_runtime_s"]
+            assert m["outside_server_s"] >= 0
         assert by(records, phase="open-0.5", mode=f"batching/{fmt}")["offered_rps"] > 0
     assert all(r["workload"] == "mlp" and r["batch_size"] == 1 for r in records)
 

@@ -222,3 +222,52 @@ def test_picks_name_the_runtime_ahead_for_latency_and_for_throughput(make_store)
     tie = {p.job: p for p in picks(report_of(make_store, [sm({"mlp": (1000, 0.002)}),
                                                          ort({"mlp": (1000, 0.002)})]))}["Throughput serving"]
     assert tie.pick == "no difference we can detect"
+
+
+def _with_parts(jobs, call_s: float, frontend_s: float):
+    """The jobs with the frontend's request log in every closed level: `call_s` in the runtime's call per request
+    (no batching: the model's busy time per request too), `frontend_s` split over decode, queue and encode, and
+    what the client saw beyond the server."""
+    for job in jobs:
+        for r in [r for r in job["records"] if r["metric"] == "latency_p50_s"]:
+            parts = {"server_decode_s": frontend_s / 3, "server_queue_s": frontend_s / 3,
+                     "server_runtime_s": call_s, "server_encode_s": frontend_s / 3,
+                     "server_handled_s": call_s + frontend_s, "outside_server_s": r["value"] - call_s - frontend_s,
+                     "server_model_busy_s": call_s, "latency_mean_s": r["value"]}
+            job["records"] += [{**r, "metric": m, "value": v} for m, v in parts.items()]
+    return jobs
+
+
+def test_where_a_requests_time_goes_and_when_the_frontend_sets_the_throughput(make_store):
+    # 1000 req/s at best; the runtimes' call is 0.05 ms per request: the model is busy 5% of the time.
+    jobs = [_with_parts(sm({"mlp": (1000, 0.001)}), 5e-5, 2e-4), _with_parts(ort({"mlp": (1000, 0.001)}), 4e-5, 2e-4)]
+    r = report_of(make_store, jobs)
+    lv = sr.levels(r)
+    b = sr.time_breakdown(lv, sr.best_per_variant(lv)).set_index("runtime")
+    assert b.loc["tf-savedmodel", "runtime_call_s"] == pytest.approx(5e-5)
+    assert b.loc["tf-savedmodel", "decode_encode_s"] == pytest.approx(2e-4 * 2 / 3)
+    share = b.loc["tf-savedmodel", "runtime_share"]
+    assert share == pytest.approx(5e-5 / b.loc["tf-savedmodel", "latency_mean_s"]) and share < 0.5
+    peak = sr.best_per_variant(lv).set_index("label").loc["tf-savedmodel", "peak_rps"]
+    assert b.loc["tf-savedmodel", "model_busy"] == pytest.approx(5e-5 * peak, rel=0.05)
+    assert sr.frontend_bound(b.reset_index())
+    shown = sr.breakdown_table(b.reset_index())
+    assert shown["runtime share"].str.endswith("%").all() and not shown["mean latency"].str.contains("e-").any()
+    v = verdict_for(X4, r)
+    assert "so the throughput compared is mostly the frontend's" in v.evidence
+    assert "mostly the frontend's" in v.cells.attrs["caveat"]
+    # Runtimes whose model is busy most of the time at their peak (0.9 ms a request at 1000 req/s) are compared as
+    # runtimes: no such note.
+    slow = [_with_parts(sm({"mlp": (1000, 0.001)}), 9e-4, 5e-5), _with_parts(ort({"mlp": (1000, 0.001)}), 9e-4, 5e-5)]
+    r2 = report_of(make_store, slow)
+    lv2 = sr.levels(r2)
+    assert not sr.frontend_bound(sr.time_breakdown(lv2, sr.best_per_variant(lv2)))
+    assert "mostly the frontend's" not in verdict_for(X4, r2).evidence
+
+
+def test_servers_that_do_not_report_their_time_have_no_parts(make_store):
+    r = report_of(make_store, [sm({"mlp": (500, 0.001)}), ort({"mlp": (1000, 0.002)})])
+    lv = sr.levels(r)
+    b = sr.time_breakdown(lv, sr.best_per_variant(lv))
+    assert not b["reported"].any() and not sr.frontend_bound(b)
+    assert (sr.breakdown_table(b)["runtime call"] == "not reported by this server").all()
