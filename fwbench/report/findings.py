@@ -209,6 +209,23 @@ def _aa_finding(report) -> Finding | None:
     return Finding(text + ".", "sec-confidence")
 
 
+def _provenance_gaps(report) -> dict[str, list[str]]:
+    """Per machine, what its newest runs cannot vouch for: code that was no commit (a dirty tree), a matmul
+    precision nobody recorded (TF32 or bf16 matmuls on a GPU change every number)."""
+    newest: dict[str, object] = {}
+    for run in report.runs:
+        newest[run.manifest["machine_label"]] = run
+    out: dict[str, list[str]] = {}
+    for label, run in newest.items():
+        fp = run.manifest.get("fingerprint", {})
+        if (fp.get("fwbench") or {}).get("dirty"):
+            out.setdefault(label, []).append("measured from uncommitted code (a dirty tree: no commit reproduces it "
+                                             "exactly)")
+        if (fp.get("numerics") or {}).get("matmul_precision") is None:
+            out.setdefault(label, []).append("matmul precision not recorded")
+    return out
+
+
 def caveats(report) -> list[str]:
     """What a reader must know before trusting a number: model sizes and what each machine lacked."""
     from fwbench.workloads import WORKLOADS
@@ -230,9 +247,10 @@ def caveats(report) -> list[str]:
             have.setdefault(label, set()).add(job.get("framework"))
         else:
             have.setdefault(label, set())
+    provenance = _provenance_gaps(report)
     for label in sorted(have):
         missing = sorted(frameworks - have[label])
-        gaps = []
+        gaps = list(provenance.get(label, []))
         if missing:
             gaps.append("no successful result for " + ", ".join(missing))
         if "cuda" not in devices[label]:

@@ -113,3 +113,13 @@ def test_claim_ids_in_the_verdict_table_link_to_their_verdicts(make_store):
     html = verdict_table_html(results)
     for v in results:
         assert f"<a href='chapters/claims.html#claim-{v.claim.id}'>{v.claim.id}</a>" in html
+
+
+def test_caveats_say_when_a_machines_numbers_came_from_uncommitted_code_or_an_unknown_precision(make_store):
+    report = _report(make_store)
+    assert "dirty tree" not in " ".join(caveats(report))
+    fp = report.runs[-1].manifest["fingerprint"]
+    fp["fwbench"] = {**fp.get("fwbench", {}), "dirty": True}
+    fp["numerics"] = {}
+    notes = " ".join(caveats(report))
+    assert "testbox: measured from uncommitted code (a dirty tree" in notes and "matmul precision not recorded" in notes
