@@ -111,7 +111,9 @@ def cmd_book(args) -> int:
 
     _import_references(args)
     index = build(Path(args.out), store_root=_store(args).root, builder=args.builder)
-    print(f"fwbench: book built: {index}")
+    from fwbench.book.size import size_line
+
+    print(f"fwbench: book built: {index}\nfwbench: {size_line(index.parent)}")
     return EXIT_OK
 
 

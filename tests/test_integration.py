@@ -290,6 +290,12 @@ def test_book_builds_with_figures_tables_and_verdicts(pipeline):
     assert evg.count("<table") >= 4
     assert "Speedup of compiled over eager" in evg
     assert "What exactly is timed" in evg and "ops per eager train step" in evg
+    # The whole book, with a second machine's notebooks in its appendix, stays within the size a reader downloads
+    # (the committed references add well under a megabyte).
+    from fwbench.book import size
+
+    assert size.total(pipeline["html"]) < size.TARGET_BYTES
+    assert "fwbench: book: " in pipeline["book"].stdout and "target 25 MB" in pipeline["book"].stdout
 
 
 def test_every_job_recorded_what_it_timed_and_ran_as_configured(pipeline):
