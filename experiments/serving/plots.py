@@ -8,6 +8,10 @@ import seaborn as sns
 
 from fwbench.report.plots import panel_grid, plain_log_ticks, variant_palette
 
+#: Per series of a latency-throughput chart, in label order, so no two series look alike even in one colour family.
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">"]
+DASHES = ["-", "--", "-.", ":"]
+
 
 def latency_throughput_chart(levels: pd.DataFrame, workload: str):
     """Closed-loop latency-throughput curves of one workload: throughput on x, p99 latency on y (log), one line per
@@ -16,14 +20,19 @@ def latency_throughput_chart(levels: pd.DataFrame, workload: str):
     d = levels[(levels["workload"] == workload) & (levels["kind"] == "closed")].dropna(subset=["latency_p99_s"])
     d = d.assign(row=[f"{m}, {'batching' if b else 'no batching'}" for m, b in zip(d["machine_label"], d["batching"])])
     rows, cols = sorted(d["row"].unique()), sorted(d["format"].unique())
+    # Shared axes: panels read against each other (batching on/off, formats) without re-reading the scales.
     fig, axes = plt.subplots(len(rows), len(cols), figsize=(6.0 * len(cols) + 2.2, 3.8 * len(rows)), squeeze=False,
-                             constrained_layout=True, sharey=True)
+                             constrained_layout=True, sharey=True, sharex=True)
     palette = variant_palette(d["label"])
+    # Shades of one framework's family can sit close: a marker and a dash of its own keep every series apart.
+    markers = dict(zip(sorted(palette), MARKERS * (len(palette) // len(MARKERS) + 1)))
+    dashes = dict(zip(sorted(palette), DASHES * (len(palette) // len(DASHES) + 1)))
     for r, row in enumerate(rows):
         for c, fmt in enumerate(cols):
             ax, p = axes[r][c], d[(d["row"] == row) & (d["format"] == fmt)]
             for lab, g in p.sort_values("concurrency").groupby("label"):
-                ax.plot(g["throughput_rps"], g["latency_p99_s"] * 1e3, marker="o", color=palette[lab], label=lab)
+                ax.plot(g["throughput_rps"], g["latency_p99_s"] * 1e3, marker=markers[lab], ls=dashes[lab],
+                        color=palette[lab], label=lab)
                 last = g.iloc[-1]
                 ax.annotate(f"{int(last['concurrency'])}", (last["throughput_rps"], last["latency_p99_s"] * 1e3),
                             fontsize=7, xytext=(3, 0), textcoords="offset points")
@@ -32,7 +41,7 @@ def latency_throughput_chart(levels: pd.DataFrame, workload: str):
             ax.set_title(f"{row}, {fmt}", fontsize=10)
             ax.set_xlabel("throughput (requests/s)")
             ax.set_ylabel("p99 latency (ms, log)" if c == 0 else "")
-    handles = {lab: plt.Line2D([], [], color=col, marker="o") for lab, col in palette.items()}
+    handles = {lab: plt.Line2D([], [], color=col, marker=markers[lab], ls=dashes[lab]) for lab, col in palette.items()}
     fig.legend(handles.values(), handles.keys(), loc="outside right upper", fontsize=8)
     return fig
 
