@@ -1,0 +1,58 @@
+"""Group-sequential looks: the boundary holds its level over every look, on seeded synthetic processes."""
+
+import numpy as np
+import pytest
+
+from fwbench.measure import sequential, stats
+
+
+@pytest.mark.parametrize("k, published", [(1, 1.960), (2, 1.977), (3, 2.004), (4, 2.024), (5, 2.040)])
+def test_equally_spaced_looks_give_the_published_obrien_fleming_constants(k, published):
+    # Jennison & Turnbull, Group Sequential Methods (2000), table 2.3: C_B(K, alpha = 0.05).
+    assert sequential.boundary_constant(tuple(range(1, k + 1))) == pytest.approx(published, abs=0.01)
+
+
+def test_levels_are_strict_at_first_and_near_the_fixed_design_at_the_cap():
+    d = sequential.Design(3, 8)
+    levels = [d.look_level(n) for n in d.looks]
+    assert levels == sorted(levels, reverse=True) and levels[0] > 0.999 and 0.95 < levels[-1] < 0.965
+    assert d.look_level(2) == levels[0] and d.look_level(20) == levels[-1]
+    with pytest.raises(ValueError, match="start"):
+        sequential.Design(1, 4)
+
+
+def _process(rng, ratio: float, spread: float, steps: int = 5) -> list:
+    return list(ratio * np.exp(rng.normal(0, spread)) * np.exp(0.01 * rng.standard_normal(steps)))
+
+
+def _run(rng, ratio: float, spread: float, design, sequential_rule: bool = True):
+    """Unpaired processes added one per side per look until decided or the cap; (verdict, processes used)."""
+    a = {f"a{i}": _process(rng, 1.0, spread) for i in range(design.start)}
+    b = {f"b{i}": _process(rng, ratio, spread) for i in range(design.start)}
+    while True:
+        c = (sequential.compare_at(b, a, design) if sequential_rule else stats.compare(b, a))
+        n = len(a)
+        if sequential.decided(c) or n >= design.cap:
+            return c.verdict, n
+        a[f"a{n}"], b[f"b{n}"] = _process(rng, 1.0, spread), _process(rng, ratio, spread)
+
+
+def test_stopping_when_decided_keeps_the_false_difference_rate_which_naive_looks_inflate():
+    design = sequential.Design(3, 8)
+    rng = np.random.default_rng(2026)
+    runs = 800
+    seq = [_run(rng, 1.0, 0.06, design)[0] for _ in range(runs)]
+    naive = [_run(rng, 1.0, 0.06, design, sequential_rule=False)[0] for _ in range(runs)]
+    false_seq = np.mean([v in ("faster", "slower") for v in seq])
+    false_naive = np.mean([v in ("faster", "slower") for v in naive])
+    assert stats.binomial_upper(int(false_seq * runs), runs) < 0.05
+    assert false_naive > false_seq  # every look at 95% is another chance to call a difference
+
+
+def test_a_large_effect_stops_at_the_first_look_and_a_tie_of_quiet_processes_before_the_cap():
+    design = sequential.Design(3, 8)
+    rng = np.random.default_rng(7)
+    verdict, used = _run(rng, 40.0, 0.05, design)  # jax.jit's 40x on rnn
+    assert verdict == "faster" and used == 3
+    ties = [_run(rng, 1.0, 0.005, design) for _ in range(50)]
+    assert all(v == "equivalent" for v, _ in ties) and np.mean([n for _, n in ties]) < design.cap
