@@ -84,6 +84,9 @@ class Experiment:
                 "say (its samples must carry 'stable'; see fwbench.run.replace)"})
     interleaved: bool = field(default=False, metadata={
         "help": "one job measures all of a framework's variants of a cell in one process, interleaved"})
+    sequential: bool = field(default=False, metadata={
+        "help": "a profile may give its cells `max_processes`: its sequential.py says which cells are still open "
+                "after each round (fwbench.run.sequential)"})
     tools: tuple[str, ...] = field(default=(), metadata={
         "help": "programs outside Python it uses (fwbench.measure.fingerprint.TOOLS); their versions key its stored results"})
     timing_samples: bool = field(default=False, metadata={

@@ -8,6 +8,7 @@ EXPERIMENT = Experiment(name="eager_vs_graph", title="Eager vs graph timing", pa
                         evidence="figures {ref}`fig-speedup`, {ref}`fig-batch` and {ref}`fig-size`; tables "
                                  "{ref}`tab-compile-cost` and {ref}`tab-step-times`",
                         interleaved=True, default_processes=4, default_replacements=2, identity=identity,
+                        sequential=True,
                         timing_samples=True,
                         axes={"workload": "the model (fwbench.workloads)", "variant": "eager or a compiled mode",
                               "mode": "eager or graph"})

@@ -26,7 +26,8 @@ from fwbench.workloads import WORKLOADS
 PROFILE_DIR = PROFILES
 DEVICES = ("cpu", "cuda", "auto")
 _PROFILE_KEYS = {"name", "description", "threads", "timeout_s", "seed", "machine_label", "experiments"}
-_EXPERIMENT_KEYS = {"frameworks", "devices", "workloads", "variants", "params", "processes", "replacement_processes"}
+_EXPERIMENT_KEYS = {"frameworks", "devices", "workloads", "variants", "params", "processes", "replacement_processes",
+                    "max_processes"}
 #: A profile file's size at most, checked before it is parsed: the committed ones are under 3 KB, and the pure-Python
 #: YAML parser (pure so that aliases can be refused) takes about a second per 100 KB.
 MAX_PROFILE_BYTES = 64 * 1024
@@ -56,6 +57,9 @@ class Job:
     replacements: int = field(default=0, metadata={
         "help": "fresh processes the runner may add to the cell, after its planned ones, while one of its series has "
                 "fewer stable processes than planned (fwbench.run.replace)"})
+    max_processes: int = field(default=0, metadata={
+        "help": "sequential design (fwbench.run.sequential): the most processes the cell may get, one more per round "
+                "while a comparison it takes part in is undecided; 0 for a fixed number of processes"})
 
     @property
     def cell_id(self) -> str:
@@ -270,6 +274,19 @@ def parse_profile(data, where: str = "profile") -> Profile:
         if not _type_ok(replacements, int):
             _fail(f"{at}.replacement_processes", f"expected a non-negative integer, got {_shown(replacements)}")
         _within(f"{at}.replacement_processes", replacements, BOUNDS["processes"])
+        cap = spec.get("max_processes", processes)
+        if not _type_ok(cap, int):
+            _fail(f"{at}.max_processes", f"expected a positive integer, got {_shown(cap)}")
+        _within(f"{at}.max_processes", cap, BOUNDS["processes"], low=processes)
+        if cap > processes:
+            if processes < 3:
+                _fail(f"{at}.processes", f"a sequential design (max_processes {cap}) starts with at least 3 "
+                                         f"processes, the fewest whose interval can decide anything; got {processes}")
+            if not experiment.sequential:
+                _fail(f"{at}.max_processes", f"{exp_name} has no sequential rule (an experiment opts in with "
+                                             f"`sequential=True` and a sequential.py): give processes only")
+            # The sequential rule adds processes while a comparison is open, which is what replacements did.
+            replacements = 0
         cells = [(fw, device, workload, variant) for fw in fws for device in devices for workload in workloads
                  for variant in experiment.variants_of(fw)
                  if (wanted_variants == "all" or variant in wanted_variants)
@@ -281,9 +298,9 @@ def parse_profile(data, where: str = "profile") -> Profile:
             for fw, device, workload, variant in cells:
                 grouped.setdefault((fw, device, workload), []).append(variant)
             cells = [(*key, ",".join(vs)) for key, vs in grouped.items()]
-        if len(jobs) + processes * len(cells) > MAX_JOBS:
-            _fail(at, f"the profile expands to {len(jobs) + processes * len(cells)} jobs by this block, at most "
-                      f"{MAX_JOBS} allowed (each is a fresh kernel: days of machine time)")
+        if len(jobs) + max(processes, cap) * len(cells) > MAX_JOBS:
+            _fail(at, f"the profile expands to {len(jobs) + max(processes, cap) * len(cells)} jobs by this block, at "
+                      f"most {MAX_JOBS} allowed (each is a fresh kernel: days of machine time)")
         # All cells' first processes, then all second ones, each round in a seeded random order: a cell's
         # processes are spread over the run and alternatives take turns, so drift of the machine hits
         # them alike and shows as between-process noise rather than as a difference.
@@ -291,7 +308,7 @@ def parse_profile(data, where: str = "profile") -> Profile:
             order = random.Random(f"{seed}|{key}|{process}").sample(cells, len(cells))
             for fw, device, workload, variant in order:
                 jobs.append(Job(exp_name, fw, device, workload, variant, params, threads, float(timeout), process,
-                                replacements))
+                                replacements, cap if cap > processes else 0))
     if not jobs:
         _fail(where, "expands to no jobs")
     return Profile(name=name, description=description, source=data, jobs=tuple(jobs), seed=seed,

@@ -27,6 +27,8 @@ from fwbench.run.inputs import Inputs
 from fwbench.run.jobkey import digest
 from fwbench.run.kernel import KERNEL_NAME, jupyter_env
 from fwbench.run.replace import Replacements
+from fwbench.run.sequential import ENTRY as SEQUENTIAL
+from fwbench.run.sequential import Extensions
 from fwbench.store.bundle import imported_runs
 from fwbench.store.store import Store, read_json, validate_job
 
@@ -48,13 +50,16 @@ class Summary:
     failed: int = 0
     skipped: int = 0
     replacements: int = 0
+    extended: int = 0
     failures: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         where = f"run {self.run_id}" if self.run_id else "no new run"
         replaced = f", {self.replacements} of the executed replacing unstable processes" if self.replacements else ""
+        grown = (f", {self.extended} of them added to cells whose comparisons were still open" if self.extended
+                 else "")
         return (f"fwbench: {self.executed} executed, {self.reused} reused, {self.failed} failed, "
-                f"{self.skipped} skipped{replaced} ({where})")
+                f"{self.skipped} skipped{replaced}{grown} ({where})")
 
 
 def _now() -> str:
@@ -264,8 +269,11 @@ def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions
 
         todo = [j for j in profile.jobs if options.force or keys[j.job_id] not in done]
         summary.reused = len(profile.jobs) - len(todo)
-        replacements = Replacements(profile.jobs, inputs.key_of, newest_results(runs, imported, fp["machine_id"]))
-        if not todo and not replacements.round():  # (a run killed between a cell's processes and its replacements)
+        newest = newest_results(runs, imported, fp["machine_id"])
+        replacements = Replacements(profile.jobs, inputs.key_of, newest)
+        extensions = Extensions(profile.jobs, inputs.key_of, dict(newest), seed=profile.seed)
+        # (A run killed between a cell's processes and its replacements or sequential rounds goes on from there.)
+        if not todo and not replacements.round() and not extensions.round():
             return summary
 
         # Say at once if the machine is already busy (pyperf warns of an untuned system likewise); the manifest
@@ -294,7 +302,7 @@ def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions
         work_root = work_root_of(options.scratch, run_id)
         status = "interrupted"
         try:
-            _run_jobs(todo, replacements, run_id, store, work_root, options, summary, manifest, scrub)
+            _run_jobs(todo, (replacements, extensions), run_id, store, work_root, options, summary, manifest, scrub)
             status = "complete"
         finally:
             manifest.update(status=status, finished=_now(),
@@ -338,42 +346,53 @@ def newest_results(runs, imported: dict, machine_id: str) -> dict[str, tuple[str
             if run.run_id not in imported and run.manifest["machine_id"] == machine_id for job in run.jobs}
 
 
-def _run_jobs(todo, replacements, run_id, store, work_root, options, summary, manifest, scrub) -> None:
-    """The planned jobs, then rounds of replacement processes (fwbench.run.replace) until no cell needs one."""
+def _run_jobs(todo, added, run_id, store, work_root, options, summary, manifest, scrub) -> None:
+    """The planned jobs, then rounds of added processes until no cell needs one: replacements of unstable processes
+    (fwbench.run.replace) and, for sequential blocks, one more process per cell still undecided
+    (fwbench.run.sequential)."""
+    replacements, extensions = added
     unavailable: dict[str, dict] = {}  # cell_id -> the skipped job's body, for the cell's later processes
-    temps = CellTemps(todo, keep=lambda cell_id: replacements.next_for(cell_id) is not None)
+    temps = CellTemps(todo, keep=lambda cell_id: replacements.next_for(cell_id) is not None
+                      or extensions.may_grow(cell_id))
     try:
         batch = list(todo)
         while True:
             if not batch:
-                batch = replacements.round()
+                batch = _replacement_round(replacements)
+                summary.replacements += len(batch)
+                grown = extensions.round()
+                summary.extended += len(grown)
+                batch += grown
                 if not batch:
                     break
-                busy = [job for job in batch if replacements.after_busy(job)]
-                warning = threads.busy_line(threads.machine_load(), os.cpu_count() or 1) if busy else ""
-                if warning:
-                    # These replace series measured on a busy machine; started while other programs still hold the
-                    # CPUs they would be measured on a busy machine too. The next run starts them instead.
-                    print(f"fwbench: not starting {len(busy)} replacement process(es) for series measured on a busy "
-                          f"machine now: " + warning.removeprefix("fwbench: warning: "), file=sys.stderr)
-                    batch = [job for job in batch if job not in busy]
-                    for job in busy:
-                        replacements.added.pop(job.job_id, None)
-                    if not batch:
-                        break
-                summary.replacements += len(batch)
                 manifest["jobs"] = manifest["jobs"] + [j.job_id for j in batch]
                 store.write_manifest(scrub(manifest))
                 temps.schedule(batch)
-            _run_each(batch, replacements, run_id, store, work_root, options, summary, unavailable, temps, scrub)
+            _run_each(batch, added, run_id, store, work_root, options, summary, unavailable, temps, scrub)
             batch = []
     finally:
         temps.close()
 
 
-def _run_each(batch, replacements, run_id, store, work_root, options, summary, unavailable, temps, scrub) -> None:
+def _replacement_round(replacements) -> list:
+    batch = replacements.round()
+    busy = [job for job in batch if replacements.after_busy(job)]
+    warning = threads.busy_line(threads.machine_load(), os.cpu_count() or 1) if busy else ""
+    if warning:
+        # These replace series measured on a busy machine; started while other programs still hold the
+        # CPUs they would be measured on a busy machine too. The next run starts them instead.
+        print(f"fwbench: not starting {len(busy)} replacement process(es) for series measured on a busy "
+              f"machine now: " + warning.removeprefix("fwbench: warning: "), file=sys.stderr)
+        batch = [job for job in batch if job not in busy]
+        for job in busy:
+            replacements.added.pop(job.job_id, None)
+    return batch
+
+
+def _run_each(batch, added, run_id, store, work_root, options, summary, unavailable, temps, scrub) -> None:
     from tqdm.auto import tqdm
 
+    replacements, extensions = added
     bar = tqdm(batch, desc="fwbench", unit="job", disable=not options.progress, file=sys.stderr)
     for index, job in enumerate(bar):
         bar.set_postfix_str(f"{job.framework} {job.variant}")
@@ -396,6 +415,8 @@ def _run_each(batch, replacements, run_id, store, work_root, options, summary, u
                "variant": job.variant, "params": job.params, "started": started, "finished": _now()}
         if job.job_id in replacements.added:  # which processes it was added for, and the series they lacked
             doc["replacement"] = replacements.added[job.job_id]
+        if job.job_id in extensions.added:  # which processes it was added to, at which look, and what was open
+            doc[SEQUENTIAL] = extensions.added[job.job_id]
         try:
             validate_job(doc)
         except StoreError as exc:  # the notebook wrote something malformed: keep it as a failure
@@ -410,6 +431,7 @@ def _run_each(batch, replacements, run_id, store, work_root, options, summary, u
         stored = scrub(doc)
         store.write_job(stored)
         replacements.store(run_id, doc)
+        extensions.store(run_id, doc)
         temps.done(index, job)
         summary.executed += 1
         if doc["status"] == "failed":  # said as stored: the nightly's summary.json is published with the bundle

@@ -87,6 +87,10 @@ JOB = _obj({
     "device_info": {"type": "object", "additionalProperties": _scalar, "maxProperties": 200},
     "calibration": {"oneOf": [{"type": "null"}, _obj({"peak_gflops": {"type": ["number", "null"]},
                                                       "matmul_n": _count})]},
+    # A process a sequential round added (fwbench.run.sequential): the processes it was added for, the look
+    # (processes before it) and the comparisons still open then.
+    "sequential": _obj({"for": _array(_obj({"run_id": _id, "job_id": _id}, required=("run_id", "job_id")), 1_000),
+                        "look": _count, "open": _short}, required=("for", "look")),
 }, required=("schema_version", "kind", "run_id", "job_id", "job_key", "experiment", "framework", "device",
              "workload", "variant", "mode", "status", "params", "records"))
 

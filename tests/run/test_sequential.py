@@ -1,0 +1,80 @@
+"""Sequential rounds: which cell gets another process, when it stops, and what a stored extension says."""
+
+import pytest
+
+from conftest import evg_job
+from fwbench.errors import InputError
+from fwbench.matrix.profile import parse_profile
+from fwbench.run.sequential import ENTRY, Extensions
+from fwbench.store.replacement import is_current
+
+
+def planned(start: int = 3, cap: int = 6, **block):
+    p = parse_profile({"name": "t", "experiments": {"eager_vs_graph": {
+        "frameworks": ["jax"], "variants": ["eager", "jax.jit"], "workloads": ["mlp"], "processes": start,
+        "max_processes": cap, **block}}})
+    return list(p.jobs)
+
+
+def key_of(job) -> str:
+    return f"key-{job.job_id}"
+
+
+def doc(job, run_id: str, times: dict, **extra) -> dict:
+    d = evg_job(run_id, "jax", times, process=job.process, between=0.05, within=0.05, steps=20, seed=11)
+    d.update(job_id=job.job_id, job_key=key_of(job), variant=job.variant, **extra)
+    return d
+
+
+def with_results(jobs, times) -> Extensions:
+    return Extensions(tuple(jobs), key_of, {j.job_id: ("r1", doc(j, "r1", times)) for j in jobs})
+
+
+def test_a_cell_whose_comparisons_are_decided_at_the_first_look_gets_no_more_processes():
+    jobs = planned()
+    assert all(j.max_processes == 6 and j.replacements == 0 for j in jobs) and len(jobs) == 3
+    assert with_results(jobs, {"eager": 0.02, "jax.jit": 0.0005}).round() == []  # 40x: decided at 3 processes
+
+
+def test_an_open_cell_grows_one_process_per_round_up_to_its_cap():
+    jobs = planned()
+    edge = {"eager": 0.0106, "jax.jit": 0.0100}  # 1.06x: on the margin's edge, undecided at every look
+    ext = with_results(jobs, edge)
+    (first,) = ext.round()
+    assert first.process == 3 and first.cell_id == jobs[0].cell_id
+    entry = ext.added[first.job_id]
+    assert entry["look"] == 3 and entry["for"] == [{"run_id": "r1", "job_id": j.job_id} for j in jobs]
+    assert "jax jax.jit vs eager" in entry["open"] and "at 3 processes" in entry["open"]
+    for process in (3, 4, 5):
+        (job,) = ext.round() if process > 3 else (first,)
+        assert job.process == process and ext.added[job.job_id]["look"] == process
+        ext.store("r2", doc(job, "r2", edge, **{ENTRY: ext.added[job.job_id]}))
+    assert ext.round() == [] and not ext.may_grow(jobs[0].cell_id)
+
+
+def test_a_stored_extension_counts_only_while_the_processes_it_was_added_to_are_the_newest():
+    jobs = planned()
+    edge = {"eager": 0.0106, "jax.jit": 0.0100}
+    ext = with_results(jobs, edge)
+    (job,) = ext.round()
+    stored = doc(job, "r2", edge, **{ENTRY: ext.added[job.job_id]})
+    ext.store("r2", stored)
+    current = {j: r for j, (r, _) in ext.newest.items()}
+    assert is_current(stored, current)
+    ext.store("r3", doc(jobs[0], "r3", edge))  # process 0 measured again: the extension's cell is gone
+    assert not is_current(stored, {j: r for j, (r, _) in ext.newest.items()})
+    assert not is_current({ENTRY: "not an entry"}, current)
+    (again,) = ext.round()
+    assert again.process == 3  # the next look starts from the cell as it now stands
+
+
+@pytest.mark.parametrize("block, words", [
+    ({"processes": 3, "max_processes": 2}, "max_processes: expected 3 to"),
+    ({"processes": 2, "max_processes": 4}, "starts with at least 3 processes"),
+])
+def test_a_design_that_cannot_work_is_refused_in_one_line(block, words):
+    with pytest.raises(InputError, match=words):
+        parse_profile({"name": "t", "experiments": {"eager_vs_graph": {"frameworks": ["jax"], **block}}})
+    with pytest.raises(InputError, match="has no sequential rule"):
+        parse_profile({"name": "t", "experiments": {"debugging": {"frameworks": ["jax"], "processes": 3,
+                                                                  "max_processes": 4}}})
