@@ -2,11 +2,11 @@
 
 import pandas as pd
 
-from conftest import debug_case, debug_job
 from fwbench.experiments.debugging import tables as debug_report
 from fwbench.report import tidy
 from fwbench.report.claims import load_claims, verdict_for
 from fwbench.report.results import Report
+from synthetic.debugging import debug_case, debug_job
 
 CLAIMS = {c.id: c for c in load_claims()}
 

@@ -1,10 +1,10 @@
 """Export tables and the X1, X2, X3, X5, X6 rules on synthetic attempts we control (never on measured outcomes)."""
 
-from conftest import export_attempt, export_job
 from fwbench.experiments.export import tables as export_report
 from fwbench.report.claims import load_claims, verdict_for
 from fwbench.report.results import Report
 from fwbench.report.sanitize import md
+from synthetic.export import export_attempt, export_job
 
 CLAIMS = {c.id: c for c in load_claims()}
 WORKLOADS = ("mlp", "cnn")

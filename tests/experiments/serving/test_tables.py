@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from conftest import serving_job
 from fwbench.experiments.serving import tables as sr
 from fwbench.report import tidy
 from fwbench.report.claims import load_claims, verdict_for
 from fwbench.report.results import Report, plain_number
 from fwbench.report.sanitize import md
+from synthetic.serving import serving_job
 
 X4 = next(c for c in load_claims() if c.id == "X4")
 
