@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fwbench import SCHEMA_VERSION
+from fwbench.report.results import Report
 
 
 def debug_case(bug: str, mode: str, outcome: str, *, ideal: str = "works", line: bool = False, tool: str = "none",
@@ -30,3 +31,18 @@ def debug_job(run_id: str, framework: str, tool: str, cases: list[dict], *, surv
             "records": [r for c in cases for r in case_records(c)], "cases": cases, "samples": [], "checks": [],
             "survey": survey or [], "overhead": overhead or [], "bug_catalogue": catalogue(),
             "framework_version": "1.0", "error": None}
+
+
+def store_with(make_store, per_framework: dict, survey=None, tools=None) -> Report:
+    """A report of one run: a no-tool job per framework holding its cases (and survey), plus `tools` jobs
+    (framework, tool, cases, overhead)."""
+    jobs = [debug_job("r1", fw, "none", cases, survey=(survey or {}).get(fw)) for fw, cases in per_framework.items()]
+    for fw, tool, cases, overhead in tools or []:
+        jobs.append(debug_job("r1", fw, tool, cases, overhead=overhead))
+    return Report(make_store([("r1", jobs)]).load()[0])
+
+
+def pb(eager_print, graph_print, eager_bp, graph_bp) -> list[dict]:
+    """The print and breakpoint cases, eager and compiled, with these outcomes."""
+    return [debug_case("print", "eager", eager_print), debug_case("print", "graph", graph_print),
+            debug_case("breakpoint", "eager", eager_bp), debug_case("breakpoint", "graph", graph_bp)]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from fwbench import SCHEMA_VERSION
 
+#: The workloads `path_job` attempts, in the order of its outcomes.
+WORKLOADS = ("mlp", "cnn")
+
 
 def export_attempt(workload: str, path: str, outcome: str, *, err: float = 1e-6, error_type: str = "RuntimeError",
                    message: str = "<b>no</b> such op", runtime: str = "onnxruntime", latency_kind: str = "fresh") -> dict:
@@ -48,3 +51,9 @@ def export_job(run_id: str, framework: str, path: str, attempts: list[dict], *, 
             "params": {"workloads": [a["workload"] for a in attempts], "export_batch": 8, "atol": 1e-5, "rtol": 1e-4},
             "process": 0, "records": records, "attempts": attempts, "samples": [], "checks": [],
             "framework_version": "1.0", "error": None}
+
+
+def path_job(framework, path, outcomes, runtime="onnxruntime", latency_kind="fresh", **kw) -> dict:
+    """An export job of run r1 attempting `path` on each of WORKLOADS with the outcome of the same position."""
+    return export_job("r1", framework, path, [export_attempt(w, path, o, runtime=runtime, latency_kind=latency_kind)
+                                              for w, o in zip(WORKLOADS, outcomes)], runtime=runtime, **kw)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from fwbench import SCHEMA_VERSION
 
+#: Each variant is served in three processes whose speed differs this much (a quiet machine).
+SPREAD = (0.98, 1.0, 1.02)
+
 
 def serving_job(run_id: str, framework: str, variant: str, how: str, workloads: dict, *, status: str = "ok",
                 error: dict | None = None, machine_runs: str = "", process: int = 0, factor: float = 1.0) -> dict:
@@ -49,3 +52,15 @@ def serving_job(run_id: str, framework: str, variant: str, how: str, workloads: 
                                    rec(f"closed-{c}", m, "latency_p99_s", lat / scale),
                                    rec(f"closed-{c}", m, "error_rate", 0)]
     return doc
+
+
+def sm(perf, variant="tf-savedmodel", spread=SPREAD) -> list[dict]:
+    """The TensorFlow SavedModel served (`variant`), one job per start, each start's speed scaled by `spread`."""
+    return [serving_job("r1", "tensorflow", variant, "frontend:savedmodel", perf, process=p, factor=f)
+            for p, f in enumerate(spread)]
+
+
+def ort(perf, spread=SPREAD) -> list[dict]:
+    """PyTorch's ONNX export served by ONNX Runtime, one job per start, each start's speed scaled by `spread`."""
+    return [serving_job("r1", "torch", "onnxruntime", "frontend:onnx-dynamo", perf, process=p, factor=f)
+            for p, f in enumerate(spread)]
