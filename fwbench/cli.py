@@ -91,7 +91,7 @@ def cmd_results(args) -> int:
     if problems and args.strict:
         print(f"fwbench: error: {len(problems)} file(s) unreadable; nothing written (--strict)", file=sys.stderr)
         return EXIT_BAD_INPUT
-    n = tidy.write(runs, Path(args.output), args.format, comparisons=Report(runs).comparisons())
+    n = tidy.write(runs, Path(args.output), args.format, derived=tidy.derived_rows(Report(runs)))
     skipped = f"; {len(problems)} unreadable file(s) skipped" if problems else ""
     print(f"fwbench: wrote {n} rows from {len(runs)} runs to {args.output}{skipped}")
     return EXIT_OK

@@ -34,6 +34,8 @@ import pandas as pd
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+#: The experiment whose timing verdicts this benchmark reruns.
+EXP = "eager_vs_graph"
 #: Comparisons whose effect is large on every machine we know; an honest harness must decide them.
 #: Variants that are each framework's eager mode (the rest compile).
 EAGER = ("eager",)
@@ -83,7 +85,7 @@ def independent_welch(first, second) -> str:
     the stored samples (no fwbench statistics), as a reviewer would check the harness from outside."""
     from scipy.stats import ttest_ind
 
-    a, b = first.samples("eager_vs_graph"), second.samples("eager_vs_graph")
+    a, b = first.samples(EXP), second.samples(EXP)
     shared = sorted(a.keys() & b.keys(), key=str)
     flagged = []
     for key in shared:
@@ -96,15 +98,17 @@ def independent_welch(first, second) -> str:
 
 
 def classes(report) -> pd.Series:
-    from fwbench.report import reliability
+    from fwbench.experiments.eager_vs_graph import views
 
-    cells = reliability.compared_cells(report)
+    cells = views.compared_cells(report)
     key = cells[["workload", "phase", "batch_size", "comparison"]].astype(str).agg(" | ".join, axis=1)
     return pd.Series(cells["verdict"].values, index=key)
 
 
 def main() -> int:
+    from fwbench.experiments.eager_vs_graph import views
     from fwbench.report import reliability
+    from fwbench.report.claims import load_claims
     from fwbench.report.results import Report
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -139,7 +143,7 @@ def main() -> int:
     agree = float((a[shared] == b[shared]).mean()) if len(shared) else math.nan
     print(f"\n(a) classes agreeing between run 1 and run 2: {agree:.0%} of {len(shared)} compared cells")
 
-    full = reliability.between_runs(reports[0], reports[1])
+    full = reliability.between_runs(reports[0], reports[1], EXP)
     f = reliability.false_positive_summary(full)
     excl = ((full["speedup_ci_low"] > 1) | (full["speedup_ci_high"] < 1)).mean() if len(full) else math.nan
     print(f"(b) full-size A/A (run 1 vs run 2, every cell, unpaired): {f['false_positives']} of {f['controls']} "
@@ -157,28 +161,29 @@ def main() -> int:
     for _, c in flagged.iterrows():
         print(f"      flagged: {c['framework']} {c['variant']} {c['workload']} {c['phase']} b{c['batch_size']}: "
               f"{c['speedup']:.2f}x ({c['speedup_ci_low']:.2f}-{c['speedup_ci_high']:.2f})")
-    aa = pd.concat([r.aa_controls() for r in reports], ignore_index=True)
+    aa = pd.concat([r.aa_controls(EXP) for r in reports], ignore_index=True)
     for kind, g in aa.groupby("kind"):
         s = reliability.false_positive_summary(g)
         print(f"      extra, {kind}: {s['false_positives']} of {s['controls']} false positives (upper bound "
               f"{s['upper_95']:.0%}), {s['equivalent']} equivalent, {s['inconclusive']} inconclusive")
 
-    tallies = [reliability.verdict_tally(r).set_index("claim") for r in reports]
+    tallies = [reliability.verdict_tally(r, EXP).set_index("claim") for r in reports]
+    timing_claims = [c.id for c in load_claims() if c.experiment == EXP]
     print("(c) verdicts:")
     same = True
-    for cid in reliability.TIMING_CLAIMS:
+    for cid in timing_claims:
         cols = [f"{t.loc[cid, 'verdict']} ({t.loc[cid, 'supports']}/{t.loc[cid, 'contradicts']}/"
                 f"{t.loc[cid, 'inconclusive']})" if cid in t.index else "-" for t in tallies]
         same &= len({t.loc[cid, "verdict"] for t in tallies if cid in t.index}) == 1
         print(f"      {cid}: " + "   |   ".join(cols))
     direction = all(len({t.loc[cid, "verdict"].split()[0] for t in tallies if cid in t.index}) == 1
-                    for cid in reliability.TIMING_CLAIMS)
+                    for cid in timing_claims)
     print(f"      (supports/contradicts/inconclusive); identical in every run: {'yes' if same else 'NO'}; "
           f"same direction (supported/contradicted/mixed/inconclusive): {'yes' if direction else 'NO'}")
 
     print(f"(g) independent check (scipy's Welch t-test on log process medians, p < 0.05, not fwbench's statistics): "
           f"{independent_welch(reports[0], reports[1])}")
-    cells = [r.cell_table() for r in reports]
+    cells = [r.cell_table(EXP) for r in reports]
     cells = [c.dropna(subset=["step_time_median_s"]) if "step_time_median_s" in c else c for c in cells]
     keys = ["framework", "workload", "variant", "phase", "batch_size"]
     comparable = all(not c.empty and "step_time_median_s" in c for c in cells)
@@ -190,21 +195,21 @@ def main() -> int:
         print(f"(d) |log(B/A)| of cell step times over {len(m)} cells: 90th percentile {np.quantile(moves, 0.9):.3f} "
               f"(x{math.exp(np.quantile(moves, 0.9)):.2f}), median {np.median(moves):.3f}")
 
-    print("(e) inconclusive share: " + ", ".join(f"run {i + 1} {reliability.inconclusive_share(r):.0%}"
+    print("(e) inconclusive share: " + ", ".join(f"run {i + 1} {views.inconclusive_share(r):.0%}"
                                                 for i, r in enumerate(reports)))
     for i, r in enumerate(reports):
-        cmp = r.comparisons()
+        cmp = views.comparisons(r)
         for fw, variant, workload, phase in LARGE_EFFECTS if not cmp.empty else ():
             row = cmp[(cmp.framework == fw) & (cmp.variant == variant) & (cmp.workload == workload) & (cmp.phase == phase)]
             for _, c in row.iterrows():
                 print(f"      run {i + 1} {fw} {variant} vs eager, {workload} {phase} b{c['batch_size']}: "
                       f"{c['speedup']:.2f}x ({c['speedup_ci_low']:.2f}-{c['speedup_ci_high']:.2f}) {c['verdict']}")
-        excluded = r.excluded()
+        excluded = r.excluded(EXP)
         if not excluded.empty:
             busy = excluded["reason"].str.startswith("busy machine")
             print(f"      run {i + 1}: {len(excluded)} series excluded ({int(busy.sum())} measured on a busy machine): "
                   + "; ".join(f"{x.framework} {x.variant} {x.workload} {x.phase}: {x.reason[:80]}" for x in excluded.itertuples()))
-        table = reliability.disturbance(r)
+        table = reliability.disturbance(r, EXP)
         if not table.empty:
             print(f"      run {i + 1}: {int(table['dropped_busy'].sum())} busy and {int(table['dropped_stolen'].sum())} "
                   f"stolen blocks dropped and re-run of {int(table[['dropped_busy', 'dropped_stolen', 'blocks_kept']].sum().sum())}; "

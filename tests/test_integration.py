@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from conftest import job, manifest
+from fwbench.experiments.eager_vs_graph import views
 from fwbench.report.claims import VERDICTS
 from fwbench.report.results import Report
 from fwbench.store.store import Store
@@ -234,7 +235,7 @@ def test_tidy_export(pipeline):
     # A break-even row for every compiled variant that was compared: a series that never settled (smoke budgets on a
     # noisy VM) is excluded from comparisons, and so from break-even, rather than reported.
 
-    compared = Report.load(pipeline["store"].root).comparisons("eager_vs_graph")
+    compared = views.comparisons(Report.load(pipeline["store"].root))
     assert not compared.empty, "no compiled variant was compared at all"
     assert set(ok[ok.metric == "break_even_steps"].variant) == set(compared.variant)
     assert set(compared.variant) <= {"torch.compile", "torch.compile-forward", "tf.function", "tf.function+xla", "jax.jit"}

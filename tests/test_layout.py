@@ -11,7 +11,7 @@ from fwbench.paths import EXPERIMENTS, PACKAGE, REPO
 #: Layers in data-flow order (profile -> runner -> store -> report -> book); a module may import its own layer
 #: or one before it. An experiment's folder spans two: what a job runs (measure) and what the book shows (report).
 LAYERS = ["foundation", "measure", "store", "matrix", "run", "report", "book", "command"]
-BOOK_SIDE = {"tables", "plots", "claims", "findings", "picks"}
+BOOK_SIDE = {"tables", "plots", "claims", "findings", "picks", "views"}
 
 
 def layer(module: str) -> str:

@@ -7,16 +7,15 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from fwbench.experiments.eager_vs_graph.views import EXP, comparisons
 from fwbench.measure import stats
 from fwbench.report.claims import (
     MARGIN_TEXT,
-    VOTE,
+    SCALE_TEXT,
     ci_words,
     count_line,
     cpu_only,
-    describe,
     exceptions_line,
-    judge,
     rule,
     sensitivity_line,
     tally,
@@ -35,6 +34,9 @@ ANY_ALPHA = 0.025
 
 CELL = ["machine_label", "device", "workload", "phase", "batch_size", "params_digest"]
 
+VOTE = ("Only decided cells vote. " + SCALE_TEXT + " Cells that failed a correctness check, whose timings never "
+        "settled, or that were measured on a busy machine are left out and listed in the chapter.")
+
 
 _TIMED = (" What each side timed (compiled scope, update, operators per eager step, loop strategy, precision, "
           "donation, threads requested and observed, compiler cache) is in the eager-vs-graph chapter's "
@@ -45,6 +47,37 @@ def _where(c) -> str:
     batch = c["batch_size"]
     batch = int(batch) if isinstance(batch, float) and batch.is_integer() else batch  # a column with gaps is float
     return f"{c['machine_label']} {c['device']} {c['workload']} {c['phase']} (batch {batch})"
+
+
+def processes_text(c) -> str:
+    text = (f"{int(c['n_baseline'])} paired processes" if c["paired"]
+            else f"{int(c['n_baseline'])} vs {int(c['n_candidate'])} processes")
+    # An unpaired comparison normally uses processes of one run; where it could not, a day effect may be in it.
+    return text + (", from several runs" if c.get("mixed_runs") is True else "")
+
+
+def describe(cells: pd.DataFrame, label: Callable[[pd.Series], str]) -> str:
+    """One line per compared cell: its speedup, interval, processes, class and role."""
+    lines = []
+    for _, c in cells.iterrows():
+        lines.append(f"- {label(c)}: speedup {c['speedup']:.2f}x "
+                     f"({ci_words(c['speedup_ci_low'], c['speedup_ci_high'])}, {processes_text(c)}), "
+                     f"{c['verdict']}: **{c['role']}**")
+    return "\n".join(lines)
+
+
+def judge(cells: pd.DataFrame, role: Callable[[pd.Series], str], label: Callable[[pd.Series], str],
+          extra: str = "") -> tuple[str, str, pd.DataFrame]:
+    """The verdict of a rule that gives each compared cell its own role (`role`), with the evidence in words."""
+    if cells.empty:
+        return "not yet measured", "", cells
+    cells = cells.assign(role=[role(c) for _, c in cells.iterrows()], label=[label(c) for _, c in cells.iterrows()])
+    verdict, counts = tally(cells)
+    listed = describe(cells, label)
+    evidence = count_line(counts) + extra + exceptions_line(cells, verdict, label) + "\n\n" + listed
+    # The claims page draws many cells as a forest plot and then leaves this list out of the text.
+    cells.attrs["cell_list"] = listed
+    return verdict, evidence, cells
 
 
 def _faster_supports(c) -> str:
@@ -58,7 +91,7 @@ def _faster_supports(c) -> str:
            f"above 1 + the margin ({MARGIN_TEXT}), *contradicts* it when the interval lies below 1 - margin or wholly "
            f"inside the margin (no real gain), and is *inconclusive* otherwise. " + VOTE + _TIMED)
 def rule_e1(report: Report) -> tuple[str, str, pd.DataFrame]:
-    cells = report.comparisons()
+    cells = comparisons(report)
     return judge(cells, _faster_supports, lambda c: f"{c['framework']} {c['variant']} vs eager, {_where(c)}",
                   cpu_only(cells))
 
@@ -80,7 +113,7 @@ def _e2_role(c, little: float = E2_LITTLE_MAX) -> str:
            f"half again as fast is where a gain stops being small as engineers speak of speed (2x is \"twice as "
            f"fast\"); the verdict at {E2_NEIGHBOURS[0]:g}x and {E2_NEIGHBOURS[1]:g}x is shown beside it. " + VOTE + _TIMED)
 def rule_e2(report: Report) -> tuple[str, str, pd.DataFrame]:
-    cells = report.cross_framework(("torch", "eager"), [("tensorflow", "eager")])
+    cells = report.cross_framework(EXP, ("torch", "eager"), [("tensorflow", "eager")])
     verdict, evidence, cells = judge(cells, _e2_role, lambda c: f"torch eager over tensorflow eager, {_where(c)}",
                                      cpu_only(cells))
     if not cells.empty:
@@ -104,7 +137,7 @@ def _e2_summary(c) -> str | None:
            f"*contradicts* it when slower or equivalent, and is *inconclusive* otherwise. " + VOTE + " The compile "
            "cost and the step count at which it pays off are shown beside the verdict." + _TIMED)
 def rule_e4(report: Report) -> tuple[str, str, pd.DataFrame]:
-    cells = report.comparisons()
+    cells = comparisons(report)
     if not cells.empty:
         cells = cells[cells["variant"] == "torch.compile"]
     return judge(cells, _faster_supports, lambda c: (
@@ -152,7 +185,7 @@ def rule_e5(report: Report) -> tuple[str, str, pd.DataFrame]:
     others = [("torch", "torch.compile"), ("torch", "torch.compile-reduce-overhead"), ("tensorflow", "tf.function"),
               ("tensorflow", "tf.function-unrolled"), ("tensorflow", "tf.function+xla")]
     # On the RNN each JAX loop strategy meets only the same strategy elsewhere (Report.cross_framework).
-    pairs = pd.concat([report.cross_framework(("jax", v), others) for v in ("jax.jit", "jax.jit-unrolled")],
+    pairs = pd.concat([report.cross_framework(EXP, ("jax", v), others) for v in ("jax.jit", "jax.jit-unrolled")],
                       ignore_index=True)
     if pairs.empty:
         return "not yet measured", "", pairs
@@ -179,7 +212,7 @@ def rule_e5(report: Report) -> tuple[str, str, pd.DataFrame]:
            f"*inconclusive* otherwise. " + VOTE + " The MLP size sweep shows whether the gap grows with model size "
            "(the \"especially for large models\" half)." + _TIMED)
 def rule_e3(report: Report) -> tuple[str, str, pd.DataFrame]:
-    pairs = pd.concat([report.cross_framework(("tensorflow", v), [("torch", "torch.compile")])
+    pairs = pd.concat([report.cross_framework(EXP, ("tensorflow", v), [("torch", "torch.compile")])
                        for v in ("tf.function", "tf.function-unrolled", "tf.function+xla")], ignore_index=True)
     if pairs.empty:
         return "not yet measured", "", pairs
@@ -214,5 +247,5 @@ def rule_e3(report: Report) -> tuple[str, str, pd.DataFrame]:
            + VOTE + " The TFLite half needs the export experiment and is not judged here; a verdict from CPU runs "
            "only says so." + _TIMED)
 def rule_e6(report: Report) -> tuple[str, str, pd.DataFrame]:
-    cells = report.cross_framework(("tensorflow", "tf.function+xla"), [("tensorflow", "tf.function")])
+    cells = report.cross_framework(EXP, ("tensorflow", "tf.function+xla"), [("tensorflow", "tf.function")])
     return judge(cells, _faster_supports, lambda c: f"tf.function+xla over tf.function, {_where(c)}", cpu_only(cells))

@@ -7,6 +7,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from fwbench.experiments.eager_vs_graph.views import comparisons
 from fwbench.measure import stats
 from fwbench.measure.stats import EQUIVALENCE_MARGIN
 from fwbench.report.findings import Finding, ci_text, framework_name
@@ -132,7 +133,7 @@ def _times(v: float) -> str:
 
 def findings(report: Report) -> list[Finding]:
     """One sentence per machine and device on the fastest training step of each workload, and one on where
-    compiling did not pay; every number from `fastest` and `Report.comparisons`."""
+    compiling did not pay; every number from `fastest` and `views.comparisons`."""
     out = []
     table = fastest(report)
     if not table.empty:
@@ -169,7 +170,7 @@ def findings(report: Report) -> list[Finding]:
         out.append(Finding(f"**Many timings were not steady**: {bad} of {total} timed series ({bad / total:.0%}) "
                            f"were stored as unstable or measured on a busy machine and left out of every comparison; "
                            f"the claims page gives each timing verdict with and without them.", "sec-confidence"))
-    cmp = report.comparisons(EXP)
+    cmp = comparisons(report)
     if not cmp.empty:
         train = cmp[cmp["phase"] == "train"]
         decided = train[train["verdict"].isin(["faster", "slower", "equivalent"])]

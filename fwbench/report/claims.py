@@ -57,13 +57,14 @@ def all_some_none(cells: pd.DataFrame, good: str) -> str:
     return "mixed"
 
 
-# ---- eager vs graph (E1-E6): one burden of proof for every timing rule ---------------------------------
+# ---- the engine: one burden of proof for every rule that votes over cells -------------------------------
 #
-# Every cell is a comparison with a 95% interval from per-process estimates (fwbench.measure.stats.compare) and a
-# class against the one equivalence margin. A rule maps classes to roles: the cell *supports* the claim,
-# *contradicts* it, or is *inconclusive* (its interval straddles a boundary the claim's words draw). Only
-# decided cells vote, and only once enough of them decided (the quorum); the share that supports the claim
-# then places the verdict on a five-step scale, so 26 of 27 and 2 of 4 never read alike.
+# A cell is one comparison (a 95% interval from per-process estimates, fwbench.measure.stats.compare, classed against
+# the one equivalence margin) or one outcome. A rule maps each cell to a role: it *supports* the claim,
+# *contradicts* it, or is *inconclusive* (e.g. its interval straddles a boundary the claim's words draw). Only
+# decided cells vote, and only once enough of them decided (the quorum); the share that supports the claim then
+# places the verdict on a five-step scale, so 26 of 27 and 2 of 4 never read alike. Helpers that only one
+# experiment's rules use live in its own claims.py.
 
 ROLES = ("supports", "contradicts", "inconclusive")
 MARGIN_TEXT = f"±{stats.EQUIVALENCE_MARGIN:.0%}"
@@ -188,32 +189,6 @@ def ci_words(low: float, high: float) -> str:
     return f"95% CI {low:.2f}-{high:.2f}"
 
 
-def processes_text(c) -> str:
-    text = (f"{int(c['n_baseline'])} paired processes" if c["paired"]
-            else f"{int(c['n_baseline'])} vs {int(c['n_candidate'])} processes")
-    # An unpaired comparison normally uses processes of one run; where it could not, a day effect may be in it.
-    return text + (", from several runs" if c.get("mixed_runs") is True else "")
-
-
-def describe(cells: pd.DataFrame, label: Callable[[pd.Series], str]) -> str:
-    lines = []
-    for _, c in cells.iterrows():
-        lines.append(f"- {label(c)}: speedup {c['speedup']:.2f}x "
-                     f"({ci_words(c['speedup_ci_low'], c['speedup_ci_high'])}, {processes_text(c)}), "
-                     f"{c['verdict']}: **{c['role']}**")
-    return "\n".join(lines)
-
-
-def judge(cells: pd.DataFrame, role: Callable[[pd.Series], str], label: Callable[[pd.Series], str],
-           extra: str = "") -> tuple[str, str, pd.DataFrame]:
-    if cells.empty:
-        return "not yet measured", "", cells
-    cells = cells.assign(role=[role(c) for _, c in cells.iterrows()], label=[label(c) for _, c in cells.iterrows()])
-    verdict, counts = tally(cells)
-    evidence = count_line(counts) + extra + exceptions_line(cells, verdict, label) + "\n\n" + describe(cells, label)
-    return verdict, evidence, cells
-
-
 #: A verdict with at least this many ratio cells is drawn as a forest plot on the claims page, instead of a list.
 FOREST_MIN_CELLS = 6
 
@@ -229,11 +204,13 @@ def as_forest(verdict: Verdict) -> pd.DataFrame | None:
 
 
 def evidence_without_cell_list(verdict: Verdict) -> str:
-    """The evidence text less the one-line-per-cell list `judge` wrote, for a page that draws the cells instead."""
+    """The evidence text less the one-line-per-cell list a rule wrote (kept in the cells' attrs["cell_list"]), for
+    a page that draws the cells instead."""
     cells = verdict.cells
-    if not isinstance(cells, pd.DataFrame) or cells.empty or "label" not in cells:
+    listed = cells.attrs.get("cell_list") if isinstance(cells, pd.DataFrame) else None
+    if not listed:
         return verdict.evidence
-    return verdict.evidence.replace("\n\n" + describe(cells, lambda c: c["label"]), "", 1)
+    return verdict.evidence.replace("\n\n" + listed, "", 1)
 
 
 def cpu_only(cells: pd.DataFrame) -> str:
@@ -242,11 +219,7 @@ def cpu_only(cells: pd.DataFrame) -> str:
     return ""
 
 
-# ---- debugging (D1-D4): outcomes of planted bugs, no tool switched on -------------------------------
-
-
-VOTE = ("Only decided cells vote. " + SCALE_TEXT + " Cells that failed a correctness check, whose timings never "
-         "settled, or that were measured on a busy machine are left out and listed in the chapter.")
+# ---- rules: each experiment's claims.py, collected from the registry -------------------------------------
 
 
 def rule(claim_id: str, text: str):

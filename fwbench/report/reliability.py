@@ -1,4 +1,8 @@
-"""How sure the timing verdicts are: vote counts, the harness's own false-positive rate, exclusions, variance plan."""
+"""How sure the timing verdicts are: vote counts, the harness's own false-positive rate, exclusions, variance plan.
+
+Each function reads one experiment's timed series (`experiment`); what only one experiment compares (eager-vs-graph's
+cells behind E1-E6) is in that experiment's `views.py`.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,15 @@ import pandas as pd
 
 from fwbench.measure import stats
 
-#: The claims whose verdicts rest on eager-vs-graph timings.
-TIMING_CLAIMS = ("E1", "E2", "E3", "E4", "E5", "E6")
 
-
-def verdict_tally(report) -> pd.DataFrame:
-    """One row per timing claim: its verdict and how many cells supported, contradicted or left it open."""
+def verdict_tally(report, experiment: str) -> pd.DataFrame:
+    """One row per claim `experiment` settles: its verdict and how many cells supported, contradicted or left it
+    open."""
     from fwbench.report.claims import ROLES, load_claims, verdict_for
 
     rows = []
     for claim in load_claims():
-        if claim.id not in TIMING_CLAIMS:
+        if claim.experiment != experiment:
             continue
         v = verdict_for(claim, report)
         roles = v.cells["role"] if "role" in v.cells else pd.Series(dtype=str)
@@ -28,43 +30,11 @@ def verdict_tally(report) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["claim", "verdict", "supports", "contradicts", "inconclusive", "cells"])
 
 
-#: Every comparison the timing verdicts read beyond each compiled mode against its own eager mode (E1, E4):
-#: (baseline, candidates) pairs of (framework, variant), as E2, E3, E5 and E6 compare them.
-CROSS_COMPARISONS = (
-    (("torch", "eager"), [("tensorflow", "eager")]),
-    (("tensorflow", "tf.function"), [("torch", "torch.compile")]),
-    (("tensorflow", "tf.function+xla"), [("torch", "torch.compile"), ("tensorflow", "tf.function")]),
-    (("jax", "jax.jit"), [("torch", "torch.compile"), ("torch", "torch.compile-reduce-overhead"),
-                          ("tensorflow", "tf.function"), ("tensorflow", "tf.function+xla")]),
-)
-
-
-def compared_cells(report) -> pd.DataFrame:
-    """Every comparison behind E1-E6, one row each, with its class."""
-    frames = []
-    cmp = report.comparisons()
-    if not cmp.empty:
-        frames.append(cmp.assign(comparison=cmp["framework"] + " " + cmp["variant"] + " vs eager"))
-    for base, others in CROSS_COMPARISONS:
-        pairs = report.cross_framework(base, others)
-        if not pairs.empty:
-            frames.append(pairs.assign(comparison=pairs["baseline"] + " vs " + pairs["other"]))
-    if not frames:
-        return pd.DataFrame(columns=["machine_label", "workload", "phase", "batch_size", "comparison", "verdict"])
-    return pd.concat(frames, ignore_index=True)
-
-
-def inconclusive_share(report) -> float:
-    """Share of the compared cells behind E1-E6 whose class is inconclusive."""
-    cells = compared_cells(report)
-    return float((cells["verdict"] == "inconclusive").mean()) if len(cells) else math.nan
-
-
-def between_runs(first, second, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+def between_runs(first, second, experiment: str) -> pd.DataFrame:
     """The full-size A/A control: every cell measured by two independent runs (each with its planned processes,
     replacements, stability and busy rules) compared with the unpaired rule the cross-framework verdicts use.
     Nothing differs but the day, so every faster/slower call is a false positive of the whole pipeline."""
-    from fwbench.report.results import COMPARISON_COLUMNS, SAMPLE_KEYS, _comparison_columns
+    from fwbench.report.results import COMPARISON_COLUMNS, SAMPLE_KEYS, comparison_columns
 
     def series(report) -> dict:
         # Every series a verdict could read, and the A/A twins (measured alike, one more independent series each).
@@ -76,7 +46,7 @@ def between_runs(first, second, experiment: str = "eager_vs_graph") -> pd.DataFr
         return out
 
     a, b = series(first), series(second)
-    rows = [{**dict(zip(SAMPLE_KEYS, key[:-1])), "replicate": key[-1], **_comparison_columns(stats.compare(a[key], b[key]))}
+    rows = [{**dict(zip(SAMPLE_KEYS, key[:-1])), "replicate": key[-1], **comparison_columns(stats.compare(a[key], b[key]))}
             for key in sorted(a.keys() & b.keys(), key=str)]
     return pd.DataFrame(rows, columns=[*SAMPLE_KEYS, "replicate", *COMPARISON_COLUMNS])
 
@@ -109,29 +79,9 @@ def resolution(controls: pd.DataFrame) -> dict:
             "can_be_equivalent": float((half < edge).mean())}
 
 
-def resolution_sentence(report) -> str:
-    """What the comparisons behind E1-E6 can decide at the size they were measured, paired (one framework's
-    variants, same processes) and unpaired (frameworks, separate processes) apart: empty when none compared."""
-    cells = compared_cells(report)
-    if cells.empty or "paired" not in cells:
-        return ""
-    parts = []
-    for paired, what in ((True, "within a framework (paired, same processes)"),
-                         (False, "between frameworks (separate processes)")):
-        r = resolution(cells[cells["paired"] == paired])
-        if r["cells"]:
-            parts.append(f"{what}, a difference of about {r['detectable_ratio']:.2f}x is decided half the time and "
-                         f"{r['can_be_equivalent']:.0%} of the {r['cells']} intervals are narrow enough ever to read "
-                         f"equivalent")
-    if not parts:
-        return ""
-    return ("What these comparisons can decide at the size measured: " + "; ".join(parts) + ". Smaller differences "
-            "read inconclusive here; more processes per cell narrow the intervals (the variance plan below says how many).")
-
-
-def aa_sentence(report) -> str:
+def aa_sentence(report, experiment: str) -> str:
     """The A/A false-positive rate per machine, in one sentence for the claims page and the chapter."""
-    rates = report.false_positive_rates()
+    rates = report.false_positive_rates(experiment)
     if rates.empty:
         return "No A/A control was stored, so the harness's false-positive rate is unknown here."
     parts = []
@@ -143,7 +93,7 @@ def aa_sentence(report) -> str:
             f"±{stats.EQUIVALENCE_MARGIN:.0%}): " + "; ".join(parts) + ".")
 
 
-def variance_plan(report, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+def variance_plan(report, experiment: str) -> pd.DataFrame:
     """Per machine: the measured between- and within-process spread, and the processes x steps that reach an
     interval of ± the margin at least cost (Kalibera & Jones), against what was run."""
     durations = {}
@@ -173,7 +123,7 @@ def variance_plan(report, experiment: str = "eager_vs_graph") -> pd.DataFrame:
                                        "steps run", "processes needed", "steps needed"])
 
 
-def replacement_sentence(report, experiment: str = "eager_vs_graph") -> str:
+def replacement_sentence(report, experiment: str) -> str:
     """Per machine, how many replacement processes (fwbench.run.replace) joined how many cells;
     empty where none ran."""
     per: dict[str, dict] = {}
@@ -191,7 +141,7 @@ def replacement_sentence(report, experiment: str = "eager_vs_graph") -> str:
             "like any other process's; the series they replaced are listed below.")
 
 
-def disturbance(report, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+def disturbance(report, experiment: str) -> pd.DataFrame:
     """Per cell and variant: timed blocks kept, blocks dropped and run again because the machine was busy (the
     job's threads waited for a CPU) or the hypervisor stole time, their share of all blocks run, series marked
     busy, and the garbage collector's share of the timed steps. Empty where no job recorded it."""
@@ -229,7 +179,7 @@ def disturbance(report, experiment: str = "eager_vs_graph") -> pd.DataFrame:
                                       "kept_past_bound", "busy_series", "gc_share_of_steps"])
 
 
-def stolen_sentence(report, experiment: str = "eager_vs_graph") -> str:
+def stolen_sentence(report, experiment: str) -> str:
     """Per machine, how many timed blocks were dropped and run again because the machine was busy or the
     hypervisor took the CPUs during them (fwbench.measure.timing), and how many series were measured on a busy
     machine past the bound; empty where no job recorded it."""

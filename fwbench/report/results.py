@@ -12,7 +12,7 @@ import pandas as pd
 
 from fwbench import frameworks
 from fwbench.errors import StoreError
-from fwbench.experiments import params_digest
+from fwbench.experiments import params_digest, part, registry
 from fwbench.measure import stats
 from fwbench.measure.machine_name import display_name
 from fwbench.report import sanitize, tidy
@@ -32,11 +32,7 @@ COMPARISON_COLUMNS = ("speedup", "speedup_ci_low", "speedup_ci_high", "n_baselin
                       "p_faster", "p_slower")
 
 
-def _key(row) -> tuple:
-    return tuple(row[k] for k in SAMPLE_KEYS)
-
-
-def _comparison_columns(c: stats.Comparison) -> dict:
+def comparison_columns(c: stats.Comparison) -> dict:
     return {"speedup": c.ratio, "speedup_ci_low": c.ci_low, "speedup_ci_high": c.ci_high,
             "n_baseline": c.n_baseline, "n_candidate": c.n_candidate, "paired": c.paired, "verdict": c.verdict,
             # One-sided p-values beyond the margin: rules that ask "any of k" correct these within the group (Holm).
@@ -118,9 +114,9 @@ class Report:
             other.__dict__["latest"] = self.latest  # the same newest results; only the sample filter differs
             return other
         # One view for every rule that asks (each timing claim does): its comparisons are computed once.
-        return self._memoized(("with_unstable",), make)
+        return self.memoized(("with_unstable",), make)
 
-    def unstable_share(self, experiment: str = "eager_vs_graph") -> tuple[int, int]:
+    def unstable_share(self, experiment: str) -> tuple[int, int]:
         """(series stored as unstable or busy, timed series) over the latest ok jobs, A/A twins left out."""
         bad = total = 0
         for _, _, entry in self._series(experiment):
@@ -130,7 +126,9 @@ class Report:
             bad += entry.get("stable", True) is False or entry.get("busy") is True
         return bad, total
 
-    def _memoized(self, key: tuple, compute):
+    def memoized(self, key: tuple, compute):
+        """`compute()`, once per report (and per key): derived tables every chapter cell and verdict asks for. An
+        experiment's own views (its `views.py`) keep theirs here too, under a key starting with its name."""
         if key not in self._memo:
             self._memo[key] = compute()
         value = self._memo[key]
@@ -279,11 +277,11 @@ class Report:
         Left out, and listed by `excluded`: A/A twins (see `aa_controls`), series stored as unstable, and
         cells that failed a correctness check.
         """
-        return self._memoized(("samples", experiment), lambda: self._samples(experiment))[0]
+        return self.memoized(("samples", experiment), lambda: self._samples(experiment))[0]
 
-    def excluded(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+    def excluded(self, experiment: str) -> pd.DataFrame:
         """Cells and series kept out of every comparison and verdict, with the reason."""
-        return self._memoized(("samples", experiment), lambda: self._samples(experiment))[1].copy()
+        return self.memoized(("samples", experiment), lambda: self._samples(experiment))[1].copy()
 
     def _series(self, experiment: str):
         """(key, process id, sample entry) of every stored series of the latest ok jobs."""
@@ -327,9 +325,11 @@ class Report:
                     key = (run.manifest["machine_label"], job["framework"], job["device"], job["workload"],
                            c.get("variant", job["variant"]), params_digest(job))
                     failed.setdefault(key, set()).add(c["name"])
-        for _, row in self._loss_outliers(experiment).iterrows():
-            failed.setdefault(tuple(row[k] for k in ("machine_label", "framework", "device", "workload", "variant",
-                                                     "params_digest")), set()).add("loss_after_steps_agreement")
+        # Checks across jobs that only the experiment knows (its views.py `failed_cells`), e.g. a loss that
+        # disagrees with the other frameworks': kept out like a cell whose own check failed.
+        views = part(experiment, "views") if experiment in registry() else None
+        for key, names in (views.failed_cells(self) if hasattr(views, "failed_cells") else {}).items():
+            failed.setdefault(key, set()).update(names)
         return {k: "failed check: " + ", ".join(sorted(v)) for k, v in failed.items()}
 
     def metric_table(self, experiment: str) -> pd.DataFrame:
@@ -342,7 +342,7 @@ class Report:
                  "mode", "variant", "batch_size", "params_digest", "run_id", "job_id"]
         return df.pivot_table(index=index, columns="metric", values="value", aggfunc="first").reset_index()
 
-    def cell_table(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+    def cell_table(self, experiment: str) -> pd.DataFrame:
         """One row per measured cell, phase and batch, from its processes.
 
         The step time is the geometric mean of the per-process medians with a t interval over processes
@@ -350,7 +350,7 @@ class Report:
         relative to it. Cold and warm first calls are kept apart; shape-change cost is the median over
         processes. Cells left out of comparisons (`excluded`) keep their first calls but no step time.
         """
-        return self._memoized(("cells", experiment), lambda: self._cell_table(experiment))
+        return self.memoized(("cells", experiment), lambda: self._cell_table(experiment))
 
     def _cell_table(self, experiment: str) -> pd.DataFrame:
         from fwbench.workloads import WORKLOADS
@@ -390,41 +390,8 @@ class Report:
             rows.append(row)
         return pd.DataFrame(rows)
 
-    def comparisons(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
-        """Each graph variant against its framework's eager mode in the same cell: speedup with CI, break-even."""
-        return self._memoized(("comparisons", experiment), lambda: self._comparisons(experiment))
-
-    def _comparisons(self, experiment: str) -> pd.DataFrame:
-        cells = self.cell_table(experiment)
-        if cells.empty or "step_time_median_s" not in cells:
-            return pd.DataFrame()
-        # Rows of a shape-change probe carry no steady state; only timed cells compare.
-        cells = cells.dropna(subset=["step_time_median_s"])
-        samples = self.samples(experiment)
-        rows = []
-        keys = ["machine_label", "framework", "device", "workload", "phase", "batch_size", "params_digest"]
-        for cell, group in cells.groupby(keys):
-            eager = group[group["mode"] == "eager"]
-            if eager.empty:
-                continue
-            e = eager.iloc[0]
-            for _, g in group[group["mode"] == "graph"].iterrows():
-                c = stats.compare(samples[_key(e)], samples[_key(g)])
-                row = {**dict(zip(keys, cell)), "variant": g["variant"], "machine_id": g["machine_id"],
-                       "framework_version": g["framework_version"], "runs": g["runs"],
-                       "eager_median_s": e["step_time_median_s"], "graph_median_s": g["step_time_median_s"],
-                       **_comparison_columns(c),
-                       "first_call_eager_s": e["first_call_cold_s"], "first_call_graph_s": g["first_call_cold_s"],
-                       "first_call_graph_warm_s": g["first_call_warm_s"]}
-                # Break-even from the cold first calls: what a fresh machine pays.
-                row["break_even_steps"] = (stats.break_even_steps(e["first_call_cold_s"], e["step_time_median_s"],
-                                                                  g["first_call_cold_s"], g["step_time_median_s"])
-                                           if np.isfinite(g["first_call_cold_s"]) else np.nan)
-                rows.append(row)
-        return pd.DataFrame(rows)
-
-    def cross_framework(self, baseline: tuple[str, str], candidates: list[tuple[str, str]],
-                        experiment: str = "eager_vs_graph") -> pd.DataFrame:
+    def cross_framework(self, experiment: str, baseline: tuple[str, str],
+                        candidates: list[tuple[str, str]]) -> pd.DataFrame:
         """Speedup of `baseline` (framework, variant) over each candidate, per shared cell: candidate time / baseline time."""
         samples = self.samples(experiment)
         rows = []
@@ -441,18 +408,18 @@ class Report:
                              "batch_size": batch, "params_digest": digest, "baseline": f"{fw} {variant}",
                              "other": f"{cand_fw} {cand_variant}",
                              "baseline_median_s": stats.cell_estimate(b)[0],
-                             "other_median_s": stats.cell_estimate(o)[0], **_comparison_columns(c),
+                             "other_median_s": stats.cell_estimate(o)[0], **comparison_columns(c),
                              "mixed_runs": mixed})
         return pd.DataFrame(rows)
 
-    def aa_controls(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+    def aa_controls(self, experiment: str) -> pd.DataFrame:
         """The harness's own false positives: identical alternatives compared by the code that compares real ones.
 
         *in-process twin*: a variant against its twin measured interleaved in the same processes (the
         paired comparison behind E1, E4, E6). *between processes*: a cell's processes split in two
         halves by position (the unpaired comparison behind E2, E3, E5); needs four or more processes.
         """
-        return self._memoized(("aa", experiment), lambda: self._aa_controls(experiment))
+        return self.memoized(("aa", experiment), lambda: self._aa_controls(experiment))
 
     def _aa_controls(self, experiment: str) -> pd.DataFrame:
         twins: dict[tuple, dict[int, dict]] = {}
@@ -465,17 +432,17 @@ class Report:
                 a = {p: v for p, v in reps[0].items() if p in reps[1]}
                 if len(a) >= 2:
                     rows.append({**dict(zip(SAMPLE_KEYS, key)), "kind": "in-process twin",
-                                 **_comparison_columns(stats.compare(a, reps[1]))})
+                                 **comparison_columns(stats.compare(a, reps[1]))})
         for key, per in self.samples(experiment).items():
             if len(per) >= 4:
                 ids = sorted(per)
                 first = {p: per[p] for p in ids[0::2]}
                 second = {p: per[p] for p in ids[1::2]}
                 rows.append({**dict(zip(SAMPLE_KEYS, key)), "kind": "between processes",
-                             **_comparison_columns(stats.compare(first, second))})
+                             **comparison_columns(stats.compare(first, second))})
         return pd.DataFrame(rows, columns=[*SAMPLE_KEYS, "kind", *COMPARISON_COLUMNS])
 
-    def outlier_processes(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+    def outlier_processes(self, experiment: str) -> pd.DataFrame:
         """Processes far from their siblings: a median step more than OUTLIER_FACTOR away from the median of the
         other processes' medians of the same series (three or more processes). Flagged and shown, never dropped:
         dropping them would select on the values compared."""
@@ -491,7 +458,7 @@ class Report:
                     rows.append({**dict(zip(SAMPLE_KEYS, key)), "process": p, "times_siblings": factor})
         return pd.DataFrame(rows, columns=[*SAMPLE_KEYS, "process", "times_siblings"])
 
-    def false_positive_rates(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+    def false_positive_rates(self, experiment: str) -> pd.DataFrame:
         """Per machine and kind of A/A control: how often identical alternatives were called faster or slower."""
         aa = self.aa_controls(experiment)
         rows = []
@@ -506,38 +473,6 @@ class Report:
         return pd.DataFrame(rows, columns=["machine_label", "kind", "controls", "false_positives",
                                            "false_positive_rate", "equivalent", "inconclusive",
                                            "intervals_excluding_1"])
-
-    def _loss_outliers(self, experiment: str) -> pd.DataFrame:
-        """Cells whose loss after the recorded steps is outside its workload's tolerance of the group's median."""
-        from fwbench.workloads import WORKLOADS
-
-        df = self.records
-        df = df[(df.experiment == experiment) & (df.status == "ok") & (df.metric == "loss_after_steps")]
-        rows = []
-        for _, g in df.groupby(["machine_label", "device", "workload", "batch_size"]):
-            ref = float(g["value"].median())
-            tol = getattr(WORKLOADS.get(g["workload"].iloc[0]), "loss_rtol_after_steps", np.nan)
-            bad = g[(g["value"] - ref).abs() / abs(ref) > tol] if np.isfinite(tol) and ref else g.iloc[0:0]
-            rows += bad[["machine_label", "framework", "device", "workload", "variant", "params_digest"]].to_dict("records")
-        return pd.DataFrame(rows, columns=["machine_label", "framework", "device", "workload", "variant", "params_digest"])
-
-    def loss_agreement(self, experiment: str = "eager_vs_graph") -> pd.DataFrame:
-        """Loss after the recorded training steps, across frameworks and variants, against each workload's tolerance."""
-        from fwbench.workloads import WORKLOADS
-
-        df = self.records
-        df = df[(df.experiment == experiment) & (df.status == "ok") & (df.metric == "loss_after_steps")]
-        rows = []
-        for (machine, device, workload, batch), g in df.groupby(["machine_label", "device", "workload", "batch_size"]):
-            ref = float(g["value"].median())
-            spread = float((g["value"] - ref).abs().max() / abs(ref))
-            spec = WORKLOADS.get(workload)
-            tol = getattr(spec, "loss_rtol_after_steps", np.nan)
-            rows.append({"machine": machine, "device": device, "workload": workload, "batch": batch,
-                         "frameworks x variants": g[["framework", "variant"]].drop_duplicates().shape[0],
-                         "median loss": ref, "max relative deviation": spread, "tolerance": tol,
-                         "agree": bool(spread <= tol) if np.isfinite(tol) else None})
-        return pd.DataFrame(rows)
 
 
 def distinct_labels(runs: list[Run]) -> None:

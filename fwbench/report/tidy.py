@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fwbench.experiments import params_digest
+from fwbench.experiments import params_digest, part, registry
 from fwbench.store.store import Run
 
 COLUMNS = ["run_id", "machine_id", "machine_label", "experiment", "framework", "framework_version",
@@ -59,22 +59,21 @@ def frame(runs: list[Run]) -> pd.DataFrame:
     return pd.DataFrame(list(rows(runs)), columns=COLUMNS)
 
 
-def derived_rows(comparisons: pd.DataFrame):
-    """Metrics that compare jobs (break-even of each compiled variant against eager), from `Report.comparisons()`."""
-    cmp = comparisons
-    for c in cmp.to_dict("records") if not cmp.empty else []:
-        yield {"run_id": c["runs"], "machine_id": c["machine_id"], "machine_label": c["machine_label"],
-               "experiment": "eager_vs_graph", "framework": c["framework"], "framework_version": c["framework_version"],
-               "device": c["device"], "workload": c["workload"], "phase": c["phase"], "mode": "graph",
-               "variant": c["variant"], "batch_size": c["batch_size"], "params_digest": c["params_digest"],
-               "metric": "break_even_steps",
-               "value": c["break_even_steps"], "unit": "steps", "status": "ok", "job_id": "", "error": ""}
+def derived_rows(report) -> list[dict]:
+    """Rows of metrics that compare jobs (a compiled variant's break-even against eager, say): each experiment's own,
+    from its `views.py` `tidy_rows(report)`."""
+    rows = []
+    for name in registry():
+        views = part(name, "views")
+        if hasattr(views, "tidy_rows"):
+            rows += list(views.tidy_rows(report))
+    return rows
 
 
-def write(runs: list[Run], path: Path, fmt: str = "csv", comparisons: pd.DataFrame | None = None) -> int:
-    """Write every stored record (and, given the report's comparisons, the derived rows) to `path` as CSV or JSON
-    lines; return the number of rows."""
-    derived = derived_rows(comparisons) if comparisons is not None else []
+def write(runs: list[Run], path: Path, fmt: str = "csv", derived: list[dict] | None = None) -> int:
+    """Write every stored record (and the `derived_rows` given) to `path` as CSV or JSON lines; return the number
+    of rows."""
+    derived = derived or []
     df = pd.concat([frame(runs), pd.DataFrame(list(derived), columns=COLUMNS)], ignore_index=True)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

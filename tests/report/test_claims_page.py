@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from fwbench.report.claims import Claim, Verdict, as_forest, evidence_without_cell_list, judge  # noqa: E402
+from fwbench.report.claims import Claim, Verdict, as_forest, evidence_without_cell_list  # noqa: E402
 from fwbench.report.plots import forest_chart  # noqa: E402
 
 
@@ -21,9 +21,15 @@ def _cells(n: int, seed: int = 3) -> pd.DataFrame:
 
 
 def _verdict(n: int) -> Verdict:
-    verdict, evidence, cells = judge(_cells(n), lambda c: "supports" if c["speedup_ci_low"] > 1.05 else "inconclusive",
-                                     lambda c: f"cell {c['workload']}")
-    return Verdict(Claim("E1", "g", "claim"), verdict, "rule", evidence + "\n\nA paragraph after the list.", cells)
+    """What a rule that lists its cells gives (as the eager-vs-graph rules do): each cell's role and label, the
+    evidence with one line per cell, and that list in the cells' attrs."""
+    cells = _cells(n)
+    cells = cells.assign(role=["supports" if lo > 1.05 else "inconclusive" for lo in cells["speedup_ci_low"]],
+                         label=[f"cell {w}" for w in cells["workload"]])
+    listed = "\n".join(f"- {c.label}: speedup {c.speedup:.2f}x" for c in cells.itertuples())
+    cells.attrs["cell_list"] = listed
+    evidence = "3 cell(s) support the claim.\n\n" + listed + "\n\nA paragraph after the list."
+    return Verdict(Claim("E1", "g", "claim"), "supported", "rule", evidence, cells)
 
 
 def test_many_ratio_cells_are_drawn_and_their_list_leaves_the_text():

@@ -1,9 +1,9 @@
 """The decision page answers each use case only from computed verdicts, and says what is missing otherwise."""
 
-from conftest import evg_runs
 from fwbench.report import decision
 from fwbench.report.claims import verdicts
 from fwbench.report.results import Report
+from synthetic.eager_vs_graph import evg_runs
 
 TIMES = {("torch", "eager"): 0.010, ("torch", "torch.compile"): 0.004, ("jax", "eager"): 0.030,
          ("jax", "jax.jit"): 0.002}

@@ -2,10 +2,11 @@
 
 import pandas as pd
 
-from conftest import evg_job, evg_runs, job
+from conftest import job
 from fwbench.report.claims import verdicts
 from fwbench.report.findings import because, caveats, key_findings, machine_line, verdict_table
 from fwbench.report.results import Report
+from synthetic.eager_vs_graph import evg_job, evg_runs
 
 TIMES = {("torch", "eager"): 0.010, ("torch", "torch.compile"): 0.004, ("tensorflow", "eager"): 0.013,
          ("tensorflow", "tf.function"): 0.006, ("jax", "eager"): 0.030, ("jax", "jax.jit"): 0.002}
@@ -90,23 +91,23 @@ def test_framework_names_and_interval_phrases_of_the_sentences():
 
 
 def test_the_aa_line_says_how_many_controls_were_decided(make_store):
-    from conftest import evg_runs
     from fwbench.report.findings import _aa_finding
     from fwbench.report.results import Report
+    from synthetic.eager_vs_graph import evg_runs
 
     quiet = Report(make_store([("r1", evg_runs("r1", {("torch", "eager"): 0.01, ("torch", "torch.compile"): 0.005},
                                                processes=4, twin=True, within=0.005))]).load()[0])
-    rates = quiet.false_positive_rates()
+    rates = quiet.false_positive_rates("eager_vs_graph")
     decided = int(rates["false_positives"].sum() + rates["equivalent"].sum())
     text = _aa_finding(quiet).text
     assert decided > 0 and f"{decided} of the {int(rates['controls'].sum())} were decided" in text
 
 
 def test_claim_ids_in_the_verdict_table_link_to_their_verdicts(make_store):
-    from conftest import evg_runs
     from fwbench.report.claims import verdicts
     from fwbench.report.findings import verdict_table_html
     from fwbench.report.results import Report
+    from synthetic.eager_vs_graph import evg_runs
 
     report = Report(make_store([("r1", evg_runs("r1", {("torch", "eager"): 0.01}, processes=2))]).load()[0])
     results = verdicts(report)

@@ -1,28 +1,30 @@
 """fwbench.report.reliability's summaries, on synthetic stores whose answer is known by construction."""
 
-from conftest import evg_job
 from fwbench.report import reliability
 from fwbench.report.results import Report
+from synthetic.eager_vs_graph import evg_job
+
+EXP = "eager_vs_graph"
 
 
 def test_stolen_blocks_are_counted_per_machine_and_silent_where_nothing_recorded_them(make_store):
     old = evg_job("r0", "torch", {"eager": 0.01})
-    assert reliability.stolen_sentence(Report.load(make_store([("r0", [old])]).root)) == ""
+    assert reliability.stolen_sentence(Report.load(make_store([("r0", [old])]).root), EXP) == ""
     job = evg_job("r1", "torch", {"eager": 0.01, "torch.compile": 0.005}, steps=40)
     for i, entry in enumerate(job["samples"]):  # 4 series of 40 steps in blocks of 8: 5 blocks each, 20 kept
         entry.update(block=8, stolen_blocks_dropped=i, stolen_blocks_kept=1 if i == 3 else 0, stolen_s=0.01 * i,
                      busy=i == 3, gc_s=0.001 * i)
     report = Report.load(make_store([("r1", [job])]).root)
-    text = reliability.stolen_sentence(report)
+    text = reliability.stolen_sentence(report, EXP)
     # Twin-free job: dropped 0+1+2+3 = 6 of 6 + 20 blocks; one series marked busy past the bound.
     assert "testbox: 6 of 26 timed blocks (23%) dropped and run again (0 busy, 6 with steal)" in text
     assert "1 series measured on a busy machine past the bound, kept out of every verdict" in text
-    table = reliability.disturbance(report)
+    table = reliability.disturbance(report, EXP)
     assert int(table["dropped_stolen"].sum()) == 6 and int(table["blocks_kept"].sum()) == 20
     assert set(table["busy_series"]) <= {"0 of 1", "1 of 1"} and (table["busy_series"] == "1 of 1").sum() == 1
     assert (table["gc_share_of_steps"] >= 0).all()
     # The busy series is kept out of every comparison, with its reason.
-    assert report.excluded()["reason"].str.startswith("busy machine").sum() == 1
+    assert report.excluded(EXP)["reason"].str.startswith("busy machine").sum() == 1
 
 
 def _aa(spread: float, shift: float = 1.0, cells: int = 200, processes: int = 4, seed: int = 11):
@@ -32,7 +34,7 @@ def _aa(spread: float, shift: float = 1.0, cells: int = 200, processes: int = 4,
     import pandas as pd
 
     from fwbench.measure import stats
-    from fwbench.report.results import _comparison_columns
+    from fwbench.report.results import comparison_columns
 
     rng = np.random.default_rng(seed)
     rows = []
@@ -40,7 +42,7 @@ def _aa(spread: float, shift: float = 1.0, cells: int = 200, processes: int = 4,
         a = {f"a{i}": list(np.exp(rng.normal(0, spread)) * (1 + 0.01 * rng.standard_normal(20))) for i in range(processes)}
         b = {f"b{i}": list(shift * np.exp(rng.normal(0, spread)) * (1 + 0.01 * rng.standard_normal(20)))
              for i in range(processes)}
-        rows.append(_comparison_columns(stats.compare(a, b)))
+        rows.append(comparison_columns(stats.compare(a, b)))
     return pd.DataFrame(rows)
 
 
@@ -58,14 +60,3 @@ def test_the_resolution_says_what_a_control_of_this_size_can_decide():
     assert _aa(0.05, shift=loose["detectable_ratio"] ** 2, seed=13)["verdict"].isin(["faster", "slower"]).mean() > 0.9
     assert resolution(_aa(0.05).iloc[0:0])["cells"] == 0
 
-
-def test_the_chapter_says_what_its_comparisons_can_decide(make_store):
-    from conftest import evg_runs
-
-    times = {("torch", "eager"): 0.010, ("torch", "torch.compile"): 0.005, ("tensorflow", "eager"): 0.012}
-    report = Report.load(make_store([("r1", evg_runs("r1", times, between=0.03))]).root)
-    text = reliability.resolution_sentence(report)
-    assert "within a framework (paired, same processes)" in text and "between frameworks" in text
-    paired = reliability.resolution(reliability.compared_cells(report).query("paired"))
-    assert f"about {paired['detectable_ratio']:.2f}x" in text and paired["cells"] == 2  # torch.compile: train, infer
-    assert reliability.resolution_sentence(Report(runs=[])) == ""

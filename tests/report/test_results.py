@@ -4,8 +4,9 @@ import re
 
 import pandas as pd
 
-from conftest import evg_job, job
+from conftest import job
 from fwbench.report.results import Report, escape, failure_table, html_table
+from synthetic.eager_vs_graph import evg_job
 
 
 def test_latest_result_per_cell_wins(make_store):
@@ -50,24 +51,12 @@ def test_cells_are_estimated_over_processes_and_cold_warm_kept_apart(make_store)
     jobs = [evg_job("r1", "torch", {"eager": 0.020, "torch.compile": 0.010}, process=p, between=0.1, seed=3)
             for p in range(4)]
     report = Report(make_store([("r1", jobs)]).load()[0])
-    cells = report.cell_table()
+    cells = report.cell_table("eager_vs_graph")
     row = cells[(cells.variant == "torch.compile") & (cells.phase == "train")].iloc[0]
     assert row["n_processes"] == 4 and row["n_repeats"] == 160
     assert row["step_time_ci_low_s"] < row["step_time_median_s"] < row["step_time_ci_high_s"]
     assert row["process_spread"] > 0.05  # the processes differ by ~10%
     assert row["first_call_cold_s"] == 0.5 and row["first_call_warm_s"] == 0.5
-    cmp = report.comparisons()
-    train = cmp[cmp.phase == "train"].iloc[0]
-    # Paired within processes, the 10% process effect cancels: the 2x is decided.
-    assert train["verdict"] == "faster" and train["paired"] and 1.9 < train["speedup"] < 2.1
-    assert train["break_even_steps"] >= 1
-
-
-def test_old_layout_jobs_one_variant_per_process_still_compare_unpaired(make_store):
-    jobs = [job("r1", "torch", v, m, t, process=p, seed=10 * p + i)
-            for p in range(3) for i, (v, m, t) in enumerate([("eager", "eager", 0.02), ("torch.compile", "graph", 0.01)])]
-    cmp = Report(make_store([("r1", jobs)]).load()[0]).comparisons()
-    assert not cmp["paired"].any() and set(cmp["verdict"]) == {"faster"}
 
 
 def test_headline_batch_prefers_the_training_batch():
@@ -91,19 +80,19 @@ def test_machines_sharing_a_host_name_stay_apart(make_store, tmp_path):
         store.write_job(job(run_id, "torch", "eager", "eager", 0.01))
     report = Report.load(store.root)
     assert sorted(report.machines()["machine"]) == ["vm [cpu-aaaa]", "vm [gpu-bbbb]"]
-    assert report.cell_table()["machine_label"].nunique() == 2
+    assert report.cell_table("eager_vs_graph")["machine_label"].nunique() == 2
     assert Store(store.root).load()[0][0].manifest["machine_label"] == "vm"  # the store keeps what was recorded
 
 
 def test_rnn_cells_are_compared_only_between_the_same_loop_strategy(make_store):
     """torch.compile unrolls the RNN: it meets the unrolled tf.function, never tf.function's while loop."""
-    from conftest import evg_runs
+    from synthetic.eager_vs_graph import evg_runs
 
     times = {("torch", "eager"): 0.02, ("torch", "torch.compile"): 0.01, ("tensorflow", "eager"): 0.02,
              ("tensorflow", "tf.function"): 0.01, ("tensorflow", "tf.function-unrolled"): 0.01}
     store = make_store([("r1", evg_runs("r1", times, workload="rnn") + evg_runs("r1", times, workload="mlp"))])
     report = Report.load(store.root)
-    pairs = report.cross_framework(("torch", "torch.compile"),
+    pairs = report.cross_framework("eager_vs_graph", ("torch", "torch.compile"),
                                    [("tensorflow", "tf.function"), ("tensorflow", "tf.function-unrolled")])
     rnn = pairs[pairs.workload == "rnn"]
     assert set(rnn["other"]) == {"tensorflow tf.function-unrolled"}
@@ -144,22 +133,55 @@ def test_a_replacement_process_joins_its_cell_until_the_processes_it_replaced_ar
 
     report = Report(make_store([("r1", planned), ("r2", [replacement])]).load()[0])
     assert processes(report) == {("0", "2", "3", "4")}  # four stable processes, as planned
-    assert len(report.excluded()) == 2  # the unstable series (train, infer) are still listed
+    assert len(report.excluded("eager_vs_graph")) == 2  # the unstable series (train, infer) are still listed
     report = Report(make_store([("r3", [again])]).load()[0])  # the same store, one more run
     assert processes(report) == {("0", "1", "2", "3")}  # the replacement belonged to the cell as it was
-    assert report.excluded().empty
+    assert report.excluded("eager_vs_graph").empty
     assert sorted(j["process"] for _, j in report.latest) == [0, 1, 2, 3]
 
 
 def test_a_process_far_from_its_siblings_is_flagged_not_dropped(make_store):
-    from conftest import evg_runs
     from fwbench.report.results import OUTLIER_FACTOR
+    from synthetic.eager_vs_graph import evg_runs
 
     docs = evg_runs("r1", {("torch", "eager"): 0.010}, processes=4, within=0.01)
     for entry in docs[2]["samples"]:  # the third process 2x slower in every series
         entry["values"] = [v * 2 for v in entry["values"]]
     report = Report(make_store([("r1", docs)]).load()[0])
-    flagged = report.outlier_processes()
+    flagged = report.outlier_processes("eager_vs_graph")
     assert not flagged.empty and (flagged["times_siblings"] > OUTLIER_FACTOR).all()
     assert flagged["process"].str.endswith(docs[2]["job_id"]).all()
     assert all(len(per) == 4 for per in report.samples("eager_vs_graph").values())  # still in every comparison
+
+
+def test_cells_with_different_parameters_never_pool(make_store):
+    from synthetic.eager_vs_graph import evg_runs
+
+    a = evg_runs("r1", {("torch", "eager"): 0.01, ("torch", "torch.compile"): 0.005})
+    b = evg_runs("r2", {("torch", "eager"): 0.01, ("torch", "torch.compile"): 0.005},
+                 params={"batch_size": 32, "infer_batch_sizes": [1, 32]}, seed=9)
+    report = Report(make_store([("r1", a), ("r2", b)]).load()[0])
+    cells = report.cell_table("eager_vs_graph")
+    train = cells[(cells.variant == "eager") & (cells.phase == "train")]
+    assert len(train) == 2 and set(train["n_processes"]) == {4}  # two cells of four processes, not one of eight
+    assert train["params_digest"].nunique() == 2
+    # Budget-only parameters do not split a cell: the same measurement, measured more or less precisely.
+    c = evg_runs("r3", {("torch", "eager"): 0.01}, params={"batch_size": 32, "infer_batch_sizes": [32], "max_time_s": 9.0})
+    from fwbench.experiments import params_digest
+    assert params_digest(c[0]) == params_digest(a[0])
+
+
+def test_aa_controls_measure_the_harness_false_positive_rate(make_store):
+    from synthetic.eager_vs_graph import evg_runs
+
+    times = {("torch", "eager"): 0.010, ("torch", "torch.compile"): 0.005, ("tensorflow", "eager"): 0.013,
+             ("tensorflow", "tf.function"): 0.010, ("tensorflow", "tf.function+xla"): 0.008, ("jax", "eager"): 0.030,
+             ("jax", "jax.jit"): 0.004}
+    docs = [doc for w in ("mlp", "cnn") for doc in evg_runs("r1", times, workload=w, twin=True, processes=4)]
+    report = Report(make_store([("r1", docs)]).load()[0])
+    aa = report.aa_controls("eager_vs_graph")
+    assert set(aa["kind"]) == {"in-process twin", "between processes"}
+    assert (aa[aa.kind == "in-process twin"]["paired"]).all()
+    rates = report.false_positive_rates("eager_vs_graph")
+    assert set(rates["kind"]) == {"in-process twin", "between processes"}
+    assert (rates["false_positive_rate"] <= 0.2).all() and (rates["controls"] > 0).all()

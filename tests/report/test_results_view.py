@@ -3,9 +3,9 @@
 import numpy as np
 import pandas as pd
 
-from conftest import evg_runs
 from fwbench.report import results_view
 from fwbench.report.results import Report, html_table, plain_number
+from synthetic.eager_vs_graph import evg_runs
 
 TIMES = {("torch", "eager"): 0.010, ("torch", "torch.compile"): 0.004}
 
@@ -50,8 +50,8 @@ def test_wide_tables_keep_key_columns_in_view_and_the_rest_behind_a_toggle():
 
 
 def test_export_latencies_timed_in_several_processes_carry_the_interval_over_them(make_store):
-    from conftest import export_attempt, export_job
     from fwbench.measure import stats
+    from synthetic.export import export_attempt, export_job
 
     spread = (0.9, 1.0, 1.2)
     job = export_job("r1", "torch", "onnx-dynamo", [export_attempt("mlp", "onnx-dynamo", "matches")],
@@ -67,9 +67,9 @@ def test_export_latencies_timed_in_several_processes_carry_the_interval_over_the
 
 
 def test_each_row_says_its_mode_and_the_value_comes_before_where_it_was_measured(make_store):
-    from conftest import evg_runs
     from fwbench.report import results_view
     from fwbench.report.results import Report
+    from synthetic.eager_vs_graph import evg_runs
 
     report = Report(make_store([("r1", evg_runs("r1", {("torch", "eager"): 0.01, ("torch", "torch.compile"): 0.005},
                                                 processes=3))]).load()[0])

@@ -24,7 +24,7 @@ def test_columns_rows_and_failures(make_store, tmp_path):
     assert len(bad) == 1 and bad.iloc[0]["metric"] == "error" and "timed out" in bad.iloc[0]["error"]
     assert math.isnan(bad.iloc[0]["value"])
     out = tmp_path / "r.csv"
-    assert tidy.write(runs, out, comparisons=Report(runs).comparisons()) == len(df)
+    assert tidy.write(runs, out, derived=tidy.derived_rows(Report(runs))) == len(df)
     assert out.read_text().splitlines()[0] == ",".join(tidy.COLUMNS)
 
 
@@ -34,7 +34,7 @@ def test_export_carries_break_even_rows(make_store, tmp_path):
             job("r1", "torch", "torch.compile", "graph", 0.01, seed=2, first_call_s=5.1)]
     runs, _ = make_store([("r1", jobs)]).load()
     out = tmp_path / "r.csv"
-    tidy.write(runs, out, comparisons=Report(runs).comparisons())
+    tidy.write(runs, out, derived=tidy.derived_rows(Report(runs)))
     df = pd.read_csv(out)
     be = df[df.metric == "break_even_steps"]
     assert set(be.phase) == {"train", "infer"} and (be.variant == "torch.compile").all()

@@ -4,9 +4,10 @@ import json
 
 import nbformat
 
-from conftest import evg_job, manifest
+from conftest import manifest
 from fwbench.report.timebudget import job_split, notebook_split, run_budget
 from fwbench.store.store import Store
+from synthetic.eager_vs_graph import evg_job
 
 
 def _cell(source: str, start: str, duration: float):

@@ -60,7 +60,7 @@ def test_an_experiments_book_side_never_reruns_a_job_and_its_measuring_code_reru
     folder = copy / "experiments" / experiment
     originals = {p: p.read_text() for p in folder.glob("*") if p.suffix in (".py", ".md")}
     try:
-        for name in ("tables.py", "plots.py", "claims.py", "experiment.py"):
+        for name in ("tables.py", "plots.py", "claims.py", "views.py", "experiment.py"):
             if (folder / name).is_file():
                 append(folder / name, "\n# an edit to what the book shows\n")
         append(folder / "chapter.md", "\nAn edited sentence.\n")

@@ -1,9 +1,9 @@
 """Replacement processes: which cell gets one, when it stops, and when a stored one no longer counts."""
 
-from conftest import evg_job
 from fwbench.matrix.profile import parse_profile
 from fwbench.run.replace import Replacements, short_series
 from fwbench.store.replacement import is_current
+from synthetic.eager_vs_graph import evg_job
 
 TIMES = {"eager": 0.02, "jax.jit": 0.005}
 

@@ -2,11 +2,11 @@
 
 import pytest
 
-from conftest import evg_job
 from fwbench.errors import InputError
 from fwbench.matrix.profile import parse_profile
 from fwbench.run.sequential import ENTRY, Extensions
 from fwbench.store.replacement import is_current
+from synthetic.eager_vs_graph import evg_job
 
 
 def planned(start: int = 3, cap: int = 6, **block):

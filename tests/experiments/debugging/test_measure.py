@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from conftest import debug_case
 from fwbench.experiments import metrics
 from fwbench.experiments.debugging.measure import Params, case_records, dependency_closure, missing_package
+from synthetic.debugging import debug_case
 
 METRICS = metrics()
 

@@ -1,8 +1,9 @@
 """Who is fastest: each framework's best against the fastest, decided by the verdicts' own test (synthetic data)."""
 
-from conftest import evg_runs
+from fwbench.experiments.eager_vs_graph import views
 from fwbench.experiments.eager_vs_graph.findings import fastest, fastest_display, findings
 from fwbench.report.results import Report, fmt_s
+from synthetic.eager_vs_graph import evg_runs
 
 # JAX compiled is clearly fastest; torch.compile within 1% of it (equivalent); TensorFlow 3x slower.
 TIMES = {("torch", "eager"): 0.010, ("torch", "torch.compile"): 0.00202,
@@ -76,7 +77,7 @@ def test_where_compiling_did_not_pay_is_named_with_its_interval(make_store):
     # torch.compile 30% slower than torch eager, every other compiled mode faster than its eager mode.
     times = {**TIMES, ("torch", "torch.compile"): 0.013}
     report = report_of(make_store, times, processes=6, within=0.01)
-    cmp = report.comparisons("eager_vs_graph")
+    cmp = views.comparisons(report)
     slower = cmp[(cmp["phase"] == "train") & (cmp["variant"] == "torch.compile")].iloc[0]
     assert slower["verdict"] == "slower"
     paid = [f for f in findings(report) if f.target == "tab-compile-cost"][0]

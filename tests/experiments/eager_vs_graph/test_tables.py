@@ -1,8 +1,8 @@
 """The "what exactly is timed" table is built from what each stored job said about itself."""
 
-from conftest import evg_job
 from fwbench.experiments.eager_vs_graph import tables as what_is_timed
 from fwbench.report.results import Report
+from synthetic.eager_vs_graph import evg_job
 
 
 def _timed(job: dict, threads: int = 2, busy: int = 2, parallel: float = 1.1, ops: int = 55) -> dict:
@@ -42,8 +42,8 @@ def test_jobs_that_recorded_nothing_leave_the_table_empty(make_store):
 
 # ---- the chapter's tables and sentences, on synthetic jobs whose answer is known by construction -------------------
 
-from conftest import evg_runs  # noqa: E402
-from fwbench.experiments.eager_vs_graph import tables  # noqa: E402
+from fwbench.experiments.eager_vs_graph import tables, views  # noqa: E402
+from synthetic.eager_vs_graph import evg_runs  # noqa: E402
 
 TIMES = {("torch", "eager"): 0.010, ("torch", "torch.compile"): 0.004,  # 2.5x
          ("jax", "eager"): 0.020, ("jax", "jax.jit"): 0.002}            # 10x
@@ -55,7 +55,7 @@ def _report(make_store):
 
 def test_what_this_means_names_the_largest_and_smallest_gain_from_the_comparisons(make_store):
     report = _report(make_store)
-    cmp = report.comparisons("eager_vs_graph")
+    cmp = views.comparisons(report)
     text = tables.what_this_means(cmp, tables.timed_cells(report.cell_table("eager_vs_graph")))
     train = cmp[cmp.phase == "train"]
     best, worst = train.loc[train["speedup"].idxmax()], train.loc[train["speedup"].idxmin()]
@@ -72,7 +72,7 @@ def test_step_time_and_compile_cost_tables_cover_every_cell(make_store):
     assert workload == "mlp" and len(steps) == len(timed)
     assert {"step (geometric mean of process medians)", "95% CI", "spread", "noisy"} <= set(steps.columns)
     assert "peak device memory (MiB)" not in steps  # a CPU-only store has nothing to show there
-    cost = tables.compile_cost(report.comparisons("eager_vs_graph"))
+    cost = tables.compile_cost(views.comparisons(report))
     assert set(cost["variant"]) == {"torch.compile", "jax.jit"}
     assert cost["break-even"].str.fullmatch(r"[\d,]+ steps|does not pay off .*|not computable .*").all()
 
@@ -111,9 +111,9 @@ def test_each_device_gets_its_own_ceiling_and_a_device_without_one_is_named(make
 
 
 def test_contention_cells_meet_their_quiet_twins(make_store):
-    from conftest import evg_runs
     from fwbench.experiments.eager_vs_graph import tables as t
     from fwbench.report.results import Report
+    from synthetic.eager_vs_graph import evg_runs
 
     quiet = evg_runs("r1", {("torch", "eager"): 0.010, ("jax", "eager"): 0.010}, within=0.01)
     busy = evg_runs("r1", {("torch", "eager"): 0.040, ("jax", "eager"): 0.011}, within=0.01, seed=3,

@@ -6,12 +6,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from conftest import export_attempt, export_job  # noqa: E402
 from fwbench.experiments.export import (
     plots,  # noqa: E402
     tables,  # noqa: E402
 )
 from fwbench.report.results import Report  # noqa: E402
+from synthetic.export import export_attempt, export_job  # noqa: E402
 
 
 def test_one_path_on_one_workload_still_gets_a_readable_portability_chart(make_store):
@@ -28,9 +28,9 @@ def test_one_path_on_one_workload_still_gets_a_readable_portability_chart(make_s
 def test_latency_chart_draws_a_bar_without_whiskers_for_a_one_process_latency(make_store):
     import matplotlib.pyplot as plt
 
-    from conftest import export_attempt, export_job
     from fwbench.experiments.export import plots, tables
     from fwbench.report.results import Report
+    from synthetic.export import export_attempt, export_job
 
     job = export_job("r1", "torch", "onnx-dynamo", [export_attempt("mlp", "onnx-dynamo", "matches")],
                      process_spread=(1.0,))

@@ -1,35 +1,21 @@
-"""Serving tables and the X4 rule on synthetic stored jobs we control (never on measured values)."""
+"""Serving tables on synthetic stored jobs we control (never on measured values); X4 is in test_claims.py."""
 
 import numpy as np
 import pytest
 
-from conftest import serving_job
 from fwbench.experiments.serving import tables as sr
 from fwbench.report import tidy
-from fwbench.report.claims import load_claims, verdict_for
+from fwbench.report.claims import load_claims
 from fwbench.report.results import Report, plain_number
 from fwbench.report.sanitize import md
+from synthetic.serving import SPREAD, ort, serving_job, sm, with_time_parts
 
 X4 = next(c for c in load_claims() if c.id == "X4")
-
-
-#: Each variant is served in three processes whose speed differs this much (a quiet machine).
-SPREAD = (0.98, 1.0, 1.02)
 
 
 def report_of(make_store, jobs):
     flat = [doc for j in jobs for doc in (j if isinstance(j, list) else [j])]
     return Report(make_store([("r1", flat)]).load()[0])
-
-
-def sm(perf, variant="tf-savedmodel", spread=SPREAD):
-    return [serving_job("r1", "tensorflow", variant, "frontend:savedmodel", perf, process=p, factor=f)
-            for p, f in enumerate(spread)]
-
-
-def ort(perf, spread=SPREAD):
-    return [serving_job("r1", "torch", "onnxruntime", "frontend:onnx-dynamo", perf, process=p, factor=f)
-            for p, f in enumerate(spread)]
 
 
 def test_phase_names_parse():
@@ -65,65 +51,6 @@ def test_a_skipped_job_is_an_unavailable_row_with_its_reason(make_store):
     assert srv.iloc[0]["outcome"] == "unavailable" and srv.iloc[0]["error_message"] == "no binary"
 
 
-@pytest.mark.parametrize("savedmodel, other, verdict", [
-    ({"mlp": (1000, 0.002), "cnn": (500, 0.004), "transformer": (300, 0.006)},
-     {"mlp": (1000, 0.002), "cnn": (520, 0.004), "transformer": (300, 0.006)}, "supported"),
-    ({"mlp": (500, 0.004), "cnn": (200, 0.010), "transformer": (100, 0.02)},
-     {"mlp": (1000, 0.002), "cnn": (500, 0.004), "transformer": (300, 0.006)}, "contradicted"),
-    # Two workloads on par, one behind: the direction hinges on one workload, so no verdict (it must survive
-    # leaving any one decided workload out).
-    ({"mlp": (1000, 0.002), "cnn": (200, 0.004), "transformer": (300, 0.006)},
-     {"mlp": (1000, 0.002), "cnn": (500, 0.004), "transformer": (300, 0.006)}, "inconclusive"),
-    ({"mlp": (1000, 0.002), "cnn": None, "transformer": (300, 0.006)},
-     {"mlp": (1000, 0.002), "cnn": (500, 0.004), "transformer": (300, 0.006)}, "inconclusive"),
-])
-def test_x4_rule(make_store, savedmodel, other, verdict):
-    v = verdict_for(X4, report_of(make_store, [sm(savedmodel), ort(other)]))
-    assert v.verdict == verdict, v.evidence
-    assert "Sensitivity to the threshold (throughput share)" in v.evidence
-
-
-def test_x4_meets_every_other_runtime_not_the_one_its_point_estimate_picked(make_store):
-    """Two other runtimes: the SavedModel on par with the faster one by its point estimate but clearly behind the
-    other's p99. Comparing with the point-estimate pick alone would call it on par."""
-    perf = {"mlp": (1000, 0.002), "cnn": (500, 0.004), "transformer": (300, 0.006)}
-    slow_tail = {w: (rps * 0.95, p99) for w, (rps, p99) in perf.items()}
-    quick_tail = {w: (rps * 0.9, p99 / 3) for w, (rps, p99) in perf.items()}
-    other = [serving_job("r1", "torch", "torchserve", "torchserve:torchscript", quick_tail, process=p, factor=f)
-             for p, f in enumerate(SPREAD)]
-    v = verdict_for(X4, report_of(make_store, [sm(perf), ort(slow_tail), other]))
-    assert v.verdict == "contradicted", v.evidence
-    assert "against 2 other runtime(s)" in v.evidence
-
-
-def test_x4_one_server_start_per_variant_decides_nothing(make_store):
-    # A 2x gap from one start each: no interval over starts, so the workload is inconclusive and does not vote.
-    v = verdict_for(X4, report_of(make_store, [sm({"mlp": (500, 0.004)}, spread=(1.0,)),
-                                               ort({"mlp": (1000, 0.002)}, spread=(1.0,))]))
-    assert v.verdict == "inconclusive" and "0 behind, 1 inconclusive" in v.evidence, v.evidence
-
-
-def test_x4_a_noisy_tie_is_inconclusive_and_a_clear_gap_is_decided(make_store):
-    # Equal servers on a machine whose speed moves 20-25% between starts: the interval straddles the 90% bound.
-    noisy = verdict_for(X4, report_of(make_store, [sm({"mlp": (1000, 0.002)}, spread=(0.8, 1.0, 1.25)),
-                                                   ort({"mlp": (1000, 0.002)}, spread=(1.25, 0.8, 1.0))]))
-    assert noisy.verdict == "inconclusive", noisy.evidence
-    # The same noise cannot hide a 4x gap.
-    gaps = {w: (250, 0.008) for w in ("mlp", "cnn", "transformer")}
-    fast = {w: (1000, 0.002) for w in ("mlp", "cnn", "transformer")}
-    gap = verdict_for(X4, report_of(make_store, [sm(gaps, spread=(0.8, 1.0, 1.25)),
-                                                 ort(fast, spread=(1.25, 0.8, 1.0))]))
-    assert gap.verdict == "contradicted" and "3 vs 3 server starts" in gap.evidence, gap.evidence
-
-
-def test_x4_without_any_savedmodel_server_is_not_yet_measured(make_store):
-    doc = serving_job("r1", "tensorflow", "tf-serving", "tfserving:savedmodel", {"mlp": (1, 1)}, status="skipped",
-                      error={"type": "ServerUnavailable", "message": "no tensorflow_model_server", "traceback": ""})
-    v = verdict_for(X4, report_of(make_store, [doc, ort({"mlp": (1000, 0.002)})]))
-    # The stored message reaches the Markdown escaped (it is store text), and reads as itself.
-    assert v.verdict == "not yet measured" and "no tensorflow\\_model\\_server" in v.evidence
-
-
 def test_csv_carries_serving_rows_with_runtime_in_variant(make_store, tmp_path):
     runs, _ = make_store([("r1", ort({"mlp": (1000, 0.002)}))]).load()
     df = tidy.frame(runs)
@@ -146,26 +73,6 @@ def test_the_chapters_sentences_name_the_best_tail_and_what_did_not_serve(make_s
     assert f"Highest throughput {plain_number(top['peak_rps'], 3)} req/s ({md(top['label'])}" in text
     assert f"Did not serve: {md('onnxruntime (torch)')} on cnn (fails)." in text  # store names escaped as Markdown
     assert sr.ms(0.0125) == "12.5 ms" and sr.ms(float("nan")) == ""
-
-
-def test_x4_without_tensorflow_serving_says_so_first_and_what_it_compared(make_store):
-    from fwbench.report.findings import because
-
-    down = serving_job("r1", "tensorflow", "tf-serving", "tfserving:savedmodel", {"mlp": (1, 1)}, status="skipped",
-                       error={"type": "ServerUnavailable", "message": "no tensorflow_model_server", "traceback": ""})
-    three = {w: (1000, 0.002) for w in ("mlp", "cnn", "transformer")}
-    v = verdict_for(X4, report_of(make_store, [down, sm(three), ort(three)]))
-    assert v.verdict == "supported"
-    assert v.evidence.startswith("TensorFlow Serving did not run here, so this verdict compares the SavedModel as "
-                                 "served by ")
-    assert because(v).startswith("TensorFlow Serving did not run here")  # the reason on page 1 says it too
-    # Later processes the runner did not start (fwbench.run.runner.skipped_like) do not replace the reason the
-    # first process found.
-    later = serving_job("r1", "tensorflow", "tf-serving", "tfserving:savedmodel", {"mlp": (1, 1)}, status="skipped",
-                        process=1, error={"type": "ServerUnavailable", "traceback": "",
-                                          "message": "not run: process 0 of this cell found, in this run: no server"})
-    v = verdict_for(X4, report_of(make_store, [later, down, sm({"mlp": (1000, 0.002)}), ort({"mlp": (1000, 0.002)})]))
-    assert f"**unavailable** ({md('no tensorflow_model_server')})" in v.evidence and "not run:" not in v.evidence
 
 
 def test_early_ends_are_stated_with_their_rule_and_counted_from_the_records():
@@ -224,23 +131,9 @@ def test_picks_name_the_runtime_ahead_for_latency_and_for_throughput(make_store)
     assert tie.pick == "no difference we can detect"
 
 
-def _with_parts(jobs, call_s: float, frontend_s: float):
-    """The jobs with the frontend's request log in every closed level: `call_s` in the runtime's call per request
-    (no batching: the model's busy time per request too), `frontend_s` split over decode, queue and encode, and
-    what the client saw beyond the server."""
-    for job in jobs:
-        for r in [r for r in job["records"] if r["metric"] == "latency_p50_s"]:
-            parts = {"server_decode_s": frontend_s / 3, "server_queue_s": frontend_s / 3,
-                     "server_runtime_s": call_s, "server_encode_s": frontend_s / 3,
-                     "server_handled_s": call_s + frontend_s, "outside_server_s": r["value"] - call_s - frontend_s,
-                     "server_model_busy_s": call_s, "latency_mean_s": r["value"]}
-            job["records"] += [{**r, "metric": m, "value": v} for m, v in parts.items()]
-    return jobs
-
-
 def test_where_a_requests_time_goes_and_when_the_frontend_sets_the_throughput(make_store):
     # 1000 req/s at best; the runtimes' call is 0.05 ms per request: the model is busy 5% of the time.
-    jobs = [_with_parts(sm({"mlp": (1000, 0.001)}), 5e-5, 2e-4), _with_parts(ort({"mlp": (1000, 0.001)}), 4e-5, 2e-4)]
+    jobs = [with_time_parts(sm({"mlp": (1000, 0.001)}), 5e-5, 2e-4), with_time_parts(ort({"mlp": (1000, 0.001)}), 4e-5, 2e-4)]
     r = report_of(make_store, jobs)
     lv = sr.levels(r)
     b = sr.time_breakdown(lv, sr.best_per_variant(lv)).set_index("runtime")
@@ -253,16 +146,12 @@ def test_where_a_requests_time_goes_and_when_the_frontend_sets_the_throughput(ma
     assert sr.frontend_bound(b.reset_index())
     shown = sr.breakdown_table(b.reset_index())
     assert shown["runtime share"].str.endswith("%").all() and not shown["mean latency"].str.contains("e-").any()
-    v = verdict_for(X4, r)
-    assert "so the throughput compared is mostly the frontend's" in v.evidence
-    assert "mostly the frontend's" in v.cells.attrs["caveat"]
     # Runtimes whose model is busy most of the time at their peak (0.9 ms a request at 1000 req/s) are compared as
     # runtimes: no such note.
-    slow = [_with_parts(sm({"mlp": (1000, 0.001)}), 9e-4, 5e-5), _with_parts(ort({"mlp": (1000, 0.001)}), 9e-4, 5e-5)]
+    slow = [with_time_parts(sm({"mlp": (1000, 0.001)}), 9e-4, 5e-5), with_time_parts(ort({"mlp": (1000, 0.001)}), 9e-4, 5e-5)]
     r2 = report_of(make_store, slow)
     lv2 = sr.levels(r2)
     assert not sr.frontend_bound(sr.time_breakdown(lv2, sr.best_per_variant(lv2)))
-    assert "mostly the frontend's" not in verdict_for(X4, r2).evidence
 
 
 def test_servers_that_do_not_report_their_time_have_no_parts(make_store):
