@@ -230,7 +230,7 @@ def what_this_means(report: Report) -> str:
                 lines.append(f"- {md(loader)} from {int(s['workers'].iloc[0])} to {int(s['workers'].iloc[-1])} "
                              f"workers: {s['samples_per_s'].iloc[-1] / s['samples_per_s'].iloc[0]:.2f}x the samples/s, "
                              f"first batch {s['first_batch_s'].iloc[0]:.2f} s -> {s['first_batch_s'].iloc[-1]:.2f} s "
-                             f"(the difference is worker start-up), CPU per 1000 samples "
+                             f"(no worker starts at {int(s['workers'].iloc[0])}), CPU per 1000 samples "
                              f"{_fmt(s['cpu_s_per_1000_samples'].iloc[0])} s -> "
                              f"{_fmt(s['cpu_s_per_1000_samples'].iloc[-1])} s, peak memory of the process tree "
                              f"{s['tree_peak_rss_bytes'].iloc[0] / 2**20:.0f} -> "
