@@ -28,7 +28,9 @@ def throughput(pipes: pd.DataFrame):
         ax.set_xlabel("workers (processes; tf.data: map threads)")
         ax.set_ylabel("samples per second")
         ax.set_xticks(sorted(g["workers"].unique()))
-        ax.set_ylim(bottom=0)
+        # Two processes give a t interval with one degree of freedom, often far wider than the estimates: the axis
+        # follows the estimates, and a whisker past it is cut at the panel's top (the table holds its end).
+        ax.set_ylim(0, 2 * float(g["samples_per_s"].max()))
         ax.legend(fontsize=8)
     if not panels:
         axes[0][0].text(0.5, 0.5, "no pipeline measured", ha="center", va="center")
