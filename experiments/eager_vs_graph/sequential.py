@@ -4,7 +4,8 @@ A cell (one framework's interleaved variants of a workload) takes part in the co
 each compiled variant against its framework's eager mode in the same processes (paired), and the cross-framework
 pairs of `pairs.CROSS_COMPARISONS` (unpaired, like for like in loop strategy). Each is judged at the look its
 process count makes (fwbench.measure.sequential.compare_at: a repeated confidence interval); a cell stays open
-while any of its comparisons is neither beyond the equivalence margin nor wholly inside it. Only steady series
+while any of its comparisons is neither beyond the equivalence margin nor wholly inside it, unless more processes
+could not decide it either (`futile`: then it stays inconclusive, as it would at the cap). Only steady series
 count (unstable or busy ones are left out as the report leaves them out), so a cell that lost a process to an
 unstable series is given another while its comparisons are open.
 """
@@ -15,7 +16,7 @@ import json
 
 from fwbench import frameworks
 from fwbench.experiments.eager_vs_graph.pairs import CROSS_COMPARISONS
-from fwbench.measure.sequential import Design, compare_at, decided
+from fwbench.measure.sequential import Design, compare_at, decided, futile
 
 
 def _series(docs: list[dict]) -> dict[tuple, dict[str, list]]:
@@ -41,17 +42,22 @@ def _like_for_like(workload: str, a: tuple[str, str], b: tuple[str, str]) -> boo
     return spec is None or spec.family != "rnn" or frameworks.loop_kind(*a) == frameworks.loop_kind(*b)
 
 
-def open_cells(cells: dict[str, list[dict]], designs: dict[str, Design]) -> dict[str, str]:
-    """cell id -> the comparisons it still has open (a short text), for the cells that need another process."""
+def judge(cells: dict[str, list[dict]], designs: dict[str, Design]) -> dict[str, dict]:
+    """cell id -> its comparisons at this look: `open` (undecided, more processes may decide them), `futile`
+    (undecided, more processes would not), `decided` (a count), each open or futile one as a short text."""
     info, series = {}, {}
     for cell_id, docs in cells.items():
         first = docs[0]
         info[cell_id] = (first["framework"], first["device"], first["workload"], json.dumps(first["params"], sort_keys=True))
         series[cell_id] = _series(docs)
-    open_: dict[str, list[str]] = {}
+    out = {cell_id: {"open": [], "futile": [], "decided": 0} for cell_id in cells}
 
-    def note(cell_id: str, what: str, c) -> None:
-        open_.setdefault(cell_id, []).append(f"{what}: {c.verdict} at {min(c.n_baseline, c.n_candidate)} processes")
+    def note(cell_id: str, what: str, c, design: Design) -> None:
+        if decided(c):
+            out[cell_id]["decided"] += 1
+            return
+        kind = "futile" if futile(c, design) else "open"
+        out[cell_id][kind].append(f"{what}: {c.verdict} at {min(c.n_baseline, c.n_candidate)} processes")
 
     for cell_id, per in series.items():
         fw = info[cell_id][0]
@@ -59,9 +65,8 @@ def open_cells(cells: dict[str, list[dict]], designs: dict[str, Design]) -> dict
             eager = per.get(("eager", phase, batch))
             if variant == "eager" or eager is None:
                 continue
-            c = compare_at(eager, values, designs[cell_id])
-            if not decided(c):
-                note(cell_id, f"{fw} {variant} vs eager, {phase} b{batch}", c)
+            note(cell_id, f"{fw} {variant} vs eager, {phase} b{batch}", compare_at(eager, values, designs[cell_id]),
+                 designs[cell_id])
     by_place: dict[tuple, dict[str, str]] = {}
     for cell_id, (fw, device, workload, params) in info.items():
         by_place.setdefault((device, workload, params), {})[fw] = cell_id
@@ -71,13 +76,17 @@ def open_cells(cells: dict[str, list[dict]], designs: dict[str, Design]) -> dict
                 if bfw not in fws or ofw not in fws or not _like_for_like(workload, (bfw, bvar), (ofw, ovar)):
                     continue
                 a, b = fws[bfw], fws[ofw]
+                design = min(designs[a], designs[b], key=lambda d: d.cap)
                 for (variant, phase, batch), base in series[a].items():
                     other = series[b].get((ovar, phase, batch))
                     if variant != bvar or other is None:
                         continue
-                    c = compare_at(other, base, min(designs[a], designs[b], key=lambda d: d.cap))
-                    if not decided(c):
-                        what = f"{bfw} {bvar} vs {ofw} {ovar}, {phase} b{batch}"
-                        note(a, what, c)
-                        note(b, what, c)
-    return {cell_id: "; ".join(reasons) for cell_id, reasons in open_.items()}
+                    c = compare_at(other, base, design)
+                    for cell_id in (a, b):
+                        note(cell_id, f"{bfw} {bvar} vs {ofw} {ovar}, {phase} b{batch}", c, design)
+    return out
+
+
+def open_cells(cells: dict[str, list[dict]], designs: dict[str, Design]) -> dict[str, str]:
+    """cell id -> the comparisons it still has open (a short text), for the cells that need another process."""
+    return {cell_id: "; ".join(j["open"]) for cell_id, j in judge(cells, designs).items() if j["open"]}

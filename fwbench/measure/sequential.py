@@ -102,3 +102,21 @@ def compare_at(baseline: dict, candidate: dict, design: Design, margin: float = 
 def decided(c: stats.Comparison) -> bool:
     """Whether a comparison needs no more processes: beyond the margin either way, or wholly inside it."""
     return c.verdict in ("faster", "slower", "equivalent")
+
+
+def futile(c: stats.Comparison, design: Design, margin: float = stats.EQUIVALENCE_MARGIN) -> bool:
+    """Whether more processes would not decide it: even with its estimate where it is now and its standard error
+    shrunk to the cap's process count, the last look's interval would still straddle an edge of the margin. Judged
+    from the second look on (three processes estimate their own spread too poorly to give up on). Stopping for
+    futility never calls a difference, so it keeps the false-difference rate; what it costs is some power for
+    effects near the margin's edge, which the cap could only rarely have decided."""
+    n = min(c.n_baseline, c.n_candidate)
+    if n >= design.cap:
+        return True
+    if n <= design.start or not (math.isfinite(c.se) and c.se > 0 and math.isfinite(c.log_ratio)):
+        return False
+    from scipy.stats import norm
+
+    half = float(norm.ppf(0.5 + design.look_level(design.cap) / 2)) * c.se * math.sqrt(n / design.cap)
+    edge, est = math.log1p(margin), abs(c.log_ratio)
+    return not (est - half > edge or est + half < edge)

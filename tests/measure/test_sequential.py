@@ -56,3 +56,28 @@ def test_a_large_effect_stops_at_the_first_look_and_a_tie_of_quiet_processes_bef
     assert verdict == "faster" and used == 3
     ties = [_run(rng, 1.0, 0.005, design) for _ in range(50)]
     assert all(v == "equivalent" for v, _ in ties) and np.mean([n for _, n in ties]) < design.cap
+
+
+def test_futility_stops_noisy_ties_early_without_calling_a_difference():
+    design = sequential.Design(3, 8)
+    rng = np.random.default_rng(99)
+
+    def run(ratio, spread):
+        a = {f"a{i}": _process(rng, 1.0, spread) for i in range(3)}
+        b = {f"b{i}": _process(rng, ratio, spread) for i in range(3)}
+        while True:
+            c = sequential.compare_at(b, a, design)
+            if sequential.decided(c) or sequential.futile(c, design):
+                return c.verdict, len(a)
+            a[f"a{len(a)}"], b[f"b{len(b)}"] = _process(rng, 1.0, spread), _process(rng, ratio, spread)
+
+    ties = [run(1.0, 0.08) for _ in range(300)]  # too noisy for 8 processes to show equivalence
+    wrong = sum(v in ("faster", "slower") for v, _ in ties)
+    assert np.mean([n for _, n in ties]) < 5.5 and stats.binomial_upper(wrong, len(ties)) < 0.05
+    big = [run(1.5, 0.08) for _ in range(100)]  # a real 1.5x difference is still found
+    assert np.mean([v == "faster" for v, _ in big]) > 0.9
+    # Three processes estimate their own spread too poorly to give up on; the cap is always the end.
+    c = sequential.compare_at({"a": [1.0], "b": [1.1], "c": [0.9]}, {"x": [1.0], "y": [1.2], "z": [0.8]}, design)
+    assert not sequential.futile(c, design)
+    assert sequential.futile(sequential.compare_at({f"a{i}": [1 + i / 10] for i in range(8)},
+                                                   {f"b{i}": [1 + i / 9] for i in range(8)}, design), design)

@@ -36,20 +36,29 @@ def test_a_cell_whose_comparisons_are_decided_at_the_first_look_gets_no_more_pro
     assert with_results(jobs, {"eager": 0.02, "jax.jit": 0.0005}).round() == []  # 40x: decided at 3 processes
 
 
-def test_an_open_cell_grows_one_process_per_round_up_to_its_cap():
+def test_an_open_cell_grows_one_process_per_round_until_more_would_not_decide_it():
+    from fwbench.experiments.eager_vs_graph.sequential import judge
+
     jobs = planned()
-    edge = {"eager": 0.0106, "jax.jit": 0.0100}  # 1.06x: on the margin's edge, undecided at every look
+    edge = {"eager": 0.0106, "jax.jit": 0.0100}  # 1.06x: on the margin's edge
     ext = with_results(jobs, edge)
     (first,) = ext.round()
     assert first.process == 3 and first.cell_id == jobs[0].cell_id
     entry = ext.added[first.job_id]
     assert entry["look"] == 3 and entry["for"] == [{"run_id": "r1", "job_id": j.job_id} for j in jobs]
     assert "jax jax.jit vs eager" in entry["open"] and "at 3 processes" in entry["open"]
-    for process in (3, 4, 5):
-        (job,) = ext.round() if process > 3 else (first,)
-        assert job.process == process and ext.added[job.job_id]["look"] == process
+    job, looks = first, [3]
+    while job is not None:
+        assert job.process == looks[-1] and ext.added[job.job_id]["look"] == job.process
         ext.store("r2", doc(job, "r2", edge, **{ENTRY: ext.added[job.job_id]}))
-    assert ext.round() == [] and not ext.may_grow(jobs[0].cell_id)
+        batch = ext.round()
+        job = batch[0] if batch else None
+        looks.append(looks[-1] + 1)
+    # It stopped at the cap, or earlier where its comparisons could not be decided by the cap (futile).
+    docs, _ = ext._docs(jobs[0].cell_id)
+    state = judge({jobs[0].cell_id: docs}, {jobs[0].cell_id: ext.design(jobs[0].cell_id)})[jobs[0].cell_id]
+    assert not state["open"] and (len(docs) == 6 or state["futile"])
+    assert not ext.may_grow(jobs[0].cell_id) or state["futile"]
 
 
 def test_a_stored_extension_counts_only_while_the_processes_it_was_added_to_are_the_newest():
