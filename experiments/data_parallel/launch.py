@@ -133,6 +133,9 @@ def launch(request: dict, world: int, threads: int, cpus: list[list[int]], timeo
                if p.returncode != 0 or r is None or r.get("error") or r.get("stage") != "done"]
         if bad:
             outcome = "failed"
+            # The cause first: a rank that stored its own error, then one that died by itself, before the peers the
+            # launcher killed after it.
+            bad.sort(key=lambda b: (not (b[2] and b[2].get("error")), b[1] == -signal.SIGKILL))
             i, code, r = bad[0]
             if r and r.get("error"):
                 error = {**r["error"], "rank": i, "stage": r.get("stage")}
