@@ -181,7 +181,7 @@ def run(job: Request) -> dict:
                        "detail": "; ".join(launched.leftovers)})
     # The parameters need a one-process run at the global batch: the timed 1x1 where there is one, else an untimed
     # one in the cell's first process (training is deterministic: one comparison per cell says it).
-    if "2x1" in results and ("1x1" in results or job.process == 0):
+    if "2x1" in results and results["2x1"].outcome == "ok" and ("1x1" in results or job.process == 0):
         reference = results.get("1x1")
         if reference is None:
             job.progress(f"{job.framework} 1x1 reference (untimed)")
