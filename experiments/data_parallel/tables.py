@@ -185,7 +185,7 @@ def what_is_timed(report: Report) -> pd.DataFrame:
             if rank:
                 rows[(job["framework"], item["config"])] = {
                     "framework": job["framework"], "config": item["config"],
-                    "API": rank.get("api", "") if rank.get("world", 2) else "",
+                    "API": rank.get("api", "") if item.get("world", 1) > 1 else "none: one process, no group",
                     "timed step": rank["timed"], "batch per process": rank.get("local_batch")}
     return pd.DataFrame(list(rows.values()))
 
