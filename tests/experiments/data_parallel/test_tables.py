@@ -125,3 +125,11 @@ def test_the_payload_check_refuses_what_a_table_cannot_show():
                 [{**launch("2x1"), "error": {"type": 1}}], [{**launch("2x1"), "leftovers": [3]}]):
         with pytest.raises(StoreError):
             check_launches(bad, "p", lambda *a: None)
+
+
+def test_the_pick_names_every_framework_that_trained_correctly_and_no_winner(make_store):
+    from fwbench.experiments.data_parallel import picks
+
+    (pick,) = picks.picks(report_of(make_store, three_frameworks(tf_correct=False)))
+    assert pick.job == "Distributed training" and pick.pick.startswith("no difference we can detect")
+    assert "TensorFlow" in pick.by_how_much.split("; not in ")[1]
