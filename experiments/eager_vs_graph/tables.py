@@ -282,3 +282,38 @@ def contention_text(table: pd.DataFrame) -> str:
                      f"{md(best['phase'])}) least, {best['slowdown']:.2f}x")
     return ("Measured on purpose, with other programs keeping cores busy beside the job: " + "; ".join(parts) + "."
             if parts else "")
+
+
+def sequential_cells(report, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+    """Per machine and cell of a sequential design (fwbench.run.sequential): how many processes it got of its
+    design's start and cap, and why it stopped, judged on the stored results as the runner judged them (the
+    experiment's own sequential rule at the last look). Empty where no stored job carries a design."""
+    from fwbench.experiments.eager_vs_graph.sequential import judge
+    from fwbench.measure.sequential import Design
+
+    cells: dict[tuple, list[dict]] = {}
+    for run, job in report.experiment_jobs(experiment):
+        if isinstance(job.get("design"), dict) and job.get("cell_id"):
+            cells.setdefault((run.manifest["machine_label"], job["cell_id"]), []).append(job)
+    rows = []
+    for machine in sorted({m for m, _ in cells}):
+        mine = {cell: sorted(docs, key=lambda d: d.get("process", 0)) for (m, cell), docs in cells.items()
+                if m == machine}
+        designs = {cell: Design(docs[0]["design"]["start"], docs[0]["design"]["cap"]) for cell, docs in mine.items()}
+        states = judge(mine, designs)
+        for cell, docs in mine.items():
+            state, design, n = states[cell], designs[cell], len(docs)
+            if state["open"]:
+                why = (f"cap reached with {len(state['open'])} comparison(s) still undecided"
+                       if n >= design.cap else f"{len(state['open'])} comparison(s) still open (the run ended early)")
+            elif state["futile"]:
+                why = (f"{len(state['futile'])} comparison(s) could not be decided by the cap; the rest "
+                       f"({state['decided']}) decided")
+            else:
+                why = f"every comparison decided ({state['decided']})"
+            rows.append({"machine": machine, "framework": framework_name(docs[0]["framework"]),
+                         "device": docs[0]["device"], "workload": docs[0]["workload"],
+                         "processes": f"{n} (from {design.start}, at most {design.cap})", "stopped because": why,
+                         "early": n < design.cap})
+    return pd.DataFrame(rows, columns=["machine", "framework", "device", "workload", "processes", "stopped because",
+                                       "early"])

@@ -105,5 +105,10 @@ def describe(planned: list[Planned]) -> list[str]:
     runs = sum(p.action == "run" for p in planned)
     cap = max((p.job.replacements for p in planned), default=0)
     later = f"; then up to {cap} replacement processes per cell whose series come out unstable" if cap else ""
+    grow = {p.job.cell_id: p.job.max_processes - sum(q.job.cell_id == p.job.cell_id for q in planned)
+            for p in planned if p.job.max_processes}
+    if grow:
+        later += (f"; then, in {len(grow)} cells of sequential designs, up to {sum(grow.values())} more processes in "
+                  f"all, one per cell and round while a comparison is undecided")
     lines.append(f"fwbench: plan: {runs} to run, {len(planned) - runs} reused, {len(planned)} jobs{later}")
     return lines

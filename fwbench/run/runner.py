@@ -417,6 +417,8 @@ def _run_each(batch, added, run_id, store, work_root, options, summary, unavaila
             doc["replacement"] = replacements.added[job.job_id]
         if job.job_id in extensions.added:  # which processes it was added to, at which look, and what was open
             doc[SEQUENTIAL] = extensions.added[job.job_id]
+        if job.max_processes:  # the cell's sequential design, so the book can say how far each cell went and why
+            doc["design"] = {"start": extensions.design(job.cell_id).start, "cap": job.max_processes}
         try:
             validate_job(doc)
         except StoreError as exc:  # the notebook wrote something malformed: keep it as a failure

@@ -91,6 +91,7 @@ JOB = _obj({
     # (processes before it) and the comparisons still open then.
     "sequential": _obj({"for": _array(_obj({"run_id": _id, "job_id": _id}, required=("run_id", "job_id")), 1_000),
                         "look": _count, "open": _short}, required=("for", "look")),
+    "design": _obj({"start": _count, "cap": _count}, required=("start", "cap")),
 }, required=("schema_version", "kind", "run_id", "job_id", "job_key", "experiment", "framework", "device",
              "workload", "variant", "mode", "status", "params", "records"))
 

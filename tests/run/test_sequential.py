@@ -87,3 +87,11 @@ def test_a_design_that_cannot_work_is_refused_in_one_line(block, words):
     with pytest.raises(InputError, match="has no sequential rule"):
         parse_profile({"name": "t", "experiments": {"debugging": {"frameworks": ["jax"], "processes": 3,
                                                                   "max_processes": 4}}})
+
+
+def test_plan_says_how_many_processes_the_sequential_cells_may_add():
+    from fwbench.run.plan import Planned, describe
+
+    lines = describe([Planned(job, "run", "", ()) for job in planned(3, 6)])
+    assert lines[-1].endswith("3 jobs; then, in 1 cells of sequential designs, up to 3 more processes in all, one per "
+                              "cell and round while a comparison is undecided")
