@@ -42,6 +42,12 @@ def registry() -> dict:
     return dict(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
 
 
+def timed() -> list[str]:
+    """The experiments that store per-process timing series (`timing_samples`), in the book's order: the ones
+    with cells, comparisons over processes, A/A controls and histories of step times."""
+    return [name for name, experiment in registry().items() if experiment.timing_samples]
+
+
 def part(name: str, module: str) -> ModuleType | None:
     """An experiment's own module (`tables`, `plots`, `claims`, `findings`, `picks`, `metrics`), or None when it has
     none."""

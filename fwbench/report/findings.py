@@ -193,7 +193,9 @@ def _failure_finding(report) -> Finding:
 
 
 def _aa_finding(report) -> Finding | None:
-    rates = report.false_positive_rates("eager_vs_graph")
+    from fwbench.experiments import timed
+
+    rates = pd.concat([report.false_positive_rates(name) for name in timed()] or [pd.DataFrame()], ignore_index=True)
     if rates.empty:
         return None
     controls, fp = int(rates["controls"].sum()), int(rates["false_positives"].sum())
@@ -231,7 +233,10 @@ def caveats(report) -> list[str]:
     from fwbench.workloads import WORKLOADS
 
     out = []
-    used = sorted({j["workload"] for _, j in report.latest if j.get("experiment") == "eager_vs_graph"})
+    from fwbench.experiments import timed
+
+    timing = set(timed())
+    used = sorted({j["workload"] for _, j in report.latest if j.get("experiment") in timing})
     sizes = [f"{md(w)} {WORKLOADS[w].n_params / 1e6:.2g} M" for w in used if w in WORKLOADS
              and getattr(WORKLOADS[w], "n_params", None)]
     if sizes:

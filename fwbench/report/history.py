@@ -28,12 +28,22 @@ def _started(run) -> pd.Timestamp:
     return pd.Timestamp(dt.datetime.fromisoformat(run.manifest["started"]))
 
 
-def history_table(report, sel: Selection, experiment: str = "eager_vs_graph") -> pd.DataFrame:
+def _default_experiment() -> str:
+    """The first experiment (in the book's order) that stores timing series: the one a history follows by default."""
+    from fwbench.experiments import timed
+
+    found = timed()
+    return found[0] if found else ""
+
+
+def history_table(report, sel: Selection, experiment: str | None = None) -> pd.DataFrame:
     """One row per (stored run, machine) that timed the selection: step time with its 95% interval over processes.
 
     Unlike the chapters, which show each cell's newest result, this reads every
-    run, so a framework upgrade or a new machine appears as a new point.
+    run, so a framework upgrade or a new machine appears as a new point. `experiment` defaults to the first
+    experiment that stores timing series.
     """
+    experiment = experiment or _default_experiment()
     rows = []
     for run in report.runs:
         per_process, version, device, batch = {}, "", "", sel.batch
@@ -63,8 +73,10 @@ def history_table(report, sel: Selection, experiment: str = "eager_vs_graph") ->
     return pd.DataFrame(rows, columns=cols).sort_values(["machine", "started"]).reset_index(drop=True)
 
 
-def default_selections(report, experiment: str = "eager_vs_graph") -> list[Selection]:
-    """Each framework's eager mode and its compiled variants on the most measured workload."""
+def default_selections(report, experiment: str | None = None) -> list[Selection]:
+    """Each framework's eager mode and its compiled variants on the most measured workload (of `experiment`, by
+    default the first that stores timing series)."""
+    experiment = experiment or _default_experiment()
     jobs = [j for r in report.runs for j in r.jobs if j["experiment"] == experiment and j["status"] == "ok"]
     if not jobs:
         return []

@@ -27,12 +27,20 @@ _PER_PROCESS = ("step_time_", "throughput_per_s")
 
 
 def _cell_rows(report: Report) -> list[dict]:
-    cells = report.cell_table("eager_vs_graph")
+    """The step time and throughput of every cell of an experiment stored as timing series (one row each, with
+    its interval over processes), in place of the per-process numbers."""
+    from fwbench.experiments import timed
+
+    return [row for name in timed() for row in _cells_of(report, name)]
+
+
+def _cells_of(report: Report, experiment: str) -> list[dict]:
+    cells = report.cell_table(experiment)
     if cells.empty or "step_time_median_s" not in cells:
         return []
     rows = []
     for _, c in cells.dropna(subset=["step_time_median_s"]).iterrows():
-        base = {"experiment": "eager_vs_graph", "machine": c["machine_label"], "framework": c["framework"],
+        base = {"experiment": experiment, "machine": c["machine_label"], "framework": c["framework"],
                 "variant": c["variant"], "mode": c.get("mode", ""), "device": c["device"], "workload": c["workload"], "phase": c["phase"],
                 "batch": c["batch_size"], "n": int(c["n_processes"])}
         rows.append({**base, "metric": "step_time_s", "value": c["step_time_median_s"], "unit": "s",
@@ -75,7 +83,11 @@ def table(report: Report) -> pd.DataFrame:
         ok = records[(records["status"] == "ok") & records["value"].notna()]
         rows += _in_job_process_rows(ok)
         per_process = ok["metric"].str.startswith(_PER_PROCESS)
-        ok = ok[~(per_process & ((ok["experiment"] == "eager_vs_graph") | _in_job(ok)))]
+        from fwbench.experiments import timed
+
+        # Where a cell row above stands for them (an experiment of timing series), its per-process rows go.
+        covered = {row["experiment"] for row in rows}
+        ok = ok[~(per_process & (ok["experiment"].isin(covered & set(timed())) | _in_job(ok)))]
         ok = ok.assign(batch_size=ok["batch_size"].fillna(-1), phase=ok["phase"].fillna(""),
                        workload=ok["workload"].fillna(""), unit=ok["unit"].fillna(""), mode=ok["mode"].fillna(""))
         agg = ok.groupby(GROUP, dropna=False)["value"].agg(["median", "size"]).reset_index()

@@ -45,8 +45,9 @@ def notebook_split(notebook: dict) -> dict:
 
 
 def _measured_inside(job: dict) -> float | None:
-    """Seconds of first calls and timed steps an eager-vs-graph job stored; None for jobs that store no such split."""
-    if job.get("experiment") != "eager_vs_graph":
+    """Seconds of first calls and timed steps a job stored, for jobs that record their first calls (those time a
+    model's steps from its first call on, as eager vs graph does); None for jobs that store no such split."""
+    if not any(r.get("metric") in _FIRST_CALLS for r in job.get("records", []) if isinstance(r, dict)):
         return None
     first = sum(r["value"] for r in job.get("records", []) if r.get("metric") in _FIRST_CALLS
                 and isinstance(r.get("value"), (int, float)))

@@ -22,7 +22,6 @@ import pandas as pd
 
 from fwbench import SCHEMA_VERSION
 from fwbench.errors import StoreError
-from fwbench.experiments import registry
 from fwbench.files import write_json_atomic
 from fwbench.measure.stats import EQUIVALENCE_MARGIN
 from fwbench.store.store import Store, read_json
@@ -33,7 +32,9 @@ ALPHA = 0.01
 
 def sampled_experiments() -> list[str]:
     """The experiments whose raw timing samples are compared (others store summaries only)."""
-    return [name for name, experiment in registry().items() if experiment.timing_samples]
+    from fwbench.experiments import timed
+
+    return timed()
 
 
 def reports_dir(store: Store) -> Path:
