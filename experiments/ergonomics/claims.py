@@ -17,12 +17,12 @@ SIZES = ("logical lines", "tokens")
 
 def role_of(ratio: float, margin: float = MARGIN) -> str:
     """A cell's role from PyTorch's count over a TensorFlow program's: shorter by more than the margin supports the
-    claim, longer by more than it contradicts it, within it decides nothing."""
+    claim, longer by more than it contradicts it, and in between it is within the margin."""
     if ratio < 1 - margin:
         return "supports"
     if ratio > 1 / (1 - margin):
         return "contradicts"
-    return "inconclusive"
+    return "within the margin"
 
 
 def _not_comparable(df: pd.DataFrame) -> list[str]:
@@ -57,9 +57,10 @@ def cells(report: Report) -> pd.DataFrame:
            "synthetic batches, a training loop with evaluation, checkpoint save and load), written by this project "
            "as each framework's tutorials teach, harness lines, docstrings and comments left out. Each TensorFlow "
            "program (Keras 3, and TensorFlow with GradientTape) is compared with the PyTorch one in logical lines "
-           "and in tokens: a cell supports the claim where PyTorch's count is more than 10% below the other's, "
-           "contradicts it where it is more than 10% above, and decides nothing within 10%. **Supported** if all "
-           "four cells support it, **contradicted** if all four contradict it, **mixed** otherwise; "
+           "and in tokens: a cell supports the claim where PyTorch's count is more than 10% below the other's "
+           "(shorter), contradicts it where it is more than 10% above (longer), and is within the margin "
+           "otherwise (not shorter, so it does not support the claim either). **Supported** if all four cells "
+           "support it, **contradicted** if none does, **mixed** otherwise; "
            "**inconclusive** while a program is missing, failed, did not check out against the reference, or "
            "reached other losses than the rest (it would not be the same task). The counts are exact properties of the written "
            "files, not samples, so they carry no interval; what varies is how a program is written, and the "
@@ -82,8 +83,8 @@ def rule_u1(report: Report) -> tuple[str, str, pd.DataFrame]:
         c = c.assign(role="inconclusive")
         c.attrs["because"] = "not every program ran to the same losses: " + "; ".join(bad)
         return "inconclusive", f"Not every program did the task: {md('; '.join(bad))}.\n\n" + lines, c
-    roles = set(c["role"])
-    verdict = "supported" if roles == {"supports"} else "contradicted" if roles == {"contradicts"} else "mixed"
+    supports = int((c["role"] == "supports").sum())
+    verdict = "supported" if supports == len(c) else "contradicted" if supports == 0 else "mixed"
     c.attrs["because"] = "; ".join(f"PyTorch vs {a}: {g.iloc[0]['pytorch']} vs {g.iloc[0]['other']} lines, "
                                    f"{g.iloc[-1]['pytorch']} vs {g.iloc[-1]['other']} tokens"
                                    for a, g in c.groupby("against", sort=False))
