@@ -61,3 +61,11 @@ def test_a_missing_tensorflow_program_is_named_and_inconclusive(ergo_report):
 
 def test_no_programs_is_not_yet_measured(ergo_report):
     assert verdict(ergo_report, {"flax": (10, 100)}).verdict == "not yet measured"
+
+
+def test_the_verdict_is_shown_at_the_neighbouring_margins_too(ergo_report):
+    # Keras 8% longer than PyTorch in lines: within a 10% margin (mixed), beyond a 5% one (supported).
+    v = verdict(ergo_report, {**ALL, "keras": (54, 700)})
+    assert v.verdict == "mixed" and "Why 10%" in v.rule
+    assert "Sensitivity to the threshold (PyTorch shorter by more than): 5%: **supported**; 10%: **mixed** (the rule's)" \
+        in v.evidence
