@@ -156,8 +156,8 @@ def what_this_means(att: pd.DataFrame) -> str:
         refused = int((w["naive"] == "refused").sum())
         text = (f"**{md(machine)}.** {len(easy)} of {len(kinds)} layer kinds port on every pair with no more than "
                 f"transposes, reshapes and slices" + (f" ({', '.join(md(k) for k in easy)})" if easy else "") + ". "
-                + ("".join(f"{md(r['layer'])} needs {md(r['beyond_layout'] or 'a fix for a failed pair')}; "
-                           for _, r in hard.iterrows())) +
+                + ("; ".join(f"{md(r['layer'])} needs {md(r['beyond_layout'] or 'a fix for a failed pair')}"
+                             for _, r in hard.iterrows()) + (". " if len(hard) else "")) +
                 f"{int((w['outcome'] == 'matches').sum())} of {len(w)} conversions by hand match. "
                 f"The naive copy (arrays as-is where every shape fits) matched on {int((w['naive'] == 'matches').sum())}, "
                 f"stopped with a shape or count mismatch on {refused}, and **ran and silently computed something else "

@@ -63,10 +63,12 @@ def test_a_forgotten_transpose_on_a_square_kernel_is_silent_and_is_caught():
 
 
 def test_a_converter_that_leaves_an_array_behind_is_a_stored_failure(monkeypatch):
+    def forgets_the_bias(w, s):
+        return {"linear/kernel": w["0.weight"].T}, {"gelu_approximate": False}
+
     conv = converters.get("dense", "torch", "jax")
     monkeypatch.setitem(converters.CONVERTERS, ("dense", "torch", "jax"),
-                        converters.Converter("dense", "torch", "jax", conv.steps,
-                                             lambda w, s: ({"linear/kernel": w["0.weight"].T}, {})))
+                        converters.Converter("dense", "torch", "jax", conv.steps, forgets_the_bias))
     src = measure.train_source("torch", "dense", TINY)
     a = measure.port_one("torch", src, "jax", TINY)
     assert a["outcome"] == "fails" and "linear/bias" in a["error"]["message"]
