@@ -151,7 +151,7 @@ def hostile_notebook(data: bytes, marker: Path) -> bytes:
 def test_smoke_profile_runs_every_framework(pipeline):
     first = pipeline["first"]
     assert first.returncode == 0, first.stderr[-3000:]
-    assert "24 executed, 0 reused, 0 failed, 1 skipped" in first.stdout
+    assert "26 executed, 0 reused, 0 failed, 1 skipped" in first.stdout
     runs, problems = pipeline["store"].load()
     assert not problems
     smoke = [j for r in runs for j in r.jobs if r.manifest["profile"]["name"] == "smoke"
@@ -191,7 +191,7 @@ def test_every_executed_notebook_is_valid_and_logged(pipeline):
             assert nb.metadata["papermill"]["parameters"]["framework"] == j["framework"]
             assert (run.path / "logs" / f"{j['job_id']}.log").is_file()
             count += 1
-    assert count == 25  # the smoke profile's 24 jobs (tf-serving's skipped one included) and the one that timed out
+    assert count == 27  # the smoke profile's 26 jobs (tf-serving's skipped one included) and the one that timed out
 
 
 def test_manifest_fingerprint(pipeline):
@@ -207,7 +207,7 @@ def test_rerun_reuses_everything(pipeline):
     second = pipeline["second"]
     assert second.returncode == 0, second.stderr[-3000:]
     # Skipped jobs too: nothing about the machine changed, so TensorFlow Serving is still missing.
-    assert "0 executed, 24 reused, 0 failed" in second.stdout
+    assert "0 executed, 26 reused, 0 failed" in second.stdout
 
 
 def test_timeout_is_a_recorded_failure(pipeline):
@@ -612,13 +612,13 @@ def test_one_bad_file_costs_only_its_own_job_or_run(damaged):
     assert "no longer in the store" not in changes and "could not be read" in changes
     # Every other job of that run stays reusable: the rerun measures the damaged one alone.
     assert damaged["rerun"].returncode == 0, damaged["rerun"].stderr[-3000:]
-    assert "2 executed, 22 reused, 0 failed" in damaged["rerun"].stdout
+    assert "2 executed, 24 reused, 0 failed" in damaged["rerun"].stdout
 
 
 def test_nightly_reuses_everything_prints_a_pdf_and_summarizes(pipeline):
     res = pipeline["nightly"]
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    assert "0 executed, 24 reused, 0 failed" in res.stdout
+    assert "0 executed, 26 reused, 0 failed" in res.stdout
     assert "nothing to rebuild" in res.stdout  # the HTML book of the same inputs was left as it was
     # ... and the single page for the PDF was written from the same parsed pages: no chapter was executed again.
     said = re.sub(r"\x1b\[[0-9;]*m", "", res.stdout + res.stderr)
