@@ -13,6 +13,7 @@ import pytest
 
 from conftest import job, manifest
 from fwbench.experiments.eager_vs_graph import views
+from fwbench.matrix.profile import load_profile
 from fwbench.report.claims import VERDICTS
 from fwbench.report.results import Report
 from fwbench.store.store import Store
@@ -22,6 +23,10 @@ pytestmark = pytest.mark.slow
 
 #: Verdicts a rule can reach from measurements (the scale, plus inconclusive).
 JUDGED = tuple(v for v in VERDICTS if v not in ("not testable here", "not yet measured"))
+
+
+#: The smoke profile's jobs: counted from the profile, so adding an experiment's smoke lines changes no test.
+SMOKE_JOBS = len(load_profile("smoke").jobs)
 
 
 def cli(*args, timeout=1500, env=None):
@@ -151,7 +156,7 @@ def hostile_notebook(data: bytes, marker: Path) -> bytes:
 def test_smoke_profile_runs_every_framework(pipeline):
     first = pipeline["first"]
     assert first.returncode == 0, first.stderr[-3000:]
-    assert "26 executed, 0 reused, 0 failed, 1 skipped" in first.stdout
+    assert f"{SMOKE_JOBS} executed, 0 reused, 0 failed, 1 skipped" in first.stdout
     runs, problems = pipeline["store"].load()
     assert not problems
     smoke = [j for r in runs for j in r.jobs if r.manifest["profile"]["name"] == "smoke"
@@ -191,7 +196,7 @@ def test_every_executed_notebook_is_valid_and_logged(pipeline):
             assert nb.metadata["papermill"]["parameters"]["framework"] == j["framework"]
             assert (run.path / "logs" / f"{j['job_id']}.log").is_file()
             count += 1
-    assert count == 27  # the smoke profile's 26 jobs (tf-serving's skipped one included) and the one that timed out
+    assert count == SMOKE_JOBS + 1  # the smoke profile's jobs (tf-serving's skipped one included) and the timed-out one
 
 
 def test_manifest_fingerprint(pipeline):
@@ -207,7 +212,7 @@ def test_rerun_reuses_everything(pipeline):
     second = pipeline["second"]
     assert second.returncode == 0, second.stderr[-3000:]
     # Skipped jobs too: nothing about the machine changed, so TensorFlow Serving is still missing.
-    assert "0 executed, 26 reused, 0 failed" in second.stdout
+    assert f"0 executed, {SMOKE_JOBS} reused, 0 failed" in second.stdout
 
 
 def test_timeout_is_a_recorded_failure(pipeline):
@@ -612,13 +617,13 @@ def test_one_bad_file_costs_only_its_own_job_or_run(damaged):
     assert "no longer in the store" not in changes and "could not be read" in changes
     # Every other job of that run stays reusable: the rerun measures the damaged one alone.
     assert damaged["rerun"].returncode == 0, damaged["rerun"].stderr[-3000:]
-    assert "2 executed, 24 reused, 0 failed" in damaged["rerun"].stdout
+    assert f"2 executed, {SMOKE_JOBS - 2} reused, 0 failed" in damaged["rerun"].stdout
 
 
 def test_nightly_reuses_everything_prints_a_pdf_and_summarizes(pipeline):
     res = pipeline["nightly"]
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    assert "0 executed, 26 reused, 0 failed" in res.stdout
+    assert f"0 executed, {SMOKE_JOBS} reused, 0 failed" in res.stdout
     assert "nothing to rebuild" in res.stdout  # the HTML book of the same inputs was left as it was
     # ... and the single page for the PDF was written from the same parsed pages: no chapter was executed again.
     said = re.sub(r"\x1b\[[0-9;]*m", "", res.stdout + res.stderr)

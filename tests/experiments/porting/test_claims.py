@@ -1,14 +1,9 @@
 """The M1 rule on synthetic attempts whose right answer is known by construction (never on measured outcomes)."""
 
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from synthetic import job, kind_jobs  # noqa: E402
-
-from fwbench.report.claims import load_claims, verdict_for  # noqa: E402
-from fwbench.report.results import Report  # noqa: E402
+from fwbench.report.claims import load_claims, verdict_for
+from fwbench.report.results import Report
+from synthetic.porting import job, kind_jobs
 
 M1 = next(c for c in load_claims() if c.id == "M1")
 EASY = lambda s, t: ["transpose: kernel"]  # noqa: E731

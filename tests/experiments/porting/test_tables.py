@@ -1,14 +1,9 @@
 """Porting tables on synthetic attempts we control: rows, the layer x pair matrix, per-kind summaries, the text."""
 
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from synthetic import attempt, job, kind_jobs  # noqa: E402
-
-from fwbench.experiments.porting import plots, tables  # noqa: E402
-from fwbench.report.results import Report  # noqa: E402
+from fwbench.experiments.porting import plots, tables
+from fwbench.report.results import Report
+from synthetic.porting import attempt, job, kind_jobs
 
 
 def report(make_store, jobs):
