@@ -190,7 +190,7 @@ def test_every_executed_notebook_is_valid_and_logged(pipeline):
             assert nb.metadata["papermill"]["parameters"]["framework"] == j["framework"]
             assert (run.path / "logs" / f"{j['job_id']}.log").is_file()
             count += 1
-    assert count == 25  # the smoke profile's 24 jobs (tf-serving's skipped one included) and the one that timed out
+    assert count == 26  # the smoke profile's 25 jobs (tf-serving's skipped one included) and the one that timed out
 
 
 def test_manifest_fingerprint(pipeline):
