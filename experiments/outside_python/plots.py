@@ -42,6 +42,7 @@ def outcome_chart(att: pd.DataFrame):
         ax.set_xlabel("host:runtime")
         ax.set_ylabel("source framework and workload")
         ax.tick_params(axis="x", labelrotation=20)
+        ax.tick_params(axis="y", labelrotation=0)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in OUTCOME_COLOURS.values()]
     fig.legend(handles, ["fails", "works but differs", "works and matches"], loc="outside lower center", ncols=3,
                frameon=False)
@@ -51,6 +52,8 @@ def outcome_chart(att: pd.DataFrame):
 def latency_chart(att: pd.DataFrame):
     """Inference latency per (source, host:runtime): geometric mean of the per-process medians with 95% intervals
     over processes, batch 1 and batch 64 panels, one row of panels per machine; log scale."""
+    from matplotlib.ticker import NullFormatter
+
     sns.set_theme(style="whitegrid", context="notebook")
     d = att.dropna(subset=["latency_b1_s"]).copy()
     d["label"] = d["framework"] + " " + d["workload"] + " → " + d["runtime"]
@@ -75,6 +78,7 @@ def latency_chart(att: pd.DataFrame):
             ax.set_yticks(y, labels, fontsize=9)
             ax.invert_yaxis()
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())  # a narrow log range labels its minor ticks on top of each other
             ax.set_xlabel(f"latency per call at batch {b} (ms, log)")
             ax.set_title(f"{machine}: batch {b}")
     handles = [plt.Rectangle((0, 0), 1, 1, color=palette[h]) for h in hosts]
