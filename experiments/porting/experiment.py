@@ -4,7 +4,7 @@ from fwbench.experiments.base import Experiment
 from fwbench.experiments.porting.measure import Params, variants
 from fwbench.experiments.porting.payload import check_attempts
 
-EXPERIMENT = Experiment(name="porting", title="Porting trained layers between frameworks", params=Params, order=35,
+EXPERIMENT = Experiment(name="porting", title="Porting trained layers between frameworks", params=Params, order=37,
                         summary="moves trained weights of every layer kind between torch.nn, Keras and flax, by hand "
                                 "and through ONNX, and checks that each ported layer computes the same thing",
                         evidence="sections {ref}`fig-porting` and {ref}`porting-onnx`",

@@ -149,7 +149,8 @@ def machine_label(hw: dict) -> tuple[str, str]:
 
 
 #: Programs outside Python that an experiment may use: name -> the argument that prints its version.
-TOOLS = {"java": "-version", "tensorflow_model_server": "--version", "taskset": "--version"}
+TOOLS = {"java": "-version", "tensorflow_model_server": "--version", "taskset": "--version", "node": "--version",
+         "chromium": "--version"}
 
 
 def tool_versions() -> dict[str, str | None]:
