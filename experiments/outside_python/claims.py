@@ -133,7 +133,10 @@ def rule_x7(report: Report) -> tuple[str, str, pd.DataFrame]:
     for name, cells, word, counts in (("ONNX Runtime gives portability", port, p_verdict, p_counts),
                                       ("TensorFlow.js is the strong web path", web, w_verdict, w_counts)):
         if counts is None:
-            parts.append(f"**{name}**: not yet measured (no cells).")
+            tfjs_ran = att["runtime"].astype(str).str.contains("tfjs").any()
+            parts.append(f"**{name}**: not measured by the stored runs." + ("" if tfjs_ran or cells is port else
+                         " The TF.js path needs its converter's own environment (an older TensorFlow, about 2.8 GB) "
+                         "and runs in the full profile: `PROFILE=full make report` decides this half."))
             continue
         lines = "\n".join(f"- {md(c['label'])}: **{c['role']}**"
                           + (f" ({md(c['detail'])})" if c.get("detail") else
@@ -144,5 +147,7 @@ def rule_x7(report: Report) -> tuple[str, str, pd.DataFrame]:
     cells = pd.concat([port[["label", "role", "part"]], web[["label", "role", "part"]]], ignore_index=True)
     evidence = ("\n\n".join(parts) + "\n\nNot run here: ONNX Runtime for Java (Maven Central) and C# (NuGet), "
                 "whose registries this machine cannot reach, and TensorFlow.js's native binding tfjs-node, whose "
-                "install downloads libtensorflow from outside the npm registry (its attempt is in the chapter).")
+                "install downloads libtensorflow from outside the npm registry ("
+                + ("its attempt is in the chapter)." if (att["runtime"] == "node:tfjs-node").any()
+                   else "attempted in the full profile)."))
     return verdict, evidence, cells

@@ -76,9 +76,15 @@ def _check_fields(path, data: dict, kind: str) -> None:
 
 
 @lru_cache(maxsize=None)
-def payload_checks() -> dict:
-    """Stored-job key -> the checker of the experiment that owns it (fwbench.experiments.base.Experiment.payloads)."""
-    return {key: check for experiment in registry().values() for key, check in experiment.payloads.items()}
+def payload_checks() -> dict[str, dict[str, object]]:
+    """Stored-job key -> {experiment: its checker} (fwbench.experiments.base.Experiment.payloads): several
+    experiments may store a part under the same key (an export job's and a porting job's `attempts`), each in its
+    own shape."""
+    out: dict[str, dict[str, object]] = {}
+    for name, experiment in registry().items():
+        for key, check in experiment.payloads.items():
+            out.setdefault(key, {})[name] = check
+    return out
 
 
 def validate_job(data: dict, path="job") -> dict:
@@ -116,11 +122,17 @@ def validate_job(data: dict, path="job") -> dict:
             check_name(path, f"samples[{i}].variant", entry["variant"])
     if "replacement" in data:
         _check_replacement(path, data["replacement"])
-    # Experiment-specific parts (a debugging job's cases, an export job's attempts, ...) are checked by their
-    # experiment's own code, on any job that carries them: a bundle cannot slip one past under another experiment.
-    for key, check in payload_checks().items():
-        if key in data:
-            check(data[key], path, check_name)
+    # Experiment-specific parts (a debugging job's cases, an export job's attempts, ...) are checked by the job's own
+    # experiment's code; a part that only other experiments store is refused, so a bundle cannot slip one past
+    # under another experiment's name.
+    for key, owners in payload_checks().items():
+        if key not in data:
+            continue
+        check = owners.get(data["experiment"])
+        if check is None:
+            raise StoreError(f"{path}: carries {key!r}, which {', '.join(sorted(owners))} jobs store, not "
+                             f"{data['experiment']} jobs")
+        check(data[key], path, check_name)
     return data
 
 
