@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from fwbench.book import csp, guard, pages, stale
+from fwbench.book import csp, guard, pages, size, stale
 from fwbench.errors import BookError
 from fwbench.files import write_json_atomic
 from fwbench.measure.fingerprint import git_commit
@@ -28,7 +28,7 @@ MATHJAX = SCRATCH / "static" / "mathjax" / "tex-chtml.js"
 #: The whole text of appendix outputs too long for their page (fwbench.report.sanitize.MAX_PAGE_OUTPUT), served
 #: from _static; each file holds at most MAX_WHOLE_OUTPUT characters so that one dump cannot swell the book.
 OUTPUTS = SCRATCH / "static" / "outputs"
-MAX_WHOLE_OUTPUT = 2_000_000
+MAX_WHOLE_OUTPUT = 500_000
 
 
 #: What a book is built from besides the store: the package (chapters' code, sanitizer, templates), the pages,
@@ -187,6 +187,7 @@ def build(out: Path = REPO, store_root: Path | None = None, builder: str = "html
     # What older builds left (pages no longer in the book, figures no page shows) must not stay reachable.
     stale.remove_stale_pages(html_dir.parent, pages.page_names(staged), churning=(pages.APPENDIX_FOLDER,))
     stale.remove_unshown_images(html_dir)
+    size.strip_source_maps(html_dir)
     if builder in ("html", "singlehtml"):
         for page, refused in csp.protect_tree(html_dir).items():
             # Left out of the page's policy, so the browser will not run it; named here so it gets looked at.

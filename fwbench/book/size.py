@@ -32,3 +32,14 @@ def size_line(html_dir: Path, top: int = 3) -> str:
     over = "OVER the target: " if size > TARGET_BYTES else ""
     return (f"book: {size / 2**20:.1f} MB ({over}target {TARGET_BYTES / 2**20:.0f} MB)"
             + (f"; largest: {largest}" if largest else ""))
+
+
+def strip_source_maps(html_dir: Path) -> int:
+    """Delete the themes' source maps (`*.map` under _static: 3.4 MB of a 28 MB book) and return the bytes freed.
+    Only a developer's tools ever fetch them, to show the themes' own sources; a reader's browser never does."""
+    freed = 0
+    for path in Path(html_dir, "_static").rglob("*.map"):
+        if path.is_file() and not path.is_symlink():
+            freed += path.stat().st_size
+            path.unlink()
+    return freed
