@@ -56,7 +56,8 @@ def cmd_run(args) -> int:
 
     profile = load_profile(args.profile)  # validates everything before anything is written
     options = RunOptions(force=args.force, progress=not args.no_progress)
-    summary = run_profile(profile, _store(args), options, _executor(args, options))
+    executor = _executor(args, options)
+    summary = run_profile(profile, _store(args), options, executor)
     for failure in summary.failures:
         print(f"fwbench: failed: {failure}", file=sys.stderr)
     print(summary.line())
