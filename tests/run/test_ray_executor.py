@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
+import package_copy
+from fwbench.run.ray_executor import CLASS_LABEL, SLOT  # imports no Ray: only its use does
+
 ray = pytest.importorskip("ray", reason="Ray is not installed (an optional extra: pip install 'fwbench[ray]')")
-
-import package_copy  # noqa: E402  (after the skip: without Ray nothing here runs)
-
-from fwbench.run.ray_executor import CLASS_LABEL, SLOT  # noqa: E402
 
 #: An experiment whose jobs take a little while and show what they see: long enough that two sharing a node would
 #: overlap in their stored times, and that a node can be killed mid-job.
