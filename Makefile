@@ -9,7 +9,7 @@ PROFILE ?= quick
 NIGHTLY_PROFILE ?= full
 PYTEST_ARGS ?=
 
-.PHONY: setup chromium report plan run book toc results test lint nightly bench-rebuild bench-report bench-stability bench-busy bench-isolation bundle lock clean
+.PHONY: setup ray-setup chromium report plan run book toc results test lint nightly bench-rebuild bench-report bench-stability bench-busy bench-isolation bundle lock clean
 
 setup: $(STAMP) $(MATHJAX) chromium
 
@@ -20,6 +20,11 @@ $(STAMP): requirements.lock pyproject.toml
 
 $(MATHJAX): scripts/setup_mathjax.sh
 	bash scripts/setup_mathjax.sh
+
+## The Ray executor's optional extra (README, "Many machines"): Ray at its pin in pyproject.toml, every other
+## package held at the lock's pins. On the driver and on every measuring node (which need no book tools).
+ray-setup: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-build-isolation -c requirements.lock -e '.[ray]'
 
 ## Debian's chromium: prints the PDF and opens every page in the tests (a no-op once installed).
 chromium:

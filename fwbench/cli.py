@@ -55,11 +55,27 @@ def cmd_run(args) -> int:
     from fwbench.run.runner import RunOptions, run_profile
 
     profile = load_profile(args.profile)  # validates everything before anything is written
-    summary = run_profile(profile, _store(args), RunOptions(force=args.force, progress=not args.no_progress))
+    options = RunOptions(force=args.force, progress=not args.no_progress)
+    executor = _executor(args, options)
+    summary = run_profile(profile, _store(args), options, executor)
     for failure in summary.failures:
         print(f"fwbench: failed: {failure}", file=sys.stderr)
     print(summary.line())
     return EXIT_FAILED_JOBS if summary.failed else EXIT_OK
+
+
+def _executor(args, options):
+    """Where the jobs run: None for this machine (Ray is then never imported), or a Ray cluster's nodes."""
+    if getattr(args, "executor", "local") == "local":
+        if getattr(args, "address", None):
+            raise InputError("--address is for --executor ray")
+        return None
+    address = args.address or os.environ.get("RAY_ADDRESS")
+    if not address:
+        raise InputError("--executor ray needs --address HOST:PORT (the Ray head node's address) or RAY_ADDRESS")
+    from fwbench.run.ray_executor import RayExecutor
+
+    return RayExecutor(address, options)
 
 
 def cmd_plan(args) -> int:
@@ -125,8 +141,10 @@ def cmd_report(args) -> int:
     from fwbench.run.runner import RunOptions, run_profile
 
     profile = load_profile(args.profile)
+    options = RunOptions(force=args.force, progress=not args.no_progress)
+    executor = _executor(args, options)  # a missing --address is said before anything is imported or run
     _import_references(args)
-    summary = run_profile(profile, _store(args), RunOptions(force=args.force, progress=not args.no_progress))
+    summary = run_profile(profile, _store(args), options, executor)
     index = build(Path(args.out), store_root=_store(args).root)
     for failure in summary.failures:
         print(f"fwbench: failed: {failure}", file=sys.stderr)
@@ -186,10 +204,12 @@ def cmd_import(args) -> int:
 def cmd_nightly(args) -> int:
     _check_experiments()
     from fwbench.nightly import NightlyOptions, nightly
+    from fwbench.run.runner import RunOptions
 
+    executor = _executor(args, RunOptions(force=args.force, progress=not args.no_progress))
     return nightly(_store(args), NightlyOptions(profile=args.profile, out=Path(args.out), book_out=Path(args.book_out),
                                                  force=args.force, reference=not args.no_reference,
-                                                 progress=not args.no_progress))
+                                                 progress=not args.no_progress, executor=executor))
 
 
 def cmd_history(args) -> int:
@@ -215,6 +235,15 @@ def _measuring_flags(p: argparse.ArgumentParser, profile: str) -> None:
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
+def _executor_flags(p: argparse.ArgumentParser) -> None:
+    """Where a measuring command's jobs run."""
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="local: this machine, one job at a time (default); ray: the measuring nodes of a Ray cluster, "
+                        "one job per node at a time (README, 'Many machines')")
+    p.add_argument("--address", default=None, help="with --executor ray: the head node's address, HOST:PORT "
+                                                   "(default: $RAY_ADDRESS)")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m fwbench", description="Measure PyTorch, TensorFlow and JAX; build the report.")
     p.add_argument("--store", default=None, help="results store directory (default: $FWBENCH_STORE or ./results)")
@@ -222,10 +251,12 @@ def parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="execute a profile's jobs with papermill into the store")
     _measuring_flags(run, "quick")
+    _executor_flags(run)
     run.set_defaults(func=cmd_run)
 
     rep = sub.add_parser("report", help="run a profile, then build the book (what `make report` does)")
     _measuring_flags(rep, "quick")
+    _executor_flags(rep)
     rep.add_argument("--out", default=".", help="directory that receives _build/html/")
     rep.add_argument("--no-reference", action="store_true", help="do not import the committed reference bundles")
     rep.set_defaults(func=cmd_report)
@@ -263,6 +294,7 @@ def parser() -> argparse.ArgumentParser:
     nig = sub.add_parser("nightly", help="run a profile (cached), build the book and its PDF, compare with the "
                                           "previous version; exit 3 on a significant regression")
     _measuring_flags(nig, "full")
+    _executor_flags(nig)
     nig.add_argument("--out", default="_build/nightly", help="directory for the PDF, summary and bundle")
     nig.add_argument("--book-out", default=".", help="directory that receives _build/html/ and _build/singlehtml/")
     nig.add_argument("--no-reference", action="store_true", help="do not import the committed reference bundles")

@@ -21,6 +21,9 @@ class NightlyOptions:
     force: bool = field(default=False, metadata={"help": "re-run every job even if a stored result matches"})
     reference: bool = field(default=True, metadata={"help": "import the committed reference bundles first"})
     progress: bool = field(default=True, metadata={"help": "show the runner's progress bar"})
+    executor: object = field(default=None, metadata={
+        "help": "where the jobs run: None for this machine, or a fwbench.run.ray_executor.RayExecutor (its bundle "
+                "then holds the runs of every machine the cluster measured)"})
 
 
 def print_pdf(html: Path, pdf: Path, timeout_s: float = 300) -> Path:
@@ -69,7 +72,7 @@ def nightly(store: Store, options: NightlyOptions = NightlyOptions()) -> int:
         for line in import_references(store):
             print(line)
     summary = run_profile(load_profile(options.profile), store,
-                          RunOptions(force=options.force, progress=options.progress))
+                          RunOptions(force=options.force, progress=options.progress), options.executor)
     print(summary.line())
     for failure in summary.failures:
         print(f"fwbench: failed: {failure}")
@@ -78,10 +81,12 @@ def nightly(store: Store, options: NightlyOptions = NightlyOptions()) -> int:
     pdf = print_pdf(single, out / "report.pdf")
     current = versions.history(store)[-1]
     changes = versions.compare(store, current, versions.previous(store, current))
-    bundle = out / f"{this_machine_id()}.fwbundle"
+    # A cluster's night bundles every machine it measured; a local night, this machine.
+    machines = sorted(summary.machines) if options.executor is not None else None
+    bundle = out / (f"{this_machine_id()}.fwbundle" if machines is None else "cluster.fwbundle")
     skipped: list[str] = []
     try:
-        pack(store, bundle, skipped=skipped)
+        pack(store, bundle, machines, skipped=skipped)
         for problem in skipped:
             print(f"fwbench: bundle: skipped unreadable file: {problem}")
     except Exception as exc:  # a night with no runs of this machine still reports

@@ -25,7 +25,9 @@ from fwbench.workloads import WORKLOADS
 
 PROFILE_DIR = PROFILES
 DEVICES = ("cpu", "cuda", "auto")
-_PROFILE_KEYS = {"name", "description", "threads", "timeout_s", "seed", "machine_label", "experiments"}
+_PROFILE_KEYS = {"name", "description", "threads", "timeout_s", "seed", "machine_label", "experiments", "pins"}
+#: A hardware class: the value of a Ray node label (fwbench.run.ray_executor), hence Ray's (and Kubernetes') syntax.
+CLASS_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?")
 _EXPERIMENT_KEYS = {"frameworks", "devices", "workloads", "variants", "params", "processes", "replacement_processes",
                     "max_processes"}
 #: A profile file's size at most, checked before it is parsed: the committed ones are under 3 KB, and the pure-Python
@@ -60,6 +62,9 @@ class Job:
     max_processes: int = field(default=0, metadata={
         "help": "sequential design (fwbench.run.sequential): the most processes the cell may get, one more per round "
                 "while a comparison it takes part in is undecided; 0 for a fixed number of processes"})
+    classes: tuple = field(default=(), metadata={
+        "help": "the hardware classes that may run it on a Ray cluster (the profile's `pins`); () for any. Not part "
+                "of its key: where a job runs is the machine's fingerprint"})
 
     @property
     def cell_id(self) -> str:
@@ -192,12 +197,12 @@ def visible_gpu() -> bool:
     return out.returncode == 0 and "GPU" in out.stdout
 
 
-def _devices(where: str, value) -> list[str]:
+def _devices(where: str, value, gpu: bool | None = None) -> list[str]:
     names = _names(where, value, list(DEVICES))
     expanded = []
     for d in names:
         if d == "auto":
-            expanded += ["cpu"] + (["cuda"] if visible_gpu() else [])
+            expanded += ["cpu"] + (["cuda"] if (visible_gpu() if gpu is None else gpu) else [])
         else:
             expanded.append(d)
     return list(dict.fromkeys(expanded))
@@ -212,8 +217,48 @@ def _threads(where: str, value):
     return value
 
 
-def parse_profile(data, where: str = "profile") -> Profile:
-    """Validate a profile mapping and expand it into jobs."""
+def _pins(where: str, value, blocks) -> dict[str, dict[str, tuple[str, ...]]]:
+    """The profile's `pins`: {devices: {device: [class, ...]}, experiments: {block: [class, ...]}}, checked."""
+    if value is None:
+        return {"devices": {}, "experiments": {}}
+    if not isinstance(value, dict):
+        _fail(where, "expected a mapping with 'devices' and/or 'experiments', each naming hardware classes")
+    out = {}
+    for kind, allowed in (("devices", [d for d in DEVICES if d != "auto"]), ("experiments", list(blocks))):
+        given = value.get(kind, {})
+        if not isinstance(given, dict):
+            _fail(f"{where}.{kind}", f"expected a mapping of {kind[:-1]} -> list of hardware classes")
+        for name, classes in given.items():
+            if name not in allowed:
+                _fail(f"{where}.{kind}.{name}", f"unknown {kind[:-1]}; allowed: {', '.join(map(str, allowed))}")
+            if isinstance(classes, str):
+                classes = [classes]
+            if not isinstance(classes, list) or not classes or not all(
+                    isinstance(c, str) and CLASS_NAME.fullmatch(c) for c in classes):
+                _fail(f"{where}.{kind}.{name}", f"expected a non-empty list of hardware classes (letters, digits, "
+                      f"'_', '.', '-', at most 63, as Ray node labels are), got {_shown(classes)}")
+        out[kind] = {name: tuple(dict.fromkeys(classes)) for name, classes in given.items()}
+    for key in value:
+        if key not in out:
+            _fail(f"{where}.{key}", "unknown key; allowed: devices, experiments")
+    return out
+
+
+def _classes(where: str, pins: dict, block: str, device: str) -> tuple[str, ...]:
+    """The classes that may run a block's jobs on `device`: what both of its pins allow; () where none pins it."""
+    sets = [set(pins["experiments"][block])] if block in pins["experiments"] else []
+    sets += [set(pins["devices"][device])] if device in pins["devices"] else []
+    if not sets:
+        return ()
+    both = set.intersection(*sets)
+    if not both:
+        _fail(where, f"{block} on {device}: its experiment's and its device's pins share no hardware class")
+    return tuple(sorted(both))
+
+
+def parse_profile(data, where: str = "profile", gpu: bool | None = None) -> Profile:
+    """Validate a profile mapping and expand it into jobs. `gpu`: whether `devices: [auto]` finds a GPU (default:
+    whether this machine shows one; a Ray run expands the profile once per hardware class, from its nodes' view)."""
     if not isinstance(data, dict):
         _fail(where, "a profile must be a mapping")
     for key in data:
@@ -243,9 +288,11 @@ def parse_profile(data, where: str = "profile") -> Profile:
     if not isinstance(experiments, dict) or not experiments:
         _fail(f"{where}.experiments", f"expected a mapping with at least one of: {', '.join(EXPERIMENTS)}")
 
+    pins = _pins(f"{where}.pins", data.get("pins"), experiments)
     jobs = []
     for key, spec in experiments.items():
         at = f"{where}.experiments.{key}"
+        block = key  # (`key` names the block's own keys below)
         # "name@label" is one more block of the same experiment with its own workloads and parameters
         # (e.g. large models at a smaller batch); its cells differ by their parameter digest.
         exp_name, _, label = str(key).partition("@")
@@ -257,7 +304,7 @@ def parse_profile(data, where: str = "profile") -> Profile:
             if key not in _EXPERIMENT_KEYS:
                 _fail(f"{at}.{key}", f"unknown key; allowed: {', '.join(sorted(_EXPERIMENT_KEYS))}")
         fws = _names(f"{at}.frameworks", spec.get("frameworks", frameworks.names()), frameworks.names())
-        devices = _devices(f"{at}.devices", spec.get("devices", ["cpu"]))
+        devices = _devices(f"{at}.devices", spec.get("devices", ["cpu"]), gpu)
         experiment = EXPERIMENTS[exp_name]
         known_workloads = list(experiment.workloads) if experiment.workloads else sorted(WORKLOADS)
         workloads = _names(f"{at}.workloads", spec.get("workloads", known_workloads), known_workloads)
@@ -308,7 +355,8 @@ def parse_profile(data, where: str = "profile") -> Profile:
             order = random.Random(f"{seed}|{key}|{process}").sample(cells, len(cells))
             for fw, device, workload, variant in order:
                 jobs.append(Job(exp_name, fw, device, workload, variant, params, threads, float(timeout), process,
-                                replacements, cap if cap > processes else 0))
+                                replacements, cap if cap > processes else 0,
+                                _classes(f"{where}.pins", pins, block, device)))
     if not jobs:
         _fail(where, "expands to no jobs")
     return Profile(name=name, description=description, source=data, jobs=tuple(jobs), seed=seed,

@@ -29,6 +29,14 @@ def environment_key(fp: dict, threads: int) -> dict:
             "environment": env, "threads": threads}
 
 
+def _threads(threads: int | str, cpus: int | None) -> int:
+    """A profile's threads as a count on a machine with `cpus` usable CPUs (None: this process's, as a job resolves
+    them: fwbench.measure.env.resolve_threads)."""
+    if cpus is None:
+        return resolve_threads(threads)
+    return cpus if threads == "auto" else min(int(threads), cpus)
+
+
 def job_key(job: Job, env_key: dict, code: str, tools: dict | None = None, notebook: str | None = None) -> str:
     """Hash of everything a job's result depends on; the external programs count only for experiments that use them."""
     experiment = EXPERIMENTS[job.experiment]
@@ -52,11 +60,12 @@ class Inputs:
     keys: dict[str, str] = field(metadata={"help": "job id -> job key"})
 
     @classmethod
-    def of(cls, jobs, fp: dict) -> "Inputs":
+    def of(cls, jobs, fp: dict, cpus: int | None = None) -> "Inputs":
+        """`cpus`: how many CPUs 'threads: auto' means on the machine of `fp` (default: this process's)."""
         names = sorted({job.experiment for job in jobs})
         code = {n: code_files(EXPERIMENTS[n].measure_module, EXPERIMENTS[n].notebook_path) for n in names}
         notebooks = {n: hashlib.sha256(EXPERIMENTS[n].notebook_path.read_bytes()).hexdigest() for n in names}
-        envs = {str(t): environment_key(fp, resolve_threads(t)) for t in {job.threads for job in jobs}}
+        envs = {str(t): environment_key(fp, _threads(t, cpus)) for t in {job.threads for job in jobs}}
         inputs = cls(fp, code, notebooks, envs, {})
         inputs.keys = {job.job_id: inputs.key_of(job) for job in jobs}
         return inputs

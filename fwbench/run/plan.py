@@ -96,8 +96,12 @@ def plan(profile: Profile, store: Store, force: bool = False) -> list[Planned]:
 def describe(planned: list[Planned]) -> list[str]:
     """The plan as lines for a terminal: one per job, the changed files under it, a count at the end."""
     lines, shown = [], set()
+    # A profile that pins jobs to hardware classes (a Ray cluster's nodes) says on each line which class runs it.
+    pinned = any(p.job.classes for p in planned)
     for p in planned:
         line = f"{p.action:5}  {p.job.job_id}"
+        if pinned:
+            line += f"  (class {' or '.join(p.job.classes) if p.job.classes else 'any'})"
         lines.append(line + (f"  [{p.reason}]" if p.reason else ""))
         if p.files and (p.job.experiment, p.files) not in shown:  # an experiment's files once, not per job
             shown.add((p.job.experiment, p.files))

@@ -23,6 +23,7 @@ from fwbench.matrix.profile import Job, Profile
 from fwbench.measure import fingerprint, threads
 from fwbench.measure.child import error_of
 from fwbench.paths import SCRATCH
+from fwbench.run.executor import Outcome, Target, one_by_one
 from fwbench.run.inputs import Inputs
 from fwbench.run.jobkey import digest
 from fwbench.run.kernel import KERNEL_NAME, jupyter_env
@@ -52,6 +53,7 @@ class Summary:
     replacements: int = 0
     extended: int = 0
     failures: list[str] = field(default_factory=list)
+    machines: list[str] = field(default_factory=list)  # the machine ids whose jobs these are, reused ones included
 
     def line(self) -> str:
         where = f"run {self.run_id}" if self.run_id else "no new run"
@@ -60,6 +62,18 @@ class Summary:
                  else "")
         return (f"fwbench: {self.executed} executed, {self.reused} reused, {self.failed} failed, "
                 f"{self.skipped} skipped{replaced}{grown} ({where})")
+
+    @classmethod
+    def merged(cls, summaries: list["Summary"]) -> "Summary":
+        """One summary over several machines' runs (a Ray cluster's hardware classes); one machine's as it is."""
+        if len(summaries) == 1:
+            return summaries[0]
+        out = cls(run_id=", ".join(s.run_id for s in summaries if s.run_id) or None)
+        for name in ("executed", "reused", "failed", "skipped", "replacements", "extended"):
+            setattr(out, name, sum(getattr(s, name) for s in summaries))
+        out.failures = [f for s in summaries for f in s.failures]
+        out.machines = sorted({m for s in summaries for m in s.machines})
+        return out
 
 
 def _now() -> str:
@@ -245,71 +259,169 @@ def skipped_like(first: dict, job: Job) -> dict:
     return {**_failure_doc(job, error), "status": "skipped", "duration_s": 0.0}
 
 
-def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions()) -> Summary:
-    """Execute `profile` into `store`; skip jobs whose inputs match a stored successful result."""
-    summary = Summary()
-    with machine_lock(_machine_lock_path()), store.lock():
+class LocalExecutor:
+    """Today's runner: the jobs run here, one after the other, each in a fresh kernel, under the machine's lock."""
+
+    name = "local"
+
+    def __init__(self, options: RunOptions = RunOptions()):
+        self.options = options
+
+    def session(self):
+        return machine_lock(_machine_lock_path())
+
+    def targets(self, profile: Profile) -> list[Target]:
+        fp = fingerprint.collect()
+        if profile.machine_label and fp.get("machine_label_source") != "env":  # the environment wins
+            fp["machine_label"], fp["machine_label_source"] = profile.machine_label, "profile"
+        return [Target(fp, profile.jobs, load=threads.machine_load)]
+
+    def lane(self, target: Target, run_id: str, keep) -> "LocalLane":
+        return LocalLane(self.options, run_id, keep)
+
+    def each(self, targets, work) -> list:
+        return one_by_one(targets, work)
+
+
+class LocalLane:
+    """One job at a time on this machine: `submit` runs it to the end (Lane, fwbench.run.executor)."""
+
+    def __init__(self, options: RunOptions, run_id: str, keep):
+        os.environ.update(jupyter_env(options.scratch / "jupyter"))
+        self.work_root = work_root_of(options.scratch, run_id)
+        self.temps = CellTemps([], keep=keep)
+        self.finished: list[tuple[str, Outcome]] = []
+
+    def capacity(self) -> int:
+        return 1
+
+    def schedule(self, batch) -> None:
+        self.temps.schedule(batch)
+
+    def submit(self, index: int, job: Job) -> str:
+        work = self.work_root / job.job_id
+        work.mkdir(parents=True, exist_ok=True)
+        nb_tmp = work / "executed.ipynb"
+        started = _now()
+        # Shared by the cell's processes: the first compiles into it, later ones find it warm.
+        with self.temps.env(index, job):
+            body = execute_job(job, work, nb_tmp, self.work_root / "cache" / job.cell_id)
+        self.finished.append((job.job_id, Outcome(
+            body, started, _now(), notebook=read_text(nb_tmp), log=read_text(work / "kernel.log"),
+            artifacts_dir=work / "artifacts" if (work / "artifacts").is_dir() else None)))
+        return job.job_id
+
+    def wait(self) -> tuple[str, Outcome]:
+        return self.finished.pop(0)
+
+    def done(self, index: int, job: Job) -> None:
+        self.temps.done(index, job)
+        shutil.rmtree(self.work_root / job.job_id, ignore_errors=True)
+
+    def close(self) -> None:
+        self.temps.close()
+        shutil.rmtree(self.work_root, ignore_errors=True)
+
+
+def read_text(path: Path) -> str | None:
+    """A file a kernel wrote, as text (bytes that are not UTF-8 kept as surrogates), or None if it was not written."""
+    try:
+        return path.read_bytes().decode("utf-8", "surrogateescape")
+    except FileNotFoundError:
+        return None
+
+
+@dataclass
+class _Shared:
+    """What every target of one run_profile call reads: the profile, the store as loaded, and how to scrub."""
+
+    profile: Profile
+    store: Store
+    options: RunOptions
+    executor: object
+    scrub: object
+    runs: list
+    imported: dict
+    done: dict
+
+
+def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions(), executor=None) -> Summary:
+    """Execute `profile` into `store`; skip jobs whose inputs match a stored successful result.
+
+    `executor` says where jobs run (fwbench.run.executor): this machine by default, or the nodes of a Ray cluster
+    (fwbench.run.ray_executor). Everything else, keys, reuse, rounds and the store's writes, is the same code."""
+    executor = executor or LocalExecutor(options)
+    with executor.session(), store.lock():
         clean_leftovers(options.scratch)
         # Everything written into the store passes through `scrub` (fwbench.privacy): stores travel in bundles and
         # books. Keys and measurements use the real values; only the stored copies are scrubbed.
         scrub = privacy.scrubber(store=store.root, scratch=options.scratch)
-        fp = fingerprint.collect()
-        if profile.machine_label and fp.get("machine_label_source") != "env":  # the environment wins
-            fp["machine_label"], fp["machine_label_source"] = profile.machine_label, "profile"
-        inputs = Inputs.of(profile.jobs, fp)
-        keys = inputs.keys
-        code = {name: digest(files) for name, files in inputs.code.items()}
-
+        targets = executor.targets(profile)
         runs, problems = store.load(strict=False)
         for problem in problems:
             print(f"fwbench: warning: skipping unreadable run: {problem}", file=sys.stderr)
         _close_abandoned(runs, store, scrub)
         imported = imported_runs(store)
-        done = reusable_results(runs, imported)
+        shared = _Shared(profile, store, options, executor, scrub, runs, imported, reusable_results(runs, imported))
+        summaries = executor.each(targets, lambda target: _run_target(target, shared))
+    return Summary.merged(summaries)
 
-        todo = [j for j in profile.jobs if options.force or keys[j.job_id] not in done]
-        summary.reused = len(profile.jobs) - len(todo)
-        newest = newest_results(runs, imported, fp["machine_id"])
-        replacements = Replacements(profile.jobs, inputs.key_of, newest)
-        extensions = Extensions(profile.jobs, inputs.key_of, dict(newest), seed=profile.seed)
-        # (A run killed between a cell's processes and its replacements or sequential rounds goes on from there.)
-        if not todo and not replacements.round() and not extensions.round():
-            return summary
 
-        # Say at once if the machine is already busy (pyperf warns of an untuned system likewise); the manifest
-        # keeps what was seen, so a reader can tell a quiet run from one made beside other work.
-        load = threads.machine_load()
-        warning = threads.busy_line(load, os.cpu_count() or 1)
-        if warning:
-            print(warning, file=sys.stderr)
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        run_id = f"{stamp}-{fp['machine_id']}"
-        summary.run_id = run_id
-        manifest = {
-            "schema_version": SCHEMA_VERSION, "kind": "run", "run_id": run_id,
-            "machine_id": fp["machine_id"], "machine_label": fp["machine_label"], "fingerprint": fp,
-            "profile": {"name": profile.name, "description": profile.description, "source": profile.source,
-                        "seed": profile.seed},
-            "status": "running", "started": _now(), "finished": None, "code_hash": code, "load_at_start": load,
-            "inputs": inputs.manifest_entry(),  # what `plan` compares with to say why a job runs again
-            # In execution order: each process round in its seeded random order, then any replacement processes.
-            "jobs": [j.job_id for j in todo],
-            "reused": {j.job_id: done[keys[j.job_id]] for j in profile.jobs if j not in todo},
-            "counts": {},
-        }
+def _run_target(target: Target, shared: _Shared) -> Summary:
+    """One machine's share of the profile: reuse what is stored for it, run the rest as one run of the store."""
+    profile, store, options, scrub, done = shared.profile, shared.store, shared.options, shared.scrub, shared.done
+    fp = target.fingerprint
+    summary = Summary(machines=[fp["machine_id"]])
+    inputs = Inputs.of(target.jobs, fp, cpus=target.cpus)
+    keys = inputs.keys
+    code = {name: digest(files) for name, files in inputs.code.items()}
+
+    todo = [j for j in target.jobs if options.force or keys[j.job_id] not in done]
+    summary.reused = len(target.jobs) - len(todo)
+    newest = newest_results(shared.runs, shared.imported, fp["machine_id"])
+    replacements = Replacements(target.jobs, inputs.key_of, newest)
+    extensions = Extensions(target.jobs, inputs.key_of, dict(newest), seed=profile.seed)
+    # (A run killed between a cell's processes and its replacements or sequential rounds goes on from there.)
+    if not todo and not replacements.round() and not extensions.round():
+        return summary
+
+    # Say at once if the machine is already busy (pyperf warns of an untuned system likewise); the manifest
+    # keeps what was seen, so a reader can tell a quiet run from one made beside other work.
+    load = (target.load or threads.machine_load)()
+    cpus = fp["hardware"].get("logical_cpus") or 1
+    warning = threads.busy_line(load, cpus)
+    if warning:
+        print(warning + (f" (class {target.hardware_class})" if target.hardware_class else ""), file=sys.stderr)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    # Two classes may be one kind of machine (a test cluster on one host): the class keeps their runs apart.
+    run_id = f"{stamp}-{fp['machine_id']}" + (f"-{target.hardware_class}" if target.hardware_class else "")
+    summary.run_id = run_id
+    manifest = {
+        "schema_version": SCHEMA_VERSION, "kind": "run", "run_id": run_id,
+        "machine_id": fp["machine_id"], "machine_label": fp["machine_label"], "fingerprint": fp,
+        "profile": {"name": profile.name, "description": profile.description, "source": profile.source,
+                    "seed": profile.seed},
+        "status": "running", "started": _now(), "finished": None, "code_hash": code, "load_at_start": load,
+        "inputs": inputs.manifest_entry(),  # what `plan` compares with to say why a job runs again
+        # In execution order: each process round in its seeded random order, then any replacement processes.
+        "jobs": [j.job_id for j in todo],
+        "reused": {j.job_id: done[keys[j.job_id]] for j in target.jobs if j not in todo},
+        "counts": {},
+        **({"executor": target.record} if target.record else {}),
+    }
+    store.write_manifest(scrub(manifest))
+    lane = shared.executor.lane(target, run_id, keep=lambda cell_id: replacements.next_for(cell_id) is not None
+                                or extensions.may_grow(cell_id))
+    status = "interrupted"
+    try:
+        _run_jobs(todo, (replacements, extensions), run_id, store, lane, target, options, summary, manifest, scrub)
+        status = "complete"
+    finally:
+        manifest.update(status=status, finished=_now(),
+                        counts={"executed": summary.executed, "reused": summary.reused,
+                                "failed": summary.failed, "skipped": summary.skipped})
         store.write_manifest(scrub(manifest))
-        os.environ.update(jupyter_env(options.scratch / "jupyter"))
-        work_root = work_root_of(options.scratch, run_id)
-        status = "interrupted"
-        try:
-            _run_jobs(todo, (replacements, extensions), run_id, store, work_root, options, summary, manifest, scrub)
-            status = "complete"
-        finally:
-            manifest.update(status=status, finished=_now(),
-                            counts={"executed": summary.executed, "reused": summary.reused,
-                                    "failed": summary.failed, "skipped": summary.skipped})
-            store.write_manifest(scrub(manifest))
-            shutil.rmtree(work_root, ignore_errors=True)
+        lane.close()
     return summary
 
 
@@ -346,38 +458,35 @@ def newest_results(runs, imported: dict, machine_id: str) -> dict[str, tuple[str
             if run.run_id not in imported and run.manifest["machine_id"] == machine_id for job in run.jobs}
 
 
-def _run_jobs(todo, added, run_id, store, work_root, options, summary, manifest, scrub) -> None:
+def _run_jobs(todo, added, run_id, store, lane, target, options, summary, manifest, scrub) -> None:
     """The planned jobs, then rounds of added processes until no cell needs one: replacements of unstable processes
     (fwbench.run.replace) and, for sequential blocks, one more process per cell still undecided
     (fwbench.run.sequential)."""
     replacements, extensions = added
     unavailable: dict[str, dict] = {}  # cell_id -> the skipped job's body, for the cell's later processes
-    temps = CellTemps(todo, keep=lambda cell_id: replacements.next_for(cell_id) is not None
-                      or extensions.may_grow(cell_id))
-    try:
-        batch = list(todo)
-        while True:
+    batch = list(todo)
+    lane.schedule(batch)
+    while True:
+        if not batch:
+            batch = _replacement_round(replacements, target)
+            summary.replacements += len(batch)
+            grown = extensions.round()
+            summary.extended += len(grown)
+            batch += grown
             if not batch:
-                batch = _replacement_round(replacements)
-                summary.replacements += len(batch)
-                grown = extensions.round()
-                summary.extended += len(grown)
-                batch += grown
-                if not batch:
-                    break
-                manifest["jobs"] = manifest["jobs"] + [j.job_id for j in batch]
-                store.write_manifest(scrub(manifest))
-                temps.schedule(batch)
-            _run_each(batch, added, run_id, store, work_root, options, summary, unavailable, temps, scrub)
-            batch = []
-    finally:
-        temps.close()
+                break
+            manifest["jobs"] = manifest["jobs"] + [j.job_id for j in batch]
+            store.write_manifest(scrub(manifest))
+            lane.schedule(batch)
+        _run_each(batch, added, run_id, store, lane, target, options, summary, unavailable, scrub)
+        batch = []
 
 
-def _replacement_round(replacements) -> list:
+def _replacement_round(replacements, target: Target) -> list:
     batch = replacements.round()
     busy = [job for job in batch if replacements.after_busy(job)]
-    warning = threads.busy_line(threads.machine_load(), os.cpu_count() or 1) if busy else ""
+    cpus = target.fingerprint["hardware"].get("logical_cpus") or 1
+    warning = threads.busy_line((target.load or threads.machine_load)(), cpus) if busy else ""
     if warning:
         # These replace series measured on a busy machine; started while other programs still hold the
         # CPUs they would be measured on a busy machine too. The next run starts them instead.
@@ -389,71 +498,100 @@ def _replacement_round(replacements) -> list:
     return batch
 
 
-def _run_each(batch, added, run_id, store, work_root, options, summary, unavailable, temps, scrub) -> None:
+def _run_each(batch, added, run_id, store, lane, target, options, summary, unavailable, scrub) -> None:
+    """The batch's jobs, as many at once as the lane runs (one on this machine), each filed as it finishes."""
     from tqdm.auto import tqdm
 
-    replacements, extensions = added
-    bar = tqdm(batch, desc="fwbench", unit="job", disable=not options.progress, file=sys.stderr)
-    for index, job in enumerate(bar):
-        bar.set_postfix_str(f"{job.framework} {job.variant}")
-        work = work_root / job.job_id
-        work.mkdir(parents=True, exist_ok=True)
-        nb_tmp = work / "executed.ipynb"
-        started = _now()
-        if job.cell_id in unavailable:
-            body = skipped_like(unavailable[job.cell_id], job)
-        else:
-            # Shared by the cell's processes: the first compiles into it, later ones find it warm.
-            with temps.env(index, job):
-                body = execute_job(job, work, nb_tmp, work_root / "cache" / job.cell_id)
-            if body["status"] == "skipped":
-                unavailable[job.cell_id] = {**body, "process": job.process}
-        doc = {**body, "schema_version": SCHEMA_VERSION, "kind": "job", "run_id": run_id,
-               "job_id": job.job_id, "job_key": replacements.key_of(job), "process": job.process, "mode": body.get("mode", job.mode),
-               "cell_id": job.cell_id, "experiment": job.experiment,
-               "framework": job.framework, "device": job.device, "workload": job.workload,
-               "variant": job.variant, "params": job.params, "started": started, "finished": _now()}
-        if job.job_id in replacements.added:  # which processes it was added for, and the series they lacked
-            doc["replacement"] = replacements.added[job.job_id]
-        if job.job_id in extensions.added:  # which processes it was added to, at which look, and what was open
-            doc[SEQUENTIAL] = extensions.added[job.job_id]
-        if job.max_processes:  # the cell's sequential design, so the book can say how far each cell went and why
-            doc["design"] = {"start": extensions.design(job.cell_id).start, "cap": job.max_processes}
-        try:
-            validate_job(doc)
-        except StoreError as exc:  # the notebook wrote something malformed: keep it as a failure
-            doc.update(status="failed", records=[], samples={}, checks=[],
-                       error={"type": "StoreError", "message": str(exc), "traceback": ""})
-        if nb_tmp.exists():  # papermill's metadata names the paths it ran with; outputs hold tracebacks
-            _store_notebook(nb_tmp, store.run_dir(run_id) / "notebooks" / f"{job.job_id}.ipynb", scrub)
-        if (work / "artifacts").is_dir():  # exported models: kept with the run, never in git nor in bundles
-            shutil.copytree(work / "artifacts", store.run_dir(run_id) / "artifacts" / job.job_id, dirs_exist_ok=True)
-        if (work / "kernel.log").exists():
-            _store_text(work / "kernel.log", store.run_dir(run_id) / "logs" / f"{job.job_id}.log", scrub)
-        stored = scrub(doc)
-        store.write_job(stored)
-        replacements.store(run_id, doc)
-        extensions.store(run_id, doc)
-        temps.done(index, job)
-        summary.executed += 1
-        if doc["status"] == "failed":  # said as stored: the nightly's summary.json is published with the bundle
-            summary.failed += 1
-            summary.failures.append(f"{job.job_id}: {stored['error']['type']}: {stored['error']['message'][:200]}")
-        elif doc["status"] == "skipped":
-            summary.skipped += 1
-        shutil.rmtree(work, ignore_errors=True)
+    bar = tqdm(total=len(batch), desc=target.hardware_class or "fwbench", unit="job", disable=not options.progress,
+               file=sys.stderr)
+    queue = list(enumerate(batch))
+    running: dict = {}
+    while queue or running:
+        while queue and len(running) < max(lane.capacity(), 1):
+            index, job = queue.pop(0)
+            if job.cell_id in unavailable:
+                now = _now()
+                _file(index, job, Outcome(skipped_like(unavailable[job.cell_id], job), now, now), added, run_id,
+                      store, lane, summary, scrub)
+                bar.update(1)
+                continue
+            bar.set_postfix_str(f"{job.framework} {job.variant}")
+            running[lane.submit(index, job)] = (index, job)
+        if not running:
+            continue
+        handle, outcome = lane.wait()
+        index, job = running.pop(handle)
+        if outcome.body["status"] == "skipped":
+            unavailable[job.cell_id] = {**outcome.body, "process": job.process}
+        _file(index, job, outcome, added, run_id, store, lane, summary, scrub)
+        bar.update(1)
     bar.close()
 
 
-def _store_notebook(src: Path, dest: Path, scrub) -> None:
+def _file(index, job, outcome: Outcome, added, run_id, store, lane, summary, scrub) -> None:
+    """One job's outcome into the store: validated, scrubbed, each file written atomically."""
+    replacements, extensions = added
+    body = outcome.body
+    doc = {**body, "schema_version": SCHEMA_VERSION, "kind": "job", "run_id": run_id,
+           "job_id": job.job_id, "job_key": replacements.key_of(job), "process": job.process,
+           "mode": body.get("mode", job.mode), "cell_id": job.cell_id, "experiment": job.experiment,
+           "framework": job.framework, "device": job.device, "workload": job.workload,
+           "variant": job.variant, "params": job.params, "started": outcome.started, "finished": outcome.finished}
+    if outcome.executor:  # which node ran it, and what the executor's own settings were that fwbench undid
+        doc["executor"] = outcome.executor
+    if job.job_id in replacements.added:  # which processes it was added for, and the series they lacked
+        doc["replacement"] = replacements.added[job.job_id]
+    if job.job_id in extensions.added:  # which processes it was added to, at which look, and what was open
+        doc[SEQUENTIAL] = extensions.added[job.job_id]
+    if job.max_processes:  # the cell's sequential design, so the book can say how far each cell went and why
+        doc["design"] = {"start": extensions.design(job.cell_id).start, "cap": job.max_processes}
+    try:
+        validate_job(doc)
+    except StoreError as exc:  # the notebook wrote something malformed: keep it as a failure
+        doc.update(status="failed", records=[], samples={}, checks=[],
+                   error={"type": "StoreError", "message": str(exc), "traceback": ""})
+    run_dir = store.run_dir(run_id)
+    if outcome.notebook is not None:  # papermill's metadata names the paths it ran with; outputs hold tracebacks
+        _store_notebook(outcome.notebook, run_dir / "notebooks" / f"{job.job_id}.ipynb", scrub)
+    if outcome.artifacts_dir is not None:  # exported models: kept with the run, never in git nor in bundles
+        shutil.copytree(outcome.artifacts_dir, run_dir / "artifacts" / job.job_id, dirs_exist_ok=True)
+    for rel, data in outcome.artifacts.items():
+        parts = Path(rel).parts
+        if parts and not Path(rel).is_absolute() and ".." not in parts:
+            _store_bytes(data, run_dir / "artifacts" / job.job_id / rel)
+    if outcome.log is not None:
+        _store_text(outcome.log, run_dir / "logs" / f"{job.job_id}.log", scrub)
+    stored = scrub(doc)
+    store.write_job(stored)
+    replacements.store(run_id, doc)
+    extensions.store(run_id, doc)
+    lane.done(index, job)
+    summary.executed += 1
+    if doc["status"] == "failed":  # said as stored: the nightly's summary.json is published with the bundle
+        summary.failed += 1
+        summary.failures.append(f"{job.job_id}: {stored['error']['type']}: {stored['error']['message'][:200]}")
+    elif doc["status"] == "skipped":
+        summary.skipped += 1
+
+
+def _store_notebook(text: str, dest: Path, scrub) -> None:
     """An executed notebook into the store, scrubbed (metadata, sources and outputs alike)."""
     try:
-        write_json_atomic(dest, scrub(json.loads(src.read_text(encoding="utf-8"))))
+        write_json_atomic(dest, scrub(json.loads(text)))
     except ValueError:  # not JSON (half-written by a dying kernel), or NaN in it: kept as text, scrubbed all the same
-        _store_text(src, dest, scrub)
+        _store_text(text, dest, scrub)
 
 
-def _store_text(src: Path, dest: Path, scrub) -> None:
-    """A text file (a kernel log) into the store, scrubbed; bytes that are not UTF-8 pass through unchanged."""
-    src.write_bytes(scrub(src.read_bytes().decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape"))
-    copy_atomic(src, dest)
+def _store_text(text: str, dest: Path, scrub) -> None:
+    """A text (a kernel log) into the store, scrubbed; bytes that were not UTF-8 pass through unchanged."""
+    _store_bytes(scrub(text).encode("utf-8", "surrogateescape"), dest)
+
+
+def _store_bytes(payload: bytes, dest: Path) -> None:
+    """Bytes into the store through the one atomic writer (fwbench.files; a file jobs' keys cover, so unchanged)."""
+    with tempfile.NamedTemporaryFile(prefix="fwbench-store-", delete=False) as fh:
+        fh.write(payload)
+    try:
+        copy_atomic(Path(fh.name), dest)
+    finally:
+        os.unlink(fh.name)

@@ -70,6 +70,12 @@ SETTINGS = _obj({"threads": _count, "os_threads": _count, "compile_cache": _shor
                  "cpu_affinity": _array(_count, 4096), "env": _str_map,
                  "framework_threads": {"type": "object", "additionalProperties": _scalar}})
 
+EXECUTOR = _obj({"name": _short, "node_id": _short, "hardware_class": _short, "ray_version": _short,
+                 "nodes": _array(_short, 10_000), "undone": {"type": "boolean"}, "retried": _short,
+                 "ray_set": {"type": "object", "maxProperties": 100,
+                             "additionalProperties": {"type": ["string", "null"], "maxLength": 2_000}}},
+                required=("name",))
+
 JOB = _obj({
     "schema_version": {"const": SCHEMA_VERSION}, "kind": {"const": "job"},
     "run_id": _id, "job_id": _id, "cell_id": _id, "job_key": _short,
@@ -92,6 +98,9 @@ JOB = _obj({
     "sequential": _obj({"for": _array(_obj({"run_id": _id, "job_id": _id}, required=("run_id", "job_id")), 1_000),
                         "look": _count, "open": _short}, required=("for", "look")),
     "design": _obj({"start": _count, "cap": _count}, required=("start", "cap")),
+    # Where a job ran when an executor other than this machine ran it (fwbench.run.ray_executor): the node, its
+    # hardware class, the variables Ray had set that the job undid, and why it was started again if it was.
+    "executor": EXECUTOR,
 }, required=("schema_version", "kind", "run_id", "job_id", "job_key", "experiment", "framework", "device",
              "workload", "variant", "mode", "status", "params", "records"))
 
@@ -128,6 +137,7 @@ MANIFEST = _obj({
     "code_hash": {"oneOf": [_short, _str_map]},
     "inputs": {"type": "object"},
     "note": _text,
+    "executor": EXECUTOR,
     "load_at_start": _obj({"other_cpus": {"type": ["number", "null"]}, "loadavg_1m": {"type": ["number", "null"]},
                            "top_processes": _array(_process, 16),
                            "top_process": {"oneOf": [{"type": "null"}, _process]}}),
