@@ -99,6 +99,8 @@ def history_chart(tables: dict[str, pd.DataFrame]):
     return fig
 
 
+#: A forest plot's row labels wrap at this many characters.
+LABEL_WIDTH = 70
 #: The colour of a cell's role in a verdict's forest plot: what it did to the vote.
 ROLE_COLOURS = {"supports": "#1b7837", "contradicts": "#b2182b", "inconclusive": "0.55"}
 
@@ -107,11 +109,19 @@ def forest_chart(cells: pd.DataFrame, margin: float, title: str = ""):
     """A verdict's cells, one row each: the ratio (point) and its 95% interval (line) on a log axis, coloured by
     the role the cell played in the vote, with the equivalence band shaded. Needs columns `label`, `speedup`,
     `speedup_ci_low`, `speedup_ci_high`, `role`; a cell without a finite interval shows its point alone."""
+    import textwrap
+
     import numpy as np
 
     d = cells.reset_index(drop=True)
+    # Rules name their cells in full (machine, format, workers...): long names wrap onto lines of their own, and the
+    # figure grows with them, so the plot never collapses to make room for its labels.
+    names = ["\n".join(textwrap.wrap(str(label), LABEL_WIDTH)) or "-" for label in d["label"]]
+    lines = sum(name.count("\n") + 1 for name in names)
+    longest = max((len(line) for name in names for line in name.split("\n")), default=10)
     sns.set_theme(style="whitegrid", context="notebook")
-    fig, ax = plt.subplots(figsize=(9, 0.9 + 0.24 * len(d)), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(max(9.0, 4.5 + 0.06 * longest), 0.9 + 0.17 * lines + 0.07 * len(d)),
+                           constrained_layout=True)
     y = np.arange(len(d))[::-1]
     for role, colour in ROLE_COLOURS.items():
         part = d["role"] == role
@@ -123,7 +133,7 @@ def forest_chart(cells: pd.DataFrame, margin: float, title: str = ""):
         ax.plot(mid, y[part.to_numpy()], "o", color=colour, ms=4, label=f"{role} ({int(part.sum())})")
     ax.axvline(1.0, color="black", lw=1, ls="--")
     ax.axvspan(1 / (1 + margin), 1 + margin, color="0.88", zorder=0)
-    ax.set_yticks(y, d["label"], fontsize=7)
+    ax.set_yticks(y, names, fontsize=7)
     ax.set_xscale("log")
     plain_log_ticks(ax.xaxis)
     ax.set_xlabel("ratio (x, log); grey band: the equivalence margin")

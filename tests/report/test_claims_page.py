@@ -63,3 +63,16 @@ def test_a_cell_without_an_interval_is_drawn_as_its_point_alone():
     fig = forest_chart(cells, 0.05)
     segments = sum(len(c.get_segments()) for c in fig.axes[0].collections if hasattr(c, "get_segments"))
     assert segments == len(cells) - 1
+
+
+def test_long_cell_names_wrap_and_the_plot_keeps_its_room():
+    import io
+    import warnings
+
+    v = _verdict(6)
+    cells = v.cells.assign(label=["input pipeline " * 14 + str(i) for i in range(6)])  # about 200 characters each
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "constrained_layout not applied" would fail the book's page check
+        fig = forest_chart(cells, 0.05)
+        fig.savefig(io.BytesIO(), format="png", bbox_inches="tight")
+    assert all(len(line) <= 70 for t in fig.axes[0].get_yticklabels() for line in t.get_text().split("\n"))
