@@ -11,43 +11,18 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fwbench.measure.ports import free_ports, port_is_free
+
 WORKER = "fwbench.experiments.data_parallel.worker"
 #: Seconds the other ranks get to finish after one rank failed before the group is killed (a peer left waiting in
 #: a collective would otherwise run to the group's timeout).
 GRACE_S = 5.0
-
-
-def free_ports(n: int) -> list[int]:
-    """n distinct loopback ports the OS calls free now (bound to port 0, read back, released)."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def port_free(port: int) -> bool:
-    """Whether a listener could bind `port` on loopback now (SO_REUSEADDR: TIME_WAIT of closed connections is no
-    process holding it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def alive(pid: int) -> bool:
@@ -169,7 +144,7 @@ def _wait_port(port: int, within_s: float = 5.0) -> bool:
     """Whether `port` is free, allowing the kernel a moment to release a killed process's listener."""
     end = time.monotonic() + within_s
     while True:
-        if port_free(port):
+        if port_is_free(port):
             return True
         if time.monotonic() > end:
             return False

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from abc import ABC, abstractmethod
@@ -16,6 +15,7 @@ from typing import ClassVar
 import numpy as np
 
 from fwbench.experiments.serving import wire
+from fwbench.measure.ports import free_port, port_is_free  # noqa: F401 (the servers' names for them)
 
 
 @dataclass(frozen=True)
@@ -83,25 +83,6 @@ class Server(ABC):
         """Where the requests that arrived between two unix times spent their time inside the server (means per
         request: decode_s, queue_s, runtime_s, encode_s, handled_s, and `requests`); {} where it does not say."""
         return {}
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_is_free(port: int) -> bool:
-    """True if nothing listens on 127.0.0.1:`port`. Connections the server closed may linger in TIME_WAIT;
-    SO_REUSEADDR lets the bind pass over those (a new server could bind too) but not over a listener."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _group_alive(pgid: int) -> bool:

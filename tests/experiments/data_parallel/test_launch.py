@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from fwbench.experiments.data_parallel.launch import alive, free_ports, launch, port_free
+from fwbench.experiments.data_parallel.launch import alive, free_ports, launch
+from fwbench.measure.ports import port_is_free as port_free
 
 REQUEST = {"framework": "torch", "workload": "mlp", "global_batch": 8, "steps": 2, "warmup": 1,
            "distinct_batches": 1, "collective_timeout_s": 60, "task": "train"}
