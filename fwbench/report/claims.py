@@ -262,11 +262,30 @@ def verdict_for(claim: Claim, report: Report) -> Verdict:
     if judge_rule is not None:
         rule_text = judge_rule.rule_text
         verdict, evidence, cells = judge_rule(report)
+        if verdict == "not yet measured":
+            verdict, evidence = _all_kept_out(claim, report, verdict, evidence)
         evidence += _with_unstable(claim, report, judge_rule, verdict)
         return Verdict(claim, verdict, rule_text, evidence, cells, report.runs_used(claim.experiment))
     if claim.hardware:
         return Verdict(claim, "not testable here", "", f"Needs {claim.needs}; no run in the store had it.")
     return Verdict(claim, "not yet measured", "", f"Needs {claim.needs}, which this report does not run yet.")
+
+
+def _all_kept_out(claim: Claim, report: Report, verdict: str, evidence: str) -> tuple[str, str]:
+    """A rule left with nothing to compare because every series its experiment measured was kept out (measured on a
+    busy machine, unsteady, or failing a check): an inconclusive measurement, said with its cause, not a claim
+    "not yet measured"."""
+    experiment = registry().get(claim.experiment) if claim.experiment else None
+    if experiment is None or not experiment.timing_samples:
+        return verdict, evidence
+    out = report.excluded(claim.experiment)
+    if out.empty or report.samples(claim.experiment):  # something was left to compare: not this case
+        return verdict, evidence
+    busy = int(out["reason"].astype(str).str.startswith("busy machine").sum())
+    return "inconclusive", (f"Measured, but every series this rule compares was kept out: {len(out)} series, {busy} "
+                            f"of them measured on a busy machine (other programs held the CPUs), the rest unsteady "
+                            f"or failing a check; the chapter lists each. Measure again on a quiet machine."
+                            + (f"\n\n{evidence}" if evidence else ""))
 
 
 def _with_unstable(claim: Claim, report: Report, judge_rule, verdict: str) -> str:

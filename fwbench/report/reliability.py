@@ -68,8 +68,9 @@ def resolution(controls: pd.DataFrame) -> dict:
     the share of cells whose interval is narrow enough ever to be called equivalent (narrower than the margin).
     An A/A control with no false positives says little when its intervals can decide nothing: this says how much."""
     lo, hi = controls.get("speedup_ci_low"), controls.get("speedup_ci_high")
-    if lo is None or hi is None:
+    if lo is None or hi is None or controls.empty:  # (an empty frame's columns are of no numeric type)
         return {"cells": 0, "detectable_ratio": math.nan, "can_be_equivalent": math.nan}
+    lo, hi = pd.to_numeric(lo, errors="coerce").astype(float), pd.to_numeric(hi, errors="coerce").astype(float)
     ok = np.isfinite(lo) & np.isfinite(hi) & (lo > 0) & (hi > 0)
     half = (np.log(hi[ok]) - np.log(lo[ok])) / 2
     if half.empty:

@@ -59,4 +59,8 @@ def test_the_resolution_says_what_a_control_of_this_size_can_decide():
     assert 0.3 < called < 0.7
     assert _aa(0.05, shift=loose["detectable_ratio"] ** 2, seed=13)["verdict"].isin(["faster", "slower"]).mean() > 0.9
     assert resolution(_aa(0.05).iloc[0:0])["cells"] == 0
+    # A control with no cells at all (every series measured on a busy machine) has object columns: still none.
+    import pandas as pd
+
+    assert resolution(pd.DataFrame(columns=["speedup_ci_low", "speedup_ci_high", "verdict"]))["cells"] == 0
 

@@ -186,3 +186,13 @@ def test_the_claims_page_draws_e1s_cells_and_leaves_their_list_out_of_the_text(m
     text = evidence_without_cell_list(e1)
     assert text.startswith("16 cell(s) support the claim") and "speedup" in e1.evidence
     assert all(f"- {label}: speedup" not in text for label in cells["label"])
+
+
+def test_a_store_whose_every_series_was_measured_on_a_busy_machine_is_inconclusive_not_unmeasured(make_store):
+    docs = [doc for w in ("mlp", "cnn") for doc in evg_runs("r1", FAST_GRAPHS, workload=w)]
+    for doc in docs:
+        for entry in doc["samples"]:
+            entry.update(busy=True, problem="measured on a busy machine: 5 of 9 timed blocks disturbed")
+    v = by_id(Report(make_store([("r1", docs)]).load()[0]))
+    assert v["E1"].verdict == "inconclusive" and "every series this rule compares was kept out" in v["E1"].evidence
+    assert "measured on a busy machine" in v["E1"].evidence
