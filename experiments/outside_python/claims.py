@@ -135,7 +135,7 @@ def rule_x7(report: Report) -> tuple[str, str, pd.DataFrame]:
         if counts is None:
             tfjs_ran = att["runtime"].astype(str).str.contains("tfjs").any()
             parts.append(f"**{name}**: not measured by the stored runs." + ("" if tfjs_ran or cells is port else
-                         " The TF.js path needs its converter's own environment (an older TensorFlow, about 2.8 GB) "
+                         " The TF.js path needs its converter's own environment (an older TensorFlow installed apart) "
                          "and runs in the full profile: `PROFILE=full make report` decides this half."))
             continue
         lines = "\n".join(f"- {md(c['label'])}: **{c['role']}**"
