@@ -5,10 +5,11 @@
 Prints setup (the seconds `make bench-report` spent in `make setup`, passed in by the Makefile), then per
 experiment the jobs' wall time split into start-up (runner and kernel start), preparing and checking
 (imports, calibration, warm-up, correctness checks) and measured work (first calls with their compiles,
-timed steps; for experiments other than eager-vs-graph the measuring cell), then the book build, and the
-share of the whole spent in measured work. The split is fwbench.report.timebudget's, the one the method
-page shows. It is a benchmark, not a test: CI does not run it. Targets (issue 19): fresh clone to book in at
-most 15 minutes on a 2-core machine; a second `make report` in at most 20 s (`make bench-rebuild`).
+timed steps; for experiments other than eager-vs-graph the measuring cell), then, per cell of a sequential
+design, the processes it got and why it stopped, then the book build, and the share of the whole spent in
+measured work. The split is fwbench.report.timebudget's, the one the method page shows. It is a benchmark,
+not a test: CI does not run it. Targets (issue 41): fresh clone to book in at most 12 minutes on a 2-core
+machine, setup included (aim 10); a second `make report` in at most 20 s (`make bench-rebuild`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,24 @@ def timed(cmd: list[str]) -> float:
     if proc.returncode not in (0, 1):  # 1: some jobs failed, which is a result; anything else is a broken run
         sys.exit(f"bench-report: {' '.join(cmd[:4])} ... exited {proc.returncode}")
     return time.monotonic() - start
+
+
+def sequential_lines(report) -> list[str]:
+    """Per cell of a sequential design (issue 41): the processes the rule gave it and why it stopped, from each
+    experiment's own `tables.sequential_cells` (the chapter's table)."""
+    from fwbench.experiments import part, registry
+
+    lines = []
+    for name, experiment in registry().items():
+        tables = part(name, "tables") if experiment.sequential else None
+        cells = tables.sequential_cells(report, name) if hasattr(tables, "sequential_cells") else None
+        if cells is None or cells.empty:
+            continue
+        early = int(cells["early"].sum())
+        lines.append(f"  {name}: {len(cells)} cells of a sequential design, {early} stopped before the cap")
+        lines += [f"    {r['framework']} {r['device']} {r['workload']}: {r['processes']}, {r['stopped because']}"
+                  for _, r in cells.iterrows()]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         from fwbench.book.size import size_line
 
         book_size = size_line(book / "_build" / "html")
+        sequential = sequential_lines(report)
 
     print(f"\nbench-report: profile {args.profile}")
     setup = args.setup_s or 0.0
@@ -70,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['unmeasured_s']:9.1f}s {r['measured_s']:8.1f}s {r['measured_share']:5.0%}"
               f"   {part(r['imports_s'])} {part(r['warmup_s'])}")
     total = budget[budget["experiment"] == "all"].iloc[0]
+    print("\n".join(sequential))
     print(f"  runner wall time (with its own bookkeeping)  {run_s:8.1f} s")
     print(f"  book build (with the references)             {book_s:8.1f} s")
     print(f"  {book_size}")

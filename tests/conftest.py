@@ -48,11 +48,11 @@ FINGERPRINT = {
 }
 
 
-def manifest(run_id: str, machine_id: str = "test-cpu-00000000", label: str = "testbox") -> dict:
+def manifest(run_id: str, machine_id: str = "test-cpu-00000000", label: str = "testbox", profile: str = "test") -> dict:
     return {"schema_version": SCHEMA_VERSION, "kind": "run", "run_id": run_id, "machine_id": machine_id,
             "machine_label": label, "fingerprint": {**FINGERPRINT, "machine_id": machine_id, "machine_label": label,
                                                      "machine_label_source": "env"},  # tests name their machines
-            "profile": {"name": "test", "description": "", "source": {}}, "status": "complete",
+            "profile": {"name": profile, "description": "", "source": {}}, "status": "complete",
             "started": "2026-01-01T00:00:00+00:00", "finished": "2026-01-01T00:01:00+00:00", "jobs": []}
 
 

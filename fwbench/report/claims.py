@@ -265,6 +265,7 @@ def verdict_for(claim: Claim, report: Report) -> Verdict:
         if verdict == "not yet measured":
             verdict, evidence = _all_kept_out(claim, report, verdict, evidence)
         evidence += _with_unstable(claim, report, judge_rule, verdict)
+        evidence += _quick_only(claim, report, verdict)
         return Verdict(claim, verdict, rule_text, evidence, cells, report.runs_used(claim.experiment))
     if claim.hardware:
         return Verdict(claim, "not testable here", "", f"Needs {claim.needs}; no run in the store had it.")
@@ -286,6 +287,24 @@ def _all_kept_out(claim: Claim, report: Report, verdict: str, evidence: str) -> 
                             f"of them measured on a busy machine (other programs held the CPUs), the rest unsteady "
                             f"or failing a check; the chapter lists each. Measure again on a quiet machine."
                             + (f"\n\n{evidence}" if evidence else ""))
+
+
+#: The profile that is a first look (profiles/quick.yml), and the command that measures what it leaves out.
+FIRST_LOOK_PROFILE, FULL_COMMAND = "quick", "PROFILE=full make report"
+
+
+def _quick_only(claim: Claim, report: Report, verdict: str) -> str:
+    """Where every run behind a verdict came from the quick profile, the evidence says so: an inconclusive verdict
+    there may be the first look's size (fewer workloads, levels and processes), and the command that measures more."""
+    runs = set(report.runs_used(claim.experiment)) if claim.experiment else set()
+    names = {str(r.manifest["profile"].get("name", "")) for r in report.runs if r.run_id in runs}
+    if not runs or names != {FIRST_LOOK_PROFILE}:
+        return ""
+    if verdict == "inconclusive":
+        return (f"\n\nInconclusive in the {FIRST_LOOK_PROFILE} profile, a first look (fewer workloads, load levels "
+                f"and processes than the full profile): `{FULL_COMMAND}` measures what it leaves out and may decide it.")
+    return (f"\n\nFrom the {FIRST_LOOK_PROFILE} profile only (a first look); `{FULL_COMMAND}` measures the workloads and "
+            "levels it leaves out.")
 
 
 def _with_unstable(claim: Claim, report: Report, judge_rule, verdict: str) -> str:

@@ -133,3 +133,21 @@ def test_x5_never_calls_a_winner_from_one_process_per_path(make_store):
         path_job("torch", "executorch", ["matches", "matches"], runtime="executorch", latency_b1=1e-3,
                  process_spread=(1.0,))])
     assert verdict_for(CLAIMS["X5"], r).verdict == "mixed"  # 10x apart, but no interval over processes: ties
+
+
+def test_a_verdict_from_the_quick_profile_only_says_so_and_names_the_command_that_measures_more(make_store):
+    """Issue 41: quick is a first look; an inconclusive verdict there reads "inconclusive in the quick profile"."""
+    jobs = [path_job("torch", "onnx-dynamo", ["matches", "matches"]),
+            path_job("tensorflow", "tf2onnx", ["matches", "fails"])]
+    quick = Report(make_store([("r1", jobs)], profile="quick").load()[0])
+    v = verdict_for(CLAIMS["X2"], quick)
+    assert v.verdict == "inconclusive" and "Inconclusive in the quick profile" in v.evidence
+    assert "PROFILE=full make report" in v.evidence
+    decided = verdict_for(CLAIMS["X1"], quick)
+    assert decided.verdict == "supported" and "From the quick profile only" in decided.evidence
+
+
+def test_a_verdict_with_a_full_run_behind_it_names_no_first_look(make_store):
+    jobs = [path_job("torch", "onnx-dynamo", ["matches", "matches"])]
+    full = Report(make_store([("r1", jobs)], profile="full").load()[0])
+    assert "quick profile" not in verdict_for(CLAIMS["X1"], full).evidence
