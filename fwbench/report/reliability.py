@@ -1,4 +1,4 @@
-"""How sure the timing verdicts are: vote counts, false-positive rate (allowing for a run's shift), exclusions, variances.
+"""How sure the timing verdicts are: vote counts, false-positive rate (allowing a run's shift), exclusions, variances.
 
 Each function reads one experiment's timed series (`experiment`); what only one experiment compares (eager-vs-graph's
 cells behind E1-E6) is in that experiment's `views.py`.
