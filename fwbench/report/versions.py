@@ -8,7 +8,10 @@ added, claims whose verdict changed, and timings that moved beyond noise.
 "Beyond noise" is the test every comparison in the book uses: an interval for the
 ratio of the two versions' step times built from per-process estimates (so the
 spread between processes is in it), at a family-wise level of 1% (Bonferroni over
-all cells compared), that lies wholly beyond the equivalence margin.
+all cells compared), that lies wholly beyond the equivalence margin. Beside each move stands the
+shift of the whole run for that framework and mode on that machine (the median move of its other
+re-measured cells, reliability.loo_shifts) and the move beyond it: a day effect moves every cell of a
+framework together and is not a regression of one cell.
 """
 
 from __future__ import annotations
@@ -134,7 +137,9 @@ class Changes:
                 "verdict_changes": records(self.verdicts), "cells_compared": self.compared,
                 "moved": records(self.moves), "regressions": records(self.regressions),
                 "test": f"interval over per-process estimates, family-wise alpha {ALPHA} (Bonferroni), "
-                        f"wholly beyond the equivalence margin of ±{EQUIVALENCE_MARGIN:.0%}"}
+                        f"wholly beyond the equivalence margin of ±{EQUIVALENCE_MARGIN:.0%}; run_shift: the median "
+                        "move of the other re-measured cells of the framework and mode on that machine (null below "
+                        "three), beyond_shift: the cell's ratio over it"}
 
 
 def _runs_frame(manifest: dict, ids) -> pd.DataFrame:
@@ -180,12 +185,13 @@ def timing_moves(before, after) -> tuple[pd.DataFrame, int]:
             if old_procs is None or _same(old_procs, new_procs):
                 continue  # not measured before, or the same stored samples (nothing re-ran)
             pairs.append((experiment, key, old_procs, new_procs))
+    pairs = [(experiment, key, *_drop_shared(old_procs, new_procs)) for experiment, key, old_procs, new_procs in pairs]
+    shifts = _run_shifts(pairs)
     rows = []
     # One interval per cell over the processes of both versions, at a Bonferroni-corrected level, and a move
     # only where it lies wholly beyond the equivalence margin: the same test as every comparison in the book.
     level = 1 - ALPHA / max(len(pairs), 1)
     for experiment, key, old_procs, new_procs in pairs:
-        old_procs, new_procs = _drop_shared(old_procs, new_procs)
         c = stats.compare(new_procs, old_procs, level=level)  # ratio = new time / old time
         if c.verdict in ("faster", "slower"):
             machine, framework, device, workload, variant, phase, batch, _ = key
@@ -196,10 +202,26 @@ def timing_moves(before, after) -> tuple[pd.DataFrame, int]:
                          # compare() puts the new version as baseline: "faster" means the new time is larger.
                          "direction": "slower" if c.verdict == "faster" else "faster",
                          "ci_low": c.ci_low, "ci_high": c.ci_high,
-                         "processes": f"{c.n_candidate} -> {c.n_baseline}"})
+                         "processes": f"{c.n_candidate} -> {c.n_baseline}",
+                         "run_shift": shifts[experiment, key].ratio,
+                         "beyond_shift": m_new / m_old / shifts[experiment, key].ratio})
     cols = ["experiment", "machine", "framework", "device", "workload", "variant", "phase", "batch", "before_s",
-            "now_s", "ratio", "direction", "ci_low", "ci_high", "processes"]
+            "now_s", "ratio", "direction", "ci_low", "ci_high", "processes", "run_shift", "beyond_shift"]
     return pd.DataFrame(rows, columns=cols), len(pairs)
+
+
+def _run_shifts(pairs) -> dict:
+    """(experiment, cell) -> the shift of the whole run for the cell's framework and mode on its machine: the median
+    move of the group's other re-measured cells (reliability.loo_shifts; not estimated below three), so the page can
+    say how much of a cell's move the whole run shared (a day effect) and how much is the cell's own."""
+    from fwbench.report.reliability import loo_shifts
+
+    out = {}
+    for experiment in {p[0] for p in pairs}:
+        old = {key: o for e, key, o, _ in pairs if e == experiment}
+        new = {key: n for e, key, _, n in pairs if e == experiment}
+        out.update({(experiment, key): s for key, s in loo_shifts(old, new, experiment).items()})
+    return out
 
 
 def _drop_shared(old: dict, new: dict) -> tuple[dict, dict]:
