@@ -165,10 +165,13 @@ def main() -> int:
     print(f"      raw, no shift allowed for (a day effect reads as a difference): {r['false_positives']} of "
           f"{r['controls']} called faster or slower ({r['rate']:.1%}, 95% upper bound {r['upper_95']:.1%}); "
           f"{r['equivalent']} equivalent, {r['inconclusive']} inconclusive; intervals excluding 1: {excl:.1%}")
-    res = reliability.resolution(full)
-    print(f"      what this size can decide (raw intervals): a difference of about {res['detectable_ratio']:.2f}x is called faster or "
-          f"slower half the time (median over {res['cells']} cells); {res['can_be_equivalent']:.0%} of the "
-          f"intervals are narrow enough ever to be called equivalent")
+    # A control that cannot call anything cannot fail: say what each can decide, the adjusted one (wider: it carries
+    # the shift's own uncertainty) beside the raw one.
+    for what, controls in (("raw", full), ("adjusted", adjusted)):
+        res = reliability.resolution(controls)
+        print(f"      what this size can decide ({what} intervals): a difference of about "
+              f"{res['detectable_ratio']:.2f}x is called faster or slower half the time (median over {res['cells']} "
+              f"cells); {res['can_be_equivalent']:.0%} of the intervals are narrow enough ever to be called equivalent")
     cell = ["machine_label", "framework", "device", "workload", "variant", "phase", "batch_size", "params_digest",
             "replicate"]
     raw_calls = full.set_index(cell)["verdict"].isin(["faster", "slower"])
