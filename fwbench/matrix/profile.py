@@ -408,8 +408,9 @@ class _Refused(yaml.YAMLError):
 
 
 class _NoAliasLoader(yaml.SafeLoader):
-    """YAML without anchors and aliases, nested at most MAX_DEPTH deep: a profile never needs either, nested
-    aliases expand exponentially (a few hundred bytes can ask for gigabytes), and the composer recurses per level."""
+    """YAML without anchors and aliases, nested at most MAX_DEPTH deep, and without a key twice in one mapping: a
+    profile never needs either, nested aliases expand exponentially (a few hundred bytes can ask for gigabytes), the
+    composer recurses per level, and PyYAML would keep the last of two equal keys without a word."""
 
     depth = 0
 
@@ -424,3 +425,20 @@ class _NoAliasLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # `<<`: merged keys may be overridden, by design
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    if key in seen:
+                        raise _Refused(f"duplicate key {_shown(key)} on line {line} (first on line {seen[key]}): YAML "
+                                       f"would keep only the last")
+                    seen[key] = line
+                except TypeError:  # an unhashable key: the constructor below refuses it in its own words
+                    continue
+        return super().construct_mapping(node, deep)

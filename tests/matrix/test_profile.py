@@ -157,6 +157,13 @@ def run_cli(*args, cwd=REPO):
     ("name: bad\ndescription: [a, list]\nexperiments: {eager_vs_graph: {}}\n", "bad.yml.description"),
     ("name: bad\nexperiments: {eager_vs_graph: {params: {max_time_s: .inf}}}\n", "max_time_s"),
     (b"\xff\xfe\x00binary garbage\x00", "not UTF-8"),
+    # PyYAML keeps the last of two equal keys without a word: a profile names both lines instead.
+    ("name: bad\ndescription: one\ndescription: two\nexperiments: {eager_vs_graph: {}}\n",
+     "duplicate key 'description' on line 3 (first on line 2)"),
+    ("name: bad\nexperiments:\n  eager_vs_graph:\n    processes: 2\n    params: {batch_size: 8}\n"
+     "    processes: 3\n", "duplicate key 'processes' on line 6 (first on line 4)"),
+    ("name: bad\nexperiments: {eager_vs_graph: {params: {batch_size: 8, batch_size: 16}}}\n",
+     "duplicate key 'batch_size' on line 2 (first on line 2)"),
 ])
 def test_cli_rejects_bad_profile_before_writing_anything(tmp_path, text, named):
     bad = tmp_path / "bad.yml"
