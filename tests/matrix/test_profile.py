@@ -130,12 +130,23 @@ def test_variant_filter_and_params():
     ({"name": "t", "timeout_s": "soon", "experiments": {"eager_vs_graph": {}}}, "timeout_s"),
     ({"experiments": {"eager_vs_graph": {}}}, "name"),
     ([1, 2], "mapping"),
+    ({"name": "t", "budget_min": 0, "experiments": {"eager_vs_graph": {}}}, "budget_min"),
+    ({"name": "t", "budget_min": "ten", "experiments": {"eager_vs_graph": {}}}, "budget_min"),
+    ({"name": "t", "budget_min": True, "experiments": {"eager_vs_graph": {}}}, "budget_min"),
+    ({"name": "t", "budget_min": float("inf"), "experiments": {"eager_vs_graph": {}}}, "budget_min"),
+    ({"name": "t", "budget_min": 600 * 60, "experiments": {"eager_vs_graph": {}}}, "budget_min"),  # seconds
 ])
 def test_bad_input_names_the_problem(data, named):
     with pytest.raises(MatrixError) as exc:
         parse_profile(data)
     message = str(exc.value)
     assert named in message and "\n" not in message
+
+
+def test_a_profile_may_give_a_budget_in_minutes():
+    assert parse_profile({"name": "t", "budget_min": 7.5, "experiments": {"eager_vs_graph": {}}}).budget_min == 7.5
+    assert parse_profile({"name": "t", "experiments": {"eager_vs_graph": {}}}).budget_min is None
+    assert load_profile("quick").budget_min is not None  # the first look says when it will take longer
 
 
 def test_a_profile_may_name_its_machine():
