@@ -79,6 +79,9 @@ class Experiment:
     workloads: tuple[str, ...] | None = field(default=None, metadata={
         "help": "the workload axis: None = the workloads of fwbench.workloads; else these fixed names"})
     default_processes: int = field(default=2, metadata={"help": "processes per cell when the profile does not say"})
+    default_job_s: float = field(default=30.0, metadata={
+        "help": "seconds one job takes on a 2-core CPU machine, as measured there: what `plan` and `run` expect of a "
+                "job on a machine whose store holds no time of this experiment yet"})
     default_replacements: int = field(default=0, metadata={
         "help": "fresh processes a cell may add when a series of it was stored as unstable, when the profile does not "
                 "say (its samples must carry 'stable'; see fwbench.run.replace)"})

@@ -81,6 +81,7 @@ def _executor(args, options):
 def cmd_plan(args) -> int:
     _check_experiments()
     from fwbench.matrix.profile import load_profile
+    from fwbench.run import estimate
     from fwbench.run.plan import describe, plan
 
     store = Store(args.store)
@@ -90,8 +91,16 @@ def cmd_plan(args) -> int:
         parent = next((p for p in store.root.parents if p.exists() or p.is_symlink()), None)
         if parent is None or not parent.is_dir():
             raise StoreError(f"{store.root}: cannot be a store: {parent} is not a directory")
-    for line in describe(plan(load_profile(args.profile), store, force=args.force)):
+    profile, stored = load_profile(args.profile), []
+    planned = plan(profile, store, force=args.force, stored=stored)
+    for line in describe(planned):
         print(line)
+    rows = estimate.expected(profile.jobs, {p.job.job_id for p in planned if p.action == "run"}, stored)
+    for line in estimate.table(rows):
+        print(line)
+    warning = estimate.over_budget(rows, profile.budget_min)
+    if warning:
+        print(warning, file=sys.stderr)
     return EXIT_OK
 
 

@@ -31,7 +31,7 @@ SLOW, REST = "slow or with_slow", "not slow and not with_slow"
 def main(argv: list[str]) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as log:
-        rest = subprocess.Popen([sys.executable, "-m", "pytest", "-m", REST, *argv], cwd=REPO,
+        rest = subprocess.Popen([sys.executable, "-m", "pytest", "-m", REST, "--durations=15", *argv], cwd=REPO,
                                 stdout=log, stderr=subprocess.STDOUT)
         try:
             # The slow part is the suite's critical path: its longest steps are printed (fixtures' setup included).

@@ -12,6 +12,7 @@ EXPERIMENT = Experiment(name="data_parallel", title="Data-parallel training on o
                                 "framework documents",
                         evidence="sections {ref}`tab-dp-correctness`, {ref}`fig-dp-steps` and {ref}`tab-dp-coverage`",
                         variants_of=variants, workloads=("mlp", *(f"mlp_h{w}" for w in MLP_SWEEP_WIDTHS)),
+                        default_job_s=51.6 / 6,  # `make bench-report`, 2-core VM: 6 jobs in 51.6 s
                         default_processes=2, interleaved=True, timing_samples=True,
                         payloads={"launches": check_launches},
                         axes={"workload": "the MLP trained", "variant": "processes x threads per process (2x1, 1x2, "

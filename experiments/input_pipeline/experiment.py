@@ -10,6 +10,7 @@ EXPERIMENT = Experiment(name="input_pipeline", title="Input pipelines", params=P
                                 "each from common shards and from its own format, and measures throughput, start-up, "
                                 "memory and CPU per sample",
                         evidence="figure {ref}`fig-pipeline-throughput` and table {ref}`tab-pipelines`",
+                        default_job_s=49.8 / 9,  # `make bench-report`, 2-core VM: 9 jobs in 49.8 s
                         variants_of=variants, workloads=("images",), default_processes=1, interleaved=True,
                         payloads={"pipelines": check_pipelines},
                         axes={"workload": "the synthetic dataset (images)",

@@ -25,7 +25,8 @@ from fwbench.workloads import WORKLOADS
 
 PROFILE_DIR = PROFILES
 DEVICES = ("cpu", "cuda", "auto")
-_PROFILE_KEYS = {"name", "description", "threads", "timeout_s", "seed", "machine_label", "experiments", "pins"}
+_PROFILE_KEYS = {"name", "description", "threads", "timeout_s", "seed", "machine_label", "budget_min", "experiments",
+                 "pins"}
 #: A hardware class: the value of a Ray node label (fwbench.run.ray_executor), hence Ray's (and Kubernetes') syntax.
 CLASS_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?")
 _EXPERIMENT_KEYS = {"frameworks", "devices", "workloads", "variants", "params", "processes", "replacement_processes",
@@ -40,6 +41,9 @@ MAX_DEPTH = 16
 #: kernel that imports its framework (tens of seconds at least), so 10 000 are days of machine time; the full
 #: profile expands to about 200.
 MAX_JOBS = 10_000
+#: A profile's `budget_min`: past a week it is a typo (seconds for minutes); the full profile takes hours.
+BUDGET = Bound(0, 7 * 24 * 60, "a run's budget past a week is a typo (seconds for minutes?); the full profile takes "
+                               "hours")
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,9 @@ class Profile:
     machine_label: str = field(default="", metadata={
         "help": "the name the book gives this machine (default: built from its hardware, e.g. '2 vCPU AMD EPYC VM'; "
                 "FWBENCH_MACHINE_LABEL overrides both)"})
+    budget_min: float | None = field(default=None, metadata={
+        "help": "expected wall minutes of the whole run on a 2-core CPU machine; `plan`, `run` and `report` say at the "
+                "start when this machine's estimate exceeds it (a warning: the run goes on). None: no budget"})
 
 
 def _fail(where: str, message: str) -> typing.NoReturn:
@@ -284,6 +291,11 @@ def parse_profile(data, where: str = "profile", gpu: bool | None = None) -> Prof
             machine_label and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _.,:;+@()/-]{0,119}", machine_label)):
         _fail(f"{where}.machine_label", "expected a plain name (letters, digits, spaces and _.,:;+@()/-, at most "
               f"120 characters), got {machine_label!r}")
+    budget = data.get("budget_min")
+    if budget is not None:
+        if not _type_ok(budget, float) or budget <= 0:
+            _fail(f"{where}.budget_min", f"expected a positive number of minutes, got {_shown(budget)}")
+        _within(f"{where}.budget_min", budget, BUDGET)
     experiments = data.get("experiments")
     if not isinstance(experiments, dict) or not experiments:
         _fail(f"{where}.experiments", f"expected a mapping with at least one of: {', '.join(EXPERIMENTS)}")
@@ -360,7 +372,7 @@ def parse_profile(data, where: str = "profile", gpu: bool | None = None) -> Prof
     if not jobs:
         _fail(where, "expands to no jobs")
     return Profile(name=name, description=description, source=data, jobs=tuple(jobs), seed=seed,
-                   machine_label=machine_label)
+                   machine_label=machine_label, budget_min=budget)
 
 
 def _family(workload: str) -> str | None:
@@ -408,8 +420,9 @@ class _Refused(yaml.YAMLError):
 
 
 class _NoAliasLoader(yaml.SafeLoader):
-    """YAML without anchors and aliases, nested at most MAX_DEPTH deep: a profile never needs either, nested
-    aliases expand exponentially (a few hundred bytes can ask for gigabytes), and the composer recurses per level."""
+    """YAML without anchors and aliases, nested at most MAX_DEPTH deep, and without a key twice in one mapping: a
+    profile never needs either, nested aliases expand exponentially (a few hundred bytes can ask for gigabytes), the
+    composer recurses per level, and PyYAML would keep the last of two equal keys without a word."""
 
     depth = 0
 
@@ -424,3 +437,20 @@ class _NoAliasLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # `<<`: merged keys may be overridden, by design
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    if key in seen:
+                        raise _Refused(f"duplicate key {_shown(key)} on line {line} (first on line {seen[key]}): YAML "
+                                       f"would keep only the last")
+                    seen[key] = line
+                except TypeError:  # an unhashable key: the constructor below refuses it in its own words
+                    continue
+        return super().construct_mapping(node, deep)

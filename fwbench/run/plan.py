@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 from fwbench.matrix.profile import Job, Profile
 from fwbench.measure import fingerprint
+from fwbench.run.estimate import CELL_FIELDS
 from fwbench.run.inputs import Inputs
-from fwbench.run.runner import reusable_results
+from fwbench.run.runner import newest_results, reusable_results
 from fwbench.store.bundle import imported_runs
 from fwbench.store.store import Store
 
@@ -28,8 +29,7 @@ class Planned:
 
 def _same_cell(job: Job, stored: dict) -> bool:
     """The stored job measured this job's cell and process (its parameters may differ)."""
-    return all(stored.get(k) == getattr(job, k) for k in ("experiment", "framework", "device", "workload", "variant",
-                                                          "process"))
+    return all(stored.get(k) == getattr(job, k) for k in CELL_FIELDS)
 
 
 def _files_changed(before: dict[str, str], now: dict[str, str]) -> tuple[str, ...]:
@@ -73,12 +73,15 @@ def _why(job: Job, inputs: Inputs, history: list[tuple[dict, dict]]) -> tuple[st
     return "; ".join(reasons), files
 
 
-def plan(profile: Profile, store: Store, force: bool = False) -> list[Planned]:
-    """What `run --profile` would do now, job by job, in execution order."""
+def plan(profile: Profile, store: Store, force: bool = False, stored: list | None = None) -> list[Planned]:
+    """What `run --profile` would do now, job by job, in execution order. `stored`, if given, receives the newest
+    stored (run id, job) of every job id this machine measured into the store (what its time estimates read)."""
     inputs = Inputs.of(profile.jobs, fingerprint.collect())
     runs, _ = store.load(strict=False) if store.root.is_dir() else ([], [])
     imported = imported_runs(store) if store.root.is_dir() else {}
     done = reusable_results(runs, imported)
+    if stored is not None:
+        stored.extend(newest_results(runs, imported, inputs.fingerprint["machine_id"]).values())
     history = [(run.manifest, job) for run in sorted(runs, key=lambda r: r.run_id) if run.run_id not in imported
                for job in run.jobs]
     planned = []

@@ -23,6 +23,7 @@ from fwbench.matrix.profile import Job, Profile
 from fwbench.measure import fingerprint, threads
 from fwbench.measure.child import error_of
 from fwbench.paths import SCRATCH
+from fwbench.run import estimate
 from fwbench.run.executor import Outcome, Target, one_by_one
 from fwbench.run.inputs import Inputs
 from fwbench.run.jobkey import digest
@@ -384,6 +385,14 @@ def _run_target(target: Target, shared: _Shared) -> Summary:
     # (A run killed between a cell's processes and its replacements or sequential rounds goes on from there.)
     if not todo and not replacements.round() and not extensions.round():
         return summary
+
+    # What this is expected to take, before the first job: a run that will overrun its budget says so now.
+    rows = estimate.expected(target.jobs, {j.job_id for j in todo}, newest.values())
+    for line in estimate.table(rows, f" (class {target.hardware_class})" if target.hardware_class else ""):
+        print(line)
+    warning = estimate.over_budget(rows, profile.budget_min)
+    if warning:
+        print(warning, file=sys.stderr)
 
     # Say at once if the machine is already busy (pyperf warns of an untuned system likewise); the manifest
     # keeps what was seen, so a reader can tell a quiet run from one made beside other work.

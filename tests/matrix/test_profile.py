@@ -130,12 +130,23 @@ def test_variant_filter_and_params():
     ({"name": "t", "timeout_s": "soon", "experiments": {"eager_vs_graph": {}}}, "timeout_s"),
     ({"experiments": {"eager_vs_graph": {}}}, "name"),
     ([1, 2], "mapping"),
+    ({"name": "t", "budget_min": 0, "experiments": {"eager_vs_graph": {}}}, "budget_min"),
+    ({"name": "t", "budget_min": "ten", "experiments": {"eager_vs_graph": {}}}, "budget_min"),
+    ({"name": "t", "budget_min": True, "experiments": {"eager_vs_graph": {}}}, "budget_min"),
+    ({"name": "t", "budget_min": float("inf"), "experiments": {"eager_vs_graph": {}}}, "budget_min"),
+    ({"name": "t", "budget_min": 600 * 60, "experiments": {"eager_vs_graph": {}}}, "budget_min"),  # seconds
 ])
 def test_bad_input_names_the_problem(data, named):
     with pytest.raises(MatrixError) as exc:
         parse_profile(data)
     message = str(exc.value)
     assert named in message and "\n" not in message
+
+
+def test_a_profile_may_give_a_budget_in_minutes():
+    assert parse_profile({"name": "t", "budget_min": 7.5, "experiments": {"eager_vs_graph": {}}}).budget_min == 7.5
+    assert parse_profile({"name": "t", "experiments": {"eager_vs_graph": {}}}).budget_min is None
+    assert load_profile("quick").budget_min is not None  # the first look says when it will take longer
 
 
 def test_a_profile_may_name_its_machine():
@@ -157,6 +168,13 @@ def run_cli(*args, cwd=REPO):
     ("name: bad\ndescription: [a, list]\nexperiments: {eager_vs_graph: {}}\n", "bad.yml.description"),
     ("name: bad\nexperiments: {eager_vs_graph: {params: {max_time_s: .inf}}}\n", "max_time_s"),
     (b"\xff\xfe\x00binary garbage\x00", "not UTF-8"),
+    # PyYAML keeps the last of two equal keys without a word: a profile names both lines instead.
+    ("name: bad\ndescription: one\ndescription: two\nexperiments: {eager_vs_graph: {}}\n",
+     "duplicate key 'description' on line 3 (first on line 2)"),
+    ("name: bad\nexperiments:\n  eager_vs_graph:\n    processes: 2\n    params: {batch_size: 8}\n"
+     "    processes: 3\n", "duplicate key 'processes' on line 6 (first on line 4)"),
+    ("name: bad\nexperiments: {eager_vs_graph: {params: {batch_size: 8, batch_size: 16}}}\n",
+     "duplicate key 'batch_size' on line 2 (first on line 2)"),
 ])
 def test_cli_rejects_bad_profile_before_writing_anything(tmp_path, text, named):
     bad = tmp_path / "bad.yml"

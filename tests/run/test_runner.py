@@ -35,7 +35,7 @@ def test_keys_follow_code_environment_and_parameters():
     assert base != job_key(j, {**ENV, "threads": 1}, "c", TOOLS)
 
 
-def test_a_cells_later_processes_are_not_started_once_one_found_its_server_missing(tmp_path, monkeypatch):
+def test_a_cells_later_processes_are_not_started_once_one_found_its_server_missing(tmp_path, monkeypatch, capsys):
     import shutil
 
     import pytest
@@ -47,11 +47,16 @@ def test_a_cells_later_processes_are_not_started_once_one_found_its_server_missi
         pytest.skip("TensorFlow Serving is installed here: nothing is missing")
     # This test measures nothing: it need not wait for (or hold) the machine's one-benchmark-at-a-time lock.
     monkeypatch.setattr(runner, "_machine_lock_path", lambda: tmp_path / "machine.lock")
-    profile = parse_profile({"name": "t", "experiments": {"serving": {
+    profile = parse_profile({"name": "t", "budget_min": 0.1, "experiments": {"serving": {
         "frameworks": ["tensorflow"], "variants": ["tf-serving"], "processes": 3, "params": {"workloads": ["mlp"]}}}})
     store = Store(tmp_path / "store")
     summary = runner.run_profile(profile, store, runner.RunOptions(progress=False, scratch=tmp_path / "scratch"))
     assert (summary.executed, summary.skipped, summary.failed) == (3, 3, 0)
+    # Before the first job: the expected time per experiment (a new store: the experiment's default) and the budget.
+    out, err = capsys.readouterr()
+    assert [line.split()[:3] for line in out.splitlines() if line.startswith("  ")][1:] == [
+        ["serving", "3", "0"], ["total", "3", "0"]]
+    assert "over this profile's budget of 0.1 min" in err
     (run,), _ = store.load()
     jobs = {j["process"]: j for j in run.jobs}
     first = jobs[0]["error"]["message"]
@@ -65,6 +70,7 @@ def test_a_cells_later_processes_are_not_started_once_one_found_its_server_missi
     # Stored as skipped, all three are reused until the server is installed (their keys cover its binary).
     again = runner.run_profile(profile, store, runner.RunOptions(progress=False, scratch=tmp_path / "scratch"))
     assert (again.executed, again.reused) == (0, 3)
+    assert "expected" not in "".join(capsys.readouterr())  # nothing to run, nothing to expect
 
 
 def test_a_cells_processes_share_a_temp_dir_that_goes_after_its_last_process():
