@@ -82,6 +82,7 @@ def cmd_plan(args) -> int:
     _check_experiments()
     from fwbench.matrix.profile import load_profile
     from fwbench.run.plan import describe, plan
+    from fwbench.run.runner import RunOptions
 
     store = Store(args.store)
     if store.root.exists() and not store.root.is_dir():
@@ -90,7 +91,17 @@ def cmd_plan(args) -> int:
         parent = next((p for p in store.root.parents if p.exists() or p.is_symlink()), None)
         if parent is None or not parent.is_dir():
             raise StoreError(f"{store.root}: cannot be a store: {parent} is not a directory")
-    for line in describe(plan(load_profile(args.profile), store, force=args.force)):
+    profile = load_profile(args.profile)
+    executor = _executor(args, RunOptions(force=args.force))
+    if executor is None:
+        lines = describe(plan(profile, store, force=args.force))
+    else:  # each class's jobs against the machine its nodes fingerprint as (a Ray task on each node)
+        from fwbench.run.plan import describe_classes, plan_classes
+
+        with executor.session():
+            targets = executor.targets(profile)
+        lines = describe_classes(plan_classes(targets, store, force=args.force))
+    for line in lines:
         print(line)
     return EXIT_OK
 
@@ -263,6 +274,7 @@ def parser() -> argparse.ArgumentParser:
 
     pla = sub.add_parser("plan", help="dry run: every job of a profile, reused or to run, and which input changed")
     _measuring_flags(pla, "quick")
+    _executor_flags(pla)
     pla.set_defaults(func=cmd_plan)
 
     res = sub.add_parser("results", help="export every stored record in long (tidy) format")
