@@ -249,10 +249,12 @@ class RayLane:
             handle, job, tries, lost = self.in_flight.pop(ref)
             try:
                 data = ray.get(ref)
+                why = data.get("lost")  # the task outlived its node's raylet: what it saw is not a result
             except ray.exceptions.RayTaskError as exc:  # the node-side code raised: a result, not a lost node
                 return handle, self._failed(job, f"the task failed on its node: {str(exc).splitlines()[0][:500]}")
             except ray.exceptions.RayError as exc:  # its node or worker died mid-job: nothing of it was stored
                 why = f"its node was lost mid-job ({type(exc).__name__})"
+            if why:
                 if tries < RETRIES:
                     self._start(handle, job, tries + 1, why)
                     continue
