@@ -83,6 +83,7 @@ def cmd_plan(args) -> int:
     from fwbench.matrix.profile import load_profile
     from fwbench.run import estimate
     from fwbench.run.plan import describe, plan
+    from fwbench.run.runner import RunOptions
 
     store = Store(args.store)
     if store.root.exists() and not store.root.is_dir():
@@ -92,6 +93,16 @@ def cmd_plan(args) -> int:
         if parent is None or not parent.is_dir():
             raise StoreError(f"{store.root}: cannot be a store: {parent} is not a directory")
     profile, stored = load_profile(args.profile), []
+    executor = _executor(args, RunOptions(force=args.force))
+    if executor is not None:  # each class's jobs against the machine its nodes fingerprint as (a Ray task on each node)
+        from fwbench.run.plan import describe_classes, plan_classes
+
+        with executor.session():
+            targets = executor.targets(profile)
+        for line in describe_classes(plan_classes(targets, store, force=args.force)):
+            print(line)
+        # (Each class's expected minutes are printed by `run`, which knows what its nodes stored.)
+        return EXIT_OK
     planned = plan(profile, store, force=args.force, stored=stored)
     for line in describe(planned):
         print(line)
@@ -272,6 +283,7 @@ def parser() -> argparse.ArgumentParser:
 
     pla = sub.add_parser("plan", help="dry run: every job of a profile, reused or to run, and which input changed")
     _measuring_flags(pla, "quick")
+    _executor_flags(pla)
     pla.set_defaults(func=cmd_plan)
 
     res = sub.add_parser("results", help="export every stored record in long (tidy) format")

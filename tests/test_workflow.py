@@ -1,4 +1,5 @@
-"""The nightly GitHub workflow is schema-valid, runs `make nightly` on a CPU and a GPU runner, keeps its caches, and uploads before it fails."""
+"""The nightly GitHub workflow is schema-valid, runs `make nightly` on a CPU and a GPU runner (or, where a Ray cluster is
+configured, the nightly on its head as README "Many machines" says), keeps its caches, and uploads before it fails."""
 
 import os
 import re
@@ -35,8 +36,12 @@ def triggers(doc: dict) -> dict:
 
 
 def the_job(doc: dict) -> dict:
-    (job,) = doc["jobs"].values()
-    return job
+    """The nightly per machine (the Ray cluster's variant is `ray_job`)."""
+    return doc["jobs"]["nightly"]
+
+
+def ray_job(doc: dict) -> dict:
+    return doc["jobs"]["nightly-ray"]
 
 
 def uses(step: dict, action: str) -> bool:
@@ -153,5 +158,45 @@ def test_every_run_block_is_valid_bash():
     assert bash_syntax_error("if true; then echo ${{ x }}\n")  # the check itself catches a broken block
     runs = [s["run"] for s in the_job(load())["steps"] if "run" in s]
     assert runs
+    for script in runs:
+        assert not bash_syntax_error(script), script
+
+
+def readme_many_machines() -> str:
+    text = (ROOT / "README.md").read_text()
+    return text.split("\n## Many machines\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_ray_cluster_variant_replaces_the_job_per_runner_only_where_a_head_is_configured():
+    doc = load()
+    per_runner, ray = the_job(doc), ray_job(doc)
+    assert set(doc["jobs"]) == {"nightly", "nightly-ray"}
+    # Exactly one of them runs on a night: the variable decides.
+    assert re.fullmatch(r"\$\{\{ vars\.FWBENCH_RAY_ADDRESS != '' \}\}", ray["if"])
+    assert re.fullmatch(r"\$\{\{ vars\.FWBENCH_RAY_ADDRESS == '' \}\}", per_runner["if"])
+    assert "self-hosted" in ray["runs-on"] and "strategy" not in ray
+    assert ray["concurrency"]["cancel-in-progress"] is False and ray["timeout-minutes"] > 0
+    assert ray["env"]["FWBENCH_RAY_ADDRESS"] == "${{ vars.FWBENCH_RAY_ADDRESS }}"
+
+
+def test_the_ray_job_runs_the_commands_the_readme_names():
+    readme = readme_many_machines()
+    steps = ray_job(load())["steps"]
+    runs = [s["run"] for s in steps if "run" in s]
+    assert "make setup ray-setup" in readme and any(r.strip() == "make setup ray-setup" for r in runs)
+    command = re.search(r"python -m fwbench nightly --executor ray --address \S+", readme)
+    assert command, "README's 'Many machines' names no nightly command against the cluster"
+    (nightly,) = [i for i, s in enumerate(steps) if "-m fwbench nightly" in s.get("run", "")]
+    line = next(ln for ln in steps[nightly]["run"].splitlines() if "-m fwbench nightly" in ln)
+    assert re.search(r"python -m fwbench nightly .*--executor ray --address \"\$FWBENCH_RAY_ADDRESS\"", line), line
+    assert "FWBENCH_RAY_ADDRESS" in readme
+    # As for each machine: the store is saved and everything uploaded before the exit code fails the night.
+    step = steps[nightly]
+    assert "set +e" in step["run"] and "GITHUB_OUTPUT" in step["run"]
+    (save,) = [s for s in cache_steps(steps, "results") if uses(s, "actions/cache/save")]
+    uploads = [i for i, s in enumerate(steps) if uses(s, "actions/upload-artifact")]
+    assert always(save) and steps.index(save) > nightly and all(always(steps[i]) for i in uploads)
+    assert {steps[i]["with"]["path"].rstrip("/") for i in uploads} == {"_build/html", "_build/nightly"}
+    assert f"steps.{step['id']}." in str(steps[-1]) and nightly < min(uploads) and max(uploads) < len(steps) - 1
     for script in runs:
         assert not bash_syntax_error(script), script

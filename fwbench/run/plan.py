@@ -119,3 +119,40 @@ def describe(planned: list[Planned]) -> list[str]:
                   f"all, one per cell and round while a comparison is undecided")
     lines.append(f"fwbench: plan: {runs} to run, {len(planned) - runs} reused, {len(planned)} jobs{later}")
     return lines
+
+
+def plan_classes(targets: list, store: Store, force: bool = False) -> list[tuple[object, list[Planned]]]:
+    """What `run --executor ray` would do now, per hardware class: each class's jobs (fwbench.run.executor.Target)
+    keyed with the fingerprint its own nodes reported, and compared with that machine's stored runs only."""
+    runs, _ = store.load(strict=False) if store.root.is_dir() else ([], [])
+    imported = imported_runs(store) if store.root.is_dir() else {}
+    done = reusable_results(runs, imported)
+    out = []
+    for target in targets:
+        inputs = Inputs.of(target.jobs, target.fingerprint, cpus=target.cpus)
+        machine = target.fingerprint["machine_id"]
+        history = [(run.manifest, job) for run in sorted(runs, key=lambda r: r.run_id)
+                   if run.run_id not in imported and run.manifest.get("machine_id") == machine for job in run.jobs]
+        planned = []
+        for job in target.jobs:  # as `plan` does for this machine
+            if not force and inputs.keys[job.job_id] in done:
+                planned.append(Planned(job, "reuse"))
+            else:
+                planned.append(Planned(job, "run", "--force") if force else Planned(job, "run", *_why(
+                    job, inputs, history)))
+        out.append((target, planned))
+    return out
+
+
+def describe_classes(by_class: list[tuple[object, list[Planned]]]) -> list[str]:
+    """A cluster's plan as lines for a terminal: each class's machine, then its jobs as `describe` puts them."""
+    lines = []
+    for target, planned in by_class:
+        fp = target.fingerprint
+        lines.append(f"fwbench: plan: class {target.hardware_class}: machine {fp['machine_id']} "
+                     f"({fp.get('machine_label') or 'unlabelled'}), {len((target.record or {}).get('nodes', ()))} "
+                     f"node(s)")
+        lines.extend(describe(planned))
+    if not by_class:
+        lines.append("fwbench: plan: no class of the cluster runs any of the profile's jobs")
+    return lines

@@ -71,6 +71,11 @@ class RayExecutor:
         selector = {"ray.io/node-id": node_id} if node_id else {CLASS_LABEL: hardware_class}
         return self._tasks[name].options(resources={SLOT: 1}, label_selector=selector)
 
+    def lost(self, node_ids) -> list[str]:
+        """Those of `node_ids` that the cluster now knows as dead."""
+        dead = {n["NodeID"] for n in _ray().nodes() if not n.get("Alive")}
+        return sorted(n for n in node_ids if n in dead)
+
     def nodes(self, hardware_class: str | None = None) -> list[dict]:
         """The live measuring nodes (of one class)."""
         out = []
@@ -101,7 +106,7 @@ class RayExecutor:
                              f"the cluster has (it has: {', '.join(classes)})")
         experiments = sorted({job.experiment for job in profile.jobs})
         # Every node describes itself in a slot of its own, all at once: a class is refused if its nodes differ.
-        described = ray.get([self.task("describe_node", node_id=n["NodeID"]).remote(experiments) for n in nodes])
+        described = self._on_each(nodes, "describe_node", experiments)
         mine = {n: code_files(EXPERIMENTS[n].measure_module, EXPERIMENTS[n].notebook_path) for n in experiments}
         targets = []
         for hardware_class in classes:
@@ -124,6 +129,23 @@ class RayExecutor:
                 record={"name": "ray", "ray_version": ray.__version__, "hardware_class": hardware_class,
                         "nodes": [d["node_id"] for d in members], **first["undone"]}))
         return targets
+
+    def _on_each(self, nodes: list[dict], name: str, *args) -> list:
+        """Task `name` on each of `nodes` in its slot (after the job it may be measuring), the results in order; a
+        node lost meanwhile stops the command in one line rather than leave its task waiting for it forever."""
+        ray = _ray()
+        refs = {self.task(name, node_id=n["NodeID"]).remote(*args): n["NodeID"] for n in nodes}
+        pending = list(refs)
+        while pending:
+            _, pending = ray.wait(pending, num_returns=len(pending), timeout=POLL_S)
+            gone = self.lost([refs[r] for r in pending])
+            if gone:
+                raise StoreError(f"Ray node {gone[0][:12]} was lost before it could describe itself: run again")
+        try:
+            return ray.get(list(refs))
+        except ray.exceptions.RayError as exc:
+            raise StoreError(f"a Ray node could not describe itself ({type(exc).__name__}: "
+                             f"{(str(exc).splitlines() or [''])[0][:300]})") from None
 
     def lane(self, target: Target, run_id: str, keep) -> "RayLane":
         return RayLane(self, target, run_id)
@@ -170,9 +192,16 @@ class RayLane:
         self.in_flight: dict = {}  # object ref -> (handle, job, tries, what was lost before)
         self.ready: list = []
         self._ids = itertools.count()
+        self.seen = set((target.record or {}).get("nodes", ()))  # every node of the class this run has known
+
+    def live(self) -> list[dict]:
+        """The class's live measuring nodes now (and remember them, to name them if they are lost)."""
+        nodes = self.executor.nodes(self.hardware_class)
+        self.seen.update(n["NodeID"] for n in nodes)
+        return nodes
 
     def capacity(self) -> int:
-        return len(self.executor.nodes(self.hardware_class))
+        return len(self.live())
 
     def schedule(self, batch) -> None:
         pass  # a cell's folders stay on its nodes until the run ends (close)
@@ -183,13 +212,19 @@ class RayLane:
         return handle
 
     def _start(self, handle: int, job, tries: int, lost: str) -> None:
-        if not self.executor.nodes(self.hardware_class):
-            self.ready.append((handle, self._failed(job, f"no node of hardware class {self.hardware_class} is alive"
-                                                         + (f" ({lost})" if lost else ""))))
+        if not self.live():
+            self.ready.append((handle, self._no_node(job, lost)))
             return
         ref = self.executor.task("run_job", hardware_class=self.hardware_class).remote(
             job, self.run_id, self.hardware_class)
         self.in_flight[ref] = (handle, job, tries, lost)
+
+    def _no_node(self, job, lost: str) -> Outcome:
+        """The job's class has no live node left: it fails now rather than wait for one (Ray would wait forever)."""
+        gone = self.executor.lost(self.seen)
+        return self._failed(job, f"no node of hardware class {self.hardware_class} is alive"
+                                 + (f" (lost: {', '.join(n[:12] for n in gone)})" if gone else "")
+                                 + (f"; {lost}" if lost else ""))
 
     def _failed(self, job, message: str) -> Outcome:
         now = _now()
@@ -204,22 +239,22 @@ class RayLane:
                 return self.ready.pop(0)
             done, _ = ray.wait(list(self.in_flight), num_returns=1, timeout=POLL_S)
             if not done:
-                if not self.executor.nodes(self.hardware_class):  # nothing left to run them: they end here
+                if not self.live():  # nothing left to run them: they end here
                     for ref, (handle, job, _, lost) in list(self.in_flight.items()):
                         ray.cancel(ref, force=True)
                         del self.in_flight[ref]
-                        self.ready.append((handle, self._failed(
-                            job, f"no node of hardware class {self.hardware_class} is alive" + (f" ({lost})" if lost
-                                                                                                else ""))))
+                        self.ready.append((handle, self._no_node(job, lost)))
                 continue
             ref = done[0]
             handle, job, tries, lost = self.in_flight.pop(ref)
             try:
                 data = ray.get(ref)
+                why = data.get("lost")  # the task outlived its node's raylet: what it saw is not a result
             except ray.exceptions.RayTaskError as exc:  # the node-side code raised: a result, not a lost node
                 return handle, self._failed(job, f"the task failed on its node: {str(exc).splitlines()[0][:500]}")
             except ray.exceptions.RayError as exc:  # its node or worker died mid-job: nothing of it was stored
                 why = f"its node was lost mid-job ({type(exc).__name__})"
+            if why:
                 if tries < RETRIES:
                     self._start(handle, job, tries + 1, why)
                     continue

@@ -104,6 +104,7 @@ def node_load() -> dict:
 def run_job(job: Job, run_id: str, hardware_class: str) -> dict:
     """Execute one job here as the local runner does (execute_job: papermill, a fresh kernel) and return the
     fields of an fwbench.run.executor.Outcome, scrubbed of this node's private paths."""
+    raylet = os.getppid()  # this node's raylet: a worker whose raylet dies is handed to another parent
     record = {"name": "ray", "node_id": _node_id(), "hardware_class": hardware_class, **undo_ray_settings()}
     root = node_root(run_id)
     started = _now()
@@ -127,6 +128,10 @@ def run_job(job: Job, run_id: str, hardware_class: str) -> dict:
             shutil.rmtree(work, ignore_errors=True)
     except StoreError as exc:  # another fwbench runner measures on this node: a result, with its reason
         body = {**_failure_doc(job, error_of(exc)), "status": "failed", "duration_s": 0.0}
+    if os.getppid() != raylet:
+        # The node went down during the job (its kernel may have died with it, a failure that is not the job's):
+        # no result, and the driver runs it again elsewhere as for a lost node (fwbench.run.ray_executor.RayLane).
+        return {"lost": f"its node was lost mid-job (node {record['node_id'][:12]}: its raylet ended during the job)"}
     scrub = privacy.scrubber(scratch=root)
     return {"body": scrub(body), "started": started, "finished": _now(), "notebook": scrub(out["notebook"]),
             "log": scrub(out["log"]), "artifacts": out["artifacts"], "executor": scrub(record)}

@@ -71,12 +71,13 @@ def cluster(tmp_path_factory):
     package_copy.add_experiment(copy, "napper", NAPPER)
     env = package_copy.env(copy, root / "unused")
 
-    def node(name: str, hardware_class: str):
+    def node(name: str, hardware_class: str, **env: str):
         # Each node a temporary folder of its own, hence a machine lock of its own, as on separate machines.
         tmp = root / f"tmp-{name}"
         tmp.mkdir()
         return c.add_node(num_cpus=1, resources={SLOT: 1}, labels={CLASS_LABEL: hardware_class},
-                          env_vars={"PYTHONPATH": str(copy), "TMPDIR": str(tmp), "FWBENCH_MACHINE_LABEL": f"node {name}"})
+                          env_vars={"PYTHONPATH": str(copy), "TMPDIR": str(tmp), "FWBENCH_MACHINE_LABEL": f"node {name}",
+                                    **env})
 
     c = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False, "env_vars": {
         "PYTHONPATH": env["PYTHONPATH"], "TMPDIR": env["TMPDIR"]}})
@@ -189,3 +190,77 @@ def test_a_node_killed_mid_job_costs_a_retry_on_another_node_of_its_class(cluste
     assert all(j["executor"]["node_id"] == survivor.node_id for j in retried)
     again = _ray_run(cluster, store, profile)
     assert "0 executed, 3 reused" in again.stdout, again.stdout + again.stderr
+
+
+def test_a_class_whose_only_node_dies_stores_its_job_as_lost_and_a_rerun_fills_the_gap(cluster, tmp_path):
+    profile = tmp_path / "lonely.yml"
+    profile.write_text("name: lonely\nexperiments:\n  napper@a:\n    frameworks: [torch]\n    processes: 2\n"
+                       "    params: {nap_s: 2}\n  napper@b:\n    frameworks: [torch]\n    processes: 1\n"
+                       "    params: {nap_s: 20}\npins:\n  experiments: {napper@a: [cpu-a], napper@b: [cpu-b]}\n")
+    store = tmp_path / "store"
+    started = {}
+    runner = threading.Thread(target=lambda: started.update(run=_ray_run(cluster, store, profile)))
+    runner.start()
+    lonely = cluster.nodes_by_name["b"]
+    deadline = time.monotonic() + 180
+    while not list((cluster.root / "tmp-b").glob("fwbr-*/jobs/*")):  # its one job is in flight
+        assert time.monotonic() < deadline, "no job started on the cpu-b node"
+        time.sleep(0.2)
+    time.sleep(1)
+    killed = time.monotonic()
+    cluster.remove_node(lonely)
+    runner.join()
+    ended_s = time.monotonic() - killed
+    ran = started["run"]
+    # The other class measured its jobs; the lost one is a stored failure, not a hang or a crash of the run.
+    assert ran.returncode == 1 and "3 executed, 0 reused, 1 failed" in ran.stdout, ran.stdout + ran.stderr
+    assert ended_s < 120, f"the run took {ended_s:.0f} s to give up on a class with no live node"
+    assert _fwbench(cluster, store, "validate").returncode == 0
+    manifests, jobs = _stored(store)
+    by_class = {m["executor"]["hardware_class"]: m for m in manifests.values()}
+    assert by_class["cpu-a"]["counts"]["executed"] == 2 and by_class["cpu-b"]["counts"]["failed"] == 1
+    assert by_class["cpu-a"]["counts"]["failed"] == 0
+    (lost,) = [j for j in jobs if j["status"] == "failed"]
+    assert lost["params"]["nap_s"] == 20 and lost["error"]["type"] == "NodeLost"
+    assert lonely.node_id[:12] in lost["error"]["message"] and "\n" not in lost["error"]["message"]
+    assert all(j["status"] == "ok" and j["executor"]["hardware_class"] == "cpu-a" for j in jobs if j is not lost)
+
+    cluster.nodes_by_name["b"] = cluster.add("b2", "cpu-b")
+    again = _ray_run(cluster, store, profile)
+    assert again.returncode == 0 and "1 executed, 2 reused, 0 failed" in again.stdout, again.stdout + again.stderr
+    assert _fwbench(cluster, store, "validate").returncode == 0
+
+
+def test_plan_shows_each_classs_jobs_against_the_machine_its_nodes_fingerprint_as(cluster, tmp_path):
+    # A class whose nodes' environment differs from this machine's in a variable that keys results: its jobs' keys
+    # are its own, so only a plan made from its nodes' fingerprint says what a cluster run would reuse.
+    cluster.add("c", "cpu-c", MKL_CBWR="COMPATIBLE")
+    profile = tmp_path / "classes.yml"
+    profile.write_text("name: classes\nexperiments:\n  napper@b:\n    frameworks: [torch]\n    processes: 1\n"
+                       "    params: {nap_s: 0.2}\n  napper@c:\n    frameworks: [torch]\n    processes: 1\n"
+                       "    params: {nap_s: 0.3}\npins:\n  experiments: {napper@b: [cpu-b], napper@c: [cpu-c]}\n")
+    store = tmp_path / "store"
+    store.mkdir()
+
+    def plan(*executor: str) -> str:
+        ran = _fwbench(cluster, store, "plan", "--profile", str(profile), *executor)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        return ran.stdout
+
+    ray_plan = ("--executor", "ray", "--address", cluster.address)
+    before = plan(*ray_plan).splitlines()
+    heads = [i for i, line in enumerate(before) if line.startswith("fwbench: plan: class ")]
+    assert [before[i].split()[3] for i in heads] == ["cpu-b:", "cpu-c:"], before
+    assert "(node c)" in before[heads[1]]  # the label its node reported, not this machine's
+    assert [line.split()[0] for line in before if line.startswith(("run ", "reuse "))] == ["run", "run"], before
+    assert before[heads[1] - 1].startswith("fwbench: plan: 1 to run, 0 reused, 1 jobs"), before
+    assert before[-1].startswith("fwbench: plan: 1 to run, 0 reused, 1 jobs"), before
+    assert "never measured on this machine" in before[heads[1] + 1], before
+
+    ran = _ray_run(cluster, store, profile)
+    assert ran.returncode == 0 and "2 executed" in ran.stdout, ran.stdout + ran.stderr
+    after = plan(*ray_plan)
+    assert after.count("fwbench: plan: 0 to run, 1 reused, 1 jobs") == 2, after
+    # This machine's own plan keys the cpu-c job with this machine's environment: for it, that job is still to run.
+    local = plan()
+    assert "fwbench: plan: 1 to run, 1 reused, 2 jobs" in local and "environment changed: environment" in local, local
