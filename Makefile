@@ -54,12 +54,14 @@ results: setup
 
 ## The linter (ruff: pyflakes and sorted imports, settings in pyproject.toml), then the slow end-to-end tests and
 ## all the others, as two pytest processes side by side (scripts/run_tests.py).
-test: setup lint
+test: setup ray-setup lint
 	$(PY) scripts/run_tests.py $(PYTEST_ARGS)
 
-## ruff over the package, the experiments, the tests and the scripts (`$(PY) -m ruff check --fix` sorts imports).
+## ruff over the package, the experiments, the tests and the scripts: the checks, then the formatter's check
+## (`$(PY) -m ruff check --fix` sorts imports; `$(PY) -m ruff format fwbench experiments tests scripts` formats).
 lint: setup
 	$(PY) -m ruff check fwbench experiments tests scripts
+	$(PY) -m ruff format --check fwbench experiments tests scripts
 
 ## The nightly build: full profile (cached), book + PDF, comparison with the previous version,
 ## _build/nightly/summary.{txt,json} and this machine's bundle; exit 3 on a significant regression.

@@ -36,8 +36,10 @@ def registry() -> dict:
         if declared is None:
             raise ExperimentError(f"experiments/{name}/experiment.py must declare EXPERIMENT = Experiment(...)")
         if declared.name != name:
-            raise ExperimentError(f"experiments/{name}/experiment.py: EXPERIMENT.name is {declared.name!r}, not the "
-                                  f"folder's name {name!r}")
+            raise ExperimentError(
+                f"experiments/{name}/experiment.py: EXPERIMENT.name is {declared.name!r}, not the "
+                f"folder's name {name!r}"
+            )
         found[name] = declared
     return dict(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
 
@@ -65,8 +67,10 @@ def metrics() -> dict:
         own = part(name, "metrics")
         for metric, meaning in (own.METRICS if own else {}).items():
             if found.setdefault(metric, meaning) != meaning:
-                raise ExperimentError(f"experiments/{name}/metrics.py: metric {metric!r} is documented twice, "
-                                      "differently (a metric means one thing everywhere)")
+                raise ExperimentError(
+                    f"experiments/{name}/metrics.py: metric {metric!r} is documented twice, "
+                    "differently (a metric means one thing everywhere)"
+                )
     return found
 
 

@@ -27,22 +27,43 @@ class Bound:
 #: half or less); a field that needs a tighter range checks it in its `__post_init__`.
 BOUNDS = {
     "count": Bound(0, 10**6, "a number of things a job makes or does: nothing it sizes may exhaust memory"),
-    "batch": Bound(1, 4096, "a batch is allocated whole: 4096 of resnet18's 64x64 images are 200 MB of input alone, "
-                            "before activations; the profiles use at most 256"),
-    "steps": Bound(0, 10**6, "each is at least one call of the model, and each timed one is kept as a sample; the "
-                             "profiles ask at most 500"),
-    "processes": Bound(0, 100, "each is a fresh interpreter that imports its framework; intervals over processes "
-                               "need a handful (the profiles use at most 4)"),
-    "seconds": Bound(0, 3600, "a budget or load level past an hour is a typo (ms for s); the profiles use at most "
-                              "30 s"),
-    "timeout": Bound(0, 86400, "past a day, waiting longer for a hang finds nothing more; the profiles use at most "
-                               "1800 s"),
+    "batch": Bound(
+        1,
+        4096,
+        "a batch is allocated whole: 4096 of resnet18's 64x64 images are 200 MB of input alone, "
+        "before activations; the profiles use at most 256",
+    ),
+    "steps": Bound(
+        0,
+        10**6,
+        "each is at least one call of the model, and each timed one is kept as a sample; the profiles ask at most 500",
+    ),
+    "processes": Bound(
+        0,
+        100,
+        "each is a fresh interpreter that imports its framework; intervals over processes "
+        "need a handful (the profiles use at most 4)",
+    ),
+    "seconds": Bound(
+        0, 3600, "a budget or load level past an hour is a typo (ms for s); the profiles use at most 30 s"
+    ),
+    "timeout": Bound(
+        0, 86400, "past a day, waiting longer for a hang finds nothing more; the profiles use at most 1800 s"
+    ),
     "milliseconds": Bound(0, 10_000, "a wait inside one request: past 10 s the request would time out first"),
     "matrix_n": Bound(1, 32768, "an n x n float32 matmul's three matrices take 12 GB at n = 32768"),
-    "cpus": Bound(0, 4096, "more CPUs than any machine this runs on has (the largest VMs have under 2000); the smoke "
-                           "profile's busy_cpus 1000 already means never busy"),
-    "clients": Bound(1, 1000, "each client holds a connection (a file descriptor) open to the server, and a process "
-                              "may usually open 1024; the profiles use at most 64"),
+    "cpus": Bound(
+        0,
+        4096,
+        "more CPUs than any machine this runs on has (the largest VMs have under 2000); the smoke "
+        "profile's busy_cpus 1000 already means never busy",
+    ),
+    "clients": Bound(
+        1,
+        1000,
+        "each client holds a connection (a file descriptor) open to the server, and a process "
+        "may usually open 1024; the profiles use at most 64",
+    ),
     "requests": Bound(1, 10**6, "each recorded request's latency is kept in memory and sorted; the default is 20000"),
     "tolerance": Bound(0, 1, "an error allowed past 1 lets a float32 check pass nearly anything"),
     "fraction": Bound(0, 2, "a rate offered past twice the best measured one only fills the server's queue"),
@@ -66,42 +87,85 @@ class Experiment:
 
     name: str = field(metadata={"help": "name used in profiles, records and job ids (the folder's name)"})
     title: str = field(metadata={"help": "human title for the book"})
-    params: type = field(metadata={
-        "help": "dataclass of the parameters a profile may set; a numeric field names its kind of bound (BOUNDS) in "
-                "metadata['bounds']"})
+    params: type = field(
+        metadata={
+            "help": "dataclass of the parameters a profile may set; a numeric field names its kind of bound (BOUNDS) in "
+            "metadata['bounds']"
+        }
+    )
     order: int = field(default=100, metadata={"help": "position among the book's experiment chapters (lower first)"})
-    summary: str = field(default="", metadata={
-        "help": "what the chapter does, one clause for the introduction's list of chapters (MyST)"})
-    evidence: str = field(default="", metadata={
-        "help": "the chapter's figures and tables a claim's evidence points to, e.g. \"figures {ref}`fig-x`\" (MyST)"})
-    variants_of: Callable[[str], dict[str, str]] = field(default=frameworks.variants, metadata={
-        "help": "a framework's variants for this experiment, name -> mode(s), read without importing it"})
-    workloads: tuple[str, ...] | None = field(default=None, metadata={
-        "help": "the workload axis: None = the workloads of fwbench.workloads; else these fixed names"})
+    summary: str = field(
+        default="",
+        metadata={"help": "what the chapter does, one clause for the introduction's list of chapters (MyST)"},
+    )
+    evidence: str = field(
+        default="",
+        metadata={
+            "help": "the chapter's figures and tables a claim's evidence points to, e.g. \"figures {ref}`fig-x`\" (MyST)"
+        },
+    )
+    variants_of: Callable[[str], dict[str, str]] = field(
+        default=frameworks.variants,
+        metadata={"help": "a framework's variants for this experiment, name -> mode(s), read without importing it"},
+    )
+    workloads: tuple[str, ...] | None = field(
+        default=None,
+        metadata={"help": "the workload axis: None = the workloads of fwbench.workloads; else these fixed names"},
+    )
     default_processes: int = field(default=2, metadata={"help": "processes per cell when the profile does not say"})
-    default_job_s: float = field(default=30.0, metadata={
-        "help": "seconds one job takes on a 2-core CPU machine, as measured there: what `plan` and `run` expect of a "
-                "job on a machine whose store holds no time of this experiment yet"})
-    default_replacements: int = field(default=0, metadata={
-        "help": "fresh processes a cell may add when a series of it was stored as unstable, when the profile does not "
-                "say (its samples must carry 'stable'; see fwbench.run.replace)"})
-    interleaved: bool = field(default=False, metadata={
-        "help": "one job measures all of a framework's variants of a cell in one process, interleaved"})
-    sequential: bool = field(default=False, metadata={
-        "help": "a profile may give its cells `max_processes`: its sequential.py says which cells are still open "
-                "after each round (fwbench.run.sequential)"})
-    tools: tuple[str, ...] = field(default=(), metadata={
-        "help": "programs outside Python it uses (fwbench.measure.fingerprint.TOOLS); their versions key its stored results"})
-    timing_samples: bool = field(default=False, metadata={
-        "help": "its jobs store raw timing samples per process, which the what-changed page tests for moves"})
-    axes: dict[str, str] = field(default_factory=dict, metadata={
-        "help": "what the tidy columns workload, variant and mode hold in this experiment's rows, in words "
-                "(the method page's table of columns per experiment)"})
-    payloads: dict[str, Callable] = field(default_factory=dict, metadata={
-        "help": "keys of a stored job that hold this experiment's own results -> the function that checks them "
-                "(items, path, check_name); the store runs it on every job that carries the key"})
-    identity: Callable[[dict], dict] | None = field(default=None, metadata={
-        "help": "the parameters that change what is measured (None: all); their digest keys a cell"})
+    default_job_s: float = field(
+        default=30.0,
+        metadata={
+            "help": "seconds one job takes on a 2-core CPU machine, as measured there: what `plan` and `run` expect of a "
+            "job on a machine whose store holds no time of this experiment yet"
+        },
+    )
+    default_replacements: int = field(
+        default=0,
+        metadata={
+            "help": "fresh processes a cell may add when a series of it was stored as unstable, when the profile does not "
+            "say (its samples must carry 'stable'; see fwbench.run.replace)"
+        },
+    )
+    interleaved: bool = field(
+        default=False,
+        metadata={"help": "one job measures all of a framework's variants of a cell in one process, interleaved"},
+    )
+    sequential: bool = field(
+        default=False,
+        metadata={
+            "help": "a profile may give its cells `max_processes`: its sequential.py says which cells are still open "
+            "after each round (fwbench.run.sequential)"
+        },
+    )
+    tools: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "help": "programs outside Python it uses (fwbench.measure.fingerprint.TOOLS); their versions key its stored results"
+        },
+    )
+    timing_samples: bool = field(
+        default=False,
+        metadata={"help": "its jobs store raw timing samples per process, which the what-changed page tests for moves"},
+    )
+    axes: dict[str, str] = field(
+        default_factory=dict,
+        metadata={
+            "help": "what the tidy columns workload, variant and mode hold in this experiment's rows, in words "
+            "(the method page's table of columns per experiment)"
+        },
+    )
+    payloads: dict[str, Callable] = field(
+        default_factory=dict,
+        metadata={
+            "help": "keys of a stored job that hold this experiment's own results -> the function that checks them "
+            "(items, path, check_name); the store runs it on every job that carries the key"
+        },
+    )
+    identity: Callable[[dict], dict] | None = field(
+        default=None,
+        metadata={"help": "the parameters that change what is measured (None: all); their digest keys a cell"},
+    )
 
     @property
     def folder(self) -> Path:

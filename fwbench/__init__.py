@@ -26,8 +26,9 @@ def _experiments_finder():
         def find_spec(fullname, path=None, target=None):
             if fullname != "fwbench.experiments" or not (folder / "__init__.py").is_file():
                 return None
-            return importlib.util.spec_from_file_location(fullname, folder / "__init__.py",
-                                                          submodule_search_locations=[str(folder)])
+            return importlib.util.spec_from_file_location(
+                fullname, folder / "__init__.py", submodule_search_locations=[str(folder)]
+            )
 
     sys.meta_path.insert(0, ExperimentsFinder)
 

@@ -208,8 +208,10 @@ def cmd_bundle(args) -> int:
     for problem in skipped:
         print(f"fwbench: skipped unreadable file: {problem}", file=sys.stderr)
     jobs = sum(sum(f.startswith("jobs/") for f in r["files"]) for r in index["runs"].values())
-    print(f"fwbench: bundled {len(index['runs'])} run(s) ({jobs} jobs) of "
-          f"{', '.join(f'{label} ({mid})' for mid, label in sorted(index['machines'].items()))} into {args.output}")
+    print(
+        f"fwbench: bundled {len(index['runs'])} run(s) ({jobs} jobs) of "
+        f"{', '.join(f'{label} ({mid})' for mid, label in sorted(index['machines'].items()))} into {args.output}"
+    )
     return EXIT_OK
 
 
@@ -227,9 +229,18 @@ def cmd_nightly(args) -> int:
     from fwbench.run.runner import RunOptions
 
     executor = _executor(args, RunOptions(force=args.force, progress=not args.no_progress))
-    return nightly(_store(args), NightlyOptions(profile=args.profile, out=Path(args.out), book_out=Path(args.book_out),
-                                                 force=args.force, reference=not args.no_reference,
-                                                 progress=not args.no_progress, executor=executor))
+    return nightly(
+        _store(args),
+        NightlyOptions(
+            profile=args.profile,
+            out=Path(args.out),
+            book_out=Path(args.book_out),
+            force=args.force,
+            reference=not args.no_reference,
+            progress=not args.no_progress,
+            executor=executor,
+        ),
+    )
 
 
 def cmd_history(args) -> int:
@@ -239,8 +250,7 @@ def cmd_history(args) -> int:
     report = Report.load(_store(args).root)
     for problem in report.problems:  # as the book does: what could not be read is said, not silently dropped
         print(f"fwbench: warning: skipping unreadable file: {problem}", file=sys.stderr)
-    table = history_table(report,
-                          Selection(args.framework, args.workload, args.variant, args.phase, args.batch))
+    table = history_table(report, Selection(args.framework, args.workload, args.variant, args.phase, args.batch))
     if table.empty:
         print("fwbench: no stored results for that selection", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -257,15 +267,24 @@ def _measuring_flags(p: argparse.ArgumentParser, profile: str) -> None:
 
 def _executor_flags(p: argparse.ArgumentParser) -> None:
     """Where a measuring command's jobs run."""
-    p.add_argument("--executor", choices=["local", "ray"], default="local",
-                   help="local: this machine, one job at a time (default); ray: the measuring nodes of a Ray cluster, "
-                        "one job per node at a time (README, 'Many machines')")
-    p.add_argument("--address", default=None, help="with --executor ray: the head node's address, HOST:PORT "
-                                                   "(default: $RAY_ADDRESS)")
+    p.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="local: this machine, one job at a time (default); ray: the measuring nodes of a Ray cluster, "
+        "one job per node at a time (README, 'Many machines')",
+    )
+    p.add_argument(
+        "--address",
+        default=None,
+        help="with --executor ray: the head node's address, HOST:PORT (default: $RAY_ADDRESS)",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m fwbench", description="Measure PyTorch, TensorFlow and JAX; build the report.")
+    p = argparse.ArgumentParser(
+        prog="python -m fwbench", description="Measure PyTorch, TensorFlow and JAX; build the report."
+    )
     p.add_argument("--store", default=None, help="results store directory (default: $FWBENCH_STORE or ./results)")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -289,8 +308,11 @@ def parser() -> argparse.ArgumentParser:
     res = sub.add_parser("results", help="export every stored record in long (tidy) format")
     res.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     res.add_argument("-o", "--output", required=True, help="file to write")
-    res.add_argument("--strict", action="store_true",
-                     help="write nothing and exit 2 if any stored file is unreadable (default: skip and name it)")
+    res.add_argument(
+        "--strict",
+        action="store_true",
+        help="write nothing and exit 2 if any stored file is unreadable (default: skip and name it)",
+    )
     res.set_defaults(func=cmd_results)
 
     book = sub.add_parser("book", help="build the Jupyter Book from the store")
@@ -312,8 +334,11 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("bundle", nargs="+", help="bundle file(s) written by `fwbench bundle`")
     imp.set_defaults(func=cmd_import)
 
-    nig = sub.add_parser("nightly", help="run a profile (cached), build the book and its PDF, compare with the "
-                                          "previous version; exit 3 on a significant regression")
+    nig = sub.add_parser(
+        "nightly",
+        help="run a profile (cached), build the book and its PDF, compare with the "
+        "previous version; exit 3 on a significant regression",
+    )
     _measuring_flags(nig, "full")
     _executor_flags(nig)
     nig.add_argument("--out", default="_build/nightly", help="directory for the PDF, summary and bundle")
@@ -337,7 +362,9 @@ def main(argv=None) -> int:
         return args.func(args)
     except (InputError, ValueError, KeyError) as exc:  # bad input of any kind: one line, exit 2
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        print(f"fwbench: error: {str(message).splitlines()[0] if str(message) else type(exc).__name__}", file=sys.stderr)
+        print(
+            f"fwbench: error: {str(message).splitlines()[0] if str(message) else type(exc).__name__}", file=sys.stderr
+        )
         return EXIT_BAD_INPUT
     except OSError as exc:  # a store or file we cannot write or read: permissions, a file in the way, a full disk
         where = exc.filename or getattr(args, "store", None) or "the store"

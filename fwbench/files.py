@@ -52,4 +52,3 @@ def process_alive(pid: int) -> bool:
     except PermissionError:  # exists, and is another user's
         return True
     return True
-

@@ -17,13 +17,19 @@ class NightlyOptions:
 
     profile: str = field(default="full", metadata={"help": "profile to run (cached: only changed jobs execute)"})
     out: Path = field(default=Path("_build/nightly"), metadata={"help": "directory for the PDF, summary and bundle"})
-    book_out: Path = field(default=Path("."), metadata={"help": "directory that receives _build/html and _build/singlehtml"})
+    book_out: Path = field(
+        default=Path("."), metadata={"help": "directory that receives _build/html and _build/singlehtml"}
+    )
     force: bool = field(default=False, metadata={"help": "re-run every job even if a stored result matches"})
     reference: bool = field(default=True, metadata={"help": "import the committed reference bundles first"})
     progress: bool = field(default=True, metadata={"help": "show the runner's progress bar"})
-    executor: object = field(default=None, metadata={
-        "help": "where the jobs run: None for this machine, or a fwbench.run.ray_executor.RayExecutor (its bundle "
-                "then holds the runs of every machine the cluster measured)"})
+    executor: object = field(
+        default=None,
+        metadata={
+            "help": "where the jobs run: None for this machine, or a fwbench.run.ray_executor.RayExecutor (its bundle "
+            "then holds the runs of every machine the cluster measured)"
+        },
+    )
 
 
 def print_pdf(html: Path, pdf: Path, timeout_s: float = 300) -> Path:
@@ -42,17 +48,21 @@ def print_pdf(html: Path, pdf: Path, timeout_s: float = 300) -> Path:
 def summary_text(changes, run_line: str, pdf: Path | None) -> str:
     """The few lines a maintainer reads in the morning."""
     c = changes
-    lines = [f"fwbench nightly: report version {c.current['version']}",
-             f"runner: {run_line}",
-             f"compared with: {c.previous['version'] if c.previous else 'no earlier version with other runs'}",
-             f"runs added: {len(c.added)}; verdicts changed: {len(c.verdicts)}; timing cells compared: {c.compared}; "
-             f"moved beyond noise: {len(c.moves)} ({len(c.regressions)} slower)"]
+    lines = [
+        f"fwbench nightly: report version {c.current['version']}",
+        f"runner: {run_line}",
+        f"compared with: {c.previous['version'] if c.previous else 'no earlier version with other runs'}",
+        f"runs added: {len(c.added)}; verdicts changed: {len(c.verdicts)}; timing cells compared: {c.compared}; "
+        f"moved beyond noise: {len(c.moves)} ({len(c.regressions)} slower)",
+    ]
     for _, v in c.verdicts.iterrows():
         lines.append(f"  verdict {v['claim']}: {v['before']} -> {v['now']}")
     for _, m in c.moves.iterrows():
-        lines.append(f"  {m['direction'].upper()}: {m['machine']} {m['framework']} {m['variant']} {m['workload']} "
-                     f"{m['phase']} b{m['batch']}: {m['before_s'] * 1e3:.3g} -> {m['now_s'] * 1e3:.3g} ms "
-                     f"(x{m['ratio']:.2f}, interval x{m['ci_low']:.2f}-x{m['ci_high']:.2f})")
+        lines.append(
+            f"  {m['direction'].upper()}: {m['machine']} {m['framework']} {m['variant']} {m['workload']} "
+            f"{m['phase']} b{m['batch']}: {m['before_s'] * 1e3:.3g} -> {m['now_s'] * 1e3:.3g} ms "
+            f"(x{m['ratio']:.2f}, interval x{m['ci_low']:.2f}-x{m['ci_high']:.2f})"
+        )
     if pdf:
         lines.append(f"pdf: {pdf}")
     lines.append("REGRESSION" if len(c.regressions) else "no significant regression")
@@ -71,8 +81,12 @@ def nightly(store: Store, options: NightlyOptions = NightlyOptions()) -> int:
     if options.reference:
         for line in import_references(store):
             print(line)
-    summary = run_profile(load_profile(options.profile), store,
-                          RunOptions(force=options.force, progress=options.progress), options.executor)
+    summary = run_profile(
+        load_profile(options.profile),
+        store,
+        RunOptions(force=options.force, progress=options.progress),
+        options.executor,
+    )
     print(summary.line())
     for failure in summary.failures:
         print(f"fwbench: failed: {failure}")
@@ -94,11 +108,17 @@ def nightly(store: Store, options: NightlyOptions = NightlyOptions()) -> int:
         bundle = None
     text = summary_text(changes, summary.line(), pdf)
     (out / "summary.txt").write_text(text)
-    write_json_atomic(out / "summary.json", {**changes.to_json(), "runner": summary.line(),
-                                             "failed_jobs": summary.failures, "pdf": str(pdf),
-                                             "bundle": str(bundle) if bundle else None})
+    write_json_atomic(
+        out / "summary.json",
+        {
+            **changes.to_json(),
+            "runner": summary.line(),
+            "failed_jobs": summary.failures,
+            "pdf": str(pdf),
+            "bundle": str(bundle) if bundle else None,
+        },
+    )
     print(text, end="")
     if len(changes.regressions):
         return EXIT_REGRESSION
     return EXIT_FAILED_JOBS if summary.failed else EXIT_OK
-

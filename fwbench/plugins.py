@@ -10,8 +10,9 @@ from pathlib import Path
 
 def module_names(package_dir: Path) -> list[str]:
     """The plug-in modules of a package: every module but `base` and private (`_`-prefixed) helpers, sorted."""
-    return sorted(m.name for m in pkgutil.iter_modules([str(package_dir)])
-                  if m.name != "base" and not m.name.startswith("_"))
+    return sorted(
+        m.name for m in pkgutil.iter_modules([str(package_dir)]) if m.name != "base" and not m.name.startswith("_")
+    )
 
 
 def single_subclass(module_path: str, base: type) -> type:

@@ -34,7 +34,8 @@ CREDENTIAL_WORDS = ("TOKEN", "KEY", "SECRET", "PASSW", "CREDENTIAL", "AUTH")
 _KNOWN_TOKENS = re.compile(
     r"(?<![\w\-])(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|hf_[A-Za-z0-9]{30,}"
     r"|nvapi-[A-Za-z0-9_\-]{30,}|(?:AKIA|ASIA)[A-Z0-9]{16}|xox[abposr]-[A-Za-z0-9\-]{10,}|sk-[A-Za-z0-9_\-]{20,})"
-    r"(?![\w\-])")
+    r"(?![\w\-])"
+)
 #: Device UUIDs look random but name hardware, not a person (CUDA_VISIBLE_DEVICES=GPU-8932f937-...).
 _DEVICE_UUID = re.compile(r"(GPU|MIG)-[0-9a-fA-F-]+")
 
@@ -106,8 +107,9 @@ class Scrubber:
             for form in _forms(folder):
                 self.roots.setdefault(form, placeholder)
         alternatives = "|".join(re.escape(r) for r in sorted(self.roots, key=len, reverse=True))
-        self._roots = (re.compile(rf"(?:{_LEAD}|(?<!{_PART}))(?P<root>{alternatives})(?!{_PART})")
-                       if self.roots else None)
+        self._roots = (
+            re.compile(rf"(?:{_LEAD}|(?<!{_PART}))(?P<root>{alternatives})(?!{_PART})") if self.roots else None
+        )
         names = "|".join(re.escape(u) for u in sorted(users, key=len, reverse=True))
         # The user name as a path component, or its last part (`/tmp/torchinductor_alice`).
         self._users = re.compile(rf"(?<=/)((?:{_PART}*_)?)(?:{names})(?!{_PART})") if names else None
@@ -140,8 +142,13 @@ def scrubber(store=None, scratch=None, environ=None) -> Scrubber:
     folder become `<store>`, `<scratch>`, `<checkout>`, `<tmp>` and `~`; the values of credential-like variables of
     `environ` (this process's environment by default) become `<redacted>`."""
     environ = os.environ if environ is None else environ
-    roots = [("<store>", store), ("<scratch>", scratch), ("<checkout>", REPO),
-             ("<tmp>", tempfile.gettempdir()), ("<tmp>", environ.get("TMPDIR"))]
+    roots = [
+        ("<store>", store),
+        ("<scratch>", scratch),
+        ("<checkout>", REPO),
+        ("<tmp>", tempfile.gettempdir()),
+        ("<tmp>", environ.get("TMPDIR")),
+    ]
     roots += [("~", home) for home in _home_dirs()]
     return Scrubber(roots, _user_names(), _secret_values(environ))
 

@@ -41,17 +41,29 @@ SURVEYED = ("works", "extra_packages", "error")
 
 
 def _case_outcomes(job: dict) -> dict[tuple, dict]:
-    cases = {(job["framework"], job["variant"], c["bug"], c["mode"]): {k: c.get(k) for k in SAME}
-             for c in job.get("cases") or []}
-    return {**cases, **{(job["framework"], job["variant"], "survey", s["item"]): {k: s.get(k) for k in SURVEYED}
-                        for s in job.get("survey") or []}}
+    cases = {
+        (job["framework"], job["variant"], c["bug"], c["mode"]): {k: c.get(k) for k in SAME}
+        for c in job.get("cases") or []
+    }
+    return {
+        **cases,
+        **{
+            (job["framework"], job["variant"], "survey", s["item"]): {k: s.get(k) for k in SURVEYED}
+            for s in job.get("survey") or []
+        },
+    }
 
 
 def _artifact_outcomes(job: dict) -> dict[tuple, dict]:
-    return {(job["framework"], job["variant"], a["workload"]): {
-        "outcome": a.get("outcome"), "stage": a.get("stage"), "error": (a.get("error") or {}).get("type"),
-        "batches": {b: (e.get("ran"), e.get("passed")) for b, e in (a.get("batches") or {}).items()}}
-        for a in job.get("attempts") or []}
+    return {
+        (job["framework"], job["variant"], a["workload"]): {
+            "outcome": a.get("outcome"),
+            "stage": a.get("stage"),
+            "error": (a.get("error") or {}).get("type"),
+            "batches": {b: (e.get("ran"), e.get("passed")) for b, e in (a.get("batches") or {}).items()},
+        }
+        for a in job.get("attempts") or []
+    }
 
 
 @dataclass(frozen=True)
@@ -63,8 +75,10 @@ class Section:
     claim_prefix: str
 
 
-SECTIONS = {"debugging": Section("case_processes", _case_outcomes, "D"),
-            "export": Section("artifact_processes", _artifact_outcomes, "X")}
+SECTIONS = {
+    "debugging": Section("case_processes", _case_outcomes, "D"),
+    "export": Section("artifact_processes", _artifact_outcomes, "X"),
+}
 
 
 def section_only(profile: str, experiment: str, processes: str, out: Path) -> Path:
@@ -105,8 +119,9 @@ def compare(experiment: str, profile: str, root: Path) -> bool:
     for processes in ("fork", "fresh"):
         print(f"{experiment} section of {profile}, {SECTIONS[experiment].param}={processes}:")
         store = root / experiment / processes
-        walls[processes] = measure(section_only(profile, experiment, processes, root / f"{experiment}-{processes}.yml"),
-                                   store)
+        walls[processes] = measure(
+            section_only(profile, experiment, processes, root / f"{experiment}-{processes}.yml"), store
+        )
         found[processes] = outcomes(store, experiment)
         verdicts[processes] = verdicts_of(store, SECTIONS[experiment].claim_prefix)
     fork, fresh = found["fork"], found["fresh"]
@@ -130,22 +145,27 @@ def compare(experiment: str, profile: str, root: Path) -> bool:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--profile", default="quick")
-    p.add_argument("--experiment", choices=sorted(SECTIONS), action="append",
-                   help="the experiment(s) to compare (default: all)")
+    p.add_argument(
+        "--experiment", choices=sorted(SECTIONS), action="append", help="the experiment(s) to compare (default: all)"
+    )
     p.add_argument("--keep", type=Path, default=None, help="keep the stores under this folder (default: a temp dir)")
     args = p.parse_args()
     started = time.perf_counter()
     root = args.keep or Path(tempfile.mkdtemp(prefix="fwbench-isolation-"))
     root.mkdir(parents=True, exist_ok=True)
     try:
-        alike = {experiment: compare(experiment, args.profile, root)
-                 for experiment in args.experiment or sorted(SECTIONS)}
+        alike = {
+            experiment: compare(experiment, args.profile, root) for experiment in args.experiment or sorted(SECTIONS)
+        }
     finally:
         if args.keep is None:  # nothing of a benchmark is left in the temp folder unless asked for
             shutil.rmtree(root, ignore_errors=True)
     print(f"whole benchmark {time.perf_counter() - started:.0f} s" + (f"; stores in {root}" if args.keep else ""))
     for experiment, same in alike.items():
-        print(f"{experiment}: " + ("everything alike and no verdict changed" if same else "forking changed something: see above"))
+        print(
+            f"{experiment}: "
+            + ("everything alike and no verdict changed" if same else "forking changed something: see above")
+        )
     return 0 if all(alike.values()) else 1
 
 

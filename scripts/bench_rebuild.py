@@ -30,8 +30,12 @@ def main() -> int:
     worst, executed_any = 0.0, False
     for i in range(args.repeats):
         started = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "fwbench", "report", "--profile", args.profile, "--no-progress"],
-                              cwd=REPO, capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "fwbench", "report", "--profile", args.profile, "--no-progress"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        )
         wall = time.perf_counter() - started
         line = next((ln for ln in proc.stdout.splitlines() if " executed, " in ln), "(no summary line)")
         executed = int(m.group(1)) if (m := re.search(r"(\d+) executed", line)) else -1
@@ -43,8 +47,10 @@ def main() -> int:
             worst = max(worst, wall)
             executed_any |= executed != 0
     ok = not executed_any and worst <= TARGET_S
-    print(f"second and later rebuilds: worst {worst:.1f} s (target <= {TARGET_S:.0f} s), "
-          f"{'no notebook executed' if not executed_any else 'NOTEBOOKS EXECUTED'}: {'PASS' if ok else 'FAIL'}")
+    print(
+        f"second and later rebuilds: worst {worst:.1f} s (target <= {TARGET_S:.0f} s), "
+        f"{'no notebook executed' if not executed_any else 'NOTEBOOKS EXECUTED'}: {'PASS' if ok else 'FAIL'}"
+    )
     return 0 if ok else 1
 
 

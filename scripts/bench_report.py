@@ -45,8 +45,10 @@ def sequential_lines(report) -> list[str]:
             continue
         early = int(cells["early"].sum())
         lines.append(f"  {name}: {len(cells)} cells of a sequential design, {early} stopped before the cap")
-        lines += [f"    {r['framework']} {r['device']} {r['workload']}: {r['processes']}, {r['stopped because']}"
-                  for _, r in cells.iterrows()]
+        lines += [
+            f"    {r['framework']} {r['device']} {r['workload']}: {r['processes']}, {r['stopped because']}"
+            for _, r in cells.iterrows()
+        ]
     return lines
 
 
@@ -82,21 +84,27 @@ def main(argv: list[str] | None = None) -> int:
     if budget is None or budget.empty:
         print("  no run was stored")
         return 1
-    print(f"  {'experiment':16s} {'jobs':>5s} {'wall':>8s} {'start-up':>9s} {'preparing':>10s} {'measured':>9s} share"
-          f"   (preparing: imports, warm-up)")
+    print(
+        f"  {'experiment':16s} {'jobs':>5s} {'wall':>8s} {'start-up':>9s} {'preparing':>10s} {'measured':>9s} share"
+        f"   (preparing: imports, warm-up)"
+    )
     part = lambda x: "     -" if x != x else f"{x:5.1f}s"  # NaN: the experiment's jobs do not time their parts
     for _, r in budget.iterrows():
-        print(f"  {r['experiment']:16s} {int(r['jobs']):5d} {r['total_s']:7.1f}s {r['startup_s']:8.1f}s "
-              f"{r['unmeasured_s']:9.1f}s {r['measured_s']:8.1f}s {r['measured_share']:5.0%}"
-              f"   {part(r['imports_s'])} {part(r['warmup_s'])}")
+        print(
+            f"  {r['experiment']:16s} {int(r['jobs']):5d} {r['total_s']:7.1f}s {r['startup_s']:8.1f}s "
+            f"{r['unmeasured_s']:9.1f}s {r['measured_s']:8.1f}s {r['measured_share']:5.0%}"
+            f"   {part(r['imports_s'])} {part(r['warmup_s'])}"
+        )
     total = budget[budget["experiment"] == "all"].iloc[0]
     print("\n".join(sequential))
     print(f"  runner wall time (with its own bookkeeping)  {run_s:8.1f} s")
     print(f"  book build (with the references)             {book_s:8.1f} s")
     print(f"  {book_size}")
     whole = setup + run_s + book_s
-    print(f"  whole: {whole:.1f} s ({whole / 60:.1f} min); measured work {total['measured_s']:.1f} s "
-          f"= {total['measured_s'] / whole:.0%} of it")
+    print(
+        f"  whole: {whole:.1f} s ({whole / 60:.1f} min); measured work {total['measured_s']:.1f} s "
+        f"= {total['measured_s'] / whole:.0%} of it"
+    )
     return 0
 
 

@@ -22,8 +22,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 #: pip settings that say where packages come from -> the uv option that says the same.
-PIP_TO_UV = {"find-links": "--find-links", "index-url": "--index-url", "extra-index-url": "--extra-index-url",
-             "constraint": "--constraint"}
+PIP_TO_UV = {
+    "find-links": "--find-links",
+    "index-url": "--index-url",
+    "extra-index-url": "--extra-index-url",
+    "constraint": "--constraint",
+}
 _CONFIG_LINE = re.compile(r"^(?P<scope>[^.]*)\.(?P<key>[a-z-]+)=(?P<value>.*)$")
 
 
@@ -46,7 +50,7 @@ def pip_sources(config_list: str) -> list[str]:
         value = raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"" else raw
         for item in value.split():  # pip takes several URLs or paths in one setting, whitespace-separated
             pair = [PIP_TO_UV[match["key"]], item]
-            if not any(args[i:i + 2] == pair for i in range(0, len(args), 2)):  # env and file may repeat a value
+            if not any(args[i : i + 2] == pair for i in range(0, len(args), 2)):  # env and file may repeat a value
                 args += pair
     return args
 
@@ -68,13 +72,17 @@ def install_with_uv(python: str, lock: Path) -> bool:
     sources = [*pip_sources(config.stdout), "--index-strategy", "unsafe-best-match"]
     # The package itself is this checkout's source: only the lock's packages need compiling (once).
     editable = [u for u in uv if u != "--compile-bytecode"]
-    return (_run([*uv, *sources, "-r", str(lock)]) == 0
-            and _run([*editable, "--no-deps", "--no-build-isolation", "-e", str(REPO)]) == 0)
+    return (
+        _run([*uv, *sources, "-r", str(lock)]) == 0
+        and _run([*editable, "--no-deps", "--no-build-isolation", "-e", str(REPO)]) == 0
+    )
 
 
 def install_with_pip(python: str, lock: Path) -> bool:
     pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    return _run([*pip, "-r", str(lock)]) == 0 and _run([*pip, "--no-deps", "--no-build-isolation", "-e", str(REPO)]) == 0
+    return (
+        _run([*pip, "-r", str(lock)]) == 0 and _run([*pip, "--no-deps", "--no-build-isolation", "-e", str(REPO)]) == 0
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

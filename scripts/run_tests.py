@@ -31,12 +31,17 @@ SLOW, REST = "slow or with_slow", "not slow and not with_slow"
 def main(argv: list[str]) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as log:
-        rest = subprocess.Popen([sys.executable, "-m", "pytest", "-m", REST, "--durations=15", *argv], cwd=REPO,
-                                stdout=log, stderr=subprocess.STDOUT)
+        rest = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-m", REST, "--durations=15", *argv],
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             # The slow part is the suite's critical path: its longest steps are printed (fixtures' setup included).
-            slow = subprocess.run([sys.executable, "-m", "pytest", "-m", SLOW, "--durations=10", *argv],
-                                  cwd=REPO).returncode
+            slow = subprocess.run(
+                [sys.executable, "-m", "pytest", "-m", SLOW, "--durations=10", *argv], cwd=REPO
+            ).returncode
             others = rest.wait()
         finally:
             if rest.poll() is None:  # interrupted: leave no test process behind
@@ -46,8 +51,11 @@ def main(argv: list[str]) -> int:
         print(f"\n==================== the rest (pytest -m '{REST}') ====================", flush=True)
         sys.stdout.write(log.read())
     codes = {"slow": slow, "the rest": others}
-    print(f"fwbench tests: {', '.join(f'{n}: exit {c}' for n, c in codes.items())}; "
-          f"{time.perf_counter() - started:.0f} s in all", flush=True)
+    print(
+        f"fwbench tests: {', '.join(f'{n}: exit {c}' for n, c in codes.items())}; "
+        f"{time.perf_counter() - started:.0f} s in all",
+        flush=True,
+    )
     return max(0 if code == 5 else code for code in codes.values())
 
 

@@ -52,29 +52,54 @@ def command(store: Path, *args: str) -> list[str]:
 
 def run(copy: Path, *args: str, store: Path, timeout: float = 900) -> subprocess.CompletedProcess:
     """`python -m fwbench --store STORE ARGS` from the copy (see `env`)."""
-    return subprocess.run(command(store, *args), cwd=copy, env=env(copy, store), capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        command(store, *args), cwd=copy, env=env(copy, store), capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _notebook_cells(name: str) -> list[tuple[str, list[str]]]:
     """(source, tags) of an experiment notebook as CONTRIBUTING.md's recipe writes it: parameters, process settings,
     the job, save."""
     return [
-        ('framework = "torch"\ndevice = "cpu"\nworkload = "numbers"\nvariant = "sum"\nthreads = "auto"\n'
-         'process = 0\nparams = {}\noutput_path = ""\ncache_dir = ""', ["parameters"]),
+        (
+            'framework = "torch"\ndevice = "cpu"\nworkload = "numbers"\nvariant = "sum"\nthreads = "auto"\n'
+            'process = 0\nparams = {}\noutput_path = ""\ncache_dir = ""',
+            ["parameters"],
+        ),
         ("from fwbench.measure import env\n\nsettings = env.apply(threads=threads, cache_dir=cache_dir or None)", []),
-        (f"from fwbench.experiments.{name} import measure\nfrom fwbench.measure.job import execute\n\n"
-         "result = execute(measure, settings, framework, device, workload, variant, process, params)", []),
-        ("from fwbench.files import write_json_atomic\n\nif output_path:\n    write_json_atomic(output_path, result)", []),
+        (
+            f"from fwbench.experiments.{name} import measure\nfrom fwbench.measure.job import execute\n\n"
+            "result = execute(measure, settings, framework, device, workload, variant, process, params)",
+            [],
+        ),
+        (
+            "from fwbench.files import write_json_atomic\n\nif output_path:\n    write_json_atomic(output_path, result)",
+            [],
+        ),
     ]
 
 
 def recipe_notebook(name: str) -> str:
     """The notebook CONTRIBUTING.md's recipe asks for, as the file's text: parameters, settings, the job, save."""
-    cells = [{"cell_type": "code", "id": f"c{i}", "metadata": {"tags": tags}, "execution_count": None, "outputs": [],
-              "source": source} for i, (source, tags) in enumerate(_notebook_cells(name))]
-    return json.dumps({"cells": cells, "nbformat": 4, "nbformat_minor": 5, "metadata": {
-        "kernelspec": {"display_name": "fwbench", "language": "python", "name": "fwbench"}}})
+    cells = [
+        {
+            "cell_type": "code",
+            "id": f"c{i}",
+            "metadata": {"tags": tags},
+            "execution_count": None,
+            "outputs": [],
+            "source": source,
+        }
+        for i, (source, tags) in enumerate(_notebook_cells(name))
+    ]
+    return json.dumps(
+        {
+            "cells": cells,
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {"kernelspec": {"display_name": "fwbench", "language": "python", "name": "fwbench"}},
+        }
+    )
 
 
 def add_experiment(copy: Path, name: str, files: dict[str, str]) -> Path:

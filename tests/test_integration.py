@@ -30,15 +30,20 @@ SMOKE_JOBS = len(load_profile("smoke").jobs)
 
 
 def cli(*args, timeout=1500, env=None):
-    return subprocess.run([sys.executable, "-m", "fwbench", *args], capture_output=True, text=True,
-                          cwd=REPO, timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "fwbench", *args], capture_output=True, text=True, cwd=REPO, timeout=timeout, env=env
+    )
 
 
 #: Credentials a maker's environment holds, under names the old prefix rule recorded (Terraform's TF_ tokens,
 #: NVIDIA's and Triton's API keys, TorchServe's token): none may reach a stored file, a bundle or a page.
-SECRETS = {"TF_API_TOKEN": "tfTok3nValue0fTheMaker9xq", "TF_TOKEN_app_terraform_io": "tfHostTok3nQ8w7e6r5t4y",
-           "NVIDIA_API_KEY": "nvapi-Mak3rsPr1vateKeyValue0123456789abcd", "TRITON_API_KEY": "tr1tonKeyOfTheMakerZ9",
-           "TORCHSERVE_AUTH_TOKEN": "t0rchServeT0kenMakerQ1"}
+SECRETS = {
+    "TF_API_TOKEN": "tfTok3nValue0fTheMaker9xq",
+    "TF_TOKEN_app_terraform_io": "tfHostTok3nQ8w7e6r5t4y",
+    "NVIDIA_API_KEY": "nvapi-Mak3rsPr1vateKeyValue0123456789abcd",
+    "TRITON_API_KEY": "tr1tonKeyOfTheMakerZ9",
+    "TORCHSERVE_AUTH_TOKEN": "t0rchServeT0kenMakerQ1",
+}
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +61,11 @@ def pipeline(tmp_path_factory):
     first = cli("--store", str(store), "run", "--profile", "smoke", "--no-progress")
     second = cli("--store", str(store), "run", "--profile", "smoke", "--no-progress")
     slow = tmp / "timeout.yml"
-    slow.write_text("name: timeout\ntimeout_s: 1\nexperiments:\n  eager_vs_graph:\n    frameworks: [jax]\n"
-                    "    variants: [eager]\n    devices: [cpu]\n    workloads: [mlp]\n    processes: 1\n"
-                    "    params: {batch_size: 8, min_samples: 1000000, max_blocks: 1000000}\n")
+    slow.write_text(
+        "name: timeout\ntimeout_s: 1\nexperiments:\n  eager_vs_graph:\n    frameworks: [jax]\n"
+        "    variants: [eager]\n    devices: [cpu]\n    workloads: [mlp]\n    processes: 1\n"
+        "    params: {batch_size: 8, min_samples: 1000000, max_blocks: 1000000}\n"
+    )
     timed_out = cli("--store", str(store), "run", "--profile", str(slow), "--no-progress")
     # A stored failure whose message carries markup: the book must show it as text.
     evil = {"type": "RuntimeError", "message": "<script>alert('pwned')</script><b>boom</b>", "traceback": "<i>tb</i>"}
@@ -78,11 +85,36 @@ def pipeline(tmp_path_factory):
     book = cli("--store", str(store), "book", "--no-reference", "--out", str(tmp / "book"))
     unchanged = cli("--store", str(store), "book", "--no-reference", "--out", str(tmp / "book"))
     # The nightly finds the HTML book already built from these inputs (left as it is) and adds the single page.
-    nightly = cli("--store", str(store), "nightly", "--profile", "smoke", "--no-reference", "--no-progress",
-                  "--out", str(tmp / "nightly"), "--book-out", str(tmp / "book"))
-    return {"home": tmp, "nightly": nightly, "nightly_dir": tmp / "nightly","store": s, "first": first, "second": second, "timed_out": timed_out, "export": export,
-            "csv": csv, "previous": previous, "imported": imported, "bundle": bundle, "book": book, "unchanged": unchanged,
-            "html": tmp / "book" / "_build" / "html"}
+    nightly = cli(
+        "--store",
+        str(store),
+        "nightly",
+        "--profile",
+        "smoke",
+        "--no-reference",
+        "--no-progress",
+        "--out",
+        str(tmp / "nightly"),
+        "--book-out",
+        str(tmp / "book"),
+    )
+    return {
+        "home": tmp,
+        "nightly": nightly,
+        "nightly_dir": tmp / "nightly",
+        "store": s,
+        "first": first,
+        "second": second,
+        "timed_out": timed_out,
+        "export": export,
+        "csv": csv,
+        "previous": previous,
+        "imported": imported,
+        "bundle": bundle,
+        "book": book,
+        "unchanged": unchanged,
+        "html": tmp / "book" / "_build" / "html",
+    }
 
 
 SIM_LABEL, SIM_ID, SIM_THREADS = "simbox-gpu", "sim-gpu-5151515a", 1
@@ -96,8 +128,11 @@ def simulated_machine_bundle(store: Store, tmp: Path) -> Path:
     m = json.loads(json.dumps(smoke.manifest))
     m.update(run_id=run_id, machine_id=SIM_ID, machine_label=SIM_LABEL)
     m["fingerprint"].update(machine_id=SIM_ID, machine_label=SIM_LABEL, machine_label_source="env")
-    m["fingerprint"]["hardware"].update(cpu_model="Simulated CPU", usable_cpus=SIM_THREADS,
-                                        gpus=[{"name": "Simulated GPU", "driver": "0.0", "memory_bytes": 2**34}])
+    m["fingerprint"]["hardware"].update(
+        cpu_model="Simulated CPU",
+        usable_cpus=SIM_THREADS,
+        gpus=[{"name": "Simulated GPU", "driver": "0.0", "memory_bytes": 2**34}],
+    )
     sim.write_manifest(m)
     for j in smoke.jobs:
         j = json.loads(json.dumps(j))
@@ -122,13 +157,15 @@ def simulated_machine_bundle(store: Store, tmp: Path) -> Path:
 
 
 #: What a hostile colleague's bundle carries: each, if it ran, would mark the page (a title or a body attribute).
-HOSTILE = {"markdown": "Hello <img src=x onerror=\"document.body.dataset.pwned='markdown'\"> from a bundle",
-           "html": "<b>ok</b><script>document.body.dataset.pwned='html'</script>"
-                   "<img src=x onerror=\"document.title='PWNED'\"><a href=\"javascript:document.title='PWNED'\">x</a>",
-           "js": "document.body.dataset.pwned='javascript'",
-           "svg": "<svg xmlns='http://www.w3.org/2000/svg' onload=\"document.body.dataset.pwned='svg'\"></svg>",
-           "error": "<img src=x onerror=\"document.body.dataset.pwned='error'\"> went wrong",
-           "directive": "```{raw} html\n<script>document.body.dataset.pwned='directive'</script>\n```"}
+HOSTILE = {
+    "markdown": "Hello <img src=x onerror=\"document.body.dataset.pwned='markdown'\"> from a bundle",
+    "html": "<b>ok</b><script>document.body.dataset.pwned='html'</script>"
+    "<img src=x onerror=\"document.title='PWNED'\"><a href=\"javascript:document.title='PWNED'\">x</a>",
+    "js": "document.body.dataset.pwned='javascript'",
+    "svg": "<svg xmlns='http://www.w3.org/2000/svg' onload=\"document.body.dataset.pwned='svg'\"></svg>",
+    "error": "<img src=x onerror=\"document.body.dataset.pwned='error'\"> went wrong",
+    "directive": "```{raw} html\n<script>document.body.dataset.pwned='directive'</script>\n```",
+}
 
 
 #: The file a hostile notebook's code cell writes if the book build ever runs it (next to the bundle).
@@ -139,14 +176,26 @@ def hostile_notebook(data: bytes, marker: Path) -> bytes:
     """An executed notebook with attacker content in a markdown cell and in every kind of rich output, and
     metadata asking MyST-NB to execute it at build time (a code cell that would leave `marker`)."""
     nb = nbformat.reads(data.decode(), as_version=4)
-    nb.metadata["mystnb"] = {"execution_mode": "force", "execution_excludepatterns": [],
-                             "execution_allow_errors": True}
+    nb.metadata["mystnb"] = {"execution_mode": "force", "execution_excludepatterns": [], "execution_allow_errors": True}
     nb.cells.append(nbformat.v4.new_code_cell(f"open({str(marker)!r}, 'w').write('ran')"))
     nb.cells.append(nbformat.v4.new_markdown_cell(HOSTILE["markdown"] + "\n\n" + HOSTILE["directive"]))
-    nb.cells.append(nbformat.v4.new_code_cell("display(evil)", outputs=[nbformat.v4.new_output(
-        "display_data", data={"text/html": HOSTILE["html"], "application/javascript": HOSTILE["js"],
-                              "image/svg+xml": HOSTILE["svg"], "text/markdown": HOSTILE["markdown"],
-                              "text/plain": "evil"})]))
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "display(evil)",
+            outputs=[
+                nbformat.v4.new_output(
+                    "display_data",
+                    data={
+                        "text/html": HOSTILE["html"],
+                        "application/javascript": HOSTILE["js"],
+                        "image/svg+xml": HOSTILE["svg"],
+                        "text/markdown": HOSTILE["markdown"],
+                        "text/plain": "evil",
+                    },
+                )
+            ],
+        )
+    )
     nb.cells.append(nbformat.v4.new_raw_cell(HOSTILE["html"], metadata={"format": "text/html"}))
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"c{i}"
@@ -159,8 +208,12 @@ def test_smoke_profile_runs_every_framework(pipeline):
     assert f"{SMOKE_JOBS} executed, 0 reused, 0 failed, 1 skipped" in first.stdout
     runs, problems = pipeline["store"].load()
     assert not problems
-    smoke = [j for r in runs for j in r.jobs if r.manifest["profile"]["name"] == "smoke"
-             and j["experiment"] == "eager_vs_graph"]
+    smoke = [
+        j
+        for r in runs
+        for j in r.jobs
+        if r.manifest["profile"]["name"] == "smoke" and j["experiment"] == "eager_vs_graph"
+    ]
     assert sorted({j["framework"] for j in smoke}) == ["jax", "tensorflow", "torch"]
     assert all(j["status"] == "ok" for j in smoke)
     for j in smoke:
@@ -174,8 +227,13 @@ def test_smoke_profile_runs_every_framework(pipeline):
         assert j["settings"]["os_threads"] >= 1 and j["process_info"]["seed"]
         # Where the process's time went: every part, none negative, together within the job's wall time.
         wall = j["process_info"]["wall_s"]
-        assert {"import and configure", "train first calls", "train warm-up", "train timed rounds",
-                "infer timed rounds"} <= set(wall) and min(wall.values()) >= 0
+        assert {
+            "import and configure",
+            "train first calls",
+            "train warm-up",
+            "train timed rounds",
+            "infer timed rounds",
+        } <= set(wall) and min(wall.values()) >= 0
         assert sum(wall.values()) <= j["duration_s"]
     caches = {(j["framework"], j["process"]): j["settings"]["compile_cache"] for j in smoke}
     assert {c for (_, p), c in caches.items() if p == 0} == {"cold"}
@@ -231,8 +289,17 @@ def test_tidy_export(pipeline):
     assert set(ok.framework) == {"torch", "tensorflow", "jax"}
     assert set(ok["mode"]) == {"eager", "graph"} and set(ok.phase) == {"train", "infer"}
     assert {"eager", "torch.compile", "tf.function", "tf.function+xla", "jax.jit"} <= set(ok.variant)
-    for metric in ("step_time_median_s", "step_time_ci_low_s", "step_time_ci_high_s", "first_call_s",
-                   "first_call_cold_s", "shape_change_s", "peak_rss_bytes", "gflops", "throughput_per_s"):
+    for metric in (
+        "step_time_median_s",
+        "step_time_ci_low_s",
+        "step_time_ci_high_s",
+        "first_call_s",
+        "first_call_cold_s",
+        "shape_change_s",
+        "peak_rss_bytes",
+        "gflops",
+        "throughput_per_s",
+    ):
         per_fw = ok[ok.metric == metric].groupby("framework").size()
         assert set(per_fw.index) == {"torch", "tensorflow", "jax"}, metric
     assert (ok[ok.metric == "first_step_loss_rel_err"].value < 1e-4).all()
@@ -243,7 +310,13 @@ def test_tidy_export(pipeline):
     compared = views.comparisons(Report.load(pipeline["store"].root))
     assert not compared.empty, "no compiled variant was compared at all"
     assert set(ok[ok.metric == "break_even_steps"].variant) == set(compared.variant)
-    assert set(compared.variant) <= {"torch.compile", "torch.compile-forward", "tf.function", "tf.function+xla", "jax.jit"}
+    assert set(compared.variant) <= {
+        "torch.compile",
+        "torch.compile-forward",
+        "tf.function",
+        "tf.function+xla",
+        "jax.jit",
+    }
     # torch.compile-forward trains only; torch's automatic dynamic shapes are a figure of their own.
     assert "torch.compile-forward" not in set(ok[ok.phase == "infer"].variant)
     assert set(ok[ok.metric == "shape_change_automatic_s"].variant) == {"torch.compile"}
@@ -271,8 +344,14 @@ def test_tidy_export(pipeline):
     assert not slowed.empty, "no framework's tool cost reached a steady state in any process"
     exp = df[df.experiment == "export"]
     assert set(exp.status) == {"ok"} and set(exp.workload) == {"mlp"}
-    assert {("torch", "onnx-dynamo"), ("tensorflow", "tflite"), ("jax", "jax-export"), ("torch", "keras3"),
-            ("tensorflow", "keras3"), ("jax", "keras3")} == set(zip(exp.framework, exp.variant))
+    assert {
+        ("torch", "onnx-dynamo"),
+        ("tensorflow", "tflite"),
+        ("jax", "jax-export"),
+        ("torch", "keras3"),
+        ("tensorflow", "keras3"),
+        ("jax", "keras3"),
+    } == set(zip(exp.framework, exp.variant))
     assert {"onnxruntime", "litert", "jax_export", "keras:torch", "keras:tensorflow", "keras:jax"} == set(exp["mode"])
     parity = exp[exp.metric == "max_abs_err"].groupby("variant").size()
     assert set(parity.index) == {"onnx-dynamo", "tflite", "jax-export", "keras3"}
@@ -331,8 +410,9 @@ def test_every_job_recorded_what_it_timed_and_ran_as_configured(pipeline):
             excluded = Report.load(pipeline["store"].root).excluded("eager_vs_graph")
             compiled = excluded[(excluded.framework == "torch") & (excluded.variant == "torch.compile")]
             assert not compiled.empty and compiled["reason"].str.startswith(("unstable series", "busy machine")).all()
-            assert "unstable series" in page(pipeline, "chapters/eager_vs_graph.html") or \
-                "busy machine" in page(pipeline, "chapters/eager_vs_graph.html")
+            assert "unstable series" in page(pipeline, "chapters/eager_vs_graph.html") or "busy machine" in page(
+                pipeline, "chapters/eager_vs_graph.html"
+            )
             continue
         assert m.group(1) in JUDGED, cid
     assert "not testable here" in claims and "not yet measured" in claims
@@ -371,12 +451,20 @@ def test_export_chapter(pipeline):
 
 def test_serving(pipeline):
     runs, _ = pipeline["store"].load()
-    jobs = {(j["framework"], j["variant"]): j for r in runs for j in r.jobs
-            if j["experiment"] == "serving" and not r.run_id.endswith(SIM_ID)}
+    jobs = {
+        (j["framework"], j["variant"]): j
+        for r in runs
+        for j in r.jobs
+        if j["experiment"] == "serving" and not r.run_id.endswith(SIM_ID)
+    }
     assert jobs[("tensorflow", "tf-serving")]["status"] == "skipped"
     assert "tensorflow_model_server" in jobs[("tensorflow", "tf-serving")]["error"]["message"]
-    for key in (("torch", "onnxruntime"), ("tensorflow", "onnxruntime"), ("jax", "jax.jit"),
-                ("tensorflow", "tf-savedmodel")):
+    for key in (
+        ("torch", "onnxruntime"),
+        ("tensorflow", "onnxruntime"),
+        ("jax", "jax.jit"),
+        ("tensorflow", "tf-savedmodel"),
+    ):
         starts = jobs[key]["servers"]
         assert [a["outcome"] for a in starts] == ["serves", "serves"], key
         assert all(a["ports_released"] and a["parity"]["passed"] for a in starts), key
@@ -428,10 +516,20 @@ def test_book_is_offline(pipeline):
     assert len(appendix) >= 25
 
 
-CHAPTERS = {"intro.html": 0, "chapters/eager_vs_graph.html": 2, "chapters/debugging.html": 2,
-            "chapters/export.html": 3, "chapters/serving.html": 3, "chapters/claims.html": 0,
-            "chapters/changes.html": 0, "chapters/history.html": 0, "chapters/method.html": 0,
-            "chapters/decision.html": 0, "chapters/results.html": 0, "chapters/appendix/index.html": 0}
+CHAPTERS = {
+    "intro.html": 0,
+    "chapters/eager_vs_graph.html": 2,
+    "chapters/debugging.html": 2,
+    "chapters/export.html": 3,
+    "chapters/serving.html": 3,
+    "chapters/claims.html": 0,
+    "chapters/changes.html": 0,
+    "chapters/history.html": 0,
+    "chapters/method.html": 0,
+    "chapters/decision.html": 0,
+    "chapters/results.html": 0,
+    "chapters/appendix/index.html": 0,
+}
 
 
 def test_second_machine_bundle_shows_beside_the_first_everywhere(pipeline):
@@ -442,8 +540,15 @@ def test_second_machine_bundle_shows_beside_the_first_everywhere(pipeline):
     assert pipeline["book"].returncode == 0, pipeline["book"].stdout[-3000:] + pipeline["book"].stderr[-3000:]
     machines = {r.manifest["machine_label"] for r in pipeline["store"].load()[0]}
     first = sorted(machines - {SIM_LABEL, "otherbox"})[0]
-    for name in ("intro.html", "chapters/eager_vs_graph.html", "chapters/debugging.html", "chapters/export.html",
-                 "chapters/serving.html", "chapters/history.html", "chapters/changes.html"):
+    for name in (
+        "intro.html",
+        "chapters/eager_vs_graph.html",
+        "chapters/debugging.html",
+        "chapters/export.html",
+        "chapters/serving.html",
+        "chapters/history.html",
+        "chapters/changes.html",
+    ):
         html = page(pipeline, name)
         assert SIM_LABEL in html and first in html, name
     intro = page(pipeline, "intro.html")
@@ -451,6 +556,7 @@ def test_second_machine_bundle_shows_beside_the_first_everywhere(pipeline):
     # This machine is named by its hardware, not its host name; the simulated one by the label it chose.
     from fwbench.measure.fingerprint import hardware
     from fwbench.measure.machine_name import hardware_name
+
     assert first == hardware_name(hardware()) and f"<strong>{first}</strong>" in intro
 
 
@@ -537,14 +643,16 @@ def damaged(pipeline, tmp_path_factory):
     store = Store(root)
     smoke = [r for r in store.load()[0] if r.manifest["profile"]["name"] == "smoke"][0]
     # JAX's warm process: the rerun measures it again, and a torch process would cost a cold compile (about a minute).
-    victim = next(j for j in smoke.jobs if j["experiment"] == "eager_vs_graph" and j["framework"] == "jax"
-                  and j["process"] == 1)
+    victim = next(
+        j for j in smoke.jobs if j["experiment"] == "eager_vs_graph" and j["framework"] == "jax" and j["process"] == 1
+    )
     path = smoke.path / "jobs" / f"{victim['job_id']}.json"
     path.write_bytes(path.read_bytes()[:200])
     # Well-formed JSON of the wrong types, as a hostile bundle or a hand edit leaves it: a job whose checks are a
     # string, a run whose fingerprint says its memory is "lots", and a log linked to a file outside the store.
-    typed = next(j for j in smoke.jobs if j["experiment"] == "eager_vs_graph" and j["framework"] == "jax"
-                 and j["process"] == 0)  # JAX's cold process: a cheap one to measure again
+    typed = next(
+        j for j in smoke.jobs if j["experiment"] == "eager_vs_graph" and j["framework"] == "jax" and j["process"] == 0
+    )  # JAX's cold process: a cheap one to measure again
     typed_path = smoke.path / "jobs" / f"{typed['job_id']}.json"
     typed_path.write_text(json.dumps({**typed, "checks": "all passed"}))
     bad_run = root / "runs" / "20991231T000000Z-badrun"
@@ -561,16 +669,27 @@ def damaged(pipeline, tmp_path_factory):
     # renders no unchanged appendix notebook again (a third of a whole build), the chapters are executed anew
     # against the damaged store, and the damaged job's appendix page must go.
     shutil.copytree(pipeline["html"].parent.parent, tmp / "book", symlinks=True)
-    return {"store": store, "victim": victim, "run": smoke, "path": path, "typed": typed_path, "typed_job": typed, "bad_run": bad_run,
-            "link": link, "tmp": tmp,
-            "validate": cli("--store", str(root), "validate"),
-            "results": cli("--store", str(root), "results", "--format", "csv", "-o", str(tmp / "results.csv")),
-            "history": cli("--store", str(root), "history", "--framework", "torch", "--workload", "mlp",
-                           "--variant", "eager"),
-            "bundle": cli("--store", str(root), "bundle", "--all", "-o", str(tmp / "all.fwbundle")),
-            "book": cli("--store", str(root), "book", "--no-reference", "--out", str(tmp / "book")),
-            "rerun": cli("--store", str(root), "run", "--profile", "smoke", "--no-progress"),
-            "html": tmp / "book" / "_build" / "html", "pipeline_html": pipeline["html"]}
+    return {
+        "store": store,
+        "victim": victim,
+        "run": smoke,
+        "path": path,
+        "typed": typed_path,
+        "typed_job": typed,
+        "bad_run": bad_run,
+        "link": link,
+        "tmp": tmp,
+        "validate": cli("--store", str(root), "validate"),
+        "results": cli("--store", str(root), "results", "--format", "csv", "-o", str(tmp / "results.csv")),
+        "history": cli(
+            "--store", str(root), "history", "--framework", "torch", "--workload", "mlp", "--variant", "eager"
+        ),
+        "bundle": cli("--store", str(root), "bundle", "--all", "-o", str(tmp / "all.fwbundle")),
+        "book": cli("--store", str(root), "book", "--no-reference", "--out", str(tmp / "book")),
+        "rerun": cli("--store", str(root), "run", "--profile", "smoke", "--no-progress"),
+        "html": tmp / "book" / "_build" / "html",
+        "pipeline_html": pipeline["html"],
+    }
 
 
 def test_one_bad_file_costs_only_its_own_job_or_run(damaged):
@@ -583,8 +702,11 @@ def test_one_bad_file_costs_only_its_own_job_or_run(damaged):
     for command in ("results", "history", "bundle"):
         res = damaged[command]
         # (history may find the selection empty: a smoke run's series can all come out unstable on a busy machine)
-        empty = command == "history" and res.returncode == 2 and \
-            res.stderr.strip().endswith("no stored results for that selection")
+        empty = (
+            command == "history"
+            and res.returncode == 2
+            and res.stderr.strip().endswith("no stored results for that selection")
+        )
         assert (res.returncode == 0 or empty) and "Traceback" not in res.stderr, (command, res.stderr[-2000:])
         assert command != "history" or "skipping unreadable file" in res.stderr
     assert all(name in damaged["results"].stderr for name in bad)
@@ -593,8 +715,10 @@ def test_one_bad_file_costs_only_its_own_job_or_run(damaged):
         names = tar.getnames()
         packed = b"".join(tar.extractfile(m).read() for m in tar.getmembers() if m.isfile())
     smoke = damaged["run"].run_id  # (the simulated machine's run holds jobs of the same names, undamaged)
-    assert not any(n.endswith(("linked.log", f"{smoke}/jobs/{damaged['path'].name}",
-                               f"{smoke}/jobs/{damaged['typed'].name}")) for n in names)
+    assert not any(
+        n.endswith(("linked.log", f"{smoke}/jobs/{damaged['path'].name}", f"{smoke}/jobs/{damaged['typed'].name}"))
+        for n in names
+    )
     assert b"a private file of this machine" not in packed and not any(damaged["bad_run"].name in n for n in names)
     assert damaged["book"].returncode == 0, damaged["book"].stderr[-3000:]
     intro = read_page(damaged["html"] / "intro.html")
@@ -606,7 +730,9 @@ def test_one_bad_file_costs_only_its_own_job_or_run(damaged):
         return {p.stem for p in (html / "chapters" / "appendix" / "runs").glob("*.html")}
 
     assert appendix(damaged["html"]) == appendix(damaged["pipeline_html"]) - {
-        appendix_name(damaged["run"], damaged["victim"]), appendix_name(damaged["run"], damaged["typed_job"])}
+        appendix_name(damaged["run"], damaged["victim"]),
+        appendix_name(damaged["run"], damaged["typed_job"]),
+    }
     # The chapters' figures were drawn anew from the damaged store; the old ones, which no page shows, are gone.
     from fwbench.book.stale import IMAGE_REF
 
@@ -650,16 +776,28 @@ def test_no_secret_or_home_path_is_stored_bundled_or_published(pipeline):
     """The maker's credentials and home folder (where the store, book and bundles live) appear in no stored file,
     no member of a bundle (the one a colleague imports, the nightly's) and no page of the book."""
     needles = [v.encode() for v in SECRETS.values()] + [str(pipeline["home"]).encode()]
-    places = {p: p.read_bytes() for p in pipeline["store"].root.rglob("*") if p.is_file() and "artifacts" not in p.parts}
+    places = {
+        p: p.read_bytes() for p in pipeline["store"].root.rglob("*") if p.is_file() and "artifacts" not in p.parts
+    }
     for bundle in [pipeline["bundle"], *pipeline["nightly_dir"].glob("*.fwbundle")]:
         with tarfile.open(bundle) as tar:
             places.update({Path(f"{bundle.name}:{m.name}"): tar.extractfile(m).read() for m in tar if m.isfile()})
-    places.update({p: p.read_bytes() for p in pipeline["html"].rglob("*") if p.is_file()
-                   and p.suffix in (".html", ".ipynb", ".txt", ".js", ".json", ".md")})
+    places.update(
+        {
+            p: p.read_bytes()
+            for p in pipeline["html"].rglob("*")
+            if p.is_file() and p.suffix in (".html", ".ipynb", ".txt", ".js", ".json", ".md")
+        }
+    )
     assert len(list(pipeline["nightly_dir"].glob("*.fwbundle"))) == 1
     # The simulated colleague's hostile notebooks name a marker file in this folder on purpose (the code a book
     # build must never run): that text is the test's, not something fwbench wrote.
-    found = sorted({f"{path}: {needle.decode()[:12]}..." for path, data in places.items() for needle in needles
-                    if needle in data.replace(str(pipeline["bundle"].parent / EXECUTED).encode(), b"")})
+    found = sorted(
+        {
+            f"{path}: {needle.decode()[:12]}..."
+            for path, data in places.items()
+            for needle in needles
+            if needle in data.replace(str(pipeline["bundle"].parent / EXECUTED).encode(), b"")
+        }
+    )
     assert not found, found[:10]
-

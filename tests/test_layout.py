@@ -65,7 +65,7 @@ def test_no_import_cycles(graph):
         stack.append(node)
         for dep in sorted(graph[node]):
             if state.get(dep) == "open":
-                cycles.append(stack[stack.index(dep):] + [dep])
+                cycles.append(stack[stack.index(dep) :] + [dep])
             elif dep not in state:
                 visit(dep)
         stack.pop()
@@ -78,8 +78,12 @@ def test_no_import_cycles(graph):
 
 
 def test_no_module_imports_a_layer_above_its_own(graph):
-    upward = [f"{m} ({layer(m)}) imports {d} ({layer(d)})" for m, deps in graph.items() for d in deps
-              if LAYERS.index(layer(d)) > LAYERS.index(layer(m))]
+    upward = [
+        f"{m} ({layer(m)}) imports {d} ({layer(d)})"
+        for m, deps in graph.items()
+        for d in deps
+        if LAYERS.index(layer(d)) > LAYERS.index(layer(m))
+    ]
     assert not upward, "\n".join(upward)
 
 
@@ -88,8 +92,9 @@ def test_no_experiment_imports_another(graph):
         parts = module.split(".")
         return parts[2] if len(parts) > 2 and parts[1] == "experiments" and parts[2] in registry() else None
 
-    crossing = [f"{m} imports {d}" for m, deps in graph.items() for d in deps
-                if owner(m) and owner(d) and owner(m) != owner(d)]
+    crossing = [
+        f"{m} imports {d}" for m, deps in graph.items() for d in deps if owner(m) and owner(d) and owner(m) != owner(d)
+    ]
     assert not crossing, "\n".join(crossing)
 
 

@@ -55,7 +55,7 @@ def run(job: Request) -> dict:
     job.progress(f"adding {job.params.n} numbers")
     return {"records": [record(METRICS, "infer", 1, "toy_sum", sum(range(job.params.n)))], "samples": [], "checks": []}
 ''',
-    "chapter.md": '''---
+    "chapter.md": """---
 jupytext:
   text_representation:
     extension: .md
@@ -76,7 +76,7 @@ from IPython.display import HTML
 records = Report.load().records
 HTML(html_table(records[records.experiment == "toy"][["framework", "metric", "value"]]))
 ```
-''',
+""",
 }
 
 TOY["notebook.ipynb"] = package_copy.recipe_notebook("toy")  # the whole folder, notebook included

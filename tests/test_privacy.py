@@ -9,8 +9,13 @@ HOME = "/home/alice"
 
 
 def scrubber(**kwargs):
-    roots = [("<store>", f"{HOME}/results"), ("<scratch>", f"{HOME}/proj/.fwbench"), ("<checkout>", f"{HOME}/proj"),
-             ("<tmp>", "/tmp"), ("~", HOME)]
+    roots = [
+        ("<store>", f"{HOME}/results"),
+        ("<scratch>", f"{HOME}/proj/.fwbench"),
+        ("<checkout>", f"{HOME}/proj"),
+        ("<tmp>", "/tmp"),
+        ("~", HOME),
+    ]
     return privacy.Scrubber(roots, users=kwargs.get("users", ("alice",)), secrets=kwargs.get("secrets", ()))
 
 
@@ -50,8 +55,15 @@ def test_secrets_are_redacted_whole_and_first():
 
 
 def test_only_credential_like_variables_long_enough_are_secrets():
-    environ = {"HOME": HOME, "TF_API_TOKEN": "tok-123456789", "NVIDIA_API_KEY": "nvapi-xyz-123456",
-               "AUTH_PIN": "12345678", "SOME_TOKEN": "1", "OMP_NUM_THREADS": "4", "TORCHSERVE_AUTH_TOKEN": "opensesame"}
+    environ = {
+        "HOME": HOME,
+        "TF_API_TOKEN": "tok-123456789",
+        "NVIDIA_API_KEY": "nvapi-xyz-123456",
+        "AUTH_PIN": "12345678",
+        "SOME_TOKEN": "1",
+        "OMP_NUM_THREADS": "4",
+        "TORCHSERVE_AUTH_TOKEN": "opensesame",
+    }
     s = privacy.scrubber(environ=environ)
     text = s.text("tok-123456789 nvapi-xyz-123456 opensesame 12345678 threads 1 4")
     assert text == "<redacted> <redacted> <redacted> 12345678 threads 1 4"
@@ -59,10 +71,16 @@ def test_only_credential_like_variables_long_enough_are_secrets():
 
 def test_json_like_objects_keys_included_and_other_values_kept():
     s = scrubber(secrets=("s3cr3t-value",))
-    doc = {"python": {"executable": f"{HOME}/.venv/bin/python"}, f"{HOME}/k": [1, 2.5, None, True, "s3cr3t-value"],
-           "nested": ({"cache": f"{HOME}/proj/.fwbench/c"},)}
-    assert s(doc) == {"python": {"executable": "~/.venv/bin/python"}, "~/k": [1, 2.5, None, True, "<redacted>"],
-                      "nested": [{"cache": "<scratch>/c"}]}
+    doc = {
+        "python": {"executable": f"{HOME}/.venv/bin/python"},
+        f"{HOME}/k": [1, 2.5, None, True, "s3cr3t-value"],
+        "nested": ({"cache": f"{HOME}/proj/.fwbench/c"},),
+    }
+    assert s(doc) == {
+        "python": {"executable": "~/.venv/bin/python"},
+        "~/k": [1, 2.5, None, True, "<redacted>"],
+        "nested": [{"cache": "<scratch>/c"}],
+    }
     assert s(s(doc)) == s(doc)  # idempotent: a stored document scrubbed again is unchanged
 
 

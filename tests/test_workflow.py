@@ -15,15 +15,27 @@ CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
 # A proxy nothing listens on: the lint must work from check-jsonschema's vendored schema, and any attempt
 # to download one fails at once instead of hanging or quietly passing on a network machine.
 DEAD_PROXY = "http://127.0.0.1:9"
-OFFLINE_ENV = {**os.environ, "HTTPS_PROXY": DEAD_PROXY, "HTTP_PROXY": DEAD_PROXY, "https_proxy": DEAD_PROXY,
-               "http_proxy": DEAD_PROXY, "NO_PROXY": "", "no_proxy": ""}
+OFFLINE_ENV = {
+    **os.environ,
+    "HTTPS_PROXY": DEAD_PROXY,
+    "HTTP_PROXY": DEAD_PROXY,
+    "https_proxy": DEAD_PROXY,
+    "http_proxy": DEAD_PROXY,
+    "NO_PROXY": "",
+    "no_proxy": "",
+}
 EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.S)
 
 
 def lint(path: Path) -> subprocess.CompletedProcess:
     assert CHECK_JSONSCHEMA.exists(), f"{CHECK_JSONSCHEMA} missing: install the test extra (make setup)"
-    return subprocess.run([str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.github-workflows", str(path)],
-                          env=OFFLINE_ENV, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.github-workflows", str(path)],
+        env=OFFLINE_ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def load() -> dict:
@@ -72,8 +84,10 @@ def test_workflow_validates_against_the_github_schema_offline():
 
 def test_broken_workflows_are_rejected(tmp_path):
     text = WORKFLOW.read_text()
-    for name, broken in [("no-runs-on", re.sub(r"(?m)^    runs-on:.*\n", "", text)),
-                         ("misspelt-on", re.sub(r"(?m)^on:", "onn:", text))]:
+    for name, broken in [
+        ("no-runs-on", re.sub(r"(?m)^    runs-on:.*\n", "", text)),
+        ("misspelt-on", re.sub(r"(?m)^on:", "onn:", text)),
+    ]:
         assert broken != text, name
         path = tmp_path / f"{name}.yml"
         path.write_text(broken)
@@ -149,8 +163,9 @@ def test_nightly_exit_code_is_acted_on_only_after_the_uploads():
 
 
 def bash_syntax_error(script: str) -> str:
-    res = subprocess.run(["bash", "-n"], input=EXPRESSION.sub("PLACEHOLDER", script),
-                         capture_output=True, text=True, timeout=30)
+    res = subprocess.run(
+        ["bash", "-n"], input=EXPRESSION.sub("PLACEHOLDER", script), capture_output=True, text=True, timeout=30
+    )
     return res.stderr if res.returncode else ""
 
 

@@ -43,15 +43,18 @@ def _label(c) -> str:
     return f"{c['setup']} (TensorFlow: {c['tensorflow']}; PyTorch: {c['torch']})"
 
 
-@rule("S1", "One cell per distributed setup of the coverage table (data parallel; data parallel through the "
-           "framework's fit API; FSDP-style sharding; parameter server; pipeline; tensor parallel; multi-node "
-           "launch). A setup votes only where this host ran it: TensorFlow worked there and PyTorch did not "
-           "**supports** the claim; PyTorch worked (whether or not TensorFlow did) **contradicts** it. Data "
-           "parallel counts as worked only with its collectives checked correct (known-answer all-reduce, "
-           "parameters equal to one process). Setups known only from the documentation, or that need more than "
-           "one host, are **inconclusive** here and never vote; the documentation counts are given beside the "
-           "verdict, not counted in it. The shared quorum and scale decide, so one CPU host alone cannot settle "
-           "the claim: it shows data parallelism and the fit API, nothing more.")
+@rule(
+    "S1",
+    "One cell per distributed setup of the coverage table (data parallel; data parallel through the "
+    "framework's fit API; FSDP-style sharding; parameter server; pipeline; tensor parallel; multi-node "
+    "launch). A setup votes only where this host ran it: TensorFlow worked there and PyTorch did not "
+    "**supports** the claim; PyTorch worked (whether or not TensorFlow did) **contradicts** it. Data "
+    "parallel counts as worked only with its collectives checked correct (known-answer all-reduce, "
+    "parameters equal to one process). Setups known only from the documentation, or that need more than "
+    "one host, are **inconclusive** here and never vote; the documentation counts are given beside the "
+    "verdict, not counted in it. The shared quorum and scale decide, so one CPU host alone cannot settle "
+    "the claim: it shows data parallelism and the fit API, nothing more.",
+)
 def rule_s1(report: Report) -> tuple[str, str, pd.DataFrame]:
     from fwbench.experiments.data_parallel import tables
 
@@ -63,12 +66,18 @@ def rule_s1(report: Report) -> tuple[str, str, pd.DataFrame]:
     docs = tables.documented_counts(cov)
     total = cov["setup"].nunique()
     lines = "\n".join(f"- {_label(c)}: **{c['role']}**" for _, c in voted.iterrows())
-    evidence = (count_line(counts) + exceptions_line(voted, verdict, _label)
-                + f"\n\nFrom the documentation (not a measurement, and not counted): TensorFlow documents "
-                  f"{docs['tensorflow']} of the {total} setups natively, PyTorch {docs['torch']}, JAX {docs['jax']}."
-                + "\n\n" + lines)
+    evidence = (
+        count_line(counts)
+        + exceptions_line(voted, verdict, _label)
+        + f"\n\nFrom the documentation (not a measurement, and not counted): TensorFlow documents "
+        f"{docs['tensorflow']} of the {total} setups natively, PyTorch {docs['torch']}, JAX {docs['jax']}."
+        + "\n\n"
+        + lines
+    )
     voted = voted.assign(device="cpu")
-    voted.attrs["because"] = (f"{counts['supports'] + counts['contradicts']} of {len(voted)} setups can be shown on "
-                              f"one host; documentation: TensorFlow {docs['tensorflow']}, PyTorch {docs['torch']}, "
-                              f"JAX {docs['jax']} of {total}")
+    voted.attrs["because"] = (
+        f"{counts['supports'] + counts['contradicts']} of {len(voted)} setups can be shown on "
+        f"one host; documentation: TensorFlow {docs['tensorflow']}, PyTorch {docs['torch']}, "
+        f"JAX {docs['jax']} of {total}"
+    )
     return verdict, evidence, voted

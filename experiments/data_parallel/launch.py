@@ -55,8 +55,15 @@ class Launch:
     stderr: list[str] = field(default_factory=list)
 
 
-def launch(request: dict, world: int, threads: int, cpus: list[list[int]], timeout_s: float, workdir: Path,
-           ports_needed: int | None = None) -> Launch:
+def launch(
+    request: dict,
+    world: int,
+    threads: int,
+    cpus: list[list[int]],
+    timeout_s: float,
+    workdir: Path,
+    ports_needed: int | None = None,
+) -> Launch:
     """Run `world` ranks of `request` (a worker request without rank, world, ports, out) under `timeout_s`."""
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -67,14 +74,26 @@ def launch(request: dict, world: int, threads: int, cpus: list[list[int]], timeo
     for rank in range(world):
         out = workdir / f"rank{rank}.json"
         out.unlink(missing_ok=True)
-        req = {**request, "rank": rank, "world": world, "ports": ports, "threads": threads, "cpus": cpus[rank],
-               "out": str(out), "weights": str(workdir / f"weights{rank}.npz"), "parent": os.getpid(),
-               "deadline_s": timeout_s + 30}
+        req = {
+            **request,
+            "rank": rank,
+            "world": world,
+            "ports": ports,
+            "threads": threads,
+            "cpus": cpus[rank],
+            "out": str(out),
+            "weights": str(workdir / f"weights{rank}.npz"),
+            "parent": os.getpid(),
+            "deadline_s": timeout_s + 30,
+        }
         path = workdir / f"request{rank}.json"
         path.write_text(json.dumps(req))
         err = open(workdir / f"rank{rank}.stderr", "w+")
-        procs.append(subprocess.Popen([sys.executable, "-m", WORKER, str(path)], stdout=subprocess.DEVNULL,
-                                      stderr=err, start_new_session=True))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", WORKER, str(path)], stdout=subprocess.DEVNULL, stderr=err, start_new_session=True
+            )
+        )
         outs.append(out)
         errs.append(err)
     (workdir / "pids.json").write_text(json.dumps({"pids": [p.pid for p in procs], "ports": ports}))
@@ -89,8 +108,11 @@ def launch(request: dict, world: int, threads: int, cpus: list[list[int]], timeo
                 break
             if now - started > timeout_s:
                 outcome = "timeout"
-                error = {"type": "Timeout", "message": f"the {world}-process group had not finished after "
-                                                        f"{timeout_s:g} s: killed", "traceback": ""}
+                error = {
+                    "type": "Timeout",
+                    "message": f"the {world}-process group had not finished after {timeout_s:g} s: killed",
+                    "traceback": "",
+                }
                 break
             time.sleep(0.05)
     finally:
@@ -104,8 +126,11 @@ def launch(request: dict, world: int, threads: int, cpus: list[list[int]], timeo
         stderr.append(err.read()[-8000:])
         err.close()
     if outcome == "ok":
-        bad = [(i, p.returncode, r) for i, (p, r) in enumerate(zip(procs, ranks))
-               if p.returncode != 0 or r is None or r.get("error") or r.get("stage") != "done"]
+        bad = [
+            (i, p.returncode, r)
+            for i, (p, r) in enumerate(zip(procs, ranks))
+            if p.returncode != 0 or r is None or r.get("error") or r.get("stage") != "done"
+        ]
         if bad:
             outcome = "failed"
             # The cause first: a rank that stored its own error, then one that died by itself, before the peers the
@@ -117,15 +142,29 @@ def launch(request: dict, world: int, threads: int, cpus: list[list[int]], timeo
             else:
                 how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
                 reason = "killed: a peer had failed" if code == -signal.SIGKILL and failed_at else how
-                error = {"type": "ProcessDied", "rank": i, "stage": (r or {}).get("stage", "import"),
-                         "message": f"rank {i} ended ({reason}) without a result", "traceback": stderr[i]}
+                error = {
+                    "type": "ProcessDied",
+                    "rank": i,
+                    "stage": (r or {}).get("stage", "import"),
+                    "message": f"rank {i} ended ({reason}) without a result",
+                    "traceback": stderr[i],
+                }
     elif error is not None:
         stages = [(r or {}).get("stage", "import") for r in ranks]
         error["message"] += f" (stages reached: {', '.join(f'rank {i} {s}' for i, s in enumerate(stages))})"
     leftovers = [f"pid {p.pid} (rank {i})" for i, p in enumerate(procs) if alive(p.pid)]
     leftovers += [f"port {port}" for port in ports if not _wait_port(port)]
-    return Launch(ranks=ranks, outcome=outcome, error=error, wall_s=wall, spawned_at=spawned_at, ports=ports,
-                  pids=[p.pid for p in procs], leftovers=leftovers, stderr=stderr)
+    return Launch(
+        ranks=ranks,
+        outcome=outcome,
+        error=error,
+        wall_s=wall,
+        spawned_at=spawned_at,
+        ports=ports,
+        pids=[p.pid for p in procs],
+        leftovers=leftovers,
+        stderr=stderr,
+    )
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -38,28 +38,63 @@ def variants(framework: str) -> dict[str, str]:
 class Params:
     """Parameters of the data-parallel experiment that a profile may set."""
 
-    global_batch: int = field(default=32, metadata={"bounds": "batch",
-        "help": "samples per step over all processes; each of two processes trains on its half"})
+    global_batch: int = field(
+        default=32,
+        metadata={
+            "bounds": "batch",
+            "help": "samples per step over all processes; each of two processes trains on its half",
+        },
+    )
     steps: int = field(default=20, metadata={"bounds": "steps", "help": "timed steps per launch"})
-    warmup: int = field(default=5, metadata={"bounds": "steps",
-        "help": "untimed steps first (the first call compiles); every launch trains warmup + steps"})
-    distinct_batches: int = field(default=4, metadata={"bounds": "count",
-        "help": "different global batches cycled through, made before the clock starts"})
-    timeout_s: float = field(default=180.0, metadata={"bounds": "timeout",
-        "help": "a launch still running after this long is killed and stored as a hang"})
-    collective_timeout_s: float = field(default=60.0, metadata={"bounds": "timeout",
-        "help": "the framework's own timeout for a collective or the group start, where it has one"})
-    atol: float = field(default=1e-5, metadata={"bounds": "tolerance",
-        "help": "2-process vs 1-process parameters after the same steps: absolute tolerance (float32)"})
-    rtol: float = field(default=1e-4, metadata={"bounds": "tolerance",
-        "help": "the same comparison's relative tolerance (averaging gradients over two halves rounds "
-                "differently from one mean over the whole batch)"})
-    keras_fit: bool = field(default=True, metadata={
-        "help": "TensorFlow: also try Keras model.fit under MultiWorkerMirroredStrategy (in the cell's first "
-                "process), and store what happened"})
+    warmup: int = field(
+        default=5,
+        metadata={
+            "bounds": "steps",
+            "help": "untimed steps first (the first call compiles); every launch trains warmup + steps",
+        },
+    )
+    distinct_batches: int = field(
+        default=4,
+        metadata={"bounds": "count", "help": "different global batches cycled through, made before the clock starts"},
+    )
+    timeout_s: float = field(
+        default=180.0,
+        metadata={"bounds": "timeout", "help": "a launch still running after this long is killed and stored as a hang"},
+    )
+    collective_timeout_s: float = field(
+        default=60.0,
+        metadata={
+            "bounds": "timeout",
+            "help": "the framework's own timeout for a collective or the group start, where it has one",
+        },
+    )
+    atol: float = field(
+        default=1e-5,
+        metadata={
+            "bounds": "tolerance",
+            "help": "2-process vs 1-process parameters after the same steps: absolute tolerance (float32)",
+        },
+    )
+    rtol: float = field(
+        default=1e-4,
+        metadata={
+            "bounds": "tolerance",
+            "help": "the same comparison's relative tolerance (averaging gradients over two halves rounds "
+            "differently from one mean over the whole batch)",
+        },
+    )
+    keras_fit: bool = field(
+        default=True,
+        metadata={
+            "help": "TensorFlow: also try Keras model.fit under MultiWorkerMirroredStrategy (in the cell's first "
+            "process), and store what happened"
+        },
+    )
     seed: int = field(default=0, metadata={"bounds": "seed", "help": "seed of the order configurations launch in"})
-    fault: str = field(default="", metadata={
-        "help": "tests only: 'die' or 'hang' plants a failure in the last rank of each 2-process launch"})
+    fault: str = field(
+        default="",
+        metadata={"help": "tests only: 'die' or 'hang' plants a failure in the last rank of each 2-process launch"},
+    )
 
     def __post_init__(self):
         if self.global_batch % 2:
@@ -77,22 +112,39 @@ def cpus_for(world: int, threads: int, available: list[int]) -> list[list[int]]:
     """CPUs of each rank: disjoint where the machine has enough (rank r gets the r-th `threads` of them), else
     every rank shares what there is (the launch records which)."""
     if world * threads <= len(available):
-        return [available[r * threads:(r + 1) * threads] for r in range(world)]
+        return [available[r * threads : (r + 1) * threads] for r in range(world)]
     return [available[:threads] or available for _ in range(world)]
 
 
 def _request(job: Request, p: Params, task: str = "train", fault: str = "") -> dict:
-    return {"framework": job.framework, "workload": job.workload, "global_batch": p.global_batch, "steps": p.steps,
-            "warmup": p.warmup, "distinct_batches": p.distinct_batches, "collective_timeout_s": p.collective_timeout_s,
-            "task": task, "fault": fault}
+    return {
+        "framework": job.framework,
+        "workload": job.workload,
+        "global_batch": p.global_batch,
+        "steps": p.steps,
+        "warmup": p.warmup,
+        "distinct_batches": p.distinct_batches,
+        "collective_timeout_s": p.collective_timeout_s,
+        "task": task,
+        "fault": fault,
+    }
 
 
 def run_config(job: Request, p: Params, config: str, workdir: Path, task: str = "train") -> Launch:
     world, threads = CONFIGS[config]
-    available = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+    available = (
+        sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+    )
     fault = p.fault if world > 1 else ""
-    return launch(_request(job, p, task, fault), world, threads, cpus_for(world, threads, available), p.timeout_s,
-                  workdir, ports_needed=PORTS[job.framework](world))
+    return launch(
+        _request(job, p, task, fault),
+        world,
+        threads,
+        cpus_for(world, threads, available),
+        p.timeout_s,
+        workdir,
+        ports_needed=PORTS[job.framework](world),
+    )
 
 
 def group_steps(ranks: list[dict], warmup: int) -> list[float]:
@@ -103,11 +155,23 @@ def group_steps(ranks: list[dict], warmup: int) -> list[float]:
 
 def summary(launch_: Launch, config: str, role: str) -> dict:
     """What the store keeps of one launch (the payload `launches`): outcome, error, per-rank stages and timings."""
-    ranks = [{k: r.get(k) for k in ("rank", "stage", "import_s", "init_s", "ready_s", "local_batch", "api", "timed")}
-             if r else None for r in launch_.ranks]
-    out = {"config": config, "role": role, "world": len(launch_.ranks), "outcome": launch_.outcome,
-           "error": launch_.error, "wall_s": launch_.wall_s, "ports": len(launch_.ports),
-           "leftovers": launch_.leftovers, "ranks": ranks}
+    ranks = [
+        {k: r.get(k) for k in ("rank", "stage", "import_s", "init_s", "ready_s", "local_batch", "api", "timed")}
+        if r
+        else None
+        for r in launch_.ranks
+    ]
+    out = {
+        "config": config,
+        "role": role,
+        "world": len(launch_.ranks),
+        "outcome": launch_.outcome,
+        "error": launch_.error,
+        "wall_s": launch_.wall_s,
+        "ports": len(launch_.ports),
+        "leftovers": launch_.leftovers,
+        "ranks": ranks,
+    }
     keras = next((r["keras_fit"] for r in launch_.ranks if r and "keras_fit" in r), None)
     if keras is not None:
         out["keras_fit"] = keras
@@ -127,26 +191,41 @@ def _rec(p: Params, config: str, metric: str, value: float) -> dict:
 
 def launch_records(p: Params, config: str, launch_: Launch, spec) -> list[dict]:
     """Records of one launch: whether it worked, what it cost to start, and its step times."""
-    recs = [_rec(p, config, "launch_ok", launch_.outcome == "ok"),
-            _rec(p, config, "launch_hung", launch_.outcome == "timeout"),
-            _rec(p, config, "launch_wall_s", launch_.wall_s), _rec(p, config, "leftovers", len(launch_.leftovers))]
+    recs = [
+        _rec(p, config, "launch_ok", launch_.outcome == "ok"),
+        _rec(p, config, "launch_hung", launch_.outcome == "timeout"),
+        _rec(p, config, "launch_wall_s", launch_.wall_s),
+        _rec(p, config, "leftovers", len(launch_.leftovers)),
+    ]
     ranks = [r for r in launch_.ranks if r]
     if ranks and all("import_s" in r for r in ranks) and len(ranks) == len(launch_.ranks):
         recs.append(_rec(p, config, "import_s", max(r["import_s"] for r in ranks)))
     if len(launch_.ranks) > 1 and len(ranks) == len(launch_.ranks) and all("ready_s" in r for r in ranks):
-        recs += [_rec(p, config, "group_init_s", max(r["init_s"] for r in ranks)),
-                 _rec(p, config, "group_ready_s", max(r["ready_s"] for r in ranks)),
-                 _rec(p, config, "spawn_to_ready_s", max(r["ready_at"] for r in ranks) - launch_.spawned_at),
-                 _rec(p, config, "allreduce_bytes_per_step", 4 * spec.n_params)]
+        recs += [
+            _rec(p, config, "group_init_s", max(r["init_s"] for r in ranks)),
+            _rec(p, config, "group_ready_s", max(r["ready_s"] for r in ranks)),
+            _rec(p, config, "spawn_to_ready_s", max(r["ready_at"] for r in ranks) - launch_.spawned_at),
+            _rec(p, config, "allreduce_bytes_per_step", 4 * spec.n_params),
+        ]
         errs = [r["all_reduce"]["max_abs_err"] for r in ranks]
-        recs += [_rec(p, config, "all_reduce_exact", all(r["all_reduce"]["exact"] for r in ranks)),
-                 _rec(p, config, "all_reduce_max_abs_err", max(errs))]
+        recs += [
+            _rec(p, config, "all_reduce_exact", all(r["all_reduce"]["exact"] for r in ranks)),
+            _rec(p, config, "all_reduce_max_abs_err", max(errs)),
+        ]
     if launch_.outcome == "ok":
         s = summarize(group_steps(ranks, p.warmup))
-        recs += [_rec(p, config, m, v) for m, v in (
-            ("step_time_median_s", s.median), ("step_time_iqr_s", s.iqr), ("step_time_cv", s.cv),
-            ("step_time_min_s", s.min), ("n_repeats", s.n), ("throughput_per_s", p.global_batch / s.median),
-            ("first_call_s", max(r["step_times_s"][0] for r in ranks)))]
+        recs += [
+            _rec(p, config, m, v)
+            for m, v in (
+                ("step_time_median_s", s.median),
+                ("step_time_iqr_s", s.iqr),
+                ("step_time_cv", s.cv),
+                ("step_time_min_s", s.min),
+                ("n_repeats", s.n),
+                ("throughput_per_s", p.global_batch / s.median),
+                ("first_call_s", max(r["step_times_s"][0] for r in ranks)),
+            )
+        ]
     return recs
 
 
@@ -155,8 +234,10 @@ def run(job: Request) -> dict:
     p: Params = job.params
     spec = get_workload(job.workload)
     if spec.family != "mlp":
-        raise ValueError(f"data_parallel trains mlp-family workloads only, not {job.workload!r}: batch norm would "
-                         "need synchronized statistics to match a one-process run")
+        raise ValueError(
+            f"data_parallel trains mlp-family workloads only, not {job.workload!r}: batch norm would "
+            "need synchronized statistics to match a one-process run"
+        )
     configs = [v for v in job.variants if v in CONFIGS]
     unknown = [v for v in job.variants if v not in CONFIGS]
     if unknown or not configs:
@@ -173,12 +254,25 @@ def run(job: Request) -> dict:
         records += launch_records(p, config, results[config], spec)
         if results[config].outcome == "ok":
             ranks = results[config].ranks
-            samples.append({"variant": config, "phase": "train", "batch_size": p.global_batch,
-                            "values": group_steps(ranks, p.warmup)})
+            samples.append(
+                {
+                    "variant": config,
+                    "phase": "train",
+                    "batch_size": p.global_batch,
+                    "values": group_steps(ranks, p.warmup),
+                }
+            )
     for config, launched in results.items():
-        checks.append({"name": "no_leftovers", "variant": config, "passed": not launched.leftovers,
-                       "value": float(len(launched.leftovers)), "tolerance": 0.0,
-                       "detail": "; ".join(launched.leftovers)})
+        checks.append(
+            {
+                "name": "no_leftovers",
+                "variant": config,
+                "passed": not launched.leftovers,
+                "value": float(len(launched.leftovers)),
+                "tolerance": 0.0,
+                "detail": "; ".join(launched.leftovers),
+            }
+        )
     # The parameters need a one-process run at the global batch: the timed 1x1 where there is one, else an untimed
     # one in the cell's first process (training is deterministic: one comparison per cell says it).
     if "2x1" in results and results["2x1"].outcome == "ok" and ("1x1" in results or job.process == 0):
@@ -192,13 +286,21 @@ def run(job: Request) -> dict:
         job.progress("tensorflow: Keras fit under MultiWorkerMirroredStrategy")
         fit = run_config(job, p, "2x1", scratch / "keras_fit", task="keras_fit")
         launches.append(summary(fit, "2x1", "keras_fit"))
-        records.append(record(METRICS, "train", p.global_batch, "keras_fit_ok", fit.outcome == "ok",
-                              variant="keras-fit"))
+        records.append(
+            record(METRICS, "train", p.global_batch, "keras_fit_ok", fit.outcome == "ok", variant="keras-fit")
+        )
     api = next((r["api"] for launched in results.values() for r in launched.ranks if r and r.get("api")), "")
-    return {"mode": MODES.get(job.framework, ""), "records": records, "samples": samples, "checks": checks,
-            "launches": launches, "device_info": {"device_name": "cpu"}, "api": api,
-            "framework_version": _version(job.framework),
-            "settings": {"framework_threads": {"per_process": "set in each launched process (see launches)"}}}
+    return {
+        "mode": MODES.get(job.framework, ""),
+        "records": records,
+        "samples": samples,
+        "checks": checks,
+        "launches": launches,
+        "device_info": {"device_name": "cpu"},
+        "api": api,
+        "framework_version": _version(job.framework),
+        "settings": {"framework_threads": {"per_process": "set in each launched process (see launches)"}},
+    }
 
 
 def correctness(p: Params, two: Launch, one: Launch, scratch: Path, spec, records: list[dict]) -> list[dict]:
@@ -207,10 +309,17 @@ def correctness(p: Params, two: Launch, one: Launch, scratch: Path, spec, record
     ranks = [r for r in two.ranks if r and "all_reduce" in r]
     if ranks:
         exact = all(r["all_reduce"]["exact"] for r in ranks) and len(ranks) == len(two.ranks)
-        checks.append({"name": "all_reduce_known_answer", "variant": "2x1", "passed": exact,
-                       "value": max(r["all_reduce"]["max_abs_err"] for r in ranks), "tolerance": 0.0,
-                       "detail": f"sum over {len(two.ranks)} ranks of (rank + 1) * [1 .. "
-                                 f"{ranks[0]['all_reduce']['elements']}], exact in float32"})
+        checks.append(
+            {
+                "name": "all_reduce_known_answer",
+                "variant": "2x1",
+                "passed": exact,
+                "value": max(r["all_reduce"]["max_abs_err"] for r in ranks),
+                "tolerance": 0.0,
+                "detail": f"sum over {len(two.ranks)} ranks of (rank + 1) * [1 .. "
+                f"{ranks[0]['all_reduce']['elements']}], exact in float32",
+            }
+        )
     got = _weights(scratch / "2x1" / "weights0.npz") if two.outcome == "ok" else None
     ref_dir = "1x1" if (scratch / "1x1" / "weights0.npz").is_file() else "reference"
     want = _weights(scratch / ref_dir / "weights0.npz") if one.outcome == "ok" else None
@@ -221,15 +330,25 @@ def correctness(p: Params, two: Launch, one: Launch, scratch: Path, spec, record
     if sorted(got) != names:
         found = {"max_abs_err": None, "max_rel_err": None, "passed": False, "detail": "different parameter names"}
     else:
-        found = compare(np.concatenate([got[n].ravel() for n in names]),
-                        np.concatenate([want[n].ravel() for n in names]), tol)
-    checks.append({"name": "params_match_single_process", "variant": "2x1", "passed": found["passed"],
-                   "value": found["max_rel_err"], "tolerance": p.rtol,
-                   "detail": f"after {p.warmup + p.steps} steps at global batch {p.global_batch}; max abs error "
-                             f"{found['max_abs_err']}, atol {p.atol}, rtol {p.rtol} {found.get('detail', '')}".strip()})
+        found = compare(
+            np.concatenate([got[n].ravel() for n in names]), np.concatenate([want[n].ravel() for n in names]), tol
+        )
+    checks.append(
+        {
+            "name": "params_match_single_process",
+            "variant": "2x1",
+            "passed": found["passed"],
+            "value": found["max_rel_err"],
+            "tolerance": p.rtol,
+            "detail": f"after {p.warmup + p.steps} steps at global batch {p.global_batch}; max abs error "
+            f"{found['max_abs_err']}, atol {p.atol}, rtol {p.rtol} {found.get('detail', '')}".strip(),
+        }
+    )
     if found["max_abs_err"] is not None and math.isfinite(found["max_abs_err"]):
-        records += [_rec(p, "2x1", "params_max_abs_err", found["max_abs_err"]),
-                    _rec(p, "2x1", "params_max_rel_err", found["max_rel_err"])]
+        records += [
+            _rec(p, "2x1", "params_max_abs_err", found["max_abs_err"]),
+            _rec(p, "2x1", "params_max_rel_err", found["max_rel_err"]),
+        ]
     records.append(_rec(p, "2x1", "params_match", found["passed"]))
     return checks
 

@@ -20,10 +20,13 @@ def check_launches(launches, path, check_name) -> None:
             raise StoreError(f"{path}: launches[{i}] has outcome {item['outcome']!r} or role {item['role']!r}")
         check_name(path, f"launches[{i}].config", item["config"])
         error = item.get("error")
-        if error is not None and not (isinstance(error, dict) and isinstance(error.get("type"), str)
-                                      and isinstance(error.get("message"), str)):
+        if error is not None and not (
+            isinstance(error, dict) and isinstance(error.get("type"), str) and isinstance(error.get("message"), str)
+        ):
             raise StoreError(f"{path}: launches[{i}].error lacks a type or message")
-        if not isinstance(item.get("leftovers", []), list) or not all(isinstance(x, str) for x in item.get("leftovers", [])):
+        if not isinstance(item.get("leftovers", []), list) or not all(
+            isinstance(x, str) for x in item.get("leftovers", [])
+        ):
             raise StoreError(f"{path}: launches[{i}].leftovers is not a list of text")
         if not isinstance(item.get("wall_s", 0), (int, float)) or isinstance(item.get("wall_s"), bool):
             raise StoreError(f"{path}: launches[{i}].wall_s is not a number")

@@ -20,12 +20,21 @@ def picks(report: Report) -> list[Pick]:
     for machine, g in right.groupby("machine_label"):
         good = sorted(g[g["collectives"] == "correct"]["framework"].unique())
         bad = sorted(g[g["collectives"] != "correct"]["framework"].unique())
-        pick = ("no difference we can detect between " + ", ".join(framework_name(f) for f in good)
-                if len(good) > 1 else framework_name(good[0]) if good else "none: no framework checked correct")
-        by = "data parallel on two CPU processes trained correctly in " + (
-            ", ".join(framework_name(f) for f in good) or "none") + (
-            f"; not in {', '.join(framework_name(f) for f in bad)}" if bad else "")
-        how = ("one host shows data parallelism only (the S1 verdict says what it cannot show); the other setups "
-               "are compared from documentation in the chapter")
+        pick = (
+            "no difference we can detect between " + ", ".join(framework_name(f) for f in good)
+            if len(good) > 1
+            else framework_name(good[0])
+            if good
+            else "none: no framework checked correct"
+        )
+        by = (
+            "data parallel on two CPU processes trained correctly in "
+            + (", ".join(framework_name(f) for f in good) or "none")
+            + (f"; not in {', '.join(framework_name(f) for f in bad)}" if bad else "")
+        )
+        how = (
+            "one host shows data parallelism only (the S1 verdict says what it cannot show); the other setups "
+            "are compared from documentation in the chapter"
+        )
         out.append(Pick("Distributed training", machine, pick, by, how, "chapters/data_parallel#tab-dp-coverage"))
     return out

@@ -16,8 +16,9 @@ def step_chart(steps: pd.DataFrame):
     one panel per machine and workload; a configuration with one process has no whisker."""
     sns.set_theme(style="whitegrid", context="notebook")
     panels = sorted(steps.groupby(["machine_label", "workload"]).groups)
-    fig, axes = plt.subplots(len(panels), 1, figsize=(7.5, 1.2 + 2.4 * len(panels)), squeeze=False,
-                             constrained_layout=True)
+    fig, axes = plt.subplots(
+        len(panels), 1, figsize=(7.5, 1.2 + 2.4 * len(panels)), squeeze=False, constrained_layout=True
+    )
     colours = dict(zip(CONFIG_ORDER, sns.color_palette("colorblind", len(CONFIG_ORDER))))
     for ax, (machine, workload) in zip(axes[:, 0], panels):
         d = steps[(steps["machine_label"] == machine) & (steps["workload"] == workload)]
@@ -30,8 +31,15 @@ def step_chart(steps: pd.DataFrame):
             lo = np.where(np.isfinite(dc["ci_low_s"]) & (dc["ci_low_s"] > 0), dc["ci_low_s"] * 1e3, est)
             hi = np.where(np.isfinite(dc["ci_high_s"]), dc["ci_high_s"] * 1e3, est)
             ax.barh(y, est, height=width, color=colours[config], label=CONFIG_LABELS[config])
-            ax.errorbar(est, y, xerr=[np.nan_to_num(est - lo), np.nan_to_num(hi - est)], fmt="none", ecolor="black",
-                        capsize=3, lw=1)
+            ax.errorbar(
+                est,
+                y,
+                xerr=[np.nan_to_num(est - lo), np.nan_to_num(hi - est)],
+                fmt="none",
+                ecolor="black",
+                capsize=3,
+                lw=1,
+            )
         ax.set_yticks(np.arange(len(frameworks)), frameworks)
         ax.set_xlabel("training step time, ms (global batch, slowest rank)")
         ax.set_title(f"{machine}: {workload}")

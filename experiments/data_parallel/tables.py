@@ -15,11 +15,28 @@ from fwbench.report.sanitize import md
 EXPERIMENT = "data_parallel"
 FRAMEWORKS = ("torch", "tensorflow", "jax")
 #: The comparisons of configurations a reader needs: (baseline, candidate, what it shows).
-PAIRS = (("1x2", "2x1", "two processes instead of one with two threads: the same two CPUs, plus the collectives"),
-         ("1x1", "2x1", "two processes of one thread against one: what a second process on a second CPU buys"),
-         ("1x1", "1x2", "a second thread in one process"))
-LAUNCH_COLUMNS = ["machine_label", "framework", "framework_version", "workload", "config", "role", "process",
-                  "outcome", "error_type", "error_message", "stage", "wall_s", "leftovers", "api", "run_id"]
+PAIRS = (
+    ("1x2", "2x1", "two processes instead of one with two threads: the same two CPUs, plus the collectives"),
+    ("1x1", "2x1", "two processes of one thread against one: what a second process on a second CPU buys"),
+    ("1x1", "1x2", "a second thread in one process"),
+)
+LAUNCH_COLUMNS = [
+    "machine_label",
+    "framework",
+    "framework_version",
+    "workload",
+    "config",
+    "role",
+    "process",
+    "outcome",
+    "error_type",
+    "error_message",
+    "stage",
+    "wall_s",
+    "leftovers",
+    "api",
+    "run_id",
+]
 
 
 def _jobs(report: Report):
@@ -33,14 +50,25 @@ def launches(report: Report) -> pd.DataFrame:
         for item in job.get("launches", []):
             err = item.get("error") or {}
             stage = err.get("stage", "")
-            rows.append({"machine_label": run.manifest["machine_label"], "framework": job["framework"],
-                         "framework_version": job.get("framework_version", ""), "workload": job["workload"],
-                         "config": item["config"], "role": item["role"], "process": job.get("process", 0),
-                         "outcome": item["outcome"], "error_type": err.get("type", ""),
-                         "error_message": err.get("message", ""), "stage": stage if isinstance(stage, str) else "",
-                         "wall_s": float(item.get("wall_s", math.nan)), "leftovers": "; ".join(item.get("leftovers", [])),
-                         "api": job.get("api", "") if isinstance(job.get("api", ""), str) else "",
-                         "run_id": run.run_id})
+            rows.append(
+                {
+                    "machine_label": run.manifest["machine_label"],
+                    "framework": job["framework"],
+                    "framework_version": job.get("framework_version", ""),
+                    "workload": job["workload"],
+                    "config": item["config"],
+                    "role": item["role"],
+                    "process": job.get("process", 0),
+                    "outcome": item["outcome"],
+                    "error_type": err.get("type", ""),
+                    "error_message": err.get("message", ""),
+                    "stage": stage if isinstance(stage, str) else "",
+                    "wall_s": float(item.get("wall_s", math.nan)),
+                    "leftovers": "; ".join(item.get("leftovers", [])),
+                    "api": job.get("api", "") if isinstance(job.get("api", ""), str) else "",
+                    "run_id": run.run_id,
+                }
+            )
     return pd.DataFrame(rows, columns=LAUNCH_COLUMNS)
 
 
@@ -50,9 +78,19 @@ def correctness(report: Report) -> pd.DataFrame:
     rows = {}
     for run, job in _jobs(report):
         key = (run.manifest["machine_label"], job["framework"], job["workload"])
-        row = rows.setdefault(key, {"all_reduce_checks": 0, "all_reduce_exact": 0, "params_checks": 0,
-                                    "params_match": 0, "params_max_rel_err": np.nan, "rtol": np.nan,
-                                    "leftover_launches": 0, "launches": 0})
+        row = rows.setdefault(
+            key,
+            {
+                "all_reduce_checks": 0,
+                "all_reduce_exact": 0,
+                "params_checks": 0,
+                "params_match": 0,
+                "params_max_rel_err": np.nan,
+                "rtol": np.nan,
+                "leftover_launches": 0,
+                "launches": 0,
+            },
+        )
         for c in job.get("checks", []):
             if c["name"] == "all_reduce_known_answer":
                 row["all_reduce_checks"] += 1
@@ -70,11 +108,19 @@ def correctness(report: Report) -> pd.DataFrame:
     df = pd.DataFrame(out)
     if df.empty:
         return df
-    df["collectives"] = ["correct" if r["all_reduce_checks"] and r["all_reduce_exact"] == r["all_reduce_checks"]
-                         and r["params_checks"] and r["params_match"] == r["params_checks"]
-                         else ("wrong" if (r["all_reduce_exact"] < r["all_reduce_checks"]
-                                           or r["params_match"] < r["params_checks"]) else "not checked")
-                         for _, r in df.iterrows()]
+    df["collectives"] = [
+        "correct"
+        if r["all_reduce_checks"]
+        and r["all_reduce_exact"] == r["all_reduce_checks"]
+        and r["params_checks"]
+        and r["params_match"] == r["params_checks"]
+        else (
+            "wrong"
+            if (r["all_reduce_exact"] < r["all_reduce_checks"] or r["params_match"] < r["params_checks"])
+            else "not checked"
+        )
+        for _, r in df.iterrows()
+    ]
     return df
 
 
@@ -84,9 +130,21 @@ def steps(report: Report) -> pd.DataFrame:
     rows = []
     for (machine, fw, device, workload, variant, phase, batch, digest), per in report.samples(EXPERIMENT).items():
         est, lo, hi = stats.cell_estimate(per)
-        rows.append({"machine_label": machine, "framework": fw, "workload": workload, "config": variant,
-                     "batch_size": batch, "params_digest": digest, "step_time_s": est, "ci_low_s": lo,
-                     "ci_high_s": hi, "processes": len(per), "throughput_per_s": batch / est})
+        rows.append(
+            {
+                "machine_label": machine,
+                "framework": fw,
+                "workload": workload,
+                "config": variant,
+                "batch_size": batch,
+                "params_digest": digest,
+                "step_time_s": est,
+                "ci_low_s": lo,
+                "ci_high_s": hi,
+                "processes": len(per),
+                "throughput_per_s": batch / est,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -103,10 +161,24 @@ def comparisons(report: Report) -> pd.DataFrame:
             if not other:
                 continue
             c = stats.compare(base, other)
-            rows.append({"machine_label": machine, "framework": fw, "workload": workload, "batch_size": batch,
-                         "baseline": baseline, "candidate": candidate, "meaning": meaning, "speedup": c.ratio,
-                         "speedup_ci_low": c.ci_low, "speedup_ci_high": c.ci_high, "n_baseline": c.n_baseline,
-                         "n_candidate": c.n_candidate, "paired": c.paired, "verdict": c.verdict})
+            rows.append(
+                {
+                    "machine_label": machine,
+                    "framework": fw,
+                    "workload": workload,
+                    "batch_size": batch,
+                    "baseline": baseline,
+                    "candidate": candidate,
+                    "meaning": meaning,
+                    "speedup": c.ratio,
+                    "speedup_ci_low": c.ci_low,
+                    "speedup_ci_high": c.ci_high,
+                    "n_baseline": c.n_baseline,
+                    "n_candidate": c.n_candidate,
+                    "paired": c.paired,
+                    "verdict": c.verdict,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -124,8 +196,18 @@ def startup(report: Report) -> pd.DataFrame:
         if not values:
             continue
         est, lo, hi = stats.cell_estimate(values)
-        rows.append({"machine_label": machine, "framework": fw, "workload": workload, "metric": metric,
-                     "seconds": est, "ci_low_s": lo, "ci_high_s": hi, "launches": len(values)})
+        rows.append(
+            {
+                "machine_label": machine,
+                "framework": fw,
+                "workload": workload,
+                "metric": metric,
+                "seconds": est,
+                "ci_low_s": lo,
+                "ci_high_s": hi,
+                "launches": len(values),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -146,8 +228,13 @@ def coverage(report: Report) -> pd.DataFrame:
     for setup in SETUPS:
         for fw in FRAMEWORKS:
             documented, api, source, note = COVERAGE[(fw, setup)]
-            status = ("absent" if not documented else "documented, needs more than one host"
-                      if WHERE.get(setup) == "several hosts" else "documented, not run here")
+            status = (
+                "absent"
+                if not documented
+                else "documented, needs more than one host"
+                if WHERE.get(setup) == "several hosts"
+                else "documented, not run here"
+            )
             if setup in RUN_HERE and documented:
                 role, config = RUN_HERE[setup]
                 tried = runs[(runs["framework"] == fw) & (runs["role"] == role) & (runs["config"] == config)]
@@ -157,8 +244,17 @@ def coverage(report: Report) -> pd.DataFrame:
                         checked = right[right["framework"] == fw] if not right.empty else right
                         ok = ok and not checked.empty and bool((checked["collectives"] == "correct").all())
                     status = "ran here" if ok else "failed here"
-            rows.append({"setup": setup, "framework": fw, "status": status, "api": api, "source": source,
-                         "note": note, "where": WHERE.get(setup, "one host")})
+            rows.append(
+                {
+                    "setup": setup,
+                    "framework": fw,
+                    "status": status,
+                    "api": api,
+                    "source": source,
+                    "note": note,
+                    "where": WHERE.get(setup, "one host"),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -180,13 +276,17 @@ def what_is_timed(report: Report) -> pd.DataFrame:
         for item in job.get("launches", []):
             if item["role"] != "timed":
                 continue
-            rank = next((r for r in item.get("ranks", []) if isinstance(r, dict) and isinstance(r.get("timed"), str)),
-                        None)
+            rank = next(
+                (r for r in item.get("ranks", []) if isinstance(r, dict) and isinstance(r.get("timed"), str)), None
+            )
             if rank:
                 rows[(job["framework"], item["config"])] = {
-                    "framework": job["framework"], "config": item["config"],
+                    "framework": job["framework"],
+                    "config": item["config"],
                     "API": rank.get("api", "") if item.get("world", 1) > 1 else "none: one process, no group",
-                    "timed step": rank["timed"], "batch per process": rank.get("local_batch")}
+                    "timed step": rank["timed"],
+                    "batch per process": rank.get("local_batch"),
+                }
     return pd.DataFrame(list(rows.values()))
 
 
@@ -200,27 +300,38 @@ def meaning(report: Report) -> list[str]:
         r = right[right["framework"] == fw] if not right.empty else right
         if not r.empty:
             state = r["collectives"].iloc[0] if r["collectives"].nunique() == 1 else "mixed"
-            parts.append(f"collectives checked **{md(state)}** ({int(r['all_reduce_exact'].sum())} of "
-                         f"{int(r['all_reduce_checks'].sum())} known-answer all-reduces exact, "
-                         f"{int(r['params_match'].sum())} of {int(r['params_checks'].sum())} parameter checks within "
-                         f"tolerance)")
+            parts.append(
+                f"collectives checked **{md(state)}** ({int(r['all_reduce_exact'].sum())} of "
+                f"{int(r['all_reduce_checks'].sum())} known-answer all-reduces exact, "
+                f"{int(r['params_match'].sum())} of {int(r['params_checks'].sum())} parameter checks within "
+                f"tolerance)"
+            )
         s = start[(start["framework"] == fw) & (start["metric"] == "group_ready_s")] if not start.empty else start
         if not s.empty:
             row = s.iloc[0]
-            parts.append(f"a ready two-process group in {row['seconds']:.2f} s after the start call "
-                         f"({_interval(row['ci_low_s'], row['ci_high_s'])}, {int(row['launches'])} launches)")
-        c = comp[(comp["framework"] == fw) & (comp["baseline"] == "1x2") & (comp["candidate"] == "2x1")] \
-            if not comp.empty else comp
+            parts.append(
+                f"a ready two-process group in {row['seconds']:.2f} s after the start call "
+                f"({_interval(row['ci_low_s'], row['ci_high_s'])}, {int(row['launches'])} launches)"
+            )
+        c = (
+            comp[(comp["framework"] == fw) & (comp["baseline"] == "1x2") & (comp["candidate"] == "2x1")]
+            if not comp.empty
+            else comp
+        )
         if not c.empty:
             row = c.iloc[0]
-            parts.append(f"two processes of one thread step at {row['speedup']:.2f}x the speed of one process of "
-                         f"two threads ({_interval(row['speedup_ci_low'], row['speedup_ci_high'])}, "
-                         f"{int(row['n_baseline'])} processes: **{row['verdict']}**)")
+            parts.append(
+                f"two processes of one thread step at {row['speedup']:.2f}x the speed of one process of "
+                f"two threads ({_interval(row['speedup_ci_low'], row['speedup_ci_high'])}, "
+                f"{int(row['n_baseline'])} processes: **{row['verdict']}**)"
+            )
         f = fit[fit["framework"] == fw] if not fit.empty else fit
         if not f.empty:
             ok = int((f["outcome"] == "ok").sum())
-            parts.append(f"Keras fit under the strategy worked in {ok} of {len(f)} attempts"
-                         + ("" if ok == len(f) else f" ({md(f['error_type'].iloc[-1])}: {md(f['error_message'].iloc[-1])})"))
+            parts.append(
+                f"Keras fit under the strategy worked in {ok} of {len(f)} attempts"
+                + ("" if ok == len(f) else f" ({md(f['error_type'].iloc[-1])}: {md(f['error_message'].iloc[-1])})")
+            )
         if parts:
             out.append(f"**{fw}**: " + "; ".join(parts) + ".")
     return out

@@ -29,6 +29,7 @@ def _die_with_parent(parent: int, deadline: float) -> None:
         pass
     if os.getppid() != parent:
         os._exit(86)  # the launcher died before the signal was set
+
     def watch():
         while True:
             if os.getppid() != parent or time.monotonic() > deadline:
@@ -42,9 +43,15 @@ def _settings(threads: int, cpus: list[int]) -> None:
     """Threads and CPUs of this rank, before numpy or a framework loads (as fwbench.measure.env.apply does)."""
     if hasattr(os, "sched_setaffinity") and cpus:
         os.sched_setaffinity(0, cpus)
-    os.environ.update({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-                       "OPENBLAS_NUM_THREADS": str(threads), "TF_CPP_MIN_LOG_LEVEL": "2",
-                       "PYTHONWARNINGS": "ignore::DeprecationWarning"})
+    os.environ.update(
+        {
+            "OMP_NUM_THREADS": str(threads),
+            "MKL_NUM_THREADS": str(threads),
+            "OPENBLAS_NUM_THREADS": str(threads),
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "PYTHONWARNINGS": "ignore::DeprecationWarning",
+        }
+    )
 
 
 def expected_sum(world: int, n: int = ALLREDUCE_ELEMENTS):
@@ -102,8 +109,11 @@ def main(request_path: str) -> int:
             result["ready_s"] = time.perf_counter() - t0  # the group answered its first collective
             result["ready_at"] = time.time()
             want = expected_sum(world)
-            result["all_reduce"] = {"elements": int(want.size), "max_abs_err": float(np.max(np.abs(got - want))),
-                                    "exact": bool(np.array_equal(got, want))}
+            result["all_reduce"] = {
+                "elements": int(want.size),
+                "max_abs_err": float(np.max(np.abs(got - want))),
+                "exact": bool(np.array_equal(got, want)),
+            }
         spec = get_workload(req["workload"])
         if req.get("task") == "keras_fit":
             result["stage"] = "keras_fit"
@@ -120,7 +130,7 @@ def main(request_path: str) -> int:
         batches = []
         for i in range(req["distinct_batches"]):
             x, y = spec.batch(req["global_batch"], index=i)
-            batches.append(trainer.prepare(x[lo:lo + local], y[lo:lo + local]))
+            batches.append(trainer.prepare(x[lo : lo + local], y[lo : lo + local]))
         times, losses = [], []
         for step in range(req["warmup"] + req["steps"]):
             t0 = time.perf_counter()

@@ -27,6 +27,7 @@ SIDE_EFFECT_LOG: list = []
 
 # ---- the bugs (each line marked `# planted` is where the bug is) -------------------------------
 
+
 def shape_mismatch(ops, x, w):
     return ops.matmul(x, w)  # planted: w is (4, 2) but x is (4, 3)
 
@@ -89,6 +90,7 @@ def side_effect(ops, x, w):
 
 # ---- inputs and intended results ----------------------------------------------------------------
 
+
 def _rng():
     return np.random.default_rng(20261122)
 
@@ -119,10 +121,18 @@ class Bug:
     calls: Callable[[], list[tuple]] = field(metadata={"help": "NumPy arguments of each call, in order"})
     check: str = field(metadata={"help": f"how the harness judges it: one of {', '.join(CHECKS)}"})
     ideal: str = field(metadata={"help": "what a developer should get: 'error' or 'works'"})
-    intended: Callable | None = field(default=None, metadata={
-        "help": "NumPy version of what the code meant, called with each call's arguments; None if nothing is right"})
-    inspect_value: Callable | None = field(default=None, metadata={
-        "help": "the intermediate a print, breakpoint or side effect should show, from each call's arguments"})
+    intended: Callable | None = field(
+        default=None,
+        metadata={
+            "help": "NumPy version of what the code meant, called with each call's arguments; None if nothing is right"
+        },
+    )
+    inspect_value: Callable | None = field(
+        default=None,
+        metadata={
+            "help": "the intermediate a print, breakpoint or side effect should show, from each call's arguments"
+        },
+    )
 
     @property
     def planted(self) -> tuple[str, int]:
@@ -132,9 +142,11 @@ class Bug:
 
 def planted_line(fn) -> tuple[str, int]:
     """The file and line number of the line marked `# planted` in `fn`, or in a helper it names in this module."""
-    candidates = [fn] + [obj for obj in globals().values()
-                         if inspect.isfunction(obj) and obj.__name__.startswith("_") and obj.__name__ in
-                         inspect.getsource(fn)]
+    candidates = [fn] + [
+        obj
+        for obj in globals().values()
+        if inspect.isfunction(obj) and obj.__name__.startswith("_") and obj.__name__ in inspect.getsource(fn)
+    ]
     for f in candidates:
         lines, start = inspect.getsourcelines(f)
         for offset, text in enumerate(lines):
@@ -184,24 +196,89 @@ def _sum_of_product(x, w, *_):
     return np.float32((x @ w).sum())
 
 
-BUGS: dict[str, Bug] = {b.name: b for b in [
-    Bug("shape", "Shape mismatch in a matmul", shape_mismatch, _shape_calls, "raise", "error"),
-    Bug("dtype", "Int tensor into a float matmul", dtype_mismatch, _dtype_calls, "value", "error",
-        intended=lambda x, w: x @ w.astype(np.float32)),
-    Bug("nan_loss", "NaN from sqrt of a negative, in loss and gradient", nan_in_loss, _nan_calls, "finite", "error"),
-    Bug("broadcast", "(N, 1) - (N,) silently broadcasts to (N, N)", silent_broadcast, _broadcast_calls, "value",
-        "error", intended=lambda x, w, y: np.mean(((x @ w)[:, 0] - y) ** 2)),
-    Bug("index", "Out-of-range index in an embedding lookup", index_out_of_range, _index_calls, "raise", "error"),
-    Bug("control_flow", "Python `if` on a tensor's value", tensor_control_flow, _control_calls, "value", "works",
-        intended=lambda x: x * 2.0 if x.sum() > 0 else -x),
-    Bug("print", "Python print of an intermediate", python_print, _scaled, "print", "works",
-        intended=lambda x, w: x @ w, inspect_value=_sum_of_product),
-    Bug("framework_print", "The framework's own print (tf.print, jax.debug.print)", framework_print, _scaled,
-        "print", "works", intended=lambda x, w: x @ w, inspect_value=_sum_of_product),
-    Bug("breakpoint", "breakpoint() inside the function", python_breakpoint, _scaled, "breakpoint", "works",
-        intended=lambda x, w: x @ w, inspect_value=lambda x, w: x @ w),
-    Bug("retrace", "New shapes and Python floats on every call", retracing, _retrace_calls, "retrace", "works",
-        intended=lambda x, s: np.float32(x.sum() * s)),
-    Bug("side_effect", "Appending to a Python list inside the function", side_effect, _scaled, "side_effect",
-        "works", intended=lambda x, w: x @ w, inspect_value=_sum_of_product),
-]}
+BUGS: dict[str, Bug] = {
+    b.name: b
+    for b in [
+        Bug("shape", "Shape mismatch in a matmul", shape_mismatch, _shape_calls, "raise", "error"),
+        Bug(
+            "dtype",
+            "Int tensor into a float matmul",
+            dtype_mismatch,
+            _dtype_calls,
+            "value",
+            "error",
+            intended=lambda x, w: x @ w.astype(np.float32),
+        ),
+        Bug(
+            "nan_loss", "NaN from sqrt of a negative, in loss and gradient", nan_in_loss, _nan_calls, "finite", "error"
+        ),
+        Bug(
+            "broadcast",
+            "(N, 1) - (N,) silently broadcasts to (N, N)",
+            silent_broadcast,
+            _broadcast_calls,
+            "value",
+            "error",
+            intended=lambda x, w, y: np.mean(((x @ w)[:, 0] - y) ** 2),
+        ),
+        Bug("index", "Out-of-range index in an embedding lookup", index_out_of_range, _index_calls, "raise", "error"),
+        Bug(
+            "control_flow",
+            "Python `if` on a tensor's value",
+            tensor_control_flow,
+            _control_calls,
+            "value",
+            "works",
+            intended=lambda x: x * 2.0 if x.sum() > 0 else -x,
+        ),
+        Bug(
+            "print",
+            "Python print of an intermediate",
+            python_print,
+            _scaled,
+            "print",
+            "works",
+            intended=lambda x, w: x @ w,
+            inspect_value=_sum_of_product,
+        ),
+        Bug(
+            "framework_print",
+            "The framework's own print (tf.print, jax.debug.print)",
+            framework_print,
+            _scaled,
+            "print",
+            "works",
+            intended=lambda x, w: x @ w,
+            inspect_value=_sum_of_product,
+        ),
+        Bug(
+            "breakpoint",
+            "breakpoint() inside the function",
+            python_breakpoint,
+            _scaled,
+            "breakpoint",
+            "works",
+            intended=lambda x, w: x @ w,
+            inspect_value=lambda x, w: x @ w,
+        ),
+        Bug(
+            "retrace",
+            "New shapes and Python floats on every call",
+            retracing,
+            _retrace_calls,
+            "retrace",
+            "works",
+            intended=lambda x, s: np.float32(x.sum() * s),
+        ),
+        Bug(
+            "side_effect",
+            "Appending to a Python list inside the function",
+            side_effect,
+            _scaled,
+            "side_effect",
+            "works",
+            intended=lambda x, w: x @ w,
+            inspect_value=_sum_of_product,
+        ),
+    ]
+}

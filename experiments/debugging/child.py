@@ -23,7 +23,9 @@ import tempfile
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fwbench.experiments.debugging.child", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m fwbench.experiments.debugging.child", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--framework", required=True)
     parser.add_argument("--bug", help="planted bug to run (see fwbench.experiments.debugging.bugs.BUGS)")
     parser.add_argument("--mode", choices=["eager", "graph"], default="eager")
@@ -68,8 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve:
         return serve(adapter, problem_of)
     if args.cost:
-        record = _cost(adapter, {"tool": args.tool, "cost": args.cost, "seed": args.seed,
-                                 "settings": json.loads(args.settings)})
+        record = _cost(
+            adapter, {"tool": args.tool, "cost": args.cost, "seed": args.seed, "settings": json.loads(args.settings)}
+        )
     elif args.survey:
         from fwbench.experiments.debugging.measure import survey
 
@@ -109,12 +112,15 @@ def serve(adapter, problem_of) -> int:
             with tempfile.TemporaryDirectory() as logdir:
                 record = survey(adapter, request["survey"], logdir)
         else:
-            record = run_case(hooks.get(adapter.name).target(adapter), BUGS[request["bug"]], request["mode"],
-                              request["tool"])
+            record = run_case(
+                hooks.get(adapter.name).target(adapter), BUGS[request["bug"]], request["mode"], request["tool"]
+            )
         write_json_atomic(request["out"], record)
 
-    return forkserver.serve(handle, lambda request: problem_of(request.get("bug"), request["tool"],
-                                                               request.get("cost") or request.get("survey")))
+    return forkserver.serve(
+        handle,
+        lambda request: problem_of(request.get("bug"), request["tool"], request.get("cost") or request.get("survey")),
+    )
 
 
 if __name__ == "__main__":

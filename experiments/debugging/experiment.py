@@ -5,13 +5,23 @@ from fwbench.experiments.debugging.hooks import tools
 from fwbench.experiments.debugging.measure import Params
 from fwbench.experiments.debugging.payload import check_cases
 
-EXPERIMENT = Experiment(name="debugging", title="Debugging ergonomics", params=Params, order=20,
-                        summary="plants the same bugs in every framework and records what a developer sees, "
-                                "eagerly and compiled",
-                        evidence="sections {ref}`fig-scorecard` and {ref}`fig-tool-cost`",
-                        default_job_s=216.5 / 8,  # `make bench-report`, 2-core VM: 8 jobs in 216.5 s
-                        variants_of=tools, workloads=("bugs",), default_processes=1,
-                        timing_samples=True, payloads={"cases": check_cases},
-                        axes={"workload": "the planted bug, or a tooling-survey item, or the model a tool's cost was "
-                                          "timed on (a failed job: bugs)",
-                              "variant": "the debugging tool (none: the baseline)", "mode": "eager or graph"})
+EXPERIMENT = Experiment(
+    name="debugging",
+    title="Debugging ergonomics",
+    params=Params,
+    order=20,
+    summary="plants the same bugs in every framework and records what a developer sees, eagerly and compiled",
+    evidence="sections {ref}`fig-scorecard` and {ref}`fig-tool-cost`",
+    default_job_s=216.5 / 8,  # `make bench-report`, 2-core VM: 8 jobs in 216.5 s
+    variants_of=tools,
+    workloads=("bugs",),
+    default_processes=1,
+    timing_samples=True,
+    payloads={"cases": check_cases},
+    axes={
+        "workload": "the planted bug, or a tooling-survey item, or the model a tool's cost was "
+        "timed on (a failed job: bugs)",
+        "variant": "the debugging tool (none: the baseline)",
+        "mode": "eager or graph",
+    },
+)

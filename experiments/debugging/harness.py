@@ -37,10 +37,15 @@ OUTCOMES = ("error", "silent-wrong", "works")
 MAX_TEXT = 12000
 
 #: Wording that offers the reader a way out (checked case-insensitively in the error message).
-_FIX_HINTS = re.compile(r"did you mean|\btry\b|consider|you (?:can|may|should|need|might)|instead|"
-                        r"\bto fix\b|please|\bsee https?://|\buse `|\bset `|make sure|\bensure\b", re.I)
-_DTYPE_WORDS = {"int": re.compile(r"\b(?:int(?:8|16|32|64)?|i32|i64|long|Int)\b|int32|int64", re.I),
-                "float": re.compile(r"\b(?:float(?:16|32|64)?|f32|f64|double|Float)\b|float32|float64", re.I)}
+_FIX_HINTS = re.compile(
+    r"did you mean|\btry\b|consider|you (?:can|may|should|need|might)|instead|"
+    r"\bto fix\b|please|\bsee https?://|\buse `|\bset `|make sure|\bensure\b",
+    re.I,
+)
+_DTYPE_WORDS = {
+    "int": re.compile(r"\b(?:int(?:8|16|32|64)?|i32|i64|long|Int)\b|int32|int64", re.I),
+    "float": re.compile(r"\b(?:float(?:16|32|64)?|f32|f64|double|Float)\b|float32|float64", re.I),
+}
 
 
 @dataclass
@@ -49,16 +54,23 @@ class Target:
 
     ops: Any = field(metadata={"help": "namespace of array functions the bugs call (matmul, sum, take, ...)"})
     compile: Callable[[Callable], Callable] = field(metadata={"help": "the framework's default compiled mode"})
-    to_numpy: Callable[[Any], np.ndarray] = field(metadata={"help": "a concrete value as NumPy; raises for a symbolic one"})
+    to_numpy: Callable[[Any], np.ndarray] = field(
+        metadata={"help": "a concrete value as NumPy; raises for a symbolic one"}
+    )
     asarray: Callable[[np.ndarray], Any] = field(metadata={"help": "NumPy array -> the framework's tensor"})
-    compile_count: Callable[[Callable], int] = field(default=lambda fn: 0, metadata={
-        "help": "how many graphs the framework has traced/compiled so far (for fn, or process-wide)"})
-    tool: Callable[[str], Any] = field(default=lambda name: contextlib.nullcontext(), metadata={
-        "help": "context manager switching a detection tool on ('none' = nothing)"})
+    compile_count: Callable[[Callable], int] = field(
+        default=lambda fn: 0,
+        metadata={"help": "how many graphs the framework has traced/compiled so far (for fn, or process-wide)"},
+    )
+    tool: Callable[[str], Any] = field(
+        default=lambda name: contextlib.nullcontext(),
+        metadata={"help": "context manager switching a detection tool on ('none' = nothing)"},
+    )
     compiled_with: str = field(default="", metadata={"help": "the variant `compile` applies, for the record"})
 
 
 # ---- capturing what the developer sees ----------------------------------------------------------
+
 
 @contextlib.contextmanager
 def capture():
@@ -112,6 +124,7 @@ def _clip(text: str, limit: int = MAX_TEXT) -> str:
 
 
 # ---- reading an exception ------------------------------------------------------------------------
+
 
 def mentions_shape(text: str, shape: tuple[int, ...]) -> bool:
     """Whether `text` spells out `shape` in any common notation: (4, 3), [4,3], 4x3, f32[4,3], torch.Size([4, 3])."""
@@ -172,6 +185,7 @@ def read_exception(exc: BaseException, planted: tuple[str, int], shapes=(), outp
 
 # ---- running and judging one case ----------------------------------------------------------------
 
+
 def _concrete(target: Target, value) -> np.ndarray | None:
     try:
         return np.asarray(target.to_numpy(value))
@@ -211,7 +225,8 @@ def classify(bug, raised: BaseException | None, results: list, observed: dict, t
     if bug.check == "finite":
         return ("works" if finite else "silent-wrong"), details
     right = bug.intended is not None and all(
-        out[0] is not None and _close(out[0], bug.intended(*args)) for out, args in zip(outputs, calls))
+        out[0] is not None and _close(out[0], bug.intended(*args)) for out, args in zip(outputs, calls)
+    )
     details["matches_intended"] = right
     if bug.check in ("value", "retrace"):
         if bug.check == "retrace":
@@ -229,15 +244,23 @@ def classify(bug, raised: BaseException | None, results: list, observed: dict, t
         seen = observed.get("breakpoint", [])
         concrete = [v for v in seen if v is not None]
         hits = sum(any(_close(v, want) for v in concrete) for want in wanted)
-        details.update(hook_calls=len(seen), concrete_calls=len(concrete), calls=len(wanted),
-                       locals_seen=observed.get("breakpoint_types", [])[:3])
+        details.update(
+            hook_calls=len(seen),
+            concrete_calls=len(concrete),
+            calls=len(wanted),
+            locals_seen=observed.get("breakpoint_types", [])[:3],
+        )
         return ("works" if hits == len(wanted) and right else "silent-wrong"), details
     if bug.check == "side_effect":
         log = observed.get("log", [])
         values = [_concrete(target, v) for v in log]
         hits = sum(any(v is not None and _close(v, want) for v in values) for want in wanted)
-        details.update(entries=len(log), concrete_entries=sum(v is not None for v in values), calls=len(wanted),
-                       entry_types=sorted({type(v).__name__ for v in log}))
+        details.update(
+            entries=len(log),
+            concrete_entries=sum(v is not None for v in values),
+            calls=len(wanted),
+            entry_types=sorted({type(v).__name__ for v in log}),
+        )
         return ("works" if len(log) == len(wanted) and hits == len(wanted) and right else "silent-wrong"), details
     raise ValueError(f"unknown check {bug.check!r}")
 
@@ -320,15 +343,31 @@ def run_case(target: Target, bug, mode: str, tool: str = "none") -> dict:
     chatter = "\n".join([seen["stderr"], *seen["warnings"], *seen["log"]])
     observed["warned"] = re.search(r"retrac|recompil|cache[_ ]size|recompile_limit", chatter, re.I) is not None
     outcome, details = classify(bug, raised, results, observed, target)
-    record = {"bug": bug.name, "mode": mode, "tool": tool, "outcome": outcome, "ideal": bug.ideal,
-              "compiled_with": target.compiled_with if mode == "graph" else "",
-              "planted": f"{os.path.basename(planted[0])}:{planted[1]}",
-              "time_to_surface_s": elapsed, "details": details,
-              "stdout": _clip(seen["stdout"], 4000), "stderr": _clip(seen["stderr"], 4000),
-              "warnings": seen["warnings"][:20], "log": seen["log"][:20],
-              "exception_type": None, "message": None, "traceback": None, "message_chars": None,
-              "traceback_frames": None, "user_frame_depth": None, "user_line_shown": None,
-              "names_shapes": None, "names_dtypes": None, "suggests_fix": None}
+    record = {
+        "bug": bug.name,
+        "mode": mode,
+        "tool": tool,
+        "outcome": outcome,
+        "ideal": bug.ideal,
+        "compiled_with": target.compiled_with if mode == "graph" else "",
+        "planted": f"{os.path.basename(planted[0])}:{planted[1]}",
+        "time_to_surface_s": elapsed,
+        "details": details,
+        "stdout": _clip(seen["stdout"], 4000),
+        "stderr": _clip(seen["stderr"], 4000),
+        "warnings": seen["warnings"][:20],
+        "log": seen["log"][:20],
+        "exception_type": None,
+        "message": None,
+        "traceback": None,
+        "message_chars": None,
+        "traceback_frames": None,
+        "user_frame_depth": None,
+        "user_line_shown": None,
+        "names_shapes": None,
+        "names_dtypes": None,
+        "suggests_fix": None,
+    }
     if raised is not None:
         # What the developer sees next to the exception: stderr and warnings (detect_anomaly
         # reports the forward line that produced a NaN as a warning, not in the exception).
@@ -338,8 +377,16 @@ def run_case(target: Target, bug, mode: str, tool: str = "none") -> dict:
 
 # ---- one case per process ------------------------------------------------------------------------
 
-def run_isolated(framework: str, bug: str, mode: str, tool: str, threads: int | str = "auto",
-                 timeout_s: float = 300.0, workdir: str | None = None) -> dict:
+
+def run_isolated(
+    framework: str,
+    bug: str,
+    mode: str,
+    tool: str,
+    threads: int | str = "auto",
+    timeout_s: float = 300.0,
+    workdir: str | None = None,
+) -> dict:
     """Run one case in a fresh Python process, so a planted crash cannot take the others down.
 
     A child that dies (a signal, a non-zero exit without a record) or hangs is
@@ -348,41 +395,100 @@ def run_isolated(framework: str, bug: str, mode: str, tool: str, threads: int | 
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         out = Path(tmp) / "case.json"
         started = time.perf_counter()
-        child = run_child("fwbench.experiments.debugging.child",
-                          ["--framework", framework, "--bug", bug, "--mode", mode, "--tool", tool,
-                           "--threads", str(threads), "--out", str(out)], out, timeout_s, cwd=tmp,
-                          what="the case's process")
+        child = run_child(
+            "fwbench.experiments.debugging.child",
+            [
+                "--framework",
+                framework,
+                "--bug",
+                bug,
+                "--mode",
+                mode,
+                "--tool",
+                tool,
+                "--threads",
+                str(threads),
+                "--out",
+                str(out),
+            ],
+            out,
+            timeout_s,
+            cwd=tmp,
+            what="the case's process",
+        )
         if child.result is not None:
             child.result["process_stderr"] = _clip(child.stderr, 4000)
             return child.result
-        return _died(bug, mode, tool, child.error["type"], child.error["message"],
-                     child.stderr if child.error["type"] == "ProcessDied" else "", started)
+        return _died(
+            bug,
+            mode,
+            tool,
+            child.error["type"],
+            child.error["message"],
+            child.stderr if child.error["type"] == "ProcessDied" else "",
+            started,
+        )
 
 
-def cost_isolated(framework: str, tool: str, mode: str, settings: dict, seed: int, threads: int | str = "auto",
-                  timeout_s: float = 300.0, workdir: str | None = None) -> dict:
+def cost_isolated(
+    framework: str,
+    tool: str,
+    mode: str,
+    settings: dict,
+    seed: int,
+    threads: int | str = "auto",
+    timeout_s: float = 300.0,
+    workdir: str | None = None,
+) -> dict:
     """One process's tool-cost measurement (fwbench.experiments.debugging.measure.tool_cost) in a fresh Python
     process; a process that fails raises, with the end of its stderr."""
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         out = Path(tmp) / "cost.json"
-        child = run_child("fwbench.experiments.debugging.child",
-                          ["--framework", framework, "--tool", tool, "--cost", mode, "--seed", str(seed),
-                           "--settings", json.dumps(settings), "--threads", str(threads), "--out", str(out)],
-                          out, timeout_s, cwd=tmp, what="the tool-cost process")
+        child = run_child(
+            "fwbench.experiments.debugging.child",
+            [
+                "--framework",
+                framework,
+                "--tool",
+                tool,
+                "--cost",
+                mode,
+                "--seed",
+                str(seed),
+                "--settings",
+                json.dumps(settings),
+                "--threads",
+                str(threads),
+                "--out",
+                str(out),
+            ],
+            out,
+            timeout_s,
+            cwd=tmp,
+            what="the tool-cost process",
+        )
         if child.result is None:
-            raise RuntimeError(f"{framework} {tool} cost ({mode}): {child.error['message']}: {_clip(child.stderr, 2000)}")
+            raise RuntimeError(
+                f"{framework} {tool} cost ({mode}): {child.error['message']}: {_clip(child.stderr, 2000)}"
+            )
         return child.result
 
 
-def survey_isolated(framework: str, what: str, threads: int | str = "auto", timeout_s: float = 300.0,
-                    workdir: str | None = None) -> dict:
+def survey_isolated(
+    framework: str, what: str, threads: int | str = "auto", timeout_s: float = 300.0, workdir: str | None = None
+) -> dict:
     """A tooling-survey item (fwbench.experiments.debugging.measure.survey) in a fresh Python process; a process
     that fails is the item's error."""
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         out = Path(tmp) / "survey.json"
-        child = run_child("fwbench.experiments.debugging.child",
-                          ["--framework", framework, "--survey", what, "--threads", str(threads), "--out", str(out)],
-                          out, timeout_s, cwd=tmp, what="the survey's process")
+        child = run_child(
+            "fwbench.experiments.debugging.child",
+            ["--framework", framework, "--survey", what, "--threads", str(threads), "--out", str(out)],
+            out,
+            timeout_s,
+            cwd=tmp,
+            what="the survey's process",
+        )
         if child.result is not None:
             return child.result
         return _survey_failed(what, child.error["type"], child.stderr, child.error["message"])
@@ -427,16 +533,19 @@ class CaseServer(ForkServer):
 
     def __init__(self, framework: str, threads: int | str = "auto", workdir: str | None = None):
         self.framework, self.threads, self.workdir = framework, threads, workdir
-        super().__init__("fwbench.experiments.debugging.child", ["--framework", framework, "--threads", str(threads)],
-                         cwd=workdir)
+        super().__init__(
+            "fwbench.experiments.debugging.child", ["--framework", framework, "--threads", str(threads)], cwd=workdir
+        )
 
     def run(self, bug: str, mode: str, tool: str, timeout_s: float = 300.0) -> dict:
         """What run_isolated returns for the case, from a fork of the server."""
         with tempfile.TemporaryDirectory(dir=self.workdir) as tmp:
             out = Path(tmp) / "case.json"
             started = time.perf_counter()
-            reply = self.ask({"bug": bug, "mode": mode, "tool": tool, "out": str(out), "workdir": tmp,
-                                      "timeout_s": timeout_s}, timeout_s + 60)
+            reply = self.ask(
+                {"bug": bug, "mode": mode, "tool": tool, "out": str(out), "workdir": tmp, "timeout_s": timeout_s},
+                timeout_s + 60,
+            )
             if reply is None or reply.get("timed_out"):
                 return run_isolated(self.framework, bug, mode, tool, self.threads, timeout_s, self.workdir)
             if "problem" in reply:
@@ -446,24 +555,42 @@ class CaseServer(ForkServer):
                 record = json.loads(out.read_text())
                 record["process_stderr"] = _clip(stderr, 4000)
                 return record
-            return _died(bug, mode, tool, "ProcessDied",
-                         f"the case's process ended ({ended_how(reply['returncode'])}) without a record",
-                         stderr, started)
+            return _died(
+                bug,
+                mode,
+                tool,
+                "ProcessDied",
+                f"the case's process ended ({ended_how(reply['returncode'])}) without a record",
+                stderr,
+                started,
+            )
 
     def cost(self, tool: str, mode: str, settings: dict, seed: int, timeout_s: float = 300.0) -> dict:
         """cost_isolated's measurement in a fork of the server (a fresh interpreter if the server is gone or
         the fork hangs)."""
         with tempfile.TemporaryDirectory(dir=self.workdir) as tmp:
             out = Path(tmp) / "cost.json"
-            reply = self.ask({"cost": mode, "tool": tool, "settings": settings, "seed": seed, "out": str(out),
-                              "workdir": tmp, "timeout_s": timeout_s}, timeout_s + 60)
+            reply = self.ask(
+                {
+                    "cost": mode,
+                    "tool": tool,
+                    "settings": settings,
+                    "seed": seed,
+                    "out": str(out),
+                    "workdir": tmp,
+                    "timeout_s": timeout_s,
+                },
+                timeout_s + 60,
+            )
             if reply is None or reply.get("timed_out"):
                 return cost_isolated(self.framework, tool, mode, settings, seed, self.threads, timeout_s, self.workdir)
             if "problem" in reply:
                 raise ValueError(reply["problem"])
             if not out.is_file():
-                raise RuntimeError(f"{self.framework} {tool} cost ({mode}): the process ended "
-                                   f"({ended_how(reply['returncode'])}) without a result: {_clip(child_stderr(tmp), 2000)}")
+                raise RuntimeError(
+                    f"{self.framework} {tool} cost ({mode}): the process ended "
+                    f"({ended_how(reply['returncode'])}) without a result: {_clip(child_stderr(tmp), 2000)}"
+                )
             return json.loads(out.read_text())
 
     def survey(self, what: str, timeout_s: float = 300.0) -> dict:
@@ -472,21 +599,41 @@ class CaseServer(ForkServer):
         same extra packages (tests/experiments/debugging/test_harness.py runs both)."""
         with tempfile.TemporaryDirectory(dir=self.workdir) as tmp:
             out = Path(tmp) / "survey.json"
-            reply = self.ask({"survey": what, "tool": "none", "out": str(out), "workdir": tmp, "timeout_s": timeout_s},
-                             timeout_s + 60)
+            reply = self.ask(
+                {"survey": what, "tool": "none", "out": str(out), "workdir": tmp, "timeout_s": timeout_s},
+                timeout_s + 60,
+            )
             if reply is None or reply.get("timed_out"):
                 return survey_isolated(self.framework, what, self.threads, timeout_s, self.workdir)
             if "problem" in reply:
                 raise ValueError(reply["problem"])
             if out.is_file():
                 return json.loads(out.read_text())
-            return _survey_failed(what, "ProcessDied", child_stderr(tmp),
-                                  f"the survey's process ended ({ended_how(reply['returncode'])}) without a result")
+            return _survey_failed(
+                what,
+                "ProcessDied",
+                child_stderr(tmp),
+                f"the survey's process ended ({ended_how(reply['returncode'])}) without a result",
+            )
 
 
 def _died(bug: str, mode: str, tool: str, etype: str, message: str, stderr: str, started: float) -> dict:
-    return {"bug": bug, "mode": mode, "tool": tool, "outcome": "error", "exception_type": etype,
-            "message": message, "traceback": _clip(stderr), "time_to_surface_s": time.perf_counter() - started,
-            "details": {}, "user_line_shown": False, "user_frame_depth": None, "message_chars": len(message),
-            "traceback_frames": None, "names_shapes": False, "names_dtypes": False, "suggests_fix": False,
-            "harness_error": True}
+    return {
+        "bug": bug,
+        "mode": mode,
+        "tool": tool,
+        "outcome": "error",
+        "exception_type": etype,
+        "message": message,
+        "traceback": _clip(stderr),
+        "time_to_surface_s": time.perf_counter() - started,
+        "details": {},
+        "user_line_shown": False,
+        "user_frame_depth": None,
+        "message_chars": len(message),
+        "traceback_frames": None,
+        "names_shapes": False,
+        "names_dtypes": False,
+        "suggests_fix": False,
+        "harness_error": True,
+    }

@@ -32,27 +32,60 @@ OUTCOME_METRICS = {"error": "outcome_error", "silent-wrong": "outcome_silent_wro
 class Params:
     """Parameters of the debugging experiment that a profile may set."""
 
-    bugs: tuple[str, ...] = field(default=tuple(BUGS), metadata={"help": f"planted bugs to run, from: {', '.join(BUGS)}"})
-    tool_bugs: tuple[str, ...] = field(default=tuple(BUGS), metadata={
-        "help": "of those, the bugs also run with a debugging tool on (the 'none' job runs all of `bugs`)"})
-    case_timeout_s: float = field(default=300.0, metadata={"bounds": "timeout", "help": "a case's process is killed (and recorded as hung) after this long"})
-    overhead_workload: str = field(default="mlp", metadata={"help": "workload whose training step times each tool's cost"})
+    bugs: tuple[str, ...] = field(
+        default=tuple(BUGS), metadata={"help": f"planted bugs to run, from: {', '.join(BUGS)}"}
+    )
+    tool_bugs: tuple[str, ...] = field(
+        default=tuple(BUGS),
+        metadata={"help": "of those, the bugs also run with a debugging tool on (the 'none' job runs all of `bugs`)"},
+    )
+    case_timeout_s: float = field(
+        default=300.0,
+        metadata={"bounds": "timeout", "help": "a case's process is killed (and recorded as hung) after this long"},
+    )
+    overhead_workload: str = field(
+        default="mlp", metadata={"help": "workload whose training step times each tool's cost"}
+    )
     overhead_batch_size: int = field(default=64, metadata={"bounds": "batch", "help": "batch of that training step"})
-    warmup: int = field(default=5, metadata={"bounds": "steps",
-        "help": "tool cost: untimed steps per tool state at least, after the first call (more until step times settle)"})
-    min_repeats: int = field(default=10, metadata={"bounds": "steps", "help": "tool cost: timed steps per tool state at least, per process"})
-    max_time_s: float = field(default=2.0, metadata={"bounds": "seconds", "help": "tool cost: timed budget per tool state and mode, per process"})
-    busy_cpus: float = field(default=InterleaveConfig.busy_cpus, metadata={"bounds": "cpus",
-        "help": "tool cost: a window of rounds is busy (dropped and re-run, past a bound kept out) when other programs "
-                "used more CPUs than this during it (fwbench.measure.timing)"})
-    cost_processes: int = field(default=3, metadata={"bounds": "processes",
-        "help": "tool cost: processes per mode (forks of the case server, or fresh interpreters with case_processes: "
-                "fresh); in each, tool-off and tool-on steps take turns block by block in a seeded random order, and "
-                "the slowdown's 95% interval is over these processes"})
+    warmup: int = field(
+        default=5,
+        metadata={
+            "bounds": "steps",
+            "help": "tool cost: untimed steps per tool state at least, after the first call (more until step times settle)",
+        },
+    )
+    min_repeats: int = field(
+        default=10, metadata={"bounds": "steps", "help": "tool cost: timed steps per tool state at least, per process"}
+    )
+    max_time_s: float = field(
+        default=2.0,
+        metadata={"bounds": "seconds", "help": "tool cost: timed budget per tool state and mode, per process"},
+    )
+    busy_cpus: float = field(
+        default=InterleaveConfig.busy_cpus,
+        metadata={
+            "bounds": "cpus",
+            "help": "tool cost: a window of rounds is busy (dropped and re-run, past a bound kept out) when other programs "
+            "used more CPUs than this during it (fwbench.measure.timing)",
+        },
+    )
+    cost_processes: int = field(
+        default=3,
+        metadata={
+            "bounds": "processes",
+            "help": "tool cost: processes per mode (forks of the case server, or fresh interpreters with case_processes: "
+            "fresh); in each, tool-off and tool-on steps take turns block by block in a seeded random order, and "
+            "the slowdown's 95% interval is over these processes",
+        },
+    )
     survey: bool = field(default=True, metadata={"help": "run the profiler / TensorBoard survey in the 'none' job"})
-    case_processes: str = field(default="fork", metadata={
-        "help": "fork: each case is a fork of one process that imported the framework (the import is paid once); "
-                "fresh: a new interpreter per case (slower; `make bench-isolation` compares the two)"})
+    case_processes: str = field(
+        default="fork",
+        metadata={
+            "help": "fork: each case is a fork of one process that imported the framework (the import is paid once); "
+            "fresh: a new interpreter per case (slower; `make bench-isolation` compares the two)"
+        },
+    )
 
     def __post_init__(self):
         unknown = [b for b in (*self.bugs, *self.tool_bugs) if b not in BUGS]
@@ -68,9 +101,13 @@ class Params:
 
     def interleave(self) -> InterleaveConfig:
         """The tool-cost timing: off and on take turns, so both states share the budget of two."""
-        return InterleaveConfig(min_samples=self.min_repeats, max_time_s=2 * self.max_time_s,
-                                warmup_min=max(1, self.warmup), warmup_max=max(60, self.warmup),
-                                busy_cpus=self.busy_cpus)
+        return InterleaveConfig(
+            min_samples=self.min_repeats,
+            max_time_s=2 * self.max_time_s,
+            warmup_min=max(1, self.warmup),
+            warmup_max=max(60, self.warmup),
+            busy_cpus=self.busy_cpus,
+        )
 
     def cost_settings(self) -> dict:
         """What a tool-cost process needs of these parameters (sent to it as JSON)."""
@@ -113,7 +150,9 @@ def tool_cost(adapter, tool: str, mode: str, params: Params, seed: int) -> dict:
     target = hooks.get(adapter.name).target(adapter)
     x_np, y_np = spec.batch(params.overhead_batch_size)
     x, y = adapter.to_device(x_np, "cpu"), adapter.to_device(y_np, "cpu")
-    variant = {"eager": next(v for v, m in adapter.variants.items() if m == "eager"), "graph": target.compiled_with}[mode]
+    variant = {"eager": next(v for v, m in adapter.variants.items() if m == "eager"), "graph": target.compiled_with}[
+        mode
+    ]
     steps = {"off": adapter.train_step(adapter.build(spec, "cpu"), variant)}
     with target.tool(tool):
         steps["on"] = adapter.train_step(adapter.build(spec, "cpu"), variant)
@@ -123,11 +162,22 @@ def tool_cost(adapter, tool: str, mode: str, params: Params, seed: int) -> dict:
     # detect_anomaly, and succeeds once a compile without it has run; the order of first calls must not decide
     # whether the cost can be measured.
     adapter.sync(fns["off"]())
-    series = measure_interleaved(fns, adapter.sync, params.interleave(), random.Random(f"{tool}|{mode}|{seed}"),
-                                 contexts={"on": lambda: target.tool(tool)})
-    return {"mode": mode, "variant": variant, "seed": seed,
-            **{state: {"values": s.samples_s, "stable": s.stable, "problem": s.problem, "discarded": s.discarded}
-               for state, s in series.items()}}
+    series = measure_interleaved(
+        fns,
+        adapter.sync,
+        params.interleave(),
+        random.Random(f"{tool}|{mode}|{seed}"),
+        contexts={"on": lambda: target.tool(tool)},
+    )
+    return {
+        "mode": mode,
+        "variant": variant,
+        "seed": seed,
+        **{
+            state: {"values": s.samples_s, "stable": s.stable, "problem": s.problem, "discarded": s.discarded}
+            for state, s in series.items()
+        },
+    }
 
 
 def tool_overhead(server, tool: str, modes: list[str], params: Params) -> tuple[list[dict], list[dict], list[dict]]:
@@ -135,8 +185,11 @@ def tool_overhead(server, tool: str, modes: list[str], params: Params) -> tuple[
     process's series. The slowdown (tool on / off) is paired over processes (`stats.compare`): a t interval on the
     per-process log ratios of median step times, so it carries the spread between processes; a process whose
     series did not reach a steady state is left out of it, and counted."""
-    runs = [server.cost(tool, mode, params.cost_settings(), seed, params.case_timeout_s)
-            for seed in range(params.cost_processes) for mode in modes]
+    runs = [
+        server.cost(tool, mode, params.cost_settings(), seed, params.case_timeout_s)
+        for seed in range(params.cost_processes)
+        for mode in modes
+    ]
     records, rows, series = [], [], []
     batch = params.overhead_batch_size
     for mode in modes:
@@ -147,25 +200,49 @@ def tool_overhead(server, tool: str, modes: list[str], params: Params) -> tuple[
         c = compare(on, off) if steady else None  # ratio = on time / off time
         slowdown = c.ratio if c else None
         lo, hi = (c.ci_low, c.ci_high) if c and math.isfinite(c.ci_high) else (None, None)  # none from one process
-        for metric, value in (("tool_slowdown", slowdown), ("tool_slowdown_ci_low", lo), ("tool_slowdown_ci_high", hi),
-                              ("step_time_tool_off_s", cell_estimate(off)[0] if off else None),
-                              ("step_time_tool_on_s", cell_estimate(on)[0] if on else None),
-                              # Always stored: a cost whose every process was unsteady is a result too.
-                              ("tool_cost_processes", len(steady)),
-                              ("tool_cost_unstable_processes", len(mine) - len(steady))):
+        for metric, value in (
+            ("tool_slowdown", slowdown),
+            ("tool_slowdown_ci_low", lo),
+            ("tool_slowdown_ci_high", hi),
+            ("step_time_tool_off_s", cell_estimate(off)[0] if off else None),
+            ("step_time_tool_on_s", cell_estimate(on)[0] if on else None),
+            # Always stored: a cost whose every process was unsteady is a result too.
+            ("tool_cost_processes", len(steady)),
+            ("tool_cost_unstable_processes", len(mine) - len(steady)),
+        ):
             if value is not None:  # what was not measured is absent, never a NaN
                 records.append(_record(params.overhead_workload, mode, "train", batch, metric, value))
-        rows.append({"mode": mode, "variant": mine[0]["variant"], "workload": params.overhead_workload,
-                     "batch_size": batch, "slowdown": slowdown, "ci_low": lo, "ci_high": hi,
-                     "processes": len(steady), "unstable_processes": len(mine) - len(steady),
-                     "problems": sorted({r[s]["problem"] for r in mine for s in ("off", "on") if r[s]["problem"]})})
-        series += [{"phase": f"train-tool-{state}-{mode}", "batch_size": batch, "process": r["seed"],
-                    "values": r[state]["values"], "stable": r[state]["stable"], "problem": r[state]["problem"]}
-                   for r in mine for state in ("off", "on")]
+        rows.append(
+            {
+                "mode": mode,
+                "variant": mine[0]["variant"],
+                "workload": params.overhead_workload,
+                "batch_size": batch,
+                "slowdown": slowdown,
+                "ci_low": lo,
+                "ci_high": hi,
+                "processes": len(steady),
+                "unstable_processes": len(mine) - len(steady),
+                "problems": sorted({r[s]["problem"] for r in mine for s in ("off", "on") if r[s]["problem"]}),
+            }
+        )
+        series += [
+            {
+                "phase": f"train-tool-{state}-{mode}",
+                "batch_size": batch,
+                "process": r["seed"],
+                "values": r[state]["values"],
+                "stable": r[state]["stable"],
+                "problem": r[state]["problem"],
+            }
+            for r in mine
+            for state in ("off", "on")
+        ]
     return records, rows, series
 
 
 # ---- the tooling survey (claim D4) ---------------------------------------------------------------
+
 
 def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
@@ -236,16 +313,23 @@ def survey(adapter, what: str, logdir: str) -> dict:
 
 
 def survey_records(item: dict) -> list[dict]:
-    return [_record(item["item"], "eager", "tooling", 0, metric, value) for metric, value in (
-        ("tool_works", float(item["works"])), ("artifact_bytes", item["bytes"]),
-        ("artifact_files", len(item["files"])), ("extra_packages", len(item["extra_packages"])))]
+    return [
+        _record(item["item"], "eager", "tooling", 0, metric, value)
+        for metric, value in (
+            ("tool_works", float(item["works"])),
+            ("artifact_bytes", item["bytes"]),
+            ("artifact_files", len(item["files"])),
+            ("extra_packages", len(item["extra_packages"])),
+        )
+    ]
 
 
 def run(job: Request) -> dict:
     """The experiment's job: the bug catalogue under one tool (fwbench.measure.job's contract)."""
     framework_threads = get_adapter(job.framework).configure(job.threads)
-    result = run_catalogue(job.framework, job.variant, job.params, threads=job.threads,
-                           progress=lambda what: job.progress(f"case: {what}"))
+    result = run_catalogue(
+        job.framework, job.variant, job.params, threads=job.threads, progress=lambda what: job.progress(f"case: {what}")
+    )
     result["settings"] = {"framework_threads": framework_threads}
     return result
 
@@ -277,8 +361,17 @@ def run_catalogue(framework: str, tool: str, params: Params, threads="auto", pro
                 item = server.survey(what, params.case_timeout_s)
                 surveyed.append(item)
                 records += survey_records(item)
-    return {"mode": tools[tool], "framework_version": adapter.version(), "records": records, "cases": cases,
-            "overhead": overhead, "samples": samples, "survey": surveyed, "checks": [], "bug_catalogue": catalogue()}
+    return {
+        "mode": tools[tool],
+        "framework_version": adapter.version(),
+        "records": records,
+        "cases": cases,
+        "overhead": overhead,
+        "samples": samples,
+        "survey": surveyed,
+        "checks": [],
+        "bug_catalogue": catalogue(),
+    }
 
 
 def catalogue() -> list[dict]:
@@ -286,6 +379,13 @@ def catalogue() -> list[dict]:
     rows = []
     for bug in BUGS.values():
         path, line = bug.planted
-        rows.append({"bug": bug.name, "title": bug.title, "ideal": bug.ideal, "check": bug.check,
-                     "planted": f"{os.path.basename(path)}:{line}"})
+        rows.append(
+            {
+                "bug": bug.name,
+                "title": bug.title,
+                "ideal": bug.ideal,
+                "check": bug.check,
+                "planted": f"{os.path.basename(path)}:{line}",
+            }
+        )
     return rows

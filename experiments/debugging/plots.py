@@ -22,22 +22,41 @@ def scorecard_chart(cases: pd.DataFrame, bugs: list[str]):
     d = cases[cases["tool"] == "none"]
     machines = sorted(d["machine_label"].unique())
     outcomes = list(OUTCOME_COLOURS)
-    fig, axes = plt.subplots(len(machines), 1, figsize=(1.0 + 0.85 * len(bugs), 0.9 + 0.55 * 6 * len(machines)),
-                             squeeze=False, constrained_layout=True)
+    fig, axes = plt.subplots(
+        len(machines),
+        1,
+        figsize=(1.0 + 0.85 * len(bugs), 0.9 + 0.55 * 6 * len(machines)),
+        squeeze=False,
+        constrained_layout=True,
+    )
     for ax, machine in zip(axes[:, 0], machines):
         dm = d[d["machine_label"] == machine].copy()
         dm["row"] = dm["framework"] + " " + dm["mode"].map({"eager": "eager", "graph": "compiled"})
         rows = sorted(dm["row"].unique())
         codes = dm.pivot_table(index="row", columns="bug", values="outcome", aggfunc="first").reindex(
-            index=rows, columns=bugs)
+            index=rows, columns=bugs
+        )
         shown = dm.pivot_table(index="row", columns="bug", values="user_line_shown", aggfunc="first").reindex(
-            index=rows, columns=bugs)
+            index=rows, columns=bugs
+        )
         numeric = codes.apply(lambda col: col.map(lambda o: outcomes.index(o) if o in outcomes else np.nan))
-        labels = codes.apply(lambda col: col.map(lambda o: {"error": "E", "silent-wrong": "S", "works": "W"}.get(o, "")))
+        labels = codes.apply(
+            lambda col: col.map(lambda o: {"error": "E", "silent-wrong": "S", "works": "W"}.get(o, ""))
+        )
         labels = labels + shown.apply(lambda col: col.map(lambda s: "+" if s is True else "")).fillna("")
-        sns.heatmap(numeric.astype(float), ax=ax, cmap=ListedColormap(list(OUTCOME_COLOURS.values())), vmin=-0.5,
-                    vmax=2.5, cbar=False, annot=labels.values, fmt="", linewidths=1, linecolor="white",
-                    annot_kws={"fontsize": 10, "fontweight": "bold", "color": "white"})
+        sns.heatmap(
+            numeric.astype(float),
+            ax=ax,
+            cmap=ListedColormap(list(OUTCOME_COLOURS.values())),
+            vmin=-0.5,
+            vmax=2.5,
+            cbar=False,
+            annot=labels.values,
+            fmt="",
+            linewidths=1,
+            linecolor="white",
+            annot_kws={"fontsize": 10, "fontweight": "bold", "color": "white"},
+        )
         ax.set_title(f"{machine}: outcome of each planted bug, no debugging tool on")
         ax.set_xlabel("planted bug")
         ax.set_ylabel("")
@@ -57,14 +76,26 @@ def overhead_chart(overhead: pd.DataFrame):
     # No bar where no process held a steady state: the label says so instead of leaving an empty row.
     d.loc[d["slowdown"].isna(), "tool "] += ": no steady process"
     machines = sorted(d["machine_label"].unique())
-    fig, axes = plt.subplots(len(machines), 1, figsize=(7.5, 0.6 + 0.45 * max(len(d) / max(len(machines), 1), 2)),
-                             squeeze=False, constrained_layout=True)
+    fig, axes = plt.subplots(
+        len(machines),
+        1,
+        figsize=(7.5, 0.6 + 0.45 * max(len(d) / max(len(machines), 1), 2)),
+        squeeze=False,
+        constrained_layout=True,
+    )
     for ax, machine in zip(axes[:, 0], machines):
         dm = d[d["machine_label"] == machine].sort_values("slowdown")
         y = np.arange(len(dm))
         ax.barh(y, dm["slowdown"], color="#0072b2")
-        ax.errorbar(dm["slowdown"], y, xerr=[dm["slowdown"] - dm["ci_low"], dm["ci_high"] - dm["slowdown"]],
-                    fmt="none", ecolor="black", capsize=2, lw=0.8)
+        ax.errorbar(
+            dm["slowdown"],
+            y,
+            xerr=[dm["slowdown"] - dm["ci_low"], dm["ci_high"] - dm["slowdown"]],
+            fmt="none",
+            ecolor="black",
+            capsize=2,
+            lw=0.8,
+        )
         ax.axvline(1.0, color="black", lw=1, ls="--")
         ax.set_yticks(y, dm["tool "], fontsize=9)
         ax.set_xscale("log")

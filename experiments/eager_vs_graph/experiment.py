@@ -3,13 +3,20 @@
 from fwbench.experiments.base import Experiment
 from fwbench.experiments.eager_vs_graph.measure import Params, identity
 
-EXPERIMENT = Experiment(name="eager_vs_graph", title="Eager vs graph timing", params=Params, order=10,
-                        summary="times eager against compiled execution",
-                        evidence="figures {ref}`fig-speedup`, {ref}`fig-batch` and {ref}`fig-size`; tables "
-                                 "{ref}`tab-compile-cost` and {ref}`tab-step-times`",
-                        default_job_s=351.3 / 29,  # `make bench-report`, 2-core VM: 29 jobs in 351.3 s
-                        interleaved=True, default_processes=4, default_replacements=2, identity=identity,
-                        sequential=True,
-                        timing_samples=True,
-                        axes={"workload": "the model (fwbench.workloads)", "variant": "eager or a compiled mode",
-                              "mode": "eager or graph"})
+EXPERIMENT = Experiment(
+    name="eager_vs_graph",
+    title="Eager vs graph timing",
+    params=Params,
+    order=10,
+    summary="times eager against compiled execution",
+    evidence="figures {ref}`fig-speedup`, {ref}`fig-batch` and {ref}`fig-size`; tables "
+    "{ref}`tab-compile-cost` and {ref}`tab-step-times`",
+    default_job_s=351.3 / 29,  # `make bench-report`, 2-core VM: 29 jobs in 351.3 s
+    interleaved=True,
+    default_processes=4,
+    default_replacements=2,
+    identity=identity,
+    sequential=True,
+    timing_samples=True,
+    axes={"workload": "the model (fwbench.workloads)", "variant": "eager or a compiled mode", "mode": "eager or graph"},
+)

@@ -39,26 +39,147 @@ class Params:
     """
 
     batch_size: int = field(default=64, metadata={"bounds": "batch", "help": "samples per training step"})
-    infer_batch_sizes: tuple[int, ...] = field(default=(1, 16, 64, 256), metadata={"bounds": "batch",
-        "help": "inference batch sizes, timed in this order with one compiled function (each change is a shape change)"})
-    block: int = field(default=8, metadata={"bounds": "steps", "identity": False, "help": "timed steps per block at most; the variants of a process take turns block by block"})
-    block_s: float = field(default=0.02, metadata={"bounds": "seconds", "identity": False, "help": "target duration of a block (slow steps get fewer steps per block)"})
-    block_warmup: int = field(default=2, metadata={"bounds": "steps", "identity": False, "help": "untimed steps that start every block of a short step (caches refill after another variant ran)"})
-    min_samples: int = field(default=12, metadata={"bounds": "steps", "identity": False, "help": "timed steps per variant, phase and batch size at least"})
-    min_blocks: int = field(default=4, metadata={"bounds": "steps", "identity": False, "help": "timed rounds per phase and batch size at least"})
-    max_blocks: int = field(default=40, metadata={"bounds": "steps", "identity": False, "help": "timed rounds per phase and batch size at most"})
-    max_time_s: float = field(default=20.0, metadata={"bounds": "seconds", "identity": False, "help": "budget for the timed rounds of one phase and batch size, all variants together"})
-    warmup_min: int = field(default=5, metadata={"bounds": "steps", "identity": False, "help": "untimed steps after the first call at least (at least loss_steps - 1)"})
-    warmup_max: int = field(default=100, metadata={"bounds": "steps", "identity": False, "help": "untimed steps at most while waiting for step times to settle"})
-    shape_probe_processes: int = field(default=2, metadata={"bounds": "processes", "identity": False, "help": "processes (the first ones: cold, then warm caches) that also time a training step at half the batch (a shape change; it recompiles)"})
-    aa_workloads: tuple[str, ...] = field(default=("mlp",), metadata={"identity": False, "help": "workloads on which a twin of the eager variant is measured beside the others (the A/A control)"})
-    seed: int = field(default=0, metadata={"bounds": "seed", "identity": False, "help": "seed of the interleaving order (combined with framework, workload and process)"})
-    loss_steps: int = field(default=5, metadata={"bounds": "steps", "identity": False, "help": "training steps whose losses are recorded for the cross-framework check"})
-    loss_rtol: float = field(default=1e-4, metadata={"bounds": "tolerance", "identity": False, "help": "allowed relative error of the first-step loss vs the float64 reference"})
-    peak_matmul_n: int = field(default=1024, metadata={"bounds": "matrix_n", "identity": False, "help": "size n of the n x n float32 matmul that calibrates the machine's peak FLOP/s"})
-    device_matmul_n: int = field(default=4096, metadata={"bounds": "matrix_n", "identity": False, "help": "size n of the n x n float32 matmul that calibrates an accelerator's peak FLOP/s (large enough to fill a GPU)"})
-    busy_cpus: float = field(default=InterleaveConfig.busy_cpus, metadata={"bounds": "cpus", "identity": False, "help": "a window of rounds is busy (dropped and re-run; past a bound the series is kept out of verdicts) when other programs used more CPUs than this during it (fwbench.measure.timing)"})
-    contention: int = field(default=0, metadata={"bounds": "cpus", "help": "other programs (CPU burners, one core each) kept running beside the job for its whole run, on purpose: how a framework degrades on a machine that is not quiet. Busy blocks are then the point, not re-run; these are cells of their own"})
+    infer_batch_sizes: tuple[int, ...] = field(
+        default=(1, 16, 64, 256),
+        metadata={
+            "bounds": "batch",
+            "help": "inference batch sizes, timed in this order with one compiled function (each change is a shape change)",
+        },
+    )
+    block: int = field(
+        default=8,
+        metadata={
+            "bounds": "steps",
+            "identity": False,
+            "help": "timed steps per block at most; the variants of a process take turns block by block",
+        },
+    )
+    block_s: float = field(
+        default=0.02,
+        metadata={
+            "bounds": "seconds",
+            "identity": False,
+            "help": "target duration of a block (slow steps get fewer steps per block)",
+        },
+    )
+    block_warmup: int = field(
+        default=2,
+        metadata={
+            "bounds": "steps",
+            "identity": False,
+            "help": "untimed steps that start every block of a short step (caches refill after another variant ran)",
+        },
+    )
+    min_samples: int = field(
+        default=12,
+        metadata={
+            "bounds": "steps",
+            "identity": False,
+            "help": "timed steps per variant, phase and batch size at least",
+        },
+    )
+    min_blocks: int = field(
+        default=4,
+        metadata={"bounds": "steps", "identity": False, "help": "timed rounds per phase and batch size at least"},
+    )
+    max_blocks: int = field(
+        default=40,
+        metadata={"bounds": "steps", "identity": False, "help": "timed rounds per phase and batch size at most"},
+    )
+    max_time_s: float = field(
+        default=20.0,
+        metadata={
+            "bounds": "seconds",
+            "identity": False,
+            "help": "budget for the timed rounds of one phase and batch size, all variants together",
+        },
+    )
+    warmup_min: int = field(
+        default=5,
+        metadata={
+            "bounds": "steps",
+            "identity": False,
+            "help": "untimed steps after the first call at least (at least loss_steps - 1)",
+        },
+    )
+    warmup_max: int = field(
+        default=100,
+        metadata={
+            "bounds": "steps",
+            "identity": False,
+            "help": "untimed steps at most while waiting for step times to settle",
+        },
+    )
+    shape_probe_processes: int = field(
+        default=2,
+        metadata={
+            "bounds": "processes",
+            "identity": False,
+            "help": "processes (the first ones: cold, then warm caches) that also time a training step at half the batch (a shape change; it recompiles)",
+        },
+    )
+    aa_workloads: tuple[str, ...] = field(
+        default=("mlp",),
+        metadata={
+            "identity": False,
+            "help": "workloads on which a twin of the eager variant is measured beside the others (the A/A control)",
+        },
+    )
+    seed: int = field(
+        default=0,
+        metadata={
+            "bounds": "seed",
+            "identity": False,
+            "help": "seed of the interleaving order (combined with framework, workload and process)",
+        },
+    )
+    loss_steps: int = field(
+        default=5,
+        metadata={
+            "bounds": "steps",
+            "identity": False,
+            "help": "training steps whose losses are recorded for the cross-framework check",
+        },
+    )
+    loss_rtol: float = field(
+        default=1e-4,
+        metadata={
+            "bounds": "tolerance",
+            "identity": False,
+            "help": "allowed relative error of the first-step loss vs the float64 reference",
+        },
+    )
+    peak_matmul_n: int = field(
+        default=1024,
+        metadata={
+            "bounds": "matrix_n",
+            "identity": False,
+            "help": "size n of the n x n float32 matmul that calibrates the machine's peak FLOP/s",
+        },
+    )
+    device_matmul_n: int = field(
+        default=4096,
+        metadata={
+            "bounds": "matrix_n",
+            "identity": False,
+            "help": "size n of the n x n float32 matmul that calibrates an accelerator's peak FLOP/s (large enough to fill a GPU)",
+        },
+    )
+    busy_cpus: float = field(
+        default=InterleaveConfig.busy_cpus,
+        metadata={
+            "bounds": "cpus",
+            "identity": False,
+            "help": "a window of rounds is busy (dropped and re-run; past a bound the series is kept out of verdicts) when other programs used more CPUs than this during it (fwbench.measure.timing)",
+        },
+    )
+    contention: int = field(
+        default=0,
+        metadata={
+            "bounds": "cpus",
+            "help": "other programs (CPU burners, one core each) kept running beside the job for its whole run, on purpose: how a framework degrades on a machine that is not quiet. Busy blocks are then the point, not re-run; these are cells of their own",
+        },
+    )
 
     def __post_init__(self):
         sizes = self.infer_batch_sizes
@@ -67,7 +188,9 @@ class Params:
         if self.batch_size < 2:
             raise ValueError("batch_size must be at least 2 (the shape-change probe halves it)")
         if self.loss_steps < 1 or self.warmup_min < self.loss_steps - 1:
-            raise ValueError("need loss_steps >= 1 and warmup_min >= loss_steps - 1 (the losses are read during warm-up)")
+            raise ValueError(
+                "need loss_steps >= 1 and warmup_min >= loss_steps - 1 (the losses are read during warm-up)"
+            )
         if not (self.loss_rtol > 0 and math.isfinite(self.loss_rtol)):
             raise ValueError(f"loss_rtol must be a positive number, got {self.loss_rtol!r}")
         if self.shape_probe_processes < 0:
@@ -75,16 +198,26 @@ class Params:
         if not isinstance(self.contention, int) or isinstance(self.contention, bool) or not 0 <= self.contention <= 64:
             raise ValueError(f"contention must be an integer from 0 to 64, got {self.contention!r}")
         if self.peak_matmul_n < 1 or self.device_matmul_n < 1:
-            raise ValueError(f"peak_matmul_n and device_matmul_n must be positive integers, got "
-                             f"{self.peak_matmul_n!r} and {self.device_matmul_n!r}")
+            raise ValueError(
+                f"peak_matmul_n and device_matmul_n must be positive integers, got "
+                f"{self.peak_matmul_n!r} and {self.device_matmul_n!r}"
+            )
         self.timer()
 
     def timer(self) -> InterleaveConfig:
         # Under planned contention every round is busy by design: none is re-run for it (steal still is).
-        return InterleaveConfig(block=self.block, block_s=self.block_s, block_warmup=self.block_warmup,
-                                min_samples=self.min_samples, min_blocks=self.min_blocks, max_blocks=self.max_blocks,
-                                max_time_s=self.max_time_s, warmup_min=self.warmup_min, warmup_max=self.warmup_max,
-                                busy_cpus=1e9 if self.contention else self.busy_cpus)
+        return InterleaveConfig(
+            block=self.block,
+            block_s=self.block_s,
+            block_warmup=self.block_warmup,
+            min_samples=self.min_samples,
+            min_blocks=self.min_blocks,
+            max_blocks=self.max_blocks,
+            max_time_s=self.max_time_s,
+            warmup_min=self.warmup_min,
+            warmup_max=self.warmup_max,
+            busy_cpus=1e9 if self.contention else self.busy_cpus,
+        )
 
 
 def identity(params: dict) -> dict:
@@ -101,8 +234,12 @@ def contention(n: int):
     pids = []
     try:
         for _ in range(n):
-            out = subprocess.run(["sh", "-c", f"'{sys.executable}' -c 'while True: pass' >/dev/null 2>&1 & echo $!"],
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                ["sh", "-c", f"'{sys.executable}' -c 'while True: pass' >/dev/null 2>&1 & echo $!"],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             pids.append(int(out.stdout.strip()))
         if pids:
             time.sleep(0.2)  # past the burners' interpreter start
@@ -116,8 +253,13 @@ def contention(n: int):
 
 
 def _check(name: str, value: float, tolerance: float, detail: str) -> dict:
-    return {"name": name, "passed": bool(value <= tolerance), "value": float(value),
-            "tolerance": float(tolerance), "detail": detail}
+    return {
+        "name": name,
+        "passed": bool(value <= tolerance),
+        "value": float(value),
+        "tolerance": float(tolerance),
+        "detail": detail,
+    }
 
 
 def _records(phase: str, batch_size: int, metrics: dict[str, float]) -> list[dict]:
@@ -176,11 +318,21 @@ def device_peak_gflops(adapter, device: str, n: int, seconds: float = 0.5) -> fl
 
 def _steady(series, flops_per_sample: int, batch: int) -> dict[str, float]:
     s = summarize(series.samples_s)
-    return {"step_time_median_s": s.median, "step_time_ci_low_s": s.ci_low, "step_time_ci_high_s": s.ci_high,
-            "step_time_q25_s": s.q25, "step_time_q75_s": s.q75, "step_time_iqr_s": s.iqr,
-            "step_time_min_s": s.min, "step_time_cv": s.cv, "n_repeats": s.n, "warmup_steps": series.discarded,
-            "stable": float(series.stable),
-            "throughput_per_s": batch / s.median, "gflops": flops_per_sample * batch / s.median / 1e9}
+    return {
+        "step_time_median_s": s.median,
+        "step_time_ci_low_s": s.ci_low,
+        "step_time_ci_high_s": s.ci_high,
+        "step_time_q25_s": s.q25,
+        "step_time_q75_s": s.q75,
+        "step_time_iqr_s": s.iqr,
+        "step_time_min_s": s.min,
+        "step_time_cv": s.cv,
+        "n_repeats": s.n,
+        "warmup_steps": series.discarded,
+        "stable": float(series.stable),
+        "throughput_per_s": batch / s.median,
+        "gflops": flops_per_sample * batch / s.median / 1e9,
+    }
 
 
 def _first_call(seconds: float, cache_state: str) -> dict[str, float]:
@@ -196,7 +348,7 @@ def _max_weight_diff(got: dict, want: dict) -> float:
 
 def _variant_of(alternative: str) -> tuple[str, int]:
     """(variant, replicate): an A/A twin is replicate 1 of its variant."""
-    return (alternative[:-len(AA_TWIN)], 1) if alternative.endswith(AA_TWIN) else (alternative, 0)
+    return (alternative[: -len(AA_TWIN)], 1) if alternative.endswith(AA_TWIN) else (alternative, 0)
 
 
 def os_threads() -> int | None:
@@ -209,32 +361,65 @@ def os_threads() -> int | None:
 
 def _sample_entry(series, phase: str, batch: int) -> dict:
     variant, replicate = _variant_of(series.name)
-    return {"phase": phase, "batch_size": int(batch), "variant": variant, "replicate": replicate,
-            "values": series.samples_s, "block": series.steps_per_block, "block_untimed": series.untimed_per_block,
-            "warmup_steps": series.discarded,
-            "settled": series.settled, "stable": series.stable, "attempts": series.attempts,
-            "problem": series.problem, "remeasured_because": series.remeasured_because,
-            "stolen_blocks_dropped": series.stolen_dropped, "stolen_blocks_kept": series.stolen_kept,
-            "stolen_s": round(series.stolen_s, 3), "busy_blocks_dropped": series.busy_dropped,
-            "busy_blocks_kept": series.busy_kept, "blocks": series.blocks, "busy": series.busy or series.busy_warmup,
-            "cpu_wait_share_median": round(series.wait_share_median, 4),
-            "cpu_wait_share_max": round(series.wait_share_max, 4),
-            "gc_s": round(series.gc_s, 6), "gc_collections": series.gc_collections}
+    return {
+        "phase": phase,
+        "batch_size": int(batch),
+        "variant": variant,
+        "replicate": replicate,
+        "values": series.samples_s,
+        "block": series.steps_per_block,
+        "block_untimed": series.untimed_per_block,
+        "warmup_steps": series.discarded,
+        "settled": series.settled,
+        "stable": series.stable,
+        "attempts": series.attempts,
+        "problem": series.problem,
+        "remeasured_because": series.remeasured_because,
+        "stolen_blocks_dropped": series.stolen_dropped,
+        "stolen_blocks_kept": series.stolen_kept,
+        "stolen_s": round(series.stolen_s, 3),
+        "busy_blocks_dropped": series.busy_dropped,
+        "busy_blocks_kept": series.busy_kept,
+        "blocks": series.blocks,
+        "busy": series.busy or series.busy_warmup,
+        "cpu_wait_share_median": round(series.wait_share_median, 4),
+        "cpu_wait_share_max": round(series.wait_share_max, 4),
+        "gc_s": round(series.gc_s, 6),
+        "gc_collections": series.gc_collections,
+    }
 
 
 def run(job: Request) -> dict:
     """The experiment's job: one cell, every variant of it (fwbench.measure.job's contract)."""
     with contention(job.params.contention) as burners:
-        result = measure_cell(job.framework, job.device, job.workload, job.variant, job.params,
-                              cache_state=job.cache_state, process=job.process, threads=job.threads)
+        result = measure_cell(
+            job.framework,
+            job.device,
+            job.workload,
+            job.variant,
+            job.params,
+            cache_state=job.cache_state,
+            process=job.process,
+            threads=job.threads,
+        )
     result["process_info"]["contention"] = {"burners": len(burners)}
-    result["settings"] = {"framework_threads": result["framework_settings"],
-                          "os_threads": result["process_info"]["os_threads"]}
+    result["settings"] = {
+        "framework_threads": result["framework_settings"],
+        "os_threads": result["process_info"]["os_threads"],
+    }
     return result
 
 
-def measure_cell(framework: str, device: str, workload: str, variants, params: Params, cache_state: str = "cold",
-                 process: int = 0, threads: int | None = None) -> dict:
+def measure_cell(
+    framework: str,
+    device: str,
+    workload: str,
+    variants,
+    params: Params,
+    cache_state: str = "cold",
+    process: int = 0,
+    threads: int | None = None,
+) -> dict:
     """Measure every variant of one (framework, device, workload) cell in this process, interleaved.
 
     `variants` is a list or a comma-separated string. A twin of the eager
@@ -299,8 +484,13 @@ def measure_cell(framework: str, device: str, workload: str, variants, params: P
     steps, models = {}, {}
     for alt in alternatives:
         model = models[alt] = adapter.build(spec, device)
-        check(alt, "initial_weights_identical", _max_weight_diff(adapter.weights(model), init), 0.0,
-              "max |difference| between the framework's initial weights and the shared spec")
+        check(
+            alt,
+            "initial_weights_identical",
+            _max_weight_diff(adapter.weights(model), init),
+            0.0,
+            "max |difference| between the framework's initial weights and the shared spec",
+        )
         steps[alt] = adapter.train_step(model, _variant_of(alt)[0])
     lap("build and check")
 
@@ -311,14 +501,22 @@ def measure_cell(framework: str, device: str, workload: str, variants, params: P
     with thread_check.Watch() as watch:
         tick[0] = time.perf_counter()
         train_wall: dict[str, float] = {}
-        measured = measure_interleaved({a: (lambda f=steps[a]: f(x, y)) for a in alternatives}, adapter.sync, cfg,
-                                       rng, observe=keep_loss, wall=train_wall)
+        measured = measure_interleaved(
+            {a: (lambda f=steps[a]: f(x, y)) for a in alternatives},
+            adapter.sync,
+            cfg,
+            rng,
+            observe=keep_loss,
+            wall=train_wall,
+        )
     wall.update({f"train {part}": seconds for part, seconds in train_wall.items()})
     tick[0] = time.perf_counter()
     process_info["train_threads"] = watch.usage.as_dict()
     if threads is not None:
-        _refuse(framework, thread_check.problems(threads, framework_settings, INTER_OP_THREADS, MATMUL_PRECISION,
-                                                 watch.usage))
+        _refuse(
+            framework,
+            thread_check.problems(threads, framework_settings, INTER_OP_THREADS, MATMUL_PRECISION, watch.usage),
+        )
     timed = {v: {**adapter.timed.get(v, {}), "precision": MATMUL_PRECISION} for v in variants}
     for alt in variants:
         if modes[alt] == "eager":
@@ -333,17 +531,31 @@ def measure_cell(framework: str, device: str, workload: str, variants, params: P
     for alt in rng.sample(alternatives, len(alternatives)):
         s, trajectory = measured[alt], losses[alt]
         rel = abs(trajectory[0] - ref) / abs(ref)
-        check(alt, "first_step_loss_vs_reference", rel, params.loss_rtol,
-              "relative difference of the first training step's loss from the float64 NumPy reference")
+        check(
+            alt,
+            "first_step_loss_vs_reference",
+            rel,
+            params.loss_rtol,
+            "relative difference of the first training step's loss from the float64 NumPy reference",
+        )
         if process < params.shape_probe_processes:
             start = time.perf_counter()
             adapter.sync(steps[alt](xh, yh))
             add(alt, "train", half, {"shape_change_s": time.perf_counter() - start})
         peaks = peaks or _peaks(adapter, device)
-        add(alt, "train", params.batch_size,
-            {**_first_call(s.first_call_s, cache_state), **_steady(s, spec.flops_per_sample("train"), params.batch_size),
-             "first_step_loss": trajectory[0], "first_step_loss_rel_err": rel,
-             "loss_after_steps": trajectory[params.loss_steps - 1], **peaks})
+        add(
+            alt,
+            "train",
+            params.batch_size,
+            {
+                **_first_call(s.first_call_s, cache_state),
+                **_steady(s, spec.flops_per_sample("train"), params.batch_size),
+                "first_step_loss": trajectory[0],
+                "first_step_loss_rel_err": rel,
+                "loss_after_steps": trajectory[params.loss_steps - 1],
+                **peaks,
+            },
+        )
         samples.append(_sample_entry(s, "train", params.batch_size))
     del steps, measured, models
     lap("reference loss and shape change")  # the shape change is also a stored figure (shape_change_s)
@@ -361,9 +573,13 @@ def measure_cell(framework: str, device: str, workload: str, variants, params: P
             # The first output is copied out at once: a CUDA-graph replay (reduce-overhead) overwrites it in place.
             first: dict = {}
             measured = measure_interleaved(
-                {a: (lambda f=steps[a]: f(xb)) for a in alternatives}, adapter.sync, cfg, rng,
+                {a: (lambda f=steps[a]: f(xb)) for a in alternatives},
+                adapter.sync,
+                cfg,
+                rng,
                 observe=lambda alt, k, out: first.setdefault(alt, adapter.to_numpy(out)) if k == 0 else None,
-                wall=infer_wall)
+                wall=infer_wall,
+            )
             tick[0] = time.perf_counter()
             peaks = _peaks(adapter, device)
             want = spec.reference_output(init, xb_np) if i == 0 else None
@@ -372,8 +588,13 @@ def measure_cell(framework: str, device: str, workload: str, variants, params: P
                 metrics = {**_steady(s, spec.flops_per_sample("infer"), batch), **peaks}
                 if i == 0:
                     metrics.update(_first_call(s.first_call_s, cache_state))
-                    check(alt, "first_output_vs_reference", float(np.max(np.abs(first[alt] - want))), 1e-3,
-                          "max |difference| of the first inference output from the float64 reference")
+                    check(
+                        alt,
+                        "first_output_vs_reference",
+                        float(np.max(np.abs(first[alt] - want))),
+                        1e-3,
+                        "max |difference| of the first inference output from the float64 reference",
+                    )
                 else:
                     metrics["shape_change_s"] = s.first_call_s
                 add(alt, "infer", batch, metrics)
@@ -392,20 +613,38 @@ def measure_cell(framework: str, device: str, workload: str, variants, params: P
 
     process_info.update(os_threads=os_threads(), loadavg_end=_loadavg())
     for v in variants:
-        timed[v]["inference shapes"] = ("not measured (its inference is another variant's)" if v not in steps
-                                        else "one graph per batch size" if modes[v] == "graph" else "eager: no graph")
+        timed[v]["inference shapes"] = (
+            "not measured (its inference is another variant's)"
+            if v not in steps
+            else "one graph per batch size"
+            if modes[v] == "graph"
+            else "eager: no graph"
+        )
     # The machine's ceiling is a property of the machine, not of the cell: measured once per round of processes.
-    calibration = ({"matmul_n": params.peak_matmul_n, "peak_gflops": peak_gflops(params.peak_matmul_n)}
-                   if process == 0 else None)
+    calibration = (
+        {"matmul_n": params.peak_matmul_n, "peak_gflops": peak_gflops(params.peak_matmul_n)} if process == 0 else None
+    )
     if calibration is not None and device != "cpu":
         # A GPU's ceiling is its own: measured there with this framework, not with NumPy on the host.
-        calibration["device"] = {"device": device, "framework": framework, "matmul_n": params.device_matmul_n,
-                                 "peak_gflops": device_peak_gflops(adapter, device, params.device_matmul_n)}
+        calibration["device"] = {
+            "device": device,
+            "framework": framework,
+            "matmul_n": params.device_matmul_n,
+            "peak_gflops": device_peak_gflops(adapter, device, params.device_matmul_n),
+        }
     lap("machine peak")
-    return {"mode": ",".join(sorted(set(modes.values()))), **info, "records": records, "samples": samples,
-            "checks": checks, "losses": {_variant_of(a)[0]: v for a, v in losses.items() if not a.endswith(AA_TWIN)},
-            "calibration": calibration, "process_info": process_info, "timed": timed,
-            "framework_settings": framework_settings}
+    return {
+        "mode": ",".join(sorted(set(modes.values()))),
+        **info,
+        "records": records,
+        "samples": samples,
+        "checks": checks,
+        "losses": {_variant_of(a)[0]: v for a, v in losses.items() if not a.endswith(AA_TWIN)},
+        "calibration": calibration,
+        "process_info": process_info,
+        "timed": timed,
+        "framework_settings": framework_settings,
+    }
 
 
 def _refuse(framework: str, problems: list[str]) -> None:

@@ -6,6 +6,13 @@ CROSS_COMPARISONS = (
     (("torch", "eager"), [("tensorflow", "eager")]),
     (("tensorflow", "tf.function"), [("torch", "torch.compile")]),
     (("tensorflow", "tf.function+xla"), [("torch", "torch.compile"), ("tensorflow", "tf.function")]),
-    (("jax", "jax.jit"), [("torch", "torch.compile"), ("torch", "torch.compile-reduce-overhead"),
-                          ("tensorflow", "tf.function"), ("tensorflow", "tf.function+xla")]),
+    (
+        ("jax", "jax.jit"),
+        [
+            ("torch", "torch.compile"),
+            ("torch", "torch.compile-reduce-overhead"),
+            ("tensorflow", "tf.function"),
+            ("tensorflow", "tf.function+xla"),
+        ],
+    ),
 )

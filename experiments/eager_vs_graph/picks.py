@@ -43,38 +43,56 @@ def _one(machine: str, device: str, train: pd.DataFrame) -> Pick:
         if nxt["standing"] == "slower":
             leads.append((workload, nxt))
         else:
-            word = (f"equivalent (within ±{EQUIVALENCE_MARGIN:.0%}) to" if nxt["standing"] == "equivalent"
-                    else "inconclusive against")
+            word = (
+                f"equivalent (within ±{EQUIVALENCE_MARGIN:.0%}) to"
+                if nxt["standing"] == "equivalent"
+                else "inconclusive against"
+            )
             close.append(f"{workload}: {word} {_choice(nxt)}")
     job = JOB_OF_DEVICE.get(device, f"Training on {device}")
     if not winners:  # every workload measured with too few processes: nothing to pick from
-        return Pick(job, machine, "too few processes to pick",
-                    how_sure="; ".join(f"{w}: {n} process(es) per cell" for w, n in thin.items())
-                    + f"; {MIN_PROCESSES} are needed for an interval that separates anything",
-                    evidence="chapters/eager_vs_graph#fastest")
+        return Pick(
+            job,
+            machine,
+            "too few processes to pick",
+            how_sure="; ".join(f"{w}: {n} process(es) per cell" for w, n in thin.items())
+            + f"; {MIN_PROCESSES} are needed for an interval that separates anything",
+            evidence="chapters/eager_vs_graph#fastest",
+        )
     close += [f"{w}: too few processes to compare ({n} per cell)" for w, n in thin.items()]
     picked = sorted(set(winners.values()))
     n = len(winners)
     if len(picked) == 1 and not leads:
         # The same winner everywhere, but never ahead of the next beyond the margin.
-        return Pick(job, machine, "no difference we can detect",
-                    how_sure=f"on all {n} workload(s) the fastest was not ahead of the next choice beyond the "
-                             f"±{EQUIVALENCE_MARGIN:.0%} margin: " + "; ".join(close) +
-                             ". More processes per cell would narrow the intervals.",
-                    evidence="chapters/eager_vs_graph#fastest")
+        return Pick(
+            job,
+            machine,
+            "no difference we can detect",
+            how_sure=f"on all {n} workload(s) the fastest was not ahead of the next choice beyond the "
+            f"±{EQUIVALENCE_MARGIN:.0%} margin: "
+            + "; ".join(close)
+            + ". More processes per cell would narrow the intervals.",
+            evidence="chapters/eager_vs_graph#fastest",
+        )
     if len(picked) == 1:
         factors = [nxt["times_fastest"] for _, nxt in leads]
         by = "; ".join(f"{w}: {_lead(nxt)}" for w, nxt in leads)
         if len(factors) > 1:
             by = f"{min(factors):.2f}x to {max(factors):.2f}x ahead of the next framework's best ({by})"
-        sure = (f"ahead beyond the ±{EQUIVALENCE_MARGIN:.0%} margin on {len(leads)} of {n} workload(s)"
-                + ("; " + "; ".join(close) if close else ""))
+        sure = f"ahead beyond the ±{EQUIVALENCE_MARGIN:.0%} margin on {len(leads)} of {n} workload(s)" + (
+            "; " + "; ".join(close) if close else ""
+        )
         return Pick(job, machine, picked[0], by, sure, "chapters/eager_vs_graph#fastest")
     per = "; ".join(f"{w}: {c}" for w, c in winners.items())
-    return Pick(job, machine, "depends on the model: " + per,
-                "; ".join(f"{w}: {_lead(nxt)}" for w, nxt in leads),
-                f"the fastest differs between workloads; ahead beyond the margin on {len(leads)} of {n}"
-                + ("; " + "; ".join(close) if close else ""), "chapters/eager_vs_graph#fastest")
+    return Pick(
+        job,
+        machine,
+        "depends on the model: " + per,
+        "; ".join(f"{w}: {_lead(nxt)}" for w, nxt in leads),
+        f"the fastest differs between workloads; ahead beyond the margin on {len(leads)} of {n}"
+        + ("; " + "; ".join(close) if close else ""),
+        "chapters/eager_vs_graph#fastest",
+    )
 
 
 def picks(report: Report) -> list[Pick]:

@@ -31,15 +31,29 @@ def speedup_chart(cmp: pd.DataFrame):
             if len(workloads) * len(here) <= 12:  # few bars: print each value on it
                 for xi, v in zip(x, dv["speedup"]):
                     if np.isfinite(v):
-                        ax.annotate(f"{v:.3g}x", (xi, v), textcoords="offset points", xytext=(0, 2), ha="center",
-                                    fontsize=6, rotation=90, va="bottom")
+                        ax.annotate(
+                            f"{v:.3g}x",
+                            (xi, v),
+                            textcoords="offset points",
+                            xytext=(0, 2),
+                            ha="center",
+                            fontsize=6,
+                            rotation=90,
+                            va="bottom",
+                        )
             # An interval that could not be computed (one process) has no whisker rather than an infinite one.
             finite = (np.isfinite(dv["speedup_ci_high"]) & (dv["speedup_ci_low"] > 0)).to_numpy()
             if finite.any():
                 f = dv[finite]
-                ax.errorbar(x[finite], f["speedup"], yerr=[f["speedup"] - f["speedup_ci_low"],
-                                                           f["speedup_ci_high"] - f["speedup"]],
-                            fmt="none", ecolor="black", capsize=2, lw=0.8)
+                ax.errorbar(
+                    x[finite],
+                    f["speedup"],
+                    yerr=[f["speedup"] - f["speedup_ci_low"], f["speedup_ci_high"] - f["speedup"]],
+                    fmt="none",
+                    ecolor="black",
+                    capsize=2,
+                    lw=0.8,
+                )
         ax.axhline(1.0, color="black", lw=1, ls="--")
         ax.axhspan(1 / (1 + EQUIVALENCE_MARGIN), 1 + EQUIVALENCE_MARGIN, color="0.85", zorder=0)
         ax.set_xticks(np.arange(len(workloads)), workloads, fontsize=8, rotation=30)
@@ -75,8 +89,17 @@ def batch_chart(cells: pd.DataFrame):
         if d.empty:  # machines need not measure the same workloads
             not_measured(ax, f"{machine}: {workload}")
             continue
-        sns.lineplot(d, x="batch_size", y="time per sample (µs)", hue="variant ", style="mode", markers=True,
-                     palette=palette, ax=ax, legend=False)
+        sns.lineplot(
+            d,
+            x="batch_size",
+            y="time per sample (µs)",
+            hue="variant ",
+            style="mode",
+            markers=True,
+            palette=palette,
+            ax=ax,
+            legend=False,
+        )
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_title(f"{machine}: {workload}")
@@ -99,8 +122,17 @@ def size_chart(cells: pd.DataFrame, n_params: dict[str, int]):
         if dp.empty:
             not_measured(ax, f"{machine}: {phase}")
             continue
-        sns.lineplot(dp, x="parameters", y="step (ms, geo. mean of process medians)", hue="variant ", style="mode", markers=True,
-                     palette=palette, ax=ax, legend=False)
+        sns.lineplot(
+            dp,
+            x="parameters",
+            y="step (ms, geo. mean of process medians)",
+            hue="variant ",
+            style="mode",
+            markers=True,
+            palette=palette,
+            ax=ax,
+            legend=False,
+        )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(f"{machine}: {phase}, batch {', '.join(str(int(b)) for b in sorted(dp['batch_size'].unique()))}")
@@ -113,8 +145,12 @@ def compile_chart(cells: pd.DataFrame):
     """First call in a fresh process, cold vs warm compiler cache, per compiled variant and workload (train phase)."""
     d = cells[(cells["phase"] == "train") & (cells["mode"] == "graph")].copy()
     d["variant "] = d["framework"] + " " + d["variant"]
-    long = d.melt(id_vars=["machine_label", "workload", "variant "], value_vars=["first_call_cold_s", "first_call_warm_s"],
-                  var_name="cache", value_name="first call (s)").dropna()
+    long = d.melt(
+        id_vars=["machine_label", "workload", "variant "],
+        value_vars=["first_call_cold_s", "first_call_warm_s"],
+        var_name="cache",
+        value_name="first call (s)",
+    ).dropna()
     long["cache"] = long["cache"].map({"first_call_cold_s": "cold", "first_call_warm_s": "warm"})
     long["phase"] = "train"
     fig, panels = panel_grid(long, ["train"], "phase", width=9, height=3.8)
@@ -123,8 +159,19 @@ def compile_chart(cells: pd.DataFrame):
         for cache, marker, show_legend in (("cold", "o", True), ("warm", "X", False)):
             part = dp[dp["cache"] == cache]
             if not part.empty:
-                sns.stripplot(part, x="workload", y="first call (s)", hue="variant ", dodge=True, ax=ax,
-                              palette=palette, marker=marker, size=8, jitter=False, legend=show_legend)
+                sns.stripplot(
+                    part,
+                    x="workload",
+                    y="first call (s)",
+                    hue="variant ",
+                    dodge=True,
+                    ax=ax,
+                    palette=palette,
+                    marker=marker,
+                    size=8,
+                    jitter=False,
+                    legend=show_legend,
+                )
         if dp.empty:
             not_measured(ax, f"{machine}: first training call")
             continue

@@ -48,7 +48,12 @@ def judge(cells: dict[str, list[dict]], designs: dict[str, Design]) -> dict[str,
     info, series = {}, {}
     for cell_id, docs in cells.items():
         first = docs[0]
-        info[cell_id] = (first["framework"], first["device"], first["workload"], json.dumps(first["params"], sort_keys=True))
+        info[cell_id] = (
+            first["framework"],
+            first["device"],
+            first["workload"],
+            json.dumps(first["params"], sort_keys=True),
+        )
         series[cell_id] = _series(docs)
     out = {cell_id: {"open": [], "futile": [], "decided": 0} for cell_id in cells}
 
@@ -65,8 +70,12 @@ def judge(cells: dict[str, list[dict]], designs: dict[str, Design]) -> dict[str,
             eager = per.get(("eager", phase, batch))
             if variant == "eager" or eager is None:
                 continue
-            note(cell_id, f"{fw} {variant} vs eager, {phase} b{batch}", compare_at(eager, values, designs[cell_id]),
-                 designs[cell_id])
+            note(
+                cell_id,
+                f"{fw} {variant} vs eager, {phase} b{batch}",
+                compare_at(eager, values, designs[cell_id]),
+                designs[cell_id],
+            )
     by_place: dict[tuple, dict[str, str]] = {}
     for cell_id, (fw, device, workload, params) in info.items():
         by_place.setdefault((device, workload, params), {})[fw] = cell_id

@@ -46,9 +46,23 @@ def what_is_timed(report, experiment: str = "eager_vs_graph") -> pd.DataFrame:
         usage = (job.get("process_info") or {}).get("train_threads") or {}
         for variant, facts in job["timed"].items():
             key = (run.manifest["machine_label"], job["device"], job["framework"], variant)
-            g = groups.setdefault(key, {"facts": {}, "train_ops": {}, "infer_ops": {}, "donation": set(),
-                                        "precision": set(), "intra": set(), "inter": set(), "requested": set(),
-                                        "busy": [], "parallel": [], "cache": [], "workloads": set()})
+            g = groups.setdefault(
+                key,
+                {
+                    "facts": {},
+                    "train_ops": {},
+                    "infer_ops": {},
+                    "donation": set(),
+                    "precision": set(),
+                    "intra": set(),
+                    "inter": set(),
+                    "requested": set(),
+                    "busy": [],
+                    "parallel": [],
+                    "cache": [],
+                    "workloads": set(),
+                },
+            )
             for name in FACTS:
                 if name in facts:
                     g["facts"].setdefault(name, facts[name])
@@ -68,21 +82,28 @@ def what_is_timed(report, experiment: str = "eager_vs_graph") -> pd.DataFrame:
     rows = []
     for (machine, device, framework, variant), g in sorted(groups.items()):
         requested = _span([t for t in g["requested"] if t is not None])
-        in_effect = f"{_span([t for t in g['intra'] if t is not None])} / {_span([t for t in g['inter'] if t is not None])}"
+        in_effect = (
+            f"{_span([t for t in g['intra'] if t is not None])} / {_span([t for t in g['inter'] if t is not None])}"
+        )
         cache = pd.Series(g["cache"]).value_counts()
-        rows.append({
-            "machine": machine, "device": device, "framework": framework, "variant": variant,
-            **{name: g["facts"].get(name, "-") for name in FACTS},
-            "ops per eager train step": _join(g["train_ops"]),
-            "ops per eager inference step": _join(g["infer_ops"]),
-            "matmul precision": ", ".join(sorted(g["precision"])),
-            "buffer donation": ", ".join(sorted(g["donation"])) or "-",
-            "threads requested (intra / inter)": f"{requested} / {INTER_OP_THREADS}",
-            "threads in effect (intra / inter)": in_effect,
-            "busy threads seen by the OS": _span([b for b in g["busy"] if b is not None]),
-            "CPUs in use at once (max)": f"{max(g['parallel']):.2f}" if g["parallel"] else "-",
-            "compiler cache (processes)": ", ".join(f"{state} {n}" for state, n in cache.items()),
-        })
+        rows.append(
+            {
+                "machine": machine,
+                "device": device,
+                "framework": framework,
+                "variant": variant,
+                **{name: g["facts"].get(name, "-") for name in FACTS},
+                "ops per eager train step": _join(g["train_ops"]),
+                "ops per eager inference step": _join(g["infer_ops"]),
+                "matmul precision": ", ".join(sorted(g["precision"])),
+                "buffer donation": ", ".join(sorted(g["donation"])) or "-",
+                "threads requested (intra / inter)": f"{requested} / {INTER_OP_THREADS}",
+                "threads in effect (intra / inter)": in_effect,
+                "busy threads seen by the OS": _span([b for b in g["busy"] if b is not None]),
+                "CPUs in use at once (max)": f"{max(g['parallel']):.2f}" if g["parallel"] else "-",
+                "compiler cache (processes)": ", ".join(f"{state} {n}" for state, n in cache.items()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -100,44 +121,67 @@ def what_was_measured(report, jobs: pd.DataFrame) -> str:
             lines.append(f"- **{md(name)}**: not defined in this version of fwbench.")
             continue
         doc = (type(spec).__doc__ or "").strip().splitlines()[0]
-        lines.append(f"- **{md(name)}** ({spec.n_params:,} parameters): {md(doc)} SGD learning rate {spec.lr}, "
-                     f"{spec.dtype}, synthetic data from seed {spec.seed}.")
+        lines.append(
+            f"- **{md(name)}** ({spec.n_params:,} parameters): {md(doc)} SGD learning rate {spec.lr}, "
+            f"{spec.dtype}, synthetic data from seed {spec.seed}."
+        )
     ok = jobs[jobs.status == "ok"]
     params = [j["params"] for _, j in report.experiment_jobs(EXP)]
     train_b = sorted({p["batch_size"] for p in params})
     infer_b = sorted({b for p in params for b in p.get("infer_batch_sizes", [p["batch_size"]])})
     procs = jobs.groupby(["machine", "framework", "workload"]).size()
-    return ("Workloads:\n\n" + "\n".join(lines) + "\n\n"
-            f"**train** steps (forward, backward and SGD update) at batch {', '.join(map(str, train_b))}; **infer** "
-            f"steps (forward only) at batch sizes {', '.join(map(str, infer_b))}, each on a graph compiled for that "
-            f"size (section {{ref}}`sec-what-is-timed`). Each (framework, workload) ran in {procs.min()}-{procs.max()} "
-            "separate processes, each measuring all of that framework's variants interleaved; the first started with "
-            f"empty compiler caches. {len(ok)} of {len(jobs)} processes produced results; the table below (click to "
-            "show) lists each with its framework version, thread count and compile-cache state.")
+    return (
+        "Workloads:\n\n" + "\n".join(lines) + "\n\n"
+        f"**train** steps (forward, backward and SGD update) at batch {', '.join(map(str, train_b))}; **infer** "
+        f"steps (forward only) at batch sizes {', '.join(map(str, infer_b))}, each on a graph compiled for that "
+        f"size (section {{ref}}`sec-what-is-timed`). Each (framework, workload) ran in {procs.min()}-{procs.max()} "
+        "separate processes, each measuring all of that framework's variants interleaved; the first started with "
+        f"empty compiler caches. {len(ok)} of {len(jobs)} processes produced results; the table below (click to "
+        "show) lists each with its framework version, thread count and compile-cache state."
+    )
 
 
 def checks_text(checks: pd.DataFrame) -> str:
     """Each correctness check with its tolerance, and how many passed (the failed ones named), as Markdown."""
     failed = checks[~checks["passed"]]
     defs = checks.drop_duplicates("name")
-    return ("\n".join(f"- {md(r.name)}: {md(r.detail)}; passes at or below {plain_number(r.tolerance)}." for r in defs.itertuples())
-            + f"\n\n**{int(checks['passed'].sum())} of {len(checks)} checks passed.**"
-            + ("" if failed.empty else " Failed: " + ", ".join(
-                f"{md(r.framework)} {md(r.variant)} {md(r.workload)} ({md(r.name)})" for r in failed.itertuples())))
+    return (
+        "\n".join(
+            f"- {md(r.name)}: {md(r.detail)}; passes at or below {plain_number(r.tolerance)}."
+            for r in defs.itertuples()
+        )
+        + f"\n\n**{int(checks['passed'].sum())} of {len(checks)} checks passed.**"
+        + (
+            ""
+            if failed.empty
+            else " Failed: "
+            + ", ".join(
+                f"{md(r.framework)} {md(r.variant)} {md(r.workload)} ({md(r.name)})" for r in failed.itertuples()
+            )
+        )
+    )
 
 
 def compile_cost(cmp: pd.DataFrame) -> pd.DataFrame:
     """First calls (eager, compiled cold and warm) and the steps after which compiling pays off, per train cell."""
     train = cmp[cmp.phase == "train"]
-    return pd.DataFrame({
-        "machine": train["machine_label"], "framework": train["framework"], "variant": train["variant"],
-        "workload": train["workload"], "eager first call": train["first_call_eager_s"].map(fmt_s),
-        "cold first call": train["first_call_graph_s"].map(fmt_s),
-        "warm first call": train["first_call_graph_warm_s"].map(lambda v: fmt_s(v) if np.isfinite(v) else "no disk cache"),
-        # Which modes' steps are faster than eager beyond the margin: the introduction's longest break-even is
-        # among these only (the others' break-even rests on a difference the data do not establish).
-        "compiled steps vs eager": train["verdict"] if "verdict" in train else "",
-        "break-even": train["break_even_steps"].map(break_even_text)})
+    return pd.DataFrame(
+        {
+            "machine": train["machine_label"],
+            "framework": train["framework"],
+            "variant": train["variant"],
+            "workload": train["workload"],
+            "eager first call": train["first_call_eager_s"].map(fmt_s),
+            "cold first call": train["first_call_graph_s"].map(fmt_s),
+            "warm first call": train["first_call_graph_warm_s"].map(
+                lambda v: fmt_s(v) if np.isfinite(v) else "no disk cache"
+            ),
+            # Which modes' steps are faster than eager beyond the margin: the introduction's longest break-even is
+            # among these only (the others' break-even rests on a difference the data do not establish).
+            "compiled steps vs eager": train["verdict"] if "verdict" in train else "",
+            "break-even": train["break_even_steps"].map(break_even_text),
+        }
+    )
 
 
 def shape_change(cells: pd.DataFrame, metric: str = "shape_change_s") -> pd.DataFrame:
@@ -145,8 +189,11 @@ def shape_change(cells: pd.DataFrame, metric: str = "shape_change_s") -> pd.Data
     rows = cells.dropna(subset=[metric]) if metric in cells else cells.iloc[:0]
     if rows.empty:
         return pd.DataFrame()
-    index = ["machine_label", "workload", "phase", "batch_size"] if metric == "shape_change_s" else \
-        ["machine_label", "workload", "batch_size"]
+    index = (
+        ["machine_label", "workload", "phase", "batch_size"]
+        if metric == "shape_change_s"
+        else ["machine_label", "workload", "batch_size"]
+    )
     table = rows.pivot_table(index=index, columns=["framework", "variant"], values=metric, aggfunc="first")
     return table.map(fmt_s).reset_index()
 
@@ -169,20 +216,28 @@ def machine_peaks(report) -> dict[tuple[str, str], dict]:
             entry = peaks.setdefault((machine, dev["device"]), {"values": [], "how": set()})
             entry["values"].append(dev["peak_gflops"])
             entry["how"].add(f"{framework_name(dev['framework'])} float32, n={dev['matmul_n']}")
-    return {key: {"gflops": float(np.median(v["values"])), "how": ", ".join(sorted(v["how"]))}
-            for key, v in peaks.items()}
+    return {
+        key: {"gflops": float(np.median(v["values"])), "how": ", ".join(sorted(v["how"]))} for key, v in peaks.items()
+    }
 
 
 def peaks_text(peaks: dict[tuple[str, str], dict], timed: pd.DataFrame) -> str:
     """The ceilings as one sentence above the step-time tables, naming each timed device that has none."""
-    parts = [f"{md(machine)} {md(device)}: {plain_number(p['gflops'])} GFLOP/s ({md(p['how'])})"
-             for (machine, device), p in sorted(peaks.items())]
+    parts = [
+        f"{md(machine)} {md(device)}: {plain_number(p['gflops'])} GFLOP/s ({md(p['how'])})"
+        for (machine, device), p in sorted(peaks.items())
+    ]
     text = ("Matmul peak, median over processes: " + "; ".join(parts) + ".") if parts else "No matmul peak is stored."
-    missing = sorted({(m, d) for m, d in zip(timed["machine_label"], timed["device"]) if (m, d) not in peaks}
-                     if not timed.empty else set())
+    missing = sorted(
+        {(m, d) for m, d in zip(timed["machine_label"], timed["device"]) if (m, d) not in peaks}
+        if not timed.empty
+        else set()
+    )
     if missing:
-        text += (" No peak for " + ", ".join(f"{md(m)} {md(d)}" for m, d in missing) + " (measured before device "
-                 "peaks were), so its GFLOP/s have no ceiling to compare with.")
+        text += (
+            " No peak for " + ", ".join(f"{md(m)} {md(d)}" for m, d in missing) + " (measured before device "
+            "peaks were), so its GFLOP/s have no ceiling to compare with."
+        )
     return text
 
 
@@ -192,18 +247,30 @@ def step_times(timed: pd.DataFrame) -> dict[str, pd.DataFrame]:
     tables = {}
     for workload, w in timed.groupby("workload"):
         w = w.sort_values(["machine_label", "phase", "batch_size", "framework", "variant"])
-        table = pd.DataFrame({
-            "machine": w["machine_label"], "phase": w["phase"], "batch": w["batch_size"],
-            "framework": w["framework"], "variant": w["variant"],
-            # One estimate per process, pooled as the statistics pool them: not a median of all steps.
-            "step (geometric mean of process medians)": w["step_time_median_s"].map(fmt_s),
-            "95% CI": [f"{fmt_s(lo)} – {fmt_s(hi)}" for lo, hi in zip(w["step_time_ci_low_s"], w["step_time_ci_high_s"])],
-            "CV": w["step_time_cv"].map("{:.0%}".format), "warm-up": w["warmup_steps"],
-            "spread": w["process_spread"].map("{:.0%}".format), "n": w["n_repeats"].astype(int),
-            "processes": w["n_processes"].astype(int), "samples/s": w["throughput_per_s"].round(0).astype(int),
-            "GFLOP/s": w["gflops"].round(2), "peak RSS (MiB)": (w["peak_rss_bytes"] / 2**20).round(0),
-            "peak device memory (MiB)": (w["peak_device_memory_bytes"] / 2**20).round(0),
-            "noisy": w["step_time_cv"] > NOISY_CV})
+        table = pd.DataFrame(
+            {
+                "machine": w["machine_label"],
+                "phase": w["phase"],
+                "batch": w["batch_size"],
+                "framework": w["framework"],
+                "variant": w["variant"],
+                # One estimate per process, pooled as the statistics pool them: not a median of all steps.
+                "step (geometric mean of process medians)": w["step_time_median_s"].map(fmt_s),
+                "95% CI": [
+                    f"{fmt_s(lo)} – {fmt_s(hi)}" for lo, hi in zip(w["step_time_ci_low_s"], w["step_time_ci_high_s"])
+                ],
+                "CV": w["step_time_cv"].map("{:.0%}".format),
+                "warm-up": w["warmup_steps"],
+                "spread": w["process_spread"].map("{:.0%}".format),
+                "n": w["n_repeats"].astype(int),
+                "processes": w["n_processes"].astype(int),
+                "samples/s": w["throughput_per_s"].round(0).astype(int),
+                "GFLOP/s": w["gflops"].round(2),
+                "peak RSS (MiB)": (w["peak_rss_bytes"] / 2**20).round(0),
+                "peak device memory (MiB)": (w["peak_device_memory_bytes"] / 2**20).round(0),
+                "noisy": w["step_time_cv"] > NOISY_CV,
+            }
+        )
         if table["peak device memory (MiB)"].isna().all():  # CPU-only store: nothing to show
             table = table.drop(columns="peak device memory (MiB)")
         tables[workload] = table
@@ -218,23 +285,31 @@ def what_this_means(cmp: pd.DataFrame, timed: pd.DataFrame) -> str:
         worst = g.loc[g["speedup"].idxmin()]
         faster = g[g["verdict"] == "faster"]
         unsure = g[g["verdict"] == "inconclusive"]
-        out.append(f"- On **{md(machine)}**, {md(phase)}: {len(faster)} of {len(g)} (variant, workload) pairs are faster "
-                   f"compiled than eager beyond the ±{EQUIVALENCE_MARGIN:.0%} margin ({len(unsure)} inconclusive). "
-                   f"The largest gain is {md(best['variant'])} on {md(best['workload'])} at {best['speedup']:.2f}x; the "
-                   f"smallest is {md(worst['variant'])} on {md(worst['workload'])} at {worst['speedup']:.2f}x.")
+        out.append(
+            f"- On **{md(machine)}**, {md(phase)}: {len(faster)} of {len(g)} (variant, workload) pairs are faster "
+            f"compiled than eager beyond the ±{EQUIVALENCE_MARGIN:.0%} margin ({len(unsure)} inconclusive). "
+            f"The largest gain is {md(best['variant'])} on {md(best['workload'])} at {best['speedup']:.2f}x; the "
+            f"smallest is {md(worst['variant'])} on {md(worst['workload'])} at {worst['speedup']:.2f}x."
+        )
     train = cmp[cmp.phase == "train"]
     if not train.empty:
         slow = train.loc[train["first_call_graph_s"].idxmax()]
-        out.append(f"- The costliest cold first call is {md(slow['variant'])} on {md(slow['workload'])} "
-                   f"({fmt_s(slow['first_call_graph_s'])}).")
+        out.append(
+            f"- The costliest cold first call is {md(slow['variant'])} on {md(slow['workload'])} "
+            f"({fmt_s(slow['first_call_graph_s'])})."
+        )
     eager = headline_batch(timed[timed["mode"] == "eager"])
     for (machine, workload, phase), g in eager.groupby(["machine_label", "workload", "phase"]):
         fastest = g.loc[g["step_time_median_s"].idxmin()]
-        out.append(f"- Fastest eager mode on {md(machine)}, {md(workload)} {md(phase)}: {md(fastest['framework'])} "
-                   f"({fmt_s(fastest['step_time_median_s'])} per step).")
-    out.append("\nThese results hold for the workloads and machines listed above; small models on few CPU cores are "
-               "dominated by per-op overhead, which is what compilers remove, so larger models and GPUs can tell a "
-               "different story. See {doc}`claims` for the verdicts these numbers feed.")
+        out.append(
+            f"- Fastest eager mode on {md(machine)}, {md(workload)} {md(phase)}: {md(fastest['framework'])} "
+            f"({fmt_s(fastest['step_time_median_s'])} per step)."
+        )
+    out.append(
+        "\nThese results hold for the workloads and machines listed above; small models on few CPU cores are "
+        "dominated by per-op overhead, which is what compilers remove, so larger models and GPUs can tell a "
+        "different story. See {doc}`claims` for the verdicts these numbers feed."
+    )
     return "\n".join(out)
 
 
@@ -261,12 +336,31 @@ def contention(report, experiment: str = "eager_vs_graph") -> pd.DataFrame:
         if quiet is None:
             continue
         c = stats.compare(busy, quiet)  # ratio = busy time / quiet time
-        rows.append({**dict(zip(SAMPLE_KEYS, key)), "busy_cores": n,
-                     "quiet_s": stats.cell_estimate(quiet)[0], "busy_s": stats.cell_estimate(busy)[0],
-                     "slowdown": c.ratio, "slowdown_ci_low": c.ci_low, "slowdown_ci_high": c.ci_high,
-                     "processes": f"{c.n_baseline} vs {c.n_candidate}"})
-    return pd.DataFrame(rows, columns=[*SAMPLE_KEYS, "busy_cores", "quiet_s", "busy_s", "slowdown", "slowdown_ci_low",
-                                       "slowdown_ci_high", "processes"])
+        rows.append(
+            {
+                **dict(zip(SAMPLE_KEYS, key)),
+                "busy_cores": n,
+                "quiet_s": stats.cell_estimate(quiet)[0],
+                "busy_s": stats.cell_estimate(busy)[0],
+                "slowdown": c.ratio,
+                "slowdown_ci_low": c.ci_low,
+                "slowdown_ci_high": c.ci_high,
+                "processes": f"{c.n_baseline} vs {c.n_candidate}",
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            *SAMPLE_KEYS,
+            "busy_cores",
+            "quiet_s",
+            "busy_s",
+            "slowdown",
+            "slowdown_ci_low",
+            "slowdown_ci_high",
+            "processes",
+        ],
+    )
 
 
 def contention_text(table: pd.DataFrame) -> str:
@@ -274,14 +368,19 @@ def contention_text(table: pd.DataFrame) -> str:
     parts = []
     for machine, g in table.groupby("machine_label"):
         worst, best = g.loc[g["slowdown"].idxmax()], g.loc[g["slowdown"].idxmin()]
-        parts.append(f"on {md(machine)} with {int(worst['busy_cores'])} core(s) kept busy, "
-                     f"{md(framework_name(worst['framework']))} {md(worst['variant'])} ({md(worst['workload'])} "
-                     f"{md(worst['phase'])}) slowed most, {worst['slowdown']:.1f}x (95% CI "
-                     f"{worst['slowdown_ci_low']:.1f}-{plain_number(worst['slowdown_ci_high'], 3)}), and "
-                     f"{md(framework_name(best['framework']))} {md(best['variant'])} ({md(best['workload'])} "
-                     f"{md(best['phase'])}) least, {best['slowdown']:.2f}x")
-    return ("Measured on purpose, with other programs keeping cores busy beside the job: " + "; ".join(parts) + "."
-            if parts else "")
+        parts.append(
+            f"on {md(machine)} with {int(worst['busy_cores'])} core(s) kept busy, "
+            f"{md(framework_name(worst['framework']))} {md(worst['variant'])} ({md(worst['workload'])} "
+            f"{md(worst['phase'])}) slowed most, {worst['slowdown']:.1f}x (95% CI "
+            f"{worst['slowdown_ci_low']:.1f}-{plain_number(worst['slowdown_ci_high'], 3)}), and "
+            f"{md(framework_name(best['framework']))} {md(best['variant'])} ({md(best['workload'])} "
+            f"{md(best['phase'])}) least, {best['slowdown']:.2f}x"
+        )
+    return (
+        "Measured on purpose, with other programs keeping cores busy beside the job: " + "; ".join(parts) + "."
+        if parts
+        else ""
+    )
 
 
 def sequential_cells(report, experiment: str = "eager_vs_graph") -> pd.DataFrame:
@@ -297,23 +396,37 @@ def sequential_cells(report, experiment: str = "eager_vs_graph") -> pd.DataFrame
             cells.setdefault((run.manifest["machine_label"], job["cell_id"]), []).append(job)
     rows = []
     for machine in sorted({m for m, _ in cells}):
-        mine = {cell: sorted(docs, key=lambda d: d.get("process", 0)) for (m, cell), docs in cells.items()
-                if m == machine}
+        mine = {
+            cell: sorted(docs, key=lambda d: d.get("process", 0)) for (m, cell), docs in cells.items() if m == machine
+        }
         designs = {cell: Design(docs[0]["design"]["start"], docs[0]["design"]["cap"]) for cell, docs in mine.items()}
         states = judge(mine, designs)
         for cell, docs in mine.items():
             state, design, n = states[cell], designs[cell], len(docs)
             if state["open"]:
-                why = (f"cap reached with {len(state['open'])} comparison(s) still undecided"
-                       if n >= design.cap else f"{len(state['open'])} comparison(s) still open (the run ended early)")
+                why = (
+                    f"cap reached with {len(state['open'])} comparison(s) still undecided"
+                    if n >= design.cap
+                    else f"{len(state['open'])} comparison(s) still open (the run ended early)"
+                )
             elif state["futile"]:
-                why = (f"{len(state['futile'])} comparison(s) could not be decided by the cap; the rest "
-                       f"({state['decided']}) decided")
+                why = (
+                    f"{len(state['futile'])} comparison(s) could not be decided by the cap; the rest "
+                    f"({state['decided']}) decided"
+                )
             else:
                 why = f"every comparison decided ({state['decided']})"
-            rows.append({"machine": machine, "framework": framework_name(docs[0]["framework"]),
-                         "device": docs[0]["device"], "workload": docs[0]["workload"],
-                         "processes": f"{n} (from {design.start}, at most {design.cap})", "stopped because": why,
-                         "early": n < design.cap})
-    return pd.DataFrame(rows, columns=["machine", "framework", "device", "workload", "processes", "stopped because",
-                                       "early"])
+            rows.append(
+                {
+                    "machine": machine,
+                    "framework": framework_name(docs[0]["framework"]),
+                    "device": docs[0]["device"],
+                    "workload": docs[0]["workload"],
+                    "processes": f"{n} (from {design.start}, at most {design.cap})",
+                    "stopped because": why,
+                    "early": n < design.cap,
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["machine", "framework", "device", "workload", "processes", "stopped because", "early"]
+    )

@@ -39,16 +39,27 @@ def _comparisons(report: Report) -> pd.DataFrame:
         e = eager.iloc[0]
         for _, g in group[group["mode"] == "graph"].iterrows():
             c = stats.compare(samples[_key(e)], samples[_key(g)])
-            row = {**dict(zip(keys, cell)), "variant": g["variant"], "machine_id": g["machine_id"],
-                   "framework_version": g["framework_version"], "runs": g["runs"],
-                   "eager_median_s": e["step_time_median_s"], "graph_median_s": g["step_time_median_s"],
-                   **comparison_columns(c),
-                   "first_call_eager_s": e["first_call_cold_s"], "first_call_graph_s": g["first_call_cold_s"],
-                   "first_call_graph_warm_s": g["first_call_warm_s"]}
+            row = {
+                **dict(zip(keys, cell)),
+                "variant": g["variant"],
+                "machine_id": g["machine_id"],
+                "framework_version": g["framework_version"],
+                "runs": g["runs"],
+                "eager_median_s": e["step_time_median_s"],
+                "graph_median_s": g["step_time_median_s"],
+                **comparison_columns(c),
+                "first_call_eager_s": e["first_call_cold_s"],
+                "first_call_graph_s": g["first_call_cold_s"],
+                "first_call_graph_warm_s": g["first_call_warm_s"],
+            }
             # Break-even from the cold first calls: what a fresh machine pays.
-            row["break_even_steps"] = (stats.break_even_steps(e["first_call_cold_s"], e["step_time_median_s"],
-                                                              g["first_call_cold_s"], g["step_time_median_s"])
-                                       if np.isfinite(g["first_call_cold_s"]) else np.nan)
+            row["break_even_steps"] = (
+                stats.break_even_steps(
+                    e["first_call_cold_s"], e["step_time_median_s"], g["first_call_cold_s"], g["step_time_median_s"]
+                )
+                if np.isfinite(g["first_call_cold_s"])
+                else np.nan
+            )
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -77,18 +88,24 @@ def resolution_sentence(report: Report) -> str:
     if cells.empty or "paired" not in cells:
         return ""
     parts = []
-    for paired, what in ((True, "within a framework (paired, same processes)"),
-                         (False, "between frameworks (separate processes)")):
+    for paired, what in (
+        (True, "within a framework (paired, same processes)"),
+        (False, "between frameworks (separate processes)"),
+    ):
         r = resolution(cells[cells["paired"] == paired])
         if r["cells"]:
-            parts.append(f"{what}, a difference of about {r['detectable_ratio']:.2f}x is decided half the time and "
-                         f"{r['can_be_equivalent']:.0%} of the {r['cells']} intervals are narrow enough ever to read "
-                         f"equivalent")
+            parts.append(
+                f"{what}, a difference of about {r['detectable_ratio']:.2f}x is decided half the time and "
+                f"{r['can_be_equivalent']:.0%} of the {r['cells']} intervals are narrow enough ever to read "
+                f"equivalent"
+            )
     if not parts:
         return ""
-    return ("What these comparisons can decide at the size measured: " + "; ".join(parts) + ". Smaller differences "
-            "read inconclusive here; more processes per cell narrow the intervals (the variance plan below says how "
-            "many).")
+    return (
+        "What these comparisons can decide at the size measured: " + "; ".join(parts) + ". Smaller differences "
+        "read inconclusive here; more processes per cell narrow the intervals (the variance plan below says how "
+        "many)."
+    )
 
 
 def inconclusive_share(report: Report) -> float:
@@ -138,10 +155,19 @@ def loss_agreement(report: Report) -> pd.DataFrame:
         spread = float((g["value"] - ref).abs().max() / abs(ref))
         spec = WORKLOADS.get(workload)
         tol = getattr(spec, "loss_rtol_after_steps", np.nan)
-        rows.append({"machine": machine, "device": device, "workload": workload, "batch": batch,
-                     "frameworks x variants": g[["framework", "variant"]].drop_duplicates().shape[0],
-                     "median loss": ref, "max relative deviation": spread, "tolerance": tol,
-                     "agree": bool(spread <= tol) if np.isfinite(tol) else None})
+        rows.append(
+            {
+                "machine": machine,
+                "device": device,
+                "workload": workload,
+                "batch": batch,
+                "frameworks x variants": g[["framework", "variant"]].drop_duplicates().shape[0],
+                "median loss": ref,
+                "max relative deviation": spread,
+                "tolerance": tol,
+                "agree": bool(spread <= tol) if np.isfinite(tol) else None,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -149,9 +175,24 @@ def tidy_rows(report: Report):
     """Rows of the tidy export that compare jobs: the break-even of each compiled variant against eager."""
     cmp = comparisons(report)
     for c in cmp.to_dict("records") if not cmp.empty else []:
-        yield {"run_id": c["runs"], "machine_id": c["machine_id"], "machine_label": c["machine_label"],
-               "experiment": EXP, "framework": c["framework"], "framework_version": c["framework_version"],
-               "device": c["device"], "workload": c["workload"], "phase": c["phase"], "mode": "graph",
-               "variant": c["variant"], "batch_size": c["batch_size"], "params_digest": c["params_digest"],
-               "metric": "break_even_steps",
-               "value": c["break_even_steps"], "unit": "steps", "status": "ok", "job_id": "", "error": ""}
+        yield {
+            "run_id": c["runs"],
+            "machine_id": c["machine_id"],
+            "machine_label": c["machine_label"],
+            "experiment": EXP,
+            "framework": c["framework"],
+            "framework_version": c["framework_version"],
+            "device": c["device"],
+            "workload": c["workload"],
+            "phase": c["phase"],
+            "mode": "graph",
+            "variant": c["variant"],
+            "batch_size": c["batch_size"],
+            "params_digest": c["params_digest"],
+            "metric": "break_even_steps",
+            "value": c["break_even_steps"],
+            "unit": "steps",
+            "status": "ok",
+            "job_id": "",
+            "error": "",
+        }

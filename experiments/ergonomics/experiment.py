@@ -10,13 +10,22 @@ def variants(framework: str) -> dict[str, str]:
     return dict(VARIANTS.get(framework, {}))
 
 
-EXPERIMENT = Experiment(name="ergonomics", title="Code ergonomics: one task, four programs", params=Params, order=70,
-                        summary="writes the same cnn training task in PyTorch, Keras 3, TensorFlow with GradientTape "
-                                "and JAX with Flax, runs each to the same losses and counts its source",
-                        evidence="sections {ref}`fig-ergonomics-counts` and {ref}`ergonomics-programs`",
-                        default_job_s=28.5 / 4,  # `make bench-report`, 2-core VM: 4 jobs in 28.5 s
-                        variants_of=variants, workloads=("cnn",), default_processes=1,
-                        payloads={"program": check_program},
-                        axes={"workload": "cnn (the task every program trains)",
-                              "variant": "the program: pytorch, keras, gradienttape or flax",
-                              "mode": "how its training step runs as written: eager, or graph (traced and compiled)"})
+EXPERIMENT = Experiment(
+    name="ergonomics",
+    title="Code ergonomics: one task, four programs",
+    params=Params,
+    order=70,
+    summary="writes the same cnn training task in PyTorch, Keras 3, TensorFlow with GradientTape "
+    "and JAX with Flax, runs each to the same losses and counts its source",
+    evidence="sections {ref}`fig-ergonomics-counts` and {ref}`ergonomics-programs`",
+    default_job_s=28.5 / 4,  # `make bench-report`, 2-core VM: 4 jobs in 28.5 s
+    variants_of=variants,
+    workloads=("cnn",),
+    default_processes=1,
+    payloads={"program": check_program},
+    axes={
+        "workload": "cnn (the task every program trains)",
+        "variant": "the program: pytorch, keras, gradienttape or flax",
+        "mode": "how its training step runs as written: eager, or graph (traced and compiled)",
+    },
+)

@@ -20,16 +20,23 @@ def findings(report: Report) -> list[Finding]:
         g = g.dropna(subset=["logical lines"])
         if g.empty:
             continue
-        sizes = ", ".join(f"{md(r['program'])} {int(r['logical lines'])} lines / {int(r['tokens'])} tokens"
-                          for _, r in g.iterrows())
+        sizes = ", ".join(
+            f"{md(r['program'])} {int(r['logical lines'])} lines / {int(r['tokens'])} tokens" for _, r in g.iterrows()
+        )
         a = agree[agree["machine_label"] == machine]
         if a.empty:
             same = "no program ran to its end, so their losses were not compared"
         elif a["agree"].all():
-            same = (f"all {int(a['programs'].max())} that ran reached the same losses (within "
-                    f"{a['tolerance'].max():g} relative)")
+            same = (
+                f"all {int(a['programs'].max())} that ran reached the same losses (within "
+                f"{a['tolerance'].max():g} relative)"
+            )
         else:
             same = "**their losses differ beyond the tolerance**: they do not compute the same thing"
-        out.append(Finding(f"**The same cnn task, written four ways by this project** ({md(machine)}): {sizes}; "
-                           f"{same}.", "fig-ergonomics-counts"))
+        out.append(
+            Finding(
+                f"**The same cnn task, written four ways by this project** ({md(machine)}): {sizes}; {same}.",
+                "fig-ergonomics-counts",
+            )
+        )
     return out

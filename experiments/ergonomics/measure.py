@@ -45,21 +45,36 @@ class Params:
     """Parameters of the ergonomics experiment that a profile may set."""
 
     batch_size: int = field(default=16, metadata={"bounds": "batch", "help": "samples per training batch"})
-    steps_per_epoch: int = field(default=4, metadata={"bounds": "steps",
-        "help": "training batches in the synthetic training set (SGD steps per epoch)"})
-    epochs: int = field(default=2, metadata={"bounds": "steps", "help": "passes over the training set, each "
-                                              "followed by an evaluation"})
+    steps_per_epoch: int = field(
+        default=4,
+        metadata={"bounds": "steps", "help": "training batches in the synthetic training set (SGD steps per epoch)"},
+    )
+    epochs: int = field(
+        default=2, metadata={"bounds": "steps", "help": "passes over the training set, each followed by an evaluation"}
+    )
     test_batches: int = field(default=1, metadata={"bounds": "count", "help": "held-out batches evaluated"})
-    loss_rtol: float = field(default=1e-3, metadata={"bounds": "tolerance",
-        "help": "largest relative difference between the programs' losses (training and test, every epoch) that "
-                "counts as the same loss: the cnn's float32 rounding over a few SGD steps stays near 1e-4 "
-                "(fwbench/workloads/cnn.py), and batch norm's running variance, which Keras and Flax update with the "
-                "biased batch variance and PyTorch with the unbiased one, moves the test loss by a few 1e-4"})
-    logits_atol: float = field(default=1e-4, metadata={"bounds": "tolerance",
-        "help": "largest |logit - float64 reference| of the untrained model that counts as the same model and "
-                "weights (float32 rounding through the network is about 1e-6)"})
-    timeout_s: float = field(default=900.0, metadata={"bounds": "timeout",
-        "help": "the program's process is killed after this long (its error is stored)"})
+    loss_rtol: float = field(
+        default=1e-3,
+        metadata={
+            "bounds": "tolerance",
+            "help": "largest relative difference between the programs' losses (training and test, every epoch) that "
+            "counts as the same loss: the cnn's float32 rounding over a few SGD steps stays near 1e-4 "
+            "(fwbench/workloads/cnn.py), and batch norm's running variance, which Keras and Flax update with the "
+            "biased batch variance and PyTorch with the unbiased one, moves the test loss by a few 1e-4",
+        },
+    )
+    logits_atol: float = field(
+        default=1e-4,
+        metadata={
+            "bounds": "tolerance",
+            "help": "largest |logit - float64 reference| of the untrained model that counts as the same model and "
+            "weights (float32 rounding through the network is about 1e-6)",
+        },
+    )
+    timeout_s: float = field(
+        default=900.0,
+        metadata={"bounds": "timeout", "help": "the program's process is killed after this long (its error is stored)"},
+    )
 
     def __post_init__(self):
         for name in ("batch_size", "steps_per_epoch", "epochs", "test_batches"):
@@ -81,18 +96,28 @@ def write_inputs(path: Path, params: Params) -> dict[str, np.ndarray]:
     spec = get_workload("cnn")
     train = [spec.batch(params.batch_size, index=i) for i in range(params.steps_per_epoch)]
     test = [spec.batch(params.batch_size, index=TEST_INDEX + i) for i in range(params.test_batches)]
-    arrays = {"x_train": np.concatenate([x for x, _ in train]), "y_train": np.concatenate([y for _, y in train]),
-              "x_test": np.concatenate([x for x, _ in test]), "y_test": np.concatenate([y for _, y in test]),
-              "batch_size": np.int64(params.batch_size), "epochs": np.int64(params.epochs),
-              "learning_rate": np.float64(spec.lr)}
+    arrays = {
+        "x_train": np.concatenate([x for x, _ in train]),
+        "y_train": np.concatenate([y for _, y in train]),
+        "x_test": np.concatenate([x for x, _ in test]),
+        "y_test": np.concatenate([y for _, y in test]),
+        "batch_size": np.int64(params.batch_size),
+        "epochs": np.int64(params.epochs),
+        "learning_rate": np.float64(spec.lr),
+    }
     arrays.update({f"w:{k}": v for k, v in spec.init_weights().items()})
     np.savez(path, **arrays)
     return arrays
 
 
 def _check(name: str, passed: bool, value: float | None, tolerance: float | None, detail: str) -> dict:
-    return {"name": name, "passed": bool(passed), "value": None if value is None or not math.isfinite(value)
-            else float(value), "tolerance": tolerance, "detail": detail}
+    return {
+        "name": name,
+        "passed": bool(passed),
+        "value": None if value is None or not math.isfinite(value) else float(value),
+        "tolerance": tolerance,
+        "detail": detail,
+    }
 
 
 def source_records(variant: str, batch_size: int) -> tuple[list[dict], dict]:
@@ -100,13 +125,21 @@ def source_records(variant: str, batch_size: int) -> tuple[list[dict], dict]:
     path = program_file(variant)
     text = path.read_text()
     counts = source.measure(text)
-    values = {"source_logical_lines": counts.logical_lines, "source_tokens": counts.tokens,
-              "source_api_names": len(counts.api_names), "source_concepts": len(counts.concepts),
-              "source_max_nesting": counts.max_nesting, "source_harness_lines": counts.harness_lines}
+    values = {
+        "source_logical_lines": counts.logical_lines,
+        "source_tokens": counts.tokens,
+        "source_api_names": len(counts.api_names),
+        "source_concepts": len(counts.concepts),
+        "source_max_nesting": counts.max_nesting,
+        "source_harness_lines": counts.harness_lines,
+    }
     records = [record(METRICS, "source", batch_size, metric, value) for metric, value in values.items()]
-    program = {"file": path.relative_to(HERE.parent.parent).as_posix(),
-               "sha256": hashlib.sha256(text.encode()).hexdigest(), "api_names": list(counts.api_names),
-               "concepts": list(counts.concepts)}
+    program = {
+        "file": path.relative_to(HERE.parent.parent).as_posix(),
+        "sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "api_names": list(counts.api_names),
+        "concepts": list(counts.concepts),
+    }
     return records, program
 
 
@@ -116,8 +149,14 @@ def run_program(variant: str, params: Params, workdir: Path) -> tuple[dict | Non
     inputs = write_inputs(workdir / "inputs.npz", params)
     out = workdir / "result.json"
     started = time.perf_counter()
-    child = run_child(PROGRAMS[variant], ["--data", str(workdir / "inputs.npz"), "--out", str(out)], out,
-                      params.timeout_s, cwd=workdir, what=f"the {variant} program")
+    child = run_child(
+        PROGRAMS[variant],
+        ["--data", str(workdir / "inputs.npz"), "--out", str(out)],
+        out,
+        params.timeout_s,
+        cwd=workdir,
+        what=f"the {variant} program",
+    )
     return child.result, child.error, time.perf_counter() - started, inputs
 
 
@@ -137,8 +176,15 @@ def run(job: Request) -> dict:
         shutil.rmtree(workdir, ignore_errors=True)
     rec = lambda metric, value: record(METRICS, "train", params.batch_size, metric, value)  # noqa: E731
     records += [rec("program_ok", result is not None), rec("program_wall_s", wall_s)]
-    checks = [_check("program ran", result is not None, None, None,
-                     "the program ran to its end" if result is not None else f"{error['type']}: {error['message']}")]
+    checks = [
+        _check(
+            "program ran",
+            result is not None,
+            None,
+            None,
+            "the program ran to its end" if result is not None else f"{error['type']}: {error['message']}",
+        )
+    ]
     program.update(error=error, train_loss=[], test_loss=[])
     if result is not None:
         spec = get_workload("cnn")
@@ -146,18 +192,41 @@ def run(job: Request) -> dict:
         reference = spec.reference_output(weights, inputs["x_test"])
         err = float(np.max(np.abs(np.asarray(result["initial_logits"], dtype=np.float64) - reference)))
         train, test, restored = result["train_loss"], result["test_loss"], float(result["restored_test_loss"])
-        program.update(train_loss=[float(v) for v in train], test_loss=[float(v) for v in test],
-                       library_version=str(result.get("framework_version", "")))
-        records += [rec("initial_logits_max_abs_err", err), rec("final_train_loss", train[-1]),
-                    rec("final_test_loss", test[-1]), rec("restored_test_loss", restored)]
+        program.update(
+            train_loss=[float(v) for v in train],
+            test_loss=[float(v) for v in test],
+            library_version=str(result.get("framework_version", "")),
+        )
+        records += [
+            rec("initial_logits_max_abs_err", err),
+            rec("final_train_loss", train[-1]),
+            rec("final_test_loss", test[-1]),
+            rec("restored_test_loss", restored),
+        ]
         roundtrip = abs(restored - test[-1]) / abs(test[-1])
         finite = all(math.isfinite(v) for v in [*train, *test, restored])
         checks += [
-            _check("same model and weights as the reference", err <= params.logits_atol, err, params.logits_atol,
-                   "largest |logit - float64 NumPy reference| of the untrained model on the held-out batches"),
-            _check("checkpoint round trip", roundtrip <= ROUNDTRIP_RTOL, roundtrip, ROUNDTRIP_RTOL,
-                   "relative difference of the restored model's test loss from the trained model's"),
+            _check(
+                "same model and weights as the reference",
+                err <= params.logits_atol,
+                err,
+                params.logits_atol,
+                "largest |logit - float64 NumPy reference| of the untrained model on the held-out batches",
+            ),
+            _check(
+                "checkpoint round trip",
+                roundtrip <= ROUNDTRIP_RTOL,
+                roundtrip,
+                ROUNDTRIP_RTOL,
+                "relative difference of the restored model's test loss from the trained model's",
+            ),
             _check("losses finite", finite, None, None, "every reported loss is a finite number"),
         ]
-    return {"mode": VARIANTS[job.framework][variant], "records": records, "samples": [], "checks": checks,
-            "program": program, "device_info": {"device_name": "cpu"}}
+    return {
+        "mode": VARIANTS[job.framework][variant],
+        "records": records,
+        "samples": [],
+        "checks": checks,
+        "program": program,
+        "device_info": {"device_name": "cpu"},
+    }

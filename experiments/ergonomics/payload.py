@@ -23,10 +23,12 @@ def check_program(program, path, check_name) -> None:
             check_name(path, f"program.{key}[{i}]", item)
     for key in _LOSSES:
         values = program.get(key, [])
-        if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                   and math.isfinite(v) for v in values):
+        if not isinstance(values, list) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values
+        ):
             raise StoreError(f"{path}: program.{key} is not a list of finite numbers")
     error = program.get("error")
-    if error is not None and not (isinstance(error, dict) and isinstance(error.get("type"), str)
-                                  and isinstance(error.get("message"), str)):
+    if error is not None and not (
+        isinstance(error, dict) and isinstance(error.get("type"), str) and isinstance(error.get("message"), str)
+    ):
         raise StoreError(f"{path}: program.error is neither null nor an error object")

@@ -18,8 +18,13 @@ def counts_chart(df: pd.DataFrame):
     names = [n for n in PROGRAM_NAMES.values() if n in set(d["program"])]
     colours = dict(zip(PROGRAM_NAMES.values(), sns.color_palette("colorblind", n_colors=len(PROGRAM_NAMES))))
     metrics = list(COUNTS.values())
-    fig, axes = plt.subplots(len(machines), len(metrics), figsize=(2.6 * len(metrics), 0.9 + 2.4 * len(machines)),
-                             squeeze=False, constrained_layout=True)
+    fig, axes = plt.subplots(
+        len(machines),
+        len(metrics),
+        figsize=(2.6 * len(metrics), 0.9 + 2.4 * len(machines)),
+        squeeze=False,
+        constrained_layout=True,
+    )
     for r, machine in enumerate(machines):
         dm = d[d["machine_label"] == machine].set_index("program").reindex(names)
         for c, metric in enumerate(metrics):

@@ -14,10 +14,28 @@ HARNESS_BEGIN, HARNESS_END = "# harness-begin", "# harness-end"
 #: Imports rooted at these packages are framework imports: an attribute chain from a name they bind is an API name.
 FRAMEWORK_PACKAGES = ("torch", "tensorflow", "keras", "jax", "flax", "optax", "orbax")
 #: Token types that are layout or commentary, not code a reader must read.
-_NOT_CODE = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING,
-             tokenize.ENDMARKER}
-_BLOCKS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For, ast.AsyncFor, ast.While, ast.If, ast.With,
-           ast.AsyncWith, ast.Try, ast.Match)
+_NOT_CODE = {
+    tokenize.COMMENT,
+    tokenize.NL,
+    tokenize.NEWLINE,
+    tokenize.INDENT,
+    tokenize.DEDENT,
+    tokenize.ENCODING,
+    tokenize.ENDMARKER,
+}
+_BLOCKS = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.If,
+    ast.With,
+    ast.AsyncWith,
+    ast.Try,
+    ast.Match,
+)
 
 
 @dataclass(frozen=True)
@@ -26,45 +44,96 @@ class Concept:
 
     name: str = field(metadata={"help": "short name, as the chapter lists it"})
     meaning: str = field(metadata={"help": "what a reader must understand, in a clause"})
-    names: tuple[str, ...] = field(metadata={
-        "help": "how it shows in code: a dotted name matches a run of parts of a framework API name (nnx.split "
-                "matches flax.nnx.split, data.Dataset tensorflow.data.Dataset.from_tensor_slices); a bare name matches an attribute (.backward), a keyword argument (training=) or "
-                "the last part of an API name (tf.function)"})
+    names: tuple[str, ...] = field(
+        metadata={
+            "help": "how it shows in code: a dotted name matches a run of parts of a framework API name (nnx.split "
+            "matches flax.nnx.split, data.Dataset tensorflow.data.Dataset.from_tensor_slices); a bare name matches an attribute (.backward), a keyword argument (training=) or "
+            "the last part of an API name (tf.function)"
+        }
+    )
 
 
 #: The concepts counted, each detected by the names that express it (none is counted from a comment or a string).
 CONCEPTS = (
-    Concept("train/eval mode", "layers such as batch norm behave differently in training and evaluation, switched "
-            "on the model or passed on every call", ("train", "eval", "training", "use_running_average")),
-    Concept("gradient tape", "operations are recorded on a tape that is then asked for gradients",
-            ("GradientTape", "gradient")),
-    Concept("backward pass and zeroing", "gradients accumulate in the parameters: run backward, then clear them",
-            ("backward", "zero_grad")),
-    Concept("gradient-free context", "evaluation runs inside a context that stops gradient bookkeeping",
-            ("no_grad", "inference_mode", "stop_gradient")),
-    Concept("function transformations", "gradients are functions of functions (grad, value_and_grad)",
-            ("grad", "value_and_grad")),
-    Concept("tracing and compilation", "a Python function is traced into a graph and its rules apply (no new "
-            "variables after the first trace, Python side effects run once)", ("function", "jit")),
-    Concept("framework-driven training loop", "compile/fit/evaluate run the loop; the user configures it",
-            ("compile", "fit", "evaluate")),
-    Concept("explicit random state", "random number streams or keys are passed to whatever draws random numbers",
-            ("Rngs", "rngs", "PRNGKey", "random.key", "random.split")),
-    Concept("model state as data", "a model's state is split from its structure, saved or loaded as a dict or tree",
-            ("state_dict", "load_state_dict", "nnx.split", "nnx.merge", "nnx.state")),
-    Concept("abstract shapes", "a model is created without memory, only shapes and dtypes, to receive a checkpoint",
-            ("eval_shape", "ShapeDtypeStruct")),
-    Concept("checkpoint object graph", "a checkpoint matches saved and new objects through the attributes that "
-            "reference them, and a partial match must be allowed", ("Checkpoint", "expect_partial", "assert_consumed")),
-    Concept("stateful metric objects", "losses are averaged by metric objects that are updated, read and reset",
-            ("metrics.Mean", "metrics.Average", "reset_state")),
-    Concept("dataset and loader objects", "data is wrapped in the framework's dataset or loader type",
-            ("DataLoader", "TensorDataset", "data.Dataset")),
+    Concept(
+        "train/eval mode",
+        "layers such as batch norm behave differently in training and evaluation, switched "
+        "on the model or passed on every call",
+        ("train", "eval", "training", "use_running_average"),
+    ),
+    Concept(
+        "gradient tape",
+        "operations are recorded on a tape that is then asked for gradients",
+        ("GradientTape", "gradient"),
+    ),
+    Concept(
+        "backward pass and zeroing",
+        "gradients accumulate in the parameters: run backward, then clear them",
+        ("backward", "zero_grad"),
+    ),
+    Concept(
+        "gradient-free context",
+        "evaluation runs inside a context that stops gradient bookkeeping",
+        ("no_grad", "inference_mode", "stop_gradient"),
+    ),
+    Concept(
+        "function transformations",
+        "gradients are functions of functions (grad, value_and_grad)",
+        ("grad", "value_and_grad"),
+    ),
+    Concept(
+        "tracing and compilation",
+        "a Python function is traced into a graph and its rules apply (no new "
+        "variables after the first trace, Python side effects run once)",
+        ("function", "jit"),
+    ),
+    Concept(
+        "framework-driven training loop",
+        "compile/fit/evaluate run the loop; the user configures it",
+        ("compile", "fit", "evaluate"),
+    ),
+    Concept(
+        "explicit random state",
+        "random number streams or keys are passed to whatever draws random numbers",
+        ("Rngs", "rngs", "PRNGKey", "random.key", "random.split"),
+    ),
+    Concept(
+        "model state as data",
+        "a model's state is split from its structure, saved or loaded as a dict or tree",
+        ("state_dict", "load_state_dict", "nnx.split", "nnx.merge", "nnx.state"),
+    ),
+    Concept(
+        "abstract shapes",
+        "a model is created without memory, only shapes and dtypes, to receive a checkpoint",
+        ("eval_shape", "ShapeDtypeStruct"),
+    ),
+    Concept(
+        "checkpoint object graph",
+        "a checkpoint matches saved and new objects through the attributes that "
+        "reference them, and a partial match must be allowed",
+        ("Checkpoint", "expect_partial", "assert_consumed"),
+    ),
+    Concept(
+        "stateful metric objects",
+        "losses are averaged by metric objects that are updated, read and reset",
+        ("metrics.Mean", "metrics.Average", "reset_state"),
+    ),
+    Concept(
+        "dataset and loader objects",
+        "data is wrapped in the framework's dataset or loader type",
+        ("DataLoader", "TensorDataset", "data.Dataset"),
+    ),
     Concept("channels-first layout", "images must be reordered to the framework's channel order", ("permute",)),
-    Concept("static and data attributes", "a module's attributes are sorted into pytree data and static fields",
-            ("nnx.data", "nnx.List", "nnx.Dict", "nnx.static")),
-    Concept("asynchronous work", "work continues in the background until the program waits for it",
-            ("wait_until_finished", "block_until_ready")),
+    Concept(
+        "static and data attributes",
+        "a module's attributes are sorted into pytree data and static fields",
+        ("nnx.data", "nnx.List", "nnx.Dict", "nnx.static"),
+    ),
+    Concept(
+        "asynchronous work",
+        "work continues in the background until the program waits for it",
+        ("wait_until_finished", "block_until_ready"),
+    ),
 )
 
 
@@ -108,8 +177,11 @@ def docstring_lines(tree: ast.Module) -> set[int]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
-                    and isinstance(first.value.value, str):
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
                 lines.update(range(first.lineno, first.end_lineno + 1))
     return lines
 
@@ -126,10 +198,15 @@ def framework_bindings(tree: ast.Module) -> dict[str, str]:
             for alias in node.names:
                 if alias.name.split(".")[0] in FRAMEWORK_PACKAGES:
                     # `import a.b` binds a; `import a.b as c` binds c to a.b.
-                    bound[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else \
-                        alias.name.split(".")[0]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0 \
-                and node.module.split(".")[0] in FRAMEWORK_PACKAGES:
+                    bound[alias.asname or alias.name.split(".")[0]] = (
+                        alias.name if alias.asname else alias.name.split(".")[0]
+                    )
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.level == 0
+            and node.module.split(".")[0] in FRAMEWORK_PACKAGES
+        ):
             for alias in node.names:
                 bound[alias.asname or alias.name] = f"{node.module}.{alias.name}"
     return bound
@@ -214,7 +291,11 @@ def measure(source: str) -> Counts:
     skip = harness | docstring_lines(tree)
     toks = _code_tokens(source, skip)
     apis = api_names(tree, skip)
-    return Counts(logical_lines=sum(t.type == tokenize.NEWLINE for t in toks),
-                  tokens=sum(t.type not in _NOT_CODE for t in toks),
-                  api_names=tuple(sorted(apis)), concepts=tuple(concepts(tree, skip, apis)),
-                  max_nesting=max_nesting(tree, skip), harness_lines=len(harness))
+    return Counts(
+        logical_lines=sum(t.type == tokenize.NEWLINE for t in toks),
+        tokens=sum(t.type not in _NOT_CODE for t in toks),
+        api_names=tuple(sorted(apis)),
+        concepts=tuple(concepts(tree, skip, apis)),
+        max_nesting=max_nesting(tree, skip),
+        harness_lines=len(harness),
+    )

@@ -30,7 +30,9 @@ from fwbench.measure.child import error_of
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fwbench.experiments.export.child", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m fwbench.experiments.export.child", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--runtime", required=True, help="runtime name, e.g. onnxruntime or keras:jax")
     parser.add_argument("--artifact", help="the exported artifact (required unless --serve)")
     parser.add_argument("--inputs")
@@ -40,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timer", default="{}", help="TimerConfig fields as JSON")
     parser.add_argument("--train-batch", type=int, default=0, help="also time a training step (runtimes that train)")
     parser.add_argument("--threads", default="auto")
-    parser.add_argument("--serve", action="store_true", help="read artifact requests from stdin and fork a child for each")
+    parser.add_argument(
+        "--serve", action="store_true", help="read artifact requests from stdin and fork a child for each"
+    )
     args = parser.parse_args(argv)
     if not args.serve and not all((args.artifact, args.inputs, args.outputs, args.out)):
         parser.error("--artifact, --inputs, --outputs and --out are required unless --serve")
@@ -52,8 +56,15 @@ def main(argv: list[str] | None = None) -> int:
     settings = env.apply(threads)
     if args.serve:
         return serve(args.runtime, settings["threads"], started)
-    request = {"artifact": args.artifact, "inputs": args.inputs, "outputs": args.outputs, "out": args.out,
-               "latency": args.latency, "timer": json.loads(args.timer), "train_batch": args.train_batch}
+    request = {
+        "artifact": args.artifact,
+        "inputs": args.inputs,
+        "outputs": args.outputs,
+        "out": args.out,
+        "latency": args.latency,
+        "timer": json.loads(args.timer),
+        "train_batch": args.train_batch,
+    }
     run_artifact(args.runtime, request, settings["threads"], started)
     return 0
 
@@ -87,8 +98,15 @@ def run_artifact(name: str, request: dict, threads: int, started: float, importe
     from fwbench.measure.timing import TimerConfig, measure
     from fwbench.runtimes import load_timed
 
-    result: dict = {"runtime": name, "threads": threads, "runs": {}, "latency": {}, "train": None,
-                    "process": "fresh" if imported is None else "fork"}
+    result: dict = {
+        "runtime": name,
+        "threads": threads,
+        "runs": {},
+        "latency": {},
+        "train": None,
+        "process": "fresh" if imported is None else "fork",
+    }
+
     def load_failed(error: dict) -> None:  # a load failure is this artifact's result
         result.update(stage="load", error=error, process_s=time.perf_counter() - started)
         write_json_atomic(request["out"], result)
@@ -127,8 +145,12 @@ def run_artifact(name: str, request: dict, threads: int, started: float, importe
             step = runtime.train_step(Path(request["artifact"]), request["train_batch"])
             if step is not None:
                 timing = measure(step, lambda out: None, config)
-                result["train"] = {"batch_size": request["train_batch"], "first_call_s": timing.first_call_s,
-                                   **dataclasses.asdict(timing.summary()), "samples_s": timing.samples_s}
+                result["train"] = {
+                    "batch_size": request["train_batch"],
+                    "first_call_s": timing.first_call_s,
+                    **dataclasses.asdict(timing.summary()),
+                    "samples_s": timing.samples_s,
+                }
         except Exception as exc:
             result["train"] = {"batch_size": request["train_batch"], "error": error_of(exc)}
     result["process_s"] = time.perf_counter() - started

@@ -20,11 +20,12 @@ def findings(report: Report) -> list[Finding]:
         # In the chapter's order (tables.path_order).
         per_fw = everywhere.groupby(level="framework").agg(["sum", "size"]).reindex(list(dict.fromkeys(g["framework"])))
         n = {o: int((g["outcome"] == o).sum()) for o in ("matches", "differs", "fails")}
-        text = (f"**Export paths that work on {md(machine)}**: "
-                + ", ".join(f"{md(framework_name(fw))} {int(r['sum'])} of {int(r['size'])}"
-                            for fw, r in per_fw.iterrows())
-                + f" paths ran and matched their source model on every workload ({md(', '.join(sorted(g['workload'].unique())))}); "
-                f"of {len(g)} (path, workload) pairs {n['matches']} match, {n['differs']} run but differ, "
-                f"{n['fails']} fail.")
+        text = (
+            f"**Export paths that work on {md(machine)}**: "
+            + ", ".join(f"{md(framework_name(fw))} {int(r['sum'])} of {int(r['size'])}" for fw, r in per_fw.iterrows())
+            + f" paths ran and matched their source model on every workload ({md(', '.join(sorted(g['workload'].unique())))}); "
+            f"of {len(g)} (path, workload) pairs {n['matches']} match, {n['differs']} run but differ, "
+            f"{n['fails']} fail."
+        )
         out.append(Finding(text, "fig-portability"))
     return out

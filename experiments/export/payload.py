@@ -11,7 +11,9 @@ def check_attempts(attempts, path, check_name) -> None:
     if not isinstance(attempts, list):
         raise StoreError(f"{path}: attempts is not a list")
     for i, attempt in enumerate(attempts):
-        if not isinstance(attempt, dict) or not all(isinstance(attempt.get(k), str) for k in ("workload", "path", "outcome")):
+        if not isinstance(attempt, dict) or not all(
+            isinstance(attempt.get(k), str) for k in ("workload", "path", "outcome")
+        ):
             raise StoreError(f"{path}: attempts[{i}] lacks workload, path or outcome")
         for k in ("workload", "path", "runtime"):
             if k in attempt:

@@ -25,8 +25,11 @@ def picks(report: Report) -> list[Pick]:
             works[f"{framework_name(fw)} → {path}"] = (len(ok), len(p))
             said.append(f"{framework_name(fw)} → {path}: {len(ok)} of {len(p)} workload(s)")
         everywhere = [k for k, (ok, n) in works.items() if ok == n and n]
-        how = ("ran, matched its source model within tolerance and took other batch sizes on: " + "; ".join(said)
-               + ". Latency between working paths: claim X5")
+        how = (
+            "ran, matched its source model within tolerance and took other batch sizes on: "
+            + "; ".join(said)
+            + ". Latency between working paths: claim X5"
+        )
         if len(everywhere) == 1:
             pick = everywhere[0]
         elif everywhere:

@@ -16,12 +16,46 @@ EXPERIMENT = "export"
 #: Paths whose artifact is ONNX (run in ONNX Runtime), for claims X1 and X2.
 ONNX_RUNTIME = "onnxruntime"
 
-COLUMNS = ["machine_label", "framework", "framework_version", "path", "runtime", "runtime_version", "workload",
-           "outcome", "stage", "steps", "n_steps", "error_type", "error_message", "traceback",
-           "max_abs_err", "max_rel_err", "reference_max_abs_err", "parity_ok", "dynamic_batch_ok", "batches",
-           "export_s", "export_bytes", "runtime_import_s", "load_s", "latency_b1_s", "latency_b1_ci_low_s",
-           "latency_b1_ci_high_s", "latency_b64_s", "latency_b64_ci_low_s", "latency_b64_ci_high_s",
-           "latency_processes", "latency_process_kind", "train_step_s", "train_batch", "export_batch", "atol", "rtol", "run_id"]
+COLUMNS = [
+    "machine_label",
+    "framework",
+    "framework_version",
+    "path",
+    "runtime",
+    "runtime_version",
+    "workload",
+    "outcome",
+    "stage",
+    "steps",
+    "n_steps",
+    "error_type",
+    "error_message",
+    "traceback",
+    "max_abs_err",
+    "max_rel_err",
+    "reference_max_abs_err",
+    "parity_ok",
+    "dynamic_batch_ok",
+    "batches",
+    "export_s",
+    "export_bytes",
+    "runtime_import_s",
+    "load_s",
+    "latency_b1_s",
+    "latency_b1_ci_low_s",
+    "latency_b1_ci_high_s",
+    "latency_b64_s",
+    "latency_b64_ci_low_s",
+    "latency_b64_ci_high_s",
+    "latency_processes",
+    "latency_process_kind",
+    "train_step_s",
+    "train_batch",
+    "export_batch",
+    "atol",
+    "rtol",
+    "run_id",
+]
 
 
 def path_order() -> list[tuple[str, str]]:
@@ -31,22 +65,32 @@ def path_order() -> list[tuple[str, str]]:
 
 def _metric(records: list[dict], workload: str, metric: str, batch: int | None = None, phase: str = "infer"):
     for r in records:
-        if (r.get("workload") == workload and r["metric"] == metric and r["phase"] == phase
-                and (batch is None or r["batch_size"] == batch)):
+        if (
+            r.get("workload") == workload
+            and r["metric"] == metric
+            and r["phase"] == phase
+            and (batch is None or r["batch_size"] == batch)
+        ):
             return r["value"]
     return None
 
 
-def _over_processes(records: list[dict], workload: str, batch: int | None = None,
-                    phase: str = "infer") -> tuple[float | None, float | None, float | None, int]:
+def _over_processes(
+    records: list[dict], workload: str, batch: int | None = None, phase: str = "infer"
+) -> tuple[float | None, float | None, float | None, int]:
     """A latency from every process that timed it: (estimate, ci_low, ci_high, processes).
 
     The geometric mean of the per-process medians with a t interval over processes, as every
     cell in this report; one process (older runs measured only one) gives no interval.
     """
-    medians = {r.get("process", 0): r["value"] for r in records
-               if r.get("workload") == workload and r["metric"] == "step_time_median_s" and r["phase"] == phase
-               and (batch is None or r["batch_size"] == batch)}
+    medians = {
+        r.get("process", 0): r["value"]
+        for r in records
+        if r.get("workload") == workload
+        and r["metric"] == "step_time_median_s"
+        and r["phase"] == phase
+        and (batch is None or r["batch_size"] == batch)
+    }
     if not medians:
         return None, None, None, 0
     est, lo, hi = stats.cell_estimate({p: [m] for p, m in medians.items()})
@@ -72,46 +116,78 @@ def attempts(report: Report) -> pd.DataFrame:
     """Every workload of every newest export job; a job that failed as a whole gives one 'fails' row per workload."""
     rows = []
     for run, job in report.experiment_jobs(EXPERIMENT):
-        base = {"machine_label": run.manifest["machine_label"], "framework": job["framework"],
-                "framework_version": job.get("framework_version", ""), "path": job["variant"],
-                "runtime": job.get("runtime", job.get("mode", "")), "run_id": run.run_id,
-                "export_batch": job["params"].get("export_batch"), "atol": job["params"].get("atol"),
-                "rtol": job["params"].get("rtol")}
+        base = {
+            "machine_label": run.manifest["machine_label"],
+            "framework": job["framework"],
+            "framework_version": job.get("framework_version", ""),
+            "path": job["variant"],
+            "runtime": job.get("runtime", job.get("mode", "")),
+            "run_id": run.run_id,
+            "export_batch": job["params"].get("export_batch"),
+            "atol": job["params"].get("atol"),
+            "rtol": job["params"].get("rtol"),
+        }
         if job["status"] != "ok":
             for workload in job["params"].get("workloads", [job["workload"]]):
-                rows.append({**base, "workload": workload, "outcome": "fails", "stage": "job",
-                             "error_type": job["error"]["type"], "error_message": job["error"]["message"],
-                             "traceback": job["error"].get("traceback", "")})
+                rows.append(
+                    {
+                        **base,
+                        "workload": workload,
+                        "outcome": "fails",
+                        "stage": "job",
+                        "error_type": job["error"]["type"],
+                        "error_message": job["error"]["message"],
+                        "traceback": job["error"].get("traceback", ""),
+                    }
+                )
             continue
         records = job["records"]
         for a in job.get("attempts", []):
             w = a["workload"]
             err = a.get("error") or {}
             first = a.get("batches", {}).get(str(a.get("export_batch")), {})
-            rows.append({
-                **base, "runtime_version": a.get("runtime_version", ""), "workload": w, "outcome": a["outcome"],
-                "stage": a.get("stage", ""), "steps": " → ".join(a.get("steps", [])), "n_steps": len(a.get("steps", [])),
-                "error_type": err.get("type", ""), "error_message": err.get("message", ""),
-                "traceback": err.get("traceback", ""), "max_abs_err": first.get("max_abs_err"),
-                "max_rel_err": first.get("max_rel_err"), "reference_max_abs_err": first.get("reference_max_abs_err"),
-                "parity_ok": first.get("passed"),
-                "dynamic_batch_ok": _bool(_metric(records, w, "dynamic_batch_ok")),
-                "batches": _batches(a),
-                "export_s": _metric(records, w, "export_s"), "export_bytes": _metric(records, w, "export_bytes"),
-                "runtime_import_s": _metric(records, w, "runtime_import_s"), "load_s": _metric(records, w, "load_s"),
-                **_latency(records, w, 1), **_latency(records, w, 64),
-                "train_step_s": _over_processes(records, w, phase="train")[0],
-                "latency_processes": _over_processes(records, w, 1)[3],
-                # Stored before the kind was recorded: forks (the only way then).
-                "latency_process_kind": a.get("latency_process_kind") if a.get("latency_process_kind") in ("fresh", "fork") else "fork",
-                "train_batch": next((r["batch_size"] for r in records
-                                     if r.get("workload") == w and r["phase"] == "train"), None),
-            })
+            rows.append(
+                {
+                    **base,
+                    "runtime_version": a.get("runtime_version", ""),
+                    "workload": w,
+                    "outcome": a["outcome"],
+                    "stage": a.get("stage", ""),
+                    "steps": " → ".join(a.get("steps", [])),
+                    "n_steps": len(a.get("steps", [])),
+                    "error_type": err.get("type", ""),
+                    "error_message": err.get("message", ""),
+                    "traceback": err.get("traceback", ""),
+                    "max_abs_err": first.get("max_abs_err"),
+                    "max_rel_err": first.get("max_rel_err"),
+                    "reference_max_abs_err": first.get("reference_max_abs_err"),
+                    "parity_ok": first.get("passed"),
+                    "dynamic_batch_ok": _bool(_metric(records, w, "dynamic_batch_ok")),
+                    "batches": _batches(a),
+                    "export_s": _metric(records, w, "export_s"),
+                    "export_bytes": _metric(records, w, "export_bytes"),
+                    "runtime_import_s": _metric(records, w, "runtime_import_s"),
+                    "load_s": _metric(records, w, "load_s"),
+                    **_latency(records, w, 1),
+                    **_latency(records, w, 64),
+                    "train_step_s": _over_processes(records, w, phase="train")[0],
+                    "latency_processes": _over_processes(records, w, 1)[3],
+                    # Stored before the kind was recorded: forks (the only way then).
+                    "latency_process_kind": a.get("latency_process_kind")
+                    if a.get("latency_process_kind") in ("fresh", "fork")
+                    else "fork",
+                    "train_batch": next(
+                        (r["batch_size"] for r in records if r.get("workload") == w and r["phase"] == "train"), None
+                    ),
+                }
+            )
     df = pd.DataFrame(rows, columns=COLUMNS)
     if df.empty:
         return df.assign(blame=pd.Series(dtype=str))
-    df["blame"] = [HARNESS if harness_failure(m, t) else "" for m, t in zip(df["error_message"].fillna(""),
-                                                                              df["traceback"].fillna(""))]
+    df["blame"] = [
+        HARNESS if harness_failure(m, t) else ""
+        for m, t in zip(df["error_message"].fillna(""), df["traceback"].fillna(""))
+    ]
     order = {key: i for i, key in enumerate(path_order())}
     df["_order"] = [order.get((f, p), len(order)) for f, p in zip(df["framework"], df["path"])]
     return df.sort_values(["machine_label", "_order", "workload"]).drop(columns="_order").reset_index(drop=True)
@@ -172,41 +248,58 @@ def what_was_measured(att: pd.DataFrame) -> str:
     # One line per counted path: a path that failed before recording a step still gets one, saying so.
     with_steps = att[att["steps"].fillna("") != ""].drop_duplicates(["framework", "path"])
     steps = paths[["framework", "path", "runtime"]].merge(
-        with_steps[["framework", "path", "steps"]], on=["framework", "path"], how="left")
-    steps["steps"] = steps["steps"].fillna("").map(lambda s: md(s) if s else "no conversion step recorded (it failed first)")
-    return (f"{len(paths)} export paths from {att['framework'].nunique()} source frameworks "
-            f"({', '.join(f'{md(f)} {md(v)}' for f, v in versions.items())}), on the workloads "
-            f"{', '.join(sorted(att['workload'].unique()))}, on {att['machine_label'].nunique()} machine(s): "
-            f"{len(att)} (path, workload) pairs in all.\n\n"
-            "Target runtimes and the versions that ran: " + ", ".join(f"{md(r)} ({md(v)})" for r, v in runtimes.items())
-            + ".\n\n"
-            f"The exporter sees an example batch of {int(first['export_batch'])}; the batch dimension is declared "
-            "dynamic wherever the path has a way to say so. Parity is checked at that batch: the artifact's logits "
-            "against the source framework's own eager model on the same input, float32, passing when every logit is "
-            f"within atol {plain_number(first['atol'])} + rtol {plain_number(first['rtol'])} x |source logit|. Each path's conversion steps:\n\n"
-            + "\n".join(f"- **{md(r['framework'])} {md(r['path'])}** → {md(r['runtime'])}: {r['steps']}"
-                         for _, r in steps.iterrows()))
+        with_steps[["framework", "path", "steps"]], on=["framework", "path"], how="left"
+    )
+    steps["steps"] = (
+        steps["steps"].fillna("").map(lambda s: md(s) if s else "no conversion step recorded (it failed first)")
+    )
+    return (
+        f"{len(paths)} export paths from {att['framework'].nunique()} source frameworks "
+        f"({', '.join(f'{md(f)} {md(v)}' for f, v in versions.items())}), on the workloads "
+        f"{', '.join(sorted(att['workload'].unique()))}, on {att['machine_label'].nunique()} machine(s): "
+        f"{len(att)} (path, workload) pairs in all.\n\n"
+        "Target runtimes and the versions that ran: "
+        + ", ".join(f"{md(r)} ({md(v)})" for r, v in runtimes.items())
+        + ".\n\n"
+        f"The exporter sees an example batch of {int(first['export_batch'])}; the batch dimension is declared "
+        "dynamic wherever the path has a way to say so. Parity is checked at that batch: the artifact's logits "
+        "against the source framework's own eager model on the same input, float32, passing when every logit is "
+        f"within atol {plain_number(first['atol'])} + rtol {plain_number(first['rtol'])} x |source logit|. Each path's conversion steps:\n\n"
+        + "\n".join(
+            f"- **{md(r['framework'])} {md(r['path'])}** → {md(r['runtime'])}: {r['steps']}"
+            for _, r in steps.iterrows()
+        )
+    )
 
 
 def count_lines(att: pd.DataFrame) -> str:
     """Per machine and source framework, how many pairs match, differ and fail; paths that ran only at the
     exported batch (Markdown)."""
-    lines = [f"- {md(r['machine_label'])}, from {md(r['framework'])}: {r['matches']} match, {r['differs']} differ, "
-             f"{r['fails']} fail" for _, r in counts(att).iterrows()]
+    lines = [
+        f"- {md(r['machine_label'])}, from {md(r['framework'])}: {r['matches']} match, {r['differs']} differ, "
+        f"{r['fails']} fail"
+        for _, r in counts(att).iterrows()
+    ]
     ok = att[att["outcome"] != "fails"]
     nodyn = ok[ok["dynamic_batch_ok"] == False]  # noqa: E712 (None = not checked)
     if not nodyn.empty:
-        lines.append("- Ran at the exported batch but not at every other size: "
-                     + "; ".join(f"{md(r['framework'])} {md(r['path'])} on {md(r['workload'])} ({md(r['batches'])})"
-                                 for _, r in nodyn.iterrows()))
+        lines.append(
+            "- Ran at the exported batch but not at every other size: "
+            + "; ".join(
+                f"{md(r['framework'])} {md(r['path'])} on {md(r['workload'])} ({md(r['batches'])})"
+                for _, r in nodyn.iterrows()
+            )
+        )
     return "\n".join(lines)
 
 
 def _with_interval(row) -> str:
     if pd.isna(row["latency_b1_ci_low_s"]):
         return f"{fmt_s(row['latency_b1_s'])}, one process: no interval"
-    return (f"{fmt_s(row['latency_b1_s'])}, 95% CI {fmt_s(row['latency_b1_ci_low_s'])}–"
-            f"{fmt_s(row['latency_b1_ci_high_s'])} over {int(row['latency_processes'])} processes")
+    return (
+        f"{fmt_s(row['latency_b1_s'])}, 95% CI {fmt_s(row['latency_b1_ci_low_s'])}–"
+        f"{fmt_s(row['latency_b1_ci_high_s'])} over {int(row['latency_processes'])} processes"
+    )
 
 
 def _apart(fast, other) -> bool:
@@ -220,43 +313,61 @@ def what_this_means(att: pd.DataFrame) -> str:
     """The findings per machine, every number computed here from the attempts (Markdown)."""
     out = []
     for machine, g in att.groupby("machine_label"):
-        out.append(f"- {md(machine)}: {(g['outcome'] == 'matches').sum()} of {len(g)} (path, workload) pairs work and "
-                   f"match, {(g['outcome'] == 'differs').sum()} work but differ, {(g['outcome'] == 'fails').sum()} fail.")
+        out.append(
+            f"- {md(machine)}: {(g['outcome'] == 'matches').sum()} of {len(g)} (path, workload) pairs work and "
+            f"match, {(g['outcome'] == 'differs').sum()} work but differ, {(g['outcome'] == 'fails').sum()} fail."
+        )
         # "Matched on every workload" counts a workload only where the model also ran and matched at the other batch
         # sizes (the portability matrix's batch column); one that matched at its export batch only is named apart.
         said_no = g["dynamic_batch_ok"].map(lambda v: v is not None and v == v and not bool(v))  # (NaN: not tried)
         works = g.assign(ok=(g["outcome"] == "matches") & ~said_no)
         everywhere = works.groupby(["framework", "path"])["ok"].all()
-        out.append("  Paths that worked and matched on every workload, at every batch size tried: "
-                   + (", ".join(f"{md(f)} {md(p)}" for (f, p), v in everywhere.items() if v) or "none") + ".")
+        out.append(
+            "  Paths that worked and matched on every workload, at every batch size tried: "
+            + (", ".join(f"{md(f)} {md(p)}" for (f, p), v in everywhere.items() if v) or "none")
+            + "."
+        )
         fixed = works[(works["outcome"] == "matches") & ~works["ok"]]
         if not fixed.empty:
-            out.append("  Matched at the exported batch size only: " + "; ".join(
-                f"{md(r['framework'])} {md(r['path'])} on {md(r['workload'])} ({md(r['batches'])})"
-                for _, r in fixed.iterrows()) + ".")
+            out.append(
+                "  Matched at the exported batch size only: "
+                + "; ".join(
+                    f"{md(r['framework'])} {md(r['path'])} on {md(r['workload'])} ({md(r['batches'])})"
+                    for _, r in fixed.iterrows()
+                )
+                + "."
+            )
         fails = g[g["outcome"] == "fails"]
         broken = fails[fails["blame"] == ""].groupby(["framework", "path"])["workload"].apply(", ".join)
         if not broken.empty:
             out.append("  Failed: " + "; ".join(f"{md(f)} {md(p)} ({md(w)})" for (f, p), w in broken.items()) + ".")
         ours = fails[fails["blame"] != ""].groupby(["framework", "path"])["workload"].apply(", ".join)
         if not ours.empty:
-            out.append("  Failed at fwbench's own model code, a harness limit and not the framework's failure (left "
-                       "out of every verdict): " + "; ".join(f"{md(f)} {md(p)} ({md(w)})" for (f, p), w in ours.items())
-                       + ".")
+            out.append(
+                "  Failed at fwbench's own model code, a harness limit and not the framework's failure (left "
+                "out of every verdict): " + "; ".join(f"{md(f)} {md(p)} ({md(w)})" for (f, p), w in ours.items()) + "."
+            )
         worst = g.dropna(subset=["max_abs_err"])
         if not worst.empty:
             w = worst.loc[worst["max_abs_err"].idxmax()]
-            out.append(f"  Largest error of a model that ran: {md(w['framework'])} {md(w['path'])} on {md(w['workload'])}, "
-                       f"{plain_number(w['max_abs_err'], 2)} ({md(w['outcome'])}).")
+            out.append(
+                f"  Largest error of a model that ran: {md(w['framework'])} {md(w['path'])} on {md(w['workload'])}, "
+                f"{plain_number(w['max_abs_err'], 2)} ({md(w['outcome'])})."
+            )
         for workload, lw in g.dropna(subset=["latency_b1_s"]).groupby("workload"):
             fast, slow = lw.loc[lw["latency_b1_s"].idxmin()], lw.loc[lw["latency_b1_s"].idxmax()]
-            text = (f"  {md(workload)} at batch 1: fastest {md(fast['framework'])} {md(fast['path'])} "
-                    f"({_with_interval(fast)}), slowest {md(slow['framework'])} {md(slow['path'])} "
-                    f"({_with_interval(slow)}).")
+            text = (
+                f"  {md(workload)} at batch 1: fastest {md(fast['framework'])} {md(fast['path'])} "
+                f"({_with_interval(fast)}), slowest {md(slow['framework'])} {md(slow['path'])} "
+                f"({_with_interval(slow)})."
+            )
             tied = [r for _, r in lw.iterrows() if r.name != fast.name and not _apart(fast, r)]
             if tied:
-                text += (" Not separable from the fastest by the 95% intervals over processes: "
-                         + ", ".join(f"{md(r['framework'])} {md(r['path'])}" for r in tied) + ".")
+                text += (
+                    " Not separable from the fastest by the 95% intervals over processes: "
+                    + ", ".join(f"{md(r['framework'])} {md(r['path'])}" for r in tied)
+                    + "."
+                )
             out.append(text)
     out.append("\nSee {doc}`claims` (X1, X2, X3, X5, X6) for the verdicts these outcomes feed.")
     return "\n".join(out)

@@ -18,8 +18,9 @@ import time
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fwbench.experiments.input_pipeline.child",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m fwbench.experiments.input_pipeline.child", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--framework", required=True, help="tensorflow (tf.data), torch (DataLoader) or jax (grain)")
     parser.add_argument("--request", required=True, help="the pipeline and what to measure, as a JSON file")
     parser.add_argument("--out", required=True, help="where the result goes")
@@ -143,7 +144,7 @@ def measure_stream(framework: str, request: dict, result: dict) -> None:
             if i == 0:
                 result["first_batch_s"] = now - t0
             labels = hook.labels(batch)
-            counts[min(i // per_epoch, p.epochs - 1)] += np.bincount(labels, minlength=p.spec.classes)[:p.spec.classes]
+            counts[min(i // per_epoch, p.epochs - 1)] += np.bincount(labels, minlength=p.spec.classes)[: p.spec.classes]
             if (i + 1) % per_epoch == 0:
                 ends.append(time.perf_counter())
                 if len(ends) == 1:
@@ -157,9 +158,13 @@ def measure_stream(framework: str, request: dict, result: dict) -> None:
     result["batches"] = len(ends) * per_epoch
     if len(ends) != p.epochs:
         raise RuntimeError(f"the stream ended after {len(ends)} of {p.epochs} epochs")
-    result.update(epoch_s=[ends[0] - t0] + [b - a for a, b in zip(ends, ends[1:])],
-                  label_counts=counts.tolist(), peak_tree_rss_bytes=tree.peak_bytes,
-                  tree_processes=tree.max_processes, samples=p.spec.samples)
+    result.update(
+        epoch_s=[ends[0] - t0] + [b - a for a, b in zip(ends, ends[1:])],
+        label_counts=counts.tolist(),
+        peak_tree_rss_bytes=tree.peak_bytes,
+        tree_processes=tree.max_processes,
+        samples=p.spec.samples,
+    )
     if cpu_start is not None and cpu_end is not None and p.epochs > 1:
         result.update(steady_cpu_s=cpu_between(cpu_start, cpu_end), steady_samples=p.spec.samples * (p.epochs - 1))
     if request.get("check"):
@@ -183,10 +188,14 @@ def check_pass(hook, p) -> dict:
         total += float(x.sum())
         total_sq += float(np.square(x).sum())
         n += x.size
-        counts += np.bincount(hook.labels(batch), minlength=p.spec.classes)[:p.spec.classes]
+        counts += np.bincount(hook.labels(batch), minlength=p.spec.classes)[: p.spec.classes]
     mean = total / n
-    return {"label_counts": counts.tolist(), "pixel_mean": mean,
-            "pixel_std": max(total_sq / n - mean * mean, 0.0) ** 0.5, "values": n}
+    return {
+        "label_counts": counts.tolist(),
+        "pixel_mean": mean,
+        "pixel_std": max(total_sq / n - mean * mean, 0.0) ** 0.5,
+        "values": n,
+    }
 
 
 if __name__ == "__main__":

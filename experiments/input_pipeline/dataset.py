@@ -89,7 +89,7 @@ def shards(spec: DataSpec, records: np.ndarray):
     """(index, records) of each shard, in order."""
     start = 0
     for i, n in enumerate(spec.shard_sizes()):
-        yield i, records[start:start + n]
+        yield i, records[start : start + n]
         start += n
 
 
@@ -106,8 +106,9 @@ def write_files(spec: DataSpec, records: np.ndarray, out: Path) -> None:
     for label in range(spec.classes):
         (out / f"{label:03d}").mkdir()
     for index, row in enumerate(records):
-        np.save(out / f"{int(row[0]):03d}" / f"{index}.npy",
-                row[1:].reshape(spec.height, spec.width, 3), allow_pickle=False)
+        np.save(
+            out / f"{int(row[0]):03d}" / f"{index}.npy", row[1:].reshape(spec.height, spec.width, 3), allow_pickle=False
+        )
 
 
 def write_tfrecord(spec: DataSpec, records: np.ndarray, out: Path) -> None:
@@ -116,9 +117,14 @@ def write_tfrecord(spec: DataSpec, records: np.ndarray, out: Path) -> None:
     for i, rows in shards(spec, records):
         with tf.io.TFRecordWriter(str(out / shard_name(spec, i, "tfrecord"))) as writer:
             for row in rows:
-                example = tf.train.Example(features=tf.train.Features(feature={
-                    "image": tf.train.Feature(bytes_list=tf.train.BytesList(value=[row[1:].tobytes()])),
-                    "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(row[0])]))}))
+                example = tf.train.Example(
+                    features=tf.train.Features(
+                        feature={
+                            "image": tf.train.Feature(bytes_list=tf.train.BytesList(value=[row[1:].tobytes()])),
+                            "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(row[0])])),
+                        }
+                    )
+                )
                 writer.write(example.SerializeToString())
 
 
@@ -160,10 +166,13 @@ def expected(spec: DataSpec, crop: int) -> dict:
     the centre crops (the check pass's augmentation-free view), from the generator itself in float64."""
     records = generate(spec)
     top, left = (spec.height - crop) // 2, (spec.width - crop) // 2
-    pixels = records[:, 1:].reshape(-1, spec.height, spec.width, 3)[:, top:top + crop, left:left + crop]
+    pixels = records[:, 1:].reshape(-1, spec.height, spec.width, 3)[:, top : top + crop, left : left + crop]
     x = (pixels / 255.0 - np.array(MEAN)) / np.array(STD)
-    return {"label_counts": np.bincount(records[:, 0], minlength=spec.classes).tolist(),
-            "pixel_mean": float(x.mean()), "pixel_std": float(x.std())}
+    return {
+        "label_counts": np.bincount(records[:, 0], minlength=spec.classes).tolist(),
+        "pixel_mean": float(x.mean()),
+        "pixel_std": float(x.std()),
+    }
 
 
 def page_cache(paths: list[Path], state: str) -> int:

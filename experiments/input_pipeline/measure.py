@@ -29,40 +29,75 @@ DISTRIBUTIONS = {"tensorflow": ("tensorflow-cpu", "tensorflow"), "torch": ("torc
 class Params:
     """Parameters of the input-pipeline experiment that a profile may set."""
 
-    samples: int = field(default=4096, metadata={"bounds": "count",
-        "help": "images in the synthetic dataset (one epoch)"})
+    samples: int = field(
+        default=4096, metadata={"bounds": "count", "help": "images in the synthetic dataset (one epoch)"}
+    )
     image_size: int = field(default=64, metadata={"bounds": "count", "help": "height and width of each image (RGB)"})
     classes: int = field(default=10, metadata={"bounds": "count", "help": "labels, drawn uniformly (at most 256)"})
     shards: int = field(default=8, metadata={"bounds": "count", "help": "files of each sharded format"})
     data_seed: int = field(default=0, metadata={"bounds": "seed", "help": "seed the dataset is generated from"})
     batch_size: int = field(default=64, metadata={"bounds": "batch", "help": "samples per batch"})
     crop: int = field(default=56, metadata={"bounds": "count", "help": "side of the random crop"})
-    epochs: int = field(default=3, metadata={"bounds": "steps",
-        "help": "epochs each pipeline streams; the first (start-up) is not in samples/s or CPU per sample"})
-    workers: tuple[int, ...] = field(default=(0, 1, 2), metadata={"bounds": "count",
-        "help": "worker processes (DataLoader, grain) or map threads (tf.data) measured, each its own pipeline"})
-    prefetch: int = field(default=2, metadata={"bounds": "count",
-        "help": "batches buffered per worker (DataLoader prefetch_factor, grain per_worker_buffer_size, tf.data "
-                "prefetch of this times the workers); none at 0 workers"})
-    processes: int = field(default=2, metadata={"bounds": "processes",
-        "help": "fresh processes per (format, workers) in each job: the per-process estimates behind intervals"})
-    page_cache: str = field(default="warm", metadata={
-        "help": "warm: every file of the format is read once before each process starts; cold: its pages are "
-                "dropped first (posix_fadvise DONTNEED)"})
-    order_seed: int = field(default=0, metadata={"bounds": "seed",
-        "help": "seed of the order in which a job's pipelines take turns"})
-    pixel_tolerance: float = field(default=1e-5, metadata={"bounds": "tolerance",
-        "help": "relative tolerance of the check pass's pixel mean and standard deviation against the generator's"})
-    rss_interval_s: float = field(default=0.05, metadata={"bounds": "seconds",
-        "help": "how often the process tree's memory is sampled"})
-    child_timeout_s: float = field(default=300.0, metadata={"bounds": "timeout",
-        "help": "a pipeline's process is killed after this long (stored as a Timeout)"})
-    data_dir: str = field(default="", metadata={
-        "help": "folder of the written datasets ('' = the checkout's .fwbench/data/input_pipeline)"})
+    epochs: int = field(
+        default=3,
+        metadata={
+            "bounds": "steps",
+            "help": "epochs each pipeline streams; the first (start-up) is not in samples/s or CPU per sample",
+        },
+    )
+    workers: tuple[int, ...] = field(
+        default=(0, 1, 2),
+        metadata={
+            "bounds": "count",
+            "help": "worker processes (DataLoader, grain) or map threads (tf.data) measured, each its own pipeline",
+        },
+    )
+    prefetch: int = field(
+        default=2,
+        metadata={
+            "bounds": "count",
+            "help": "batches buffered per worker (DataLoader prefetch_factor, grain per_worker_buffer_size, tf.data "
+            "prefetch of this times the workers); none at 0 workers",
+        },
+    )
+    processes: int = field(
+        default=2,
+        metadata={
+            "bounds": "processes",
+            "help": "fresh processes per (format, workers) in each job: the per-process estimates behind intervals",
+        },
+    )
+    page_cache: str = field(
+        default="warm",
+        metadata={
+            "help": "warm: every file of the format is read once before each process starts; cold: its pages are "
+            "dropped first (posix_fadvise DONTNEED)"
+        },
+    )
+    order_seed: int = field(
+        default=0, metadata={"bounds": "seed", "help": "seed of the order in which a job's pipelines take turns"}
+    )
+    pixel_tolerance: float = field(
+        default=1e-5,
+        metadata={
+            "bounds": "tolerance",
+            "help": "relative tolerance of the check pass's pixel mean and standard deviation against the generator's",
+        },
+    )
+    rss_interval_s: float = field(
+        default=0.05, metadata={"bounds": "seconds", "help": "how often the process tree's memory is sampled"}
+    )
+    child_timeout_s: float = field(
+        default=300.0,
+        metadata={"bounds": "timeout", "help": "a pipeline's process is killed after this long (stored as a Timeout)"},
+    )
+    data_dir: str = field(
+        default="",
+        metadata={"help": "folder of the written datasets ('' = the checkout's .fwbench/data/input_pipeline)"},
+    )
 
     def __post_init__(self):
-        if not self.workers or not all(isinstance(w, int) and not isinstance(w, bool) and w >= 0
-                                       for w in self.workers):
+        if not self.workers or not all(isinstance(w, int) and not isinstance(w, bool) and w >= 0 for w in self.workers):
             raise ValueError(f"workers must be a non-empty list of counts, got {self.workers!r}")
         if not 1 <= self.classes <= 256:
             raise ValueError(f"classes must be 1 to 256 (a label is one byte), got {self.classes!r}")
@@ -80,8 +115,14 @@ class Params:
             raise ValueError(f"rss_interval_s must be positive, got {self.rss_interval_s!r}")
 
     def spec(self) -> dataset.DataSpec:
-        return dataset.DataSpec(samples=self.samples, height=self.image_size, width=self.image_size,
-                                classes=self.classes, shards=self.shards, seed=self.data_seed)
+        return dataset.DataSpec(
+            samples=self.samples,
+            height=self.image_size,
+            width=self.image_size,
+            classes=self.classes,
+            shards=self.shards,
+            seed=self.data_seed,
+        )
 
     def root(self) -> Path:
         return Path(self.data_dir) if self.data_dir else dataset.DATA_ROOT
@@ -113,18 +154,28 @@ def loader_version(framework: str) -> str:
 
 def run(job: Request) -> dict:
     """The experiment's job (fwbench.measure.job's contract)."""
-    return measure_all(job.framework, job.variants, job.params, threads=job.threads, job_process=job.process,
-                       progress=job.progress)
+    return measure_all(
+        job.framework, job.variants, job.params, threads=job.threads, job_process=job.process, progress=job.progress
+    )
 
 
-def measure_all(framework: str, formats: list[str], params: Params, threads: int, job_process: int = 0,
-                scratch: Path = Path("scratch"), progress=lambda what: None) -> dict:
+def measure_all(
+    framework: str,
+    formats: list[str],
+    params: Params,
+    threads: int,
+    job_process: int = 0,
+    scratch: Path = Path("scratch"),
+    progress=lambda what: None,
+) -> dict:
     """Every (format, workers) pipeline of one loader, `params.processes` fresh processes each."""
     if framework not in LOADERS:
         raise ValueError(f"no loader for {framework!r}; known: {', '.join(LOADERS)}")
     unknown = [f for f in formats if f not in LOADERS[framework][1]]
     if unknown:
-        raise ValueError(f"{LOADERS[framework][0]} does not read {unknown!r}; it reads {', '.join(LOADERS[framework][1])}")
+        raise ValueError(
+            f"{LOADERS[framework][0]} does not read {unknown!r}; it reads {', '.join(LOADERS[framework][1])}"
+        )
     spec, root = params.spec(), params.root()
     written = {}
     for fmt in dict.fromkeys([dataset.COMMON, *formats]):
@@ -136,40 +187,81 @@ def measure_all(framework: str, formats: list[str], params: Params, threads: int
     for r, fmt, workers in plan(formats, params.workers, params.processes, params.order_seed, job_process):
         process = job_process * params.processes + r
         progress(f"{fmt}, {mode_of(workers)}, process {process}")
-        pipeline = Pipeline(spec=spec, fmt=fmt, data_root=str(root), batch=params.batch_size, crop=params.crop,
-                            epochs=params.epochs, workers=workers, prefetch=params.prefetch,
-                            seed=params.order_seed * 1000 + process)
-        attempt = one(framework, pipeline, params, threads, process, check=fmt not in checked,
-                      workdir=scratch / f"{fmt}-w{workers}-p{process}")
+        pipeline = Pipeline(
+            spec=spec,
+            fmt=fmt,
+            data_root=str(root),
+            batch=params.batch_size,
+            crop=params.crop,
+            epochs=params.epochs,
+            workers=workers,
+            prefetch=params.prefetch,
+            seed=params.order_seed * 1000 + process,
+        )
+        attempt = one(
+            framework,
+            pipeline,
+            params,
+            threads,
+            process,
+            check=fmt not in checked,
+            workdir=scratch / f"{fmt}-w{workers}-p{process}",
+        )
         checked.add(fmt)
         recs, samp, chks = outcome(attempt, pipeline, want, params.pixel_tolerance)
         records += recs
         samples += samp
         checks += chks
         attempts.append(attempt)
-    return {"framework_version": loader_version(framework), "device_info": {"device_name": "cpu"},
-            "records": records, "samples": samples, "checks": checks, "pipelines": attempts,
-            "dataset": {"digest": spec.digest, "samples": spec.samples, "height": spec.height, "width": spec.width,
-                        "classes": spec.classes, "shards": spec.shards, "seed": spec.seed,
-                        "common_format": dataset.COMMON, "written_now": sorted(f for f, w in written.items() if w),
-                        "page_cache": params.page_cache}}
+    return {
+        "framework_version": loader_version(framework),
+        "device_info": {"device_name": "cpu"},
+        "records": records,
+        "samples": samples,
+        "checks": checks,
+        "pipelines": attempts,
+        "dataset": {
+            "digest": spec.digest,
+            "samples": spec.samples,
+            "height": spec.height,
+            "width": spec.width,
+            "classes": spec.classes,
+            "shards": spec.shards,
+            "seed": spec.seed,
+            "common_format": dataset.COMMON,
+            "written_now": sorted(f for f, w in written.items() if w),
+            "page_cache": params.page_cache,
+        },
+    }
 
 
-def one(framework: str, pipeline: Pipeline, params: Params, threads: int, process: int, check: bool,
-        workdir: Path) -> dict:
+def one(
+    framework: str, pipeline: Pipeline, params: Params, threads: int, process: int, check: bool, workdir: Path
+) -> dict:
     """One pipeline in a fresh process, the page cache set first; the attempt as stored (an error is a result)."""
-    attempt = {"format": pipeline.fmt, "workers": pipeline.workers, "process": process, "page_cache": params.page_cache,
-               "outcome": "fails", "error": None}
+    attempt = {
+        "format": pipeline.fmt,
+        "workers": pipeline.workers,
+        "process": process,
+        "page_cache": params.page_cache,
+        "outcome": "fails",
+        "error": None,
+    }
     try:
         workdir.mkdir(parents=True, exist_ok=True)
         attempt["page_cache_bytes"] = dataset.page_cache(pipeline.files(), params.page_cache)
         request = workdir / "request.json"
-        request.write_text(json.dumps({"pipeline": pipeline.to_json(), "check": check,
-                                       "rss_interval_s": params.rss_interval_s}))
+        request.write_text(
+            json.dumps({"pipeline": pipeline.to_json(), "check": check, "rss_interval_s": params.rss_interval_s})
+        )
         out = workdir / "result.json"
-        child = run_child("fwbench.experiments.input_pipeline.child",
-                          ["--framework", framework, "--request", str(request), "--out", str(out),
-                           "--threads", str(threads)], out, params.child_timeout_s, what="the pipeline's process")
+        child = run_child(
+            "fwbench.experiments.input_pipeline.child",
+            ["--framework", framework, "--request", str(request), "--out", str(out), "--threads", str(threads)],
+            out,
+            params.child_timeout_s,
+            what="the pipeline's process",
+        )
     except Exception as exc:
         attempt["error"] = error_of(exc)
         return attempt
@@ -177,10 +269,28 @@ def one(framework: str, pipeline: Pipeline, params: Params, threads: int, proces
         attempt.update(stage="process", error=child.error)
         return attempt
     result = child.result
-    attempt.update({k: result[k] for k in ("stage", "loader", "loader_version", "settings", "import_s",
-                                           "first_batch_s", "epoch_s", "label_counts", "peak_tree_rss_bytes",
-                                           "tree_processes", "steady_cpu_s", "steady_samples", "check", "threads")
-                    if k in result})
+    attempt.update(
+        {
+            k: result[k]
+            for k in (
+                "stage",
+                "loader",
+                "loader_version",
+                "settings",
+                "import_s",
+                "first_batch_s",
+                "epoch_s",
+                "label_counts",
+                "peak_tree_rss_bytes",
+                "tree_processes",
+                "steady_cpu_s",
+                "steady_samples",
+                "check",
+                "threads",
+            )
+            if k in result
+        }
+    )
     if result.get("error"):
         attempt["error"] = result["error"]
     else:
@@ -205,27 +315,53 @@ def outcome(attempt: dict, pipeline: Pipeline, want: dict, tolerance: float) -> 
 
     steady = attempt["epoch_s"][1:]
     labels_ok = all(c == want["label_counts"] for c in attempt["label_counts"])
-    records = [rec("samples_per_s", pipeline.spec.samples / float(np.median(steady))),
-               rec("first_batch_s", attempt["first_batch_s"]), rec("loader_import_s", attempt["import_s"]),
-               rec("tree_peak_rss_bytes", attempt["peak_tree_rss_bytes"]), rec("labels_ok", labels_ok)]
+    records = [
+        rec("samples_per_s", pipeline.spec.samples / float(np.median(steady))),
+        rec("first_batch_s", attempt["first_batch_s"]),
+        rec("loader_import_s", attempt["import_s"]),
+        rec("tree_peak_rss_bytes", attempt["peak_tree_rss_bytes"]),
+        rec("labels_ok", labels_ok),
+    ]
     if attempt.get("steady_samples") and math.isfinite(attempt.get("steady_cpu_s", math.nan)):
         records.append(rec("cpu_s_per_1000_samples", attempt["steady_cpu_s"] / attempt["steady_samples"] * 1000))
-    samples = [{"variant": pipeline.fmt, "mode": mode_of(pipeline.workers), "phase": "load",
-                "batch_size": pipeline.batch, "process": attempt["process"], "values": steady}]
-    checks = [{"name": "labels per epoch", "passed": labels_ok, "variant": pipeline.fmt,
-               "detail": f"{where}: every one of {len(attempt['label_counts'])} epochs delivered the dataset's "
-                         f"label counts" if labels_ok else
-                         f"{where}: label counts per epoch {attempt['label_counts']} differ from the dataset's "
-                         f"{want['label_counts']}"}]
+    samples = [
+        {
+            "variant": pipeline.fmt,
+            "mode": mode_of(pipeline.workers),
+            "phase": "load",
+            "batch_size": pipeline.batch,
+            "process": attempt["process"],
+            "values": steady,
+        }
+    ]
+    checks = [
+        {
+            "name": "labels per epoch",
+            "passed": labels_ok,
+            "variant": pipeline.fmt,
+            "detail": f"{where}: every one of {len(attempt['label_counts'])} epochs delivered the dataset's "
+            f"label counts"
+            if labels_ok
+            else f"{where}: label counts per epoch {attempt['label_counts']} differ from the dataset's "
+            f"{want['label_counts']}",
+        }
+    ]
     got = attempt.get("check")
     if got:
         mean_ok, mean_rel = _close(got["pixel_mean"], want["pixel_mean"], tolerance)
         std_ok, std_rel = _close(got["pixel_std"], want["pixel_std"], tolerance)
         ok = mean_ok and std_ok and got["label_counts"] == want["label_counts"]
         records.append(rec("pixel_stats_ok", ok))
-        checks.append({"name": "pixel statistics", "passed": ok, "variant": pipeline.fmt,
-                       "value": max(mean_rel, std_rel), "tolerance": tolerance,
-                       "detail": f"{pipeline.fmt}: centre crops, normalised: mean {got['pixel_mean']:.7g} (generator "
-                                 f"{want['pixel_mean']:.7g}), std {got['pixel_std']:.7g} (generator "
-                                 f"{want['pixel_std']:.7g}), labels {'as generated' if got['label_counts'] == want['label_counts'] else 'differ'}"})
+        checks.append(
+            {
+                "name": "pixel statistics",
+                "passed": ok,
+                "variant": pipeline.fmt,
+                "value": max(mean_rel, std_rel),
+                "tolerance": tolerance,
+                "detail": f"{pipeline.fmt}: centre crops, normalised: mean {got['pixel_mean']:.7g} (generator "
+                f"{want['pixel_mean']:.7g}), std {got['pixel_std']:.7g} (generator "
+                f"{want['pixel_std']:.7g}), labels {'as generated' if got['label_counts'] == want['label_counts'] else 'differ'}",
+            }
+        )
     return records, samples, checks

@@ -20,8 +20,9 @@ def check_pipelines(pipelines, path, check_name) -> None:
             if not isinstance(a.get(key), int) or isinstance(a.get(key), bool) or a[key] < 0:
                 raise StoreError(f"{path}: pipelines[{i}].{key} is not a count")
         epochs = a.get("epoch_s", [])
-        if not isinstance(epochs, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0
-                                                   for x in epochs):
+        if not isinstance(epochs, list) or not all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 for x in epochs
+        ):
             raise StoreError(f"{path}: pipelines[{i}].epoch_s is not a list of positive seconds")
         if a["outcome"] == "fails" and not isinstance(a.get("error"), dict):
             raise StoreError(f"{path}: pipelines[{i}] failed without its error")

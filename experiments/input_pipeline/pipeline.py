@@ -20,13 +20,19 @@ class Pipeline:
     batch: int = field(metadata={"help": "samples per batch; the last batch of an epoch is partial (none dropped)"})
     crop: int = field(metadata={"help": "side of the square random crop"})
     epochs: int = field(metadata={"help": "epochs through the data in one stream"})
-    workers: int = field(metadata={"help": "worker processes (DataLoader, grain) or map threads (tf.data); 0: the "
-                                           "consuming thread does the work"})
-    prefetch: int = field(metadata={"help": "batches buffered per worker (tf.data: prefetch * workers in all); none "
-                                            "at 0 workers"})
+    workers: int = field(
+        metadata={
+            "help": "worker processes (DataLoader, grain) or map threads (tf.data); 0: the "
+            "consuming thread does the work"
+        }
+    )
+    prefetch: int = field(
+        metadata={"help": "batches buffered per worker (tf.data: prefetch * workers in all); none at 0 workers"}
+    )
     seed: int = field(metadata={"help": "seed of the shuffle and the augmentation"})
-    augment: bool = field(default=True, metadata={
-        "help": "random crop and flip; False: the centre crop, unflipped (the check pass)"})
+    augment: bool = field(
+        default=True, metadata={"help": "random crop and flip; False: the centre crop, unflipped (the check pass)"}
+    )
 
     @property
     def batches_per_epoch(self) -> int:

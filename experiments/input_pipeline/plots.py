@@ -21,9 +21,16 @@ def throughput(pipes: pd.DataFrame):
             s = s.sort_values("workers")
             lo = (s["samples_per_s"] - s["samples_per_s_ci_low"]).clip(lower=0)
             hi = (s["samples_per_s_ci_high"] - s["samples_per_s"]).replace(np.inf, np.nan)
-            ax.errorbar(s["workers"], s["samples_per_s"], yerr=[lo.fillna(0), hi.fillna(0)], capsize=3,
-                        color=COLOURS.get(loader), linestyle=STYLES.get(kind, ":"), marker="o",
-                        label=f"{loader} ({fmt})")
+            ax.errorbar(
+                s["workers"],
+                s["samples_per_s"],
+                yerr=[lo.fillna(0), hi.fillna(0)],
+                capsize=3,
+                color=COLOURS.get(loader),
+                linestyle=STYLES.get(kind, ":"),
+                marker="o",
+                label=f"{loader} ({fmt})",
+            )
         ax.set_title(f"{machine}, {cache} page cache", fontsize=9)
         ax.set_xlabel("workers (processes; tf.data: map threads)")
         ax.set_ylabel("samples per second")

@@ -17,10 +17,32 @@ EXPERIMENT = "input_pipeline"
 #: The loader P1 is about, and the framework it comes with.
 SUBJECT = "tensorflow"
 
-ATTEMPT_COLUMNS = ["machine_label", "framework", "loader", "format", "kind", "workers", "page_cache", "process",
-                   "outcome", "stage", "error_type", "error_message", "traceback", "first_batch_s", "import_s",
-                   "samples_per_s", "tree_peak_rss_bytes", "cpu_s_per_1000_samples", "labels_ok", "pixel_stats_ok",
-                   "epoch_s", "settings", "run_id", "job_id"]
+ATTEMPT_COLUMNS = [
+    "machine_label",
+    "framework",
+    "loader",
+    "format",
+    "kind",
+    "workers",
+    "page_cache",
+    "process",
+    "outcome",
+    "stage",
+    "error_type",
+    "error_message",
+    "traceback",
+    "first_batch_s",
+    "import_s",
+    "samples_per_s",
+    "tree_peak_rss_bytes",
+    "cpu_s_per_1000_samples",
+    "labels_ok",
+    "pixel_stats_ok",
+    "epoch_s",
+    "settings",
+    "run_id",
+    "job_id",
+]
 
 PIPELINE_KEYS = ["machine_label", "framework", "loader", "format", "kind", "workers", "page_cache"]
 
@@ -48,34 +70,67 @@ def attempts(report: Report) -> pd.DataFrame:
     rows = []
     for run, job in report.experiment_jobs(EXPERIMENT):
         fw = job["framework"]
-        base = {"machine_label": run.manifest["machine_label"], "framework": fw, "loader": loader_of(fw),
-                "page_cache": job["params"].get("page_cache", "warm"), "run_id": run.run_id, "job_id": job["job_id"]}
+        base = {
+            "machine_label": run.manifest["machine_label"],
+            "framework": fw,
+            "loader": loader_of(fw),
+            "page_cache": job["params"].get("page_cache", "warm"),
+            "run_id": run.run_id,
+            "job_id": job["job_id"],
+        }
         if job["status"] != "ok":
             err = job.get("error") or {}
             for fmt in str(job["variant"]).split(","):
-                rows.append({**base, "format": fmt, "kind": kind_of(fmt), "workers": np.nan, "process": np.nan,
-                             "outcome": "skipped" if job["status"] == "skipped" else "fails", "stage": "job",
-                             "error_type": err.get("type", ""), "error_message": err.get("message", ""),
-                             "traceback": err.get("traceback", "")})
+                rows.append(
+                    {
+                        **base,
+                        "format": fmt,
+                        "kind": kind_of(fmt),
+                        "workers": np.nan,
+                        "process": np.nan,
+                        "outcome": "skipped" if job["status"] == "skipped" else "fails",
+                        "stage": "job",
+                        "error_type": err.get("type", ""),
+                        "error_message": err.get("message", ""),
+                        "traceback": err.get("traceback", ""),
+                    }
+                )
             continue
         checks = _checks(job)
         for a in job.get("pipelines", []):
             err = a.get("error") or {}
             steady = a.get("epoch_s", [])[1:]
             samples = (job.get("dataset") or {}).get("samples") or job["params"].get("samples")
-            cpu = (a["steady_cpu_s"] / a["steady_samples"] * 1000
-                   if a.get("steady_samples") and a.get("steady_cpu_s") is not None else np.nan)
+            cpu = (
+                a["steady_cpu_s"] / a["steady_samples"] * 1000
+                if a.get("steady_samples") and a.get("steady_cpu_s") is not None
+                else np.nan
+            )
             fmt = a["format"]
-            rows.append({**base, "format": fmt, "kind": kind_of(fmt), "workers": a["workers"],
-                         "page_cache": a.get("page_cache", base["page_cache"]), "process": a["process"],
-                         "outcome": a["outcome"], "stage": a.get("stage", ""), "error_type": err.get("type", ""),
-                         "error_message": err.get("message", ""), "traceback": err.get("traceback", ""),
-                         "first_batch_s": a.get("first_batch_s", np.nan), "import_s": a.get("import_s", np.nan),
-                         "samples_per_s": samples / float(np.median(steady)) if steady and samples else np.nan,
-                         "tree_peak_rss_bytes": a.get("peak_tree_rss_bytes", np.nan), "cpu_s_per_1000_samples": cpu,
-                         "labels_ok": checks.get(("labels per epoch", fmt), True),
-                         "pixel_stats_ok": checks.get(("pixel statistics", fmt), True),
-                         "epoch_s": steady, "settings": a.get("settings") or {}})
+            rows.append(
+                {
+                    **base,
+                    "format": fmt,
+                    "kind": kind_of(fmt),
+                    "workers": a["workers"],
+                    "page_cache": a.get("page_cache", base["page_cache"]),
+                    "process": a["process"],
+                    "outcome": a["outcome"],
+                    "stage": a.get("stage", ""),
+                    "error_type": err.get("type", ""),
+                    "error_message": err.get("message", ""),
+                    "traceback": err.get("traceback", ""),
+                    "first_batch_s": a.get("first_batch_s", np.nan),
+                    "import_s": a.get("import_s", np.nan),
+                    "samples_per_s": samples / float(np.median(steady)) if steady and samples else np.nan,
+                    "tree_peak_rss_bytes": a.get("peak_tree_rss_bytes", np.nan),
+                    "cpu_s_per_1000_samples": cpu,
+                    "labels_ok": checks.get(("labels per epoch", fmt), True),
+                    "pixel_stats_ok": checks.get(("pixel statistics", fmt), True),
+                    "epoch_s": steady,
+                    "settings": a.get("settings") or {},
+                }
+            )
     return pd.DataFrame(rows, columns=ATTEMPT_COLUMNS)
 
 
@@ -99,9 +154,19 @@ def pipelines(report: Report) -> pd.DataFrame:
     over processes of the time to first batch, the import and CPU per 1000 samples; the largest peak RSS; and how
     many processes ran, failed, or were left out by a check."""
     att = attempts(report)
-    cols = PIPELINE_KEYS + ["samples_per_s", "samples_per_s_ci_low", "samples_per_s_ci_high", "first_batch_s",
-                            "import_s", "tree_peak_rss_bytes", "cpu_s_per_1000_samples", "n_processes", "n_failed",
-                            "n_excluded", "settings"]
+    cols = PIPELINE_KEYS + [
+        "samples_per_s",
+        "samples_per_s_ci_low",
+        "samples_per_s_ci_high",
+        "first_batch_s",
+        "import_s",
+        "tree_peak_rss_bytes",
+        "cpu_s_per_1000_samples",
+        "n_processes",
+        "n_failed",
+        "n_excluded",
+        "settings",
+    ]
     if att.empty:
         return pd.DataFrame(columns=cols)
     att = att[att["outcome"] != "skipped"].copy()
@@ -111,17 +176,24 @@ def pipelines(report: Report) -> pd.DataFrame:
     for key, g in att.groupby(PIPELINE_KEYS, sort=False):
         row = dict(zip(PIPELINE_KEYS, key))
         mine = good.loc[good.index.intersection(g.index)]
-        row.update(n_processes=len(mine), n_failed=int((g["outcome"] != "ok").sum()),
-                   n_excluded=int(((g["outcome"] == "ok") & ~g.index.isin(mine.index)).sum()),
-                   settings=next((s for s in g["settings"] if isinstance(s, dict) and s), {}))
+        row.update(
+            n_processes=len(mine),
+            n_failed=int((g["outcome"] != "ok").sum()),
+            n_excluded=int(((g["outcome"] == "ok") & ~g.index.isin(mine.index)).sum()),
+            settings=next((s for s in g["settings"] if isinstance(s, dict) and s), {}),
+        )
         if not mine.empty:
             samples = float(mine["samples_per_s"].iloc[0] * np.median(mine["epoch_s"].iloc[0]))
             est, lo, hi = stats.cell_estimate(per_process(mine))
-            row.update(samples_per_s=samples / est, samples_per_s_ci_low=samples / hi if hi > 0 else np.nan,
-                       samples_per_s_ci_high=samples / lo if lo > 0 else math.inf,
-                       first_batch_s=float(mine["first_batch_s"].median()), import_s=float(mine["import_s"].median()),
-                       tree_peak_rss_bytes=float(mine["tree_peak_rss_bytes"].max()),
-                       cpu_s_per_1000_samples=float(mine["cpu_s_per_1000_samples"].median()))
+            row.update(
+                samples_per_s=samples / est,
+                samples_per_s_ci_low=samples / hi if hi > 0 else np.nan,
+                samples_per_s_ci_high=samples / lo if lo > 0 else math.inf,
+                first_batch_s=float(mine["first_batch_s"].median()),
+                import_s=float(mine["import_s"].median()),
+                tree_peak_rss_bytes=float(mine["tree_peak_rss_bytes"].max()),
+                cpu_s_per_1000_samples=float(mine["cpu_s_per_1000_samples"].median()),
+            )
         rows.append(row)
     out = pd.DataFrame(rows, columns=cols)
     out["workers"] = out["workers"].astype(int)
@@ -133,8 +205,24 @@ def comparisons(report: Report) -> pd.DataFrame:
     epoch time / tf.data's (above 1: tf.data delivers more samples per second), a Welch t interval over both
     loaders' processes (fwbench.measure.stats.compare), and its class against the equivalence margin. Kinds: the
     common shards (the same files: loaders alone), and each loader's own format (what a user of each would run)."""
-    cols = ["machine_label", "page_cache", "workers", "kind", "baseline", "other", "baseline_format", "other_format",
-            "speedup", "speedup_ci_low", "speedup_ci_high", "n_baseline", "n_candidate", "paired", "verdict", "note"]
+    cols = [
+        "machine_label",
+        "page_cache",
+        "workers",
+        "kind",
+        "baseline",
+        "other",
+        "baseline_format",
+        "other_format",
+        "speedup",
+        "speedup_ci_low",
+        "speedup_ci_high",
+        "n_baseline",
+        "n_candidate",
+        "paired",
+        "verdict",
+        "note",
+    ]
     att = attempts(report)
     if att.empty:
         return pd.DataFrame(columns=cols)
@@ -148,22 +236,49 @@ def comparisons(report: Report) -> pd.DataFrame:
                 tf_rows = here[here["framework"] == SUBJECT]
                 for other in sorted(set(here["framework"]) - {SUBJECT}):
                     o_rows = here[here["framework"] == other]
-                    row = {"machine_label": machine, "page_cache": cache, "workers": workers, "kind": kind,
-                           "baseline": loader_of(SUBJECT), "other": loader_of(other),
-                           "baseline_format": ", ".join(sorted(set(tf_rows["format"]))),
-                           "other_format": ", ".join(sorted(set(o_rows["format"]))), "paired": False}
-                    a, b = good.loc[good.index.intersection(o_rows.index)], good.loc[good.index.intersection(tf_rows.index)]
+                    row = {
+                        "machine_label": machine,
+                        "page_cache": cache,
+                        "workers": workers,
+                        "kind": kind,
+                        "baseline": loader_of(SUBJECT),
+                        "other": loader_of(other),
+                        "baseline_format": ", ".join(sorted(set(tf_rows["format"]))),
+                        "other_format": ", ".join(sorted(set(o_rows["format"]))),
+                        "paired": False,
+                    }
+                    a, b = (
+                        good.loc[good.index.intersection(o_rows.index)],
+                        good.loc[good.index.intersection(tf_rows.index)],
+                    )
                     if a.empty or b.empty:
                         missing = [loader_of(fw) for fw, x in ((SUBJECT, b), (other, a)) if x.empty]
-                        rows.append({**row, "speedup": np.nan, "speedup_ci_low": np.nan, "speedup_ci_high": np.nan,
-                                     "n_baseline": len(b), "n_candidate": len(a), "verdict": "inconclusive",
-                                     "note": f"no usable process of {' or '.join(missing)} (failed, or left out by a "
-                                             f"check)"})
+                        rows.append(
+                            {
+                                **row,
+                                "speedup": np.nan,
+                                "speedup_ci_low": np.nan,
+                                "speedup_ci_high": np.nan,
+                                "n_baseline": len(b),
+                                "n_candidate": len(a),
+                                "verdict": "inconclusive",
+                                "note": f"no usable process of {' or '.join(missing)} (failed, or left out by a check)",
+                            }
+                        )
                         continue
                     c = stats.compare(per_process(a), per_process(b))
-                    rows.append({**row, "speedup": c.ratio, "speedup_ci_low": c.ci_low, "speedup_ci_high": c.ci_high,
-                                 "n_baseline": c.n_candidate, "n_candidate": c.n_baseline, "verdict": c.verdict,
-                                 "note": ""})
+                    rows.append(
+                        {
+                            **row,
+                            "speedup": c.ratio,
+                            "speedup_ci_low": c.ci_low,
+                            "speedup_ci_high": c.ci_high,
+                            "n_baseline": c.n_candidate,
+                            "n_candidate": c.n_baseline,
+                            "verdict": c.verdict,
+                            "note": "",
+                        }
+                    )
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -171,25 +286,56 @@ def timed_table() -> pd.DataFrame:
     """What each loader is asked to do and what its clock holds: the chapter's "what is timed" table (from the
     hooks' settings, not from memory of them)."""
     rows = [
-        ("read", "FixedLengthRecordDataset over the .npy shards (header skipped) / TFRecordDataset",
-         "memory-mapped .npy shards, one row per item / one .npy file per item (np.load)",
-         "memory-mapped .npy shards / ArrayRecordDataSource (one record per chunk)"),
-        ("decode", "tf.io.decode_raw (TFRecord: parse_single_example first)", "NumPy view of the row's bytes",
-         "NumPy view of the record's bytes"),
-        ("crop and flip", "tf.image.random_crop, random_flip_left_right", "NumPy slices, offsets from torch's RNG",
-         "NumPy slices, offsets from grain's per-element RNG"),
+        (
+            "read",
+            "FixedLengthRecordDataset over the .npy shards (header skipped) / TFRecordDataset",
+            "memory-mapped .npy shards, one row per item / one .npy file per item (np.load)",
+            "memory-mapped .npy shards / ArrayRecordDataSource (one record per chunk)",
+        ),
+        (
+            "decode",
+            "tf.io.decode_raw (TFRecord: parse_single_example first)",
+            "NumPy view of the row's bytes",
+            "NumPy view of the record's bytes",
+        ),
+        (
+            "crop and flip",
+            "tf.image.random_crop, random_flip_left_right",
+            "NumPy slices, offsets from torch's RNG",
+            "NumPy slices, offsets from grain's per-element RNG",
+        ),
         ("normalise", "TensorFlow ops, float32", "NumPy, float32 (shared code)", "NumPy, float32 (shared code)"),
-        ("shuffle", "shuffle buffer of the whole dataset, reshuffled each epoch", "RandomSampler, seeded",
-         "MapDataset.shuffle, seeded, reshuffled each epoch"),
-        ("batch", "batch (last partial batch kept)", "default collate (last partial batch kept)",
-         "MapDataset.batch (last partial batch kept)"),
-        ("workers", "map threads (num_parallel_calls), private thread pool of that size, intra-op 1, autotune off",
-         "worker processes (fork), persistent across epochs", "worker processes (mp_prefetch, spawn); read threads off"),
-        ("prefetch", "prefetch(depth x workers) at the end", "prefetch_factor = depth per worker",
-         "per_worker_buffer_size = depth"),
+        (
+            "shuffle",
+            "shuffle buffer of the whole dataset, reshuffled each epoch",
+            "RandomSampler, seeded",
+            "MapDataset.shuffle, seeded, reshuffled each epoch",
+        ),
+        (
+            "batch",
+            "batch (last partial batch kept)",
+            "default collate (last partial batch kept)",
+            "MapDataset.batch (last partial batch kept)",
+        ),
+        (
+            "workers",
+            "map threads (num_parallel_calls), private thread pool of that size, intra-op 1, autotune off",
+            "worker processes (fork), persistent across epochs",
+            "worker processes (mp_prefetch, spawn); read threads off",
+        ),
+        (
+            "prefetch",
+            "prefetch(depth x workers) at the end",
+            "prefetch_factor = depth per worker",
+            "per_worker_buffer_size = depth",
+        ),
         ("caching", "none", "none", "none"),
-        ("in the clock", "everything from asking for the stream to the last batch's labels as NumPy",
-         "the same", "the same"),
+        (
+            "in the clock",
+            "everything from asking for the stream to the last batch's labels as NumPy",
+            "the same",
+            "the same",
+        ),
     ]
     return pd.DataFrame(rows, columns=["step", "tf.data (TensorFlow)", "DataLoader (PyTorch)", "grain (JAX)"])
 
@@ -218,30 +364,44 @@ def what_this_means(report: Report) -> str:
         common = g[g["kind"] == "common"]
         for workers, w in common.groupby("workers"):
             best = w.sort_values("samples_per_s", ascending=False)
-            c = cmp[(cmp["machine_label"] == machine) & (cmp["page_cache"] == cache) & (cmp["workers"] == workers)
-                    & (cmp["kind"] == "common")]
+            c = cmp[
+                (cmp["machine_label"] == machine)
+                & (cmp["page_cache"] == cache)
+                & (cmp["workers"] == workers)
+                & (cmp["kind"] == "common")
+            ]
             classes = "; ".join(f"tf.data vs {md(r['other'])}: {r['verdict']}" for _, r in c.iterrows())
-            lines.append(f"- Common shards, {int(workers)} workers: "
-                         + ", ".join(f"{md(r['loader'])} {_fmt(r['samples_per_s'])}" for _, r in best.iterrows())
-                         + " samples/s" + (f" ({classes})." if classes else "."))
+            lines.append(
+                f"- Common shards, {int(workers)} workers: "
+                + ", ".join(f"{md(r['loader'])} {_fmt(r['samples_per_s'])}" for _, r in best.iterrows())
+                + " samples/s"
+                + (f" ({classes})." if classes else ".")
+            )
         for loader, s in g[g["kind"] == "common"].groupby("loader"):
             s = s.sort_values("workers")
             if len(s) > 1 and s["samples_per_s"].iloc[0] > 0:
-                lines.append(f"- {md(loader)} from {int(s['workers'].iloc[0])} to {int(s['workers'].iloc[-1])} "
-                             f"workers: {s['samples_per_s'].iloc[-1] / s['samples_per_s'].iloc[0]:.2f}x the samples/s, "
-                             f"first batch {s['first_batch_s'].iloc[0]:.2f} s -> {s['first_batch_s'].iloc[-1]:.2f} s "
-                             f"(no worker starts at {int(s['workers'].iloc[0])}), CPU per 1000 samples "
-                             f"{_fmt(s['cpu_s_per_1000_samples'].iloc[0])} s -> "
-                             f"{_fmt(s['cpu_s_per_1000_samples'].iloc[-1])} s, peak memory of the process tree "
-                             f"{s['tree_peak_rss_bytes'].iloc[0] / 2**20:.0f} -> "
-                             f"{s['tree_peak_rss_bytes'].iloc[-1] / 2**20:.0f} MiB.")
+                lines.append(
+                    f"- {md(loader)} from {int(s['workers'].iloc[0])} to {int(s['workers'].iloc[-1])} "
+                    f"workers: {s['samples_per_s'].iloc[-1] / s['samples_per_s'].iloc[0]:.2f}x the samples/s, "
+                    f"first batch {s['first_batch_s'].iloc[0]:.2f} s -> {s['first_batch_s'].iloc[-1]:.2f} s "
+                    f"(no worker starts at {int(s['workers'].iloc[0])}), CPU per 1000 samples "
+                    f"{_fmt(s['cpu_s_per_1000_samples'].iloc[0])} s -> "
+                    f"{_fmt(s['cpu_s_per_1000_samples'].iloc[-1])} s, peak memory of the process tree "
+                    f"{s['tree_peak_rss_bytes'].iloc[0] / 2**20:.0f} -> "
+                    f"{s['tree_peak_rss_bytes'].iloc[-1] / 2**20:.0f} MiB."
+                )
         own = g[g["kind"] == "own"]
         for loader, s in own.groupby("loader"):
             base = common[(common["loader"] == loader)].set_index("workers")["samples_per_s"]
-            ratios = [f"{int(r['workers'])} workers {r['samples_per_s'] / base[r['workers']]:.2f}x"
-                      for _, r in s.sort_values("workers").iterrows() if r["workers"] in base.index]
+            ratios = [
+                f"{int(r['workers'])} workers {r['samples_per_s'] / base[r['workers']]:.2f}x"
+                for _, r in s.sort_values("workers").iterrows()
+                if r["workers"] in base.index
+            ]
             if ratios:
-                lines.append(f"- {md(loader)} reading its own format ({md(s['format'].iloc[0])}) against the common "
-                             f"shards: " + ", ".join(ratios) + " the samples/s.")
+                lines.append(
+                    f"- {md(loader)} reading its own format ({md(s['format'].iloc[0])}) against the common "
+                    f"shards: " + ", ".join(ratios) + " the samples/s."
+                )
         out.append("\n".join(lines))
     return "\n\n".join(out)

@@ -18,7 +18,7 @@ def decode(record: bytes | np.ndarray, height: int, width: int) -> tuple[np.ndar
 
 
 def crop_flip(image: np.ndarray, crop: int, top: int, left: int, flip: bool) -> np.ndarray:
-    out = image[top:top + crop, left:left + crop]
+    out = image[top : top + crop, left : left + crop]
     return out[:, ::-1] if flip else out
 
 

@@ -28,8 +28,14 @@ DIGESTS = {
 
 def files() -> list[str]:
     """Every file the jobs run or install from, by path under this folder."""
-    found = [p for p in HERE.rglob("*") if p.is_file() and p.parent.name != "__pycache__"
-             and p.suffix in (".js", ".html", ".json", ".lock") and "node_modules" not in p.parts]
+    found = [
+        p
+        for p in HERE.rglob("*")
+        if p.is_file()
+        and p.parent.name != "__pycache__"
+        and p.suffix in (".js", ".html", ".json", ".lock")
+        and "node_modules" not in p.parts
+    ]
     return sorted(p.relative_to(HERE).as_posix() for p in found)
 
 
@@ -42,5 +48,7 @@ def check() -> None:
     now = actual()
     if now != DIGESTS:
         changed = sorted(set(now) ^ set(DIGESTS) | {k for k in now if DIGESTS.get(k) not in (None, now[k])})
-        raise RuntimeError("experiments/outside_python/assets.py: DIGESTS is out of date for "
-                           f"{', '.join(changed)}; update it (tests/experiments/outside_python/test_assets.py)")
+        raise RuntimeError(
+            "experiments/outside_python/assets.py: DIGESTS is out of date for "
+            f"{', '.join(changed)}; update it (tests/experiments/outside_python/test_assets.py)"
+        )

@@ -23,9 +23,16 @@ WEB = Path(__file__).resolve().parent / "web"
 RUNTIMES = {"onnxruntime-web": "onnxruntime-web", "tfjs-wasm": "tfjs-wasm"}
 #: Largest result the page may post (its logits and timing samples): a bigger body is refused, not read.
 MAX_RESULT_BYTES = 64 << 20
-_TYPES = {".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm",
-          ".json": "application/json", ".bin": "application/octet-stream", ".f32": "application/octet-stream",
-          ".onnx": "application/octet-stream"}
+_TYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".wasm": "application/wasm",
+    ".json": "application/json",
+    ".bin": "application/octet-stream",
+    ".f32": "application/octet-stream",
+    ".onnx": "application/octet-stream",
+}
 
 
 def find_chromium() -> str | None:
@@ -55,7 +62,7 @@ class _Site:
         """The file a URL names, only inside its route's folder (no .. or link escapes it)."""
         for prefix, folder in self.routes.items():
             if url_path.startswith(prefix):
-                path = (folder / url_path[len(prefix):]).resolve()
+                path = (folder / url_path[len(prefix) :]).resolve()
                 if path.is_file() and path.is_relative_to(folder):
                     return path
         return None
@@ -105,16 +112,31 @@ def _handler(site: _Site):
     return Handler
 
 
-def run_browser(runtime: str, modules: Path, model: Path, inputs: dict[int, np.ndarray], latency: list[int],
-                timer: TimerConfig, threads: int, workdir: Path, timeout_s: float,
-                chromium: str | None = None) -> tuple[dict, dict[int, np.ndarray]]:
+def run_browser(
+    runtime: str,
+    modules: Path,
+    model: Path,
+    inputs: dict[int, np.ndarray],
+    latency: list[int],
+    timer: TimerConfig,
+    threads: int,
+    workdir: Path,
+    timeout_s: float,
+    chromium: str | None = None,
+) -> tuple[dict, dict[int, np.ndarray]]:
     """Load and run `model` in a fresh headless Chromium page; its result (a failure is one) and outputs.
 
     `model` is an .onnx file or a TF.js model.json (its weight shards beside it)."""
     chromium = chromium or find_chromium()
     if chromium is None:
-        return {"stage": "load", "error": {"type": "ChromiumMissing", "message": "no chromium on PATH (make setup "
-                                           "installs it: scripts/setup_chromium.sh)", "traceback": ""}}, {}
+        return {
+            "stage": "load",
+            "error": {
+                "type": "ChromiumMissing",
+                "message": "no chromium on PATH (make setup installs it: scripts/setup_chromium.sh)",
+                "traceback": "",
+            },
+        }, {}
     workdir = Path(workdir).resolve()
     shutil.rmtree(workdir, ignore_errors=True)
     (workdir / "inputs").mkdir(parents=True)
@@ -123,10 +145,17 @@ def run_browser(runtime: str, modules: Path, model: Path, inputs: dict[int, np.n
         np.ascontiguousarray(x, dtype="<f4").tofile(workdir / "inputs" / f"b{batch}.f32")
         listed.append({"batch": int(batch), "shape": [int(d) for d in x.shape], "url": f"/inputs/b{batch}.f32"})
     model = Path(model).resolve()
-    config = {"runtime": runtime, "model": f"/model/{model.name}", "threads": int(threads), "inputs": listed,
-              "latency": [int(b) for b in latency], "timer": asdict(timer)}
-    site = _Site({"/runtime/": Path(modules), "/model/": model.parent, "/inputs/": workdir / "inputs", "/": WEB},
-                 config)
+    config = {
+        "runtime": runtime,
+        "model": f"/model/{model.name}",
+        "threads": int(threads),
+        "inputs": listed,
+        "latency": [int(b) for b in latency],
+        "timer": asdict(timer),
+    }
+    site = _Site(
+        {"/runtime/": Path(modules), "/model/": model.parent, "/inputs/": workdir / "inputs", "/": WEB}, config
+    )
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
     serving = threading.Thread(target=server.serve_forever, daemon=True)
     serving.start()
@@ -135,13 +164,29 @@ def run_browser(runtime: str, modules: Path, model: Path, inputs: dict[int, np.n
     with tempfile.TemporaryDirectory(prefix="fwbench-x7-chromium-") as profile:
         # The book's page-check flags (fwbench/book/browser.py): no sandbox (containers), no GPU, nothing online
         # but the loopback server.
-        cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               "--disable-dev-shm-usage", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-               f"--user-data-dir={profile}",
-               url]
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                start_new_session=True, env={**os.environ, "TMPDIR": profile})
+        cmd = [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            f"--user-data-dir={profile}",
+            url,
+        ]
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env={**os.environ, "TMPDIR": profile},
+        )
         try:
             finished = site.done.wait(timeout_s)
         finally:
@@ -153,11 +198,18 @@ def run_browser(runtime: str, modules: Path, model: Path, inputs: dict[int, np.n
             server.shutdown()
             server.server_close()
     if not finished:
-        return {"stage": "load", "error": {"type": "Timeout", "message": f"the page posted no result in {timeout_s:g} s",
-                                           "traceback": stderr[-8000:]}}, {}
+        return {
+            "stage": "load",
+            "error": {
+                "type": "Timeout",
+                "message": f"the page posted no result in {timeout_s:g} s",
+                "traceback": stderr[-8000:],
+            },
+        }, {}
     result = dict(site.result or {})
-    result.update(browser=chromium_version(chromium), runtime_bytes=site.runtime_bytes,
-                  page_s=time.perf_counter() - started)
+    result.update(
+        browser=chromium_version(chromium), runtime_bytes=site.runtime_bytes, page_s=time.perf_counter() - started
+    )
     outputs = {}
     for b, r in result.get("runs", {}).items():
         if r.get("ok"):

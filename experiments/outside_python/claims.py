@@ -24,8 +24,10 @@ def portability_cells(att: pd.DataFrame) -> pd.DataFrame:
     cells = att[att["runtime"].isin(ONNX_MODES)] if not att.empty else att
     if cells.empty:
         return cells.assign(role=pd.Series(dtype=str), label=pd.Series(dtype=str), part=pd.Series(dtype=str))
-    roles = ["inconclusive" if r["stage"] == "install" else "supports" if works(r) else "contradicts"
-             for _, r in cells.iterrows()]
+    roles = [
+        "inconclusive" if r["stage"] == "install" else "supports" if works(r) else "contradicts"
+        for _, r in cells.iterrows()
+    ]
     labels = [f"{r['machine_label']} {r['framework']} {r['workload']} in {r['runtime']}" for _, r in cells.iterrows()]
     return cells.assign(role=roles, label=labels, part="ONNX portability")
 
@@ -46,13 +48,25 @@ def web_cells(att: pd.DataFrame, latencies: dict) -> pd.DataFrame:
         t, o = tfjs.iloc[0], onnx.iloc[0]
         where = f"{machine} {fw} {w}"
         if t["stage"] == "install" or o["stage"] == "install":
-            out.append({"label": f"{where}: browser runtimes", "role": "inconclusive", "part": "web path",
-                        "detail": "a runtime's packages did not install"})
+            out.append(
+                {
+                    "label": f"{where}: browser runtimes",
+                    "role": "inconclusive",
+                    "part": "web path",
+                    "detail": "a runtime's packages did not install",
+                }
+            )
             continue
         if not (works(t) and works(o)):
             role = "supports" if works(t) else "contradicts" if works(o) else "inconclusive"
-            out.append({"label": f"{where}: works in the page", "role": role, "part": "web path",
-                        "detail": f"TF.js {t['outcome']}, ONNX Runtime Web {o['outcome']}"})
+            out.append(
+                {
+                    "label": f"{where}: works in the page",
+                    "role": role,
+                    "part": "web path",
+                    "detail": f"TF.js {t['outcome']}, ONNX Runtime Web {o['outcome']}",
+                }
+            )
             continue
         for batch in (1, 64):
             a = latencies.get((machine, fw, w, WEB_ONNX, batch), {})
@@ -60,18 +74,31 @@ def web_cells(att: pd.DataFrame, latencies: dict) -> pd.DataFrame:
             if not a or not b:
                 continue
             c = stats.compare({p: [v] for p, v in a.items()}, {p: [v] for p, v in b.items()})
-            role = {"faster": "supports", "equivalent": "supports", "slower": "contradicts"}.get(c.verdict,
-                                                                                                 "inconclusive")
-            out.append({"label": f"{where}: latency at batch {batch}", "role": role, "part": "web path",
-                        "detail": f"TF.js {fmt_s(t[f'latency_b{batch}_s'])} vs ONNX Runtime Web "
-                                  f"{fmt_s(o[f'latency_b{batch}_s'])}: speedup {c.ratio:.2f}x "
-                                  f"({_ci(c)}), {c.verdict}"})
+            role = {"faster": "supports", "equivalent": "supports", "slower": "contradicts"}.get(
+                c.verdict, "inconclusive"
+            )
+            out.append(
+                {
+                    "label": f"{where}: latency at batch {batch}",
+                    "role": role,
+                    "part": "web path",
+                    "detail": f"TF.js {fmt_s(t[f'latency_b{batch}_s'])} vs ONNX Runtime Web "
+                    f"{fmt_s(o[f'latency_b{batch}_s'])}: speedup {c.ratio:.2f}x "
+                    f"({_ci(c)}), {c.verdict}",
+                }
+            )
         if pd.notna(t["bundle_bytes"]) and pd.notna(o["bundle_bytes"]):
             up = 1 + stats.EQUIVALENCE_MARGIN
-            role = ("supports" if t["bundle_bytes"] <= o["bundle_bytes"] * up else "contradicts")
-            out.append({"label": f"{where}: runtime bytes fetched", "role": role, "part": "web path",
-                        "detail": f"TF.js {t['bundle_bytes'] / 1e6:.2f} MB vs ONNX Runtime Web "
-                                  f"{o['bundle_bytes'] / 1e6:.2f} MB"})
+            role = "supports" if t["bundle_bytes"] <= o["bundle_bytes"] * up else "contradicts"
+            out.append(
+                {
+                    "label": f"{where}: runtime bytes fetched",
+                    "role": role,
+                    "part": "web path",
+                    "detail": f"TF.js {t['bundle_bytes'] / 1e6:.2f} MB vs ONNX Runtime Web "
+                    f"{o['bundle_bytes'] / 1e6:.2f} MB",
+                }
+            )
     return pd.DataFrame(out, columns=["label", "role", "part", "detail"])
 
 
@@ -103,21 +130,24 @@ def combine(portability: str, web: str) -> str:
     return "mixed"
 
 
-@rule("X7", "Two halves, one verdict each on the shared scale, then joined. *ONNX Runtime gives portability*: every "
-           "ONNX model (from PyTorch's `torch.onnx.export(dynamo=True)`, TensorFlow's tf2onnx) run in ONNX Runtime "
-           "for Node (native), ONNX Runtime Web in Node and ONNX Runtime Web in a headless Chromium page; a cell "
-           "supports the claim when the model loads, its logits match the source model's within the export "
-           "chapter's float32 tolerances and other batch sizes run and match, contradicts it when it fails or "
-           "differs (a runtime whose npm packages did not install is inconclusive). *TensorFlow.js is the strong "
-           "web path*: per TensorFlow model run in the browser both ways, TF.js (WebAssembly backend) against ONNX "
-           "Runtime Web (WebAssembly) on the same source model: a cell per timed batch size supports when TF.js is "
-           f"faster or equivalent (95% interval over fresh pages, taking turns in a seeded random order, margin "
-           f"{MARGIN_TEXT}) and contradicts when it is slower; a cell for the runtime's bytes the page fetched "
-           "supports when TF.js's are no larger (within the margin); where only one of them works, that one wins "
-           "the cell. " + SCALE_TEXT + " The halves join as a conjunction: the same word if they agree, supported "
-           "(or contradicted) with exceptions if both lean the same way, mixed if they lean apart, inconclusive "
-           "where a half is undecided and the other leans for the claim. Java and C# are not run (their packages "
-           "come from Maven Central and NuGet, out of reach here): the verdict covers JavaScript only.")
+@rule(
+    "X7",
+    "Two halves, one verdict each on the shared scale, then joined. *ONNX Runtime gives portability*: every "
+    "ONNX model (from PyTorch's `torch.onnx.export(dynamo=True)`, TensorFlow's tf2onnx) run in ONNX Runtime "
+    "for Node (native), ONNX Runtime Web in Node and ONNX Runtime Web in a headless Chromium page; a cell "
+    "supports the claim when the model loads, its logits match the source model's within the export "
+    "chapter's float32 tolerances and other batch sizes run and match, contradicts it when it fails or "
+    "differs (a runtime whose npm packages did not install is inconclusive). *TensorFlow.js is the strong "
+    "web path*: per TensorFlow model run in the browser both ways, TF.js (WebAssembly backend) against ONNX "
+    "Runtime Web (WebAssembly) on the same source model: a cell per timed batch size supports when TF.js is "
+    f"faster or equivalent (95% interval over fresh pages, taking turns in a seeded random order, margin "
+    f"{MARGIN_TEXT}) and contradicts when it is slower; a cell for the runtime's bytes the page fetched "
+    "supports when TF.js's are no larger (within the margin); where only one of them works, that one wins "
+    "the cell. " + SCALE_TEXT + " The halves join as a conjunction: the same word if they agree, supported "
+    "(or contradicted) with exceptions if both lean the same way, mixed if they lean apart, inconclusive "
+    "where a half is undecided and the other leans for the claim. Java and C# are not run (their packages "
+    "come from Maven Central and NuGet, out of reach here): the verdict covers JavaScript only.",
+)
 def rule_x7(report: Report) -> tuple[str, str, pd.DataFrame]:
     from fwbench.experiments.outside_python import tables
 
@@ -130,24 +160,47 @@ def rule_x7(report: Report) -> tuple[str, str, pd.DataFrame]:
     w_verdict, w_counts = tally(web) if not web.empty else ("not yet measured", None)
     verdict = combine(p_verdict, w_verdict)
     parts = []
-    for name, cells, word, counts in (("ONNX Runtime gives portability", port, p_verdict, p_counts),
-                                      ("TensorFlow.js is the strong web path", web, w_verdict, w_counts)):
+    for name, cells, word, counts in (
+        ("ONNX Runtime gives portability", port, p_verdict, p_counts),
+        ("TensorFlow.js is the strong web path", web, w_verdict, w_counts),
+    ):
         if counts is None:
             tfjs_ran = att["runtime"].astype(str).str.contains("tfjs").any()
-            parts.append(f"**{name}**: not measured by the stored runs." + ("" if tfjs_ran or cells is port else
-                         " The TF.js path needs its converter's own environment (an older TensorFlow installed apart) "
-                         "and runs in the full profile: `PROFILE=full make report` decides this half."))
+            parts.append(
+                f"**{name}**: not measured by the stored runs."
+                + (
+                    ""
+                    if tfjs_ran or cells is port
+                    else " The TF.js path needs its converter's own environment (an older TensorFlow installed apart) "
+                    "and runs in the full profile: `PROFILE=full make report` decides this half."
+                )
+            )
             continue
-        lines = "\n".join(f"- {md(c['label'])}: **{c['role']}**"
-                          + (f" ({md(c['detail'])})" if c.get("detail") else
-                             f" ({md(c['outcome'])}{'; ' + md(str(c['error_message'])[:160]) if c.get('error_message') else ''})")
-                          for _, c in cells.iterrows())
-        parts.append(f"**{name}: {word}.** " + count_line(counts)
-                     + exceptions_line(cells, word, lambda c: md(c["label"])) + "\n\n" + lines)
+        lines = "\n".join(
+            f"- {md(c['label'])}: **{c['role']}**"
+            + (
+                f" ({md(c['detail'])})"
+                if c.get("detail")
+                else f" ({md(c['outcome'])}{'; ' + md(str(c['error_message'])[:160]) if c.get('error_message') else ''})"
+            )
+            for _, c in cells.iterrows()
+        )
+        parts.append(
+            f"**{name}: {word}.** "
+            + count_line(counts)
+            + exceptions_line(cells, word, lambda c: md(c["label"]))
+            + "\n\n"
+            + lines
+        )
     cells = pd.concat([port[["label", "role", "part"]], web[["label", "role", "part"]]], ignore_index=True)
-    evidence = ("\n\n".join(parts) + "\n\nNot run here: ONNX Runtime for Java (Maven Central) and C# (NuGet), "
-                "whose registries this machine cannot reach, and TensorFlow.js's native binding tfjs-node, whose "
-                "install downloads libtensorflow from outside the npm registry ("
-                + ("its attempt is in the chapter)." if (att["runtime"] == "node:tfjs-node").any()
-                   else "attempted in the full profile)."))
+    evidence = (
+        "\n\n".join(parts) + "\n\nNot run here: ONNX Runtime for Java (Maven Central) and C# (NuGet), "
+        "whose registries this machine cannot reach, and TensorFlow.js's native binding tfjs-node, whose "
+        "install downloads libtensorflow from outside the npm registry ("
+        + (
+            "its attempt is in the chapter)."
+            if (att["runtime"] == "node:tfjs-node").any()
+            else "attempted in the full profile)."
+        )
+    )
     return verdict, evidence, cells

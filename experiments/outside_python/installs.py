@@ -120,8 +120,9 @@ def npm_install(package: str, timeout_s: float, root: Path = NODE_INSTALLS) -> I
         return Installed(dest / "node_modules", 0.0, True)
     npm = shutil.which("npm")
     if npm is None:
-        raise InstallFailed("npm is not on PATH: the JavaScript runtimes cannot be installed (install Node.js 20 "
-                            "with npm)")
+        raise InstallFailed(
+            "npm is not on PATH: the JavaScript runtimes cannot be installed (install Node.js 20 with npm)"
+        )
     with _locked(root / f"{package}.lock"):
         if (dest / ".installed").is_file():
             return Installed(dest / "node_modules", 0.0, True)
@@ -133,8 +134,13 @@ def npm_install(package: str, timeout_s: float, root: Path = NODE_INSTALLS) -> I
         for name in ("package.json", "package-lock.json"):
             shutil.copy2(source / name, partial / name)
         env = {**os.environ, "ONNXRUNTIME_NODE_INSTALL": "skip"}
-        _run([npm, "ci", "--no-audit", "--no-fund", "--no-update-notifier", ORT_NODE_SKIP_FLAG], timeout_s,
-             f"npm ci for {package}", env=env, cwd=partial)
+        _run(
+            [npm, "ci", "--no-audit", "--no-fund", "--no-update-notifier", ORT_NODE_SKIP_FLAG],
+            timeout_s,
+            f"npm ci for {package}",
+            env=env,
+            cwd=partial,
+        )
         partial.rename(dest)
         (dest / ".installed").write_text("")
         return Installed(dest / "node_modules", time.perf_counter() - started, False)
@@ -158,11 +164,18 @@ def converter_python(timeout_s: float, root: Path = VENVS) -> Installed:
         python = dest / "bin" / "python"
         if Path(uv).is_file():  # the project installs its own lock with uv (scripts/install_lock.py): faster
             _run([uv, "venv", "--quiet", "--python", base, str(dest)], timeout_s, "uv venv for the TF.js converter")
-            _run([uv, "pip", "sync", "--quiet", "--python", str(python), str(lock)], timeout_s,
-                 "uv pip sync of the TF.js converter's lock", env={**os.environ, "VIRTUAL_ENV": str(dest)})
+            _run(
+                [uv, "pip", "sync", "--quiet", "--python", str(python), str(lock)],
+                timeout_s,
+                "uv pip sync of the TF.js converter's lock",
+                env={**os.environ, "VIRTUAL_ENV": str(dest)},
+            )
         else:
             _run([base, "-m", "venv", str(dest)], timeout_s, "python -m venv for the TF.js converter")
-            _run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "-r", str(lock)], timeout_s,
-                 "pip install of the TF.js converter's lock")
+            _run(
+                [str(python), "-m", "pip", "install", "--quiet", "--no-deps", "-r", str(lock)],
+                timeout_s,
+                "pip install of the TF.js converter's lock",
+            )
         (dest / ".installed").write_text("")
         return Installed(dest, time.perf_counter() - started, False)

@@ -27,15 +27,24 @@ from fwbench.workloads import WORKLOADS, get_workload
 #: Every runtime this experiment can run, as host:runtime. node: a fresh `node` process (node/run.js);
 #: browser: a fresh headless Chromium page (web/page.html). tfjs-node is the native binding whose install needs a
 #: download from outside the npm registry: attempted and recorded.
-RUNTIMES = ("node:onnxruntime-node", "node:onnxruntime-web", "node:tfjs-wasm", "node:tfjs-node",
-            "browser:onnxruntime-web", "browser:tfjs-wasm")
+RUNTIMES = (
+    "node:onnxruntime-node",
+    "node:onnxruntime-web",
+    "node:tfjs-wasm",
+    "node:tfjs-node",
+    "browser:onnxruntime-web",
+    "browser:tfjs-wasm",
+)
 #: The format each runtime loads.
 FORMAT = {"onnxruntime-node": "onnx", "onnxruntime-web": "onnx", "tfjs-wasm": "tfjs", "tfjs-node": "tfjs"}
 #: Per source framework, the export path (fwbench.exporters) that makes each format: ONNX directly, TF.js from a
 #: SavedModel through the tensorflowjs converter. PyTorch has no TF.js path (it would go through ONNX and a second
 #: converter, not the web path people mean), so its models run only in the ONNX runtimes.
-SOURCES = {"torch": {"onnx": "onnx-dynamo"}, "tensorflow": {"onnx": "tf2onnx", "tfjs": "savedmodel"},
-           "jax": {"onnx": "jax2tf-onnx", "tfjs": "jax2tf-savedmodel"}}
+SOURCES = {
+    "torch": {"onnx": "onnx-dynamo"},
+    "tensorflow": {"onnx": "tf2onnx", "tfjs": "savedmodel"},
+    "jax": {"onnx": "jax2tf-onnx", "tfjs": "jax2tf-savedmodel"},
+}
 VARIANT = "node-and-browser"
 _TOL = Tolerance()
 
@@ -49,33 +58,81 @@ def variants(framework: str) -> dict[str, str]:
 class Params:
     """Parameters of the outside_python experiment that a profile may set."""
 
-    workloads: tuple[str, ...] = field(default=("mlp",), metadata={
-        "help": "workloads exported and run, each from the same initial weights as elsewhere"})
-    runtimes: tuple[str, ...] = field(default=RUNTIMES, metadata={
-        "help": "host:runtime pairs to run (node:onnxruntime-node, browser:tfjs-wasm, ...); those whose format the "
-                "source framework has no path to are left out"})
-    export_batch: int = field(default=8, metadata={"bounds": "batch",
-        "help": "batch size of the example input the exporter sees (and of the parity check)"})
-    latency_batches: tuple[int, ...] = field(default=(1, 64), metadata={"bounds": "batch",
-        "help": "batch sizes whose inference latency is timed (also checked for parity: the dynamic batch)"})
-    atol: float = field(default=_TOL.atol, metadata={"bounds": "tolerance",
-        "help": "parity: absolute tolerance per logit (float32; the export experiment's)"})
-    rtol: float = field(default=_TOL.rtol, metadata={"bounds": "tolerance",
-        "help": "parity: relative tolerance per logit (float32; the export experiment's)"})
-    processes: int = field(default=3, metadata={"bounds": "processes",
-        "help": "fresh processes (Node) or pages (Chromium, a fresh browser each) per runtime; the runtimes take "
-                "turns in a seeded random order, and latencies get intervals over these processes"})
+    workloads: tuple[str, ...] = field(
+        default=("mlp",),
+        metadata={"help": "workloads exported and run, each from the same initial weights as elsewhere"},
+    )
+    runtimes: tuple[str, ...] = field(
+        default=RUNTIMES,
+        metadata={
+            "help": "host:runtime pairs to run (node:onnxruntime-node, browser:tfjs-wasm, ...); those whose format the "
+            "source framework has no path to are left out"
+        },
+    )
+    export_batch: int = field(
+        default=8,
+        metadata={
+            "bounds": "batch",
+            "help": "batch size of the example input the exporter sees (and of the parity check)",
+        },
+    )
+    latency_batches: tuple[int, ...] = field(
+        default=(1, 64),
+        metadata={
+            "bounds": "batch",
+            "help": "batch sizes whose inference latency is timed (also checked for parity: the dynamic batch)",
+        },
+    )
+    atol: float = field(
+        default=_TOL.atol,
+        metadata={
+            "bounds": "tolerance",
+            "help": "parity: absolute tolerance per logit (float32; the export experiment's)",
+        },
+    )
+    rtol: float = field(
+        default=_TOL.rtol,
+        metadata={
+            "bounds": "tolerance",
+            "help": "parity: relative tolerance per logit (float32; the export experiment's)",
+        },
+    )
+    processes: int = field(
+        default=3,
+        metadata={
+            "bounds": "processes",
+            "help": "fresh processes (Node) or pages (Chromium, a fresh browser each) per runtime; the runtimes take "
+            "turns in a seeded random order, and latencies get intervals over these processes",
+        },
+    )
     warmup: int = field(default=5, metadata={"bounds": "steps", "help": "untimed calls after the first"})
     repeats: int = field(default=200, metadata={"bounds": "steps", "help": "timed calls per batch size (at most)"})
     min_repeats: int = field(default=10, metadata={"bounds": "steps", "help": "timed calls even past max_time_s"})
     max_time_s: float = field(default=1.0, metadata={"bounds": "seconds", "help": "time budget per batch size"})
-    seed: int = field(default=0, metadata={"bounds": "seed", "help": "seeds the order in which the runtimes take turns"})
-    child_timeout_s: float = field(default=120.0, metadata={"bounds": "timeout",
-        "help": "a Node process or browser page that gives no result in this long is stopped (a stored failure)"})
-    install_timeout_s: float = field(default=900.0, metadata={"bounds": "timeout",
-        "help": "npm ci of one runtime's packages, or making the converter's environment, gives up after this long"})
-    convert_timeout_s: float = field(default=600.0, metadata={"bounds": "timeout",
-        "help": "the TF.js converter (a process of its own environment) gives up after this long"})
+    seed: int = field(
+        default=0, metadata={"bounds": "seed", "help": "seeds the order in which the runtimes take turns"}
+    )
+    child_timeout_s: float = field(
+        default=120.0,
+        metadata={
+            "bounds": "timeout",
+            "help": "a Node process or browser page that gives no result in this long is stopped (a stored failure)",
+        },
+    )
+    install_timeout_s: float = field(
+        default=900.0,
+        metadata={
+            "bounds": "timeout",
+            "help": "npm ci of one runtime's packages, or making the converter's environment, gives up after this long",
+        },
+    )
+    convert_timeout_s: float = field(
+        default=600.0,
+        metadata={
+            "bounds": "timeout",
+            "help": "the TF.js converter (a process of its own environment) gives up after this long",
+        },
+    )
 
     def __post_init__(self):
         unknown = [w for w in self.workloads if w not in WORKLOADS]
@@ -95,8 +152,9 @@ class Params:
         return Tolerance(self.atol, self.rtol)
 
     def timer(self) -> TimerConfig:
-        return TimerConfig(warmup=self.warmup, repeats=self.repeats, min_repeats=self.min_repeats,
-                           max_time_s=self.max_time_s)
+        return TimerConfig(
+            warmup=self.warmup, repeats=self.repeats, min_repeats=self.min_repeats, max_time_s=self.max_time_s
+        )
 
     def batches(self) -> list[int]:
         return sorted({self.export_batch, *self.latency_batches})
@@ -110,8 +168,11 @@ def reachable(framework: str, runtimes) -> list[str]:
 
 def artifact_bytes(path: Path) -> int:
     """Size on disk of a model: an .onnx file, or a TF.js model.json with every file beside it (its shards)."""
-    return sum(p.stat().st_size for p in path.parent.iterdir() if p.is_file()) if path.name == "model.json" \
+    return (
+        sum(p.stat().st_size for p in path.parent.iterdir() if p.is_file())
+        if path.name == "model.json"
         else path.stat().st_size
+    )
 
 
 def tfjs_convert(saved_model: Path, out: Path, timeout_s: float, install_timeout_s: float) -> tuple[Path, dict]:
@@ -119,20 +180,41 @@ def tfjs_convert(saved_model: Path, out: Path, timeout_s: float, install_timeout
     env = installs.converter_python(install_timeout_s)
     converter = env.path / "bin" / "tensorflowjs_converter"
     out.mkdir(parents=True, exist_ok=True)
-    cmd = [str(converter), "--input_format=tf_saved_model", "--output_format=tfjs_graph_model",
-           str(saved_model), str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s,
-                          env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "2", "HOME": str(out)})
+    cmd = [
+        str(converter),
+        "--input_format=tf_saved_model",
+        "--output_format=tfjs_graph_model",
+        str(saved_model),
+        str(out),
+    ]
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "2", "HOME": str(out)},
+    )
     if proc.returncode != 0 or not (out / "model.json").is_file():
         lines = [ln for ln in proc.stderr.splitlines() if ln.strip() and not ln.startswith(("I0000", "W0000"))]
-        raise installs.InstallFailed(f"tensorflowjs_converter failed (exit status {proc.returncode}): "
-                                     f"{lines[-1] if lines else 'no output'}", proc.stderr)
-    version = subprocess.run([str(env.path / "bin" / "python"), "-c",
-                              "import importlib.metadata as m; print(m.version('tensorflowjs'), "
-                              "m.version('tensorflow'))"], capture_output=True, text=True, timeout=120).stdout.split()
-    return out / "model.json", {"converter_env_s": env.seconds, "converter_env_reused": env.reused,
-                                "converter": f"tensorflowjs {version[0]} (tensorflow {version[1]})"
-                                if len(version) == 2 else "tensorflowjs"}
+        raise installs.InstallFailed(
+            f"tensorflowjs_converter failed (exit status {proc.returncode}): {lines[-1] if lines else 'no output'}",
+            proc.stderr,
+        )
+    version = subprocess.run(
+        [
+            str(env.path / "bin" / "python"),
+            "-c",
+            "import importlib.metadata as m; print(m.version('tensorflowjs'), m.version('tensorflow'))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout.split()
+    return out / "model.json", {
+        "converter_env_s": env.seconds,
+        "converter_env_reused": env.reused,
+        "converter": f"tensorflowjs {version[0]} (tensorflow {version[1]})" if len(version) == 2 else "tensorflowjs",
+    }
 
 
 def _rec(workload: str, mode: str, batch: int, metric: str, value: float, **extra) -> dict:
@@ -141,8 +223,15 @@ def _rec(workload: str, mode: str, batch: int, metric: str, value: float, **extr
 
 def _latency_records(workload: str, mode: str, batch: int, samples: list[float], process: int) -> list[dict]:
     s = summarize(samples)
-    metrics = {"step_time_median_s": s.median, "step_time_ci_low_s": s.ci_low, "step_time_ci_high_s": s.ci_high,
-               "step_time_iqr_s": s.iqr, "step_time_cv": s.cv, "n_repeats": s.n, "throughput_per_s": batch / s.median}
+    metrics = {
+        "step_time_median_s": s.median,
+        "step_time_ci_low_s": s.ci_low,
+        "step_time_ci_high_s": s.ci_high,
+        "step_time_iqr_s": s.iqr,
+        "step_time_cv": s.cv,
+        "n_repeats": s.n,
+        "throughput_per_s": batch / s.median,
+    }
     return [_rec(workload, mode, batch, m, v, process=process) for m, v in metrics.items()]
 
 
@@ -151,23 +240,53 @@ def _failed(attempt: dict, stage: str, error: dict) -> dict:
     return attempt
 
 
-def run_one(run: Callable, mode: str, modules: Path, model: Path, inputs: dict[int, np.ndarray], latency: list[int],
-            params: Params, threads: int, workdir: Path) -> tuple[dict, dict]:
+def run_one(
+    run: Callable,
+    mode: str,
+    modules: Path,
+    model: Path,
+    inputs: dict[int, np.ndarray],
+    latency: list[int],
+    params: Params,
+    threads: int,
+    workdir: Path,
+) -> tuple[dict, dict]:
     host, runtime = mode.split(":", 1)
     return run(runtime, modules, model, inputs, latency, params.timer(), threads, workdir, params.child_timeout_s)
 
 
-def measure_workload(framework: str, workload: str, params: Params, threads: int, artifacts: Path, scratch: Path,
-                     progress: Callable[[str], None] = lambda what: None,
-                     hosts: dict[str, Callable] | None = None) -> tuple[list[dict], list[dict], list[dict]]:
+def measure_workload(
+    framework: str,
+    workload: str,
+    params: Params,
+    threads: int,
+    artifacts: Path,
+    scratch: Path,
+    progress: Callable[[str], None] = lambda what: None,
+    hosts: dict[str, Callable] | None = None,
+) -> tuple[list[dict], list[dict], list[dict]]:
     """Every reachable runtime on one workload: attempts (one per runtime), records and timing samples."""
     hosts = hosts or {"node": node.run_node, "browser": browser.run_browser}
     modes = reachable(framework, params.runtimes)
     eb = params.export_batch
-    attempts = {m: {"workload": workload, "runtime": m, "host": m.split(":")[0], "format": FORMAT[m.split(":")[1]],
-                    "source_path": SOURCES[framework][FORMAT[m.split(":")[1]]], "steps": [], "stage": "install",
-                    "error": None, "outcome": "fails", "export_batch": eb, "batches": {},
-                    "tolerance": asdict(params.tolerance()), "processes": 0} for m in modes}
+    attempts = {
+        m: {
+            "workload": workload,
+            "runtime": m,
+            "host": m.split(":")[0],
+            "format": FORMAT[m.split(":")[1]],
+            "source_path": SOURCES[framework][FORMAT[m.split(":")[1]]],
+            "steps": [],
+            "stage": "install",
+            "error": None,
+            "outcome": "fails",
+            "export_batch": eb,
+            "batches": {},
+            "tolerance": asdict(params.tolerance()),
+            "processes": 0,
+        }
+        for m in modes
+    }
     records: list[dict] = []
     samples: list[dict] = []
 
@@ -184,8 +303,10 @@ def measure_workload(framework: str, workload: str, params: Params, threads: int
             continue
         modules[mode] = got.path
         attempts[mode]["install"] = "reused" if got.reused else "installed"
-        records += [_rec(workload, mode, eb, "install_ok", 1),
-                    _rec(workload, mode, eb, "package_bytes", installs.folder_bytes(got.path))]
+        records += [
+            _rec(workload, mode, eb, "install_ok", 1),
+            _rec(workload, mode, eb, "package_bytes", installs.folder_bytes(got.path)),
+        ]
         if not got.reused:
             records.append(_rec(workload, mode, eb, "install_s", got.seconds))
 
@@ -205,8 +326,9 @@ def measure_workload(framework: str, workload: str, params: Params, threads: int
             artifact, steps = exporters.export(framework, model, spec, path, artifacts / workload / path, inputs[eb])
             info: dict = {}
             if fmt == "tfjs":
-                artifact, info = tfjs_convert(artifact, artifacts / workload / "tfjs", params.convert_timeout_s,
-                                              params.install_timeout_s)
+                artifact, info = tfjs_convert(
+                    artifact, artifacts / workload / "tfjs", params.convert_timeout_s, params.install_timeout_s
+                )
                 steps = [*steps, "tensorflowjs_converter"]
             models[fmt] = (artifact, steps, time.perf_counter() - started, info)
         except installs.InstallFailed as exc:
@@ -229,8 +351,11 @@ def measure_workload(framework: str, workload: str, params: Params, threads: int
             continue
         artifact, steps, convert_s, info = made
         a.update(steps=steps, stage="load", **info)
-        records += [_rec(workload, mode, eb, "artifact_ok", 1), _rec(workload, mode, eb, "convert_s", convert_s),
-                    _rec(workload, mode, eb, "model_bytes", artifact_bytes(artifact))]
+        records += [
+            _rec(workload, mode, eb, "artifact_ok", 1),
+            _rec(workload, mode, eb, "convert_s", convert_s),
+            _rec(workload, mode, eb, "model_bytes", artifact_bytes(artifact)),
+        ]
         ready.append(mode)
 
     # 3. Fresh processes, the runtimes taking turns in a seeded random order: each process round runs every
@@ -247,9 +372,17 @@ def measure_workload(framework: str, workload: str, params: Params, threads: int
             progress(f"{workload}: {mode}, process {process + 1} of {params.processes}")
             wanted = inputs if process == 0 else {b: inputs[b] for b in params.latency_batches}
             artifact = models[a["format"]][0]
-            result, outputs = run_one(hosts[a["host"]], mode, modules[mode], artifact, wanted,
-                                      list(params.latency_batches), params, threads,
-                                      scratch / workload / mode.replace(":", "-") / f"p{process}")
+            result, outputs = run_one(
+                hosts[a["host"]],
+                mode,
+                modules[mode],
+                artifact,
+                wanted,
+                list(params.latency_batches),
+                params,
+                threads,
+                scratch / workload / mode.replace(":", "-") / f"p{process}",
+            )
             if process == 0:
                 _first_process(a, result, outputs, inputs, source, spec, params, records, workload, mode)
             elif result.get("error"):
@@ -257,25 +390,50 @@ def measure_workload(framework: str, workload: str, params: Params, threads: int
                 continue
             if not result.get("error"):
                 results[mode].append(result)
-                records += [_rec(workload, mode, eb, "runtime_import_s", result["import_s"], process=process),
-                            _rec(workload, mode, eb, "load_s", result["load_s"], process=process)]
+                records += [
+                    _rec(workload, mode, eb, "runtime_import_s", result["import_s"], process=process),
+                    _rec(workload, mode, eb, "load_s", result["load_s"], process=process),
+                ]
                 if result.get("runtime_bytes"):
                     records.append(_rec(workload, mode, eb, "bundle_bytes", result["runtime_bytes"], process=process))
                 for b, lat in result.get("latency", {}).items():
                     records += _latency_records(workload, mode, int(b), lat["samples_s"], process)
-                    samples.append({"workload": workload, "mode": mode, "phase": "infer", "batch_size": int(b),
-                                    "process": process, "values": lat["samples_s"]})
+                    samples.append(
+                        {
+                            "workload": workload,
+                            "mode": mode,
+                            "phase": "infer",
+                            "batch_size": int(b),
+                            "process": process,
+                            "values": lat["samples_s"],
+                        }
+                    )
     for mode in ready:
         attempts[mode]["processes"] = len(results[mode])
         if results[mode]:
             first = results[mode][0]
-            attempts[mode].update({k: first[k] for k in ("runtime_version", "node_version", "browser", "threads_used",
-                                                         "cross_origin_isolated") if k in first})
+            attempts[mode].update(
+                {
+                    k: first[k]
+                    for k in ("runtime_version", "node_version", "browser", "threads_used", "cross_origin_isolated")
+                    if k in first
+                }
+            )
     return [attempts[m] for m in modes], records, samples
 
 
-def _first_process(a: dict, result: dict, outputs: dict, inputs: dict, source: dict, spec, params: Params,
-                   records: list[dict], workload: str, mode: str) -> None:
+def _first_process(
+    a: dict,
+    result: dict,
+    outputs: dict,
+    inputs: dict,
+    source: dict,
+    spec,
+    params: Params,
+    records: list[dict],
+    workload: str,
+    mode: str,
+) -> None:
     """Parity and the outcome from the first process of a runtime (it ran every batch size)."""
     eb = params.export_batch
     if result.get("error"):
@@ -315,8 +473,14 @@ def run(job: Request) -> dict:
     return result
 
 
-def measure_all(framework: str, params: Params, threads: int, artifacts: Path = Path("artifacts"),
-                scratch: Path = Path("scratch"), progress: Callable[[str], None] = lambda what: None) -> dict:
+def measure_all(
+    framework: str,
+    params: Params,
+    threads: int,
+    artifacts: Path = Path("artifacts"),
+    scratch: Path = Path("scratch"),
+    progress: Callable[[str], None] = lambda what: None,
+) -> dict:
     """Every workload in every reachable runtime. A failing runtime is recorded; only an unknown framework raises."""
     if framework not in SOURCES:
         raise ValueError(f"{framework} has no path to ONNX or TF.js here; known: {', '.join(SOURCES)}")
@@ -331,6 +495,12 @@ def measure_all(framework: str, params: Params, threads: int, artifacts: Path = 
     chromium = browser.find_chromium()
     # The programs outside Python that ran the models, beside the device (their versions also key the job).
     hosts = {"node": node.node_version(), "chromium": browser.chromium_version(chromium) if chromium else None}
-    return {"mode": "javascript", "framework_version": adapter.version(),
-            "device_info": {"device_name": "cpu", **hosts}, "records": records, "samples": samples, "checks": [],
-            "attempts": attempts}
+    return {
+        "mode": "javascript",
+        "framework_version": adapter.version(),
+        "device_info": {"device_name": "cpu", **hosts},
+        "records": records,
+        "samples": samples,
+        "checks": [],
+        "attempts": attempts,
+    }

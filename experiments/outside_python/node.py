@@ -15,8 +15,12 @@ from fwbench.measure.timing import TimerConfig
 
 RUNNER = Path(__file__).resolve().parent / "node" / "run.js"
 #: The runtimes node/run.js knows, each with the npm package set (a folder of node/) that holds it.
-RUNTIMES = {"onnxruntime-node": "onnxruntime-node", "onnxruntime-web": "onnxruntime-web", "tfjs-wasm": "tfjs-wasm",
-            "tfjs-node": "tfjs-node"}
+RUNTIMES = {
+    "onnxruntime-node": "onnxruntime-node",
+    "onnxruntime-web": "onnxruntime-web",
+    "tfjs-wasm": "tfjs-wasm",
+    "tfjs-node": "tfjs-node",
+}
 
 
 def node_version() -> str | None:
@@ -43,26 +47,53 @@ def read_output(path: Path, batch: int) -> np.ndarray:
     return np.fromfile(path, dtype="<f4").reshape(batch, -1)
 
 
-def run_node(runtime: str, modules: Path, model: Path, inputs: dict[int, np.ndarray], latency: list[int],
-             timer: TimerConfig, threads: int, workdir: Path, timeout_s: float) -> tuple[dict, dict[int, np.ndarray]]:
+def run_node(
+    runtime: str,
+    modules: Path,
+    model: Path,
+    inputs: dict[int, np.ndarray],
+    latency: list[int],
+    timer: TimerConfig,
+    threads: int,
+    workdir: Path,
+    timeout_s: float,
+) -> tuple[dict, dict[int, np.ndarray]]:
     """Load and run `model` in a fresh `node` process; its result (a failure is one, with its error) and outputs."""
     node = shutil.which("node")
     if node is None:
-        return {"stage": "load", "error": {"type": "NodeMissing", "message": "node is not on PATH", "traceback": ""}}, {}
+        return {
+            "stage": "load",
+            "error": {"type": "NodeMissing", "message": "node is not on PATH", "traceback": ""},
+        }, {}
     workdir = workdir.resolve()
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     out = workdir / "result.json"
-    request = {"runtime": runtime, "modules": str(Path(modules).resolve()), "model": str(Path(model).resolve()),
-               "threads": int(threads), "inputs": write_inputs(inputs, workdir / "inputs"), "outputs": str(workdir),
-               "latency": [int(b) for b in latency], "timer": asdict(timer), "out": str(out)}
+    request = {
+        "runtime": runtime,
+        "modules": str(Path(modules).resolve()),
+        "model": str(Path(model).resolve()),
+        "threads": int(threads),
+        "inputs": write_inputs(inputs, workdir / "inputs"),
+        "outputs": str(workdir),
+        "latency": [int(b) for b in latency],
+        "timer": asdict(timer),
+        "out": str(out),
+    }
     (workdir / "request.json").write_text(json.dumps(request))
     try:
-        proc = subprocess.run([node, str(RUNNER), str(workdir / "request.json")], capture_output=True, text=True,
-                              timeout=timeout_s, cwd=workdir)
+        proc = subprocess.run(
+            [node, str(RUNNER), str(workdir / "request.json")],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            cwd=workdir,
+        )
     except subprocess.TimeoutExpired:
-        return {"stage": "load", "error": {"type": "Timeout", "message": f"no result after {timeout_s:g} s",
-                                           "traceback": ""}}, {}
+        return {
+            "stage": "load",
+            "error": {"type": "Timeout", "message": f"no result after {timeout_s:g} s", "traceback": ""},
+        }, {}
     if not out.is_file():
         return {"stage": "load", "error": died("the node process", proc.returncode, proc.stderr)}, {}
     result = json.loads(out.read_text())

@@ -11,8 +11,9 @@ def check_attempts(attempts, path, check_name) -> None:
     if not isinstance(attempts, list):
         raise StoreError(f"{path}: attempts is not a list")
     for i, attempt in enumerate(attempts):
-        if not isinstance(attempt, dict) or not all(isinstance(attempt.get(k), str)
-                                                    for k in ("workload", "runtime", "host", "format", "outcome")):
+        if not isinstance(attempt, dict) or not all(
+            isinstance(attempt.get(k), str) for k in ("workload", "runtime", "host", "format", "outcome")
+        ):
             raise StoreError(f"{path}: attempts[{i}] lacks workload, runtime, host, format or outcome")
         for k in ("workload", "runtime", "host", "format", "source_path"):
             if k in attempt:

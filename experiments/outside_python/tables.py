@@ -10,20 +10,70 @@ from fwbench.report.sanitize import md
 
 EXPERIMENT = "outside_python"
 #: Where each runtime ran, in the chapter's order.
-RUNTIME_ORDER = ["node:onnxruntime-node", "node:onnxruntime-web", "node:tfjs-wasm", "node:tfjs-node",
-                 "browser:onnxruntime-web", "browser:tfjs-wasm"]
+RUNTIME_ORDER = [
+    "node:onnxruntime-node",
+    "node:onnxruntime-web",
+    "node:tfjs-wasm",
+    "node:tfjs-node",
+    "browser:onnxruntime-web",
+    "browser:tfjs-wasm",
+]
 ONNX_RUNTIMES = ("onnxruntime-node", "onnxruntime-web")
 #: What a runtime is called in the chapter.
-NAMES = {"onnxruntime-node": "ONNX Runtime for Node (native)", "onnxruntime-web": "ONNX Runtime Web (WebAssembly)",
-         "tfjs-wasm": "TensorFlow.js (WebAssembly backend)", "tfjs-node": "TensorFlow.js on tfjs-node (native)"}
+NAMES = {
+    "onnxruntime-node": "ONNX Runtime for Node (native)",
+    "onnxruntime-web": "ONNX Runtime Web (WebAssembly)",
+    "tfjs-wasm": "TensorFlow.js (WebAssembly backend)",
+    "tfjs-node": "TensorFlow.js on tfjs-node (native)",
+}
 
-COLUMNS = ["machine_label", "framework", "framework_version", "workload", "runtime", "host", "runtime_name", "format",
-           "source_path", "outcome", "stage", "steps", "error_type", "error_message", "traceback", "max_abs_err",
-           "max_rel_err", "parity_ok", "dynamic_batch_ok", "batches", "install_ok", "package_bytes", "bundle_bytes",
-           "model_bytes", "convert_s", "runtime_import_s", "load_s", "load_ci_low_s", "load_ci_high_s",
-           "latency_b1_s", "latency_b1_ci_low_s", "latency_b1_ci_high_s", "latency_b64_s", "latency_b64_ci_low_s",
-           "latency_b64_ci_high_s", "processes", "runtime_version", "threads", "threads_used",
-           "cross_origin_isolated", "converter", "export_batch", "atol", "rtol", "run_id"]
+COLUMNS = [
+    "machine_label",
+    "framework",
+    "framework_version",
+    "workload",
+    "runtime",
+    "host",
+    "runtime_name",
+    "format",
+    "source_path",
+    "outcome",
+    "stage",
+    "steps",
+    "error_type",
+    "error_message",
+    "traceback",
+    "max_abs_err",
+    "max_rel_err",
+    "parity_ok",
+    "dynamic_batch_ok",
+    "batches",
+    "install_ok",
+    "package_bytes",
+    "bundle_bytes",
+    "model_bytes",
+    "convert_s",
+    "runtime_import_s",
+    "load_s",
+    "load_ci_low_s",
+    "load_ci_high_s",
+    "latency_b1_s",
+    "latency_b1_ci_low_s",
+    "latency_b1_ci_high_s",
+    "latency_b64_s",
+    "latency_b64_ci_low_s",
+    "latency_b64_ci_high_s",
+    "processes",
+    "runtime_version",
+    "threads",
+    "threads_used",
+    "cross_origin_isolated",
+    "converter",
+    "export_batch",
+    "atol",
+    "rtol",
+    "run_id",
+]
 
 
 def _one(records: list[dict], mode: str, workload: str, metric: str):
@@ -35,9 +85,14 @@ def _one(records: list[dict], mode: str, workload: str, metric: str):
 
 def per_process(records: list[dict], mode: str, workload: str, metric: str, batch: int | None = None) -> dict:
     """{process: value} of a metric stored once per process (latency medians, imports, loads)."""
-    return {r.get("process", 0): r["value"] for r in records
-            if r.get("mode") == mode and r.get("workload") == workload and r["metric"] == metric
-            and (batch is None or r["batch_size"] == batch)}
+    return {
+        r.get("process", 0): r["value"]
+        for r in records
+        if r.get("mode") == mode
+        and r.get("workload") == workload
+        and r["metric"] == metric
+        and (batch is None or r["batch_size"] == batch)
+    }
 
 
 def over_processes(values: dict) -> tuple[float | None, float | None, float | None]:
@@ -62,14 +117,31 @@ def attempts(report: Report) -> pd.DataFrame:
     rows = []
     for run, job in report.experiment_jobs(EXPERIMENT):
         params = job.get("params", {})
-        base = {"machine_label": run.manifest["machine_label"], "framework": job["framework"],
-                "framework_version": job.get("framework_version", ""), "run_id": run.run_id,
-                "export_batch": params.get("export_batch"), "atol": params.get("atol"), "rtol": params.get("rtol")}
+        base = {
+            "machine_label": run.manifest["machine_label"],
+            "framework": job["framework"],
+            "framework_version": job.get("framework_version", ""),
+            "run_id": run.run_id,
+            "export_batch": params.get("export_batch"),
+            "atol": params.get("atol"),
+            "rtol": params.get("rtol"),
+        }
         if job["status"] != "ok":
             for workload in params.get("workloads", [job["workload"]]):
-                rows.append({**base, "workload": workload, "runtime": "(job)", "host": "", "runtime_name": "",
-                             "outcome": "fails", "stage": "job", "error_type": job["error"]["type"],
-                             "error_message": job["error"]["message"], "traceback": job["error"].get("traceback", "")})
+                rows.append(
+                    {
+                        **base,
+                        "workload": workload,
+                        "runtime": "(job)",
+                        "host": "",
+                        "runtime_name": "",
+                        "outcome": "fails",
+                        "stage": "job",
+                        "error_type": job["error"]["type"],
+                        "error_message": job["error"]["message"],
+                        "traceback": job["error"].get("traceback", ""),
+                    }
+                )
             continue
         recs = job["records"]
         for a in job.get("attempts", []):
@@ -77,22 +149,41 @@ def attempts(report: Report) -> pd.DataFrame:
             err = a.get("error") or {}
             first = a.get("batches", {}).get(str(a.get("export_batch")), {})
             load = over_processes(per_process(recs, mode, w, "load_s"))
-            row = {**base, "workload": w, "runtime": mode, "host": a.get("host", ""),
-                   "runtime_name": mode.split(":", 1)[-1], "format": a.get("format", ""),
-                   "source_path": a.get("source_path", ""), "outcome": a["outcome"], "stage": a.get("stage", ""),
-                   "steps": " → ".join(a.get("steps", [])), "error_type": err.get("type", ""),
-                   "error_message": err.get("message", ""), "traceback": err.get("traceback", ""),
-                   "max_abs_err": first.get("max_abs_err"), "max_rel_err": first.get("max_rel_err"),
-                   "parity_ok": first.get("passed"), "dynamic_batch_ok": _bool(_one(recs, mode, w, "dynamic_batch_ok")),
-                   "batches": _batches(a), "install_ok": _bool(_one(recs, mode, w, "install_ok")),
-                   "package_bytes": _one(recs, mode, w, "package_bytes"),
-                   "bundle_bytes": over_processes(per_process(recs, mode, w, "bundle_bytes"))[0],
-                   "model_bytes": _one(recs, mode, w, "model_bytes"), "convert_s": _one(recs, mode, w, "convert_s"),
-                   "runtime_import_s": over_processes(per_process(recs, mode, w, "runtime_import_s"))[0],
-                   "load_s": load[0], "load_ci_low_s": load[1], "load_ci_high_s": load[2],
-                   "processes": a.get("processes", 0), "runtime_version": a.get("runtime_version", ""),
-                   "threads": job.get("settings", {}).get("threads"), "threads_used": a.get("threads_used"),
-                   "cross_origin_isolated": a.get("cross_origin_isolated"), "converter": a.get("converter", "")}
+            row = {
+                **base,
+                "workload": w,
+                "runtime": mode,
+                "host": a.get("host", ""),
+                "runtime_name": mode.split(":", 1)[-1],
+                "format": a.get("format", ""),
+                "source_path": a.get("source_path", ""),
+                "outcome": a["outcome"],
+                "stage": a.get("stage", ""),
+                "steps": " → ".join(a.get("steps", [])),
+                "error_type": err.get("type", ""),
+                "error_message": err.get("message", ""),
+                "traceback": err.get("traceback", ""),
+                "max_abs_err": first.get("max_abs_err"),
+                "max_rel_err": first.get("max_rel_err"),
+                "parity_ok": first.get("passed"),
+                "dynamic_batch_ok": _bool(_one(recs, mode, w, "dynamic_batch_ok")),
+                "batches": _batches(a),
+                "install_ok": _bool(_one(recs, mode, w, "install_ok")),
+                "package_bytes": _one(recs, mode, w, "package_bytes"),
+                "bundle_bytes": over_processes(per_process(recs, mode, w, "bundle_bytes"))[0],
+                "model_bytes": _one(recs, mode, w, "model_bytes"),
+                "convert_s": _one(recs, mode, w, "convert_s"),
+                "runtime_import_s": over_processes(per_process(recs, mode, w, "runtime_import_s"))[0],
+                "load_s": load[0],
+                "load_ci_low_s": load[1],
+                "load_ci_high_s": load[2],
+                "processes": a.get("processes", 0),
+                "runtime_version": a.get("runtime_version", ""),
+                "threads": job.get("settings", {}).get("threads"),
+                "threads_used": a.get("threads_used"),
+                "cross_origin_isolated": a.get("cross_origin_isolated"),
+                "converter": a.get("converter", ""),
+            }
             for b in (1, 64):
                 est, lo, hi = over_processes(per_process(recs, mode, w, "step_time_median_s", b))
                 row.update({f"latency_b{b}_s": est, f"latency_b{b}_ci_low_s": lo, f"latency_b{b}_ci_high_s": hi})
@@ -102,7 +193,11 @@ def attempts(report: Report) -> pd.DataFrame:
         return df
     order = {r: i for i, r in enumerate(RUNTIME_ORDER)}
     df["_order"] = [order.get(r, len(order)) for r in df["runtime"]]
-    return df.sort_values(["machine_label", "framework", "workload", "_order"]).drop(columns="_order").reset_index(drop=True)
+    return (
+        df.sort_values(["machine_label", "framework", "workload", "_order"])
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
 
 
 def _bool(value):
@@ -127,8 +222,13 @@ def latency_samples(report: Report) -> dict:
             continue
         for r in job["records"]:
             if r["metric"] == "step_time_median_s":
-                key = (run.manifest["machine_label"], job["framework"], r.get("workload"), r.get("mode"),
-                       r["batch_size"])
+                key = (
+                    run.manifest["machine_label"],
+                    job["framework"],
+                    r.get("workload"),
+                    r.get("mode"),
+                    r["batch_size"],
+                )
                 out.setdefault(key, {})[r.get("process", 0)] = r["value"]
     return out
 
@@ -139,18 +239,24 @@ def what_was_measured(att: pd.DataFrame) -> str:
     ran = att[att["runtime_version"].fillna("") != ""].drop_duplicates("runtime")
     first = att.iloc[0]
     converter = att[att["converter"].fillna("") != ""]["converter"]
-    return (f"{att['runtime'].nunique()} host:runtime pairs, models from {att['framework'].nunique()} source "
-            f"frameworks ({', '.join(f'{md(f)} {md(v)}' for f, v in versions.items())}), on the workloads "
-            f"{md(', '.join(sorted(att['workload'].unique())))}, on {att['machine_label'].nunique()} machine(s): "
-            f"{len(att)} (source, workload, runtime) rows in all.\n\n"
-            "Runtimes and the versions that ran: " + (", ".join(f"{md(r['runtime'])} ({md(r['runtime_version'])})"
-                                                               for _, r in ran.iterrows()) or "none") + ".\n\n"
-            + (f"TF.js models come from the official converter, {md(converter.iloc[0])}, in an environment of its own. "
-               if not converter.empty else "")
-            + f"Parity is checked at the exported batch ({int(first['export_batch'])}) and at every timed batch: the "
-            "runtime's logits against the source framework's own eager model on the same input, float32, passing "
-            f"when every logit is within atol {plain_number(first['atol'])} + rtol {plain_number(first['rtol'])} x "
-            "|source logit| (the export chapter's tolerances).")
+    return (
+        f"{att['runtime'].nunique()} host:runtime pairs, models from {att['framework'].nunique()} source "
+        f"frameworks ({', '.join(f'{md(f)} {md(v)}' for f, v in versions.items())}), on the workloads "
+        f"{md(', '.join(sorted(att['workload'].unique())))}, on {att['machine_label'].nunique()} machine(s): "
+        f"{len(att)} (source, workload, runtime) rows in all.\n\n"
+        "Runtimes and the versions that ran: "
+        + (", ".join(f"{md(r['runtime'])} ({md(r['runtime_version'])})" for _, r in ran.iterrows()) or "none")
+        + ".\n\n"
+        + (
+            f"TF.js models come from the official converter, {md(converter.iloc[0])}, in an environment of its own. "
+            if not converter.empty
+            else ""
+        )
+        + f"Parity is checked at the exported batch ({int(first['export_batch'])}) and at every timed batch: the "
+        "runtime's logits against the source framework's own eager model on the same input, float32, passing "
+        f"when every logit is within atol {plain_number(first['atol'])} + rtol {plain_number(first['rtol'])} x "
+        "|source logit| (the export chapter's tolerances)."
+    )
 
 
 def what_this_means(att: pd.DataFrame) -> str:
@@ -158,28 +264,42 @@ def what_this_means(att: pd.DataFrame) -> str:
     out = []
     for machine, g in att.groupby("machine_label"):
         ok = g.apply(works, axis=1)
-        out.append(f"- {md(machine)}: {int(ok.sum())} of {len(g)} (source, workload, runtime) rows ran and matched "
-                   f"their source model at every batch size; {int((g['outcome'] == 'differs').sum())} ran but "
-                   f"differ; {int((g['outcome'] == 'fails').sum())} failed.")
+        out.append(
+            f"- {md(machine)}: {int(ok.sum())} of {len(g)} (source, workload, runtime) rows ran and matched "
+            f"their source model at every batch size; {int((g['outcome'] == 'differs').sum())} ran but "
+            f"differ; {int((g['outcome'] == 'fails').sum())} failed."
+        )
         onnx = g[g["runtime_name"].isin(ONNX_RUNTIMES)]
         if not onnx.empty:
             good = onnx[onnx.apply(works, axis=1)]
-            out.append(f"  ONNX: {len(good)} of {len(onnx)} ONNX rows worked ("
-                       + "; ".join(f"{md(fw)}: {', '.join(md(r) for r in sorted(set(x['runtime'])))}"
-                                   for fw, x in good.groupby("framework")) + ").")
+            out.append(
+                f"  ONNX: {len(good)} of {len(onnx)} ONNX rows worked ("
+                + "; ".join(
+                    f"{md(fw)}: {', '.join(md(r) for r in sorted(set(x['runtime'])))}"
+                    for fw, x in good.groupby("framework")
+                )
+                + ")."
+            )
         failed = g[g["outcome"] == "fails"]
         for _, r in failed.iterrows():
-            out.append(f"  Failed: {md(r['framework'])} → {md(r['runtime'])} on {md(r['workload'])} at "
-                       f"{md(r['stage'])}: {md(r['error_type'])}: {md(str(r['error_message'])[:200])}.")
+            out.append(
+                f"  Failed: {md(r['framework'])} → {md(r['runtime'])} on {md(r['workload'])} at "
+                f"{md(r['stage'])}: {md(r['error_type'])}: {md(str(r['error_message'])[:200])}."
+            )
         web = g[g["host"] == "browser"].dropna(subset=["latency_b1_s"])
         for (fw, w), x in web.groupby(["framework", "workload"]):
-            parts = [f"{md(r['runtime_name'])} {fmt_s(r['latency_b1_s'])} at batch 1"
-                     + (f", {r['bundle_bytes'] / 1e6:.1f} MB of runtime files" if pd.notna(r["bundle_bytes"]) else "")
-                     for _, r in x.iterrows()]
+            parts = [
+                f"{md(r['runtime_name'])} {fmt_s(r['latency_b1_s'])} at batch 1"
+                + (f", {r['bundle_bytes'] / 1e6:.1f} MB of runtime files" if pd.notna(r["bundle_bytes"]) else "")
+                for _, r in x.iterrows()
+            ]
             out.append(f"  In the browser, {md(fw)} {md(w)}: " + "; ".join(parts) + ".")
         sizes = g[g["package_bytes"].notna()].drop_duplicates("runtime_name")
         if not sizes.empty:
-            out.append("  Installed size (node_modules): " + ", ".join(
-                f"{md(r['runtime_name'])} {r['package_bytes'] / 1e6:.0f} MB" for _, r in sizes.iterrows()) + ".")
+            out.append(
+                "  Installed size (node_modules): "
+                + ", ".join(f"{md(r['runtime_name'])} {r['package_bytes'] / 1e6:.0f} MB" for _, r in sizes.iterrows())
+                + "."
+            )
     out.append("\nSee {doc}`claims` (X7) for the verdict these rows feed.")
     return "\n".join(out)

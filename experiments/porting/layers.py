@@ -45,40 +45,78 @@ class Kind:
     layers: dict = field(metadata={"help": "framework -> the idiomatic layer built"})
 
 
-KINDS = {k.name: k for k in (
-    Kind("dense", "dense + GELU (a transformer feed-forward's first half)",
-         {"torch": "nn.Linear + nn.GELU()", "tensorflow": "layers.Dense(activation='gelu')",
-          "jax": "nnx.Linear + nnx.gelu"}),
-    Kind("conv2d", "conv2d 3x3, stride 2, padded (a ResNet stage's first conv)",
-         {"torch": "nn.Conv2d(padding=1)", "tensorflow": "layers.Conv2D(padding='same')",
-          "jax": "nnx.Conv(padding='SAME')"}),
-    Kind("batchnorm", "batch norm, eval mode with running statistics",
-         {"torch": "nn.BatchNorm1d", "tensorflow": "layers.BatchNormalization", "jax": "nnx.BatchNorm"}),
-    Kind("layernorm", "layer norm", {"torch": "nn.LayerNorm", "tensorflow": "layers.LayerNormalization",
-                                     "jax": "nnx.LayerNorm"}),
-    Kind("attention", "multi-head self-attention",
-         {"torch": "nn.MultiheadAttention(batch_first=True)", "tensorflow": "layers.MultiHeadAttention",
-          "jax": "nnx.MultiHeadAttention"}),
-    Kind("gru", "GRU over a sequence (the RNN cell: GRU, whose gate order differs between frameworks)",
-         {"torch": "nn.GRU(batch_first=True)", "tensorflow": "layers.GRU(return_sequences=True)",
-          "jax": "nnx.RNN(nnx.GRUCell)"}),
-    Kind("embedding", "embedding", {"torch": "nn.Embedding", "tensorflow": "layers.Embedding", "jax": "nnx.Embed"}),
-)}
+KINDS = {
+    k.name: k
+    for k in (
+        Kind(
+            "dense",
+            "dense + GELU (a transformer feed-forward's first half)",
+            {
+                "torch": "nn.Linear + nn.GELU()",
+                "tensorflow": "layers.Dense(activation='gelu')",
+                "jax": "nnx.Linear + nnx.gelu",
+            },
+        ),
+        Kind(
+            "conv2d",
+            "conv2d 3x3, stride 2, padded (a ResNet stage's first conv)",
+            {
+                "torch": "nn.Conv2d(padding=1)",
+                "tensorflow": "layers.Conv2D(padding='same')",
+                "jax": "nnx.Conv(padding='SAME')",
+            },
+        ),
+        Kind(
+            "batchnorm",
+            "batch norm, eval mode with running statistics",
+            {"torch": "nn.BatchNorm1d", "tensorflow": "layers.BatchNormalization", "jax": "nnx.BatchNorm"},
+        ),
+        Kind(
+            "layernorm",
+            "layer norm",
+            {"torch": "nn.LayerNorm", "tensorflow": "layers.LayerNormalization", "jax": "nnx.LayerNorm"},
+        ),
+        Kind(
+            "attention",
+            "multi-head self-attention",
+            {
+                "torch": "nn.MultiheadAttention(batch_first=True)",
+                "tensorflow": "layers.MultiHeadAttention",
+                "jax": "nnx.MultiHeadAttention",
+            },
+        ),
+        Kind(
+            "gru",
+            "GRU over a sequence (the RNN cell: GRU, whose gate order differs between frameworks)",
+            {
+                "torch": "nn.GRU(batch_first=True)",
+                "tensorflow": "layers.GRU(return_sequences=True)",
+                "jax": "nnx.RNN(nnx.GRUCell)",
+            },
+        ),
+        Kind("embedding", "embedding", {"torch": "nn.Embedding", "tensorflow": "layers.Embedding", "jax": "nnx.Embed"}),
+    )
+}
 
 #: Kinds of transformation. A layer kind ports *straightforwardly* when every pair needs only these: moving,
 #: transposing, reshaping or slicing arrays (the data's NCHW/NHWC transpose included).
-LAYOUT = {"transpose": "transpose an array", "reshape": "reshape an array (heads split out, biases stacked)",
-          "split": "slice one array into several (fused projections)",
-          "layout": "the data's NCHW/NHWC layout (a transpose of inputs and outputs)"}
+LAYOUT = {
+    "transpose": "transpose an array",
+    "reshape": "reshape an array (heads split out, biases stacked)",
+    "split": "slice one array into several (fused projections)",
+    "layout": "the data's NCHW/NHWC layout (a transpose of inputs and outputs)",
+}
 #: Kinds that take more than that: knowing a convention the arrays do not carry.
-CONVENTION = {"epsilon": "a normalization's epsilon differs between the frameworks' defaults",
-              "momentum": "running statistics' momentum convention (m against 1 - m); eval outputs do not depend on "
-                          "it, training resumed in the target does",
-              "gelu": "GELU exact (erf) against its tanh approximation",
-              "padding": "padding made explicit ('same' pads asymmetrically at stride 2, torch symmetrically)",
-              "gate order": "recurrent gates in another order",
-              "bias": "biases merged, moved or zero-filled where the target's cell has another bias layout",
-              "custom layer": "the target's stock layer cannot hold the source's arrays: a part is swapped"}
+CONVENTION = {
+    "epsilon": "a normalization's epsilon differs between the frameworks' defaults",
+    "momentum": "running statistics' momentum convention (m against 1 - m); eval outputs do not depend on "
+    "it, training resumed in the target does",
+    "gelu": "GELU exact (erf) against its tanh approximation",
+    "padding": "padding made explicit ('same' pads asymmetrically at stride 2, torch symmetrically)",
+    "gate order": "recurrent gates in another order",
+    "bias": "biases merged, moved or zero-filled where the target's cell has another bias layout",
+    "custom layer": "the target's stock layer cannot hold the source's arrays: a part is swapped",
+}
 STEP_KINDS = {**LAYOUT, **CONVENTION}
 
 
@@ -123,8 +161,10 @@ def data(kind: str, n: int, seed: int, sizes: Sizes = SIZES) -> tuple[np.ndarray
     elif kind == "gru":
         x, out = rng.normal(size=(n, s.seq, s.rnn_inputs)), (n, s.seq, s.hidden)
     elif kind == "embedding":
-        return (rng.integers(0, s.vocab, size=(n, s.seq)).astype(np.int32),
-                rng.normal(size=(n, s.seq, s.embed_features)).astype(np.float32))
+        return (
+            rng.integers(0, s.vocab, size=(n, s.seq)).astype(np.int32),
+            rng.normal(size=(n, s.seq, s.embed_features)).astype(np.float32),
+        )
     else:
         raise ValueError(f"unknown layer kind {kind!r}; known: {', '.join(KINDS)}")
     return x.astype(np.float32), rng.normal(size=out).astype(np.float32)

@@ -28,19 +28,32 @@ LR = 0.05
 class Params:
     """Parameters of the porting experiment that a profile may set."""
 
-    layers: tuple[str, ...] = field(default=tuple(KINDS), metadata={
-        "help": f"layer kinds to port, from: {', '.join(KINDS)}"})
-    train_steps: int = field(default=10, metadata={"bounds": "steps",
-        "help": "plain SGD steps (learning rate 0.05) on seeded synthetic data before the weights move, so that "
-                "weights and running statistics are off their initial values"})
+    layers: tuple[str, ...] = field(
+        default=tuple(KINDS), metadata={"help": f"layer kinds to port, from: {', '.join(KINDS)}"}
+    )
+    train_steps: int = field(
+        default=10,
+        metadata={
+            "bounds": "steps",
+            "help": "plain SGD steps (learning rate 0.05) on seeded synthetic data before the weights move, so that "
+            "weights and running statistics are off their initial values",
+        },
+    )
     train_batch: int = field(default=32, metadata={"bounds": "batch", "help": "batch of those training steps"})
-    parity_batch: int = field(default=8, metadata={"bounds": "batch",
-        "help": "batch of the fixed input (not seen in training) whose outputs are compared"})
+    parity_batch: int = field(
+        default=8,
+        metadata={
+            "bounds": "batch",
+            "help": "batch of the fixed input (not seen in training) whose outputs are compared",
+        },
+    )
     seed: int = field(default=0, metadata={"bounds": "seed", "help": "seed of the data and of each layer's init"})
-    atol: float = field(default=1e-5, metadata={"bounds": "tolerance",
-        "help": "parity: absolute tolerance per output (float32)"})
-    rtol: float = field(default=1e-4, metadata={"bounds": "tolerance",
-        "help": "parity: relative tolerance per output (float32)"})
+    atol: float = field(
+        default=1e-5, metadata={"bounds": "tolerance", "help": "parity: absolute tolerance per output (float32)"}
+    )
+    rtol: float = field(
+        default=1e-4, metadata={"bounds": "tolerance", "help": "parity: relative tolerance per output (float32)"}
+    )
 
     def __post_init__(self):
         unknown = [k for k in self.layers if k not in KINDS]
@@ -87,8 +100,9 @@ def train_source(source: str, kind: str, params: Params) -> Trained:
     x_eval, _ = data(kind, params.parity_batch, params.seed + 1)
     arrays = hook.arrays(kind, layer)
     moved = {k: bool(np.any(arrays[k] != before[k])) for k in arrays}
-    return Trained(kind, layer, arrays, hook.settings(kind, layer), x_eval, hook.forward(kind, layer, x_eval),
-                   losses, moved)
+    return Trained(
+        kind, layer, arrays, hook.settings(kind, layer), x_eval, hook.forward(kind, layer, x_eval), losses, moved
+    )
 
 
 def naive_copy(src: Trained, target: str, params: Params) -> dict:
@@ -103,8 +117,9 @@ def naive_copy(src: Trained, target: str, params: Params) -> dict:
         pairs = list(zip(src.arrays.items(), wanted.items()))
         misfit = [f"{a} {v.shape} -> {b} {w.shape}" for (a, v), (b, w) in pairs if v.shape != w.shape]
         if len(src.arrays) != len(wanted) or misfit:
-            detail = f"{len(src.arrays)} arrays against {len(wanted)}" + (f"; shapes differ: {'; '.join(misfit)}"
-                                                                          if misfit else "")
+            detail = f"{len(src.arrays)} arrays against {len(wanted)}" + (
+                f"; shapes differ: {'; '.join(misfit)}" if misfit else ""
+            )
             return {"outcome": "refused", "detail": detail}
         hook.assign(src.kind, layer, {b: v for (_, v), (b, _) in pairs})
         got = hook.forward(src.kind, layer, src.x)
@@ -117,9 +132,18 @@ def naive_copy(src: Trained, target: str, params: Params) -> dict:
 def port_one(source: str, src: Trained, target: str, params: Params) -> dict:
     """One (layer kind, source, target) by hand: the naive copy, then the conversion."""
     conv = converters.get(src.kind, source, target)
-    attempt = {"layer": src.kind, "source": source, "target": target, "route": "weights", "steps": list(conv.steps),
-               "lines": conv.lines, "converter": conv.fn.__name__, "naive": naive_copy(src, target, params),
-               "tolerance": asdict(params.tolerance()), "error": None}
+    attempt = {
+        "layer": src.kind,
+        "source": source,
+        "target": target,
+        "route": "weights",
+        "steps": list(conv.steps),
+        "lines": conv.lines,
+        "converter": conv.fn.__name__,
+        "naive": naive_copy(src, target, params),
+        "tolerance": asdict(params.tolerance()),
+        "error": None,
+    }
     hook = hooks.get(target)
     try:
         arrays, settings = conv.fn(src.arrays, src.settings)
@@ -143,16 +167,22 @@ def _rec(kind: str, route: str, target: str, batch: int, metric: str, value: flo
 
 def attempt_records(a: dict, batch: int) -> list[dict]:
     """An attempt's numbers in the tidy schema (its text, errors included, stays in the job's `attempts`)."""
+
     def rec(metric, value):
         return _rec(a["layer"], a["route"], a["target"], batch, metric, value)
+
     out = [rec("port_ok", a["outcome"] == "matches")]
     if a.get("max_abs_err") is not None:
         out += [rec("max_abs_err", a["max_abs_err"]), rec("max_rel_err", a["max_rel_err"])]
     if a["route"] == "weights":
         naive = a["naive"]
-        out += [rec("naive_ok", naive["outcome"] == "matches"), rec("naive_silent_wrong", naive["outcome"] == "silent-wrong"),
-                rec("transformations", len(a["steps"])), rec("conversion_lines", a["lines"]),
-                rec("straightforward", a["outcome"] == "matches" and straightforward(a["steps"]))]
+        out += [
+            rec("naive_ok", naive["outcome"] == "matches"),
+            rec("naive_silent_wrong", naive["outcome"] == "silent-wrong"),
+            rec("transformations", len(a["steps"])),
+            rec("conversion_lines", a["lines"]),
+            rec("straightforward", a["outcome"] == "matches" and straightforward(a["steps"])),
+        ]
         if naive.get("max_abs_err") is not None:
             out.append(rec("naive_max_abs_err", naive["max_abs_err"]))
     else:
@@ -163,23 +193,33 @@ def attempt_records(a: dict, batch: int) -> list[dict]:
 def check(a: dict) -> dict:
     """The stored parity check of one attempt: the ported layer against the source, within the tolerance."""
     tol = a["tolerance"]
-    return {"name": f"parity {a['route']}: {a['layer']} {a['source']} -> {a['target']}",
-            "passed": a["outcome"] == "matches", "value": a.get("max_abs_err"), "tolerance": tol["atol"],
-            "detail": f"|target - source| <= {tol['atol']:g} + {tol['rtol']:g} * |source| on every output"
-                      + (f"; {a['error']['type']}: {a['error']['message'][:300]}" if a.get("error") else "")}
+    return {
+        "name": f"parity {a['route']}: {a['layer']} {a['source']} -> {a['target']}",
+        "passed": a["outcome"] == "matches",
+        "value": a.get("max_abs_err"),
+        "tolerance": tol["atol"],
+        "detail": f"|target - source| <= {tol['atol']:g} + {tol['rtol']:g} * |source| on every output"
+        + (f"; {a['error']['type']}: {a['error']['message'][:300]}" if a.get("error") else ""),
+    }
 
 
 def run(job: Request) -> dict:
     """The experiment's job: every layer kind of the params from one source framework along one route."""
     framework_threads = {fw: get_adapter(fw).configure(job.threads) for fw in FRAMEWORKS}
     result = port_all(job.framework, job.variant, job.params, progress=lambda what: job.progress(f"layer: {what}"))
-    result["settings"] = {"framework_threads": {f"{fw}.{k}": v for fw, s in framework_threads.items()
-                                                for k, v in s.items()}}
+    result["settings"] = {
+        "framework_threads": {f"{fw}.{k}": v for fw, s in framework_threads.items() for k, v in s.items()}
+    }
     return result
 
 
-def port_all(source: str, route: str, params: Params, scratch: Path = Path("scratch"),
-             progress: Callable[[str], None] = lambda what: None) -> dict:
+def port_all(
+    source: str,
+    route: str,
+    params: Params,
+    scratch: Path = Path("scratch"),
+    progress: Callable[[str], None] = lambda what: None,
+) -> dict:
     """Every layer kind of `params` from `source` into every other framework along `route`. A layer whose source
     fails to build or train is stored as failed for each target; only a bad name raises."""
     if source not in FRAMEWORKS or route not in ROUTES:
@@ -193,14 +233,31 @@ def port_all(source: str, route: str, params: Params, scratch: Path = Path("scra
             error = error_of(exc)
             sources.append({"layer": kind, "error": error})
             for target in targets(source):
-                attempts.append({"layer": kind, "source": source, "target": target, "route": route, "steps": [],
-                                 "outcome": "fails", "stage": "source", "error": error,
-                                 "tolerance": asdict(params.tolerance()), "naive": {"outcome": "error", "error": error}})
+                attempts.append(
+                    {
+                        "layer": kind,
+                        "source": source,
+                        "target": target,
+                        "route": route,
+                        "steps": [],
+                        "outcome": "fails",
+                        "stage": "source",
+                        "error": error,
+                        "tolerance": asdict(params.tolerance()),
+                        "naive": {"outcome": "error", "error": error},
+                    }
+                )
             continue
         sources.append({"layer": kind, "losses": src.losses, "moved": src.moved, "settings": _plain(src.settings)})
-        checks.append({"name": f"trained: {kind} in {source}", "passed": all(src.moved.values()),
-                       "value": src.losses[-1] / src.losses[0], "tolerance": None,
-                       "detail": "every array moved off its initial value in training (value: last loss / first)"})
+        checks.append(
+            {
+                "name": f"trained: {kind} in {source}",
+                "passed": all(src.moved.values()),
+                "value": src.losses[-1] / src.losses[0],
+                "tolerance": None,
+                "detail": "every array moved off its initial value in training (value: last loss / first)",
+            }
+        )
         if route == "weights":
             attempts += [port_one(source, src, target, params) for target in targets(source)]
         else:
@@ -209,9 +266,16 @@ def port_all(source: str, route: str, params: Params, scratch: Path = Path("scra
             attempts += onnx_route.port(source, src, targets(source), params, Path(scratch) / kind)
     for a in attempts:
         records += attempt_records(a, params.parity_batch)
-    return {"mode": ",".join(sorted(targets(source))), "framework_version": get_adapter(source).version(),
-            "device_info": {"device_name": "cpu"}, "records": records, "samples": [],
-            "checks": checks + [check(a) for a in attempts], "attempts": attempts, "sources": sources}
+    return {
+        "mode": ",".join(sorted(targets(source))),
+        "framework_version": get_adapter(source).version(),
+        "device_info": {"device_name": "cpu"},
+        "records": records,
+        "samples": [],
+        "checks": checks + [check(a) for a in attempts],
+        "attempts": attempts,
+        "sources": sources,
+    }
 
 
 def _plain(settings: dict) -> dict:

@@ -24,12 +24,12 @@ CONVERTERS = {"torch": "onnx2torch", "tensorflow": "onnx2tf", "jax": "jaxonnxrun
 #: install into a scratch folder (never into the project's environment).
 NOT_INSTALLABLE = {
     "onnx2torch": "onnx2torch 1.5.15 requires torchvision; the index's torchvision 0.28.0 (the one for torch 2.13) "
-                  "is built against CUDA torch and fails to import against torch 2.13.0+cpu (RuntimeError: operator "
-                  "torchvision::nms does not exist), and a torchvision whose import raises would break every optional "
-                  "torchvision import in torch's own code",
+    "is built against CUDA torch and fails to import against torch 2.13.0+cpu (RuntimeError: operator "
+    "torchvision::nms does not exist), and a torchvision whose import raises would break every optional "
+    "torchvision import in torch's own code",
     "onnx2tf": "onnx2tf 1.28.8 imports tf_keras, which requires the full `tensorflow` 2.21.0 distribution: "
-               "installing it would overwrite the installed tensorflow-cpu's files (pip's dry run: tensorflow-2.21.0 "
-               "tf_keras-2.21.0 onnx_graphsurgeon-0.6.1 sng4onnx-2.0.1)",
+    "installing it would overwrite the installed tensorflow-cpu's files (pip's dry run: tensorflow-2.21.0 "
+    "tf_keras-2.21.0 onnx_graphsurgeon-0.6.1 sng4onnx-2.0.1)",
 }
 
 
@@ -90,8 +90,9 @@ def convert_and_run(target: str, path: Path, x: np.ndarray, workdir: Path) -> np
     if target == "tensorflow":
         import onnx2tf
 
-        model = onnx2tf.convert(input_onnx_file_path=str(path), output_folder_path=str(workdir / "onnx2tf"),
-                                non_verbose=True)
+        model = onnx2tf.convert(
+            input_onnx_file_path=str(path), output_folder_path=str(workdir / "onnx2tf"), non_verbose=True
+        )
         return np.asarray(model(x))
     from jaxonnxruntime import backend
 
@@ -100,8 +101,15 @@ def convert_and_run(target: str, path: Path, x: np.ndarray, workdir: Path) -> np
 
 def port(source: str, src, targets: list[str], params, scratch: Path) -> list[dict]:
     """One layer kind through ONNX: exported once, checked in ONNX Runtime, then one attempt per target."""
-    base = {"layer": src.kind, "source": source, "route": "onnx", "steps": [], "export_ok": False,
-            "tolerance": asdict(params.tolerance()), "error": None}
+    base = {
+        "layer": src.kind,
+        "source": source,
+        "route": "onnx",
+        "steps": [],
+        "export_ok": False,
+        "tolerance": asdict(params.tolerance()),
+        "error": None,
+    }
     path = scratch / f"{source}.onnx"
     try:
         base["steps"] = export(source, src, path)
@@ -117,8 +125,12 @@ def port(source: str, src, targets: list[str], params, scratch: Path) -> list[di
         try:
             got = convert_and_run(target, path, src.x, scratch / target)
         except ImportError as exc:
-            attempt.update(outcome="fails", stage="converter", error=error_of(exc),
-                           finding="converter not installable here: " + NOT_INSTALLABLE.get(name, "not installed"))
+            attempt.update(
+                outcome="fails",
+                stage="converter",
+                error=error_of(exc),
+                finding="converter not installable here: " + NOT_INSTALLABLE.get(name, "not installed"),
+            )
         except Exception as exc:
             attempt.update(outcome="fails", stage="convert", error=error_of(exc))
         else:

@@ -14,8 +14,9 @@ def check_attempts(attempts, path, check_name) -> None:
     if not isinstance(attempts, list):
         raise StoreError(f"{path}: attempts is not a list")
     for i, a in enumerate(attempts):
-        if not isinstance(a, dict) or not all(isinstance(a.get(k), str) for k in ("layer", "source", "target", "route",
-                                                                                   "outcome")):
+        if not isinstance(a, dict) or not all(
+            isinstance(a.get(k), str) for k in ("layer", "source", "target", "route", "outcome")
+        ):
             raise StoreError(f"{path}: attempts[{i}] lacks layer, source, target, route or outcome")
         for k in ("layer", "source", "target", "route"):
             check_name(path, f"attempts[{i}].{k}", a[k])

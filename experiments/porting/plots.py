@@ -34,20 +34,39 @@ def porting_chart(att: pd.DataFrame):
     machines = sorted(w["machine_label"].unique())
     pairs = [p for p in pair_order() if p in set(w["pair"])]
     kinds = [k for k in KINDS if k in set(w["layer"])]
-    fig, axes = plt.subplots(len(machines), 1, figsize=(2.0 + 1.35 * len(pairs), 1.6 + (0.9 + 0.5 * len(kinds)) * len(machines)),
-                             squeeze=False, constrained_layout=True)
+    fig, axes = plt.subplots(
+        len(machines),
+        1,
+        figsize=(2.0 + 1.35 * len(pairs), 1.6 + (0.9 + 0.5 * len(kinds)) * len(machines)),
+        squeeze=False,
+        constrained_layout=True,
+    )
     names = list(CLASSES)
     for ax, machine in zip(axes[:, 0], machines):
         d = w[w["machine_label"] == machine]
-        d = d.assign(cls=[names.index(cell_class(r)) for _, r in d.iterrows()],
-                     label=[f"{int(n)}{'!' if v == 'silent-wrong' else ''}" for n, v in zip(d["n_steps"].fillna(0),
-                                                                                           d["naive"])])
-        codes = d.pivot_table(index="layer", columns="pair", values="cls", aggfunc="first").reindex(index=kinds, columns=pairs)
-        labels = d.pivot_table(index="layer", columns="pair", values="label", aggfunc="first").reindex(index=kinds,
-                                                                                                     columns=pairs)
-        sns.heatmap(codes.astype(float), ax=ax, cmap=ListedColormap(list(CLASSES.values())), vmin=-0.5,
-                    vmax=len(CLASSES) - 0.5, cbar=False, annot=labels.fillna("").values, fmt="", linewidths=1,
-                    linecolor="white", annot_kws={"fontsize": 10, "fontweight": "bold", "color": "white"})
+        d = d.assign(
+            cls=[names.index(cell_class(r)) for _, r in d.iterrows()],
+            label=[f"{int(n)}{'!' if v == 'silent-wrong' else ''}" for n, v in zip(d["n_steps"].fillna(0), d["naive"])],
+        )
+        codes = d.pivot_table(index="layer", columns="pair", values="cls", aggfunc="first").reindex(
+            index=kinds, columns=pairs
+        )
+        labels = d.pivot_table(index="layer", columns="pair", values="label", aggfunc="first").reindex(
+            index=kinds, columns=pairs
+        )
+        sns.heatmap(
+            codes.astype(float),
+            ax=ax,
+            cmap=ListedColormap(list(CLASSES.values())),
+            vmin=-0.5,
+            vmax=len(CLASSES) - 0.5,
+            cbar=False,
+            annot=labels.fillna("").values,
+            fmt="",
+            linewidths=1,
+            linecolor="white",
+            annot_kws={"fontsize": 10, "fontweight": "bold", "color": "white"},
+        )
         ax.set_title(f"{machine}: what moving trained weights took")
         ax.set_xlabel("source → target")
         ax.set_ylabel("layer kind")

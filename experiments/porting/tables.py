@@ -10,10 +10,35 @@ from fwbench.report.sanitize import md
 
 EXPERIMENT = "porting"
 NAMES = {"torch": "torch.nn", "tensorflow": "Keras", "jax": "flax"}
-COLUMNS = ["machine_label", "layer", "source", "target", "pair", "route", "outcome", "stage", "naive", "naive_detail",
-           "naive_max_abs_err", "max_abs_err", "steps", "kinds", "n_steps", "lines", "converter", "straightforward",
-           "export_ok", "finding", "error_type", "error_message", "traceback", "atol", "rtol", "framework_version",
-           "run_id"]
+COLUMNS = [
+    "machine_label",
+    "layer",
+    "source",
+    "target",
+    "pair",
+    "route",
+    "outcome",
+    "stage",
+    "naive",
+    "naive_detail",
+    "naive_max_abs_err",
+    "max_abs_err",
+    "steps",
+    "kinds",
+    "n_steps",
+    "lines",
+    "converter",
+    "straightforward",
+    "export_ok",
+    "finding",
+    "error_type",
+    "error_message",
+    "traceback",
+    "atol",
+    "rtol",
+    "framework_version",
+    "run_id",
+]
 
 
 def pair(source: str, target: str) -> str:
@@ -46,29 +71,60 @@ def attempts(report: Report) -> pd.DataFrame:
     rows = []
     for run, job in report.experiment_jobs(EXPERIMENT):
         params = job.get("params", {})
-        base = {"machine_label": run.manifest["machine_label"], "source": job["framework"], "route": job["variant"],
-                "framework_version": job.get("framework_version", ""), "run_id": run.run_id,
-                "atol": params.get("atol"), "rtol": params.get("rtol")}
+        base = {
+            "machine_label": run.manifest["machine_label"],
+            "source": job["framework"],
+            "route": job["variant"],
+            "framework_version": job.get("framework_version", ""),
+            "run_id": run.run_id,
+            "atol": params.get("atol"),
+            "rtol": params.get("rtol"),
+        }
         if job["status"] != "ok":
             for layer in params.get("layers", list(KINDS)):
                 for target in (f for f in FRAMEWORKS if f != job["framework"]):
-                    rows.append({**base, "layer": layer, "target": target, "outcome": "fails", "stage": "job",
-                                 "error_type": job["error"]["type"], "error_message": job["error"]["message"],
-                                 "traceback": job["error"].get("traceback", ""), "steps": "", "kinds": []})
+                    rows.append(
+                        {
+                            **base,
+                            "layer": layer,
+                            "target": target,
+                            "outcome": "fails",
+                            "stage": "job",
+                            "error_type": job["error"]["type"],
+                            "error_message": job["error"]["message"],
+                            "traceback": job["error"].get("traceback", ""),
+                            "steps": "",
+                            "kinds": [],
+                        }
+                    )
             continue
         for a in job.get("attempts", []):
             err, naive = a.get("error") or {}, a.get("naive") or {}
             kinds = _kinds(a.get("steps", [])) if a["route"] == "weights" else []
-            rows.append({**base, "layer": a["layer"], "target": a["target"], "outcome": a["outcome"],
-                         "stage": a.get("stage", "done" if a["outcome"] != "fails" else ""),
-                         "naive": naive.get("outcome", ""), "naive_detail": naive.get("detail", ""),
-                         "naive_max_abs_err": naive.get("max_abs_err"), "max_abs_err": a.get("max_abs_err"),
-                         "steps": "; ".join(a.get("steps", [])), "kinds": kinds, "n_steps": len(a.get("steps", [])),
-                         "lines": a.get("lines"), "converter": a.get("converter", ""),
-                         "straightforward": is_straightforward(kinds, a["outcome"]) if a["route"] == "weights" else None,
-                         "export_ok": a.get("export_ok"), "finding": a.get("finding", ""),
-                         "error_type": err.get("type", ""), "error_message": err.get("message", ""),
-                         "traceback": err.get("traceback", "")})
+            rows.append(
+                {
+                    **base,
+                    "layer": a["layer"],
+                    "target": a["target"],
+                    "outcome": a["outcome"],
+                    "stage": a.get("stage", "done" if a["outcome"] != "fails" else ""),
+                    "naive": naive.get("outcome", ""),
+                    "naive_detail": naive.get("detail", ""),
+                    "naive_max_abs_err": naive.get("max_abs_err"),
+                    "max_abs_err": a.get("max_abs_err"),
+                    "steps": "; ".join(a.get("steps", [])),
+                    "kinds": kinds,
+                    "n_steps": len(a.get("steps", [])),
+                    "lines": a.get("lines"),
+                    "converter": a.get("converter", ""),
+                    "straightforward": is_straightforward(kinds, a["outcome"]) if a["route"] == "weights" else None,
+                    "export_ok": a.get("export_ok"),
+                    "finding": a.get("finding", ""),
+                    "error_type": err.get("type", ""),
+                    "error_message": err.get("message", ""),
+                    "traceback": err.get("traceback", ""),
+                }
+            )
     df = pd.DataFrame(rows, columns=COLUMNS)
     if df.empty:
         return df
@@ -96,8 +152,9 @@ def matrix(att: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     w = w.assign(text=[cell_text(r) for _, r in w.iterrows()])
     table = w.pivot_table(index="layer", columns="pair", values="text", aggfunc="first")
-    return table.reindex(index=[k for k in KINDS if k in table.index],
-                         columns=[p for p in pair_order() if p in table.columns]).fillna("not measured")
+    return table.reindex(
+        index=[k for k in KINDS if k in table.index], columns=[p for p in pair_order() if p in table.columns]
+    ).fillna("not measured")
 
 
 def per_kind(att: pd.DataFrame) -> pd.DataFrame:
@@ -108,16 +165,37 @@ def per_kind(att: pd.DataFrame) -> pd.DataFrame:
     for (machine, layer), g in w.groupby(["machine_label", "layer"], sort=False):
         g = g[g["stage"] != "job"]  # a job that failed as a whole measured none of its pairs
         kinds = sorted({k for ks in g["kinds"] for k in ks})
-        rows.append({"machine_label": machine, "layer": layer, "pairs": len(g),
-                     "ported": int((g["outcome"] == "matches").sum()),
-                     "straightforward_pairs": int(g["straightforward"].fillna(False).astype(bool).sum()),
-                     "naive_silent": int((g["naive"] == "silent-wrong").sum()),
-                     "naive_ok": int((g["naive"] == "matches").sum()),
-                     "beyond_layout": ", ".join(k for k in kinds if k not in LAYOUT),
-                     "layout": ", ".join(k for k in kinds if k in LAYOUT),
-                     "lines": int(g["lines"].fillna(0).sum()), "transformations": int(g["n_steps"].fillna(0).sum())})
-    df = pd.DataFrame(rows, columns=["machine_label", "layer", "pairs", "ported", "straightforward_pairs",
-                                     "naive_silent", "naive_ok", "beyond_layout", "layout", "lines", "transformations"])
+        rows.append(
+            {
+                "machine_label": machine,
+                "layer": layer,
+                "pairs": len(g),
+                "ported": int((g["outcome"] == "matches").sum()),
+                "straightforward_pairs": int(g["straightforward"].fillna(False).astype(bool).sum()),
+                "naive_silent": int((g["naive"] == "silent-wrong").sum()),
+                "naive_ok": int((g["naive"] == "matches").sum()),
+                "beyond_layout": ", ".join(k for k in kinds if k not in LAYOUT),
+                "layout": ", ".join(k for k in kinds if k in LAYOUT),
+                "lines": int(g["lines"].fillna(0).sum()),
+                "transformations": int(g["n_steps"].fillna(0).sum()),
+            }
+        )
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            "machine_label",
+            "layer",
+            "pairs",
+            "ported",
+            "straightforward_pairs",
+            "naive_silent",
+            "naive_ok",
+            "beyond_layout",
+            "layout",
+            "lines",
+            "transformations",
+        ],
+    )
     df["straightforward"] = (df["pairs"] == 6) & (df["straightforward_pairs"] == 6)
     return df
 
@@ -126,20 +204,32 @@ def onnx_table(att: pd.DataFrame) -> pd.DataFrame:
     o = att[att["route"] == "onnx"]
     if o.empty:
         return o
-    return o.assign(result=[("matches" if r["outcome"] == "matches" else
-                             f"{r['outcome']} at {r['stage']}: {r['error_type']}") for _, r in o.iterrows()],
-                    exported=o["export_ok"].map({True: "yes", False: "no"}).fillna("no"))
+    return o.assign(
+        result=[
+            ("matches" if r["outcome"] == "matches" else f"{r['outcome']} at {r['stage']}: {r['error_type']}")
+            for _, r in o.iterrows()
+        ],
+        exported=o["export_ok"].map({True: "yes", False: "no"}).fillna("no"),
+    )
 
 
 def what_was_measured(att: pd.DataFrame) -> str:
     w = att[att["route"] == "weights"]
     tol = att.dropna(subset=["atol"])
-    tol_text = (f"within atol {plain_number(tol['atol'].iloc[0], 2)} + rtol {plain_number(tol['rtol'].iloc[0], 2)} × "
-                f"|source output| on every output (float32)") if not tol.empty else "within the run's tolerance"
-    return (f"{att['layer'].nunique()} layer kind(s) from {att['source'].nunique()} source framework(s): "
-            f"{len(w)} (layer, source, target) conversions by hand and {len(att) - len(w)} attempts through ONNX on "
-            f"{', '.join(md(m) for m in sorted(att['machine_label'].unique()))}. A ported layer *matches* when its "
-            f"outputs on a fixed input the source never trained on agree with the source's {tol_text}.")
+    tol_text = (
+        (
+            f"within atol {plain_number(tol['atol'].iloc[0], 2)} + rtol {plain_number(tol['rtol'].iloc[0], 2)} × "
+            f"|source output| on every output (float32)"
+        )
+        if not tol.empty
+        else "within the run's tolerance"
+    )
+    return (
+        f"{att['layer'].nunique()} layer kind(s) from {att['source'].nunique()} source framework(s): "
+        f"{len(w)} (layer, source, target) conversions by hand and {len(att) - len(w)} attempts through ONNX on "
+        f"{', '.join(md(m) for m in sorted(att['machine_label'].unique()))}. A ported layer *matches* when its "
+        f"outputs on a fixed input the source never trained on agree with the source's {tol_text}."
+    )
 
 
 def what_this_means(att: pd.DataFrame) -> str:
@@ -154,22 +244,34 @@ def what_this_means(att: pd.DataFrame) -> str:
         hard = kinds[~kinds["straightforward"]]
         silent = w[w["naive"] == "silent-wrong"]
         refused = int((w["naive"] == "refused").sum())
-        text = (f"**{md(machine)}.** {len(easy)} of {len(kinds)} layer kinds port on every pair with no more than "
-                f"transposes, reshapes and slices" + (f" ({', '.join(md(k) for k in easy)})" if easy else "") + ". "
-                + ("; ".join(f"{md(r['layer'])} needs {md(r['beyond_layout'] or 'a fix for a failed pair')}"
-                             for _, r in hard.iterrows()) + (". " if len(hard) else "")) +
-                f"{int((w['outcome'] == 'matches').sum())} of {len(w)} conversions by hand match. "
-                f"The naive copy (arrays as-is where every shape fits) matched on {int((w['naive'] == 'matches').sum())}, "
-                f"stopped with a shape or count mismatch on {refused}, and **ran and silently computed something else "
-                f"on {len(silent)}**" + (f" ({', '.join(sorted({md(x) for x in silent['layer']}))})" if len(silent) else "")
-                + ": those are the dangerous cases, since nothing fails until outputs are compared. "
-                f"The conversions by hand take {int(w['lines'].fillna(0).sum())} logical lines in all "
-                f"(median {plain_number(float(w['lines'].median()), 2) if w['lines'].notna().any() else '-'} per pair).")
+        text = (
+            f"**{md(machine)}.** {len(easy)} of {len(kinds)} layer kinds port on every pair with no more than "
+            f"transposes, reshapes and slices"
+            + (f" ({', '.join(md(k) for k in easy)})" if easy else "")
+            + ". "
+            + (
+                "; ".join(
+                    f"{md(r['layer'])} needs {md(r['beyond_layout'] or 'a fix for a failed pair')}"
+                    for _, r in hard.iterrows()
+                )
+                + (". " if len(hard) else "")
+            )
+            + f"{int((w['outcome'] == 'matches').sum())} of {len(w)} conversions by hand match. "
+            f"The naive copy (arrays as-is where every shape fits) matched on {int((w['naive'] == 'matches').sum())}, "
+            f"stopped with a shape or count mismatch on {refused}, and **ran and silently computed something else "
+            f"on {len(silent)}**"
+            + (f" ({', '.join(sorted({md(x) for x in silent['layer']}))})" if len(silent) else "")
+            + ": those are the dangerous cases, since nothing fails until outputs are compared. "
+            f"The conversions by hand take {int(w['lines'].fillna(0).sum())} logical lines in all "
+            f"(median {plain_number(float(w['lines'].median()), 2) if w['lines'].notna().any() else '-'} per pair)."
+        )
         o = g[g["route"] == "onnx"]
         if not o.empty:
-            text += (f" Through ONNX, {int((o['outcome'] == 'matches').sum())} of {len(o)} attempts matched; "
-                     f"{int((o['stage'] == 'converter').sum())} had no installable converter here and "
-                     f"{int((o['stage'] == 'export').sum())} stopped at the export.")
+            text += (
+                f" Through ONNX, {int((o['outcome'] == 'matches').sum())} of {len(o)} attempts matched; "
+                f"{int((o['stage'] == 'converter').sum())} had no installable converter here and "
+                f"{int((o['stage'] == 'export').sum())} stopped at the export."
+            )
         out.append(text)
     return "\n\n".join(out)
 

@@ -22,23 +22,27 @@ X4_P99_FACTOR = 1.25
 X4_P99_NEIGHBOURS = (1.1, 1.5)
 
 
-@rule("X4", "Only the measurable half of *mature*: does the SavedModel, served (TensorFlow Serving where its binary "
-           "is installed, else fwbench's common HTTP frontend with TensorFlow loading the SavedModel), serve reliably "
-           "and as well as the other runtimes behind the same load? Per machine and workload, each runtime's best "
-           "closed-loop throughput and its lowest single-client p99 latency, each over batching on/off and both wire "
-           "formats (error-free levels only), estimated over its server starts: one per process of the profile, the "
-           "processes taking turns with the other variants in a seeded random order. The SavedModel variant is fixed by "
-           "rule (TensorFlow Serving's where it ran), and it meets every other runtime, not one picked by its point "
-           "estimate: with 95% intervals over server starts, the SavedModel is *on par "
-           f"or ahead* when against every other runtime the throughput ratio's whole interval is at or above {X4_THROUGHPUT_SHARE:.0%} and the p99 "
-           f"ratio's whole interval at or below {X4_P99_FACTOR:g}x (why these: a tenth less throughput is what a "
-           f"team accepts for a runtime it already runs, a quarter more p99 where a latency budget notices; the "
-           f"verdict at the neighbouring thresholds is shown beside it); *behind* when against some runtime either ratio lies "
-           f"beyond its bound, Holm-corrected over the runtimes compared (several rivals are several chances), "
-           "(or no SavedModel server served the workload); *inconclusive* otherwise, including a "
-           "runtime measured in one process only (no interval) and a workload with no other runtime to compare. "
-           "Only decided workloads vote (a workload on par or ahead supports the claim, one behind contradicts it). "
-           + SCALE_TEXT + " A SavedModel server that failed turns a supported verdict into *mixed*.")
+@rule(
+    "X4",
+    "Only the measurable half of *mature*: does the SavedModel, served (TensorFlow Serving where its binary "
+    "is installed, else fwbench's common HTTP frontend with TensorFlow loading the SavedModel), serve reliably "
+    "and as well as the other runtimes behind the same load? Per machine and workload, each runtime's best "
+    "closed-loop throughput and its lowest single-client p99 latency, each over batching on/off and both wire "
+    "formats (error-free levels only), estimated over its server starts: one per process of the profile, the "
+    "processes taking turns with the other variants in a seeded random order. The SavedModel variant is fixed by "
+    "rule (TensorFlow Serving's where it ran), and it meets every other runtime, not one picked by its point "
+    "estimate: with 95% intervals over server starts, the SavedModel is *on par "
+    f"or ahead* when against every other runtime the throughput ratio's whole interval is at or above {X4_THROUGHPUT_SHARE:.0%} and the p99 "
+    f"ratio's whole interval at or below {X4_P99_FACTOR:g}x (why these: a tenth less throughput is what a "
+    f"team accepts for a runtime it already runs, a quarter more p99 where a latency budget notices; the "
+    f"verdict at the neighbouring thresholds is shown beside it); *behind* when against some runtime either ratio lies "
+    f"beyond its bound, Holm-corrected over the runtimes compared (several rivals are several chances), "
+    "(or no SavedModel server served the workload); *inconclusive* otherwise, including a "
+    "runtime measured in one process only (no interval) and a workload with no other runtime to compare. "
+    "Only decided workloads vote (a workload on par or ahead supports the claim, one behind contradicts it). "
+    + SCALE_TEXT
+    + " A SavedModel server that failed turns a supported verdict into *mixed*.",
+)
 def rule_x4(report: Report) -> tuple[str, str, pd.DataFrame]:
     from fwbench.experiments.serving import tables as sr
 
@@ -54,6 +58,7 @@ def rule_x4(report: Report) -> tuple[str, str, pd.DataFrame]:
     failed = servers[is_sm & (servers["outcome"] == "fails")]
     if not (is_sm & (servers["outcome"] != "unavailable")).any():
         return "not yet measured", "No SavedModel server ran here.\n" + "\n".join(notes), pd.DataFrame()
+
     def cells_at(share: float, factor: float) -> pd.DataFrame:
         return pd.DataFrame(_x4_rows(servers, best, share, factor))
 
@@ -61,14 +66,25 @@ def rule_x4(report: Report) -> tuple[str, str, pd.DataFrame]:
     if cells.empty:
         return "not yet measured", "\n".join(notes), cells
     verdict, counts = tally(cells)
-    evidence = (f"{counts['supports']} workload(s) on par or ahead, {counts['contradicts']} behind, "
-                f"{counts['inconclusive']} inconclusive. " + count_line(counts) + "\n\n"
-                + "\n".join(f"- {md(c['machine_label'])} {md(c['workload'])}: {c['detail']}: **{ROLE_WORDS[c['role']]}**"
-                            for _, c in cells.iterrows()))
-    evidence += "\n\n" + sensitivity_line("throughput share", X4_THROUGHPUT_SHARE, X4_THROUGHPUT_NEIGHBOURS,
-                                           lambda v: tally(cells_at(v, X4_P99_FACTOR))[0])
-    evidence += " " + sensitivity_line("p99 factor", X4_P99_FACTOR, X4_P99_NEIGHBOURS,
-                                       lambda v: tally(cells_at(X4_THROUGHPUT_SHARE, v))[0], unit="x")
+    evidence = (
+        f"{counts['supports']} workload(s) on par or ahead, {counts['contradicts']} behind, "
+        f"{counts['inconclusive']} inconclusive. "
+        + count_line(counts)
+        + "\n\n"
+        + "\n".join(
+            f"- {md(c['machine_label'])} {md(c['workload'])}: {c['detail']}: **{ROLE_WORDS[c['role']]}**"
+            for _, c in cells.iterrows()
+        )
+    )
+    evidence += "\n\n" + sensitivity_line(
+        "throughput share",
+        X4_THROUGHPUT_SHARE,
+        X4_THROUGHPUT_NEIGHBOURS,
+        lambda v: tally(cells_at(v, X4_P99_FACTOR))[0],
+    )
+    evidence += " " + sensitivity_line(
+        "p99 factor", X4_P99_FACTOR, X4_P99_NEIGHBOURS, lambda v: tally(cells_at(X4_THROUGHPUT_SHARE, v))[0], unit="x"
+    )
     verdict, evidence, cells = _x4_finish(verdict, evidence, cells, servers, is_sm, failed, notes)
     return verdict, evidence + _frontend_note(sr.time_breakdown(lv, best), cells), cells
 
@@ -81,10 +97,12 @@ def _frontend_note(breakdown: pd.DataFrame, cells: pd.DataFrame) -> str:
     if not sr.frontend_bound(breakdown):
         return ""
     known = breakdown[breakdown["reported"]]
-    note = (f"At its best throughput every runtime on the common frontend kept its model busy at most "
-            f"{known['model_busy'].max():.0%} of the time, so the throughput compared is mostly the frontend's: on par "
-            f"here does not show the runtimes equal (the serving chapter's *Where a request's time goes* compares "
-            f"the calls alone).")
+    note = (
+        f"At its best throughput every runtime on the common frontend kept its model busy at most "
+        f"{known['model_busy'].max():.0%} of the time, so the throughput compared is mostly the frontend's: on par "
+        f"here does not show the runtimes equal (the serving chapter's *Where a request's time goes* compares "
+        f"the calls alone)."
+    )
     cells.attrs["caveat"] = " ".join(x for x in (cells.attrs.get("caveat", ""), note) if x)
     return "\n\n" + note
 
@@ -100,16 +118,31 @@ def _x4_rows(servers: pd.DataFrame, best: pd.DataFrame, share: float, factor: fl
         other = b[~(b["variant"].isin(sm_variants) & (b["framework"] == "tensorflow"))] if not b.empty else b
         row = {"machine_label": machine, "workload": workload}
         if sm.empty:
-            rows.append({**row, "role": "contradicts", "detail": "no SavedModel server served it",
-                         "summary": "no SavedModel server served it"})
+            rows.append(
+                {
+                    **row,
+                    "role": "contradicts",
+                    "detail": "no SavedModel server served it",
+                    "summary": "no SavedModel server served it",
+                }
+            )
             continue
         # Fixed by rule before looking at the numbers: TensorFlow Serving where it ran, else the common frontend
         # loading the SavedModel; never the one that happened to be fastest.
-        top = sm.assign(_rank=sm["variant"].map(lambda v: 0 if v == TF_SERVING else 1)).sort_values(
-            ["_rank", "variant"]).iloc[0]
+        top = (
+            sm.assign(_rank=sm["variant"].map(lambda v: 0 if v == TF_SERVING else 1))
+            .sort_values(["_rank", "variant"])
+            .iloc[0]
+        )
         if other.empty:
-            rows.append({**row, "role": "inconclusive", "detail": "no other runtime to compare",
-                         "summary": "no other runtime to compare"})
+            rows.append(
+                {
+                    **row,
+                    "role": "inconclusive",
+                    "detail": "no other runtime to compare",
+                    "summary": "no other runtime to compare",
+                }
+            )
             continue
         rows.append({**row, **_x4_cell(top, other, share, factor)})
     return rows
@@ -120,14 +153,19 @@ def _x4_finish(verdict, evidence, cells, servers, is_sm, failed, notes):
     if not failed.empty:
         evidence += "\n\nSavedModel server starts that failed:\n" + "\n".join(
             f"- {md(r['machine_label'])} {md(r['label'])} on {md(r['workload'])}: {md(r['error_type'])}: {md(str(r['error_message'])[:160])}"
-            for _, r in failed.iterrows())
+            for _, r in failed.iterrows()
+        )
     if notes:
         # A verdict never rests silently on a system that did not run: say first what was compared instead.
         compared = ", ".join(sorted({str(v) for v in servers[is_sm & (servers["outcome"] != "unavailable")]["label"]}))
-        cells.attrs["caveat"] = (f"TensorFlow Serving did not run here, so this verdict compares the SavedModel as "
-                                 f"served by {compared} with the other runtimes.")
-        evidence = (f"TensorFlow Serving did not run here, so this verdict compares the SavedModel as served by "
-                    f"{md(compared)} with the other runtimes. " + evidence + "\n\nNot measured here:\n" + "\n".join(notes))
+        cells.attrs["caveat"] = (
+            f"TensorFlow Serving did not run here, so this verdict compares the SavedModel as "
+            f"served by {compared} with the other runtimes."
+        )
+        evidence = (
+            f"TensorFlow Serving did not run here, so this verdict compares the SavedModel as served by "
+            f"{md(compared)} with the other runtimes. " + evidence + "\n\nNot measured here:\n" + "\n".join(notes)
+        )
     if verdict.startswith("supported") and not failed.empty:
         verdict = "mixed"
     return verdict, evidence, cells
@@ -139,8 +177,9 @@ TF_SERVING = "tf-serving"
 ROLE_WORDS = {"supports": "on par or ahead", "contradicts": "behind", "inconclusive": "inconclusive"}
 
 
-def _x4_cell(top: pd.Series, others: pd.DataFrame, share: float = X4_THROUGHPUT_SHARE,
-             factor: float = X4_P99_FACTOR) -> dict:
+def _x4_cell(
+    top: pd.Series, others: pd.DataFrame, share: float = X4_THROUGHPUT_SHARE, factor: float = X4_P99_FACTOR
+) -> dict:
     """Role of one (machine, workload): the SavedModel's throughput over every other runtime's, and its single-client
     p99 over every other one's, each a ratio with a 95% interval over server starts. The rival is not picked by its
     point estimate (that selection would favour a verdict of "behind"): *behind* needs the SavedModel behind some
@@ -149,8 +188,10 @@ def _x4_cell(top: pd.Series, others: pd.DataFrame, share: float = X4_THROUGHPUT_
     from fwbench.experiments.serving import tables as sr
 
     alpha = (1 - stats.LEVEL) / 2
-    thr = {r["label"]: stats.compare(sr.per_start(top, "peak_by_process"), sr.per_start(r, "peak_by_process"))
-           for _, r in others.iterrows()}
+    thr = {
+        r["label"]: stats.compare(sr.per_start(top, "peak_by_process"), sr.per_start(r, "peak_by_process"))
+        for _, r in others.iterrows()
+    }
     thr_margin = 1 / share - 1  # "slower" beyond this margin means a throughput ratio below `share`
     behind_thr = stats.holm([c.p_beyond("slower", thr_margin) for c in thr.values()], alpha)
     ok_thr = all(c.ci_low >= share for c in thr.values())
@@ -158,26 +199,39 @@ def _x4_cell(top: pd.Series, others: pd.DataFrame, share: float = X4_THROUGHPUT_
     shown = min(thr, key=lambda k: (thr[k].p_beyond("slower", thr_margin), thr[k].ratio))
     rival = others[others["label"] == shown].iloc[0]
     c = thr[shown]
-    detail = (f"{md(top['label'])} throughput {top['peak_rps']:.0f} req/s, {c.ratio:.2f}x {md(rival['label'])}'s "
-              f"{rival['peak_rps']:.0f} ({ci_words(c.ci_low, c.ci_high)}, "
-              f"{c.n_baseline} vs {c.n_candidate} server starts; against {len(thr)} other runtime(s))")
+    detail = (
+        f"{md(top['label'])} throughput {top['peak_rps']:.0f} req/s, {c.ratio:.2f}x {md(rival['label'])}'s "
+        f"{rival['peak_rps']:.0f} ({ci_words(c.ci_low, c.ci_high)}, "
+        f"{c.n_baseline} vs {c.n_candidate} server starts; against {len(thr)} other runtime(s))"
+    )
     quick = others.dropna(subset=["single_client_p99_s"])
     ok_lat, behind_lat, compared_lat = False, [], False
     if not quick.empty and top["p99_by_process"]:
-        lat = {r["label"]: stats.compare(sr.per_start(top, "p99_by_process"), sr.per_start(r, "p99_by_process"))
-               for _, r in quick.iterrows() if r["p99_by_process"]}
+        lat = {
+            r["label"]: stats.compare(sr.per_start(top, "p99_by_process"), sr.per_start(r, "p99_by_process"))
+            for _, r in quick.iterrows()
+            if r["p99_by_process"]
+        }
         if lat:
             compared_lat = True
             behind_lat = stats.holm([x.p_beyond("faster", factor - 1) for x in lat.values()], alpha)
             ok_lat = all(x.ci_high <= factor for x in lat.values())
             worst = min(lat, key=lambda k: (lat[k].p_beyond("faster", factor - 1), -lat[k].ratio))
             x, q = lat[worst], quick[quick["label"] == worst].iloc[0]
-            detail += (f"; single-client p99 {fmt_s(top['single_client_p99_s'])}, {x.ratio:.2f}x {md(q['label'])}'s "
-                       f"{fmt_s(q['single_client_p99_s'])} ({ci_words(x.ci_low, x.ci_high)})")
+            detail += (
+                f"; single-client p99 {fmt_s(top['single_client_p99_s'])}, {x.ratio:.2f}x {md(q['label'])}'s "
+                f"{fmt_s(q['single_client_p99_s'])} ({ci_words(x.ci_low, x.ci_high)})"
+            )
     if not compared_lat:
         detail += "; no single-client p99 to compare"
     bad = any(behind_thr) or any(behind_lat)
     role = "contradicts" if bad else "supports" if ok_thr and ok_lat else "inconclusive"
     summary = f"{top['label']} at {c.ratio:.2f}x the throughput of {rival['label']}"
-    return {"role": role, "detail": detail, "summary": summary, "throughput_ratio": c.ratio,
-            "throughput_ci_low": c.ci_low, "throughput_ci_high": c.ci_high}
+    return {
+        "role": role,
+        "detail": detail,
+        "summary": summary,
+        "throughput_ratio": c.ratio,
+        "throughput_ci_low": c.ci_low,
+        "throughput_ci_high": c.ci_high,
+    }

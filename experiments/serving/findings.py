@@ -44,16 +44,20 @@ def findings(report: Report) -> list[Finding]:
         for workload, g in m.groupby("workload"):
             g = g.sort_values("peak_rps", ascending=False)
             top = g.iloc[0]
-            text = (f"{md(workload)} ({g['label'].nunique()} runtimes): {md(top['label'])} at "
-                    f"{plain_number(top['peak_rps'], 3)} req/s")
+            text = (
+                f"{md(workload)} ({g['label'].nunique()} runtimes): {md(top['label'])} at "
+                f"{plain_number(top['peak_rps'], 3)} req/s"
+            )
             if len(g) > 1:
                 text += ", " + _lead(top, g.iloc[1], "peak_by_process")
             quick = g.dropna(subset=["single_client_p99_s"]).sort_values("single_client_p99_s")
             if not quick.empty:
                 first = quick.iloc[0]
-                text += (f"; lowest single-client p99: {md(first['label'])} at {sr.ms(first['single_client_p99_s'])}"
-                         + (", " + _lead(first, quick.iloc[1], "p99_by_process") if len(quick) > 1 else ""))
+                text += f"; lowest single-client p99: {md(first['label'])} at {sr.ms(first['single_client_p99_s'])}" + (
+                    ", " + _lead(first, quick.iloc[1], "p99_by_process") if len(quick) > 1 else ""
+                )
             parts.append(text)
-        out.append(Finding(f"**Most requests per second on {md(machine)}**: " + ". ".join(parts) + ".",
-                           "tab-best-runtime"))
+        out.append(
+            Finding(f"**Most requests per second on {md(machine)}**: " + ". ".join(parts) + ".", "tab-best-runtime")
+        )
     return out

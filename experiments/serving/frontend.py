@@ -40,8 +40,9 @@ class RequestLog:
 
         self.entries: collections.deque = collections.deque(maxlen=maxlen)
 
-    def add(self, arrived_unix: float, decode_s: float, queue_s: float, runtime_s: float, encode_s: float,
-            busy_s: float) -> None:
+    def add(
+        self, arrived_unix: float, decode_s: float, queue_s: float, runtime_s: float, encode_s: float, busy_s: float
+    ) -> None:
         self.entries.append((arrived_unix, decode_s, queue_s, runtime_s, encode_s, busy_s))
 
     def window(self, since: float, until: float) -> dict:
@@ -111,7 +112,7 @@ class Batcher:
             start = 0
             for x, future in items:
                 if not future.done():  # its client may have gone away
-                    future.set_result((y[start:start + len(x)], began, ended, len(items)))
+                    future.set_result((y[start : start + len(x)], began, ended, len(items)))
                 start += len(x)
 
 
@@ -151,8 +152,14 @@ def make_app(run, spec, info: dict, batching: bool, max_batch: int = 16, max_wai
         content, media = wire.encode_response(np.asarray(y), request.headers.get("accept") or ctype)
         # queue: decoded until the call began (waiting for the model thread or for a batch); after the call, the
         # hop back to the event loop counts as queue too (it is waiting, not work).
-        log.add(arrived, decoded - t0, (began - decoded) + (back - ended), ended - began, time.perf_counter() - back,
-                (ended - began) / shared)
+        log.add(
+            arrived,
+            decoded - t0,
+            (began - decoded) + (back - ended),
+            ended - began,
+            time.perf_counter() - back,
+            (ended - began) / shared,
+        )
         return Response(content, media_type=media)
 
     async def timings(request):
@@ -178,12 +185,21 @@ def make_app(run, spec, info: dict, batching: bool, max_batch: int = 16, max_wai
             task.cancel()
         executor.shutdown(wait=False, cancel_futures=True)
 
-    return Starlette(routes=[Route("/predict", predict, methods=["POST"]), Route("/health", health),
-                             Route("/info", describe), Route("/timings", timings)], lifespan=lifespan)
+    return Starlette(
+        routes=[
+            Route("/predict", predict, methods=["POST"]),
+            Route("/health", health),
+            Route("/info", describe),
+            Route("/timings", timings),
+        ],
+        lifespan=lifespan,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fwbench.experiments.serving.frontend", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m fwbench.experiments.serving.frontend", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--runtime", required=True, help="fwbench runtime name, e.g. onnxruntime, live:torch")
     parser.add_argument("--artifact", required=True)
     parser.add_argument("--sample-shape", required=True, help="comma-separated shape of one input sample")
@@ -209,13 +225,30 @@ def main(argv: list[str] | None = None) -> int:
 
     loaded = load_timed(args.runtime, Path(args.artifact), settings["threads"])
     spec = wire.InputSpec(tuple(int(d) for d in args.sample_shape.split(",")), args.max_request_batch)
-    info = {"runtime": args.runtime, "runtime_version": loaded.runtime.version(), "import_s": loaded.import_s,
-            "load_s": loaded.load_s, "startup_s": time.perf_counter() - started, "threads": settings["threads"], "cpu_affinity": settings["cpu_affinity"],
-            "batching": args.batching, "max_batch": args.max_batch, "max_wait_ms": args.max_wait_ms}
+    info = {
+        "runtime": args.runtime,
+        "runtime_version": loaded.runtime.version(),
+        "import_s": loaded.import_s,
+        "load_s": loaded.load_s,
+        "startup_s": time.perf_counter() - started,
+        "threads": settings["threads"],
+        "cpu_affinity": settings["cpu_affinity"],
+        "batching": args.batching,
+        "max_batch": args.max_batch,
+        "max_wait_ms": args.max_wait_ms,
+    }
     app = make_app(loaded.run, spec, info, args.batching, args.max_batch, args.max_wait_ms / 1000)
     # uvloop + httptools: uvicorn's fast path, as deployed in production.
-    uvicorn.run(app, host=args.host, port=args.port, loop="uvloop", http="httptools", log_level="warning",
-                access_log=False, lifespan="on")
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )
     return 0
 
 

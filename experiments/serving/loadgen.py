@@ -47,12 +47,24 @@ class Level:
     warmup_s: float = field(default=0.3, metadata={"help": "time run first and not recorded"})
     max_requests: int = field(default=20000, metadata={"help": "the level also ends after this many recorded requests"})
     timeout_s: float = field(default=10.0, metadata={"help": "a request without an answer after this long is an error"})
-    max_in_flight: int = field(default=512, metadata={
-        "help": "open: connections at most; requests beyond wait for one (their wait counts in their latency)"})
-    min_duration_s: float = field(default=0.0, metadata={
-        "help": "closed: recorded time after which the level may end once its latencies converged (0: never early)"})
-    converge_rtol: float = field(default=0.05, metadata={
-        "help": "closed: converged when p50, mean and p99 each moved less than this (relative) since the last check"})
+    max_in_flight: int = field(
+        default=512,
+        metadata={
+            "help": "open: connections at most; requests beyond wait for one (their wait counts in their latency)"
+        },
+    )
+    min_duration_s: float = field(
+        default=0.0,
+        metadata={
+            "help": "closed: recorded time after which the level may end once its latencies converged (0: never early)"
+        },
+    )
+    converge_rtol: float = field(
+        default=0.05,
+        metadata={
+            "help": "closed: converged when p50, mean and p99 each moved less than this (relative) since the last check"
+        },
+    )
 
     def __post_init__(self):
         if self.kind not in ("closed", "open"):
@@ -88,15 +100,19 @@ def summarize(latencies_s: list[float], statuses: dict[str, int], elapsed_s: flo
     """Throughput, error rate and latency percentiles of one level's recorded requests."""
     n_ok = len(latencies_s)
     n_all = sum(statuses.values())
-    out = {"n_ok": n_ok, "n_requests": n_all, "statuses": dict(statuses), "elapsed_s": elapsed_s,
-           "throughput_rps": n_ok / elapsed_s if elapsed_s > 0 else 0.0,
-           "error_rate": (n_all - n_ok) / n_all if n_all else 1.0}
+    out = {
+        "n_ok": n_ok,
+        "n_requests": n_all,
+        "statuses": dict(statuses),
+        "elapsed_s": elapsed_s,
+        "throughput_rps": n_ok / elapsed_s if elapsed_s > 0 else 0.0,
+        "error_rate": (n_all - n_ok) / n_all if n_all else 1.0,
+    }
     if n_ok:
         lat = np.asarray(latencies_s)
         for name, q in (("p50", 50), ("p90", 90), ("p95", 95), ("p99", 99), ("p999", 99.9)):
             out[f"latency_{name}_s"] = float(np.percentile(lat, q))
-        out.update(latency_mean_s=float(lat.mean()), latency_max_s=float(lat.max()),
-                   latency_min_s=float(lat.min()))
+        out.update(latency_mean_s=float(lat.mean()), latency_max_s=float(lat.max()), latency_min_s=float(lat.min()))
     return out
 
 
@@ -105,8 +121,9 @@ async def _request(session, url, body, headers, timeout_s) -> str:
     import aiohttp
 
     try:
-        async with session.post(url, data=body, headers=headers,
-                                timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
+        async with session.post(
+            url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s)
+        ) as resp:
             await resp.read()
             return str(resp.status)
     except asyncio.TimeoutError:
@@ -212,8 +229,16 @@ def open_levels(closed_results: list[dict], fractions: list[float], template: di
     return [Level(**{**template, "kind": "open", "rate": f * peak}) for f in fractions] if peak > 0 else []
 
 
-def run_levels(url: str, body: bytes, content_type: str, levels: list[Level], seed: int = 0,
-               open_fractions: list[float] = (), open_template: dict | None = None, open_seed: int = 1) -> list[dict]:
+def run_levels(
+    url: str,
+    body: bytes,
+    content_type: str,
+    levels: list[Level],
+    seed: int = 0,
+    open_fractions: list[float] = (),
+    open_template: dict | None = None,
+    open_seed: int = 1,
+) -> list[dict]:
     """Run `levels` in order, then (with `open_fractions`) open levels sized from their best throughput, in the
     same process: starting a generator per step cost about half a second each."""
     headers = {"Content-Type": content_type, "Accept": content_type}
@@ -245,9 +270,15 @@ def run_levels(url: str, body: bytes, content_type: str, levels: list[Level], se
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fwbench.experiments.serving.loadgen", description=__doc__.splitlines()[0])
-    parser.add_argument("--spec", required=True, help="JSON: url, body_file, content_type, levels, seed; optionally "
-                        "open_fractions, open_level (an open level's settings but its rate) and open_seed")
+    parser = argparse.ArgumentParser(
+        prog="python -m fwbench.experiments.serving.loadgen", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--spec",
+        required=True,
+        help="JSON: url, body_file, content_type, levels, seed; optionally "
+        "open_fractions, open_level (an open level's settings but its rate) and open_seed",
+    )
     parser.add_argument("--out", required=True)
     parser.add_argument("--cpus", default="", help="comma-separated CPUs to pin this process to")
     args = parser.parse_args(argv)
@@ -261,8 +292,16 @@ def main(argv: list[str] | None = None) -> int:
     # objects are short-lived and freed by reference counting, so collection stays off.
     gc.disable()
     started = time.perf_counter()
-    results = run_levels(spec["url"], body, spec["content_type"], levels, spec.get("seed", 0),
-                         spec.get("open_fractions", []), spec.get("open_level"), spec.get("open_seed", 1))
+    results = run_levels(
+        spec["url"],
+        body,
+        spec["content_type"],
+        levels,
+        spec.get("seed", 0),
+        spec.get("open_fractions", []),
+        spec.get("open_level"),
+        spec.get("open_seed", 1),
+    )
     from fwbench.files import write_json_atomic
 
     affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []

@@ -44,42 +44,89 @@ from fwbench.workloads import WORKLOADS, get_workload
 class Params:
     """Parameters of the serving experiment that a profile may set."""
 
-    workloads: tuple[str, ...] = field(default=("mlp", "cnn"), metadata={
-        "help": "workloads served, each from the same initial weights as elsewhere"})
-    request_batch: int = field(default=1, metadata={"bounds": "batch",
-        "help": "samples per request (what one client sends)"})
+    workloads: tuple[str, ...] = field(
+        default=("mlp", "cnn"), metadata={"help": "workloads served, each from the same initial weights as elsewhere"}
+    )
+    request_batch: int = field(
+        default=1, metadata={"bounds": "batch", "help": "samples per request (what one client sends)"}
+    )
     export_batch: int = field(default=8, metadata={"bounds": "batch", "help": "example batch size the exporter sees"})
-    formats: tuple[str, ...] = field(default=("json", "npy"), metadata={
-        "help": "wire formats measured: json and/or npy (binary); a server that lacks one records it unsupported"})
-    batching: tuple[bool, ...] = field(default=(False, True), metadata={
-        "help": "server-side dynamic batching settings measured, each in a fresh server"})
-    max_batch: int = field(default=16, metadata={"bounds": "batch",
-        "help": "dynamic batching: rows per model call at most"})
-    max_wait_ms: float = field(default=2.0, metadata={"bounds": "milliseconds", "help": "dynamic batching: how long the first request waits for others"})
-    concurrency: tuple[int, ...] = field(default=(1, 4, 16, 64), metadata={"bounds": "clients",
-        "help": "closed-loop levels: clients with one request in flight each"})
-    open_loop_fractions: tuple[float, ...] = field(default=(0.5, 0.8, 0.95), metadata={"bounds": "fraction",
-        "help": "open-loop levels: offered rate as a fraction of the best closed-loop throughput of the same server"})
-    duration_s: float = field(default=2.0, metadata={"bounds": "seconds", "help": "recorded time per load level (at most; see min_duration_s)"})
-    min_duration_s: float = field(default=0.5, metadata={"bounds": "seconds",
-        "help": "a closed-loop level may end after this much recorded time once its latency distribution has "
-                "converged (fwbench.experiments.serving.loadgen); 0 runs every level for duration_s"})
-    converge_rtol: float = field(default=0.05, metadata={"bounds": "tolerance",
-        "help": "converged: p50, mean and p99 latency each moved less than this (relative) in the last check interval"})
-    warmup_s: float = field(default=0.3, metadata={"bounds": "seconds",
-        "help": "unrecorded time at the start of each load level"})
-    max_requests: int = field(default=20000, metadata={"bounds": "requests",
-        "help": "recorded requests per load level at most"})
-    request_timeout_s: float = field(default=10.0, metadata={"bounds": "timeout",
-        "help": "a request unanswered this long is an error"})
-    cold_start_timeout_s: float = field(default=180.0, metadata={"bounds": "timeout",
-        "help": "a server that has not answered correctly this long after its start is a failure"})
-    client_cpus: int = field(default=1, metadata={"bounds": "cpus",
-        "help": "cores given to the load generator; the server gets the rest (both share all if only one core)"})
-    atol: float = field(default=1e-5, metadata={"bounds": "tolerance",
-        "help": "parity of served logits: absolute tolerance"})
-    rtol: float = field(default=1e-4, metadata={"bounds": "tolerance",
-        "help": "parity of served logits: relative tolerance"})
+    formats: tuple[str, ...] = field(
+        default=("json", "npy"),
+        metadata={
+            "help": "wire formats measured: json and/or npy (binary); a server that lacks one records it unsupported"
+        },
+    )
+    batching: tuple[bool, ...] = field(
+        default=(False, True),
+        metadata={"help": "server-side dynamic batching settings measured, each in a fresh server"},
+    )
+    max_batch: int = field(
+        default=16, metadata={"bounds": "batch", "help": "dynamic batching: rows per model call at most"}
+    )
+    max_wait_ms: float = field(
+        default=2.0,
+        metadata={"bounds": "milliseconds", "help": "dynamic batching: how long the first request waits for others"},
+    )
+    concurrency: tuple[int, ...] = field(
+        default=(1, 4, 16, 64),
+        metadata={"bounds": "clients", "help": "closed-loop levels: clients with one request in flight each"},
+    )
+    open_loop_fractions: tuple[float, ...] = field(
+        default=(0.5, 0.8, 0.95),
+        metadata={
+            "bounds": "fraction",
+            "help": "open-loop levels: offered rate as a fraction of the best closed-loop throughput of the same server",
+        },
+    )
+    duration_s: float = field(
+        default=2.0,
+        metadata={"bounds": "seconds", "help": "recorded time per load level (at most; see min_duration_s)"},
+    )
+    min_duration_s: float = field(
+        default=0.5,
+        metadata={
+            "bounds": "seconds",
+            "help": "a closed-loop level may end after this much recorded time once its latency distribution has "
+            "converged (fwbench.experiments.serving.loadgen); 0 runs every level for duration_s",
+        },
+    )
+    converge_rtol: float = field(
+        default=0.05,
+        metadata={
+            "bounds": "tolerance",
+            "help": "converged: p50, mean and p99 latency each moved less than this (relative) in the last check interval",
+        },
+    )
+    warmup_s: float = field(
+        default=0.3, metadata={"bounds": "seconds", "help": "unrecorded time at the start of each load level"}
+    )
+    max_requests: int = field(
+        default=20000, metadata={"bounds": "requests", "help": "recorded requests per load level at most"}
+    )
+    request_timeout_s: float = field(
+        default=10.0, metadata={"bounds": "timeout", "help": "a request unanswered this long is an error"}
+    )
+    cold_start_timeout_s: float = field(
+        default=180.0,
+        metadata={
+            "bounds": "timeout",
+            "help": "a server that has not answered correctly this long after its start is a failure",
+        },
+    )
+    client_cpus: int = field(
+        default=1,
+        metadata={
+            "bounds": "cpus",
+            "help": "cores given to the load generator; the server gets the rest (both share all if only one core)",
+        },
+    )
+    atol: float = field(
+        default=1e-5, metadata={"bounds": "tolerance", "help": "parity of served logits: absolute tolerance"}
+    )
+    rtol: float = field(
+        default=1e-4, metadata={"bounds": "tolerance", "help": "parity of served logits: relative tolerance"}
+    )
 
     def __post_init__(self):
         unknown = [w for w in self.workloads if w not in WORKLOADS]
@@ -90,8 +137,9 @@ class Params:
             raise ValueError(f"unknown formats {bad!r}; allowed: {', '.join(FORMATS)}")
         if not self.batching or not all(isinstance(b, bool) for b in self.batching):
             raise ValueError(f"batching must be a list of true/false, got {self.batching!r}")
-        if not self.concurrency or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 1
-                                           for c in self.concurrency):
+        if not self.concurrency or not all(
+            isinstance(c, int) and not isinstance(c, bool) and c >= 1 for c in self.concurrency
+        ):
             raise ValueError(f"concurrency must be a list of positive integers, got {self.concurrency!r}")
         if not all(isinstance(f, (int, float)) and 0 < f <= 2 for f in self.open_loop_fractions):
             raise ValueError(f"open_loop_fractions must be in (0, 2], got {self.open_loop_fractions!r}")
@@ -127,7 +175,9 @@ def _post(url: str, body: bytes, content_type: str, timeout: float) -> tuple[int
         return exc.code, exc.read(), exc.headers.get("Content-Type", "")
 
 
-def wait_until_serving(proc: ServerProcess, body: bytes, content_type: str, timeout_s: float) -> tuple[float, bytes, str]:
+def wait_until_serving(
+    proc: ServerProcess, body: bytes, content_type: str, timeout_s: float
+) -> tuple[float, bytes, str]:
     """Poll the prediction endpoint with a real request until it answers 200; return (seconds since start, body, type)."""
     deadline = proc.started_at + timeout_s
     last = "no answer"
@@ -178,37 +228,85 @@ class RssSampler:
         self._thread.join()
 
 
-def run_load(url: str, body: bytes, content_type: str, levels: list[dict], cpus: list[int], workdir: Path,
-             seed: int = 0, open_fractions: tuple[float, ...] = (), open_level: dict | None = None) -> list[dict]:
+def run_load(
+    url: str,
+    body: bytes,
+    content_type: str,
+    levels: list[dict],
+    cpus: list[int],
+    workdir: Path,
+    seed: int = 0,
+    open_fractions: tuple[float, ...] = (),
+    open_level: dict | None = None,
+) -> list[dict]:
     """Run the load generator in its own process (pinned to `cpus`) through `levels`, then through open levels at
     `open_fractions` of their best throughput (settings from `open_level`); return its per-level results."""
     workdir.mkdir(parents=True, exist_ok=True)
     body_file, spec_file, out = workdir / "body.bin", workdir / "loadgen.json", workdir / "loadgen-result.json"
     body_file.write_bytes(body)
-    spec_file.write_text(json.dumps({"url": url, "body_file": str(body_file), "content_type": content_type,
-                                     "levels": levels, "seed": seed, "open_fractions": list(open_fractions),
-                                     "open_level": open_level, "open_seed": 1}))
+    spec_file.write_text(
+        json.dumps(
+            {
+                "url": url,
+                "body_file": str(body_file),
+                "content_type": content_type,
+                "levels": levels,
+                "seed": seed,
+                "open_fractions": list(open_fractions),
+                "open_level": open_level,
+                "open_seed": 1,
+            }
+        )
+    )
     out.unlink(missing_ok=True)
     every = levels + [open_level] * len(open_fractions) if open_level else levels
     budget = sum(lv["warmup_s"] + lv["duration_s"] + lv["timeout_s"] for lv in every) + 60
-    proc = subprocess.run([sys.executable, "-m", "fwbench.experiments.serving.loadgen", "--spec", str(spec_file), "--out", str(out),
-                           "--cpus", ",".join(map(str, cpus))], capture_output=True, text=True, timeout=budget)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fwbench.experiments.serving.loadgen",
+            "--spec",
+            str(spec_file),
+            "--out",
+            str(out),
+            "--cpus",
+            ",".join(map(str, cpus)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=budget,
+    )
     if proc.returncode != 0 or not out.is_file():
         raise RuntimeError(f"load generator failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
     return json.loads(out.read_text())["levels"]
 
 
 def _level(params: Params, **kw) -> dict:
-    early = {"min_duration_s": params.min_duration_s, "converge_rtol": params.converge_rtol} \
-        if kw.get("kind") == "closed" else {}
-    return {"duration_s": params.duration_s, "warmup_s": params.warmup_s, "max_requests": params.max_requests,
-            "timeout_s": params.request_timeout_s, **early, **kw}
+    early = (
+        {"min_duration_s": params.min_duration_s, "converge_rtol": params.converge_rtol}
+        if kw.get("kind") == "closed"
+        else {}
+    )
+    return {
+        "duration_s": params.duration_s,
+        "warmup_s": params.warmup_s,
+        "max_requests": params.max_requests,
+        "timeout_s": params.request_timeout_s,
+        **early,
+        **kw,
+    }
 
 
 def _load_records(workload: str, params: Params, phase: str, mode: str, res: dict, rss: int) -> list[dict]:
     b = params.request_batch
-    metrics = {"throughput_rps": res["throughput_rps"], "error_rate": res["error_rate"],
-               "n_requests": res["n_requests"], "server_rss_load_bytes": rss, "level_s": res["elapsed_s"]}
+    metrics = {
+        "throughput_rps": res["throughput_rps"],
+        "error_rate": res["error_rate"],
+        "n_requests": res["n_requests"],
+        "server_rss_load_bytes": rss,
+        "level_s": res["elapsed_s"],
+    }
     if "ended_early" in res:
         metrics["ended_early"] = float(res["ended_early"])
     for q in ("p50", "p95", "p99"):
@@ -228,25 +326,50 @@ def _time_records(workload: str, params: Params, phase: str, mode: str, res: dic
     parts = server.timings(launch, res["began_unix"], res["ended_unix"])
     if not parts.get("requests"):
         return []
-    metrics = {f"server_{k}": parts[k] for k in ("decode_s", "queue_s", "runtime_s", "encode_s", "handled_s",
-                                                 "model_busy_s")}
+    metrics = {
+        f"server_{k}": parts[k] for k in ("decode_s", "queue_s", "runtime_s", "encode_s", "handled_s", "model_busy_s")
+    }
     if "latency_mean_s" in res:
         metrics["outside_server_s"] = max(0.0, res["latency_mean_s"] - parts["handled_s"])
     return [_rec(workload, params.request_batch, phase, mode, m, v) for m, v in metrics.items()]
 
 
-def serve_one(server, runtime: str, artifact: Path, workload: str, batching: bool, params: Params, x: np.ndarray,
-              source: np.ndarray, cpus: tuple[list[int], list[int]], workdir: Path,
-              progress: Callable[[str], None]) -> tuple[dict, list[dict]]:
+def serve_one(
+    server,
+    runtime: str,
+    artifact: Path,
+    workload: str,
+    batching: bool,
+    params: Params,
+    x: np.ndarray,
+    source: np.ndarray,
+    cpus: tuple[list[int], list[int]],
+    workdir: Path,
+    progress: Callable[[str], None],
+) -> tuple[dict, list[dict]]:
     """One server start: cold start, parity, idle memory, every load level per format, stop. Never leaves it running."""
     server_cpus, client_cpus = cpus
     bmode = "batching" if batching else "no-batching"
-    attempt = {"workload": workload, "server": server.name, "runtime": runtime, "batching": batching,
-               "outcome": "fails", "stage": "start", "error": None, "formats": {},
-               "server_cpus": server_cpus, "client_cpus": client_cpus}
+    attempt = {
+        "workload": workload,
+        "server": server.name,
+        "runtime": runtime,
+        "batching": batching,
+        "outcome": "fails",
+        "stage": "start",
+        "error": None,
+        "formats": {},
+        "server_cpus": server_cpus,
+        "client_cpus": client_cpus,
+    }
     records: list[dict] = []
-    options = ServeOptions(sample_shape=tuple(x.shape[1:]), batching=batching, max_batch=params.max_batch,
-                           max_wait_ms=params.max_wait_ms, threads=len(server_cpus))
+    options = ServeOptions(
+        sample_shape=tuple(x.shape[1:]),
+        batching=batching,
+        max_batch=params.max_batch,
+        max_wait_ms=params.max_wait_ms,
+        threads=len(server_cpus),
+    )
     workdir.mkdir(parents=True, exist_ok=True)
     workdir = workdir.resolve()  # servers run with it as their working directory
     try:
@@ -270,8 +393,7 @@ def serve_one(server, runtime: str, artifact: Path, workload: str, batching: boo
         info = server.info(launch)
         attempt["info"] = info
         idle = proc.rss_bytes()
-        startup = {"serve_ok": 1, "cold_start_s": cold, "server_rss_idle_bytes": idle,
-                   "parity_ok": parity["passed"]}
+        startup = {"serve_ok": 1, "cold_start_s": cold, "server_rss_idle_bytes": idle, "parity_ok": parity["passed"]}
         if parity["max_abs_err"] is not None:
             startup["max_abs_err"] = parity["max_abs_err"]
         for key, metric in (("import_s", "runtime_import_s"), ("load_s", "load_s")):
@@ -290,18 +412,27 @@ def serve_one(server, runtime: str, artifact: Path, workload: str, batching: boo
             # One generator process per format: the closed levels, then the open ones at fractions of their best
             # throughput (the generator sizes them; nothing is open if nothing was served).
             with RssSampler(proc) as rss:
-                results = run_load(launch.url, fbody, fctype, closed, client_cpus, workdir / mode.replace("/", "-"),
-                                   open_fractions=params.open_loop_fractions,
-                                   open_level={k: v for k, v in _level(params, kind="open").items() if k != "kind"})
-            closed_res, opened = results[:len(closed)], results[len(closed):]
+                results = run_load(
+                    launch.url,
+                    fbody,
+                    fctype,
+                    closed,
+                    client_cpus,
+                    workdir / mode.replace("/", "-"),
+                    open_fractions=params.open_loop_fractions,
+                    open_level={k: v for k, v in _level(params, kind="open").items() if k != "kind"},
+                )
+            closed_res, opened = results[: len(closed)], results[len(closed) :]
             for level, res in zip(params.concurrency, closed_res):
-                records += _load_records(workload, params, f"closed-{level}", mode, res,
-                                         rss.peak(res["began_unix"], res["ended_unix"]))
+                records += _load_records(
+                    workload, params, f"closed-{level}", mode, res, rss.peak(res["began_unix"], res["ended_unix"])
+                )
                 records += _time_records(workload, params, f"closed-{level}", mode, res, server, launch)
             peak = max(r["throughput_rps"] for r in closed_res)
             for f, res in zip(params.open_loop_fractions, opened):
-                records += _load_records(workload, params, f"open-{f:g}", mode, res,
-                                         rss.peak(res["began_unix"], res["ended_unix"]))
+                records += _load_records(
+                    workload, params, f"open-{f:g}", mode, res, rss.peak(res["began_unix"], res["ended_unix"])
+                )
                 records += _time_records(workload, params, f"open-{f:g}", mode, res, server, launch)
             attempt["formats"][fmt] = {"outcome": "serves", "peak_closed_rps": peak}
             if not proc.alive():
@@ -318,7 +449,9 @@ def serve_one(server, runtime: str, artifact: Path, workload: str, batching: boo
     return attempt, records
 
 
-def prepare_artifact(adapter, model, spec, source: str, directory: Path, example: np.ndarray) -> tuple[Path, str, list[str]]:
+def prepare_artifact(
+    adapter, model, spec, source: str, directory: Path, example: np.ndarray
+) -> tuple[Path, str, list[str]]:
     """(artifact, runtime, steps) for a variant's source: an inference variant is served live, an export path exported."""
     directory.mkdir(parents=True, exist_ok=True)
     if source in adapter.variants:
@@ -337,13 +470,21 @@ def run(job: Request) -> dict:
     return serve_all(job.framework, job.variant, job.params, progress=lambda what: job.progress(f"serving: {what}"))
 
 
-def serve_all(framework: str, variant: str, params: Params, artifacts: Path = Path("artifacts"),
-              scratch: Path = Path("scratch"), progress: Callable[[str], None] = lambda what: None) -> dict:
+def serve_all(
+    framework: str,
+    variant: str,
+    params: Params,
+    artifacts: Path = Path("artifacts"),
+    scratch: Path = Path("scratch"),
+    progress: Callable[[str], None] = lambda what: None,
+) -> dict:
     """Every workload and batching setting of one serving variant. Failures are recorded; a bad name or a server
     this machine lacks raises (the runner records the latter as skipped, with its reason)."""
     how = hooks.variants(framework).get(variant)
     if how is None:
-        raise ValueError(f"{framework} has no serving variant {variant!r}; known: {', '.join(hooks.variants(framework))}")
+        raise ValueError(
+            f"{framework} has no serving variant {variant!r}; known: {', '.join(hooks.variants(framework))}"
+        )
     server_name, _, source = how.partition(":")
     server = get_server(server_name)
     reason = server.unavailable()
@@ -365,22 +506,61 @@ def serve_all(framework: str, variant: str, params: Params, artifacts: Path = Pa
             artifact, runtime, steps = prepare_artifact(adapter, model, spec, source, artifacts / workload, example)
         except Exception as exc:  # noqa: BLE001 - an export that fails leaves nothing to serve: a result
             for batching in params.batching:
-                attempts.append({"workload": workload, "server": server.name, "runtime": "", "batching": batching,
-                                 "outcome": "fails", "stage": "export", "error": error_of(exc), "formats": {}})
-                records.append(_rec(workload, params.request_batch, "startup",
-                                    "batching" if batching else "no-batching", "serve_ok", 0))
+                attempts.append(
+                    {
+                        "workload": workload,
+                        "server": server.name,
+                        "runtime": "",
+                        "batching": batching,
+                        "outcome": "fails",
+                        "stage": "export",
+                        "error": error_of(exc),
+                        "formats": {},
+                    }
+                )
+                records.append(
+                    _rec(
+                        workload,
+                        params.request_batch,
+                        "startup",
+                        "batching" if batching else "no-batching",
+                        "serve_ok",
+                        0,
+                    )
+                )
             continue
         del model
         for batching in params.batching:
             if batching and not server.batching:
-                attempts.append({"workload": workload, "server": server.name, "runtime": runtime, "batching": True,
-                                 "outcome": "unsupported", "stage": "start", "error": None, "formats": {}})
+                attempts.append(
+                    {
+                        "workload": workload,
+                        "server": server.name,
+                        "runtime": runtime,
+                        "batching": True,
+                        "outcome": "unsupported",
+                        "stage": "start",
+                        "error": None,
+                        "formats": {},
+                    }
+                )
                 continue
-            attempt, recs = serve_one(server, runtime, artifact, workload, batching, params, x, source_out, cpus,
-                                      scratch / workload, progress)
+            attempt, recs = serve_one(
+                server, runtime, artifact, workload, batching, params, x, source_out, cpus, scratch / workload, progress
+            )
             attempt["steps"] = steps
             attempts.append(attempt)
             records += recs
-    return {"mode": how, "framework_version": adapter.version(), "device_info": {"device_name": "cpu"},
-            "server": server.name, "server_version": server.version(), "server_cpus": cpus[0],
-            "client_cpus": cpus[1], "records": records, "samples": [], "checks": [], "servers": attempts}
+    return {
+        "mode": how,
+        "framework_version": adapter.version(),
+        "device_info": {"device_name": "cpu"},
+        "server": server.name,
+        "server_version": server.version(),
+        "server_cpus": cpus[0],
+        "client_cpus": cpus[1],
+        "records": records,
+        "samples": [],
+        "checks": [],
+        "servers": attempts,
+    }

@@ -32,26 +32,49 @@ def _pick(job: str, machine: str, m: pd.DataFrame, value: str, column: str, asce
             continue
         nxt = g.iloc[1]
         c = _compare(top, nxt, column)
-        ci = (f"95% CI {c.ci_low:.2f}x – {c.ci_high:.2f}x" if np.isfinite(c.ci_low) and np.isfinite(c.ci_high)
-              else "too few server starts for an interval")
+        ci = (
+            f"95% CI {c.ci_low:.2f}x – {c.ci_high:.2f}x"
+            if np.isfinite(c.ci_low) and np.isfinite(c.ci_high)
+            else "too few server starts for an interval"
+        )
         said = f"{workload}: {unit(top[value])}, {c.ratio:.2f}x better than {nxt['label']} ({ci})"
         if c.verdict == "faster":
             leads.append(said)
         else:
-            close.append(said + (f", equivalent (within ±{EQUIVALENCE_MARGIN:.0%})" if c.verdict == "equivalent"
-                                 else ", inconclusive"))
+            close.append(
+                said
+                + (
+                    f", equivalent (within ±{EQUIVALENCE_MARGIN:.0%})"
+                    if c.verdict == "equivalent"
+                    else ", inconclusive"
+                )
+            )
     if not winners:
         return None
     picked = sorted(set(winners.values()))
     evidence = "chapters/serving#tab-best-runtime"
     if not leads:
-        return Pick(job, machine, "no difference we can detect",
-                    "; ".join(close), f"no runtime was ahead of the next beyond the ±{EQUIVALENCE_MARGIN:.0%} "
-                    f"margin on any of {n} workload(s); more server starts would narrow the intervals", evidence)
-    pick = picked[0] if len(picked) == 1 else "depends on the model: " + "; ".join(f"{w}: {r}" for w, r in winners.items())
-    return Pick(job, machine, pick, "; ".join(leads + close),
-                f"ahead of the next runtime beyond the ±{EQUIVALENCE_MARGIN:.0%} margin on {len(leads)} of {n} "
-                "workload(s), over server starts (each a fresh server process)", evidence)
+        return Pick(
+            job,
+            machine,
+            "no difference we can detect",
+            "; ".join(close),
+            f"no runtime was ahead of the next beyond the ±{EQUIVALENCE_MARGIN:.0%} "
+            f"margin on any of {n} workload(s); more server starts would narrow the intervals",
+            evidence,
+        )
+    pick = (
+        picked[0] if len(picked) == 1 else "depends on the model: " + "; ".join(f"{w}: {r}" for w, r in winners.items())
+    )
+    return Pick(
+        job,
+        machine,
+        pick,
+        "; ".join(leads + close),
+        f"ahead of the next runtime beyond the ±{EQUIVALENCE_MARGIN:.0%} margin on {len(leads)} of {n} "
+        "workload(s), over server starts (each a fresh server process)",
+        evidence,
+    )
 
 
 def picks(report: Report) -> list[Pick]:
@@ -63,9 +86,9 @@ def picks(report: Report) -> list[Pick]:
         return out
     for machine, m in best.groupby("machine_label"):
         for job, value, column, ascending, unit in [
-                ("Low-latency serving", "single_client_p99_s", "p99_by_process", True, sr.ms),
-                ("Throughput serving", "peak_rps", "peak_by_process", False,
-                 lambda v: f"{plain_number(v, 3)} req/s")]:
+            ("Low-latency serving", "single_client_p99_s", "p99_by_process", True, sr.ms),
+            ("Throughput serving", "peak_rps", "peak_by_process", False, lambda v: f"{plain_number(v, 3)} req/s"),
+        ]:
             pick = _pick(job, machine, m, value, column, ascending, unit)
             if pick is not None:
                 out.append(pick)

@@ -19,26 +19,98 @@ EXPERIMENT = "serving"
 #: Export paths whose artifact is a TensorFlow SavedModel (claim X4's subject).
 SAVEDMODEL_SOURCES = ("savedmodel",)
 
-SERVER_COLUMNS = ["machine_label", "framework", "variant", "label", "server", "server_version", "source", "runtime",
-                  "runtime_version", "workload", "batching", "outcome", "stage", "error_type", "error_message",
-                  "traceback", "log_tail", "cold_start_s", "runtime_import_s", "load_s", "server_rss_idle_bytes",
-                  "parity_ok", "max_abs_err", "ports_released", "server_cpus", "client_cpus", "pinned", "process", "run_id"]
+SERVER_COLUMNS = [
+    "machine_label",
+    "framework",
+    "variant",
+    "label",
+    "server",
+    "server_version",
+    "source",
+    "runtime",
+    "runtime_version",
+    "workload",
+    "batching",
+    "outcome",
+    "stage",
+    "error_type",
+    "error_message",
+    "traceback",
+    "log_tail",
+    "cold_start_s",
+    "runtime_import_s",
+    "load_s",
+    "server_rss_idle_bytes",
+    "parity_ok",
+    "max_abs_err",
+    "ports_released",
+    "server_cpus",
+    "client_cpus",
+    "pinned",
+    "process",
+    "run_id",
+]
 
-LEVEL_COLUMNS = ["machine_label", "framework", "variant", "label", "workload", "batching", "format", "kind",
-                 "concurrency", "fraction", "phase", "throughput_rps", "latency_p50_s", "latency_p95_s",
-                 "latency_p99_s", "latency_mean_s", "error_rate", "n_requests", "offered_rps", "max_send_lag_s",
-                 "server_rss_load_bytes", *("server_decode_s", "server_queue_s", "server_runtime_s",
-                                            "server_encode_s", "server_handled_s", "server_model_busy_s",
-                                            "outside_server_s"),
-                 "process", "run_id"]
+LEVEL_COLUMNS = [
+    "machine_label",
+    "framework",
+    "variant",
+    "label",
+    "workload",
+    "batching",
+    "format",
+    "kind",
+    "concurrency",
+    "fraction",
+    "phase",
+    "throughput_rps",
+    "latency_p50_s",
+    "latency_p95_s",
+    "latency_p99_s",
+    "latency_mean_s",
+    "error_rate",
+    "n_requests",
+    "offered_rps",
+    "max_send_lag_s",
+    "server_rss_load_bytes",
+    *(
+        "server_decode_s",
+        "server_queue_s",
+        "server_runtime_s",
+        "server_encode_s",
+        "server_handled_s",
+        "server_model_busy_s",
+        "outside_server_s",
+    ),
+    "process",
+    "run_id",
+]
 
 #: Where a request's time goes (means per request), from the frontend's own log: see `time_breakdown`.
-TIME_PARTS = ("server_decode_s", "server_queue_s", "server_runtime_s", "server_encode_s", "server_handled_s",
-              "server_model_busy_s", "outside_server_s")
+TIME_PARTS = (
+    "server_decode_s",
+    "server_queue_s",
+    "server_runtime_s",
+    "server_encode_s",
+    "server_handled_s",
+    "server_model_busy_s",
+    "outside_server_s",
+)
 
 #: What identifies one serving setting across the processes (rounds) that measured it.
-LEVEL_KEYS = ["machine_label", "framework", "variant", "label", "workload", "batching", "format", "kind",
-              "concurrency", "fraction", "phase"]
+LEVEL_KEYS = [
+    "machine_label",
+    "framework",
+    "variant",
+    "label",
+    "workload",
+    "batching",
+    "format",
+    "kind",
+    "concurrency",
+    "fraction",
+    "phase",
+]
 
 
 def label(framework: str, variant: str) -> str:
@@ -61,8 +133,11 @@ def parse_phase(phase: str) -> tuple[str, float, float]:
 
 def _startup(records: list[dict], workload: str, batching: bool) -> dict:
     mode = "batching" if batching else "no-batching"
-    return {r["metric"]: r["value"] for r in records
-            if r.get("workload") == workload and r["phase"] == "startup" and r.get("mode") == mode}
+    return {
+        r["metric"]: r["value"]
+        for r in records
+        if r.get("workload") == workload and r["phase"] == "startup" and r.get("mode") == mode
+    }
 
 
 def servers(report: Report) -> pd.DataFrame:
@@ -72,41 +147,82 @@ def servers(report: Report) -> pd.DataFrame:
         fw, variant = job["framework"], job["variant"]
         how = job.get("mode", "")
         server, _, source = how.partition(":")
-        base = {"machine_label": run.manifest["machine_label"], "framework": fw, "variant": variant,
-                "label": label(fw, variant), "server": job.get("server", server), "source": source,
-                "server_version": job.get("server_version", ""), "process": job.get("process", 0),
-                "run_id": run.run_id}
+        base = {
+            "machine_label": run.manifest["machine_label"],
+            "framework": fw,
+            "variant": variant,
+            "label": label(fw, variant),
+            "server": job.get("server", server),
+            "source": source,
+            "server_version": job.get("server_version", ""),
+            "process": job.get("process", 0),
+            "run_id": run.run_id,
+        }
         if job["status"] != "ok":
             err = job.get("error") or {}
             outcome = "unavailable" if job["status"] == "skipped" else "fails"
             for workload in job["params"].get("workloads", []) or [""]:
-                rows.append({**base, "workload": workload, "batching": None, "outcome": outcome, "stage": "job",
-                             "error_type": err.get("type", ""), "error_message": err.get("message", ""),
-                             "traceback": err.get("traceback", "")})
+                rows.append(
+                    {
+                        **base,
+                        "workload": workload,
+                        "batching": None,
+                        "outcome": outcome,
+                        "stage": "job",
+                        "error_type": err.get("type", ""),
+                        "error_message": err.get("message", ""),
+                        "traceback": err.get("traceback", ""),
+                    }
+                )
             continue
         for a in job.get("servers", []):
             err = a.get("error") or {}
             start = _startup(job["records"], a["workload"], a["batching"])
             info = a.get("info") or {}
-            rows.append({**base, "runtime": a.get("runtime", ""), "runtime_version": info.get("runtime_version", ""),
-                         "workload": a["workload"], "batching": a["batching"], "outcome": a["outcome"],
-                         "stage": a.get("stage", ""), "error_type": err.get("type", ""),
-                         "error_message": err.get("message", ""), "traceback": err.get("traceback", ""),
-                         "log_tail": a.get("log_tail", ""), "cold_start_s": start.get("cold_start_s"),
-                         "runtime_import_s": start.get("runtime_import_s"), "load_s": start.get("load_s"),
-                         "server_rss_idle_bytes": start.get("server_rss_idle_bytes"),
-                         "parity_ok": start.get("parity_ok"), "max_abs_err": start.get("max_abs_err"),
-                         "ports_released": a.get("ports_released"),
-                         "server_cpus": ",".join(map(str, a.get("server_cpus", []))),
-                         "client_cpus": ",".join(map(str, a.get("client_cpus", []))), "pinned": a.get("pinned")})
+            rows.append(
+                {
+                    **base,
+                    "runtime": a.get("runtime", ""),
+                    "runtime_version": info.get("runtime_version", ""),
+                    "workload": a["workload"],
+                    "batching": a["batching"],
+                    "outcome": a["outcome"],
+                    "stage": a.get("stage", ""),
+                    "error_type": err.get("type", ""),
+                    "error_message": err.get("message", ""),
+                    "traceback": err.get("traceback", ""),
+                    "log_tail": a.get("log_tail", ""),
+                    "cold_start_s": start.get("cold_start_s"),
+                    "runtime_import_s": start.get("runtime_import_s"),
+                    "load_s": start.get("load_s"),
+                    "server_rss_idle_bytes": start.get("server_rss_idle_bytes"),
+                    "parity_ok": start.get("parity_ok"),
+                    "max_abs_err": start.get("max_abs_err"),
+                    "ports_released": a.get("ports_released"),
+                    "server_cpus": ",".join(map(str, a.get("server_cpus", []))),
+                    "client_cpus": ",".join(map(str, a.get("client_cpus", []))),
+                    "pinned": a.get("pinned"),
+                }
+            )
     return pd.DataFrame(rows, columns=SERVER_COLUMNS)
 
 
 def levels(report: Report) -> pd.DataFrame:
     """One row per (machine, variant, workload, batching, format, load level, process) of the newest serving jobs:
     each process (round of the profile) is one server start of every setting, interleaved with the other variants'."""
-    wanted = {"throughput_rps", "latency_p50_s", "latency_p95_s", "latency_p99_s", "latency_mean_s", "error_rate",
-              "n_requests", "offered_rps", "max_send_lag_s", "server_rss_load_bytes", *TIME_PARTS}
+    wanted = {
+        "throughput_rps",
+        "latency_p50_s",
+        "latency_p95_s",
+        "latency_p99_s",
+        "latency_mean_s",
+        "error_rate",
+        "n_requests",
+        "offered_rps",
+        "max_send_lag_s",
+        "server_rss_load_bytes",
+        *TIME_PARTS,
+    }
     cells: dict[tuple, dict] = {}
     for run, job in report.experiment_jobs(EXPERIMENT):
         if job["status"] != "ok":
@@ -115,16 +231,38 @@ def levels(report: Report) -> pd.DataFrame:
             if r["phase"] == "startup" or r["metric"] not in wanted:
                 continue
             batching, _, fmt = r.get("mode", "").partition("/")
-            key = (run.manifest["machine_label"], job["framework"], job["variant"], r.get("workload"),
-                   batching == "batching", fmt, r["phase"], job.get("process", 0))
+            key = (
+                run.manifest["machine_label"],
+                job["framework"],
+                job["variant"],
+                r.get("workload"),
+                batching == "batching",
+                fmt,
+                r["phase"],
+                job.get("process", 0),
+            )
             cell = cells.setdefault(key, {"run_id": run.run_id})
             cell[r["metric"]] = r["value"]
     rows = []
     for (machine, fw, variant, workload, batching, fmt, phase, process), values in cells.items():
         kind, concurrency, fraction = parse_phase(phase)
-        rows.append({"machine_label": machine, "framework": fw, "variant": variant, "label": label(fw, variant),
-                     "workload": workload, "batching": batching, "format": fmt, "kind": kind,
-                     "concurrency": concurrency, "fraction": fraction, "phase": phase, "process": process, **values})
+        rows.append(
+            {
+                "machine_label": machine,
+                "framework": fw,
+                "variant": variant,
+                "label": label(fw, variant),
+                "workload": workload,
+                "batching": batching,
+                "format": fmt,
+                "kind": kind,
+                "concurrency": concurrency,
+                "fraction": fraction,
+                "phase": phase,
+                "process": process,
+                **values,
+            }
+        )
     return pd.DataFrame(rows, columns=LEVEL_COLUMNS)
 
 
@@ -139,10 +277,19 @@ def level_estimates(lv: pd.DataFrame) -> pd.DataFrame:
     as the worst; `processes` counts them."""
     if lv.empty:
         return lv.assign(processes=pd.Series(dtype=int))
-    how = {c: _geomean for c in ("throughput_rps", "latency_p50_s", "latency_p95_s", "latency_p99_s",
-                                 "latency_mean_s", "offered_rps")}
-    how.update(error_rate="mean", n_requests="sum", max_send_lag_s="max", server_rss_load_bytes="max",
-               run_id="last", process="nunique", **{c: "mean" for c in TIME_PARTS if c in lv})
+    how = {
+        c: _geomean
+        for c in ("throughput_rps", "latency_p50_s", "latency_p95_s", "latency_p99_s", "latency_mean_s", "offered_rps")
+    }
+    how.update(
+        error_rate="mean",
+        n_requests="sum",
+        max_send_lag_s="max",
+        server_rss_load_bytes="max",
+        run_id="last",
+        process="nunique",
+        **{c: "mean" for c in TIME_PARTS if c in lv},
+    )
     out = lv.groupby(LEVEL_KEYS, dropna=False, sort=False).agg(how).reset_index()
     return out.rename(columns={"process": "processes"})
 
@@ -167,11 +314,23 @@ def best_per_variant(lv: pd.DataFrame) -> pd.DataFrame:
         batching, fmt, at = max(set(settings), key=settings.count)
         peak, peak_lo, peak_hi = stats.cell_estimate(peaks)
         p99, p99_lo, p99_hi = stats.cell_estimate(p99s) if p99s else (np.nan, np.nan, np.nan)
-        rows.append({**dict(zip(keys, key)), "peak_rps": peak, "peak_rps_ci_low": peak_lo,
-                     "peak_rps_ci_high": peak_hi, "batching": batching, "format": fmt, "at_concurrency": at,
-                     "single_client_p99_s": p99, "single_client_p99_ci_low": p99_lo,
-                     "single_client_p99_ci_high": p99_hi, "processes": len(peaks),
-                     "peak_by_process": peaks, "p99_by_process": p99s})
+        rows.append(
+            {
+                **dict(zip(keys, key)),
+                "peak_rps": peak,
+                "peak_rps_ci_low": peak_lo,
+                "peak_rps_ci_high": peak_hi,
+                "batching": batching,
+                "format": fmt,
+                "at_concurrency": at,
+                "single_client_p99_s": p99,
+                "single_client_p99_ci_low": p99_lo,
+                "single_client_p99_ci_high": p99_hi,
+                "processes": len(peaks),
+                "peak_by_process": peaks,
+                "p99_by_process": p99s,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -189,24 +348,40 @@ def time_breakdown(lv: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
     closed = lv[(lv["kind"] == "closed") & (lv["error_rate"] == 0)]
     rows = []
     for _, b in best.iterrows():
-        mine = closed[(closed["machine_label"] == b["machine_label"]) & (closed["label"] == b["label"])
-                      & (closed["workload"] == b["workload"])]
-        at = mine[(mine["batching"] == b["batching"]) & (mine["format"] == b["format"])
-                  & (mine["concurrency"] == b["at_concurrency"])]
+        mine = closed[
+            (closed["machine_label"] == b["machine_label"])
+            & (closed["label"] == b["label"])
+            & (closed["workload"] == b["workload"])
+        ]
+        at = mine[
+            (mine["batching"] == b["batching"])
+            & (mine["format"] == b["format"])
+            & (mine["concurrency"] == b["at_concurrency"])
+        ]
         single = mine[(mine["batching"] == False) & (mine["concurrency"] == mine["concurrency"].min())]  # noqa: E712
+
         def mean(frame, column):
             return float(frame[column].mean()) if column in frame and frame[column].notna().any() else np.nan
+
         latency, call = mean(at, "latency_mean_s"), mean(at, "server_runtime_s")
-        rows.append({"machine_label": b["machine_label"], "workload": b["workload"], "runtime": b["label"],
-                     "at": f"batching {'on' if b['batching'] else 'off'}, {b['format']}, {int(b['at_concurrency'])} "
-                           f"client{'s' if b['at_concurrency'] != 1 else ''}",
-                     "latency_mean_s": latency, "runtime_call_s": call, "queue_s": mean(at, "server_queue_s"),
-                     "decode_encode_s": mean(at, "server_decode_s") + mean(at, "server_encode_s"),
-                     "outside_server_s": mean(at, "outside_server_s"),
-                     "runtime_share": call / latency if latency > 0 else np.nan,
-                     "model_busy": mean(at, "throughput_rps") * mean(at, "server_model_busy_s"),
-                     "single_client_call_s": mean(single, "server_runtime_s"),
-                     "reported": bool(np.isfinite(call))})
+        rows.append(
+            {
+                "machine_label": b["machine_label"],
+                "workload": b["workload"],
+                "runtime": b["label"],
+                "at": f"batching {'on' if b['batching'] else 'off'}, {b['format']}, {int(b['at_concurrency'])} "
+                f"client{'s' if b['at_concurrency'] != 1 else ''}",
+                "latency_mean_s": latency,
+                "runtime_call_s": call,
+                "queue_s": mean(at, "server_queue_s"),
+                "decode_encode_s": mean(at, "server_decode_s") + mean(at, "server_encode_s"),
+                "outside_server_s": mean(at, "outside_server_s"),
+                "runtime_share": call / latency if latency > 0 else np.nan,
+                "model_busy": mean(at, "throughput_rps") * mean(at, "server_model_busy_s"),
+                "single_client_call_s": mean(single, "server_runtime_s"),
+                "reported": bool(np.isfinite(call)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -226,17 +401,29 @@ def breakdown_table(breakdown: pd.DataFrame) -> pd.DataFrame:
     """`time_breakdown` for the page (plain text: the HTML table escapes it)."""
     if breakdown.empty:
         return breakdown
+
     def pct(v):
         return "" if pd.isna(v) else f"{v:.0%}"
+
     b = breakdown
-    return pd.DataFrame({
-        "machine_label": b["machine_label"], "workload": b["workload"], "runtime": b["runtime"], "at": b["at"],
-        "mean latency": b["latency_mean_s"].map(ms),
-        "runtime call": [ms(v) if r else "not reported by this server" for v, r in zip(b["runtime_call_s"], b["reported"])],
-        "queued": b["queue_s"].map(ms), "decode + encode": b["decode_encode_s"].map(ms),
-        "outside the server": b["outside_server_s"].map(ms), "runtime share": b["runtime_share"].map(pct),
-        "model busy": b["model_busy"].map(pct),
-        "call alone, 1 client": b["single_client_call_s"].map(ms)})
+    return pd.DataFrame(
+        {
+            "machine_label": b["machine_label"],
+            "workload": b["workload"],
+            "runtime": b["runtime"],
+            "at": b["at"],
+            "mean latency": b["latency_mean_s"].map(ms),
+            "runtime call": [
+                ms(v) if r else "not reported by this server" for v, r in zip(b["runtime_call_s"], b["reported"])
+            ],
+            "queued": b["queue_s"].map(ms),
+            "decode + encode": b["decode_encode_s"].map(ms),
+            "outside the server": b["outside_server_s"].map(ms),
+            "runtime share": b["runtime_share"].map(pct),
+            "model busy": b["model_busy"].map(pct),
+            "call alone, 1 client": b["single_client_call_s"].map(ms),
+        }
+    )
 
 
 def per_start(row: pd.Series, column: str) -> dict:
@@ -262,16 +449,28 @@ def best_runtimes(best: pd.DataFrame) -> pd.DataFrame:
     if best.empty:
         return pd.DataFrame()
     b = best.sort_values(["machine_label", "workload", "peak_rps"], ascending=[True, True, False])
-    return pd.DataFrame({
-        "machine_label": b["machine_label"], "workload": b["workload"], "runtime": b["label"],
-        "peak throughput [95% CI]": [_with_ci(m, lo, hi, "req/s") for m, lo, hi in
-                                     zip(b["peak_rps"], b["peak_rps_ci_low"], b["peak_rps_ci_high"])],
-        "reached with": [f"batching {'on' if bt else 'off'}, {f}, {int(c)} client{'s' if c != 1 else ''}"
-                         for bt, f, c in zip(b["batching"], b["format"], b["at_concurrency"])],
-        "single-client p99 [95% CI]": [_with_ci(m, lo, hi, "ms", 1e3) for m, lo, hi in
-                                       zip(b["single_client_p99_s"], b["single_client_p99_ci_low"],
-                                           b["single_client_p99_ci_high"])],
-        "starts": b["processes"]})
+    return pd.DataFrame(
+        {
+            "machine_label": b["machine_label"],
+            "workload": b["workload"],
+            "runtime": b["label"],
+            "peak throughput [95% CI]": [
+                _with_ci(m, lo, hi, "req/s")
+                for m, lo, hi in zip(b["peak_rps"], b["peak_rps_ci_low"], b["peak_rps_ci_high"])
+            ],
+            "reached with": [
+                f"batching {'on' if bt else 'off'}, {f}, {int(c)} client{'s' if c != 1 else ''}"
+                for bt, f, c in zip(b["batching"], b["format"], b["at_concurrency"])
+            ],
+            "single-client p99 [95% CI]": [
+                _with_ci(m, lo, hi, "ms", 1e3)
+                for m, lo, hi in zip(
+                    b["single_client_p99_s"], b["single_client_p99_ci_low"], b["single_client_p99_ci_high"]
+                )
+            ],
+            "starts": b["processes"],
+        }
+    )
 
 
 def ms(seconds) -> str:
@@ -283,12 +482,19 @@ def _early_ends(jobs, p: dict) -> str:
     """How closed-loop levels may end before their duration, and how many did (from the stored records)."""
     if not p.get("min_duration_s"):
         return ""
-    flags = [r["value"] for _, j in jobs if j["status"] == "ok" for r in j.get("records", [])
-             if r.get("metric") == "ended_early"]
-    return (f"A closed-loop level may end after {p['min_duration_s']:g} s once its latency distribution has "
-            f"converged: checked every {CHECK_EVERY_S:g} s, the median, mean and 99th percentile each moved less than "
-            f"{p['converge_rtol']:.0%}, over at least {MIN_CONVERGED_REQUESTS} answers and with no failed request; "
-            f"{int(sum(flags))} of {len(flags)} closed-loop levels ended early. ")
+    flags = [
+        r["value"]
+        for _, j in jobs
+        if j["status"] == "ok"
+        for r in j.get("records", [])
+        if r.get("metric") == "ended_early"
+    ]
+    return (
+        f"A closed-loop level may end after {p['min_duration_s']:g} s once its latency distribution has "
+        f"converged: checked every {CHECK_EVERY_S:g} s, the median, mean and 99th percentile each moved less than "
+        f"{p['converge_rtol']:.0%}, over at least {MIN_CONVERGED_REQUESTS} answers and with no failed request; "
+        f"{int(sum(flags))} of {len(flags)} closed-loop levels ended early. "
+    )
 
 
 def what_was_measured(report: Report, srv: pd.DataFrame) -> str:
@@ -302,28 +508,40 @@ def what_was_measured(report: Report, srv: pd.DataFrame) -> str:
     rt = serving[serving["runtime_version"].fillna("") != ""].drop_duplicates("label")
     pin = serving.drop_duplicates(["machine_label"])
     starts = sorted(srv.groupby(["machine_label", "label"])["process"].nunique().unique())
-    return (f"{srv['label'].nunique()} serving variants from {srv['framework'].nunique()} source frameworks, on the "
-            f"workloads {', '.join(sorted(w for w in srv['workload'].unique() if w))}, on "
-            f"{srv['machine_label'].nunique()} machine(s). Each setting was started "
-            f"{' or '.join(map(str, starts))} time(s), once per process of the profile; the processes of all "
-            "variants took turns in a seeded random order, so that drift of the machine reaches every variant "
-            "alike and shows as spread between starts.\n\n"
-            "Servers: " + ", ".join(f"{md(s)} ({md(v)})" for s, v in servers_v.items()) + ". Runtimes behind them: "
-            + ", ".join(f"{md(r['label'])}: {md(r['runtime'])} ({md(r['runtime_version'])})" for _, r in rt.iterrows()) + ".\n\n"
-            f"Each request carries {p['request_batch']} sample(s). Load levels, each after "
-            f"{p['warmup_s']:g} s of unrecorded warm-up, recorded for {p['duration_s']:g} s or "
-            f"{md(p['max_requests'])} requests: a **closed loop** of {', '.join(map(str, p['concurrency']))} "
-            "concurrent clients (each sends its next request when the last returns), then an **open loop** of Poisson "
-            "arrivals at " + ", ".join(f"{f:.0%}" for f in p["open_loop_fractions"])
-            + " of the best closed-loop throughput of the same server. " + _early_ends(jobs, p) + "Open-loop latency runs from each request's "
-            "*scheduled* time, so a stalled server shows in the tail instead of quietly lowering the load "
-            "(coordinated omission). Dynamic batching, where on, collects requests for up to "
-            f"{p['max_wait_ms']:g} ms into one model call of at most {md(p['max_batch'])} rows. Wire formats: "
-            + ", ".join(f"{md(f)}" for f in p["formats"]) + " (`npy`: a binary NumPy array).\n\n"
-            "Pinning (server cores / load-generator cores): "
-            + "; ".join(f"{md(r['machine_label'])}: {md(r['server_cpus'])} / {md(r['client_cpus'])}"
-                        + ("" if r["pinned"] else " (not pinned: no taskset)") for _, r in pin.iterrows())
-            + ". The runtime uses as many threads as the server has cores.")
+    return (
+        f"{srv['label'].nunique()} serving variants from {srv['framework'].nunique()} source frameworks, on the "
+        f"workloads {', '.join(sorted(w for w in srv['workload'].unique() if w))}, on "
+        f"{srv['machine_label'].nunique()} machine(s). Each setting was started "
+        f"{' or '.join(map(str, starts))} time(s), once per process of the profile; the processes of all "
+        "variants took turns in a seeded random order, so that drift of the machine reaches every variant "
+        "alike and shows as spread between starts.\n\n"
+        "Servers: "
+        + ", ".join(f"{md(s)} ({md(v)})" for s, v in servers_v.items())
+        + ". Runtimes behind them: "
+        + ", ".join(f"{md(r['label'])}: {md(r['runtime'])} ({md(r['runtime_version'])})" for _, r in rt.iterrows())
+        + ".\n\n"
+        f"Each request carries {p['request_batch']} sample(s). Load levels, each after "
+        f"{p['warmup_s']:g} s of unrecorded warm-up, recorded for {p['duration_s']:g} s or "
+        f"{md(p['max_requests'])} requests: a **closed loop** of {', '.join(map(str, p['concurrency']))} "
+        "concurrent clients (each sends its next request when the last returns), then an **open loop** of Poisson "
+        "arrivals at "
+        + ", ".join(f"{f:.0%}" for f in p["open_loop_fractions"])
+        + " of the best closed-loop throughput of the same server. "
+        + _early_ends(jobs, p)
+        + "Open-loop latency runs from each request's "
+        "*scheduled* time, so a stalled server shows in the tail instead of quietly lowering the load "
+        "(coordinated omission). Dynamic batching, where on, collects requests for up to "
+        f"{p['max_wait_ms']:g} ms into one model call of at most {md(p['max_batch'])} rows. Wire formats: "
+        + ", ".join(f"{md(f)}" for f in p["formats"])
+        + " (`npy`: a binary NumPy array).\n\n"
+        "Pinning (server cores / load-generator cores): "
+        + "; ".join(
+            f"{md(r['machine_label'])}: {md(r['server_cpus'])} / {md(r['client_cpus'])}"
+            + ("" if r["pinned"] else " (not pinned: no taskset)")
+            for _, r in pin.iterrows()
+        )
+        + ". The runtime uses as many threads as the server has cores."
+    )
 
 
 def what_this_means(srv: pd.DataFrame, lv: pd.DataFrame, best: pd.DataFrame | None = None) -> str:
@@ -343,15 +561,20 @@ def what_this_means(srv: pd.DataFrame, lv: pd.DataFrame, best: pd.DataFrame | No
         quick = b.dropna(subset=["single_client_p99_s"]) if not b.empty else b
         if not quick.empty:
             lo = quick.loc[quick["single_client_p99_s"].idxmin()]
-            parts.append(f"best single-client p99 {ms(lo['single_client_p99_s'])} ({md(lo['label'])}, estimated over "
-                         f"{int(lo['processes'])} server start(s))")
-        parts.append(f"worst p99 of any level {ms(hi['latency_p99_s'])} ({md(hi['label'])}, {int(hi['concurrency'])} "
-                     "clients)")
+            parts.append(
+                f"best single-client p99 {ms(lo['single_client_p99_s'])} ({md(lo['label'])}, estimated over "
+                f"{int(lo['processes'])} server start(s))"
+            )
+        parts.append(
+            f"worst p99 of any level {ms(hi['latency_p99_s'])} ({md(hi['label'])}, {int(hi['concurrency'])} clients)"
+        )
         text = f"- {md(machine)}, {md(workload)}: " + "; ".join(parts) + "."
         if not b.empty:
             top = b.loc[b["peak_rps"].idxmax()]
-            text += (f" Highest throughput {plain_number(top['peak_rps'], 3)} req/s ({md(top['label'])}, batching "
-                     f"{'on' if top['batching'] else 'off'}, {md(top['format'])}).")
+            text += (
+                f" Highest throughput {plain_number(top['peak_rps'], 3)} req/s ({md(top['label'])}, batching "
+                f"{'on' if top['batching'] else 'off'}, {md(top['format'])})."
+            )
         out.append(text)
         fmts = g.pivot_table(index=["label", "batching", "concurrency"], columns="format", values="throughput_rps")
         if {"json", "npy"} <= set(fmts.columns):
@@ -359,11 +582,18 @@ def what_this_means(srv: pd.DataFrame, lv: pd.DataFrame, best: pd.DataFrame | No
             out.append(f"  Binary requests instead of JSON: median throughput ratio {ratio:.2f}x over all settings.")
     for machine, g in serving.dropna(subset=["cold_start_s"]).groupby("machine_label"):
         f, s = g.loc[g["cold_start_s"].idxmin()], g.loc[g["cold_start_s"].idxmax()]
-        out.append(f"- {md(machine)}: quickest cold start {fmt_s(f['cold_start_s'])} ({md(f['label'])} on {md(f['workload'])}), "
-                   f"slowest {fmt_s(s['cold_start_s'])} ({md(s['label'])} on {md(s['workload'])}).")
+        out.append(
+            f"- {md(machine)}: quickest cold start {fmt_s(f['cold_start_s'])} ({md(f['label'])} on {md(f['workload'])}), "
+            f"slowest {fmt_s(s['cold_start_s'])} ({md(s['label'])} on {md(s['workload'])})."
+        )
     bad = srv[srv["outcome"].isin(["fails", "unavailable"])]
     if not bad.empty:
-        out.append("- Did not serve: " + "; ".join(
-            f"{md(r['label'])} on {md(r['workload'] or 'all workloads')} ({md(r['outcome'])})"
-            for _, r in bad.drop_duplicates(["label", "workload", "outcome"]).iterrows()) + ".")
+        out.append(
+            "- Did not serve: "
+            + "; ".join(
+                f"{md(r['label'])} on {md(r['workload'] or 'all workloads')} ({md(r['outcome'])})"
+                for _, r in bad.drop_duplicates(["label", "workload", "outcome"]).iterrows()
+            )
+            + "."
+        )
     return "\n".join(out)

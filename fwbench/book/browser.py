@@ -46,11 +46,24 @@ class Browser:
         to_chrome_r, self._to_chrome = os.pipe()
         self._from_chrome, from_chrome_w = os.pipe()
         # Chromium expects its end of the pipes as fds 3 (commands in) and 4 (replies out).
-        cmd = [self.chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               "--disable-dev-shm-usage", "--hide-scrollbars", "--host-resolver-rules=MAP * ~NOTFOUND",
-               f"--user-data-dir={self._profile.name}", f"--window-size={self.width},{self.height}",
-               "--remote-debugging-pipe", "about:blank"]
+        cmd = [
+            self.chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--hide-scrollbars",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            f"--user-data-dir={self._profile.name}",
+            f"--window-size={self.width},{self.height}",
+            "--remote-debugging-pipe",
+            "about:blank",
+        ]
 
         def fds():
             # Runs in the child before unlisted fds are closed: move both ends out of the way, then onto 3 and 4.
@@ -58,17 +71,26 @@ class Browser:
             os.dup2(r, 3)
             os.dup2(w, 4)
 
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL, pass_fds=(3, 4), preexec_fn=fds,
-                                      start_new_session=True, env=chromium_env(self._profile.name))
+        self._proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(3, 4),
+            preexec_fn=fds,
+            start_new_session=True,
+            env=chromium_env(self._profile.name),
+        )
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         try:
             target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
             self._session = self._call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
             self.call("Page.enable")
-            self.call("Emulation.setDeviceMetricsOverride", {"width": self.width, "height": self.height,
-                                                             "deviceScaleFactor": 1, "mobile": False})
+            self.call(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False},
+            )
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -135,10 +157,12 @@ class Browser:
         self._wait_loaded(deadline)
         for _ in range(MAX_REDIRECTS + 1):
             try:
-                self.evaluate("new Promise(done => {"
-                              " const typeset = window.MathJax && MathJax.startup && MathJax.startup.promise;"
-                              " Promise.resolve(typeset).then(() => document.fonts.ready)"
-                              f".then(() => setTimeout(done, {int(settle_ms)})); }})")
+                self.evaluate(
+                    "new Promise(done => {"
+                    " const typeset = window.MathJax && MathJax.startup && MathJax.startup.promise;"
+                    " Promise.resolve(typeset).then(() => document.fonts.ready)"
+                    f".then(() => setTimeout(done, {int(settle_ms)})); }})"
+                )
                 return
             except PageCheckError as exc:
                 if "navigated" not in str(exc):
@@ -146,7 +170,7 @@ class Browser:
             # The page sent the browser on (a redirect, like the book's index.html): what counts is the page it
             # went to, so its events replace the first one's, once it has loaded.
             loaded = next(i for i, e in enumerate(self._events) if e.get("method") == "Page.loadEventFired")
-            self._events = self._events[loaded + 1:]
+            self._events = self._events[loaded + 1 :]
             self._wait_loaded(deadline)
         raise PageCheckError(f"{page.name} was still redirecting after {MAX_REDIRECTS} redirects")
 
@@ -158,8 +182,7 @@ class Browser:
 
     def evaluate(self, expression: str):
         """The value of a JavaScript expression in the page (a promise is awaited); JSON-like values only."""
-        result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True,
-                                                "awaitPromise": True})
+        result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True})
         if "exceptionDetails" in result:
             text = result["exceptionDetails"].get("exception", {}).get("description") or result["exceptionDetails"]
             raise PageCheckError(f"script failed in the page: {str(text).splitlines()[0]}")

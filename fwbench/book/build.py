@@ -41,10 +41,17 @@ def inputs_digest(manifest: dict, env: dict, store: Store) -> str:
     version stamp, the newest kept version (what "what changed" compares with), the settings passed to the
     chapters, and every file of BOOK_INPUTS except the appendix notebooks staged from the store."""
     h = hashlib.sha256()
-    h.update(json.dumps({"manifest": {k: v for k, v in manifest.items() if k != "created"},
-                         "env": {k: v for k, v in sorted(env.items()) if k.startswith("FWBENCH_")},
-                         "kept": sorted(p.name for p in versions.reports_dir(store).glob("*.json"))[-1:]},
-                        sort_keys=True, default=str).encode())
+    h.update(
+        json.dumps(
+            {
+                "manifest": {k: v for k, v in manifest.items() if k != "created"},
+                "env": {k: v for k, v in sorted(env.items()) if k.startswith("FWBENCH_")},
+                "kept": sorted(p.name for p in versions.reports_dir(store).glob("*.json"))[-1:],
+            },
+            sort_keys=True,
+            default=str,
+        ).encode()
+    )
     for name in BOOK_INPUTS:
         root = REPO / name
         for path in sorted([root] if root.is_file() else root.rglob("*")):
@@ -79,32 +86,41 @@ def stage_appendix(report: Report, dest: Path = APPENDIX_RUNS, outputs: Path = O
         src = run.notebook(job["job_id"])
         if not src.is_file() and not src.is_symlink():
             continue
+
         def keep_whole(text, base=appendix_name(run, job), mine=[]):  # noqa: B006 (one list per job, on purpose)
             """The whole of a long output as a text file the page links to (served from _static)."""
             name = f"{base}-{len(mine)}.txt"
             mine.append(name)
             if len(text) > MAX_WHOLE_OUTPUT:
-                text = text[:MAX_WHOLE_OUTPUT] + (f"\n[... {len(text) - MAX_WHOLE_OUTPUT:,} more characters: the run's "
-                                                  "notebook in the store (or its bundle) holds them all ...]\n")
+                text = text[:MAX_WHOLE_OUTPUT] + (
+                    f"\n[... {len(text) - MAX_WHOLE_OUTPUT:,} more characters: the run's "
+                    "notebook in the store (or its bundle) holds them all ...]\n"
+                )
             if not (outputs / name).is_file() or (outputs / name).read_text() != text:
                 (outputs / name).write_text(text)
             files.add(name)
             return f"../../../_static/{outputs.name}/{name}"
 
         try:
-            nb = sanitize.notebook(nbformat.reads(json.dumps(run.read_notebook(job["job_id"])), as_version=4),
-                                   keep_whole)
+            nb = sanitize.notebook(
+                nbformat.reads(json.dumps(run.read_notebook(job["job_id"])), as_version=4), keep_whole
+            )
         except Exception as exc:  # an unreadable notebook loses its page, not the book
             print(f"fwbench: warning: appendix: {src}: not a readable notebook ({type(exc).__name__})", file=sys.stderr)
             continue
         md = sanitize.md
         process = job.get("process")
-        which = (f", process {int(process) + 1}" + (" (cold caches)" if int(process) == 0 else "")
-                 if isinstance(process, int) else "")
-        title = (f"# {md(job['framework'])} {md(job['variant'])}: {md(job['workload'])} on {md(job['device'])}{which} "
-                 f"({md(run.manifest['machine_label'])})\n\nRun {md(run.run_id)}, status **{md(job['status'])}**. "
-                 "This is the notebook as papermill executed it, with anything that could run in a browser "
-                 "(scripts, widgets, raw HTML) removed.")
+        which = (
+            f", process {int(process) + 1}" + (" (cold caches)" if int(process) == 0 else "")
+            if isinstance(process, int)
+            else ""
+        )
+        title = (
+            f"# {md(job['framework'])} {md(job['variant'])}: {md(job['workload'])} on {md(job['device'])}{which} "
+            f"({md(run.manifest['machine_label'])})\n\nRun {md(run.run_id)}, status **{md(job['status'])}**. "
+            "This is the notebook as papermill executed it, with anything that could run in a browser "
+            "(scripts, widgets, raw HTML) removed."
+        )
         nb.cells.insert(0, nbformat.v4.new_markdown_cell(title))
         for i, cell in enumerate(nb.cells):  # fresh ids: the inserted cell must not collide
             cell["id"] = f"fwbench-{i}"
@@ -119,7 +135,7 @@ def stage_appendix(report: Report, dest: Path = APPENDIX_RUNS, outputs: Path = O
     for old in outputs.glob("*.txt"):
         if old.name not in files:
             old.unlink()
-    return {name[:-len(".ipynb")] for name in wanted}
+    return {name[: -len(".ipynb")] for name in wanted}
 
 
 def chapter_sources() -> list[Path]:
@@ -179,8 +195,22 @@ def build(out: Path = REPO, store_root: Path | None = None, builder: str = "html
         # re-executed against the current store), so no page can show a stale number.
         for page in chapter_sources():
             page.touch()
-    cmd = [sys.executable, "-m", "fwbench.book.jb", "build", "-W", "-n", "--keep-going",
-           "--builder", builder, "--toc", str(toc), "--path-output", str(Path(out).resolve()), str(REPO)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "fwbench.book.jb",
+        "build",
+        "-W",
+        "-n",
+        "--keep-going",
+        "--builder",
+        builder,
+        "--toc",
+        str(toc),
+        "--path-output",
+        str(Path(out).resolve()),
+        str(REPO),
+    ]
     proc = subprocess.run(cmd, env=env, cwd=REPO)
     if proc.returncode != 0:
         raise BookError(f"jupyter-book build failed (exit {proc.returncode}); see the log above")
@@ -191,8 +221,11 @@ def build(out: Path = REPO, store_root: Path | None = None, builder: str = "html
     if builder in ("html", "singlehtml"):
         for page, refused in csp.protect_tree(html_dir).items():
             # Left out of the page's policy, so the browser will not run it; named here so it gets looked at.
-            print(f"fwbench: warning: {page}: inline code outside the theme's known forms is blocked: "
-                  f"{refused[0]}" + (f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""), file=sys.stderr)
+            print(
+                f"fwbench: warning: {page}: inline code outside the theme's known forms is blocked: "
+                f"{refused[0]}" + (f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""),
+                file=sys.stderr,
+            )
     if record:
         versions.save(store, manifest)
     # Digested again after saving: the next build's "what changed" compares with the version kept just now.

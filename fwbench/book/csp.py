@@ -19,22 +19,25 @@ from pathlib import Path
 
 #: The inline scripts Sphinx, sphinx-book-theme, pydata-sphinx-theme, togglebutton and MathJax's
 #: configuration write, as exact patterns over the script's whole text (whitespace stripped).
-THEME_SCRIPTS = tuple(re.compile(p, re.S) for p in (
-    r'document\.documentElement\.dataset\.mode = localStorage\.getItem\("mode"\) \|\| "";\s*'
-    r'document\.documentElement\.dataset\.theme = localStorage\.getItem\("theme"\) \|\| "";',
-    r"let toggleHint(?:Show|Hide) = '[A-Za-z ]*';",
-    r"let toggleOpenOnPrint = '(?:true|false)';",
-    r"var togglebuttonSelector = '[.a-z, -]*';",
-    r'window\.MathJax = \{"options": \{"processHtmlClass": "[a-z0-9_|]*"\}\}',
-    # pydata-sphinx-theme's search page
-    r'// Activate the search field on page load\s*let searchInput = document\.querySelector\("form\.bd-search input"\);'
-    r'\s*if \(searchInput\) \{\s*searchInput\.focus\(\);\s*searchInput\.select\(\);\s*'
-    r'console\.log\("\[PST\]: Set focus on search field\."\);\s*\}',
-    r"DOCUMENTATION_OPTIONS\.pagename = '[A-Za-z0-9_./-]*';",
-    r"DOCUMENTATION_OPTIONS\.search_as_you_type = (?:true|false);",
-    r"DOCUMENTATION_OPTIONS\.theme_(?:version|switcher_json_url|switcher_version_match|show_version_warning_banner)"
-    r" = [^;<>]*;",
-))
+THEME_SCRIPTS = tuple(
+    re.compile(p, re.S)
+    for p in (
+        r'document\.documentElement\.dataset\.mode = localStorage\.getItem\("mode"\) \|\| "";\s*'
+        r'document\.documentElement\.dataset\.theme = localStorage\.getItem\("theme"\) \|\| "";',
+        r"let toggleHint(?:Show|Hide) = '[A-Za-z ]*';",
+        r"let toggleOpenOnPrint = '(?:true|false)';",
+        r"var togglebuttonSelector = '[.a-z, -]*';",
+        r'window\.MathJax = \{"options": \{"processHtmlClass": "[a-z0-9_|]*"\}\}',
+        # pydata-sphinx-theme's search page
+        r'// Activate the search field on page load\s*let searchInput = document\.querySelector\("form\.bd-search input"\);'
+        r"\s*if \(searchInput\) \{\s*searchInput\.focus\(\);\s*searchInput\.select\(\);\s*"
+        r'console\.log\("\[PST\]: Set focus on search field\."\);\s*\}',
+        r"DOCUMENTATION_OPTIONS\.pagename = '[A-Za-z0-9_./-]*';",
+        r"DOCUMENTATION_OPTIONS\.search_as_you_type = (?:true|false);",
+        r"DOCUMENTATION_OPTIONS\.theme_(?:version|switcher_json_url|switcher_version_match|show_version_warning_banner)"
+        r" = [^;<>]*;",
+    )
+)
 #: Event-handler attributes the theme puts on its buttons; allowed by hash under 'unsafe-hashes'.
 THEME_HANDLERS = frozenset({"window.print()", "toggleFullScreen()"})
 
@@ -60,9 +63,11 @@ def policy(script_hashes: list[str], handler_hashes: list[str]) -> str:
     if handler_hashes:
         sources += ["'unsafe-hashes'", *sorted(set(handler_hashes))]
     # file: pages have an opaque origin in Chromium, so 'self' alone would refuse the book's own files.
-    return (f"default-src 'self' file: data:; script-src {' '.join(sources)} file:; "
-            "style-src 'self' file: 'unsafe-inline'; img-src 'self' file: data:; font-src 'self' file: data:; "
-            "object-src 'none'; base-uri 'none'; frame-src 'none'; form-action 'self' file:")
+    return (
+        f"default-src 'self' file: data:; script-src {' '.join(sources)} file:; "
+        "style-src 'self' file: 'unsafe-inline'; img-src 'self' file: data:; font-src 'self' file: data:; "
+        "object-src 'none'; base-uri 'none'; frame-src 'none'; form-action 'self' file:"
+    )
 
 
 def protect(html: str) -> Protected:
@@ -91,7 +96,7 @@ def protect(html: str) -> Protected:
         return Protected(html, refused + (["no <head>: page left without a policy"] if "<script" in html else []))
     # After the charset (which must stay in the first 1024 bytes) and before any script.
     meta = f'<meta http-equiv="Content-Security-Policy" content="{policy(scripts, handlers)}">'
-    return Protected(html[:head.end()] + "\n" + meta + html[head.end():], refused)
+    return Protected(html[: head.end()] + "\n" + meta + html[head.end() :], refused)
 
 
 def protect_tree(html_dir: Path) -> dict[str, list[str]]:

@@ -45,8 +45,9 @@ def source_url() -> str | None:
     if wanted:
         return public_url(wanted)
     try:
-        proc = subprocess.run(["git", "-C", str(REPO), "remote", "get-url", "origin"], capture_output=True,
-                              text=True, timeout=20)
+        proc = subprocess.run(
+            ["git", "-C", str(REPO), "remote", "get-url", "origin"], capture_output=True, text=True, timeout=20
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return public_url(proc.stdout) if proc.returncode == 0 else None
@@ -56,12 +57,16 @@ def footer_html(version: str, url: str | None, commit: str) -> str:
     """'Built by fwbench <version> from <source> at commit <sha>', escaped, linked where public."""
     short = html.escape(commit[:10])
     if url is None:
-        return (f"Built by fwbench, {html.escape(version)}, from commit <code>{short}</code> (no public source "
-                f"address is configured: set {SOURCE_VARIABLE} or the checkout's origin remote).")
+        return (
+            f"Built by fwbench, {html.escape(version)}, from commit <code>{short}</code> (no public source "
+            f"address is configured: set {SOURCE_VARIABLE} or the checkout's origin remote)."
+        )
     link = html.escape(url, quote=True)
-    at = (f'<a href="{link}/tree/{html.escape(commit, quote=True)}">commit <code>{short}</code></a>'
-          if urlsplit(url).hostname in TREE_HOSTS and re.fullmatch(r"[0-9a-f]{40}", commit)
-          else f"commit <code>{short}</code>")
+    at = (
+        f'<a href="{link}/tree/{html.escape(commit, quote=True)}">commit <code>{short}</code></a>'
+        if urlsplit(url).hostname in TREE_HOSTS and re.fullmatch(r"[0-9a-f]{40}", commit)
+        else f"commit <code>{short}</code>"
+    )
     return f'Built by fwbench, {html.escape(version)}, from <a href="{link}">its source</a> at {at}.'
 
 

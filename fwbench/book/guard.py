@@ -13,8 +13,10 @@ import sys
 
 #: Set by fwbench.book.build for the Jupyter Book process it starts.
 MARK = "FWBENCH_BOOK_BUILD"
-MESSAGE = ("fwbench: this book is built from the results store: run `python -m fwbench book` (or `make book`; "
-           "`make report` measures first), not `jupyter-book build .` alone, which would miss the staged chapters")
+MESSAGE = (
+    "fwbench: this book is built from the results store: run `python -m fwbench book` (or `make book`; "
+    "`make report` measures first), not `jupyter-book build .` alone, which would miss the staged chapters"
+)
 
 
 def setup(app):

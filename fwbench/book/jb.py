@@ -62,8 +62,10 @@ def main(argv: list[str] | None = None) -> int:
 
     # The CLI imports build_sphinx from this module when it builds: the one it finds takes our jobs.
     jupyter_book.sphinx.build_sphinx = functools.partial(jupyter_book.sphinx.build_sphinx, jobs=jobs())
-    return cli.main(args=list(sys.argv[1:] if argv is None else argv), prog_name="jupyter-book",
-                    standalone_mode=False) or 0
+    return (
+        cli.main(args=list(sys.argv[1:] if argv is None else argv), prog_name="jupyter-book", standalone_mode=False)
+        or 0
+    )
 
 
 if __name__ == "__main__":

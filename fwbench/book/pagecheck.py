@@ -40,7 +40,8 @@ NOT_A_NUMBER = re.compile(
     r"∞|(?<![\w.])(?:nan|NaN|inf|Inf|Infinity)(?![\w])(?=\s*(?:" + _UNIT + r"(?!\w)|[–-]|to\b|vs\b))"
     r"|(?<![\w.])(?:\d[\d.,]*\s*" + _UNIT + r"?\s*(?:[–-]|to)\s*)(?:nan|inf|never)\b"
     r"|\bnever\s+(?:vs\.?|[–-]|to)\s+\S+|\b(?:after|at|of)\s+(?:nan|inf|never)\s+" + _UNIT + r"\b"
-    r"|(?<![\w.])\d+(?:\.\d+)?[eE][+-]?\d+(?![\w.])")
+    r"|(?<![\w.])\d+(?:\.\d+)?[eE][+-]?\d+(?![\w.])"
+)
 # Virtual time fast-forwards the page's timers, so a generous budget costs little wall time on a
 # quick page and still lets MathJax and the theme's scripts finish before the DOM is dumped.
 VIRTUAL_TIME_MS = 10_000
@@ -53,8 +54,10 @@ def find_chromium() -> str:
         path = shutil.which(name)
         if path:
             return path
-    raise PageCheckError("no chromium, chromium-browser or google-chrome on PATH: run `make setup` "
-                         "(scripts/setup_chromium.sh installs Debian's chromium)")
+    raise PageCheckError(
+        "no chromium, chromium-browser or google-chrome on PATH: run `make setup` "
+        "(scripts/setup_chromium.sh installs Debian's chromium)"
+    )
 
 
 def headless(page: Path, *action: str, timeout: float = 60.0) -> str:
@@ -66,24 +69,43 @@ def headless(page: Path, *action: str, timeout: float = 60.0) -> str:
         raise PageCheckError(f"no such page: {page}")
     chromium = find_chromium()
     with tempfile.TemporaryDirectory(prefix="fwbench-chromium-") as profile:
-        cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               # Containers often have a small /dev/shm; Chromium crashes on big pages without this.
-               "--disable-dev-shm-usage",
-               # A page that reaches for the network fails at once instead of waiting on a timeout.
-               "--host-resolver-rules=MAP * ~NOTFOUND",
-               f"--user-data-dir={profile}", f"--virtual-time-budget={VIRTUAL_TIME_MS}",
-               *action, page.as_uri()]
+        cmd = [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            # Containers often have a small /dev/shm; Chromium crashes on big pages without this.
+            "--disable-dev-shm-usage",
+            # A page that reaches for the network fails at once instead of waiting on a timeout.
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            f"--user-data-dir={profile}",
+            f"--virtual-time-budget={VIRTUAL_TIME_MS}",
+            *action,
+            page.as_uri(),
+        ]
         # Own session, so a timeout kills the renderer and GPU helpers too, not just the launcher.
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                errors="replace", start_new_session=True, env=chromium_env(profile))
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+            env=chromium_env(profile),
+        )
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
-            raise PageCheckError(f"Chromium did not finish rendering {page.name} within {timeout:g} s "
-                                 "(a script that never ends?)") from None
+            raise PageCheckError(
+                f"Chromium did not finish rendering {page.name} within {timeout:g} s (a script that never ends?)"
+            ) from None
     if proc.returncode != 0:
         # stderr is mostly D-Bus noise in containers; the last line is the one that says why.
         last = next((line for line in reversed(err.splitlines()) if line.strip()), "no output")
@@ -102,7 +124,7 @@ def render(path, timeout: float = 60.0) -> str:
 def _first_line(text: str, limit: int = 160) -> str:
     # Tracebacks open with a rule of dashes: quote the first line that says something.
     line = next((" ".join(ln.split()) for ln in text.splitlines() if re.search(r"\w", ln)), "")
-    return line if len(line) <= limit else line[:limit - 3] + "..."
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _local_image(src: str, page_dir: Path) -> Path | None:
@@ -150,9 +172,16 @@ def _dom_and_layout(page: Path, browser, first_screen: tuple[str, ...], screensh
     return result
 
 
-def check_page(path, min_figures: int = 0, allowed_selector: str = ALLOWED_SELECTOR,
-               timeout: float = 60.0, require_csp: bool = False, browser=None, screenshot: Path | None = None,
-               first_screen: tuple[str, ...] = ()) -> list[str]:
+def check_page(
+    path,
+    min_figures: int = 0,
+    allowed_selector: str = ALLOWED_SELECTOR,
+    timeout: float = 60.0,
+    require_csp: bool = False,
+    browser=None,
+    screenshot: Path | None = None,
+    first_screen: tuple[str, ...] = (),
+) -> list[str]:
     """Problems a reader would see on the rendered page, one line each; [] when it is fine.
 
     The page is opened in headless Chromium at 1400x900 (`browser`, a fwbench.book.browser.Browser, is reused
@@ -171,8 +200,11 @@ def check_page(path, min_figures: int = 0, allowed_selector: str = ALLOWED_SELEC
         else:
             seen = _dom_and_layout(page, browser, first_screen, screenshot)
     except PageCheckError as exc:
-        return [f"Chromium did not finish rendering {page.name} within {timeout:g} s: {exc}"
-                if "did not answer in time" in str(exc) else str(exc)]
+        return [
+            f"Chromium did not finish rendering {page.name} within {timeout:g} s: {exc}"
+            if "did not answer in time" in str(exc)
+            else str(exc)
+        ]
     soup = BeautifulSoup(seen["html"], "html.parser")
     problems = []
     for table in seen["wide"]:
@@ -257,8 +289,19 @@ def check_page(path, min_figures: int = 0, allowed_selector: str = ALLOWED_SELEC
         problems.append(f"unparsed MyST role(s) in page text: {', '.join(leftovers)}")
     # Numbers are checked in prose and in tables alike; code, tracebacks and error texts are what they are.
     numbers = copy.copy(article)
-    for el in numbers.select(", ".join([CELL_ERROR_SELECTOR, ".fwbench-tracebacks, .fwbench-tb, .fwbench-tb-full",
-                                        "script", "style", "pre", "code", "td.error, td.message"])):
+    for el in numbers.select(
+        ", ".join(
+            [
+                CELL_ERROR_SELECTOR,
+                ".fwbench-tracebacks, .fwbench-tb, .fwbench-tb-full",
+                "script",
+                "style",
+                "pre",
+                "code",
+                "td.error, td.message",
+            ]
+        )
+    ):
         el.extract()
     bad = sorted({m.group(0).strip() for m in NOT_A_NUMBER.finditer(numbers.get_text(" "))})
     if bad:
@@ -287,8 +330,14 @@ def check_book(html_dir, pages: dict[str, int], **kwargs) -> dict[str, list[str]
             if browser is None:
                 browser = Browser(find_chromium(), *VIEWPORT, timeout=timeout).__enter__()
             shot = root / SCREENSHOTS / (rel.replace("/", "__").removesuffix(".html") + ".png")
-            results[rel] = check_page(root / rel, min_figures, browser=browser, screenshot=shot,
-                                      first_screen=FIRST_SCREEN.get(rel, ()), **kwargs)
+            results[rel] = check_page(
+                root / rel,
+                min_figures,
+                browser=browser,
+                screenshot=shot,
+                first_screen=FIRST_SCREEN.get(rel, ()),
+                **kwargs,
+            )
             if any(p.startswith("Chromium") for p in results[rel]):  # a stuck page takes its browser with it
                 browser.__exit__(None, None, None)
                 browser = None
@@ -301,9 +350,11 @@ def check_book(html_dir, pages: dict[str, int], **kwargs) -> dict[str, list[str]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fwbench.book.pagecheck", description=__doc__)
     parser.add_argument("html_dir", type=Path, help="the built book, e.g. _build/html")
-    parser.add_argument("pages", nargs="*",
-                        help="pages relative to html_dir, PAGE or PAGE:MIN_FIGURES "
-                             "(default: every chapter that exists, no minimum)")
+    parser.add_argument(
+        "pages",
+        nargs="*",
+        help="pages relative to html_dir, PAGE or PAGE:MIN_FIGURES (default: every chapter that exists, no minimum)",
+    )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per page render")
     args = parser.parse_args(argv)
     if args.pages:
@@ -331,8 +382,9 @@ def main(argv: list[str] | None = None) -> int:
         for p in problems:
             print(f"  - {p}")
         bad += bool(problems)
-    print(f"{len(results)} page(s) in {time.perf_counter() - start:.1f} s; first screens in "
-          f"{args.html_dir / SCREENSHOTS}")
+    print(
+        f"{len(results)} page(s) in {time.perf_counter() - start:.1f} s; first screens in {args.html_dir / SCREENSHOTS}"
+    )
     return 1 if bad else 0
 
 

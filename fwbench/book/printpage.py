@@ -12,8 +12,10 @@ _TAG = re.compile(r"<(/?)(section|div)\b")
 _APPENDIX_HEADING = re.compile(r'id="appendix-the-executed-notebooks">\s*<h\d>.*?</h\d>', re.S)
 _REFRESH = re.compile(r'<meta http-equiv="refresh" content="0; url=([^"]+)"', re.I)
 
-NOTE = ("<p><strong>In this PDF the notebooks themselves are left out:</strong> the table lists every one of them, "
-        "and the HTML book's appendix shows each as it ran.</p>")
+NOTE = (
+    "<p><strong>In this PDF the notebooks themselves are left out:</strong> the table lists every one of them, "
+    "and the HTML book's appendix shows each as it ran.</p>"
+)
 
 
 def _notebook_end(html: str, start: int, next_anchor: int) -> int:

@@ -30,8 +30,9 @@ def size_line(html_dir: Path, top: int = 3) -> str:
     size = total(html_dir)
     largest = ", ".join(f"{k} {v / 2**20:.1f} MB" for k, v in list(parts(html_dir).items())[:top])
     over = "OVER the target: " if size > TARGET_BYTES else ""
-    return (f"book: {size / 2**20:.1f} MB ({over}target {TARGET_BYTES / 2**20:.0f} MB)"
-            + (f"; largest: {largest}" if largest else ""))
+    return f"book: {size / 2**20:.1f} MB ({over}target {TARGET_BYTES / 2**20:.0f} MB)" + (
+        f"; largest: {largest}" if largest else ""
+    )
 
 
 def strip_source_maps(html_dir: Path) -> int:

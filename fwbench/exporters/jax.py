@@ -32,14 +32,20 @@ def export(model, spec, path, directory, example):
 
     from fwbench.exporters import _savedmodel as tf_export
 
-    fn = tf.function(jax2tf.convert(logits, polymorphic_shapes=["(b, ...)"]), autograph=False,
-                     input_signature=tf_export.input_signature(spec))
+    fn = tf.function(
+        jax2tf.convert(logits, polymorphic_shapes=["(b, ...)"]),
+        autograph=False,
+        input_signature=tf_export.input_signature(spec),
+    )
     if path == "jax2tf-savedmodel":
         return tf_export.save(fn, directory), ["jax2tf.convert", "tf.saved_model.save"]
     if path == "jax2tf-tflite":
         saved = tf_export.save(fn, directory)
-        return tf_export.to_tflite(saved, directory), ["jax2tf.convert", "tf.saved_model.save",
-                                                       "tf.lite.TFLiteConverter"]
+        return tf_export.to_tflite(saved, directory), [
+            "jax2tf.convert",
+            "tf.saved_model.save",
+            "tf.lite.TFLiteConverter",
+        ]
     if path == "jax2tf-onnx":
         return tf_export.to_onnx(fn, spec, directory), ["jax2tf.convert", "tf2onnx.convert.from_function"]
     raise ValueError(f"jax has no export path {path!r}")

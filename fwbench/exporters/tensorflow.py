@@ -20,8 +20,9 @@ def export(model, spec, path, directory, example):
 
     module = model["module"]
     # The graph loop (tf.while_loop) is what a deployed RNN runs; autograph needs it to be tf.range.
-    fn = tf.function(lambda x: module(x, training=False, graph_loop=True),
-                     input_signature=tf_export.input_signature(spec))
+    fn = tf.function(
+        lambda x: module(x, training=False, graph_loop=True), input_signature=tf_export.input_signature(spec)
+    )
     if path == "savedmodel":
         return tf_export.save(fn, directory, net=module), ["tf.saved_model.save"]
     if path == "tflite":
@@ -33,8 +34,10 @@ def export(model, spec, path, directory, example):
         import keras
 
         if keras.backend.backend() != "tensorflow":
-            raise RuntimeError(f"Keras is on the {keras.backend.backend()!r} backend; "
-                               "Model.export to a SavedModel needs KERAS_BACKEND=tensorflow")
+            raise RuntimeError(
+                f"Keras is on the {keras.backend.backend()!r} backend; "
+                "Model.export to a SavedModel needs KERAS_BACKEND=tensorflow"
+            )
         from fwbench.runtimes import _keras_model as keras_model
 
         out = directory / "saved_model"

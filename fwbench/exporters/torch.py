@@ -32,13 +32,21 @@ def export(model, spec, path, directory, example):
             torch.export.save(program, directory / "model.pt2")
             return directory / "model.pt2", ["torch.export.export", "torch.export.save"]
         if path == "onnx-dynamo":
-            onnx_program = torch.onnx.export(module, (x,), dynamo=True, dynamic_shapes=({0: batch},),
-                                             input_names=["x"], output_names=["logits"])
+            onnx_program = torch.onnx.export(
+                module, (x,), dynamo=True, dynamic_shapes=({0: batch},), input_names=["x"], output_names=["logits"]
+            )
             onnx_program.save(str(directory / "model.onnx"))
             return directory / "model.onnx", ["torch.onnx.export(dynamo=True)"]
         if path == "onnx-legacy":
-            torch.onnx.export(module, (x,), str(directory / "model.onnx"), dynamo=False, input_names=["x"],
-                              output_names=["logits"], dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}})
+            torch.onnx.export(
+                module,
+                (x,),
+                str(directory / "model.onnx"),
+                dynamo=False,
+                input_names=["x"],
+                output_names=["logits"],
+                dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}},
+            )
             return directory / "model.onnx", ["torch.onnx.export(dynamo=False)"]
         if path == "executorch":
             # PyTorch's edge path: torch.export, lowered to the XNNPACK CPU delegate, a .pte program.
@@ -48,8 +56,11 @@ def export(model, spec, path, directory, example):
             program = torch.export.export(module, (x,), dynamic_shapes=({0: batch},))
             lowered = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()]).to_executorch()
             (directory / "model.pte").write_bytes(lowered.buffer)
-            return directory / "model.pte", ["torch.export.export", "to_edge_transform_and_lower(XNNPACK)",
-                                             "to_executorch"]
+            return directory / "model.pte", [
+                "torch.export.export",
+                "to_edge_transform_and_lower(XNNPACK)",
+                "to_executorch",
+            ]
         if path == "torch-mobile":
             # The older mobile path (lite interpreter), deprecated in favour of ExecuTorch but still shipped.
             traced = torch.jit.trace(module, (x,))

@@ -14,7 +14,18 @@ from fwbench.errors import DeviceUnavailable
 from fwbench.frameworks.base import MODES, Adapter
 from fwbench.plugins import module_literal, module_names, single_subclass
 
-__all__ = ["Adapter", "DeviceUnavailable", "MODES", "names", "variants", "device_variants", "family_variants", "timed", "loop_kind", "get_adapter"]
+__all__ = [
+    "Adapter",
+    "DeviceUnavailable",
+    "MODES",
+    "names",
+    "variants",
+    "device_variants",
+    "family_variants",
+    "timed",
+    "loop_kind",
+    "get_adapter",
+]
 
 _HERE = Path(__file__).parent
 

@@ -122,4 +122,3 @@ class Adapter(ABC):
         if variant not in self.variants:
             raise ValueError(f"{self.name} has no variant {variant!r}; known: {', '.join(self.variants)}")
         return self.variants[variant]
-

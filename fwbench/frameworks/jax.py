@@ -33,9 +33,13 @@ def _mlp(spec, params, stats, x, training, graph_loop):
 
 def _conv(params, x, name, stride, pad):
     # Explicit symmetric padding, the same as torch's padding=1 (not 'SAME', which pads (0, 1) at stride 2).
-    return jax.lax.conv_general_dilated(x, params[name], window_strides=(stride, stride),
-                                        padding=((pad, pad), (pad, pad)),
-                                        dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    return jax.lax.conv_general_dilated(
+        x,
+        params[name],
+        window_strides=(stride, stride),
+        padding=((pad, pad), (pad, pad)),
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+    )
 
 
 def _bn(params, stats, new_stats, x, prefix, training):
@@ -44,8 +48,10 @@ def _bn(params, stats, new_stats, x, prefix, training):
     if training:
         mean, var = jnp.mean(x, axis=(0, 1, 2)), jnp.var(x, axis=(0, 1, 2))
         n = x.shape[0] * x.shape[1] * x.shape[2]
-        new_stats[prefix] = ((1 - BN_MOMENTUM) * running_mean + BN_MOMENTUM * mean,
-                             (1 - BN_MOMENTUM) * running_var + BN_MOMENTUM * var * (n / (n - 1)))
+        new_stats[prefix] = (
+            (1 - BN_MOMENTUM) * running_mean + BN_MOMENTUM * mean,
+            (1 - BN_MOMENTUM) * running_var + BN_MOMENTUM * var * (n / (n - 1)),
+        )
     else:
         mean, var = running_mean, running_var
     return (x - mean) * jax.lax.rsqrt(var + NORM_EPS) * params[f"{prefix}/gamma"] + params[f"{prefix}/beta"]
@@ -88,7 +94,9 @@ def _transformer(spec, params, stats, x, training, graph_loop):
         probs = jax.nn.softmax(scores, axis=-1)
         x = x + _dense(params, (probs @ v).transpose(0, 2, 1, 3).reshape(b, t, d), f"{p}attn/out")
         h = _dense(params, _layer_norm(params, x, f"{p}ln2"), f"{p}mlp/fc1")
-        x = x + _dense(params, jax.nn.gelu(h, approximate=False), f"{p}mlp/fc2")  # jax.nn.gelu defaults to the tanh form
+        x = x + _dense(
+            params, jax.nn.gelu(h, approximate=False), f"{p}mlp/fc2"
+        )  # jax.nn.gelu defaults to the tanh form
     return _dense(params, jnp.mean(x, axis=1), "head"), stats
 
 
@@ -121,13 +129,24 @@ class JaxAdapter(Adapter):
     variants = {"eager": "eager", "jax.jit": "graph", "jax.jit-unrolled": "graph"}
     family_variants = {"jax.jit-unrolled": ["rnn"]}
     timed = {
-        "eager": {"compiled scope": "nothing: op by op (each primitive, or jnp/jax.nn function that is itself jitted, dispatched alone)",
-                  "update": "jax.tree.map(p - lr * g), one op per leaf (as JAX's tutorials write SGD)",
-                  "layers": "jnp and jax.nn functions", "rnn loop": "Python loop"},
-        "jax.jit": {"compiled scope": "whole train step: value_and_grad, update; parameters and statistics donated",
-                    "update": "tree.map inside the jitted step (XLA-fused)", "layers": "XLA-fused", "rnn loop": "lax.scan"},
-        "jax.jit-unrolled": {"compiled scope": "whole train step, as jax.jit", "update": "tree.map inside the jitted step",
-                             "layers": "XLA-fused", "rnn loop": "unrolled (Python loop traced into the program)"},
+        "eager": {
+            "compiled scope": "nothing: op by op (each primitive, or jnp/jax.nn function that is itself jitted, dispatched alone)",
+            "update": "jax.tree.map(p - lr * g), one op per leaf (as JAX's tutorials write SGD)",
+            "layers": "jnp and jax.nn functions",
+            "rnn loop": "Python loop",
+        },
+        "jax.jit": {
+            "compiled scope": "whole train step: value_and_grad, update; parameters and statistics donated",
+            "update": "tree.map inside the jitted step (XLA-fused)",
+            "layers": "XLA-fused",
+            "rnn loop": "lax.scan",
+        },
+        "jax.jit-unrolled": {
+            "compiled scope": "whole train step, as jax.jit",
+            "update": "tree.map inside the jitted step",
+            "layers": "XLA-fused",
+            "rnn loop": "unrolled (Python loop traced into the program)",
+        },
     }
 
     def configure(self, threads: int) -> dict:
@@ -135,9 +154,12 @@ class JaxAdapter(Adapter):
         # that fwbench.measure.env.apply() pinned to `threads` CPUs. It runs one op at a time per executable
         # (no inter-op pool to set).
         jax.config.update("jax_default_matmul_precision", MATMUL_PRECISION)
-        return {"intra_op_threads": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else threads,
-                "inter_op_threads": INTER_OP_THREADS, "thread_control": "cpu affinity",
-                "matmul_precision": str(jax.config.jax_default_matmul_precision)}
+        return {
+            "intra_op_threads": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else threads,
+            "inter_op_threads": INTER_OP_THREADS,
+            "thread_control": "cpu affinity",
+            "matmul_precision": str(jax.config.jax_default_matmul_precision),
+        }
 
     def _device(self, device: str):
         platform = "gpu" if device == "cuda" else "cpu"
@@ -168,8 +190,13 @@ class JaxAdapter(Adapter):
             c = init[f"{prefix}/gamma"].shape[0]
             stats[prefix] = (jax.device_put(np.zeros(c, spec.dtype), dev), jax.device_put(np.ones(c, spec.dtype), dev))
         # Functional framework: state lives in a dict the step functions update.
-        return {"params": params, "stats": stats, "forward": partial(_FORWARDS[spec.family], spec),
-                "lr": spec.lr, "device": device}
+        return {
+            "params": params,
+            "stats": stats,
+            "forward": partial(_FORWARDS[spec.family], spec),
+            "lr": spec.lr,
+            "device": device,
+        }
 
     def weights(self, model):
         return {n: np.asarray(a) for n, a in model["params"].items()}
@@ -230,5 +257,3 @@ class JaxAdapter(Adapter):
 
     def loss_of(self, out) -> float:
         return float(out[-1])  # the train step returns (params, stats, loss)
-
-

@@ -36,8 +36,10 @@ class Net(tf.Module):
         self.stats = {}
         for prefix in spec.bn_names():
             c = init[f"{prefix}/gamma"].shape[0]
-            self.stats[prefix] = (tf.Variable(tf.zeros(c, dtype=spec.dtype), trainable=False),
-                                  tf.Variable(tf.ones(c, dtype=spec.dtype), trainable=False))
+            self.stats[prefix] = (
+                tf.Variable(tf.zeros(c, dtype=spec.dtype), trainable=False),
+                tf.Variable(tf.ones(c, dtype=spec.dtype), trainable=False),
+            )
 
     def __call__(self, x, training: bool, graph_loop: bool = False):
         return getattr(self, f"_{self.spec.family}")(x, training, graph_loop)
@@ -83,7 +85,9 @@ class Net(tf.Module):
 
     def _layer_norm(self, x, prefix):
         mean, var = tf.nn.moments(x, axes=[-1], keepdims=True)
-        return (x - mean) * tf.math.rsqrt(var + NORM_EPS) * self.params[f"{prefix}/gamma"] + self.params[f"{prefix}/beta"]
+        return (x - mean) * tf.math.rsqrt(var + NORM_EPS) * self.params[f"{prefix}/gamma"] + self.params[
+            f"{prefix}/beta"
+        ]
 
     def _transformer(self, x, training, graph_loop):
         s = self.spec
@@ -111,7 +115,7 @@ class Net(tf.Module):
         w_ih, w_hh, bias = self.params["rnn/w_ih"], self.params["rnn/w_hh"], self.params["rnn/b"]
         h = tf.zeros([tf.shape(x)[0], self.spec.hidden], dtype=x.dtype)
         # tf.range makes autograph emit a tf.while_loop under tf.function; range() is a Python loop.
-        for t in (tf.range(self.spec.seq_len) if graph_loop else range(self.spec.seq_len)):
+        for t in tf.range(self.spec.seq_len) if graph_loop else range(self.spec.seq_len):
             h = tf.tanh(tf.matmul(x[:, t], w_ih) + tf.matmul(h, w_hh) + bias)
         return self._dense(h, "head")
 
@@ -131,15 +135,30 @@ class TensorFlowAdapter(Adapter):
     variants = {"eager": "eager", "tf.function": "graph", "tf.function-unrolled": "graph", "tf.function+xla": "graph"}
     family_variants = {"tf.function-unrolled": ["rnn"]}
     timed = {
-        "eager": {"compiled scope": "nothing: op by op", "update": "ResourceApplyGradientDescent, one fused op per variable",
-                  "layers": "matmul + bias_add (as Keras Dense), moments + batch_normalization (as Keras 3)",
-                  "rnn loop": "Python loop"},
-        "tf.function": {"compiled scope": "whole train step: forward, loss, GradientTape backward, update", "update": "ResourceApplyGradientDescent in the graph",
-                        "layers": "as eager, in one graph (Grappler-optimised)", "rnn loop": "tf.while_loop (autograph over tf.range)"},
-        "tf.function-unrolled": {"compiled scope": "whole train step, as tf.function", "update": "ResourceApplyGradientDescent in the graph",
-                                 "layers": "as eager, in one graph", "rnn loop": "unrolled (Python loop traced into the graph)"},
-        "tf.function+xla": {"compiled scope": "whole train step, compiled by XLA (jit_compile=True)", "update": "ResourceApplyGradientDescent, lowered by XLA",
-                            "layers": "XLA-fused", "rnn loop": "tf.while_loop, lowered to an XLA while"},
+        "eager": {
+            "compiled scope": "nothing: op by op",
+            "update": "ResourceApplyGradientDescent, one fused op per variable",
+            "layers": "matmul + bias_add (as Keras Dense), moments + batch_normalization (as Keras 3)",
+            "rnn loop": "Python loop",
+        },
+        "tf.function": {
+            "compiled scope": "whole train step: forward, loss, GradientTape backward, update",
+            "update": "ResourceApplyGradientDescent in the graph",
+            "layers": "as eager, in one graph (Grappler-optimised)",
+            "rnn loop": "tf.while_loop (autograph over tf.range)",
+        },
+        "tf.function-unrolled": {
+            "compiled scope": "whole train step, as tf.function",
+            "update": "ResourceApplyGradientDescent in the graph",
+            "layers": "as eager, in one graph",
+            "rnn loop": "unrolled (Python loop traced into the graph)",
+        },
+        "tf.function+xla": {
+            "compiled scope": "whole train step, compiled by XLA (jit_compile=True)",
+            "update": "ResourceApplyGradientDescent, lowered by XLA",
+            "layers": "XLA-fused",
+            "rnn loop": "tf.while_loop, lowered to an XLA while",
+        },
     }
 
     def version(self) -> str:
@@ -154,10 +173,14 @@ class TensorFlowAdapter(Adapter):
         # TF32 is on by default and would round float32 matmuls on Ampere+ GPUs; "highest" means off.
         tf.config.experimental.enable_tensor_float_32_execution(MATMUL_PRECISION != "highest")
         onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
-        return {"intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-                "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
-                "matmul_precision": "high (TF32)" if tf.config.experimental.tensor_float_32_execution_enabled() else "highest",
-                "onednn": f"TF_ENABLE_ONEDNN_OPTS={onednn}" if onednn is not None else "build default (on for x86 Linux)"}
+        return {
+            "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+            "matmul_precision": "high (TF32)"
+            if tf.config.experimental.tensor_float_32_execution_enabled()
+            else "highest",
+            "onednn": f"TF_ENABLE_ONEDNN_OPTS={onednn}" if onednn is not None else "build default (on for x86 Linux)",
+        }
 
     def device_info(self, device: str) -> dict:
         if device == "cpu":
@@ -225,6 +248,7 @@ class TensorFlowAdapter(Adapter):
 
         def counted(*_args, **_kwargs):
             count[0] += 1
+
         op_callbacks.add_op_callback(counted)  # called once per op an eager call executes
         try:
             self.sync(step(*args))
@@ -238,5 +262,3 @@ class TensorFlowAdapter(Adapter):
 
     def to_numpy(self, value):
         return np.asarray(value.numpy())
-
-

@@ -49,7 +49,8 @@ class Net(torch.nn.Module):
         self.names = list(spec.param_shapes())
         init = spec.init_weights()
         self.params = torch.nn.ParameterDict(
-            {_key(n): torch.nn.Parameter(torch.from_numpy(_to_torch_layout(init[n])).to(device)) for n in self.names})
+            {_key(n): torch.nn.Parameter(torch.from_numpy(_to_torch_layout(init[n])).to(device)) for n in self.names}
+        )
         for prefix in spec.bn_names():
             c = init[f"{prefix}/gamma"].shape[0]
             dtype = self.params[_key(f"{prefix}/gamma")].dtype
@@ -75,9 +76,16 @@ class Net(torch.nn.Module):
 
     def _bn(self, x, prefix, training):
         k = _key(prefix)
-        return F.batch_norm(x, getattr(self, k + "__mean"), getattr(self, k + "__var"),
-                            self.p(f"{prefix}/gamma"), self.p(f"{prefix}/beta"),
-                            training=training, momentum=BN_MOMENTUM, eps=NORM_EPS)
+        return F.batch_norm(
+            x,
+            getattr(self, k + "__mean"),
+            getattr(self, k + "__var"),
+            self.p(f"{prefix}/gamma"),
+            self.p(f"{prefix}/beta"),
+            training=training,
+            momentum=BN_MOMENTUM,
+            eps=NORM_EPS,
+        )
 
     def _cnn(self, x, training):
         x = x.permute(0, 3, 1, 2)  # NHWC -> NCHW as a view: the tensor stays channels_last in memory
@@ -135,24 +143,41 @@ class Inference(torch.nn.Module):
 class TorchAdapter(Adapter):
     name = "torch"
     distribution = "torch"
-    variants = {"eager": "eager", "torch.compile": "graph", "torch.compile-forward": "graph",
-                "torch.compile-reduce-overhead": "graph"}
+    variants = {
+        "eager": "eager",
+        "torch.compile": "graph",
+        "torch.compile-forward": "graph",
+        "torch.compile-reduce-overhead": "graph",
+    }
     # mode="reduce-overhead" replays CUDA graphs; on CPU it is the default mode under another name.
     device_variants = {"torch.compile-reduce-overhead": ["cuda"]}
     # Its inference is torch.compile's: the same forward, and dynamo would hand one variant the other's graph.
     variant_phases = {"torch.compile-forward": ["train"]}
     timed = {
-        "eager": {"compiled scope": "nothing: op by op", "update": "torch.optim.SGD(foreach=True): one fused _foreach_add_",
-                  "layers": "F.linear, F.batch_norm, F.layer_norm (fused)", "rnn loop": "Python loop"},
-        "torch.compile": {"compiled scope": "whole train step: forward, loss, backward (torch.func.grad_and_value), update; one graph (fullgraph)",
-                          "update": "_foreach_add_ inside the graph (what SGD(foreach=True) runs)",
-                          "layers": "inductor-generated", "rnn loop": "unrolled (dynamo traces the Python loop; no stable loop construct)"},
-        "torch.compile-forward": {"compiled scope": "forward and loss (torch.compile(model)); backward via AOTAutograd; update eager",
-                                  "update": "torch.optim.SGD(foreach=True), eager", "layers": "inductor-generated",
-                                  "rnn loop": "unrolled (dynamo traces the Python loop)"},
-        "torch.compile-reduce-overhead": {"compiled scope": "whole train step as torch.compile, replayed as CUDA graphs",
-                                          "update": "_foreach_add_ inside the graph", "layers": "inductor-generated",
-                                          "rnn loop": "unrolled"},
+        "eager": {
+            "compiled scope": "nothing: op by op",
+            "update": "torch.optim.SGD(foreach=True): one fused _foreach_add_",
+            "layers": "F.linear, F.batch_norm, F.layer_norm (fused)",
+            "rnn loop": "Python loop",
+        },
+        "torch.compile": {
+            "compiled scope": "whole train step: forward, loss, backward (torch.func.grad_and_value), update; one graph (fullgraph)",
+            "update": "_foreach_add_ inside the graph (what SGD(foreach=True) runs)",
+            "layers": "inductor-generated",
+            "rnn loop": "unrolled (dynamo traces the Python loop; no stable loop construct)",
+        },
+        "torch.compile-forward": {
+            "compiled scope": "forward and loss (torch.compile(model)); backward via AOTAutograd; update eager",
+            "update": "torch.optim.SGD(foreach=True), eager",
+            "layers": "inductor-generated",
+            "rnn loop": "unrolled (dynamo traces the Python loop)",
+        },
+        "torch.compile-reduce-overhead": {
+            "compiled scope": "whole train step as torch.compile, replayed as CUDA graphs",
+            "update": "_foreach_add_ inside the graph",
+            "layers": "inductor-generated",
+            "rnn loop": "unrolled",
+        },
     }
 
     def configure(self, threads: int) -> dict:
@@ -162,10 +187,13 @@ class TorchAdapter(Adapter):
         except RuntimeError:  # only settable once per process, before parallel work; the check reads what is in effect
             pass
         torch.set_float32_matmul_precision(MATMUL_PRECISION)
-        return {"intra_op_threads": torch.get_num_threads(), "inter_op_threads": torch.get_num_interop_threads(),
-                "matmul_precision": torch.get_float32_matmul_precision(),
-                "onednn": f"{'on' if torch.backends.mkldnn.is_available() else 'off'}, fp32 matmul "
-                          f"{torch.backends.mkldnn.matmul.fp32_precision}"}
+        return {
+            "intra_op_threads": torch.get_num_threads(),
+            "inter_op_threads": torch.get_num_interop_threads(),
+            "matmul_precision": torch.get_float32_matmul_precision(),
+            "onednn": f"{'on' if torch.backends.mkldnn.is_available() else 'off'}, fp32 matmul "
+            f"{torch.backends.mkldnn.matmul.fp32_precision}",
+        }
 
     def device_info(self, device: str) -> dict:
         if device == "cpu":
@@ -174,8 +202,7 @@ class TorchAdapter(Adapter):
             if not torch.cuda.is_available():
                 raise DeviceUnavailable("torch sees no CUDA device (CPU-only build or no GPU)")
             props = torch.cuda.get_device_properties(0)
-            return {"device_name": props.name, "cuda": torch.version.cuda,
-                    "device_memory_bytes": props.total_memory}
+            return {"device_name": props.name, "cuda": torch.version.cuda, "device_memory_bytes": props.total_memory}
         raise DeviceUnavailable(f"torch adapter does not support device {device!r}")
 
     def reset_peak_device_memory(self, device: str) -> None:
@@ -204,8 +231,11 @@ class TorchAdapter(Adapter):
         # What torch's tutorials teach: the module's forward, loss.backward(), then the optimizer.
         # SGD(foreach=True) applies the whole update as one fused _foreach_add_.
         optimizer = torch.optim.SGD(module.parameters(), lr=lr, foreach=True)
-        forward = _compiled(lambda x, y: F.cross_entropy(module(x, True), y), variant) if mode == "graph" else (
-            lambda x, y: F.cross_entropy(module(x, True), y))
+        forward = (
+            _compiled(lambda x, y: F.cross_entropy(module(x, True), y), variant)
+            if mode == "graph"
+            else (lambda x, y: F.cross_entropy(module(x, True), y))
+        )
 
         def step(x, y):
             begin()
@@ -318,5 +348,3 @@ def _step_marker(variant: str):
     if variant == "torch.compile-reduce-overhead":
         return torch.compiler.cudagraph_mark_step_begin
     return lambda: None
-
-

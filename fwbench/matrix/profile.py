@@ -25,12 +25,29 @@ from fwbench.workloads import WORKLOADS
 
 PROFILE_DIR = PROFILES
 DEVICES = ("cpu", "cuda", "auto")
-_PROFILE_KEYS = {"name", "description", "threads", "timeout_s", "seed", "machine_label", "budget_min", "experiments",
-                 "pins"}
+_PROFILE_KEYS = {
+    "name",
+    "description",
+    "threads",
+    "timeout_s",
+    "seed",
+    "machine_label",
+    "budget_min",
+    "experiments",
+    "pins",
+}
 #: A hardware class: the value of a Ray node label (fwbench.run.ray_executor), hence Ray's (and Kubernetes') syntax.
 CLASS_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?")
-_EXPERIMENT_KEYS = {"frameworks", "devices", "workloads", "variants", "params", "processes", "replacement_processes",
-                    "max_processes"}
+_EXPERIMENT_KEYS = {
+    "frameworks",
+    "devices",
+    "workloads",
+    "variants",
+    "params",
+    "processes",
+    "replacement_processes",
+    "max_processes",
+}
 #: A profile file's size at most, checked before it is parsed: the committed ones are under 3 KB, and the pure-Python
 #: YAML parser (pure so that aliases can be refused) takes about a second per 100 KB.
 MAX_PROFILE_BYTES = 64 * 1024
@@ -42,8 +59,9 @@ MAX_DEPTH = 16
 #: profile expands to about 200.
 MAX_JOBS = 10_000
 #: A profile's `budget_min`: past a week it is a typo (seconds for minutes); the full profile takes hours.
-BUDGET = Bound(0, 7 * 24 * 60, "a run's budget past a week is a typo (seconds for minutes?); the full profile takes "
-                               "hours")
+BUDGET = Bound(
+    0, 7 * 24 * 60, "a run's budget past a week is a typo (seconds for minutes?); the full profile takes hours"
+)
 
 
 @dataclass(frozen=True)
@@ -54,21 +72,41 @@ class Job:
     framework: str = field(metadata={"help": "framework adapter name"})
     device: str = field(metadata={"help": "'cpu' or 'cuda'"})
     workload: str = field(metadata={"help": "workload name"})
-    variant: str = field(metadata={"help": "the framework's variant (eager, torch.compile, jax.jit, ...) or debugging tool; "
-                                           "for an interleaved experiment, every variant the job measures, comma-separated"})
+    variant: str = field(
+        metadata={
+            "help": "the framework's variant (eager, torch.compile, jax.jit, ...) or debugging tool; "
+            "for an interleaved experiment, every variant the job measures, comma-separated"
+        }
+    )
     params: dict = field(metadata={"help": "the experiment's parameters, complete with defaults"})
-    threads: int | str = field(default="auto", metadata={"help": "threads for every framework ('auto' = all usable CPUs)"})
+    threads: int | str = field(
+        default="auto", metadata={"help": "threads for every framework ('auto' = all usable CPUs)"}
+    )
     timeout_s: float = field(default=900.0, metadata={"help": "per-cell execution timeout of the notebook"})
-    process: int = field(default=0, metadata={"help": "which of the cell's separate processes this is (0 runs with cold caches)"})
-    replacements: int = field(default=0, metadata={
-        "help": "fresh processes the runner may add to the cell, after its planned ones, while one of its series has "
-                "fewer stable processes than planned (fwbench.run.replace)"})
-    max_processes: int = field(default=0, metadata={
-        "help": "sequential design (fwbench.run.sequential): the most processes the cell may get, one more per round "
-                "while a comparison it takes part in is undecided; 0 for a fixed number of processes"})
-    classes: tuple = field(default=(), metadata={
-        "help": "the hardware classes that may run it on a Ray cluster (the profile's `pins`); () for any. Not part "
-                "of its key: where a job runs is the machine's fingerprint"})
+    process: int = field(
+        default=0, metadata={"help": "which of the cell's separate processes this is (0 runs with cold caches)"}
+    )
+    replacements: int = field(
+        default=0,
+        metadata={
+            "help": "fresh processes the runner may add to the cell, after its planned ones, while one of its series has "
+            "fewer stable processes than planned (fwbench.run.replace)"
+        },
+    )
+    max_processes: int = field(
+        default=0,
+        metadata={
+            "help": "sequential design (fwbench.run.sequential): the most processes the cell may get, one more per round "
+            "while a comparison it takes part in is undecided; 0 for a fixed number of processes"
+        },
+    )
+    classes: tuple = field(
+        default=(),
+        metadata={
+            "help": "the hardware classes that may run it on a Ray cluster (the profile's `pins`); () for any. Not part "
+            "of its key: where a job runs is the machine's fingerprint"
+        },
+    )
 
     @property
     def cell_id(self) -> str:
@@ -91,9 +129,15 @@ class Job:
         return ",".join(sorted({modes[v] for v in self.variants}))
 
     def notebook_parameters(self) -> dict:
-        return {"framework": self.framework, "device": self.device, "workload": self.workload,
-                "variant": self.variant, "threads": self.threads, "process": self.process,
-                "params": dict(self.params)}
+        return {
+            "framework": self.framework,
+            "device": self.device,
+            "workload": self.workload,
+            "variant": self.variant,
+            "threads": self.threads,
+            "process": self.process,
+            "params": dict(self.params),
+        }
 
 
 @dataclass(frozen=True)
@@ -103,12 +147,20 @@ class Profile:
     source: dict = field(metadata={"help": "the profile as written, stored with the run"})
     jobs: tuple = field(metadata={"help": "the expanded jobs, in execution order"})
     seed: int = field(default=0, metadata={"help": "seed of the random job order within each process round"})
-    machine_label: str = field(default="", metadata={
-        "help": "the name the book gives this machine (default: built from its hardware, e.g. '2 vCPU AMD EPYC VM'; "
-                "FWBENCH_MACHINE_LABEL overrides both)"})
-    budget_min: float | None = field(default=None, metadata={
-        "help": "expected wall minutes of the whole run on a 2-core CPU machine; `plan`, `run` and `report` say at the "
-                "start when this machine's estimate exceeds it (a warning: the run goes on). None: no budget"})
+    machine_label: str = field(
+        default="",
+        metadata={
+            "help": "the name the book gives this machine (default: built from its hardware, e.g. '2 vCPU AMD EPYC VM'; "
+            "FWBENCH_MACHINE_LABEL overrides both)"
+        },
+    )
+    budget_min: float | None = field(
+        default=None,
+        metadata={
+            "help": "expected wall minutes of the whole run on a 2-core CPU machine; `plan`, `run` and `report` say at the "
+            "start when this machine's estimate exceeds it (a warning: the run goes on). None: no budget"
+        },
+    )
 
 
 def _fail(where: str, message: str) -> typing.NoReturn:
@@ -149,7 +201,8 @@ def _type_ok(value, annotation) -> bool:
     if annotation in (float, "float"):  # NaN and infinity are not numbers a profile can mean
         # An int is finite however large: math.isfinite would overflow converting it to a float.
         return (isinstance(value, int) and not isinstance(value, bool)) or (
-            isinstance(value, float) and math.isfinite(value))
+            isinstance(value, float) and math.isfinite(value)
+        )
     if annotation in (int, "int"):
         return isinstance(value, int) and not isinstance(value, bool)
     if annotation in (str, "str"):
@@ -240,10 +293,16 @@ def _pins(where: str, value, blocks) -> dict[str, dict[str, tuple[str, ...]]]:
                 _fail(f"{where}.{kind}.{name}", f"unknown {kind[:-1]}; allowed: {', '.join(map(str, allowed))}")
             if isinstance(classes, str):
                 classes = [classes]
-            if not isinstance(classes, list) or not classes or not all(
-                    isinstance(c, str) and CLASS_NAME.fullmatch(c) for c in classes):
-                _fail(f"{where}.{kind}.{name}", f"expected a non-empty list of hardware classes (letters, digits, "
-                      f"'_', '.', '-', at most 63, as Ray node labels are), got {_shown(classes)}")
+            if (
+                not isinstance(classes, list)
+                or not classes
+                or not all(isinstance(c, str) and CLASS_NAME.fullmatch(c) for c in classes)
+            ):
+                _fail(
+                    f"{where}.{kind}.{name}",
+                    f"expected a non-empty list of hardware classes (letters, digits, "
+                    f"'_', '.', '-', at most 63, as Ray node labels are), got {_shown(classes)}",
+                )
         out[kind] = {name: tuple(dict.fromkeys(classes)) for name, classes in given.items()}
     for key in value:
         if key not in out:
@@ -288,9 +347,13 @@ def parse_profile(data, where: str = "profile", gpu: bool | None = None) -> Prof
     _within(f"{where}.seed", seed, BOUNDS["seed"])
     machine_label = data.get("machine_label", "")
     if not isinstance(machine_label, str) or (
-            machine_label and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _.,:;+@()/-]{0,119}", machine_label)):
-        _fail(f"{where}.machine_label", "expected a plain name (letters, digits, spaces and _.,:;+@()/-, at most "
-              f"120 characters), got {machine_label!r}")
+        machine_label and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _.,:;+@()/-]{0,119}", machine_label)
+    ):
+        _fail(
+            f"{where}.machine_label",
+            "expected a plain name (letters, digits, spaces and _.,:;+@()/-, at most "
+            f"120 characters), got {machine_label!r}",
+        )
     budget = data.get("budget_min")
     if budget is not None:
         if not _type_ok(budget, float) or budget <= 0:
@@ -339,18 +402,29 @@ def parse_profile(data, where: str = "profile", gpu: bool | None = None) -> Prof
         _within(f"{at}.max_processes", cap, BOUNDS["processes"], low=processes)
         if cap > processes:
             if processes < 3:
-                _fail(f"{at}.processes", f"a sequential design (max_processes {cap}) starts with at least 3 "
-                                         f"processes, the fewest whose interval can decide anything; got {processes}")
+                _fail(
+                    f"{at}.processes",
+                    f"a sequential design (max_processes {cap}) starts with at least 3 "
+                    f"processes, the fewest whose interval can decide anything; got {processes}",
+                )
             if not experiment.sequential:
-                _fail(f"{at}.max_processes", f"{exp_name} has no sequential rule (an experiment opts in with "
-                                             f"`sequential=True` and a sequential.py): give processes only")
+                _fail(
+                    f"{at}.max_processes",
+                    f"{exp_name} has no sequential rule (an experiment opts in with "
+                    f"`sequential=True` and a sequential.py): give processes only",
+                )
             # The sequential rule adds processes while a comparison is open, which is what replacements did.
             replacements = 0
-        cells = [(fw, device, workload, variant) for fw in fws for device in devices for workload in workloads
-                 for variant in experiment.variants_of(fw)
-                 if (wanted_variants == "all" or variant in wanted_variants)
-                 and device in frameworks.device_variants(fw).get(variant, [device])
-                 and _family(workload) in frameworks.family_variants(fw).get(variant, [_family(workload)])]
+        cells = [
+            (fw, device, workload, variant)
+            for fw in fws
+            for device in devices
+            for workload in workloads
+            for variant in experiment.variants_of(fw)
+            if (wanted_variants == "all" or variant in wanted_variants)
+            and device in frameworks.device_variants(fw).get(variant, [device])
+            and _family(workload) in frameworks.family_variants(fw).get(variant, [_family(workload)])
+        ]
         if experiment.interleaved:
             # One process measures all of a framework's variants of a cell, taking turns block by block.
             grouped: dict[tuple, list[str]] = {}
@@ -358,21 +432,44 @@ def parse_profile(data, where: str = "profile", gpu: bool | None = None) -> Prof
                 grouped.setdefault((fw, device, workload), []).append(variant)
             cells = [(*key, ",".join(vs)) for key, vs in grouped.items()]
         if len(jobs) + max(processes, cap) * len(cells) > MAX_JOBS:
-            _fail(at, f"the profile expands to {len(jobs) + max(processes, cap) * len(cells)} jobs by this block, at "
-                      f"most {MAX_JOBS} allowed (each is a fresh kernel: days of machine time)")
+            _fail(
+                at,
+                f"the profile expands to {len(jobs) + max(processes, cap) * len(cells)} jobs by this block, at "
+                f"most {MAX_JOBS} allowed (each is a fresh kernel: days of machine time)",
+            )
         # All cells' first processes, then all second ones, each round in a seeded random order: a cell's
         # processes are spread over the run and alternatives take turns, so drift of the machine hits
         # them alike and shows as between-process noise rather than as a difference.
         for process in range(processes):
             order = random.Random(f"{seed}|{key}|{process}").sample(cells, len(cells))
             for fw, device, workload, variant in order:
-                jobs.append(Job(exp_name, fw, device, workload, variant, params, threads, float(timeout), process,
-                                replacements, cap if cap > processes else 0,
-                                _classes(f"{where}.pins", pins, block, device)))
+                jobs.append(
+                    Job(
+                        exp_name,
+                        fw,
+                        device,
+                        workload,
+                        variant,
+                        params,
+                        threads,
+                        float(timeout),
+                        process,
+                        replacements,
+                        cap if cap > processes else 0,
+                        _classes(f"{where}.pins", pins, block, device),
+                    )
+                )
     if not jobs:
         _fail(where, "expands to no jobs")
-    return Profile(name=name, description=description, source=data, jobs=tuple(jobs), seed=seed,
-                   machine_label=machine_label, budget_min=budget)
+    return Profile(
+        name=name,
+        description=description,
+        source=data,
+        jobs=tuple(jobs),
+        seed=seed,
+        machine_label=machine_label,
+        budget_min=budget,
+    )
 
 
 def _family(workload: str) -> str | None:
@@ -448,8 +545,10 @@ class _NoAliasLoader(yaml.SafeLoader):
                 line = key_node.start_mark.line + 1
                 try:
                     if key in seen:
-                        raise _Refused(f"duplicate key {_shown(key)} on line {line} (first on line {seen[key]}): YAML "
-                                       f"would keep only the last")
+                        raise _Refused(
+                            f"duplicate key {_shown(key)} on line {line} (first on line {seen[key]}): YAML "
+                            f"would keep only the last"
+                        )
                     seen[key] = line
                 except TypeError:  # an unhashable key: the constructor below refuses it in its own words
                     continue

@@ -41,8 +41,14 @@ class ChildResult:
     returncode: int | None
 
 
-def run_child(module: str, args: list[str], out: Path, timeout_s: float, cwd: Path | str | None = None,
-              what: str = "the child process") -> ChildResult:
+def run_child(
+    module: str,
+    args: list[str],
+    out: Path,
+    timeout_s: float,
+    cwd: Path | str | None = None,
+    what: str = "the child process",
+) -> ChildResult:
     """Run `python -m module args` in a fresh interpreter; its result is the JSON it writes to `out`.
 
     A child that hangs, is killed or exits without writing `out` gives an error of type
@@ -53,8 +59,9 @@ def run_child(module: str, args: list[str], out: Path, timeout_s: float, cwd: Pa
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, cwd=cwd)
     except subprocess.TimeoutExpired as exc:
         stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
-        return ChildResult(None, {"type": "Timeout", "message": f"no result after {timeout_s:g} s", "traceback": ""},
-                           stderr, None)
+        return ChildResult(
+            None, {"type": "Timeout", "message": f"no result after {timeout_s:g} s", "traceback": ""}, stderr, None
+        )
     if Path(out).is_file():
         return ChildResult(json.loads(Path(out).read_text()), None, proc.stderr, proc.returncode)
     return ChildResult(None, died(what, proc.returncode, proc.stderr), proc.stderr, proc.returncode)
@@ -66,5 +73,8 @@ def ended_how(returncode: int) -> str:
 
 def died(what: str, returncode: int, stderr: str) -> dict:
     """The stored error of a process that ended without writing its result."""
-    return {"type": "ProcessDied", "message": f"{what} ended ({ended_how(returncode)}) without a result",
-            "traceback": stderr[-8000:]}
+    return {
+        "type": "ProcessDied",
+        "message": f"{what} ended ({ended_how(returncode)}) without a result",
+        "traceback": stderr[-8000:],
+    }

@@ -60,8 +60,9 @@ def value(x, unit: str | None) -> str:
     return text if unit in (None, "", "ratio", "abs") else f"{text} {unit}"
 
 
-def records_table(records: list[dict], rows: list[str], columns: list[str],
-                  metrics: list[str] | None = None) -> pd.DataFrame:
+def records_table(
+    records: list[dict], rows: list[str], columns: list[str], metrics: list[str] | None = None
+) -> pd.DataFrame:
     """Stored records as a table of text: one row per value of `rows`, one column per value of `columns`.
 
     Each cell holds the value in its unit; combinations that were not measured show MISSING. Integer
@@ -100,16 +101,26 @@ def frame(rows: list[dict], metrics: dict | None = None, columns: list[str] | No
     if columns is not None:
         out = out.reindex(columns=columns)
     for col in out.columns:
-        out[col] = [("yes" if v else "no") if isinstance(v, bool)
-                    else value(v, units.get(col)) if isinstance(v, (int, float)) or v is None
-                    else str(v) for v in out[col]]
+        out[col] = [
+            ("yes" if v else "no")
+            if isinstance(v, bool)
+            else value(v, units.get(col))
+            if isinstance(v, (int, float)) or v is None
+            else str(v)
+            for v in out[col]
+        ]
     return out
 
 
 #: The columns of `timing_table`: header -> metric (the step-time interval is folded into the median's cell).
-TIMING_COLUMNS = {"first call": "first_call_s", "shape change": "shape_change_s",
-                  "automatic shapes": "shape_change_automatic_s", "warm-up steps": "warmup_steps",
-                  "steps timed": "n_repeats", "steady": "stable"}
+TIMING_COLUMNS = {
+    "first call": "first_call_s",
+    "shape change": "shape_change_s",
+    "automatic shapes": "shape_change_automatic_s",
+    "warm-up steps": "warmup_steps",
+    "steps timed": "n_repeats",
+    "steady": "stable",
+}
 
 
 def timing_table(records: list[dict], rows: list[str]) -> pd.DataFrame:
@@ -123,9 +134,13 @@ def timing_table(records: list[dict], rows: list[str]) -> pd.DataFrame:
         return wide
     out = pd.DataFrame(index=wide.index)
     if "step_time_median_s" in wide:
-        low, high = (wide.get(c, pd.Series(MISSING, index=wide.index)) for c in ("step_time_ci_low_s", "step_time_ci_high_s"))
-        out["median step [95% interval]"] = [m if m == MISSING or lo == MISSING else f"{m} [{lo} – {hi}]"
-                                             for m, lo, hi in zip(wide["step_time_median_s"], low, high)]
+        low, high = (
+            wide.get(c, pd.Series(MISSING, index=wide.index)) for c in ("step_time_ci_low_s", "step_time_ci_high_s")
+        )
+        out["median step [95% interval]"] = [
+            m if m == MISSING or lo == MISSING else f"{m} [{lo} – {hi}]"
+            for m, lo, hi in zip(wide["step_time_median_s"], low, high)
+        ]
     for header, metric in TIMING_COLUMNS.items():
         if metric in wide:
             out[header] = wide[metric]

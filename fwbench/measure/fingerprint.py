@@ -18,11 +18,38 @@ from fwbench.measure.machine_name import hardware_name
 from fwbench.paths import REPO
 
 #: Distributions whose versions can change a result or the report.
-PACKAGES = ("torch", "tensorflow-cpu", "tensorflow", "jax", "jaxlib", "keras", "numpy", "scipy",
-            "pandas", "seaborn", "matplotlib", "papermill", "nbclient", "nbformat", "ipykernel",
-            "jupyter-book", "myst-nb", "onnx", "onnxscript", "onnxruntime", "tf2onnx", "ai-edge-litert",
-            "executorch", "uvicorn", "uvloop", "httptools", "starlette", "aiohttp", "torchserve",
-            "torch-model-archiver")
+PACKAGES = (
+    "torch",
+    "tensorflow-cpu",
+    "tensorflow",
+    "jax",
+    "jaxlib",
+    "keras",
+    "numpy",
+    "scipy",
+    "pandas",
+    "seaborn",
+    "matplotlib",
+    "papermill",
+    "nbclient",
+    "nbformat",
+    "ipykernel",
+    "jupyter-book",
+    "myst-nb",
+    "onnx",
+    "onnxscript",
+    "onnxruntime",
+    "tf2onnx",
+    "ai-edge-litert",
+    "executorch",
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "starlette",
+    "aiohttp",
+    "torchserve",
+    "torch-model-archiver",
+)
 
 
 def _cpu_model() -> str:
@@ -65,8 +92,12 @@ def gpus() -> list[dict]:
     if not shutil.which("nvidia-smi"):
         return []
     try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total",
-                              "--format=csv,noheader"], capture_output=True, text=True, timeout=20)
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return []
     result = []
@@ -89,8 +120,10 @@ def package_versions() -> dict[str, str]:
 
 def git_commit() -> dict:
     """The project's commit and whether the working tree differs from it."""
+
     def git(*args):
         return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=20)
+
     try:
         head = git("rev-parse", "HEAD")
         if head.returncode != 0:
@@ -126,8 +159,15 @@ def _virtual() -> bool | None:
 
 def machine_id(hw: dict) -> str:
     """Stable id of the hardware: same machine kind, same id; a readable prefix plus a hash."""
-    key = repr((hw["cpu_model"], hw["architecture"], hw["logical_cpus"],
-                round((hw["memory_bytes"] or 0) / 2**30), [g["name"] for g in hw["gpus"]]))
+    key = repr(
+        (
+            hw["cpu_model"],
+            hw["architecture"],
+            hw["logical_cpus"],
+            round((hw["memory_bytes"] or 0) / 2**30),
+            [g["name"] for g in hw["gpus"]],
+        )
+    )
     slug = re.sub(r"[^a-z0-9]+", "-", hw["cpu_model"].lower()).strip("-")[:24] or "machine"
     return f"{slug}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
@@ -149,8 +189,13 @@ def machine_label(hw: dict) -> tuple[str, str]:
 
 
 #: Programs outside Python that an experiment may use: name -> the argument that prints its version.
-TOOLS = {"java": "-version", "tensorflow_model_server": "--version", "taskset": "--version", "node": "--version",
-         "chromium": "--version"}
+TOOLS = {
+    "java": "-version",
+    "tensorflow_model_server": "--version",
+    "taskset": "--version",
+    "node": "--version",
+    "chromium": "--version",
+}
 
 
 def tool_versions() -> dict[str, str | None]:
@@ -199,21 +244,26 @@ def collect() -> dict:
 
     hw = hardware()
     label, source = machine_label(hw)
-    return privacy.scrub({
-        "machine_id": machine_id(hw),
-        "machine_label": label,
-        "machine_label_source": source,
-        "hardware": hw,
-        "os": {"system": platform.system(), "release": platform.release(), "platform": platform.platform()},
-        "python": {"version": platform.python_version(), "implementation": platform.python_implementation(),
-                   "executable": sys.executable},
-        "packages": package_versions(),
-        "fwbench": {"version": __version__, **git_commit()},
-        "environment": recorded_environment(),
-        "tools": tool_versions(),
-        "conditions": conditions(),
-        "numerics": numerics(),
-    })
+    return privacy.scrub(
+        {
+            "machine_id": machine_id(hw),
+            "machine_label": label,
+            "machine_label_source": source,
+            "hardware": hw,
+            "os": {"system": platform.system(), "release": platform.release(), "platform": platform.platform()},
+            "python": {
+                "version": platform.python_version(),
+                "implementation": platform.python_implementation(),
+                "executable": sys.executable,
+            },
+            "packages": package_versions(),
+            "fwbench": {"version": __version__, **git_commit()},
+            "environment": recorded_environment(),
+            "tools": tool_versions(),
+            "conditions": conditions(),
+            "numerics": numerics(),
+        }
+    )
 
 
 def numerics() -> dict:
@@ -221,8 +271,13 @@ def numerics() -> dict:
     it means on this machine. Each job also stores what its framework reported after applying it."""
     from fwbench.frameworks.base import INTER_OP_THREADS, MATMUL_PRECISION
 
-    meaning = ("full float32 matmuls (no TF32, no bfloat16 passes)" if not gpus() else
-               "full float32 matmuls: TF32 off on the GPU (torch highest, TF tensor_float_32 off, JAX highest)")
+    meaning = (
+        "full float32 matmuls (no TF32, no bfloat16 passes)"
+        if not gpus()
+        else "full float32 matmuls: TF32 off on the GPU (torch highest, TF tensor_float_32 off, JAX highest)"
+    )
     if not gpus():
-        meaning += "; on this CPU-only machine the frameworks' float32 kernels (oneDNN, Eigen, XLA:CPU) are used as built"
+        meaning += (
+            "; on this CPU-only machine the frameworks' float32 kernels (oneDNN, Eigen, XLA:CPU) are used as built"
+        )
     return {"matmul_precision": MATMUL_PRECISION, "meaning": meaning, "inter_op_threads": INTER_OP_THREADS}

@@ -126,8 +126,9 @@ class ForkServer:
         work the caller times."""
         if self._proc is None:
             self._log = tempfile.TemporaryFile(mode="w+")  # the server's own chatter, kept off the caller's pipes
-            self._proc = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          stderr=self._log, text=True, cwd=self._cwd)
+            self._proc = subprocess.Popen(
+                self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True, cwd=self._cwd
+            )
         return self._proc
 
     def __enter__(self):
@@ -169,7 +170,7 @@ class ForkServer:
                 line, self._pending = self._pending.split(b"\n", 1)
                 text = line.decode(errors="replace")
                 if text.startswith(REPLY):
-                    return json.loads(text[len(REPLY):])
+                    return json.loads(text[len(REPLY) :])
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([fd], [], [], left)[0]:
                 self._proc.kill()

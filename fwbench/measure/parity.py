@@ -31,17 +31,23 @@ def compare(got, want, tol: Tolerance = Tolerance()) -> dict:
     """
     got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
     if got.shape != want.shape:
-        return {"max_abs_err": None, "max_rel_err": None, "passed": False,
-                "detail": f"shape {got.shape} != {want.shape}"}
+        return {
+            "max_abs_err": None,
+            "max_rel_err": None,
+            "passed": False,
+            "detail": f"shape {got.shape} != {want.shape}",
+        }
     if not np.all(np.isfinite(got)):
-        return {"max_abs_err": None, "max_rel_err": None, "passed": False,
-                "detail": "non-finite output"}
+        return {"max_abs_err": None, "max_rel_err": None, "passed": False, "detail": "non-finite output"}
     err = np.abs(got - want)
     floor = tol.atol / tol.rtol if tol.rtol else 1.0
     passed = bool(np.all(err <= tol.atol + tol.rtol * np.abs(want)))
-    return {"max_abs_err": float(err.max(initial=0.0)),
-            "max_rel_err": float((err / np.maximum(np.abs(want), floor)).max(initial=0.0)),
-            "passed": passed, "detail": ""}
+    return {
+        "max_abs_err": float(err.max(initial=0.0)),
+        "max_rel_err": float((err / np.maximum(np.abs(want), floor)).max(initial=0.0)),
+        "passed": passed,
+        "detail": "",
+    }
 
 
 def classify(exported: bool, loaded: bool, ran: bool, parity_passed: bool | None) -> str:

@@ -61,8 +61,9 @@ def _crossing_rate(c: float, fractions: np.ndarray, paths: np.ndarray) -> float:
 
 
 @lru_cache(maxsize=64)
-def boundary_constant(looks: tuple[int, ...], level: float = stats.LEVEL, simulations: int = SIMULATIONS,
-                      seed: int = 0) -> float:
+def boundary_constant(
+    looks: tuple[int, ...], level: float = stats.LEVEL, simulations: int = SIMULATIONS, seed: int = 0
+) -> float:
     """c such that P(|Z_k| >= c / sqrt(t_k) at any look k) = 1 - level when nothing differs, with t_k = n_k / n_K
     and Z_k the standardised statistic after n_k processes (independent increments)."""
     n = np.asarray(looks, dtype=float)
@@ -92,7 +93,9 @@ def look_levels(looks: tuple[int, ...], level: float = stats.LEVEL) -> tuple[flo
     return tuple(float(1 - 2 * norm.sf(c / math.sqrt(k / n[-1]))) for k in n)
 
 
-def compare_at(baseline: dict, candidate: dict, design: Design, margin: float = stats.EQUIVALENCE_MARGIN) -> stats.Comparison:
+def compare_at(
+    baseline: dict, candidate: dict, design: Design, margin: float = stats.EQUIVALENCE_MARGIN
+) -> stats.Comparison:
     """The comparison of fwbench.measure.stats.compare at the look its process count makes: its interval is that
     look's repeated confidence interval, so a decided verdict may stop the cell."""
     n = min(len(baseline), len(candidate))

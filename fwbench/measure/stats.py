@@ -87,8 +87,9 @@ def bootstrap_medians(samples, n_boot: int = N_BOOT, seed: int = BOOT_SEED, stre
     return boots
 
 
-def bootstrap_ci(samples, stat=np.median, level: float = 0.95, n_boot: int = N_BOOT,
-                 seed: int = BOOT_SEED) -> tuple[float, float]:
+def bootstrap_ci(
+    samples, stat=np.median, level: float = 0.95, n_boot: int = N_BOOT, seed: int = BOOT_SEED
+) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of `stat` over `samples`."""
     arr = _as_array(samples)
     if stat is np.median:
@@ -108,13 +109,23 @@ def summarize(samples) -> Summary:
     lo, hi = bootstrap_ci(arr)
     mean = float(arr.mean())
     std = float(arr.std(ddof=1)) if arr.size > 1 else 0.0
-    return Summary(n=int(arr.size), median=float(med), q25=float(q25), q75=float(q75),
-                   iqr=float(q75 - q25), ci_low=lo, ci_high=hi, mean=mean, std=std,
-                   cv=std / mean if mean > 0 else math.nan, min=float(arr.min()), max=float(arr.max()))
+    return Summary(
+        n=int(arr.size),
+        median=float(med),
+        q25=float(q25),
+        q75=float(q75),
+        iqr=float(q75 - q25),
+        ci_low=lo,
+        ci_high=hi,
+        mean=mean,
+        std=std,
+        cv=std / mean if mean > 0 else math.nan,
+        min=float(arr.min()),
+        max=float(arr.max()),
+    )
 
 
-def break_even_steps(first_eager: float, step_eager: float, first_graph: float,
-                     step_graph: float) -> float:
+def break_even_steps(first_eager: float, step_eager: float, first_graph: float, step_graph: float) -> float:
     """Steps after which compiling has paid for itself.
 
     Eager costs first_eager + (n-1)*step_eager for n steps, graph mode
@@ -170,13 +181,18 @@ class Comparison:
             raise ValueError(f"side must be 'faster' or 'slower', got {side!r}")
         if not (math.isfinite(self.se) and self.se > 0 and math.isfinite(self.log_ratio)):
             if math.isfinite(self.log_ratio) and self.se == 0:  # identical processes: no noise at all
-                beyond = self.log_ratio > math.log1p(margin) if side == "faster" else self.log_ratio < -math.log1p(margin)
+                beyond = (
+                    self.log_ratio > math.log1p(margin) if side == "faster" else self.log_ratio < -math.log1p(margin)
+                )
                 return 0.0 if beyond else 1.0
             return 1.0
         from scipy.stats import t as student_t
 
-        z = (self.log_ratio - math.log1p(margin)) / self.se if side == "faster" \
+        z = (
+            (self.log_ratio - math.log1p(margin)) / self.se
+            if side == "faster"
             else (-math.log1p(margin) - self.log_ratio) / self.se
+        )
         return float(student_t.sf(z, self.df))
 
 
@@ -242,11 +258,25 @@ def compare(baseline: dict, candidate: dict, level: float = LEVEL, margin: float
             va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
             se = math.sqrt(va + vb)
             # Welch-Satterthwaite; identical process medians (a synthetic corner) fall back to the smaller df.
-            df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1)) if va + vb > 0 else min(a.size, b.size) - 1
+            df = (
+                (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+                if va + vb > 0
+                else min(a.size, b.size) - 1
+            )
     half = _t(level, df) * se if math.isfinite(se) else math.inf
     lo, hi = (_exp(est - half), _exp(est + half)) if math.isfinite(half) else (0.0, math.inf)
-    return Comparison(ratio=math.exp(est), ci_low=lo, ci_high=hi, n_baseline=len(la), n_candidate=len(lb),
-                      paired=paired, verdict=classify(lo, hi, margin), log_ratio=est, se=se, df=float(df))
+    return Comparison(
+        ratio=math.exp(est),
+        ci_low=lo,
+        ci_high=hi,
+        n_baseline=len(la),
+        n_candidate=len(lb),
+        paired=paired,
+        verdict=classify(lo, hi, margin),
+        log_ratio=est,
+        se=se,
+        df=float(df),
+    )
 
 
 def holm(pvalues, alpha: float) -> list[bool]:
@@ -293,8 +323,8 @@ class Variance:
     """The two levels of variation of one cell, on the log scale (Kalibera & Jones, ISMM 2013)."""
 
     between: float  # variance of the process effect (what more steps per process cannot remove)
-    within: float   # variance of one step's log time inside a process
-    steps: float    # mean timed steps per process
+    within: float  # variance of one step's log time inside a process
+    steps: float  # mean timed steps per process
     processes: int
 
 
@@ -313,8 +343,14 @@ def variance_components(processes: dict) -> Variance:
     return Variance(between=between, within=within, steps=steps, processes=len(logs))
 
 
-def plan(v: Variance, process_cost_s: float, step_cost_s: float, half_width: float = math.log(1 + EQUIVALENCE_MARGIN),
-         level: float = LEVEL, max_processes: int = 64) -> dict:
+def plan(
+    v: Variance,
+    process_cost_s: float,
+    step_cost_s: float,
+    half_width: float = math.log(1 + EQUIVALENCE_MARGIN),
+    level: float = LEVEL,
+    max_processes: int = 64,
+) -> dict:
     """Processes x steps that reach a log-scale interval half-width at least cost, from measured variances.
 
     Steps per process: n = sqrt(process cost * (pi/2) within / (step cost * between)) balances the two
@@ -331,5 +367,8 @@ def plan(v: Variance, process_cost_s: float, step_cost_s: float, half_width: flo
             break
     else:
         k = max_processes
-    return {"steps_per_process": int(math.ceil(steps)), "processes": k,
-            "cost_s": k * (process_cost_s + math.ceil(steps) * step_cost_s)}
+    return {
+        "steps_per_process": int(math.ceil(steps)),
+        "processes": k,
+        "cost_s": k * (process_cost_s + math.ceil(steps) * step_cost_s),
+    }

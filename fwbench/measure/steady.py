@@ -34,20 +34,39 @@ GROSS_MIN_SEGMENT = 3
 class SteadyConfig:
     """How warm-up ends and what counts as a level shift; the defaults are the named constants above."""
 
-    settle_tol: float = field(default=SETTLE_TOL, metadata={"help": "relative band the last warm-up block medians must lie in"})
-    settle_run: int = field(default=SETTLE_RUN, metadata={"help": "settle_run + 1 consecutive block medians in the band end warm-up"})
-    settle_steps: int = field(default=SETTLE_STEPS, metadata={"help": "... and those blocks hold at least this many steps"})
-    shift_factor: float = field(default=SHIFT_FACTOR, metadata={"help": "smallest median ratio across a split that is a shift"})
-    shift_alpha: float = field(default=SHIFT_ALPHA, metadata={"help": "significance a shift must reach (corrected Mann-Whitney U)"})
-    gross_factor: float = field(default=GROSS_FACTOR, metadata={
-        "help": "smallest median ratio of a gross shift (two parts that do not overlap at all)"})
-    gross_alpha: float = field(default=GROSS_ALPHA, metadata={
-        "help": "significance a gross shift must reach (exact chance of that separation, corrected over the splits)"})
-    gross_min_segment: int = field(default=GROSS_MIN_SEGMENT, metadata={
-        "help": "fewest values on either side of a gross shift"})
+    settle_tol: float = field(
+        default=SETTLE_TOL, metadata={"help": "relative band the last warm-up block medians must lie in"}
+    )
+    settle_run: int = field(
+        default=SETTLE_RUN, metadata={"help": "settle_run + 1 consecutive block medians in the band end warm-up"}
+    )
+    settle_steps: int = field(
+        default=SETTLE_STEPS, metadata={"help": "... and those blocks hold at least this many steps"}
+    )
+    shift_factor: float = field(
+        default=SHIFT_FACTOR, metadata={"help": "smallest median ratio across a split that is a shift"}
+    )
+    shift_alpha: float = field(
+        default=SHIFT_ALPHA, metadata={"help": "significance a shift must reach (corrected Mann-Whitney U)"}
+    )
+    gross_factor: float = field(
+        default=GROSS_FACTOR,
+        metadata={"help": "smallest median ratio of a gross shift (two parts that do not overlap at all)"},
+    )
+    gross_alpha: float = field(
+        default=GROSS_ALPHA,
+        metadata={
+            "help": "significance a gross shift must reach (exact chance of that separation, corrected over the splits)"
+        },
+    )
+    gross_min_segment: int = field(
+        default=GROSS_MIN_SEGMENT, metadata={"help": "fewest values on either side of a gross shift"}
+    )
 
 
-def settled(block_medians: list[float], config: SteadyConfig = SteadyConfig(), block_sizes: list[int] | None = None) -> bool:
+def settled(
+    block_medians: list[float], config: SteadyConfig = SteadyConfig(), block_sizes: list[int] | None = None
+) -> bool:
     """Whether the trailing block medians lie within one band: largest / smallest <= 1 + settle_tol.
 
     The trailing blocks are at least `settle_run` + 1 and cover at least `settle_steps` steps (slow steps
@@ -79,8 +98,10 @@ class Shift:
     def describe(self) -> str:
         # Read in the book as a reason: plain decimals (a reader should not have to decode e-notation).
         p = "p<0.001" if self.p_value < 0.001 else f"p={self.p_value:.3f}"
-        return (f"level shift after step {self.at}: median {_ms(self.before_s)} -> {_ms(self.after_s)} "
-                f"({self.factor:.2f}x, {p})")
+        return (
+            f"level shift after step {self.at}: median {_ms(self.before_s)} -> {_ms(self.after_s)} "
+            f"({self.factor:.2f}x, {p})"
+        )
 
 
 def _ms(seconds: float) -> str:
@@ -114,8 +135,9 @@ def level_shift(values, min_segment: int = 5, config: SteadyConfig = SteadyConfi
     if abs(math.log(factor)) >= math.log(config.shift_factor):
         p = min(1.0, float(mannwhitneyu(before, after, alternative="two-sided").pvalue) * k.size)
         if p < config.shift_alpha:
-            return Shift(at=at, before_s=float(np.median(before)), after_s=float(np.median(after)), factor=factor,
-                         p_value=p)
+            return Shift(
+                at=at, before_s=float(np.median(before)), after_s=float(np.median(after)), factor=factor, p_value=p
+            )
     return gross_shift(x, config)
 
 

@@ -116,8 +116,12 @@ class Usage:
     steal_cpus: float | None = None
 
     def as_dict(self) -> dict:
-        out = {"threads_total": self.threads_total, "threads_busy": self.threads_busy,
-               "cpu_parallelism": round(self.cpu_parallelism, 3), "wall_s": round(self.wall_s, 3)}
+        out = {
+            "threads_total": self.threads_total,
+            "threads_busy": self.threads_busy,
+            "cpu_parallelism": round(self.cpu_parallelism, 3),
+            "wall_s": round(self.wall_s, 3),
+        }
         if self.other_cpus is not None:
             out.update(other_cpus=round(self.other_cpus, 3), steal_cpus=round(self.steal_cpus, 3))
         return out
@@ -142,9 +146,14 @@ class Watch:
             # Ticks are coarse: a short block can read slightly below its own use, never below nothing.
             other = max(0.0, (machine["busy"] - self._machine["busy"] - own - children) / wall)
             steal = max(0.0, (machine["steal"] - self._machine["steal"]) / wall)
-        self.usage = Usage(threads_total=len(after), threads_busy=sum(u >= BUSY_SHARE * wall for u in used),
-                           cpu_parallelism=own / wall if wall > 0 else 0.0, wall_s=wall,
-                           other_cpus=other, steal_cpus=steal)
+        self.usage = Usage(
+            threads_total=len(after),
+            threads_busy=sum(u >= BUSY_SHARE * wall for u in used),
+            cpu_parallelism=own / wall if wall > 0 else 0.0,
+            wall_s=wall,
+            other_cpus=other,
+            steal_cpus=steal,
+        )
         return False
 
 
@@ -163,7 +172,9 @@ def problems(requested: int, in_effect: dict, expected_inter_op: int, precision:
     if hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) != requested:
         found.append(f"the process may run on {len(os.sched_getaffinity(0))} CPUs where {requested} were requested")
     if usage is not None and usage.cpu_parallelism > requested + PARALLELISM_SLACK:
-        found.append(f"the steps used {usage.cpu_parallelism:.2f} CPUs at once where {requested} threads were requested")
+        found.append(
+            f"the steps used {usage.cpu_parallelism:.2f} CPUs at once where {requested} threads were requested"
+        )
     return found
 
 
@@ -211,16 +222,23 @@ def machine_load(seconds: float = 0.5) -> dict:
     except OSError:
         load1 = None
     mine = me | descendants()
-    used = {pid: after_procs[pid][1] - before_procs[pid][1] for pid in after_procs
-            if pid in before_procs and pid not in mine}
+    used = {
+        pid: after_procs[pid][1] - before_procs[pid][1]
+        for pid in after_procs
+        if pid in before_procs and pid not in mine
+    }
     top = busiest(used)
     other = None
     if before is not None and after is not None:
         own = sum(after_procs.get(p, ("", 0.0))[1] - before_procs.get(p, ("", 0.0))[1] for p in mine)
         other = max(0.0, (after["busy"] - before["busy"] - own) / seconds)
-    return {"other_cpus": None if other is None else round(other, 2), "loadavg_1m": load1,
-            "top_processes": [{"name": after_procs[pid][0], "pid": pid, "cpus": round(used[pid] / seconds, 2)}
-                              for pid in top]}
+    return {
+        "other_cpus": None if other is None else round(other, 2),
+        "loadavg_1m": load1,
+        "top_processes": [
+            {"name": after_procs[pid][0], "pid": pid, "cpus": round(used[pid] / seconds, 2)} for pid in top
+        ],
+    }
 
 
 def busy_line(load: dict, cpus: int) -> str:
@@ -229,7 +247,11 @@ def busy_line(load: dict, cpus: int) -> str:
     if other is None or other < BUSY_AT_START_CPUS:
         return ""
     top = load.get("top_processes") or []
-    who = ("; busiest: " + ", ".join(f"{p['name']} (pid {p['pid']}) at {p['cpus']:.2f} CPUs" for p in top)) if top else ""
-    return (f"fwbench: warning: the machine is busy before the run: other processes use {other:.2f} of {cpus} CPUs "
-            f"(1-minute load {load.get('loadavg_1m') or 0:.2f}){who}. Blocks measured while it stays busy are run "
-            f"again, and series still disturbed are kept out of verdicts.")
+    who = (
+        ("; busiest: " + ", ".join(f"{p['name']} (pid {p['pid']}) at {p['cpus']:.2f} CPUs" for p in top)) if top else ""
+    )
+    return (
+        f"fwbench: warning: the machine is busy before the run: other processes use {other:.2f} of {cpus} CPUs "
+        f"(1-minute load {load.get('loadavg_1m') or 0:.2f}){who}. Blocks measured while it stays busy are run "
+        f"again, and series still disturbed are kept out of verdicts."
+    )

@@ -30,7 +30,9 @@ class TimerConfig:
     warmup: int = field(default=10, metadata={"help": "untimed calls after the first call, before timing starts"})
     repeats: int = field(default=100, metadata={"help": "timed calls (upper bound; see max_time_s)"})
     min_repeats: int = field(default=10, metadata={"help": "timed calls made even when max_time_s is exceeded"})
-    max_time_s: float = field(default=30.0, metadata={"help": "stop timing after this much wall time (and min_repeats)"})
+    max_time_s: float = field(
+        default=30.0, metadata={"help": "stop timing after this much wall time (and min_repeats)"}
+    )
 
     def __post_init__(self):
         for name in ("warmup", "repeats", "min_repeats"):
@@ -60,7 +62,9 @@ class GcClock:
         if phase == "start":
             self._started = time.perf_counter_ns()
         elif self._started:
-            self.seconds[self.running] = self.seconds.get(self.running, 0.0) + (time.perf_counter_ns() - self._started) * 1e-9
+            self.seconds[self.running] = (
+                self.seconds.get(self.running, 0.0) + (time.perf_counter_ns() - self._started) * 1e-9
+            )
             self.collections[self.running] = self.collections.get(self.running, 0) + 1
             self._started = 0
 
@@ -98,8 +102,12 @@ def _call(fn: Callable[[], Any], sync: Callable[[Any], Any]) -> tuple[float, Any
     return (time.perf_counter_ns() - start) * 1e-9, out
 
 
-def measure(fn: Callable[[], Any], sync: Callable[[Any], Any], config: TimerConfig = TimerConfig(),
-            observe: Callable[[int, Any], None] | None = None) -> Timing:
+def measure(
+    fn: Callable[[], Any],
+    sync: Callable[[Any], Any],
+    config: TimerConfig = TimerConfig(),
+    observe: Callable[[int, Any], None] | None = None,
+) -> Timing:
     """Time `fn` honestly.
 
     The first call (which includes tracing and compiling for graph modes) is
@@ -126,38 +134,65 @@ def measure(fn: Callable[[], Any], sync: Callable[[Any], Any], config: TimerConf
             if len(samples) >= config.min_repeats and time.perf_counter() > deadline:
                 break
             samples.append(_call(fn, sync)[0])
-    return Timing(first_call_s=first, samples_s=samples, warmup=config.warmup, first_output=first_out,
-                  gc_s=gc_clock.seconds.get("timed", 0.0), gc_collections=gc_clock.collections.get("timed", 0))
+    return Timing(
+        first_call_s=first,
+        samples_s=samples,
+        warmup=config.warmup,
+        first_output=first_out,
+        gc_s=gc_clock.seconds.get("timed", 0.0),
+        gc_collections=gc_clock.collections.get("timed", 0),
+    )
 
 
 # ---- interleaved measurement of alternatives in one process ------------------------------------------
+
 
 @dataclass(frozen=True)
 class InterleaveConfig:
     """Blocks, warm-up bounds and the time budget of an interleaved measurement."""
 
-    block: int = field(default=8, metadata={"help": "timed steps per block at most; alternatives take turns block by block"})
-    block_s: float = field(default=0.02, metadata={
-        "help": "target duration of a block: slow steps get fewer steps per block (at least one)"})
-    block_warmup: int = field(default=2, metadata={
-        "help": "untimed steps at the start of every block of a short step (< short_step_s): the first steps "
-                "after another alternative ran find their caches cold, a cost a training loop does not pay"})
+    block: int = field(
+        default=8, metadata={"help": "timed steps per block at most; alternatives take turns block by block"}
+    )
+    block_s: float = field(
+        default=0.02,
+        metadata={"help": "target duration of a block: slow steps get fewer steps per block (at least one)"},
+    )
+    block_warmup: int = field(
+        default=2,
+        metadata={
+            "help": "untimed steps at the start of every block of a short step (< short_step_s): the first steps "
+            "after another alternative ran find their caches cold, a cost a training loop does not pay"
+        },
+    )
     short_step_s: float = field(default=0.005, metadata={"help": "steps shorter than this get block_warmup"})
-    min_samples: int = field(default=12, metadata={"help": "timed steps per alternative at least, even past max_time_s and max_blocks"})
+    min_samples: int = field(
+        default=12, metadata={"help": "timed steps per alternative at least, even past max_time_s and max_blocks"}
+    )
     min_blocks: int = field(default=4, metadata={"help": "timed rounds at least"})
     max_blocks: int = field(default=40, metadata={"help": "timed rounds at most"})
-    max_time_s: float = field(default=2.0, metadata={"help": "budget for the timed rounds of all alternatives together"})
+    max_time_s: float = field(
+        default=2.0, metadata={"help": "budget for the timed rounds of all alternatives together"}
+    )
     warmup_min: int = field(default=4, metadata={"help": "untimed steps after the first call at least"})
     warmup_max: int = field(default=60, metadata={"help": "untimed steps at most while waiting for a steady state"})
-    busy_cpus: float = field(default=0.25, metadata={
-        "help": "a round is busy when other programs (the machine's busy CPU time in /proc/stat less this "
-                "process's and its children's) used more than this many CPUs while it ran, past BUSY_SLACK_S of "
-                "tick rounding. Quiet, rounds of 60-200 ms read within +-0.2 and +-0.06 CPUs here; with one core "
-                "kept busy beside PyTorch's two threads the other program got about 0.4-0.6 CPUs"})
-    max_disturbed_share: float = field(default=0.2, metadata={
-        "help": "busy rounds and blocks during which the hypervisor stole CPU time (steal in /proc/stat) are "
-                "dropped and run again while they are at most this share of the rounds (blocks) run (or fewer "
-                "than min_redo); past it the series is stored as measured on a busy machine, out of verdicts"})
+    busy_cpus: float = field(
+        default=0.25,
+        metadata={
+            "help": "a round is busy when other programs (the machine's busy CPU time in /proc/stat less this "
+            "process's and its children's) used more than this many CPUs while it ran, past BUSY_SLACK_S of "
+            "tick rounding. Quiet, rounds of 60-200 ms read within +-0.2 and +-0.06 CPUs here; with one core "
+            "kept busy beside PyTorch's two threads the other program got about 0.4-0.6 CPUs"
+        },
+    )
+    max_disturbed_share: float = field(
+        default=0.2,
+        metadata={
+            "help": "busy rounds and blocks during which the hypervisor stole CPU time (steal in /proc/stat) are "
+            "dropped and run again while they are at most this share of the rounds (blocks) run (or fewer "
+            "than min_redo); past it the series is stored as measured on a busy machine, out of verdicts"
+        },
+    )
     min_redo: int = field(default=3, metadata={"help": "disturbed blocks an alternative may always run again"})
     steady: SteadyConfig = field(default_factory=SteadyConfig, metadata={"help": "settling and level-shift rules"})
 
@@ -166,10 +201,15 @@ class InterleaveConfig:
             raise ValueError(f"block_warmup must be a non-negative integer, got {self.block_warmup!r}")
         if not isinstance(self.min_redo, int) or isinstance(self.min_redo, bool) or self.min_redo < 0:
             raise ValueError(f"min_redo must be a non-negative integer, got {self.min_redo!r}")
-        if not (isinstance(self.max_disturbed_share, (int, float)) and not isinstance(self.max_disturbed_share, bool)
-                and 0 <= self.max_disturbed_share <= 1):
+        if not (
+            isinstance(self.max_disturbed_share, (int, float))
+            and not isinstance(self.max_disturbed_share, bool)
+            and 0 <= self.max_disturbed_share <= 1
+        ):
             raise ValueError(f"max_disturbed_share must be a share between 0 and 1, got {self.max_disturbed_share!r}")
-        if not (isinstance(self.busy_cpus, (int, float)) and not isinstance(self.busy_cpus, bool) and self.busy_cpus >= 0):
+        if not (
+            isinstance(self.busy_cpus, (int, float)) and not isinstance(self.busy_cpus, bool) and self.busy_cpus >= 0
+        ):
             raise ValueError(f"busy_cpus must be a non-negative number of CPUs, got {self.busy_cpus!r}")
         for name in ("block", "min_samples", "min_blocks", "max_blocks", "warmup_min", "warmup_max"):
             value = getattr(self, name)
@@ -179,7 +219,9 @@ class InterleaveConfig:
             raise ValueError("need min_blocks <= max_blocks and warmup_min <= warmup_max")
         for name in ("max_time_s", "block_s", "short_step_s"):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0):
+            if not (
+                isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+            ):
                 raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
 
 
@@ -232,21 +274,27 @@ class Series:
     def health(self, config: InterleaveConfig) -> str:
         """Empty if the series is a steady state measured on a machine that was ours; else what is wrong."""
         if self.busy_warmup:
-            return (f"measured on a busy machine: other programs used more than {config.busy_cpus:g} CPUs during "
-                    f"more than {config.min_redo} warm-up blocks in a row, so the warm-up was cut short")
+            return (
+                f"measured on a busy machine: other programs used more than {config.busy_cpus:g} CPUs during "
+                f"more than {config.min_redo} warm-up blocks in a row, so the warm-up was cut short"
+            )
         if not self.settled:
             return f"did not settle within {config.warmup_max} warm-up steps"
         if self.busy:
-            return (f"measured on a busy machine: {self.busy_dropped + self.stolen_dropped} of "
-                    f"{self.busy_dropped + self.stolen_dropped + self.blocks} timed blocks disturbed (other programs "
-                    f"above {config.busy_cpus:g} CPUs, or steal), {self.busy_kept + self.stolen_kept} kept past the "
-                    f"bound of {config.max_disturbed_share:.0%}; the job's threads waited for a CPU up to "
-                    f"{self.wait_share_max:.0%} of a block")
+            return (
+                f"measured on a busy machine: {self.busy_dropped + self.stolen_dropped} of "
+                f"{self.busy_dropped + self.stolen_dropped + self.blocks} timed blocks disturbed (other programs "
+                f"above {config.busy_cpus:g} CPUs, or steal), {self.busy_kept + self.stolen_kept} kept past the "
+                f"bound of {config.max_disturbed_share:.0%}; the job's threads waited for a CPU up to "
+                f"{self.wait_share_max:.0%} of a block"
+            )
         shift = level_shift(self.samples_s, min_segment=5, config=config.steady)
         return shift.describe() if shift else ""
 
 
-def _block(fn, sync, steps: int, untimed: int = 0, gc_clock: GcClock | None = None, name: str | None = None) -> list[float]:
+def _block(
+    fn, sync, steps: int, untimed: int = 0, gc_clock: GcClock | None = None, name: str | None = None
+) -> list[float]:
     # The collector stays on, as in a user's loop; `gc_clock` charges its passes during the timed steps to `name`.
     times = []
     for _ in range(untimed):
@@ -359,8 +407,9 @@ def _busy_now(config: InterleaveConfig, seconds: float = 0.2) -> bool:
     return _busy(before, _others_cpu_s(), time.perf_counter() - started, config)
 
 
-def _timed_rounds(series: dict[str, Series], fns, sync, config: InterleaveConfig, rng: random.Random, within,
-                  gc_clock: GcClock) -> None:
+def _timed_rounds(
+    series: dict[str, Series], fns, sync, config: InterleaveConfig, rng: random.Random, within, gc_clock: GcClock
+) -> None:
     """Rounds of one block per alternative, in a fresh seeded order each round, until every alternative has
     min_samples steps, min_blocks rounds ran and the budget is spent (or max_blocks rounds).
 
@@ -382,8 +431,10 @@ def _timed_rounds(series: dict[str, Series], fns, sync, config: InterleaveConfig
         # neighbours.
         busy = _busy(window_before, _others_cpu_s(), time.perf_counter() - window_start, config)
         n = len(window)
-        if busy and (dropped_rounds < config.min_redo
-                     or dropped_rounds + n <= config.max_disturbed_share * (dropped_rounds + n + kept_rounds)):
+        if busy and (
+            dropped_rounds < config.min_redo
+            or dropped_rounds + n <= config.max_disturbed_share * (dropped_rounds + n + kept_rounds)
+        ):
             dropped_rounds += n
             for pending in window:
                 for name in pending:
@@ -405,7 +456,8 @@ def _timed_rounds(series: dict[str, Series], fns, sync, config: InterleaveConfig
         # min_samples wins over max_blocks: a series too short for the level-shift test is no measurement.
         # Rounds dropped as busy are made up for: only kept rounds count toward min_blocks and max_blocks.
         done = min(steps.values()) >= config.min_samples and (
-            rounds >= config.max_blocks or (rounds >= config.min_blocks and time.perf_counter() >= deadline))
+            rounds >= config.max_blocks or (rounds >= config.min_blocks and time.perf_counter() >= deadline)
+        )
         if window and (done or time.perf_counter() - window_start >= BUSY_WINDOW_S):
             judge()
             continue
@@ -444,10 +496,15 @@ def _timed_rounds(series: dict[str, Series], fns, sync, config: InterleaveConfig
             s.wait_share_median, s.wait_share_max = float(statistics.median(waits[n])), float(max(waits[n]))
 
 
-def measure_interleaved(fns: dict[str, Callable[[], Any]], sync: Callable[[Any], Any], config: InterleaveConfig,
-                        rng: random.Random, observe: Callable[[str, int, Any], None] | None = None,
-                        wall: dict[str, float] | None = None,
-                        contexts: dict[str, Callable[[], ContextManager]] | None = None) -> dict[str, Series]:
+def measure_interleaved(
+    fns: dict[str, Callable[[], Any]],
+    sync: Callable[[Any], Any],
+    config: InterleaveConfig,
+    rng: random.Random,
+    observe: Callable[[str, int, Any], None] | None = None,
+    wall: dict[str, float] | None = None,
+    contexts: dict[str, Callable[[], ContextManager]] | None = None,
+) -> dict[str, Series]:
     """Time several alternatives in one process so that drift of the machine hits them alike.
 
     Each alternative's first call is timed on its own (trace and compile), in a seeded random order.
@@ -499,8 +556,10 @@ def measure_interleaved(fns: dict[str, Callable[[], Any]], sync: Callable[[Any],
             # caches untimed while its rival paid for that inside the clock, the comparison would measure the rule,
             # not the frameworks. Only where every step is short (blocks of many steps, where a cold first step
             # weighs most); a slow step's block is one or two steps, and untimed ones would triple its cost.
-            longest = max((series[n].warm_median_s for n in names if series[n].warm_median_s == series[n].warm_median_s),
-                          default=math.inf)
+            longest = max(
+                (series[n].warm_median_s for n in names if series[n].warm_median_s == series[n].warm_median_s),
+                default=math.inf,
+            )
             for n in names:
                 series[n].untimed_per_block = config.block_warmup if longest < config.short_step_s else 0
             lap("warm-up")

@@ -18,8 +18,16 @@ from fwbench.measure import stats
 from fwbench.report.results import Report
 
 CLAIMS_FILE = Path(__file__).with_name("claims.yml")
-VERDICTS = ("supported", "supported with exceptions", "contradicted", "contradicted with exceptions", "mixed",
-            "inconclusive", "not testable here", "not yet measured")
+VERDICTS = (
+    "supported",
+    "supported with exceptions",
+    "contradicted",
+    "contradicted with exceptions",
+    "mixed",
+    "inconclusive",
+    "not testable here",
+    "not yet measured",
+)
 
 
 @dataclass(frozen=True)
@@ -81,8 +89,13 @@ def quorum(cells: int) -> int:
 
 
 #: Direction of each verdict word on the scale (mixed is neither way).
-DIRECTION = {"supported": 1, "supported with exceptions": 1, "mixed": 0, "contradicted with exceptions": -1,
-             "contradicted": -1}
+DIRECTION = {
+    "supported": 1,
+    "supported with exceptions": 1,
+    "mixed": 0,
+    "contradicted with exceptions": -1,
+    "contradicted": -1,
+}
 
 
 def scale(supports: int, contradicts: int, cells: int) -> str:
@@ -124,14 +137,16 @@ def share_word(supports: int, contradicts: int, cells: int) -> str:
     return "mixed"
 
 
-SCALE_TEXT = (f"A verdict needs a quorum: at least {QUORUM_MIN} decided cells and at least {QUORUM_SHARE:.0%} "
-              f"of the cells compared; below it the verdict is **inconclusive**, with the counts. Above it, the share "
-              f"of decided cells that support the claim places it: at least {CLEAR:.0%} **supported**, at least "
-              f"{LEANING:.0%} **supported with exceptions**, at most {1 - CLEAR:.0%} **contradicted**, at most "
-              f"{1 - LEANING:.0%} **contradicted with exceptions**, **mixed** between; every cell on the minority "
-              f"side is named as an exception. A verdict must not hinge on one cell: it must keep its direction and "
-              f"its quorum with any one decided cell left out (else it is **inconclusive**), and it reads as the "
-              f"weakest word that leaving one cell out gives. So a claim needs at least three decided cells.")
+SCALE_TEXT = (
+    f"A verdict needs a quorum: at least {QUORUM_MIN} decided cells and at least {QUORUM_SHARE:.0%} "
+    f"of the cells compared; below it the verdict is **inconclusive**, with the counts. Above it, the share "
+    f"of decided cells that support the claim places it: at least {CLEAR:.0%} **supported**, at least "
+    f"{LEANING:.0%} **supported with exceptions**, at most {1 - CLEAR:.0%} **contradicted**, at most "
+    f"{1 - LEANING:.0%} **contradicted with exceptions**, **mixed** between; every cell on the minority "
+    f"side is named as an exception. A verdict must not hinge on one cell: it must keep its direction and "
+    f"its quorum with any one decided cell left out (else it is **inconclusive**), and it reads as the "
+    f"weakest word that leaving one cell out gives. So a claim needs at least three decided cells."
+)
 
 
 def tally(cells: pd.DataFrame) -> tuple[str, dict]:
@@ -158,11 +173,15 @@ def count_line(counts: dict) -> str:
     if cells and decided < quorum(cells):
         short = f" Only {decided} of {cells} cells decided, fewer than the quorum of {quorum(cells)}: inconclusive."
     elif cells and scale(counts["supports"], counts["contradicts"], cells) == "inconclusive":
-        short = (" Inconclusive: with one decided cell left out the verdict would change direction or miss the "
-                 "quorum, so it would hinge on that cell.")
-    return (f"{counts['supports']} cell(s) support the claim, {counts['contradicts']} contradict it, "
-            f"{counts['inconclusive']} are inconclusive (equivalence margin {MARGIN_TEXT}; inconclusive cells do "
-            f"not vote; quorum {quorum(cells)} decided)." + short)
+        short = (
+            " Inconclusive: with one decided cell left out the verdict would change direction or miss the "
+            "quorum, so it would hinge on that cell."
+        )
+    return (
+        f"{counts['supports']} cell(s) support the claim, {counts['contradicts']} contradict it, "
+        f"{counts['inconclusive']} are inconclusive (equivalence margin {MARGIN_TEXT}; inconclusive cells do "
+        f"not vote; quorum {quorum(cells)} decided)." + short
+    )
 
 
 def exceptions_line(cells: pd.DataFrame, verdict: str, label: Callable[[pd.Series], str]) -> str:
@@ -170,14 +189,18 @@ def exceptions_line(cells: pd.DataFrame, verdict: str, label: Callable[[pd.Serie
     ex = exceptions(cells, verdict)
     if ex.empty:
         return ""
-    return (f"\n\nExceptions ({len(ex)}, cells that {'contradict' if verdict.startswith('supported') else 'support'} "
-            f"the claim): " + "; ".join(label(c) for _, c in ex.iterrows()) + ".")
+    return (
+        f"\n\nExceptions ({len(ex)}, cells that {'contradict' if verdict.startswith('supported') else 'support'} "
+        f"the claim): " + "; ".join(label(c) for _, c in ex.iterrows()) + "."
+    )
 
 
 def sensitivity_line(what: str, chosen: float, neighbours, verdict_at: Callable[[float], str], unit: str = "") -> str:
     """Whether a hand-set threshold decides the verdict: the verdict at the chosen value and at its neighbours."""
-    parts = [f"{v:g}{unit}: **{verdict_at(v)}**" + (" (the rule's)" if v == chosen else "")
-             for v in sorted({chosen, *neighbours})]
+    parts = [
+        f"{v:g}{unit}: **{verdict_at(v)}**" + (" (the rule's)" if v == chosen else "")
+        for v in sorted({chosen, *neighbours})
+    ]
     return f"Sensitivity to the threshold ({what}): " + "; ".join(parts) + "."
 
 
@@ -225,9 +248,11 @@ def cpu_only(cells: pd.DataFrame) -> str:
 def rule(claim_id: str, text: str):
     """Mark a function of an experiment's `claims.py` as the rule that settles `claim_id`; `text` is the rule in
     words, printed on the claims page beside the verdict (so wording and code sit side by side)."""
+
     def mark(fn: Callable[[Report], tuple[str, str, pd.DataFrame]]):
         fn.claim_id, fn.rule_text = claim_id, text
         return fn
+
     return mark
 
 
@@ -240,8 +265,9 @@ def rules() -> dict[str, Callable[[Report], tuple[str, str, pd.DataFrame]]]:
         for fn in vars(module).values() if module else ():
             if callable(fn) and hasattr(fn, "claim_id") and getattr(fn, "__module__", "") == module.__name__:
                 if fn.claim_id in found:
-                    raise ExperimentError(f"claim {fn.claim_id} has two rules ({found[fn.claim_id].__module__}, "
-                                          f"{module.__name__})")
+                    raise ExperimentError(
+                        f"claim {fn.claim_id} has two rules ({found[fn.claim_id].__module__}, {module.__name__})"
+                    )
                 found[fn.claim_id] = fn
     return found
 
@@ -253,8 +279,10 @@ def check_rules() -> None:
     for claim_id, fn in rules().items():
         if claim_id not in known:
             where = fn.__module__.replace("fwbench.experiments.", "experiments/").replace(".", "/") + ".py"
-            raise ExperimentError(f"{where}: a rule for claim {claim_id!r}, which fwbench/report/claims.yml does not "
-                                  f"list (add the claim there, or fix the id)")
+            raise ExperimentError(
+                f"{where}: a rule for claim {claim_id!r}, which fwbench/report/claims.yml does not "
+                f"list (add the claim there, or fix the id)"
+            )
 
 
 def verdict_for(claim: Claim, report: Report) -> Verdict:
@@ -283,10 +311,12 @@ def _all_kept_out(claim: Claim, report: Report, verdict: str, evidence: str) -> 
     if out.empty or report.samples(claim.experiment):  # something was left to compare: not this case
         return verdict, evidence
     busy = int(out["reason"].astype(str).str.startswith("busy machine").sum())
-    return "inconclusive", (f"Measured, but every series this rule compares was kept out: {len(out)} series, {busy} "
-                            f"of them measured on a busy machine (other programs held the CPUs), the rest unsteady "
-                            f"or failing a check; the chapter lists each. Measure again on a quiet machine."
-                            + (f"\n\n{evidence}" if evidence else ""))
+    return "inconclusive", (
+        f"Measured, but every series this rule compares was kept out: {len(out)} series, {busy} "
+        f"of them measured on a busy machine (other programs held the CPUs), the rest unsteady "
+        f"or failing a check; the chapter lists each. Measure again on a quiet machine."
+        + (f"\n\n{evidence}" if evidence else "")
+    )
 
 
 #: The profile that is a first look (profiles/quick.yml), and the command that measures what it leaves out.
@@ -301,10 +331,14 @@ def _quick_only(claim: Claim, report: Report, verdict: str) -> str:
     if not runs or names != {FIRST_LOOK_PROFILE}:
         return ""
     if verdict == "inconclusive":
-        return (f"\n\nInconclusive in the {FIRST_LOOK_PROFILE} profile, a first look (fewer workloads, load levels "
-                f"and processes than the full profile): `{FULL_COMMAND}` measures what it leaves out and may decide it.")
-    return (f"\n\nFrom the {FIRST_LOOK_PROFILE} profile only (a first look); `{FULL_COMMAND}` measures the workloads and "
-            "levels it leaves out.")
+        return (
+            f"\n\nInconclusive in the {FIRST_LOOK_PROFILE} profile, a first look (fewer workloads, load levels "
+            f"and processes than the full profile): `{FULL_COMMAND}` measures what it leaves out and may decide it."
+        )
+    return (
+        f"\n\nFrom the {FIRST_LOOK_PROFILE} profile only (a first look); `{FULL_COMMAND}` measures the workloads and "
+        "levels it leaves out."
+    )
 
 
 def _with_unstable(claim: Claim, report: Report, judge_rule, verdict: str) -> str:
@@ -318,8 +352,10 @@ def _with_unstable(claim: Claim, report: Report, judge_rule, verdict: str) -> st
         return ""
     other = judge_rule(report.with_unstable())[0]
     same = "the same" if other == verdict else f"**{other}**"
-    return (f"\n\nWith the series stored as unstable kept in ({bad} of {total} timed series were left out as "
-            f"unstable or measured on a busy machine; busy ones stay out), the verdict would be {same}.")
+    return (
+        f"\n\nWith the series stored as unstable kept in ({bad} of {total} timed series were left out as "
+        f"unstable or measured on a busy machine; busy ones stay out), the verdict would be {same}."
+    )
 
 
 def verdicts(report: Report) -> list[Verdict]:

@@ -24,13 +24,19 @@ class UseCase:
 
 
 USE_CASES = (
-    UseCase("Research prototyping", "Can I write, inspect and debug models freely, and still run them fast?",
-            ("D1", "D2", "D3", "E1", "E5", "U1")),
-    UseCase("Fast training on one machine", "Which framework and mode trains fastest here?", ("E1", "E2", "E3", "E4", "E5")),
+    UseCase(
+        "Research prototyping",
+        "Can I write, inspect and debug models freely, and still run them fast?",
+        ("D1", "D2", "D3", "E1", "E5", "U1"),
+    ),
+    UseCase(
+        "Fast training on one machine", "Which framework and mode trains fastest here?", ("E1", "E2", "E3", "E4", "E5")
+    ),
     UseCase("High-throughput input pipelines", "Which data loader keeps the accelerator fed?", ("P1",)),
     UseCase("Production serving", "Which serving path holds latency under load?", ("X4", "X3")),
-    UseCase("Polyglot and edge deployment", "Does an exported model run elsewhere, and correctly?",
-            ("X1", "X2", "X5", "X7")),
+    UseCase(
+        "Polyglot and edge deployment", "Does an exported model run elsewhere, and correctly?", ("X1", "X2", "X5", "X7")
+    ),
     UseCase("Teaching one API across stacks", "Can one model definition run on every framework?", ("X6", "M1")),
     UseCase("Distributed training", "Which framework covers more multi-device setups?", ("S1",)),
     UseCase("Apple Silicon", "How do PyTorch MPS and TensorFlow Metal compare?", ("H1",)),
@@ -68,8 +74,9 @@ class Pick:
 
     job: str = field(metadata={"help": "a JOBS name"})
     machine: str = field(metadata={"help": "the machine label the answer holds for ('' where none measured it)"})
-    pick: str = field(metadata={"help": "framework and mode to pick, or 'no difference we can detect' / "
-                                        "'not measured here'"})
+    pick: str = field(
+        metadata={"help": "framework and mode to pick, or 'no difference we can detect' / 'not measured here'"}
+    )
     by_how_much: str = field(default="", metadata={"help": "the lead over the next choice, with its 95% interval"})
     how_sure: str = field(default="", metadata={"help": "what decides it: separated cells, counts, or why not"})
     evidence: str = field(default="", metadata={"help": "page (without .html) and anchor of the evidence"})
@@ -90,20 +97,33 @@ def profile_line(report) -> str:
     seen: dict[str, dict] = {}
     for run in report.runs:
         prof = run.manifest["profile"]
-        seen.setdefault(run.manifest["machine_label"], {})[str(prof.get("name", "?"))] = str(prof.get("description", ""))
+        seen.setdefault(run.manifest["machine_label"], {})[str(prof.get("name", "?"))] = str(
+            prof.get("description", "")
+        )
     if not seen:
         return ""
     parts = []
     for machine, profs in sorted(seen.items()):
-        said = "; ".join(f"<strong>{escape(name)}</strong> profile" + (f" ({escape(d)})" if d else "")
-                         for name, d in sorted(profs.items()))
+        said = "; ".join(
+            f"<strong>{escape(name)}</strong> profile" + (f" ({escape(d)})" if d else "")
+            for name, d in sorted(profs.items())
+        )
         parts.append(f"{escape(machine)}: {said}")
     quick = any("quick" in p for p in seen.values())
-    limits = (" The quick profile is a first look: small models and short timing budgets, so per-step framework "
-              "overhead weighs more than in large models, and some claims need the full profile "
-              "(<code>PROFILE=full make report</code>) to be decided." if quick else "")
-    return "<p id='fwbench-profiles'><strong>Where the numbers come from:</strong> " + "; ".join(parts) + "." + \
-        limits + "</p>"
+    limits = (
+        " The quick profile is a first look: small models and short timing budgets, so per-step framework "
+        "overhead weighs more than in large models, and some claims need the full profile "
+        "(<code>PROFILE=full make report</code>) to be decided."
+        if quick
+        else ""
+    )
+    return (
+        "<p id='fwbench-profiles'><strong>Where the numbers come from:</strong> "
+        + "; ".join(parts)
+        + "."
+        + limits
+        + "</p>"
+    )
 
 
 def picks(report, verdicts=()) -> list[Pick]:
@@ -125,10 +145,17 @@ def picks(report, verdicts=()) -> list[Pick]:
             out += [p if p.profile else Pick(**{**p.__dict__, "profile": profiles.get(p.machine, "")}) for p in mine]
             continue
         needs = [f"{c} ({_need(by_id[c].claim)})" for c in job.claims if c in by_id]
-        out.append(Pick(job.name, "", "not measured here",
-                        how_sure=("nothing in this store measures it; deciding it needs " + "; ".join(needs))
-                        if needs else "nothing in this store measures it",
-                        evidence="chapters/claims"))
+        out.append(
+            Pick(
+                job.name,
+                "",
+                "not measured here",
+                how_sure=("nothing in this store measures it; deciding it needs " + "; ".join(needs))
+                if needs
+                else "nothing in this store measures it",
+                evidence="chapters/claims",
+            )
+        )
     return out
 
 
@@ -137,14 +164,21 @@ def picks_html(rows: list[Pick], chapters: str = "") -> str:
     body = []
     for p in rows:
         page, _, anchor = p.evidence.partition("#")
-        link = (f"<a href='{chapters}{escape(page)}.html" + (f"#{escape(anchor)}" if anchor else "") + "'>evidence</a>"
-                if page else "")
+        link = (
+            f"<a href='{chapters}{escape(page)}.html" + (f"#{escape(anchor)}" if anchor else "") + "'>evidence</a>"
+            if page
+            else ""
+        )
         machine = escape(p.machine) + (f"<br><small>{escape(p.profile)} profile</small>" if p.profile else "")
-        body.append(f"<tr><td><strong>{escape(p.job)}</strong></td><td>{machine or '-'}</td>"
-                    f"<td><strong>{escape(p.pick)}</strong></td><td>{escape(p.by_how_much) or '-'}</td>"
-                    f"<td>{escape(p.how_sure) or '-'}</td><td>{link}</td></tr>")
-    return ("<table class='fwbench-table fwbench-picks'><thead><tr><th>job</th><th>machine</th><th>pick</th>"
-            "<th>by how much</th><th>how sure</th><th></th></tr></thead><tbody>" + "".join(body) + "</tbody></table>")
+        body.append(
+            f"<tr><td><strong>{escape(p.job)}</strong></td><td>{machine or '-'}</td>"
+            f"<td><strong>{escape(p.pick)}</strong></td><td>{escape(p.by_how_much) or '-'}</td>"
+            f"<td>{escape(p.how_sure) or '-'}</td><td>{link}</td></tr>"
+        )
+    return (
+        "<table class='fwbench-table fwbench-picks'><thead><tr><th>job</th><th>machine</th><th>pick</th>"
+        "<th>by how much</th><th>how sure</th><th></th></tr></thead><tbody>" + "".join(body) + "</tbody></table>"
+    )
 
 
 def _need(claim) -> str:
@@ -161,9 +195,14 @@ def rows(verdicts) -> pd.DataFrame:
         known = [by_id[c] for c in case.claims if c in by_id]
         measured = [v for v in known if v.verdict not in _UNMEASURED]
         missing = [v for v in known if v.verdict in _UNMEASURED]
-        out.append({"use case": case.name, "question": case.question,
-                    "measured": [(v.claim.id, v.claim.claim, v.verdict, because(v)) for v in measured],
-                    "not measured": [(v.claim.id, _need(v.claim)) for v in missing]})
+        out.append(
+            {
+                "use case": case.name,
+                "question": case.question,
+                "measured": [(v.claim.id, v.claim.claim, v.verdict, because(v)) for v in measured],
+                "not measured": [(v.claim.id, _need(v.claim)) for v in missing],
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -171,14 +210,24 @@ def html(table: pd.DataFrame, claims_page: str = "claims.html") -> str:
     """The decision table; store-derived text is escaped, claim ids link to their evidence."""
     body = []
     for _, r in table.iterrows():
-        said = "".join(f"<li><a href='{claims_page}#claim-{escape(cid)}'>{escape(cid)}</a> <em>{escape(claim)}</em> "
-                       f"<strong class='verdict-{escape(verdict.split()[0])}'>{escape(verdict)}</strong>: "
-                       f"{escape(reason)}</li>" for cid, claim, verdict, reason in r["measured"])
-        gaps = "".join(f"<li><a href='{claims_page}#claim-{escape(cid)}'>{escape(cid)}</a>: not measured here; "
-                       f"needs {escape(need)}</li>" for cid, need in r["not measured"])
-        answer = (f"<ul>{said}</ul>" if said else "<p><strong>Not measured here.</strong></p>") + \
-                 (f"<ul>{gaps}</ul>" if gaps else "")
-        body.append(f"<tr><td><strong>{escape(r['use case'])}</strong><br>{escape(r['question'])}</td>"
-                    f"<td>{answer}</td></tr>")
-    return ("<table class='fwbench-table fwbench-decision'><thead><tr><th>use case</th>"
-            "<th>what this report's measurements say</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>")
+        said = "".join(
+            f"<li><a href='{claims_page}#claim-{escape(cid)}'>{escape(cid)}</a> <em>{escape(claim)}</em> "
+            f"<strong class='verdict-{escape(verdict.split()[0])}'>{escape(verdict)}</strong>: "
+            f"{escape(reason)}</li>"
+            for cid, claim, verdict, reason in r["measured"]
+        )
+        gaps = "".join(
+            f"<li><a href='{claims_page}#claim-{escape(cid)}'>{escape(cid)}</a>: not measured here; "
+            f"needs {escape(need)}</li>"
+            for cid, need in r["not measured"]
+        )
+        answer = (f"<ul>{said}</ul>" if said else "<p><strong>Not measured here.</strong></p>") + (
+            f"<ul>{gaps}</ul>" if gaps else ""
+        )
+        body.append(
+            f"<tr><td><strong>{escape(r['use case'])}</strong><br>{escape(r['question'])}</td><td>{answer}</td></tr>"
+        )
+    return (
+        "<table class='fwbench-table fwbench-decision'><thead><tr><th>use case</th>"
+        "<th>what this report's measurements say</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>"
+    )

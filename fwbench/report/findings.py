@@ -45,8 +45,8 @@ class Finding:
 def _first_sentence(text: str, limit: int = 220) -> str:
     text = " ".join(str(text or "").split())
     m = re.search(r"(?<=[.!?])\s", text)
-    sentence = text[:m.start()] if m else text
-    return sentence if len(sentence) <= limit else sentence[:limit - 1].rstrip() + "…"
+    sentence = text[: m.start()] if m else text
+    return sentence if len(sentence) <= limit else sentence[: limit - 1].rstrip() + "…"
 
 
 def _plain(markdown: str) -> str:
@@ -101,8 +101,11 @@ def _cell_text(row: pd.Series) -> str:
     if isinstance(row.get("summary"), str):  # a rule's own words for a cell that is not a speedup
         what = row["summary"]
     elif isinstance(row.get("baseline"), str) and isinstance(row.get("other"), str):
-        what = (f"{row['baseline']} {speedup:.2f}x as fast as {row['other']}" if has
-                else f"{row['baseline']} vs {row['other']}")
+        what = (
+            f"{row['baseline']} {speedup:.2f}x as fast as {row['other']}"
+            if has
+            else f"{row['baseline']} vs {row['other']}"
+        )
     elif isinstance(row.get("framework"), str) and isinstance(row.get("variant"), str):
         what = f"{row['framework']} {row['variant']}" + (f" at {speedup:.2f}x its eager speed" if has else "")
     else:
@@ -118,8 +121,12 @@ def because(verdict) -> str:
     if cells.attrs.get("because") and verdict.verdict not in ("not yet measured", "not testable here"):
         return str(cells.attrs["because"])  # a rule's own reason (two rules over the same cases must not share one)
     if verdict.verdict in ("not yet measured", "not testable here") or cells.empty or "role" not in cells:
-        return (_outcome_tally(verdict.evidence, verdict.verdict) or _first_row(verdict.evidence)
-                or _first_sentence(_plain(verdict.evidence)) or "-")
+        return (
+            _outcome_tally(verdict.evidence, verdict.verdict)
+            or _first_row(verdict.evidence)
+            or _first_sentence(_plain(verdict.evidence))
+            or "-"
+        )
     sup, con = int((cells["role"] == "supports").sum()), int((cells["role"] == "contradicts").sum())
     undecided = int((cells["role"] == "inconclusive").sum())
     text = f"{sup} of {sup + con} decided cells support it" + (f" ({undecided} inconclusive)" if undecided else "")
@@ -148,8 +155,9 @@ def because(verdict) -> str:
 
 def verdict_table(verdicts) -> pd.DataFrame:
     """id, claim, verdict and the reason, one row per claim (the claims page explains each in full)."""
-    return pd.DataFrame([{"id": v.claim.id, "claim": v.claim.claim, "verdict": v.verdict, "because": because(v)}
-                         for v in verdicts])
+    return pd.DataFrame(
+        [{"id": v.claim.id, "claim": v.claim.claim, "verdict": v.verdict, "because": because(v)} for v in verdicts]
+    )
 
 
 def verdict_table_html(verdicts, claims_page: str = "chapters/claims.html") -> str:
@@ -159,8 +167,12 @@ def verdict_table_html(verdicts, claims_page: str = "chapters/claims.html") -> s
     html = html_table(verdict_table(verdicts))
     for v in verdicts:
         cid = escape(v.claim.id)
-        html = re.sub(rf"(<tr>\s*<td>){re.escape(cid)}(</td>)", rf"\g<1><a href='{claims_page}#claim-{cid}'>{cid}</a>\g<2>",
-                      html, count=1)
+        html = re.sub(
+            rf"(<tr>\s*<td>){re.escape(cid)}(</td>)",
+            rf"\g<1><a href='{claims_page}#claim-{cid}'>{cid}</a>\g<2>",
+            html,
+            count=1,
+        )
     return html
 
 
@@ -170,8 +182,9 @@ def _verdict_finding(verdicts) -> Finding:
 
     order = list(VERDICTS)
     parts = [f"{int(counts[k])} {k}" for k in order if k in counts]
-    return Finding(f"**Of {len(verdicts)} common claims**, this store's measurements leave " + ", ".join(parts)
-                   + ".", "verdicts")
+    return Finding(
+        f"**Of {len(verdicts)} common claims**, this store's measurements leave " + ", ".join(parts) + ".", "verdicts"
+    )
 
 
 def _failure_finding(report) -> Finding:
@@ -187,8 +200,10 @@ def _failure_finding(report) -> Finding:
         text += f" and {counts['skipped']} were skipped because something they need was missing"
     if not failed.empty:
         first = failed.iloc[0]
-        text += (f"; for example {md(first['framework'])} {md(first['variant'])} on {md(first['workload'])} "
-                 f"({md(first['machine'])}): {md(_first_sentence(first['message'] or first['error'], 120).rstrip('.'))}")
+        text += (
+            f"; for example {md(first['framework'])} {md(first['variant'])} on {md(first['workload'])} "
+            f"({md(first['machine'])}): {md(_first_sentence(first['message'] or first['error'], 120).rstrip('.'))}"
+        )
     return Finding(text + ". Each is shown with its error in its chapter.", "")
 
 
@@ -200,12 +215,16 @@ def _aa_finding(report) -> Finding | None:
         return None
     controls, fp = int(rates["controls"].sum()), int(rates["false_positives"].sum())
     decided = fp + int(rates["equivalent"].sum())
-    text = (f"**The harness checks itself**: {fp} of {controls} A/A controls (identical alternatives compared by "
-            f"the same code as real ones) came out faster or slower ({fp / controls:.0%}; about 5% or less is what "
-            f"the 95% intervals promise)")
+    text = (
+        f"**The harness checks itself**: {fp} of {controls} A/A controls (identical alternatives compared by "
+        f"the same code as real ones) came out faster or slower ({fp / controls:.0%}; about 5% or less is what "
+        f"the 95% intervals promise)"
+    )
     if decided == 0:  # a control that never decides cannot fail either: no evidence, and said so
-        text += (f"; but none of them was decided at all (all {controls} inconclusive), so this is no evidence "
-                 "either way: more processes per cell would make the control able to fail")
+        text += (
+            f"; but none of them was decided at all (all {controls} inconclusive), so this is no evidence "
+            "either way: more processes per cell would make the control able to fail"
+        )
     else:
         text += f"; {decided} of the {controls} were decided (the rest inconclusive)"
     return Finding(text + ".", "sec-confidence")
@@ -221,8 +240,9 @@ def _provenance_gaps(report) -> dict[str, list[str]]:
     for label, run in newest.items():
         fp = run.manifest.get("fingerprint", {})
         if (fp.get("fwbench") or {}).get("dirty"):
-            out.setdefault(label, []).append("measured from uncommitted code (a dirty tree: no commit reproduces it "
-                                             "exactly)")
+            out.setdefault(label, []).append(
+                "measured from uncommitted code (a dirty tree: no commit reproduces it exactly)"
+            )
         if (fp.get("numerics") or {}).get("matmul_precision") is None:
             out.setdefault(label, []).append("matmul precision not recorded")
     return out
@@ -237,11 +257,16 @@ def caveats(report) -> list[str]:
 
     timing = set(timed())
     used = sorted({j["workload"] for _, j in report.latest if j.get("experiment") in timing})
-    sizes = [f"{md(w)} {WORKLOADS[w].n_params / 1e6:.2g} M" for w in used if w in WORKLOADS
-             and getattr(WORKLOADS[w], "n_params", None)]
+    sizes = [
+        f"{md(w)} {WORKLOADS[w].n_params / 1e6:.2g} M"
+        for w in used
+        if w in WORKLOADS and getattr(WORKLOADS[w], "n_params", None)
+    ]
     if sizes:
-        out.append("The timed models are small (parameters: " + ", ".join(sizes) + "), so per-step framework "
-                   "overhead weighs more than it would in a large model.")
+        out.append(
+            "The timed models are small (parameters: " + ", ".join(sizes) + "), so per-step framework "
+            "overhead weighs more than it would in a large model."
+        )
     frameworks = {"torch", "tensorflow", "jax"}
     have: dict[str, set] = {}
     devices: dict[str, set] = {}
@@ -287,8 +312,10 @@ def machine_line(report) -> str:
     from fwbench.report.results import escape
 
     if not report.runs:
-        return ("<p id='fwbench-machines'><em>The store is empty: run <code>make report</code> to measure this "
-                "machine.</em></p>")
+        return (
+            "<p id='fwbench-machines'><em>The store is empty: run <code>make report</code> to measure this "
+            "machine.</em></p>"
+        )
     machines: dict[str, dict] = {}
     for run in report.runs:
         entry = machines.setdefault(run.manifest["machine_label"], {"devices": set(), "imported": True, "runs": 0})

@@ -48,12 +48,22 @@ def history_table(report, sel: Selection, experiment: str | None = None) -> pd.D
     for run in report.runs:
         per_process, version, device, batch = {}, "", "", sel.batch
         for job in run.jobs:
-            if (job["status"] != "ok" or job["experiment"] != experiment or job["framework"] != sel.framework
-                    or job["workload"] != sel.workload):
+            if (
+                job["status"] != "ok"
+                or job["experiment"] != experiment
+                or job["framework"] != sel.framework
+                or job["workload"] != sel.workload
+            ):
                 continue
-            entries = [e for e in job.get("samples", []) if e["phase"] == sel.phase and e["values"]
-                       and e.get("variant", job["variant"]) == sel.variant and e.get("replicate", 0) == 0
-                       and e.get("stable", True) is not False]
+            entries = [
+                e
+                for e in job.get("samples", [])
+                if e["phase"] == sel.phase
+                and e["values"]
+                and e.get("variant", job["variant"]) == sel.variant
+                and e.get("replicate", 0) == 0
+                and e.get("stable", True) is not False
+            ]
             if not entries:
                 continue
             batch = sel.batch if sel.batch is not None else max(e["batch_size"] for e in entries)
@@ -65,11 +75,32 @@ def history_table(report, sel: Selection, experiment: str | None = None) -> pd.D
             continue
         # Over processes, as everywhere in the book: a run's steps are not independent samples of the machine.
         est, lo, hi = stats.cell_estimate(per_process)
-        rows.append({"machine": run.manifest["machine_label"], "started": _started(run), "run": run.run_id,
-                     "device": device, "framework version": version, "processes": len(per_process),
-                     "median_s": est, "ci_low_s": lo, "ci_high_s": hi, "batch": batch})
-    cols = ["machine", "started", "run", "device", "framework version", "processes", "median_s", "ci_low_s",
-            "ci_high_s", "batch"]
+        rows.append(
+            {
+                "machine": run.manifest["machine_label"],
+                "started": _started(run),
+                "run": run.run_id,
+                "device": device,
+                "framework version": version,
+                "processes": len(per_process),
+                "median_s": est,
+                "ci_low_s": lo,
+                "ci_high_s": hi,
+                "batch": batch,
+            }
+        )
+    cols = [
+        "machine",
+        "started",
+        "run",
+        "device",
+        "framework version",
+        "processes",
+        "median_s",
+        "ci_low_s",
+        "ci_high_s",
+        "batch",
+    ]
     return pd.DataFrame(rows, columns=cols).sort_values(["machine", "started"]).reset_index(drop=True)
 
 
@@ -82,8 +113,14 @@ def default_selections(report, experiment: str | None = None) -> list[Selection]
         return []
     counts = pd.Series([j["workload"] for j in jobs]).value_counts()
     workload = counts.index[0]
-    pairs = sorted({(j["framework"], e.get("variant", j["variant"])) for j in jobs if j["workload"] == workload
-                    for e in j.get("samples", [])})
+    pairs = sorted(
+        {
+            (j["framework"], e.get("variant", j["variant"]))
+            for j in jobs
+            if j["workload"] == workload
+            for e in j.get("samples", [])
+        }
+    )
     return [Selection(fw, workload, variant) for fw, variant in pairs]
 
 

@@ -13,10 +13,18 @@ def panel_grid(df: pd.DataFrame, columns: list, column_key: str, width: float = 
     """A grid with one row per machine and one column per value of `column_key`; yields (axes, machine, column, rows)."""
     sns.set_theme(style="whitegrid", context="notebook")
     machines = sorted(df["machine_label"].unique())
-    fig, axes = plt.subplots(len(machines), len(columns), figsize=(width * len(columns), height * len(machines)),
-                             squeeze=False, constrained_layout=True)
-    panels = [(axes[r][c], m, v, df[(df.machine_label == m) & (df[column_key] == v)])
-              for r, m in enumerate(machines) for c, v in enumerate(columns)]
+    fig, axes = plt.subplots(
+        len(machines),
+        len(columns),
+        figsize=(width * len(columns), height * len(machines)),
+        squeeze=False,
+        constrained_layout=True,
+    )
+    panels = [
+        (axes[r][c], m, v, df[(df.machine_label == m) & (df[column_key] == v)])
+        for r, m in enumerate(machines)
+        for c, v in enumerate(columns)
+    ]
     return fig, panels
 
 
@@ -29,9 +37,11 @@ def not_measured(ax, title: str) -> None:
 
 #: One hue family per framework, so a variant's colour says whose it is, the same in every chapter; within a
 #: family, known variants keep fixed shades and others take the next ones. Eager modes are grey.
-FAMILIES = {"jax": ("Blues", ("jax.jit", "jax.jit-unrolled")),
-            "tf": ("Oranges", ("tf.function", "tf.function+xla", "tf.function-unrolled")),
-            "torch": ("Greens", ("torch.compile", "torch.compile-forward", "torch.compile-reduce-overhead"))}
+FAMILIES = {
+    "jax": ("Blues", ("jax.jit", "jax.jit-unrolled")),
+    "tf": ("Oranges", ("tf.function", "tf.function+xla", "tf.function-unrolled")),
+    "torch": ("Greens", ("torch.compile", "torch.compile-forward", "torch.compile-reduce-overhead")),
+}
 
 
 def _family(variant: str) -> str | None:
@@ -71,8 +81,12 @@ def history_chart(tables: dict[str, pd.DataFrame]):
     run on a date axis, a line per machine, 95% intervals as error bars, the framework version under each point."""
     import matplotlib.dates as mdates
 
-    panels = [(f"{name} ({device})", g) for name, t in tables.items() if not t.empty
-              for device, g in t.groupby("device", sort=True)]
+    panels = [
+        (f"{name} ({device})", g)
+        for name, t in tables.items()
+        if not t.empty
+        for device, g in t.groupby("device", sort=True)
+    ]
     fig, axes = plt.subplots(len(panels), 1, figsize=(9, 2.6 * len(panels)), squeeze=False)
     machines = sorted({m for _, g in panels for m in g["machine"]})
     colours = dict(zip(machines, sns.color_palette("colorblind", len(machines))))
@@ -82,8 +96,15 @@ def history_chart(tables: dict[str, pd.DataFrame]):
             err = [y - g["ci_low_s"] * 1e3, g["ci_high_s"] * 1e3 - y]
             ax.errorbar(g["started"], y, yerr=err, marker="o", capsize=3, color=colours[machine], label=machine)
             for _, r in g.iterrows():  # the framework version under each point: upgrades are visible
-                ax.annotate(r["framework version"], (r["started"], r["median_s"] * 1e3), fontsize=7,
-                            textcoords="offset points", xytext=(0, -11), ha="center", color=colours[machine])
+                ax.annotate(
+                    r["framework version"],
+                    (r["started"], r["median_s"] * 1e3),
+                    fontsize=7,
+                    textcoords="offset points",
+                    xytext=(0, -11),
+                    ha="center",
+                    color=colours[machine],
+                )
         # A real date axis around the runs (a day either side), not one stretched to far-off ticks.
         start, end = t["started"].min(), t["started"].max()
         pad = max((end - start) * 0.05, pd.Timedelta(days=1))
@@ -120,8 +141,9 @@ def forest_chart(cells: pd.DataFrame, margin: float, title: str = ""):
     lines = sum(name.count("\n") + 1 for name in names)
     longest = max((len(line) for name in names for line in name.split("\n")), default=10)
     sns.set_theme(style="whitegrid", context="notebook")
-    fig, ax = plt.subplots(figsize=(max(9.0, 4.5 + 0.06 * longest), 0.9 + 0.17 * lines + 0.07 * len(d)),
-                           constrained_layout=True)
+    fig, ax = plt.subplots(
+        figsize=(max(9.0, 4.5 + 0.06 * longest), 0.9 + 0.17 * lines + 0.07 * len(d)), constrained_layout=True
+    )
     y = np.arange(len(d))[::-1]
     for role, colour in ROLE_COLOURS.items():
         part = d["role"] == role

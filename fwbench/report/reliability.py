@@ -26,8 +26,14 @@ def verdict_tally(report, experiment: str) -> pd.DataFrame:
             continue
         v = verdict_for(claim, report)
         roles = v.cells["role"] if "role" in v.cells else pd.Series(dtype=str)
-        rows.append({"claim": claim.id, "verdict": v.verdict,
-                     **{r: int((roles == r).sum()) for r in ROLES}, "cells": len(roles)})
+        rows.append(
+            {
+                "claim": claim.id,
+                "verdict": v.verdict,
+                **{r: int((roles == r).sum()) for r in ROLES},
+                "cells": len(roles),
+            }
+        )
     return pd.DataFrame(rows, columns=["claim", "verdict", "supports", "contradicts", "inconclusive", "cells"])
 
 
@@ -36,8 +42,12 @@ def _aa_series(report, experiment: str) -> dict:
     independent series each), keyed (*SAMPLE_KEYS, 1)."""
     out = {(*key, 0): per for key, per in report.samples(experiment).items()}
     for key, pid, entry in report._series(experiment):
-        if entry.get("replicate", 0) == 1 and entry["values"] and entry.get("stable", True) is not False \
-                and entry.get("busy") is not True:
+        if (
+            entry.get("replicate", 0) == 1
+            and entry["values"]
+            and entry.get("stable", True) is not False
+            and entry.get("busy") is not True
+        ):
             out.setdefault((*key, 1), {})[pid] = entry["values"]
     return out
 
@@ -49,8 +59,10 @@ def between_runs(first, second, experiment: str) -> pd.DataFrame:
     from fwbench.report.results import COMPARISON_COLUMNS, SAMPLE_KEYS, comparison_columns
 
     a, b = _aa_series(first, experiment), _aa_series(second, experiment)
-    rows = [{**dict(zip(SAMPLE_KEYS, key[:-1])), "replicate": key[-1], **comparison_columns(stats.compare(a[key], b[key]))}
-            for key in sorted(a.keys() & b.keys(), key=str)]
+    rows = [
+        {**dict(zip(SAMPLE_KEYS, key[:-1])), "replicate": key[-1], **comparison_columns(stats.compare(a[key], b[key]))}
+        for key in sorted(a.keys() & b.keys(), key=str)
+    ]
     return pd.DataFrame(rows, columns=[*SAMPLE_KEYS, "replicate", *COMPARISON_COLUMNS])
 
 
@@ -111,8 +123,10 @@ def shift_group(experiment: str, key: tuple) -> tuple:
 def cell_moves(first: dict, second: dict) -> dict:
     """Per cell measured in both ({key: {process: steps}}): log(step time run 2 / step time run 1), a cell's step time
     being the geometric mean of its per-process medians (stats.cell_estimate)."""
-    return {key: math.log(stats.cell_estimate(second[key])[0]) - math.log(stats.cell_estimate(first[key])[0])
-            for key in first.keys() & second.keys()}
+    return {
+        key: math.log(stats.cell_estimate(second[key])[0]) - math.log(stats.cell_estimate(first[key])[0])
+        for key in first.keys() & second.keys()
+    }
 
 
 def run_shift(moves) -> RunShift:
@@ -154,8 +168,9 @@ def loo_shifts(first: dict, second: dict, experiment: str) -> dict:
     return out
 
 
-def shift_adjusted(c: stats.Comparison, shift: RunShift, level: float = stats.LEVEL,
-                   margin: float = stats.EQUIVALENCE_MARGIN) -> stats.Comparison:
+def shift_adjusted(
+    c: stats.Comparison, shift: RunShift, level: float = stats.LEVEL, margin: float = stats.EQUIVALENCE_MARGIN
+) -> stats.Comparison:
     """A run-1-vs-run-2 comparison (ratio = run 1 time / run 2 time) with run 2's steps divided by the run shift:
     the log ratio moves by the shift, and the shift's bootstrap variance is added to the comparison's log-scale
     variance, with Welch-Satterthwaite degrees of freedom (the shift's own taken as its cells less one) capped at the
@@ -164,16 +179,25 @@ def shift_adjusted(c: stats.Comparison, shift: RunShift, level: float = stats.LE
     if not shift.estimated or not math.isfinite(c.se):
         return c
     est = c.log_ratio + shift.log_shift
-    var = c.se ** 2 + shift.var
+    var = c.se**2 + shift.var
     se = math.sqrt(var)
-    parts = (c.se ** 4 / c.df if c.se > 0 else 0.0) + (shift.var ** 2 / (shift.cells - 1) if shift.var > 0 else 0.0)
+    parts = (c.se**4 / c.df if c.se > 0 else 0.0) + (shift.var**2 / (shift.cells - 1) if shift.var > 0 else 0.0)
     # Welch-Satterthwaite can exceed the comparison's own df (and narrow the interval): never more than that.
-    df = min(c.df, var ** 2 / parts) if parts > 0 else c.df
+    df = min(c.df, var**2 / parts) if parts > 0 else c.df
     half = stats._t(level, df) * se
     lo, hi = stats._exp(est - half), stats._exp(est + half)
-    return stats.Comparison(ratio=math.exp(est), ci_low=lo, ci_high=hi, n_baseline=c.n_baseline,
-                            n_candidate=c.n_candidate, paired=c.paired, verdict=stats.classify(lo, hi, margin),
-                            log_ratio=est, se=se, df=float(df))
+    return stats.Comparison(
+        ratio=math.exp(est),
+        ci_low=lo,
+        ci_high=hi,
+        n_baseline=c.n_baseline,
+        n_candidate=c.n_candidate,
+        paired=c.paired,
+        verdict=stats.classify(lo, hi, margin),
+        log_ratio=est,
+        se=se,
+        df=float(df),
+    )
 
 
 #: Columns the shift-adjusted control adds: the run shift divided out (run 2 / run 1; NaN where none) and its cells.
@@ -189,9 +213,15 @@ def adjusted_comparisons(first: dict, second: dict, experiment: str) -> pd.DataF
     rows = []
     for key in sorted(first.keys() & second.keys(), key=str):
         s = shifts[key]
-        rows.append({**dict(zip(SAMPLE_KEYS, key[:n])), "replicate": key[n] if len(key) > n else 0,
-                     **comparison_columns(shift_adjusted(stats.compare(first[key], second[key]), s)),
-                     "run_shift": s.ratio, "shift_cells": s.cells})
+        rows.append(
+            {
+                **dict(zip(SAMPLE_KEYS, key[:n])),
+                "replicate": key[n] if len(key) > n else 0,
+                **comparison_columns(shift_adjusted(stats.compare(first[key], second[key]), s)),
+                "run_shift": s.ratio,
+                "shift_cells": s.cells,
+            }
+        )
     return pd.DataFrame(rows, columns=[*SAMPLE_KEYS, "replicate", *COMPARISON_COLUMNS, *SHIFT_COLUMNS])
 
 
@@ -205,11 +235,22 @@ def between_runs_adjusted(first, second, experiment: str) -> pd.DataFrame:
 def shift_table(first, second, experiment: str) -> pd.DataFrame:
     """Per group (`shift_group`): the whole run's shift, step time in run 2 over run 1, with its bootstrap interval
     and the cells it rests on (NaN below MIN_SHIFT_CELLS)."""
-    rows = [{"machine_label": g[0], "framework": g[1], "device": g[2], "mode": g[3], "cells": s.cells,
-             "run_shift": s.ratio, "ci_low": s.ci_low, "ci_high": s.ci_high}
-            for g, s in run_shifts(first.samples(experiment), second.samples(experiment), experiment).items()]
-    return pd.DataFrame(rows, columns=["machine_label", "framework", "device", "mode", "cells", "run_shift", "ci_low",
-                                       "ci_high"])
+    rows = [
+        {
+            "machine_label": g[0],
+            "framework": g[1],
+            "device": g[2],
+            "mode": g[3],
+            "cells": s.cells,
+            "run_shift": s.ratio,
+            "ci_low": s.ci_low,
+            "ci_high": s.ci_high,
+        }
+        for g, s in run_shifts(first.samples(experiment), second.samples(experiment), experiment).items()
+    ]
+    return pd.DataFrame(
+        rows, columns=["machine_label", "framework", "device", "mode", "cells", "run_shift", "ci_low", "ci_high"]
+    )
 
 
 def false_positive_summary(controls: pd.DataFrame) -> dict:
@@ -217,10 +258,14 @@ def false_positive_summary(controls: pd.DataFrame) -> dict:
     (Clopper-Pearson): a rate of 0 of 12 still allows 22%."""
     n = int(len(controls))
     fp = int(controls["verdict"].isin(["faster", "slower"]).sum()) if n else 0
-    return {"controls": n, "false_positives": fp, "rate": fp / n if n else math.nan,
-            "upper_95": stats.binomial_upper(fp, n),
-            "equivalent": int((controls["verdict"] == "equivalent").sum()) if n else 0,
-            "inconclusive": int((controls["verdict"] == "inconclusive").sum()) if n else 0}
+    return {
+        "controls": n,
+        "false_positives": fp,
+        "rate": fp / n if n else math.nan,
+        "upper_95": stats.binomial_upper(fp, n),
+        "equivalent": int((controls["verdict"] == "equivalent").sum()) if n else 0,
+        "inconclusive": int((controls["verdict"] == "inconclusive").sum()) if n else 0,
+    }
 
 
 def resolution(controls: pd.DataFrame) -> dict:
@@ -237,8 +282,11 @@ def resolution(controls: pd.DataFrame) -> dict:
     if half.empty:
         return {"cells": 0, "detectable_ratio": math.nan, "can_be_equivalent": math.nan}
     edge = math.log1p(stats.EQUIVALENCE_MARGIN)
-    return {"cells": int(len(half)), "detectable_ratio": float(np.exp(edge + np.median(half))),
-            "can_be_equivalent": float((half < edge).mean())}
+    return {
+        "cells": int(len(half)),
+        "detectable_ratio": float(np.exp(edge + np.median(half))),
+        "can_be_equivalent": float((half < edge).mean()),
+    }
 
 
 def aa_sentence(report, experiment: str) -> str:
@@ -249,10 +297,14 @@ def aa_sentence(report, experiment: str) -> str:
     parts = []
     for machine, g in rates.groupby("machine_label"):
         n, fp = int(g["controls"].sum()), int(g["false_positives"].sum())
-        parts.append(f"{machine}: {fp} of {n} A/A comparisons called faster or slower ({fp / n:.0%}; "
-                     f"95% upper bound {stats.binomial_upper(fp, n):.0%})")
-    return ("Harness false-positive rate (identical alternatives compared by the same code, equivalence margin "
-            f"±{stats.EQUIVALENCE_MARGIN:.0%}): " + "; ".join(parts) + ".")
+        parts.append(
+            f"{machine}: {fp} of {n} A/A comparisons called faster or slower ({fp / n:.0%}; "
+            f"95% upper bound {stats.binomial_upper(fp, n):.0%})"
+        )
+    return (
+        "Harness false-positive rate (identical alternatives compared by the same code, equivalence margin "
+        f"±{stats.EQUIVALENCE_MARGIN:.0%}): " + "; ".join(parts) + "."
+    )
 
 
 def variance_plan(report, experiment: str) -> pd.DataFrame:
@@ -275,14 +327,36 @@ def variance_plan(report, experiment: str) -> pd.DataFrame:
         steps = float(np.median([c.steps for c in comps]))
         step_s = float(np.median([np.median(np.concatenate(list(p.values()))) for p in cells]))
         process_s = float(np.median(durations.get(machine, [math.nan])))
-        plan = (stats.plan(stats.Variance(between, within, steps, 0), process_s, step_s)
-                if np.isfinite(process_s) else {"processes": math.nan, "steps_per_process": math.nan})
-        rows.append({"machine": machine, "cells": len(cells),
-                     "between-process sd": math.sqrt(between), "within-process sd": math.sqrt(within),
-                     "processes run": int(np.median([len(p) for p in cells])), "steps run": int(steps),
-                     "processes needed": plan["processes"], "steps needed": plan["steps_per_process"]})
-    return pd.DataFrame(rows, columns=["machine", "cells", "between-process sd", "within-process sd", "processes run",
-                                       "steps run", "processes needed", "steps needed"])
+        plan = (
+            stats.plan(stats.Variance(between, within, steps, 0), process_s, step_s)
+            if np.isfinite(process_s)
+            else {"processes": math.nan, "steps_per_process": math.nan}
+        )
+        rows.append(
+            {
+                "machine": machine,
+                "cells": len(cells),
+                "between-process sd": math.sqrt(between),
+                "within-process sd": math.sqrt(within),
+                "processes run": int(np.median([len(p) for p in cells])),
+                "steps run": int(steps),
+                "processes needed": plan["processes"],
+                "steps needed": plan["steps_per_process"],
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "machine",
+            "cells",
+            "between-process sd",
+            "within-process sd",
+            "processes run",
+            "steps run",
+            "processes needed",
+            "steps needed",
+        ],
+    )
 
 
 def replacement_sentence(report, experiment: str) -> str:
@@ -296,11 +370,16 @@ def replacement_sentence(report, experiment: str) -> str:
             counts["cells"].add(job.get("cell_id", job["job_id"]))
     if not per:
         return ""
-    parts = [f"{machine}: {c['processes']} replacement process{'es' * (c['processes'] != 1)} in "
-             f"{len(c['cells'])} cell{'s' * (len(c['cells']) != 1)}" for machine, c in sorted(per.items())]
-    return ("A cell whose series came out unstable measured itself again in fresh processes (see the method "
-            "page), so that it keeps its planned processes: " + "; ".join(parts) + ". Their stable series count "
-            "like any other process's; the series they replaced are listed below.")
+    parts = [
+        f"{machine}: {c['processes']} replacement process{'es' * (c['processes'] != 1)} in "
+        f"{len(c['cells'])} cell{'s' * (len(c['cells']) != 1)}"
+        for machine, c in sorted(per.items())
+    ]
+    return (
+        "A cell whose series came out unstable measured itself again in fresh processes (see the method "
+        "page), so that it keeps its planned processes: " + "; ".join(parts) + ". Their stable series count "
+        "like any other process's; the series they replaced are listed below."
+    )
 
 
 def disturbance(report, experiment: str) -> pd.DataFrame:
@@ -314,12 +393,31 @@ def disturbance(report, experiment: str) -> pd.DataFrame:
         for entry in job.get("samples", []):
             if "stolen_blocks_dropped" not in entry or entry.get("replicate", 0):
                 continue
-            key = (run.manifest["machine_label"], job["framework"], job["workload"], entry.get("variant", job["variant"]),
-                   entry["phase"], entry["batch_size"])
-            r = rows.setdefault(key, {"blocks": 0, "busy_dropped": 0, "stolen_dropped": 0, "kept_past_bound": 0,
-                                      "busy_series": 0, "series": 0, "gc_s": 0.0, "timed_s": 0.0})
+            key = (
+                run.manifest["machine_label"],
+                job["framework"],
+                job["workload"],
+                entry.get("variant", job["variant"]),
+                entry["phase"],
+                entry["batch_size"],
+            )
+            r = rows.setdefault(
+                key,
+                {
+                    "blocks": 0,
+                    "busy_dropped": 0,
+                    "stolen_dropped": 0,
+                    "kept_past_bound": 0,
+                    "busy_series": 0,
+                    "series": 0,
+                    "gc_s": 0.0,
+                    "timed_s": 0.0,
+                },
+            )
             blocks = entry.get("blocks")
-            r["blocks"] += blocks if isinstance(blocks, int) else math.ceil(len(entry["values"]) / max(entry.get("block", 1), 1))
+            r["blocks"] += (
+                blocks if isinstance(blocks, int) else math.ceil(len(entry["values"]) / max(entry.get("block", 1), 1))
+            )
             r["busy_dropped"] += entry.get("busy_blocks_dropped", 0)
             r["stolen_dropped"] += entry["stolen_blocks_dropped"]
             r["kept_past_bound"] += entry.get("busy_blocks_kept", 0) + entry.get("stolen_blocks_kept", 0)
@@ -330,15 +428,41 @@ def disturbance(report, experiment: str) -> pd.DataFrame:
     out = []
     for (machine, fw, workload, variant, phase, batch), r in rows.items():
         dropped = r["busy_dropped"] + r["stolen_dropped"]
-        out.append({"machine_label": machine, "framework": fw, "workload": workload, "variant": variant,
-                    "phase": phase, "batch_size": batch, "blocks_kept": r["blocks"], "dropped_busy": r["busy_dropped"],
-                    "dropped_stolen": r["stolen_dropped"],
-                    "disturbed_share": dropped / (dropped + r["blocks"]) if dropped + r["blocks"] else 0.0,
-                    "kept_past_bound": r["kept_past_bound"], "busy_series": f"{r['busy_series']} of {r['series']}",
-                    "gc_share_of_steps": r["gc_s"] / r["timed_s"] if r["timed_s"] > 0 else np.nan})
-    return pd.DataFrame(out, columns=["machine_label", "framework", "workload", "variant", "phase", "batch_size",
-                                      "blocks_kept", "dropped_busy", "dropped_stolen", "disturbed_share",
-                                      "kept_past_bound", "busy_series", "gc_share_of_steps"])
+        out.append(
+            {
+                "machine_label": machine,
+                "framework": fw,
+                "workload": workload,
+                "variant": variant,
+                "phase": phase,
+                "batch_size": batch,
+                "blocks_kept": r["blocks"],
+                "dropped_busy": r["busy_dropped"],
+                "dropped_stolen": r["stolen_dropped"],
+                "disturbed_share": dropped / (dropped + r["blocks"]) if dropped + r["blocks"] else 0.0,
+                "kept_past_bound": r["kept_past_bound"],
+                "busy_series": f"{r['busy_series']} of {r['series']}",
+                "gc_share_of_steps": r["gc_s"] / r["timed_s"] if r["timed_s"] > 0 else np.nan,
+            }
+        )
+    return pd.DataFrame(
+        out,
+        columns=[
+            "machine_label",
+            "framework",
+            "workload",
+            "variant",
+            "phase",
+            "batch_size",
+            "blocks_kept",
+            "dropped_busy",
+            "dropped_stolen",
+            "disturbed_share",
+            "kept_past_bound",
+            "busy_series",
+            "gc_share_of_steps",
+        ],
+    )
 
 
 def stolen_sentence(report, experiment: str) -> str:
@@ -353,13 +477,18 @@ def stolen_sentence(report, experiment: str) -> str:
         busy, stolen, kept = int(g["dropped_busy"].sum()), int(g["dropped_stolen"].sum()), int(g["blocks_kept"].sum())
         marked = sum(int(x.split(" of ")[0]) for x in g["busy_series"])
         share = (busy + stolen) / (busy + stolen + kept) if busy + stolen + kept else 0.0
-        parts.append(f"{machine}: {busy + stolen} of {busy + stolen + kept} timed blocks ({share:.0%}) dropped and "
-                     f"run again ({busy} busy, {stolen} with steal), largest share in one cell "
-                     f"{g['disturbed_share'].max():.0%}"
-                     + (f"; {marked} series measured on a busy machine past the bound, kept out of every verdict"
-                        if marked else ""))
-    return ("A block during which other work held the CPUs the job wanted (its threads waited for a CPU for more "
-            "than the stated share of the block) or the hypervisor gave the CPUs to another guest measured the "
-            "neighbours, not the framework: " + "; ".join(parts) + ".")
-
-
+        parts.append(
+            f"{machine}: {busy + stolen} of {busy + stolen + kept} timed blocks ({share:.0%}) dropped and "
+            f"run again ({busy} busy, {stolen} with steal), largest share in one cell "
+            f"{g['disturbed_share'].max():.0%}"
+            + (
+                f"; {marked} series measured on a busy machine past the bound, kept out of every verdict"
+                if marked
+                else ""
+            )
+        )
+    return (
+        "A block during which other work held the CPUs the job wanted (its threads waited for a CPU for more "
+        "than the stated share of the block) or the hypervisor gave the CPUs to another guest measured the "
+        "neighbours, not the framework: " + "; ".join(parts) + "."
+    )

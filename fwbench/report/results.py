@@ -28,15 +28,32 @@ OUTLIER_FACTOR = 1.25
 #: What identifies a series of samples: the cell, its phase and batch, and the digest of its identity parameters.
 SAMPLE_KEYS = ("machine_label", "framework", "device", "workload", "variant", "phase", "batch_size", "params_digest")
 #: The columns every comparison carries.
-COMPARISON_COLUMNS = ("speedup", "speedup_ci_low", "speedup_ci_high", "n_baseline", "n_candidate", "paired", "verdict",
-                      "p_faster", "p_slower")
+COMPARISON_COLUMNS = (
+    "speedup",
+    "speedup_ci_low",
+    "speedup_ci_high",
+    "n_baseline",
+    "n_candidate",
+    "paired",
+    "verdict",
+    "p_faster",
+    "p_slower",
+)
 
 
 def comparison_columns(c: stats.Comparison) -> dict:
-    return {"speedup": c.ratio, "speedup_ci_low": c.ci_low, "speedup_ci_high": c.ci_high,
-            "n_baseline": c.n_baseline, "n_candidate": c.n_candidate, "paired": c.paired, "verdict": c.verdict,
-            # One-sided p-values beyond the margin: rules that ask "any of k" correct these within the group (Holm).
-            "p_faster": c.p_beyond("faster"), "p_slower": c.p_beyond("slower")}
+    return {
+        "speedup": c.ratio,
+        "speedup_ci_low": c.ci_low,
+        "speedup_ci_high": c.ci_high,
+        "n_baseline": c.n_baseline,
+        "n_candidate": c.n_candidate,
+        "paired": c.paired,
+        "verdict": c.verdict,
+        # One-sided p-values beyond the margin: rules that ask "any of k" correct these within the group (Holm).
+        "p_faster": c.p_beyond("faster"),
+        "p_slower": c.p_beyond("slower"),
+    }
 
 
 def _like_for_like(workload: str, a: tuple[str, str], b: tuple[str, str]) -> bool:
@@ -89,8 +106,16 @@ def same_run(a: dict, b: dict) -> tuple[dict, dict, bool]:
 
 def cell_key(run: Run, job: dict) -> tuple:
     """What makes two jobs the same measurement (same cell, same process slot) on the same machine."""
-    return (run.manifest["machine_id"], job["experiment"], job["framework"], job["device"], job["workload"],
-            job["variant"], json.dumps(job["params"], sort_keys=True), job.get("process", 0))
+    return (
+        run.manifest["machine_id"],
+        job["experiment"],
+        job["framework"],
+        job["device"],
+        job["workload"],
+        job["variant"],
+        json.dumps(job["params"], sort_keys=True),
+        job.get("process", 0),
+    )
 
 
 @dataclass
@@ -109,10 +134,12 @@ class Report:
 
     def with_unstable(self) -> "Report":
         """The same store with unstable series kept in (busy ones still out)."""
+
         def make():
             other = Report(runs=self.runs, problems=self.problems, origins=self.origins, include_unstable=True)
             other.__dict__["latest"] = self.latest  # the same newest results; only the sample filter differs
             return other
+
         # One view for every rule that asks (each timing claim does): its comparisons are computed once.
         return self.memoized(("with_unstable",), make)
 
@@ -167,8 +194,9 @@ class Report:
         current: dict[str, dict[str, str]] = {}
         for run, job in newest.values():
             current.setdefault(run.manifest["machine_id"], {})[job["job_id"]] = run.run_id
-        return [(run, job) for run, job in newest.values()
-                if is_current(job, current.get(run.manifest["machine_id"], {}))]
+        return [
+            (run, job) for run, job in newest.values() if is_current(job, current.get(run.manifest["machine_id"], {}))
+        ]
 
     @cached_property
     def records(self) -> pd.DataFrame:
@@ -198,20 +226,36 @@ class Report:
             fp = run.manifest["fingerprint"]
             hw, pk = fp["hardware"], fp["packages"]
             gpus = ", ".join(f"{g['name']} (driver {g['driver']})" for g in hw.get("gpus", [])) or "none"
-            rows.append({
-                "machine": run.manifest["machine_label"], "machine id": mid, "source": self.origin(run.run_id),
-                "CPU": hw["cpu_model"],
-                "usable CPUs": hw["usable_cpus"], "physical cores": hw["physical_cores"],
-                "RAM (GiB)": round((hw["memory_bytes"] or 0) / 2**30, 1), "GPU": gpus,
-                "OS": fp["os"]["platform"], "Python": fp["python"]["version"],
-                "torch": pk.get("torch", "-"), "tensorflow": pk.get("tensorflow-cpu", pk.get("tensorflow", "-")),
-                "jax": pk.get("jax", "-"), "threads": ", ".join(str(t) for t in sorted(
-                    {j["settings"]["threads"] for j in run.jobs if j.get("settings", {}).get("threads")})) or "-",
-                "CPU governor": fp.get("conditions", {}).get("cpu_governor", "-"),
-                "matmul precision": _precision(fp, run.jobs),
-                "runs": counts[mid], "latest run": run.run_id,
-                "fwbench commit": (fp["fwbench"]["commit"] or "")[:10] + (" (dirty)" if fp["fwbench"].get("dirty") else ""),
-            })
+            rows.append(
+                {
+                    "machine": run.manifest["machine_label"],
+                    "machine id": mid,
+                    "source": self.origin(run.run_id),
+                    "CPU": hw["cpu_model"],
+                    "usable CPUs": hw["usable_cpus"],
+                    "physical cores": hw["physical_cores"],
+                    "RAM (GiB)": round((hw["memory_bytes"] or 0) / 2**30, 1),
+                    "GPU": gpus,
+                    "OS": fp["os"]["platform"],
+                    "Python": fp["python"]["version"],
+                    "torch": pk.get("torch", "-"),
+                    "tensorflow": pk.get("tensorflow-cpu", pk.get("tensorflow", "-")),
+                    "jax": pk.get("jax", "-"),
+                    "threads": ", ".join(
+                        str(t)
+                        for t in sorted(
+                            {j["settings"]["threads"] for j in run.jobs if j.get("settings", {}).get("threads")}
+                        )
+                    )
+                    or "-",
+                    "CPU governor": fp.get("conditions", {}).get("cpu_governor", "-"),
+                    "matmul precision": _precision(fp, run.jobs),
+                    "runs": counts[mid],
+                    "latest run": run.run_id,
+                    "fwbench commit": (fp["fwbench"]["commit"] or "")[:10]
+                    + (" (dirty)" if fp["fwbench"].get("dirty") else ""),
+                }
+            )
         return pd.DataFrame(rows)
 
     def job_table(self, experiment: str) -> pd.DataFrame:
@@ -219,33 +263,70 @@ class Report:
         rows = []
         for run, job in self.experiment_jobs(experiment):
             settings = job.get("settings", {})
-            rows.append({"machine": run.manifest["machine_label"], "framework": job["framework"],
-                         "version": job.get("framework_version", ""), "device": job["device"],
-                         "workload": job["workload"], "variant": job["variant"], "status": job["status"],
-                         "threads": settings.get("threads"), "OS threads": settings.get("os_threads"),
-                         "compile cache": settings.get("compile_cache"),
-                         "run": run.run_id})
+            rows.append(
+                {
+                    "machine": run.manifest["machine_label"],
+                    "framework": job["framework"],
+                    "version": job.get("framework_version", ""),
+                    "device": job["device"],
+                    "workload": job["workload"],
+                    "variant": job["variant"],
+                    "status": job["status"],
+                    "threads": settings.get("threads"),
+                    "OS threads": settings.get("os_threads"),
+                    "compile cache": settings.get("compile_cache"),
+                    "run": run.run_id,
+                }
+            )
         return pd.DataFrame(rows)
 
     def status_counts(self) -> dict:
         """What the book shows: the newest result of each cell, by status (older results of a cell are kept in
         the store but superseded), plus how many runs hold them."""
         statuses = [job["status"] for _, job in self.latest]
-        return {"runs": len(self.runs), "results": len(statuses), "ok": statuses.count("ok"),
-                "failed": statuses.count("failed"), "skipped": statuses.count("skipped"),
-                "machines": len({run.manifest["machine_id"] for run in self.runs})}
+        return {
+            "runs": len(self.runs),
+            "results": len(statuses),
+            "ok": statuses.count("ok"),
+            "failed": statuses.count("failed"),
+            "skipped": statuses.count("skipped"),
+            "machines": len({run.manifest["machine_id"] for run in self.runs}),
+        }
 
     def failures(self, experiment: str | None = None) -> pd.DataFrame:
         rows = []
         for run, job in self.latest:
             if job["status"] == "ok" or (experiment and job["experiment"] != experiment):
                 continue
-            rows.append({"machine": run.manifest["machine_label"], "experiment": job["experiment"],
-                         "framework": job["framework"], "device": job["device"], "workload": job["workload"],
-                         "variant": job["variant"], "status": job["status"], "error": job["error"]["type"],
-                         "message": job["error"]["message"], "run": run.run_id})
-        return pd.DataFrame(rows, columns=["machine", "experiment", "framework", "device", "workload",
-                                           "variant", "status", "error", "message", "run"])
+            rows.append(
+                {
+                    "machine": run.manifest["machine_label"],
+                    "experiment": job["experiment"],
+                    "framework": job["framework"],
+                    "device": job["device"],
+                    "workload": job["workload"],
+                    "variant": job["variant"],
+                    "status": job["status"],
+                    "error": job["error"]["type"],
+                    "message": job["error"]["message"],
+                    "run": run.run_id,
+                }
+            )
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "machine",
+                "experiment",
+                "framework",
+                "device",
+                "workload",
+                "variant",
+                "status",
+                "error",
+                "message",
+                "run",
+            ],
+        )
 
     def checks(self, experiment: str) -> pd.DataFrame:
         rows = []
@@ -253,9 +334,16 @@ class Report:
             for check in job.get("checks", []):
                 if check.get("replicate", 0):
                     continue  # the A/A twin's checks: the same code as its variant's
-                rows.append({"machine": run.manifest["machine_label"], "framework": job["framework"],
-                             "device": job["device"], "workload": job["workload"],
-                             **check, "variant": check.get("variant", job["variant"])})
+                rows.append(
+                    {
+                        "machine": run.manifest["machine_label"],
+                        "framework": job["framework"],
+                        "device": job["device"],
+                        "workload": job["workload"],
+                        **check,
+                        "variant": check.get("variant", job["variant"]),
+                    }
+                )
         return pd.DataFrame(rows)
 
     def checks_summary(self, experiment: str) -> pd.DataFrame:
@@ -263,8 +351,11 @@ class Report:
         checks = self.checks(experiment)
         if checks.empty:
             return checks
-        checks = checks.assign(result=[f"{'pass' if p else 'FAIL'} ({plain_number(v, 2)})"
-                                       for p, v in zip(checks["passed"], checks["value"])])
+        checks = checks.assign(
+            result=[
+                f"{'pass' if p else 'FAIL'} ({plain_number(v, 2)})" for p, v in zip(checks["passed"], checks["value"])
+            ]
+        )
         keys = ["machine", "framework", "variant", "device", "workload"]
         table = checks.pivot_table(index=keys, columns="name", values="result", aggfunc="first").reset_index()
         table.columns.name = None
@@ -290,8 +381,16 @@ class Report:
                 continue
             digest = params_digest(job)
             for entry in job.get("samples", []):
-                key = (run.manifest["machine_label"], job["framework"], job["device"], job["workload"],
-                       entry.get("variant", job["variant"]), entry["phase"], entry["batch_size"], digest)
+                key = (
+                    run.manifest["machine_label"],
+                    job["framework"],
+                    job["device"],
+                    job["workload"],
+                    entry.get("variant", job["variant"]),
+                    entry["phase"],
+                    entry["batch_size"],
+                    digest,
+                )
                 yield key, f"{run.run_id}/{job['job_id']}", entry
 
     def _samples(self, experiment: str):
@@ -308,8 +407,13 @@ class Report:
             if entry.get("busy") is True or (entry.get("stable", True) is False and not self.include_unstable):
                 # A series measured while other work held the CPUs measured the neighbours: it never votes.
                 what = "busy machine" if entry.get("busy") is True else "unstable series"
-                excluded.append({**dict(zip(SAMPLE_KEYS, key)), "process": pid,
-                                 "reason": f"{what}: {entry.get('problem', '') or 'disturbed blocks kept past the bound'}"})
+                excluded.append(
+                    {
+                        **dict(zip(SAMPLE_KEYS, key)),
+                        "process": pid,
+                        "reason": f"{what}: {entry.get('problem', '') or 'disturbed blocks kept past the bound'}",
+                    }
+                )
                 continue
             out.setdefault(key, {})[pid] = entry["values"]
         return out, pd.DataFrame(excluded, columns=[*SAMPLE_KEYS, "process", "reason"])
@@ -322,8 +426,14 @@ class Report:
                 continue
             for c in job.get("checks", []):
                 if not c.get("passed", True) and c.get("replicate", 0) == 0:
-                    key = (run.manifest["machine_label"], job["framework"], job["device"], job["workload"],
-                           c.get("variant", job["variant"]), params_digest(job))
+                    key = (
+                        run.manifest["machine_label"],
+                        job["framework"],
+                        job["device"],
+                        job["workload"],
+                        c.get("variant", job["variant"]),
+                        params_digest(job),
+                    )
                     failed.setdefault(key, set()).add(c["name"])
         # Checks across jobs that only the experiment knows (its views.py `failed_cells`), e.g. a loss that
         # disagrees with the other frameworks': kept out like a cell whose own check failed.
@@ -338,8 +448,21 @@ class Report:
         df = df[(df.experiment == experiment) & (df.status == "ok")]
         if df.empty:
             return pd.DataFrame()
-        index = ["machine_id", "machine_label", "framework", "framework_version", "device", "workload", "phase",
-                 "mode", "variant", "batch_size", "params_digest", "run_id", "job_id"]
+        index = [
+            "machine_id",
+            "machine_label",
+            "framework",
+            "framework_version",
+            "device",
+            "workload",
+            "phase",
+            "mode",
+            "variant",
+            "batch_size",
+            "params_digest",
+            "run_id",
+            "job_id",
+        ]
         return df.pivot_table(index=index, columns="metric", values="value", aggfunc="first").reset_index()
 
     def cell_table(self, experiment: str) -> pd.DataFrame:
@@ -361,37 +484,51 @@ class Report:
         samples = self.samples(experiment)
         keys = list(SAMPLE_KEYS)
         rows = []
-        for key, group in per_process.groupby(["machine_label", "framework", "device", "workload", "variant",
-                                               "phase", "batch_size", "params_digest"]):
+        for key, group in per_process.groupby(
+            ["machine_label", "framework", "device", "workload", "variant", "phase", "batch_size", "params_digest"]
+        ):
+
             def col(name, how):
                 return getattr(group[name].dropna(), how)() if name in group else np.nan
-            row = {**dict(zip(keys, key)), "framework_version": group["framework_version"].iloc[0],
-                   "machine_id": group["machine_id"].iloc[0], "mode": group["mode"].iloc[0],
-                   "runs": ", ".join(sorted(set(group["run_id"]))),
-                   "first_call_cold_s": col("first_call_cold_s", "median"),
-                   "first_call_warm_s": col("first_call_warm_s", "median"),
-                   "shape_change_s": col("shape_change_s", "median"),
-                   "shape_change_automatic_s": col("shape_change_automatic_s", "median"),
-                   "warmup_steps": col("warmup_steps", "median"),
-                   "peak_rss_bytes": col("peak_rss_bytes", "max"),
-                   "peak_device_memory_bytes": col("peak_device_memory_bytes", "max")}
+
+            row = {
+                **dict(zip(keys, key)),
+                "framework_version": group["framework_version"].iloc[0],
+                "machine_id": group["machine_id"].iloc[0],
+                "mode": group["mode"].iloc[0],
+                "runs": ", ".join(sorted(set(group["run_id"]))),
+                "first_call_cold_s": col("first_call_cold_s", "median"),
+                "first_call_warm_s": col("first_call_warm_s", "median"),
+                "shape_change_s": col("shape_change_s", "median"),
+                "shape_change_automatic_s": col("shape_change_automatic_s", "median"),
+                "warmup_steps": col("warmup_steps", "median"),
+                "peak_rss_bytes": col("peak_rss_bytes", "max"),
+                "peak_device_memory_bytes": col("peak_device_memory_bytes", "max"),
+            }
             per = samples.get(key)
             if per:
                 est, lo, hi = stats.cell_estimate(per)
                 medians = [float(np.median(p)) for p in per.values()]
                 spec = WORKLOADS.get(key[3])
-                row.update(n_processes=len(per), step_time_median_s=est, step_time_ci_low_s=lo,
-                           step_time_ci_high_s=hi, n_repeats=int(sum(len(p) for p in per.values())),
-                           step_time_cv=float(np.mean([np.std(p, ddof=1) / np.mean(p) for p in per.values()
-                                                       if len(p) > 1] or [np.nan])),
-                           process_spread=(max(medians) - min(medians)) / est,
-                           throughput_per_s=key[6] / est,
-                           gflops=(spec.flops_per_sample(key[5]) * key[6] / est / 1e9) if spec else np.nan)
+                row.update(
+                    n_processes=len(per),
+                    step_time_median_s=est,
+                    step_time_ci_low_s=lo,
+                    step_time_ci_high_s=hi,
+                    n_repeats=int(sum(len(p) for p in per.values())),
+                    step_time_cv=float(
+                        np.mean([np.std(p, ddof=1) / np.mean(p) for p in per.values() if len(p) > 1] or [np.nan])
+                    ),
+                    process_spread=(max(medians) - min(medians)) / est,
+                    throughput_per_s=key[6] / est,
+                    gflops=(spec.flops_per_sample(key[5]) * key[6] / est / 1e9) if spec else np.nan,
+                )
             rows.append(row)
         return pd.DataFrame(rows)
 
-    def cross_framework(self, experiment: str, baseline: tuple[str, str],
-                        candidates: list[tuple[str, str]]) -> pd.DataFrame:
+    def cross_framework(
+        self, experiment: str, baseline: tuple[str, str], candidates: list[tuple[str, str]]
+    ) -> pd.DataFrame:
         """Speedup of `baseline` (framework, variant) over each candidate, per shared cell: candidate time / baseline time."""
         samples = self.samples(experiment)
         rows = []
@@ -404,12 +541,22 @@ class Report:
                     continue
                 b, o, mixed = same_run(base, other)
                 c = stats.compare(o, b)
-                rows.append({"machine_label": machine, "device": device, "workload": workload, "phase": phase,
-                             "batch_size": batch, "params_digest": digest, "baseline": f"{fw} {variant}",
-                             "other": f"{cand_fw} {cand_variant}",
-                             "baseline_median_s": stats.cell_estimate(b)[0],
-                             "other_median_s": stats.cell_estimate(o)[0], **comparison_columns(c),
-                             "mixed_runs": mixed})
+                rows.append(
+                    {
+                        "machine_label": machine,
+                        "device": device,
+                        "workload": workload,
+                        "phase": phase,
+                        "batch_size": batch,
+                        "params_digest": digest,
+                        "baseline": f"{fw} {variant}",
+                        "other": f"{cand_fw} {cand_variant}",
+                        "baseline_median_s": stats.cell_estimate(b)[0],
+                        "other_median_s": stats.cell_estimate(o)[0],
+                        **comparison_columns(c),
+                        "mixed_runs": mixed,
+                    }
+                )
         return pd.DataFrame(rows)
 
     def aa_controls(self, experiment: str) -> pd.DataFrame:
@@ -431,15 +578,25 @@ class Report:
             if 1 in reps and 0 in reps:
                 a = {p: v for p, v in reps[0].items() if p in reps[1]}
                 if len(a) >= 2:
-                    rows.append({**dict(zip(SAMPLE_KEYS, key)), "kind": "in-process twin",
-                                 **comparison_columns(stats.compare(a, reps[1]))})
+                    rows.append(
+                        {
+                            **dict(zip(SAMPLE_KEYS, key)),
+                            "kind": "in-process twin",
+                            **comparison_columns(stats.compare(a, reps[1])),
+                        }
+                    )
         for key, per in self.samples(experiment).items():
             if len(per) >= 4:
                 ids = sorted(per)
                 first = {p: per[p] for p in ids[0::2]}
                 second = {p: per[p] for p in ids[1::2]}
-                rows.append({**dict(zip(SAMPLE_KEYS, key)), "kind": "between processes",
-                             **comparison_columns(stats.compare(first, second))})
+                rows.append(
+                    {
+                        **dict(zip(SAMPLE_KEYS, key)),
+                        "kind": "between processes",
+                        **comparison_columns(stats.compare(first, second)),
+                    }
+                )
         return pd.DataFrame(rows, columns=[*SAMPLE_KEYS, "kind", *COMPARISON_COLUMNS])
 
     def outlier_processes(self, experiment: str) -> pd.DataFrame:
@@ -465,14 +622,31 @@ class Report:
         for (machine, kind), g in aa.groupby(["machine_label", "kind"]):
             differ = g["verdict"].isin(["faster", "slower"])
             excludes_one = (g["speedup_ci_low"] > 1) | (g["speedup_ci_high"] < 1)
-            rows.append({"machine_label": machine, "kind": kind, "controls": len(g),
-                         "false_positives": int(differ.sum()), "false_positive_rate": float(differ.mean()),
-                         "equivalent": int((g["verdict"] == "equivalent").sum()),
-                         "inconclusive": int((g["verdict"] == "inconclusive").sum()),
-                         "intervals_excluding_1": float(excludes_one.mean())})
-        return pd.DataFrame(rows, columns=["machine_label", "kind", "controls", "false_positives",
-                                           "false_positive_rate", "equivalent", "inconclusive",
-                                           "intervals_excluding_1"])
+            rows.append(
+                {
+                    "machine_label": machine,
+                    "kind": kind,
+                    "controls": len(g),
+                    "false_positives": int(differ.sum()),
+                    "false_positive_rate": float(differ.mean()),
+                    "equivalent": int((g["verdict"] == "equivalent").sum()),
+                    "inconclusive": int((g["verdict"] == "inconclusive").sum()),
+                    "intervals_excluding_1": float(excludes_one.mean()),
+                }
+            )
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "machine_label",
+                "kind",
+                "controls",
+                "false_positives",
+                "false_positive_rate",
+                "equivalent",
+                "inconclusive",
+                "intervals_excluding_1",
+            ],
+        )
 
 
 def distinct_labels(runs: list[Run]) -> None:
@@ -530,10 +704,12 @@ def _break_points(html: str) -> str:
     """Let long tokens (ids, variant lists, dotted names) wrap after their punctuation, so a table fits its column
     without breaking words like "TensorFlow" in the middle, and anything still longer every 24 characters; <wbr>
     adds no characters to what a reader copies."""
+
     def token(m):
         text = re.sub(r"([_./,+-])(?=[^\s])", r"\1<wbr>", m.group(0))
         # What still runs on (a hash, a row of ^ under a traceback line) may break anywhere, never inside an entity.
         return re.sub(r"[^\s<>&;]{24}(?=[^\s<>&;])", r"\g<0><wbr>", text)
+
     return _TEXT.sub(lambda m: ">" + _LONG.sub(token, m.group(1)) + "<", html)
 
 
@@ -545,6 +721,7 @@ def html_table(df: pd.DataFrame, floatfmt: str | None = None, key: list[str] | N
     """Render a DataFrame as an HTML table with every cell escaped, headers in words (no underscores) and numbers
     without e-notation. A table wider than MAX_COLUMNS (or with `key` columns named) shows those columns and keeps
     the whole table behind an "all columns" toggle, where it may scroll sideways."""
+
     def fmt(v):
         text = floatfmt.format(v) if floatfmt and np.isfinite(v) else plain_number(v)
         return plain_number(v) if "e" in text.lower() and np.isfinite(v) else text  # a format's e-notation too
@@ -553,15 +730,18 @@ def html_table(df: pd.DataFrame, floatfmt: str | None = None, key: list[str] | N
         frame = frame.rename(columns=lambda c: str(c).replace("_", " ") if isinstance(c, str) else c)
         for column in frame.columns[frame.dtypes == object]:  # None in text columns reads as a gap, not "None"
             frame[column] = frame[column].map(lambda v: "-" if v is None else v)
-        return _break_points(frame.to_html(index=False, escape=True, na_rep="-", border=0, classes=classes,
-                                           float_format=fmt))
+        return _break_points(
+            frame.to_html(index=False, escape=True, na_rep="-", border=0, classes=classes, float_format=fmt)
+        )
 
     if key is None and df.shape[1] > MAX_COLUMNS:
         key = list(df.columns[:MAX_COLUMNS])
     if key is None or list(key) == list(df.columns):
         return render(df, "fwbench-table")
-    return (render(df[key], "fwbench-table") + f"<details class='fwbench-scrolls'><summary>all {df.shape[1]} "
-            f"columns</summary>{render(df, 'fwbench-table')}</details>")
+    return (
+        render(df[key], "fwbench-table") + f"<details class='fwbench-scrolls'><summary>all {df.shape[1]} "
+        f"columns</summary>{render(df, 'fwbench-table')}</details>"
+    )
 
 
 def failure_table(fail: pd.DataFrame) -> str:

@@ -16,10 +16,36 @@ import pandas as pd
 
 from fwbench.report.results import Report, escape
 
-COLUMNS = ["experiment", "machine", "framework", "variant", "mode", "device", "workload", "phase", "batch", "metric",
-           "value", "unit", "ci_low", "ci_high", "n"]
-GROUP = ["experiment", "machine_label", "framework", "variant", "mode", "device", "workload", "phase", "batch_size",
-         "metric", "unit"]
+COLUMNS = [
+    "experiment",
+    "machine",
+    "framework",
+    "variant",
+    "mode",
+    "device",
+    "workload",
+    "phase",
+    "batch",
+    "metric",
+    "value",
+    "unit",
+    "ci_low",
+    "ci_high",
+    "n",
+]
+GROUP = [
+    "experiment",
+    "machine_label",
+    "framework",
+    "variant",
+    "mode",
+    "device",
+    "workload",
+    "phase",
+    "batch_size",
+    "metric",
+    "unit",
+]
 #: How the mode column reads: a value averaged over eager and compiled modes would mean nothing, so each row says.
 MODE_WORDS = {"eager": "eager", "graph": "compiled"}
 #: Per-process step-time statistics: the cell-level interval below replaces them.
@@ -40,15 +66,39 @@ def _cells_of(report: Report, experiment: str) -> list[dict]:
         return []
     rows = []
     for _, c in cells.dropna(subset=["step_time_median_s"]).iterrows():
-        base = {"experiment": experiment, "machine": c["machine_label"], "framework": c["framework"],
-                "variant": c["variant"], "mode": c.get("mode", ""), "device": c["device"], "workload": c["workload"], "phase": c["phase"],
-                "batch": c["batch_size"], "n": int(c["n_processes"])}
-        rows.append({**base, "metric": "step_time_s", "value": c["step_time_median_s"], "unit": "s",
-                     "ci_low": c["step_time_ci_low_s"], "ci_high": c["step_time_ci_high_s"]})
+        base = {
+            "experiment": experiment,
+            "machine": c["machine_label"],
+            "framework": c["framework"],
+            "variant": c["variant"],
+            "mode": c.get("mode", ""),
+            "device": c["device"],
+            "workload": c["workload"],
+            "phase": c["phase"],
+            "batch": c["batch_size"],
+            "n": int(c["n_processes"]),
+        }
+        rows.append(
+            {
+                **base,
+                "metric": "step_time_s",
+                "value": c["step_time_median_s"],
+                "unit": "s",
+                "ci_low": c["step_time_ci_low_s"],
+                "ci_high": c["step_time_ci_high_s"],
+            }
+        )
         lo, hi = c["step_time_ci_low_s"], c["step_time_ci_high_s"]
-        rows.append({**base, "metric": "throughput_per_s", "value": c["throughput_per_s"], "unit": "samples/s",
-                     "ci_low": c["batch_size"] / hi if hi > 0 and np.isfinite(hi) else np.nan,
-                     "ci_high": c["batch_size"] / lo if lo > 0 and np.isfinite(lo) else np.nan})
+        rows.append(
+            {
+                **base,
+                "metric": "throughput_per_s",
+                "value": c["throughput_per_s"],
+                "unit": "samples/s",
+                "ci_low": c["batch_size"] / hi if hi > 0 and np.isfinite(hi) else np.nan,
+                "ci_high": c["batch_size"] / lo if lo > 0 and np.isfinite(lo) else np.nan,
+            }
+        )
     return rows
 
 
@@ -65,8 +115,9 @@ def _in_job_process_rows(ok: pd.DataFrame) -> list[dict]:
     rows = []
     medians = ok[_in_job(ok) & (ok["metric"] == "step_time_median_s")]
     for key, g in medians.groupby([c for c in GROUP if c not in ("metric", "unit")], dropna=False):
-        base = dict(zip(["experiment", "machine", "framework", "variant", "mode", "device", "workload", "phase",
-                         "batch"], key))
+        base = dict(
+            zip(["experiment", "machine", "framework", "variant", "mode", "device", "workload", "phase", "batch"], key)
+        )
         est, lo, hi = stats.cell_estimate({p: [v] for p, v in zip(g["process"], g["value"])})
         n = g["process"].nunique()
         if n < 2:
@@ -88,17 +139,41 @@ def table(report: Report) -> pd.DataFrame:
         # Where a cell row above stands for them (an experiment of timing series), its per-process rows go.
         covered = {row["experiment"] for row in rows}
         ok = ok[~(per_process & (ok["experiment"].isin(covered & set(timed())) | _in_job(ok)))]
-        ok = ok.assign(batch_size=ok["batch_size"].fillna(-1), phase=ok["phase"].fillna(""),
-                       workload=ok["workload"].fillna(""), unit=ok["unit"].fillna(""), mode=ok["mode"].fillna(""))
+        ok = ok.assign(
+            batch_size=ok["batch_size"].fillna(-1),
+            phase=ok["phase"].fillna(""),
+            workload=ok["workload"].fillna(""),
+            unit=ok["unit"].fillna(""),
+            mode=ok["mode"].fillna(""),
+        )
         agg = ok.groupby(GROUP, dropna=False)["value"].agg(["median", "size"]).reset_index()
         for _, r in agg.iterrows():
-            rows.append({"experiment": r["experiment"], "machine": r["machine_label"], "framework": r["framework"],
-                         "variant": r["variant"], "mode": r["mode"], "device": r["device"], "workload": r["workload"],
-                         "phase": r["phase"], "batch": r["batch_size"], "metric": r["metric"], "value": r["median"],
-                         "unit": r["unit"], "ci_low": np.nan, "ci_high": np.nan, "n": int(r["size"])})
+            rows.append(
+                {
+                    "experiment": r["experiment"],
+                    "machine": r["machine_label"],
+                    "framework": r["framework"],
+                    "variant": r["variant"],
+                    "mode": r["mode"],
+                    "device": r["device"],
+                    "workload": r["workload"],
+                    "phase": r["phase"],
+                    "batch": r["batch_size"],
+                    "metric": r["metric"],
+                    "value": r["median"],
+                    "unit": r["unit"],
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                    "n": int(r["size"]),
+                }
+            )
     df = pd.DataFrame(rows, columns=COLUMNS)
-    df["batch"] = df["batch"].map(lambda b: int(b) if isinstance(b, (int, float)) and np.isfinite(b) and b >= 0 else None)
-    return df.sort_values(["experiment", "machine", "workload", "framework", "variant", "metric"]).reset_index(drop=True)
+    df["batch"] = df["batch"].map(
+        lambda b: int(b) if isinstance(b, (int, float)) and np.isfinite(b) and b >= 0 else None
+    )
+    return df.sort_values(["experiment", "machine", "workload", "framework", "variant", "metric"]).reset_index(
+        drop=True
+    )
 
 
 def _sig(value: float, digits: int) -> float:
@@ -130,8 +205,15 @@ def number(value: float, unit: str) -> str:
         return f"{value:.0f} B"
     value = _sig(value, 4)
     a = abs(value)
-    text = (f"{value / 1e6:,.3g} M" if a >= 1e6 else f"{_sig(value / 1e3, 3):g} k" if a >= 1e4
-            else f"{value:.4g}" if a >= 1e-3 or a == 0 else f"{value:.2g}")
+    text = (
+        f"{value / 1e6:,.3g} M"
+        if a >= 1e6
+        else f"{_sig(value / 1e3, 3):g} k"
+        if a >= 1e4
+        else f"{value:.4g}"
+        if a >= 1e-3 or a == 0
+        else f"{value:.2g}"
+    )
     if "e" in text.lower():  # tiny or huge values: plain decimals, never e-notation
         text = np.format_float_positional(value, precision=3, unique=False, fractional=False, trim="-")
     return f"{text} {unit}".rstrip() if unit not in ("", "count", "ratio", "bool") else text
@@ -151,21 +233,55 @@ def html(df: pd.DataFrame) -> str:
     table reads fine without it. Each cell carries its raw value for sorting in `data-sort`."""
     # What a reader compares comes first (value and interval stay in view without scrolling sideways); where it
     # was measured follows.
-    shown = ["framework", "variant", "mode", "workload", "phase", "batch", "metric", "value", "95% CI", "n",
-             "machine", "device", "experiment"]
+    shown = [
+        "framework",
+        "variant",
+        "mode",
+        "workload",
+        "phase",
+        "batch",
+        "metric",
+        "value",
+        "95% CI",
+        "n",
+        "machine",
+        "device",
+        "experiment",
+    ]
     head = "".join(f"<th>{escape(c)}</th>" for c in shown)
     body = []
     for r in df.itertuples(index=False):
-        ci = (f"{number(r.ci_low, r.unit)} – {number(r.ci_high, r.unit)}"
-              if np.isfinite(r.ci_low) and np.isfinite(r.ci_high) and r.ci_low > 0 else "-")
+        ci = (
+            f"{number(r.ci_low, r.unit)} – {number(r.ci_high, r.unit)}"
+            if np.isfinite(r.ci_low) and np.isfinite(r.ci_high) and r.ci_low > 0
+            else "-"
+        )
         mode = ", ".join(MODE_WORDS.get(m, m) for m in str(getattr(r, "mode", "") or "").split(",") if m)
-        cells = [(r.framework, None), (r.variant, None), (mode, None), (r.workload, None), (r.phase, None),
-                 ("" if r.batch is None else r.batch, r.batch), (r.metric, None), (number(r.value, r.unit), r.value),
-                 (ci, r.ci_low), (r.n, r.n), (r.machine, None), (r.device, None), (r.experiment, None)]
-        tds = "".join(f"<td data-sort='{escape(raw)}'>{escape(text)}</td>" if raw is not None and raw == raw
-                      else f"<td>{escape(text)}</td>" for text, raw in cells)
+        cells = [
+            (r.framework, None),
+            (r.variant, None),
+            (mode, None),
+            (r.workload, None),
+            (r.phase, None),
+            ("" if r.batch is None else r.batch, r.batch),
+            (r.metric, None),
+            (number(r.value, r.unit), r.value),
+            (ci, r.ci_low),
+            (r.n, r.n),
+            (r.machine, None),
+            (r.device, None),
+            (r.experiment, None),
+        ]
+        tds = "".join(
+            f"<td data-sort='{escape(raw)}'>{escape(text)}</td>"
+            if raw is not None and raw == raw
+            else f"<td>{escape(text)}</td>"
+            for text, raw in cells
+        )
         body.append(f"<tr>{tds}</tr>")
     # A data browser: it scrolls sideways rather than squeezing every column (the page check allows that here).
-    return (f"<div class='fwbench-scrolls'><table class='fwbench-table fwbench-filterable fwbench-results-view' "
-            f"data-filter-columns='experiment,machine,framework,workload,metric'><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table></div>")
+    return (
+        f"<div class='fwbench-scrolls'><table class='fwbench-table fwbench-filterable fwbench-results-view' "
+        f"data-filter-columns='experiment,machine,framework,workload,metric'><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )

@@ -23,11 +23,57 @@ import nbformat
 import nh3
 
 #: What a sanitized HTML fragment may keep: text structure, tables (pandas output), images by http(s).
-ALLOWED_TAGS = {"a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "div", "dl", "dt",
-                "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "s", "small",
-                "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul"}
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "height"},
-                      "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}, "*": {"class"}}
+ALLOWED_TAGS = {
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "caption",
+    "code",
+    "col",
+    "colgroup",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "s",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
+}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+    "*": {"class"},
+}
 URL_SCHEMES = {"http", "https"}
 #: Output kinds a staged notebook keeps; everything else (JavaScript, widgets, SVG, LaTeX, ...) is dropped.
 SAFE_MIME = ("text/plain", "image/png", "image/jpeg", "text/html", "text/markdown")
@@ -38,8 +84,14 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~$:=-])")
 
 def clean_html(text: str) -> str:
     """An untrusted HTML fragment with only allow-listed tags, attributes and URL schemes left."""
-    return nh3.clean(str(text), tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
-                     link_rel="noopener noreferrer nofollow", strip_comments=True)
+    return nh3.clean(
+        str(text),
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
 
 
 def html(value) -> str:
@@ -77,8 +129,12 @@ def _clean_output(output: dict) -> dict | None:
     if kind == "stream":
         return {"output_type": "stream", "name": output.get("name", "stdout"), "text": str(output.get("text", ""))}
     if kind == "error":
-        return {"output_type": "error", "ename": str(output.get("ename", "")), "evalue": str(output.get("evalue", "")),
-                "traceback": [str(line) for line in output.get("traceback", [])]}
+        return {
+            "output_type": "error",
+            "ename": str(output.get("ename", "")),
+            "evalue": str(output.get("evalue", "")),
+            "traceback": [str(line) for line in output.get("traceback", [])],
+        }
     if kind not in ("display_data", "execute_result"):
         return None
     data = {}
@@ -104,8 +160,10 @@ def _clean_output(output: dict) -> dict | None:
 #: The only notebook metadata a staged notebook carries. Anything a bundle put there would reach the build:
 #: MyST-NB applies `mystnb` keys as the notebook's own settings (execution included) and passes the rest on
 #: as front matter, and an unknown lexer name fails the warnings-as-errors build.
-NOTEBOOK_METADATA = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-                     "language_info": {"name": "python", "pygments_lexer": "ipython3"}}
+NOTEBOOK_METADATA = {
+    "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+    "language_info": {"name": "python", "pygments_lexer": "ipython3"},
+}
 #: Cell tags a staged notebook keeps (MyST-NB's display tags); other cell metadata is dropped.
 _TAG = re.compile(r"(remove|hide)-(cell|input|output|stderr)")
 
@@ -124,8 +182,9 @@ def _cut(text: str, keep_whole) -> tuple[str, str | None]:
         return text, None
     head, tail = MAX_PAGE_OUTPUT, MAX_PAGE_OUTPUT // 4
     link = keep_whole(text) if keep_whole else None
-    note = f"\n\n[... {len(text) - head - tail:,} characters cut for this page" + \
-        ("; the whole output is one click away below ...]\n\n" if link else " ...]\n\n")
+    note = f"\n\n[... {len(text) - head - tail:,} characters cut for this page" + (
+        "; the whole output is one click away below ...]\n\n" if link else " ...]\n\n"
+    )
     # Colour codes go from what is cut: a cut through one leaves a lone escape that no lexer accepts.
     return _ANSI.sub("", text[:head]) + note + _ANSI.sub("", text[-tail:]), link
 
@@ -151,9 +210,16 @@ def _shorten(output: dict, keep_whole) -> list[dict]:
                 links.append(link)
     out = [output]
     for link in filter(None, links):
-        out.append({"output_type": "display_data", "metadata": {},
-                    "data": {"text/html": clean_html(f'<p><a href="{html(link)}">the whole output (text file)</a></p>'),
-                             "text/plain": f"the whole output: {link}"}})
+        out.append(
+            {
+                "output_type": "display_data",
+                "metadata": {},
+                "data": {
+                    "text/html": clean_html(f'<p><a href="{html(link)}">the whole output (text file)</a></p>'),
+                    "text/plain": f"the whole output: {link}",
+                },
+            }
+        )
     return out
 
 
@@ -170,7 +236,8 @@ def notebook(nb, keep_whole=None):
         cell.pop("attachments", None)
         tags = cell.get("metadata", {}).get("tags")
         cell["metadata"] = nbformat.from_dict(
-            {"tags": [t for t in tags if isinstance(t, str) and _TAG.fullmatch(t)]} if isinstance(tags, list) else {})
+            {"tags": [t for t in tags if isinstance(t, str) and _TAG.fullmatch(t)]} if isinstance(tags, list) else {}
+        )
         if cell.cell_type == "markdown":
             cell.source = inert_myst(clean_html(cell.source))
         elif cell.cell_type == "code":

@@ -32,16 +32,23 @@ def _time(stamp: str) -> dt.datetime:
 def notebook_split(notebook: dict) -> dict:
     """Kernel start and per-kind cell time of one executed notebook, from papermill's stamps (seconds)."""
     meta = notebook.get("metadata", {}).get("papermill", {})
-    cells = [c for c in notebook.get("cells", []) if c.get("cell_type") == "code"
-             and isinstance(c.get("metadata", {}).get("papermill"), dict)]
+    cells = [
+        c
+        for c in notebook.get("cells", [])
+        if c.get("cell_type") == "code" and isinstance(c.get("metadata", {}).get("papermill"), dict)
+    ]
     if not meta.get("start_time") or not cells or not cells[0]["metadata"]["papermill"].get("start_time"):
         return {}
     source = lambda c: c["source"] if isinstance(c["source"], str) else "".join(c["source"])
     measuring = sum(c["metadata"]["papermill"].get("duration") or 0 for c in cells if MEASURING_CELL in source(c))
     other = sum(c["metadata"]["papermill"].get("duration") or 0 for c in cells if MEASURING_CELL not in source(c))
     kernel = (_time(cells[0]["metadata"]["papermill"]["start_time"]) - _time(meta["start_time"])).total_seconds()
-    return {"papermill_s": float(meta.get("duration") or 0), "kernel_start_s": max(kernel, 0.0),
-            "measuring_cell_s": measuring, "other_cells_s": other}
+    return {
+        "papermill_s": float(meta.get("duration") or 0),
+        "kernel_start_s": max(kernel, 0.0),
+        "measuring_cell_s": measuring,
+        "other_cells_s": other,
+    }
 
 
 def _measured_inside(job: dict) -> float | None:
@@ -49,8 +56,11 @@ def _measured_inside(job: dict) -> float | None:
     model's steps from its first call on, as eager vs graph does); None for jobs that store no such split."""
     if not any(r.get("metric") in _FIRST_CALLS for r in job.get("records", []) if isinstance(r, dict)):
         return None
-    first = sum(r["value"] for r in job.get("records", []) if r.get("metric") in _FIRST_CALLS
-                and isinstance(r.get("value"), (int, float)))
+    first = sum(
+        r["value"]
+        for r in job.get("records", [])
+        if r.get("metric") in _FIRST_CALLS and isinstance(r.get("value"), (int, float))
+    )
     timed = 0.0
     for series in job.get("samples", []):
         values = series.get("values") if isinstance(series, dict) else None
@@ -82,9 +92,17 @@ def job_split(run, job: dict) -> dict | None:
     parts = {k: float(v) for k, v in wall.items() if isinstance(v, (int, float))}
     imports = parts.get("import and configure", float("nan"))
     warmup = sum(v for k, v in parts.items() if k.endswith("warm-up")) if parts else float("nan")
-    return {"experiment": job["experiment"], "framework": job["framework"], "job_id": job["job_id"], "total_s": total,
-            "startup_s": startup, "unmeasured_s": max(total - startup - measured, 0.0), "measured_s": measured,
-            "imports_s": imports, "warmup_s": warmup}
+    return {
+        "experiment": job["experiment"],
+        "framework": job["framework"],
+        "job_id": job["job_id"],
+        "total_s": total,
+        "startup_s": startup,
+        "unmeasured_s": max(total - startup - measured, 0.0),
+        "measured_s": measured,
+        "imports_s": imports,
+        "warmup_s": warmup,
+    }
 
 
 def run_budget(run) -> pd.DataFrame:
@@ -92,16 +110,26 @@ def run_budget(run) -> pd.DataFrame:
     rows = [s for job in run.jobs if (s := job_split(run, job)) is not None]
     if not rows:
         return pd.DataFrame()
-    df = pd.DataFrame(rows).groupby("experiment").agg(
-        jobs=("job_id", "size"), total_s=("total_s", "sum"), startup_s=("startup_s", "sum"),
-        unmeasured_s=("unmeasured_s", "sum"), measured_s=("measured_s", "sum"),
-        imports_s=("imports_s", lambda v: v.sum(min_count=1)), warmup_s=("warmup_s", lambda v: v.sum(min_count=1))
-    ).reset_index()
+    df = (
+        pd.DataFrame(rows)
+        .groupby("experiment")
+        .agg(
+            jobs=("job_id", "size"),
+            total_s=("total_s", "sum"),
+            startup_s=("startup_s", "sum"),
+            unmeasured_s=("unmeasured_s", "sum"),
+            measured_s=("measured_s", "sum"),
+            imports_s=("imports_s", lambda v: v.sum(min_count=1)),
+            warmup_s=("warmup_s", lambda v: v.sum(min_count=1)),
+        )
+        .reset_index()
+    )
     total = df[["total_s", "startup_s", "unmeasured_s", "measured_s"]].sum()
     for part in ("imports_s", "warmup_s"):
         total[part] = df[part].sum(min_count=1)
-    df = pd.concat([df, pd.DataFrame([{"experiment": "all", "jobs": int(df["jobs"].sum()), **total.to_dict()}])],
-                   ignore_index=True)
+    df = pd.concat(
+        [df, pd.DataFrame([{"experiment": "all", "jobs": int(df["jobs"].sum()), **total.to_dict()}])], ignore_index=True
+    )
     df["measured_share"] = df["measured_s"] / df["total_s"]
     return df
 

@@ -50,16 +50,29 @@ def current_manifest(store: Store, report, version: str, commit: dict) -> dict:
     from fwbench.store.bundle import imported_runs, run_digest
 
     imported = imported_runs(store, strict=False)
-    runs = {r.run_id: {"sha256": run_digest(r.path), "machine_id": r.manifest["machine_id"],
-                       "machine_label": r.manifest["machine_label"], "jobs": len(r.jobs),
-                       "started": r.manifest["started"], "origin": imported.get(r.run_id, {}).get("bundle", "measured")}
-            for r in report.runs}
+    runs = {
+        r.run_id: {
+            "sha256": run_digest(r.path),
+            "machine_id": r.manifest["machine_id"],
+            "machine_label": r.manifest["machine_label"],
+            "jobs": len(r.jobs),
+            "started": r.manifest["started"],
+            "origin": imported.get(r.run_id, {}).get("bundle", "measured"),
+        }
+        for r in report.runs
+    }
     # A version built from a store with unreadable files says so: its verdicts rest on what could be read.
-    return {"schema_version": SCHEMA_VERSION, "kind": "report", "version": version,
-            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "commit": commit.get("commit"), "dirty": bool(commit.get("dirty")), "runs": runs,
-            "unreadable": list(report.problems),
-            "verdicts": {v.claim.id: v.verdict for v in verdicts(report)}}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "report",
+        "version": version,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "commit": commit.get("commit"),
+        "dirty": bool(commit.get("dirty")),
+        "runs": runs,
+        "unreadable": list(report.problems),
+        "verdicts": {v.claim.id: v.verdict for v in verdicts(report)},
+    }
 
 
 def save(store: Store, manifest: dict) -> Path:
@@ -78,8 +91,11 @@ def history(store: Store) -> list[dict]:
             data = read_json(path, "json", store.root)
         except StoreError:
             continue
-        if data.get("kind") == "report" and data.get("schema_version") == SCHEMA_VERSION \
-                and isinstance(data.get("runs"), dict):
+        if (
+            data.get("kind") == "report"
+            and data.get("schema_version") == SCHEMA_VERSION
+            and isinstance(data.get("runs"), dict)
+        ):
             out.append({**data, "path": str(path)})
     return out
 
@@ -93,8 +109,12 @@ def check_reports(store: Store) -> list[str]:
         except StoreError as exc:
             problems.append(str(exc))
             continue
-        if data.get("kind") != "report" or data.get("schema_version") != SCHEMA_VERSION \
-                or not isinstance(data.get("runs"), dict) or not isinstance(data.get("verdicts"), dict):
+        if (
+            data.get("kind") != "report"
+            or data.get("schema_version") != SCHEMA_VERSION
+            or not isinstance(data.get("runs"), dict)
+            or not isinstance(data.get("verdicts"), dict)
+        ):
             problems.append(f"{path}: not a report manifest of schema {SCHEMA_VERSION}")
     return problems
 
@@ -131,21 +151,34 @@ class Changes:
     def to_json(self) -> dict:
         def records(df):
             return json.loads(df.to_json(orient="records")) if not df.empty else []
-        return {"version": self.current["version"],
-                "previous_version": self.previous["version"] if self.previous else None,
-                "runs_added": records(self.added), "runs_removed": records(self.removed),
-                "verdict_changes": records(self.verdicts), "cells_compared": self.compared,
-                "moved": records(self.moves), "regressions": records(self.regressions),
-                "test": f"interval over per-process estimates, family-wise alpha {ALPHA} (Bonferroni), "
-                        f"wholly beyond the equivalence margin of ±{EQUIVALENCE_MARGIN:.0%}; run_shift: the median "
-                        "move of the other re-measured cells of the framework and mode on that machine (null below "
-                        "three), beyond_shift: the cell's ratio over it"}
+
+        return {
+            "version": self.current["version"],
+            "previous_version": self.previous["version"] if self.previous else None,
+            "runs_added": records(self.added),
+            "runs_removed": records(self.removed),
+            "verdict_changes": records(self.verdicts),
+            "cells_compared": self.compared,
+            "moved": records(self.moves),
+            "regressions": records(self.regressions),
+            "test": f"interval over per-process estimates, family-wise alpha {ALPHA} (Bonferroni), "
+            f"wholly beyond the equivalence margin of ±{EQUIVALENCE_MARGIN:.0%}; run_shift: the median "
+            "move of the other re-measured cells of the framework and mode on that machine (null below "
+            "three), beyond_shift: the cell's ratio over it",
+        }
 
 
 def _runs_frame(manifest: dict, ids) -> pd.DataFrame:
-    rows = [{"run": rid, "machine": manifest["runs"][rid]["machine_label"], "started": manifest["runs"][rid]["started"],
-             "jobs": manifest["runs"][rid]["jobs"], "origin": manifest["runs"][rid].get("origin", "measured")}
-            for rid in sorted(ids)]
+    rows = [
+        {
+            "run": rid,
+            "machine": manifest["runs"][rid]["machine_label"],
+            "started": manifest["runs"][rid]["started"],
+            "jobs": manifest["runs"][rid]["jobs"],
+            "origin": manifest["runs"][rid].get("origin", "measured"),
+        }
+        for rid in sorted(ids)
+    ]
     return pd.DataFrame(rows, columns=["run", "machine", "started", "jobs", "origin"])
 
 
@@ -155,22 +188,25 @@ def compare(store: Store, current: dict, old: dict | None) -> Changes:
 
     if old is None:
         empty = pd.DataFrame()
-        return Changes(None, current, _runs_frame(current, current["runs"]), _runs_frame(current, []),
-                       empty, empty, 0)
+        return Changes(None, current, _runs_frame(current, current["runs"]), _runs_frame(current, []), empty, empty, 0)
     added = _runs_frame(current, set(current["runs"]) - set(old["runs"]))
     # A run whose directory is still there but cannot be read (a damaged manifest) was not removed: the
     # page lists it as unreadable instead.
     unreadable = set(store.unreadable_runs())
     removed = _runs_frame(old, set(old["runs"]) - set(current["runs"]) - unreadable)
-    verdict_rows = [{"claim": cid, "before": old["verdicts"].get(cid, "-"), "now": v}
-                    for cid, v in sorted(current["verdicts"].items()) if old["verdicts"].get(cid, "-") != v]
+    verdict_rows = [
+        {"claim": cid, "before": old["verdicts"].get(cid, "-"), "now": v}
+        for cid, v in sorted(current["verdicts"].items())
+        if old["verdicts"].get(cid, "-") != v
+    ]
     runs, _ = store.load(strict=False)
     by_id = {r.run_id: r for r in runs}
     before = Report([by_id[r] for r in old["runs"] if r in by_id])
     after = Report([by_id[r] for r in current["runs"] if r in by_id])
     moves, compared = timing_moves(before, after)
-    return Changes(old, current, added, removed, pd.DataFrame(verdict_rows, columns=["claim", "before", "now"]),
-                   moves, compared)
+    return Changes(
+        old, current, added, removed, pd.DataFrame(verdict_rows, columns=["claim", "before", "now"]), moves, compared
+    )
 
 
 def timing_moves(before, after) -> tuple[pd.DataFrame, int]:
@@ -196,17 +232,47 @@ def timing_moves(before, after) -> tuple[pd.DataFrame, int]:
         if c.verdict in ("faster", "slower"):
             machine, framework, device, workload, variant, phase, batch, _ = key
             m_old, m_new = stats.cell_estimate(old_procs)[0], stats.cell_estimate(new_procs)[0]
-            rows.append({"experiment": experiment, "machine": machine, "framework": framework, "device": device,
-                         "workload": workload, "variant": variant, "phase": phase, "batch": batch,
-                         "before_s": m_old, "now_s": m_new, "ratio": m_new / m_old,
-                         # compare() puts the new version as baseline: "faster" means the new time is larger.
-                         "direction": "slower" if c.verdict == "faster" else "faster",
-                         "ci_low": c.ci_low, "ci_high": c.ci_high,
-                         "processes": f"{c.n_candidate} -> {c.n_baseline}",
-                         "run_shift": shifts[experiment, key].ratio,
-                         "beyond_shift": m_new / m_old / shifts[experiment, key].ratio})
-    cols = ["experiment", "machine", "framework", "device", "workload", "variant", "phase", "batch", "before_s",
-            "now_s", "ratio", "direction", "ci_low", "ci_high", "processes", "run_shift", "beyond_shift"]
+            rows.append(
+                {
+                    "experiment": experiment,
+                    "machine": machine,
+                    "framework": framework,
+                    "device": device,
+                    "workload": workload,
+                    "variant": variant,
+                    "phase": phase,
+                    "batch": batch,
+                    "before_s": m_old,
+                    "now_s": m_new,
+                    "ratio": m_new / m_old,
+                    # compare() puts the new version as baseline: "faster" means the new time is larger.
+                    "direction": "slower" if c.verdict == "faster" else "faster",
+                    "ci_low": c.ci_low,
+                    "ci_high": c.ci_high,
+                    "processes": f"{c.n_candidate} -> {c.n_baseline}",
+                    "run_shift": shifts[experiment, key].ratio,
+                    "beyond_shift": m_new / m_old / shifts[experiment, key].ratio,
+                }
+            )
+    cols = [
+        "experiment",
+        "machine",
+        "framework",
+        "device",
+        "workload",
+        "variant",
+        "phase",
+        "batch",
+        "before_s",
+        "now_s",
+        "ratio",
+        "direction",
+        "ci_low",
+        "ci_high",
+        "processes",
+        "run_shift",
+        "beyond_shift",
+    ]
     return pd.DataFrame(rows, columns=cols), len(pairs)
 
 

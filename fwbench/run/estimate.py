@@ -21,9 +21,14 @@ class Times:
 
     def __init__(self, stored):
         """`stored`: (run id, stored job) pairs of this machine, any order; a successful job's time counts."""
-        ok = sorted(((run_id, job) for run_id, job in stored
-                     if job.get("status") == "ok" and isinstance(job.get("duration_s"), (int, float))),
-                    key=lambda pair: pair[0])
+        ok = sorted(
+            (
+                (run_id, job)
+                for run_id, job in stored
+                if job.get("status") == "ok" and isinstance(job.get("duration_s"), (int, float))
+            ),
+            key=lambda pair: pair[0],
+        )
         # Oldest first, so that the newest result of a job id or a cell is the one kept.
         self.by_id = {job["job_id"]: job["duration_s"] for _, job in ok}
         self.by_cell = {tuple(job.get(k) for k in CELL_FIELDS): job["duration_s"] for _, job in ok}
@@ -58,8 +63,10 @@ class Expected:
     seconds: float = field(default=0.0, metadata={"help": "expected seconds of the jobs to run"})
     extra: int = field(default=0, metadata={"help": "processes sequential designs may add, at most"})
     extra_seconds: float = field(default=0.0, metadata={"help": "expected seconds of all of those processes"})
-    sources: Counter = field(default_factory=Counter, metadata={
-        "help": "where each job's estimate came from (STORED, MEDIAN, DEFAULT) -> jobs"})
+    sources: Counter = field(
+        default_factory=Counter,
+        metadata={"help": "where each job's estimate came from (STORED, MEDIAN, DEFAULT) -> jobs"},
+    )
 
     @property
     def most_seconds(self) -> float:
@@ -110,19 +117,32 @@ def table(rows: list[Expected], where: str = "") -> list[str]:
     """The estimate as lines for a terminal: one per experiment, then the total."""
     grows = any(r.extra for r in rows)
     head = ["experiment", "to run", "reused", "expected min"] + (["at most min"] if grows else []) + ["estimated from"]
-    body = [[r.experiment, str(r.to_run), str(r.reused), _minutes(r.seconds)]
-            + ([_minutes(r.most_seconds)] if grows else []) + [_sources(r.sources) if r.to_run else "-"]
-            for r in rows]
-    total = ["total", str(sum(r.to_run for r in rows)), str(sum(r.reused for r in rows)),
-             _minutes(sum(r.seconds for r in rows))] + ([_minutes(sum(r.most_seconds for r in rows))] if grows else [])
+    body = [
+        [r.experiment, str(r.to_run), str(r.reused), _minutes(r.seconds)]
+        + ([_minutes(r.most_seconds)] if grows else [])
+        + [_sources(r.sources) if r.to_run else "-"]
+        for r in rows
+    ]
+    total = [
+        "total",
+        str(sum(r.to_run for r in rows)),
+        str(sum(r.reused for r in rows)),
+        _minutes(sum(r.seconds for r in rows)),
+    ] + ([_minutes(sum(r.most_seconds for r in rows))] if grows else [])
     widths = [max(len(line[i]) for line in [head, *body, total] if i < len(line)) for i in range(len(head))]
 
     def row(cells: list[str]) -> str:
-        return "  " + "  ".join(c.ljust(w) if i in (0, len(head) - 1) else c.rjust(w)
-                                for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        return (
+            "  "
+            + "  ".join(
+                c.ljust(w) if i in (0, len(head) - 1) else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+            ).rstrip()
+        )
 
-    lines = [f"fwbench: expected time{where}, from this machine's stored job times (the newest of the same cell, else "
-             f"the median of the experiment's), else each experiment's stated default; jobs only, the book not counted"]
+    lines = [
+        f"fwbench: expected time{where}, from this machine's stored job times (the newest of the same cell, else "
+        f"the median of the experiment's), else each experiment's stated default; jobs only, the book not counted"
+    ]
     lines += [row(head), *map(row, body), row(total)]
     if grows:
         lines.append("  (at most: with every process the sequential designs may add, each cell to its max_processes)")

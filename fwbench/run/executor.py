@@ -13,18 +13,33 @@ from typing import Callable, Iterator, Protocol
 class Target:
     """One kind of machine that runs a share of the profile, as one run in the store."""
 
-    fingerprint: dict = field(metadata={"help": "the machine's fingerprint (fwbench.measure.fingerprint), from the "
-                                                "machine itself: job keys are made from it"})
-    jobs: tuple = field(metadata={"help": "the profile's jobs this machine runs ('devices: [auto]' expanded from "
-                                          "its own view)"})
-    hardware_class: str | None = field(default=None, metadata={
-        "help": "the Ray hardware class its nodes advertise; None for this machine (the local executor)"})
-    cpus: int | None = field(default=None, metadata={
-        "help": "CPUs a job may use there ('threads: auto'); None: this process's own (fwbench.measure.env)"})
-    load: Callable[[], dict] | None = field(default=None, metadata={
-        "help": "what other programs take from the machine's CPUs now (fwbench.measure.threads.machine_load)"})
-    record: dict | None = field(default=None, metadata={
-        "help": "what the run's manifest stores of where it ran ('executor'); None for a local run"})
+    fingerprint: dict = field(
+        metadata={
+            "help": "the machine's fingerprint (fwbench.measure.fingerprint), from the "
+            "machine itself: job keys are made from it"
+        }
+    )
+    jobs: tuple = field(
+        metadata={"help": "the profile's jobs this machine runs ('devices: [auto]' expanded from its own view)"}
+    )
+    hardware_class: str | None = field(
+        default=None,
+        metadata={"help": "the Ray hardware class its nodes advertise; None for this machine (the local executor)"},
+    )
+    cpus: int | None = field(
+        default=None,
+        metadata={"help": "CPUs a job may use there ('threads: auto'); None: this process's own (fwbench.measure.env)"},
+    )
+    load: Callable[[], dict] | None = field(
+        default=None,
+        metadata={
+            "help": "what other programs take from the machine's CPUs now (fwbench.measure.threads.machine_load)"
+        },
+    )
+    record: dict | None = field(
+        default=None,
+        metadata={"help": "what the run's manifest stores of where it ran ('executor'); None for a local run"},
+    )
 
 
 @dataclass
@@ -36,12 +51,19 @@ class Outcome:
     finished: str = field(metadata={"help": "UTC time its kernel ended"})
     notebook: str | None = field(default=None, metadata={"help": "the executed notebook's text, if one was written"})
     log: str | None = field(default=None, metadata={"help": "the kernel's stderr log, if any"})
-    artifacts_dir: Path | None = field(default=None, metadata={
-        "help": "a folder of exported models on this machine (local runs), copied into the run"})
-    artifacts: dict[str, bytes] = field(default_factory=dict, metadata={
-        "help": "exported models as relative path -> bytes (remote runs), written into the run"})
-    executor: dict | None = field(default=None, metadata={
-        "help": "where and how it ran (node, hardware class, variables the executor had set); stored with the job"})
+    artifacts_dir: Path | None = field(
+        default=None, metadata={"help": "a folder of exported models on this machine (local runs), copied into the run"}
+    )
+    artifacts: dict[str, bytes] = field(
+        default_factory=dict,
+        metadata={"help": "exported models as relative path -> bytes (remote runs), written into the run"},
+    )
+    executor: dict | None = field(
+        default=None,
+        metadata={
+            "help": "where and how it ran (node, hardware class, variables the executor had set); stored with the job"
+        },
+    )
 
 
 class Lane(Protocol):

@@ -25,8 +25,13 @@ def environment_key(fp: dict, threads: int) -> dict:
     the place changes no number (whether a cache was cold or warm is recorded with each job), and where a checkout,
     the temp folder or a home folder lies must not make a stored result look different."""
     env = {k: "<a path>" if isinstance(v, str) and _is_path(v) else v for k, v in fp["environment"].items()}
-    return {"machine_id": fp["machine_id"], "python": fp["python"]["version"], "packages": fp["packages"],
-            "environment": env, "threads": threads}
+    return {
+        "machine_id": fp["machine_id"],
+        "python": fp["python"]["version"],
+        "packages": fp["packages"],
+        "environment": env,
+        "threads": threads,
+    }
 
 
 def _threads(threads: int | str, cpus: int | None) -> int:
@@ -42,10 +47,18 @@ def job_key(job: Job, env_key: dict, code: str, tools: dict | None = None, noteb
     experiment = EXPERIMENTS[job.experiment]
     notebook = notebook or hashlib.sha256(experiment.notebook_path.read_bytes()).hexdigest()
     used = {t: (tools or {}).get(t) for t in experiment.tools}
-    payload = json.dumps({"job": job.notebook_parameters(), "experiment": job.experiment,
-                          "notebook": notebook, "code": code,
-                          "env": env_key, "schema_version": SCHEMA_VERSION, **({"tools": used} if used else {})},
-                         sort_keys=True)
+    payload = json.dumps(
+        {
+            "job": job.notebook_parameters(),
+            "experiment": job.experiment,
+            "notebook": notebook,
+            "code": code,
+            "env": env_key,
+            "schema_version": SCHEMA_VERSION,
+            **({"tools": used} if used else {}),
+        },
+        sort_keys=True,
+    )
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -54,7 +67,9 @@ class Inputs:
     """The inputs of every job of a profile on this machine, computed once (nothing is imported or measured)."""
 
     fingerprint: dict = field(metadata={"help": "this machine's fingerprint (fwbench.measure.fingerprint)"})
-    code: dict[str, dict[str, str]] = field(metadata={"help": "experiment -> source file -> sha256 of what its jobs run"})
+    code: dict[str, dict[str, str]] = field(
+        metadata={"help": "experiment -> source file -> sha256 of what its jobs run"}
+    )
     notebooks: dict[str, str] = field(metadata={"help": "experiment -> sha256 of its notebook"})
     environments: dict[str, dict] = field(metadata={"help": "threads as the profile says them -> environment key"})
     keys: dict[str, str] = field(metadata={"help": "job id -> job key"})
@@ -72,8 +87,13 @@ class Inputs:
 
     def key_of(self, job: Job) -> str:
         """The key of any job of these experiments and threads (a replacement process is not in the profile)."""
-        return job_key(job, self.environments[str(job.threads)], digest(self.code[job.experiment]),
-                       self.fingerprint.get("tools"), self.notebooks[job.experiment])
+        return job_key(
+            job,
+            self.environments[str(job.threads)],
+            digest(self.code[job.experiment]),
+            self.fingerprint.get("tools"),
+            self.notebooks[job.experiment],
+        )
 
     def manifest_entry(self) -> dict:
         """What a run stores so that a later `plan` can say which input changed."""

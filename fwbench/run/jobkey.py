@@ -29,8 +29,11 @@ def _resolve(name: str) -> tuple[Path | None, bool]:
     """(source file, is_package) of a dotted fwbench name, or (None, False) if it names no module."""
     parts = name.split(".")
     # fwbench.experiments is the top-level experiments/ folder (fwbench/__init__.py says why).
-    base = (ROOT / "experiments").joinpath(*parts[2:]) if parts[:2] == ["fwbench", "experiments"] else \
-        ROOT.joinpath(*parts)
+    base = (
+        (ROOT / "experiments").joinpath(*parts[2:])
+        if parts[:2] == ["fwbench", "experiments"]
+        else ROOT.joinpath(*parts)
+    )
     if (base / "__init__.py").is_file():
         return base / "__init__.py", True
     if base.with_suffix(".py").is_file():
@@ -119,8 +122,11 @@ def used_files(roots: set[str]) -> set[Path]:
         todo.extend(".".join(parts[:i]) for i in range(1, len(parts)))
         todo.extend(_imports(path))
         if is_package and _is_registry(path):
-            todo.extend(".".join(p.relative_to(ROOT).with_suffix("").parts) for p in path.parent.rglob("*.py")
-                        if p.name != "__init__.py")
+            todo.extend(
+                ".".join(p.relative_to(ROOT).with_suffix("").parts)
+                for p in path.parent.rglob("*.py")
+                if p.name != "__init__.py"
+            )
     return files
 
 

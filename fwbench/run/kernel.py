@@ -18,9 +18,12 @@ def ensure_kernelspec(root: Path) -> Path:
     """
     spec_dir = Path(root) / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": [sys.executable, "-m", "fwbench.run.kernel_launcher", "-f", "{connection_file}"],
-            "display_name": f"fwbench ({Path(sys.prefix).name})", "language": "python",
-            "metadata": {"debugger": False}}
+    spec = {
+        "argv": [sys.executable, "-m", "fwbench.run.kernel_launcher", "-f", "{connection_file}"],
+        "display_name": f"fwbench ({Path(sys.prefix).name})",
+        "language": "python",
+        "metadata": {"debugger": False},
+    }
     path = spec_dir / "kernel.json"
     if not path.exists() or json.loads(path.read_text()) != spec:
         path.write_text(json.dumps(spec, indent=1))

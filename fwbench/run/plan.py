@@ -44,8 +44,11 @@ def _why(job: Job, inputs: Inputs, history: list[tuple[dict, dict]]) -> tuple[st
         if not earlier:
             return "new: never measured on this machine", ()
         _, stored = earlier[-1]
-        keys = sorted(k for k in set(stored.get("params", {})) | set(job.params)
-                      if stored.get("params", {}).get(k) != job.params.get(k))
+        keys = sorted(
+            k
+            for k in set(stored.get("params", {})) | set(job.params)
+            if stored.get("params", {}).get(k) != job.params.get(k)
+        )
         return f"parameters changed: {', '.join(keys) or 'their values'}", ()
     manifest, stored = same_id[-1]
     if stored["status"] == "failed":
@@ -64,8 +67,11 @@ def _why(job: Job, inputs: Inputs, history: list[tuple[dict, dict]]) -> tuple[st
     if env_then != env_now:
         what = sorted(k for k in set(env_then or {}) | set(env_now) if (env_then or {}).get(k) != env_now.get(k))
         if "packages" in what and env_then:
-            pkgs = sorted(p for p in set(env_then["packages"]) | set(env_now["packages"])
-                          if env_then["packages"].get(p) != env_now["packages"].get(p))
+            pkgs = sorted(
+                p
+                for p in set(env_then["packages"]) | set(env_now["packages"])
+                if env_then["packages"].get(p) != env_now["packages"].get(p)
+            )
             what = [w if w != "packages" else f"packages ({', '.join(pkgs)})" for w in what]
         reasons.append(f"environment changed: {', '.join(what)}")
     if not reasons:
@@ -82,8 +88,12 @@ def plan(profile: Profile, store: Store, force: bool = False, stored: list | Non
     done = reusable_results(runs, imported)
     if stored is not None:
         stored.extend(newest_results(runs, imported, inputs.fingerprint["machine_id"]).values())
-    history = [(run.manifest, job) for run in sorted(runs, key=lambda r: r.run_id) if run.run_id not in imported
-               for job in run.jobs]
+    history = [
+        (run.manifest, job)
+        for run in sorted(runs, key=lambda r: r.run_id)
+        if run.run_id not in imported
+        for job in run.jobs
+    ]
     planned = []
     for job in profile.jobs:
         if not force and inputs.keys[job.job_id] in done:
@@ -112,11 +122,16 @@ def describe(planned: list[Planned]) -> list[str]:
     runs = sum(p.action == "run" for p in planned)
     cap = max((p.job.replacements for p in planned), default=0)
     later = f"; then up to {cap} replacement processes per cell whose series come out unstable" if cap else ""
-    grow = {p.job.cell_id: p.job.max_processes - sum(q.job.cell_id == p.job.cell_id for q in planned)
-            for p in planned if p.job.max_processes}
+    grow = {
+        p.job.cell_id: p.job.max_processes - sum(q.job.cell_id == p.job.cell_id for q in planned)
+        for p in planned
+        if p.job.max_processes
+    }
     if grow:
-        later += (f"; then, in {len(grow)} cells of sequential designs, up to {sum(grow.values())} more processes in "
-                  f"all, one per cell and round while a comparison is undecided")
+        later += (
+            f"; then, in {len(grow)} cells of sequential designs, up to {sum(grow.values())} more processes in "
+            f"all, one per cell and round while a comparison is undecided"
+        )
     lines.append(f"fwbench: plan: {runs} to run, {len(planned) - runs} reused, {len(planned)} jobs{later}")
     return lines
 
@@ -131,15 +146,20 @@ def plan_classes(targets: list, store: Store, force: bool = False) -> list[tuple
     for target in targets:
         inputs = Inputs.of(target.jobs, target.fingerprint, cpus=target.cpus)
         machine = target.fingerprint["machine_id"]
-        history = [(run.manifest, job) for run in sorted(runs, key=lambda r: r.run_id)
-                   if run.run_id not in imported and run.manifest.get("machine_id") == machine for job in run.jobs]
+        history = [
+            (run.manifest, job)
+            for run in sorted(runs, key=lambda r: r.run_id)
+            if run.run_id not in imported and run.manifest.get("machine_id") == machine
+            for job in run.jobs
+        ]
         planned = []
         for job in target.jobs:  # as `plan` does for this machine
             if not force and inputs.keys[job.job_id] in done:
                 planned.append(Planned(job, "reuse"))
             else:
-                planned.append(Planned(job, "run", "--force") if force else Planned(job, "run", *_why(
-                    job, inputs, history)))
+                planned.append(
+                    Planned(job, "run", "--force") if force else Planned(job, "run", *_why(job, inputs, history))
+                )
         out.append((target, planned))
     return out
 
@@ -149,9 +169,11 @@ def describe_classes(by_class: list[tuple[object, list[Planned]]]) -> list[str]:
     lines = []
     for target, planned in by_class:
         fp = target.fingerprint
-        lines.append(f"fwbench: plan: class {target.hardware_class}: machine {fp['machine_id']} "
-                     f"({fp.get('machine_label') or 'unlabelled'}), {len((target.record or {}).get('nodes', ()))} "
-                     f"node(s)")
+        lines.append(
+            f"fwbench: plan: class {target.hardware_class}: machine {fp['machine_id']} "
+            f"({fp.get('machine_label') or 'unlabelled'}), {len((target.record or {}).get('nodes', ()))} "
+            f"node(s)"
+        )
         lines.extend(describe(planned))
     if not by_class:
         lines.append("fwbench: plan: no class of the cluster runs any of the profile's jobs")

@@ -56,11 +56,15 @@ class RayExecutor:
             # Connecting starts nothing (no dashboard); the workers' output stays in their logs.
             ray.init(address=self.address, log_to_driver=False, logging_level="WARNING", configure_logging=False)
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise StoreError(f"cannot reach a Ray cluster at {self.address}: "
-                             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+            raise StoreError(
+                f"cannot reach a Ray cluster at {self.address}: "
+                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            ) from None
         try:
-            self._tasks = {name: ray.remote(max_calls=1, num_cpus=0, max_retries=0)(getattr(ray_task, name))
-                           for name in ("describe_node", "node_load", "run_job", "clean_run")}
+            self._tasks = {
+                name: ray.remote(max_calls=1, num_cpus=0, max_retries=0)(getattr(ray_task, name))
+                for name in ("describe_node", "node_load", "run_job", "clean_run")
+            }
             yield
         finally:
             ray.shutdown()
@@ -84,11 +88,15 @@ class RayExecutor:
             if not node.get("Alive") or not resources.get(SLOT):
                 continue
             if CLASS_LABEL not in labels:
-                raise InputError(f"Ray node {node['NodeID'][:8]} has a measuring slot ({SLOT}) but no '{CLASS_LABEL}' "
-                                 f"label: start it with --labels {CLASS_LABEL}=<hardware class>")
+                raise InputError(
+                    f"Ray node {node['NodeID'][:8]} has a measuring slot ({SLOT}) but no '{CLASS_LABEL}' "
+                    f"label: start it with --labels {CLASS_LABEL}=<hardware class>"
+                )
             if resources[SLOT] != 1:
-                raise InputError(f"Ray node {node['NodeID'][:8]} advertises {resources[SLOT]:g} measuring slots: "
-                                 f"a node measures one benchmark at a time, give it {SLOT}: 1")
+                raise InputError(
+                    f"Ray node {node['NodeID'][:8]} advertises {resources[SLOT]:g} measuring slots: "
+                    f"a node measures one benchmark at a time, give it {SLOT}: 1"
+                )
             if hardware_class is None or labels[CLASS_LABEL] == hardware_class:
                 out.append(node)
         return out
@@ -97,37 +105,59 @@ class RayExecutor:
         ray = _ray()
         nodes = self.nodes()
         if not nodes:
-            raise InputError(f"no node of the Ray cluster at {self.address} has a measuring slot: start measuring "
-                             f"nodes with --resources '{{\"{SLOT}\": 1}}' --labels {CLASS_LABEL}=<hardware class>")
+            raise InputError(
+                f"no node of the Ray cluster at {self.address} has a measuring slot: start measuring "
+                f"nodes with --resources '{{\"{SLOT}\": 1}}' --labels {CLASS_LABEL}=<hardware class>"
+            )
         classes = sorted({n["Labels"][CLASS_LABEL] for n in nodes})
         pinned = sorted({c for job in profile.jobs for c in job.classes} - set(classes))
         if pinned:
-            raise InputError(f"the profile pins jobs to hardware class(es) {', '.join(pinned)}, which no live node of "
-                             f"the cluster has (it has: {', '.join(classes)})")
+            raise InputError(
+                f"the profile pins jobs to hardware class(es) {', '.join(pinned)}, which no live node of "
+                f"the cluster has (it has: {', '.join(classes)})"
+            )
         experiments = sorted({job.experiment for job in profile.jobs})
         # Every node describes itself in a slot of its own, all at once: a class is refused if its nodes differ.
         described = self._on_each(nodes, "describe_node", experiments)
         mine = {n: code_files(EXPERIMENTS[n].measure_module, EXPERIMENTS[n].notebook_path) for n in experiments}
         targets = []
         for hardware_class in classes:
-            members = sorted((d for d, n in zip(described, nodes) if n["Labels"][CLASS_LABEL] == hardware_class),
-                             key=lambda d: d["node_id"])
+            members = sorted(
+                (d for d, n in zip(described, nodes) if n["Labels"][CLASS_LABEL] == hardware_class),
+                key=lambda d: d["node_id"],
+            )
             for d in members:
                 _same_build(d, mine, hardware_class)
             kinds = sorted({d["fingerprint"]["machine_id"] for d in members})
             if len(kinds) > 1:
-                raise InputError(f"hardware class {hardware_class} holds different machines ({', '.join(kinds)}): "
-                                 f"give each kind of machine a class of its own")
+                raise InputError(
+                    f"hardware class {hardware_class} holds different machines ({', '.join(kinds)}): "
+                    f"give each kind of machine a class of its own"
+                )
             first = members[0]
-            jobs = tuple(job for job in parse_profile(profile.source, profile.name, gpu=first["gpu"]).jobs
-                         if not job.classes or hardware_class in job.classes)
+            jobs = tuple(
+                job
+                for job in parse_profile(profile.source, profile.name, gpu=first["gpu"]).jobs
+                if not job.classes or hardware_class in job.classes
+            )
             if not jobs:
                 continue
-            targets.append(Target(
-                first["fingerprint"], jobs, hardware_class=hardware_class, cpus=first["cpus"],
-                load=_Load(self, hardware_class, first["load"]),
-                record={"name": "ray", "ray_version": ray.__version__, "hardware_class": hardware_class,
-                        "nodes": [d["node_id"] for d in members], **first["undone"]}))
+            targets.append(
+                Target(
+                    first["fingerprint"],
+                    jobs,
+                    hardware_class=hardware_class,
+                    cpus=first["cpus"],
+                    load=_Load(self, hardware_class, first["load"]),
+                    record={
+                        "name": "ray",
+                        "ray_version": ray.__version__,
+                        "hardware_class": hardware_class,
+                        "nodes": [d["node_id"] for d in members],
+                        **first["undone"],
+                    },
+                )
+            )
         return targets
 
     def _on_each(self, nodes: list[dict], name: str, *args) -> list:
@@ -144,8 +174,10 @@ class RayExecutor:
         try:
             return ray.get(list(refs))
         except ray.exceptions.RayError as exc:
-            raise StoreError(f"a Ray node could not describe itself ({type(exc).__name__}: "
-                             f"{(str(exc).splitlines() or [''])[0][:300]})") from None
+            raise StoreError(
+                f"a Ray node could not describe itself ({type(exc).__name__}: "
+                f"{(str(exc).splitlines() or [''])[0][:300]})"
+            ) from None
 
     def lane(self, target: Target, run_id: str, keep) -> "RayLane":
         return RayLane(self, target, run_id)
@@ -163,9 +195,11 @@ def _same_build(described: dict, mine: dict, hardware_class: str) -> None:
         theirs = described["code"].get(name, {})
         differ = sorted(p for p in set(files) | set(theirs) if files.get(p) != theirs.get(p))
         if differ:
-            raise InputError(f"node {described['node_id'][:8]} ({hardware_class}) has other fwbench source than this "
-                             f"driver ({', '.join(differ[:3])}{' ...' if len(differ) > 3 else ''}): check out the "
-                             f"same commit on every node")
+            raise InputError(
+                f"node {described['node_id'][:8]} ({hardware_class}) has other fwbench source than this "
+                f"driver ({', '.join(differ[:3])}{' ...' if len(differ) > 3 else ''}): check out the "
+                f"same commit on every node"
+            )
 
 
 class _Load:
@@ -216,21 +250,29 @@ class RayLane:
             self.ready.append((handle, self._no_node(job, lost)))
             return
         ref = self.executor.task("run_job", hardware_class=self.hardware_class).remote(
-            job, self.run_id, self.hardware_class)
+            job, self.run_id, self.hardware_class
+        )
         self.in_flight[ref] = (handle, job, tries, lost)
 
     def _no_node(self, job, lost: str) -> Outcome:
         """The job's class has no live node left: it fails now rather than wait for one (Ray would wait forever)."""
         gone = self.executor.lost(self.seen)
-        return self._failed(job, f"no node of hardware class {self.hardware_class} is alive"
-                                 + (f" (lost: {', '.join(n[:12] for n in gone)})" if gone else "")
-                                 + (f"; {lost}" if lost else ""))
+        return self._failed(
+            job,
+            f"no node of hardware class {self.hardware_class} is alive"
+            + (f" (lost: {', '.join(n[:12] for n in gone)})" if gone else "")
+            + (f"; {lost}" if lost else ""),
+        )
 
     def _failed(self, job, message: str) -> Outcome:
         now = _now()
         error = {"type": "NodeLost", "message": message, "traceback": ""}
-        return Outcome({**_failure_doc(job, error), "status": "failed", "duration_s": 0.0}, now, now,
-                       executor={"name": "ray", "hardware_class": self.hardware_class})
+        return Outcome(
+            {**_failure_doc(job, error), "status": "failed", "duration_s": 0.0},
+            now,
+            now,
+            executor={"name": "ray", "hardware_class": self.hardware_class},
+        )
 
     def wait(self) -> tuple[int, Outcome]:
         ray = _ray()
@@ -273,6 +315,8 @@ class RayLane:
             ray.cancel(ref, force=True)
         self.in_flight.clear()
         with contextlib.suppress(ray.exceptions.RayError, InputError):
-            refs = [self.executor.task("clean_run", node_id=n["NodeID"]).remote(self.run_id)
-                    for n in self.executor.nodes(self.hardware_class)]
+            refs = [
+                self.executor.task("clean_run", node_id=n["NodeID"]).remote(self.run_id)
+                for n in self.executor.nodes(self.hardware_class)
+            ]
             ray.get(refs, timeout=120)

@@ -24,8 +24,16 @@ from fwbench.run.runner import TEMP_VARS, _failure_doc, _machine_lock_path, _now
 #: Variables Ray sets in its workers: OMP_NUM_THREADS (to the task's CPUs, 1 for ours) and each accelerator's
 #: visibility (to the task's GPUs). A job's threads and devices are fwbench's to set (fwbench.measure.env), from the
 #: node as its owner left it, so each goes back to the value the node's raylet has, and the job records the change.
-RAY_SETS = ("OMP_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES",
-            "ONEAPI_DEVICE_SELECTOR", "NEURON_RT_VISIBLE_CORES", "TPU_VISIBLE_CHIPS", "HABANA_VISIBLE_MODULES")
+RAY_SETS = (
+    "OMP_NUM_THREADS",
+    "CUDA_VISIBLE_DEVICES",
+    "ROCR_VISIBLE_DEVICES",
+    "HIP_VISIBLE_DEVICES",
+    "ONEAPI_DEVICE_SELECTOR",
+    "NEURON_RT_VISIBLE_CORES",
+    "TPU_VISIBLE_CHIPS",
+    "HABANA_VISIBLE_MODULES",
+)
 #: A node's folders of one run (cells' temporary folders and compiler caches, jobs' work folders) start so; a short
 #: name, since Unix socket paths made in a cell's temporary folder must stay under 108 bytes.
 ROOT_PREFIX = "fwbr-"
@@ -76,8 +84,12 @@ def _clear_stale() -> None:
     """Remove this user's run folders that a killed driver left on this node (untouched for STALE_S)."""
     for path in Path(tempfile.gettempdir()).glob(f"{ROOT_PREFIX}*"):
         try:
-            if (path.is_dir() and not path.is_symlink() and path.lstat().st_uid == os.getuid()
-                    and time.time() - path.stat().st_mtime > STALE_S):
+            if (
+                path.is_dir()
+                and not path.is_symlink()
+                and path.lstat().st_uid == os.getuid()
+                and time.time() - path.stat().st_mtime > STALE_S
+            ):
                 shutil.rmtree(path, ignore_errors=True)
         except OSError:
             continue
@@ -88,11 +100,16 @@ def describe_node(experiments: list[str]) -> dict:
     whether `devices: [auto]` finds a GPU, and what other programs take from its CPUs now."""
     undone = undo_ray_settings()
     _clear_stale()
-    return {"node_id": _node_id(), "fingerprint": fingerprint.collect(), "undone": undone,
-            "code": {n: code_files(EXPERIMENTS[n].measure_module, EXPERIMENTS[n].notebook_path) for n in experiments},
-            "notebooks": {n: hashlib.sha256(EXPERIMENTS[n].notebook_path.read_bytes()).hexdigest()
-                          for n in experiments},
-            "cpus": len(available_cpus()), "gpu": visible_gpu(), "load": threads.machine_load()}
+    return {
+        "node_id": _node_id(),
+        "fingerprint": fingerprint.collect(),
+        "undone": undone,
+        "code": {n: code_files(EXPERIMENTS[n].measure_module, EXPERIMENTS[n].notebook_path) for n in experiments},
+        "notebooks": {n: hashlib.sha256(EXPERIMENTS[n].notebook_path.read_bytes()).hexdigest() for n in experiments},
+        "cpus": len(available_cpus()),
+        "gpu": visible_gpu(),
+        "load": threads.machine_load(),
+    }
 
 
 def node_load() -> dict:
@@ -122,9 +139,15 @@ def run_job(job: Job, run_id: str, hardware_class: str) -> dict:
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True)
             body = execute_job(job, work, work / "executed.ipynb", cell / "cache")
-            out.update(notebook=read_text(work / "executed.ipynb"), log=read_text(work / "kernel.log"),
-                       artifacts={p.relative_to(work / "artifacts").as_posix(): p.read_bytes()
-                                  for p in sorted((work / "artifacts").rglob("*")) if p.is_file()})
+            out.update(
+                notebook=read_text(work / "executed.ipynb"),
+                log=read_text(work / "kernel.log"),
+                artifacts={
+                    p.relative_to(work / "artifacts").as_posix(): p.read_bytes()
+                    for p in sorted((work / "artifacts").rglob("*"))
+                    if p.is_file()
+                },
+            )
             shutil.rmtree(work, ignore_errors=True)
     except StoreError as exc:  # another fwbench runner measures on this node: a result, with its reason
         body = {**_failure_doc(job, error_of(exc)), "status": "failed", "duration_s": 0.0}
@@ -133,8 +156,15 @@ def run_job(job: Job, run_id: str, hardware_class: str) -> dict:
         # no result, and the driver runs it again elsewhere as for a lost node (fwbench.run.ray_executor.RayLane).
         return {"lost": f"its node was lost mid-job (node {record['node_id'][:12]}: its raylet ended during the job)"}
     scrub = privacy.scrubber(scratch=root)
-    return {"body": scrub(body), "started": started, "finished": _now(), "notebook": scrub(out["notebook"]),
-            "log": scrub(out["log"]), "artifacts": out["artifacts"], "executor": scrub(record)}
+    return {
+        "body": scrub(body),
+        "started": started,
+        "finished": _now(),
+        "notebook": scrub(out["notebook"]),
+        "log": scrub(out["log"]),
+        "artifacts": out["artifacts"],
+        "executor": scrub(record),
+    }
 
 
 def clean_run(run_id: str) -> None:

@@ -31,8 +31,11 @@ def short_series(docs: list[dict], wanted: int) -> list[str]:
             continue
         for key, steady in series_health(doc).items():
             stable[key] = stable.get(key, 0) + steady
-    return [f"{v} {phase} b{batch}: {n} of {wanted} stable" for (v, phase, batch), n in sorted(stable.items(), key=str)
-            if n < wanted]
+    return [
+        f"{v} {phase} b{batch}: {n} of {wanted} stable"
+        for (v, phase, batch), n in sorted(stable.items(), key=str)
+        if n < wanted
+    ]
 
 
 @dataclass
@@ -73,8 +76,12 @@ class Replacements:
             job = dataclasses.replace(template, process=process)
             stored = self.newest.get(job.job_id)
             # A replacement of this cell as it stands, ok or not (a failed one counts toward the cap, so rounds end).
-            if not (stored and stored[1].get("job_key") == self.key_of(job)
-                    and isinstance(stored[1].get("replacement"), dict) and is_current(stored[1], current)):
+            if not (
+                stored
+                and stored[1].get("job_key") == self.key_of(job)
+                and isinstance(stored[1].get("replacement"), dict)
+                and is_current(stored[1], current)
+            ):
                 break
             docs.append(stored[1])
             process += 1
@@ -82,8 +89,10 @@ class Replacements:
         short = short_series(docs, sum(doc["status"] == "ok" for doc in docs[:first]))
         if not short or process >= first + cap:
             return None
-        self.added[job.job_id] = {"for": [{"run_id": self.newest[j.job_id][0], "job_id": j.job_id} for j in planned],
-                                  "short": short}
+        self.added[job.job_id] = {
+            "for": [{"run_id": self.newest[j.job_id][0], "job_id": j.job_id} for j in planned],
+            "short": short,
+        }
         return job
 
     def after_busy(self, job: Job) -> bool:

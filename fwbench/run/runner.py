@@ -59,10 +59,11 @@ class Summary:
     def line(self) -> str:
         where = f"run {self.run_id}" if self.run_id else "no new run"
         replaced = f", {self.replacements} of the executed replacing unstable processes" if self.replacements else ""
-        grown = (f", {self.extended} of them added to cells whose comparisons were still open" if self.extended
-                 else "")
-        return (f"fwbench: {self.executed} executed, {self.reused} reused, {self.failed} failed, "
-                f"{self.skipped} skipped{replaced}{grown} ({where})")
+        grown = f", {self.extended} of them added to cells whose comparisons were still open" if self.extended else ""
+        return (
+            f"fwbench: {self.executed} executed, {self.reused} reused, {self.failed} failed, "
+            f"{self.skipped} skipped{replaced}{grown} ({where})"
+        )
 
     @classmethod
     def merged(cls, summaries: list["Summary"]) -> "Summary":
@@ -89,8 +90,9 @@ def machine_lock(path: Path):
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise StoreError("another fwbench runner is measuring on this machine; "
-                             "run one benchmark at a time") from None
+            raise StoreError(
+                "another fwbench runner is measuring on this machine; run one benchmark at a time"
+            ) from None
         yield
 
 
@@ -127,8 +129,9 @@ def clean_leftovers(scratch: Path) -> list[Path]:
     removal to a later run.) Folders named before owners were named in them are left alone: nothing says whose.
     """
     found = [(p, _WORK_OWNER.search(p.name)) for p in _entries(scratch / "work")]
-    found += [(p, _CELL_OWNER.match(p.name)) for p in _entries(Path(tempfile.gettempdir()))
-              if p.name.startswith(CELL_PREFIX)]
+    found += [
+        (p, _CELL_OWNER.match(p.name)) for p in _entries(Path(tempfile.gettempdir())) if p.name.startswith(CELL_PREFIX)
+    ]
     removed = []
     for path, owner in found:
         if owner is None or int(owner.group(1)) == os.getpid() or process_alive(int(owner.group(1))):
@@ -181,7 +184,8 @@ class CellTemps:
     def env(self, index: int, job):
         """Run the job at position `index` with TMPDIR (TEMP, TMP) at its cell's folder."""
         path = self._dirs.get(job.cell_id) or self._dirs.setdefault(
-            job.cell_id, tempfile.mkdtemp(prefix=f"{CELL_PREFIX}{os.getpid()}-"))
+            job.cell_id, tempfile.mkdtemp(prefix=f"{CELL_PREFIX}{os.getpid()}-")
+        )
         saved = {name: os.environ.get(name) for name in TEMP_VARS}
         os.environ.update({name: path for name in TEMP_VARS})
         try:
@@ -224,9 +228,16 @@ def execute_job(job: Job, work: Path, notebook_out: Path, cache_dir: Path) -> di
     config = Config({"KernelManager": {"connection_file": str(work / "kernel-connection.json")}})
     try:
         papermill.execute_notebook(
-            str(EXPERIMENTS[job.experiment].notebook_path), str(notebook_out), parameters=params,
-            kernel_name=KERNEL_NAME, execution_timeout=job.timeout_s, progress_bar=False,
-            log_output=False, cwd=str(work), config=config)
+            str(EXPERIMENTS[job.experiment].notebook_path),
+            str(notebook_out),
+            parameters=params,
+            kernel_name=KERNEL_NAME,
+            execution_timeout=job.timeout_s,
+            progress_bar=False,
+            log_output=False,
+            cwd=str(work),
+            config=config,
+        )
         body = read_json(output_json)
         body.setdefault("error", None)
         status = "ok"
@@ -307,9 +318,19 @@ class LocalLane:
         # Shared by the cell's processes: the first compiles into it, later ones find it warm.
         with self.temps.env(index, job):
             body = execute_job(job, work, nb_tmp, self.work_root / "cache" / job.cell_id)
-        self.finished.append((job.job_id, Outcome(
-            body, started, _now(), notebook=read_text(nb_tmp), log=read_text(work / "kernel.log"),
-            artifacts_dir=work / "artifacts" if (work / "artifacts").is_dir() else None)))
+        self.finished.append(
+            (
+                job.job_id,
+                Outcome(
+                    body,
+                    started,
+                    _now(),
+                    notebook=read_text(nb_tmp),
+                    log=read_text(work / "kernel.log"),
+                    artifacts_dir=work / "artifacts" if (work / "artifacts").is_dir() else None,
+                ),
+            )
+        )
         return job.job_id
 
     def wait(self) -> tuple[str, Outcome]:
@@ -406,11 +427,23 @@ def _run_target(target: Target, shared: _Shared) -> Summary:
     run_id = f"{stamp}-{fp['machine_id']}" + (f"-{target.hardware_class}" if target.hardware_class else "")
     summary.run_id = run_id
     manifest = {
-        "schema_version": SCHEMA_VERSION, "kind": "run", "run_id": run_id,
-        "machine_id": fp["machine_id"], "machine_label": fp["machine_label"], "fingerprint": fp,
-        "profile": {"name": profile.name, "description": profile.description, "source": profile.source,
-                    "seed": profile.seed},
-        "status": "running", "started": _now(), "finished": None, "code_hash": code, "load_at_start": load,
+        "schema_version": SCHEMA_VERSION,
+        "kind": "run",
+        "run_id": run_id,
+        "machine_id": fp["machine_id"],
+        "machine_label": fp["machine_label"],
+        "fingerprint": fp,
+        "profile": {
+            "name": profile.name,
+            "description": profile.description,
+            "source": profile.source,
+            "seed": profile.seed,
+        },
+        "status": "running",
+        "started": _now(),
+        "finished": None,
+        "code_hash": code,
+        "load_at_start": load,
         "inputs": inputs.manifest_entry(),  # what `plan` compares with to say why a job runs again
         # In execution order: each process round in its seeded random order, then any replacement processes.
         "jobs": [j.job_id for j in todo],
@@ -419,16 +452,24 @@ def _run_target(target: Target, shared: _Shared) -> Summary:
         **({"executor": target.record} if target.record else {}),
     }
     store.write_manifest(scrub(manifest))
-    lane = shared.executor.lane(target, run_id, keep=lambda cell_id: replacements.next_for(cell_id) is not None
-                                or extensions.may_grow(cell_id))
+    lane = shared.executor.lane(
+        target, run_id, keep=lambda cell_id: replacements.next_for(cell_id) is not None or extensions.may_grow(cell_id)
+    )
     status = "interrupted"
     try:
         _run_jobs(todo, (replacements, extensions), run_id, store, lane, target, options, summary, manifest, scrub)
         status = "complete"
     finally:
-        manifest.update(status=status, finished=_now(),
-                        counts={"executed": summary.executed, "reused": summary.reused,
-                                "failed": summary.failed, "skipped": summary.skipped})
+        manifest.update(
+            status=status,
+            finished=_now(),
+            counts={
+                "executed": summary.executed,
+                "reused": summary.reused,
+                "failed": summary.failed,
+                "skipped": summary.skipped,
+            },
+        )
         store.write_manifest(scrub(manifest))
         lane.close()
     return summary
@@ -456,15 +497,23 @@ def _close_abandoned(runs, store: Store, scrub) -> None:
     """
     for run in runs:
         if run.manifest["status"] == "running":
-            run.manifest.update(status="interrupted", finished=None,
-                                counts={"executed": len(run.jobs)}, note="runner was killed; closed by the next run")
+            run.manifest.update(
+                status="interrupted",
+                finished=None,
+                counts={"executed": len(run.jobs)},
+                note="runner was killed; closed by the next run",
+            )
             store.write_manifest(scrub(run.manifest))
 
 
 def newest_results(runs, imported: dict, machine_id: str) -> dict[str, tuple[str, dict]]:
     """job id -> (run id, stored job) of the newest result of every job measured on this machine into this store."""
-    return {job["job_id"]: (run.run_id, job) for run in sorted(runs, key=lambda r: r.run_id)
-            if run.run_id not in imported and run.manifest["machine_id"] == machine_id for job in run.jobs}
+    return {
+        job["job_id"]: (run.run_id, job)
+        for run in sorted(runs, key=lambda r: r.run_id)
+        if run.run_id not in imported and run.manifest["machine_id"] == machine_id
+        for job in run.jobs
+    }
 
 
 def _run_jobs(todo, added, run_id, store, lane, target, options, summary, manifest, scrub) -> None:
@@ -499,8 +548,11 @@ def _replacement_round(replacements, target: Target) -> list:
     if warning:
         # These replace series measured on a busy machine; started while other programs still hold the
         # CPUs they would be measured on a busy machine too. The next run starts them instead.
-        print(f"fwbench: not starting {len(busy)} replacement process(es) for series measured on a busy "
-              f"machine now: " + warning.removeprefix("fwbench: warning: "), file=sys.stderr)
+        print(
+            f"fwbench: not starting {len(busy)} replacement process(es) for series measured on a busy "
+            f"machine now: " + warning.removeprefix("fwbench: warning: "),
+            file=sys.stderr,
+        )
         batch = [job for job in batch if job not in busy]
         for job in busy:
             replacements.added.pop(job.job_id, None)
@@ -511,8 +563,13 @@ def _run_each(batch, added, run_id, store, lane, target, options, summary, unava
     """The batch's jobs, as many at once as the lane runs (one on this machine), each filed as it finishes."""
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(batch), desc=target.hardware_class or "fwbench", unit="job", disable=not options.progress,
-               file=sys.stderr)
+    bar = tqdm(
+        total=len(batch),
+        desc=target.hardware_class or "fwbench",
+        unit="job",
+        disable=not options.progress,
+        file=sys.stderr,
+    )
     queue = list(enumerate(batch))
     running: dict = {}
     while queue or running:
@@ -520,8 +577,17 @@ def _run_each(batch, added, run_id, store, lane, target, options, summary, unava
             index, job = queue.pop(0)
             if job.cell_id in unavailable:
                 now = _now()
-                _file(index, job, Outcome(skipped_like(unavailable[job.cell_id], job), now, now), added, run_id,
-                      store, lane, summary, scrub)
+                _file(
+                    index,
+                    job,
+                    Outcome(skipped_like(unavailable[job.cell_id], job), now, now),
+                    added,
+                    run_id,
+                    store,
+                    lane,
+                    summary,
+                    scrub,
+                )
                 bar.update(1)
                 continue
             bar.set_postfix_str(f"{job.framework} {job.variant}")
@@ -541,11 +607,25 @@ def _file(index, job, outcome: Outcome, added, run_id, store, lane, summary, scr
     """One job's outcome into the store: validated, scrubbed, each file written atomically."""
     replacements, extensions = added
     body = outcome.body
-    doc = {**body, "schema_version": SCHEMA_VERSION, "kind": "job", "run_id": run_id,
-           "job_id": job.job_id, "job_key": replacements.key_of(job), "process": job.process,
-           "mode": body.get("mode", job.mode), "cell_id": job.cell_id, "experiment": job.experiment,
-           "framework": job.framework, "device": job.device, "workload": job.workload,
-           "variant": job.variant, "params": job.params, "started": outcome.started, "finished": outcome.finished}
+    doc = {
+        **body,
+        "schema_version": SCHEMA_VERSION,
+        "kind": "job",
+        "run_id": run_id,
+        "job_id": job.job_id,
+        "job_key": replacements.key_of(job),
+        "process": job.process,
+        "mode": body.get("mode", job.mode),
+        "cell_id": job.cell_id,
+        "experiment": job.experiment,
+        "framework": job.framework,
+        "device": job.device,
+        "workload": job.workload,
+        "variant": job.variant,
+        "params": job.params,
+        "started": outcome.started,
+        "finished": outcome.finished,
+    }
     if outcome.executor:  # which node ran it, and what the executor's own settings were that fwbench undid
         doc["executor"] = outcome.executor
     if job.job_id in replacements.added:  # which processes it was added for, and the series they lacked
@@ -557,8 +637,13 @@ def _file(index, job, outcome: Outcome, added, run_id, store, lane, summary, scr
     try:
         validate_job(doc)
     except StoreError as exc:  # the notebook wrote something malformed: keep it as a failure
-        doc.update(status="failed", records=[], samples={}, checks=[],
-                   error={"type": "StoreError", "message": str(exc), "traceback": ""})
+        doc.update(
+            status="failed",
+            records=[],
+            samples={},
+            checks=[],
+            error={"type": "StoreError", "message": str(exc), "traceback": ""},
+        )
     run_dir = store.run_dir(run_id)
     if outcome.notebook is not None:  # papermill's metadata names the paths it ran with; outputs hold tracebacks
         _store_notebook(outcome.notebook, run_dir / "notebooks" / f"{job.job_id}.ipynb", scrub)

@@ -62,8 +62,12 @@ class Extensions:
         process = len(planned)
         while process < planned[0].max_processes:
             stored = self.newest.get(dataclasses.replace(template, process=process).job_id)
-            if not (stored and stored[1].get("job_key") == self.key_of(dataclasses.replace(template, process=process))
-                    and isinstance(stored[1].get(ENTRY), dict) and is_current(stored[1], current)):
+            if not (
+                stored
+                and stored[1].get("job_key") == self.key_of(dataclasses.replace(template, process=process))
+                and isinstance(stored[1].get(ENTRY), dict)
+                and is_current(stored[1], current)
+            ):
                 break
             docs.append(stored[1])
             process += 1
@@ -92,8 +96,11 @@ class Extensions:
         if process >= planned[0].max_processes:
             return None
         job = dataclasses.replace(max(planned, key=lambda j: j.process), process=process)
-        self.added[job.job_id] = {"for": [{"run_id": self.newest[d["job_id"]][0], "job_id": d["job_id"]} for d in docs],
-                                  "look": len(docs), "open": reasons[cell_id][:2000]}
+        self.added[job.job_id] = {
+            "for": [{"run_id": self.newest[d["job_id"]][0], "job_id": d["job_id"]} for d in docs],
+            "look": len(docs),
+            "open": reasons[cell_id][:2000],
+        }
         return job
 
     def may_grow(self, cell_id: str) -> bool:

@@ -28,7 +28,7 @@ def build(spec):
         layer = model.get_layer(name)
         current = layer.get_weights()
         # Batch norm also owns moving mean/variance; they keep their fresh values (0 and 1).
-        layer.set_weights([init[k] for k in keys] + current[len(keys):])
+        layer.set_weights([init[k] for k in keys] + current[len(keys) :])
     return model
 
 
@@ -42,8 +42,9 @@ class _Builder:
 
     def dense(self, x, prefix, activation=None):
         name = prefix.replace("/", "_")
-        return self._layer(layers.Dense(self._units(prefix), activation=activation, name=name),
-                           f"{prefix}/w", f"{prefix}/b")(x)
+        return self._layer(
+            layers.Dense(self._units(prefix), activation=activation, name=name), f"{prefix}/w", f"{prefix}/b"
+        )(x)
 
     def _units(self, prefix):
         return self.spec.param_shapes()[f"{prefix}/w"][-1]
@@ -54,12 +55,16 @@ class _Builder:
             x = layers.ZeroPadding2D(pad)(x)
         filters = self.spec.param_shapes()[key][-1]
         kernel = self.spec.param_shapes()[key][0]
-        return self._layer(layers.Conv2D(filters, kernel, strides=stride, use_bias=False,
-                                         name=key.replace("/", "_")), key)(x)
+        return self._layer(
+            layers.Conv2D(filters, kernel, strides=stride, use_bias=False, name=key.replace("/", "_")), key
+        )(x)
 
     def bn(self, x, prefix):
-        return self._layer(layers.BatchNormalization(momentum=0.9, epsilon=NORM_EPS, name=prefix.replace("/", "_")),
-                           f"{prefix}/gamma", f"{prefix}/beta")(x)
+        return self._layer(
+            layers.BatchNormalization(momentum=0.9, epsilon=NORM_EPS, name=prefix.replace("/", "_")),
+            f"{prefix}/gamma",
+            f"{prefix}/beta",
+        )(x)
 
     def mlp(self, x):
         n = self.spec.n_layers
@@ -79,8 +84,11 @@ class _Builder:
         return self.dense(layers.GlobalAveragePooling2D()(x), "head")
 
     def layer_norm(self, x, prefix):
-        return self._layer(layers.LayerNormalization(epsilon=NORM_EPS, name=prefix.replace("/", "_")),
-                           f"{prefix}/gamma", f"{prefix}/beta")(x)
+        return self._layer(
+            layers.LayerNormalization(epsilon=NORM_EPS, name=prefix.replace("/", "_")),
+            f"{prefix}/gamma",
+            f"{prefix}/beta",
+        )(x)
 
     def transformer(self, x):
         s = self.spec
@@ -103,6 +111,7 @@ class _Builder:
         return self.dense(ops.mean(x, axis=1), "head")
 
     def rnn(self, x):
-        cell = self._layer(layers.SimpleRNN(self.spec.hidden, activation="tanh", name="rnn"),
-                           "rnn/w_ih", "rnn/w_hh", "rnn/b")
+        cell = self._layer(
+            layers.SimpleRNN(self.spec.hidden, activation="tanh", name="rnn"), "rnn/w_ih", "rnn/w_hh", "rnn/b"
+        )
         return self.dense(cell(x), "head")

@@ -45,8 +45,9 @@ class Keras(Runtime):
 
         spec = get_workload(json.loads(artifact.read_text())["workload"])
         model = self._model(artifact)
-        model.compile(optimizer=keras.optimizers.SGD(spec.lr),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        model.compile(
+            optimizer=keras.optimizers.SGD(spec.lr), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        )
         x, y = spec.batch(batch_size)
         # train_on_batch returns the loss as a Python float: the step has finished.
         return lambda: model.train_on_batch(x, y)

@@ -19,8 +19,9 @@ class Live(Runtime):
         from fwbench import frameworks
 
         if self.option not in frameworks.names():
-            raise ValueError(f"live runtime needs a framework option ({', '.join(frameworks.names())}), "
-                             f"got {self.option!r}")
+            raise ValueError(
+                f"live runtime needs a framework option ({', '.join(frameworks.names())}), got {self.option!r}"
+            )
 
     def version(self):
         from fwbench.frameworks import get_adapter

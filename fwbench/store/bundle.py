@@ -36,14 +36,21 @@ INDEX = "fwbench-bundle.json"
 SUFFIX = ".fwbundle"
 #: The only paths a bundle may hold besides its index; anything else rejects it.
 #: Always matched whole (fullmatch): a `$` would also match before a trailing newline.
-_MEMBER = re.compile(r"runs/(?P<run>[A-Za-z0-9][A-Za-z0-9_.+-]{0,199})/(?P<path>manifest\.json|"
-                     r"jobs/[A-Za-z0-9][A-Za-z0-9_.+-]{0,199}\.json|notebooks/[A-Za-z0-9][A-Za-z0-9_.+-]{0,199}\.ipynb|"
-                     r"logs/[A-Za-z0-9][A-Za-z0-9_.+-]{0,199}\.log)")
+_MEMBER = re.compile(
+    r"runs/(?P<run>[A-Za-z0-9][A-Za-z0-9_.+-]{0,199})/(?P<path>manifest\.json|"
+    r"jobs/[A-Za-z0-9][A-Za-z0-9_.+-]{0,199}\.json|notebooks/[A-Za-z0-9][A-Za-z0-9_.+-]{0,199}\.ipynb|"
+    r"logs/[A-Za-z0-9][A-Za-z0-9_.+-]{0,199}\.log)"
+)
 _RUN_PARTS = ("manifest.json", "jobs", "notebooks", "logs")
 #: Generous bounds that a corrupt or hostile archive cannot exceed (a full profile's run is ~30 MB): per kind
 #: of member (a kernel log or a notebook is never gigabytes), in all, and in number of members.
-MAX_MEMBER_BYTES = {"manifest.json": 4 * 2**20, "jobs": 64 * 2**20, "notebooks": 64 * 2**20, "logs": 16 * 2**20,
-                    INDEX: 16 * 2**20}
+MAX_MEMBER_BYTES = {
+    "manifest.json": 4 * 2**20,
+    "jobs": 64 * 2**20,
+    "notebooks": 64 * 2**20,
+    "logs": 16 * 2**20,
+    INDEX: 16 * 2**20,
+}
 MAX_TOTAL_BYTES = 1 * 2**30
 MAX_MEMBERS = 50_000
 #: A GNU long-name or PAX extended header is read whole by tarfile before anything else can look at it: one
@@ -58,6 +65,8 @@ def _member_limit(name: str) -> int:
     m = _MEMBER.fullmatch(name)
     kind = m.group("path").split("/")[0] if m else ""
     return MAX_MEMBER_BYTES.get(kind, 0)
+
+
 _FINGERPRINT_KEYS = ("machine_id", "machine_label", "hardware", "os", "python", "packages", "fwbench")
 
 
@@ -71,8 +80,10 @@ class ImportResult:
 
     def line(self, source) -> str:
         fixed = f" ({len(self.repaired)} of them now recorded as imported)" if self.repaired else ""
-        return (f"fwbench: imported {len(self.added)} run(s) ({self.jobs} jobs) from {Path(source).name}; "
-                f"{len(self.present)} already present{fixed}")
+        return (
+            f"fwbench: imported {len(self.added)} run(s) ({self.jobs} jobs) from {Path(source).name}; "
+            f"{len(self.present)} already present{fixed}"
+        )
 
 
 def _file_sha256(path: Path) -> str:
@@ -126,10 +137,16 @@ def pack(store: Store, out: Path, machines: list[str] | None = None, skipped: li
     chosen = [r for r in runs if "*" in wanted or r.manifest["machine_id"] in wanted]
     if not chosen:
         have = sorted({r.manifest["machine_id"] for r in runs}) or ["none"]
-        raise BundleError(f"no runs of machine {', '.join(sorted(wanted))} in {store.root} "
-                          f"(machines there: {', '.join(have)})")
-    index = {"schema_version": SCHEMA_VERSION, "kind": "bundle", "fwbench_version": __version__,
-             "machines": {r.manifest["machine_id"]: r.manifest["machine_label"] for r in chosen}, "runs": {}}
+        raise BundleError(
+            f"no runs of machine {', '.join(sorted(wanted))} in {store.root} (machines there: {', '.join(have)})"
+        )
+    index = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "bundle",
+        "fwbench_version": __version__,
+        "machines": {r.manifest["machine_id"]: r.manifest["machine_label"] for r in chosen},
+        "runs": {},
+    }
     payload: list[tuple[str, Path, int]] = []
     for run in chosen:
         files = {}
@@ -145,8 +162,11 @@ def pack(store: Store, out: Path, machines: list[str] | None = None, skipped: li
     tmp = out.with_name(f".{out.name}.tmp")
     # Streamed member by member; gzip without a name or time, so the same runs always pack to the same bytes.
     # Level 6, not gzip's default 9: measured on a smoke store, 7x faster (2.4 s against 17.8 s) for 6% more bytes.
-    with open(tmp, "wb") as fh, gzip.GzipFile(fileobj=fh, mode="wb", mtime=0, filename="", compresslevel=6) as gz, \
-            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+    with (
+        open(tmp, "wb") as fh,
+        gzip.GzipFile(fileobj=fh, mode="wb", mtime=0, filename="", compresslevel=6) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
         text = json.dumps(index, indent=1, sort_keys=True).encode()
         tar.addfile(_tarinfo(INDEX, len(text)), io.BytesIO(text))
         for name, path, size in payload:
@@ -177,10 +197,21 @@ class _BoundedTarInfo(tarfile.TarInfo):
     MAX_HEADER_BYTES and sparse members before tarfile reads them: it holds an extended header whole in memory."""
 
     def _proc_member(self, tar):
-        if self.type in (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE,
-                         tarfile.SOLARIS_XHDTYPE) and self.size > MAX_HEADER_BYTES:
-            raise _HeaderRefused(f"an extended header (long name or PAX record) of {self.size} bytes; at most "
-                                 f"{MAX_HEADER_BYTES} are read")
+        if (
+            self.type
+            in (
+                tarfile.GNUTYPE_LONGNAME,
+                tarfile.GNUTYPE_LONGLINK,
+                tarfile.XHDTYPE,
+                tarfile.XGLTYPE,
+                tarfile.SOLARIS_XHDTYPE,
+            )
+            and self.size > MAX_HEADER_BYTES
+        ):
+            raise _HeaderRefused(
+                f"an extended header (long name or PAX record) of {self.size} bytes; at most "
+                f"{MAX_HEADER_BYTES} are read"
+            )
         if self.type == tarfile.GNUTYPE_SPARSE:
             raise _HeaderRefused("a sparse member (only plain files are allowed)")
         return super()._proc_member(tar)
@@ -217,18 +248,24 @@ def _read_all(path: Path, into: Path) -> dict[str, _Member]:
                 if name != INDEX and declared is not None and declared.get(name) != info.size:
                     # The index comes first (pack writes it so): a member it does not list, or whose size
                     # differs, is refused from its header, before its bytes are read.
-                    raise BundleError(f"{path}: member {name!r} is not in the bundle's index"
-                                      if name not in declared else f"{path}: member {name!r} is not the size "
-                                      "its index says")
+                    raise BundleError(
+                        f"{path}: member {name!r} is not in the bundle's index"
+                        if name not in declared
+                        else f"{path}: member {name!r} is not the size its index says"
+                    )
                 # Sizes are checked from the archive's headers before a byte of the member is read.
                 if info.size > _member_limit(name):
-                    raise BundleError(f"{path}: member {name!r} has {info.size} bytes; at most "
-                                      f"{_member_limit(name)} are allowed for its kind")
+                    raise BundleError(
+                        f"{path}: member {name!r} has {info.size} bytes; at most "
+                        f"{_member_limit(name)} are allowed for its kind"
+                    )
                 if total + info.size > MAX_TOTAL_BYTES or len(members) >= MAX_MEMBERS:
-                    raise BundleError(f"{path}: the bundle holds more than {MAX_TOTAL_BYTES} bytes or "
-                                      f"{MAX_MEMBERS} members")
-                members[name] = _stream(path, name, tar.extractfile(info), info.size,
-                                        into / f"{len(members):06d}")  # never the member's own name as a path
+                    raise BundleError(
+                        f"{path}: the bundle holds more than {MAX_TOTAL_BYTES} bytes or {MAX_MEMBERS} members"
+                    )
+                members[name] = _stream(
+                    path, name, tar.extractfile(info), info.size, into / f"{len(members):06d}"
+                )  # never the member's own name as a path
                 total += info.size
                 if name == INDEX and not members.keys() - {INDEX}:
                     declared = _declared_sizes(path, members[name].read())
@@ -259,8 +296,11 @@ def _declared_sizes(path: Path, data: bytes) -> dict[str, int] | None:
     """member -> size as the index lists them; None if the index is unreadable (_load_index then says why)."""
     try:
         index = safe.loads(data, path)
-        return {f"runs/{rid}/{rel}": int(meta["bytes"]) for rid, e in index["runs"].items()
-                for rel, meta in e["files"].items()}
+        return {
+            f"runs/{rid}/{rel}": int(meta["bytes"])
+            for rid, e in index["runs"].items()
+            for rel, meta in e["files"].items()
+        }
     except (StoreError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
@@ -273,8 +313,10 @@ def _load_index(path: Path, members: dict[str, _Member]) -> dict:
     if not isinstance(index, dict) or index.get("kind") != "bundle" or not isinstance(index.get("runs"), dict):
         raise BundleError(f"{path}: {INDEX} is not a bundle index")
     if index.get("schema_version") != SCHEMA_VERSION:
-        raise BundleError(f"{path}: bundle schema_version {index.get('schema_version')!r} is not supported "
-                          f"(this fwbench reads {SCHEMA_VERSION})")
+        raise BundleError(
+            f"{path}: bundle schema_version {index.get('schema_version')!r} is not supported "
+            f"(this fwbench reads {SCHEMA_VERSION})"
+        )
     found = schema.problem("bundle", index)
     if found:
         raise BundleError(f"{path}: {INDEX}: {found}")
@@ -286,8 +328,11 @@ def _check_run(path: Path, run_id: str, entry: dict, members: dict[str, _Member]
     import nbformat
 
     where = f"{path}: run {run_id}"
-    if not _MEMBER.fullmatch(f"runs/{run_id}/manifest.json") or not isinstance(entry, dict) \
-            or not isinstance(entry.get("files"), dict):
+    if (
+        not _MEMBER.fullmatch(f"runs/{run_id}/manifest.json")
+        or not isinstance(entry, dict)
+        or not isinstance(entry.get("files"), dict)
+    ):
         raise BundleError(f"{where}: malformed index entry")
     files = {}
     for rel, meta in entry["files"].items():
@@ -310,12 +355,15 @@ def _check_run(path: Path, run_id: str, entry: dict, members: dict[str, _Member]
     try:
         manifest = validate_manifest(parse("manifest.json"), f"{where}: manifest.json")
         if manifest["run_id"] != run_id or manifest["machine_id"] != entry.get("machine_id"):
-            raise BundleError(f"{where}: manifest names run {manifest['run_id']!r} of machine {manifest['machine_id']!r}")
+            raise BundleError(
+                f"{where}: manifest names run {manifest['run_id']!r} of machine {manifest['machine_id']!r}"
+            )
         fp = manifest["fingerprint"]
         missing = [k for k in _FINGERPRINT_KEYS if k not in fp]
         if missing or fp["machine_id"] != manifest["machine_id"] or not isinstance(fp["hardware"], dict):
-            raise BundleError(f"{where}: fingerprint is incomplete or names another machine "
-                              f"(missing: {', '.join(missing) or 'none'})")
+            raise BundleError(
+                f"{where}: fingerprint is incomplete or names another machine (missing: {', '.join(missing) or 'none'})"
+            )
         for rel in files:
             if rel.startswith("jobs/"):
                 job = validate_job(parse(rel), f"{where}: {rel}")
@@ -348,22 +396,25 @@ def import_bundle(store: Store, path: Path) -> ImportResult:
 def _remove_stale(folder: Path, prefix: str) -> None:
     """Remove scratch folders `<prefix><pid>-*` in `folder` whose process is gone."""
     for entry in folder.glob(f"{prefix}*"):
-        pid = entry.name[len(prefix):].split("-", 1)[0]
+        pid = entry.name[len(prefix) :].split("-", 1)[0]
         if pid.isdigit() and not process_alive(int(pid)) and entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
 
 
 def _import(store: Store, path: Path, members: dict[str, _Member]) -> ImportResult:
     index = _load_index(path, members)
-    listed = {f"runs/{rid}/{rel}" for rid, e in index["runs"].items() if isinstance(e, dict)
-              for rel in (e.get("files") or {})}
+    listed = {
+        f"runs/{rid}/{rel}" for rid, e in index["runs"].items() if isinstance(e, dict) for rel in (e.get("files") or {})
+    }
     extra = sorted(set(members) - listed - {INDEX})
     if extra:
         raise BundleError(f"{path}: member {extra[0]!r} is not in the bundle's index")
     for rid in index["runs"]:
         if not ID.fullmatch(rid):
-            raise BundleError(f"{path}: run id {rid[:60]!r} is not an id (letters, digits, '_', '.', '+', '-', "
-                              "not starting with a dot)")
+            raise BundleError(
+                f"{path}: run id {rid[:60]!r} is not an id (letters, digits, '_', '.', '+', '-', "
+                "not starting with a dot)"
+            )
     checked = {rid: _check_run(path, rid, entry, members) for rid, entry in sorted(index["runs"].items())}
     result = ImportResult()
     with store.lock():
@@ -375,8 +426,10 @@ def _import(store: Store, path: Path, members: dict[str, _Member]) -> ImportResu
             if target.exists() or target.is_symlink():
                 stored = {rel: _file_sha256(p) for rel, p in run_files(target).items()}
                 if stored != {rel: m.sha256 for rel, m in files.items()}:
-                    raise BundleError(f"{path}: run {rid} conflicts with the stored run of that id "
-                                      "(different contents); nothing was imported")
+                    raise BundleError(
+                        f"{path}: run {rid} conflicts with the stored run of that id "
+                        "(different contents); nothing was imported"
+                    )
                 result.present.append(rid)
                 here = here or this_machine_id()
                 if rid not in log and index["runs"][rid]["machine_id"] != here:
@@ -414,11 +467,13 @@ def _log_import(store: Store, path: Path, log: dict, run_ids: list[str]) -> None
     for rid in run_ids:
         log[rid] = {"bundle": path.name, "imported": when}
     try:
-        write_json_atomic(store.root / "imports.json",
-                          {"schema_version": SCHEMA_VERSION, "kind": "imports", "runs": log})
+        write_json_atomic(
+            store.root / "imports.json", {"schema_version": SCHEMA_VERSION, "kind": "imports", "runs": log}
+        )
     except OSError as exc:
-        raise BundleError(f"{store.root / 'imports.json'}: cannot be written ({exc.strerror or exc}); "
-                          "nothing was imported") from None
+        raise BundleError(
+            f"{store.root / 'imports.json'}: cannot be written ({exc.strerror or exc}); nothing was imported"
+        ) from None
 
 
 def imported_runs(store: Store, strict: bool = True) -> dict[str, dict]:
@@ -440,8 +495,10 @@ def imported_runs(store: Store, strict: bool = True) -> dict[str, dict]:
     except StoreError as exc:
         if strict:
             reason = str(exc).splitlines()[0].removeprefix(f"{path}: ")[:200]
-            raise StoreError(f"{path}: unreadable ({reason}); restore it or remove it "
-                             "(the runs it lists would then count as measured here)") from None
+            raise StoreError(
+                f"{path}: unreadable ({reason}); restore it or remove it "
+                "(the runs it lists would then count as measured here)"
+            ) from None
         return {}
 
 
@@ -450,9 +507,12 @@ def without_provenance(store: Store, runs) -> list[str]:
     here (an import cut short by an older fwbench, or runs copied in by hand). One line each."""
     log = imported_runs(store, strict=False)
     here = this_machine_id()
-    return [f"{run.path}: run of machine {run.manifest['machine_id']} with no import record in imports.json "
-            "(import its bundle again to record where it came from)"
-            for run in runs if run.run_id not in log and run.manifest["machine_id"] != here]
+    return [
+        f"{run.path}: run of machine {run.manifest['machine_id']} with no import record in imports.json "
+        "(import its bundle again to record where it came from)"
+        for run in runs
+        if run.run_id not in log and run.manifest["machine_id"] != here
+    ]
 
 
 REFERENCE_DIR = REFERENCE

@@ -18,8 +18,15 @@ from fwbench.errors import StoreError
 #: the depth at which Python's own recursion limit is reached by the code that walks what is read.
 MAX_DEPTH = 64
 #: Per kind of file: a full profile's largest job is a few MB, a notebook with its figures a few MB.
-MAX_BYTES = {"manifest": 4 * 2**20, "job": 64 * 2**20, "notebook": 64 * 2**20, "log": 16 * 2**20,
-             "imports": 16 * 2**20, "index": 16 * 2**20, "json": 16 * 2**20}
+MAX_BYTES = {
+    "manifest": 4 * 2**20,
+    "job": 64 * 2**20,
+    "notebook": 64 * 2**20,
+    "log": 16 * 2**20,
+    "imports": 16 * 2**20,
+    "index": 16 * 2**20,
+    "json": 16 * 2**20,
+}
 
 
 def symlink_in(path: Path, root: Path | None = None) -> Path | None:

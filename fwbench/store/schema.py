@@ -50,123 +50,274 @@ def _array(items: dict, max_items: int = MAX_ITEMS) -> dict:
     return {"type": "array", "items": items, "maxItems": max_items}
 
 
-_str_map = {"type": "object", "additionalProperties": {"type": "string", "maxLength": 20_000},
-            "maxProperties": 2_000}
+_str_map = {"type": "object", "additionalProperties": {"type": "string", "maxLength": 20_000}, "maxProperties": 2_000}
 
 ERROR = _obj({"type": _short, "message": _text, "traceback": _text}, required=("type", "message"))
 
-RECORD = _obj({"phase": _short, "batch_size": _count, "metric": _name, "value": _number, "unit": _short,
-               "workload": _name, "mode": _name, "variant": _name},
-              required=("phase", "batch_size", "metric", "value", "unit"))
+RECORD = _obj(
+    {
+        "phase": _short,
+        "batch_size": _count,
+        "metric": _name,
+        "value": _number,
+        "unit": _short,
+        "workload": _name,
+        "mode": _name,
+        "variant": _name,
+    },
+    required=("phase", "batch_size", "metric", "value", "unit"),
+)
 
-CHECK = _obj({"name": _short, "passed": {"type": "boolean"}, "value": {"type": ["number", "null"]},
-              "tolerance": {"type": ["number", "null"]}, "detail": _text}, required=("name", "passed"))
+CHECK = _obj(
+    {
+        "name": _short,
+        "passed": {"type": "boolean"},
+        "value": {"type": ["number", "null"]},
+        "tolerance": {"type": ["number", "null"]},
+        "detail": _text,
+    },
+    required=("name", "passed"),
+)
 
-SAMPLE = _obj({"phase": _short, "batch_size": _count, "variant": _name,
-               "values": _array({"type": "number", "exclusiveMinimum": 0})},
-              required=("phase", "batch_size", "values"))
+SAMPLE = _obj(
+    {
+        "phase": _short,
+        "batch_size": _count,
+        "variant": _name,
+        "values": _array({"type": "number", "exclusiveMinimum": 0}),
+    },
+    required=("phase", "batch_size", "values"),
+)
 
-SETTINGS = _obj({"threads": _count, "os_threads": _count, "compile_cache": _short,
-                 "cpu_affinity": _array(_count, 4096), "env": _str_map,
-                 "framework_threads": {"type": "object", "additionalProperties": _scalar}})
+SETTINGS = _obj(
+    {
+        "threads": _count,
+        "os_threads": _count,
+        "compile_cache": _short,
+        "cpu_affinity": _array(_count, 4096),
+        "env": _str_map,
+        "framework_threads": {"type": "object", "additionalProperties": _scalar},
+    }
+)
 
-EXECUTOR = _obj({"name": _short, "node_id": _short, "hardware_class": _short, "ray_version": _short,
-                 "nodes": _array(_short, 10_000), "undone": {"type": "boolean"}, "retried": _short,
-                 "ray_set": {"type": "object", "maxProperties": 100,
-                             "additionalProperties": {"type": ["string", "null"], "maxLength": 2_000}}},
-                required=("name",))
+EXECUTOR = _obj(
+    {
+        "name": _short,
+        "node_id": _short,
+        "hardware_class": _short,
+        "ray_version": _short,
+        "nodes": _array(_short, 10_000),
+        "undone": {"type": "boolean"},
+        "retried": _short,
+        "ray_set": {
+            "type": "object",
+            "maxProperties": 100,
+            "additionalProperties": {"type": ["string", "null"], "maxLength": 2_000},
+        },
+    },
+    required=("name",),
+)
 
-JOB = _obj({
-    "schema_version": {"const": SCHEMA_VERSION}, "kind": {"const": "job"},
-    "run_id": _id, "job_id": _id, "cell_id": _id, "job_key": _short,
-    "experiment": _name, "framework": _name, "device": _name, "workload": _name, "variant": _name, "mode": _name,
-    "framework_version": {"type": ["string", "null"], "pattern": NAME_PATTERN},
-    "status": {"enum": ["ok", "failed", "skipped"]},
-    "params": {"type": "object", "maxProperties": 500},
-    "process": _count, "duration_s": _seconds, "started": _time, "finished": _time,
-    "records": _array(RECORD), "checks": _array(CHECK, 10_000),
-    # A failed job stores an empty object for its samples and losses (nothing was measured).
-    "samples": {"oneOf": [_array(SAMPLE, 100_000), {"type": "object", "maxProperties": 0}]},
-    "losses": {"oneOf": [_array({"type": ["number", "null"]}), {"type": "object"}]},
-    "error": {"oneOf": [{"type": "null"}, ERROR]},
-    "settings": SETTINGS,
-    "device_info": {"type": "object", "additionalProperties": _scalar, "maxProperties": 200},
-    "calibration": {"oneOf": [{"type": "null"}, _obj({"peak_gflops": {"type": ["number", "null"]},
-                                                      "matmul_n": _count})]},
-    # A process a sequential round added (fwbench.run.sequential): the processes it was added for, the look
-    # (processes before it) and the comparisons still open then.
-    "sequential": _obj({"for": _array(_obj({"run_id": _id, "job_id": _id}, required=("run_id", "job_id")), 1_000),
-                        "look": _count, "open": _short}, required=("for", "look")),
-    "design": _obj({"start": _count, "cap": _count}, required=("start", "cap")),
-    # Where a job ran when an executor other than this machine ran it (fwbench.run.ray_executor): the node, its
-    # hardware class, the variables Ray had set that the job undid, and why it was started again if it was.
-    "executor": EXECUTOR,
-}, required=("schema_version", "kind", "run_id", "job_id", "job_key", "experiment", "framework", "device",
-             "workload", "variant", "mode", "status", "params", "records"))
+JOB = _obj(
+    {
+        "schema_version": {"const": SCHEMA_VERSION},
+        "kind": {"const": "job"},
+        "run_id": _id,
+        "job_id": _id,
+        "cell_id": _id,
+        "job_key": _short,
+        "experiment": _name,
+        "framework": _name,
+        "device": _name,
+        "workload": _name,
+        "variant": _name,
+        "mode": _name,
+        "framework_version": {"type": ["string", "null"], "pattern": NAME_PATTERN},
+        "status": {"enum": ["ok", "failed", "skipped"]},
+        "params": {"type": "object", "maxProperties": 500},
+        "process": _count,
+        "duration_s": _seconds,
+        "started": _time,
+        "finished": _time,
+        "records": _array(RECORD),
+        "checks": _array(CHECK, 10_000),
+        # A failed job stores an empty object for its samples and losses (nothing was measured).
+        "samples": {"oneOf": [_array(SAMPLE, 100_000), {"type": "object", "maxProperties": 0}]},
+        "losses": {"oneOf": [_array({"type": ["number", "null"]}), {"type": "object"}]},
+        "error": {"oneOf": [{"type": "null"}, ERROR]},
+        "settings": SETTINGS,
+        "device_info": {"type": "object", "additionalProperties": _scalar, "maxProperties": 200},
+        "calibration": {
+            "oneOf": [{"type": "null"}, _obj({"peak_gflops": {"type": ["number", "null"]}, "matmul_n": _count})]
+        },
+        # A process a sequential round added (fwbench.run.sequential): the processes it was added for, the look
+        # (processes before it) and the comparisons still open then.
+        "sequential": _obj(
+            {
+                "for": _array(_obj({"run_id": _id, "job_id": _id}, required=("run_id", "job_id")), 1_000),
+                "look": _count,
+                "open": _short,
+            },
+            required=("for", "look"),
+        ),
+        "design": _obj({"start": _count, "cap": _count}, required=("start", "cap")),
+        # Where a job ran when an executor other than this machine ran it (fwbench.run.ray_executor): the node, its
+        # hardware class, the variables Ray had set that the job undid, and why it was started again if it was.
+        "executor": EXECUTOR,
+    },
+    required=(
+        "schema_version",
+        "kind",
+        "run_id",
+        "job_id",
+        "job_key",
+        "experiment",
+        "framework",
+        "device",
+        "workload",
+        "variant",
+        "mode",
+        "status",
+        "params",
+        "records",
+    ),
+)
 
-FINGERPRINT = _obj({
-    "machine_id": _id, "machine_label": _name, "machine_label_source": _short,
-    "hardware": _obj({"architecture": _short, "cpu_model": _short, "logical_cpus": _count, "usable_cpus": _count,
-                      "physical_cores": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_COUNT},
-                      "memory_bytes": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_COUNT},
-                      "virtual": {"type": ["boolean", "null"]},
-                      "gpus": _array({"type": "object", "additionalProperties": _scalar}, 64)}),
-    "os": _str_map, "python": _str_map,
-    "packages": {"type": "object", "additionalProperties": {"type": ["string", "null"], "maxLength": 200},
-                 "maxProperties": 2_000},
-    "fwbench": _obj({"version": _short, "commit": {"type": ["string", "null"], "maxLength": 200},
-                     "dirty": {"type": ["boolean", "null"]}}),
-    "environment": _str_map,
-    "tools": {"type": "object", "additionalProperties": {"type": ["string", "null"], "maxLength": 2_000}},
-    "conditions": _obj({"cpu_governor": _short, "loadavg": {"oneOf": [{"type": "null"}, _array(_number, 3)]}}),
-    "numerics": {"type": "object", "additionalProperties": _scalar},
-}, required=("machine_id", "machine_label", "hardware", "os", "python", "packages", "fwbench"))
+FINGERPRINT = _obj(
+    {
+        "machine_id": _id,
+        "machine_label": _name,
+        "machine_label_source": _short,
+        "hardware": _obj(
+            {
+                "architecture": _short,
+                "cpu_model": _short,
+                "logical_cpus": _count,
+                "usable_cpus": _count,
+                "physical_cores": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_COUNT},
+                "memory_bytes": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_COUNT},
+                "virtual": {"type": ["boolean", "null"]},
+                "gpus": _array({"type": "object", "additionalProperties": _scalar}, 64),
+            }
+        ),
+        "os": _str_map,
+        "python": _str_map,
+        "packages": {
+            "type": "object",
+            "additionalProperties": {"type": ["string", "null"], "maxLength": 200},
+            "maxProperties": 2_000,
+        },
+        "fwbench": _obj(
+            {
+                "version": _short,
+                "commit": {"type": ["string", "null"], "maxLength": 200},
+                "dirty": {"type": ["boolean", "null"]},
+            }
+        ),
+        "environment": _str_map,
+        "tools": {"type": "object", "additionalProperties": {"type": ["string", "null"], "maxLength": 2_000}},
+        "conditions": _obj({"cpu_governor": _short, "loadavg": {"oneOf": [{"type": "null"}, _array(_number, 3)]}}),
+        "numerics": {"type": "object", "additionalProperties": _scalar},
+    },
+    required=("machine_id", "machine_label", "hardware", "os", "python", "packages", "fwbench"),
+)
 
 _process = _obj({"name": _short, "pid": _count, "cpus": _number})
 
-MANIFEST = _obj({
-    "schema_version": {"const": SCHEMA_VERSION}, "kind": {"const": "run"},
-    "run_id": _id, "machine_id": _id, "machine_label": _name,
-    "fingerprint": FINGERPRINT,
-    "profile": _obj({"name": _short, "description": _text, "seed": {"type": ["integer", "null"]},
-                     "source": {"type": "object"}}),
-    "status": {"enum": ["running", "complete", "interrupted"]},
-    "started": _time, "finished": {"oneOf": [{"type": "null"}, _time]},
-    "jobs": _array(_id), "reused": {"type": "object", "additionalProperties": _id, "maxProperties": MAX_ITEMS},
-    "counts": {"type": "object", "additionalProperties": _count},
-    "code_hash": {"oneOf": [_short, _str_map]},
-    "inputs": {"type": "object"},
-    "note": _text,
-    "executor": EXECUTOR,
-    "load_at_start": _obj({"other_cpus": {"type": ["number", "null"]}, "loadavg_1m": {"type": ["number", "null"]},
-                           "top_processes": _array(_process, 16),
-                           "top_process": {"oneOf": [{"type": "null"}, _process]}}),
-}, required=("schema_version", "kind", "run_id", "machine_id", "machine_label", "fingerprint", "profile",
-             "status", "started", "jobs"))
+MANIFEST = _obj(
+    {
+        "schema_version": {"const": SCHEMA_VERSION},
+        "kind": {"const": "run"},
+        "run_id": _id,
+        "machine_id": _id,
+        "machine_label": _name,
+        "fingerprint": FINGERPRINT,
+        "profile": _obj(
+            {"name": _short, "description": _text, "seed": {"type": ["integer", "null"]}, "source": {"type": "object"}}
+        ),
+        "status": {"enum": ["running", "complete", "interrupted"]},
+        "started": _time,
+        "finished": {"oneOf": [{"type": "null"}, _time]},
+        "jobs": _array(_id),
+        "reused": {"type": "object", "additionalProperties": _id, "maxProperties": MAX_ITEMS},
+        "counts": {"type": "object", "additionalProperties": _count},
+        "code_hash": {"oneOf": [_short, _str_map]},
+        "inputs": {"type": "object"},
+        "note": _text,
+        "executor": EXECUTOR,
+        "load_at_start": _obj(
+            {
+                "other_cpus": {"type": ["number", "null"]},
+                "loadavg_1m": {"type": ["number", "null"]},
+                "top_processes": _array(_process, 16),
+                "top_process": {"oneOf": [{"type": "null"}, _process]},
+            }
+        ),
+    },
+    required=(
+        "schema_version",
+        "kind",
+        "run_id",
+        "machine_id",
+        "machine_label",
+        "fingerprint",
+        "profile",
+        "status",
+        "started",
+        "jobs",
+    ),
+)
 
-IMPORTS = _obj({
-    "schema_version": {"const": SCHEMA_VERSION}, "kind": {"const": "imports"},
-    "runs": {"type": "object", "propertyNames": {"pattern": ID_PATTERN},
-             "additionalProperties": _obj({"bundle": _short, "imported": _time}, required=("bundle", "imported"))},
-}, required=("kind", "runs"))
+IMPORTS = _obj(
+    {
+        "schema_version": {"const": SCHEMA_VERSION},
+        "kind": {"const": "imports"},
+        "runs": {
+            "type": "object",
+            "propertyNames": {"pattern": ID_PATTERN},
+            "additionalProperties": _obj({"bundle": _short, "imported": _time}, required=("bundle", "imported")),
+        },
+    },
+    required=("kind", "runs"),
+)
 
-_file_entry = _obj({"sha256": {"type": "string", "pattern": r"^[0-9a-f]{64}" + _END}, "bytes": _count},
-                   required=("sha256", "bytes"), extra=False)
+_file_entry = _obj(
+    {"sha256": {"type": "string", "pattern": r"^[0-9a-f]{64}" + _END}, "bytes": _count},
+    required=("sha256", "bytes"),
+    extra=False,
+)
 
-BUNDLE_INDEX = _obj({
-    "schema_version": {"const": SCHEMA_VERSION}, "kind": {"const": "bundle"}, "fwbench_version": _short,
-    "machines": {"type": "object", "propertyNames": {"pattern": ID_PATTERN}, "additionalProperties": _name},
-    "runs": {"type": "object", "propertyNames": {"pattern": ID_PATTERN},
-             "additionalProperties": _obj({"machine_id": _id,
-                                           "files": {"type": "object", "additionalProperties": _file_entry,
-                                                     "propertyNames": {"maxLength": 300}}},
-                                          required=("machine_id", "files"))},
-}, required=("schema_version", "kind", "runs"))
+BUNDLE_INDEX = _obj(
+    {
+        "schema_version": {"const": SCHEMA_VERSION},
+        "kind": {"const": "bundle"},
+        "fwbench_version": _short,
+        "machines": {"type": "object", "propertyNames": {"pattern": ID_PATTERN}, "additionalProperties": _name},
+        "runs": {
+            "type": "object",
+            "propertyNames": {"pattern": ID_PATTERN},
+            "additionalProperties": _obj(
+                {
+                    "machine_id": _id,
+                    "files": {
+                        "type": "object",
+                        "additionalProperties": _file_entry,
+                        "propertyNames": {"maxLength": 300},
+                    },
+                },
+                required=("machine_id", "files"),
+            ),
+        },
+    },
+    required=("schema_version", "kind", "runs"),
+)
 
 
-_PATTERN_WORDS = {NAME_PATTERN: "a plain name (letters, digits, spaces and _ . , : ; + @ ( ) / -)",
-                  ID_PATTERN: "an id (letters, digits, '_', '.', '+', '-')",
-                  TIME_PATTERN: "a time (ISO 8601, such as 2026-11-23T02:18:48+00:00)"}
+_PATTERN_WORDS = {
+    NAME_PATTERN: "a plain name (letters, digits, spaces and _ . , : ; + @ ( ) / -)",
+    ID_PATTERN: "an id (letters, digits, '_', '.', '+', '-')",
+    TIME_PATTERN: "a time (ISO 8601, such as 2026-11-23T02:18:48+00:00)",
+}
 
 
 @lru_cache(maxsize=None)

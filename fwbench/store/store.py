@@ -36,7 +36,6 @@ JOB_STATUSES = ("ok", "failed", "skipped")
 RUN_STATUSES = ("running", "complete", "interrupted")
 
 
-
 #: Names that identify things (machines, frameworks, variants, workloads, bugs, ...): they reach page titles,
 #: file names and Markdown, so they are plain text: letters, digits and a few separators; no markup, no newline.
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.,:;+@()/-]{0,199}")
@@ -47,8 +46,11 @@ ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,199}")
 def check_name(path, where: str, value, pattern: re.Pattern = NAME) -> None:
     """Refuse an identifying string that is not plain (see NAME and ID)."""
     if not isinstance(value, str) or not pattern.fullmatch(value):
-        kind = "an id (letters, digits, '_', '.', '+', '-')" if pattern is ID else \
-            "a plain name (letters, digits, spaces and _ . , : ; + @ ( ) / -)"
+        kind = (
+            "an id (letters, digits, '_', '.', '+', '-')"
+            if pattern is ID
+            else "a plain name (letters, digits, spaces and _ . , : ; + @ ( ) / -)"
+        )
         raise StoreError(f"{path}: {where} {repr(value)[:60]} is not {kind}")
 
 
@@ -112,11 +114,17 @@ def validate_job(data: dict, path="job") -> dict:
     samples = data.get("samples", [])
     for i, entry in enumerate(samples if isinstance(samples, list) else []):
         # Timed series (eager vs graph, tool costs): what the statistics read, so their shape is checked here.
-        if not isinstance(entry, dict) or not isinstance(entry.get("phase"), str) \
-                or not isinstance(entry.get("batch_size"), int) or not isinstance(entry.get("values"), list):
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("phase"), str)
+            or not isinstance(entry.get("batch_size"), int)
+            or not isinstance(entry.get("values"), list)
+        ):
             raise StoreError(f"{path}: samples[{i}] lacks phase, batch_size or values")
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
-                   for v in entry["values"]):
+        if not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+            for v in entry["values"]
+        ):
             raise StoreError(f"{path}: samples[{i}].values holds a value that is not a positive finite number")
         if "variant" in entry:
             check_name(path, f"samples[{i}].variant", entry["variant"])
@@ -130,8 +138,9 @@ def validate_job(data: dict, path="job") -> dict:
             continue
         check = owners.get(data["experiment"])
         if check is None:
-            raise StoreError(f"{path}: carries {key!r}, which {', '.join(sorted(owners))} jobs store, not "
-                             f"{data['experiment']} jobs")
+            raise StoreError(
+                f"{path}: carries {key!r}, which {', '.join(sorted(owners))} jobs store, not {data['experiment']} jobs"
+            )
         check(data[key], path, check_name)
     return data
 
@@ -139,8 +148,12 @@ def validate_job(data: dict, path="job") -> dict:
 def _check_replacement(path, replacement) -> None:
     """Refuse a `replacement` entry that is not: the processes it was added for ('for': run and job ids) and the
     series they lacked ('short': plain lines)."""
-    if not isinstance(replacement, dict) or not isinstance(replacement.get("for"), list) or not replacement["for"] \
-            or not isinstance(replacement.get("short"), list):
+    if (
+        not isinstance(replacement, dict)
+        or not isinstance(replacement.get("for"), list)
+        or not replacement["for"]
+        or not isinstance(replacement.get("short"), list)
+    ):
         raise StoreError(f"{path}: replacement must hold a non-empty list 'for' and a list 'short'")
     for i, slot in enumerate(replacement["for"]):
         if not isinstance(slot, dict):
@@ -238,8 +251,9 @@ class Store:
             return []
         # Hidden entries are the import's scratch; anything else that is not a folder is not a run. A symlinked
         # folder is listed (and refused when loaded, so that `validate` names it) but never followed.
-        return sorted(p.name for p in self.runs_dir.iterdir()
-                      if (p.is_dir() or p.is_symlink()) and not p.name.startswith("."))
+        return sorted(
+            p.name for p in self.runs_dir.iterdir() if (p.is_dir() or p.is_symlink()) and not p.name.startswith(".")
+        )
 
     def links(self) -> list[Path]:
         """Symbolic links anywhere under runs/: a store never follows them (they could point anywhere on this

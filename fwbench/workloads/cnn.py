@@ -47,16 +47,26 @@ class CNNSpec(WorkloadSpec):
     family: str = field(default="cnn", metadata={"help": "model family: mlp, cnn, transformer or rnn"})
     image_size: int = field(default=32, metadata={"help": "input height and width"})
     in_channels: int = field(default=3, metadata={"help": "input channels"})
-    channels: tuple[int, ...] = field(default=(16, 32, 64), metadata={
-        "help": "channels of each stage of residual blocks; the stem has channels[0]; "
-                "the first block of every stage after the first uses stride 2"})
-    blocks_per_stage: int = field(default=1, metadata={
-        "help": "residual blocks per entry of channels (2 with channels (64, 128, 256, 512) is ResNet-18)"})
+    channels: tuple[int, ...] = field(
+        default=(16, 32, 64),
+        metadata={
+            "help": "channels of each stage of residual blocks; the stem has channels[0]; "
+            "the first block of every stage after the first uses stride 2"
+        },
+    )
+    blocks_per_stage: int = field(
+        default=1,
+        metadata={"help": "residual blocks per entry of channels (2 with channels (64, 128, 256, 512) is ResNet-18)"},
+    )
     lr: float = field(default=0.05, metadata={"help": "plain SGD learning rate"})
-    loss_rtol_after_steps: float = field(default=1e-3, metadata={
-        "help": "allowed relative spread of the training loss between frameworks (and vs a float64 run) "
-                "during the first 5 SGD steps on one batch; batch norm over small batches amplifies float32 "
-                "rounding differences (measured: 1.1e-4 at batch 4, 7e-6 at batch 8, 4e-6 at batch 64)"})
+    loss_rtol_after_steps: float = field(
+        default=1e-3,
+        metadata={
+            "help": "allowed relative spread of the training loss between frameworks (and vs a float64 run) "
+            "during the first 5 SGD steps on one batch; batch norm over small batches amplifies float32 "
+            "rounding differences (measured: 1.1e-4 at batch 4, 7e-6 at batch 8, 4e-6 at batch 64)"
+        },
+    )
 
     def __post_init__(self):
         if self.blocks_per_stage < 1:
@@ -95,11 +105,24 @@ class CNNSpec(WorkloadSpec):
         shapes = {"stem/conv/w": (3, 3, self.in_channels, c0), "stem/bn/gamma": (c0,), "stem/bn/beta": (c0,)}
         for b in self.blocks():
             p = b.prefix
-            shapes.update({f"{p}/conv1/w": (3, 3, b.c_in, b.c_out), f"{p}/bn1/gamma": (b.c_out,), f"{p}/bn1/beta": (b.c_out,),
-                           f"{p}/conv2/w": (3, 3, b.c_out, b.c_out), f"{p}/bn2/gamma": (b.c_out,), f"{p}/bn2/beta": (b.c_out,)})
+            shapes.update(
+                {
+                    f"{p}/conv1/w": (3, 3, b.c_in, b.c_out),
+                    f"{p}/bn1/gamma": (b.c_out,),
+                    f"{p}/bn1/beta": (b.c_out,),
+                    f"{p}/conv2/w": (3, 3, b.c_out, b.c_out),
+                    f"{p}/bn2/gamma": (b.c_out,),
+                    f"{p}/bn2/beta": (b.c_out,),
+                }
+            )
             if b.projection:
-                shapes.update({f"{p}/proj/w": (1, 1, b.c_in, b.c_out),
-                               f"{p}/proj_bn/gamma": (b.c_out,), f"{p}/proj_bn/beta": (b.c_out,)})
+                shapes.update(
+                    {
+                        f"{p}/proj/w": (1, 1, b.c_in, b.c_out),
+                        f"{p}/proj_bn/gamma": (b.c_out,),
+                        f"{p}/proj_bn/beta": (b.c_out,),
+                    }
+                )
         shapes.update({"head/w": (self.channels[-1], self.n_classes), "head/b": (self.n_classes,)})
         return shapes
 

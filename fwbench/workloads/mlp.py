@@ -18,12 +18,18 @@ class MLPSpec(WorkloadSpec):
 
     name: str = field(default="mlp", metadata={"help": "workload name used in profiles and records"})
     family: str = field(default="mlp", metadata={"help": "model family: mlp, cnn, transformer or rnn"})
-    sizes: tuple[int, ...] = field(default=(784, 512, 512, 10), metadata={"help": "layer widths, input first, classes last"})
+    sizes: tuple[int, ...] = field(
+        default=(784, 512, 512, 10), metadata={"help": "layer widths, input first, classes last"}
+    )
     n_classes: int = field(default=10, metadata={"help": "number of classes; must equal sizes[-1]"})
-    loss_rtol_after_steps: float = field(default=1e-4, metadata={
-        "help": "allowed relative spread of the training loss between frameworks (and vs a float64 run) "
-                "during the first 5 SGD steps on one batch; ReLU dense layers stay nearly as close as at the "
-                "first step (measured: <= 2e-6 at batch 4 to 64, widths 128 to 4096)"})
+    loss_rtol_after_steps: float = field(
+        default=1e-4,
+        metadata={
+            "help": "allowed relative spread of the training loss between frameworks (and vs a float64 run) "
+            "during the first 5 SGD steps on one batch; ReLU dense layers stay nearly as close as at the "
+            "first step (measured: <= 2e-6 at batch 4 to 64, widths 128 to 4096)"
+        },
+    )
 
     def __post_init__(self):
         if self.sizes[-1] != self.n_classes:

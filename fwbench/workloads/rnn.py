@@ -27,9 +27,13 @@ class RNNSpec(WorkloadSpec):
     n_inputs: int = field(default=32, metadata={"help": "input features per time step"})
     hidden: int = field(default=128, metadata={"help": "hidden state width"})
     lr: float = field(default=0.05, metadata={"help": "plain SGD learning rate"})
-    loss_rtol_after_steps: float = field(default=1e-3, metadata={
-        "help": "allowed relative spread of the training loss between frameworks (and vs a float64 run) "
-                "during the first 5 SGD steps on one batch (measured: <= 5e-7 at batch 4 and 8)"})
+    loss_rtol_after_steps: float = field(
+        default=1e-3,
+        metadata={
+            "help": "allowed relative spread of the training loss between frameworks (and vs a float64 run) "
+            "during the first 5 SGD steps on one batch (measured: <= 5e-7 at batch 4 and 8)"
+        },
+    )
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -40,8 +44,13 @@ class RNNSpec(WorkloadSpec):
         return f"h{self.hidden}"
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
-        return {"rnn/w_ih": (self.n_inputs, self.hidden), "rnn/w_hh": (self.hidden, self.hidden), "rnn/b": (self.hidden,),
-                "head/w": (self.hidden, self.n_classes), "head/b": (self.n_classes,)}
+        return {
+            "rnn/w_ih": (self.n_inputs, self.hidden),
+            "rnn/w_hh": (self.hidden, self.hidden),
+            "rnn/b": (self.hidden,),
+            "head/w": (self.hidden, self.n_classes),
+            "head/b": (self.n_classes,),
+        }
 
     def _init(self, rng, name, shape):
         if name == "rnn/w_hh":

@@ -42,10 +42,14 @@ class WorkloadSpec:
     lr: float = field(default=0.01, metadata={"help": "plain SGD learning rate"})
     dtype: str = field(default="float32", metadata={"help": "parameter and activation dtype"})
     seed: int = field(default=0, metadata={"help": "seed for initial weights and synthetic data"})
-    loss_rtol_after_steps: float = field(default=1e-3, metadata={
-        "help": "allowed relative spread of the training loss between frameworks (and vs a float64 run) "
-                "during the first 5 SGD steps on one batch; looser than the first-step check because "
-                "float32 rounding differences grow through the updates"})
+    loss_rtol_after_steps: float = field(
+        default=1e-3,
+        metadata={
+            "help": "allowed relative spread of the training loss between frameworks (and vs a float64 run) "
+            "during the first 5 SGD steps on one batch; looser than the first-step check because "
+            "float32 rounding differences grow through the updates"
+        },
+    )
 
     # -- supplied by each family ------------------------------------------------------------------------
     @property
@@ -116,13 +120,15 @@ class WorkloadSpec:
         y = rng.integers(0, self.n_classes, size=(batch_size,)).astype(np.int64)
         return x, y
 
-    def reference_loss(self, weights: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
-                       training: bool = True) -> float:
+    def reference_loss(
+        self, weights: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray, training: bool = True
+    ) -> float:
         """Mean softmax cross-entropy in float64, by default of the training-mode forward (a train step's loss)."""
         return softmax_cross_entropy(self.reference_output(weights, x, training=training), y)
 
 
 # -- float64 NumPy building blocks of the references ---------------------------------------------------------
+
 
 def _constant_init(name: str, shape: tuple[int, ...]) -> np.ndarray | None:
     """Norm scales start at one, biases and norm offsets at zero; None for arrays drawn at random."""

@@ -41,12 +41,20 @@ class TransformerSpec(WorkloadSpec):
     n_heads: int = field(default=4, metadata={"help": "attention heads; d_model must divide evenly"})
     d_mlp: int = field(default=1024, metadata={"help": "hidden width of the MLP sub-block"})
     n_layers: int = field(default=1, metadata={"help": "transformer blocks stacked before the pooling and head"})
-    causal: bool = field(default=False, metadata={
-        "help": "mask attention to later positions (decoder style): scores at keys j > i become -inf before softmax"})
+    causal: bool = field(
+        default=False,
+        metadata={
+            "help": "mask attention to later positions (decoder style): scores at keys j > i become -inf before softmax"
+        },
+    )
     lr: float = field(default=0.01, metadata={"help": "plain SGD learning rate"})
-    loss_rtol_after_steps: float = field(default=1e-3, metadata={
-        "help": "allowed relative spread of the training loss between frameworks (and vs a float64 run) "
-                "during the first 5 SGD steps on one batch (measured: <= 1.2e-7 at batch 4 and 8)"})
+    loss_rtol_after_steps: float = field(
+        default=1e-3,
+        metadata={
+            "help": "allowed relative spread of the training loss between frameworks (and vs a float64 run) "
+            "during the first 5 SGD steps on one batch (measured: <= 1.2e-7 at batch 4 and 8)"
+        },
+    )
 
     def __post_init__(self):
         if self.d_model % self.n_heads:
@@ -78,9 +86,16 @@ class TransformerSpec(WorkloadSpec):
             shapes.update({f"{p}ln1/gamma": (d,), f"{p}ln1/beta": (d,)})
             for part in ("q", "k", "v", "out"):
                 shapes.update({f"{p}attn/{part}/w": (d, d), f"{p}attn/{part}/b": (d,)})
-            shapes.update({f"{p}ln2/gamma": (d,), f"{p}ln2/beta": (d,),
-                           f"{p}mlp/fc1/w": (d, f), f"{p}mlp/fc1/b": (f,),
-                           f"{p}mlp/fc2/w": (f, d), f"{p}mlp/fc2/b": (d,)})
+            shapes.update(
+                {
+                    f"{p}ln2/gamma": (d,),
+                    f"{p}ln2/beta": (d,),
+                    f"{p}mlp/fc1/w": (d, f),
+                    f"{p}mlp/fc1/b": (f,),
+                    f"{p}mlp/fc2/w": (f, d),
+                    f"{p}mlp/fc2/b": (d,),
+                }
+            )
         shapes.update({"head/w": (d, self.n_classes), "head/b": (self.n_classes,)})
         return shapes
 

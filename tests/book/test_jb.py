@@ -7,8 +7,15 @@ from fwbench.book import jb
 
 def test_every_page_is_read_once_and_the_chapters_spread_over_the_batches():
     appendix = [f"chapters/appendix/runs/n{i:02d}" for i in range(48)]
-    chapters = ["chapters/changes", "chapters/claims", "chapters/debugging", "chapters/eager_vs_graph",
-                "chapters/export", "chapters/serving", "intro"]
+    chapters = [
+        "chapters/changes",
+        "chapters/claims",
+        "chapters/debugging",
+        "chapters/eager_vs_graph",
+        "chapters/export",
+        "chapters/serving",
+        "intro",
+    ]
     names = sorted(appendix + chapters)
     chunks = jb.dealt_chunks(names, nproc=2)
     assert sorted(n for c in chunks for n in c) == names

@@ -16,7 +16,8 @@ from fwbench.errors import PageCheckError
 
 pytestmark = pytest.mark.skipif(
     not any(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")),
-    reason="no Chromium on PATH (scripts/setup_chromium.sh installs it)")
+    reason="no Chromium on PATH (scripts/setup_chromium.sh installs it)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +33,16 @@ def browser():
 
 def png() -> bytes:
     """A valid 1x1 PNG, so Chromium really decodes a figure."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
 
 
 def page(tmp_path: Path, body: str, *, title: str = "A chapter", script: str = "", name: str = "page.html") -> Path:
@@ -48,7 +55,9 @@ def page(tmp_path: Path, body: str, *, title: str = "A chapter", script: str = "
         "<div class='bd-container'><main id='main-content' class='bd-main' role='main'>"
         "<div class='bd-article-container'><article class='bd-article'><section id='s'><h1>Chapter</h1>"
         f"{body}</section></article></div></main></div>"
-        f"<script>{script}</script></body></html>", encoding="utf-8")
+        f"<script>{script}</script></body></html>",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -60,12 +69,14 @@ TRACEBACK_OUTPUT = CELL.format(
     "<span class='gt'>-------------------------------------------------------</span>\n"
     "<span class='ne'>ZeroDivisionError</span>            Traceback (most recent call last)\n"
     "Cell In[1], line 1\n----&gt; 1 1/0\n<span class='ne'>ZeroDivisionError</span>: division by zero\n"
-    "</pre></div></div>")
+    "</pre></div></div>"
+)
 # How the export and serving chapters list stored failures.
 STORED_FAILURE = (
     "<div class='fwbench-tracebacks'><details><summary>torch onnx on mlp, at export: <b>RuntimeError</b>: "
     "boom</summary><pre class='fwbench-tb-full'>Traceback (most recent call last):\n  File \"x.py\", line 1\n"
-    "RuntimeError: boom</pre></details></div>")
+    "RuntimeError: boom</pre></details></div>"
+)
 
 
 def test_clean_page_with_a_figure_passes(tmp_path, browser):
@@ -84,9 +95,11 @@ def test_missing_image_is_flagged(tmp_path, browser):
 
 def test_image_added_by_script_is_counted(tmp_path, browser):
     # Added after load, behind a timer: only counted if Chromium really ran the page's scripts.
-    script = ("window.addEventListener('load', () => setTimeout(() => {"
-              "const i = document.createElement('img'); i.src = '_images/fig.png';"
-              "document.querySelector('article').appendChild(i); }, 500));")
+    script = (
+        "window.addEventListener('load', () => setTimeout(() => {"
+        "const i = document.createElement('img'); i.src = '_images/fig.png';"
+        "document.querySelector('article').appendChild(i); }, 500));"
+    )
     path = page(tmp_path, "<p>Plot comes later.</p>", script=script)
     assert "<img" not in path.read_text()
     assert check_page(path, min_figures=1, browser=browser) == []
@@ -94,15 +107,20 @@ def test_image_added_by_script_is_counted(tmp_path, browser):
 
 def test_cell_traceback_output_is_flagged(tmp_path, browser):
     problems = check_page(page(tmp_path, FIGURE + TRACEBACK_OUTPUT), browser=browser)
-    assert problems == ["code cell traceback output: ZeroDivisionError Traceback (most recent call last) ... "
-                        "ZeroDivisionError: division by zero"]
+    assert problems == [
+        "code cell traceback output: ZeroDivisionError Traceback (most recent call last) ... "
+        "ZeroDivisionError: division by zero"
+    ]
 
 
 def test_cell_stderr_output_is_flagged(tmp_path, browser):
-    body = FIGURE + CELL.format("<div class='output stderr highlight-myst-ansi notranslate'><div class='highlight'>"
-                                "<pre>FutureWarning: the default will change\n  warnings.warn(</pre></div></div>")
+    body = FIGURE + CELL.format(
+        "<div class='output stderr highlight-myst-ansi notranslate'><div class='highlight'>"
+        "<pre>FutureWarning: the default will change\n  warnings.warn(</pre></div></div>"
+    )
     assert check_page(page(tmp_path, body), browser=browser) == [
-        "code cell stderr output: FutureWarning: the default will change"]
+        "code cell stderr output: FutureWarning: the default will change"
+    ]
 
 
 def test_stored_error_shown_on_purpose_is_not_flagged(tmp_path, browser):
@@ -111,8 +129,10 @@ def test_stored_error_shown_on_purpose_is_not_flagged(tmp_path, browser):
 
 
 def test_traceback_text_outside_the_allowed_marker_is_flagged(tmp_path, browser):
-    path = page(tmp_path, FIGURE + STORED_FAILURE.replace("fwbench-tracebacks", "something-else")
-                .replace("fwbench-tb-full", "plain"))
+    path = page(
+        tmp_path,
+        FIGURE + STORED_FAILURE.replace("fwbench-tracebacks", "something-else").replace("fwbench-tb-full", "plain"),
+    )
     problems = check_page(path, browser=browser)
     assert problems == ["raw traceback in page text: Traceback (most recent call last):"]
     # The marker is configurable: a chapter using another wrapper can say so.
@@ -120,16 +140,20 @@ def test_traceback_text_outside_the_allowed_marker_is_flagged(tmp_path, browser)
 
 
 def test_system_message_is_flagged(tmp_path, browser):
-    body = FIGURE + ("<aside class='system-message'><p class='system-message-title'>System Message: ERROR/3</p>"
-                     "<p>Unknown directive type \"glu\".</p></aside>")
+    body = FIGURE + (
+        "<aside class='system-message'><p class='system-message-title'>System Message: ERROR/3</p>"
+        '<p>Unknown directive type "glu".</p></aside>'
+    )
     assert check_page(page(tmp_path, body), browser=browser) == [
-        'docutils/Sphinx message rendered: System Message: ERROR/3 Unknown directive type "glu".']
+        'docutils/Sphinx message rendered: System Message: ERROR/3 Unknown directive type "glu".'
+    ]
 
 
 def test_literal_role_text_is_flagged(tmp_path, browser):
     body = FIGURE + "<p>See {doc}`method` and {glue:text}`x` for details.</p>"
     assert check_page(page(tmp_path, body), browser=browser) == [
-        "unparsed MyST role(s) in page text: {doc}, {glue:text}"]
+        "unparsed MyST role(s) in page text: {doc}, {glue:text}"
+    ]
 
 
 def test_role_syntax_written_as_inline_code_is_fine(tmp_path, browser):
@@ -139,18 +163,24 @@ def test_role_syntax_written_as_inline_code_is_fine(tmp_path, browser):
 
 def test_unresolved_references_are_flagged(tmp_path, browser):
     # Sphinx leaves an unresolved {ref}/{doc} as a bare span.xref; MyST keeps [x](#nope) as a dead anchor.
-    body = FIGURE + ("<p>See <span class='xref std std-ref'>nolabel</span> and "
-                     "<a class='reference internal' href='#nope'><span class='xref myst'>x</span></a> and "
-                     "<a class='reference internal' href='#s'><span class='std std-ref'>fine</span></a>.</p>")
+    body = FIGURE + (
+        "<p>See <span class='xref std std-ref'>nolabel</span> and "
+        "<a class='reference internal' href='#nope'><span class='xref myst'>x</span></a> and "
+        "<a class='reference internal' href='#s'><span class='std std-ref'>fine</span></a>.</p>"
+    )
     assert check_page(page(tmp_path, body), browser=browser) == [
-        "unresolved reference: nolabel", "link to a missing anchor: #nope (x)"]
+        "unresolved reference: nolabel",
+        "link to a missing anchor: #nope (x)",
+    ]
 
 
 def test_missing_title_and_article_are_flagged(tmp_path, browser):
     path = tmp_path / "bare.html"
     path.write_text("<html><head><title>&lt;no title&gt; &#8212; book</title></head><body><p>x</p></body></html>")
     assert check_page(path, browser=browser) == [
-        "page title is '<no title> — book'", "no main article content (article.bd-article / main)"]
+        "page title is '<no title> — book'",
+        "no main article content (article.bd-article / main)",
+    ]
 
 
 def test_check_book_reports_per_page_and_missing_pages(tmp_path):
@@ -162,8 +192,9 @@ def test_check_book_reports_per_page_and_missing_pages(tmp_path):
     assert result["good.html"] == []
     assert result["bare.html"] == ["0 figure(s), expected at least 1"]
     assert result["gone.html"] == [f"page missing: {tmp_path / 'gone.html'}"]
-    assert result["unprotected.html"] == ["no Content-Security-Policy meta tag (fwbench.book.csp adds it after "
-                                          "the build)"]
+    assert result["unprotected.html"] == [
+        "no Content-Security-Policy meta tag (fwbench.book.csp adds it after the build)"
+    ]
 
 
 def test_cli_exit_status(tmp_path, capsys):
@@ -197,7 +228,11 @@ def test_render_refuses_a_missing_file(tmp_path):
 
 
 def test_layout_problems_a_reader_would_see(tmp_path, browser):
-    wide = "<table><tr>" + "".join(f"<td>column_with_a_long_unbreakable_name_{i}</td>" for i in range(30)) + "</tr></table>"
+    wide = (
+        "<table><tr>"
+        + "".join(f"<td>column_with_a_long_unbreakable_name_{i}</td>" for i in range(30))
+        + "</tr></table>"
+    )
     values = "<table><tr><th>a</th><th>b</th><th>c</th></tr><tr><td>nan</td><td>2.749e+04</td><td>1.36e+03 ms</td><td>01e7c83b52</td></tr></table>"
     scrolls = "<div class='fwbench-scrolls'>" + wide + "</div><details><summary>x</summary>" + wide + "</details>"
     path = page(tmp_path, FIGURE + wide + values + scrolls + "<div style='height:2000px'></div><p id='late'>x</p>")
@@ -227,8 +262,10 @@ def test_a_page_that_redirects_while_it_settles_is_followed_to_where_it_went(tmp
 
     # The redirect fires after the load event, while the settle wait runs: the race the book's index.html
     # (a meta refresh to intro.html) lost once under a busy test suite.
-    (tmp_path / "a.html").write_text("<html><head><title>a</title></head><body>"
-                                     "<script>setTimeout(() => location.href = 'b.html', 50)</script></body></html>")
+    (tmp_path / "a.html").write_text(
+        "<html><head><title>a</title></head><body>"
+        "<script>setTimeout(() => location.href = 'b.html', 50)</script></body></html>"
+    )
     (tmp_path / "b.html").write_text("<html><head><title>b</title></head><body>arrived</body></html>")
     with Browser(find_chromium()) as browser:
         browser.open(tmp_path / "a.html", settle_ms=500)
@@ -238,13 +275,17 @@ def test_a_page_that_redirects_while_it_settles_is_followed_to_where_it_went(tmp
 def test_what_is_not_a_number_is_flagged_in_prose_and_tables(tmp_path, browser):
     """The reader's audit found "pays off after nan steps", "0.0 µs – never", "0.00-∞" and one number in
     e-notation on one page and plain on another: each fails the page; the same words in prose or code do not."""
-    body = FIGURE + ("<p>Compiling pays off after nan steps; first call 0.0 µs – never.</p>"
-                     "<table class='fwbench-table'><tr><td>0.00-∞</td><td>2.4e-06 s</td></tr></table>")
+    body = FIGURE + (
+        "<p>Compiling pays off after nan steps; first call 0.0 µs – never.</p>"
+        "<table class='fwbench-table'><tr><td>0.00-∞</td><td>2.4e-06 s</td></tr></table>"
+    )
     problems = check_page(page(tmp_path, body), browser=browser)
     assert problems[0] == "table cell(s) in e-notation: 2.4e-06 s" and len(problems) == 2
     assert problems[1].startswith("not a number where a number belongs")
     for bad in ("after nan steps", "0.0 µs – never", "∞", "2.4e-06"):
         assert repr(bad) in problems[1], bad
-    fine = FIGURE + ("<p>The loss is nan when the bug fires; we never reuse imported runs; 0.0000024 s.</p>"
-                     "<pre>x = float('inf')  # 1e-06</pre>")
+    fine = FIGURE + (
+        "<p>The loss is nan when the bug fires; we never reuse imported runs; 0.0000024 s.</p>"
+        "<pre>x = float('inf')  # 1e-06</pre>"
+    )
     assert check_page(page(tmp_path, fine, name="fine.html"), browser=browser) == []

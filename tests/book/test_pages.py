@@ -22,8 +22,14 @@ def test_jupyter_book_started_by_hand_stops_with_one_line(tmp_path):
     """`jupyter-book build .` at the root builds no half book: it says which command builds it, and exits 2."""
     env = {k: v for k, v in os.environ.items() if k != guard.MARK}
     jupyter_book = Path(sys.executable).parent / "jupyter-book"  # the command a reader types, from this venv
-    proc = subprocess.run([str(jupyter_book), "build", ".", "--path-output", str(tmp_path)],
-                          capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    proc = subprocess.run(
+        [str(jupyter_book), "build", ".", "--path-output", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=300,
+    )
     fwbench_lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("fwbench:")]
     assert proc.returncode == 2 and fwbench_lines == [guard.MESSAGE]
     assert not (tmp_path / "_build" / "html" / "index.html").exists()
@@ -34,8 +40,14 @@ def test_no_page_types_the_equivalence_margin():
     the day it changes, so every page writes it from the constant."""
     import re
 
-    sources = [REPO / "intro.md", *sorted((REPO / "chapters").glob("*.md")),
-               *sorted((REPO / "experiments").glob("*/chapter.md"))]
-    typed = [f"{p.relative_to(REPO)}: {m.group(0)}" for p in sources
-             for m in re.finditer(r"±\s*\d+(\.\d+)?\s*%", p.read_text())]
+    sources = [
+        REPO / "intro.md",
+        *sorted((REPO / "chapters").glob("*.md")),
+        *sorted((REPO / "experiments").glob("*/chapter.md")),
+    ]
+    typed = [
+        f"{p.relative_to(REPO)}: {m.group(0)}"
+        for p in sources
+        for m in re.finditer(r"±\s*\d+(\.\d+)?\s*%", p.read_text())
+    ]
     assert typed == []

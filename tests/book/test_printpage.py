@@ -8,18 +8,22 @@ from fwbench.book.printpage import NOTE, print_page, without_notebooks
 def notebook(name: str) -> str:
     """One notebook as Sphinx's single-page builder writes it: an anchor, its title section, then its own sections
     beside it (with a nested one, and escaped markup in an output)."""
-    return (f'<span id="document-chapters/appendix/runs/{name}"></span><section id="{name}">\n<h3>{name}</h3>\n'
-            f"<p>papermill ran it</p>\n</section>\n<section id=\"{name}-body\"><h3>Body</h3><div class=\"cell\">"
-            f"<pre>&lt;/section&gt;&lt;/div&gt;</pre></div><section><h4>inner</h4></section></section>\n")
+    return (
+        f'<span id="document-chapters/appendix/runs/{name}"></span><section id="{name}">\n<h3>{name}</h3>\n'
+        f'<p>papermill ran it</p>\n</section>\n<section id="{name}-body"><h3>Body</h3><div class="cell">'
+        f"<pre>&lt;/section&gt;&lt;/div&gt;</pre></div><section><h4>inner</h4></section></section>\n"
+    )
 
 
-PAGE = ('<html><head></head><body><div class="bd-article"><section id="method"><h2>Method</h2><p>kept</p></section>\n'
-        '<div class="toctree-wrapper compound">\n'
-        '<span id="document-chapters/appendix/index"></span><section id="appendix-the-executed-notebooks">\n'
-        '<h2>Appendix: the executed notebooks<a class="headerlink" href="#x">#</a></h2>\n<p>The list.</p>'
-        '<table><tr><td><a href="runs/a.html">notebook</a></td></tr></table>\n'
-        '<div class="toctree-wrapper compound">\n' + notebook("a") + notebook("b") + "</div>\n</section>\n</div>\n"
-        '<footer>after</footer></div></body></html>')
+PAGE = (
+    '<html><head></head><body><div class="bd-article"><section id="method"><h2>Method</h2><p>kept</p></section>\n'
+    '<div class="toctree-wrapper compound">\n'
+    '<span id="document-chapters/appendix/index"></span><section id="appendix-the-executed-notebooks">\n'
+    '<h2>Appendix: the executed notebooks<a class="headerlink" href="#x">#</a></h2>\n<p>The list.</p>'
+    '<table><tr><td><a href="runs/a.html">notebook</a></td></tr></table>\n'
+    '<div class="toctree-wrapper compound">\n' + notebook("a") + notebook("b") + "</div>\n</section>\n</div>\n"
+    "<footer>after</footer></div></body></html>"
+)
 
 
 def balance(html: str, tag: str) -> int:

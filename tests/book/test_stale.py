@@ -7,8 +7,13 @@ from fwbench.book import pages, stale
 APPENDIX = pages.APPENDIX_FOLDER
 
 #: Where the builders put a page's files (relative to `_build`), in the forms each writes.
-FILES = {"html/{d}": ["{p}.html"], "html/_sources/{d}": ["{p}.ipynb", "{p}.ipynb.txt", "{p}.md"],
-         "jupyter_execute/{d}": ["{p}.ipynb"], ".doctrees/{d}": ["{p}.doctree"], "singlehtml/{d}": ["{p}.html"]}
+FILES = {
+    "html/{d}": ["{p}.html"],
+    "html/_sources/{d}": ["{p}.ipynb", "{p}.ipynb.txt", "{p}.md"],
+    "jupyter_execute/{d}": ["{p}.ipynb"],
+    ".doctrees/{d}": ["{p}.doctree"],
+    "singlehtml/{d}": ["{p}.html"],
+}
 
 
 def built(root, folder, *names):
@@ -74,7 +79,8 @@ def test_figures_no_built_page_shows_are_deleted_and_every_shown_one_kept(tmp_pa
     (html / "chapters" / "appendix" / "runs").mkdir(parents=True)
     (html / "chapters" / "serving.html").write_text('<img alt="" src="../_images/shown-in-chapter.png" />')
     (html / "chapters" / "appendix" / "runs" / "p.html").write_text(
-        "<img src='../../../_images/shown-in-appendix.svg?v=1'>")
+        "<img src='../../../_images/shown-in-appendix.svg?v=1'>"
+    )
     removed = stale.remove_unshown_images(html)
     assert [p.name for p in removed] == ["orphan.png"]
     assert sorted(p.name for p in (html / "_images").iterdir()) == ["shown-in-appendix.svg", "shown-in-chapter.png"]

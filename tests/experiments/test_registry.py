@@ -7,13 +7,24 @@ import pytest
 import package_copy
 
 MISTAKES = {
-    "name": ("experiments/eager_vs_graph/experiment.py", 'name="eager_vs_graph"', 'name="eager_vs_graf"',
-             "EXPERIMENT.name is 'eager_vs_graf', not the folder's name"),
-    "metric": ("experiments/eager_vs_graph/metrics.py", "METRICS: dict[str, Metric] = {",
-               'METRICS: dict[str, Metric] = {\n    "step_time_median_s": Metric("s", "something else"),',
-               "metric 'step_time_median_s' is documented twice"),
-    "rule id": ("experiments/eager_vs_graph/claims.py", '@rule("E1", ', '@rule("E99", ',
-                "a rule for claim 'E99', which fwbench/report/claims.yml does not list"),
+    "name": (
+        "experiments/eager_vs_graph/experiment.py",
+        'name="eager_vs_graph"',
+        'name="eager_vs_graf"',
+        "EXPERIMENT.name is 'eager_vs_graf', not the folder's name",
+    ),
+    "metric": (
+        "experiments/eager_vs_graph/metrics.py",
+        "METRICS: dict[str, Metric] = {",
+        'METRICS: dict[str, Metric] = {\n    "step_time_median_s": Metric("s", "something else"),',
+        "metric 'step_time_median_s' is documented twice",
+    ),
+    "rule id": (
+        "experiments/eager_vs_graph/claims.py",
+        '@rule("E1", ',
+        '@rule("E99", ',
+        "a rule for claim 'E99', which fwbench/report/claims.yml does not list",
+    ),
 }
 
 

@@ -20,14 +20,25 @@ from fwbench.workloads import get_workload
 
 NAMES = frameworks.names()
 # Variants that exist only on an accelerator (CUDA graphs) cannot run on this CPU machine.
-CASES = [(f, v) for f in NAMES for v in frameworks.variants(f) if "cpu" in frameworks.device_variants(f).get(v, ["cpu"])]
+CASES = [
+    (f, v) for f in NAMES for v in frameworks.variants(f) if "cpu" in frameworks.device_variants(f).get(v, ["cpu"])
+]
 WORKLOADS = ["mlp", "cnn", "transformer", "rnn"]
 #: Small copies of the stacked and causal forms behind resnet18 and gpt2_small, cheap enough to compile in tests.
 STACKED = {
-    "cnn_stages": dataclasses.replace(get_workload("cnn"), name="cnn_stages", image_size=8, channels=(4, 8),
-                                      blocks_per_stage=2),
-    "causal_stack": dataclasses.replace(get_workload("transformer"), name="causal_stack", seq_len=6, d_model=8,
-                                        n_heads=2, d_mlp=16, n_layers=2, causal=True),
+    "cnn_stages": dataclasses.replace(
+        get_workload("cnn"), name="cnn_stages", image_size=8, channels=(4, 8), blocks_per_stage=2
+    ),
+    "causal_stack": dataclasses.replace(
+        get_workload("transformer"),
+        name="causal_stack",
+        seq_len=6,
+        d_model=8,
+        n_heads=2,
+        d_mlp=16,
+        n_layers=2,
+        causal=True,
+    ),
 }
 
 
@@ -39,6 +50,8 @@ def _cases(workload):
     """(framework, variant) pairs that exist for `workload` on this CPU (unrolled RNN variants only for the rnn)."""
     family = _spec(workload).family
     return [(workload, f, v) for f, v in CASES if family in frameworks.family_variants(f).get(v, [family])]
+
+
 BATCH = 8
 N_STEPS = 5
 #: First training step's loss vs the float64 NumPy reference (measured: <= 2e-7).
@@ -61,11 +74,15 @@ def _bn_statistics(framework, model) -> dict[str, tuple[np.ndarray, np.ndarray]]
     """Test-only peek into each adapter's model: batch-norm prefix -> (running mean, running variance)."""
     if framework == "torch":
         module = model["module"]
-        return {p: tuple(getattr(module, p.replace("/", "__") + s).numpy().astype(np.float64)
-                         for s in ("__mean", "__var")) for p in module.spec.bn_names()}
+        return {
+            p: tuple(getattr(module, p.replace("/", "__") + s).numpy().astype(np.float64) for s in ("__mean", "__var"))
+            for p in module.spec.bn_names()
+        }
     if framework == "tensorflow":
-        return {p: (m.numpy().astype(np.float64), v.numpy().astype(np.float64))
-                for p, (m, v) in model["module"].stats.items()}
+        return {
+            p: (m.numpy().astype(np.float64), v.numpy().astype(np.float64))
+            for p, (m, v) in model["module"].stats.items()
+        }
     return {p: (np.asarray(m, np.float64), np.asarray(v, np.float64)) for p, (m, v) in model["stats"].items()}
 
 
@@ -74,6 +91,7 @@ def _run(framework, variant, spec):
     adapter = frameworks.get_adapter(framework)
     if framework == "torch":
         import torch
+
         # As in a fresh process: otherwise dynamo, seeing the same step function again with other shapes,
         # would recompile it for dynamic shapes.
         torch._dynamo.reset()
@@ -90,8 +108,12 @@ def _run(framework, variant, spec):
         adapter.sync(out)
         losses.append(adapter.loss_of(out))
     trained = adapter.to_numpy(infer(xd_other)).astype(np.float64)  # uses updated batch-norm running statistics
-    return {"fresh": fresh, "losses": np.array(losses), "trained": trained,
-            "bn_statistics": _bn_statistics(framework, model)}
+    return {
+        "fresh": fresh,
+        "losses": np.array(losses),
+        "trained": trained,
+        "bn_statistics": _bn_statistics(framework, model),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -147,8 +169,11 @@ def test_identical_initial_weights(name, workload):
         assert np.array_equal(got[k], want[k]), k
 
 
-@pytest.mark.parametrize("workload, name, variant", [c for w in WORKLOADS for c in _cases(w)]
-                         + [c for w in STACKED for c in _cases(w) if c[2] in ("eager", "torch.compile", "tf.function", "jax.jit")])
+@pytest.mark.parametrize(
+    "workload, name, variant",
+    [c for w in WORKLOADS for c in _cases(w)]
+    + [c for w in STACKED for c in _cases(w) if c[2] in ("eager", "torch.compile", "tf.function", "jax.jit")],
+)
 def test_first_step_loss_inference_and_learning(results, name, variant, workload):
     spec = _spec(workload)
     x, y = spec.batch(BATCH)
@@ -194,8 +219,9 @@ def test_float64_trajectory_is_the_reference(results):
         assert np.allclose(got["fresh"], spec.reference_output(spec.init_weights(), x), rtol=0, atol=1e-10)
     spec = get_workload("mlp")
     x, y = spec.batch(BATCH)
-    assert np.allclose(results("float64", "eager", "mlp")["losses"], _numpy_sgd_mlp(spec, x, y, N_STEPS),
-                       rtol=1e-10, atol=0)
+    assert np.allclose(
+        results("float64", "eager", "mlp")["losses"], _numpy_sgd_mlp(spec, x, y, N_STEPS), rtol=1e-10, atol=0
+    )
 
 
 @pytest.mark.parametrize("workload", WORKLOADS)
@@ -313,10 +339,12 @@ def test_debug_target_runs_the_catalogue_plumbing(name):
 
 # ---- like for like (what each variant times) ----------------------------------------------------------------
 
+
 def _graph_count(name, step):
     """Graphs the compiled function behind `step` holds so far (torch: process-wide, take differences)."""
     if name == "torch":
         from torch._dynamo.utils import counters
+
         return int(counters["stats"]["unique_graphs"])
     if name == "tensorflow":
         return step.experimental_get_tracing_count()
@@ -330,6 +358,7 @@ def test_one_graph_per_inference_batch_size(name, variant):
     adapter = frameworks.get_adapter(name)
     if name == "torch":
         import torch
+
         torch._dynamo.reset()
     spec = get_workload("mlp")
     step = adapter.infer_step(adapter.build(spec, "cpu"), variant)
@@ -375,8 +404,9 @@ def test_torch_compiled_train_step_is_one_graph_with_backward_and_update():
         graphs.clear()
         model = adapter.build(spec, "cpu")
         original = torch.compile
-        torch.compile = lambda fn, **kw: original(fn, backend=recording, fullgraph=kw.get("fullgraph", False),
-                                                  dynamic=kw.get("dynamic"))
+        torch.compile = lambda fn, **kw: original(
+            fn, backend=recording, fullgraph=kw.get("fullgraph", False), dynamic=kw.get("dynamic")
+        )
         try:
             step = adapter.train_step(model, variant)
             step(x, y)

@@ -21,38 +21,53 @@ EVG = "name: bad\nexperiments:\n  eager_vs_graph:\n    frameworks: [torch]\n    
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "fwbench", *args], capture_output=True, text=True, cwd=REPO,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "fwbench", *args], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
 
 
 def _jobs_profile(blocks: int) -> str:
     return "name: bad\nexperiments:\n" + "".join(
-        f"  eager_vs_graph@b{i}:\n    devices: [cpu]\n    workloads: [mlp]\n    processes: 100\n"
-        for i in range(blocks))
+        f"  eager_vs_graph@b{i}:\n    devices: [cpu]\n    workloads: [mlp]\n    processes: 100\n" for i in range(blocks)
+    )
 
 
 #: The probes of issue 36, each a profile's text and what its one-line refusal names.
 PROBES = {
     "a million processes": (EVG + "    processes: 1000000\n", "processes: expected at most 100, got 1000000"),
-    "a 400-digit timeout": ("name: bad\ntimeout_s: " + "9" * 400 + "\nexperiments: {eager_vs_graph: {}}\n",
-                            "timeout_s: expected at most 86400"),
-    "a 5000-digit timeout": ("name: bad\ntimeout_s: " + "9" * 5000 + "\nexperiments: {eager_vs_graph: {}}\n",
-                             "not valid YAML (Exceeds the limit (4300 digits)"),
+    "a 400-digit timeout": (
+        "name: bad\ntimeout_s: " + "9" * 400 + "\nexperiments: {eager_vs_graph: {}}\n",
+        "timeout_s: expected at most 86400",
+    ),
+    "a 5000-digit timeout": (
+        "name: bad\ntimeout_s: " + "9" * 5000 + "\nexperiments: {eager_vs_graph: {}}\n",
+        "not valid YAML (Exceeds the limit (4300 digits)",
+    ),
     "a 400-digit batch": (EVG + "    params: {batch_size: " + "9" * 400 + "}\n", "batch_size: expected at most 4096"),
-    "a 400-digit float budget": (EVG + "    params: {max_time_s: " + "9" * 400 + "}\n",
-                                 "max_time_s: expected at most 3600"),
+    "a 400-digit float budget": (
+        EVG + "    params: {max_time_s: " + "9" * 400 + "}\n",
+        "max_time_s: expected at most 3600",
+    ),
     "a huge thread count": ("name: bad\nthreads: 100000\nexperiments: {eager_vs_graph: {}}\n", "threads"),
     "a huge seed": ("name: bad\nseed: 4294967296\nexperiments: {eager_vs_graph: {}}\n", "seed: expected at most"),
     "an infinite budget": (EVG + "    params: {busy_cpus: .inf}\n", "busy_cpus: expected a finite number"),
     "a long list": (EVG + "    params: {infer_batch_sizes: [" + ", ".join(["1"] * 100) + "]}\n", "100 items"),
-    "100 000 nested [": ("name: bad\ndescription: " + "[" * 100_000 + "\nexperiments: {eager_vs_graph: {}}\n",
-                         "too large for a profile"),
-    "30 000 nested [": ("name: bad\ndescription: " + "[" * 30_000 + "\nexperiments: {eager_vs_graph: {}}\n",
-                        f"nested deeper than {MAX_DEPTH} levels, line 2"),
-    "deep block nesting": ("name: bad\nd:\n" + "".join(" " * (i + 1) + "k:\n" for i in range(200))
-                           + "experiments: {eager_vs_graph: {}}\n", "nested deeper than"),
-    "a huge file": ("name: bad\n" + "#" * (2 * MAX_PROFILE_BYTES) + "\nexperiments: {eager_vs_graph: {}}\n",
-                    "too large for a profile"),
+    "100 000 nested [": (
+        "name: bad\ndescription: " + "[" * 100_000 + "\nexperiments: {eager_vs_graph: {}}\n",
+        "too large for a profile",
+    ),
+    "30 000 nested [": (
+        "name: bad\ndescription: " + "[" * 30_000 + "\nexperiments: {eager_vs_graph: {}}\n",
+        f"nested deeper than {MAX_DEPTH} levels, line 2",
+    ),
+    "deep block nesting": (
+        "name: bad\nd:\n" + "".join(" " * (i + 1) + "k:\n" for i in range(200)) + "experiments: {eager_vs_graph: {}}\n",
+        "nested deeper than",
+    ),
+    "a huge file": (
+        "name: bad\n" + "#" * (2 * MAX_PROFILE_BYTES) + "\nexperiments: {eager_vs_graph: {}}\n",
+        "too large for a profile",
+    ),
     "too many jobs": (_jobs_profile(40), f"at most {MAX_JOBS} allowed"),
 }
 
@@ -93,47 +108,54 @@ def test_the_job_cap_is_checked_before_the_jobs_are_made(monkeypatch):
 
 
 def profile(**spec):
-    return {"name": "t", "experiments": {"eager_vs_graph": {"frameworks": ["jax"], "devices": ["cpu"],
-                                                            "workloads": ["mlp"], "processes": 1, **spec}}}
+    return {
+        "name": "t",
+        "experiments": {
+            "eager_vs_graph": {"frameworks": ["jax"], "devices": ["cpu"], "workloads": ["mlp"], "processes": 1, **spec}
+        },
+    }
 
 
 def block(experiment, **params):
     return {"name": "t", "experiments": {experiment: {"frameworks": ["jax"], "params": params}}}
 
 
-@pytest.mark.parametrize("data, named", [
-    (profile(processes=101), "processes: expected at most 100"),
-    (profile(processes=-1), "processes: expected 1 to 100, got -1"),
-    (profile(replacement_processes=101), "replacement_processes: expected at most 100"),
-    ({"name": "t", "timeout_s": 0, "experiments": {"eager_vs_graph": {}}}, "timeout_s"),
-    ({"name": "t", "timeout_s": 86401, "experiments": {"eager_vs_graph": {}}}, "timeout_s: expected at most 86400"),
-    ({"name": "t", "seed": 10**5000, "experiments": {"eager_vs_graph": {}}}, "got a 16610-bit integer"),
-    ({"name": "t", "threads": 10**400, "experiments": {"eager_vs_graph": {}}}, "threads: expected at most 4096"),
-    (profile(params={"batch_size": 4097}), "batch_size: expected at most 4096"),
-    (profile(params={"infer_batch_sizes": [1, 10**400]}), "infer_batch_sizes: expected at most 4096"),
-    (profile(params={"infer_batch_sizes": [0]}), "infer_batch_sizes: expected 1 to 4096, got 0"),
-    (profile(params={"min_samples": 10**6 + 1}), "min_samples: expected at most 1000000"),
-    (profile(params={"max_time_s": 3601.0}), "max_time_s: expected at most 3600"),
-    (profile(params={"max_time_s": -1.0}), "max_time_s: expected 0 to 3600"),
-    (profile(params={"peak_matmul_n": 65536}), "peak_matmul_n: expected at most 32768"),
-    (profile(params={"seed": -1}), "seed: expected 0 to 4294967295, got -1"),
-    (profile(params={"shape_probe_processes": 1000}), "shape_probe_processes: expected at most 100"),
-    (profile(params={"loss_rtol": float("nan")}), "loss_rtol: expected a finite number"),
-    (profile(params={"busy_cpus": 10**400}), "busy_cpus: expected at most 4096"),
-    (block("export", repeats=10**7), "repeats: expected at most 1000000"),
-    (block("export", train_batch=0), "train_batch: expected 1 to 4096, got 0"),
-    (block("export", child_timeout_s=0), "child_timeout_s must be a positive number"),
-    (block("export", latency_processes=0), "latency_processes"),
-    (block("export", rtol=2.0), "rtol: expected at most 1"),
-    (block("debugging", overhead_batch_size=0), "overhead_batch_size: expected 1 to 4096, got 0"),
-    (block("debugging", cost_processes=10**6), "cost_processes: expected at most 100"),
-    (block("debugging", case_timeout_s=10**400), "case_timeout_s: expected at most 86400"),
-    (block("serving", concurrency=[1, 100_000]), "concurrency: expected at most 1000"),
-    (block("serving", warmup_s=-1), "warmup_s: expected 0 to 3600, got -1"),
-    (block("serving", max_requests=10**9), "max_requests: expected at most 1000000"),
-    (block("serving", max_wait_ms=10**5), "max_wait_ms: expected at most 10000"),
-    (block("serving", open_loop_fractions=[float("inf")]), "open_loop_fractions"),
-])
+@pytest.mark.parametrize(
+    "data, named",
+    [
+        (profile(processes=101), "processes: expected at most 100"),
+        (profile(processes=-1), "processes: expected 1 to 100, got -1"),
+        (profile(replacement_processes=101), "replacement_processes: expected at most 100"),
+        ({"name": "t", "timeout_s": 0, "experiments": {"eager_vs_graph": {}}}, "timeout_s"),
+        ({"name": "t", "timeout_s": 86401, "experiments": {"eager_vs_graph": {}}}, "timeout_s: expected at most 86400"),
+        ({"name": "t", "seed": 10**5000, "experiments": {"eager_vs_graph": {}}}, "got a 16610-bit integer"),
+        ({"name": "t", "threads": 10**400, "experiments": {"eager_vs_graph": {}}}, "threads: expected at most 4096"),
+        (profile(params={"batch_size": 4097}), "batch_size: expected at most 4096"),
+        (profile(params={"infer_batch_sizes": [1, 10**400]}), "infer_batch_sizes: expected at most 4096"),
+        (profile(params={"infer_batch_sizes": [0]}), "infer_batch_sizes: expected 1 to 4096, got 0"),
+        (profile(params={"min_samples": 10**6 + 1}), "min_samples: expected at most 1000000"),
+        (profile(params={"max_time_s": 3601.0}), "max_time_s: expected at most 3600"),
+        (profile(params={"max_time_s": -1.0}), "max_time_s: expected 0 to 3600"),
+        (profile(params={"peak_matmul_n": 65536}), "peak_matmul_n: expected at most 32768"),
+        (profile(params={"seed": -1}), "seed: expected 0 to 4294967295, got -1"),
+        (profile(params={"shape_probe_processes": 1000}), "shape_probe_processes: expected at most 100"),
+        (profile(params={"loss_rtol": float("nan")}), "loss_rtol: expected a finite number"),
+        (profile(params={"busy_cpus": 10**400}), "busy_cpus: expected at most 4096"),
+        (block("export", repeats=10**7), "repeats: expected at most 1000000"),
+        (block("export", train_batch=0), "train_batch: expected 1 to 4096, got 0"),
+        (block("export", child_timeout_s=0), "child_timeout_s must be a positive number"),
+        (block("export", latency_processes=0), "latency_processes"),
+        (block("export", rtol=2.0), "rtol: expected at most 1"),
+        (block("debugging", overhead_batch_size=0), "overhead_batch_size: expected 1 to 4096, got 0"),
+        (block("debugging", cost_processes=10**6), "cost_processes: expected at most 100"),
+        (block("debugging", case_timeout_s=10**400), "case_timeout_s: expected at most 86400"),
+        (block("serving", concurrency=[1, 100_000]), "concurrency: expected at most 1000"),
+        (block("serving", warmup_s=-1), "warmup_s: expected 0 to 3600, got -1"),
+        (block("serving", max_requests=10**9), "max_requests: expected at most 1000000"),
+        (block("serving", max_wait_ms=10**5), "max_wait_ms: expected at most 10000"),
+        (block("serving", open_loop_fractions=[float("inf")]), "open_loop_fractions"),
+    ],
+)
 def test_a_number_past_its_bound_is_refused_in_one_line(data, named):
     with pytest.raises(MatrixError) as exc:
         parse_profile(data)
@@ -141,8 +163,14 @@ def test_a_number_past_its_bound_is_refused_in_one_line(data, named):
 
 
 def test_the_bounds_themselves_are_allowed():
-    p = parse_profile({**profile(processes=100, replacement_processes=100, params={"batch_size": 4096}),
-                       "timeout_s": 86400, "seed": 2**32 - 1, "threads": 4096})
+    p = parse_profile(
+        {
+            **profile(processes=100, replacement_processes=100, params={"batch_size": 4096}),
+            "timeout_s": 86400,
+            "seed": 2**32 - 1,
+            "threads": 4096,
+        }
+    )
     assert len(p.jobs) == 100 and p.jobs[0].timeout_s == 86400.0
 
 
@@ -154,8 +182,9 @@ def test_every_numeric_parameter_names_a_known_kind_of_bound_and_its_default_is_
             assert f.metadata.get("bounds") in BOUNDS, f"{name}.{f.name} declares no kind of bound (BOUNDS)"
             bound = BOUNDS[f.metadata["bounds"]]
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-            assert all(bound.low <= v <= bound.high for v in (default if isinstance(default, tuple) else [default])), \
+            assert all(bound.low <= v <= bound.high for v in (default if isinstance(default, tuple) else [default])), (
                 f"{name}.{f.name}"
+            )
 
 
 def test_a_parameter_without_a_kind_is_a_count():
@@ -172,9 +201,12 @@ def test_a_parameter_without_a_kind_is_a_count():
 
 def _numbers(given: dict, params_cls) -> list[tuple[str, float, str]]:
     kinds = {f.name: f.metadata.get("bounds", "count") for f in dataclasses.fields(params_cls)}
-    return [(name, v, kinds[name]) for name, value in given.items()
-            for v in (value if isinstance(value, list) else [value])
-            if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return [
+        (name, v, kinds[name])
+        for name, value in given.items()
+        for v in (value if isinstance(value, list) else [value])
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    ]
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "profiles").glob("*.yml")), ids=lambda p: p.stem)

@@ -32,8 +32,12 @@ def test_sparse_records_become_a_table_without_nan_e_notation_or_float_batches()
     ]
     for r in records:  # what a pandas round trip through JSON with a missing batch would leave
         r["batch_size"] = float(r["batch_size"])
-    table = records_table(records, rows=["variant", "phase", "batch_size"], columns=["metric"],
-                          metrics=["shape_change_s", "first_call_s", "big"])
+    table = records_table(
+        records,
+        rows=["variant", "phase", "batch_size"],
+        columns=["metric"],
+        metrics=["shape_change_s", "first_call_s", "big"],
+    )
     assert list(table.columns) == ["shape_change_s", "first_call_s", "big"]  # the order asked for
     text = table.to_html()
     assert "nan" not in text.lower() and not E_NOTATION.search(text) and "32.0" not in text
@@ -45,8 +49,10 @@ def test_sparse_records_become_a_table_without_nan_e_notation_or_float_batches()
 
 def test_frames_use_the_experiments_units_and_say_yes_or_no():
     metrics = {"time_to_surface_s": Metric("s", "")}
-    rows = [{"bug": "nan_loss", "time_to_surface_s": 0.0031, "user_line_shown": True},
-            {"bug": "shape", "time_to_surface_s": None, "user_line_shown": False, "extra": 1e-9}]
+    rows = [
+        {"bug": "nan_loss", "time_to_surface_s": 0.0031, "user_line_shown": True},
+        {"bug": "shape", "time_to_surface_s": None, "user_line_shown": False, "extra": 1e-9},
+    ]
     table = frame(rows, metrics, columns=["bug", "time_to_surface_s", "user_line_shown", "extra"])
     assert table["time_to_surface_s"].tolist() == ["3.10 ms", MISSING]
     assert table["user_line_shown"].tolist() == ["yes", "no"]
@@ -57,9 +63,14 @@ def test_frames_use_the_experiments_units_and_say_yes_or_no():
 def test_the_timing_table_folds_the_interval_into_the_median_and_keeps_only_what_was_measured():
     from fwbench.measure.display import timing_table
 
-    rows = [("eager", "train", 32, "step_time_median_s", 0.004), ("eager", "train", 32, "step_time_ci_low_s", 0.0039),
-            ("eager", "train", 32, "step_time_ci_high_s", 0.0042), ("eager", "train", 32, "first_call_s", 0.5),
-            ("eager", "train", 32, "stable", 1.0), ("jit", "train", 16, "shape_change_s", 2.0)]
+    rows = [
+        ("eager", "train", 32, "step_time_median_s", 0.004),
+        ("eager", "train", 32, "step_time_ci_low_s", 0.0039),
+        ("eager", "train", 32, "step_time_ci_high_s", 0.0042),
+        ("eager", "train", 32, "first_call_s", 0.5),
+        ("eager", "train", 32, "stable", 1.0),
+        ("jit", "train", 16, "shape_change_s", 2.0),
+    ]
     records = [{"variant": v, **record({"shape_change_s": Metric("s", "")}, p, b, m, x)} for v, p, b, m, x in rows]
     table = timing_table(records, rows=["variant", "phase", "batch_size"])
     assert list(table.columns) == ["median step [95% interval]", "first call", "shape change", "steady"]

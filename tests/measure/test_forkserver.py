@@ -10,7 +10,7 @@ from fwbench.measure.child import ended_how
 from fwbench.measure.forkserver import ForkServer, child_stderr
 
 #: A server whose requests say what the fork does; STATE shows whether one fork's change reaches the next.
-SERVER = textwrap.dedent('''
+SERVER = textwrap.dedent("""
     import json, os, sys, time
     from fwbench.measure import forkserver
 
@@ -41,7 +41,7 @@ SERVER = textwrap.dedent('''
         assert sys.argv[1:] == ["--flag", "--serve"], sys.argv
         print("server start-up chatter", flush=True)
         sys.exit(forkserver.serve(handle, lambda r: "no such action" if r["action"] == "bad" else None))
-''')
+""")
 
 
 @pytest.fixture
@@ -54,8 +54,10 @@ def server(tmp_path):
 def ask(server, tmp_path, action, name, timeout_s=30.0):
     workdir = tmp_path / name
     workdir.mkdir()
-    reply = server.ask({"action": action, "out": str(workdir / "out.json"), "workdir": str(workdir),
-                        "timeout_s": timeout_s}, timeout_s + 30)
+    reply = server.ask(
+        {"action": action, "out": str(workdir / "out.json"), "workdir": str(workdir), "timeout_s": timeout_s},
+        timeout_s + 30,
+    )
     return reply, workdir
 
 

@@ -8,22 +8,31 @@ from fwbench.measure.machine_name import display_name, hardware_name
 from fwbench.report.results import distinct_labels
 from fwbench.store.store import Run
 
-H100_BOX = {"architecture": "x86_64", "cpu_model": "Intel(R) Xeon(R) Processor", "logical_cpus": 16, "usable_cpus": 16,
-            "gpus": [{"driver": "580.159.04", "memory": "81559 MiB", "name": "NVIDIA H100 80GB HBM3"}]}
+H100_BOX = {
+    "architecture": "x86_64",
+    "cpu_model": "Intel(R) Xeon(R) Processor",
+    "logical_cpus": 16,
+    "usable_cpus": 16,
+    "gpus": [{"driver": "580.159.04", "memory": "81559 MiB", "name": "NVIDIA H100 80GB HBM3"}],
+}
 CPU_VM = {"cpu_model": "AMD EPYC", "gpus": [], "logical_cpus": 2, "usable_cpus": 2, "virtual": True}
 
 
 def test_names_say_what_the_machine_is():
     assert hardware_name(H100_BOX) == "H100 80GB, 16 CPU Intel Xeon"
     assert hardware_name(CPU_VM) == "2 vCPU AMD EPYC VM"
-    laptop = {"cpu_model": "Intel(R) Core(TM) i7-9750H CPU @ 2.60GHz", "usable_cpus": 12,
-              "gpus": [{"name": "NVIDIA GeForce RTX 2070", "memory": "8192 MiB"}] * 2}
+    laptop = {
+        "cpu_model": "Intel(R) Core(TM) i7-9750H CPU @ 2.60GHz",
+        "usable_cpus": 12,
+        "gpus": [{"name": "NVIDIA GeForce RTX 2070", "memory": "8192 MiB"}] * 2,
+    }
     assert hardware_name(laptop) == "2x RTX 2070 8GB, 12 CPU Intel Core i7-9750H"
 
 
 def test_hostile_fingerprints_become_plain_text():
-    name = hardware_name({"cpu_model": "<img src=x onerror=alert(1)>", "usable_cpus": 2,
-                          "gpus": [{"name": "<script>alert(1)</script>"}]})
+    name = hardware_name(
+        {"cpu_model": "<img src=x onerror=alert(1)>", "usable_cpus": 2, "gpus": [{"name": "<script>alert(1)</script>"}]}
+    )
     assert "<" not in name and ">" not in name and "=" not in name and '"' not in name
 
 
@@ -39,11 +48,17 @@ def test_the_book_uses_the_chosen_label_else_the_hardware_never_the_host_name():
     del old["fingerprint"]["machine_label_source"]
     assert display_name(old) == "H100 80GB, 16 CPU Intel Xeon"
     assert display_name(_run("lab box 3", "profile", CPU_VM, "c").manifest) == "lab box 3"
-    runs = [_run("vm", "hardware", CPU_VM, "amd-1"), _run("vm", "hardware", CPU_VM, "amd-2"),
-            _run("vm", "hardware", H100_BOX, "xeon-1")]
+    runs = [
+        _run("vm", "hardware", CPU_VM, "amd-1"),
+        _run("vm", "hardware", CPU_VM, "amd-2"),
+        _run("vm", "hardware", H100_BOX, "xeon-1"),
+    ]
     distinct_labels(runs)  # two machines of one kind stay apart
     assert [r.manifest["machine_label"] for r in runs] == [
-        "2 vCPU AMD EPYC VM [amd-1]", "2 vCPU AMD EPYC VM [amd-2]", "H100 80GB, 16 CPU Intel Xeon"]
+        "2 vCPU AMD EPYC VM [amd-1]",
+        "2 vCPU AMD EPYC VM [amd-2]",
+        "H100 80GB, 16 CPU Intel Xeon",
+    ]
 
 
 def test_this_machine_is_named_from_its_hardware_unless_the_environment_says_otherwise(monkeypatch):

@@ -15,9 +15,9 @@ def test_identical_outputs_match_with_zero_error():
 def test_errors_within_atol_plus_rtol_times_source_pass():
     want = np.array([100.0, 0.0])
     tol = Tolerance(atol=1e-5, rtol=1e-4)
-    assert compare(want + [0.009, 0.0], want, tol)["passed"]      # 0.009 <= 1e-5 + 1e-4 * 100
+    assert compare(want + [0.009, 0.0], want, tol)["passed"]  # 0.009 <= 1e-5 + 1e-4 * 100
     assert not compare(want + [0.011, 0.0], want, tol)["passed"]  # 0.011 > 0.01001
-    assert not compare(want + [0.0, 2e-5], want, tol)["passed"]   # near zero only atol counts
+    assert not compare(want + [0.0, 2e-5], want, tol)["passed"]  # near zero only atol counts
 
 
 def test_max_errors_are_the_largest_elementwise():
@@ -31,8 +31,12 @@ def test_max_errors_are_the_largest_elementwise():
 
 def test_shape_mismatch_and_non_finite_outputs_fail():
     want = np.zeros((2, 3))
-    assert compare(np.zeros((3, 2)), want) == {"max_abs_err": None, "max_rel_err": None,
-                                               "passed": False, "detail": "shape (3, 2) != (2, 3)"}
+    assert compare(np.zeros((3, 2)), want) == {
+        "max_abs_err": None,
+        "max_rel_err": None,
+        "passed": False,
+        "detail": "shape (3, 2) != (2, 3)",
+    }
     bad = np.zeros((2, 3))
     bad[0, 0] = np.nan
     assert not compare(bad, want)["passed"]
@@ -43,13 +47,16 @@ def test_negative_tolerance_is_rejected():
         Tolerance(atol=-1.0)
 
 
-@pytest.mark.parametrize("exported, loaded, ran, passed, expected", [
-    (False, False, False, None, "fails"),
-    (True, False, False, None, "fails"),
-    (True, True, False, None, "fails"),
-    (True, True, True, False, "differs"),
-    (True, True, True, True, "matches"),
-])
+@pytest.mark.parametrize(
+    "exported, loaded, ran, passed, expected",
+    [
+        (False, False, False, None, "fails"),
+        (True, False, False, None, "fails"),
+        (True, True, False, None, "fails"),
+        (True, True, True, False, "differs"),
+        (True, True, True, True, "matches"),
+    ],
+)
 def test_classify(exported, loaded, ran, passed, expected):
     assert classify(exported, loaded, ran, passed) == expected
     assert expected in CLASSES

@@ -30,7 +30,7 @@ def _run(rng, ratio: float, spread: float, design, sequential_rule: bool = True)
     a = {f"a{i}": _process(rng, 1.0, spread) for i in range(design.start)}
     b = {f"b{i}": _process(rng, ratio, spread) for i in range(design.start)}
     while True:
-        c = (sequential.compare_at(b, a, design) if sequential_rule else stats.compare(b, a))
+        c = sequential.compare_at(b, a, design) if sequential_rule else stats.compare(b, a)
         n = len(a)
         if sequential.decided(c) or n >= design.cap:
             return c.verdict, n
@@ -79,5 +79,9 @@ def test_futility_stops_noisy_ties_early_without_calling_a_difference():
     # Three processes estimate their own spread too poorly to give up on; the cap is always the end.
     c = sequential.compare_at({"a": [1.0], "b": [1.1], "c": [0.9]}, {"x": [1.0], "y": [1.2], "z": [0.8]}, design)
     assert not sequential.futile(c, design)
-    assert sequential.futile(sequential.compare_at({f"a{i}": [1 + i / 10] for i in range(8)},
-                                                   {f"b{i}": [1 + i / 9] for i in range(8)}, design), design)
+    assert sequential.futile(
+        sequential.compare_at(
+            {f"a{i}": [1 + i / 10] for i in range(8)}, {f"b{i}": [1 + i / 9] for i in range(8)}, design
+        ),
+        design,
+    )

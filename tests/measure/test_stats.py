@@ -80,9 +80,12 @@ def test_interval_coverage_with_a_heavy_tailed_process_effect(processes):
     rng = np.random.default_rng(11 + processes)
     trials, covered = 1500, 0
     for _ in range(trials):
+
         def cell(tag):
-            return {f"{tag}{i}": list(np.exp(0.05 * rng.standard_t(3) + rng.normal(0, 0.02, 20)))
-                    for i in range(processes)}
+            return {
+                f"{tag}{i}": list(np.exp(0.05 * rng.standard_t(3) + rng.normal(0, 0.02, 20))) for i in range(processes)
+            }
+
         c = stats.compare(cell("a"), cell("b"))
         covered += c.ci_low <= 1.0 <= c.ci_high
     assert covered / trials >= 0.93
@@ -107,10 +110,13 @@ def test_rejects_bad_samples(bad):
 
 # ---- comparisons from per-process estimates (synthetic, seeded) ------------------------------------
 
+
 def _processes(rng, n_proc: int, steps: int, centre: float, between: float, within: float, tag: str = "p") -> dict:
     """n_proc processes whose own speed scatters `between` (log sd) around `centre`, steps `within` inside each."""
-    return {f"{tag}{i}": list(centre * np.exp(rng.normal(0, between)) * np.exp(rng.normal(0, within, steps)))
-            for i in range(n_proc)}
+    return {
+        f"{tag}{i}": list(centre * np.exp(rng.normal(0, between)) * np.exp(rng.normal(0, within, steps)))
+        for i in range(n_proc)
+    }
 
 
 def test_aa_with_20_percent_between_process_spread_and_two_processes_is_inconclusive():
@@ -168,9 +174,17 @@ def test_aa_false_positive_rate_and_calibration_over_many_seeded_pairs():
     assert (verdicts.count("faster") + verdicts.count("slower")) / 400 <= 0.05
 
 
-@pytest.mark.parametrize("lo, hi, want", [(1.10, 1.30, "faster"), (0.70, 0.90, "slower"), (0.97, 1.03, "equivalent"),
-                                          (1.02, 1.09, "inconclusive"), (0.5, 2.0, "inconclusive"),
-                                          (0.0, math.inf, "inconclusive")])
+@pytest.mark.parametrize(
+    "lo, hi, want",
+    [
+        (1.10, 1.30, "faster"),
+        (0.70, 0.90, "slower"),
+        (0.97, 1.03, "equivalent"),
+        (1.02, 1.09, "inconclusive"),
+        (0.5, 2.0, "inconclusive"),
+        (0.0, math.inf, "inconclusive"),
+    ],
+)
 def test_classify_against_the_margin(lo, hi, want):
     assert stats.classify(lo, hi) == want
 

@@ -55,8 +55,24 @@ def test_slow_steps_settle_over_enough_steps():
 
 #: A series the smoke run stored as steady (torch eager inference, batch 16, second process, under make test):
 #: three steps of 0.21 ms, then the process was descheduled for whole 4 ms timer ticks on every step.
-DESCHEDULED = [0.213, 0.211, 0.213, 16.187, 31.994, 23.988, 24.003, 35.992, 28.011, 23.999,
-               23.998, 24.031, 23.937, 23.999, 24.009, 28.009]
+DESCHEDULED = [
+    0.213,
+    0.211,
+    0.213,
+    16.187,
+    31.994,
+    23.988,
+    24.003,
+    35.992,
+    28.011,
+    23.999,
+    23.998,
+    24.031,
+    23.937,
+    23.999,
+    24.009,
+    28.009,
+]
 
 
 def test_a_gross_shift_with_few_steps_before_it_is_found():

@@ -74,6 +74,7 @@ def test_what_other_processes_do_meanwhile_is_counted_apart_from_our_own_threads
 
     if machine_cpu() is None:
         import pytest
+
         pytest.skip("no /proc/stat here")
     burn = "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass"
     # Another process (not ours: started through a shell that exits, so it is no descendant) burns a CPU while this
@@ -114,11 +115,16 @@ def test_a_run_says_on_one_line_when_the_machine_is_already_busy():
 
     if machine_cpu() is None:
         import pytest
+
         pytest.skip("no /proc/stat here")
     assert busy_line({"other_cpus": 0.05, "loadavg_1m": 0.1, "top_processes": []}, 2) == ""
     burn = "import time\nend = time.time() + 2\nwhile time.time() < end: pass"
-    out = subprocess.run(["sh", "-c", f"{sys.executable} -c '{burn}' >/dev/null 2>&1 & echo $!"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["sh", "-c", f"{sys.executable} -c '{burn}' >/dev/null 2>&1 & echo $!"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     pid = int(out.stdout)
     time.sleep(0.3)
     load = machine_load(0.5)
@@ -129,5 +135,6 @@ def test_a_run_says_on_one_line_when_the_machine_is_already_busy():
     assert busiest({11: 0.5, 12: 0.0, 13: 0.9, 14: 0.2, 15: 0.5}) == [13, 11, 15]
     named = load["top_processes"][0]
     assert line.startswith("fwbench: warning: the machine is busy") and "\n" not in line
-    assert f"{named['name']} (pid {named['pid']})" in line and (pid in [p["pid"] for p in load["top_processes"]]
-                                                                 or named["cpus"] >= 0.3)
+    assert f"{named['name']} (pid {named['pid']})" in line and (
+        pid in [p["pid"] for p in load["top_processes"]] or named["cpus"] >= 0.3
+    )

@@ -35,8 +35,11 @@ def test_waits_for_jax_async_dispatch():
     # Fastest steps, not medians, over three rounds that take turns: a busy moment of the machine (make test runs
     # two suites at once) can only slow some steps, never make the work quicker, and one such moment once covered
     # all of the reference's steps when each was timed in one go (63 ms against 31 ms synced).
-    ways = {"blocking": (lambda: np.asarray(f(x)), lambda _: None), "synced": (lambda: f(x), jax.block_until_ready),
-            "dispatch_only": (lambda: f(x), lambda out: None)}
+    ways = {
+        "blocking": (lambda: np.asarray(f(x)), lambda _: None),
+        "synced": (lambda: f(x), jax.block_until_ready),
+        "dispatch_only": (lambda: f(x), lambda out: None),
+    }
     fastest = dict.fromkeys(ways, np.inf)
     for _ in range(3):
         for name, (fn, sync) in ways.items():
@@ -62,13 +65,23 @@ def test_first_call_is_kept_apart():
 
 
 def test_time_budget_stops_after_min_repeats():
-    timing = measure(lambda: time.sleep(0.02), lambda _: None,
-                     TimerConfig(warmup=0, repeats=1000, min_repeats=3, max_time_s=0.01))
+    timing = measure(
+        lambda: time.sleep(0.02), lambda _: None, TimerConfig(warmup=0, repeats=1000, min_repeats=3, max_time_s=0.01)
+    )
     assert 3 <= len(timing.samples_s) < 10
 
 
-@pytest.mark.parametrize("kwargs", [dict(warmup=-1), dict(repeats=0), dict(min_repeats=5, repeats=2),
-                                    dict(max_time_s=0), dict(warmup=1.5), dict(repeats=True)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(warmup=-1),
+        dict(repeats=0),
+        dict(min_repeats=5, repeats=2),
+        dict(max_time_s=0),
+        dict(warmup=1.5),
+        dict(repeats=True),
+    ],
+)
 def test_bad_config_is_rejected(kwargs):
     with pytest.raises(ValueError):
         TimerConfig(**kwargs)
@@ -77,8 +90,12 @@ def test_bad_config_is_rejected(kwargs):
 def test_observer_sees_first_and_warmup_outputs_only():
     counter = iter(range(1000))
     seen = []
-    timing = measure(lambda: next(counter), lambda _: None, TimerConfig(warmup=3, repeats=5, min_repeats=5),
-                     observe=lambda i, out: seen.append((i, out)))
+    timing = measure(
+        lambda: next(counter),
+        lambda _: None,
+        TimerConfig(warmup=3, repeats=5, min_repeats=5),
+        observe=lambda i, out: seen.append((i, out)),
+    )
     assert seen == [(0, 0), (1, 1), (2, 2), (3, 3)]
     assert timing.first_output == 0 and len(timing.samples_s) == 5
 
@@ -96,6 +113,7 @@ _REAL_OTHERS = _timing._others_cpu_s
 def _no_machine_counters(monkeypatch):
     monkeypatch.setattr(_timing, "_others_cpu_s", lambda: None)
 
+
 import gc as _gc
 import random
 
@@ -108,14 +126,23 @@ def _sleeper(seconds):
 
 def test_interleaved_alternatives_take_turns_in_a_seeded_order():
     # Real steal on this VM would drop a block and add a round: counted here, so nothing is dropped.
-    cfg = InterleaveConfig(block=3, block_warmup=0, min_blocks=4, max_blocks=4, max_time_s=0.01, warmup_min=3,
-                           warmup_max=30, max_disturbed_share=0.0, min_redo=0)
+    cfg = InterleaveConfig(
+        block=3,
+        block_warmup=0,
+        min_blocks=4,
+        max_blocks=4,
+        max_time_s=0.01,
+        warmup_min=3,
+        warmup_max=30,
+        max_disturbed_share=0.0,
+        min_redo=0,
+    )
     calls = []
     fns = {name: (lambda n=name: (calls.append(n), time.sleep(0.001))) for name in ("a", "b", "c")}
     out = measure_interleaved(fns, lambda _: None, cfg, random.Random(1))
     assert all(len(s.samples_s) == 12 and s.stable for s in out.values())
     timed = calls[-36:]
-    rounds = [timed[i:i + 9] for i in range(0, 36, 9)]
+    rounds = [timed[i : i + 9] for i in range(0, 36, 9)]
     orders = [tuple(dict.fromkeys(r)) for r in rounds]
     assert all(sorted(o) == ["a", "b", "c"] for o in orders) and len(set(orders)) > 1  # every round, shuffled
     calls.clear()
@@ -126,8 +153,9 @@ def test_interleaved_alternatives_take_turns_in_a_seeded_order():
 def test_an_alternatives_context_is_on_for_its_own_calls_only_and_outside_the_clocks():
     import contextlib
 
-    cfg = InterleaveConfig(block=3, block_warmup=0, min_blocks=4, max_blocks=4, max_time_s=0.01, warmup_min=3,
-                           warmup_max=30)
+    cfg = InterleaveConfig(
+        block=3, block_warmup=0, min_blocks=4, max_blocks=4, max_time_s=0.01, warmup_min=3, warmup_max=30
+    )
     state = {"on": False, "entered": 0}
     seen = {"off": set(), "on": set()}
 
@@ -178,40 +206,49 @@ def test_a_series_that_shifts_is_measured_again_and_then_kept_as_unstable(monkey
     clock = _Clock(seed=0)
     monkeypatch.setattr(timing, "time", clock)
     monkeypatch.setattr(timing, "_others_cpu_s", lambda: None)  # a synthetic clock: the machine's counters mean nothing
-    cfg = InterleaveConfig(block=5, block_warmup=0, min_blocks=6, max_blocks=6, max_time_s=0.01, warmup_min=5,
-                           warmup_max=20)
+    cfg = InterleaveConfig(
+        block=5, block_warmup=0, min_blocks=6, max_blocks=6, max_time_s=0.01, warmup_min=5, warmup_max=20
+    )
     n = {"calls": 0}
 
     def breaks_after_a_while():  # fast, then (from its 40th call on) ten times slower for good
         n["calls"] += 1
         clock.step(0.0002 if n["calls"] < 40 else 0.002)
 
-    out = measure_interleaved({"ok": lambda: clock.step(0.0005), "bad": breaks_after_a_while}, lambda _: None, cfg,
-                              random.Random(0))
+    out = measure_interleaved(
+        {"ok": lambda: clock.step(0.0005), "bad": breaks_after_a_while}, lambda _: None, cfg, random.Random(0)
+    )
     assert out["ok"].stable
     # First attempt: the shift lands inside the timed steps; the second attempt is steady at the slow level.
     assert out["bad"].attempts == 2 and out["bad"].stable
 
 
 def test_min_samples_wins_over_max_blocks():
-    cfg = InterleaveConfig(block=1, block_warmup=0, min_samples=10, min_blocks=1, max_blocks=2, max_time_s=0.01,
-                           warmup_min=1, warmup_max=10)
-    out = measure_interleaved({"slow": _sleeper(0.03), "fast": _sleeper(0.001)}, lambda _: None, cfg,
-                              random.Random(0))
+    cfg = InterleaveConfig(
+        block=1,
+        block_warmup=0,
+        min_samples=10,
+        min_blocks=1,
+        max_blocks=2,
+        max_time_s=0.01,
+        warmup_min=1,
+        warmup_max=10,
+    )
+    out = measure_interleaved({"slow": _sleeper(0.03), "fast": _sleeper(0.001)}, lambda _: None, cfg, random.Random(0))
     assert len(out["slow"].samples_s) >= 10  # 30 ms steps get one step per block: ten rounds, not two
 
 
 def test_a_series_that_never_settles_is_stored_unstable_with_its_reason():
-    cfg = InterleaveConfig(block=5, block_warmup=0, min_blocks=8, max_blocks=8, max_time_s=0.01, warmup_min=5,
-                           warmup_max=30)
+    cfg = InterleaveConfig(
+        block=5, block_warmup=0, min_blocks=8, max_blocks=8, max_time_s=0.01, warmup_min=5, warmup_max=30
+    )
     n = {"calls": 0}
 
     def keeps_slowing():  # every call 6% slower than the one before, forever
         n["calls"] += 1
         time.sleep(0.0002 * 1.06 ** n["calls"])
 
-    out = measure_interleaved({"slowing": keeps_slowing, "ok": _sleeper(0.001)}, lambda _: None, cfg,
-                              random.Random(0))
+    out = measure_interleaved({"slowing": keeps_slowing, "ok": _sleeper(0.001)}, lambda _: None, cfg, random.Random(0))
     assert not out["slowing"].stable and out["slowing"].attempts == 2
     assert "did not settle" in out["slowing"].problem
     assert out["slowing"].samples_s  # kept with its series, for the book to show
@@ -222,8 +259,18 @@ def test_the_collector_runs_inside_timed_blocks_and_its_time_is_recorded():
     """A user's loop pays for garbage collection; frameworks differ in the garbage they leave. The collector stays
     on while the clock runs, and the time its passes took is charged to the alternative that made the garbage."""
     states = []
-    cfg = InterleaveConfig(block=4, block_warmup=1, min_samples=8, min_blocks=2, max_blocks=2, max_time_s=0.01,
-                           warmup_min=2, warmup_max=4, max_disturbed_share=0.0, min_redo=0)
+    cfg = InterleaveConfig(
+        block=4,
+        block_warmup=1,
+        min_samples=8,
+        min_blocks=2,
+        max_blocks=2,
+        max_time_s=0.01,
+        warmup_min=2,
+        warmup_max=4,
+        max_disturbed_share=0.0,
+        min_redo=0,
+    )
 
     def litter():  # cyclic garbage: only the collector frees it
         states.append(_gc.isenabled())
@@ -236,19 +283,30 @@ def test_the_collector_runs_inside_timed_blocks_and_its_time_is_recorded():
     assert all(states[-10:])  # the last two timed blocks of 1 + 4 steps ran with the collector on
     assert out["litter"].gc_collections > 0 and out["litter"].gc_s > 0
     assert out["tidy"].gc_s <= out["litter"].gc_s
-    assert _gc.isenabled() and not any(getattr(cb, "__self__", None).__class__.__name__ == "GcClock"
-                                       for cb in _gc.callbacks)
+    assert _gc.isenabled() and not any(
+        getattr(cb, "__self__", None).__class__.__name__ == "GcClock" for cb in _gc.callbacks
+    )
     assert _gc.get_freeze_count() == 0  # nothing left frozen: the timed steps collect over the whole heap
 
 
 def test_untimed_steps_per_block_are_decided_once_for_every_alternative_compared():
     """A 1 ms step and a 10 ms step compared: both get the same untimed steps per block (none: not every step is
     short), so neither refills its caches off the clock while the other pays for it; two short steps both get them."""
-    cfg = InterleaveConfig(block=4, block_warmup=2, short_step_s=0.005, min_blocks=2, max_blocks=2, max_time_s=0.01,
-                           warmup_min=2, warmup_max=8)
+    cfg = InterleaveConfig(
+        block=4,
+        block_warmup=2,
+        short_step_s=0.005,
+        min_blocks=2,
+        max_blocks=2,
+        max_time_s=0.01,
+        warmup_min=2,
+        warmup_max=8,
+    )
     out = measure_interleaved({"short": _sleeper(0.001), "long": _sleeper(0.01)}, lambda _: None, cfg, random.Random(0))
     assert out["short"].untimed_per_block == out["long"].untimed_per_block == 0
-    both_short = measure_interleaved({"a": _sleeper(0.001), "b": _sleeper(0.002)}, lambda _: None, cfg, random.Random(0))
+    both_short = measure_interleaved(
+        {"a": _sleeper(0.001), "b": _sleeper(0.002)}, lambda _: None, cfg, random.Random(0)
+    )
     assert both_short["a"].untimed_per_block == both_short["b"].untimed_per_block == 2
 
 
@@ -263,8 +321,9 @@ def test_gc_clock_on_the_single_function_timer():
 
 
 def test_the_wall_time_of_an_interleaved_measurement_is_split_into_its_parts():
-    cfg = InterleaveConfig(block=3, block_warmup=0, min_blocks=4, max_blocks=4, max_time_s=0.01, warmup_min=3,
-                           warmup_max=30)
+    cfg = InterleaveConfig(
+        block=3, block_warmup=0, min_blocks=4, max_blocks=4, max_time_s=0.01, warmup_min=3, warmup_max=30
+    )
     wall: dict[str, float] = {}
     started = time.perf_counter()
     measure_interleaved({"a": _sleeper(0.002), "b": _sleeper(0.002)}, lambda _: None, cfg, random.Random(0), wall=wall)
@@ -302,8 +361,16 @@ def test_blocks_during_which_the_hypervisor_stole_cpu_are_run_again_up_to_a_boun
     monkeypatch.setattr(timing, "_block", block)
     monkeypatch.setattr(timing, "stolen_s", lambda: state["stolen"])
     monkeypatch.setattr(timing, "_others_cpu_s", lambda: None)  # this test is about steal only
-    cfg = InterleaveConfig(block=2, block_warmup=0, min_samples=12, min_blocks=6, max_blocks=6, max_time_s=0.01,
-                           warmup_min=2, warmup_max=40)
+    cfg = InterleaveConfig(
+        block=2,
+        block_warmup=0,
+        min_samples=12,
+        min_blocks=6,
+        max_blocks=6,
+        max_time_s=0.01,
+        warmup_min=2,
+        warmup_max=40,
+    )
     out = measure_interleaved({"victim": victim, "calm": calm}, lambda _: None, cfg, random.Random(0))
     v, c = out["victim"], out["calm"]
     assert v.attempts == 1, (v.remeasured_because, c.remeasured_because)
@@ -313,8 +380,12 @@ def test_blocks_during_which_the_hypervisor_stole_cpu_are_run_again_up_to_a_boun
     # Past the bound, a stolen block is kept, counted as kept, and the series is marked as measured on a busy
     # machine: measured again once, then stored unstable (kept out of verdicts) with the reason.
     state.update(stolen=0.0, victim_blocks=0)
-    bounded = measure_interleaved({"victim": victim, "calm": calm}, lambda _: None,
-                                  dataclasses.replace(cfg, max_disturbed_share=0.0, min_redo=1), random.Random(0))
+    bounded = measure_interleaved(
+        {"victim": victim, "calm": calm},
+        lambda _: None,
+        dataclasses.replace(cfg, max_disturbed_share=0.0, min_redo=1),
+        random.Random(0),
+    )
     assert bounded["victim"].remeasured_because.startswith("measured on a busy machine")
     assert bounded["calm"].stable and not bounded["calm"].busy
 
@@ -345,8 +416,18 @@ def test_a_busy_machine_is_detected_per_round_and_a_busy_series_is_kept_out(monk
     monkeypatch.setattr(timing, "_others_cpu_s", lambda: (state["other"], 0.0))
     monkeypatch.setattr(timing, "stolen_s", lambda: 0.0)
     monkeypatch.setattr(timing, "BUSY_WINDOW_S", 0.0)  # every round judged alone (windows: the next test)
-    cfg = InterleaveConfig(block=2, block_warmup=0, min_samples=12, min_blocks=10, max_blocks=10, max_time_s=0.01,
-                           warmup_min=2, warmup_max=40, max_disturbed_share=0.2, min_redo=2)
+    cfg = InterleaveConfig(
+        block=2,
+        block_warmup=0,
+        min_samples=12,
+        min_blocks=10,
+        max_blocks=10,
+        max_time_s=0.01,
+        warmup_min=2,
+        warmup_max=40,
+        max_disturbed_share=0.2,
+        min_redo=2,
+    )
     fns = {n: step for n in names}
     state["busy_rounds"] = {2, 5}  # two busy rounds: dropped whole and made up for
     out = measure_interleaved(fns, lambda _: None, cfg, random.Random(0))
@@ -395,8 +476,18 @@ def test_short_rounds_are_judged_in_windows_long_enough_for_the_kernels_ticks(mo
     monkeypatch.setattr(timing, "_block", block)
     monkeypatch.setattr(timing, "_others_cpu_s", lambda: (state["other"], 0.0))
     monkeypatch.setattr(timing, "stolen_s", lambda: 0.0)
-    cfg = InterleaveConfig(block=2, block_warmup=0, min_samples=40, min_blocks=20, max_blocks=20, max_time_s=0.01,
-                           warmup_min=2, warmup_max=60, max_disturbed_share=0.2, min_redo=2)
+    cfg = InterleaveConfig(
+        block=2,
+        block_warmup=0,
+        min_samples=40,
+        min_blocks=20,
+        max_blocks=20,
+        max_time_s=0.01,
+        warmup_min=2,
+        warmup_max=60,
+        max_disturbed_share=0.2,
+        min_redo=2,
+    )
     out = measure_interleaved({"a": step, "b": step}, lambda _: None, cfg, random.Random(0))
     a, b = out["a"], out["b"]
     assert a.attempts == 1, a.remeasured_because
@@ -417,8 +508,17 @@ def test_a_warm_up_on_a_busy_machine_is_cut_short(monkeypatch):
 
     monkeypatch.setattr(timing, "_others_cpu_s", lambda: (state["other"], 0.0))
     monkeypatch.setattr(timing, "_busy_now", lambda config: True)
-    cfg = InterleaveConfig(block=2, block_warmup=0, min_samples=4, min_blocks=2, max_blocks=2, max_time_s=0.01,
-                           warmup_min=2, warmup_max=400, min_redo=2)
+    cfg = InterleaveConfig(
+        block=2,
+        block_warmup=0,
+        min_samples=4,
+        min_blocks=2,
+        max_blocks=2,
+        max_time_s=0.01,
+        warmup_min=2,
+        warmup_max=400,
+        min_redo=2,
+    )
     calls = {"n": 0}
 
     def counted():
@@ -443,14 +543,28 @@ def test_a_real_neighbour_makes_rounds_busy_and_a_quiet_machine_does_not(monkeyp
     if machine_cpu() is None:
         pytest.skip("no /proc/stat here")
     monkeypatch.setattr(_timing, "_others_cpu_s", _REAL_OTHERS)
-    cfg = InterleaveConfig(block=4, block_warmup=0, min_samples=20, min_blocks=10, max_blocks=10, max_time_s=0.01,
-                           warmup_min=2, warmup_max=4, max_disturbed_share=0.2, min_redo=2)
+    cfg = InterleaveConfig(
+        block=4,
+        block_warmup=0,
+        min_samples=20,
+        min_blocks=10,
+        max_blocks=10,
+        max_time_s=0.01,
+        warmup_min=2,
+        warmup_max=4,
+        max_disturbed_share=0.2,
+        min_redo=2,
+    )
     fns = {"a": _sleeper(0.004), "b": _sleeper(0.004)}  # sleeping steps: the neighbour always finds a free core
     was_quiet = not _timing._busy_now(cfg, 0.5)  # under make test the other half of the suite may be running
     quiet = measure_interleaved(fns, lambda _: None, cfg, random.Random(0))
     burn = "import time\nend = time.time() + 20\nwhile time.time() < end: pass"
-    out = subprocess.run(["sh", "-c", f"{sys.executable} -c '{burn}' >/dev/null 2>&1 & echo $!"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["sh", "-c", f"{sys.executable} -c '{burn}' >/dev/null 2>&1 & echo $!"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     pid = int(out.stdout)
     try:
         time.sleep(0.3)
@@ -498,8 +612,10 @@ def test_the_run_queue_counter_sees_a_competing_process():
 
     alone = waited()
     burn = "import time\nend=time.time()+3\nwhile time.time()<end: pass"
-    burners = [subprocess.Popen([sys.executable, "-c", burn], preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
-               for _ in range(2)]
+    burners = [
+        subprocess.Popen([sys.executable, "-c", burn], preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
+        for _ in range(2)
+    ]
     try:
         time.sleep(0.2)
         contended = waited()

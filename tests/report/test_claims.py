@@ -52,8 +52,9 @@ from fwbench.report.claims import DIRECTION, quorum, scale, tally  # noqa: E402
 
 
 def _roles(supports=0, contradicts=0, inconclusive=0):
-    return pd.DataFrame({"role": ["supports"] * supports + ["contradicts"] * contradicts
-                                 + ["inconclusive"] * inconclusive})
+    return pd.DataFrame(
+        {"role": ["supports"] * supports + ["contradicts"] * contradicts + ["inconclusive"] * inconclusive}
+    )
 
 
 def test_one_decided_cell_among_inconclusive_ones_decides_nothing():
@@ -68,7 +69,7 @@ def test_one_decided_cell_among_inconclusive_ones_decides_nothing():
 
 
 def test_the_scale_separates_nearly_all_from_half():
-    assert scale(26, 1, 27) == "supported"          # 96%, and 25 of 26 with one left out: the exception named
+    assert scale(26, 1, 27) == "supported"  # 96%, and 25 of 26 with one left out: the exception named
     assert scale(4, 4, 8) == "mixed"
     assert scale(12, 4, 16) == "supported with exceptions"
     assert scale(1, 19, 20) == "contradicted"

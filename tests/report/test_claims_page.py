@@ -15,17 +15,29 @@ def _cells(n: int, seed: int = 3) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     ratio = np.exp(rng.normal(0.2, 0.3, n))
     half = rng.uniform(1.02, 1.3, n)
-    return pd.DataFrame({"workload": [f"w{i}" for i in range(n)], "speedup": ratio, "speedup_ci_low": ratio / half,
-                         "speedup_ci_high": ratio * half, "verdict": "faster", "n_baseline": 4, "n_candidate": 4,
-                         "paired": True, "device": "cpu"})
+    return pd.DataFrame(
+        {
+            "workload": [f"w{i}" for i in range(n)],
+            "speedup": ratio,
+            "speedup_ci_low": ratio / half,
+            "speedup_ci_high": ratio * half,
+            "verdict": "faster",
+            "n_baseline": 4,
+            "n_candidate": 4,
+            "paired": True,
+            "device": "cpu",
+        }
+    )
 
 
 def _verdict(n: int) -> Verdict:
     """What a rule that lists its cells gives (as the eager-vs-graph rules do): each cell's role and label, the
     evidence with one line per cell, and that list in the cells' attrs."""
     cells = _cells(n)
-    cells = cells.assign(role=["supports" if lo > 1.05 else "inconclusive" for lo in cells["speedup_ci_low"]],
-                         label=[f"cell {w}" for w in cells["workload"]])
+    cells = cells.assign(
+        role=["supports" if lo > 1.05 else "inconclusive" for lo in cells["speedup_ci_low"]],
+        label=[f"cell {w}" for w in cells["workload"]],
+    )
     listed = "\n".join(f"- {c.label}: speedup {c.speedup:.2f}x" for c in cells.itertuples())
     cells.attrs["cell_list"] = listed
     evidence = "3 cell(s) support the claim.\n\n" + listed + "\n\nA paragraph after the list."

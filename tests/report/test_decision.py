@@ -5,8 +5,12 @@ from fwbench.report.claims import verdicts
 from fwbench.report.results import Report
 from synthetic.eager_vs_graph import evg_runs
 
-TIMES = {("torch", "eager"): 0.010, ("torch", "torch.compile"): 0.004, ("jax", "eager"): 0.030,
-         ("jax", "jax.jit"): 0.002}
+TIMES = {
+    ("torch", "eager"): 0.010,
+    ("torch", "torch.compile"): 0.004,
+    ("jax", "eager"): 0.030,
+    ("jax", "jax.jit"): 0.002,
+}
 
 
 def test_use_cases_rest_on_claims_that_exist():
@@ -22,8 +26,9 @@ def test_answers_come_from_verdicts_and_gaps_say_what_they_need(make_store):
     results = {v.claim.id: v for v in verdicts(report)}
     rows = decision.rows(list(results.values())).set_index("use case")
     fast = rows.loc["Fast training on one machine"]
-    assert [m[0] for m in fast["measured"]] == [c for c in ("E1", "E2", "E3", "E4", "E5")
-                                                 if results[c].verdict not in ("not yet measured", "not testable here")]
+    assert [m[0] for m in fast["measured"]] == [
+        c for c in ("E1", "E2", "E3", "E4", "E5") if results[c].verdict not in ("not yet measured", "not testable here")
+    ]
     assert all(m[2] == results[m[0]].verdict for m in fast["measured"])
     tpu = rows.loc["TPU"]
     assert tpu["measured"] == [] and tpu["not measured"][0][0] == "H2" and "TPU" in tpu["not measured"][0][1]
@@ -36,15 +41,24 @@ def test_answers_come_from_verdicts_and_gaps_say_what_they_need(make_store):
 def test_every_job_gets_a_pick_or_says_it_is_not_measured(make_store):
     """The jobs a reader chooses for, each answered: a framework and mode per machine with its lead, or "not
     measured here" naming the claims whose experiment would decide it."""
-    times = {("torch", "eager"): 0.010, ("torch", "torch.compile"): 0.006, ("jax", "eager"): 0.03,
-             ("jax", "jax.jit"): 0.002, ("tensorflow", "eager"): 0.02, ("tensorflow", "tf.function"): 0.008}
+    times = {
+        ("torch", "eager"): 0.010,
+        ("torch", "torch.compile"): 0.006,
+        ("jax", "eager"): 0.03,
+        ("jax", "jax.jit"): 0.002,
+        ("tensorflow", "eager"): 0.02,
+        ("tensorflow", "tf.function"): 0.008,
+    }
     report = Report(make_store([("r1", evg_runs("r1", times, processes=4))]).load()[0])
     rows = decision.picks(report, verdicts(report))
     jobs = {p.job for p in rows}
     assert jobs == {j.name for j in decision.JOBS}
     train = [p for p in rows if p.job == "Training on CPU"]
     assert len(train) == 1 and train[0].machine == "testbox" and train[0].pick == "JAX jax.jit"
-    assert train[0].by_how_much.startswith("mlp: 3.") and "x ahead of PyTorch torch.compile (95% CI" in train[0].by_how_much
+    assert (
+        train[0].by_how_much.startswith("mlp: 3.")
+        and "x ahead of PyTorch torch.compile (95% CI" in train[0].by_how_much
+    )
     assert "on 1 of 1 workload" in train[0].how_sure and train[0].profile == "test"
     web = next(p for p in rows if p.job == "Export to web")
     assert web.pick == "not measured here" and "X7" in web.how_sure

@@ -8,15 +8,31 @@ from fwbench.report.findings import because, caveats, key_findings, machine_line
 from fwbench.report.results import Report
 from synthetic.eager_vs_graph import evg_job, evg_runs
 
-TIMES = {("torch", "eager"): 0.010, ("torch", "torch.compile"): 0.004, ("tensorflow", "eager"): 0.013,
-         ("tensorflow", "tf.function"): 0.006, ("jax", "eager"): 0.030, ("jax", "jax.jit"): 0.002}
+TIMES = {
+    ("torch", "eager"): 0.010,
+    ("torch", "torch.compile"): 0.004,
+    ("tensorflow", "eager"): 0.013,
+    ("tensorflow", "tf.function"): 0.006,
+    ("jax", "eager"): 0.030,
+    ("jax", "jax.jit"): 0.002,
+}
 
 
 def _report(make_store, failed: int = 1) -> Report:
     jobs = evg_runs("r1", TIMES)
     for k in range(failed):
-        jobs.append(job("r1", "torch", f"broken{k}", "graph", None, status="failed", workload="rnn",
-                        error={"type": "RuntimeError", "message": "<script>x</script> went wrong. More text."}))
+        jobs.append(
+            job(
+                "r1",
+                "torch",
+                f"broken{k}",
+                "graph",
+                None,
+                status="failed",
+                workload="rnn",
+                error={"type": "RuntimeError", "message": "<script>x</script> went wrong. More text."},
+            )
+        )
     return Report(make_store([("r1", jobs)]).load()[0])
 
 
@@ -69,15 +85,22 @@ def test_a_list_of_outcomes_becomes_a_tally_in_plain_text_not_raw_markdown():
     def reason(verdict, evidence):
         return because(SimpleNamespace(verdict=verdict, evidence=evidence, cells=pd.DataFrame()))
 
-    rows = ("- box jax eager, print: **works** (3 of 3)\n- box jax graph, print: **silent\\-wrong** (0 of 3)\n"
-            "- box torch eager, print: **works** (3 of 3)")
-    assert reason("mixed", rows) == "2 works, 1 silent-wrong (of 3 rows); e.g. box jax graph, print: silent-wrong (0 of 3)"
+    rows = (
+        "- box jax eager, print: **works** (3 of 3)\n- box jax graph, print: **silent\\-wrong** (0 of 3)\n"
+        "- box torch eager, print: **works** (3 of 3)"
+    )
+    assert (
+        reason("mixed", rows) == "2 works, 1 silent-wrong (of 3 rows); e.g. box jax graph, print: silent-wrong (0 of 3)"
+    )
     # Only the opening list counts: a later one is context ("for comparison").
     assert reason("supported", "- a: **matches**\n\nFor comparison:\n- b: **fails**") == "1 matches (of 1 rows)"
     # Rows that all agree cannot explain a mixed verdict: the first row is shown, not a tally that reads as a reason.
     agree = "- box tflite on cnn: **matches** (error 0); 0.3 MB\n- box tflite on mlp: **matches**"
     assert reason("mixed", agree) == "box tflite on cnn: matches (error 0); 0.3 MB (and 1 more rows)"
-    assert reason("contradicted", "- box: profiler works\n- box: scalar_log **fails**") == "box: profiler works (and 1 more rows)"
+    assert (
+        reason("contradicted", "- box: profiler works\n- box: scalar_log **fails**")
+        == "box: profiler works (and 1 more rows)"
+    )
     # Evidence that opens with a sentence keeps its first sentence.
     assert reason("contradicted", "0 of 6 differ (0%). More.\n\n- x: **fails**") == "0 of 6 differ (0%)."
 
@@ -85,7 +108,12 @@ def test_a_list_of_outcomes_becomes_a_tally_in_plain_text_not_raw_markdown():
 def test_framework_names_and_interval_phrases_of_the_sentences():
     from fwbench.report.findings import ci_text, framework_name
 
-    assert [framework_name(f) for f in ("torch", "tensorflow", "jax", "other")] == ["PyTorch", "TensorFlow", "JAX", "other"]
+    assert [framework_name(f) for f in ("torch", "tensorflow", "jax", "other")] == [
+        "PyTorch",
+        "TensorFlow",
+        "JAX",
+        "other",
+    ]
     assert ci_text(0.9, 1.25, "{:.2f}x".format, "none") == "95% CI 0.90x – 1.25x"
     assert ci_text(0.9, float("inf"), "{:.2f}x".format, "too few starts") == "too few starts"
 
@@ -95,8 +123,22 @@ def test_the_aa_line_says_how_many_controls_were_decided(make_store):
     from fwbench.report.results import Report
     from synthetic.eager_vs_graph import evg_runs
 
-    quiet = Report(make_store([("r1", evg_runs("r1", {("torch", "eager"): 0.01, ("torch", "torch.compile"): 0.005},
-                                               processes=4, twin=True, within=0.005))]).load()[0])
+    quiet = Report(
+        make_store(
+            [
+                (
+                    "r1",
+                    evg_runs(
+                        "r1",
+                        {("torch", "eager"): 0.01, ("torch", "torch.compile"): 0.005},
+                        processes=4,
+                        twin=True,
+                        within=0.005,
+                    ),
+                )
+            ]
+        ).load()[0]
+    )
     rates = quiet.false_positive_rates("eager_vs_graph")
     decided = int(rates["false_positives"].sum() + rates["equivalent"].sum())
     text = _aa_finding(quiet).text

@@ -9,9 +9,11 @@ from fwbench.store.store import Store
 
 def test_history_reads_every_run_per_machine(tmp_path):
     store = Store(tmp_path)
-    for run_id, machine, label, step, version in [("20260101T000000Z-a", "m-a", "box a", 0.010, "2.12"),
-                                                  ("20260201T000000Z-a", "m-a", "box a", 0.008, "2.13"),
-                                                  ("20260115T000000Z-b", "m-b", "box b", 0.002, "2.13")]:
+    for run_id, machine, label, step, version in [
+        ("20260101T000000Z-a", "m-a", "box a", 0.010, "2.12"),
+        ("20260201T000000Z-a", "m-a", "box a", 0.008, "2.13"),
+        ("20260115T000000Z-b", "m-b", "box b", 0.002, "2.13"),
+    ]:
         m = manifest(run_id, machine_id=machine, label=label)
         m["started"] = f"{run_id[:4]}-{run_id[4:6]}-{run_id[6:8]}T00:00:00+00:00"
         store.write_manifest(m)
@@ -23,7 +25,11 @@ def test_history_reads_every_run_per_machine(tmp_path):
     t = history_table(report, Selection("torch", "mlp", "torch.compile"))
     assert list(t["machine"]) == ["box a", "box a", "box b"]
     assert list(t["framework version"]) == ["2.12", "2.13", "2.13"]
-    assert (t["processes"] == 2).all() and (t["ci_low_s"] <= t["median_s"]).all() and (t["median_s"] <= t["ci_high_s"]).all()
+    assert (
+        (t["processes"] == 2).all()
+        and (t["ci_low_s"] <= t["median_s"]).all()
+        and (t["median_s"] <= t["ci_high_s"]).all()
+    )
     assert t["median_s"].iloc[0] > t["median_s"].iloc[1]  # the newer run of box a was faster
     assert history_table(report, Selection("jax", "mlp", "jax.jit")).empty
     assert default_selections(report) == [Selection("torch", "mlp", "torch.compile")]
@@ -38,10 +44,17 @@ def test_cpu_and_gpu_times_never_share_an_axis_and_the_axis_spans_the_runs():
     import matplotlib.dates as mdates
     import pandas as pd
 
-    t = pd.DataFrame({"machine": ["a", "a", "b"], "device": ["cpu", "cpu", "cuda"],
-                      "started": pd.to_datetime(["2026-11-20", "2026-11-28", "2026-11-28"], utc=True),
-                      "framework version": ["1", "2", "2"], "median_s": [0.01, 0.009, 0.001],
-                      "ci_low_s": [0.009, 0.008, 0.0009], "ci_high_s": [0.011, 0.01, 0.0011]})
+    t = pd.DataFrame(
+        {
+            "machine": ["a", "a", "b"],
+            "device": ["cpu", "cpu", "cuda"],
+            "started": pd.to_datetime(["2026-11-20", "2026-11-28", "2026-11-28"], utc=True),
+            "framework version": ["1", "2", "2"],
+            "median_s": [0.01, 0.009, 0.001],
+            "ci_low_s": [0.009, 0.008, 0.0009],
+            "ci_high_s": [0.011, 0.01, 0.0011],
+        }
+    )
     fig = plots.history_chart({"torch torch.compile": t})
     assert [ax.get_title() for ax in fig.axes] == ["torch torch.compile (cpu)", "torch torch.compile (cuda)"]
     low, high = (mdates.num2date(v) for v in fig.axes[0].get_xlim())

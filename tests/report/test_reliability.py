@@ -42,9 +42,15 @@ experiments:
 
 def runner(copy: Path, store: Path, profile: Path) -> subprocess.Popen:
     # Its own session, so the test can kill the runner together with its kernel, as a cancelled CI job would.
-    return subprocess.Popen(package_copy.command(store, "run", "--profile", str(profile), "--no-progress"), cwd=copy,
-                            env=package_copy.env(copy, store), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    return subprocess.Popen(
+        package_copy.command(store, "run", "--profile", str(profile), "--no-progress"),
+        cwd=copy,
+        env=package_copy.env(copy, store),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def wait_for(predicate, timeout=240, what="condition"):
@@ -134,10 +140,17 @@ def test_a_kernel_that_dies_is_a_failure_and_the_matrix_goes_on(tmp_path, copy, 
 
 # ---- the cross-run A/A control and the shift of a whole run (issue 35) -----------------------------------------
 
+
 def _cells(frameworks: dict, workloads=("mlp", "rnn"), batches=(1, 32)) -> list[tuple]:
     """Sample keys (with replicate 0) for every {framework: [variants]} x workload x phase x batch."""
-    return [("testbox", fw, "cpu", w, v, phase, b, "d0", 0) for fw, variants in frameworks.items() for v in variants
-            for w in workloads for phase in ("train", "infer") for b in batches]
+    return [
+        ("testbox", fw, "cpu", w, v, phase, b, "d0", 0)
+        for fw, variants in frameworks.items()
+        for v in variants
+        for w in workloads
+        for phase in ("train", "infer")
+        for b in batches
+    ]
 
 
 def _two_runs(cells, seed: int, shift=None, planted=None, processes: int = 4, between: float = 0.02):
@@ -150,11 +163,15 @@ def _two_runs(cells, seed: int, shift=None, planted=None, processes: int = 4, be
         out = {}
         for i, key in enumerate(cells):
             level = 0.001 * (1 + i % 7) * factor(key)
-            out[key] = {f"{tag}{p}": list(level * np.exp(rng.normal(0, between) + 0.02 * rng.standard_normal(30)))
-                        for p in range(processes)}
+            out[key] = {
+                f"{tag}{p}": list(level * np.exp(rng.normal(0, between) + 0.02 * rng.standard_normal(30)))
+                for p in range(processes)
+            }
         return out
 
-    return run("a", lambda key: 1.0), run("b", lambda key: (shift(key) if shift else 1.0) * (planted or {}).get(key, 1.0))
+    return run("a", lambda key: 1.0), run(
+        "b", lambda key: (shift(key) if shift else 1.0) * (planted or {}).get(key, 1.0)
+    )
 
 
 def _called(table) -> pd.Series:
@@ -225,8 +242,10 @@ def test_a_group_with_too_few_other_cells_is_left_unadjusted():
 def test_the_shift_widens_the_interval_by_its_own_uncertainty():
     """Dividing out an estimated shift costs precision: the adjusted interval is at least as wide on the log scale
     as the raw one, and wider the more the group's cells disagree about the shift."""
-    c = stats.compare({"a0": [1.0, 1.01], "a1": [1.02, 1.0], "a2": [0.99, 1.0]},
-                      {"b0": [1.1, 1.11], "b1": [1.12, 1.1], "b2": [1.09, 1.1]})
+    c = stats.compare(
+        {"a0": [1.0, 1.01], "a1": [1.02, 1.0], "a2": [0.99, 1.0]},
+        {"b0": [1.1, 1.11], "b1": [1.12, 1.1], "b2": [1.09, 1.1]},
+    )
     tight = reliability.shift_adjusted(c, reliability.run_shift([0.095, 0.1, 0.105, 0.1]))
     loose = reliability.shift_adjusted(c, reliability.run_shift([0.0, 0.1, 0.2, 0.1]))
     width = [math.log(x.ci_high / x.ci_low) for x in (c, tight, loose)]
@@ -237,8 +256,12 @@ def test_the_shift_widens_the_interval_by_its_own_uncertainty():
 def test_the_raw_and_adjusted_controls_and_the_shifts_from_stored_runs(tmp_path):
     """Through stored runs (Report): JAX shifted as a whole in the second run; `between_runs` keeps calling it,
     `between_runs_adjusted` allows for it, and `shift_table` names the shift per framework and mode."""
-    times = {("jax", "eager"): 0.004, ("jax", "jax.jit"): 0.001, ("torch", "eager"): 0.003,
-             ("torch", "torch.compile"): 0.002}
+    times = {
+        ("jax", "eager"): 0.004,
+        ("jax", "jax.jit"): 0.001,
+        ("torch", "eager"): 0.003,
+        ("torch", "torch.compile"): 0.002,
+    }
     reports = []
     for run_id, factor in (("20260101T000000Z-a", 1.0), ("20260102T000000Z-b", 1 / 0.87)):
         store = Store(tmp_path / run_id)

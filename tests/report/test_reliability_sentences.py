@@ -12,8 +12,14 @@ def test_stolen_blocks_are_counted_per_machine_and_silent_where_nothing_recorded
     assert reliability.stolen_sentence(Report.load(make_store([("r0", [old])]).root), EXP) == ""
     job = evg_job("r1", "torch", {"eager": 0.01, "torch.compile": 0.005}, steps=40)
     for i, entry in enumerate(job["samples"]):  # 4 series of 40 steps in blocks of 8: 5 blocks each, 20 kept
-        entry.update(block=8, stolen_blocks_dropped=i, stolen_blocks_kept=1 if i == 3 else 0, stolen_s=0.01 * i,
-                     busy=i == 3, gc_s=0.001 * i)
+        entry.update(
+            block=8,
+            stolen_blocks_dropped=i,
+            stolen_blocks_kept=1 if i == 3 else 0,
+            stolen_s=0.01 * i,
+            busy=i == 3,
+            gc_s=0.001 * i,
+        )
     report = Report.load(make_store([("r1", [job])]).root)
     text = reliability.stolen_sentence(report, EXP)
     # Twin-free job: dropped 0+1+2+3 = 6 of 6 + 20 blocks; one series marked busy past the bound.
@@ -39,9 +45,14 @@ def _aa(spread: float, shift: float = 1.0, cells: int = 200, processes: int = 4,
     rng = np.random.default_rng(seed)
     rows = []
     for _ in range(cells):
-        a = {f"a{i}": list(np.exp(rng.normal(0, spread)) * (1 + 0.01 * rng.standard_normal(20))) for i in range(processes)}
-        b = {f"b{i}": list(shift * np.exp(rng.normal(0, spread)) * (1 + 0.01 * rng.standard_normal(20)))
-             for i in range(processes)}
+        a = {
+            f"a{i}": list(np.exp(rng.normal(0, spread)) * (1 + 0.01 * rng.standard_normal(20)))
+            for i in range(processes)
+        }
+        b = {
+            f"b{i}": list(shift * np.exp(rng.normal(0, spread)) * (1 + 0.01 * rng.standard_normal(20)))
+            for i in range(processes)
+        }
         rows.append(comparison_columns(stats.compare(a, b)))
     return pd.DataFrame(rows)
 
@@ -63,4 +74,3 @@ def test_the_resolution_says_what_a_control_of_this_size_can_decide():
     import pandas as pd
 
     assert resolution(pd.DataFrame(columns=["speedup_ci_low", "speedup_ci_high", "verdict"]))["cells"] == 0
-

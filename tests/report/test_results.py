@@ -48,8 +48,10 @@ def test_machines_table_has_one_row_per_machine(make_store, tmp_path):
 
 
 def test_cells_are_estimated_over_processes_and_cold_warm_kept_apart(make_store):
-    jobs = [evg_job("r1", "torch", {"eager": 0.020, "torch.compile": 0.010}, process=p, between=0.1, seed=3)
-            for p in range(4)]
+    jobs = [
+        evg_job("r1", "torch", {"eager": 0.020, "torch.compile": 0.010}, process=p, between=0.1, seed=3)
+        for p in range(4)
+    ]
     report = Report(make_store([("r1", jobs)]).load()[0])
     cells = report.cell_table("eager_vs_graph")
     row = cells[(cells.variant == "torch.compile") & (cells.phase == "train")].iloc[0]
@@ -63,8 +65,10 @@ def test_headline_batch_prefers_the_training_batch():
     import pandas as pd
 
     from fwbench.report.results import headline_batch
-    df = pd.DataFrame({"workload": ["a"] * 4, "phase": ["train", "infer", "infer", "infer"],
-                       "batch_size": [64, 1, 64, 256]})
+
+    df = pd.DataFrame(
+        {"workload": ["a"] * 4, "phase": ["train", "infer", "infer", "infer"], "batch_size": [64, 1, 64, 256]}
+    )
     assert sorted(headline_batch(df)["batch_size"]) == [64, 64]
     df2 = df[df.batch_size != 64].assign(phase="infer")
     assert list(headline_batch(df2)["batch_size"]) == [256]
@@ -88,12 +92,20 @@ def test_rnn_cells_are_compared_only_between_the_same_loop_strategy(make_store):
     """torch.compile unrolls the RNN: it meets the unrolled tf.function, never tf.function's while loop."""
     from synthetic.eager_vs_graph import evg_runs
 
-    times = {("torch", "eager"): 0.02, ("torch", "torch.compile"): 0.01, ("tensorflow", "eager"): 0.02,
-             ("tensorflow", "tf.function"): 0.01, ("tensorflow", "tf.function-unrolled"): 0.01}
+    times = {
+        ("torch", "eager"): 0.02,
+        ("torch", "torch.compile"): 0.01,
+        ("tensorflow", "eager"): 0.02,
+        ("tensorflow", "tf.function"): 0.01,
+        ("tensorflow", "tf.function-unrolled"): 0.01,
+    }
     store = make_store([("r1", evg_runs("r1", times, workload="rnn") + evg_runs("r1", times, workload="mlp"))])
     report = Report.load(store.root)
-    pairs = report.cross_framework("eager_vs_graph", ("torch", "torch.compile"),
-                                   [("tensorflow", "tf.function"), ("tensorflow", "tf.function-unrolled")])
+    pairs = report.cross_framework(
+        "eager_vs_graph",
+        ("torch", "torch.compile"),
+        [("tensorflow", "tf.function"), ("tensorflow", "tf.function-unrolled")],
+    )
     rnn = pairs[pairs.workload == "rnn"]
     assert set(rnn["other"]) == {"tensorflow tf.function-unrolled"}
     assert set(pairs[pairs.workload == "mlp"]["other"]) == {"tensorflow tf.function", "tensorflow tf.function-unrolled"}
@@ -123,13 +135,18 @@ def test_a_replacement_process_joins_its_cell_until_the_processes_it_replaced_ar
     times = {"eager": 0.02, "jax.jit": 0.005}
     planned = [evg_job("r1", "jax", times, process=p, unstable="jax.jit" if p == 1 else None) for p in range(4)]
     replacement = evg_job("r2", "jax", times, process=4)
-    replacement["replacement"] = {"for": [{"run_id": "r1", "job_id": d["job_id"]} for d in planned],
-                                  "short": ["jax.jit train b32: 3 of 4 stable"]}
+    replacement["replacement"] = {
+        "for": [{"run_id": "r1", "job_id": d["job_id"]} for d in planned],
+        "short": ["jax.jit train b32: 3 of 4 stable"],
+    }
     again = evg_job("r3", "jax", times, process=1, seed=1)
 
     def processes(report):
-        return {tuple(sorted(pid.split("-p")[-1] for pid in per)) for key, per in report.samples("eager_vs_graph").items()
-                if key[4] == "jax.jit"}
+        return {
+            tuple(sorted(pid.split("-p")[-1] for pid in per))
+            for key, per in report.samples("eager_vs_graph").items()
+            if key[4] == "jax.jit"
+        }
 
     report = Report(make_store([("r1", planned), ("r2", [replacement])]).load()[0])
     assert processes(report) == {("0", "2", "3", "4")}  # four stable processes, as planned
@@ -158,25 +175,38 @@ def test_cells_with_different_parameters_never_pool(make_store):
     from synthetic.eager_vs_graph import evg_runs
 
     a = evg_runs("r1", {("torch", "eager"): 0.01, ("torch", "torch.compile"): 0.005})
-    b = evg_runs("r2", {("torch", "eager"): 0.01, ("torch", "torch.compile"): 0.005},
-                 params={"batch_size": 32, "infer_batch_sizes": [1, 32]}, seed=9)
+    b = evg_runs(
+        "r2",
+        {("torch", "eager"): 0.01, ("torch", "torch.compile"): 0.005},
+        params={"batch_size": 32, "infer_batch_sizes": [1, 32]},
+        seed=9,
+    )
     report = Report(make_store([("r1", a), ("r2", b)]).load()[0])
     cells = report.cell_table("eager_vs_graph")
     train = cells[(cells.variant == "eager") & (cells.phase == "train")]
     assert len(train) == 2 and set(train["n_processes"]) == {4}  # two cells of four processes, not one of eight
     assert train["params_digest"].nunique() == 2
     # Budget-only parameters do not split a cell: the same measurement, measured more or less precisely.
-    c = evg_runs("r3", {("torch", "eager"): 0.01}, params={"batch_size": 32, "infer_batch_sizes": [32], "max_time_s": 9.0})
+    c = evg_runs(
+        "r3", {("torch", "eager"): 0.01}, params={"batch_size": 32, "infer_batch_sizes": [32], "max_time_s": 9.0}
+    )
     from fwbench.experiments import params_digest
+
     assert params_digest(c[0]) == params_digest(a[0])
 
 
 def test_aa_controls_measure_the_harness_false_positive_rate(make_store):
     from synthetic.eager_vs_graph import evg_runs
 
-    times = {("torch", "eager"): 0.010, ("torch", "torch.compile"): 0.005, ("tensorflow", "eager"): 0.013,
-             ("tensorflow", "tf.function"): 0.010, ("tensorflow", "tf.function+xla"): 0.008, ("jax", "eager"): 0.030,
-             ("jax", "jax.jit"): 0.004}
+    times = {
+        ("torch", "eager"): 0.010,
+        ("torch", "torch.compile"): 0.005,
+        ("tensorflow", "eager"): 0.013,
+        ("tensorflow", "tf.function"): 0.010,
+        ("tensorflow", "tf.function+xla"): 0.008,
+        ("jax", "eager"): 0.030,
+        ("jax", "jax.jit"): 0.004,
+    }
     docs = [doc for w in ("mlp", "cnn") for doc in evg_runs("r1", times, workload=w, twin=True, processes=4)]
     report = Report(make_store([("r1", docs)]).load()[0])
     aa = report.aa_controls("eager_vs_graph")

@@ -34,9 +34,24 @@ def test_numbers_are_readable_and_text_is_escaped():
             assert "e" not in results_view.number(v, unit).replace("samples", "").lower(), (v, unit)
     for v in (2.749e4, 1.36e3, 1e-5, 123456789.0, 0.5):
         assert "e" not in plain_number(v).lower()
-    df = pd.DataFrame({"experiment": ["e"], "machine": ["<b>m</b>"], "framework": ["f"], "variant": ["v"],
-                       "device": ["cpu"], "workload": ["w"], "phase": [""], "batch": [None], "metric": ["x"],
-                       "value": [1.0], "unit": [""], "ci_low": [np.nan], "ci_high": [np.nan], "n": [1]})
+    df = pd.DataFrame(
+        {
+            "experiment": ["e"],
+            "machine": ["<b>m</b>"],
+            "framework": ["f"],
+            "variant": ["v"],
+            "device": ["cpu"],
+            "workload": ["w"],
+            "phase": [""],
+            "batch": [None],
+            "metric": ["x"],
+            "value": [1.0],
+            "unit": [""],
+            "ci_low": [np.nan],
+            "ci_high": [np.nan],
+            "n": [1],
+        }
+    )
     page = results_view.html(df)
     assert "<b>m</b>" not in page and "&lt;b&gt;m&lt;/b&gt;" in page
 
@@ -54,8 +69,14 @@ def test_export_latencies_timed_in_several_processes_carry_the_interval_over_the
     from synthetic.export import export_attempt, export_job
 
     spread = (0.9, 1.0, 1.2)
-    job = export_job("r1", "torch", "onnx-dynamo", [export_attempt("mlp", "onnx-dynamo", "matches")],
-                     latency_b1=2e-3, process_spread=spread)
+    job = export_job(
+        "r1",
+        "torch",
+        "onnx-dynamo",
+        [export_attempt("mlp", "onnx-dynamo", "matches")],
+        latency_b1=2e-3,
+        process_spread=spread,
+    )
     rows = results_view.table(Report(make_store([("r1", [job])]).load()[0]))
     step = rows[rows["metric"] == "step_time_s"]
     est, lo, hi = stats.cell_estimate({i: [2e-3 * f] for i, f in enumerate(spread)})
@@ -71,12 +92,15 @@ def test_each_row_says_its_mode_and_the_value_comes_before_where_it_was_measured
     from fwbench.report.results import Report
     from synthetic.eager_vs_graph import evg_runs
 
-    report = Report(make_store([("r1", evg_runs("r1", {("torch", "eager"): 0.01, ("torch", "torch.compile"): 0.005},
-                                                processes=3))]).load()[0])
+    report = Report(
+        make_store(
+            [("r1", evg_runs("r1", {("torch", "eager"): 0.01, ("torch", "torch.compile"): 0.005}, processes=3))]
+        ).load()[0]
+    )
     df = results_view.table(report)
     steps = df[df["metric"] == "step_time_s"]
     assert set(steps[steps["variant"] == "eager"]["mode"]) == {"eager"}
     assert set(steps[steps["variant"] == "torch.compile"]["mode"]) == {"graph"}
     html = results_view.html(df)
-    head = html[html.index("<thead>"):html.index("</thead>")]
+    head = html[html.index("<thead>") : html.index("</thead>")]
     assert head.index("value") < head.index("machine") and "<th>mode</th>" in head and ">compiled<" in html

@@ -4,8 +4,10 @@ import nbformat
 
 from fwbench.report import sanitize
 
-EVIL_HTML = ("<b>keep</b><script>alert(1)</script><img src=x onerror=alert(1)><a href='javascript:alert(1)'>l</a>"
-             "<iframe src='https://example.org'></iframe><form action='/x'><input></form><table><tr><td>1</td></tr></table>")
+EVIL_HTML = (
+    "<b>keep</b><script>alert(1)</script><img src=x onerror=alert(1)><a href='javascript:alert(1)'>l</a>"
+    "<iframe src='https://example.org'></iframe><form action='/x'><input></form><table><tr><td>1</td></tr></table>"
+)
 
 
 def test_clean_html_keeps_tables_and_text_and_drops_everything_active():
@@ -27,14 +29,26 @@ def test_notebook_keeps_what_reads_and_drops_what_runs():
     nb.cells = [
         nbformat.v4.new_markdown_cell("Hello <img src=x onerror=alert(1)> **bold**"),
         nbformat.v4.new_raw_cell("<script>alert(1)</script>", metadata={"format": "text/html"}),
-        nbformat.v4.new_code_cell("x", outputs=[
-            nbformat.v4.new_output("stream", name="stdout", text="printed\n"),
-            nbformat.v4.new_output("display_data", data={
-                "text/html": EVIL_HTML, "application/javascript": "alert(1)", "image/svg+xml": "<svg onload=alert(1)/>",
-                "application/vnd.jupyter.widget-view+json": {"model_id": "x"}, "image/png": "iVBORw0KGgo=",
-                "text/plain": "<b>plain</b>"}),
-            nbformat.v4.new_output("display_data", data={"image/png": "<script>not base64</script>"}),
-            nbformat.v4.new_output("error", ename="E", evalue="<b>v</b>", traceback=["tb"])])]
+        nbformat.v4.new_code_cell(
+            "x",
+            outputs=[
+                nbformat.v4.new_output("stream", name="stdout", text="printed\n"),
+                nbformat.v4.new_output(
+                    "display_data",
+                    data={
+                        "text/html": EVIL_HTML,
+                        "application/javascript": "alert(1)",
+                        "image/svg+xml": "<svg onload=alert(1)/>",
+                        "application/vnd.jupyter.widget-view+json": {"model_id": "x"},
+                        "image/png": "iVBORw0KGgo=",
+                        "text/plain": "<b>plain</b>",
+                    },
+                ),
+                nbformat.v4.new_output("display_data", data={"image/png": "<script>not base64</script>"}),
+                nbformat.v4.new_output("error", ename="E", evalue="<b>v</b>", traceback=["tb"]),
+            ],
+        ),
+    ]
     clean = sanitize.notebook(nb)
     nbformat.validate(clean)
     assert "widgets" not in clean.metadata and "widgets" in nb.metadata  # a copy: the stored notebook is untouched
@@ -49,8 +63,13 @@ def test_notebook_keeps_what_reads_and_drops_what_runs():
 
 
 def test_stored_markdown_cannot_use_myst_directives_or_roles():
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
-        "# Title\n\n```{include} /etc/passwd\n```\n\n:::{raw} html\n<b>x</b>\n:::\n\nsee {doc}`intro`")])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell(
+                "# Title\n\n```{include} /etc/passwd\n```\n\n:::{raw} html\n<b>x</b>\n:::\n\nsee {doc}`intro`"
+            )
+        ]
+    )
     text = sanitize.notebook(nb).cells[0].source
     assert "```text" in text and "{include}" not in text.split("```text")[0]
     assert "\\:::" in text and "\\{doc\\}`intro`" in text and text.startswith("# Title")
@@ -59,11 +78,24 @@ def test_stored_markdown_cannot_use_myst_directives_or_roles():
 def test_a_stored_notebook_cannot_set_how_the_book_treats_it():
     """MyST-NB takes `mystnb` metadata as the notebook's own settings (execution among them) and the rest as
     front matter: a staged notebook carries fixed metadata, and cells keep only display tags."""
-    nb = nbformat.v4.new_notebook(metadata={
-        "mystnb": {"execution_mode": "force", "execution_excludepatterns": []},
-        "myst": {"disable_syntax": []}, "html_theme": {"x": 1}, "language_info": {"name": "no-such-lexer"}})
-    nb.cells = [nbformat.v4.new_code_cell("open('pwned', 'w')", metadata={
-        "mystnb": {"code_prompt_show": "x"}, "tags": ["hide-input", "raises-exception", "remove-inputx"], "jupyter": {}})]
+    nb = nbformat.v4.new_notebook(
+        metadata={
+            "mystnb": {"execution_mode": "force", "execution_excludepatterns": []},
+            "myst": {"disable_syntax": []},
+            "html_theme": {"x": 1},
+            "language_info": {"name": "no-such-lexer"},
+        }
+    )
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "open('pwned', 'w')",
+            metadata={
+                "mystnb": {"code_prompt_show": "x"},
+                "tags": ["hide-input", "raises-exception", "remove-inputx"],
+                "jupyter": {},
+            },
+        )
+    ]
     clean = sanitize.notebook(nb)
     nbformat.validate(clean)
     assert dict(clean.metadata) == sanitize.NOTEBOOK_METADATA
@@ -79,11 +111,22 @@ def test_a_long_output_is_cut_for_its_page_and_linked_whole():
     from fwbench.report import sanitize
 
     dump = "module @jit { " + "x" * 500_000 + " } // end"
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("dump()", outputs=[
-        nbformat.v4.new_output("stream", name="stdout", text=dump),
-        nbformat.v4.new_output("execute_result", data={"text/plain": dump, "text/html": "<pre>" + dump + "</pre>"},
-                               execution_count=1),
-        nbformat.v4.new_output("stream", name="stdout", text="short")])])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "dump()",
+                outputs=[
+                    nbformat.v4.new_output("stream", name="stdout", text=dump),
+                    nbformat.v4.new_output(
+                        "execute_result",
+                        data={"text/plain": dump, "text/html": "<pre>" + dump + "</pre>"},
+                        execution_count=1,
+                    ),
+                    nbformat.v4.new_output("stream", name="stdout", text="short"),
+                ],
+            )
+        ]
+    )
     kept = []
     out = sanitize.notebook(nb, lambda text: kept.append(text) or f"whole-{len(kept)}.txt").cells[0].outputs
     texts = [o.get("text") or o.get("data", {}).get("text/plain", "") for o in out]

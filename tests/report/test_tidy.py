@@ -11,8 +11,15 @@ METRICS = metrics()
 
 
 def test_columns_rows_and_failures(make_store, tmp_path):
-    failed = job("r1", "jax", "jax.jit", "graph", None, status="failed",
-                 error={"type": "TimeoutError", "message": "timed out", "traceback": ""})
+    failed = job(
+        "r1",
+        "jax",
+        "jax.jit",
+        "graph",
+        None,
+        status="failed",
+        error={"type": "TimeoutError", "message": "timed out", "traceback": ""},
+    )
     runs, _ = make_store([("r1", [job("r1", "torch", "eager", "eager", 0.01), failed])]).load()
     df = tidy.frame(runs)
     assert list(df.columns) == tidy.COLUMNS
@@ -30,8 +37,11 @@ def test_columns_rows_and_failures(make_store, tmp_path):
 
 def test_export_carries_break_even_rows(make_store, tmp_path):
     import pandas as pd
-    jobs = [job("r1", "torch", "eager", "eager", 0.02, seed=1, first_call_s=0.1),
-            job("r1", "torch", "torch.compile", "graph", 0.01, seed=2, first_call_s=5.1)]
+
+    jobs = [
+        job("r1", "torch", "eager", "eager", 0.02, seed=1, first_call_s=0.1),
+        job("r1", "torch", "torch.compile", "graph", 0.01, seed=2, first_call_s=5.1),
+    ]
     runs, _ = make_store([("r1", jobs)]).load()
     out = tmp_path / "r.csv"
     tidy.write(runs, out, derived=tidy.derived_rows(Report(runs)))

@@ -17,10 +17,13 @@ def _cell(source: str, start: str, duration: float):
 
 
 def notebook(measure_s: float = 6.0) -> dict:
-    nb = nbformat.v4.new_notebook(cells=[
-        _cell("framework = 'jax'", "2026-01-01T00:00:01.500000+00:00", 0.1),
-        _cell("result = execute(measure, job)", "2026-01-01T00:00:01.600000+00:00", measure_s),
-        _cell("write_json_atomic(output_path, result)", "2026-01-01T00:00:07.600000+00:00", 0.4)])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            _cell("framework = 'jax'", "2026-01-01T00:00:01.500000+00:00", 0.1),
+            _cell("result = execute(measure, job)", "2026-01-01T00:00:01.600000+00:00", measure_s),
+            _cell("write_json_atomic(output_path, result)", "2026-01-01T00:00:07.600000+00:00", 0.4),
+        ]
+    )
     nb.metadata["papermill"] = {"start_time": "2026-01-01T00:00:00+00:00", "duration": 8.0}
     return json.loads(nbformat.writes(nb))
 
@@ -56,8 +59,9 @@ def test_a_job_that_times_its_parts_says_how_long_imports_and_warm_up_took(tmp_p
     store.write_manifest(manifest("r1"))
     doc = evg_job("r1", "jax", {"eager": 0.01, "jax.jit": 0.002})
     doc["duration_s"] = 9.0
-    doc["process_info"] = {"wall_s": {"import and configure": 2.5, "train warm-up": 1.0, "infer warm-up": 0.25,
-                                      "train timed rounds": 0.5}}
+    doc["process_info"] = {
+        "wall_s": {"import and configure": 2.5, "train warm-up": 1.0, "infer warm-up": 0.25, "train timed rounds": 0.5}
+    }
     store.write_job(doc)
     (store.run_dir("r1") / "notebooks").mkdir()
     (store.run_dir("r1") / "notebooks" / f"{doc['job_id']}.ipynb").write_text(json.dumps(notebook()))

@@ -9,8 +9,17 @@ from fwbench.report.results import Report
 from fwbench.store.store import Store
 
 
-def _write(store: Store, run_id: str, step_s: float, *, seed: int, machine="test-cpu-00000000", label="testbox",
-           processes=2, noise=0.02):
+def _write(
+    store: Store,
+    run_id: str,
+    step_s: float,
+    *,
+    seed: int,
+    machine="test-cpu-00000000",
+    label="testbox",
+    processes=2,
+    noise=0.02,
+):
     store.write_manifest(manifest(run_id, machine_id=machine, label=label))
     for p in range(processes):
         doc = job(run_id, "torch", "eager", "eager", step_s, seed=seed + p, process=p)
@@ -116,14 +125,22 @@ def test_a_move_says_how_much_of_it_the_whole_run_shared(tmp_path):
     read as the run's (beyond the shift about 1) and the Torch one as the cell's own."""
     from synthetic.eager_vs_graph import evg_runs
 
-    times = {("jax", "eager"): 0.004, ("jax", "jax.jit"): 0.001, ("torch", "eager"): 0.003,
-             ("torch", "torch.compile"): 0.002}
+    times = {
+        ("jax", "eager"): 0.004,
+        ("jax", "jax.jit"): 0.001,
+        ("torch", "eager"): 0.003,
+        ("torch", "torch.compile"): 0.002,
+    }
     store = Store(tmp_path)
     for i, run_id in enumerate(("20260101T000000Z-a", "20260102T000000Z-a")):
         store.write_manifest(manifest(run_id))
         for workload in ("mlp", "rnn"):
-            moved = {k: t * (1 / 0.87 if i and k[0] == "jax" else 1.0)
-                     * (1.5 if i and k == ("torch", "eager") and workload == "mlp" else 1.0) for k, t in times.items()}
+            moved = {
+                k: t
+                * (1 / 0.87 if i and k[0] == "jax" else 1.0)
+                * (1.5 if i and k == ("torch", "eager") and workload == "mlp" else 1.0)
+                for k, t in times.items()
+            }
             for doc in evg_runs(run_id, moved, seed=i, workload=workload, between=0.01, within=0.01):
                 store.write_job(doc)
         if not i:
@@ -133,9 +150,14 @@ def test_a_move_says_how_much_of_it_the_whole_run_shared(tmp_path):
     margin = np.log1p(EQUIVALENCE_MARGIN)
     jax = changes.moves[changes.moves["framework"] == "jax"]
     assert len(jax) == 8 and (jax["direction"] == "slower").all()
-    assert (np.abs(np.log(jax["run_shift"] * 0.87)) < margin).all() and (np.abs(np.log(jax["beyond_shift"])) < margin).all()
-    own = changes.moves[(changes.moves["framework"] == "torch") & (changes.moves["workload"] == "mlp")
-                        & (changes.moves["variant"] == "eager")]
+    assert (np.abs(np.log(jax["run_shift"] * 0.87)) < margin).all() and (
+        np.abs(np.log(jax["beyond_shift"])) < margin
+    ).all()
+    own = changes.moves[
+        (changes.moves["framework"] == "torch")
+        & (changes.moves["workload"] == "mlp")
+        & (changes.moves["variant"] == "eager")
+    ]
     assert len(own) == 2 and (np.abs(np.log(own["run_shift"])) < margin).all()
     assert (np.abs(np.log(own["beyond_shift"] / 1.5)) < margin).all()
     assert all("run_shift" in m for m in changes.to_json()["moved"])

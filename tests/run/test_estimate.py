@@ -13,15 +13,24 @@ from fwbench.run import estimate
 def profile(**graph):
     """Two experiments: eager_vs_graph (torch on mlp and rnn, optionally sequential) and torch's debugging tools."""
     spec = {"frameworks": ["torch"], "devices": ["cpu"], "workloads": ["mlp", "rnn"], "processes": 3, **graph}
-    return parse_profile({"name": "t", "experiments": {"eager_vs_graph": spec,
-                                                      "debugging": {"frameworks": ["torch"]}}})
+    return parse_profile({"name": "t", "experiments": {"eager_vs_graph": spec, "debugging": {"frameworks": ["torch"]}}})
 
 
 def stored(job, seconds, run_id="20260101T000000Z-m", status="ok", **changed):
     """A stored result of `job` (with fields changed, e.g. other params) that took `seconds`."""
-    doc = {"job_id": job.job_id, "experiment": job.experiment, "framework": job.framework, "device": job.device,
-           "workload": job.workload, "variant": job.variant, "process": job.process, "params": job.params,
-           "status": status, "duration_s": seconds, **changed}
+    doc = {
+        "job_id": job.job_id,
+        "experiment": job.experiment,
+        "framework": job.framework,
+        "device": job.device,
+        "workload": job.workload,
+        "variant": job.variant,
+        "process": job.process,
+        "params": job.params,
+        "status": status,
+        "duration_s": seconds,
+        **changed,
+    }
     return run_id, doc
 
 
@@ -43,9 +52,12 @@ def test_the_newest_stored_time_of_the_same_cell_even_under_a_changed_key():
     p = profile()
     mlp0 = next(j for j in p.jobs if j.experiment == "eager_vs_graph" and j.workload == "mlp" and j.process == 0)
     rnn0 = next(j for j in p.jobs if j.experiment == "eager_vs_graph" and j.workload == "rnn" and j.process == 0)
-    history = [stored(mlp0, 40.0, "20260101T000000Z-m"), stored(mlp0, 30.0, "20260102T000000Z-m"),
-               # rnn's cell measured under other parameters (another job id): still this cell's best guess
-               stored(rnn0, 50.0, job_id="eager_vs_graph-other-p0", params={"batch_size": 8})]
+    history = [
+        stored(mlp0, 40.0, "20260101T000000Z-m"),
+        stored(mlp0, 30.0, "20260102T000000Z-m"),
+        # rnn's cell measured under other parameters (another job id): still this cell's best guess
+        stored(rnn0, 50.0, job_id="eager_vs_graph-other-p0", params={"batch_size": 8}),
+    ]
     times = estimate.Times(history)
     assert times.of(mlp0) == (30.0, estimate.STORED)
     assert times.of(rnn0) == (50.0, estimate.STORED)
@@ -67,8 +79,9 @@ def test_without_the_cell_the_median_of_the_experiments_stored_jobs_and_never_a_
     r = row(rows, "eager_vs_graph")
     assert dict(r.sources) == {estimate.STORED: 3, estimate.MEDIAN: 3}
     assert r.seconds == pytest.approx(10 + 20 + 60 + 3 * 40.0)
-    assert dict(row(rows, "debugging").sources) == {estimate.DEFAULT: len([j for j in p.jobs
-                                                                            if j.experiment == "debugging"])}
+    assert dict(row(rows, "debugging").sources) == {
+        estimate.DEFAULT: len([j for j in p.jobs if j.experiment == "debugging"])
+    }
 
 
 def test_reused_jobs_take_no_time():
@@ -114,5 +127,6 @@ def test_over_budget_is_one_warning_line_only_when_the_expected_time_exceeds_the
     minutes = sum(r.seconds for r in rows) / 60
     assert estimate.over_budget(rows, None) is None
     assert estimate.over_budget(rows, minutes + 1) is None
-    assert estimate.over_budget(rows, 0.5) == (f"fwbench: warning: expected {minutes:.1f} min, over this profile's "
-                                               f"budget of 0.5 min")
+    assert estimate.over_budget(rows, 0.5) == (
+        f"fwbench: warning: expected {minutes:.1f} min, over this profile's budget of 0.5 min"
+    )

@@ -28,11 +28,28 @@ def seeded(tmp_path_factory):
         doc.update(jobs=[j.job_id for j in profile.jobs], inputs=inputs.manifest_entry())
         store.write_manifest(doc)
         for job in profile.jobs:
-            store.write_job({"schema_version": SCHEMA_VERSION, "kind": "job", "run_id": run_id, "job_id": job.job_id,
-                             "job_key": inputs.keys[job.job_id], "experiment": job.experiment,
-                             "framework": job.framework, "device": job.device, "workload": job.workload,
-                             "variant": job.variant, "mode": job.mode, "status": "ok", "params": job.params,
-                             "process": job.process, "records": [], "samples": {}, "checks": [], "error": None})
+            store.write_job(
+                {
+                    "schema_version": SCHEMA_VERSION,
+                    "kind": "job",
+                    "run_id": run_id,
+                    "job_id": job.job_id,
+                    "job_key": inputs.keys[job.job_id],
+                    "experiment": job.experiment,
+                    "framework": job.framework,
+                    "device": job.device,
+                    "workload": job.workload,
+                    "variant": job.variant,
+                    "mode": job.mode,
+                    "status": "ok",
+                    "params": job.params,
+                    "process": job.process,
+                    "records": [],
+                    "samples": {},
+                    "checks": [],
+                    "error": None,
+                }
+            )
     return copy, store.root, profile
 
 
@@ -105,10 +122,12 @@ def test_plan_shows_the_expected_time_per_experiment_and_says_when_it_is_over_th
     from fwbench.paths import REPO
 
     path = tmp_path / "budget.yml"
-    path.write_text("name: budget\nbudget_min: 0.1\nexperiments:\n"
-                    "  eager_vs_graph: {frameworks: [torch], devices: [cpu], workloads: [mlp, rnn], processes: 3,\n"
-                    "                   max_processes: 4}\n"
-                    "  debugging: {frameworks: [torch]}\n")
+    path.write_text(
+        "name: budget\nbudget_min: 0.1\nexperiments:\n"
+        "  eager_vs_graph: {frameworks: [torch], devices: [cpu], workloads: [mlp, rnn], processes: 3,\n"
+        "                   max_processes: 4}\n"
+        "  debugging: {frameworks: [torch]}\n"
+    )
     profile = load_profile(str(path))
     mlp = [j for j in profile.jobs if j.experiment == "eager_vs_graph" and j.workload == "mlp"]
     store = Store(tmp_path / "store")
@@ -118,23 +137,56 @@ def test_plan_shows_the_expected_time_per_experiment_and_says_when_it_is_over_th
         doc.update(jobs=[j.job_id for j in mlp])
         store.write_manifest(doc)
         for job, seconds in zip(mlp, (30.0, 6.0, 6.0)):
-            store.write_job({"schema_version": SCHEMA_VERSION, "kind": "job", "run_id": run_id, "job_id": job.job_id,
-                             "job_key": "an older key", "experiment": job.experiment, "framework": job.framework,
-                             "device": job.device, "workload": job.workload, "variant": job.variant, "mode": job.mode,
-                             "status": "ok", "params": job.params, "process": job.process, "records": [],
-                             "samples": {}, "checks": [], "error": None, "duration_s": seconds})
-    proc = subprocess.run([sys.executable, "-m", "fwbench", "--store", str(store.root), "plan", "--profile", str(path)],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+            store.write_job(
+                {
+                    "schema_version": SCHEMA_VERSION,
+                    "kind": "job",
+                    "run_id": run_id,
+                    "job_id": job.job_id,
+                    "job_key": "an older key",
+                    "experiment": job.experiment,
+                    "framework": job.framework,
+                    "device": job.device,
+                    "workload": job.workload,
+                    "variant": job.variant,
+                    "mode": job.mode,
+                    "status": "ok",
+                    "params": job.params,
+                    "process": job.process,
+                    "records": [],
+                    "samples": {},
+                    "checks": [],
+                    "error": None,
+                    "duration_s": seconds,
+                }
+            )
+    proc = subprocess.run(
+        [sys.executable, "-m", "fwbench", "--store", str(store.root), "plan", "--profile", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert proc.returncode == 0, proc.stderr
     rows = {line.split()[0]: line.split()[1:] for line in proc.stdout.splitlines() if line.startswith("  ")}
     debugging = [j for j in profile.jobs if j.experiment == "debugging"]
     default = len(debugging) * registry()["debugging"].default_job_s
     # mlp's three from their stored times, rnn's three at the median (6 s); one more process each at most
     graph_s = 30 + 6 + 6 + 3 * 6.0
-    assert rows["eager_vs_graph"] == ["6", "0", f"{graph_s / 60:.1f}", f"{(graph_s + 6 + 6) / 60:.1f}", "stored", "3,",
-                                      "same", "experiment", "3"]
+    assert rows["eager_vs_graph"] == [
+        "6",
+        "0",
+        f"{graph_s / 60:.1f}",
+        f"{(graph_s + 6 + 6) / 60:.1f}",
+        "stored",
+        "3,",
+        "same",
+        "experiment",
+        "3",
+    ]
     assert rows["debugging"] == [str(len(debugging)), "0", f"{default / 60:.1f}", f"{default / 60:.1f}", "default"]
     assert rows["total"][:3] == [str(len(profile.jobs)), "0", f"{(graph_s + default) / 60:.1f}"]
-    assert proc.stderr.strip().splitlines()[-1] == (f"fwbench: warning: expected {(graph_s + default) / 60:.1f} min, "
-                                                    f"over this profile's budget of 0.1 min")
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"fwbench: warning: expected {(graph_s + default) / 60:.1f} min, over this profile's budget of 0.1 min"
+    )

@@ -75,12 +75,21 @@ def cluster(tmp_path_factory):
         # Each node a temporary folder of its own, hence a machine lock of its own, as on separate machines.
         tmp = root / f"tmp-{name}"
         tmp.mkdir()
-        return c.add_node(num_cpus=1, resources={SLOT: 1}, labels={CLASS_LABEL: hardware_class},
-                          env_vars={"PYTHONPATH": str(copy), "TMPDIR": str(tmp), "FWBENCH_MACHINE_LABEL": f"node {name}",
-                                    **env})
+        return c.add_node(
+            num_cpus=1,
+            resources={SLOT: 1},
+            labels={CLASS_LABEL: hardware_class},
+            env_vars={"PYTHONPATH": str(copy), "TMPDIR": str(tmp), "FWBENCH_MACHINE_LABEL": f"node {name}", **env},
+        )
 
-    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False, "env_vars": {
-        "PYTHONPATH": env["PYTHONPATH"], "TMPDIR": env["TMPDIR"]}})
+    c = Cluster(
+        initialize_head=True,
+        head_node_args={
+            "num_cpus": 0,
+            "include_dashboard": False,
+            "env_vars": {"PYTHONPATH": env["PYTHONPATH"], "TMPDIR": env["TMPDIR"]},
+        },
+    )
     c.copy, c.root, c.add = copy, root, node
     c.nodes_by_name = {"a1": node("a1", "cpu-a"), "b": node("b", "cpu-b")}
     yield c
@@ -92,8 +101,19 @@ def _fwbench(cluster, store: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def _ray_run(cluster, store: Path, profile: Path, *more: str) -> subprocess.CompletedProcess:
-    return _fwbench(cluster, store, "run", "--profile", str(profile), "--no-progress", "--executor", "ray",
-                    "--address", cluster.address, *more)
+    return _fwbench(
+        cluster,
+        store,
+        "run",
+        "--profile",
+        str(profile),
+        "--no-progress",
+        "--executor",
+        "ray",
+        "--address",
+        cluster.address,
+        *more,
+    )
 
 
 def _stored(store: Path) -> tuple[dict, list[dict]]:
@@ -165,8 +185,10 @@ def test_a_profile_runs_on_the_clusters_classes_one_job_per_node_and_reruns_reus
 def test_a_node_killed_mid_job_costs_a_retry_on_another_node_of_its_class(cluster, tmp_path):
     spare = cluster.add("a2", "cpu-a")
     profile = tmp_path / "long.yml"
-    profile.write_text("name: long\nexperiments:\n  napper:\n    frameworks: [torch]\n    processes: 3\n"
-                       "    params: {nap_s: 6}\npins:\n  experiments: {napper: [cpu-a]}\n")
+    profile.write_text(
+        "name: long\nexperiments:\n  napper:\n    frameworks: [torch]\n    processes: 3\n"
+        "    params: {nap_s: 6}\npins:\n  experiments: {napper: [cpu-a]}\n"
+    )
     store = tmp_path / "store"
     started = {}
     runner = threading.Thread(target=lambda: started.update(run=_ray_run(cluster, store, profile)))
@@ -194,9 +216,11 @@ def test_a_node_killed_mid_job_costs_a_retry_on_another_node_of_its_class(cluste
 
 def test_a_class_whose_only_node_dies_stores_its_job_as_lost_and_a_rerun_fills_the_gap(cluster, tmp_path):
     profile = tmp_path / "lonely.yml"
-    profile.write_text("name: lonely\nexperiments:\n  napper@a:\n    frameworks: [torch]\n    processes: 2\n"
-                       "    params: {nap_s: 2}\n  napper@b:\n    frameworks: [torch]\n    processes: 1\n"
-                       "    params: {nap_s: 20}\npins:\n  experiments: {napper@a: [cpu-a], napper@b: [cpu-b]}\n")
+    profile.write_text(
+        "name: lonely\nexperiments:\n  napper@a:\n    frameworks: [torch]\n    processes: 2\n"
+        "    params: {nap_s: 2}\n  napper@b:\n    frameworks: [torch]\n    processes: 1\n"
+        "    params: {nap_s: 20}\npins:\n  experiments: {napper@a: [cpu-a], napper@b: [cpu-b]}\n"
+    )
     store = tmp_path / "store"
     started = {}
     runner = threading.Thread(target=lambda: started.update(run=_ray_run(cluster, store, profile)))
@@ -236,9 +260,11 @@ def test_plan_shows_each_classs_jobs_against_the_machine_its_nodes_fingerprint_a
     # are its own, so only a plan made from its nodes' fingerprint says what a cluster run would reuse.
     cluster.add("c", "cpu-c", MKL_CBWR="COMPATIBLE")
     profile = tmp_path / "classes.yml"
-    profile.write_text("name: classes\nexperiments:\n  napper@b:\n    frameworks: [torch]\n    processes: 1\n"
-                       "    params: {nap_s: 0.2}\n  napper@c:\n    frameworks: [torch]\n    processes: 1\n"
-                       "    params: {nap_s: 0.3}\npins:\n  experiments: {napper@b: [cpu-b], napper@c: [cpu-c]}\n")
+    profile.write_text(
+        "name: classes\nexperiments:\n  napper@b:\n    frameworks: [torch]\n    processes: 1\n"
+        "    params: {nap_s: 0.2}\n  napper@c:\n    frameworks: [torch]\n    processes: 1\n"
+        "    params: {nap_s: 0.3}\npins:\n  experiments: {napper@b: [cpu-b], napper@c: [cpu-c]}\n"
+    )
     store = tmp_path / "store"
     store.mkdir()
 

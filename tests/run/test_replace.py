@@ -9,9 +9,20 @@ TIMES = {"eager": 0.02, "jax.jit": 0.005}
 
 
 def planned(cap: int = 2):
-    p = parse_profile({"name": "t", "experiments": {"eager_vs_graph": {
-        "frameworks": ["jax"], "variants": ["eager", "jax.jit"], "workloads": ["mlp"], "processes": 4,
-        "replacement_processes": cap}}})
+    p = parse_profile(
+        {
+            "name": "t",
+            "experiments": {
+                "eager_vs_graph": {
+                    "frameworks": ["jax"],
+                    "variants": ["eager", "jax.jit"],
+                    "workloads": ["mlp"],
+                    "processes": 4,
+                    "replacement_processes": cap,
+                }
+            },
+        }
+    )
     return list(p.jobs)
 
 

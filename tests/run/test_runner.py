@@ -13,9 +13,15 @@ TOOLS = {"java": "openjdk 17", "tensorflow_model_server": None, "taskset": "task
 
 
 def jobs():
-    p = parse_profile({"name": "t", "experiments": {
-        "serving": {"frameworks": ["tensorflow"], "variants": ["tf-serving"]},
-        "eager_vs_graph": {"frameworks": ["jax"], "variants": ["eager"], "workloads": ["mlp"], "processes": 1}}})
+    p = parse_profile(
+        {
+            "name": "t",
+            "experiments": {
+                "serving": {"frameworks": ["tensorflow"], "variants": ["tf-serving"]},
+                "eager_vs_graph": {"frameworks": ["jax"], "variants": ["eager"], "workloads": ["mlp"], "processes": 1},
+            },
+        }
+    )
     return {j.experiment: j for j in p.jobs}
 
 
@@ -47,15 +53,29 @@ def test_a_cells_later_processes_are_not_started_once_one_found_its_server_missi
         pytest.skip("TensorFlow Serving is installed here: nothing is missing")
     # This test measures nothing: it need not wait for (or hold) the machine's one-benchmark-at-a-time lock.
     monkeypatch.setattr(runner, "_machine_lock_path", lambda: tmp_path / "machine.lock")
-    profile = parse_profile({"name": "t", "budget_min": 0.1, "experiments": {"serving": {
-        "frameworks": ["tensorflow"], "variants": ["tf-serving"], "processes": 3, "params": {"workloads": ["mlp"]}}}})
+    profile = parse_profile(
+        {
+            "name": "t",
+            "budget_min": 0.1,
+            "experiments": {
+                "serving": {
+                    "frameworks": ["tensorflow"],
+                    "variants": ["tf-serving"],
+                    "processes": 3,
+                    "params": {"workloads": ["mlp"]},
+                }
+            },
+        }
+    )
     store = Store(tmp_path / "store")
     summary = runner.run_profile(profile, store, runner.RunOptions(progress=False, scratch=tmp_path / "scratch"))
     assert (summary.executed, summary.skipped, summary.failed) == (3, 3, 0)
     # Before the first job: the expected time per experiment (a new store: the experiment's default) and the budget.
     out, err = capsys.readouterr()
     assert [line.split()[:3] for line in out.splitlines() if line.startswith("  ")][1:] == [
-        ["serving", "3", "0"], ["total", "3", "0"]]
+        ["serving", "3", "0"],
+        ["total", "3", "0"],
+    ]
     assert "over this profile's budget of 0.1 min" in err
     (run,), _ = store.load()
     jobs = {j["process"]: j for j in run.jobs}
@@ -83,13 +103,26 @@ def test_a_cells_processes_share_a_temp_dir_that_goes_after_its_last_process():
 
     from fwbench.run.runner import TEMP_VARS, CellTemps
 
-    p = parse_profile({"name": "t", "experiments": {"eager_vs_graph": {
-        "frameworks": ["jax", "torch"], "variants": ["eager"], "workloads": ["mlp"], "processes": 2}}})
+    p = parse_profile(
+        {
+            "name": "t",
+            "experiments": {
+                "eager_vs_graph": {
+                    "frameworks": ["jax", "torch"],
+                    "variants": ["eager"],
+                    "workloads": ["mlp"],
+                    "processes": 2,
+                }
+            },
+        }
+    )
     jobs = list(p.jobs)
     before = {name: os.environ.get(name) for name in TEMP_VARS}
     # A child that leaks as a forked case does: a temp file, then os._exit past every atexit handler.
-    leak = ("import os, tempfile; f = tempfile.NamedTemporaryFile(delete=False); f.write(b'x'); f.close(); "
-            "print(f.name, flush=True); os._exit(0)")
+    leak = (
+        "import os, tempfile; f = tempfile.NamedTemporaryFile(delete=False); f.write(b'x'); f.close(); "
+        "print(f.name, flush=True); os._exit(0)"
+    )
     kept = jobs[0].cell_id  # this cell has a replacement process to come: its folder stays after its last process
     temps, seen = CellTemps(jobs, keep=lambda cell_id: cell_id == kept), {}
     for i, job in enumerate(jobs):
@@ -157,19 +190,30 @@ def test_a_cell_that_lost_a_process_to_an_unstable_series_runs_a_replacement_onc
     assert "2 to run, 0 reused, 2 jobs; then up to 2 replacement processes per cell" in plan.stdout, plan.stderr
 
     ran = package_copy.run(copy, "run", "--profile", str(profile), "--no-progress", store=store)
-    assert "3 executed, 0 reused, 0 failed, 0 skipped, 1 of the executed replacing unstable processes" in ran.stdout, \
+    assert "3 executed, 0 reused, 0 failed, 0 skipped, 1 of the executed replacing unstable processes" in ran.stdout, (
         ran.stdout + ran.stderr
+    )
     (run_dir,) = (store / "runs").iterdir()
     jobs = {j["process"]: j for j in (json.loads(p.read_text()) for p in (run_dir / "jobs").glob("*.json"))}
     assert sorted(jobs) == [0, 1, 2] and "replacement" not in jobs[0] and "replacement" not in jobs[1]
-    assert jobs[2]["replacement"] == {"for": [{"run_id": run_dir.name, "job_id": jobs[p]["job_id"]} for p in (0, 1)],
-                                      "short": ["sum infer b1: 1 of 2 stable"]}
+    assert jobs[2]["replacement"] == {
+        "for": [{"run_id": run_dir.name, "job_id": jobs[p]["job_id"]} for p in (0, 1)],
+        "short": ["sum infer b1: 1 of 2 stable"],
+    }
     assert json.loads((run_dir / "manifest.json").read_text())["jobs"][-1] == jobs[2]["job_id"]
     # The cell now has its two stable processes; the report pools the replacement's series with process 1's.
     pooled = subprocess.run(
-        [sys.executable, "-c", "from fwbench.report.results import Report; "
-         "print(sorted(p[-2:] for per in Report.load().samples('flaky').values() for p in per))"],
-        cwd=copy, env=package_copy.env(copy, store), capture_output=True, text=True)
+        [
+            sys.executable,
+            "-c",
+            "from fwbench.report.results import Report; "
+            "print(sorted(p[-2:] for per in Report.load().samples('flaky').values() for p in per))",
+        ],
+        cwd=copy,
+        env=package_copy.env(copy, store),
+        capture_output=True,
+        text=True,
+    )
     assert pooled.stdout.split() == ["['p1',", "'p2']"], pooled.stderr
 
     again = package_copy.run(copy, "run", "--profile", str(profile), "--no-progress", store=store)
@@ -238,8 +282,16 @@ def test_nothing_stored_names_the_makers_home_or_holds_a_secret(tmp_path, monkey
     # The checkout, its scratch folder (.fwbench), its temp folder (.tmp) and the store: all in the maker's home.
     copy, profile = _leaky_copy(home / "fwbench")
     store = home / "results"
-    tokens = {name: f"tok-{secrets.token_hex(12)}" for name in
-              ("TF_API_TOKEN", "TF_TOKEN_app_terraform_io", "NVIDIA_API_KEY", "TORCHSERVE_AUTH_TOKEN", "TRITON_API_KEY")}
+    tokens = {
+        name: f"tok-{secrets.token_hex(12)}"
+        for name in (
+            "TF_API_TOKEN",
+            "TF_TOKEN_app_terraform_io",
+            "NVIDIA_API_KEY",
+            "TORCHSERVE_AUTH_TOKEN",
+            "TRITON_API_KEY",
+        )
+    }
     monkeypatch.setenv("HOME", str(home))
     for name, value in tokens.items():
         monkeypatch.setenv(name, value)
@@ -248,8 +300,9 @@ def test_nothing_stored_names_the_makers_home_or_holds_a_secret(tmp_path, monkey
     assert "2 executed, 0 reused, 1 failed" in ran.stdout, ran.stdout + ran.stderr
 
     files = [p for p in store.rglob("*") if p.is_file()]
-    assert {"manifest.json", "jobs", "notebooks", "logs"} <= {p.parent.name if p.suffix != ".json" or
-                                                              p.parent.name == "jobs" else p.name for p in files}
+    assert {"manifest.json", "jobs", "notebooks", "logs"} <= {
+        p.parent.name if p.suffix != ".json" or p.parent.name == "jobs" else p.name for p in files
+    }
     for path in files:
         text = path.read_text(errors="replace")
         for private in (str(home), *tokens.values()):

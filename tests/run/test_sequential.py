@@ -10,9 +10,21 @@ from synthetic.eager_vs_graph import evg_job
 
 
 def planned(start: int = 3, cap: int = 6, **block):
-    p = parse_profile({"name": "t", "experiments": {"eager_vs_graph": {
-        "frameworks": ["jax"], "variants": ["eager", "jax.jit"], "workloads": ["mlp"], "processes": start,
-        "max_processes": cap, **block}}})
+    p = parse_profile(
+        {
+            "name": "t",
+            "experiments": {
+                "eager_vs_graph": {
+                    "frameworks": ["jax"],
+                    "variants": ["eager", "jax.jit"],
+                    "workloads": ["mlp"],
+                    "processes": start,
+                    "max_processes": cap,
+                    **block,
+                }
+            },
+        }
+    )
     return list(p.jobs)
 
 
@@ -77,21 +89,27 @@ def test_a_stored_extension_counts_only_while_the_processes_it_was_added_to_are_
     assert again.process == 3  # the next look starts from the cell as it now stands
 
 
-@pytest.mark.parametrize("block, words", [
-    ({"processes": 3, "max_processes": 2}, "max_processes: expected 3 to"),
-    ({"processes": 2, "max_processes": 4}, "starts with at least 3 processes"),
-])
+@pytest.mark.parametrize(
+    "block, words",
+    [
+        ({"processes": 3, "max_processes": 2}, "max_processes: expected 3 to"),
+        ({"processes": 2, "max_processes": 4}, "starts with at least 3 processes"),
+    ],
+)
 def test_a_design_that_cannot_work_is_refused_in_one_line(block, words):
     with pytest.raises(InputError, match=words):
         parse_profile({"name": "t", "experiments": {"eager_vs_graph": {"frameworks": ["jax"], **block}}})
     with pytest.raises(InputError, match="has no sequential rule"):
-        parse_profile({"name": "t", "experiments": {"debugging": {"frameworks": ["jax"], "processes": 3,
-                                                                  "max_processes": 4}}})
+        parse_profile(
+            {"name": "t", "experiments": {"debugging": {"frameworks": ["jax"], "processes": 3, "max_processes": 4}}}
+        )
 
 
 def test_plan_says_how_many_processes_the_sequential_cells_may_add():
     from fwbench.run.plan import Planned, describe
 
     lines = describe([Planned(job, "run", "", ()) for job in planned(3, 6)])
-    assert lines[-1].endswith("3 jobs; then, in 1 cells of sequential designs, up to 3 more processes in all, one per "
-                              "cell and round while a comparison is undecided")
+    assert lines[-1].endswith(
+        "3 jobs; then, in 1 cells of sequential designs, up to 3 more processes in all, one per "
+        "cell and round while a comparison is undecided"
+    )

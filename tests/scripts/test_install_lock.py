@@ -14,20 +14,28 @@ spec.loader.exec_module(install_lock)
 
 
 def test_pip_sources_become_uv_arguments_once_each():
-    listing = "\n".join([
-        ":env:.find-links='/opt/wheels'",
-        ":env:.default-timeout='180'",
-        "global.find-links='/opt/wheels'",
-        "global.extra-index-url='file:///a/simple file:///b/simple'",
-        "global.constraint='/etc/xdg/pip/constraints.txt'",
-        "site.index-url=\"https://mirror.example/simple\"",
-        "not a config line",
-    ])
+    listing = "\n".join(
+        [
+            ":env:.find-links='/opt/wheels'",
+            ":env:.default-timeout='180'",
+            "global.find-links='/opt/wheels'",
+            "global.extra-index-url='file:///a/simple file:///b/simple'",
+            "global.constraint='/etc/xdg/pip/constraints.txt'",
+            'site.index-url="https://mirror.example/simple"',
+            "not a config line",
+        ]
+    )
     assert install_lock.pip_sources(listing) == [
-        "--find-links", "/opt/wheels",
-        "--extra-index-url", "file:///a/simple", "--extra-index-url", "file:///b/simple",
-        "--constraint", "/etc/xdg/pip/constraints.txt",
-        "--index-url", "https://mirror.example/simple",
+        "--find-links",
+        "/opt/wheels",
+        "--extra-index-url",
+        "file:///a/simple",
+        "--extra-index-url",
+        "file:///b/simple",
+        "--constraint",
+        "/etc/xdg/pip/constraints.txt",
+        "--index-url",
+        "https://mirror.example/simple",
     ]
     assert install_lock.pip_sources("") == []
 

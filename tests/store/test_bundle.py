@@ -42,14 +42,22 @@ def _store(root: Path, runs) -> Store:
 
 @pytest.fixture
 def source(tmp_path):
-    return _store(tmp_path / "a", [("20260101T000000Z-m1", "m1-cpu-11111111", "box one"),
-                                   ("20260102T000000Z-m1", "m1-cpu-11111111", "box one"),
-                                   ("20260101T000000Z-m2", "m2-gpu-22222222", "box two")])
+    return _store(
+        tmp_path / "a",
+        [
+            ("20260101T000000Z-m1", "m1-cpu-11111111", "box one"),
+            ("20260102T000000Z-m1", "m1-cpu-11111111", "box one"),
+            ("20260101T000000Z-m2", "m2-gpu-22222222", "box two"),
+        ],
+    )
 
 
 def snapshot(root: Path) -> dict:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and p.name != ".lock"}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != ".lock"
+    }
 
 
 def test_pack_holds_one_machine_as_data_only(source, tmp_path):
@@ -102,17 +110,33 @@ def _bad_bundles(good: Path, tmp: Path) -> dict[str, tuple[Path, str]]:
     cases = {
         "not a bundle": (tmp / "junk.fwbundle", "not an fwbench bundle"),
         "truncated": (tmp / "cut.fwbundle", "truncated"),
-        "checksum": (_rewrite(good, tmp / "sum.fwbundle", lambda n, d: (n, d.replace(b"eager", b"eagre"))
-                              if n == JOB else (n, d)), "fails its checksum"),
-        "missing member": (_rewrite(good, tmp / "miss.fwbundle", lambda n, d: None if n == JOB else (n, d)),
-                           "listed but missing"),
-        "escaping path": (_rewrite(good, tmp / "esc.fwbundle", lambda n, d: ("runs/../../evil.json", d)
-                                   if n == JOB else (n, d)), "not a path a bundle may hold"),
-        "pickle": (_rewrite(good, tmp / "pkl.fwbundle", lambda n, d: ("runs/20260101T000000Z-m1/artifacts/m.pt", d)
-                            if n == JOB else (n, d)), "not a path a bundle may hold"),
+        "checksum": (
+            _rewrite(
+                good, tmp / "sum.fwbundle", lambda n, d: (n, d.replace(b"eager", b"eagre")) if n == JOB else (n, d)
+            ),
+            "fails its checksum",
+        ),
+        "missing member": (
+            _rewrite(good, tmp / "miss.fwbundle", lambda n, d: None if n == JOB else (n, d)),
+            "listed but missing",
+        ),
+        "escaping path": (
+            _rewrite(good, tmp / "esc.fwbundle", lambda n, d: ("runs/../../evil.json", d) if n == JOB else (n, d)),
+            "not a path a bundle may hold",
+        ),
+        "pickle": (
+            _rewrite(
+                good,
+                tmp / "pkl.fwbundle",
+                lambda n, d: ("runs/20260101T000000Z-m1/artifacts/m.pt", d) if n == JOB else (n, d),
+            ),
+            "not a path a bundle may hold",
+        ),
         "schema": (_rewrite(good, tmp / "schema.fwbundle", lambda n, d: _reindex(n, d, JOB, bad_job)), "status"),
-        "notebook": (_rewrite(good, tmp / "nb.fwbundle", lambda n, d: _reindex(n, d, NB, b'{"cells": 3}')),
-                     "not a valid notebook"),
+        "notebook": (
+            _rewrite(good, tmp / "nb.fwbundle", lambda n, d: _reindex(n, d, NB, b'{"cells": 3}')),
+            "not a valid notebook",
+        ),
     }
     man = "runs/20260101T000000Z-m1/manifest.json"
     evil_label = json.loads(_member(good, man))
@@ -120,18 +144,36 @@ def _bad_bundles(good: Path, tmp: Path) -> dict[str, tuple[Path, str]]:
     evil_version = json.loads(_member(good, JOB))
     evil_version["framework_version"] = "2.0<script>document.title='PWNED'</script>"
     log = "runs/20260101T000000Z-m1/logs/eager_vs_graph-torch-cpu-mlp-eager-p0.log"
-    cases.update({
-        "hostile machine label": (_rewrite(good, tmp / "label.fwbundle", lambda n, d: _reindex(
-            n, d, man, json.dumps(evil_label).encode())), "machine_label.* is not a plain name"),
-        "hostile framework version": (_rewrite(good, tmp / "version.fwbundle", lambda n, d: _reindex(
-            n, d, JOB, json.dumps(evil_version).encode())), "framework_version.* is not a plain name"),
-        # Nine 250 MiB logs once filled a store from a 2.4 MB bundle: a log's size is capped from its header.
-        "oversized log": (_rewrite(good, tmp / "big.fwbundle", lambda n, d: _reindex(n, d, log, b"\0" * (17 * 2**20))),
-                          "at most .* are allowed for its kind"),
-        "unlisted member": (_rewrite(good, tmp / "extra.fwbundle", lambda n, d: (n, d) if n != log else
-                                     ("runs/20260101T000000Z-m1/logs/other.log", d)), "not in the bundle's index"),
-        "dot run id": (_rewrite(good, tmp / "dot.fwbundle", lambda n, d: _dot_run(n, d)), "not an id"),
-    })
+    cases.update(
+        {
+            "hostile machine label": (
+                _rewrite(
+                    good, tmp / "label.fwbundle", lambda n, d: _reindex(n, d, man, json.dumps(evil_label).encode())
+                ),
+                "machine_label.* is not a plain name",
+            ),
+            "hostile framework version": (
+                _rewrite(
+                    good, tmp / "version.fwbundle", lambda n, d: _reindex(n, d, JOB, json.dumps(evil_version).encode())
+                ),
+                "framework_version.* is not a plain name",
+            ),
+            # Nine 250 MiB logs once filled a store from a 2.4 MB bundle: a log's size is capped from its header.
+            "oversized log": (
+                _rewrite(good, tmp / "big.fwbundle", lambda n, d: _reindex(n, d, log, b"\0" * (17 * 2**20))),
+                "at most .* are allowed for its kind",
+            ),
+            "unlisted member": (
+                _rewrite(
+                    good,
+                    tmp / "extra.fwbundle",
+                    lambda n, d: (n, d) if n != log else ("runs/20260101T000000Z-m1/logs/other.log", d),
+                ),
+                "not in the bundle's index",
+            ),
+            "dot run id": (_rewrite(good, tmp / "dot.fwbundle", lambda n, d: _dot_run(n, d)), "not an id"),
+        }
+    )
     (tmp / "junk.fwbundle").write_bytes(b"\x80\x04\x95pickle, not a bundle")
     (tmp / "cut.fwbundle").write_bytes(data[: len(data) // 2])
     return cases
@@ -273,12 +315,19 @@ def test_an_oversized_long_name_header_is_refused_before_it_is_read(source, tmp_
     bundle = _long_name_bundle(good, tmp_path / "longname.fwbundle", 600 * 2**20)
     assert bundle.stat().st_size < 5 * 2**20
     # The peak is VmHWM, this process's own high-water mark: ru_maxrss would carry the forking test process's.
-    script = ("import re, sys\nfrom fwbench.store.bundle import import_bundle\nfrom fwbench.store.store import Store\n"
-              "from fwbench.errors import BundleError\n"
-              "try:\n    import_bundle(Store(sys.argv[2]), sys.argv[1])\nexcept BundleError as exc:\n    print(exc)\n"
-              "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))")
-    proc = subprocess.run([sys.executable, "-c", script, str(bundle), str(tmp_path / "dest")],
-                          capture_output=True, text=True, cwd=REPO, timeout=300)
+    script = (
+        "import re, sys\nfrom fwbench.store.bundle import import_bundle\nfrom fwbench.store.store import Store\n"
+        "from fwbench.errors import BundleError\n"
+        "try:\n    import_bundle(Store(sys.argv[2]), sys.argv[1])\nexcept BundleError as exc:\n    print(exc)\n"
+        "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(bundle), str(tmp_path / "dest")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
     message, peak_kib = proc.stdout.strip().splitlines()
     assert "extended header" in message and "bytes; at most" in message, proc.stdout + proc.stderr
     assert int(peak_kib) < 200 * 1000, f"peak {int(peak_kib) / 1000:.0f} MB"

@@ -22,13 +22,18 @@ REFERENCE = sorted(REFERENCE_DIR.glob("*.fwbundle"))[0]
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "fwbench", *args], capture_output=True, text=True, cwd=REPO,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "fwbench", *args], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
 
 
 def test_deep_nesting_nan_and_long_numbers_are_named_refusals():
-    for text, words in [(DEEP, "nested more than"), (b'{"a": NaN}', "NaN"), (b"1" * 5000, "not valid JSON"),
-                        (b'{"a": ' * 70 + b"1" + b"}" * 70, "nested more than")]:
+    for text, words in [
+        (DEEP, "nested more than"),
+        (b'{"a": NaN}', "NaN"),
+        (b"1" * 5000, "not valid JSON"),
+        (b'{"a": ' * 70 + b"1" + b"}" * 70, "nested more than"),
+    ]:
         with pytest.raises(StoreError, match=words):
             safe.loads(text, "x.json")
     assert safe.depth({"a": [1, {"b": []}]}) == 4 and safe.depth(5) == 0
@@ -75,11 +80,18 @@ def test_a_deep_job_or_manifest_costs_only_itself(tmp_path):
 def test_a_deep_bundle_member_is_refused_in_one_line(tmp_path, target):
     index = json.loads(member(REFERENCE, INDEX))
     run = sorted(index["runs"])[0]
-    name = {"index": INDEX, "manifest": f"runs/{run}/manifest.json",
-            "job": f"runs/{run}/" + sorted(f for f in index["runs"][run]["files"] if f.startswith("jobs/"))[0]}[target]
-    bundle = rewrite(REFERENCE, tmp_path / "deep.fwbundle",
-                     (lambda n, d: (n, DEEP if n == INDEX else d)) if target == "index" else
-                     (lambda n, d: reindex(n, d, name, DEEP)))
+    name = {
+        "index": INDEX,
+        "manifest": f"runs/{run}/manifest.json",
+        "job": f"runs/{run}/" + sorted(f for f in index["runs"][run]["files"] if f.startswith("jobs/"))[0],
+    }[target]
+    bundle = rewrite(
+        REFERENCE,
+        tmp_path / "deep.fwbundle",
+        (lambda n, d: (n, DEEP if n == INDEX else d))
+        if target == "index"
+        else (lambda n, d: reindex(n, d, name, DEEP)),
+    )
     with pytest.raises(BundleError, match="nested more than|not a bundle index"):
         import_bundle(Store(tmp_path / "s"), bundle)
     proc = cli("--store", str(tmp_path / "s2"), "import", str(bundle))
@@ -109,5 +121,6 @@ def test_links_are_never_followed_nor_bundled(tmp_path):
     assert index["runs"]["r2"]["files"] == {} or not any(r.startswith("jobs/") for r in index["runs"]["r2"]["files"])
     assert any(job_file.name in line for line in skipped)
     import gzip
+
     assert b"private key" not in gzip.decompress((tmp_path / "b.fwbundle").read_bytes())
     os.remove(logs / "eager_vs_graph-torch-cpu-mlp-eager-p0.log")

@@ -32,11 +32,21 @@ def _set(doc: dict, dotted: str, value) -> dict:
     return doc
 
 
-MANIFEST_PROBES = [("fingerprint.hardware.memory_bytes", "lots"), ("fingerprint.packages", ["torch", "jax"]),
-                   ("started", "yesterday"), ("fingerprint.hardware", "big"), ("jobs", "all of them")]
-JOB_PROBES = [("checks", "all passed"), ("process", "0"), ("duration_s", "fast"), ("settings.threads", "two"),
-              ("records", [{"phase": "train", "batch_size": "64", "metric": "step_time", "value": 1, "unit": "s"}]),
-              ("error", "none")]
+MANIFEST_PROBES = [
+    ("fingerprint.hardware.memory_bytes", "lots"),
+    ("fingerprint.packages", ["torch", "jax"]),
+    ("started", "yesterday"),
+    ("fingerprint.hardware", "big"),
+    ("jobs", "all of them"),
+]
+JOB_PROBES = [
+    ("checks", "all passed"),
+    ("process", "0"),
+    ("duration_s", "fast"),
+    ("settings.threads", "two"),
+    ("records", [{"phase": "train", "batch_size": "64", "metric": "step_time", "value": 1, "unit": "s"}]),
+    ("error", "none"),
+]
 
 
 def _probe(tmp_path, target: str, doc: dict, name: str) -> Path:
@@ -52,8 +62,9 @@ def test_the_reference_fits_the_schema(tmp_path):
     assert schema.problem("bundle", INDEX_DOC) is None
 
 
-@pytest.mark.parametrize("target, field, value", [(MANIFEST, f, v) for f, v in MANIFEST_PROBES]
-                         + [(JOB, f, v) for f, v in JOB_PROBES])
+@pytest.mark.parametrize(
+    "target, field, value", [(MANIFEST, f, v) for f, v in MANIFEST_PROBES] + [(JOB, f, v) for f, v in JOB_PROBES]
+)
 def test_a_wrong_typed_field_is_refused_at_import(tmp_path, target, field, value):
     bad = _set(json.loads(member(REFERENCE, target)), field, value)
     if field == "error":
@@ -70,8 +81,13 @@ def test_a_wrong_typed_field_is_refused_at_import(tmp_path, target, field, value
 def test_the_cli_refuses_a_wrong_typed_bundle_in_one_line(tmp_path):
     bad = _set(json.loads(member(REFERENCE, MANIFEST)), "fingerprint.hardware.memory_bytes", "lots")
     bundle = _probe(tmp_path, MANIFEST, bad, "lots")
-    proc = subprocess.run([sys.executable, "-m", "fwbench", "--store", str(tmp_path / "store"), "import", str(bundle)],
-                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "fwbench", "--store", str(tmp_path / "store"), "import", str(bundle)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "memory_bytes" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
 
@@ -79,6 +95,13 @@ def test_the_cli_refuses_a_wrong_typed_bundle_in_one_line(tmp_path):
 def test_times_numbers_and_names_are_typed_not_just_present():
     doc = json.loads(member(REFERENCE, JOB))
     assert schema.problem("job", doc) is None
-    for field, value in [("started", "2026-11-23 02:18"), ("finished", 5), ("duration_s", -1.0), ("process", True),
-                         ("framework", "torch\n"), ("job_key", "x" * 5000), ("samples", {"phase": "train"})]:
+    for field, value in [
+        ("started", "2026-11-23 02:18"),
+        ("finished", 5),
+        ("duration_s", -1.0),
+        ("process", True),
+        ("framework", "torch\n"),
+        ("job_key", "x" * 5000),
+        ("samples", {"phase": "train"}),
+    ]:
         assert schema.problem("job", _set(doc, field, value)) is not None, field

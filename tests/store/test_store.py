@@ -34,42 +34,77 @@ def test_rejects_other_schema_version(make_store):
         store.load()
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda d: d.pop("records"), "records"),
-    (lambda d: d.update(status="great"), "status"),
-    (lambda d: d["records"][0].update(value="fast"), "value"),
-    (lambda d: d.update(status="failed", error=None), "error"),
-    (lambda d: d.update(experiment="export", attempts=[{"workload": "mlp", "path": "tflite", "outcome": "great"}]),
-     r"attempts\[0\].outcome 'great' is not one of matches, differs, fails"),
-    (lambda d: d.update(experiment="export", attempts=[{"workload": "mlp"}]),
-     "attempts.0. lacks workload, path or outcome"),
-    (lambda d: d.update(experiment="serving",
-                        servers=[{"workload": "mlp", "server": "frontend", "outcome": "fast", "batching": False}]),
-     r"servers\[0\].outcome 'fast' is not one of serves, fails, unsupported"),
-    (lambda d: d.update(experiment="serving", servers=[{"workload": "mlp", "outcome": "serves", "batching": False}]),
-     r"servers\[0\] lacks workload, server or outcome"),
-    (lambda d: d.update(experiment="serving",
-                        servers=[{"workload": "mlp", "server": "frontend", "outcome": "serves", "batching": "on"}]),
-     r"servers\[0\].batching is not true or false"),
-    # Each experiment checks its own part (experiments/<name>/payload.py); a part only other experiments store is
-    # refused, so a bundle cannot slip one past under another experiment's name.
-    (lambda d: d.update(experiment="debugging", cases={"bug": "shape", "mode": "eager", "outcome": "error"}),
-     "cases is not a list"),
-    (lambda d: d.update(experiment="debugging", cases=[{"bug": "shape", "mode": "eager"}]),
-     r"cases\[0\] lacks bug, mode or outcome"),
-    (lambda d: d.update(experiment="export", attempts="matches"), "attempts is not a list"),
-    (lambda d: d.update(cases=[{"bug": "shape", "mode": "eager", "outcome": "error"}]),
-     "carries 'cases', which debugging jobs store, not eager_vs_graph jobs"),
-    # Experiments that store a part under the same key each check it in their own shape.
-    (lambda d: d.update(experiment="porting", attempts=[{"workload": "mlp", "path": "tflite", "outcome": "matches"}]),
-     "attempts.0. lacks layer, source, target, route or outcome"),
-    # A replacement process names the processes it was added for; a bundle's text there is refused unless plain.
-    (lambda d: d.update(replacement={"for": [], "short": []}), "replacement must hold a non-empty list"),
-    (lambda d: d.update(replacement={"for": [{"run_id": "r1", "job_id": "<img src=x>"}], "short": []}),
-     r"replacement.for\[0\].job_id '<img src=x>' is not an id"),
-    (lambda d: d.update(replacement={"for": [{"run_id": "r1", "job_id": "j"}], "short": ["<script>"]}),
-     r"replacement.short\[0\] '<script>' is not a plain name"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: d.pop("records"), "records"),
+        (lambda d: d.update(status="great"), "status"),
+        (lambda d: d["records"][0].update(value="fast"), "value"),
+        (lambda d: d.update(status="failed", error=None), "error"),
+        (
+            lambda d: d.update(
+                experiment="export", attempts=[{"workload": "mlp", "path": "tflite", "outcome": "great"}]
+            ),
+            r"attempts\[0\].outcome 'great' is not one of matches, differs, fails",
+        ),
+        (
+            lambda d: d.update(experiment="export", attempts=[{"workload": "mlp"}]),
+            "attempts.0. lacks workload, path or outcome",
+        ),
+        (
+            lambda d: d.update(
+                experiment="serving",
+                servers=[{"workload": "mlp", "server": "frontend", "outcome": "fast", "batching": False}],
+            ),
+            r"servers\[0\].outcome 'fast' is not one of serves, fails, unsupported",
+        ),
+        (
+            lambda d: d.update(
+                experiment="serving", servers=[{"workload": "mlp", "outcome": "serves", "batching": False}]
+            ),
+            r"servers\[0\] lacks workload, server or outcome",
+        ),
+        (
+            lambda d: d.update(
+                experiment="serving",
+                servers=[{"workload": "mlp", "server": "frontend", "outcome": "serves", "batching": "on"}],
+            ),
+            r"servers\[0\].batching is not true or false",
+        ),
+        # Each experiment checks its own part (experiments/<name>/payload.py); a part only other experiments store is
+        # refused, so a bundle cannot slip one past under another experiment's name.
+        (
+            lambda d: d.update(experiment="debugging", cases={"bug": "shape", "mode": "eager", "outcome": "error"}),
+            "cases is not a list",
+        ),
+        (
+            lambda d: d.update(experiment="debugging", cases=[{"bug": "shape", "mode": "eager"}]),
+            r"cases\[0\] lacks bug, mode or outcome",
+        ),
+        (lambda d: d.update(experiment="export", attempts="matches"), "attempts is not a list"),
+        (
+            lambda d: d.update(cases=[{"bug": "shape", "mode": "eager", "outcome": "error"}]),
+            "carries 'cases', which debugging jobs store, not eager_vs_graph jobs",
+        ),
+        # Experiments that store a part under the same key each check it in their own shape.
+        (
+            lambda d: d.update(
+                experiment="porting", attempts=[{"workload": "mlp", "path": "tflite", "outcome": "matches"}]
+            ),
+            "attempts.0. lacks layer, source, target, route or outcome",
+        ),
+        # A replacement process names the processes it was added for; a bundle's text there is refused unless plain.
+        (lambda d: d.update(replacement={"for": [], "short": []}), "replacement must hold a non-empty list"),
+        (
+            lambda d: d.update(replacement={"for": [{"run_id": "r1", "job_id": "<img src=x>"}], "short": []}),
+            r"replacement.for\[0\].job_id '<img src=x>' is not an id",
+        ),
+        (
+            lambda d: d.update(replacement={"for": [{"run_id": "r1", "job_id": "j"}], "short": ["<script>"]}),
+            r"replacement.short\[0\] '<script>' is not a plain name",
+        ),
+    ],
+)
 def test_rejects_malformed_jobs(make_store, mutate, message):
     store = make_store([("r1", [job("r1", "torch", "eager", "eager", 0.01)])])
     path = store.run_dir("r1") / "jobs" / "eager_vs_graph-torch-cpu-mlp-eager-p0.json"
@@ -81,8 +116,9 @@ def test_rejects_malformed_jobs(make_store, mutate, message):
 
 
 def test_corrupt_file_is_named_and_lenient_load_keeps_the_rest(make_store):
-    store = make_store([("r1", [job("r1", "torch", "eager", "eager", 0.01)]),
-                        ("r2", [job("r2", "jax", "eager", "eager", 0.01)])])
+    store = make_store(
+        [("r1", [job("r1", "torch", "eager", "eager", 0.01)]), ("r2", [job("r2", "jax", "eager", "eager", 0.01)])]
+    )
     bad = store.run_dir("r2") / "jobs" / "eager_vs_graph-jax-cpu-mlp-eager-p0.json"
     bad.write_text('{"schema_version": 1, "kind": "jo')
     with pytest.raises(StoreError, match=str(bad.name)):
@@ -119,16 +155,19 @@ def test_one_damaged_job_loses_only_that_job(make_store, tmp_path):
     assert report.runs == [] and changes.removed.empty and store.unreadable_runs() == ["r1"]
 
 
-@pytest.mark.parametrize("setup, args, message", [
-    ("file", ["validate"], "is a file"),
-    ("missing", ["validate"], "no such store"),
-    ("missing", ["book", "--no-reference"], "no such store"),
-    ("parent-file", ["run", "--profile", "smoke"], "is a file"),
-    ("parent-file", ["plan", "--profile", "smoke"], "is not a directory"),
-    ("file", ["plan", "--profile", "smoke"], "is a file"),
-    ("imports", ["validate"], "imports.json: unreadable"),
-    ("report", ["validate"], "not a report manifest"),
-])
+@pytest.mark.parametrize(
+    "setup, args, message",
+    [
+        ("file", ["validate"], "is a file"),
+        ("missing", ["validate"], "no such store"),
+        ("missing", ["book", "--no-reference"], "no such store"),
+        ("parent-file", ["run", "--profile", "smoke"], "is a file"),
+        ("parent-file", ["plan", "--profile", "smoke"], "is not a directory"),
+        ("file", ["plan", "--profile", "smoke"], "is a file"),
+        ("imports", ["validate"], "imports.json: unreadable"),
+        ("report", ["validate"], "not a report manifest"),
+    ],
+)
 def test_store_path_faults_are_one_line(tmp_path, setup, args, message):
     root = tmp_path / "store"
     if setup == "file":
@@ -145,8 +184,13 @@ def test_store_path_faults_are_one_line(tmp_path, setup, args, message):
             (root / "reports").mkdir()
             (root / "reports" / "v.json").write_text('{"kind": "report"}')
     before = sorted(p.as_posix() for p in tmp_path.rglob("*"))
-    proc = subprocess.run([sys.executable, "-m", "fwbench", "--store", str(root), *args],
-                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "fwbench", "--store", str(root), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
     # (a warning may name the synthetic run, of a machine that is not this one, as having no import record)
     errors = [line for line in proc.stderr.splitlines() if line.startswith("fwbench: ") and " warning: " not in line]
@@ -170,10 +214,13 @@ def _without_write_access(store_root: Path) -> list[str]:
     return ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["run", "--profile", "smoke"], "permission denied"),
-    (["import", "BUNDLE"], "permission denied"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "--profile", "smoke"], "permission denied"),
+        (["import", "BUNDLE"], "permission denied"),
+    ],
+)
 def test_a_store_without_write_permission_is_one_line_and_untouched(tmp_path, args, message):
     from fwbench.store.bundle import pack
 
@@ -188,8 +235,13 @@ def test_a_store_without_write_permission_is_one_line_and_untouched(tmp_path, ar
     prefix = _without_write_access(root)
     args = [str(bundle) if a == "BUNDLE" else a for a in args]
     try:
-        proc = subprocess.run([*prefix, sys.executable, "-m", "fwbench", "--store", str(root), *args],
-                              capture_output=True, text=True, cwd=REPO, timeout=120)
+        proc = subprocess.run(
+            [*prefix, sys.executable, "-m", "fwbench", "--store", str(root), *args],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=120,
+        )
     finally:
         for sub in [root, *root.rglob("*")]:
             if sub.is_dir():
@@ -234,6 +286,7 @@ def test_manifest_validation(tmp_path):
 
 def test_default_root_ignores_an_empty_variable(monkeypatch):
     from fwbench.store.store import default_root
+
     monkeypatch.setenv("FWBENCH_STORE", "")
     assert default_root() == REPO / "results"
     monkeypatch.setenv("FWBENCH_STORE", "/tmp/elsewhere")

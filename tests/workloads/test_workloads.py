@@ -21,8 +21,9 @@ TINY = {
     "rnn": RNNSpec(seq_len=3, n_inputs=2, hidden=4, n_classes=3),
     # The stacked variants behind resnet18 and gpt2_small.
     "cnn_stages": CNNSpec(image_size=6, channels=(2, 3), blocks_per_stage=2, n_classes=4),
-    "transformer_causal": TransformerSpec(seq_len=3, d_model=4, n_heads=2, d_mlp=8, n_classes=3,
-                                          n_layers=2, causal=True),
+    "transformer_causal": TransformerSpec(
+        seq_len=3, d_model=4, n_heads=2, d_mlp=8, n_classes=3, n_layers=2, causal=True
+    ),
 }
 
 
@@ -107,7 +108,7 @@ def test_conv_reference_matches_a_direct_loop():
         want = np.zeros((2, size, size, 4))
         for i in range(size):
             for j in range(size):
-                patch = xp[:, i * stride:i * stride + 3, j * stride:j * stride + 3, :]
+                patch = xp[:, i * stride : i * stride + 3, j * stride : j * stride + 3, :]
                 want[:, i, j] = np.einsum("nhwc,hwco->no", patch, w)
         assert np.allclose(conv2d(x, w, stride, pad), want)
 
@@ -118,8 +119,11 @@ def test_cnn_reference_normalizes_with_batch_statistics():
     x, _ = spec.batch(5)
     # Batch norm in training mode removes a scale of the input (the stem conv is linear and has no bias).
     shifted = x * 3.0
-    assert np.allclose(spec.reference_output(weights, x, training=True),
-                       spec.reference_output(weights, shifted, training=True), atol=1e-6)
+    assert np.allclose(
+        spec.reference_output(weights, x, training=True),
+        spec.reference_output(weights, shifted, training=True),
+        atol=1e-6,
+    )
     assert not np.allclose(spec.reference_output(weights, x), spec.reference_output(weights, shifted))
 
 
@@ -127,6 +131,7 @@ def test_cnn_reference_normalizes_with_batch_statistics():
 def test_transformer_reference_matches_per_head_loops(n_layers, causal):
     """An independent loop version: one sequence, one head and (when causal) one query at a time."""
     from scipy.special import erf
+
     spec = dataclasses.replace(TINY["transformer"], n_layers=n_layers, causal=causal)
     w = {k: v.astype(np.float64) for k, v in spec.init_weights().items()}
     rng = np.random.default_rng(1)
@@ -150,7 +155,7 @@ def test_transformer_reference_matches_per_head_loops(n_layers, causal):
                 sl = slice(i * spec.d_head, (i + 1) * spec.d_head)
                 s = q[:, sl] @ k[:, sl].T / np.sqrt(spec.d_head)
                 if causal:  # query t sees keys 0..t only
-                    heads.append(np.stack([softmax(s[t, :t + 1]) @ v[:t + 1, sl] for t in range(spec.seq_len)]))
+                    heads.append(np.stack([softmax(s[t, : t + 1]) @ v[: t + 1, sl] for t in range(spec.seq_len)]))
                 else:
                     heads.append(np.stack([softmax(row) for row in s]) @ v[:, sl])
             xs = xs + np.concatenate(heads, axis=1) @ w[f"{p}attn/out/w"] + w[f"{p}attn/out/b"]
@@ -202,26 +207,33 @@ def test_n_params_and_flops(name):
         spec.flops_per_sample("predict")
     # Matmul/conv work is at least two FLOPs per weight use; every weight matrix is used once per sample
     # except where it is shared across positions (conv, sequence), which only adds work.
-    assert spec.flops_per_sample("infer") >= 2 * sum(
-        a.size for k, a in spec.init_weights().items() if a.ndim >= 2)
+    assert spec.flops_per_sample("infer") >= 2 * sum(a.size for k, a in spec.init_weights().items() if a.ndim >= 2)
 
 
 def test_flops_by_hand():
     mlp = MLPSpec(sizes=(4, 3, 2), n_classes=2)
     assert mlp.flops_per_sample("infer") == 2 * (4 * 3 + 3 * 2)
-    convs = [32 * 32 * 27 * 16, 2 * 32 * 32 * 144 * 16,
-             16 * 16 * 144 * 32 + 16 * 16 * 288 * 32 + 16 * 16 * 16 * 32,
-             8 * 8 * 288 * 64 + 8 * 8 * 576 * 64 + 8 * 8 * 32 * 64]
+    convs = [
+        32 * 32 * 27 * 16,
+        2 * 32 * 32 * 144 * 16,
+        16 * 16 * 144 * 32 + 16 * 16 * 288 * 32 + 16 * 16 * 16 * 32,
+        8 * 8 * 288 * 64 + 8 * 8 * 576 * 64 + 8 * 8 * 32 * 64,
+    ]
     assert get_workload("cnn").flops_per_sample("infer") == 2 * (sum(convs) + 64 * 10)
     t, d, f = 128, 256, 1024
-    assert get_workload("transformer").flops_per_sample("infer") == 2 * (4 * t * d * d + 2 * t * t * d + 2 * t * d * f + d * 10)
+    assert get_workload("transformer").flops_per_sample("infer") == 2 * (
+        4 * t * d * d + 2 * t * t * d + 2 * t * d * f + d * 10
+    )
     assert get_workload("rnn").flops_per_sample("infer") == 2 * (64 * (32 * 128 + 128 * 128) + 128 * 10)
 
 
 def test_cnn_architecture():
     spec = get_workload("cnn")
     assert [(b.c_in, b.c_out, b.stride, b.projection) for b in spec.blocks()] == [
-        (16, 16, 1, False), (16, 32, 2, True), (32, 64, 2, True)]
+        (16, 16, 1, False),
+        (16, 32, 2, True),
+        (32, 64, 2, True),
+    ]
     assert spec.param_shapes()["stem/conv/w"] == (3, 3, 3, 16)  # HWIO
     assert spec.reference_output(spec.init_weights(), spec.batch(2)[0]).shape == (2, 10)
 
@@ -245,8 +257,16 @@ def _names_of_the_original_cnn(channels):
     shapes = {"stem/conv/w": (3, 3, 3, c_in), "stem/bn/gamma": (c_in,), "stem/bn/beta": (c_in,)}
     for i, c in enumerate(channels):
         p = f"block{i}"
-        shapes.update({f"{p}/conv1/w": (3, 3, c_in, c), f"{p}/bn1/gamma": (c,), f"{p}/bn1/beta": (c,),
-                       f"{p}/conv2/w": (3, 3, c, c), f"{p}/bn2/gamma": (c,), f"{p}/bn2/beta": (c,)})
+        shapes.update(
+            {
+                f"{p}/conv1/w": (3, 3, c_in, c),
+                f"{p}/bn1/gamma": (c,),
+                f"{p}/bn1/beta": (c,),
+                f"{p}/conv2/w": (3, 3, c, c),
+                f"{p}/bn2/gamma": (c,),
+                f"{p}/bn2/beta": (c,),
+            }
+        )
         if i > 0 or c_in != c:
             shapes.update({f"{p}/proj/w": (1, 1, c_in, c), f"{p}/proj_bn/gamma": (c,), f"{p}/proj_bn/beta": (c,)})
         c_in = c
@@ -280,8 +300,12 @@ def test_original_cnn_and_transformer_are_unchanged():
     assert list(shapes.items()) == list(_names_of_the_original_cnn((16, 32, 64)).items())
     w, (x, _) = cnn.init_weights(), cnn.batch(2)
     for training in (True, False):
-        assert np.allclose(cnn.reference_output(w, x, training=training),
-                           _cnn_reference_by_hand(w, x, 3, training), rtol=1e-12, atol=1e-12)
+        assert np.allclose(
+            cnn.reference_output(w, x, training=training),
+            _cnn_reference_by_hand(w, x, 3, training),
+            rtol=1e-12,
+            atol=1e-12,
+        )
 
     tr = get_workload("transformer")
     assert tr.n_layers == 1 and not tr.causal and tr.layer_prefixes() == [""] and tr.size_label == "d256"
@@ -289,8 +313,18 @@ def test_original_cnn_and_transformer_are_unchanged():
     want = {"ln1/gamma": (d,), "ln1/beta": (d,)}
     for part in ("q", "k", "v", "out"):
         want.update({f"attn/{part}/w": (d, d), f"attn/{part}/b": (d,)})
-    want.update({"ln2/gamma": (d,), "ln2/beta": (d,), "mlp/fc1/w": (d, f), "mlp/fc1/b": (f,),
-                 "mlp/fc2/w": (f, d), "mlp/fc2/b": (d,), "head/w": (d, 10), "head/b": (10,)})
+    want.update(
+        {
+            "ln2/gamma": (d,),
+            "ln2/beta": (d,),
+            "mlp/fc1/w": (d, f),
+            "mlp/fc1/b": (f,),
+            "mlp/fc2/w": (f, d),
+            "mlp/fc2/b": (d,),
+            "head/w": (d, 10),
+            "head/b": (10,),
+        }
+    )
     assert list(tr.param_shapes().items()) == list(want.items())
 
 
@@ -299,18 +333,32 @@ def test_resnet18_architecture():
     assert spec.family == "cnn" and spec.input_shape == (64, 64, 3) and spec.blocks_per_stage == 2
     assert 10e6 < spec.n_params < 13e6
     assert [(b.prefix, b.c_in, b.c_out, b.stride, b.projection) for b in spec.blocks()] == [
-        ("stage0/block0", 64, 64, 1, False), ("stage0/block1", 64, 64, 1, False),
-        ("stage1/block0", 64, 128, 2, True), ("stage1/block1", 128, 128, 1, False),
-        ("stage2/block0", 128, 256, 2, True), ("stage2/block1", 256, 256, 1, False),
-        ("stage3/block0", 256, 512, 2, True), ("stage3/block1", 512, 512, 1, False)]
+        ("stage0/block0", 64, 64, 1, False),
+        ("stage0/block1", 64, 64, 1, False),
+        ("stage1/block0", 64, 128, 2, True),
+        ("stage1/block1", 128, 128, 1, False),
+        ("stage2/block0", 128, 256, 2, True),
+        ("stage2/block1", 256, 256, 1, False),
+        ("stage3/block0", 256, 512, 2, True),
+        ("stage3/block1", 512, 512, 1, False),
+    ]
     shapes = spec.param_shapes()
     assert shapes["stage1/block0/proj/w"] == (1, 1, 64, 128) and "stage1/block1/proj/w" not in shapes
     assert "stage1/block0/proj_bn" in spec.bn_names() and spec.size_label == "c64-128-256-512x2"
     # Spatial size 64 -> 32 -> 16 -> 8 over the stages; each block's two 3x3 convs, plus the projections.
     convs = 64 * 64 * 27 * 64 + sum(
         s * s * 9 * (ci * co + co * co) + (s * s * ci * co if ci != co else 0)
-        for s, ci, co in [(64, 64, 64), (64, 64, 64), (32, 64, 128), (32, 128, 128),
-                          (16, 128, 256), (16, 256, 256), (8, 256, 512), (8, 512, 512)])
+        for s, ci, co in [
+            (64, 64, 64),
+            (64, 64, 64),
+            (32, 64, 128),
+            (32, 128, 128),
+            (16, 128, 256),
+            (16, 256, 256),
+            (8, 256, 512),
+            (8, 512, 512),
+        ]
+    )
     assert spec.flops_per_sample("infer") == 2 * (convs + 512 * 10)
 
 

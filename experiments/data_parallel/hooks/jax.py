@@ -27,8 +27,12 @@ def configure(threads: int) -> dict:
 
 def init_group(rank: int, world: int, ports: list[int], timeout_s: float):
     """Rank 0 hosts the coordination service on ports[0]; gloo's TCP pairs are set up through it."""
-    jax.distributed.initialize(coordinator_address=f"127.0.0.1:{ports[0]}", num_processes=world, process_id=rank,
-                               initialization_timeout=max(1, int(timeout_s)))
+    jax.distributed.initialize(
+        coordinator_address=f"127.0.0.1:{ports[0]}",
+        num_processes=world,
+        process_id=rank,
+        initialization_timeout=max(1, int(timeout_s)),
+    )
     devices = jax.devices()
     if len(devices) != world:
         raise RuntimeError(f"expected {world} global CPU devices after jax.distributed.initialize, got {len(devices)}")
@@ -77,14 +81,18 @@ class Trainer:
             return loss
 
         self._step = step
-        self.timed = ("value_and_grad over the global batch (sharded over the processes), XLA's all-reduce of the "
-                      "gradients, SGD update; one jax.jit, parameters replicated and donated")
+        self.timed = (
+            "value_and_grad over the global batch (sharded over the processes), XLA's all-reduce of the "
+            "gradients, SGD update; one jax.jit, parameters replicated and donated"
+        )
 
     def prepare(self, x: np.ndarray, y: np.ndarray):
         if self.mesh is None:
             return jax.device_put(x), jax.device_put(y)
-        return (jax.make_array_from_process_local_data(self.sharded, x),
-                jax.make_array_from_process_local_data(self.sharded, y))
+        return (
+            jax.make_array_from_process_local_data(self.sharded, x),
+            jax.make_array_from_process_local_data(self.sharded, y),
+        )
 
     def step(self, batch) -> float:
         loss = self._step(*batch)

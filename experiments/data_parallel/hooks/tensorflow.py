@@ -19,10 +19,12 @@ def configure(threads: int) -> dict:
 
 def init_group(rank: int, world: int, ports: list[int], timeout_s: float):
     """The strategy reads the cluster from TF_CONFIG: one loopback port per worker, this one's index."""
-    os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports[:world]]},
-                                          "task": {"type": "worker", "index": rank}})
+    os.environ["TF_CONFIG"] = json.dumps(
+        {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports[:world]]}, "task": {"type": "worker", "index": rank}}
+    )
     options = tf.distribute.experimental.CommunicationOptions(
-        implementation=tf.distribute.experimental.CommunicationImplementation.RING, timeout_seconds=timeout_s)
+        implementation=tf.distribute.experimental.CommunicationImplementation.RING, timeout_seconds=timeout_s
+    )
     strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     return strategy
 
@@ -77,8 +79,10 @@ class Trainer:
 
         self._step = step
         self.strategy = strategy
-        self.timed = ("strategy.run of forward, GradientTape backward, all-reduce (MEAN) of the gradients, update "
-                      "of the mirrored variables; one tf.function")
+        self.timed = (
+            "strategy.run of forward, GradientTape backward, all-reduce (MEAN) of the gradients, update "
+            "of the mirrored variables; one tf.function"
+        )
 
     def prepare(self, x: np.ndarray, y: np.ndarray):
         return tf.constant(x), tf.constant(y)
@@ -102,8 +106,9 @@ def keras_fit(strategy, spec, x: np.ndarray, y: np.ndarray, steps: int) -> dict:
         for i, width in enumerate(spec.sizes[1:]):
             layers.append(keras.layers.Dense(width, activation="relu" if i < len(spec.sizes) - 2 else None))
         model = keras.Sequential(layers)
-        model.compile(optimizer=keras.optimizers.SGD(spec.lr),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        model.compile(
+            optimizer=keras.optimizers.SGD(spec.lr), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        )
     data = tf.data.Dataset.from_tensor_slices((x, y)).batch(len(x) // steps).repeat()
     history = model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0)
     return {"keras_version": keras.__version__, "loss": [float(v) for v in history.history["loss"]]}

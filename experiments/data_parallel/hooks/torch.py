@@ -41,9 +41,12 @@ class Trainer:
         module = self.model["module"]
         self.net = torch.nn.parallel.DistributedDataParallel(module) if world > 1 else module
         self.optimizer = torch.optim.SGD(module.parameters(), lr=spec.lr, foreach=True)
-        self.timed = ("DDP forward, loss.backward() with DDP's gradient all-reduce (bucketed, overlapped with "
-                      "backward), SGD(foreach) update; eager" if world > 1 else
-                      "forward, loss.backward(), SGD(foreach) update; eager")
+        self.timed = (
+            "DDP forward, loss.backward() with DDP's gradient all-reduce (bucketed, overlapped with "
+            "backward), SGD(foreach) update; eager"
+            if world > 1
+            else "forward, loss.backward(), SGD(foreach) update; eager"
+        )
 
     def prepare(self, x: np.ndarray, y: np.ndarray):
         """This rank's slice as tensors, made before the clock starts (as every framework's is)."""

@@ -17,8 +17,15 @@ TOOLS = {"none": "eager,graph", "debug_nans": "eager,graph", "disable_jit": "gra
 
 def target(adapter) -> Target:
     """What the harness needs from this framework (fwbench.experiments.debugging.harness.Target)."""
-    return Target(ops=_DebugOps, compile=jax.jit, to_numpy=np.asarray, asarray=jnp.asarray,
-                  compile_count=_cache_size, tool=_debug_tool, compiled_with="jax.jit")
+    return Target(
+        ops=_DebugOps,
+        compile=jax.jit,
+        to_numpy=np.asarray,
+        asarray=jnp.asarray,
+        compile_count=_cache_size,
+        tool=_debug_tool,
+        compiled_with="jax.jit",
+    )
 
 
 def profiler_trace(logdir, fn):

@@ -15,8 +15,15 @@ TOOLS = {"none": "eager,graph", "check_numerics": "eager,graph", "run_functions_
 
 def target(adapter) -> Target:
     """What the harness needs from this framework (fwbench.experiments.debugging.harness.Target)."""
-    return Target(ops=_DebugOps, compile=tf.function, to_numpy=adapter.to_numpy, asarray=tf.convert_to_tensor,
-                  compile_count=_tracing_count, tool=_debug_tool, compiled_with="tf.function")
+    return Target(
+        ops=_DebugOps,
+        compile=tf.function,
+        to_numpy=adapter.to_numpy,
+        asarray=tf.convert_to_tensor,
+        compile_count=_tracing_count,
+        tool=_debug_tool,
+        compiled_with="tf.function",
+    )
 
 
 def profiler_trace(logdir, fn):
@@ -59,6 +66,7 @@ class _DebugOps:
                 tape.watch(w)
                 loss = f(w)
             return loss, tape.gradient(loss, w)
+
         return value_and_grad_f
 
 

@@ -17,9 +17,15 @@ TOOLS = {"none": "eager,graph", "detect_anomaly": "eager,graph"}
 
 def target(adapter) -> Target:
     """What the harness needs from this framework (fwbench.experiments.debugging.harness.Target)."""
-    return Target(ops=_DebugOps, compile=torch.compile, to_numpy=adapter.to_numpy,
-                  asarray=lambda a: torch.from_numpy(a.copy()), compile_count=_graphs_compiled,
-                  tool=_debug_tool, compiled_with="torch.compile")
+    return Target(
+        ops=_DebugOps,
+        compile=torch.compile,
+        to_numpy=adapter.to_numpy,
+        asarray=lambda a: torch.from_numpy(a.copy()),
+        compile_count=_graphs_compiled,
+        tool=_debug_tool,
+        compiled_with="torch.compile",
+    )
 
 
 def preload() -> None:
@@ -73,6 +79,7 @@ class _DebugOps:
                 loss = f(w)
                 (grad,) = torch.autograd.grad(loss, w)
             return loss.detach(), grad
+
         return value_and_grad_f
 
 

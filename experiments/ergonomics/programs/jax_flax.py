@@ -32,8 +32,7 @@ from flax import nnx
 
 class ResidualBlock(nnx.Module):
     def __init__(self, in_channels, out_channels, strides, *, rngs: nnx.Rngs):
-        self.conv1 = nnx.Conv(in_channels, out_channels, (3, 3), strides=strides, padding=1, use_bias=False,
-                              rngs=rngs)
+        self.conv1 = nnx.Conv(in_channels, out_channels, (3, 3), strides=strides, padding=1, use_bias=False, rngs=rngs)
         self.bn1 = nnx.BatchNorm(out_channels, momentum=0.9, rngs=rngs)
         self.conv2 = nnx.Conv(out_channels, out_channels, (3, 3), padding=1, use_bias=False, rngs=rngs)
         self.bn2 = nnx.BatchNorm(out_channels, momentum=0.9, rngs=rngs)
@@ -41,7 +40,8 @@ class ResidualBlock(nnx.Module):
         if strides != 1 or in_channels != out_channels:
             self.shortcut = nnx.Sequential(
                 nnx.Conv(in_channels, out_channels, (1, 1), strides=strides, padding=0, use_bias=False, rngs=rngs),
-                nnx.BatchNorm(out_channels, momentum=0.9, rngs=rngs))
+                nnx.BatchNorm(out_channels, momentum=0.9, rngs=rngs),
+            )
 
     def __call__(self, x):
         y = nnx.relu(self.bn1(self.conv1(x)))
@@ -53,8 +53,9 @@ class ResNet(nnx.Module):
     def __init__(self, channels=(16, 32, 64), num_classes=10, *, rngs: nnx.Rngs):
         self.stem_conv = nnx.Conv(3, channels[0], (3, 3), padding=1, use_bias=False, rngs=rngs)
         self.stem_bn = nnx.BatchNorm(channels[0], momentum=0.9, rngs=rngs)
-        self.blocks = nnx.Sequential(*[ResidualBlock(channels[max(i - 1, 0)], c, 1 if i == 0 else 2, rngs=rngs)
-                                       for i, c in enumerate(channels)])
+        self.blocks = nnx.Sequential(
+            *[ResidualBlock(channels[max(i - 1, 0)], c, 1 if i == 0 else 2, rngs=rngs) for i, c in enumerate(channels)]
+        )
         self.head = nnx.Linear(channels[-1], num_classes, rngs=rngs)
 
     def __call__(self, x):
@@ -81,7 +82,7 @@ def eval_step(model, metrics, images, labels):
 
 def batches(images, labels):
     for i in range(0, len(images), batch_size):
-        yield jnp.asarray(images[i:i + batch_size]), jnp.asarray(labels[i:i + batch_size])
+        yield jnp.asarray(images[i : i + batch_size]), jnp.asarray(labels[i : i + batch_size])
 
 
 def evaluate(model):
@@ -93,6 +94,8 @@ def evaluate(model):
 
 
 model = ResNet(rngs=nnx.Rngs(0))
+
+
 # harness-begin
 def harness_load(model, w):
     """The shared weights (already Flax's layout: HWIO convs, (in, out) dense) into the model's parameters."""
@@ -137,7 +140,14 @@ restored_loss = evaluate(restored)
 print(f"restored model: test loss {restored_loss:.4f}")
 # harness-begin
 with open(args.out, "w") as f:
-    json.dump({"framework_version": jax.__version__, "initial_logits": initial_logits.tolist(),
-               "train_loss": [h[0] for h in history], "test_loss": [h[1] for h in history],
-               "restored_test_loss": restored_loss}, f)
+    json.dump(
+        {
+            "framework_version": jax.__version__,
+            "initial_logits": initial_logits.tolist(),
+            "train_loss": [h[0] for h in history],
+            "test_loss": [h[1] for h in history],
+            "restored_test_loss": restored_loss,
+        },
+        f,
+    )
 # harness-end

@@ -54,6 +54,8 @@ def build_model(channels=(16, 32, 64), num_classes=10):
 
 
 model = build_model()
+
+
 # harness-begin
 def harness_load(model, w):
     """The shared weights (already Keras's layout: HWIO convs, (in, out) dense) into the named layers."""
@@ -69,10 +71,12 @@ def harness_load(model, w):
 
 initial_logits = harness_load(model, {k[2:]: data[k] for k in data.files if k.startswith("w:")})
 # harness-end
-model.compile(optimizer=keras.optimizers.SGD(learning_rate),
-              loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, validation_data=(x_test, y_test),
-                    shuffle=False)
+model.compile(
+    optimizer=keras.optimizers.SGD(learning_rate), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+)
+history = model.fit(
+    x_train, y_train, batch_size=batch_size, epochs=epochs, validation_data=(x_test, y_test), shuffle=False
+)
 
 model.save("model.keras")
 restored = keras.models.load_model("model.keras")
@@ -80,7 +84,14 @@ restored_loss = restored.evaluate(x_test, y_test, batch_size=batch_size)
 print(f"restored model: test loss {restored_loss:.4f}")
 # harness-begin
 with open(args.out, "w") as f:
-    json.dump({"framework_version": keras.__version__, "initial_logits": initial_logits.tolist(),
-               "train_loss": history.history["loss"], "test_loss": history.history["val_loss"],
-               "restored_test_loss": restored_loss}, f)
+    json.dump(
+        {
+            "framework_version": keras.__version__,
+            "initial_logits": initial_logits.tolist(),
+            "train_loss": history.history["loss"],
+            "test_loss": history.history["val_loss"],
+            "restored_test_loss": restored_loss,
+        },
+        f,
+    )
 # harness-end

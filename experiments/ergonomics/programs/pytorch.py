@@ -34,8 +34,9 @@ class ResidualBlock(nn.Module):
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.shortcut = nn.Identity()
         if stride != 1 or in_channels != out_channels:
-            self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
-                                          nn.BatchNorm2d(out_channels))
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels)
+            )
 
     def forward(self, x):
         out = torch.relu(self.bn1(self.conv1(x)))
@@ -46,8 +47,9 @@ class ResidualBlock(nn.Module):
 class ResNet(nn.Module):
     def __init__(self, channels=(16, 32, 64), num_classes=10):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, channels[0], 3, padding=1, bias=False), nn.BatchNorm2d(channels[0]),
-                                  nn.ReLU())
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, channels[0], 3, padding=1, bias=False), nn.BatchNorm2d(channels[0]), nn.ReLU()
+        )
         blocks, in_channels = [], channels[0]
         for i, out_channels in enumerate(channels):
             blocks.append(ResidualBlock(in_channels, out_channels, stride=1 if i == 0 else 2))
@@ -67,13 +69,19 @@ def to_dataset(images, labels):
 train_loader = DataLoader(to_dataset(x_train, y_train), batch_size=batch_size, shuffle=False)
 test_loader = DataLoader(to_dataset(x_test, y_test), batch_size=batch_size)
 model = ResNet()
+
+
 # harness-begin
 def harness_load(model, w):
     """The shared weights (HWIO convs, (in, out) dense) into the model's layout (OIHW, (out, in))."""
     conv = lambda a: torch.from_numpy(a).permute(3, 2, 0, 1)  # noqa: E731
-    state = {"stem.0.weight": conv(w["stem/conv/w"]), "stem.1.weight": torch.from_numpy(w["stem/bn/gamma"]),
-             "stem.1.bias": torch.from_numpy(w["stem/bn/beta"]), "head.weight": torch.from_numpy(w["head/w"].T),
-             "head.bias": torch.from_numpy(w["head/b"])}
+    state = {
+        "stem.0.weight": conv(w["stem/conv/w"]),
+        "stem.1.weight": torch.from_numpy(w["stem/bn/gamma"]),
+        "stem.1.bias": torch.from_numpy(w["stem/bn/beta"]),
+        "head.weight": torch.from_numpy(w["head/w"].T),
+        "head.bias": torch.from_numpy(w["head/b"]),
+    }
     for i in range(len(model.blocks)):
         names = {"conv1": "conv1.weight", "conv2": "conv2.weight", "proj": "shortcut.0.weight"}
         norms = {"bn1": "bn1", "bn2": "bn2", "proj_bn": "shortcut.1"}
@@ -133,7 +141,14 @@ restored_loss = evaluate(restored, test_loader)
 print(f"restored model: test loss {restored_loss:.4f}")
 # harness-begin
 with open(args.out, "w") as f:
-    json.dump({"framework_version": torch.__version__, "initial_logits": initial_logits.tolist(),
-               "train_loss": [h[0] for h in history], "test_loss": [h[1] for h in history],
-               "restored_test_loss": restored_loss}, f)
+    json.dump(
+        {
+            "framework_version": torch.__version__,
+            "initial_logits": initial_logits.tolist(),
+            "train_loss": [h[0] for h in history],
+            "test_loss": [h[1] for h in history],
+            "restored_test_loss": restored_loss,
+        },
+        f,
+    )
 # harness-end

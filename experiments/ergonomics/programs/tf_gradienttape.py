@@ -59,8 +59,12 @@ class ResNet(tf.keras.Model):
         self.stem_conv, self.stem_bn = conv(channels[0], 3), batch_norm()
         # A Sequential, not a list: tf.train.Checkpoint does not see layers kept in a list (Keras 3) and would
         # silently leave them out of the checkpoint.
-        self.blocks = tf.keras.Sequential([ResidualBlock(channels[max(i - 1, 0)], out_channels, 1 if i == 0 else 2)
-                                           for i, out_channels in enumerate(channels)])
+        self.blocks = tf.keras.Sequential(
+            [
+                ResidualBlock(channels[max(i - 1, 0)], out_channels, 1 if i == 0 else 2)
+                for i, out_channels in enumerate(channels)
+            ]
+        )
         self.head = tf.keras.layers.Dense(num_classes)
 
     def call(self, x, training=False):
@@ -72,14 +76,21 @@ class ResNet(tf.keras.Model):
 train_ds = tf.data.Dataset.from_tensor_slices((x_train, y_train)).batch(batch_size)
 test_ds = tf.data.Dataset.from_tensor_slices((x_test, y_test)).batch(batch_size)
 model = ResNet()
+
+
 # harness-begin
 def harness_load(model, w):
     """The shared weights (already TensorFlow's layout: HWIO convs, (in, out) dense) into the model's layers."""
     model(x_test[:1])  # creates the variables
     layers = {"stem/conv": model.stem_conv, "stem/bn": model.stem_bn, "head": model.head}
     for i, block in enumerate(model.blocks.layers):
-        layers.update({f"block{i}/{name}": getattr(block, name)
-                       for name in ("conv1", "bn1", "conv2", "bn2", "proj", "proj_bn") if getattr(block, name)})
+        layers.update(
+            {
+                f"block{i}/{name}": getattr(block, name)
+                for name in ("conv1", "bn1", "conv2", "bn2", "proj", "proj_bn")
+                if getattr(block, name)
+            }
+        )
     parts = {"w": "kernel", "b": "bias", "gamma": "gamma", "beta": "beta"}
     for key, value in w.items():
         prefix, part = key.rsplit("/", 1)
@@ -134,7 +145,14 @@ restored_loss = float(test_loss.result())
 print(f"restored model: test loss {restored_loss:.4f}")
 # harness-begin
 with open(args.out, "w") as f:
-    json.dump({"framework_version": tf.__version__, "initial_logits": initial_logits.tolist(),
-               "train_loss": [h[0] for h in history], "test_loss": [h[1] for h in history],
-               "restored_test_loss": restored_loss}, f)
+    json.dump(
+        {
+            "framework_version": tf.__version__,
+            "initial_logits": initial_logits.tolist(),
+            "train_loss": [h[0] for h in history],
+            "test_loss": [h[1] for h in history],
+            "restored_test_loss": restored_loss,
+        },
+        f,
+    )
 # harness-end

@@ -8,14 +8,18 @@ from types import ModuleType
 
 #: framework -> (the loader it is measured with, the formats that loader reads: common first, then its own).
 #: A literal, so that profiles validate and variants list without importing a framework.
-LOADERS = {"tensorflow": ("tf.data", ("npy-shards", "tfrecord")),
-           "torch": ("DataLoader", ("npy-shards", "files")),
-           "jax": ("grain", ("npy-shards", "arrayrecord"))}
+LOADERS = {
+    "tensorflow": ("tf.data", ("npy-shards", "tfrecord")),
+    "torch": ("DataLoader", ("npy-shards", "files")),
+    "jax": ("grain", ("npy-shards", "arrayrecord")),
+}
 
 #: The modules behind LOADERS, named in full so job keys follow them (fwbench.run.jobkey reads module strings).
-MODULES = {"tensorflow": "fwbench.experiments.input_pipeline.hooks.tensorflow",
-           "torch": "fwbench.experiments.input_pipeline.hooks.torch",
-           "jax": "fwbench.experiments.input_pipeline.hooks.jax"}
+MODULES = {
+    "tensorflow": "fwbench.experiments.input_pipeline.hooks.tensorflow",
+    "torch": "fwbench.experiments.input_pipeline.hooks.torch",
+    "jax": "fwbench.experiments.input_pipeline.hooks.jax",
+}
 
 
 def variants(framework: str) -> dict[str, str]:

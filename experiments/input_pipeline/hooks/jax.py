@@ -46,9 +46,13 @@ class NpyShards:
 
 
 def settings(p: Pipeline) -> dict:
-    return {"mp_prefetch_num_workers": p.workers, "per_worker_buffer_size": p.prefetch if p.workers else None,
-            "read_options": {"num_threads": 0, "prefetch_buffer_size": 0}, "shuffle": "MapDataset.shuffle, seeded",
-            "drop_remainder": False}
+    return {
+        "mp_prefetch_num_workers": p.workers,
+        "per_worker_buffer_size": p.prefetch if p.workers else None,
+        "read_options": {"num_threads": 0, "prefetch_buffer_size": 0},
+        "shuffle": "MapDataset.shuffle, seeded",
+        "drop_remainder": False,
+    }
 
 
 def stream(p: Pipeline):

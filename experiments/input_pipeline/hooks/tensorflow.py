@@ -28,8 +28,9 @@ def npy_header_bytes(path) -> int:
 def _records(p: Pipeline) -> tf.data.Dataset:
     files = [str(f) for f in p.files()]
     if p.fmt == "npy-shards":
-        parts = [tf.data.FixedLengthRecordDataset(f, p.spec.record_bytes, header_bytes=npy_header_bytes(f))
-                 for f in files]
+        parts = [
+            tf.data.FixedLengthRecordDataset(f, p.spec.record_bytes, header_bytes=npy_header_bytes(f)) for f in files
+        ]
         ds = parts[0]
         for part in parts[1:]:
             ds = ds.concatenate(part)
@@ -41,9 +42,15 @@ def _records(p: Pipeline) -> tf.data.Dataset:
 
 def settings(p: Pipeline) -> dict:
     """What the loader was told, for the record."""
-    return {"num_parallel_calls": p.workers or None, "private_threadpool_size": max(1, p.workers),
-            "max_intra_op_parallelism": 1, "autotune": False, "prefetch_batches": p.prefetch * p.workers,
-            "shuffle_buffer": p.spec.samples, "deterministic": True}
+    return {
+        "num_parallel_calls": p.workers or None,
+        "private_threadpool_size": max(1, p.workers),
+        "max_intra_op_parallelism": 1,
+        "autotune": False,
+        "prefetch_batches": p.prefetch * p.workers,
+        "shuffle_buffer": p.spec.samples,
+        "deterministic": True,
+    }
 
 
 def stream(p: Pipeline):
@@ -66,7 +73,7 @@ def stream(p: Pipeline):
             image = tf.image.random_flip_left_right(tf.image.random_crop(image, [c, c, 3]))
         else:
             top, left = (h - c) // 2, (w - c) // 2
-            image = image[top:top + c, left:left + c]
+            image = image[top : top + c, left : left + c]
         return (tf.cast(image, tf.float32) * (1 / 255) - mean) / std, label
 
     ds = _records(p).shuffle(p.spec.samples, seed=p.seed, reshuffle_each_iteration=True)

@@ -53,9 +53,15 @@ class _Items(Dataset):
 
 
 def settings(p: Pipeline) -> dict:
-    return {"num_workers": p.workers, "prefetch_factor": p.prefetch if p.workers else None,
-            "persistent_workers": p.workers > 0, "multiprocessing_context": "fork (Linux default)",
-            "shuffle": "RandomSampler, seeded", "drop_last": False, "pin_memory": False}
+    return {
+        "num_workers": p.workers,
+        "prefetch_factor": p.prefetch if p.workers else None,
+        "persistent_workers": p.workers > 0,
+        "multiprocessing_context": "fork (Linux default)",
+        "shuffle": "RandomSampler, seeded",
+        "drop_last": False,
+        "pin_memory": False,
+    }
 
 
 def stream(p: Pipeline):
@@ -63,9 +69,16 @@ def stream(p: Pipeline):
     if p.fmt not in ("npy-shards", "files"):
         raise ValueError(f"the DataLoader reads npy-shards and files, not {p.fmt!r}")
     torch.manual_seed(p.seed)
-    loader = DataLoader(_Items(p), batch_size=p.batch, shuffle=True, num_workers=p.workers,
-                        prefetch_factor=p.prefetch if p.workers else None, persistent_workers=p.workers > 0,
-                        generator=torch.Generator().manual_seed(p.seed), drop_last=False)
+    loader = DataLoader(
+        _Items(p),
+        batch_size=p.batch,
+        shuffle=True,
+        num_workers=p.workers,
+        prefetch_factor=p.prefetch if p.workers else None,
+        persistent_workers=p.workers > 0,
+        generator=torch.Generator().manual_seed(p.seed),
+        drop_last=False,
+    )
     for _ in range(p.epochs):
         yield from loader
 

@@ -11,12 +11,24 @@ from flax import nnx
 from fwbench.experiments.porting.layers import SIZES, Sizes, same_pads
 
 #: The arrays of each kind in the order a reader lines them up with another framework's (attribute paths).
-NAMES = {"dense": ["linear/kernel", "linear/bias"], "conv2d": ["kernel", "bias"],
-         "batchnorm": ["scale", "bias", "mean", "var"], "layernorm": ["scale", "bias"],
-         "attention": ["query/kernel", "query/bias", "key/kernel", "key/bias", "value/kernel", "value/bias",
-                       "out/kernel", "out/bias"],
-         "gru": ["rnn/cell/dense_i/kernel", "rnn/cell/dense_h/kernel", "rnn/cell/dense_i/bias"],
-         "embedding": ["embedding"]}
+NAMES = {
+    "dense": ["linear/kernel", "linear/bias"],
+    "conv2d": ["kernel", "bias"],
+    "batchnorm": ["scale", "bias", "mean", "var"],
+    "layernorm": ["scale", "bias"],
+    "attention": [
+        "query/kernel",
+        "query/bias",
+        "key/kernel",
+        "key/bias",
+        "value/kernel",
+        "value/bias",
+        "out/kernel",
+        "out/bias",
+    ],
+    "gru": ["rnn/cell/dense_i/kernel", "rnn/cell/dense_h/kernel", "rnn/cell/dense_i/bias"],
+    "embedding": ["embedding"],
+}
 
 
 class DenseGelu(nnx.Module):
@@ -52,11 +64,18 @@ def build(kind: str, seed: int, sizes: Sizes = SIZES, **settings) -> nnx.Module:
         return DenseGelu(s.features, settings.get("gelu_approximate", True), rngs)
     if kind == "conv2d":
         pad = settings.get("pad")
-        return nnx.Conv(s.channels, s.channels, (s.kernel, s.kernel), strides=s.stride,
-                        padding="SAME" if pad is None else tuple(map(tuple, pad)), rngs=rngs)
+        return nnx.Conv(
+            s.channels,
+            s.channels,
+            (s.kernel, s.kernel),
+            strides=s.stride,
+            padding="SAME" if pad is None else tuple(map(tuple, pad)),
+            rngs=rngs,
+        )
     if kind == "batchnorm":
-        return nnx.BatchNorm(s.norm_features, epsilon=settings.get("eps", 1e-5), momentum=settings.get("momentum", 0.99),
-                             rngs=rngs)
+        return nnx.BatchNorm(
+            s.norm_features, epsilon=settings.get("eps", 1e-5), momentum=settings.get("momentum", 0.99), rngs=rngs
+        )
     if kind == "layernorm":
         return nnx.LayerNorm(s.features, epsilon=settings.get("eps", 1e-6), rngs=rngs)
     if kind == "attention":
@@ -112,8 +131,11 @@ def settings(kind: str, model: nnx.Module, sizes: Sizes = SIZES) -> dict:
         return {"gelu_approximate": model.approximate}
     if kind == "conv2d":
         pad = model.padding
-        return {"pad": (same_pads(sizes.image, sizes.kernel, sizes.stride),) * 2 if pad == "SAME"
-                else tuple(map(tuple, pad))}
+        return {
+            "pad": (same_pads(sizes.image, sizes.kernel, sizes.stride),) * 2
+            if pad == "SAME"
+            else tuple(map(tuple, pad))
+        }
     if kind == "batchnorm":
         return {"eps": model.epsilon, "momentum": model.momentum}
     if kind == "attention":

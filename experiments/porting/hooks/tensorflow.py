@@ -9,18 +9,36 @@ import numpy as np
 from fwbench.experiments.porting.layers import SIZES, Sizes, same_pads
 
 #: The arrays of each kind in the order a reader lines them up with another framework's (variable paths).
-NAMES = {"dense": ["kernel", "bias"], "conv2d": ["kernel", "bias"],
-         "batchnorm": ["gamma", "beta", "moving_mean", "moving_variance"], "layernorm": ["gamma", "beta"],
-         "attention": ["query/kernel", "query/bias", "key/kernel", "key/bias", "value/kernel", "value/bias",
-                       "attention_output/kernel", "attention_output/bias"],
-         "gru": ["kernel", "recurrent_kernel", "bias"], "embedding": ["embeddings"]}
+NAMES = {
+    "dense": ["kernel", "bias"],
+    "conv2d": ["kernel", "bias"],
+    "batchnorm": ["gamma", "beta", "moving_mean", "moving_variance"],
+    "layernorm": ["gamma", "beta"],
+    "attention": [
+        "query/kernel",
+        "query/bias",
+        "key/kernel",
+        "key/bias",
+        "value/kernel",
+        "value/bias",
+        "attention_output/kernel",
+        "attention_output/bias",
+    ],
+    "gru": ["kernel", "recurrent_kernel", "bias"],
+    "embedding": ["embeddings"],
+}
 
 
 def _input_shape(kind: str, s: Sizes) -> tuple[tuple, str]:
-    return {"dense": ((s.features,), "float32"), "conv2d": ((s.image, s.image, s.channels), "float32"),
-            "batchnorm": ((s.norm_features,), "float32"), "layernorm": ((s.features,), "float32"),
-            "attention": ((s.seq, s.embed), "float32"), "gru": ((s.seq, s.rnn_inputs), "float32"),
-            "embedding": ((s.seq,), "int32")}[kind]
+    return {
+        "dense": ((s.features,), "float32"),
+        "conv2d": ((s.image, s.image, s.channels), "float32"),
+        "batchnorm": ((s.norm_features,), "float32"),
+        "layernorm": ((s.features,), "float32"),
+        "attention": ((s.seq, s.embed), "float32"),
+        "gru": ((s.seq, s.rnn_inputs), "float32"),
+        "embedding": ((s.seq,), "int32"),
+    }[kind]
 
 
 def build(kind: str, seed: int, sizes: Sizes = SIZES, **settings) -> keras.Model:
@@ -44,7 +62,9 @@ def build(kind: str, seed: int, sizes: Sizes = SIZES, **settings) -> keras.Model
             x = keras.layers.ZeroPadding2D(tuple(map(tuple, pad)))(x)
             x = keras.layers.Conv2D(s.channels, s.kernel, strides=s.stride, padding="valid")(x)
     elif kind == "batchnorm":
-        x = keras.layers.BatchNormalization(epsilon=settings.get("eps", 1e-3), momentum=settings.get("momentum", 0.99))(x)
+        x = keras.layers.BatchNormalization(epsilon=settings.get("eps", 1e-3), momentum=settings.get("momentum", 0.99))(
+            x
+        )
     elif kind == "layernorm":
         x = keras.layers.LayerNormalization(epsilon=settings.get("eps", 1e-3))(x)
     elif kind == "attention":

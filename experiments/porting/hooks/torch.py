@@ -9,10 +9,15 @@ from torch import nn
 from fwbench.experiments.porting.layers import SIZES, Sizes
 
 #: The arrays of each kind in the order a reader lines them up with another framework's (state_dict names).
-NAMES = {"dense": ["0.weight", "0.bias"], "conv2d": ["weight", "bias"],
-         "batchnorm": ["weight", "bias", "running_mean", "running_var"], "layernorm": ["weight", "bias"],
-         "attention": ["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"],
-         "gru": ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"], "embedding": ["weight"]}
+NAMES = {
+    "dense": ["0.weight", "0.bias"],
+    "conv2d": ["weight", "bias"],
+    "batchnorm": ["weight", "bias", "running_mean", "running_var"],
+    "layernorm": ["weight", "bias"],
+    "attention": ["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"],
+    "gru": ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"],
+    "embedding": ["weight"],
+}
 
 
 def build(kind: str, seed: int, sizes: Sizes = SIZES, **settings) -> nn.Module:
@@ -21,15 +26,19 @@ def build(kind: str, seed: int, sizes: Sizes = SIZES, **settings) -> nn.Module:
     torch.manual_seed(seed)
     s = sizes
     if kind == "dense":
-        return nn.Sequential(nn.Linear(s.features, s.features),
-                             nn.GELU(approximate="tanh" if settings.get("gelu_approximate") else "none"))
+        return nn.Sequential(
+            nn.Linear(s.features, s.features),
+            nn.GELU(approximate="tanh" if settings.get("gelu_approximate") else "none"),
+        )
     if kind == "conv2d":
         (top, bottom), (left, right) = settings.get("pad") or ((s.kernel // 2,) * 2,) * 2
         if top == bottom == left == right:
             return nn.Conv2d(s.channels, s.channels, s.kernel, stride=s.stride, padding=top)
         # torch's Conv2d pads symmetrically only: an asymmetric pad is a layer of its own in front.
-        return nn.Sequential(nn.ZeroPad2d((left, right, top, bottom)),
-                             nn.Conv2d(s.channels, s.channels, s.kernel, stride=s.stride, padding=0))
+        return nn.Sequential(
+            nn.ZeroPad2d((left, right, top, bottom)),
+            nn.Conv2d(s.channels, s.channels, s.kernel, stride=s.stride, padding=0),
+        )
     if kind == "batchnorm":
         return nn.BatchNorm1d(s.norm_features, eps=settings.get("eps", 1e-5), momentum=settings.get("momentum", 0.1))
     if kind == "layernorm":

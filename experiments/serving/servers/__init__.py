@@ -20,8 +20,17 @@ from fwbench.experiments.serving.servers.base import (
 )
 from fwbench.plugins import module_names, single_subclass
 
-__all__ = ["Launch", "ServeOptions", "Server", "ServerProcess", "ServerUnavailable", "free_port", "port_is_free",
-           "names", "get_server"]
+__all__ = [
+    "Launch",
+    "ServeOptions",
+    "Server",
+    "ServerProcess",
+    "ServerUnavailable",
+    "free_port",
+    "port_is_free",
+    "names",
+    "get_server",
+]
 
 _HERE = Path(__file__).parent
 

@@ -66,7 +66,7 @@ def handle(data, context):
         y = np.asarray(_state["run"](np.concatenate(inputs) if len(inputs) > 1 else inputs[0]))
         start = 0
         for i, x, kind in zip(owners, inputs, types):
-            body, media = wire.encode_response(y[start:start + len(x)], kind)
+            body, media = wire.encode_response(y[start : start + len(x)], kind)
             start += len(x)
             context.set_response_content_type(i, media)
             out[i] = body if media == wire.NPY else body.decode()

@@ -39,8 +39,9 @@ class Launch:
     predict_path: str = field(metadata={"help": "URL path of the prediction endpoint"})
     env: dict = field(default_factory=dict, metadata={"help": "environment variables added for the process"})
     extra_ports: tuple[int, ...] = field(default=(), metadata={"help": "other ports it binds (management, gRPC)"})
-    scratch_dirs: tuple[str, ...] = field(default=(), metadata={
-        "help": "directories it needs outside the work directory, removed once it has stopped"})
+    scratch_dirs: tuple[str, ...] = field(
+        default=(), metadata={"help": "directories it needs outside the work directory, removed once it has stopped"}
+    )
 
     @property
     def url(self) -> str:
@@ -116,8 +117,14 @@ class ServerProcess:
             command = ["taskset", "-c", ",".join(map(str, self.cpus)), *command]
         with open(self.log_path, "wb") as log:
             self.started_at = time.perf_counter()
-            self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=self.cwd,
-                                         env={**os.environ, **self.launch.env}, start_new_session=True)
+            self.proc = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.cwd,
+                env={**os.environ, **self.launch.env},
+                start_new_session=True,
+            )
         return self
 
     @property

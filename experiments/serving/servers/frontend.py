@@ -19,9 +19,23 @@ class Frontend(Server):
 
     def launch(self, runtime, artifact, workdir, options):
         port = free_port()
-        cmd = [sys.executable, "-m", "fwbench.experiments.serving.frontend", "--runtime", runtime, "--artifact", str(artifact),
-               "--sample-shape", ",".join(map(str, options.sample_shape)), "--port", str(port),
-               "--threads", str(options.threads), "--max-request-batch", str(options.max_request_batch)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "fwbench.experiments.serving.frontend",
+            "--runtime",
+            runtime,
+            "--artifact",
+            str(artifact),
+            "--sample-shape",
+            ",".join(map(str, options.sample_shape)),
+            "--port",
+            str(port),
+            "--threads",
+            str(options.threads),
+            "--max-request-batch",
+            str(options.max_request_batch),
+        ]
         if options.batching:
             cmd += ["--batching", "--max-batch", str(options.max_batch), "--max-wait-ms", str(options.max_wait_ms)]
         return Launch(command=cmd, port=port, predict_path="/predict")

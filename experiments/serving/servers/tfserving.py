@@ -25,8 +25,10 @@ class TFServing(Server):
 
     def unavailable(self):
         if shutil.which(BINARY) is None:
-            return (f"no `{BINARY}` on PATH: TensorFlow Serving ships no pip or Debian package; "
-                    "install its binary (or run its Docker image's binary) to get this row")
+            return (
+                f"no `{BINARY}` on PATH: TensorFlow Serving ships no pip or Debian package; "
+                "install its binary (or run its Docker image's binary) to get this row"
+            )
         return None
 
     def version(self):
@@ -44,15 +46,23 @@ class TFServing(Server):
         if not version_dir.exists():
             version_dir.symlink_to(artifact.resolve(), target_is_directory=True)
         port, grpc = free_port(), free_port()
-        cmd = [shutil.which(BINARY) or BINARY, f"--rest_api_port={port}", f"--port={grpc}",
-               f"--model_name={MODEL}", f"--model_base_path={base.resolve()}",
-               f"--tensorflow_intra_op_parallelism={options.threads}",
-               f"--tensorflow_inter_op_parallelism={options.threads}", "--rest_api_num_threads=4"]
+        cmd = [
+            shutil.which(BINARY) or BINARY,
+            f"--rest_api_port={port}",
+            f"--port={grpc}",
+            f"--model_name={MODEL}",
+            f"--model_base_path={base.resolve()}",
+            f"--tensorflow_intra_op_parallelism={options.threads}",
+            f"--tensorflow_inter_op_parallelism={options.threads}",
+            "--rest_api_num_threads=4",
+        ]
         if options.batching:
             params = workdir / "batching.txt"
-            params.write_text(f"max_batch_size {{ value: {options.max_batch} }}\n"
-                              f"batch_timeout_micros {{ value: {int(options.max_wait_ms * 1000)} }}\n"
-                              "num_batch_threads { value: 1 }\nmax_enqueued_batches { value: 1000000 }\n")
+            params.write_text(
+                f"max_batch_size {{ value: {options.max_batch} }}\n"
+                f"batch_timeout_micros {{ value: {int(options.max_wait_ms * 1000)} }}\n"
+                "num_batch_threads { value: 1 }\nmax_enqueued_batches { value: 1000000 }\n"
+            )
             cmd += ["--enable_batching", f"--batching_parameters_file={params.resolve()}"]
         return Launch(command=cmd, port=port, predict_path=f"/v1/models/{MODEL}:predict", extra_ports=(grpc,))
 

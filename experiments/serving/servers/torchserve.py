@@ -74,37 +74,102 @@ class TorchServe(Server):
         # Its pid file and worker sockets live in TEMP; a Unix socket path has ~100 characters at most,
         # which a deep work directory exceeds, so TEMP is a short directory of its own.
         tmp = Path(tempfile.mkdtemp(prefix="fwts-"))
-        config = {"runtime": runtime, "sample_shape": list(options.sample_shape), "threads": options.threads,
-                  "max_request_batch": options.max_request_batch}
+        config = {
+            "runtime": runtime,
+            "sample_shape": list(options.sample_shape),
+            "threads": options.threads,
+            "max_request_batch": options.max_request_batch,
+        }
         (workdir / "fwbench_serving.json").write_text(json.dumps(config))
         if not (store / MODEL).exists():
-            subprocess.run([_bin("torch-model-archiver"), "--model-name", MODEL, "--version", "1.0",
-                            "--serialized-file", str(artifact), "--handler", str(HANDLER),
-                            "--extra-files", str(workdir / "fwbench_serving.json"),
-                            "--export-path", str(store), "--archive-format", "no-archive", "--force"],
-                           check=True, capture_output=True, text=True, timeout=300)
+            subprocess.run(
+                [
+                    _bin("torch-model-archiver"),
+                    "--model-name",
+                    MODEL,
+                    "--version",
+                    "1.0",
+                    "--serialized-file",
+                    str(artifact),
+                    "--handler",
+                    str(HANDLER),
+                    "--extra-files",
+                    str(workdir / "fwbench_serving.json"),
+                    "--export-path",
+                    str(store),
+                    "--archive-format",
+                    "no-archive",
+                    "--force",
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
         port, management, grpc, grpc_m, worker = (free_port() for _ in range(5))
         batch = options.max_batch if options.batching else 1
-        models = {MODEL: {"1.0": {"defaultVersion": True, "marName": MODEL, "minWorkers": 1, "maxWorkers": 1,
-                                  "batchSize": batch, "maxBatchDelay": int(round(options.max_wait_ms)),
-                                  "responseTimeout": 120}}}
-        lines = [f"inference_address=http://127.0.0.1:{port}", f"management_address=http://127.0.0.1:{management}",
-                 "grpc_inference_address=127.0.0.1", "grpc_management_address=127.0.0.1",
-                 f"grpc_inference_port={grpc}", f"grpc_management_port={grpc_m}", f"initial_worker_port={worker}",
-                 f"model_store={store}", f"load_models={MODEL}", f"models={json.dumps(models)}",
-                 "default_workers_per_model=1", "disable_token_authorization=true", "install_py_dep_per_model=false",
-                 "disable_system_metrics=true", "enable_metrics_api=false",
-                 f"number_of_netty_threads={max(1, options.threads)}",
-                 # A small heap and one visible processor: the server has one core here, like the frontend.
-                 f"vmargs=-Xmx256m -XX:+UseSerialGC -XX:ActiveProcessorCount={max(1, options.threads)} "
-                 "-XX:-UsePerfData"]
+        models = {
+            MODEL: {
+                "1.0": {
+                    "defaultVersion": True,
+                    "marName": MODEL,
+                    "minWorkers": 1,
+                    "maxWorkers": 1,
+                    "batchSize": batch,
+                    "maxBatchDelay": int(round(options.max_wait_ms)),
+                    "responseTimeout": 120,
+                }
+            }
+        }
+        lines = [
+            f"inference_address=http://127.0.0.1:{port}",
+            f"management_address=http://127.0.0.1:{management}",
+            "grpc_inference_address=127.0.0.1",
+            "grpc_management_address=127.0.0.1",
+            f"grpc_inference_port={grpc}",
+            f"grpc_management_port={grpc_m}",
+            f"initial_worker_port={worker}",
+            f"model_store={store}",
+            f"load_models={MODEL}",
+            f"models={json.dumps(models)}",
+            "default_workers_per_model=1",
+            "disable_token_authorization=true",
+            "install_py_dep_per_model=false",
+            "disable_system_metrics=true",
+            "enable_metrics_api=false",
+            f"number_of_netty_threads={max(1, options.threads)}",
+            # A small heap and one visible processor: the server has one core here, like the frontend.
+            f"vmargs=-Xmx256m -XX:+UseSerialGC -XX:ActiveProcessorCount={max(1, options.threads)} -XX:-UsePerfData",
+        ]
         (workdir / "config.properties").write_text("\n".join(lines) + "\n")
         (workdir / "log4j2.xml").write_text(LOG_CONFIG)
         threads = str(options.threads)
-        env = {"TEMP": str(tmp), "TMPDIR": str(tmp), "LOG_LOCATION": str(logs), "METRICS_LOCATION": str(logs),
-               "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
-        cmd = [_bin("torchserve"), "--start", "--foreground", "--ncs", "--disable-token-auth",
-               "--ts-config", str(workdir / "config.properties"), "--model-store", str(store),
-               "--log-config", str(workdir / "log4j2.xml")]
-        return Launch(command=cmd, port=port, predict_path=f"/predictions/{MODEL}", env=env,
-                      extra_ports=(management, grpc, grpc_m), scratch_dirs=(str(tmp),))
+        env = {
+            "TEMP": str(tmp),
+            "TMPDIR": str(tmp),
+            "LOG_LOCATION": str(logs),
+            "METRICS_LOCATION": str(logs),
+            "OMP_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads,
+        }
+        cmd = [
+            _bin("torchserve"),
+            "--start",
+            "--foreground",
+            "--ncs",
+            "--disable-token-auth",
+            "--ts-config",
+            str(workdir / "config.properties"),
+            "--model-store",
+            str(store),
+            "--log-config",
+            str(workdir / "log4j2.xml"),
+        ]
+        return Launch(
+            command=cmd,
+            port=port,
+            predict_path=f"/predictions/{MODEL}",
+            env=env,
+            extra_ports=(management, grpc, grpc_m),
+            scratch_dirs=(str(tmp),),
+        )

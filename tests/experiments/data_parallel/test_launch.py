@@ -12,8 +12,16 @@ import pytest
 from fwbench.experiments.data_parallel.launch import alive, free_ports, launch
 from fwbench.measure.ports import port_is_free as port_free
 
-REQUEST = {"framework": "torch", "workload": "mlp", "global_batch": 8, "steps": 2, "warmup": 1,
-           "distinct_batches": 1, "collective_timeout_s": 60, "task": "train"}
+REQUEST = {
+    "framework": "torch",
+    "workload": "mlp",
+    "global_batch": 8,
+    "steps": 2,
+    "warmup": 1,
+    "distinct_batches": 1,
+    "collective_timeout_s": 60,
+    "task": "train",
+}
 CPUS = [sorted(os.sched_getaffinity(0))] * 2 if hasattr(os, "sched_getaffinity") else [[], []]
 
 
@@ -56,8 +64,10 @@ launch(json.loads(sys.argv[1]), 2, 1, json.loads(sys.argv[2]), timeout_s=600, wo
 def test_killing_the_launcher_kills_its_ranks_and_frees_their_ports(tmp_path):
     """The job's process is killed outright (as a runner's timeout kills a kernel): its ranks must not survive."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER, json.dumps({**REQUEST, "fault": "hang"}),
-                                 json.dumps(CPUS), str(tmp_path)], env=env)
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER, json.dumps({**REQUEST, "fault": "hang"}), json.dumps(CPUS), str(tmp_path)],
+        env=env,
+    )
     pids_file = tmp_path / "pids.json"
     deadline = time.monotonic() + 60
     while not pids_file.is_file() and time.monotonic() < deadline:

@@ -11,8 +11,16 @@ TINY = Params(global_batch=8, steps=2, warmup=1, distinct_batches=2, keras_fit=F
 
 
 def job(framework, params=TINY, variant="2x1", process=0):
-    return Request(framework=framework, device="cpu", workload="mlp", variant=variant, params=params, threads=2,
-                   process=process, progress=lambda what: None)
+    return Request(
+        framework=framework,
+        device="cpu",
+        workload="mlp",
+        variant=variant,
+        params=params,
+        threads=2,
+        process=process,
+        progress=lambda what: None,
+    )
 
 
 def test_params_refuse_what_cannot_run():
@@ -36,8 +44,17 @@ def test_group_steps_take_the_slowest_rank_per_step_after_warmup():
 
 def test_a_non_mlp_workload_is_refused_with_the_reason():
     with pytest.raises(ValueError, match="batch norm"):
-        measure.run(Request(framework="torch", device="cpu", workload="cnn", variant="2x1", params=TINY, threads=2,
-                            progress=lambda what: None))
+        measure.run(
+            Request(
+                framework="torch",
+                device="cpu",
+                workload="cnn",
+                variant="2x1",
+                params=TINY,
+                threads=2,
+                progress=lambda what: None,
+            )
+        )
 
 
 @pytest.mark.parametrize("framework", ["torch", "jax", "tensorflow"])

@@ -15,36 +15,83 @@ CLAIMS = {c.id: c for c in load_claims()}
 
 
 def launch(config, role="timed", outcome="ok", error=None):
-    return {"config": config, "role": role, "world": 2 if config == "2x1" else 1, "outcome": outcome, "error": error,
-            "wall_s": 3.0, "ports": 1, "leftovers": [],
-            "ranks": [{"rank": 0, "stage": "done", "api": "API <x>", "timed": "a step", "local_batch": 16}]}
+    return {
+        "config": config,
+        "role": role,
+        "world": 2 if config == "2x1" else 1,
+        "outcome": outcome,
+        "error": error,
+        "wall_s": 3.0,
+        "ports": 1,
+        "leftovers": [],
+        "ranks": [{"rank": 0, "stage": "done", "api": "API <x>", "timed": "a step", "local_batch": 16}],
+    }
 
 
 def dp_job(framework, process, *, level=None, correct=True, fit=None, seed=0):
     """A stored job: 2x1 and 1x2 launched; step times seeded around `level` (config -> seconds)."""
     rng = np.random.default_rng([seed, process])
     level = level or {"2x1": 0.02, "1x2": 0.01}
-    samples = [{"variant": c, "phase": "train", "batch_size": 32,
-                "values": list(level[c] * rng.lognormal(0, 0.02, 20))} for c in level]
+    samples = [
+        {"variant": c, "phase": "train", "batch_size": 32, "values": list(level[c] * rng.lognormal(0, 0.02, 20))}
+        for c in level
+    ]
     launches = [launch(c) for c in level]
     checks = [{"name": "no_leftovers", "variant": c, "passed": True, "value": 0.0, "tolerance": 0.0} for c in level]
     if process == 0:
         launches.append(launch("1x1", role="reference"))
-        checks += [{"name": "all_reduce_known_answer", "variant": "2x1", "passed": correct, "value": 0.0 if correct else 3.0,
-                    "tolerance": 0.0},
-                   {"name": "params_match_single_process", "variant": "2x1", "passed": correct, "value": 1e-7,
-                    "tolerance": 1e-4}]
+        checks += [
+            {
+                "name": "all_reduce_known_answer",
+                "variant": "2x1",
+                "passed": correct,
+                "value": 0.0 if correct else 3.0,
+                "tolerance": 0.0,
+            },
+            {
+                "name": "params_match_single_process",
+                "variant": "2x1",
+                "passed": correct,
+                "value": 1e-7,
+                "tolerance": 1e-4,
+            },
+        ]
         if fit is not None:
-            launches.append(launch("2x1", role="keras_fit", outcome="ok" if fit else "failed",
-                                   error=None if fit else {"type": "ValueError", "message": "<PerReplica> no"}))
-    records = [{"variant": "2x1", "phase": "train", "batch_size": 32, "metric": m, "value": v, "unit": "s"}
-               for m, v in (("group_ready_s", 0.3 + 0.01 * process), ("import_s", 2.0))]
-    return {"schema_version": SCHEMA_VERSION, "kind": "job", "run_id": "r1",
-            "job_id": f"data_parallel-{framework}-cpu-mlp-2x1_1x2-p{process}", "job_key": f"k-{framework}-{process}",
-            "experiment": "data_parallel", "framework": framework, "device": "cpu", "workload": "mlp",
-            "variant": ",".join(level), "mode": "eager", "status": "ok", "params": {"steps": 20}, "process": process,
-            "records": records, "samples": samples, "checks": checks, "launches": launches, "api": "API <x>",
-            "framework_version": "1.0", "error": None}
+            launches.append(
+                launch(
+                    "2x1",
+                    role="keras_fit",
+                    outcome="ok" if fit else "failed",
+                    error=None if fit else {"type": "ValueError", "message": "<PerReplica> no"},
+                )
+            )
+    records = [
+        {"variant": "2x1", "phase": "train", "batch_size": 32, "metric": m, "value": v, "unit": "s"}
+        for m, v in (("group_ready_s", 0.3 + 0.01 * process), ("import_s", 2.0))
+    ]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "job",
+        "run_id": "r1",
+        "job_id": f"data_parallel-{framework}-cpu-mlp-2x1_1x2-p{process}",
+        "job_key": f"k-{framework}-{process}",
+        "experiment": "data_parallel",
+        "framework": framework,
+        "device": "cpu",
+        "workload": "mlp",
+        "variant": ",".join(level),
+        "mode": "eager",
+        "status": "ok",
+        "params": {"steps": 20},
+        "process": process,
+        "records": records,
+        "samples": samples,
+        "checks": checks,
+        "launches": launches,
+        "api": "API <x>",
+        "framework_version": "1.0",
+        "error": None,
+    }
 
 
 def report_of(make_store, jobs):
@@ -52,8 +99,11 @@ def report_of(make_store, jobs):
 
 
 def three_frameworks(fit=False, tf_correct=True, processes=4):
-    return [dp_job(fw, p, correct=tf_correct if fw == "tensorflow" else True, fit=fit if fw == "tensorflow" else None)
-            for fw in ("torch", "tensorflow", "jax") for p in range(processes)]
+    return [
+        dp_job(fw, p, correct=tf_correct if fw == "tensorflow" else True, fit=fit if fw == "tensorflow" else None)
+        for fw in ("torch", "tensorflow", "jax")
+        for p in range(processes)
+    ]
 
 
 def test_coverage_marks_what_ran_here_and_what_failed(make_store):
@@ -121,8 +171,13 @@ def test_the_payload_check_refuses_what_a_table_cannot_show():
     names = []
     check_launches([launch("2x1")], "p", lambda path, where, value: names.append(value))
     assert names == ["2x1"]
-    for bad in ("x", [{"config": "2x1"}], [{**launch("2x1"), "outcome": "maybe"}],
-                [{**launch("2x1"), "error": {"type": 1}}], [{**launch("2x1"), "leftovers": [3]}]):
+    for bad in (
+        "x",
+        [{"config": "2x1"}],
+        [{**launch("2x1"), "outcome": "maybe"}],
+        [{**launch("2x1"), "error": {"type": 1}}],
+        [{**launch("2x1"), "leftovers": [3]}],
+    ):
         with pytest.raises(StoreError):
             check_launches(bad, "p", lambda *a: None)
 

@@ -10,8 +10,19 @@ from fwbench.experiments.debugging.bugs import BUGS, CHECKS, IDEALS, planted_lin
 
 def test_catalogue_covers_the_ten_bugs_of_the_issue():
     assert len(BUGS) >= 10
-    for name in ["shape", "dtype", "nan_loss", "broadcast", "index", "control_flow", "print", "framework_print",
-                 "breakpoint", "retrace", "side_effect"]:
+    for name in [
+        "shape",
+        "dtype",
+        "nan_loss",
+        "broadcast",
+        "index",
+        "control_flow",
+        "print",
+        "framework_print",
+        "breakpoint",
+        "retrace",
+        "side_effect",
+    ]:
         assert name in BUGS
 
 
@@ -20,7 +31,9 @@ def test_each_bug_is_complete(name):
     bug = BUGS[name]
     assert bug.check in CHECKS and bug.ideal in IDEALS
     path, line = bug.planted
-    assert "# planted" in inspect.getsourcelines(bug.fn)[0][0] or "# planted" in open(path).read().splitlines()[line - 1]
+    assert (
+        "# planted" in inspect.getsourcelines(bug.fn)[0][0] or "# planted" in open(path).read().splitlines()[line - 1]
+    )
     calls = bug.calls()
     assert calls and all(isinstance(c, tuple) for c in calls)
     if bug.check in ("value", "retrace", "print", "breakpoint", "side_effect"):

@@ -53,6 +53,7 @@ def trace_once(fn):
         if "out" not in cache:
             cache["out"] = fn(*args)
         return cache["out"]
+
     return compiled
 
 
@@ -133,7 +134,7 @@ def test_a_breakpoint_must_see_concrete_locals():
 
 
 def test_a_symbolic_value_is_not_concrete():
-    target = Target(ops=NumpyOps, compile=lambda fn: (lambda *a: Symbol()), to_numpy=np.asarray, asarray=np.asarray)
+    target = Target(ops=NumpyOps, compile=lambda fn: lambda *a: Symbol(), to_numpy=np.asarray, asarray=np.asarray)
     assert run_case(target, bug(right_value), "graph")["outcome"] == "silent-wrong"
 
 
@@ -150,13 +151,16 @@ def test_mode_is_checked():
         run_case(NUMPY, bug(right_value), "jit")
 
 
-@pytest.mark.parametrize("text, shape, found", [
-    ("mat1 and mat2 shapes cannot be multiplied (4x3 and 4x2)", (4, 3), True),
-    ("Matrix size-incompatible: In[0]: [4,3], In[1]: [4,2]", (4, 2), True),
-    ("got f32[4,3]", (4, 3), True),
-    ("got (14, 3)", (4, 3), False),
-    ("got (4, 32)", (4, 3), False),
-])
+@pytest.mark.parametrize(
+    "text, shape, found",
+    [
+        ("mat1 and mat2 shapes cannot be multiplied (4x3 and 4x2)", (4, 3), True),
+        ("Matrix size-incompatible: In[0]: [4,3], In[1]: [4,2]", (4, 2), True),
+        ("got f32[4,3]", (4, 3), True),
+        ("got (14, 3)", (4, 3), False),
+        ("got (4, 32)", (4, 3), False),
+    ],
+)
 def test_mentions_shape(text, shape, found):
     assert mentions_shape(text, shape) is found
 
@@ -181,6 +185,7 @@ def test_chained_exceptions_are_searched():
 
 def test_capture_sees_file_descriptor_output():
     import os
+
     with capture() as seen:
         os.write(1, b"from C\n")
         print("from Python")

@@ -36,13 +36,19 @@ def test_retrace_records_carry_compile_counts():
     assert values["compiles"] == 6 and values["recompile_warning"] == 0.0
 
 
-@pytest.mark.parametrize("error, package", [
-    ("ModuleNotFoundError: No module named 'tensorboard'", "tensorboard"),
-    ("ModuleNotFoundError: No module named 'tensorboardX.writer'", "tensorboardX"),
-    ("TBNotInstalledError: TensorBoard is not installed, missing implementation for tf.summary.scalar", "tensorboard"),
-    ("RuntimeError: something else", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    "error, package",
+    [
+        ("ModuleNotFoundError: No module named 'tensorboard'", "tensorboard"),
+        ("ModuleNotFoundError: No module named 'tensorboardX.writer'", "tensorboardX"),
+        (
+            "TBNotInstalledError: TensorBoard is not installed, missing implementation for tf.summary.scalar",
+            "tensorboard",
+        ),
+        ("RuntimeError: something else", None),
+        (None, None),
+    ],
+)
 def test_missing_package(error, package):
     assert missing_package(error) == package
 
@@ -68,13 +74,16 @@ def test_a_tools_cost_takes_turns_with_the_tool_off_in_several_processes(process
             assert 0 < row["ci_low"] <= row["slowdown"] <= row["ci_high"] < math.inf
     # Every process timed both states, each past its minimum of steps.
     assert sorted((s["phase"], s["process"]) for s in series) == sorted(
-        (f"train-tool-{state}-{mode}", p) for state in ("off", "on") for mode in ("eager", "graph") for p in (0, 1))
+        (f"train-tool-{state}-{mode}", p) for state in ("off", "on") for mode in ("eager", "graph") for p in (0, 1)
+    )
     assert all(len(s["values"]) >= 3 for s in series)
     # The process counts are stored for every mode; a slowdown only where some process was steady.
     for row in rows:
         mine = {r["metric"]: r["value"] for r in records if r["mode"] == row["mode"]}
         assert (mine["tool_cost_processes"], mine["tool_cost_unstable_processes"]) == (
-            row["processes"], row["unstable_processes"])
+            row["processes"],
+            row["unstable_processes"],
+        )
         assert ("tool_slowdown" in mine) == (row["processes"] > 0)
         assert ("tool_slowdown_ci_low" in mine) == (row["processes"] > 1)
     assert list(tmp_path.iterdir()) == []

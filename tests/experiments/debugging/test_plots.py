@@ -11,12 +11,28 @@ from fwbench.experiments.debugging.plots import overhead_chart  # noqa: E402
 
 
 def test_a_mode_without_a_steady_process_is_labelled_not_left_as_an_empty_row():
-    oh = pd.DataFrame([
-        {"machine_label": "box", "framework": "jax", "tool": "disable_jit", "mode": "graph",
-         "slowdown": 20.0, "ci_low": 15.0, "ci_high": 30.0},
-        {"machine_label": "box", "framework": "torch", "tool": "detect_anomaly", "mode": "eager",
-         "slowdown": None, "ci_low": None, "ci_high": None},
-    ])
+    oh = pd.DataFrame(
+        [
+            {
+                "machine_label": "box",
+                "framework": "jax",
+                "tool": "disable_jit",
+                "mode": "graph",
+                "slowdown": 20.0,
+                "ci_low": 15.0,
+                "ci_high": 30.0,
+            },
+            {
+                "machine_label": "box",
+                "framework": "torch",
+                "tool": "detect_anomaly",
+                "mode": "eager",
+                "slowdown": None,
+                "ci_low": None,
+                "ci_high": None,
+            },
+        ]
+    )
     fig = overhead_chart(oh)
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]

@@ -22,15 +22,33 @@ def test_is_good():
 def test_tool_effects_and_overhead(make_store):
     base = [debug_case("nan_loss", "eager", "silent-wrong", ideal="error")]
     with_tool = [debug_case("nan_loss", "eager", "error", ideal="error", line=True, tool="debug_nans")]
-    overhead = [{"mode": "eager", "variant": "eager", "workload": "mlp", "batch_size": 64, "slowdown": 1.5,
-                 "ci_low": 1.4, "ci_high": 1.6, "processes": 3},
-                # stored before the cost was timed in several processes: its interval held one process's noise
-                {"mode": "graph", "variant": "jax.jit", "workload": "mlp", "batch_size": 64, "slowdown": 1.5,
-                 "ci_low": 1.4, "ci_high": 1.6}]
+    overhead = [
+        {
+            "mode": "eager",
+            "variant": "eager",
+            "workload": "mlp",
+            "batch_size": 64,
+            "slowdown": 1.5,
+            "ci_low": 1.4,
+            "ci_high": 1.6,
+            "processes": 3,
+        },
+        # stored before the cost was timed in several processes: its interval held one process's noise
+        {
+            "mode": "graph",
+            "variant": "jax.jit",
+            "workload": "mlp",
+            "batch_size": 64,
+            "slowdown": 1.5,
+            "ci_low": 1.4,
+            "ci_high": 1.6,
+        },
+    ]
     r = store_with(make_store, {"jax": base}, tools=[("jax", "debug_nans", with_tool, overhead)])
     eff = debug_report.tool_effects(debug_report.cases(r))
     assert eff[["tool", "without tool", "with tool", "line shown"]].values.tolist() == [
-        ["debug_nans", "silent-wrong", "error", True]]
+        ["debug_nans", "silent-wrong", "error", True]
+    ]
     oh = debug_report.overhead(r)
     assert oh["slowdown"].tolist() == [1.5, 1.5] and set(oh["tool"]) == {"debug_nans"}
     assert oh["cost"].tolist() == [debug_report.COST_CLASSES["faster"], "inconclusive"]
@@ -42,22 +60,30 @@ def test_tidy_rows_name_the_bug_tool_and_mode(make_store):
     df = tidy.frame(r.runs)
     rows = df[df["metric"] == "outcome_error"]
     assert rows[["experiment", "workload", "variant", "mode", "value"]].values.tolist() == [
-        ["debugging", "shape", "none", "graph", 1.0]]
+        ["debugging", "shape", "none", "graph", 1.0]
+    ]
     assert set(df["metric"]) >= {"outcome_works", "outcome_silent_wrong", "user_line_shown", "time_to_surface_s"}
 
 
 def test_cases_table_follows_the_catalogue_order(make_store):
-    r = store_with(make_store, {"torch": [debug_case("side_effect", "eager", "works"),
-                                          debug_case("shape", "eager", "error", ideal="error")]})
+    r = store_with(
+        make_store,
+        {"torch": [debug_case("side_effect", "eager", "works"), debug_case("shape", "eager", "error", ideal="error")]},
+    )
     assert debug_report.cases(r)["bug"].tolist() == ["shape", "side_effect"]
     assert isinstance(debug_report.catalogue(r), pd.DataFrame)
 
 
 def test_the_chapters_sentences_count_what_the_cases_say(make_store):
-    cases_torch = [debug_case("shape", "eager", "error", ideal="error", line=True),
-                   debug_case("shape", "graph", "error", ideal="error", line=False),
-                   debug_case("print", "graph", "works")]
-    cases_jax = [debug_case("shape", "eager", "silent-wrong", ideal="error"), debug_case("print", "graph", "silent-wrong")]
+    cases_torch = [
+        debug_case("shape", "eager", "error", ideal="error", line=True),
+        debug_case("shape", "graph", "error", ideal="error", line=False),
+        debug_case("print", "graph", "works"),
+    ]
+    cases_jax = [
+        debug_case("shape", "eager", "silent-wrong", ideal="error"),
+        debug_case("print", "graph", "silent-wrong"),
+    ]
     r = store_with(make_store, {"torch": cases_torch, "jax": cases_jax})
     cases = debug_report.cases(r)
     scores = debug_report.score_lines(cases)
@@ -70,8 +96,11 @@ def test_the_chapters_sentences_count_what_the_cases_say(make_store):
 
 
 def test_bugs_that_ran_with_no_tool_only_are_named(make_store):
-    base = [debug_case("shape", "eager", "error", ideal="error", line=True), debug_case("nan_loss", "eager", "error"),
-            debug_case("print", "eager", "works")]
+    base = [
+        debug_case("shape", "eager", "error", ideal="error", line=True),
+        debug_case("nan_loss", "eager", "error"),
+        debug_case("print", "eager", "works"),
+    ]
     tool = [debug_case("nan_loss", "eager", "error")]
     r = store_with(make_store, {"torch": base}, tools=[("torch", "detect_anomaly", tool, None)])
     text = debug_report.what_was_measured(r, debug_report.cases(r))
@@ -82,8 +111,16 @@ def test_bugs_that_ran_with_no_tool_only_are_named(make_store):
 
 def test_d2_compares_shares_of_the_cases_each_mode_ran():
     # 3 of 4 cases good eagerly, 2 of 2 compiled (half the compiled cases missing): not harder compiled.
-    cases = pd.DataFrame({"machine_label": "m", "framework": "torch", "tool": "none", "bug": list("abcdef"),
-                          "mode": ["eager"] * 4 + ["graph"] * 2, "good": [True, True, True, False, True, True]})
+    cases = pd.DataFrame(
+        {
+            "machine_label": "m",
+            "framework": "torch",
+            "tool": "none",
+            "bug": list("abcdef"),
+            "mode": ["eager"] * 4 + ["graph"] * 2,
+            "good": [True, True, True, False, True, True],
+        }
+    )
     s = debug_report.scores(cases)
     share = dict(zip(s["mode"], s["good"] / s["cases"]))
     assert share == {"eager": 0.75, "graph": 1.0}
@@ -91,8 +128,18 @@ def test_d2_compares_shares_of_the_cases_each_mode_ran():
 
 def test_a_tool_cost_whose_processes_were_all_unsteady_is_inconclusive_not_a_crash(make_store):
     # As stored when every process's series was unsteady or measured on a busy machine: no slowdown, no interval.
-    row = {"mode": "eager", "variant": "eager", "workload": "mlp", "batch_size": 8, "slowdown": None, "ci_low": None,
-           "ci_high": None, "processes": 0, "unstable_processes": 2, "problems": ["measured on a busy machine: ..."]}
+    row = {
+        "mode": "eager",
+        "variant": "eager",
+        "workload": "mlp",
+        "batch_size": 8,
+        "slowdown": None,
+        "ci_low": None,
+        "ci_high": None,
+        "processes": 0,
+        "unstable_processes": 2,
+        "problems": ["measured on a busy machine: ..."],
+    }
     r = Report(make_store([("r1", [debug_job("r1", "torch", "detect_anomaly", [], overhead=[row])])]).load()[0])
     oh = debug_report.overhead(r)
     assert len(oh) == 1 and oh.iloc[0]["cost"] == debug_report.COST_CLASSES["inconclusive"]
@@ -101,8 +148,10 @@ def test_a_tool_cost_whose_processes_were_all_unsteady_is_inconclusive_not_a_cra
 def test_the_debugging_pick_counts_bugs_handled_well_and_names_a_missing_framework(make_store):
     from fwbench.experiments.debugging.picks import picks
 
-    report = store_with(make_store, {"torch": pb("works", "works", "works", "works"),
-                                     "jax": pb("works", "silent-wrong", "works", "error")})
+    report = store_with(
+        make_store,
+        {"torch": pb("works", "works", "works", "works"), "jax": pb("works", "silent-wrong", "works", "error")},
+    )
     (pick,) = picks(report)
     assert pick.job == "Debugging" and pick.pick == "PyTorch"
     assert pick.by_how_much.startswith("PyTorch: 2 of 2 eager, 2 of 2 compiled; JAX: 2 of 2 eager, ")

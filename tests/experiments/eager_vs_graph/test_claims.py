@@ -16,9 +16,15 @@ def by_id(report):
     return {v.claim.id: v for v in verdicts(report)}
 
 
-FAST_GRAPHS = {("torch", "eager"): 0.010, ("torch", "torch.compile"): 0.005,
-               ("tensorflow", "eager"): 0.013, ("tensorflow", "tf.function"): 0.010,
-               ("tensorflow", "tf.function+xla"): 0.008, ("jax", "eager"): 0.030, ("jax", "jax.jit"): 0.004}
+FAST_GRAPHS = {
+    ("torch", "eager"): 0.010,
+    ("torch", "torch.compile"): 0.005,
+    ("tensorflow", "eager"): 0.013,
+    ("tensorflow", "tf.function"): 0.010,
+    ("tensorflow", "tf.function+xla"): 0.008,
+    ("jax", "eager"): 0.030,
+    ("jax", "jax.jit"): 0.004,
+}
 
 
 def report_of(make_store, times, workloads=("mlp", "cnn"), **kwargs):
@@ -71,7 +77,7 @@ def test_a_slower_pytorch_contradicts_without_the_far_faster_wording(make_store)
 def test_rules_mixed(make_store):
     times = dict(FAST_GRAPHS)
     times[("torch", "torch.compile")] = 0.020  # slower than torch eager
-    times[("jax", "jax.jit")] = 0.050          # far slower than the others' compiled modes
+    times[("jax", "jax.jit")] = 0.050  # far slower than the others' compiled modes
     v = by_id(report_of(make_store, times))
     assert v["E1"].verdict == "mixed"  # 8 of 16: torch.compile and jax.jit slower than their eager modes
     assert "Exceptions" not in v["E1"].evidence  # a mixed verdict has no minority side to name
@@ -130,8 +136,9 @@ def test_any_of_k_rules_are_holm_corrected_and_show_the_deciding_row():
     assert e3_role(g.assign(p_faster=[0.001, 0.4])) == "supports"
     assert e3_role(g.assign(verdict=["slower", "equivalent"], p_faster=[1.0, 0.9])) == "contradicts"
     # jax.jit: slower than one of three rivals only uncorrected -> no verdict; clearly slower than one -> contradicts.
-    h = pd.DataFrame({"verdict": ["slower", "equivalent", "faster"], "p_slower": [0.015, 0.5, 1.0],
-                      "p_faster": [1.0, 0.5, 0.0]})
+    h = pd.DataFrame(
+        {"verdict": ["slower", "equivalent", "faster"], "p_slower": [0.015, 0.5, 1.0], "p_faster": [1.0, 0.5, 0.0]}
+    )
     assert e5_role(h) == "inconclusive"
     assert e5_role(h.assign(p_slower=[0.001, 0.5, 1.0])) == "contradicts"
     assert e5_role(h.assign(verdict=["equivalent", "equivalent", "faster"], p_slower=[0.3, 0.5, 1.0])) == "supports"
@@ -143,8 +150,13 @@ def test_e3_shows_the_mode_that_decided_the_cell(make_store):
     times[("tensorflow", "tf.function+xla")] = 0.0039  # ... and xla lowest of all, but only just: both decide
     report = report_of(make_store, times)
     v = by_id(report)["E3"]
-    pairs = pd.concat([report.cross_framework(EXP, ("tensorflow", m), [("torch", "torch.compile")])
-                       for m in ("tf.function", "tf.function+xla")], ignore_index=True)
+    pairs = pd.concat(
+        [
+            report.cross_framework(EXP, ("tensorflow", m), [("torch", "torch.compile")])
+            for m in ("tf.function", "tf.function+xla")
+        ],
+        ignore_index=True,
+    )
     assert not v.cells.empty and (v.cells["role"] == "supports").any()
     for _, row in v.cells.iterrows():
         mine = pairs[(pairs["workload"] == row["workload"]) & (pairs["phase"] == row["phase"])]

@@ -6,9 +6,14 @@ from fwbench.report.results import Report, fmt_s
 from synthetic.eager_vs_graph import evg_runs
 
 # JAX compiled is clearly fastest; torch.compile within 1% of it (equivalent); TensorFlow 3x slower.
-TIMES = {("torch", "eager"): 0.010, ("torch", "torch.compile"): 0.00202,
-         ("tensorflow", "eager"): 0.013, ("tensorflow", "tf.function"): 0.006,
-         ("jax", "eager"): 0.030, ("jax", "jax.jit"): 0.002}
+TIMES = {
+    ("torch", "eager"): 0.010,
+    ("torch", "torch.compile"): 0.00202,
+    ("tensorflow", "eager"): 0.013,
+    ("tensorflow", "tf.function"): 0.006,
+    ("jax", "eager"): 0.030,
+    ("jax", "jax.jit"): 0.002,
+}
 
 
 def report_of(make_store, times, **kwargs):
@@ -21,27 +26,39 @@ def test_the_fastest_is_marked_and_ties_are_ties(make_store):
     assert train.loc["jax", "standing"] == "fastest" and train.loc["jax", "best_variant"] == "jax.jit"
     assert train.loc["torch", "standing"] == "equivalent"
     assert train.loc["tensorflow", "standing"] == "slower" and 2.5 < train.loc["tensorflow", "times_fastest"] < 3.5
-    assert train.loc["tensorflow", "eager_variant"] == "eager" and train.loc["tensorflow", "compiled_variant"] == "tf.function"
+    assert (
+        train.loc["tensorflow", "eager_variant"] == "eager"
+        and train.loc["tensorflow", "compiled_variant"] == "tf.function"
+    )
 
 
 def test_an_eager_mode_faster_than_every_compiled_one_is_the_fastest(make_store):
     # torch eager at 1 ms beats torch.compile (2 ms) and jax.jit (1.9 ms): a small model at batch 1, where the
     # compiled call's guards and launch cost more than they save (measured so on the 2-vCPU VM, mlp inference).
-    times = {("torch", "eager"): 0.0010, ("torch", "torch.compile"): 0.0020, ("jax", "eager"): 0.0050,
-             ("jax", "jax.jit"): 0.0019}
+    times = {
+        ("torch", "eager"): 0.0010,
+        ("torch", "torch.compile"): 0.0020,
+        ("jax", "eager"): 0.0050,
+        ("jax", "jax.jit"): 0.0019,
+    }
     table = fastest(report_of(make_store, times, processes=6, within=0.01))
     train = table[table["phase"] == "train"].set_index("framework")
     assert train.loc["torch", "standing"] == "fastest" and train.loc["torch", "best_variant"] == "eager"
     assert train.loc["jax", "standing"] == "slower" and 1.7 < train.loc["jax", "times_fastest"] < 2.1
     shown = fastest_display(table)[("testbox", "cpu")]
     torch_row = shown[(shown["framework"] == "PyTorch") & (shown["phase"] == "train")].iloc[0]
-    assert torch_row["against the fastest"] == "★ fastest" and torch_row["best compiled: time per step [95% CI]"]\
-        .startswith("torch.compile: ")
+    assert torch_row["against the fastest"] == "★ fastest" and torch_row[
+        "best compiled: time per step [95% CI]"
+    ].startswith("torch.compile: ")
 
 
 def test_noise_between_processes_makes_a_gap_not_separable(make_store):
-    times = {("torch", "eager"): 0.010, ("torch", "torch.compile"): 0.0022, ("jax", "eager"): 0.03,
-             ("jax", "jax.jit"): 0.002}
+    times = {
+        ("torch", "eager"): 0.010,
+        ("torch", "torch.compile"): 0.0022,
+        ("jax", "eager"): 0.03,
+        ("jax", "jax.jit"): 0.002,
+    }
     table = fastest(report_of(make_store, times, processes=2, between=0.2))
     assert set(table[table["phase"] == "train"]["standing"]) == {"fastest", "inconclusive"}
 
@@ -57,8 +74,10 @@ def test_findings_name_the_winner_with_its_number_and_link_to_the_table(make_sto
     assert f"(95% CI {fmt_s(jax['best_ci_low_s'])} – {fmt_s(jax['best_ci_high_s'])}; PyTorch" in first.text
     tf = table[(table["phase"] == "train") & (table["framework"] == "tensorflow")].iloc[0]
     assert tf["times_fastest_ci_low"] < tf["times_fastest"] < tf["times_fastest_ci_high"]
-    assert (f"{tf['times_fastest']:.1f}x ahead of TensorFlow tf.function (95% CI {tf['times_fastest_ci_low']:.2f}x – "
-            f"{tf['times_fastest_ci_high']:.2f}x)") in first.text
+    assert (
+        f"{tf['times_fastest']:.1f}x ahead of TensorFlow tf.function (95% CI {tf['times_fastest_ci_low']:.2f}x – "
+        f"{tf['times_fastest_ci_high']:.2f}x)"
+    ) in first.text
     assert "PyTorch torch.compile equivalent (within ±5%)" in first.text
     shown = fastest_display(table)
     assert list(shown) == [("testbox", "cpu")]
@@ -68,8 +87,11 @@ def test_findings_name_the_winner_with_its_number_and_link_to_the_table(make_sto
 def test_a_store_without_timings_gives_no_table_and_no_finding(make_store):
     from conftest import job
 
-    report = Report(make_store([("r1", [job("r1", "torch", "eager", "eager", None, status="failed",
-                                            error={"type": "E", "message": "m"})])]).load()[0])
+    report = Report(
+        make_store(
+            [("r1", [job("r1", "torch", "eager", "eager", None, status="failed", error={"type": "E", "message": "m"})])]
+        ).load()[0]
+    )
     assert fastest(report).empty and fastest_display(fastest(report)) == {} and findings(report) == []
 
 
@@ -83,8 +105,10 @@ def test_where_compiling_did_not_pay_is_named_with_its_interval(make_store):
     paid = [f for f in findings(report) if f.target == "tab-compile-cost"][0]
     decided = cmp[(cmp["phase"] == "train") & cmp["verdict"].isin(["faster", "slower", "equivalent"])]
     assert f"**Compiling paid off** in {len(decided) - 1} of {len(decided)} decided" in paid.text
-    assert (f"it did not in PyTorch torch.compile on mlp (testbox: {slower['speedup']:.2f}x, 95% CI "
-            f"{slower['speedup_ci_low']:.2f}x – {slower['speedup_ci_high']:.2f}x, slower)") in paid.text
+    assert (
+        f"it did not in PyTorch torch.compile on mlp (testbox: {slower['speedup']:.2f}x, 95% CI "
+        f"{slower['speedup_ci_low']:.2f}x – {slower['speedup_ci_high']:.2f}x, slower)"
+    ) in paid.text
 
 
 def test_cells_of_two_processes_are_too_thin_to_headline_or_pick(make_store):

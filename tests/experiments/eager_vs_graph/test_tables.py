@@ -9,18 +9,37 @@ def _timed(job: dict, threads: int = 2, busy: int = 2, parallel: float = 1.1, op
     job["settings"] = {"threads": threads, "compile_cache": "cold" if job["process"] == 0 else "warm"}
     job["framework_settings"] = {"intra_op_threads": threads, "inter_op_threads": 1, "matmul_precision": "highest"}
     job["process_info"] = {"train_threads": {"threads_busy": busy, "cpu_parallelism": parallel}}
-    job["timed"] = {"eager": {"compiled scope": "nothing: op by op", "update": "SGD", "rnn loop": "Python loop",
-                              "ops per train step": ops, "ops per inference step": 8, "inference shapes": "eager: no graph"},
-                    "torch.compile": {"compiled scope": "whole train step", "update": "in the graph",
-                                      "rnn loop": "unrolled", "buffer donation": "in place",
-                                      "inference shapes": "one graph per batch size"}}
+    job["timed"] = {
+        "eager": {
+            "compiled scope": "nothing: op by op",
+            "update": "SGD",
+            "rnn loop": "Python loop",
+            "ops per train step": ops,
+            "ops per inference step": 8,
+            "inference shapes": "eager: no graph",
+        },
+        "torch.compile": {
+            "compiled scope": "whole train step",
+            "update": "in the graph",
+            "rnn loop": "unrolled",
+            "buffer donation": "in place",
+            "inference shapes": "one graph per batch size",
+        },
+    }
     return job
 
 
 def test_one_row_per_variant_with_counts_threads_and_cache_states(make_store):
-    jobs = [_timed(evg_job("r1", "torch", {"eager": 0.01, "torch.compile": 0.008}, process=p, workload=w),
-                   busy=1 + p, parallel=0.9 + 0.1 * p, ops=55 if w == "mlp" else 1624)
-            for p in range(2) for w in ("mlp", "rnn")]
+    jobs = [
+        _timed(
+            evg_job("r1", "torch", {"eager": 0.01, "torch.compile": 0.008}, process=p, workload=w),
+            busy=1 + p,
+            parallel=0.9 + 0.1 * p,
+            ops=55 if w == "mlp" else 1624,
+        )
+        for p in range(2)
+        for w in ("mlp", "rnn")
+    ]
     store = make_store([("r1", jobs)])
     table = what_is_timed.what_is_timed(Report.load(store.root))
     assert list(table["variant"]) == ["eager", "torch.compile"]
@@ -45,8 +64,12 @@ def test_jobs_that_recorded_nothing_leave_the_table_empty(make_store):
 from fwbench.experiments.eager_vs_graph import tables, views  # noqa: E402
 from synthetic.eager_vs_graph import evg_runs  # noqa: E402
 
-TIMES = {("torch", "eager"): 0.010, ("torch", "torch.compile"): 0.004,  # 2.5x
-         ("jax", "eager"): 0.020, ("jax", "jax.jit"): 0.002}            # 10x
+TIMES = {
+    ("torch", "eager"): 0.010,
+    ("torch", "torch.compile"): 0.004,  # 2.5x
+    ("jax", "eager"): 0.020,
+    ("jax", "jax.jit"): 0.002,
+}  # 10x
 
 
 def _report(make_store):
@@ -68,7 +91,7 @@ def test_what_this_means_names_the_largest_and_smallest_gain_from_the_comparison
 def test_step_time_and_compile_cost_tables_cover_every_cell(make_store):
     report = _report(make_store)
     timed = tables.timed_cells(report.cell_table("eager_vs_graph"))
-    (workload, steps), = tables.step_times(timed).items()
+    ((workload, steps),) = tables.step_times(timed).items()
     assert workload == "mlp" and len(steps) == len(timed)
     assert {"step (geometric mean of process medians)", "95% CI", "spread", "noisy"} <= set(steps.columns)
     assert "peak device memory (MiB)" not in steps  # a CPU-only store has nothing to show there
@@ -95,8 +118,11 @@ def test_each_device_gets_its_own_ceiling_and_a_device_without_one_is_named(make
     cpu[1]["calibration"] = {"matmul_n": 1024, "peak_gflops": 120.0}
     gpu = evg_job("r1", "jax", {"eager": 0.001})
     gpu["device"] = "cuda"
-    gpu["calibration"] = {"matmul_n": 1024, "peak_gflops": 90.0,
-                          "device": {"device": "cuda", "framework": "jax", "matmul_n": 4096, "peak_gflops": 50000.0}}
+    gpu["calibration"] = {
+        "matmul_n": 1024,
+        "peak_gflops": 90.0,
+        "device": {"device": "cuda", "framework": "jax", "matmul_n": 4096, "peak_gflops": 50000.0},
+    }
     store = make_store([("r1", cpu + [gpu])])
     report = Report.load(store.root)
     peaks = tables.machine_peaks(report)
@@ -116,8 +142,13 @@ def test_contention_cells_meet_their_quiet_twins(make_store):
     from synthetic.eager_vs_graph import evg_runs
 
     quiet = evg_runs("r1", {("torch", "eager"): 0.010, ("jax", "eager"): 0.010}, within=0.01)
-    busy = evg_runs("r1", {("torch", "eager"): 0.040, ("jax", "eager"): 0.011}, within=0.01, seed=3,
-                    params={"batch_size": 32, "infer_batch_sizes": [32], "contention": 1})
+    busy = evg_runs(
+        "r1",
+        {("torch", "eager"): 0.040, ("jax", "eager"): 0.011},
+        within=0.01,
+        seed=3,
+        params={"batch_size": 32, "infer_batch_sizes": [32], "contention": 1},
+    )
     for doc in busy:  # a job of the contention block: its own job ids
         doc["job_id"] += "-busy"
     report = Report(make_store([("r1", quiet + busy)]).load()[0])
@@ -129,25 +160,32 @@ def test_contention_cells_meet_their_quiet_twins(make_store):
     assert "PyTorch eager" in text and "slowed most" in text
     # Quiet cells keep their digest: contention 0 is no part of a cell's identity.
     from fwbench.experiments import params_digest
+
     assert params_digest(quiet[0]) == params_digest({**quiet[0], "params": {**quiet[0]["params"], "contention": 0}})
     assert t.contention_text(table.iloc[0:0]) == ""
 
 
 def test_each_sequential_cell_says_how_many_processes_it_got_and_why_it_stopped(make_store):
     def cell(framework, times, processes):
-        docs = [evg_job("r1", framework, times, process=p, between=0.05, within=0.05, steps=20, seed=3)
-                for p in range(processes)]
+        docs = [
+            evg_job("r1", framework, times, process=p, between=0.05, within=0.05, steps=20, seed=3)
+            for p in range(processes)
+        ]
         for d in docs:
             d.update(cell_id=f"eager_vs_graph-{framework}-cell", design={"start": 3, "cap": 5})
         return docs
 
     # jax.jit 40x: decided at the first look; torch.compile 1.06x on the margin's edge: taken to the cap.
-    docs = cell("jax", {"eager": 0.02, "jax.jit": 0.0005}, 3) + cell("torch", {"eager": 0.0106, "torch.compile": 0.01}, 5)
+    docs = cell("jax", {"eager": 0.02, "jax.jit": 0.0005}, 3) + cell(
+        "torch", {"eager": 0.0106, "torch.compile": 0.01}, 5
+    )
     table = what_is_timed.sequential_cells(Report(make_store([("r1", docs)]).load()[0])).set_index("framework")
     assert table.loc["JAX", "processes"] == "3 (from 3, at most 5)" and table.loc["JAX", "early"]
     assert table.loc["JAX", "stopped because"].startswith("every comparison decided")
     assert table.loc["PyTorch", "processes"] == "5 (from 3, at most 5)" and not table.loc["PyTorch", "early"]
-    assert "could not be decided by the cap" in table.loc["PyTorch", "stopped because"] \
+    assert (
+        "could not be decided by the cap" in table.loc["PyTorch", "stopped because"]
         or "cap reached" in table.loc["PyTorch", "stopped because"]
+    )
     fixed = evg_job("r2", "jax", {"eager": 0.02, "jax.jit": 0.0005})  # a fixed design stores no "design"
     assert what_is_timed.sequential_cells(Report([make_store([("r2", [fixed])]).load()[0][-1]])).empty

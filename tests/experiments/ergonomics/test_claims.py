@@ -44,11 +44,14 @@ def test_within_the_margin_in_one_count_is_mixed(ergo_report):
     assert verdict(ergo_report, {**ALL, "keras": (52, 700)}).verdict == "mixed"
 
 
-@pytest.mark.parametrize("changes", [
-    {"keras": {"checks_pass": False}},
-    {"gradienttape": {"status": "failed"}},
-    {"flax": {"train": (2.5, 2.6)}},  # reached another loss: not the same task
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"keras": {"checks_pass": False}},
+        {"gradienttape": {"status": "failed"}},
+        {"flax": {"train": (2.5, 2.6)}},  # reached another loss: not the same task
+    ],
+)
 def test_a_program_that_failed_or_computed_something_else_makes_it_inconclusive(ergo_report, changes):
     v = verdict(ergo_report, ALL, **changes)
     assert v.verdict == "inconclusive", v.evidence
@@ -67,5 +70,7 @@ def test_the_verdict_is_shown_at_the_neighbouring_margins_too(ergo_report):
     # Keras 8% longer than PyTorch in lines: within a 10% margin (mixed), beyond a 5% one (supported).
     v = verdict(ergo_report, {**ALL, "keras": (54, 700)})
     assert v.verdict == "mixed" and "Why 10%" in v.rule
-    assert "Sensitivity to the threshold (PyTorch shorter by more than): 5%: **supported**; 10%: **mixed** (the rule's)" \
+    assert (
+        "Sensitivity to the threshold (PyTorch shorter by more than): 5%: **supported**; 10%: **mixed** (the rule's)"
         in v.evidence
+    )

@@ -1,6 +1,5 @@
 """The ergonomics tables, findings and chart on synthetic jobs (never on measured values)."""
 
-
 from fwbench.experiments.ergonomics import findings, plots, tables
 
 SIZES = {"pytorch": (50, 500), "keras": (30, 300), "gradienttape": (80, 800), "flax": (90, 900)}
@@ -22,7 +21,9 @@ def test_loss_agreement_finds_a_program_that_reached_another_loss(ergo_report):
     assert same["agree"].all() and len(same) == 4  # train and test, two epochs
     off = tables.loss_agreement(tables.programs(report_of(ergo_report, keras=(2.5, 2.4))))
     assert not off.set_index(["loss", "epoch"]).loc[("train loss", 2), "agree"]
-    assert "not** reach the same losses" in tables.agreement_line(tables.programs(report_of(ergo_report, keras=(2.5, 2.4))))
+    assert "not** reach the same losses" in tables.agreement_line(
+        tables.programs(report_of(ergo_report, keras=(2.5, 2.4)))
+    )
 
 
 def test_ratios_what_this_means_and_the_finding(ergo_report):

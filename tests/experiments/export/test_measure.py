@@ -7,8 +7,9 @@ from fwbench.experiments.export import measure as export
 from fwbench.frameworks import get_adapter
 from fwbench.measure.forkserver import ForkServer
 
-TINY = dict(workloads=("mlp",), warmup=1, repeats=5, min_repeats=3, max_time_s=0.05, latency_batches=(1,),
-            latency_processes=2)
+TINY = dict(
+    workloads=("mlp",), warmup=1, repeats=5, min_repeats=3, max_time_s=0.05, latency_batches=(1,), latency_processes=2
+)
 
 
 def records_of(recs, metric):
@@ -17,8 +18,16 @@ def records_of(recs, metric):
 
 def test_torch_export_round_trip_is_recorded_with_parity_and_latency(tmp_path):
     params = export.Params(**TINY)
-    attempt, recs, samples = export.export_one(get_adapter("torch"), "torch.export", "torch_export", "mlp", params,
-                                               threads=1, artifacts=tmp_path / "art", scratch=tmp_path / "scr")
+    attempt, recs, samples = export.export_one(
+        get_adapter("torch"),
+        "torch.export",
+        "torch_export",
+        "mlp",
+        params,
+        threads=1,
+        artifacts=tmp_path / "art",
+        scratch=tmp_path / "scr",
+    )
     assert attempt["outcome"] == "matches" and attempt["error"] is None
     assert attempt["steps"] == ["torch.export.export", "torch.export.save"]
     assert (tmp_path / "art" / "mlp" / "model.pt2").is_file()
@@ -38,26 +47,48 @@ def test_torch_export_round_trip_is_recorded_with_parity_and_latency(tmp_path):
 
 
 def test_a_path_that_cannot_export_is_a_failing_attempt_with_its_error(tmp_path):
-    attempt, recs, _ = export.export_one(get_adapter("torch"), "torchscript-script", "torchscript", "mlp",
-                                         export.Params(**TINY), threads=1, artifacts=tmp_path / "a",
-                                         scratch=tmp_path / "s")
+    attempt, recs, _ = export.export_one(
+        get_adapter("torch"),
+        "torchscript-script",
+        "torchscript",
+        "mlp",
+        export.Params(**TINY),
+        threads=1,
+        artifacts=tmp_path / "a",
+        scratch=tmp_path / "s",
+    )
     assert attempt["outcome"] == "fails" and attempt["stage"] == "export"
     assert attempt["error"]["type"] and attempt["error"]["message"] and "Traceback" in attempt["error"]["traceback"]
-    assert recs == [{"workload": "mlp", "phase": "infer", "batch_size": 8, "metric": "export_ok", "value": 0.0,
-                     "unit": "bool"}]
+    assert recs == [
+        {"workload": "mlp", "phase": "infer", "batch_size": 8, "metric": "export_ok", "value": 0.0, "unit": "bool"}
+    ]
 
 
 def test_a_corrupt_artifact_is_a_load_failure_not_a_crash(tmp_path):
     bad = tmp_path / "model.onnx"
     bad.write_bytes(b"this is not an onnx file")
-    result, outputs = export.run_artifact("onnxruntime", bad, {1: np.zeros((1, 784), np.float32)},
-                                       export.Params(**TINY), threads=1, workdir=tmp_path / "w", train=False)
+    result, outputs = export.run_artifact(
+        "onnxruntime",
+        bad,
+        {1: np.zeros((1, 784), np.float32)},
+        export.Params(**TINY),
+        threads=1,
+        workdir=tmp_path / "w",
+        train=False,
+    )
     assert result["stage"] == "load" and result["error"]["type"] and outputs == {}
 
 
 def test_unknown_runtime_in_the_child_is_a_load_error(tmp_path):
-    result, _ = export.run_artifact("no-such-runtime", tmp_path / "x", {1: np.zeros((1, 2), np.float32)},
-                                 export.Params(**TINY), threads=1, workdir=tmp_path / "w", train=False)
+    result, _ = export.run_artifact(
+        "no-such-runtime",
+        tmp_path / "x",
+        {1: np.zeros((1, 2), np.float32)},
+        export.Params(**TINY),
+        threads=1,
+        workdir=tmp_path / "w",
+        train=False,
+    )
     assert result["error"]["type"] == "KeyError" and "no-such-runtime" in result["error"]["message"]
 
 
@@ -66,12 +97,15 @@ def test_unknown_path_raises_naming_the_known_ones():
         export.export_all("torch", "onnx", export.Params(**TINY), threads=1)
 
 
-@pytest.mark.parametrize("bad, match", [
-    ({"workloads": ("nope",)}, "unknown workloads"),
-    ({"latency_batches": (0,)}, "positive integers"),
-    ({"export_batch": 0}, "positive integer"),
-    ({"atol": -1.0}, "non-negative"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ({"workloads": ("nope",)}, "unknown workloads"),
+        ({"latency_batches": (0,)}, "positive integers"),
+        ({"export_batch": 0}, "positive integer"),
+        ({"atol": -1.0}, "non-negative"),
+    ],
+)
 def test_bad_params_are_rejected(bad, match):
     with pytest.raises(ValueError, match=match):
         export.Params(**bad)
@@ -79,13 +113,18 @@ def test_bad_params_are_rejected(bad, match):
 
 #: What must be equal between a forked and a fresh load of the same artifact.
 def outcome_of(attempt):
-    return {"outcome": attempt["outcome"], "stage": attempt["stage"],
-            "error": (attempt["error"] or {}).get("type"), "train_error": attempt.get("train_error"),
-            "batches": {b: (e["ran"], e.get("passed")) for b, e in attempt["batches"].items()}}
+    return {
+        "outcome": attempt["outcome"],
+        "stage": attempt["stage"],
+        "error": (attempt["error"] or {}).get("type"),
+        "train_error": attempt.get("train_error"),
+        "batches": {b: (e["ran"], e.get("passed")) for b, e in attempt["batches"].items()},
+    }
 
 
-@pytest.mark.parametrize("framework, path", [("torch", "torch.export"), ("tensorflow", "savedmodel"),
-                                             ("jax", "jax-export")])
+@pytest.mark.parametrize(
+    "framework, path", [("torch", "torch.export"), ("tensorflow", "savedmodel"), ("jax", "jax-export")]
+)
 def test_artifacts_forked_from_one_import_end_as_in_fresh_interpreters(framework, path, tmp_path, monkeypatch):
     """The isolation check of issue 19 for every framework: same outcomes, one import timed per path."""
     runs = {}
@@ -95,8 +134,9 @@ def test_artifacts_forked_from_one_import_end_as_in_fresh_interpreters(framework
         monkeypatch.chdir(tmp_path / processes)
         # mlp twice: two artifacts through one server, at the cost of the cheapest workload. One latency process
         # each: with "fresh" every one is an interpreter importing the runtime (TensorFlow: 4-5 s here).
-        params = export.Params(**{**TINY, "workloads": ("mlp", "mlp"), "latency_processes": 1},
-                               artifact_processes=processes)
+        params = export.Params(
+            **{**TINY, "workloads": ("mlp", "mlp"), "latency_processes": 1}, artifact_processes=processes
+        )
         runs[processes] = export.export_all(framework, path, params, threads=1)
     fork, fresh = runs["fork"], runs["fresh"]
     assert [a["process"] for a in fork["attempts"]] == ["fork", "fork"]
@@ -115,20 +155,46 @@ def test_a_server_that_is_gone_hands_the_artifact_to_a_fresh_interpreter(tmp_pat
     bad = tmp_path / "model.onnx"
     bad.write_bytes(b"this is not an onnx file")
     with ForkServer("fwbench.experiments.export.child", ["--runtime", "onnxruntime", "--threads", "1"]) as server:
-        forked, _ = export.run_artifact("onnxruntime", bad, {1: np.zeros((1, 784), np.float32)}, export.Params(**TINY),
-                                        threads=1, workdir=tmp_path / "w1", train=False, server=server)
+        forked, _ = export.run_artifact(
+            "onnxruntime",
+            bad,
+            {1: np.zeros((1, 784), np.float32)},
+            export.Params(**TINY),
+            threads=1,
+            workdir=tmp_path / "w1",
+            train=False,
+            server=server,
+        )
         server.kill()
-        fresh, _ = export.run_artifact("onnxruntime", bad, {1: np.zeros((1, 784), np.float32)}, export.Params(**TINY),
-                                       threads=1, workdir=tmp_path / "w2", train=False, server=server)
+        fresh, _ = export.run_artifact(
+            "onnxruntime",
+            bad,
+            {1: np.zeros((1, 784), np.float32)},
+            export.Params(**TINY),
+            threads=1,
+            workdir=tmp_path / "w2",
+            train=False,
+            server=server,
+        )
     assert forked["process"] == "fork" and fresh["process"] == "fresh"
     assert forked["stage"] == fresh["stage"] == "load" and forked["error"]["type"] == fresh["error"]["type"]
 
 
 def test_a_runtime_the_server_cannot_import_is_every_artifacts_load_error(tmp_path):
     with ForkServer("fwbench.experiments.export.child", ["--runtime", "no-such-runtime", "--threads", "1"]) as server:
-        results = [export.run_artifact("no-such-runtime", tmp_path / "x", {1: np.zeros((1, 2), np.float32)},
-                                       export.Params(**TINY), threads=1, workdir=tmp_path / f"w{i}", train=False,
-                                       server=server)[0] for i in range(2)]
+        results = [
+            export.run_artifact(
+                "no-such-runtime",
+                tmp_path / "x",
+                {1: np.zeros((1, 2), np.float32)},
+                export.Params(**TINY),
+                threads=1,
+                workdir=tmp_path / f"w{i}",
+                train=False,
+                server=server,
+            )[0]
+            for i in range(2)
+        ]
     for result in results:
         assert result["process"] == "fork" and result["stage"] == "load"
         assert result["error"]["type"] == "KeyError" and "no-such-runtime" in result["error"]["message"]

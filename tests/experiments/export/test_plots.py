@@ -32,8 +32,9 @@ def test_latency_chart_draws_a_bar_without_whiskers_for_a_one_process_latency(ma
     from fwbench.report.results import Report
     from synthetic.export import export_attempt, export_job
 
-    job = export_job("r1", "torch", "onnx-dynamo", [export_attempt("mlp", "onnx-dynamo", "matches")],
-                     process_spread=(1.0,))
+    job = export_job(
+        "r1", "torch", "onnx-dynamo", [export_attempt("mlp", "onnx-dynamo", "matches")], process_spread=(1.0,)
+    )
     att = tables.attempts(Report(make_store([("r1", [job])]).load()[0]))
     assert att["latency_b1_ci_low_s"].isna().all()
     fig = plots.export_latency_chart(att)

@@ -27,8 +27,9 @@ def test_attempts_one_row_per_workload_with_outcomes_and_errors(make_store):
 
 def test_a_failed_job_is_a_failing_row_per_intended_workload(make_store):
     doc = path_job("jax", "jax-export", ["matches", "matches"])
-    doc.update(status="failed", records=[], attempts=[], error={"type": "Timeout", "message": "timed out",
-                                                                "traceback": ""})
+    doc.update(
+        status="failed", records=[], attempts=[], error={"type": "Timeout", "message": "timed out", "traceback": ""}
+    )
     df = export_report.attempts(report_of(make_store, [doc]))
     assert sorted(df["workload"]) == ["cnn", "mlp"] and set(df["outcome"]) == {"fails"}
 
@@ -41,8 +42,13 @@ def test_tidy_rows_carry_the_path_as_variant_and_each_workload(make_store):
 
 
 def test_the_chapters_sentences_count_what_the_attempts_say(make_store):
-    r = report_of(make_store, [path_job("torch", "onnx-dynamo", ["matches", "fails"]),
-                               path_job("tensorflow", "tflite", ["matches", "matches"], runtime="litert")])
+    r = report_of(
+        make_store,
+        [
+            path_job("torch", "onnx-dynamo", ["matches", "fails"]),
+            path_job("tensorflow", "tflite", ["matches", "matches"], runtime="litert"),
+        ],
+    )
     att = export_report.attempts(r)
     text = export_report.what_this_means(att)
     assert "3 of 4 (path, workload) pairs work and match, 0 work but differ, 1 fail." in text
@@ -55,10 +61,17 @@ def test_the_chapters_sentences_count_what_the_attempts_say(make_store):
 def test_every_counted_path_is_listed_with_its_steps_a_failed_one_too(make_store):
     """Issue 18: the chapter said "18 export paths" and listed 16 (jobs that failed before a step had none)."""
     failed = path_job("jax", "jax-export", ["matches", "matches"])
-    failed.update(status="failed", records=[], attempts=[], error={"type": "Timeout", "message": "timed out",
-                                                                   "traceback": ""})
-    r = report_of(make_store, [path_job("torch", "onnx-dynamo", ["matches", "fails"]), failed,
-                               path_job("tensorflow", "tflite", ["matches", "matches"], runtime="litert")])
+    failed.update(
+        status="failed", records=[], attempts=[], error={"type": "Timeout", "message": "timed out", "traceback": ""}
+    )
+    r = report_of(
+        make_store,
+        [
+            path_job("torch", "onnx-dynamo", ["matches", "fails"]),
+            failed,
+            path_job("tensorflow", "tflite", ["matches", "matches"], runtime="litert"),
+        ],
+    )
     text = export_report.what_was_measured(export_report.attempts(r))
     listed = [line for line in text.splitlines() if line.startswith("- **")]
     assert text.startswith(f"{len(listed)} export paths") and len(listed) == 3
@@ -71,8 +84,12 @@ def test_latency_is_estimated_over_processes_and_one_process_gives_no_interval(m
     from fwbench.measure import stats
 
     spread = (0.9, 1.0, 1.2)
-    many = export_report.attempts(report_of(make_store, [path_job("torch", "onnx-dynamo", ["matches", "matches"],
-                                                                  latency_b1=2e-3, process_spread=spread)]))
+    many = export_report.attempts(
+        report_of(
+            make_store,
+            [path_job("torch", "onnx-dynamo", ["matches", "matches"], latency_b1=2e-3, process_spread=spread)],
+        )
+    )
     row = many.iloc[0]
     est, lo, hi = stats.cell_estimate({i: [2e-3 * f] for i, f in enumerate(spread)})
     assert row["latency_processes"] == 3
@@ -80,18 +97,28 @@ def test_latency_is_estimated_over_processes_and_one_process_gives_no_interval(m
     assert math.isclose(row["latency_b1_ci_high_s"], hi)
     # The interval is over processes, far wider than any one process's (steps only) interval.
     assert lo < 2e-3 * 0.9 * 0.99 and hi > 2e-3 * 1.2 * 1.01
-    one = export_report.attempts(report_of(make_store, [path_job("torch", "onnx-dynamo", ["matches", "matches"],
-                                                                 latency_b1=2e-3, process_spread=(1.0,))]))
+    one = export_report.attempts(
+        report_of(
+            make_store,
+            [path_job("torch", "onnx-dynamo", ["matches", "matches"], latency_b1=2e-3, process_spread=(1.0,))],
+        )
+    )
     assert one.iloc[0]["latency_processes"] == 1 and math.isclose(one.iloc[0]["latency_b1_s"], 2e-3)
     assert one[["latency_b1_ci_low_s", "latency_b1_ci_high_s"]].isna().all().all()
     assert "one process: no interval" in export_report.what_this_means(one)
 
 
 def test_the_fastest_path_names_those_its_interval_cannot_separate_from_it(make_store):
-    att = export_report.attempts(report_of(make_store, [
-        path_job("torch", "onnx-dynamo", ["matches", "matches"], latency_b1=1.00e-3),
-        path_job("torch", "torch.export", ["matches", "matches"], runtime="torch_export", latency_b1=1.01e-3),
-        path_job("tensorflow", "tflite", ["matches", "matches"], runtime="litert", latency_b1=5e-3)]))
+    att = export_report.attempts(
+        report_of(
+            make_store,
+            [
+                path_job("torch", "onnx-dynamo", ["matches", "matches"], latency_b1=1.00e-3),
+                path_job("torch", "torch.export", ["matches", "matches"], runtime="torch_export", latency_b1=1.01e-3),
+                path_job("tensorflow", "tflite", ["matches", "matches"], runtime="litert", latency_b1=5e-3),
+            ],
+        )
+    )
     text = export_report.what_this_means(att)
     assert f"fastest torch {md('onnx-dynamo')} (1.00 ms, 95% CI" in text and "over 3 processes" in text
     assert "Not separable from the fastest by the 95% intervals over processes: torch torch.export." in text
@@ -101,16 +128,23 @@ def test_the_fastest_path_names_those_its_interval_cannot_separate_from_it(make_
 def test_the_export_finding_counts_what_the_portability_matrix_shows(make_store):
     from fwbench.experiments.export.findings import findings
 
-    r = report_of(make_store, [path_job("torch", "onnx-dynamo", ["matches", "matches"]),
-                               path_job("torch", "torchscript-trace", ["matches", "fails"], runtime="torchscript"),
-                               path_job("jax", "jax-export", ["differs", "matches"], runtime="jax-export")])
+    r = report_of(
+        make_store,
+        [
+            path_job("torch", "onnx-dynamo", ["matches", "matches"]),
+            path_job("torch", "torchscript-trace", ["matches", "fails"], runtime="torchscript"),
+            path_job("jax", "jax-export", ["differs", "matches"], runtime="jax-export"),
+        ],
+    )
     (finding,) = findings(r)
     df = export_report.attempts(r)
     assert len(df) == 6 and export_report.counts(df)[["matches", "differs", "fails"]].sum().tolist() == [4, 1, 1]
     assert finding.target == "fig-portability"
-    assert finding.text == ("**Export paths that work on testbox**: JAX 0 of 1, PyTorch 1 of 2 paths ran and matched "
-                            "their source model on every workload (cnn, mlp); of 6 (path, workload) pairs 4 match, "
-                            "1 run but differ, 1 fail.")
+    assert finding.text == (
+        "**Export paths that work on testbox**: JAX 0 of 1, PyTorch 1 of 2 paths ran and matched "
+        "their source model on every workload (cnn, mlp); of 6 (path, workload) pairs 4 match, "
+        "1 run but differ, 1 fail."
+    )
 
 
 def test_a_framework_name_from_a_bundle_enters_the_export_finding_as_text(make_store):
@@ -125,8 +159,13 @@ def test_a_framework_name_from_a_bundle_enters_the_export_finding_as_text(make_s
 def test_the_mobile_pick_is_the_edge_path_that_works_on_every_workload(make_store):
     from fwbench.experiments.export.picks import picks
 
-    r = report_of(make_store, [path_job("tensorflow", "tflite", ["matches", "matches"], runtime="litert"),
-                               path_job("torch", "executorch", ["matches", "fails"], runtime="executorch")])
+    r = report_of(
+        make_store,
+        [
+            path_job("tensorflow", "tflite", ["matches", "matches"], runtime="litert"),
+            path_job("torch", "executorch", ["matches", "fails"], runtime="executorch"),
+        ],
+    )
     (pick,) = picks(r)
     assert pick.job == "Export to mobile" and pick.pick == "TensorFlow → tflite"
     assert "PyTorch → executorch: 1 of 2" in pick.how_sure and "TensorFlow → tflite: 2 of 2" in pick.how_sure
@@ -146,11 +185,17 @@ def test_matched_on_every_workload_means_at_every_batch_size_too(make_store):
 def test_a_failure_at_fwbenchs_own_model_code_is_the_harness_s_not_the_framework_s(make_store):
     """TorchScript's `script` compiles the model's Python source, which is fwbench's: stopping there is a harness
     limit, labelled so and left out of the verdicts."""
-    message = ('getattr\'s second argument must be a string literal:\n  File "<checkout>/fwbench/frameworks/torch.py", '
-               'line 63\n        return getattr(self, f"_{self.spec.family}")(x, training)\n'
-               '               ~~~~~~~ <--- HERE')
-    scripted = export_job("r1", "torch", "torchscript-script",
-                          [export_attempt(w, "torchscript-script", "fails", message=message) for w in WORKLOADS])
+    message = (
+        'getattr\'s second argument must be a string literal:\n  File "<checkout>/fwbench/frameworks/torch.py", '
+        'line 63\n        return getattr(self, f"_{self.spec.family}")(x, training)\n'
+        "               ~~~~~~~ <--- HERE"
+    )
+    scripted = export_job(
+        "r1",
+        "torch",
+        "torchscript-script",
+        [export_attempt(w, "torchscript-script", "fails", message=message) for w in WORKLOADS],
+    )
     r = report_of(make_store, [scripted, path_job("torch", "onnx-dynamo", ["matches", "matches"])])
     att = export_report.attempts(r)
     assert set(att[att["path"] == "torchscript-script"]["blame"]) == {export_report.HARNESS}

@@ -12,9 +12,11 @@ def times(framework: str, t: float, workers=(0, 2)) -> dict:
 
 
 def jobs(ip_job, tf: float, torch: float, grain: float, **kw) -> list[dict]:
-    return [ip_job("r1", "tensorflow", times("tensorflow", tf), seed=1, **kw),
-            ip_job("r1", "torch", times("torch", torch), seed=2, **kw),
-            ip_job("r1", "jax", times("jax", grain), seed=3, **kw)]
+    return [
+        ip_job("r1", "tensorflow", times("tensorflow", tf), seed=1, **kw),
+        ip_job("r1", "torch", times("torch", torch), seed=2, **kw),
+        ip_job("r1", "jax", times("jax", grain), seed=3, **kw),
+    ]
 
 
 def test_tf_data_clearly_faster_everywhere_supports_the_claim(pipeline_report, ip_job):
@@ -43,9 +45,11 @@ def test_noisy_pairs_of_processes_are_inconclusive_and_never_vote(pipeline_repor
 
 def test_a_failed_loader_or_a_failed_check_leaves_its_cells_inconclusive(pipeline_report, ip_job):
     failed = {("npy-shards", 0): "RuntimeError", ("npy-shards", 2): "RuntimeError"}
-    store = [ip_job("r1", "tensorflow", times("tensorflow", 0.5), seed=1),
-             ip_job("r1", "torch", times("torch", 1.0), seed=2, failed=failed),
-             ip_job("r1", "jax", times("jax", 1.0), seed=3, bad_labels="arrayrecord")]
+    store = [
+        ip_job("r1", "tensorflow", times("tensorflow", 0.5), seed=1),
+        ip_job("r1", "torch", times("torch", 1.0), seed=2, failed=failed),
+        ip_job("r1", "jax", times("jax", 1.0), seed=3, bad_labels="arrayrecord"),
+    ]
     v = verdict_for(P1, pipeline_report(store))
     cells = v.cells.set_index(["kind", "workers", "other"])
     assert cells.loc[("common", 0, "DataLoader"), "role"] == "inconclusive"

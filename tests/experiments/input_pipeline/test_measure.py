@@ -15,13 +15,21 @@ TINY = dict(samples=48, image_size=16, crop=12, classes=4, shards=2, batch_size=
 def test_every_loader_streams_both_its_formats_with_workers_and_the_same_data(tmp_path, framework):
     params = measure.Params(**TINY, workers=(1,), data_dir=str(tmp_path / "data"))
     result = measure.measure_all(framework, list(LOADERS[framework][1]), params, threads=2, scratch=tmp_path / "s")
-    assert [(a["format"], a["outcome"]) for a in result["pipelines"]] == \
-        [(f, "ok") for f in sorted(LOADERS[framework][1], key=[a["format"] for a in result["pipelines"]].index)]
+    assert [(a["format"], a["outcome"]) for a in result["pipelines"]] == [
+        (f, "ok") for f in sorted(LOADERS[framework][1], key=[a["format"] for a in result["pipelines"]].index)
+    ]
     assert all(c["passed"] for c in result["checks"]), result["checks"]
     assert {c["name"] for c in result["checks"]} == {"labels per epoch", "pixel statistics"}
     metrics = {r["metric"] for r in result["records"]}
-    assert {"samples_per_s", "first_batch_s", "loader_import_s", "tree_peak_rss_bytes", "cpu_s_per_1000_samples",
-            "labels_ok", "pixel_stats_ok"} <= metrics
+    assert {
+        "samples_per_s",
+        "first_batch_s",
+        "loader_import_s",
+        "tree_peak_rss_bytes",
+        "cpu_s_per_1000_samples",
+        "labels_ok",
+        "pixel_stats_ok",
+    } <= metrics
     for a in result["pipelines"]:
         assert len(a["epoch_s"]) == 2 and all(t > 0 for t in a["epoch_s"])
         # tf.data's worker is a thread of the one process. The other loaders' worker processes are seen only if
@@ -35,8 +43,17 @@ def test_every_loader_streams_both_its_formats_with_workers_and_the_same_data(tm
 def test_a_pipeline_that_fails_is_stored_with_its_error(tmp_path):
     params = measure.Params(**TINY, workers=(0,), data_dir=str(tmp_path / "data"))
     spec = params.spec()
-    wrong = Pipeline(spec=spec, fmt="tfrecord", data_root=str(tmp_path / "data"), batch=16, crop=12, epochs=2,
-                     workers=0, prefetch=2, seed=0)
+    wrong = Pipeline(
+        spec=spec,
+        fmt="tfrecord",
+        data_root=str(tmp_path / "data"),
+        batch=16,
+        crop=12,
+        epochs=2,
+        workers=0,
+        prefetch=2,
+        seed=0,
+    )
     attempt = measure.one("torch", wrong, params, threads=1, process=0, check=False, workdir=tmp_path / "w")
     assert attempt["outcome"] == "fails" and attempt["error"]["type"] in ("ValueError", "FileNotFoundError")
     assert measure.outcome(attempt, wrong, {}, 1e-5) == ([], [], [])
@@ -45,12 +62,23 @@ def test_a_pipeline_that_fails_is_stored_with_its_error(tmp_path):
 def test_labels_that_differ_fail_the_check_and_say_how():
     spec = DataSpec(samples=4, height=4, width=4, classes=2, shards=1, seed=0)
     p = Pipeline(spec=spec, fmt="npy-shards", data_root="", batch=2, crop=2, epochs=2, workers=0, prefetch=2, seed=0)
-    attempt = {"outcome": "ok", "format": "npy-shards", "workers": 0, "process": 0, "epoch_s": [0.3, 0.1, 0.1],
-               "first_batch_s": 0.1, "import_s": 1.0, "peak_tree_rss_bytes": 1, "label_counts": [[2, 2], [3, 1]],
-               "steady_cpu_s": 0.1, "steady_samples": 8,
-               "check": {"label_counts": [2, 2], "pixel_mean": 1.0, "pixel_std": 1.0}}
-    records, samples, checks = measure.outcome(attempt, p, {"label_counts": [2, 2], "pixel_mean": 1.0 + 1e-3,
-                                                            "pixel_std": 1.0}, 1e-5)
+    attempt = {
+        "outcome": "ok",
+        "format": "npy-shards",
+        "workers": 0,
+        "process": 0,
+        "epoch_s": [0.3, 0.1, 0.1],
+        "first_batch_s": 0.1,
+        "import_s": 1.0,
+        "peak_tree_rss_bytes": 1,
+        "label_counts": [[2, 2], [3, 1]],
+        "steady_cpu_s": 0.1,
+        "steady_samples": 8,
+        "check": {"label_counts": [2, 2], "pixel_mean": 1.0, "pixel_std": 1.0},
+    }
+    records, samples, checks = measure.outcome(
+        attempt, p, {"label_counts": [2, 2], "pixel_mean": 1.0 + 1e-3, "pixel_std": 1.0}, 1e-5
+    )
     by = {c["name"]: c for c in checks}
     assert not by["labels per epoch"]["passed"] and "[[2, 2], [3, 1]]" in by["labels per epoch"]["detail"]
     assert not by["pixel statistics"]["passed"] and by["pixel statistics"]["value"] == pytest.approx(1e-3, rel=1e-3)
@@ -63,13 +91,22 @@ def test_the_order_is_seeded_and_each_round_holds_every_pipeline():
     assert a == measure.plan(["npy-shards", "files"], (0, 1, 2), 3, seed=5, job_process=0)
     assert a != measure.plan(["npy-shards", "files"], (0, 1, 2), 3, seed=6, job_process=0)
     for r in range(3):
-        assert sorted((f, w) for rr, f, w in a if rr == r) == sorted((f, w) for f in ("npy-shards", "files")
-                                                                      for w in (0, 1, 2))
+        assert sorted((f, w) for rr, f, w in a if rr == r) == sorted(
+            (f, w) for f in ("npy-shards", "files") for w in (0, 1, 2)
+        )
 
 
-@pytest.mark.parametrize("bad, message", [({"workers": ()}, "workers"), ({"classes": 300}, "classes"),
-                                          ({"crop": 100}, "crop"), ({"epochs": 1}, "epochs"),
-                                          ({"page_cache": "hot"}, "page_cache"), ({"shards": 0}, "shards")])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"workers": ()}, "workers"),
+        ({"classes": 300}, "classes"),
+        ({"crop": 100}, "crop"),
+        ({"epochs": 1}, "epochs"),
+        ({"page_cache": "hot"}, "page_cache"),
+        ({"shards": 0}, "shards"),
+    ],
+)
 def test_parameters_are_checked(bad, message):
     with pytest.raises(ValueError, match=message):
         measure.Params(**bad)

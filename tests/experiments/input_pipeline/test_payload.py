@@ -14,13 +14,23 @@ GOOD = {"format": "npy-shards", "outcome": "ok", "workers": 2, "process": 0, "ep
 
 
 def test_good_attempts_pass():
-    check_pipelines([GOOD, {**GOOD, "outcome": "fails", "epoch_s": [], "error": {"type": "E", "message": "m"}}],
-                    "job.json", names)
+    check_pipelines(
+        [GOOD, {**GOOD, "outcome": "fails", "epoch_s": [], "error": {"type": "E", "message": "m"}}], "job.json", names
+    )
 
 
-@pytest.mark.parametrize("bad", [{**GOOD, "outcome": "great"}, {**GOOD, "workers": -1}, {**GOOD, "process": True},
-                                 {**GOOD, "epoch_s": [0.0]}, {**GOOD, "epoch_s": "fast"},
-                                 {**GOOD, "outcome": "fails"}, "not a dict"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {**GOOD, "outcome": "great"},
+        {**GOOD, "workers": -1},
+        {**GOOD, "process": True},
+        {**GOOD, "epoch_s": [0.0]},
+        {**GOOD, "epoch_s": "fast"},
+        {**GOOD, "outcome": "fails"},
+        "not a dict",
+    ],
+)
 def test_bad_attempts_are_refused_naming_the_file(bad):
     with pytest.raises(StoreError, match="job.json"):
         check_pipelines([bad], "job.json", names)

@@ -8,8 +8,12 @@ from fwbench.experiments.input_pipeline import plots, tables  # noqa: E402
 
 
 def test_throughput_figure_has_a_line_per_loader_and_format(pipeline_report, ip_job):
-    report = pipeline_report([ip_job("r1", "tensorflow", {("npy-shards", 0): 1.0, ("tfrecord", 0): 0.8}),
-                              ip_job("r1", "torch", {("npy-shards", 0): 1.0})])
+    report = pipeline_report(
+        [
+            ip_job("r1", "tensorflow", {("npy-shards", 0): 1.0, ("tfrecord", 0): 0.8}),
+            ip_job("r1", "torch", {("npy-shards", 0): 1.0}),
+        ]
+    )
     fig = plots.throughput(tables.pipelines(report))
     labels = sorted(t.get_text() for t in fig.axes[0].get_legend().get_texts())
     assert labels == ["DataLoader (npy-shards)", "tf.data (npy-shards)", "tf.data (tfrecord)"]

@@ -6,10 +6,18 @@ from fwbench.experiments.input_pipeline import findings, tables
 
 
 def test_attempts_hold_every_process_and_every_failure_with_its_error(pipeline_report, ip_job):
-    report = pipeline_report([
-        ip_job("r1", "torch", {("npy-shards", 0): 1.0, ("files", 0): 1.0}, processes=2,
-                     failed={("files", 0): "OSError"}),
-        ip_job("r1", "jax", {}, status="failed")])
+    report = pipeline_report(
+        [
+            ip_job(
+                "r1",
+                "torch",
+                {("npy-shards", 0): 1.0, ("files", 0): 1.0},
+                processes=2,
+                failed={("files", 0): "OSError"},
+            ),
+            ip_job("r1", "jax", {}, status="failed"),
+        ]
+    )
     att = tables.attempts(report)
     torch = att[att["framework"] == "torch"]
     assert len(torch) == 4 and set(torch["loader"]) == {"DataLoader"}
@@ -41,9 +49,12 @@ def test_a_format_that_failed_a_check_is_counted_left_out(pipeline_report, ip_jo
 
 
 def test_what_this_means_and_the_finding_are_computed_from_the_store(pipeline_report, ip_job):
-    report = pipeline_report([
-        ip_job("r1", "tensorflow", {("npy-shards", 0): 1.0, ("npy-shards", 2): 0.5}, seed=1),
-        ip_job("r1", "torch", {("npy-shards", 0): 2.0, ("npy-shards", 2): 1.0}, seed=2)])
+    report = pipeline_report(
+        [
+            ip_job("r1", "tensorflow", {("npy-shards", 0): 1.0, ("npy-shards", 2): 0.5}, seed=1),
+            ip_job("r1", "torch", {("npy-shards", 0): 2.0, ("npy-shards", 2): 1.0}, seed=2),
+        ]
+    )
     text = tables.what_this_means(report)
     assert "tf.data vs DataLoader: faster" in text and "from 0 to 2 workers" in text
     (finding,) = findings.findings(report)

@@ -19,8 +19,10 @@ def test_the_server_serves_only_inside_its_folders(tmp_path):
     assert site.file("/runtime/../secret") is None and site.file("/elsewhere/ok.js") is None
 
 
-@pytest.mark.skipif(browser.find_chromium() is None or shutil.which("npm") is None,
-                    reason="Chromium and npm are needed (make setup installs Chromium)")
+@pytest.mark.skipif(
+    browser.find_chromium() is None or shutil.which("npm") is None,
+    reason="Chromium and npm are needed (make setup installs Chromium)",
+)
 def test_a_fresh_page_runs_the_model_and_posts_its_result(tmp_path):
     try:
         modules = installs.npm_install("onnxruntime-web", 900).path
@@ -28,9 +30,17 @@ def test_a_fresh_page_runs_the_model_and_posts_its_result(tmp_path):
         pytest.skip(f"onnxruntime-web could not be installed here: {exc}")
     w, b = tiny_onnx(tmp_path / "model.onnx", seed=1)
     x = {n: np.random.default_rng(n).standard_normal((n, 6)).astype(np.float32) for n in (1, 4)}
-    result, outputs = browser.run_browser("onnxruntime-web", modules, tmp_path / "model.onnx", x, [1],
-                                          TimerConfig(warmup=1, repeats=5, min_repeats=2, max_time_s=0.1), 1,
-                                          tmp_path / "work", 120)
+    result, outputs = browser.run_browser(
+        "onnxruntime-web",
+        modules,
+        tmp_path / "model.onnx",
+        x,
+        [1],
+        TimerConfig(warmup=1, repeats=5, min_repeats=2, max_time_s=0.1),
+        1,
+        tmp_path / "work",
+        120,
+    )
     assert result["error"] is None, result["error"]
     assert result["cross_origin_isolated"] is True and result["runtime_bytes"] > 0
     assert result["browser"].startswith(("Chromium", "Google Chrome"))

@@ -11,27 +11,59 @@ from fwbench.report.results import Report
 from fwbench.report.sanitize import md
 
 CLAIM = {c.id: c for c in load_claims()}["X7"]
-MODES = {"torch": ["node:onnxruntime-node", "node:onnxruntime-web", "browser:onnxruntime-web"],
-         "tensorflow": ["node:onnxruntime-node", "node:onnxruntime-web", "node:tfjs-wasm", "node:tfjs-node",
-                        "browser:onnxruntime-web", "browser:tfjs-wasm"]}
+MODES = {
+    "torch": ["node:onnxruntime-node", "node:onnxruntime-web", "browser:onnxruntime-web"],
+    "tensorflow": [
+        "node:onnxruntime-node",
+        "node:onnxruntime-web",
+        "node:tfjs-wasm",
+        "node:tfjs-node",
+        "browser:onnxruntime-web",
+        "browser:tfjs-wasm",
+    ],
+}
 
 
 def attempt(mode: str, outcome: str, stage: str = "done") -> dict:
-    a = {"workload": "mlp", "runtime": mode, "host": mode.split(":")[0],
-         "format": "tfjs" if "tfjs" in mode else "onnx", "source_path": "p", "steps": ["export"], "export_batch": 8,
-         "outcome": outcome, "stage": stage, "error": None, "batches": {}, "processes": 3,
-         "runtime_version": "rt 1.0"}
+    a = {
+        "workload": "mlp",
+        "runtime": mode,
+        "host": mode.split(":")[0],
+        "format": "tfjs" if "tfjs" in mode else "onnx",
+        "source_path": "p",
+        "steps": ["export"],
+        "export_batch": 8,
+        "outcome": outcome,
+        "stage": stage,
+        "error": None,
+        "batches": {},
+        "processes": 3,
+        "runtime_version": "rt 1.0",
+    }
     if outcome == "fails":
-        a.update(error={"type": "InstallFailed" if stage == "install" else "RuntimeError",
-                        "message": "<b>no</b> such op", "traceback": "<script>alert(1)</script>"})
+        a.update(
+            error={
+                "type": "InstallFailed" if stage == "install" else "RuntimeError",
+                "message": "<b>no</b> such op",
+                "traceback": "<script>alert(1)</script>",
+            }
+        )
     else:
-        a["batches"] = {b: {"ran": True, "max_abs_err": 1e-6, "max_rel_err": 1e-6, "passed": outcome == "matches"}
-                        for b in ("1", "8", "64")}
+        a["batches"] = {
+            b: {"ran": True, "max_abs_err": 1e-6, "max_rel_err": 1e-6, "passed": outcome == "matches"}
+            for b in ("1", "8", "64")
+        }
     return a
 
 
-def job(framework: str, outcomes: dict, latency: dict | None = None, bundle: dict | None = None,
-        spread=(0.98, 1.0, 1.02), seed: int = 0) -> dict:
+def job(
+    framework: str,
+    outcomes: dict,
+    latency: dict | None = None,
+    bundle: dict | None = None,
+    spread=(0.98, 1.0, 1.02),
+    seed: int = 0,
+) -> dict:
     """A stored job: per mode its outcome ('fails@install' fails at the install), per mode a batch-1/64 latency
     (seconds, three processes scattered by `spread`), and the runtime bytes a page fetched."""
     rng = np.random.default_rng(seed)
@@ -43,26 +75,51 @@ def job(framework: str, outcomes: dict, latency: dict | None = None, bundle: dic
             continue
 
         def rec(metric, value, batch=8, **extra):
-            records.append({"workload": "mlp", "mode": mode, "phase": "infer", "batch_size": batch, "metric": metric,
-                            "value": float(value), "unit": "", **extra})
+            records.append(
+                {
+                    "workload": "mlp",
+                    "mode": mode,
+                    "phase": "infer",
+                    "batch_size": batch,
+                    "metric": metric,
+                    "value": float(value),
+                    "unit": "",
+                    **extra,
+                }
+            )
+
         rec("parity_ok", outcome == "matches")
         rec("dynamic_batch_ok", True)
         rec("package_bytes", 3e8)
         for p, factor in enumerate(spread):
             noise = 1 + 0.001 * rng.standard_normal()
             for b in (1, 64):
-                rec("step_time_median_s", (latency or {}).get(mode, 1e-3) * b ** 0.5 * factor * noise, batch=b,
-                    process=p)
+                rec("step_time_median_s", (latency or {}).get(mode, 1e-3) * b**0.5 * factor * noise, batch=b, process=p)
             rec("load_s", 0.1 * factor, process=p)
             if mode in (bundle or {}):
                 rec("bundle_bytes", bundle[mode], process=p)
-    return {"schema_version": SCHEMA_VERSION, "kind": "job", "run_id": "r1",
-            "job_id": f"outside_python-{framework}-cpu-models-node-and-browser-p0", "job_key": f"key-{framework}",
-            "experiment": "outside_python", "framework": framework, "device": "cpu", "workload": "models",
-            "variant": "node-and-browser", "mode": "javascript", "status": "ok",
-            "params": {"workloads": ["mlp"], "export_batch": 8, "atol": 1e-5, "rtol": 1e-4}, "process": 0,
-            "records": records, "attempts": attempts, "samples": [], "checks": [], "framework_version": "1.0",
-            "error": None}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "job",
+        "run_id": "r1",
+        "job_id": f"outside_python-{framework}-cpu-models-node-and-browser-p0",
+        "job_key": f"key-{framework}",
+        "experiment": "outside_python",
+        "framework": framework,
+        "device": "cpu",
+        "workload": "models",
+        "variant": "node-and-browser",
+        "mode": "javascript",
+        "status": "ok",
+        "params": {"workloads": ["mlp"], "export_batch": 8, "atol": 1e-5, "rtol": 1e-4},
+        "process": 0,
+        "records": records,
+        "attempts": attempts,
+        "samples": [],
+        "checks": [],
+        "framework_version": "1.0",
+        "error": None,
+    }
 
 
 def report_of(make_store, jobs):
@@ -102,14 +159,16 @@ def test_x7_mixed_when_onnx_ports_but_tfjs_is_slower_and_heavier(make_store):
 
 def test_x7_contradicted_when_onnx_fails_everywhere_and_tfjs_trails(make_store):
     broken = {m: "fails" for m in x7_claims.ONNX_MODES}
-    v = verdict(make_store, job("torch", broken), job("tensorflow", {**broken, "browser:tfjs-wasm": "differs"},
-                                                          WEB_SLOW, LARGE))
+    v = verdict(
+        make_store, job("torch", broken), job("tensorflow", {**broken, "browser:tfjs-wasm": "differs"}, WEB_SLOW, LARGE)
+    )
     assert v.verdict.startswith("contradicted"), v.evidence
 
 
 def test_an_install_that_failed_does_not_vote_against_onnx_runtime(make_store):
-    cells = x7_claims.portability_cells(x7.attempts(report_of(make_store, [
-        job("torch", {"node:onnxruntime-web": "fails@install"})])))
+    cells = x7_claims.portability_cells(
+        x7.attempts(report_of(make_store, [job("torch", {"node:onnxruntime-web": "fails@install"})]))
+    )
     assert cells.set_index("runtime").loc["node:onnxruntime-web", "role"] == "inconclusive"
     assert set(cells.set_index("runtime").drop("node:onnxruntime-web")["role"]) == {"supports"}
 
@@ -129,16 +188,19 @@ def test_one_process_gives_no_interval_and_no_vote(make_store):
     assert set(cells[cells["label"].str.contains("latency")]["role"]) == {"inconclusive"}
 
 
-@pytest.mark.parametrize("portability, web, joined", [
-    ("supported", "supported", "supported"),
-    ("supported", "supported with exceptions", "supported with exceptions"),
-    ("supported", "contradicted", "mixed"),
-    ("contradicted", "contradicted with exceptions", "contradicted with exceptions"),
-    ("supported", "inconclusive", "inconclusive"),
-    ("contradicted", "inconclusive", "contradicted"),
-    ("supported", "not yet measured", "inconclusive"),
-    ("not yet measured", "not yet measured", "not yet measured"),
-])
+@pytest.mark.parametrize(
+    "portability, web, joined",
+    [
+        ("supported", "supported", "supported"),
+        ("supported", "supported with exceptions", "supported with exceptions"),
+        ("supported", "contradicted", "mixed"),
+        ("contradicted", "contradicted with exceptions", "contradicted with exceptions"),
+        ("supported", "inconclusive", "inconclusive"),
+        ("contradicted", "inconclusive", "contradicted"),
+        ("supported", "not yet measured", "inconclusive"),
+        ("not yet measured", "not yet measured", "not yet measured"),
+    ],
+)
 def test_the_halves_join_as_a_conjunction(portability, web, joined):
     assert x7_claims.combine(portability, web) == joined
 
@@ -148,8 +210,13 @@ def test_no_jobs_no_verdict(make_store):
 
 
 def test_the_chapters_sentences_count_the_rows(make_store):
-    r = report_of(make_store, [job("torch", {"node:onnxruntime-web": "differs"}),
-                               job("tensorflow", {"node:tfjs-node": "fails@install"}, WEB_FAST, SMALL)])
+    r = report_of(
+        make_store,
+        [
+            job("torch", {"node:onnxruntime-web": "differs"}),
+            job("tensorflow", {"node:tfjs-node": "fails@install"}, WEB_FAST, SMALL),
+        ],
+    )
     df = x7.attempts(r)
     text = x7.what_this_means(df)
     assert f"{int(df.apply(x7.works, axis=1).sum())} of {len(df)}" in text

@@ -16,13 +16,24 @@ def rows(machines=("box a", "box b")):
             for i, mode in enumerate(modes):
                 failed = mode == "node:tfjs-node"
                 row = {c: None for c in x7.COLUMNS}
-                row.update(machine_label=machine, framework=fw, workload="mlp", runtime=mode,
-                           host=mode.split(":")[0], outcome="fails" if failed else "matches",
-                           dynamic_batch_ok=not failed)
+                row.update(
+                    machine_label=machine,
+                    framework=fw,
+                    workload="mlp",
+                    runtime=mode,
+                    host=mode.split(":")[0],
+                    outcome="fails" if failed else "matches",
+                    dynamic_batch_ok=not failed,
+                )
                 if not failed:
                     for b in (1, 64):
-                        row.update({f"latency_b{b}_s": 1e-4 * (i + 1) * b, f"latency_b{b}_ci_low_s": 0.9e-4 * (i + 1) * b,
-                                    f"latency_b{b}_ci_high_s": 1.1e-4 * (i + 1) * b})
+                        row.update(
+                            {
+                                f"latency_b{b}_s": 1e-4 * (i + 1) * b,
+                                f"latency_b{b}_ci_low_s": 0.9e-4 * (i + 1) * b,
+                                f"latency_b{b}_ci_high_s": 1.1e-4 * (i + 1) * b,
+                            }
+                        )
                 out.append(row)
     return pd.DataFrame(out, columns=x7.COLUMNS)
 

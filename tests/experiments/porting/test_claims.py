@@ -1,6 +1,5 @@
 """The M1 rule on synthetic attempts whose right answer is known by construction (never on measured outcomes)."""
 
-
 from fwbench.report.claims import load_claims, verdict_for
 from fwbench.report.results import Report
 from synthetic.porting import job, kind_jobs
@@ -31,8 +30,10 @@ def test_no_kind_straightforward_is_contradicted(make_store):
 
 
 def test_a_failed_pair_makes_its_kind_contradict_even_with_layout_steps_only(make_store):
-    jobs = kind_jobs({"dense": EASY, "embedding": AS_IS, "conv2d": EASY},
-                     outcome_of=lambda layer, s, t: "fails" if (layer, s, t) == ("conv2d", "jax", "torch") else "matches")
+    jobs = kind_jobs(
+        {"dense": EASY, "embedding": AS_IS, "conv2d": EASY},
+        outcome_of=lambda layer, s, t: "fails" if (layer, s, t) == ("conv2d", "jax", "torch") else "matches",
+    )
     v = verdict(make_store, jobs)
     roles = dict(zip(v.cells["layer"], v.cells["role"]))
     assert roles == {"dense": "supports", "embedding": "supports", "conv2d": "contradicts"}
@@ -41,14 +42,21 @@ def test_a_failed_pair_makes_its_kind_contradict_even_with_layout_steps_only(mak
 
 def test_a_kind_missing_a_pair_is_inconclusive_and_does_not_vote(make_store):
     jobs = kind_jobs({"dense": EASY, "embedding": AS_IS, "attention": EASY, "gru": HARD})
-    jobs[2] = job("jax", [], status="failed", layers=["dense", "embedding", "attention", "gru"])  # the flax source's job failed: its two pairs are missing
+    jobs[2] = job(
+        "jax", [], status="failed", layers=["dense", "embedding", "attention", "gru"]
+    )  # the flax source's job failed: its two pairs are missing
     v = verdict(make_store, jobs)
     assert set(v.cells["role"]) == {"inconclusive"} and v.verdict == "inconclusive"
 
 
 def test_a_silent_naive_copy_is_named_in_the_evidence(make_store):
-    v = verdict(make_store, kind_jobs({"dense": EASY, "embedding": AS_IS, "attention": EASY},
-                                      naive_of=lambda layer, s, t: "silent-wrong" if layer == "dense" else "matches"))
+    v = verdict(
+        make_store,
+        kind_jobs(
+            {"dense": EASY, "embedding": AS_IS, "attention": EASY},
+            naive_of=lambda layer, s, t: "silent-wrong" if layer == "dense" else "matches",
+        ),
+    )
     assert v.verdict == "supported" and "silently wrong on 6" in v.evidence
 
 

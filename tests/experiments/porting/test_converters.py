@@ -20,11 +20,11 @@ def test_logical_lines_count_statements_not_physical_lines_or_docstrings():
     def sample(w, s):
         """A docstring is not a line of conversion."""
         # nor is a comment
-        a = {"x": w["y"].T,
-             "z": w["z"]}
+        a = {"x": w["y"].T, "z": w["z"]}
         if a:
             a["q"] = 1
         return a, {}
+
     assert converters.logical_lines(sample) == 4
 
 
@@ -43,16 +43,27 @@ def test_same_padding_is_asymmetric_at_stride_two_on_even_sizes():
 def test_every_conversion_from_a_source_matches_it(source):
     result = measure.port_all(source, "weights", TINY)
     assert len(result["attempts"]) == len(KINDS) * 2
-    bad = [(a["layer"], a["target"], a.get("error") or a.get("max_abs_err")) for a in result["attempts"]
-           if a["outcome"] != "matches"]
+    bad = [
+        (a["layer"], a["target"], a.get("error") or a.get("max_abs_err"))
+        for a in result["attempts"]
+        if a["outcome"] != "matches"
+    ]
     assert bad == []
     assert all(c["passed"] for c in result["checks"]), [c for c in result["checks"] if not c["passed"]]
     assert {a["naive"]["outcome"] for a in result["attempts"]} <= {"matches", "silent-wrong", "refused", "error"}
     metrics = {r["metric"] for r in result["records"]}
-    assert {"port_ok", "naive_ok", "naive_silent_wrong", "transformations", "conversion_lines",
-            "straightforward", "max_abs_err"} <= metrics
-    assert {(r["workload"], r["mode"], r["variant"]) for r in result["records"]} == \
-        {(k, t, "weights") for k in KINDS for t in FRAMEWORKS if t != source}
+    assert {
+        "port_ok",
+        "naive_ok",
+        "naive_silent_wrong",
+        "transformations",
+        "conversion_lines",
+        "straightforward",
+        "max_abs_err",
+    } <= metrics
+    assert {(r["workload"], r["mode"], r["variant"]) for r in result["records"]} == {
+        (k, t, "weights") for k in KINDS for t in FRAMEWORKS if t != source
+    }
 
 
 def test_a_forgotten_transpose_on_a_square_kernel_is_silent_and_is_caught():
@@ -67,16 +78,23 @@ def test_a_converter_that_leaves_an_array_behind_is_a_stored_failure(monkeypatch
         return {"linear/kernel": w["0.weight"].T}, {"gelu_approximate": False}
 
     conv = converters.get("dense", "torch", "jax")
-    monkeypatch.setitem(converters.CONVERTERS, ("dense", "torch", "jax"),
-                        converters.Converter("dense", "torch", "jax", conv.steps, forgets_the_bias))
+    monkeypatch.setitem(
+        converters.CONVERTERS,
+        ("dense", "torch", "jax"),
+        converters.Converter("dense", "torch", "jax", conv.steps, forgets_the_bias),
+    )
     src = measure.train_source("torch", "dense", TINY)
     a = measure.port_one("torch", src, "jax", TINY)
     assert a["outcome"] == "fails" and "linear/bias" in a["error"]["message"]
 
 
 def test_the_onnx_route_stores_each_target_and_a_missing_converter_as_a_finding(tmp_path):
-    result = measure.port_all("torch", "onnx", measure.Params(layers=("conv2d",), train_steps=1, train_batch=4,
-                                                               parity_batch=2), scratch=tmp_path)
+    result = measure.port_all(
+        "torch",
+        "onnx",
+        measure.Params(layers=("conv2d",), train_steps=1, train_batch=4, parity_batch=2),
+        scratch=tmp_path,
+    )
     by_target = {a["target"]: a for a in result["attempts"]}
     assert set(by_target) == {"tensorflow", "jax"}
     for a in by_target.values():

@@ -5,8 +5,17 @@ import pytest
 from fwbench.errors import StoreError
 from fwbench.experiments.porting.payload import check_attempts
 
-GOOD = {"layer": "dense", "source": "torch", "target": "jax", "route": "weights", "outcome": "matches",
-        "steps": ["transpose: kernel"], "naive": {"outcome": "silent-wrong"}, "lines": 1, "max_abs_err": 1e-7}
+GOOD = {
+    "layer": "dense",
+    "source": "torch",
+    "target": "jax",
+    "route": "weights",
+    "outcome": "matches",
+    "steps": ["transpose: kernel"],
+    "naive": {"outcome": "silent-wrong"},
+    "lines": 1,
+    "max_abs_err": 1e-7,
+}
 
 
 def names(path, where, value):
@@ -18,9 +27,17 @@ def test_a_good_attempt_passes():
     check_attempts([GOOD], "job.json", names)
 
 
-@pytest.mark.parametrize("bad, says", [
-    ({"outcome": "great"}, "outcome"), ({"target": None}, "lacks"), ({"steps": "transpose"}, "steps"),
-    ({"naive": {"outcome": "fine"}}, "naive"), ({"lines": "many"}, "lines"), ({"layer": "<script>"}, "plain name")])
+@pytest.mark.parametrize(
+    "bad, says",
+    [
+        ({"outcome": "great"}, "outcome"),
+        ({"target": None}, "lacks"),
+        ({"steps": "transpose"}, "steps"),
+        ({"naive": {"outcome": "fine"}}, "naive"),
+        ({"lines": "many"}, "lines"),
+        ({"layer": "<script>"}, "plain name"),
+    ],
+)
 def test_a_bad_attempt_is_refused_naming_the_field(bad, says):
     with pytest.raises(StoreError, match=says):
         check_attempts([{**GOOD, **bad}], "job.json", names)

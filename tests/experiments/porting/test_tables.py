@@ -1,6 +1,5 @@
 """Porting tables on synthetic attempts we control: rows, the layer x pair matrix, per-kind summaries, the text."""
 
-
 from fwbench.experiments.porting import plots, tables
 from fwbench.report.results import Report
 from synthetic.porting import attempt, job, kind_jobs
@@ -24,16 +23,20 @@ def test_a_failed_job_is_a_failing_row_per_layer_and_target(make_store):
 
 
 def test_matrix_says_what_each_pair_took_and_flags_silent_naive_copies(make_store):
-    jobs = kind_jobs({"dense": lambda s, t: ["transpose: kernel"], "embedding": lambda s, t: []},
-                     naive_of=lambda layer, s, t: "silent-wrong" if layer == "dense" else "matches")
+    jobs = kind_jobs(
+        {"dense": lambda s, t: ["transpose: kernel"], "embedding": lambda s, t: []},
+        naive_of=lambda layer, s, t: "silent-wrong" if layer == "dense" else "matches",
+    )
     m = tables.matrix(tables.attempts(report(make_store, jobs)))
     assert list(m.index) == ["dense", "embedding"]
     assert (m.loc["dense"] == "transpose ⚠ naive copy silently wrong").all() and (m.loc["embedding"] == "as-is").all()
 
 
 def test_per_kind_and_what_this_means_count_from_the_rows(make_store):
-    jobs = kind_jobs({"dense": lambda s, t: ["transpose: kernel"], "layernorm": lambda s, t: ["epsilon: differs"]},
-                     naive_of=lambda layer, s, t: "silent-wrong" if layer == "layernorm" else "refused")
+    jobs = kind_jobs(
+        {"dense": lambda s, t: ["transpose: kernel"], "layernorm": lambda s, t: ["epsilon: differs"]},
+        naive_of=lambda layer, s, t: "silent-wrong" if layer == "layernorm" else "refused",
+    )
     att = tables.attempts(report(make_store, jobs))
     kinds = tables.per_kind(att).set_index("layer")
     assert bool(kinds.loc["dense", "straightforward"]) and not bool(kinds.loc["layernorm", "straightforward"])
@@ -44,8 +47,15 @@ def test_per_kind_and_what_this_means_count_from_the_rows(make_store):
 
 
 def test_onnx_rows_show_the_converter_and_why_it_is_missing(make_store):
-    a = attempt("conv2d", "torch", "tensorflow", "fails", route="onnx", stage="converter",
-                finding="converter not installable here: it would replace tensorflow-cpu")
+    a = attempt(
+        "conv2d",
+        "torch",
+        "tensorflow",
+        "fails",
+        route="onnx",
+        stage="converter",
+        finding="converter not installable here: it would replace tensorflow-cpu",
+    )
     att = tables.attempts(report(make_store, [job("torch", [a], route="onnx")]))
     o = tables.onnx_table(att)
     assert o.iloc[0]["result"] == "fails at converter: ValueError" and "tensorflow-cpu" in o.iloc[0]["finding"]

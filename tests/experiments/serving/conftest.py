@@ -13,10 +13,12 @@ def tiny_onnx(tmp_path_factory):
 
     w = np.arange(12, dtype=np.float32).reshape(4, 3) / 10
     graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "W"], ["logits"])], "tiny",
+        [helper.make_node("MatMul", ["x", "W"], ["logits"])],
+        "tiny",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 3])],
-        initializer=[numpy_helper.from_array(w, "W")])
+        initializer=[numpy_helper.from_array(w, "W")],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     path = tmp_path_factory.mktemp("tiny") / "tiny.onnx"

@@ -15,18 +15,33 @@ def report_of(make_store, jobs):
     return Report(make_store([("r1", flat)]).load()[0])
 
 
-@pytest.mark.parametrize("savedmodel, other, verdict", [
-    ({"mlp": (1000, 0.002), "cnn": (500, 0.004), "transformer": (300, 0.006)},
-     {"mlp": (1000, 0.002), "cnn": (520, 0.004), "transformer": (300, 0.006)}, "supported"),
-    ({"mlp": (500, 0.004), "cnn": (200, 0.010), "transformer": (100, 0.02)},
-     {"mlp": (1000, 0.002), "cnn": (500, 0.004), "transformer": (300, 0.006)}, "contradicted"),
-    # Two workloads on par, one behind: the direction hinges on one workload, so no verdict (it must survive
-    # leaving any one decided workload out).
-    ({"mlp": (1000, 0.002), "cnn": (200, 0.004), "transformer": (300, 0.006)},
-     {"mlp": (1000, 0.002), "cnn": (500, 0.004), "transformer": (300, 0.006)}, "inconclusive"),
-    ({"mlp": (1000, 0.002), "cnn": None, "transformer": (300, 0.006)},
-     {"mlp": (1000, 0.002), "cnn": (500, 0.004), "transformer": (300, 0.006)}, "inconclusive"),
-])
+@pytest.mark.parametrize(
+    "savedmodel, other, verdict",
+    [
+        (
+            {"mlp": (1000, 0.002), "cnn": (500, 0.004), "transformer": (300, 0.006)},
+            {"mlp": (1000, 0.002), "cnn": (520, 0.004), "transformer": (300, 0.006)},
+            "supported",
+        ),
+        (
+            {"mlp": (500, 0.004), "cnn": (200, 0.010), "transformer": (100, 0.02)},
+            {"mlp": (1000, 0.002), "cnn": (500, 0.004), "transformer": (300, 0.006)},
+            "contradicted",
+        ),
+        # Two workloads on par, one behind: the direction hinges on one workload, so no verdict (it must survive
+        # leaving any one decided workload out).
+        (
+            {"mlp": (1000, 0.002), "cnn": (200, 0.004), "transformer": (300, 0.006)},
+            {"mlp": (1000, 0.002), "cnn": (500, 0.004), "transformer": (300, 0.006)},
+            "inconclusive",
+        ),
+        (
+            {"mlp": (1000, 0.002), "cnn": None, "transformer": (300, 0.006)},
+            {"mlp": (1000, 0.002), "cnn": (500, 0.004), "transformer": (300, 0.006)},
+            "inconclusive",
+        ),
+    ],
+)
 def test_x4_rule(make_store, savedmodel, other, verdict):
     v = verdict_for(X4, report_of(make_store, [sm(savedmodel), ort(other)]))
     assert v.verdict == verdict, v.evidence
@@ -39,8 +54,10 @@ def test_x4_meets_every_other_runtime_not_the_one_its_point_estimate_picked(make
     perf = {"mlp": (1000, 0.002), "cnn": (500, 0.004), "transformer": (300, 0.006)}
     slow_tail = {w: (rps * 0.95, p99) for w, (rps, p99) in perf.items()}
     quick_tail = {w: (rps * 0.9, p99 / 3) for w, (rps, p99) in perf.items()}
-    other = [serving_job("r1", "torch", "torchserve", "torchserve:torchscript", quick_tail, process=p, factor=f)
-             for p, f in enumerate(SPREAD)]
+    other = [
+        serving_job("r1", "torch", "torchserve", "torchserve:torchscript", quick_tail, process=p, factor=f)
+        for p, f in enumerate(SPREAD)
+    ]
     v = verdict_for(X4, report_of(make_store, [sm(perf), ort(slow_tail), other]))
     assert v.verdict == "contradicted", v.evidence
     assert "against 2 other runtime(s)" in v.evidence
@@ -48,27 +65,42 @@ def test_x4_meets_every_other_runtime_not_the_one_its_point_estimate_picked(make
 
 def test_x4_one_server_start_per_variant_decides_nothing(make_store):
     # A 2x gap from one start each: no interval over starts, so the workload is inconclusive and does not vote.
-    v = verdict_for(X4, report_of(make_store, [sm({"mlp": (500, 0.004)}, spread=(1.0,)),
-                                               ort({"mlp": (1000, 0.002)}, spread=(1.0,))]))
+    v = verdict_for(
+        X4,
+        report_of(make_store, [sm({"mlp": (500, 0.004)}, spread=(1.0,)), ort({"mlp": (1000, 0.002)}, spread=(1.0,))]),
+    )
     assert v.verdict == "inconclusive" and "0 behind, 1 inconclusive" in v.evidence, v.evidence
 
 
 def test_x4_a_noisy_tie_is_inconclusive_and_a_clear_gap_is_decided(make_store):
     # Equal servers on a machine whose speed moves 20-25% between starts: the interval straddles the 90% bound.
-    noisy = verdict_for(X4, report_of(make_store, [sm({"mlp": (1000, 0.002)}, spread=(0.8, 1.0, 1.25)),
-                                                   ort({"mlp": (1000, 0.002)}, spread=(1.25, 0.8, 1.0))]))
+    noisy = verdict_for(
+        X4,
+        report_of(
+            make_store,
+            [sm({"mlp": (1000, 0.002)}, spread=(0.8, 1.0, 1.25)), ort({"mlp": (1000, 0.002)}, spread=(1.25, 0.8, 1.0))],
+        ),
+    )
     assert noisy.verdict == "inconclusive", noisy.evidence
     # The same noise cannot hide a 4x gap.
     gaps = {w: (250, 0.008) for w in ("mlp", "cnn", "transformer")}
     fast = {w: (1000, 0.002) for w in ("mlp", "cnn", "transformer")}
-    gap = verdict_for(X4, report_of(make_store, [sm(gaps, spread=(0.8, 1.0, 1.25)),
-                                                 ort(fast, spread=(1.25, 0.8, 1.0))]))
+    gap = verdict_for(
+        X4, report_of(make_store, [sm(gaps, spread=(0.8, 1.0, 1.25)), ort(fast, spread=(1.25, 0.8, 1.0))])
+    )
     assert gap.verdict == "contradicted" and "3 vs 3 server starts" in gap.evidence, gap.evidence
 
 
 def test_x4_without_any_savedmodel_server_is_not_yet_measured(make_store):
-    doc = serving_job("r1", "tensorflow", "tf-serving", "tfserving:savedmodel", {"mlp": (1, 1)}, status="skipped",
-                      error={"type": "ServerUnavailable", "message": "no tensorflow_model_server", "traceback": ""})
+    doc = serving_job(
+        "r1",
+        "tensorflow",
+        "tf-serving",
+        "tfserving:savedmodel",
+        {"mlp": (1, 1)},
+        status="skipped",
+        error={"type": "ServerUnavailable", "message": "no tensorflow_model_server", "traceback": ""},
+    )
     v = verdict_for(X4, report_of(make_store, [doc, ort({"mlp": (1000, 0.002)})]))
     # The stored message reaches the Markdown escaped (it is store text), and reads as itself.
     assert v.verdict == "not yet measured" and "no tensorflow\\_model\\_server" in v.evidence
@@ -77,31 +109,60 @@ def test_x4_without_any_savedmodel_server_is_not_yet_measured(make_store):
 def test_x4_without_tensorflow_serving_says_so_first_and_what_it_compared(make_store):
     from fwbench.report.findings import because
 
-    down = serving_job("r1", "tensorflow", "tf-serving", "tfserving:savedmodel", {"mlp": (1, 1)}, status="skipped",
-                       error={"type": "ServerUnavailable", "message": "no tensorflow_model_server", "traceback": ""})
+    down = serving_job(
+        "r1",
+        "tensorflow",
+        "tf-serving",
+        "tfserving:savedmodel",
+        {"mlp": (1, 1)},
+        status="skipped",
+        error={"type": "ServerUnavailable", "message": "no tensorflow_model_server", "traceback": ""},
+    )
     three = {w: (1000, 0.002) for w in ("mlp", "cnn", "transformer")}
     v = verdict_for(X4, report_of(make_store, [down, sm(three), ort(three)]))
     assert v.verdict == "supported"
-    assert v.evidence.startswith("TensorFlow Serving did not run here, so this verdict compares the SavedModel as "
-                                 "served by ")
+    assert v.evidence.startswith(
+        "TensorFlow Serving did not run here, so this verdict compares the SavedModel as served by "
+    )
     assert because(v).startswith("TensorFlow Serving did not run here")  # the reason on page 1 says it too
     # Later processes the runner did not start (fwbench.run.runner.skipped_like) do not replace the reason the
     # first process found.
-    later = serving_job("r1", "tensorflow", "tf-serving", "tfserving:savedmodel", {"mlp": (1, 1)}, status="skipped",
-                        process=1, error={"type": "ServerUnavailable", "traceback": "",
-                                          "message": "not run: process 0 of this cell found, in this run: no server"})
+    later = serving_job(
+        "r1",
+        "tensorflow",
+        "tf-serving",
+        "tfserving:savedmodel",
+        {"mlp": (1, 1)},
+        status="skipped",
+        process=1,
+        error={
+            "type": "ServerUnavailable",
+            "traceback": "",
+            "message": "not run: process 0 of this cell found, in this run: no server",
+        },
+    )
     v = verdict_for(X4, report_of(make_store, [later, down, sm({"mlp": (1000, 0.002)}), ort({"mlp": (1000, 0.002)})]))
     assert f"**unavailable** ({md('no tensorflow_model_server')})" in v.evidence and "not run:" not in v.evidence
 
 
 def test_x4_says_when_the_shared_frontend_not_the_runtimes_set_the_throughput(make_store):
     # 1000 req/s at best with 0.05 ms of model call per request: the model is busy 5% of the time.
-    r = report_of(make_store, [with_time_parts(sm({"mlp": (1000, 0.001)}), 5e-5, 2e-4),
-                               with_time_parts(ort({"mlp": (1000, 0.001)}), 4e-5, 2e-4)])
+    r = report_of(
+        make_store,
+        [
+            with_time_parts(sm({"mlp": (1000, 0.001)}), 5e-5, 2e-4),
+            with_time_parts(ort({"mlp": (1000, 0.001)}), 4e-5, 2e-4),
+        ],
+    )
     v = verdict_for(X4, r)
     assert "so the throughput compared is mostly the frontend's" in v.evidence
     assert "mostly the frontend's" in v.cells.attrs["caveat"]
     # Models busy most of the time at their peak (0.9 ms a request at 1000 req/s): compared as runtimes, no note.
-    busy = report_of(make_store, [with_time_parts(sm({"mlp": (1000, 0.001)}), 9e-4, 5e-5),
-                                  with_time_parts(ort({"mlp": (1000, 0.001)}), 9e-4, 5e-5)])
+    busy = report_of(
+        make_store,
+        [
+            with_time_parts(sm({"mlp": (1000, 0.001)}), 9e-4, 5e-5),
+            with_time_parts(ort({"mlp": (1000, 0.001)}), 9e-4, 5e-5),
+        ],
+    )
     assert "mostly the frontend's" not in verdict_for(X4, busy).evidence

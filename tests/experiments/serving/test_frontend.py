@@ -26,8 +26,12 @@ def post(launch, body, ctype):
 def served(request, tiny_onnx, tmp_path):
     path, w = tiny_onnx
     server = get_server("frontend")
-    launch = server.launch("onnxruntime", path, tmp_path, ServeOptions(sample_shape=(4,), batching=request.param,
-                                                                        max_batch=8, max_wait_ms=5))
+    launch = server.launch(
+        "onnxruntime",
+        path,
+        tmp_path,
+        ServeOptions(sample_shape=(4,), batching=request.param, max_batch=8, max_wait_ms=5),
+    )
     proc = ServerProcess(launch, tmp_path / "server.log", cpus=[0], cwd=tmp_path)
     with proc:
         x = np.ones((1, 4), np.float32)
@@ -48,10 +52,15 @@ def test_answers_with_the_models_logits(served, fmt):
 
 def test_bad_requests_get_4xx_and_the_server_keeps_serving(served):
     server, launch, proc, w = served
-    bad = [(b"{oops", wire.JSON, 400), (json.dumps({"inputs": [[1.0, 2.0]]}).encode(), wire.JSON, 422),
-           (wire.encode_request(np.ones((1, 4)), "json").replace(b"1.0", b'"a"'), wire.JSON, 422),
-           (np.ones((1, 4), np.float64).tobytes(), wire.NPY, 400), (b"x", "text/plain", 415)]
+    bad = [
+        (b"{oops", wire.JSON, 400),
+        (json.dumps({"inputs": [[1.0, 2.0]]}).encode(), wire.JSON, 422),
+        (wire.encode_request(np.ones((1, 4)), "json").replace(b"1.0", b'"a"'), wire.JSON, 422),
+        (np.ones((1, 4), np.float64).tobytes(), wire.NPY, 400),
+        (b"x", "text/plain", 415),
+    ]
     import io
+
     buf = io.BytesIO()
     np.save(buf, np.ones((1, 4), np.float64))
     bad.append((buf.getvalue(), wire.NPY, 422))

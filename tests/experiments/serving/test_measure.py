@@ -10,16 +10,29 @@ from fwbench.errors import ServerUnavailable
 from fwbench.experiments.serving import measure as serving
 from fwbench.experiments.serving.servers import get_server
 
-FAST = dict(workloads=("mlp",), concurrency=(1, 4), open_loop_fractions=(0.5,), duration_s=0.3, warmup_s=0.05,
-            formats=("json", "npy"))
+FAST = dict(
+    workloads=("mlp",),
+    concurrency=(1, 4),
+    open_loop_fractions=(0.5,),
+    duration_s=0.3,
+    warmup_s=0.05,
+    formats=("json", "npy"),
+)
 
 
-@pytest.mark.parametrize("kw, words", [
-    ({"workloads": ("resnet",)}, "unknown workloads"), ({"formats": ("xml",)}, "unknown formats"),
-    ({"batching": ("yes",)}, "true/false"), ({"concurrency": (0,)}, "positive integers"),
-    ({"open_loop_fractions": (3.0,)}, r"\(0, 2\]"), ({"request_batch": 0}, "request_batch"),
-    ({"duration_s": 0}, "duration_s"), ({"atol": -1.0}, "non-negative"),
-])
+@pytest.mark.parametrize(
+    "kw, words",
+    [
+        ({"workloads": ("resnet",)}, "unknown workloads"),
+        ({"formats": ("xml",)}, "unknown formats"),
+        ({"batching": ("yes",)}, "true/false"),
+        ({"concurrency": (0,)}, "positive integers"),
+        ({"open_loop_fractions": (3.0,)}, r"\(0, 2\]"),
+        ({"request_batch": 0}, "request_batch"),
+        ({"duration_s": 0}, "duration_s"),
+        ({"atol": -1.0}, "non-negative"),
+    ],
+)
 def test_bad_params_are_refused_naming_the_field(kw, words):
     with pytest.raises(ValueError, match=words):
         serving.Params(**kw)
@@ -39,8 +52,19 @@ def test_one_server_start_measured_end_to_end(tiny_onnx, tmp_path):
     path, w = tiny_onnx
     x = np.ones((1, 4), np.float32)
     params = serving.Params(**FAST)
-    attempt, records = serving.serve_one(get_server("frontend"), "onnxruntime", path, "mlp", True, params, x, x @ w,
-                                         ([0], [1]), tmp_path, progress=lambda what: None)
+    attempt, records = serving.serve_one(
+        get_server("frontend"),
+        "onnxruntime",
+        path,
+        "mlp",
+        True,
+        params,
+        x,
+        x @ w,
+        ([0], [1]),
+        tmp_path,
+        progress=lambda what: None,
+    )
     assert attempt["outcome"] == "serves" and attempt["stage"] == "done" and attempt["error"] is None
     assert attempt["ports_released"] and attempt["parity"]["passed"]
     start = by(records, phase="startup", mode="batching")
@@ -55,7 +79,9 @@ def test_one_server_start_measured_end_to_end(tiny_onnx, tmp_path):
             # client saw at least the server's handling (the rest is HTTP, loopback and the client).
             parts = [m[f"server_{k}_s"] for k in ("decode", "queue", "runtime", "encode")]
             assert all(v >= 0 for v in parts) and m["server_runtime_s"] > 0
-            assert abs(sum(parts) - m["server_handled_s"]) < 1e-9 and 0 < m["server_model_busy_s"] <= m["server_runtime_s"]
+            assert (
+                abs(sum(parts) - m["server_handled_s"]) < 1e-9 and 0 < m["server_model_busy_s"] <= m["server_runtime_s"]
+            )
             assert m["outside_server_s"] >= 0
         assert by(records, phase="open-0.5", mode=f"batching/{fmt}")["offered_rps"] > 0
     assert all(r["workload"] == "mlp" and r["batch_size"] == 1 for r in records)
@@ -65,9 +91,19 @@ def test_a_server_that_dies_is_a_stored_failure_with_its_log(tmp_path):
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"garbage")
     x = np.ones((1, 4), np.float32)
-    attempt, records = serving.serve_one(get_server("frontend"), "onnxruntime", bad, "mlp", False,
-                                         serving.Params(**FAST, cold_start_timeout_s=60), x, x, ([0], [1]), tmp_path,
-                                         progress=lambda what: None)
+    attempt, records = serving.serve_one(
+        get_server("frontend"),
+        "onnxruntime",
+        bad,
+        "mlp",
+        False,
+        serving.Params(**FAST, cold_start_timeout_s=60),
+        x,
+        x,
+        ([0], [1]),
+        tmp_path,
+        progress=lambda what: None,
+    )
     assert attempt["outcome"] == "fails" and attempt["stage"] == "start"
     assert "exited with status" in attempt["error"]["message"] and attempt["log_tail"]
     assert attempt["ports_released"]
@@ -77,10 +113,19 @@ def test_a_server_that_dies_is_a_stored_failure_with_its_log(tmp_path):
 def test_a_wrong_answer_is_caught_by_the_parity_check(tiny_onnx, tmp_path):
     path, w = tiny_onnx
     x = np.ones((1, 4), np.float32)
-    attempt, records = serving.serve_one(get_server("frontend"), "onnxruntime", path, "mlp", False,
-                                         serving.Params(**{**FAST, "formats": ("json",), "concurrency": (1,),
-                                                           "open_loop_fractions": ()}),
-                                         x, x @ w + 1.0, ([0], [1]), tmp_path, progress=lambda what: None)
+    attempt, records = serving.serve_one(
+        get_server("frontend"),
+        "onnxruntime",
+        path,
+        "mlp",
+        False,
+        serving.Params(**{**FAST, "formats": ("json",), "concurrency": (1,), "open_loop_fractions": ()}),
+        x,
+        x @ w + 1.0,
+        ([0], [1]),
+        tmp_path,
+        progress=lambda what: None,
+    )
     assert attempt["outcome"] == "serves" and not attempt["parity"]["passed"]
     assert by(records, phase="startup", mode="no-batching")["parity_ok"] == 0
 
@@ -95,10 +140,12 @@ def test_unknown_variants_and_missing_servers(monkeypatch):
 
 def test_a_missing_server_is_found_before_the_framework_is_imported(monkeypatch):
     # In a fresh interpreter: this one may have imported TensorFlow for another test.
-    probe = ("import sys\nfrom fwbench.errors import ServerUnavailable\n"
-             "from fwbench.experiments.serving import measure\n"
-             "try:\n    measure.serve_all('tensorflow', 'tf-serving', measure.Params())\n"
-             "except ServerUnavailable:\n    print('imported' if 'tensorflow' in sys.modules else 'not imported')\n")
+    probe = (
+        "import sys\nfrom fwbench.errors import ServerUnavailable\n"
+        "from fwbench.experiments.serving import measure\n"
+        "try:\n    measure.serve_all('tensorflow', 'tf-serving', measure.Params())\n"
+        "except ServerUnavailable:\n    print('imported' if 'tensorflow' in sys.modules else 'not imported')\n"
+    )
     monkeypatch.setenv("PATH", "/nonexistent")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "not imported", out.stderr[-2000:]

@@ -35,11 +35,13 @@ def test_port_is_free_sees_a_listener_and_nothing_else():
 
 def test_stop_ends_the_whole_process_group_even_children_that_ignore_sigterm(tmp_path):
     # A "server" that forks a child ignoring SIGTERM, as a worker stuck in a call might.
-    script = ("import os, signal, subprocess, sys, time\n"
-              "child = subprocess.Popen([sys.executable, '-c', 'import signal, time; "
-              "signal.signal(signal.SIGTERM, signal.SIG_IGN); print(flush=True); time.sleep(600)'])\n"
-              "print(child.pid, flush=True)\n"
-              "time.sleep(600)\n")
+    script = (
+        "import os, signal, subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import signal, time; "
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN); print(flush=True); time.sleep(600)'])\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
     launch = Launch(command=[sys.executable, "-c", script], port=free_port(), predict_path="/")
     proc = ServerProcess(launch, tmp_path / "log", cpus=[0])
     with proc:
@@ -83,8 +85,12 @@ def test_tfserving_configuration_when_a_binary_is_on_path(tmp_path, monkeypatch)
     assert server.unavailable() is None and "ModelServer" in server.version()
     saved = tmp_path / "saved_model"
     saved.mkdir()
-    launch = server.launch("tf_savedmodel", saved, tmp_path / "work", ServeOptions((4,), batching=True, max_batch=8,
-                                                                                   max_wait_ms=2, threads=1))
+    launch = server.launch(
+        "tf_savedmodel",
+        saved,
+        tmp_path / "work",
+        ServeOptions((4,), batching=True, max_batch=8, max_wait_ms=2, threads=1),
+    )
     assert (tmp_path / "work" / "tfserving_model" / "1").resolve() == saved.resolve()
     assert f"--rest_api_port={launch.port}" in launch.command and "--enable_batching" in launch.command
     assert "max_batch_size { value: 8 }" in (tmp_path / "work" / "batching.txt").read_text()
@@ -103,9 +109,11 @@ def torchscript_model(tmp_path_factory):
     net = torch.nn.Linear(4, 3)
     traced = torch.jit.trace(net.eval(), torch.ones(2, 4))
     traced.save(str(d / "model.pt"))
+
     def ref(x):
         with torch.no_grad():
             return net(torch.from_numpy(x)).numpy()
+
     return d / "model.pt", ref
 
 

@@ -45,8 +45,15 @@ def test_servers_and_levels_tables(make_store):
 
 
 def test_a_skipped_job_is_an_unavailable_row_with_its_reason(make_store):
-    doc = serving_job("r1", "tensorflow", "tf-serving", "tfserving:savedmodel", {"mlp": (1, 1)}, status="skipped",
-                      error={"type": "ServerUnavailable", "message": "no binary", "traceback": ""})
+    doc = serving_job(
+        "r1",
+        "tensorflow",
+        "tf-serving",
+        "tfserving:savedmodel",
+        {"mlp": (1, 1)},
+        status="skipped",
+        error={"type": "ServerUnavailable", "message": "no binary", "traceback": ""},
+    )
     srv = sr.servers(report_of(make_store, [doc]))
     assert srv.iloc[0]["outcome"] == "unavailable" and srv.iloc[0]["error_message"] == "no binary"
 
@@ -76,8 +83,16 @@ def test_the_chapters_sentences_name_the_best_tail_and_what_did_not_serve(make_s
 
 
 def test_early_ends_are_stated_with_their_rule_and_counted_from_the_records():
-    job = lambda flags: ("run", {"status": "ok", "records": [  # noqa: E731
-        {"metric": "ended_early", "value": float(f)} for f in flags] + [{"metric": "throughput_rps", "value": 5.0}]})
+    job = lambda flags: (
+        "run",
+        {
+            "status": "ok",
+            "records": [  # noqa: E731
+                {"metric": "ended_early", "value": float(f)} for f in flags
+            ]
+            + [{"metric": "throughput_rps", "value": 5.0}],
+        },
+    )
     text = sr._early_ends([job([1, 0, 1]), job([0])], {"min_duration_s": 0.5, "converge_rtol": 0.05})
     assert "may end after 0.5 s" in text and "less than 5%" in text and "2 of 4 closed-loop levels ended early" in text
     assert sr._early_ends([job([1])], {"min_duration_s": 0}) == ""
@@ -99,15 +114,20 @@ def test_best_of_each_runtime_table_and_the_finding_read_the_same_estimates(make
     top = best.set_index("label").loc["onnxruntime (torch)"]
     assert shown.iloc[0]["peak throughput [95% CI]"] == (
         f"{plain_number(top['peak_rps'], 3)} [{plain_number(top['peak_rps_ci_low'], 3)} – "
-        f"{plain_number(top['peak_rps_ci_high'], 3)}] req/s")
+        f"{plain_number(top['peak_rps_ci_high'], 3)}] req/s"
+    )
     assert shown.iloc[1]["single-client p99 [95% CI]"].endswith("] ms")
     assert shown.iloc[0]["reached with"] == "batching off, json, 8 clients" and shown.iloc[0]["starts"] == 3
     (finding,) = findings(r)
     assert finding.target == "tab-best-runtime"
-    assert finding.text.startswith(f"**Most requests per second on testbox**: mlp (2 runtimes): onnxruntime \\(torch\\) "
-                                   f"at {plain_number(top['peak_rps'], 3)} req/s, 2.00x the next, tf\\-savedmodel (95% CI ")
-    assert "; ahead); lowest single-client p99: tf\\-savedmodel at 1 ms, the next, onnxruntime \\(torch\\), at 2.00x that" \
+    assert finding.text.startswith(
+        f"**Most requests per second on testbox**: mlp (2 runtimes): onnxruntime \\(torch\\) "
+        f"at {plain_number(top['peak_rps'], 3)} req/s, 2.00x the next, tf\\-savedmodel (95% CI "
+    )
+    assert (
+        "; ahead); lowest single-client p99: tf\\-savedmodel at 1 ms, the next, onnxruntime \\(torch\\), at 2.00x that"
         in finding.text
+    )
 
 
 def test_one_start_per_runtime_gives_no_interval_and_claims_no_lead(make_store):
@@ -126,14 +146,18 @@ def test_picks_name_the_runtime_ahead_for_latency_and_for_throughput(make_store)
     fast = rows["Throughput serving"]
     assert fast.pick == "onnxruntime (torch)" and "better than tf-savedmodel" in fast.by_how_much
     assert "95% CI" in fast.by_how_much and "1 of 1 workload" in fast.how_sure
-    tie = {p.job: p for p in picks(report_of(make_store, [sm({"mlp": (1000, 0.002)}),
-                                                         ort({"mlp": (1000, 0.002)})]))}["Throughput serving"]
+    tie = {p.job: p for p in picks(report_of(make_store, [sm({"mlp": (1000, 0.002)}), ort({"mlp": (1000, 0.002)})]))}[
+        "Throughput serving"
+    ]
     assert tie.pick == "no difference we can detect"
 
 
 def test_where_a_requests_time_goes_and_when_the_frontend_sets_the_throughput(make_store):
     # 1000 req/s at best; the runtimes' call is 0.05 ms per request: the model is busy 5% of the time.
-    jobs = [with_time_parts(sm({"mlp": (1000, 0.001)}), 5e-5, 2e-4), with_time_parts(ort({"mlp": (1000, 0.001)}), 4e-5, 2e-4)]
+    jobs = [
+        with_time_parts(sm({"mlp": (1000, 0.001)}), 5e-5, 2e-4),
+        with_time_parts(ort({"mlp": (1000, 0.001)}), 4e-5, 2e-4),
+    ]
     r = report_of(make_store, jobs)
     lv = sr.levels(r)
     b = sr.time_breakdown(lv, sr.best_per_variant(lv)).set_index("runtime")
@@ -148,7 +172,10 @@ def test_where_a_requests_time_goes_and_when_the_frontend_sets_the_throughput(ma
     assert shown["runtime share"].str.endswith("%").all() and not shown["mean latency"].str.contains("e-").any()
     # Runtimes whose model is busy most of the time at their peak (0.9 ms a request at 1000 req/s) are compared as
     # runtimes: no such note.
-    slow = [with_time_parts(sm({"mlp": (1000, 0.001)}), 9e-4, 5e-5), with_time_parts(ort({"mlp": (1000, 0.001)}), 9e-4, 5e-5)]
+    slow = [
+        with_time_parts(sm({"mlp": (1000, 0.001)}), 9e-4, 5e-5),
+        with_time_parts(ort({"mlp": (1000, 0.001)}), 9e-4, 5e-5),
+    ]
     r2 = report_of(make_store, slow)
     lv2 = sr.levels(r2)
     assert not sr.frontend_bound(sr.time_breakdown(lv2, sr.best_per_variant(lv2)))

@@ -27,22 +27,25 @@ def npy(a):
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("body, ctype, status, words", [
-    (b"{not json", wire.JSON, 400, "not valid JSON"),
-    (b"[1, 2]", wire.JSON, 400, '"inputs"'),
-    (json.dumps({"inputs": [[1, 2, 3]]}).encode(), wire.JSON, 422, "shape (1, 3)"),
-    (json.dumps({"inputs": [[1, 2, 3, 4], [1, 2]]}).encode(), wire.JSON, 422, "rectangular"),
-    (json.dumps({"inputs": [["a", "b", "c", "d"]]}).encode(), wire.JSON, 422, "numbers"),
-    (json.dumps({"inputs": [1, 2, 3, 4]}).encode(), wire.JSON, 422, "expected ('batch', 4)"),
-    (json.dumps({"inputs": [[0] * 4] * 9}).encode(), wire.JSON, 413, "limit of 8"),
-    (json.dumps({"inputs": [[float("nan")] * 4]}).encode(), wire.JSON, 422, "NaN"),
-    (npy(X.astype(np.float64)), wire.NPY, 422, "dtype float64"),
-    (npy(X.astype(np.int32)), wire.NPY, 422, "send float32"),
-    (b"\x93NUMPY garbage", wire.NPY, 400, "not a .npy array"),
-    (npy(np.array([{"a": 1}], dtype=object)), wire.NPY, 400, "not a .npy array"),  # pickles are refused
-    (b"x", "text/plain", 415, "text/plain"),
-    (b"x", "", 415, "(none)"),
-])
+@pytest.mark.parametrize(
+    "body, ctype, status, words",
+    [
+        (b"{not json", wire.JSON, 400, "not valid JSON"),
+        (b"[1, 2]", wire.JSON, 400, '"inputs"'),
+        (json.dumps({"inputs": [[1, 2, 3]]}).encode(), wire.JSON, 422, "shape (1, 3)"),
+        (json.dumps({"inputs": [[1, 2, 3, 4], [1, 2]]}).encode(), wire.JSON, 422, "rectangular"),
+        (json.dumps({"inputs": [["a", "b", "c", "d"]]}).encode(), wire.JSON, 422, "numbers"),
+        (json.dumps({"inputs": [1, 2, 3, 4]}).encode(), wire.JSON, 422, "expected ('batch', 4)"),
+        (json.dumps({"inputs": [[0] * 4] * 9}).encode(), wire.JSON, 413, "limit of 8"),
+        (json.dumps({"inputs": [[float("nan")] * 4]}).encode(), wire.JSON, 422, "NaN"),
+        (npy(X.astype(np.float64)), wire.NPY, 422, "dtype float64"),
+        (npy(X.astype(np.int32)), wire.NPY, 422, "send float32"),
+        (b"\x93NUMPY garbage", wire.NPY, 400, "not a .npy array"),
+        (npy(np.array([{"a": 1}], dtype=object)), wire.NPY, 400, "not a .npy array"),  # pickles are refused
+        (b"x", "text/plain", 415, "text/plain"),
+        (b"x", "", 415, "(none)"),
+    ],
+)
 def test_bad_requests_get_a_4xx_naming_the_problem(body, ctype, status, words):
     with pytest.raises(wire.BadRequest) as info:
         wire.decode_request(body, ctype, SPEC)
