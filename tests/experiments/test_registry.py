@@ -21,8 +21,8 @@ MISTAKES = {
     ),
     "rule id": (
         "experiments/eager_vs_graph/claims.py",
-        '@rule("E1", ',
-        '@rule("E99", ',
+        '@rule(\n    "E1",',
+        '@rule(\n    "E99",',
         "a rule for claim 'E99', which fwbench/report/claims.yml does not list",
     ),
 }
