@@ -18,7 +18,7 @@ EXPERIMENT = Experiment(
     summary="writes the same cnn training task in PyTorch, Keras 3, TensorFlow with GradientTape "
     "and JAX with Flax, runs each to the same losses and counts its source",
     evidence="sections {ref}`fig-ergonomics-counts` and {ref}`ergonomics-programs`",
-    default_job_s=28.5 / 4,  # `make bench-report`, 2-core VM: 4 jobs in 28.5 s
+    default_job_s=28.5 / 4,  # quick profile, `make bench-report` on a 2-core VM (2026-12-07): 4 jobs in 28.5 s
     variants_of=variants,
     workloads=("cnn",),
     default_processes=1,

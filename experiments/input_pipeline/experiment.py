@@ -14,7 +14,7 @@ EXPERIMENT = Experiment(
     "each from common shards and from its own format, and measures throughput, start-up, "
     "memory and CPU per sample",
     evidence="figure {ref}`fig-pipeline-throughput` and table {ref}`tab-pipelines`",
-    default_job_s=49.8 / 9,  # `make bench-report`, 2-core VM: 9 jobs in 49.8 s
+    default_job_s=52.4 / 9,  # quick profile, `make bench-report` on a 2-core VM (2026-12-07): 9 jobs in 52.4 s
     variants_of=variants,
     workloads=("images",),
     default_processes=1,

@@ -12,7 +12,7 @@ EXPERIMENT = Experiment(
     summary="runs the exported models in ONNX Runtime for Node.js and the web and in "
     "TensorFlow.js, in fresh Node processes and a real headless browser page",
     evidence="sections {ref}`fig-outside-matrix` and {ref}`fig-outside-latency`",
-    default_job_s=30.5 / 2,  # `make bench-report`, 2-core VM: 2 jobs in 30.5 s
+    default_job_s=29.3 / 2,  # quick profile, `make bench-report` on a 2-core VM (2026-12-07): 2 jobs in 29.3 s
     variants_of=variants,
     workloads=("models",),
     default_processes=1,

@@ -12,7 +12,7 @@ EXPERIMENT = Experiment(
     summary="moves trained weights of every layer kind between torch.nn, Keras and flax, by hand "
     "and through ONNX, and checks that each ported layer computes the same thing",
     evidence="sections {ref}`fig-porting` and {ref}`porting-onnx`",
-    default_job_s=38.9 / 3,  # `make bench-report`, 2-core VM: 3 jobs in 38.9 s
+    default_job_s=39.6 / 3,  # quick profile, `make bench-report` on a 2-core VM (2026-12-07): 3 jobs in 39.6 s
     variants_of=variants,
     workloads=("layers",),
     default_processes=1,
