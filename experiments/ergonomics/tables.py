@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from fwbench.paths import REPO
-from fwbench.report.results import Report, escape
+from fwbench.report.results import Report, escape, plain_number
 from fwbench.report.sanitize import md
 
 EXPERIMENT = "ergonomics"
@@ -162,8 +162,8 @@ def agreement_line(df: pd.DataFrame) -> str:
         verdict = "reached the same losses" if a["agree"].all() else "did **not** reach the same losses"
         lines.append(
             f"- {md(machine)}: the {int(a['programs'].max())} programs that ran {verdict} "
-            f"(largest relative deviation from their median {worst['max relative deviation']:.1e}, "
-            f"{md(worst['loss'])} after epoch {int(worst['epoch'])}; tolerance {worst['tolerance']:g})"
+            f"(largest relative deviation from their median {plain_number(worst['max relative deviation'], 2)}, "
+            f"{md(worst['loss'])} after epoch {int(worst['epoch'])}; tolerance {plain_number(worst['tolerance'], 2)})"
             + (f"; did not run: {md(', '.join(missing))}" if missing else "")
             + "."
         )

@@ -149,12 +149,12 @@ def conv2d_jax_tensorflow(w, s):
     return {"kernel": w["kernel"], "bias": w["bias"]}, {}
 
 
-# ---- batch norm: epsilon 1e-5 (torch, flax) or 1e-3 (Keras); momentum m (torch) against 1 - m ------------------
+# ---- batch norm: epsilon 0.00001 (torch, flax) or 0.001 (Keras); momentum m (torch) against 1 - m ------------------
 
 BN_MOMENTUM = "momentum: torch's momentum m is Keras's and flax's 1 - m"
 
 
-@converts("batchnorm", "torch", "tensorflow", "epsilon: torch's 1e-5 (Keras defaults to 1e-3)", BN_MOMENTUM)
+@converts("batchnorm", "torch", "tensorflow", "epsilon: torch's 0.00001 (Keras defaults to 0.001)", BN_MOMENTUM)
 def batchnorm_torch_tensorflow(w, s):
     arrays = {
         "gamma": w["weight"],
@@ -171,7 +171,7 @@ def batchnorm_torch_jax(w, s):
     return arrays, {"eps": s["eps"], "momentum": 1 - s["momentum"]}
 
 
-@converts("batchnorm", "tensorflow", "torch", "epsilon: Keras's 1e-3 (torch defaults to 1e-5)", BN_MOMENTUM)
+@converts("batchnorm", "tensorflow", "torch", "epsilon: Keras's 0.001 (torch defaults to 0.00001)", BN_MOMENTUM)
 def batchnorm_tensorflow_torch(w, s):
     arrays = {
         "weight": w["gamma"],
@@ -182,7 +182,7 @@ def batchnorm_tensorflow_torch(w, s):
     return arrays, {"eps": s["eps"], "momentum": 1 - s["momentum"]}
 
 
-@converts("batchnorm", "tensorflow", "jax", "epsilon: Keras's 1e-3 (flax defaults to 1e-5)")
+@converts("batchnorm", "tensorflow", "jax", "epsilon: Keras's 0.001 (flax defaults to 0.00001)")
 def batchnorm_tensorflow_jax(w, s):
     arrays = {"scale": w["gamma"], "bias": w["beta"], "mean": w["moving_mean"], "var": w["moving_variance"]}
     return arrays, {"eps": s["eps"], "momentum": s["momentum"]}
@@ -194,41 +194,41 @@ def batchnorm_jax_torch(w, s):
     return arrays, {"eps": s["eps"], "momentum": 1 - s["momentum"]}
 
 
-@converts("batchnorm", "jax", "tensorflow", "epsilon: flax's 1e-5 (Keras defaults to 1e-3)")
+@converts("batchnorm", "jax", "tensorflow", "epsilon: flax's 0.00001 (Keras defaults to 0.001)")
 def batchnorm_jax_tensorflow(w, s):
     arrays = {"gamma": w["scale"], "beta": w["bias"], "moving_mean": w["mean"], "moving_variance": w["var"]}
     return arrays, {"eps": s["eps"], "momentum": s["momentum"]}
 
 
-# ---- layer norm: epsilon 1e-5 (torch), 1e-3 (Keras), 1e-6 (flax) ------------------------------------------------
+# ---- layer norm: epsilon 0.00001 (torch), 0.001 (Keras), 0.000001 (flax) ------------------------------------------------
 
 
-@converts("layernorm", "torch", "tensorflow", "epsilon: torch's 1e-5 (Keras defaults to 1e-3)")
+@converts("layernorm", "torch", "tensorflow", "epsilon: torch's 0.00001 (Keras defaults to 0.001)")
 def layernorm_torch_tensorflow(w, s):
     return {"gamma": w["weight"], "beta": w["bias"]}, {"eps": s["eps"]}
 
 
-@converts("layernorm", "torch", "jax", "epsilon: torch's 1e-5 (flax defaults to 1e-6)")
+@converts("layernorm", "torch", "jax", "epsilon: torch's 0.00001 (flax defaults to 0.000001)")
 def layernorm_torch_jax(w, s):
     return {"scale": w["weight"], "bias": w["bias"]}, {"eps": s["eps"]}
 
 
-@converts("layernorm", "tensorflow", "torch", "epsilon: Keras's 1e-3 (torch defaults to 1e-5)")
+@converts("layernorm", "tensorflow", "torch", "epsilon: Keras's 0.001 (torch defaults to 0.00001)")
 def layernorm_tensorflow_torch(w, s):
     return {"weight": w["gamma"], "bias": w["beta"]}, {"eps": s["eps"]}
 
 
-@converts("layernorm", "tensorflow", "jax", "epsilon: Keras's 1e-3 (flax defaults to 1e-6)")
+@converts("layernorm", "tensorflow", "jax", "epsilon: Keras's 0.001 (flax defaults to 0.000001)")
 def layernorm_tensorflow_jax(w, s):
     return {"scale": w["gamma"], "bias": w["beta"]}, {"eps": s["eps"]}
 
 
-@converts("layernorm", "jax", "torch", "epsilon: flax's 1e-6 (torch defaults to 1e-5)")
+@converts("layernorm", "jax", "torch", "epsilon: flax's 0.000001 (torch defaults to 0.00001)")
 def layernorm_jax_torch(w, s):
     return {"weight": w["scale"], "bias": w["bias"]}, {"eps": s["eps"]}
 
 
-@converts("layernorm", "jax", "tensorflow", "epsilon: flax's 1e-6 (Keras defaults to 1e-3)")
+@converts("layernorm", "jax", "tensorflow", "epsilon: flax's 0.000001 (Keras defaults to 0.001)")
 def layernorm_jax_tensorflow(w, s):
     return {"gamma": w["scale"], "beta": w["bias"]}, {"eps": s["eps"]}
 

@@ -88,22 +88,29 @@ def plan(profile: Profile, store: Store, force: bool = False, stored: list | Non
     done = reusable_results(runs, imported)
     if stored is not None:
         stored.extend(newest_results(runs, imported, inputs.fingerprint["machine_id"]).values())
-    history = [
+    return _planned(profile.jobs, inputs, done, _history(runs, imported), force)
+
+
+def _history(runs, imported, machine: str | None = None) -> list[tuple[dict, dict]]:
+    """(manifest, job) of every run measured into this store (of `machine` only, if given), oldest first."""
+    return [
         (run.manifest, job)
         for run in sorted(runs, key=lambda r: r.run_id)
-        if run.run_id not in imported
+        if run.run_id not in imported and (machine is None or run.manifest.get("machine_id") == machine)
         for job in run.jobs
     ]
-    planned = []
-    for job in profile.jobs:
-        if not force and inputs.keys[job.job_id] in done:
-            planned.append(Planned(job, "reuse"))
-        elif force:
-            planned.append(Planned(job, "run", "--force"))
-        else:
-            reason, files = _why(job, inputs, history)
-            planned.append(Planned(job, "run", reason, files))
-    return planned
+
+
+def _planned(jobs, inputs: Inputs, done, history, force: bool) -> list[Planned]:
+    """Each job reused (its key is stored), forced, or to run with the input that changed since it was stored."""
+    return [
+        Planned(job, "run", "--force")
+        if force
+        else Planned(job, "reuse")
+        if inputs.keys[job.job_id] in done
+        else Planned(job, "run", *_why(job, inputs, history))
+        for job in jobs
+    ]
 
 
 def describe(planned: list[Planned]) -> list[str]:
@@ -145,22 +152,8 @@ def plan_classes(targets: list, store: Store, force: bool = False) -> list[tuple
     out = []
     for target in targets:
         inputs = Inputs.of(target.jobs, target.fingerprint, cpus=target.cpus)
-        machine = target.fingerprint["machine_id"]
-        history = [
-            (run.manifest, job)
-            for run in sorted(runs, key=lambda r: r.run_id)
-            if run.run_id not in imported and run.manifest.get("machine_id") == machine
-            for job in run.jobs
-        ]
-        planned = []
-        for job in target.jobs:  # as `plan` does for this machine
-            if not force and inputs.keys[job.job_id] in done:
-                planned.append(Planned(job, "reuse"))
-            else:
-                planned.append(
-                    Planned(job, "run", "--force") if force else Planned(job, "run", *_why(job, inputs, history))
-                )
-        out.append((target, planned))
+        history = _history(runs, imported, target.fingerprint["machine_id"])
+        out.append((target, _planned(target.jobs, inputs, done, history, force)))
     return out
 
 

@@ -14,6 +14,25 @@ from fwbench.store.store import Store
 PROFILE = "quick"  # every experiment
 
 
+def stored_job(run_id: str, job, key: str, **extra) -> dict:
+    """A successful stored result of a planned job, under `key`, with nothing measured in it."""
+    fields = ("experiment", "framework", "device", "workload", "variant", "mode", "params", "process")
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "job",
+        "run_id": run_id,
+        "job_id": job.job_id,
+        "job_key": key,
+        **{f: getattr(job, f) for f in fields},
+        "status": "ok",
+        "records": [],
+        "samples": {},
+        "checks": [],
+        "error": None,
+        **extra,
+    }
+
+
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
     """A copy of the project and a store holding a result for every job of the profile, as the copy is now."""
@@ -28,28 +47,7 @@ def seeded(tmp_path_factory):
         doc.update(jobs=[j.job_id for j in profile.jobs], inputs=inputs.manifest_entry())
         store.write_manifest(doc)
         for job in profile.jobs:
-            store.write_job(
-                {
-                    "schema_version": SCHEMA_VERSION,
-                    "kind": "job",
-                    "run_id": run_id,
-                    "job_id": job.job_id,
-                    "job_key": inputs.keys[job.job_id],
-                    "experiment": job.experiment,
-                    "framework": job.framework,
-                    "device": job.device,
-                    "workload": job.workload,
-                    "variant": job.variant,
-                    "mode": job.mode,
-                    "status": "ok",
-                    "params": job.params,
-                    "process": job.process,
-                    "records": [],
-                    "samples": {},
-                    "checks": [],
-                    "error": None,
-                }
-            )
+            store.write_job(stored_job(run_id, job, inputs.keys[job.job_id]))
     return copy, store.root, profile
 
 
@@ -137,29 +135,7 @@ def test_plan_shows_the_expected_time_per_experiment_and_says_when_it_is_over_th
         doc.update(jobs=[j.job_id for j in mlp])
         store.write_manifest(doc)
         for job, seconds in zip(mlp, (30.0, 6.0, 6.0)):
-            store.write_job(
-                {
-                    "schema_version": SCHEMA_VERSION,
-                    "kind": "job",
-                    "run_id": run_id,
-                    "job_id": job.job_id,
-                    "job_key": "an older key",
-                    "experiment": job.experiment,
-                    "framework": job.framework,
-                    "device": job.device,
-                    "workload": job.workload,
-                    "variant": job.variant,
-                    "mode": job.mode,
-                    "status": "ok",
-                    "params": job.params,
-                    "process": job.process,
-                    "records": [],
-                    "samples": {},
-                    "checks": [],
-                    "error": None,
-                    "duration_s": seconds,
-                }
-            )
+            store.write_job(stored_job(run_id, job, "an older key", duration_s=seconds))
     proc = subprocess.run(
         [sys.executable, "-m", "fwbench", "--store", str(store.root), "plan", "--profile", str(path)],
         capture_output=True,
