@@ -44,6 +44,58 @@ def registry() -> dict:
     return dict(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
 
 
+#: What the runner passes every notebook (`Job.notebook_parameters()` plus where to write and the compiler cache).
+NOTEBOOK_PARAMETERS = (
+    "framework",
+    "device",
+    "workload",
+    "variant",
+    "threads",
+    "process",
+    "params",
+    "output_path",
+    "cache_dir",
+)
+
+
+def check_notebooks() -> None:
+    """Each experiment's notebook declares every parameter the runner passes, once, in its cell tagged
+    `parameters` (papermill injects the values after it: a name it lacks is only warned about, and a name given
+    twice hides which value the notebook means)."""
+    import ast
+
+    for name in registry():
+        where = f"experiments/{name}/notebook.ipynb"
+        try:
+            cells = json.loads((_HERE / name / "notebook.ipynb").read_text())["cells"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ExperimentError(f"{where}: not a readable notebook ({exc})") from None
+        tagged = [c for c in cells if isinstance(c, dict) and "parameters" in c.get("metadata", {}).get("tags", [])]
+        if len(tagged) != 1:
+            raise ExperimentError(f"{where}: needs exactly one cell tagged 'parameters', has {len(tagged)}")
+        source = tagged[0].get("source", "")
+        source = source if isinstance(source, str) else "".join(source)
+        try:
+            tree = ast.parse(source)
+        except SyntaxError as exc:
+            raise ExperimentError(
+                f"{where}: its parameters cell is not Python ({exc.msg}, line {exc.lineno})"
+            ) from None
+        declared = [
+            t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)
+        ]
+        twice = sorted({n for n in declared if declared.count(n) > 1})
+        missing = [n for n in NOTEBOOK_PARAMETERS if n not in declared]
+        if twice or missing:
+            raise ExperimentError(
+                f"{where}: its parameters cell "
+                + "; ".join(
+                    ([f"does not declare {', '.join(map(repr, missing))}"] if missing else [])
+                    + ([f"declares {', '.join(map(repr, twice))} twice"] if twice else [])
+                )
+            )
+
+
 def timed() -> list[str]:
     """The experiments that store per-process timing series (`timing_samples`), in the book's order: the ones
     with cells, comparisons over processes, A/A controls and histories of step times."""

@@ -40,13 +40,14 @@ def _store(args) -> Store:
 
 def _check_experiments() -> None:
     """Every experiment folder whole and consistent before anything is planned or measured: its declaration, its
-    metrics, and its claim rules' ids (each a one-line ExperimentError naming the file)."""
-    from fwbench.experiments import metrics, registry
+    metrics, its claim rules' ids and its notebook's parameters (each a one-line ExperimentError naming the file)."""
+    from fwbench.experiments import check_notebooks, metrics, registry
     from fwbench.report.claims import check_rules
 
     registry()
     metrics()
     check_rules()
+    check_notebooks()
 
 
 def cmd_run(args) -> int:

@@ -7,6 +7,12 @@ import pytest
 import package_copy
 
 MISTAKES = {
+    "notebook parameter": (
+        "experiments/porting/notebook.ipynb",
+        '"threads = \\"auto\\"\\n",',
+        "",
+        "experiments/porting/notebook.ipynb: its parameters cell does not declare 'threads'",
+    ),
     "name": (
         "experiments/eager_vs_graph/experiment.py",
         'name="eager_vs_graph"',
@@ -47,3 +53,12 @@ def test_a_mistake_in_an_experiment_folder_is_one_line_at_plan_time(copy, tmp_pa
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     lines = [line for line in proc.stderr.splitlines() if line.startswith("fwbench: error:")]
     assert len(lines) == 1 and message in lines[0] and rel in lines[0], proc.stderr
+
+
+def test_the_notebook_check_knows_every_parameter_the_runner_passes():
+    from fwbench.experiments import NOTEBOOK_PARAMETERS
+    from fwbench.matrix.profile import load_profile
+
+    job = load_profile("smoke").jobs[0]
+    # fwbench.run.runner.execute_job adds where to write the result and the compiler cache.
+    assert set(NOTEBOOK_PARAMETERS) == {*job.notebook_parameters(), "output_path", "cache_dir"}
