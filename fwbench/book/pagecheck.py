@@ -311,13 +311,19 @@ def check_page(
 
 #: Elements of the first page that a reader must see without scrolling.
 FIRST_SCREEN = {"intro.html": ("fwbench-machines", "pick-per-job")}
-SCREENSHOTS = "_screenshots"
+#: Where the first screens go: beside the book, not in it (a book checked and then published must not carry them).
+SCREENSHOTS = "screenshots"
+
+
+def screenshot_dir(html_dir) -> Path:
+    """`<html_dir>/../screenshots`: for `_build/html`, `_build/screenshots`."""
+    return Path(html_dir).resolve().parent / SCREENSHOTS
 
 
 def check_book(html_dir, pages: dict[str, int], **kwargs) -> dict[str, list[str]]:
     """check_page for each page (relative to html_dir) with its minimum figure count, in one browser; a built
-    book's pages must carry their Content-Security-Policy, and each page's first screen is saved under
-    `<html_dir>/_screenshots/` for review."""
+    book's pages must carry their Content-Security-Policy, and each page's first screen is saved beside the book
+    (`screenshot_dir`) for review."""
     from fwbench.book.browser import Browser
 
     root = Path(html_dir)
@@ -329,7 +335,7 @@ def check_book(html_dir, pages: dict[str, int], **kwargs) -> dict[str, list[str]
         for rel, min_figures in pages.items():
             if browser is None:
                 browser = Browser(find_chromium(), *VIEWPORT, timeout=timeout).__enter__()
-            shot = root / SCREENSHOTS / (rel.replace("/", "__").removesuffix(".html") + ".png")
+            shot = screenshot_dir(root) / (rel.replace("/", "__").removesuffix(".html") + ".png")
             results[rel] = check_page(
                 root / rel,
                 min_figures,
@@ -383,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  - {p}")
         bad += bool(problems)
     print(
-        f"{len(results)} page(s) in {time.perf_counter() - start:.1f} s; first screens in {args.html_dir / SCREENSHOTS}"
+        f"{len(results)} page(s) in {time.perf_counter() - start:.1f} s; first screens in {screenshot_dir(args.html_dir)}"
     )
     return 1 if bad else 0
 

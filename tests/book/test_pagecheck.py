@@ -184,14 +184,19 @@ def test_missing_title_and_article_are_flagged(tmp_path, browser):
 
 
 def test_check_book_reports_per_page_and_missing_pages(tmp_path):
-    page(tmp_path, FIGURE, name="good.html")
-    page(tmp_path, "<p>none</p>", name="bare.html")
-    protect_tree(tmp_path)
-    page(tmp_path, FIGURE, name="unprotected.html")  # written after the build's CSP pass
-    result = check_book(tmp_path, {"good.html": 1, "bare.html": 1, "gone.html": 0, "unprotected.html": 1})
+    html = tmp_path / "html"
+    html.mkdir()
+    page(html, FIGURE, name="good.html")
+    page(html, "<p>none</p>", name="bare.html")
+    protect_tree(html)
+    page(html, FIGURE, name="unprotected.html")  # written after the build's CSP pass
+    result = check_book(html, {"good.html": 1, "bare.html": 1, "gone.html": 0, "unprotected.html": 1})
     assert result["good.html"] == []
     assert result["bare.html"] == ["0 figure(s), expected at least 1"]
-    assert result["gone.html"] == [f"page missing: {tmp_path / 'gone.html'}"]
+    assert result["gone.html"] == [f"page missing: {html / 'gone.html'}"]
+    # The first screens go beside the book, never into it (a checked book is published as it is).
+    assert (tmp_path / "screenshots" / "good.png").stat().st_size > 0
+    assert not any(p.suffix == ".png" and "_images" not in p.parts for p in html.rglob("*"))
     assert result["unprotected.html"] == [
         "no Content-Security-Policy meta tag (fwbench.book.csp adds it after the build)"
     ]
