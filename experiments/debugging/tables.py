@@ -231,6 +231,16 @@ def survey(report: Report) -> pd.DataFrame:
     )
 
 
+def no_tool_note(cases: pd.DataFrame) -> str:
+    """What the tool sections say when every stored case ran with no tool on (the quick profile's choice); else ""."""
+    if cases.empty or (cases["tool"] != "none").any():
+        return ""
+    return (
+        "No stored run switched a debugging tool on: the tool passes (what each tool catches and what it costs) "
+        "are in the full profile, `PROFILE=full make report`."
+    )
+
+
 def tool_effects(df: pd.DataFrame) -> pd.DataFrame:
     """Cases whose outcome a debugging tool changed, against the same framework, bug and mode with no tool."""
     if df.empty:

@@ -385,7 +385,10 @@ def parse_profile(data, where: str = "profile", gpu: bool | None = None) -> Prof
         workloads = _names(f"{at}.workloads", spec.get("workloads", known_workloads), known_workloads)
         params = validate_params(f"{at}.params", experiment.params, spec.get("params"))
         wanted_variants = spec.get("variants", "all")
+        # A name selects that variant in every framework that has it; "framework:variant" in that framework only
+        # (e.g. ONNX Runtime serving PyTorch's export but not TensorFlow's or JAX's).
         all_variants = sorted({v for fw in fws for v in experiment.variants_of(fw)})
+        all_variants += sorted(f"{fw}:{v}" for fw in fws for v in experiment.variants_of(fw))
         if wanted_variants != "all":
             wanted_variants = _names(f"{at}.variants", wanted_variants, all_variants)
         processes = spec.get("processes", experiment.default_processes)
@@ -421,7 +424,7 @@ def parse_profile(data, where: str = "profile", gpu: bool | None = None) -> Prof
             for device in devices
             for workload in workloads
             for variant in experiment.variants_of(fw)
-            if (wanted_variants == "all" or variant in wanted_variants)
+            if (wanted_variants == "all" or variant in wanted_variants or f"{fw}:{variant}" in wanted_variants)
             and device in frameworks.device_variants(fw).get(variant, [device])
             and _family(workload) in frameworks.family_variants(fw).get(variant, [_family(workload)])
         ]

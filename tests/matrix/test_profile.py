@@ -119,10 +119,24 @@ def test_variant_filter_and_params():
     assert p.jobs[0].params["batch_size"] == 8 and p.jobs[0].params["max_time_s"] == 1
 
 
+def test_a_framework_qualified_variant_selects_it_in_that_framework_only():
+    """ "onnxruntime" serves every framework's ONNX file; "torch:onnxruntime" PyTorch's alone."""
+    spec = {"frameworks": ["torch", "tensorflow", "jax"], "processes": 1}
+    every = parse_profile({"name": "x", "experiments": {"serving": {**spec, "variants": ["onnxruntime"]}}})
+    assert {(j.framework, j.variant) for j in every.jobs} == {
+        (f, "onnxruntime") for f in ("torch", "tensorflow", "jax")
+    }
+    one = parse_profile(
+        {"name": "x", "experiments": {"serving": {**spec, "variants": ["torch:onnxruntime", "jax.jit"]}}}
+    )
+    assert {(j.framework, j.variant) for j in one.jobs} == {("torch", "onnxruntime"), ("jax", "jax.jit")}
+
+
 @pytest.mark.parametrize(
     "data, named",
     [
         (profile(frameworks=["mxnet"]), "mxnet"),
+        (profile(variants=["jax:torch.compile"]), "jax:torch.compile"),
         (profile(devices=["tpu"]), "tpu"),
         (profile(workloads=["resnet9000"]), "resnet9000"),
         (profile(variants=["xla-magic"]), "xla-magic"),

@@ -55,6 +55,16 @@ def test_tool_effects_and_overhead(make_store):
     assert oh["ci_low"].isna().tolist() == [False, True]
 
 
+def test_tool_sections_say_why_they_are_empty_when_no_tool_ran(make_store):
+    base = [debug_case("nan_loss", "eager", "silent-wrong", ideal="error")]
+    only_base = debug_report.cases(store_with(make_store, {"jax": base}))
+    assert "full profile" in debug_report.no_tool_note(only_base)
+    with_tool = [debug_case("nan_loss", "eager", "error", ideal="error", line=True, tool="debug_nans")]
+    both = debug_report.cases(store_with(make_store, {"jax": base}, tools=[("jax", "debug_nans", with_tool, [])]))
+    assert debug_report.no_tool_note(both) == ""
+    assert debug_report.no_tool_note(only_base.iloc[0:0]) == ""
+
+
 def test_tidy_rows_name_the_bug_tool_and_mode(make_store):
     r = store_with(make_store, {"torch": [debug_case("shape", "graph", "error", ideal="error", line=True)]})
     df = tidy.frame(r.runs)
