@@ -9,12 +9,14 @@ timed steps; for experiments other than eager-vs-graph the measuring cell), then
 design, the processes it got and why it stopped, then the book build, and the share of the whole spent in
 measured work. The split is fwbench.report.timebudget's, the one the method page shows. It is a benchmark,
 not a test: CI does not run it. Targets (issue 41): fresh clone to book in at most 12 minutes on a 2-core
-machine, setup included (aim 10); a second `make report` in at most 20 s (`make bench-rebuild`).
+machine, setup included (aim 10); a second `make report` in at most 20 s (`make bench-rebuild`); every
+claim's verdict the same as in the previous bench-report (kept in _build/bench-report/), two fresh runs apart.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -52,6 +54,47 @@ def sequential_lines(report) -> list[str]:
     return lines
 
 
+def verdict_table(report) -> dict[str, str]:
+    """Every claim's verdict on this report, with its cells' votes where the rule counts them."""
+    from fwbench.report.claims import verdicts
+
+    out = {}
+    for v in verdicts(report):
+        roles = v.cells["role"] if "role" in v.cells else None
+        votes = (
+            ""
+            if roles is None
+            else " ({}/{}/{})".format(*(int((roles == r).sum()) for r in ("supports", "contradicts", "inconclusive")))
+        )
+        out[v.claim.id] = v.verdict + votes
+    return out
+
+
+def verdict_lines(now: dict[str, str], before: dict | None) -> list[str]:
+    """Each claim's verdict beside the previous bench-report's (issue 41: two fresh runs must give the same
+    verdict on every claim the profile decides), and whether they agree; the votes may differ, the verdict not."""
+    word = lambda text: text.split(" (")[0]
+    lines = ["  verdicts of this run (votes supports/contradicts/inconclusive), beside the previous bench-report's:"]
+    if not before:
+        lines[0] = (
+            "  verdicts of this run (votes supports/contradicts/inconclusive; no previous bench-report to compare):"
+        )
+    same = decided = 0
+    for cid, verdict in now.items():
+        old = (before or {}).get("verdicts", {}).get(cid)
+        mark = "" if old is None else ("   same" if word(old) == word(verdict) else f"   CHANGED (was {old})")
+        lines.append(f"    {cid}: {verdict}{mark}")
+        if old is not None and word(verdict) not in ("not yet measured", "inconclusive"):
+            decided += 1
+            same += word(old) == word(verdict)
+    if before:
+        lines.append(
+            f"  decided here and the same as in the previous bench-report ({before.get('when', '?')}, commit "
+            f"{before.get('commit', '?')}): {same} of {decided}"
+        )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="quick", help="profile to run (default: quick)")
@@ -67,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         store, book = root / "store", root / "book"
         fw = [sys.executable, "-m", "fwbench", "--store", str(store)]
         run_s = timed([*fw, "run", "--profile", args.profile, "--no-progress"])
+        # This machine's verdicts, before the book imports the references into the store.
+        now = verdict_table(Report.load(store))
         # As `make report` builds it: this machine's runs beside the committed references.
         book_s = timed([*fw, "book", "--out", str(book)])
         report = Report.load(store)
@@ -100,6 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  runner wall time (with its own bookkeeping)  {run_s:8.1f} s")
     print(f"  book build (with the references)             {book_s:8.1f} s")
     print(f"  {book_size}")
+    saved = REPO / "_build" / "bench-report" / f"verdicts-{Path(args.profile).stem}.json"
+    before = json.loads(saved.read_text()) if saved.exists() else None
+    print("\n".join(verdict_lines(now, before)))
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    saved.write_text(json.dumps({"when": when, "commit": commit.stdout.strip(), "verdicts": now}, indent=1))
     whole = setup + run_s + book_s
     print(
         f"  whole: {whole:.1f} s ({whole / 60:.1f} min); measured work {total['measured_s']:.1f} s "

@@ -11,7 +11,7 @@ EXPERIMENT = Experiment(
     summary="times eager against compiled execution",
     evidence="figures {ref}`fig-speedup`, {ref}`fig-batch` and {ref}`fig-size`; tables "
     "{ref}`tab-compile-cost` and {ref}`tab-step-times`",
-    default_job_s=353.7 / 27,  # quick profile, `make bench-report` on a 2-core VM (2026-12-07): 27 jobs in 353.7 s
+    default_job_s=286.3 / 24,  # quick profile, `make bench-report` on a 2-core VM (2026-12-07): 24 jobs in 286.3 s
     interleaved=True,
     default_processes=4,
     default_replacements=2,
