@@ -277,6 +277,60 @@ def step_times(timed: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return tables
 
 
+#: Models outside the MLP size sweep with at least this many parameters are "large" (ResNet-18-class and
+#: GPT-2-small-class blocks in the full profile), the half of claim E3 the quick profile's small models cannot speak to.
+LARGE_PARAMS = 5_000_000
+
+
+def _n_params(workload: str) -> float:
+    spec = WORKLOADS.get(workload)
+    return float(spec.n_params) if spec is not None else np.nan
+
+
+def _params_text(n: float) -> str:
+    return f"{plain_number(n / 1e6, 3)}M parameters"
+
+
+def size_lines(cmp: pd.DataFrame) -> list[str]:
+    """What model size does to compiling, computed: per machine and phase, each compiled variant's speedup over its
+    eager mode (and that comparison's verdict) at the smallest and the largest MLP of the size sweep, where the
+    sweep has at least three sizes; then every variant's speedup on each large model (LARGE_PARAMS)."""
+    if cmp.empty:
+        return []
+    head = headline_batch(cmp)
+    head = head.assign(n_params=head["workload"].map(_n_params))
+    family = head["workload"].map(lambda w: getattr(WORKLOADS.get(w), "family", ""))
+    out = []
+    sweep = head[(family == "mlp") & head["n_params"].notna()]
+    for (machine, phase), g in sweep.groupby(["machine_label", "phase"]):
+        if g["n_params"].nunique() < 3:
+            continue
+        low, high = g["n_params"].min(), g["n_params"].max()
+        parts = []
+        for variant, v in g.groupby("variant"):
+            small, large = v[v["n_params"] == low], v[v["n_params"] == high]
+            if small.empty or large.empty:
+                continue
+            s, b = small.iloc[0], large.iloc[0]
+            parts.append(
+                f"{md(variant)} {s['speedup']:.2f}x ({md(s['verdict'])}) to {b['speedup']:.2f}x ({md(b['verdict'])})"
+            )
+        if parts:
+            out.append(
+                f"- MLP size sweep on **{md(machine)}**, {md(phase)}: from {md(g.loc[g['n_params'].idxmin(), 'workload'])} "
+                f"({_params_text(low)}) to {md(g.loc[g['n_params'].idxmax(), 'workload'])} ({_params_text(high)}), "
+                "speedup over eager: " + "; ".join(parts) + "."
+            )
+    large = head[(family != "mlp") & (head["n_params"] >= LARGE_PARAMS)]
+    for (machine, workload, phase), g in large.groupby(["machine_label", "workload", "phase"]):
+        parts = [f"{md(r['variant'])} {r['speedup']:.2f}x ({md(r['verdict'])})" for _, r in g.iterrows()]
+        out.append(
+            f"- Large model {md(workload)} ({_params_text(g['n_params'].iloc[0])}) on **{md(machine)}**, "
+            f"{md(phase)}, speedup over eager: " + "; ".join(parts) + "."
+        )
+    return out
+
+
 def what_this_means(cmp: pd.DataFrame, timed: pd.DataFrame) -> str:
     """The findings in sentences, every number computed here from the comparisons and cells (Markdown)."""
     out = []
@@ -298,6 +352,7 @@ def what_this_means(cmp: pd.DataFrame, timed: pd.DataFrame) -> str:
             f"- The costliest cold first call is {md(slow['variant'])} on {md(slow['workload'])} "
             f"({fmt_s(slow['first_call_graph_s'])})."
         )
+    out += size_lines(cmp)
     eager = headline_batch(timed[timed["mode"] == "eager"])
     for (machine, workload, phase), g in eager.groupby(["machine_label", "workload", "phase"]):
         fastest = g.loc[g["step_time_median_s"].idxmin()]

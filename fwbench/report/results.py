@@ -654,7 +654,9 @@ def distinct_labels(runs: list[Run]) -> None:
     built from its hardware ("H100 80GB, 16 CPU Intel Xeon"), never a bare host name like `vm`.
 
     Every chart and table groups by label; two machines under one name would be
-    pooled into one, so a shared name gets the machine id appended.
+    pooled into one, so a shared name gets the machine id appended. One machine measured under several profiles
+    (a quick first look beside the full profile's reference) would pool a profile's small models and short budgets
+    with the other's: each profile's runs get their own label, the profile named in it ("... (full profile)").
     """
     for run in runs:
         run.manifest["machine_label"] = display_name(run.manifest)
@@ -665,6 +667,19 @@ def distinct_labels(runs: list[Run]) -> None:
         label = run.manifest["machine_label"]
         if len(ids_per_label[label]) > 1:
             run.manifest["machine_label"] = f"{label} [{run.manifest['machine_id']}]"
+    profiles_per_label: dict[str, set] = {}
+    for run in runs:
+        profiles_per_label.setdefault(run.manifest["machine_label"], set()).add(profile_name(run.manifest))
+    for run in runs:
+        label = run.manifest["machine_label"]
+        if len(profiles_per_label[label]) > 1:
+            run.manifest["machine_label"] = f"{label} ({profile_name(run.manifest)} profile)"
+
+
+def profile_name(manifest: dict) -> str:
+    """The name of the profile a run measured (validated on read: a string, or "?" for a run stored without)."""
+    profile = manifest.get("profile")
+    return str(profile.get("name") or "?") if isinstance(profile, dict) else "?"
 
 
 def headline_batch(df: pd.DataFrame) -> pd.DataFrame:

@@ -61,6 +61,20 @@ def test_the_book_uses_the_chosen_label_else_the_hardware_never_the_host_name():
     ]
 
 
+def test_one_machine_under_two_profiles_is_two_labels_each_naming_its_profile():
+    """A quick first look beside the full profile's reference of the same hardware: never pooled into one."""
+    quick, full = _run("vm", "hardware", CPU_VM, "amd-1"), _run("vm", "hardware", CPU_VM, "amd-1")
+    full.manifest["profile"] = {**full.manifest["profile"], "name": "full"}
+    quick.manifest["profile"] = {**quick.manifest["profile"], "name": "quick"}
+    other = _run("vm", "hardware", H100_BOX, "xeon-1")
+    distinct_labels([quick, full, other])
+    assert [r.manifest["machine_label"] for r in (quick, full, other)] == [
+        "2 vCPU AMD EPYC VM (quick profile)",
+        "2 vCPU AMD EPYC VM (full profile)",
+        "H100 80GB, 16 CPU Intel Xeon",  # one profile: its label says nothing of it
+    ]
+
+
 def test_this_machine_is_named_from_its_hardware_unless_the_environment_says_otherwise(monkeypatch):
     monkeypatch.delenv("FWBENCH_MACHINE_LABEL", raising=False)
     fp = collect()

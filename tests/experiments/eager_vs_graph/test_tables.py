@@ -1,7 +1,8 @@
 """The "what exactly is timed" table is built from what each stored job said about itself."""
 
 from fwbench.experiments.eager_vs_graph import tables as what_is_timed
-from fwbench.report.results import Report
+from fwbench.report.results import Report, plain_number
+from fwbench.workloads import WORKLOADS
 from synthetic.eager_vs_graph import evg_job
 
 
@@ -189,3 +190,32 @@ def test_each_sequential_cell_says_how_many_processes_it_got_and_why_it_stopped(
     )
     fixed = evg_job("r2", "jax", {"eager": 0.02, "jax.jit": 0.0005})  # a fixed design stores no "design"
     assert what_is_timed.sequential_cells(Report([make_store([("r2", [fixed])]).load()[0][-1]])).empty
+
+
+def test_what_this_means_reads_the_size_sweep_and_the_large_models(make_store):
+    """Built so that torch.compile's gain shrinks as the MLP grows (2.5x, 1.6x, 1.1x) and is 1.3x on resnet18."""
+    sweep = {"mlp_h128": 0.004, "mlp_h1024": 0.00625, "mlp_h4096": 0.0091}
+    jobs = [
+        job
+        for workload, compiled in {**sweep, "resnet18": 0.0077}.items()
+        for job in evg_runs("r1", {("torch", "eager"): 0.010, ("torch", "torch.compile"): compiled}, workload=workload)
+    ]
+    report = Report(make_store([("r1", jobs)]).load()[0])
+    cmp = views.comparisons(report)
+    lines = tables.size_lines(cmp)
+    train = cmp[(cmp.phase == "train")].set_index("workload")["speedup"]
+    h128, h4096 = WORKLOADS["mlp_h128"].n_params / 1e6, WORKLOADS["mlp_h4096"].n_params / 1e6
+    sweep_line = next(line for line in lines if line.startswith("- MLP size sweep") and ", train:" in line)
+    # Markdown: the workload names' underscores escaped.
+    assert (
+        f"from mlp\\_h128 ({plain_number(h128, 3)}M parameters) to mlp\\_h4096 ({plain_number(h4096, 3)}M" in sweep_line
+    )
+    assert f"torch.compile {train['mlp_h128']:.2f}x (faster) to {train['mlp_h4096']:.2f}x" in sweep_line
+    assert train["mlp_h128"] > train["mlp_h1024"] > train["mlp_h4096"]  # the construction, read back
+    large = next(line for line in lines if line.startswith("- Large model resnet18") and ", train," in line)
+    assert f"torch.compile {train['resnet18']:.2f}x (faster)" in large
+    assert all(
+        line in tables.what_this_means(cmp, tables.timed_cells(report.cell_table("eager_vs_graph"))) for line in lines
+    )
+    # Two sizes are no sweep: nothing is said of a trend.
+    assert not any(line.startswith("- MLP size sweep") for line in tables.size_lines(cmp[cmp.workload != "mlp_h1024"]))
