@@ -557,7 +557,9 @@ def test_second_machine_bundle_shows_beside_the_first_everywhere(pipeline):
     from fwbench.measure.fingerprint import hardware
     from fwbench.measure.machine_name import hardware_name
 
-    assert first == hardware_name(hardware()) and f"<strong>{first}</strong>" in intro
+    assert first == hardware_name(hardware())
+    # This machine ran two profiles (smoke, and the one-job timeout profile): one label each, never pooled.
+    assert f"<strong>{first} (smoke profile)</strong>" in intro and f"{first} (timeout profile)" in intro
 
 
 def test_a_book_built_from_the_same_inputs_is_left_as_it_is(pipeline):
