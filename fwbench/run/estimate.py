@@ -146,6 +146,13 @@ def table(rows: list[Expected], where: str = "") -> list[str]:
     lines += [row(head), *map(row, body), row(total)]
     if grows:
         lines.append("  (at most: with every process the sequential designs may add, each cell to its max_processes)")
+    if any(r.sources[MEDIAN] or r.sources[DEFAULT] for r in rows):
+        # Those estimates come from other jobs: a profile whose jobs measure more than they did takes longer.
+        lines.append(
+            f"  ({DEFAULT}: the experiment's mean job in the quick profile on a 2-core VM; {MEDIAN}: the median of "
+            "this machine's stored jobs of the experiment. Jobs that measure more, as the full profile's do, "
+            "take longer than these say.)"
+        )
     return lines
 
 
