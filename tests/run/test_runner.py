@@ -251,6 +251,7 @@ def run(job):
             "python": sys.executable, "token": os.environ.get("TF_API_TOKEN", "")}
     print(seen, flush=True)
     os.write(2, f"{seen} {os.environ.get('NVIDIA_API_KEY')}\\\\n".encode())  # fd 2 is the kernel log
+    os.write(1, b"chatter a framework wrote to fd 1 from C++\\\\n")  # so is fd 1: never the runner's terminal
     if os.environ.get("LEAKY_HANG"):
         time.sleep(300)
     if job.process == 1:
@@ -298,6 +299,7 @@ def test_nothing_stored_names_the_makers_home_or_holds_a_secret(tmp_path, monkey
     monkeypatch.setenv("XLA_FLAGS", f"--xla_dump_to={home}/dumps")  # a recorded variable that names a private path
     ran = package_copy.run(copy, "run", "--profile", str(profile), "--no-progress", store=store)
     assert "2 executed, 0 reused, 1 failed" in ran.stdout, ran.stdout + ran.stderr
+    assert "chatter a framework wrote" not in ran.stdout + ran.stderr
 
     files = [p for p in store.rglob("*") if p.is_file()]
     assert {"manifest.json", "jobs", "notebooks", "logs"} <= {
