@@ -55,19 +55,13 @@ def sequential_lines(report) -> list[str]:
 
 
 def verdict_table(report) -> dict[str, str]:
-    """Every claim's verdict on this report, with its cells' votes where the rule counts them."""
-    from fwbench.report.claims import verdicts
+    """Every claim's verdict on this report, with its cells' votes where the rule has cells."""
+    from fwbench.report.reliability import verdict_tally
 
-    out = {}
-    for v in verdicts(report):
-        roles = v.cells["role"] if "role" in v.cells else None
-        votes = (
-            ""
-            if roles is None
-            else " ({}/{}/{})".format(*(int((roles == r).sum()) for r in ("supports", "contradicts", "inconclusive")))
-        )
-        out[v.claim.id] = v.verdict + votes
-    return out
+    return {
+        r["claim"]: r["verdict"] + (f" ({r['supports']}/{r['contradicts']}/{r['inconclusive']})" if r["cells"] else "")
+        for _, r in verdict_tally(report).iterrows()
+    }
 
 
 def verdict_lines(now: dict[str, str], before: dict | None) -> list[str]:

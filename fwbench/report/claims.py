@@ -15,7 +15,7 @@ import yaml
 from fwbench.errors import ExperimentError
 from fwbench.experiments import part, registry
 from fwbench.measure import stats
-from fwbench.report.results import Report
+from fwbench.report.results import Report, profile_name
 
 CLAIMS_FILE = Path(__file__).with_name("claims.yml")
 VERDICTS = (
@@ -327,7 +327,7 @@ def _quick_only(claim: Claim, report: Report, verdict: str) -> str:
     """Where every run behind a verdict came from the quick profile, the evidence says so: an inconclusive verdict
     there may be the first look's size (fewer workloads, levels and processes), and the command that measures more."""
     runs = set(report.runs_used(claim.experiment)) if claim.experiment else set()
-    names = {str(r.manifest["profile"].get("name", "")) for r in report.runs if r.run_id in runs}
+    names = {profile_name(r.manifest) for r in report.runs if r.run_id in runs}
     if not runs or names != {FIRST_LOOK_PROFILE}:
         return ""
     if verdict == "inconclusive":

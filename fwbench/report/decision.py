@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from fwbench.report.findings import because
-from fwbench.report.results import escape
+from fwbench.report.results import escape, profile_name
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def profiles_by_machine(report) -> dict[str, str]:
     from: a quick profile's small models and short budgets limit what they say."""
     out: dict[str, set] = {}
     for run in report.runs:
-        out.setdefault(run.manifest["machine_label"], set()).add(str(run.manifest["profile"].get("name", "?")))
+        out.setdefault(run.manifest["machine_label"], set()).add(profile_name(run.manifest))
     return {m: ", ".join(sorted(p)) for m, p in out.items()}
 
 
@@ -97,7 +97,7 @@ def profile_line(report) -> str:
     seen: dict[str, dict] = {}
     for run in report.runs:
         prof = run.manifest["profile"]
-        seen.setdefault(run.manifest["machine_label"], {})[str(prof.get("name", "?"))] = str(
+        seen.setdefault(run.manifest["machine_label"], {})[profile_name(run.manifest)] = str(
             prof.get("description", "")
         )
     if not seen:

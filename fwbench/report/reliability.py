@@ -15,14 +15,14 @@ import pandas as pd
 from fwbench.measure import stats
 
 
-def verdict_tally(report, experiment: str) -> pd.DataFrame:
-    """One row per claim `experiment` settles: its verdict and how many cells supported, contradicted or left it
-    open."""
+def verdict_tally(report, experiment: str | None = None) -> pd.DataFrame:
+    """One row per claim `experiment` settles (every claim, without one): its verdict and how many cells
+    supported, contradicted or left it open."""
     from fwbench.report.claims import ROLES, load_claims, verdict_for
 
     rows = []
     for claim in load_claims():
-        if claim.experiment != experiment:
+        if experiment is not None and claim.experiment != experiment:
             continue
         v = verdict_for(claim, report)
         roles = v.cells["role"] if "role" in v.cells else pd.Series(dtype=str)

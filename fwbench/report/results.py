@@ -660,26 +660,24 @@ def distinct_labels(runs: list[Run]) -> None:
     """
     for run in runs:
         run.manifest["machine_label"] = display_name(run.manifest)
-    ids_per_label: dict[str, set] = {}
+    _split_shared_labels(runs, lambda m: m["machine_id"], "{label} [{part}]")
+    _split_shared_labels(runs, profile_name, "{label} ({part} profile)")
+
+
+def _split_shared_labels(runs: list[Run], part, form: str) -> None:
+    """Where runs under one label differ in `part(manifest)`, each gets `form` with its own part in its label."""
+    parts: dict[str, set] = {}
     for run in runs:
-        ids_per_label.setdefault(run.manifest["machine_label"], set()).add(run.manifest["machine_id"])
+        parts.setdefault(run.manifest["machine_label"], set()).add(part(run.manifest))
     for run in runs:
         label = run.manifest["machine_label"]
-        if len(ids_per_label[label]) > 1:
-            run.manifest["machine_label"] = f"{label} [{run.manifest['machine_id']}]"
-    profiles_per_label: dict[str, set] = {}
-    for run in runs:
-        profiles_per_label.setdefault(run.manifest["machine_label"], set()).add(profile_name(run.manifest))
-    for run in runs:
-        label = run.manifest["machine_label"]
-        if len(profiles_per_label[label]) > 1:
-            run.manifest["machine_label"] = f"{label} ({profile_name(run.manifest)} profile)"
+        if len(parts[label]) > 1:
+            run.manifest["machine_label"] = form.format(label=label, part=part(run.manifest))
 
 
 def profile_name(manifest: dict) -> str:
-    """The name of the profile a run measured (validated on read: a string, or "?" for a run stored without)."""
-    profile = manifest.get("profile")
-    return str(profile.get("name") or "?") if isinstance(profile, dict) else "?"
+    """The name of the profile a run measured ("?" for a run stored without one; the manifest is validated on read)."""
+    return str(manifest["profile"].get("name") or "?")
 
 
 def headline_batch(df: pd.DataFrame) -> pd.DataFrame:
