@@ -9,8 +9,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +25,7 @@ from fwbench.matrix.profile import Job, Profile
 from fwbench.measure import fingerprint, threads
 from fwbench.measure.child import error_of
 from fwbench.paths import SCRATCH
-from fwbench.run import estimate
+from fwbench.run import estimate, strays
 from fwbench.run.executor import Outcome, Target, one_by_one
 from fwbench.run.inputs import Inputs
 from fwbench.run.jobkey import digest
@@ -143,6 +145,8 @@ def clean_leftovers(scratch: Path) -> list[Path]:
             continue
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
+    # Servers and workers of jobs whose runner died before it could stop them (fwbench.run.strays).
+    strays.stop_orphans()
     return removed
 
 
@@ -222,6 +226,7 @@ def execute_job(job: Job, work: Path, notebook_out: Path, cache_dir: Path) -> di
     params = {**job.notebook_parameters(), "output_path": str(output_json), "cache_dir": str(cache_dir)}
     started = time.monotonic()
     os.environ["FWBENCH_KERNEL_LOG"] = str(work / "kernel.log")
+    os.environ[strays.MARK] = mark = strays.mark_of(job.job_id)
     # The kernel's connection file holds the key that signs its messages. jupyter_client would make it in the
     # shared temp folder under an anonymous name, and leave it there if this runner is killed; in the work
     # folder it goes with the folder, by this run or, after a kill, by the next (clean_leftovers).
@@ -254,6 +259,12 @@ def execute_job(job: Job, work: Path, notebook_out: Path, cache_dir: Path) -> di
         status = "failed"
     finally:
         os.environ.pop("FWBENCH_KERNEL_LOG", None)
+        os.environ.pop(strays.MARK, None)
+        # What the job started in sessions of its own (servers, load generators, workers) outlives a kernel that
+        # died, timed out or was interrupted: stopped here, before the next job measures beside it.
+        left = strays.stop_job(mark)
+    if left:
+        print(f"fwbench: {job.job_id}: stopped {len(left)} process(es) it left running", file=sys.stderr)
     body["status"] = status
     body["duration_s"] = time.monotonic() - started
     return body
@@ -367,13 +378,32 @@ class _Shared:
     done: dict
 
 
+@contextlib.contextmanager
+def _terminate_unwinds():
+    """SIGTERM (`kill`, a CI job cancelled, a stopped service) ends the run as Ctrl-C does, through every `finally`:
+    the job in flight stops what it started (fwbench.run.strays) and the lane removes its scratch. Python's default
+    would end this process at once and leave that to the next run. Exit status 143, as a shell reports SIGTERM."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum, frame):
+        raise SystemExit(128 + signum)
+
+    saved = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, saved)
+
+
 def run_profile(profile: Profile, store: Store, options: RunOptions = RunOptions(), executor=None) -> Summary:
     """Execute `profile` into `store`; skip jobs whose inputs match a stored successful result.
 
     `executor` says where jobs run (fwbench.run.executor): this machine by default, or the nodes of a Ray cluster
     (fwbench.run.ray_executor). Everything else, keys, reuse, rounds and the store's writes, is the same code."""
     executor = executor or LocalExecutor(options)
-    with executor.session(), store.lock():
+    with _terminate_unwinds(), executor.session(), store.lock():
         clean_leftovers(options.scratch)
         # Everything written into the store passes through `scrub` (fwbench.privacy): stores travel in bundles and
         # books. Keys and measurements use the real values; only the stored copies are scrubbed.

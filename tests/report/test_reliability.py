@@ -72,6 +72,29 @@ def kernels_of(pid: int) -> list[int]:
     return [int(p) for p in out.stdout.split()]
 
 
+def plant_stray(kernel: int) -> subprocess.Popen:
+    """A process in a session of its own carrying the job's mark, as a server the job started would be
+    (fwbench.run.strays): nothing reaches it when the kernel or the runner dies."""
+    import psutil
+
+    from fwbench.run import strays
+
+    mark = psutil.Process(kernel).environ()[strays.MARK]
+    return subprocess.Popen(
+        ["sleep", "600"], env={**os.environ, strays.MARK: mark}, start_new_session=True, stdout=subprocess.DEVNULL
+    )
+
+
+def ended(proc: subprocess.Popen, timeout: float = 30) -> bool:
+    try:
+        proc.wait(timeout=timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return False
+
+
 @pytest.fixture
 def copy(tmp_path):
     return package_copy.make(tmp_path / "copy")
@@ -91,6 +114,7 @@ def test_sigkill_mid_matrix_then_rerun_loses_and_duplicates_nothing(tmp_path, co
     try:
         wait_for(lambda: len(job_files(store)) == 1, what="the first job's result")
         wait_for(lambda: kernels_of(first.pid), what="the second job's kernel")
+        stray = plant_stray(kernels_of(first.pid)[0])
         # While it measures, a second runner (same store, or any store on this machine) is refused.
         for other in (store, tmp_path / "other-store"):
             second = package_copy.run(copy, "run", "--profile", str(profile), "--no-progress", store=other)
@@ -114,6 +138,27 @@ def test_sigkill_mid_matrix_then_rerun_loses_and_duplicates_nothing(tmp_path, co
     assert sorted(j["process"] for j in jobs) == [0, 1, 2]  # each job once: nothing lost, nothing duplicated
     assert all(j["status"] == "ok" for j in jobs)
     assert runs[1].manifest["reused"] == {jobs[0]["job_id"]: runs[0].run_id}
+    assert ended(stray, timeout=1)  # what the killed run's job left running, the rerun stopped first
+
+
+@pytest.mark.with_slow
+def test_sigterm_mid_job_stops_the_jobs_servers_and_exits_143(tmp_path, copy, profile):
+    store = tmp_path / "store"
+    proc = runner(copy, store, profile)
+    try:
+        wait_for(lambda: kernels_of(proc.pid), what="the first kernel")
+        stray = plant_stray(kernels_of(proc.pid)[0])
+        os.killpg(proc.pid, signal.SIGTERM)  # as `kill -- -PGID`, a cancelled CI job or a stopped service does
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 143, err[-2000:]
+    assert ended(stray, timeout=1)  # stopped by the run itself, not left to the next one
+    runs, problems = Store(store).load()  # and the run ended through its `finally`: closed, its scratch removed
+    assert not problems and runs[0].manifest["status"] == "interrupted"
+    assert not list((copy / ".fwbench" / "work").glob(f"{runs[0].run_id}*"))
 
 
 @pytest.mark.with_slow
