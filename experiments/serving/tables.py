@@ -266,6 +266,18 @@ def levels(report: Report) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=LEVEL_COLUMNS)
 
 
+def batching_note(lv: pd.DataFrame) -> str:
+    """What the batching section says when the stored starts ran one batching setting only (the quick profile serves
+    with batching off); else ""."""
+    if lv.empty or lv["batching"].nunique() > 1:
+        return ""
+    setting = "on" if bool(lv["batching"].iloc[0]) else "off"
+    return (
+        f"Every stored server start ran with dynamic batching {setting}, so there is nothing to divide here: the "
+        "full profile starts each server with batching off and on, `PROFILE=full make report`."
+    )
+
+
 def _geomean(values: pd.Series) -> float:
     v = values.dropna()
     return float(np.exp(np.log(v).mean())) if len(v) and (v > 0).all() else (float(v.mean()) if len(v) else np.nan)

@@ -187,3 +187,12 @@ def test_servers_that_do_not_report_their_time_have_no_parts(make_store):
     b = sr.time_breakdown(lv, sr.best_per_variant(lv))
     assert not b["reported"].any() and not sr.frontend_bound(b)
     assert (sr.breakdown_table(b)["runtime call"] == "not reported by this server").all()
+
+
+def test_one_batching_setting_stored_is_said_where_the_batching_chart_would_be(make_store):
+    lv = sr.levels(report_of(make_store, [ort({"mlp": (1000, 0.002)})]))
+    assert lv["batching"].nunique() == 2 and sr.batching_note(lv) == ""  # both stored: the chart shows
+    note = sr.batching_note(lv[~lv["batching"]])  # what the quick profile stores
+    assert "batching off" in note and "PROFILE=full make report" in note
+    assert "batching on" in sr.batching_note(lv[lv["batching"]])
+    assert sr.batching_note(lv.iloc[0:0]) == ""
