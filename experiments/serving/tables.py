@@ -209,8 +209,52 @@ def servers(report: Report) -> pd.DataFrame:
 
 def levels(report: Report) -> pd.DataFrame:
     """One row per (machine, variant, workload, batching, format, load level, process) of the newest serving jobs:
-    each process (round of the profile) is one server start of every setting, interleaved with the other variants'."""
+    each process (round of the profile) is one server start of every setting, interleaved with the other variants'.
+    Levels measured on a busy machine (other programs took the CPUs even when the load was run again) are not
+    here: every table, chart and verdict reads these, and `busy_levels` lists the others."""
+    lv = _all_levels(report)
+    return lv[~lv["busy"]].drop(columns=["busy"]).reset_index(drop=True)
+
+
+def busy_levels(report: Report) -> pd.DataFrame:
+    """The load levels kept out because other programs took the CPUs while they ran, with how much (`other_cpus`)
+    and how often the load was run (`block_attempts`)."""
+    lv = _all_levels(report)
+    return lv[lv["busy"]].drop(columns=["busy"]).reset_index(drop=True)
+
+
+def busy_note(report: Report) -> str:
+    """The chapter's list of load levels measured on a busy machine, or "" when there are none."""
+    busy = busy_levels(report)
+    if busy.empty:
+        return ""
+    runs = busy.drop_duplicates(["machine_label", "label", "workload", "batching", "format", "process"])
+    lines = [
+        f"- {md(r['machine_label'])}, {md(r['label'])} on {md(r['workload'])}, batching "
+        f"{'on' if r['batching'] else 'off'}, {md(r['format'])}, server start {int(r['process']) + 1}: other "
+        f"programs used {plain_number(r['other_cpus'])} CPUs on average "
+        f"({int(r['block_attempts'])} attempt{'s' if r['block_attempts'] != 1 else ''})"
+        for _, r in runs.iterrows()
+    ]
+    return (
+        f"{len(runs)} load-generator run(s) were measured on a busy machine (other programs took the CPUs even when "
+        "the load was run again), so their levels are left out of every table, chart and verdict here:\n\n"
+        + "\n".join(lines)
+    )
+
+
+def _all_levels(report: Report) -> pd.DataFrame:
+    def compute() -> pd.DataFrame:
+        return _level_rows(report)
+
+    return report.memoized((EXPERIMENT, "levels"), compute)
+
+
+def _level_rows(report: Report) -> pd.DataFrame:
     wanted = {
+        "busy_block",
+        "other_cpus",
+        "block_attempts",
         "throughput_rps",
         "latency_p50_s",
         "latency_p95_s",
@@ -263,7 +307,12 @@ def levels(report: Report) -> pd.DataFrame:
                 **values,
             }
         )
-    return pd.DataFrame(rows, columns=LEVEL_COLUMNS)
+    full = pd.DataFrame(rows)
+    out = full.reindex(columns=LEVEL_COLUMNS + ["other_cpus", "block_attempts"])
+    # A level stored without the flag (runs from before load was guarded) is one nothing says was busy.
+    flag = full["busy_block"] if "busy_block" in full else pd.Series(np.nan, index=full.index, dtype=float)
+    out["busy"] = flag.fillna(0).astype(float).gt(0).to_numpy()
+    return out
 
 
 def batching_note(lv: pd.DataFrame) -> str:

@@ -51,6 +51,14 @@ COMMON: dict[str, Metric] = {
     "max_abs_err": Metric("abs", "largest |exported - source| over the logits of the fixed parity input"),
     "max_rel_err": Metric("ratio", "largest |exported - source| / max(|source|, atol/rtol) over those logits"),
     "parity_ok": Metric("bool", "1 if every logit is within atol + rtol * |source| (float32 tolerances of the run)"),
+    # A timed block that is not a series of interleaved steps (a load level, an epoch): fwbench.measure.quiet.
+    "other_cpus": Metric(
+        "cpus", "CPUs other programs used on average while the block ran (the machine's busy time less the job's own)"
+    ),
+    "busy_block": Metric(
+        "bool", "1 if other programs used more than the bound even on the block's last attempt: left out of verdicts"
+    ),
+    "block_attempts": Metric("count", "times the block ran: a busy attempt is run again, up to the profile's bound"),
 }
 
 

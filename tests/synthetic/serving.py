@@ -138,3 +138,18 @@ def with_time_parts(jobs, call_s: float, frontend_s: float):
             }
             job["records"] += [{**r, "metric": m, "value": v} for m, v in parts.items()]
     return jobs
+
+
+def with_busy(jobs, processes, other_cpus: float = 0.9, attempts: int = 3):
+    """The jobs with every load level guarded (fwbench.measure.quiet): those of `processes` measured on a busy
+    machine (other programs at `other_cpus` even after `attempts` runs), the rest quiet at the first attempt."""
+    for job in jobs:
+        busy = job["process"] in processes
+        flags = {
+            "busy_block": float(busy),
+            "other_cpus": other_cpus if busy else 0.02,
+            "block_attempts": attempts if busy else 1,
+        }
+        for r in [r for r in job["records"] if r["metric"] == "throughput_rps"]:
+            job["records"] += [{**r, "metric": m, "value": float(v)} for m, v in flags.items()]
+    return jobs

@@ -83,7 +83,12 @@ def test_one_server_start_measured_end_to_end(tiny_onnx, tmp_path):
                 abs(sum(parts) - m["server_handled_s"]) < 1e-9 and 0 < m["server_model_busy_s"] <= m["server_runtime_s"]
             )
             assert m["outside_server_s"] >= 0
+            # What other programs took while the format's levels ran (the server and the load generator are the
+            # job's own): every level carries it, and a busy run was run again up to the bound.
+            assert m["other_cpus"] >= 0 and m["busy_block"] in (0.0, 1.0)
+            assert 1 <= m["block_attempts"] <= params.busy_redo + 1
         assert by(records, phase="open-0.5", mode=f"batching/{fmt}")["offered_rps"] > 0
+        assert attempt["formats"][fmt]["attempts"] >= 1 and "busy" in attempt["formats"][fmt]
     assert all(r["workload"] == "mlp" and r["batch_size"] == 1 for r in records)
 
 

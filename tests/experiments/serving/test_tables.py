@@ -8,7 +8,7 @@ from fwbench.report import tidy
 from fwbench.report.claims import load_claims
 from fwbench.report.results import Report, plain_number
 from fwbench.report.sanitize import md
-from synthetic.serving import SPREAD, ort, serving_job, sm, with_time_parts
+from synthetic.serving import SPREAD, ort, serving_job, sm, with_busy, with_time_parts
 
 X4 = next(c for c in load_claims() if c.id == "X4")
 
@@ -196,3 +196,26 @@ def test_one_batching_setting_stored_is_said_where_the_batching_chart_would_be(m
     assert "batching off" in note and "PROFILE=full make report" in note
     assert "batching on" in sr.batching_note(lv[lv["batching"]])
     assert sr.batching_note(lv.iloc[0:0]) == ""
+
+
+def test_levels_measured_on_a_busy_machine_are_kept_out_and_listed(make_store):
+    # The SavedModel's third start ran while another program held the CPUs; if it counted, its throughput
+    # (a third of the others') would drag the SavedModel's estimate down.
+    jobs = with_busy(sm({"mlp": (1000, 0.002)}, spread=(1.0, 1.01, 0.33)), processes={2}) + ort({"mlp": (1000, 0.002)})
+    r = report_of(make_store, jobs)
+    lv = sr.levels(r)
+    mine = lv[lv["variant"] == "tf-savedmodel"]
+    assert sorted(mine["process"].unique()) == [0, 1] and "busy" not in lv
+    best = sr.best_per_variant(lv).set_index("variant")
+    assert best.loc["tf-savedmodel", "processes"] == 2
+    assert best.loc["tf-savedmodel", "peak_rps"] > 900  # the busy start's 330 req/s is not in it
+    busy = sr.busy_levels(r)
+    assert set(busy["process"]) == {2} and set(busy["variant"]) == {"tf-savedmodel"}
+    assert (busy["block_attempts"] == 3).all() and (busy["other_cpus"] == 0.9).all()
+    note = sr.busy_note(r)
+    assert note.startswith("2 load-generator run(s)")  # batching off and on of that one start
+    assert "server start 3" in note and "0.9 CPUs" in note and "3 attempts" in note
+    # Runs stored before load was guarded carry no flag: nothing says they were busy, so they count.
+    plain = report_of(make_store, sm({"mlp": (1000, 0.002)}))  # the same store, the SavedModel's jobs rewritten
+    assert sr.busy_levels(plain).empty and sr.busy_note(plain) == ""
+    assert (sr.levels(plain)["variant"] == "tf-savedmodel").sum() == 3 * 4
