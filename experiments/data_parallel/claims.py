@@ -50,7 +50,9 @@ def _label(c) -> str:
     "launch). A setup votes only where this host ran it: TensorFlow worked there and PyTorch did not "
     "**supports** the claim; PyTorch worked (whether or not TensorFlow did) **contradicts** it. Data "
     "parallel counts as worked only with its collectives checked correct (known-answer all-reduce, "
-    "parameters equal to one process). Setups known only from the documentation, or that need more than "
+    "parameters equal to one process); a launch that failed on a busy machine (other programs took the CPUs even "
+    "when it was run again) counts neither way, since a neighbour can make a group miss its timeout. Setups known "
+    "only from the documentation, or that need more than "
     "one host, are **inconclusive** here and never vote; the documentation counts are given beside the "
     "verdict, not counted in it. The shared quorum and scale decide, so one CPU host alone cannot settle "
     "the claim: it shows data parallelism and the fit API, nothing more.",

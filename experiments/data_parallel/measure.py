@@ -16,6 +16,7 @@ from fwbench.experiments.data_parallel.metrics import METRICS
 from fwbench.measure.job import Request
 from fwbench.measure.metrics import record
 from fwbench.measure.parity import Tolerance, compare
+from fwbench.measure.quiet import Guard, Guarded, guarded
 from fwbench.measure.stats import summarize
 from fwbench.workloads import get_workload
 
@@ -91,6 +92,23 @@ class Params:
         },
     )
     seed: int = field(default=0, metadata={"bounds": "seed", "help": "seed of the order configurations launch in"})
+    busy_cpus: float = field(
+        default=Guard.busy_cpus,
+        metadata={
+            "bounds": "cpus",
+            "help": "a timed launch (its processes' start, group, warmup and timed steps) counts as measured on a "
+            "busy machine when other programs used more than this many CPUs on average meanwhile "
+            "(fwbench.measure.quiet; the launch's own ranks are not other programs)",
+        },
+    )
+    busy_redo: int = field(
+        default=Guard.redo,
+        metadata={
+            "bounds": "count",
+            "help": "times a busy timed launch is run again (fresh processes) before it is kept, marked busy and "
+            "left out of the step and start-up times (and of S1 if it failed)",
+        },
+    )
     fault: str = field(
         default="",
         metadata={"help": "tests only: 'die' or 'hang' plants a failure in the last rank of each 2-process launch"},
@@ -144,6 +162,31 @@ def run_config(job: Request, p: Params, config: str, workdir: Path, task: str = 
         p.timeout_s,
         workdir,
         ports_needed=PORTS[job.framework](world),
+    )
+
+
+def timed_launch(job: Request, p: Params, config: str, workdir: Path) -> tuple[Launch, Guarded]:
+    """One configuration's timed launch, run again while other programs took the CPUs (up to `p.busy_redo` times)."""
+    tries: list[Launch] = []
+
+    def once() -> Launch:
+        tries.append(run_config(job, p, config, workdir))
+        return tries[-1]
+
+    # Read from the launcher: its ranks are its descendants, so they (each the other's peer in the collectives)
+    # count as the job's own work. Read inside a rank, the peer would pass for another program. The block is the
+    # whole launch, the only unit that can be run again: a fresh group, whose start-up is timed too.
+    kept, quiet = guarded(once, Guard(p.busy_cpus, p.busy_redo))
+    # A process or port an abandoned attempt left behind is still a leftover of this launch.
+    kept.leftovers = [f"{x} (attempt {i + 1})" for i, t in enumerate(tries[:-1]) for x in t.leftovers] + kept.leftovers
+    return kept, quiet
+
+
+def _busy_problem(quiet: Guarded) -> str:
+    """Why a series was kept out, as the report lists it."""
+    return (
+        f"other programs used {quiet.other_cpus or 0:.2f} CPUs on average while the launch ran "
+        f"(the last of {quiet.attempts} attempts)"
     )
 
 
@@ -249,9 +292,10 @@ def run(job: Request) -> dict:
     results: dict[str, Launch] = {}
     for config in order:
         job.progress(f"{job.framework} {config}: {CONFIGS[config][0]} process(es) x {CONFIGS[config][1]} thread(s)")
-        results[config] = run_config(job, p, config, scratch / config)
-        launches.append(summary(results[config], config, "timed"))
+        results[config], quiet = timed_launch(job, p, config, scratch / config)
+        launches.append({**summary(results[config], config, "timed"), **quiet.records()})
         records += launch_records(p, config, results[config], spec)
+        records += [_rec(p, config, m, v) for m, v in quiet.records().items()]
         if results[config].outcome == "ok":
             ranks = results[config].ranks
             samples.append(
@@ -260,6 +304,9 @@ def run(job: Request) -> dict:
                     "phase": "train",
                     "batch_size": p.global_batch,
                     "values": group_steps(ranks, p.warmup),
+                    # The report's generic readers (fwbench.report.results) keep a busy series out by this flag.
+                    "busy": quiet.busy,
+                    **({"problem": _busy_problem(quiet)} if quiet.busy else {}),
                 }
             )
     for config, launched in results.items():

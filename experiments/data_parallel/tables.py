@@ -35,7 +35,11 @@ LAUNCH_COLUMNS = [
     "wall_s",
     "leftovers",
     "api",
+    "busy",
+    "other_cpus",
+    "block_attempts",
     "run_id",
+    "job_id",
 ]
 
 
@@ -66,10 +70,43 @@ def launches(report: Report) -> pd.DataFrame:
                     "wall_s": float(item.get("wall_s", math.nan)),
                     "leftovers": "; ".join(item.get("leftovers", [])),
                     "api": job.get("api", "") if isinstance(job.get("api", ""), str) else "",
+                    # A launch stored without the flag (untimed, or from before launches were guarded): nothing
+                    # says it was busy.
+                    "busy": bool(item.get("busy_block", 0)),
+                    "other_cpus": item.get("other_cpus", np.nan),
+                    "block_attempts": item.get("block_attempts", np.nan),
                     "run_id": run.run_id,
+                    "job_id": job["job_id"],
                 }
             )
     return pd.DataFrame(rows, columns=LAUNCH_COLUMNS)
+
+
+def busy_launches(report: Report) -> pd.DataFrame:
+    """The timed launches whose step and start-up times are kept out because other programs took the CPUs while
+    they ran, with how much (`other_cpus`) and how often the launch was run (`block_attempts`)."""
+    df = launches(report)
+    return df[df["busy"].astype(bool)].reset_index(drop=True)
+
+
+def busy_note(report: Report) -> str:
+    """The chapter's list of launches measured on a busy machine, or "" when there are none."""
+    from fwbench.report.results import plain_number
+
+    busy = busy_launches(report)
+    if busy.empty:
+        return ""
+    lines = [
+        f"- {md(r['machine_label'])}, {md(r['framework'])} {md(r['workload'])}, {md(r['config'])}, process "
+        f"{int(r['process']) + 1}: other programs used {plain_number(r['other_cpus'])} CPUs on average "
+        f"({int(r['block_attempts'])} attempt{'s' if r['block_attempts'] != 1 else ''})"
+        for _, r in busy.iterrows()
+    ]
+    return (
+        f"{len(busy)} timed launch(es) were measured on a busy machine (other programs took the CPUs even when the "
+        "launch was run again), so their step and start-up times are left out of every table, chart and verdict "
+        "here:\n\n" + "\n".join(lines)
+    )
 
 
 def correctness(report: Report) -> pd.DataFrame:
@@ -126,7 +163,8 @@ def correctness(report: Report) -> pd.DataFrame:
 
 def steps(report: Report) -> pd.DataFrame:
     """Step time per configuration: geometric mean of the per-process medians with a t interval over processes.
-    Cells that failed a stored check are not here (Report.samples leaves them out; `excluded` names them)."""
+    Cells that failed a stored check and launches measured on a busy machine are not here (Report.samples leaves
+    them out; `excluded` names them)."""
     rows = []
     for (machine, fw, device, workload, variant, phase, batch, digest), per in report.samples(EXPERIMENT).items():
         est, lo, hi = stats.cell_estimate(per)
@@ -187,9 +225,13 @@ STARTUP = ("group_init_s", "group_ready_s", "spawn_to_ready_s", "import_s")
 
 def startup(report: Report) -> pd.DataFrame:
     """Time to a ready process group per framework (two-process launches): geometric mean over the stored launches
-    with a t interval over them (each launch is a fresh pair of processes)."""
+    with a t interval over them (each launch is a fresh pair of processes); launches measured on a busy machine
+    are left out."""
     rec = report.records
     rec = rec[(rec["experiment"] == EXPERIMENT) & (rec["variant"] == "2x1") & rec["metric"].isin(STARTUP)]
+    busy = busy_launches(report)
+    busy = set(zip(busy["run_id"], busy["job_id"], busy["config"]))
+    rec = rec[[k not in busy for k in zip(rec["run_id"], rec["job_id"], rec["variant"])]]
     rows = []
     for (machine, fw, workload, metric), g in rec.groupby(["machine_label", "framework", "workload", "metric"]):
         values = {str(i): [v] for i, v in enumerate(g["value"]) if v > 0}
@@ -221,8 +263,11 @@ def coverage(report: Report) -> pd.DataFrame:
     """The documentation table (coverage.COVERAGE), one row per setup and framework, with the status: *ran here*
     where a stored launch of the setup worked (and, for data parallel, its collectives checked correct), else
     *documented, needs more than one host* / *documented, not run here* / *absent*; a setup run here that failed
-    reads *failed here*."""
+    reads *failed here*. A launch that failed on a busy machine counts neither way."""
     runs = launches(report)
+    # Whether a setup runs here is no timing, but a neighbour can make a group miss its timeout: a busy launch that
+    # failed shows nothing. One that worked still shows the setup works (load cannot make collectives right).
+    runs = runs[~(runs["busy"].astype(bool) & (runs["outcome"] != "ok"))]
     right = correctness(report)
     rows = []
     for setup in SETUPS:

@@ -40,6 +40,9 @@ ATTEMPT_COLUMNS = [
     "pixel_stats_ok",
     "epoch_s",
     "settings",
+    "busy",
+    "other_cpus",
+    "block_attempts",
     "run_id",
     "job_id",
 ]
@@ -129,6 +132,10 @@ def attempts(report: Report) -> pd.DataFrame:
                     "pixel_stats_ok": checks.get(("pixel statistics", fmt), True),
                     "epoch_s": steady,
                     "settings": a.get("settings") or {},
+                    # An attempt stored without the flag (before pipelines were guarded): nothing says it was busy.
+                    "busy": bool(a.get("busy_block", 0)),
+                    "other_cpus": a.get("other_cpus", np.nan),
+                    "block_attempts": a.get("block_attempts", np.nan),
                 }
             )
     return pd.DataFrame(rows, columns=ATTEMPT_COLUMNS)
@@ -136,11 +143,45 @@ def attempts(report: Report) -> pd.DataFrame:
 
 def usable(att: pd.DataFrame) -> pd.DataFrame:
     """Attempts that ran, with steady epochs, whose format passed every check (a loader that delivered other
-    data is not timed against the others)."""
+    data is not timed against the others), measured on a quiet machine (`busy_attempts` lists the others)."""
     if att.empty:
         return att
     ok = (att["outcome"] == "ok") & att["labels_ok"].astype(bool) & att["pixel_stats_ok"].astype(bool)
-    return att[ok & att["epoch_s"].map(lambda e: isinstance(e, list) and len(e) > 0)]
+    return att[ok & ~_busy(att) & att["epoch_s"].map(lambda e: isinstance(e, list) and len(e) > 0)]
+
+
+def _busy(att: pd.DataFrame) -> pd.Series:
+    """Which attempts ran while other programs took the CPUs, even when their process was run again."""
+    return (att["outcome"] == "ok") & att["busy"].eq(True)
+
+
+def busy_attempts(report: Report) -> pd.DataFrame:
+    """The pipeline processes kept out of every table, figure and verdict because other programs took the CPUs
+    while they ran, with how much (`other_cpus`) and how often the process was run (`block_attempts`)."""
+    att = attempts(report)
+    return att[_busy(att)].reset_index(drop=True) if not att.empty else att
+
+
+def busy_note(report: Report) -> str:
+    """The chapter's list of pipeline processes measured on a busy machine, or "" when there are none."""
+    from fwbench.report.results import plain_number
+    from fwbench.report.sanitize import md
+
+    busy = busy_attempts(report)
+    if busy.empty:
+        return ""
+    lines = [
+        f"- {md(r['machine_label'])}, {md(r['loader'])} reading {md(r['format'])}, {int(r['workers'])} workers, "
+        f"{md(r['page_cache'])} page cache, process {int(r['process']) + 1}: other programs used "
+        f"{plain_number(r['other_cpus'])} CPUs on average ({int(r['block_attempts'])} "
+        f"attempt{'s' if r['block_attempts'] != 1 else ''})"
+        for _, r in busy.iterrows()
+    ]
+    return (
+        f"{len(busy)} pipeline process(es) were measured on a busy machine (other programs took the CPUs even when "
+        "the process was run again), so they are left out of every table, figure and verdict here:\n\n"
+        + "\n".join(lines)
+    )
 
 
 def per_process(rows: pd.DataFrame) -> dict:
@@ -152,7 +193,7 @@ def pipelines(report: Report) -> pd.DataFrame:
     """One row per pipeline (machine, loader, format, workers, page cache): samples/s as the samples per epoch over
     the geometric mean of the per-process median epoch times, with a 95% t interval over processes; the medians
     over processes of the time to first batch, the import and CPU per 1000 samples; the largest peak RSS; and how
-    many processes ran, failed, or were left out by a check."""
+    many processes ran, failed, were left out by a check, or were measured on a busy machine (left out too)."""
     att = attempts(report)
     cols = PIPELINE_KEYS + [
         "samples_per_s",
@@ -165,6 +206,7 @@ def pipelines(report: Report) -> pd.DataFrame:
         "n_processes",
         "n_failed",
         "n_excluded",
+        "n_busy",
         "settings",
     ]
     if att.empty:
@@ -176,10 +218,12 @@ def pipelines(report: Report) -> pd.DataFrame:
     for key, g in att.groupby(PIPELINE_KEYS, sort=False):
         row = dict(zip(PIPELINE_KEYS, key))
         mine = good.loc[good.index.intersection(g.index)]
+        busy = _busy(g)
         row.update(
             n_processes=len(mine),
             n_failed=int((g["outcome"] != "ok").sum()),
-            n_excluded=int(((g["outcome"] == "ok") & ~g.index.isin(mine.index)).sum()),
+            n_excluded=int(((g["outcome"] == "ok") & ~busy & ~g.index.isin(mine.index)).sum()),
+            n_busy=int(busy.sum()),
             settings=next((s for s in g["settings"] if isinstance(s, dict) and s), {}),
         )
         if not mine.empty:
@@ -262,7 +306,8 @@ def comparisons(report: Report) -> pd.DataFrame:
                                 "n_baseline": len(b),
                                 "n_candidate": len(a),
                                 "verdict": "inconclusive",
-                                "note": f"no usable process of {' or '.join(missing)} (failed, or left out by a check)",
+                                "note": f"no usable process of {' or '.join(missing)} (failed, left out by a check, "
+                                "or measured on a busy machine)",
                             }
                         )
                         continue

@@ -1,5 +1,7 @@
 """Real two-process runs per framework: the known-answer all-reduce is exact and the parameters match one process."""
 
+import time
+
 import pytest
 
 from fwbench.experiments.data_parallel import measure
@@ -7,7 +9,8 @@ from fwbench.experiments.data_parallel.measure import CONFIGS, Params, cpus_for,
 from fwbench.measure.job import Request
 from fwbench.workloads import get_workload
 
-TINY = Params(global_batch=8, steps=2, warmup=1, distinct_batches=2, keras_fit=False, timeout_s=240)
+# One redo at most: beside the rest of the test suite a launch may well read busy, and each redo is a launch.
+TINY = Params(global_batch=8, steps=2, warmup=1, distinct_batches=2, keras_fit=False, timeout_s=240, busy_redo=1)
 
 
 def job(framework, params=TINY, variant="2x1", process=0):
@@ -71,6 +74,16 @@ def test_two_processes_train_like_one(framework, tmp_path, monkeypatch):
     assert {"group_ready_s", "step_time_median_s", "all_reduce_exact", "params_match", "leftovers"} <= metrics
     (sample,) = result["samples"]
     assert sample["variant"] == "2x1" and len(sample["values"]) == TINY.steps
+    # What other programs took while the timed launch ran (its two ranks are the job's own): the launch and its
+    # records carry it, and a busy launch was run again up to the bound (never asserted quiet: tests run side by
+    # side). The untimed reference is not guarded.
+    (timed,) = [x for x in result["launches"] if x["role"] == "timed"]
+    values = {r["metric"]: r["value"] for r in result["records"] if r["variant"] == "2x1"}
+    for m in (timed, values):
+        assert m["other_cpus"] >= 0 and m["busy_block"] in (0.0, 1.0)
+        assert 1 <= m["block_attempts"] <= TINY.busy_redo + 1
+    assert sample["busy"] is bool(timed["busy_block"])
+    assert "busy_block" not in next(x for x in result["launches"] if x["role"] == "reference")
     assert all(r["value"] >= 0 for r in result["records"] if r["metric"].endswith("_s"))
 
 
@@ -90,3 +103,21 @@ def test_one_process_configs_run_alone(tmp_path, monkeypatch):
     got = run_config(job("jax"), TINY, "1x2", tmp_path / "one")
     assert got.outcome == "ok" and got.ports == [] and got.ranks[0]["local_batch"] == TINY.global_batch
     assert get_workload("mlp").n_params > 0
+
+
+def test_a_busy_launch_runs_again_and_keeps_what_earlier_attempts_left_behind(monkeypatch, tmp_path):
+    from fwbench.experiments.data_parallel.launch import Launch
+
+    made = []
+
+    def fake(job, p, config, workdir, task="train"):
+        time.sleep(0.05)  # a window long enough for the bound below to call it busy
+        made.append(Launch([], "ok", None, 0.05, 0.0, [], [], leftovers=[f"pid {len(made)} (rank 0)"]))
+        return made[-1]
+
+    monkeypatch.setattr(measure, "run_config", fake)
+    # A bound below zero CPUs: every attempt reads busy, so the launch is run busy_redo more times and kept busy.
+    p = Params(**{**TINY.__dict__, "busy_cpus": -100.0, "busy_redo": 2})
+    kept, quiet = measure.timed_launch(job("torch", p), p, "2x1", tmp_path)
+    assert len(made) == 3 and kept is made[-1] and quiet.attempts == 3 and quiet.busy
+    assert kept.leftovers == ["pid 0 (rank 0) (attempt 1)", "pid 1 (rank 0) (attempt 2)", "pid 2 (rank 0)"]

@@ -94,6 +94,29 @@ def dp_job(framework, process, *, level=None, correct=True, fit=None, seed=0):
     }
 
 
+def with_busy(jobs, framework, config, processes, other_cpus=0.9, attempts=3, slower=3.0):
+    """The jobs with every timed launch guarded (fwbench.measure.quiet): `framework`'s `config` launches of
+    `processes` measured on a busy machine (other programs at `other_cpus` even after `attempts` launches; steps
+    `slower` times slower, the group ten times slower to get ready), the rest quiet at the first attempt."""
+    for job in jobs:
+        for launched in job["launches"]:
+            if launched["role"] != "timed":
+                continue
+            busy = job["framework"] == framework and launched["config"] == config and job["process"] in processes
+            launched.update(
+                busy_block=float(busy), other_cpus=other_cpus if busy else 0.01, block_attempts=attempts if busy else 1
+            )
+            for s in job["samples"]:
+                if s["variant"] == launched["config"]:
+                    s["busy"] = busy
+                    if busy:
+                        s.update(values=[v * slower for v in s["values"]], problem=f"other programs used {other_cpus}")
+            for r in job["records"]:
+                if busy and r["variant"] == config and r["metric"] == "group_ready_s":
+                    r["value"] *= 10
+    return jobs
+
+
 def report_of(make_store, jobs):
     return Report(make_store([("r1", jobs)]).load()[0])
 
@@ -188,3 +211,44 @@ def test_the_pick_names_every_framework_that_trained_correctly_and_no_winner(mak
     (pick,) = picks.picks(report_of(make_store, three_frameworks(tf_correct=False)))
     assert pick.job == "Distributed training" and pick.pick.startswith("no difference we can detect")
     assert "TensorFlow" in pick.by_how_much.split("; not in ")[1]
+
+
+def test_launches_measured_on_a_busy_machine_are_kept_out_of_the_timings_and_listed(make_store):
+    # PyTorch's two-process launches of processes 2 and 3 ran beside another program: counted, their steps (three
+    # times slower) and group start (ten times) would make two processes look far worse than they are.
+    r = report_of(make_store, with_busy(three_frameworks(), "torch", "2x1", {2, 3}))
+    st = tables.steps(r).set_index(["framework", "config"])
+    assert st.loc[("torch", "2x1"), "processes"] == 2 and st.loc[("torch", "1x2"), "processes"] == 4
+    assert st.loc[("torch", "2x1"), "step_time_s"] == pytest.approx(0.02, rel=0.05)
+    comp = tables.comparisons(r).set_index(["framework", "baseline", "candidate"])
+    assert comp.loc[("torch", "1x2", "2x1"), "n_candidate"] == 2
+    assert comp.loc[("torch", "1x2", "2x1"), "speedup"] == pytest.approx(0.5, rel=0.05)
+    start = tables.startup(r).set_index(["framework", "metric"])
+    assert (
+        start.loc[("torch", "group_ready_s"), "launches"] == 2 and start.loc[("torch", "group_ready_s"), "seconds"] < 1
+    )
+    assert start.loc[("jax", "group_ready_s"), "launches"] == 4
+    excluded = r.excluded("data_parallel")
+    assert set(excluded["framework"]) == {"torch"} and excluded["reason"].str.startswith("busy machine").all()
+    busy = tables.busy_launches(r)
+    assert sorted(busy["process"]) == [2, 3] and set(busy["config"]) == {"2x1"} and set(busy["framework"]) == {"torch"}
+    note = tables.busy_note(r)
+    assert note.startswith("2 timed launch(es)") and "process 3" in note and "process 4" in note
+    assert "0.9 CPUs" in note and "3 attempts" in note
+    # Load slows a launch but cannot make it work: those launches still show data parallel runs here.
+    assert tables.coverage(r).set_index(["setup", "framework"]).loc[("data parallel", "torch"), "status"] == "ran here"
+    # Launches stored before they were guarded carry no flag: nothing says they were busy, so they count.
+    plain = report_of(make_store, three_frameworks())
+    assert tables.busy_launches(plain).empty and tables.busy_note(plain) == ""
+
+
+def test_a_launch_that_failed_on_a_busy_machine_counts_neither_way(make_store):
+    jobs = with_busy(three_frameworks(), "torch", "2x1", {0, 1, 2, 3})
+    for job in jobs:
+        for launched in job["launches"]:
+            if job["framework"] == "torch" and launched["config"] == "2x1" and launched["role"] == "timed":
+                launched.update(outcome="timeout", error={"type": "Timeout", "message": "killed"})
+    r = report_of(make_store, jobs)
+    cov = tables.coverage(r).set_index(["setup", "framework"])
+    assert cov.loc[("data parallel", "torch"), "status"] == "documented, not run here"  # not "failed here"
+    assert len(tables.busy_launches(r)) == 4

@@ -24,10 +24,13 @@ def pipeline_job(
     bad_labels: str | None = None,
     status: str = "ok",
     page_cache: str = "warm",
+    busy: dict | None = None,
 ) -> dict:
     """A stored job of `framework`'s loader: `epoch_s` maps (format, workers) to the true epoch time; each process's
     epochs scatter by `noise` (log scale) around a process effect of the same size. `failed` maps (format, workers)
-    to an error type: those pipelines failed. `bad_labels`: the format whose label check failed."""
+    to an error type: those pipelines failed. `bad_labels`: the format whose label check failed. `busy` maps
+    (format, workers) to the processes measured on a busy machine (other programs at 0.9 CPUs after 3 attempts,
+    epochs 3x slower); every other process is guarded and quiet at its first attempt."""
     rng = np.random.default_rng(seed)
     formats = list(LOADERS[framework][1])
     doc = {
@@ -77,6 +80,12 @@ def pipeline_job(
                 )
             else:
                 level = t * np.exp(noise * rng.standard_normal())
+                hit = p in (busy or {}).get((fmt, workers), ())
+                if busy is not None:
+                    attempt.update(
+                        busy_block=float(hit), other_cpus=0.9 if hit else 0.01, block_attempts=3 if hit else 1
+                    )
+                    level *= 3 if hit else 1
                 epochs = [level * 3] + list(level * np.exp(noise * rng.standard_normal(2)))
                 attempt.update(
                     epoch_s=epochs,

@@ -63,3 +63,18 @@ def test_a_failed_loader_or_a_failed_check_leaves_its_cells_inconclusive(pipelin
 def test_no_jobs_is_not_yet_measured(pipeline_report):
     v = verdict_for(P1, pipeline_report([]))
     assert v.verdict == "not yet measured"
+
+
+def test_busy_processes_never_vote(pipeline_report, ip_job):
+    # Every tf.data process at 2 workers ran beside another program: those cells have no usable tf.data side.
+    busy = {(fmt, 2): {0, 1, 2, 3} for fmt in ("npy-shards", "tfrecord")}
+    store = [
+        ip_job("r1", "tensorflow", times("tensorflow", 0.5), seed=1, busy=busy),
+        ip_job("r1", "torch", times("torch", 1.0), seed=2, busy={}),
+        ip_job("r1", "jax", times("jax", 1.0), seed=3, busy={}),
+    ]
+    v = verdict_for(P1, pipeline_report(store))
+    cells = v.cells.set_index(["kind", "workers", "other"])
+    assert (cells.xs(2, level="workers")["role"] == "inconclusive").all()
+    assert "measured on a busy machine" in cells.loc[("common", 2, "grain"), "note"]
+    assert (cells.xs(0, level="workers")["role"] == "supports").all()

@@ -3,6 +3,7 @@
 import math
 
 from fwbench.experiments.input_pipeline import findings, tables
+from fwbench.report.sanitize import md
 
 
 def test_attempts_hold_every_process_and_every_failure_with_its_error(pipeline_report, ip_job):
@@ -66,3 +67,32 @@ def test_the_timed_table_names_every_loader_and_step():
     t = tables.timed_table()
     assert list(t.columns[1:]) == ["tf.data (TensorFlow)", "DataLoader (PyTorch)", "grain (JAX)"]
     assert {"read", "decode", "shuffle", "workers", "prefetch", "caching"} <= set(t["step"])
+
+
+def test_processes_measured_on_a_busy_machine_are_kept_out_and_listed(pipeline_report, ip_job):
+    # tf.data's third and fourth processes at 2 workers ran beside another program, three times slower: counted,
+    # they would drag its samples/s down and turn a clear win over the DataLoader into a noisy one.
+    busy = {("npy-shards", 2): {2, 3}}
+    report = pipeline_report(
+        [
+            ip_job("r1", "tensorflow", {("npy-shards", 0): 0.5, ("npy-shards", 2): 0.5}, seed=1, busy=busy),
+            ip_job("r1", "torch", {("npy-shards", 0): 1.0, ("npy-shards", 2): 1.0}, seed=2, busy={}),
+        ]
+    )
+    pipes = tables.pipelines(report).set_index(["loader", "workers"])
+    row = pipes.loc[("tf.data", 2)]
+    assert row["n_processes"] == 2 and row["n_busy"] == 2 and row["n_excluded"] == 0
+    assert math.isclose(row["samples_per_s"], 1024 / 0.5, rel_tol=0.05)  # not the busy processes' third of it
+    assert pipes.loc[("tf.data", 0), "n_busy"] == 0 and pipes.loc[("DataLoader", 2), "n_processes"] == 4
+    cmp = tables.comparisons(report).set_index(["workers", "kind"])
+    assert cmp.loc[(2, "common"), "n_baseline"] == 2 and cmp.loc[(2, "common"), "verdict"] == "faster"
+    busy_rows = tables.busy_attempts(report)
+    assert list(busy_rows["process"]) == [2, 3] and set(busy_rows["loader"]) == {"tf.data"}
+    assert (busy_rows["block_attempts"] == 3).all() and (busy_rows["other_cpus"] == 0.9).all()
+    note = tables.busy_note(report)
+    assert note.startswith("2 pipeline process(es)") and f"tf.data reading {md('npy-shards')}, 2 workers" in note
+    assert "process 3" in note and "process 4" in note and "0.9 CPUs" in note and "3 attempts" in note
+    # Pipelines stored before they were guarded carry no flag: nothing says they were busy, so they count.
+    plain = pipeline_report([ip_job("r1", "tensorflow", {("npy-shards", 2): 0.5})])
+    assert tables.busy_attempts(plain).empty and tables.busy_note(plain) == ""
+    assert tables.pipelines(plain).iloc[0]["n_processes"] == 4
