@@ -63,6 +63,8 @@ def history_table(report, sel: Selection, experiment: str | None = None) -> pd.D
                 and e.get("variant", job["variant"]) == sel.variant
                 and e.get("replicate", 0) == 0
                 and e.get("stable", True) is not False
+                # Measured while other programs held the CPUs: the neighbours' speed, kept out as everywhere else.
+                and e.get("busy") is not True
             ]
             if not entries:
                 continue

@@ -59,3 +59,17 @@ def test_cpu_and_gpu_times_never_share_an_axis_and_the_axis_spans_the_runs():
     assert [ax.get_title() for ax in fig.axes] == ["torch torch.compile (cpu)", "torch torch.compile (cuda)"]
     low, high = (mdates.num2date(v) for v in fig.axes[0].get_xlim())
     assert (high - low).days < 30  # eight days of runs, not years of axis
+
+
+def test_a_series_measured_on_a_busy_machine_is_not_history(tmp_path):
+    store = Store(tmp_path)
+    run_id = "20260101T000000Z-a"
+    store.write_manifest(manifest(run_id, machine_id="m-a", label="box a"))
+    for p in (0, 1, 2):
+        doc = job(run_id, "torch", "torch.compile", "graph", 0.010 if p < 2 else 0.100, seed=p, process=p)
+        if p == 2:  # ten times slower: another program held the CPUs, and the timer said so
+            for e in doc["samples"]:
+                e["busy"] = True
+        store.write_job(doc)
+    t = history_table(Report.load(tmp_path), Selection("torch", "mlp", "torch.compile"))
+    assert list(t["processes"]) == [2] and t["median_s"].iloc[0] < 0.02
