@@ -229,6 +229,12 @@ def rule_x5(report: Report) -> tuple[str, str, pd.DataFrame]:
         return "not yet measured", evidence, cells
     # The deciding facts first: the rows below do not say which path each workload went to, nor why.
     evidence = "Per workload: " + "; ".join(why) + ".\n\n" + evidence
+    busy = int(cells["latency_b1_busy"].fillna(0).sum())
+    if busy:
+        evidence += (
+            f"\n\n{busy} batch-1 latency series measured on a busy machine (other programs took the CPUs) are left "
+            "out of these latencies; the export chapter lists them."
+        )
     if all(v == "tflite ahead" for v in verdicts):
         return "supported", evidence, cells
     if all(v == "pytorch ahead" for v in verdicts):

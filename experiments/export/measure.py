@@ -20,6 +20,7 @@ from fwbench.measure.forkserver import ForkServer, child_stderr
 from fwbench.measure.job import Request
 from fwbench.measure.metrics import record
 from fwbench.measure.parity import Tolerance, classify, compare
+from fwbench.measure.quiet import Guard
 from fwbench.measure.timing import TimerConfig
 from fwbench.workloads import WORKLOADS, get_workload
 
@@ -67,6 +68,23 @@ class Params:
     repeats: int = field(default=200, metadata={"bounds": "steps", "help": "timed calls per batch size (at most)"})
     min_repeats: int = field(default=10, metadata={"bounds": "steps", "help": "timed calls even past max_time_s"})
     max_time_s: float = field(default=2.0, metadata={"bounds": "seconds", "help": "time budget per batch size"})
+    busy_cpus: float = field(
+        default=Guard.busy_cpus,
+        metadata={
+            "bounds": "cpus",
+            "help": "a timed series (one batch size's latency, or the training step, in one process) counts as "
+            "measured on a busy machine when other programs used more than this many CPUs on average meanwhile "
+            "(fwbench.measure.quiet, read inside the process that times it)",
+        },
+    )
+    busy_redo: int = field(
+        default=Guard.redo,
+        metadata={
+            "bounds": "count",
+            "help": "times a busy timed series is run again (same process) before it is kept, marked busy and left "
+            "out of the comparisons",
+        },
+    )
     child_timeout_s: float = field(
         default=300.0,
         metadata={
@@ -132,6 +150,10 @@ class Params:
     def batches(self) -> list[int]:
         return sorted({self.export_batch, *self.other_batches, *self.latency_batches})
 
+    def guard(self) -> dict:
+        """The busy rule the timing process applies to each series (fwbench.measure.quiet.Guard's fields)."""
+        return {"busy_cpus": self.busy_cpus, "redo": self.busy_redo}
+
 
 def artifact_bytes(path: Path) -> int:
     """Size on disk of a file, or of every file under a directory (a SavedModel)."""
@@ -167,6 +189,7 @@ def run_artifact(
         "latency": ",".join(map(str, params.latency_batches)),
         "timer": asdict(params.timer()),
         "train_batch": params.train_batch if train else 0,
+        "guard": params.guard(),
     }
     result = _forked(server, request, workdir, params.child_timeout_s) if server is not None else None
     if result is None:
@@ -189,6 +212,8 @@ def run_artifact(
             str(threads),
             "--train-batch",
             str(request["train_batch"]),
+            "--guard",
+            json.dumps(request["guard"]),
         ]
         child = run_child(
             "fwbench.experiments.export.child", args, out, params.child_timeout_s, what="the runtime's process"
@@ -223,7 +248,8 @@ def _rec(workload: str, batch: int, metric: str, value: float) -> dict:
 
 
 def _latency_records(workload: str, batch: int, s: dict, process: int, phase: str = "infer") -> list[dict]:
-    """One process's latency statistics (the cell's, over processes, are the report's: export.tables)."""
+    """One process's latency statistics (the cell's, over processes, are the report's: export.tables), with what other
+    programs took from the CPUs while the series ran and whether it was kept busy (fwbench.measure.quiet)."""
     metrics = {
         "step_time_median_s": s["median"],
         "step_time_ci_low_s": s["ci_low"],
@@ -232,8 +258,14 @@ def _latency_records(workload: str, batch: int, s: dict, process: int, phase: st
         "step_time_cv": s["cv"],
         "n_repeats": s["n"],
         "throughput_per_s": batch / s["median"],
+        **s.get("block", {}),
     }
     return [{**_rec(workload, batch, m, v), "phase": phase, "process": process} for m, v in metrics.items()]
+
+
+def _busy(series: dict) -> dict:
+    """The sample entry's mark of a series kept past the busy bound (the report leaves such series out)."""
+    return {"busy": True} if series.get("block", {}).get("busy_block") else {}
 
 
 def _timed(workload: str, results: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
@@ -249,6 +281,7 @@ def _timed(workload: str, results: list[dict]) -> tuple[list[dict], list[dict], 
                     "batch_size": int(b),
                     "process": process,
                     "values": s["samples_s"],
+                    **_busy(s),
                 }
             )
         train = result.get("train")
@@ -261,6 +294,7 @@ def _timed(workload: str, results: list[dict]) -> tuple[list[dict], list[dict], 
                     "batch_size": train["batch_size"],
                     "process": process,
                     "values": train["samples_s"],
+                    **_busy(train),
                 }
             )
         elif train:

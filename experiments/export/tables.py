@@ -47,6 +47,8 @@ COLUMNS = [
     "latency_b64_s",
     "latency_b64_ci_low_s",
     "latency_b64_ci_high_s",
+    "latency_b1_busy",
+    "latency_b64_busy",
     "latency_processes",
     "latency_process_kind",
     "train_step_s",
@@ -75,22 +77,34 @@ def _metric(records: list[dict], workload: str, metric: str, batch: int | None =
     return None
 
 
-def _over_processes(
-    records: list[dict], workload: str, batch: int | None = None, phase: str = "infer"
-) -> tuple[float | None, float | None, float | None, int]:
-    """A latency from every process that timed it: (estimate, ci_low, ci_high, processes).
-
-    The geometric mean of the per-process medians with a t interval over processes, as every
-    cell in this report; one process (older runs measured only one) gives no interval.
-    """
-    medians = {
+def _series(records: list[dict], workload: str, metric: str, batch: int | None, phase: str) -> dict:
+    """{process: value} of one per-process metric of a workload's timed series at `batch` (any batch: None)."""
+    return {
         r.get("process", 0): r["value"]
         for r in records
         if r.get("workload") == workload
-        and r["metric"] == "step_time_median_s"
+        and r["metric"] == metric
         and r["phase"] == phase
         and (batch is None or r["batch_size"] == batch)
     }
+
+
+def _busy(records: list[dict], workload: str, batch: int | None = None, phase: str = "infer") -> set:
+    """The processes whose series was kept past the busy bound (fwbench.measure.quiet): none in older runs."""
+    return {p for p, v in _series(records, workload, "busy_block", batch, phase).items() if v > 0}
+
+
+def _over_processes(
+    records: list[dict], workload: str, batch: int | None = None, phase: str = "infer"
+) -> tuple[float | None, float | None, float | None, int]:
+    """A latency from every process that timed it on a quiet machine: (estimate, ci_low, ci_high, processes).
+
+    The geometric mean of the per-process medians with a t interval over processes, as every
+    cell in this report; one process (older runs measured only one) gives no interval. A series
+    measured on a busy machine measured the neighbours too: it is left out (`busy_series` lists it).
+    """
+    busy = _busy(records, workload, batch, phase)
+    medians = {p: m for p, m in _series(records, workload, "step_time_median_s", batch, phase).items() if p not in busy}
     if not medians:
         return None, None, None, 0
     est, lo, hi = stats.cell_estimate({p: [m] for p, m in medians.items()})
@@ -99,7 +113,12 @@ def _over_processes(
 
 def _latency(records, workload, batch) -> dict:
     est, lo, hi, _ = _over_processes(records, workload, batch)
-    return {f"latency_b{batch}_s": est, f"latency_b{batch}_ci_low_s": lo, f"latency_b{batch}_ci_high_s": hi}
+    return {
+        f"latency_b{batch}_s": est,
+        f"latency_b{batch}_ci_low_s": lo,
+        f"latency_b{batch}_ci_high_s": hi,
+        f"latency_b{batch}_busy": len(_busy(records, workload, batch)),
+    }
 
 
 def _batches(attempt: dict) -> str:
@@ -191,6 +210,94 @@ def attempts(report: Report) -> pd.DataFrame:
     order = {key: i for i, key in enumerate(path_order())}
     df["_order"] = [order.get((f, p), len(order)) for f, p in zip(df["framework"], df["path"])]
     return df.sort_values(["machine_label", "_order", "workload"]).drop(columns="_order").reset_index(drop=True)
+
+
+#: Columns of `busy_series`.
+BUSY_COLUMNS = [
+    "machine_label",
+    "framework",
+    "path",
+    "runtime",
+    "workload",
+    "phase",
+    "batch_size",
+    "process",
+    "other_cpus",
+    "block_attempts",
+]
+
+
+def busy_series(report: Report) -> pd.DataFrame:
+    """The timed series (one batch size's latency, or the training step, in one process) kept out of every latency
+    above because other programs took the CPUs while they ran, even when run again: how much (`other_cpus`) and
+    how often the series ran (`block_attempts`)."""
+    rows = []
+    for run, job in report.experiment_jobs(EXPERIMENT):
+        if job["status"] != "ok":
+            continue
+        records = job["records"]
+        for r in records:
+            if r["metric"] != "busy_block" or not r["value"] > 0:
+                continue
+            key = (r.get("workload"), r["phase"], r["batch_size"], r.get("process", 0))
+            how = {
+                o["metric"]: o["value"]
+                for o in records
+                if o["metric"] in ("other_cpus", "block_attempts")
+                and (o.get("workload"), o["phase"], o["batch_size"], o.get("process", 0)) == key
+            }
+            rows.append(
+                {
+                    "machine_label": run.manifest["machine_label"],
+                    "framework": job["framework"],
+                    "path": job["variant"],
+                    "runtime": job.get("runtime", job.get("mode", "")),
+                    "workload": key[0],
+                    "phase": key[1],
+                    "batch_size": key[2],
+                    "process": key[3],
+                    "other_cpus": how.get("other_cpus"),
+                    "block_attempts": how.get("block_attempts"),
+                }
+            )
+    return pd.DataFrame(rows, columns=BUSY_COLUMNS)
+
+
+def busy_note(report: Report) -> str:
+    """The chapter's list of timed series measured on a busy machine, or "" when there are none."""
+    busy = busy_series(report)
+    if busy.empty:
+        return ""
+    lines = [
+        f"- {md(r['machine_label'])}, {md(r['framework'])} {md(r['path'])} on {md(r['workload'])}, "
+        + (
+            f"training step at batch {int(r['batch_size'])}"
+            if r["phase"] == "train"
+            else f"batch {int(r['batch_size'])}"
+        )
+        + f", process {int(r['process']) + 1}: other programs used "
+        + (f"{plain_number(r['other_cpus'])} CPUs on average" if pd.notna(r["other_cpus"]) else "the CPUs")
+        + (
+            f" ({int(r['block_attempts'])} attempt{'s' if r['block_attempts'] != 1 else ''})"
+            if pd.notna(r["block_attempts"])
+            else ""
+        )
+        for _, r in busy.iterrows()
+    ]
+    return (
+        f"{len(busy)} timed series were measured on a busy machine (other programs took the CPUs even when the "
+        "series was run again), so they are left out of every latency, table, chart and verdict here:\n\n"
+        + "\n".join(lines)
+    )
+
+
+def latency_text(row, batch: int) -> str:
+    """A latency cell of the chapter's tables: the time, else why there is none (every process that timed it was
+    measured on a busy machine, or the artifact did not run at that batch size)."""
+    value = row[f"latency_b{batch}_s"]
+    if pd.notna(value):
+        return fmt_s(value)
+    return "busy machine" if row[f"latency_b{batch}_busy"] > 0 else "did not run"
 
 
 #: What a failure that is fwbench's, not the framework's, is labelled: TorchScript compiling fwbench's own model code

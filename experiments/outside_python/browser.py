@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fwbench.measure.quiet import Watch
 from fwbench.measure.timing import TimerConfig
 
 WEB = Path(__file__).resolve().parent / "web"
@@ -57,6 +58,13 @@ class _Site:
         self.runtime_bytes = 0
         self.result: dict | None = None
         self.done = threading.Event()
+        self.watch: Watch | None = None
+
+    def page_began(self) -> None:
+        """Open the window on the CPUs (fwbench.measure.quiet) as the page asks for its configuration: everything
+        the page times (import, load, calls) comes after, and Chromium's own start, timed by nothing, stays out."""
+        if self.watch is None:
+            self.watch = Watch().__enter__()
 
     def file(self, url_path: str) -> Path | None:
         """The file a URL names, only inside its route's folder (no .. or link escapes it)."""
@@ -84,6 +92,7 @@ def _handler(site: _Site):
         def do_GET(self):  # noqa: N802 (the http.server's name)
             path = self.path.split("?", 1)[0]
             if path == "/config.json":
+                site.page_began()
                 return self._send(200, site.config, "application/json")
             if path == "/":
                 path = "/page.html"
@@ -126,7 +135,8 @@ def run_browser(
 ) -> tuple[dict, dict[int, np.ndarray]]:
     """Load and run `model` in a fresh headless Chromium page; its result (a failure is one) and outputs.
 
-    `model` is an .onnx file or a TF.js model.json (its weight shards beside it)."""
+    `model` is an .onnx file or a TF.js model.json (its weight shards beside it). The result's "window" says what
+    other programs took from the CPUs from the page's first request to its result (fwbench.measure.quiet)."""
     chromium = chromium or find_chromium()
     if chromium is None:
         return {
@@ -189,6 +199,11 @@ def run_browser(
         )
         try:
             finished = site.done.wait(timeout_s)
+            # The window closes before the browser is stopped: Chromium's processes, killed at once, are reaped by
+            # init rather than by their dead parents, and their time would leave the job's own and read as another
+            # program's. Alive, each is this job's descendant and counts as its own.
+            if finished and site.watch is not None:
+                site.watch.__exit__(None, None, None)
         finally:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -208,7 +223,10 @@ def run_browser(
         }, {}
     result = dict(site.result or {})
     result.update(
-        browser=chromium_version(chromium), runtime_bytes=site.runtime_bytes, page_s=time.perf_counter() - started
+        browser=chromium_version(chromium),
+        runtime_bytes=site.runtime_bytes,
+        page_s=time.perf_counter() - started,
+        window=site.watch.window if site.watch is not None else None,
     )
     outputs = {}
     for b, r in result.get("runs", {}).items():

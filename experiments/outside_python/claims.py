@@ -192,6 +192,12 @@ def rule_x7(report: Report) -> tuple[str, str, pd.DataFrame]:
             + "\n\n"
             + lines
         )
+    busy = int(att[att["runtime"].isin([WEB_TFJS, WEB_ONNX])]["busy_processes"].fillna(0).sum())
+    if busy:
+        parts.append(
+            f"{busy} page(s) measured on a busy machine (other programs took the CPUs even when run again) are left "
+            "out of these latencies; the chapter lists them."
+        )
     cells = pd.concat([port[["label", "role", "part"]], web[["label", "role", "part"]]], ignore_index=True)
     evidence = (
         "\n\n".join(parts) + "\n\nNot run here: ONNX Runtime for Java (Maven Central) and C# (NuGet), "

@@ -20,6 +20,7 @@ from fwbench.measure.child import error_of
 from fwbench.measure.job import Request
 from fwbench.measure.metrics import record
 from fwbench.measure.parity import Tolerance, classify, compare
+from fwbench.measure.quiet import Guard, Guarded, Window
 from fwbench.measure.stats import summarize
 from fwbench.measure.timing import TimerConfig
 from fwbench.workloads import WORKLOADS, get_workload
@@ -111,6 +112,23 @@ class Params:
     max_time_s: float = field(default=1.0, metadata={"bounds": "seconds", "help": "time budget per batch size"})
     seed: int = field(
         default=0, metadata={"bounds": "seed", "help": "seeds the order in which the runtimes take turns"}
+    )
+    busy_cpus: float = field(
+        default=Guard.busy_cpus,
+        metadata={
+            "bounds": "cpus",
+            "help": "a fresh process's (or page's) timings count as measured on a busy machine when other programs "
+            "used more than this many CPUs on average while it ran, a page from its first request to its result "
+            "(fwbench.measure.quiet; Node and Chromium are the job's own)",
+        },
+    )
+    busy_redo: int = field(
+        default=Guard.redo,
+        metadata={
+            "bounds": "count",
+            "help": "times a busy process (or page) is run again, in a fresh one, before it is kept, marked busy and "
+            "left out of the comparisons",
+        },
     )
     child_timeout_s: float = field(
         default=120.0,
@@ -250,9 +268,23 @@ def run_one(
     params: Params,
     threads: int,
     workdir: Path,
-) -> tuple[dict, dict]:
+) -> tuple[dict, dict, Guarded]:
+    """One fresh process's (or page's) result and outputs, and how busy the machine was meanwhile: one during which
+    other programs took more than busy_cpus CPUs (the host reads it around its process) runs again in a fresh one,
+    up to busy_redo times; the last is kept, marked busy if it was (fwbench.measure.quiet)."""
     host, runtime = mode.split(":", 1)
-    return run(runtime, modules, model, inputs, latency, params.timer(), threads, workdir, params.child_timeout_s)
+    guard = Guard(params.busy_cpus, params.busy_redo)
+    attempts = 0
+    while True:
+        attempts += 1
+        result, outputs = run(
+            runtime, modules, model, inputs, latency, params.timer(), threads, workdir, params.child_timeout_s
+        )
+        window = result.pop("window", None) or Window()
+        # A failure is not a timing: it stands, busy or not.
+        busy = window.busy(guard) and not result.get("error")
+        if not busy or attempts > guard.redo:
+            return result, outputs, Guarded(window.other_cpus, attempts, busy)
 
 
 def measure_workload(
@@ -372,7 +404,7 @@ def measure_workload(
             progress(f"{workload}: {mode}, process {process + 1} of {params.processes}")
             wanted = inputs if process == 0 else {b: inputs[b] for b in params.latency_batches}
             artifact = models[a["format"]][0]
-            result, outputs = run_one(
+            result, outputs, quiet = run_one(
                 hosts[a["host"]],
                 mode,
                 modules[mode],
@@ -390,10 +422,13 @@ def measure_workload(
                 continue
             if not result.get("error"):
                 results[mode].append(result)
+                # One flag per process, not per series: the process (a page from its first request) is the block,
+                # so its import and load times were as disturbed as its latencies.
                 records += [
                     _rec(workload, mode, eb, "runtime_import_s", result["import_s"], process=process),
                     _rec(workload, mode, eb, "load_s", result["load_s"], process=process),
                 ]
+                records += [_rec(workload, mode, eb, m, v, process=process) for m, v in quiet.records().items()]
                 if result.get("runtime_bytes"):
                     records.append(_rec(workload, mode, eb, "bundle_bytes", result["runtime_bytes"], process=process))
                 for b, lat in result.get("latency", {}).items():
@@ -406,6 +441,7 @@ def measure_workload(
                             "batch_size": int(b),
                             "process": process,
                             "values": lat["samples_s"],
+                            **({"busy": True} if quiet.busy else {}),
                         }
                     )
     for mode in ready:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from fwbench.measure.child import died
+from fwbench.measure.quiet import Watch
 from fwbench.measure.timing import TimerConfig
 
 RUNNER = Path(__file__).resolve().parent / "node" / "run.js"
@@ -58,7 +59,9 @@ def run_node(
     workdir: Path,
     timeout_s: float,
 ) -> tuple[dict, dict[int, np.ndarray]]:
-    """Load and run `model` in a fresh `node` process; its result (a failure is one, with its error) and outputs."""
+    """Load and run `model` in a fresh `node` process; its result (a failure is one, with its error) and outputs.
+
+    The result's "window" says what other programs took from the CPUs while the process ran (fwbench.measure.quiet)."""
     node = shutil.which("node")
     if node is None:
         return {
@@ -81,21 +84,26 @@ def run_node(
         "out": str(out),
     }
     (workdir / "request.json").write_text(json.dumps(request))
-    try:
-        proc = subprocess.run(
-            [node, str(RUNNER), str(workdir / "request.json")],
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            cwd=workdir,
-        )
-    except subprocess.TimeoutExpired:
+    # The process is waited for inside the window: its time (its threads' included) is the job's own, so the window
+    # reads only what other programs took while it ran.
+    with Watch() as watch:
+        try:
+            proc = subprocess.run(
+                [node, str(RUNNER), str(workdir / "request.json")],
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                cwd=workdir,
+            )
+        except subprocess.TimeoutExpired:
+            proc = None
+    if proc is None:
         return {
             "stage": "load",
             "error": {"type": "Timeout", "message": f"no result after {timeout_s:g} s", "traceback": ""},
         }, {}
     if not out.is_file():
         return {"stage": "load", "error": died("the node process", proc.returncode, proc.stderr)}, {}
-    result = json.loads(out.read_text())
+    result = {**json.loads(out.read_text()), "window": watch.window}
     outputs = {int(b): read_output(Path(r["output"]), int(b)) for b, r in result.get("runs", {}).items() if r.get("ok")}
     return result, outputs

@@ -64,6 +64,7 @@ COLUMNS = [
     "latency_b64_ci_low_s",
     "latency_b64_ci_high_s",
     "processes",
+    "busy_processes",
     "runtime_version",
     "threads",
     "threads_used",
@@ -93,6 +94,20 @@ def per_process(records: list[dict], mode: str, workload: str, metric: str, batc
         and r["metric"] == metric
         and (batch is None or r["batch_size"] == batch)
     }
+
+
+def busy_processes(records: list[dict], mode: str, workload: str) -> set:
+    """The processes (pages) of a runtime measured on a busy machine even when run again (fwbench.measure.quiet):
+    the whole process is the block, so its import, load and latencies all measured the neighbours too. None in
+    runs stored before processes were watched."""
+    return {p for p, v in per_process(records, mode, workload, "busy_block").items() if v > 0}
+
+
+def timings(records: list[dict], mode: str, workload: str, metric: str, batch: int | None = None) -> dict:
+    """{process: value} of a timing stored once per process, the processes measured on a busy machine left out:
+    what every table, chart and verdict reads."""
+    busy = busy_processes(records, mode, workload)
+    return {p: v for p, v in per_process(records, mode, workload, metric, batch).items() if p not in busy}
 
 
 def over_processes(values: dict) -> tuple[float | None, float | None, float | None]:
@@ -148,7 +163,7 @@ def attempts(report: Report) -> pd.DataFrame:
             w, mode = a["workload"], a["runtime"]
             err = a.get("error") or {}
             first = a.get("batches", {}).get(str(a.get("export_batch")), {})
-            load = over_processes(per_process(recs, mode, w, "load_s"))
+            load = over_processes(timings(recs, mode, w, "load_s"))
             row = {
                 **base,
                 "workload": w,
@@ -173,11 +188,12 @@ def attempts(report: Report) -> pd.DataFrame:
                 "bundle_bytes": over_processes(per_process(recs, mode, w, "bundle_bytes"))[0],
                 "model_bytes": _one(recs, mode, w, "model_bytes"),
                 "convert_s": _one(recs, mode, w, "convert_s"),
-                "runtime_import_s": over_processes(per_process(recs, mode, w, "runtime_import_s"))[0],
+                "runtime_import_s": over_processes(timings(recs, mode, w, "runtime_import_s"))[0],
                 "load_s": load[0],
                 "load_ci_low_s": load[1],
                 "load_ci_high_s": load[2],
                 "processes": a.get("processes", 0),
+                "busy_processes": len(busy_processes(recs, mode, w)),
                 "runtime_version": a.get("runtime_version", ""),
                 "threads": job.get("settings", {}).get("threads"),
                 "threads_used": a.get("threads_used"),
@@ -185,7 +201,7 @@ def attempts(report: Report) -> pd.DataFrame:
                 "converter": a.get("converter", ""),
             }
             for b in (1, 64):
-                est, lo, hi = over_processes(per_process(recs, mode, w, "step_time_median_s", b))
+                est, lo, hi = over_processes(timings(recs, mode, w, "step_time_median_s", b))
                 row.update({f"latency_b{b}_s": est, f"latency_b{b}_ci_low_s": lo, f"latency_b{b}_ci_high_s": hi})
             rows.append(row)
     df = pd.DataFrame(rows, columns=COLUMNS)
@@ -215,13 +231,22 @@ def works(row) -> bool:
 
 
 def latency_samples(report: Report) -> dict:
-    """{(machine, framework, workload, runtime, batch): {process: median}}: what comparisons between runtimes read."""
+    """{(machine, framework, workload, runtime, batch): {process: median}}: what comparisons between runtimes read
+    (processes measured on a busy machine left out)."""
     out: dict = {}
     for run, job in report.experiment_jobs(EXPERIMENT):
         if job["status"] != "ok":
             continue
+        busy = {
+            (r.get("mode"), r.get("workload"), r.get("process", 0))
+            for r in job["records"]
+            if r["metric"] == "busy_block" and r["value"] > 0
+        }
         for r in job["records"]:
-            if r["metric"] == "step_time_median_s":
+            if (
+                r["metric"] == "step_time_median_s"
+                and (r.get("mode"), r.get("workload"), r.get("process", 0)) not in busy
+            ):
                 key = (
                     run.manifest["machine_label"],
                     job["framework"],
@@ -231,6 +256,66 @@ def latency_samples(report: Report) -> dict:
                 )
                 out.setdefault(key, {})[r.get("process", 0)] = r["value"]
     return out
+
+
+#: Columns of `busy_runs`.
+BUSY_COLUMNS = ["machine_label", "framework", "workload", "runtime", "process", "other_cpus", "block_attempts"]
+
+
+def busy_runs(report: Report) -> pd.DataFrame:
+    """The fresh processes and pages kept out of every timing because other programs took the CPUs while they ran,
+    even when run again: how much (`other_cpus`) and how often the process was started (`block_attempts`)."""
+    rows = []
+    for run, job in report.experiment_jobs(EXPERIMENT):
+        if job["status"] != "ok":
+            continue
+        recs = job["records"]
+        for r in recs:
+            if r["metric"] != "busy_block" or not r["value"] > 0:
+                continue
+            key = (r.get("mode"), r.get("workload"), r.get("process", 0))
+            how = {
+                o["metric"]: o["value"]
+                for o in recs
+                if o["metric"] in ("other_cpus", "block_attempts")
+                and (o.get("mode"), o.get("workload"), o.get("process", 0)) == key
+            }
+            rows.append(
+                {
+                    "machine_label": run.manifest["machine_label"],
+                    "framework": job["framework"],
+                    "workload": key[1],
+                    "runtime": key[0],
+                    "process": key[2],
+                    "other_cpus": how.get("other_cpus"),
+                    "block_attempts": how.get("block_attempts"),
+                }
+            )
+    return pd.DataFrame(rows, columns=BUSY_COLUMNS)
+
+
+def busy_note(report: Report) -> str:
+    """The chapter's list of processes and pages measured on a busy machine, or "" when there are none."""
+    busy = busy_runs(report)
+    if busy.empty:
+        return ""
+    lines = [
+        f"- {md(r['machine_label'])}, {md(r['framework'])} {md(r['workload'])} in {md(r['runtime'])}, "
+        f"{'page' if str(r['runtime']).startswith('browser:') else 'process'} {int(r['process']) + 1}: other programs "
+        "used "
+        + (f"{plain_number(r['other_cpus'])} CPUs on average" if pd.notna(r["other_cpus"]) else "the CPUs")
+        + (
+            f" ({int(r['block_attempts'])} attempt{'s' if r['block_attempts'] != 1 else ''})"
+            if pd.notna(r["block_attempts"])
+            else ""
+        )
+        for _, r in busy.iterrows()
+    ]
+    return (
+        f"{len(busy)} fresh process(es) or page(s) were measured on a busy machine (other programs took the CPUs "
+        "even when they were run again), so their import, load and latency times are left out of every table, "
+        "chart and verdict here:\n\n" + "\n".join(lines)
+    )
 
 
 def what_was_measured(att: pd.DataFrame) -> str:

@@ -127,3 +127,17 @@ def path_job(framework, path, outcomes, runtime="onnxruntime", latency_kind="fre
         runtime=runtime,
         **kw,
     )
+
+
+def with_busy(job: dict, processes, other_cpus: float = 0.9, attempts: int = 3) -> dict:
+    """The job with every timed series guarded (fwbench.measure.quiet): those of `processes` measured on a busy
+    machine (other programs at `other_cpus` even after `attempts` runs), the rest quiet at the first attempt."""
+    for r in [r for r in job["records"] if r["metric"] == "step_time_median_s"]:
+        busy = r["process"] in processes
+        flags = {
+            "busy_block": float(busy),
+            "other_cpus": other_cpus if busy else 0.02,
+            "block_attempts": attempts if busy else 1,
+        }
+        job["records"] += [{**r, "metric": m, "value": float(v)} for m, v in flags.items()]
+    return job

@@ -16,6 +16,28 @@ def records_of(recs, metric):
     return {r["batch_size"]: r["value"] for r in recs if r["metric"] == metric}
 
 
+def assert_every_series_watched(recs, params):
+    """Every timed series (one per batch size, phase and process) carries what other programs took from the CPUs
+    while it ran, read inside the process that timed it; a busy one ran again, up to the bound. Never that the
+    machine was quiet: the tests run beside others."""
+    series = [r for r in recs if r["metric"] == "step_time_median_s"]
+    assert series
+    for s in series:
+        m = {
+            r["metric"]: r["value"]
+            for r in recs
+            if (r["workload"], r["phase"], r["batch_size"], r.get("process"))
+            == (
+                s["workload"],
+                s["phase"],
+                s["batch_size"],
+                s["process"],
+            )
+        }
+        assert m["other_cpus"] >= 0 and m["busy_block"] in (0.0, 1.0)
+        assert 1 <= m["block_attempts"] <= params.busy_redo + 1
+
+
 def test_torch_export_round_trip_is_recorded_with_parity_and_latency(tmp_path):
     params = export.Params(**TINY)
     attempt, recs, samples = export.export_one(
@@ -44,6 +66,9 @@ def test_torch_export_round_trip_is_recorded_with_parity_and_latency(tmp_path):
     assert sorted(r["process"] for r in recs if r["metric"] == "step_time_median_s") == [0, 1]
     assert sorted(s["process"] for s in samples) == [0, 1]
     assert all("process" not in r for r in recs if r["metric"] in ("load_s", "parity_ok"))
+    assert_every_series_watched(recs, params)
+    busy = {r["process"] for r in recs if r["metric"] == "busy_block" and r["value"]}
+    assert {s["process"] for s in samples if s.get("busy")} == busy
 
 
 def test_a_path_that_cannot_export_is_a_failing_attempt_with_its_error(tmp_path):
@@ -149,6 +174,7 @@ def test_artifacts_forked_from_one_import_end_as_in_fresh_interpreters(framework
     assert len(fresh_imports) == 2 and all(v > 0 for v in fresh_imports)
     for run in (fork, fresh):
         assert {r["metric"] for r in run["records"]} >= {"load_s", "step_time_median_s", "parity_ok"}
+        assert_every_series_watched(run["records"], params)
 
 
 def test_a_server_that_is_gone_hands_the_artifact_to_a_fresh_interpreter(tmp_path):

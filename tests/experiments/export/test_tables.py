@@ -1,10 +1,12 @@
 """Export tables on synthetic attempts we control (never on measured outcomes); the rules are in test_claims.py."""
 
+import pandas as pd
+
 from fwbench.experiments.export import tables as export_report
 from fwbench.report.claims import load_claims, verdict_for
 from fwbench.report.results import Report
 from fwbench.report.sanitize import md
-from synthetic.export import WORKLOADS, export_attempt, export_job, path_job
+from synthetic.export import WORKLOADS, export_attempt, export_job, path_job, with_busy
 
 CLAIMS = {c.id: c for c in load_claims()}
 
@@ -203,3 +205,57 @@ def test_a_failure_at_fwbenchs_own_model_code_is_the_harness_s_not_the_framework
     assert "harness limit" in export_report.what_this_means(att)
     assert "torchscript-script" not in verdict_for(CLAIMS["X1"], r).evidence
     assert not export_report.harness_failure("RuntimeError: unsupported op aten::foo", "")
+
+
+def test_latency_series_measured_on_a_busy_machine_are_kept_out_and_listed(make_store):
+    # TFLite's third process timed its series while another program held the CPUs: thirty times slower, it would
+    # stretch TFLite's interval over ExecuTorch's and X5 would read a tie where TFLite is ten times faster.
+    tflite = with_busy(
+        path_job(
+            "tensorflow",
+            "tflite",
+            ["matches", "matches"],
+            runtime="litert",
+            latency_b1=1e-4,
+            process_spread=(1.0, 1.01, 30.0),
+        ),
+        processes={2},
+    )
+    executorch = with_busy(path_job("torch", "executorch", ["matches", "matches"], runtime="executorch"), set())
+    r = report_of(make_store, [tflite, executorch])
+    att = export_report.attempts(r).set_index(["path", "workload"])
+    row = att.loc[("tflite", "mlp")]
+    assert row["latency_processes"] == 2 and row["latency_b1_busy"] == 1
+    assert 1e-4 <= row["latency_b1_s"] <= 1.01e-4 and row["latency_b1_ci_high_s"] < 2e-4
+    assert att.loc[("executorch", "mlp"), "latency_processes"] == 3
+    assert att.loc[("executorch", "mlp"), "latency_b1_busy"] == 0
+    x5 = verdict_for(CLAIMS["X5"], r)
+    assert x5.verdict == "supported" and "2 batch-1 latency series measured on a busy machine" in x5.evidence
+    busy = export_report.busy_series(r)
+    assert (
+        set(busy["path"]) == {"tflite"} and set(busy["process"]) == {2} and sorted(busy["workload"]) == ["cnn", "mlp"]
+    )
+    assert (busy["block_attempts"] == 3).all() and (busy["other_cpus"] == 0.9).all()
+    note = export_report.busy_note(r)
+    assert note.startswith("2 timed series were measured on a busy machine")
+    assert "tflite on mlp, batch 1, process 3: other programs used 0.9 CPUs on average (3 attempts)" in note
+    # Every process of a series busy: no latency, said so where a table would otherwise say it did not run.
+    everywhere = with_busy(path_job("torch", "executorch", ["matches", "matches"], runtime="executorch"), {0, 1, 2})
+    rewritten = export_report.attempts(
+        report_of(make_store, [everywhere])
+    )  # the same store, executorch's job rewritten
+    lone = rewritten.set_index(["path", "workload"]).loc[("executorch", "mlp")]
+    assert lone["latency_processes"] == 0 and pd.isna(lone["latency_b1_s"])
+    assert (
+        export_report.latency_text(lone, 1) == "busy machine" and export_report.latency_text(lone, 64) == "did not run"
+    )
+    # Runs stored before series were watched carry no flag: nothing says they were busy, so they count.
+    plain = report_of(
+        make_store,
+        [
+            path_job("tensorflow", "tflite", ["matches", "matches"], runtime="litert"),
+            path_job("torch", "executorch", ["matches", "matches"], runtime="executorch"),
+        ],
+    )
+    assert export_report.busy_series(plain).empty and export_report.busy_note(plain) == ""
+    assert (export_report.attempts(plain)["latency_processes"] == 3).all()

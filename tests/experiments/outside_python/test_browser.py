@@ -47,3 +47,5 @@ def test_a_fresh_page_runs_the_model_and_posts_its_result(tmp_path):
     for n in (1, 4):
         np.testing.assert_allclose(outputs[n], x[n] @ w + b, rtol=1e-5, atol=1e-5)
     assert len(result["latency"]["1"]["samples_s"]) >= 2
+    # What other programs took from the page's first request to its result (the browser's processes are the job's).
+    assert result["window"].wall_s > 0 and result["window"].other_cpus >= 0

@@ -9,6 +9,7 @@ from fwbench.experiments.outside_python import tables as x7
 from fwbench.report.claims import load_claims, verdict_for
 from fwbench.report.results import Report
 from fwbench.report.sanitize import md
+from synthetic.outside_python import with_busy
 
 CLAIM = {c.id: c for c in load_claims()}["X7"]
 MODES = {
@@ -224,3 +225,36 @@ def test_the_chapters_sentences_count_the_rows(make_store):
     assert md("node:tfjs-node") in text and "install" in text
     measured = x7.what_was_measured(df)
     assert "rt 1.0" in measured and f"{len(df)} (source, workload, runtime) rows" in measured
+
+
+def test_processes_measured_on_a_busy_machine_are_kept_out_and_listed(make_store):
+    # TF.js's third page ran while another program held the CPUs: thirty times slower, it would turn TF.js's lead in
+    # the page into a loss (or no interval at all) if it counted.
+    tf = with_busy(job("tensorflow", {}, WEB_FAST, SMALL), processes={2}, modes={"browser:tfjs-wasm"})
+    for r in tf["records"]:
+        if (
+            r["mode"] == "browser:tfjs-wasm"
+            and r.get("process") == 2
+            and r["metric"] in ("step_time_median_s", "load_s")
+        ):
+            r["value"] *= 30
+    r = report_of(make_store, [job("torch", {}), tf])
+    att = x7.attempts(r).set_index(["framework", "runtime"])
+    row = att.loc[("tensorflow", "browser:tfjs-wasm")]
+    assert row["busy_processes"] == 1 and row["latency_b1_s"] < 0.6e-3 and row["load_s"] < 0.2
+    assert att.loc[("tensorflow", "browser:onnxruntime-web"), "busy_processes"] == 0
+    assert set(x7.latency_samples(r)[("testbox", "tensorflow", "mlp", "browser:tfjs-wasm", 1)]) == {0, 1}
+    v = verdict_for(CLAIM, r)
+    assert v.verdict == "supported", v.evidence
+    assert "1 page(s) measured on a busy machine" in v.evidence
+    busy = x7.busy_runs(r)
+    assert busy[["framework", "runtime", "process"]].values.tolist() == [["tensorflow", "browser:tfjs-wasm", 2]]
+    assert busy.iloc[0]["other_cpus"] == 0.9 and busy.iloc[0]["block_attempts"] == 3
+    note = x7.busy_note(r)
+    assert note.startswith("1 fresh process(es) or page(s) were measured on a busy machine")
+    assert f"tensorflow mlp in {md('browser:tfjs-wasm')}, page 3: other programs used 0.9 CPUs on average" in note
+    assert note.endswith("(3 attempts)")
+    # Runs stored before processes were watched carry no flag: nothing says they were busy, so they count.
+    plain = report_of(make_store, [job("torch", {}), job("tensorflow", {}, WEB_FAST, SMALL)])
+    assert x7.busy_runs(plain).empty and x7.busy_note(plain) == ""
+    assert (x7.attempts(plain)["busy_processes"].fillna(0) == 0).all()

@@ -43,6 +43,7 @@ def test_a_fresh_node_process_runs_the_model_and_times_it(tmp_path, ort_node):
     assert 2 <= len(result["latency"]["1"]["samples_s"]) <= 5 and all(
         s > 0 for s in result["latency"]["1"]["samples_s"]
     )
+    assert result["window"].wall_s > 0 and result["window"].other_cpus >= 0  # the node process is the job's own
 
 
 def test_a_model_that_does_not_load_is_a_stored_load_failure(tmp_path, ort_node):
