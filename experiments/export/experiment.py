@@ -13,7 +13,7 @@ EXPERIMENT = Experiment(
     summary="takes every export path from each framework to its target runtime and checks that "
     "the model still computes the same thing",
     evidence="sections {ref}`fig-portability`, {ref}`fig-export-size` and {ref}`fig-export-latency`",
-    default_job_s=189.0 / 18,  # quick profile, `make bench-report` on a 2-core VM (2026-12-07): 18 jobs in 189.0 s
+    default_job_s=124.7 / 14,  # quick profile, `make bench-report` on a 2-core VM (2026-12-07): 14 jobs in 124.7 s
     variants_of=exporters.paths,
     workloads=("models",),
     default_processes=1,

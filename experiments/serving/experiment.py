@@ -13,7 +13,7 @@ EXPERIMENT = Experiment(
     summary="puts those models behind real HTTP servers and measures latency, throughput and cold start under load",
     evidence="sections {ref}`fig-latency-throughput`, {ref}`tab-tail-latency`, "
     "{ref}`fig-cold-start` and {ref}`fig-batching`",
-    default_job_s=252.8 / 19,  # quick profile, `make bench-report` on a 2-core VM (2026-12-07): 19 jobs in 252.8 s
+    default_job_s=157.4 / 19,  # quick profile, `make bench-report` on a 2-core VM (2026-12-07): 19 jobs in 157.4 s
     variants_of=variants,
     workloads=("models",),
     default_processes=3,
