@@ -16,7 +16,7 @@ from fwbench.experiments.data_parallel.metrics import METRICS
 from fwbench.measure.job import Request
 from fwbench.measure.metrics import record
 from fwbench.measure.parity import Tolerance, compare
-from fwbench.measure.quiet import Guard, Guarded, guarded
+from fwbench.measure.quiet import Guard, Guarded, busy_cpus_field, busy_redo_field, guarded
 from fwbench.measure.stats import summarize
 from fwbench.workloads import get_workload
 
@@ -92,22 +92,11 @@ class Params:
         },
     )
     seed: int = field(default=0, metadata={"bounds": "seed", "help": "seed of the order configurations launch in"})
-    busy_cpus: float = field(
-        default=Guard.busy_cpus,
-        metadata={
-            "bounds": "cpus",
-            "help": "a timed launch (its processes' start, group, warmup and timed steps) counts as measured on a "
-            "busy machine when other programs used more than this many CPUs on average meanwhile "
-            "(fwbench.measure.quiet; the launch's own ranks are not other programs)",
-        },
+    busy_cpus: float = busy_cpus_field(
+        "a timed launch (its ranks' start, group, warm-up and timed steps; its own ranks are not other programs)"
     )
-    busy_redo: int = field(
-        default=Guard.redo,
-        metadata={
-            "bounds": "count",
-            "help": "times a busy timed launch is run again (fresh processes) before it is kept, marked busy and "
-            "left out of the step and start-up times (and of S1 if it failed)",
-        },
+    busy_redo: int = busy_redo_field(
+        "timed launch is run again (fresh processes)", "the step and start-up times (and of S1 if it failed)"
     )
     fault: str = field(
         default="",

@@ -91,22 +91,15 @@ def busy_launches(report: Report) -> pd.DataFrame:
 
 def busy_note(report: Report) -> str:
     """The chapter's list of launches measured on a busy machine, or "" when there are none."""
-    from fwbench.report.results import plain_number
+    from fwbench.report.busy import busy_list, how_busy
 
     busy = busy_launches(report)
-    if busy.empty:
-        return ""
-    lines = [
-        f"- {md(r['machine_label'])}, {md(r['framework'])} {md(r['workload'])}, {md(r['config'])}, process "
-        f"{int(r['process']) + 1}: other programs used {plain_number(r['other_cpus'])} CPUs on average "
-        f"({int(r['block_attempts'])} attempt{'s' if r['block_attempts'] != 1 else ''})"
+    items = [
+        f"{md(r['machine_label'])}, {md(r['framework'])} {md(r['workload'])}, {md(r['config'])}, process "
+        f"{int(r['process']) + 1}: " + how_busy(r["other_cpus"], r["block_attempts"])
         for _, r in busy.iterrows()
     ]
-    return (
-        f"{len(busy)} timed launch(es) were measured on a busy machine (other programs took the CPUs even when the "
-        "launch was run again), so their step and start-up times are left out of every table, chart and verdict "
-        "here:\n\n" + "\n".join(lines)
-    )
+    return busy_list(items, "timed launch(es)", "the launch was run again", "their step and start-up times are")
 
 
 def correctness(report: Report) -> pd.DataFrame:

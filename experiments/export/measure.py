@@ -20,7 +20,7 @@ from fwbench.measure.forkserver import ForkServer, child_stderr
 from fwbench.measure.job import Request
 from fwbench.measure.metrics import record
 from fwbench.measure.parity import Tolerance, classify, compare
-from fwbench.measure.quiet import Guard
+from fwbench.measure.quiet import busy_cpus_field, busy_redo_field
 from fwbench.measure.timing import TimerConfig
 from fwbench.workloads import WORKLOADS, get_workload
 
@@ -68,23 +68,10 @@ class Params:
     repeats: int = field(default=200, metadata={"bounds": "steps", "help": "timed calls per batch size (at most)"})
     min_repeats: int = field(default=10, metadata={"bounds": "steps", "help": "timed calls even past max_time_s"})
     max_time_s: float = field(default=2.0, metadata={"bounds": "seconds", "help": "time budget per batch size"})
-    busy_cpus: float = field(
-        default=Guard.busy_cpus,
-        metadata={
-            "bounds": "cpus",
-            "help": "a timed series (one batch size's latency, or the training step, in one process) counts as "
-            "measured on a busy machine when other programs used more than this many CPUs on average meanwhile "
-            "(fwbench.measure.quiet, read inside the process that times it)",
-        },
+    busy_cpus: float = busy_cpus_field(
+        "a timed series (one batch size's latency, or the training step, in one process, read inside it)"
     )
-    busy_redo: int = field(
-        default=Guard.redo,
-        metadata={
-            "bounds": "count",
-            "help": "times a busy timed series is run again (same process) before it is kept, marked busy and left "
-            "out of the comparisons",
-        },
-    )
+    busy_redo: int = busy_redo_field("timed series is run again (same process)")
     child_timeout_s: float = field(
         default=300.0,
         metadata={

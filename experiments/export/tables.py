@@ -8,6 +8,7 @@ import pandas as pd
 
 from fwbench import exporters, frameworks
 from fwbench.measure import stats
+from fwbench.report.busy import busy_blocks, busy_list, how_busy
 from fwbench.report.results import Report, fmt_s, plain_number
 from fwbench.report.sanitize import md
 
@@ -235,17 +236,10 @@ def busy_series(report: Report) -> pd.DataFrame:
     for run, job in report.experiment_jobs(EXPERIMENT):
         if job["status"] != "ok":
             continue
-        records = job["records"]
-        for r in records:
-            if r["metric"] != "busy_block" or not r["value"] > 0:
-                continue
-            key = (r.get("workload"), r["phase"], r["batch_size"], r.get("process", 0))
-            how = {
-                o["metric"]: o["value"]
-                for o in records
-                if o["metric"] in ("other_cpus", "block_attempts")
-                and (o.get("workload"), o["phase"], o["batch_size"], o.get("process", 0)) == key
-            }
+        blocks = busy_blocks(
+            job["records"], lambda r: (r.get("workload"), r["phase"], r["batch_size"], r.get("process", 0))
+        )
+        for key, how in blocks:
             rows.append(
                 {
                     "machine_label": run.manifest["machine_label"],
@@ -268,27 +262,18 @@ def busy_note(report: Report) -> str:
     busy = busy_series(report)
     if busy.empty:
         return ""
-    lines = [
-        f"- {md(r['machine_label'])}, {md(r['framework'])} {md(r['path'])} on {md(r['workload'])}, "
+    items = [
+        f"{md(r['machine_label'])}, {md(r['framework'])} {md(r['path'])} on {md(r['workload'])}, "
         + (
             f"training step at batch {int(r['batch_size'])}"
             if r["phase"] == "train"
             else f"batch {int(r['batch_size'])}"
         )
-        + f", process {int(r['process']) + 1}: other programs used "
-        + (f"{plain_number(r['other_cpus'])} CPUs on average" if pd.notna(r["other_cpus"]) else "the CPUs")
-        + (
-            f" ({int(r['block_attempts'])} attempt{'s' if r['block_attempts'] != 1 else ''})"
-            if pd.notna(r["block_attempts"])
-            else ""
-        )
+        + f", process {int(r['process']) + 1}: "
+        + how_busy(r["other_cpus"], r["block_attempts"])
         for _, r in busy.iterrows()
     ]
-    return (
-        f"{len(busy)} timed series were measured on a busy machine (other programs took the CPUs even when the "
-        "series was run again), so they are left out of every latency, table, chart and verdict here:\n\n"
-        + "\n".join(lines)
-    )
+    return busy_list(items, "timed series", "the series was run again", "they are")
 
 
 def latency_text(row, batch: int) -> str:

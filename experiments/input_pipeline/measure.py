@@ -19,7 +19,7 @@ from fwbench.experiments.input_pipeline.pipeline import Pipeline
 from fwbench.measure.child import error_of, run_child
 from fwbench.measure.job import Request
 from fwbench.measure.metrics import record
-from fwbench.measure.quiet import Guard, guarded
+from fwbench.measure.quiet import Guard, busy_cpus_field, busy_redo_field, guarded
 
 WORKLOAD = "images"
 #: What fwbench.measure.quiet read around a pipeline's process, stored in its attempt and as its records.
@@ -94,23 +94,8 @@ class Params:
         default=300.0,
         metadata={"bounds": "timeout", "help": "a pipeline's process is killed after this long (stored as a Timeout)"},
     )
-    busy_cpus: float = field(
-        default=Guard.busy_cpus,
-        metadata={
-            "bounds": "cpus",
-            "help": "a pipeline's process (page cache set, import, first batch, every epoch) counts as measured on a "
-            "busy machine when other programs used more than this many CPUs on average meanwhile "
-            "(fwbench.measure.quiet)",
-        },
-    )
-    busy_redo: int = field(
-        default=Guard.redo,
-        metadata={
-            "bounds": "count",
-            "help": "times a busy pipeline is run again (a fresh process, the page cache set again) before it is "
-            "kept, marked busy and left out of the comparisons",
-        },
-    )
+    busy_cpus: float = busy_cpus_field("a pipeline's process (page cache set, import, first batch, every epoch)")
+    busy_redo: int = busy_redo_field("pipeline is run again (a fresh process, the page cache set again)")
     data_dir: str = field(
         default="",
         metadata={"help": "folder of the written datasets ('' = the checkout's .fwbench/data/input_pipeline)"},

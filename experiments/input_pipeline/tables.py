@@ -164,24 +164,17 @@ def busy_attempts(report: Report) -> pd.DataFrame:
 
 def busy_note(report: Report) -> str:
     """The chapter's list of pipeline processes measured on a busy machine, or "" when there are none."""
-    from fwbench.report.results import plain_number
+    from fwbench.report.busy import busy_list, how_busy
     from fwbench.report.sanitize import md
 
     busy = busy_attempts(report)
-    if busy.empty:
-        return ""
-    lines = [
-        f"- {md(r['machine_label'])}, {md(r['loader'])} reading {md(r['format'])}, {int(r['workers'])} workers, "
-        f"{md(r['page_cache'])} page cache, process {int(r['process']) + 1}: other programs used "
-        f"{plain_number(r['other_cpus'])} CPUs on average ({int(r['block_attempts'])} "
-        f"attempt{'s' if r['block_attempts'] != 1 else ''})"
+    items = [
+        f"{md(r['machine_label'])}, {md(r['loader'])} reading {md(r['format'])}, {int(r['workers'])} workers, "
+        f"{md(r['page_cache'])} page cache, process {int(r['process']) + 1}: "
+        + how_busy(r["other_cpus"], r["block_attempts"])
         for _, r in busy.iterrows()
     ]
-    return (
-        f"{len(busy)} pipeline process(es) were measured on a busy machine (other programs took the CPUs even when "
-        "the process was run again), so they are left out of every table, figure and verdict here:\n\n"
-        + "\n".join(lines)
-    )
+    return busy_list(items, "pipeline process(es)", "the process was run again", "they are")
 
 
 def per_process(rows: pd.DataFrame) -> dict:

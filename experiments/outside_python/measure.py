@@ -20,7 +20,7 @@ from fwbench.measure.child import error_of
 from fwbench.measure.job import Request
 from fwbench.measure.metrics import record
 from fwbench.measure.parity import Tolerance, classify, compare
-from fwbench.measure.quiet import Guard, Guarded, Window
+from fwbench.measure.quiet import Guard, Guarded, Window, busy_cpus_field, busy_redo_field
 from fwbench.measure.stats import summarize
 from fwbench.measure.timing import TimerConfig
 from fwbench.workloads import WORKLOADS, get_workload
@@ -113,23 +113,10 @@ class Params:
     seed: int = field(
         default=0, metadata={"bounds": "seed", "help": "seeds the order in which the runtimes take turns"}
     )
-    busy_cpus: float = field(
-        default=Guard.busy_cpus,
-        metadata={
-            "bounds": "cpus",
-            "help": "a fresh process's (or page's) timings count as measured on a busy machine when other programs "
-            "used more than this many CPUs on average while it ran, a page from its first request to its result "
-            "(fwbench.measure.quiet; Node and Chromium are the job's own)",
-        },
+    busy_cpus: float = busy_cpus_field(
+        "a fresh process's (or page's, from its first request to its result) timings (Node and Chromium are the job's own)"
     )
-    busy_redo: int = field(
-        default=Guard.redo,
-        metadata={
-            "bounds": "count",
-            "help": "times a busy process (or page) is run again, in a fresh one, before it is kept, marked busy and "
-            "left out of the comparisons",
-        },
-    )
+    busy_redo: int = busy_redo_field("process (or page) is run again, in a fresh one")
     child_timeout_s: float = field(
         default=120.0,
         metadata={

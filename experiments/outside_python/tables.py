@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from fwbench.measure import stats
+from fwbench.report.busy import busy_blocks, busy_list, how_busy
 from fwbench.report.results import Report, fmt_s, plain_number
 from fwbench.report.sanitize import md
 
@@ -269,17 +270,7 @@ def busy_runs(report: Report) -> pd.DataFrame:
     for run, job in report.experiment_jobs(EXPERIMENT):
         if job["status"] != "ok":
             continue
-        recs = job["records"]
-        for r in recs:
-            if r["metric"] != "busy_block" or not r["value"] > 0:
-                continue
-            key = (r.get("mode"), r.get("workload"), r.get("process", 0))
-            how = {
-                o["metric"]: o["value"]
-                for o in recs
-                if o["metric"] in ("other_cpus", "block_attempts")
-                and (o.get("mode"), o.get("workload"), o.get("process", 0)) == key
-            }
+        for key, how in busy_blocks(job["records"], lambda r: (r.get("mode"), r.get("workload"), r.get("process", 0))):
             rows.append(
                 {
                     "machine_label": run.manifest["machine_label"],
@@ -299,22 +290,14 @@ def busy_note(report: Report) -> str:
     busy = busy_runs(report)
     if busy.empty:
         return ""
-    lines = [
-        f"- {md(r['machine_label'])}, {md(r['framework'])} {md(r['workload'])} in {md(r['runtime'])}, "
-        f"{'page' if str(r['runtime']).startswith('browser:') else 'process'} {int(r['process']) + 1}: other programs "
-        "used "
-        + (f"{plain_number(r['other_cpus'])} CPUs on average" if pd.notna(r["other_cpus"]) else "the CPUs")
-        + (
-            f" ({int(r['block_attempts'])} attempt{'s' if r['block_attempts'] != 1 else ''})"
-            if pd.notna(r["block_attempts"])
-            else ""
-        )
+    items = [
+        f"{md(r['machine_label'])}, {md(r['framework'])} {md(r['workload'])} in {md(r['runtime'])}, "
+        f"{'page' if str(r['runtime']).startswith('browser:') else 'process'} {int(r['process']) + 1}: "
+        + how_busy(r["other_cpus"], r["block_attempts"])
         for _, r in busy.iterrows()
     ]
-    return (
-        f"{len(busy)} fresh process(es) or page(s) were measured on a busy machine (other programs took the CPUs "
-        "even when they were run again), so their import, load and latency times are left out of every table, "
-        "chart and verdict here:\n\n" + "\n".join(lines)
+    return busy_list(
+        items, "fresh process(es) or page(s)", "they were run again", "their import, load and latency times are"
     )
 
 

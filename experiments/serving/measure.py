@@ -37,7 +37,7 @@ from fwbench.measure.child import error_of
 from fwbench.measure.job import Request
 from fwbench.measure.metrics import record
 from fwbench.measure.parity import Tolerance, compare
-from fwbench.measure.quiet import Guard, guarded
+from fwbench.measure.quiet import Guard, busy_cpus_field, busy_redo_field, guarded
 from fwbench.workloads import WORKLOADS, get_workload
 
 
@@ -115,22 +115,8 @@ class Params:
             "help": "a server that has not answered correctly this long after its start is a failure",
         },
     )
-    busy_cpus: float = field(
-        default=Guard.busy_cpus,
-        metadata={
-            "bounds": "cpus",
-            "help": "a wire format's load levels (one load-generator run) count as measured on a busy machine when "
-            "other programs used more than this many CPUs on average meanwhile (fwbench.measure.quiet)",
-        },
-    )
-    busy_redo: int = field(
-        default=Guard.redo,
-        metadata={
-            "bounds": "count",
-            "help": "times a busy load-generator run is run again (same server) before it is kept, marked busy and "
-            "left out of the comparisons",
-        },
-    )
+    busy_cpus: float = busy_cpus_field("a wire format's load levels (one load-generator run)")
+    busy_redo: int = busy_redo_field("load-generator run is run again (same server)")
     client_cpus: int = field(
         default=1,
         metadata={

@@ -11,6 +11,7 @@ from fwbench import frameworks
 from fwbench.experiments.serving import hooks
 from fwbench.experiments.serving.loadgen import CHECK_EVERY_S, MIN_CONVERGED_REQUESTS
 from fwbench.measure import stats
+from fwbench.report.busy import busy_list, how_busy
 from fwbench.report.results import Report, fmt_s, plain_number
 from fwbench.report.sanitize import md
 
@@ -229,18 +230,13 @@ def busy_note(report: Report) -> str:
     if busy.empty:
         return ""
     runs = busy.drop_duplicates(["machine_label", "label", "workload", "batching", "format", "process"])
-    lines = [
-        f"- {md(r['machine_label'])}, {md(r['label'])} on {md(r['workload'])}, batching "
-        f"{'on' if r['batching'] else 'off'}, {md(r['format'])}, server start {int(r['process']) + 1}: other "
-        f"programs used {plain_number(r['other_cpus'])} CPUs on average "
-        f"({int(r['block_attempts'])} attempt{'s' if r['block_attempts'] != 1 else ''})"
+    items = [
+        f"{md(r['machine_label'])}, {md(r['label'])} on {md(r['workload'])}, batching "
+        f"{'on' if r['batching'] else 'off'}, {md(r['format'])}, server start {int(r['process']) + 1}: "
+        + how_busy(r["other_cpus"], r["block_attempts"])
         for _, r in runs.iterrows()
     ]
-    return (
-        f"{len(runs)} load-generator run(s) were measured on a busy machine (other programs took the CPUs even when "
-        "the load was run again), so their levels are left out of every table, chart and verdict here:\n\n"
-        + "\n".join(lines)
-    )
+    return busy_list(items, "load-generator run(s)", "the load was run again", "their levels are")
 
 
 def _all_levels(report: Report) -> pd.DataFrame:

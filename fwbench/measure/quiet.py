@@ -38,6 +38,29 @@ class Guard:
     )
 
 
+def busy_cpus_field(block: str):
+    """An experiment's `busy_cpus` parameter, its help text naming the experiment's timed `block`."""
+    return field(
+        default=Guard.busy_cpus,
+        metadata={
+            "bounds": "cpus",
+            "help": f"{block} counts as measured on a busy machine when other programs used more than this many "
+            "CPUs on average meanwhile (fwbench.measure.quiet)",
+        },
+    )
+
+
+def busy_redo_field(again: str, left_out: str = "the comparisons"):
+    """An experiment's `busy_redo` parameter: how often a busy block (`again` says how it is run again) is."""
+    return field(
+        default=Guard.redo,
+        metadata={
+            "bounds": "count",
+            "help": f"times a busy {again} before it is kept, marked busy and left out of {left_out}",
+        },
+    )
+
+
 def _tick() -> float:
     return os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
