@@ -35,20 +35,22 @@ def timed(cmd: list[str]) -> float:
 
 
 def sequential_lines(report) -> list[str]:
-    """Per cell of a sequential design (issue 41): the processes the rule gave it and why it stopped, from each
-    experiment's own `tables.sequential_cells` (the chapter's table)."""
-    from fwbench.experiments import part, registry
+    """Per cell of a sequential design (issue 41): the processes the rule gave it and why it stopped, as each
+    experiment's chapter shows them (fwbench.report.sequential.cells_table)."""
+    from fwbench.experiments import registry
+    from fwbench.report.sequential import cells_table
 
     lines = []
     for name, experiment in registry().items():
-        tables = part(name, "tables") if experiment.sequential else None
-        cells = tables.sequential_cells(report, name) if hasattr(tables, "sequential_cells") else None
+        cells = cells_table(report, name) if experiment.sequential else None
         if cells is None or cells.empty:
             continue
         early = int(cells["early"].sum())
         lines.append(f"  {name}: {len(cells)} cells of a sequential design, {early} stopped before the cap")
         lines += [
-            f"    {r['framework']} {r['device']} {r['workload']}: {r['processes']}, {r['stopped because']}"
+            f"    {r['framework']} {r['device']} {r['workload']}"
+            + ("" if "," in r["variant"] else f" {r['variant']}")
+            + f": {r['processes']}, {r['stopped because']}"
             for _, r in cells.iterrows()
         ]
     return lines

@@ -107,25 +107,19 @@ def _frontend_note(breakdown: pd.DataFrame, cells: pd.DataFrame) -> str:
     return "\n\n" + note
 
 
-def _x4_rows(servers: pd.DataFrame, best: pd.DataFrame, share: float, factor: float) -> list[dict]:
+def x4_places(servers: pd.DataFrame, best: pd.DataFrame):
+    """(machine, workload, the SavedModel row X4 reads or None, the other runtimes' rows) per machine and workload
+    that some server start served: the one choice of what X4 compares, for its rule and for the sequential rule
+    (experiments/serving/sequential.py) alike."""
     from fwbench.experiments.serving import tables as sr
 
-    rows = []
     for (machine, workload), g in servers[servers["outcome"] != "unavailable"].groupby(["machine_label", "workload"]):
         b = best[(best["machine_label"] == machine) & (best["workload"] == workload)] if not best.empty else best
         sm_variants = set(g[g["source"].isin(sr.SAVEDMODEL_SOURCES)]["variant"])
         sm = b[b["variant"].isin(sm_variants) & (b["framework"] == "tensorflow")] if not b.empty else b
         other = b[~(b["variant"].isin(sm_variants) & (b["framework"] == "tensorflow"))] if not b.empty else b
-        row = {"machine_label": machine, "workload": workload}
         if sm.empty:
-            rows.append(
-                {
-                    **row,
-                    "role": "contradicts",
-                    "detail": "no SavedModel server served it",
-                    "summary": "no SavedModel server served it",
-                }
-            )
+            yield machine, workload, None, other
             continue
         # Fixed by rule before looking at the numbers: TensorFlow Serving where it ran, else the common frontend
         # loading the SavedModel; never the one that happened to be fastest.
@@ -134,7 +128,23 @@ def _x4_rows(servers: pd.DataFrame, best: pd.DataFrame, share: float, factor: fl
             .sort_values(["_rank", "variant"])
             .iloc[0]
         )
-        if other.empty:
+        yield machine, workload, top, other
+
+
+def _x4_rows(servers: pd.DataFrame, best: pd.DataFrame, share: float, factor: float) -> list[dict]:
+    rows = []
+    for machine, workload, top, other in x4_places(servers, best):
+        row = {"machine_label": machine, "workload": workload}
+        if top is None:
+            rows.append(
+                {
+                    **row,
+                    "role": "contradicts",
+                    "detail": "no SavedModel server served it",
+                    "summary": "no SavedModel server served it",
+                }
+            )
+        elif other.empty:
             rows.append(
                 {
                     **row,
@@ -143,8 +153,8 @@ def _x4_rows(servers: pd.DataFrame, best: pd.DataFrame, share: float, factor: fl
                     "summary": "no other runtime to compare",
                 }
             )
-            continue
-        rows.append({**row, **_x4_cell(top, other, share, factor)})
+        else:
+            rows.append({**row, **_x4_cell(top, other, share, factor)})
     return rows
 
 

@@ -17,6 +17,7 @@ EXPERIMENT = Experiment(
     variants_of=variants,
     workloads=("models",),
     default_processes=3,
+    sequential=True,
     tools=("java", "tensorflow_model_server", "taskset"),
     payloads={"servers": check_servers},
     axes={

@@ -113,6 +113,22 @@ def futile(c: stats.Comparison, design: Design, margin: float = stats.EQUIVALENC
     from the second look on (three processes estimate their own spread too poorly to give up on). Stopping for
     futility never calls a difference, so it keeps the false-difference rate; what it costs is some power for
     effects near the margin's edge, which the cap could only rarely have decided."""
+    return _futile(c, design, lambda half: abs(abs(c.log_ratio) - math.log1p(margin)) <= half)
+
+
+def decided_beside(c: stats.Comparison, bound: float) -> bool:
+    """Whether a comparison's interval lies wholly on one side of a ratio `bound`: a rule's own threshold in place of
+    the equivalence margin (serving's X4 reads a throughput ratio against 0.9 and a p99 ratio against 1.25)."""
+    return c.ci_low >= bound or c.ci_high <= bound
+
+
+def futile_beside(c: stats.Comparison, design: Design, bound: float) -> bool:
+    """`futile` for a one-sided `bound` on the ratio: the cap's interval around today's estimate would still hold it."""
+    return _futile(c, design, lambda half: abs(c.log_ratio - math.log(bound)) <= half)
+
+
+def _futile(c: stats.Comparison, design: Design, straddles) -> bool:
+    """At the cap, or from the second look on: `straddles(half)` of the last look's interval, the estimate kept."""
     n = min(c.n_baseline, c.n_candidate)
     if n >= design.cap:
         return True
@@ -121,5 +137,4 @@ def futile(c: stats.Comparison, design: Design, margin: float = stats.EQUIVALENC
     from scipy.stats import norm
 
     half = float(norm.ppf(0.5 + design.look_level(design.cap) / 2)) * c.se * math.sqrt(n / design.cap)
-    edge, est = math.log1p(margin), abs(c.log_ratio)
-    return not (est - half > edge or est + half < edge)
+    return straddles(half)

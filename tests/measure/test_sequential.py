@@ -85,3 +85,29 @@ def test_futility_stops_noisy_ties_early_without_calling_a_difference():
         ),
         design,
     )
+
+
+def test_a_rules_own_bound_stops_when_the_interval_leaves_it_and_keeps_the_error_rate_at_the_bound():
+    # X4 reads a throughput ratio against 0.9: a true ratio on the bound itself may be called either side only as
+    # often as the level allows; a true 0.6 or 1.2 is called on its side, before the cap on average.
+    design = sequential.Design(3, 5)
+    rng = np.random.default_rng(41)
+
+    def run(ratio, spread, bound=0.9):
+        a = {f"a{i}": _process(rng, 1.0, spread) for i in range(3)}
+        b = {f"b{i}": _process(rng, ratio, spread) for i in range(3)}
+        while True:
+            c = sequential.compare_at(b, a, design)
+            if sequential.decided_beside(c, bound):
+                return ("at or above" if c.ci_low >= bound else "below"), len(a)
+            if sequential.futile_beside(c, design, bound):
+                return "undecided", len(a)
+            a[f"a{len(a)}"], b[f"b{len(b)}"] = _process(rng, 1.0, spread), _process(rng, ratio, spread)
+
+    on_bound = [run(0.9, 0.1) for _ in range(400)]
+    called = sum(v != "undecided" for v, _ in on_bound)
+    assert stats.binomial_upper(called, len(on_bound)) < 0.1 and max(n for _, n in on_bound) <= design.cap
+    for ratio, side in ((0.6, "below"), (1.2, "at or above")):
+        runs = [run(ratio, 0.05) for _ in range(50)]
+        assert all(v == side for v, _ in runs), ratio
+        assert np.mean([n for _, n in runs]) < 4, ratio

@@ -166,32 +166,6 @@ def test_contention_cells_meet_their_quiet_twins(make_store):
     assert t.contention_text(table.iloc[0:0]) == ""
 
 
-def test_each_sequential_cell_says_how_many_processes_it_got_and_why_it_stopped(make_store):
-    def cell(framework, times, processes):
-        docs = [
-            evg_job("r1", framework, times, process=p, between=0.05, within=0.05, steps=20, seed=3)
-            for p in range(processes)
-        ]
-        for d in docs:
-            d.update(cell_id=f"eager_vs_graph-{framework}-cell", design={"start": 3, "cap": 5})
-        return docs
-
-    # jax.jit 40x: decided at the first look; torch.compile 1.06x on the margin's edge: taken to the cap.
-    docs = cell("jax", {"eager": 0.02, "jax.jit": 0.0005}, 3) + cell(
-        "torch", {"eager": 0.0106, "torch.compile": 0.01}, 5
-    )
-    table = what_is_timed.sequential_cells(Report(make_store([("r1", docs)]).load()[0])).set_index("framework")
-    assert table.loc["JAX", "processes"] == "3 (from 3, at most 5)" and table.loc["JAX", "early"]
-    assert table.loc["JAX", "stopped because"].startswith("every comparison decided")
-    assert table.loc["PyTorch", "processes"] == "5 (from 3, at most 5)" and not table.loc["PyTorch", "early"]
-    assert (
-        "could not be decided by the cap" in table.loc["PyTorch", "stopped because"]
-        or "cap reached" in table.loc["PyTorch", "stopped because"]
-    )
-    fixed = evg_job("r2", "jax", {"eager": 0.02, "jax.jit": 0.0005})  # a fixed design stores no "design"
-    assert what_is_timed.sequential_cells(Report([make_store([("r2", [fixed])]).load()[0][-1]])).empty
-
-
 def test_what_this_means_reads_the_size_sweep_and_the_large_models(make_store):
     """Built so that torch.compile's gain shrinks as the MLP grows (2.5x, 1.6x, 1.1x) and is 1.3x on resnet18."""
     sweep = {"mlp_h128": 0.004, "mlp_h1024": 0.00625, "mlp_h4096": 0.0091}

@@ -1,0 +1,59 @@
+"""How many processes each cell of a sequential design got, and why it stopped: the table chapters and bench-report show."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from fwbench.report.findings import framework_name
+
+COLUMNS = ["machine", "framework", "variant", "device", "workload", "processes", "stopped because", "early"]
+
+
+def cells_table(report, experiment: str) -> pd.DataFrame:
+    """Per machine and cell of a sequential design (fwbench.run.sequential): how many processes it got of its
+    design's start and cap, and why it stopped, judged on the stored results as the runner judged them (the
+    experiment's own sequential rule, `judge`, at the last look). Empty where no stored job carries a design."""
+    from fwbench.experiments import part
+    from fwbench.measure.sequential import Design
+
+    cells: dict[tuple, list[dict]] = {}
+    for run, job in report.experiment_jobs(experiment):
+        if isinstance(job.get("design"), dict) and job.get("cell_id"):
+            cells.setdefault((run.manifest["machine_label"], job["cell_id"]), []).append(job)
+    if not cells:
+        return pd.DataFrame(columns=COLUMNS)
+    judge = part(experiment, "sequential").judge
+    rows = []
+    for machine in sorted({m for m, _ in cells}):
+        mine = {
+            cell: sorted(docs, key=lambda d: d.get("process", 0)) for (m, cell), docs in cells.items() if m == machine
+        }
+        designs = {cell: Design(docs[0]["design"]["start"], docs[0]["design"]["cap"]) for cell, docs in mine.items()}
+        states = judge(mine, designs)
+        for cell, docs in mine.items():
+            rows.append(
+                {
+                    "machine": machine,
+                    "framework": framework_name(docs[0]["framework"]),
+                    "variant": docs[0]["variant"],
+                    "device": docs[0]["device"],
+                    "workload": docs[0]["workload"],
+                    "processes": f"{len(docs)} (from {designs[cell].start}, at most {designs[cell].cap})",
+                    "stopped because": why_stopped(states[cell], len(docs), designs[cell]),
+                    "early": len(docs) < designs[cell].cap,
+                }
+            )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def why_stopped(state: dict, processes: int, design) -> str:
+    """A cell's state at its last look (`judge`'s open, futile and decided) as the reason it got no more processes."""
+    if state["open"]:
+        return (
+            f"cap reached with {len(state['open'])} comparison(s) still undecided"
+            if processes >= design.cap
+            else f"{len(state['open'])} comparison(s) still open (the run ended early)"
+        )
+    if state["futile"]:
+        return f"{len(state['futile'])} comparison(s) could not be decided by the cap; the rest ({state['decided']}) decided"
+    return f"every comparison decided ({state['decided']})"
