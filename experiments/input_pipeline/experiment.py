@@ -19,6 +19,7 @@ EXPERIMENT = Experiment(
     workloads=("images",),
     default_processes=1,
     interleaved=True,
+    sequential=True,
     payloads={"pipelines": check_pipelines},
     axes={
         "workload": "the synthetic dataset (images)",

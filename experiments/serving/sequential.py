@@ -13,34 +13,15 @@ rivals on top: a comparison stopped as decided here can still read inconclusive 
 
 from __future__ import annotations
 
-import json
-from types import SimpleNamespace
-
 from fwbench.measure.sequential import Design, compare_at, decided_beside, futile_beside
-
-
-class _Cells:
-    """The cells' stored results as the serving tables read a report: one machine, each process its own start."""
-
-    def __init__(self, cells: dict[str, list[dict]]):
-        run = SimpleNamespace(run_id="", manifest={"machine_label": "", "machine_id": ""})
-        self._jobs = [(run, doc) for docs in cells.values() for doc in docs]
-
-    def experiment_jobs(self, experiment: str) -> list:
-        return [(run, doc) for run, doc in self._jobs if doc.get("experiment") == experiment]
-
-    def memoized(self, key, compute):
-        return compute()
+from fwbench.report.sequential import CellDocs, by_block
 
 
 def judge(cells: dict[str, list[dict]], designs: dict[str, Design]) -> dict[str, dict]:
     """cell id -> its comparisons at this look: `open` (undecided, more starts may decide them), `futile`
     (undecided, more would not), `decided` (a count), each open or futile one as a short text."""
     out = {cell_id: {"open": [], "futile": [], "decided": 0} for cell_id in cells}
-    blocks: dict[str, dict[str, list[dict]]] = {}  # runtimes compare only with those of the same block
-    for cell_id, docs in cells.items():
-        blocks.setdefault(json.dumps([docs[0]["device"], docs[0]["params"]], sort_keys=True), {})[cell_id] = docs
-    for block in blocks.values():
+    for block in by_block(cells):  # runtimes compare only with those of the same block
         _judge_block(block, designs, out)
     return out
 
@@ -49,7 +30,7 @@ def _judge_block(cells: dict[str, list[dict]], designs: dict[str, Design], out: 
     from fwbench.experiments.serving import claims
     from fwbench.experiments.serving import tables as sr
 
-    view = _Cells(cells)
+    view = CellDocs(cells)
     servers, best = sr.servers(view), sr.best_per_variant(sr.levels(view))
     if servers.empty or best.empty:
         return

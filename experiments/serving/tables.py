@@ -489,20 +489,6 @@ def per_start(row: pd.Series, column: str) -> dict:
     return {f"{row['label']}/{p}": v for p, v in row[column].items()}
 
 
-def starts_note(grown: pd.DataFrame) -> str:
-    """What the table of server starts per runtime (fwbench.report.sequential.cells_table) says, above it."""
-    early = int(grown["early"].sum())
-    return (
-        "**How many server starts each runtime got.** Each runtime started with the server starts the profile "
-        "plans (the table says how many) and got one more per round while a comparison X4 reads (the SavedModel's "
-        "throughput against its share of a rival's, its single-client p99 against its factor) was undecided, up to "
-        "a cap: a group-sequential design, each look's "
-        "interval a repeated confidence interval, so stopping early keeps the error rate. "
-        f"{early} of {len(grown)} runtime(s) stopped before the cap. A comparison that more starts could not have "
-        "decided stops too (futility) and stays inconclusive."
-    )
-
-
 def _with_ci(mid: float, lo: float, hi: float, unit: str, scale: float = 1.0) -> str:
     """'6,196 [3,760 – 10,210] req/s': three significant digits, the unit once."""
     if not np.isfinite(mid):

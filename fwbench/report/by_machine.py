@@ -122,12 +122,22 @@ def _cell(verdict: str, votes: str) -> str:
     return f"<td class='verdict-{escape(verdict.split()[0])}'{title}>{escape(verdict)}</td>"
 
 
+def _profile_note(label: str, profile: str) -> str:
+    """The profile under a column's machine name, unless the name already carries it: a reference measured at the
+    full profile beside a reader's quick run is no like-for-like pair, and the header says so."""
+    if label.endswith(f"({profile} profile)"):
+        return ""
+    return f"<br><span class='fwbench-profile'>{escape(profile)} profile</span>"
+
+
 def html(table: pd.DataFrame) -> str:
-    """Claims down, machines across, each cell a verdict (class verdict-<first word>, as on the summary table)."""
+    """Claims down, machines across (each with its profile), each cell a verdict (class verdict-<first word>, as on
+    the summary table)."""
     if table.empty:
         return ""
     labels = list(dict.fromkeys(table["machine_label"]))
-    head = "".join(f"<th>{escape(lb)}</th>" for lb in labels)
+    profiles = dict(zip(table["machine_label"], table["profile"]))
+    head = "".join(f"<th>{escape(lb)}{_profile_note(lb, profiles[lb])}</th>" for lb in labels)
     body = []
     for claim, g in table.groupby("claim", sort=False):
         by = dict(zip(g["machine_label"], zip(g["verdict"], g["votes"])))

@@ -2,9 +2,34 @@
 
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
+
 import pandas as pd
 
-from fwbench.report.findings import framework_name
+
+class CellDocs:
+    """A sequential rule's cells (cell id -> stored docs, one machine) read as the experiment's tables read a Report:
+    every doc its own newest result, under one unnamed machine, so a rule judges with the chapter's own code."""
+
+    def __init__(self, cells: dict[str, list[dict]]):
+        run = SimpleNamespace(run_id="", manifest={"machine_label": "", "machine_id": ""})
+        self._jobs = [(run, doc) for docs in cells.values() for doc in docs]
+
+    def experiment_jobs(self, experiment: str) -> list:
+        return [(run, doc) for run, doc in self._jobs if doc.get("experiment") == experiment]
+
+    def memoized(self, key, compute):
+        return compute()
+
+
+def by_block(cells: dict[str, list[dict]]) -> list[dict[str, list[dict]]]:
+    """The cells grouped by profile block (device and parameters): only cells of one block are compared."""
+    blocks: dict[str, dict[str, list[dict]]] = {}
+    for cell_id, docs in cells.items():
+        blocks.setdefault(json.dumps([docs[0]["device"], docs[0]["params"]], sort_keys=True), {})[cell_id] = docs
+    return list(blocks.values())
+
 
 COLUMNS = ["machine", "framework", "variant", "device", "workload", "processes", "stopped because", "early"]
 
@@ -15,6 +40,7 @@ def cells_table(report, experiment: str) -> pd.DataFrame:
     experiment's own sequential rule, `judge`, at the last look). Empty where no stored job carries a design."""
     from fwbench.experiments import part
     from fwbench.measure.sequential import Design
+    from fwbench.report.findings import framework_name
 
     cells: dict[tuple, list[dict]] = {}
     for run, job in report.experiment_jobs(experiment):
@@ -57,3 +83,16 @@ def why_stopped(state: dict, processes: int, design) -> str:
     if state["futile"]:
         return f"{len(state['futile'])} comparison(s) could not be decided by the cap; the rest ({state['decided']}) decided"
     return f"every comparison decided ({state['decided']})"
+
+
+def how_many(grown: pd.DataFrame, cell: str, unit: str, comparisons: str) -> str:
+    """The paragraph above a chapter's `cells_table`: what the design did, in the experiment's words (`cell`: what
+    a cell is, "runtime"; `unit`: what it gets more of, "server starts"; `comparisons`: what keeps it open)."""
+    early = int(grown["early"].sum())
+    return (
+        f"**How many {unit} each {cell} got.** Each {cell} started with the {unit} the profile plans and got one "
+        f"more per round while {comparisons} was undecided, up to a cap: a group-sequential design, each look's "
+        f"interval a repeated confidence interval, so stopping early keeps the error rate. {early} of {len(grown)} "
+        f"{cell}(s) stopped before the cap; their estimates are from fewer {unit}, as the table says. A comparison "
+        f"that more {unit} could not have decided stops too (futility): it stays inconclusive."
+    )

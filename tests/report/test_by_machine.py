@@ -4,7 +4,7 @@ profiles that agree on some claims and are built to disagree on one, and a secon
 from conftest import manifest
 from fwbench.report import by_machine
 from fwbench.report.claims import load_claims, verdict_for
-from fwbench.report.results import Report
+from fwbench.report.results import Report, escape
 from fwbench.report.sanitize import md
 from fwbench.store.store import Store
 from synthetic.eager_vs_graph import evg_runs
@@ -63,6 +63,9 @@ def test_each_machine_and_profile_gets_its_own_verdicts_and_a_disagreement_is_na
     page = by_machine.html(table)
     assert page.count("<tr>") == 1 + len(timed) and "verdict-contradicted" in page
     assert "votes 4/0/0" in page  # the votes behind a verdict, on hover
+    # Every column names its profile once: in the label where one machine ran two, else under it.
+    assert "<th>GPU box<br><span class='fwbench-profile'>full profile</span></th>" in page
+    assert f"<th>{escape('2 vCPU VM (full profile)')}</th>" in page
 
 
 def test_profiles_that_agree_say_so_and_inconclusive_is_no_disagreement(tmp_path):

@@ -1,7 +1,7 @@
 """The table of how many processes each cell of a sequential design got, and why it stopped, for every experiment."""
 
 from fwbench.report.results import Report
-from fwbench.report.sequential import cells_table
+from fwbench.report.sequential import cells_table, how_many
 from synthetic.eager_vs_graph import evg_job
 from synthetic.serving import ort, sm
 
@@ -41,3 +41,5 @@ def test_each_serving_runtime_says_how_many_server_starts_it_got_and_why_it_stop
     assert set(table.index) == {"tf-savedmodel", "onnxruntime"}
     assert (table["processes"] == "3 (from 3, at most 5)").all() and table["early"].all()
     assert table["stopped because"].str.startswith("every comparison decided (2)").all()
+    text = how_many(table, "runtime", "server starts", "a comparison X4 reads")
+    assert "**How many server starts each runtime got.**" in text and "2 of 2 runtime(s) stopped before the cap" in text
