@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import pandas as pd
 
+from fwbench.experiments.serving.starts import TF_SERVING, X4_P99_FACTOR, X4_THROUGHPUT_SHARE, x4_places  # noqa: F401
 from fwbench.measure import stats
 from fwbench.report.claims import SCALE_TEXT, ci_words, count_line, rule, sensitivity_line, tally
 from fwbench.report.results import Report, fmt_s
 from fwbench.report.sanitize import md
 
-#: X4: the SavedModel is "on par" with at least this share of the best other runtime's peak throughput ...
-#: Why 0.9: a tenth less throughput is about what a team accepts for a runtime it already runs (a few percent
-#: is within run-to-run noise; a quarter means a quarter more machines).
-X4_THROUGHPUT_SHARE = 0.9
+#: The neighbouring thresholds X4's verdict is shown at beside its own (fwbench.experiments.serving.starts says why
+#: 0.9 and 1.25).
 X4_THROUGHPUT_NEIGHBOURS = (0.8, 0.95)
-
-
-#: ... and a single-client p99 at most this multiple of the lowest other runtime's. Why 1.25: tail latency is
-#: noisier than throughput, and a quarter more p99 is where a latency budget usually starts to notice.
-X4_P99_FACTOR = 1.25
 X4_P99_NEIGHBOURS = (1.1, 1.5)
 
 
@@ -107,30 +101,6 @@ def _frontend_note(breakdown: pd.DataFrame, cells: pd.DataFrame) -> str:
     return "\n\n" + note
 
 
-def x4_places(servers: pd.DataFrame, best: pd.DataFrame):
-    """(machine, workload, the SavedModel row X4 reads or None, the other runtimes' rows) per machine and workload
-    that some server start served: the one choice of what X4 compares, for its rule and for the sequential rule
-    (experiments/serving/sequential.py) alike."""
-    from fwbench.experiments.serving import tables as sr
-
-    for (machine, workload), g in servers[servers["outcome"] != "unavailable"].groupby(["machine_label", "workload"]):
-        b = best[(best["machine_label"] == machine) & (best["workload"] == workload)] if not best.empty else best
-        sm_variants = set(g[g["source"].isin(sr.SAVEDMODEL_SOURCES)]["variant"])
-        sm = b[b["variant"].isin(sm_variants) & (b["framework"] == "tensorflow")] if not b.empty else b
-        other = b[~(b["variant"].isin(sm_variants) & (b["framework"] == "tensorflow"))] if not b.empty else b
-        if sm.empty:
-            yield machine, workload, None, other
-            continue
-        # Fixed by rule before looking at the numbers: TensorFlow Serving where it ran, else the common frontend
-        # loading the SavedModel; never the one that happened to be fastest.
-        top = (
-            sm.assign(_rank=sm["variant"].map(lambda v: 0 if v == TF_SERVING else 1))
-            .sort_values(["_rank", "variant"])
-            .iloc[0]
-        )
-        yield machine, workload, top, other
-
-
 def _x4_rows(servers: pd.DataFrame, best: pd.DataFrame, share: float, factor: float) -> list[dict]:
     rows = []
     for machine, workload, top, other in x4_places(servers, best):
@@ -180,9 +150,6 @@ def _x4_finish(verdict, evidence, cells, servers, is_sm, failed, notes):
         verdict = "mixed"
     return verdict, evidence, cells
 
-
-#: The variant that serves the SavedModel through TensorFlow Serving (experiments/serving/hooks/tensorflow.py).
-TF_SERVING = "tf-serving"
 
 ROLE_WORDS = {"supports": "on par or ahead", "contradicts": "behind", "inconclusive": "inconclusive"}
 

@@ -1,7 +1,7 @@
 """Which serving runtimes need another server start: those in a comparison X4 reads that is still undecided at this look.
 
 A cell is one runtime (framework and variant) serving every workload of its block, one server start per process.
-X4 compares, per workload, the SavedModel runtime it fixes by rule (`claims.x4_places`) with every other runtime:
+X4 compares, per workload, the SavedModel runtime it fixes by rule (`starts.x4_places`) with every other runtime:
 the throughput ratio against X4's share and the single-client p99 ratio against its factor, each with an interval
 over server starts. Each is judged at the look its start count makes (fwbench.measure.sequential.compare_at: a
 repeated confidence interval), against X4's own bound rather than the equivalence margin; both runtimes of a
@@ -13,8 +13,8 @@ rivals on top: a comparison stopped as decided here can still read inconclusive 
 
 from __future__ import annotations
 
-from fwbench.measure.sequential import Design, compare_at, decided_beside, futile_beside
-from fwbench.report.sequential import CellDocs, by_block
+from fwbench.experiments.serving import starts
+from fwbench.measure.sequential import Design, by_block, compare_at, decided_beside, futile_beside
 
 
 def judge(cells: dict[str, list[dict]], designs: dict[str, Design]) -> dict[str, dict]:
@@ -27,19 +27,16 @@ def judge(cells: dict[str, list[dict]], designs: dict[str, Design]) -> dict[str,
 
 
 def _judge_block(cells: dict[str, list[dict]], designs: dict[str, Design], out: dict[str, dict]) -> None:
-    from fwbench.experiments.serving import claims
-    from fwbench.experiments.serving import tables as sr
-
-    view = CellDocs(cells)
-    servers, best = sr.servers(view), sr.best_per_variant(sr.levels(view))
+    items = [("", "", doc) for docs in cells.values() for doc in docs]
+    servers, best = starts.server_rows(items), starts.best_per_variant(starts.quiet(starts.level_rows(items)))
     if servers.empty or best.empty:
         return
     cell_of = {(doc["framework"], doc["variant"]): cell_id for cell_id, docs in cells.items() for doc in docs}
     bounds = (
-        ("throughput", "peak_by_process", claims.X4_THROUGHPUT_SHARE),
-        ("single-client p99", "p99_by_process", claims.X4_P99_FACTOR),
+        ("throughput", "peak_by_process", starts.X4_THROUGHPUT_SHARE),
+        ("single-client p99", "p99_by_process", starts.X4_P99_FACTOR),
     )
-    for _, workload, top, others in claims.x4_places(servers, best):
+    for _, workload, top, others in starts.x4_places(servers, best):
         if top is None:
             continue
         a = cell_of[(top["framework"], top["variant"])]
@@ -49,7 +46,7 @@ def _judge_block(cells: dict[str, list[dict]], designs: dict[str, Design], out: 
             for what, column, bound in bounds:
                 if not (top[column] and rival[column]):
                     continue
-                c = compare_at(sr.per_start(top, column), sr.per_start(rival, column), design)
+                c = compare_at(starts.per_start(top, column), starts.per_start(rival, column), design)
                 text = (
                     f"{top['label']} vs {rival['label']} on {workload}, {what} ratio {c.ratio:.2f} against "
                     f"{bound:g} at {min(c.n_baseline, c.n_candidate)} starts"

@@ -2,101 +2,30 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
 from fwbench import frameworks
 from fwbench.experiments.serving import hooks
 from fwbench.experiments.serving.loadgen import CHECK_EVERY_S, MIN_CONVERGED_REQUESTS
-from fwbench.measure import stats
+from fwbench.experiments.serving.starts import (  # noqa: F401 (the chapter, picks and findings read them here)
+    LEVEL_COLUMNS,
+    SAVEDMODEL_SOURCES,
+    SERVER_COLUMNS,
+    TIME_PARTS,
+    best_per_variant,
+    label,
+    level_rows,
+    parse_phase,
+    per_start,
+    quiet,
+    server_rows,
+)
 from fwbench.report.busy import busy_list, how_busy
 from fwbench.report.results import Report, fmt_s, plain_number
 from fwbench.report.sanitize import md
 
 EXPERIMENT = "serving"
-
-#: Export paths whose artifact is a TensorFlow SavedModel (claim X4's subject).
-SAVEDMODEL_SOURCES = ("savedmodel",)
-
-SERVER_COLUMNS = [
-    "machine_label",
-    "framework",
-    "variant",
-    "label",
-    "server",
-    "server_version",
-    "source",
-    "runtime",
-    "runtime_version",
-    "workload",
-    "batching",
-    "outcome",
-    "stage",
-    "error_type",
-    "error_message",
-    "traceback",
-    "log_tail",
-    "cold_start_s",
-    "runtime_import_s",
-    "load_s",
-    "server_rss_idle_bytes",
-    "parity_ok",
-    "max_abs_err",
-    "ports_released",
-    "server_cpus",
-    "client_cpus",
-    "pinned",
-    "process",
-    "run_id",
-]
-
-LEVEL_COLUMNS = [
-    "machine_label",
-    "framework",
-    "variant",
-    "label",
-    "workload",
-    "batching",
-    "format",
-    "kind",
-    "concurrency",
-    "fraction",
-    "phase",
-    "throughput_rps",
-    "latency_p50_s",
-    "latency_p95_s",
-    "latency_p99_s",
-    "latency_mean_s",
-    "error_rate",
-    "n_requests",
-    "offered_rps",
-    "max_send_lag_s",
-    "server_rss_load_bytes",
-    *(
-        "server_decode_s",
-        "server_queue_s",
-        "server_runtime_s",
-        "server_encode_s",
-        "server_handled_s",
-        "server_model_busy_s",
-        "outside_server_s",
-    ),
-    "process",
-    "run_id",
-]
-
-#: Where a request's time goes (means per request), from the frontend's own log: see `time_breakdown`.
-TIME_PARTS = (
-    "server_decode_s",
-    "server_queue_s",
-    "server_runtime_s",
-    "server_encode_s",
-    "server_handled_s",
-    "server_model_busy_s",
-    "outside_server_s",
-)
 
 #: What identifies one serving setting across the processes (rounds) that measured it.
 LEVEL_KEYS = [
@@ -114,98 +43,18 @@ LEVEL_KEYS = [
 ]
 
 
-def label(framework: str, variant: str) -> str:
-    """How a serving variant is named in charts: the runtime, and the source framework where it is not obvious."""
-    return f"{variant} ({framework})" if not variant.startswith(("torch", "tf", "jax")) else variant
-
-
 def variant_order() -> list[tuple[str, str]]:
     return [(fw, v) for fw in frameworks.names() for v in hooks.variants(fw)]
 
 
-def parse_phase(phase: str) -> tuple[str, float, float]:
-    """'closed-16' -> ('closed', 16, nan); 'open-0.8' -> ('open', nan, 0.8); 'startup' -> ('startup', nan, nan)."""
-    m = re.fullmatch(r"(closed|open)-([0-9.]+)", phase)
-    if not m:
-        return phase, np.nan, np.nan
-    value = float(m.group(2))
-    return (m.group(1), value, np.nan) if m.group(1) == "closed" else (m.group(1), np.nan, value)
-
-
-def _startup(records: list[dict], workload: str, batching: bool) -> dict:
-    mode = "batching" if batching else "no-batching"
-    return {
-        r["metric"]: r["value"]
-        for r in records
-        if r.get("workload") == workload and r["phase"] == "startup" and r.get("mode") == mode
-    }
+def _items(report: Report) -> list[tuple]:
+    """The newest serving jobs as (machine label, run id, job), what fwbench.experiments.serving.starts reads."""
+    return [(run.manifest["machine_label"], run.run_id, job) for run, job in report.experiment_jobs(EXPERIMENT)]
 
 
 def servers(report: Report) -> pd.DataFrame:
     """One row per server start of the newest serving jobs; a job skipped or failed as a whole gives one row."""
-    rows = []
-    for run, job in report.experiment_jobs(EXPERIMENT):
-        fw, variant = job["framework"], job["variant"]
-        how = job.get("mode", "")
-        server, _, source = how.partition(":")
-        base = {
-            "machine_label": run.manifest["machine_label"],
-            "framework": fw,
-            "variant": variant,
-            "label": label(fw, variant),
-            "server": job.get("server", server),
-            "source": source,
-            "server_version": job.get("server_version", ""),
-            "process": job.get("process", 0),
-            "run_id": run.run_id,
-        }
-        if job["status"] != "ok":
-            err = job.get("error") or {}
-            outcome = "unavailable" if job["status"] == "skipped" else "fails"
-            for workload in job["params"].get("workloads", []) or [""]:
-                rows.append(
-                    {
-                        **base,
-                        "workload": workload,
-                        "batching": None,
-                        "outcome": outcome,
-                        "stage": "job",
-                        "error_type": err.get("type", ""),
-                        "error_message": err.get("message", ""),
-                        "traceback": err.get("traceback", ""),
-                    }
-                )
-            continue
-        for a in job.get("servers", []):
-            err = a.get("error") or {}
-            start = _startup(job["records"], a["workload"], a["batching"])
-            info = a.get("info") or {}
-            rows.append(
-                {
-                    **base,
-                    "runtime": a.get("runtime", ""),
-                    "runtime_version": info.get("runtime_version", ""),
-                    "workload": a["workload"],
-                    "batching": a["batching"],
-                    "outcome": a["outcome"],
-                    "stage": a.get("stage", ""),
-                    "error_type": err.get("type", ""),
-                    "error_message": err.get("message", ""),
-                    "traceback": err.get("traceback", ""),
-                    "log_tail": a.get("log_tail", ""),
-                    "cold_start_s": start.get("cold_start_s"),
-                    "runtime_import_s": start.get("runtime_import_s"),
-                    "load_s": start.get("load_s"),
-                    "server_rss_idle_bytes": start.get("server_rss_idle_bytes"),
-                    "parity_ok": start.get("parity_ok"),
-                    "max_abs_err": start.get("max_abs_err"),
-                    "ports_released": a.get("ports_released"),
-                    "server_cpus": ",".join(map(str, a.get("server_cpus", []))),
-                    "client_cpus": ",".join(map(str, a.get("client_cpus", []))),
-                    "pinned": a.get("pinned"),
-                }
-            )
-    return pd.DataFrame(rows, columns=SERVER_COLUMNS)
+    return server_rows(_items(report))
 
 
 def levels(report: Report) -> pd.DataFrame:
@@ -213,8 +62,7 @@ def levels(report: Report) -> pd.DataFrame:
     each process (round of the profile) is one server start of every setting, interleaved with the other variants'.
     Levels measured on a busy machine (other programs took the CPUs even when the load was run again) are not
     here: every table, chart and verdict reads these, and `busy_levels` lists the others."""
-    lv = _all_levels(report)
-    return lv[~lv["busy"]].drop(columns=["busy"]).reset_index(drop=True)
+    return quiet(_all_levels(report))
 
 
 def busy_levels(report: Report) -> pd.DataFrame:
@@ -241,74 +89,9 @@ def busy_note(report: Report) -> str:
 
 def _all_levels(report: Report) -> pd.DataFrame:
     def compute() -> pd.DataFrame:
-        return _level_rows(report)
+        return level_rows(_items(report))
 
     return report.memoized((EXPERIMENT, "levels"), compute)
-
-
-def _level_rows(report: Report) -> pd.DataFrame:
-    wanted = {
-        "busy_block",
-        "other_cpus",
-        "block_attempts",
-        "throughput_rps",
-        "latency_p50_s",
-        "latency_p95_s",
-        "latency_p99_s",
-        "latency_mean_s",
-        "error_rate",
-        "n_requests",
-        "offered_rps",
-        "max_send_lag_s",
-        "server_rss_load_bytes",
-        *TIME_PARTS,
-    }
-    cells: dict[tuple, dict] = {}
-    for run, job in report.experiment_jobs(EXPERIMENT):
-        if job["status"] != "ok":
-            continue
-        for r in job["records"]:
-            if r["phase"] == "startup" or r["metric"] not in wanted:
-                continue
-            batching, _, fmt = r.get("mode", "").partition("/")
-            key = (
-                run.manifest["machine_label"],
-                job["framework"],
-                job["variant"],
-                r.get("workload"),
-                batching == "batching",
-                fmt,
-                r["phase"],
-                job.get("process", 0),
-            )
-            cell = cells.setdefault(key, {"run_id": run.run_id})
-            cell[r["metric"]] = r["value"]
-    rows = []
-    for (machine, fw, variant, workload, batching, fmt, phase, process), values in cells.items():
-        kind, concurrency, fraction = parse_phase(phase)
-        rows.append(
-            {
-                "machine_label": machine,
-                "framework": fw,
-                "variant": variant,
-                "label": label(fw, variant),
-                "workload": workload,
-                "batching": batching,
-                "format": fmt,
-                "kind": kind,
-                "concurrency": concurrency,
-                "fraction": fraction,
-                "phase": phase,
-                "process": process,
-                **values,
-            }
-        )
-    full = pd.DataFrame(rows)
-    out = full.reindex(columns=LEVEL_COLUMNS + ["other_cpus", "block_attempts"])
-    # A level stored without the flag (runs from before load was guarded) is one nothing says was busy.
-    flag = full["busy_block"] if "busy_block" in full else pd.Series(np.nan, index=full.index, dtype=float)
-    out["busy"] = flag.fillna(0).astype(float).gt(0).to_numpy()
-    return out
 
 
 def batching_note(lv: pd.DataFrame) -> str:
@@ -349,46 +132,6 @@ def level_estimates(lv: pd.DataFrame) -> pd.DataFrame:
     )
     out = lv.groupby(LEVEL_KEYS, dropna=False, sort=False).agg(how).reset_index()
     return out.rename(columns={"process": "processes"})
-
-
-def best_per_variant(lv: pd.DataFrame) -> pd.DataFrame:
-    """Per (machine, variant, workload), each over every batching setting and wire format (error-free closed-loop
-    levels only): the best throughput and the lowest single-client p99 latency of each process, and their estimates
-    over processes with a 95% interval (`stats.cell_estimate`: geometric mean, t interval; none from one process).
-    The setting named is the one that gave the best throughput most often."""
-    closed = lv[(lv["kind"] == "closed") & (lv["error_rate"] == 0)]
-    keys = ["machine_label", "framework", "variant", "label", "workload"]
-    rows = []
-    for key, g in closed.groupby(keys):
-        peaks, p99s, settings = {}, {}, []
-        for process, p in g.groupby("process"):
-            best = p.loc[p["throughput_rps"].idxmax()]
-            peaks[process] = [float(best["throughput_rps"])]
-            settings.append((best["batching"], best["format"], best["concurrency"]))
-            single = p[p["concurrency"] == p["concurrency"].min()].dropna(subset=["latency_p99_s"])
-            if not single.empty:
-                p99s[process] = [float(single["latency_p99_s"].min())]
-        batching, fmt, at = max(set(settings), key=settings.count)
-        peak, peak_lo, peak_hi = stats.cell_estimate(peaks)
-        p99, p99_lo, p99_hi = stats.cell_estimate(p99s) if p99s else (np.nan, np.nan, np.nan)
-        rows.append(
-            {
-                **dict(zip(keys, key)),
-                "peak_rps": peak,
-                "peak_rps_ci_low": peak_lo,
-                "peak_rps_ci_high": peak_hi,
-                "batching": batching,
-                "format": fmt,
-                "at_concurrency": at,
-                "single_client_p99_s": p99,
-                "single_client_p99_ci_low": p99_lo,
-                "single_client_p99_ci_high": p99_hi,
-                "processes": len(peaks),
-                "peak_by_process": peaks,
-                "p99_by_process": p99s,
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 def time_breakdown(lv: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
@@ -481,12 +224,6 @@ def breakdown_table(breakdown: pd.DataFrame) -> pd.DataFrame:
             "call alone, 1 client": b["single_client_call_s"].map(ms),
         }
     )
-
-
-def per_start(row: pd.Series, column: str) -> dict:
-    """A runtime's per-process values (`peak_by_process` or `p99_by_process`), keyed so that starts of different
-    runtimes are never paired: each is its own server process, and a round's order is random."""
-    return {f"{row['label']}/{p}": v for p, v in row[column].items()}
 
 
 def _with_ci(mid: float, lo: float, hi: float, unit: str, scale: float = 1.0) -> str:

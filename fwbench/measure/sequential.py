@@ -18,6 +18,7 @@ fwbench.measure.stats then use each look's two-sided level.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -91,6 +92,15 @@ def look_levels(looks: tuple[int, ...], level: float = stats.LEVEL) -> tuple[flo
     c = boundary_constant(looks, level)
     n = np.asarray(looks, dtype=float)
     return tuple(float(1 - 2 * norm.sf(c / math.sqrt(k / n[-1]))) for k in n)
+
+
+def by_block(cells: dict[str, list[dict]]) -> list[dict[str, list[dict]]]:
+    """A sequential rule's cells (cell id -> stored docs) grouped by profile block (device and parameters): only
+    cells of one block are compared with each other."""
+    blocks: dict[str, dict[str, list[dict]]] = {}
+    for cell_id, docs in cells.items():
+        blocks.setdefault(json.dumps([docs[0]["device"], docs[0]["params"]], sort_keys=True), {})[cell_id] = docs
+    return list(blocks.values())
 
 
 def compare_at(

@@ -2,34 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from types import SimpleNamespace
-
 import pandas as pd
-
-
-class CellDocs:
-    """A sequential rule's cells (cell id -> stored docs, one machine) read as the experiment's tables read a Report:
-    every doc its own newest result, under one unnamed machine, so a rule judges with the chapter's own code."""
-
-    def __init__(self, cells: dict[str, list[dict]]):
-        run = SimpleNamespace(run_id="", manifest={"machine_label": "", "machine_id": ""})
-        self._jobs = [(run, doc) for docs in cells.values() for doc in docs]
-
-    def experiment_jobs(self, experiment: str) -> list:
-        return [(run, doc) for run, doc in self._jobs if doc.get("experiment") == experiment]
-
-    def memoized(self, key, compute):
-        return compute()
-
-
-def by_block(cells: dict[str, list[dict]]) -> list[dict[str, list[dict]]]:
-    """The cells grouped by profile block (device and parameters): only cells of one block are compared."""
-    blocks: dict[str, dict[str, list[dict]]] = {}
-    for cell_id, docs in cells.items():
-        blocks.setdefault(json.dumps([docs[0]["device"], docs[0]["params"]], sort_keys=True), {})[cell_id] = docs
-    return list(blocks.values())
-
 
 COLUMNS = ["machine", "framework", "variant", "device", "workload", "processes", "stopped because", "early"]
 
