@@ -104,10 +104,11 @@ def cmd_plan(args) -> int:
             print(line)
         # (Each class's expected minutes are printed by `run`, which knows what its nodes stored.)
         return EXIT_OK
-    planned = plan(profile, store, force=args.force, stored=stored)
+    elsewhere: list = []
+    planned = plan(profile, store, force=args.force, stored=stored, elsewhere=elsewhere)
     for line in describe(planned):
         print(line)
-    rows = estimate.expected(profile.jobs, {p.job.job_id for p in planned if p.action == "run"}, stored)
+    rows = estimate.expected(profile.jobs, {p.job.job_id for p in planned if p.action == "run"}, stored, elsewhere)
     for line in estimate.table(rows):
         print(line)
     warning = estimate.over_budget(rows, profile.budget_min)

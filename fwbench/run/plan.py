@@ -12,7 +12,7 @@ from fwbench.matrix.profile import Job, Profile
 from fwbench.measure import fingerprint
 from fwbench.run.estimate import CELL_FIELDS
 from fwbench.run.inputs import Inputs
-from fwbench.run.runner import newest_results, reusable_results
+from fwbench.run.runner import imported_jobs, newest_results, reusable_results
 from fwbench.store.bundle import imported_runs
 from fwbench.store.store import Store
 
@@ -79,15 +79,20 @@ def _why(job: Job, inputs: Inputs, history: list[tuple[dict, dict]]) -> tuple[st
     return "; ".join(reasons), files
 
 
-def plan(profile: Profile, store: Store, force: bool = False, stored: list | None = None) -> list[Planned]:
+def plan(
+    profile: Profile, store: Store, force: bool = False, stored: list | None = None, elsewhere: list | None = None
+) -> list[Planned]:
     """What `run --profile` would do now, job by job, in execution order. `stored`, if given, receives the newest
-    stored (run id, job) of every job id this machine measured into the store (what its time estimates read)."""
+    stored (run id, job) of every job id this machine measured into the store, and `elsewhere` every (run id, job)
+    of the runs imported from other machines (what its time estimates read)."""
     inputs = Inputs.of(profile.jobs, fingerprint.collect())
     runs, _ = store.load(strict=False) if store.root.is_dir() else ([], [])
     imported = imported_runs(store) if store.root.is_dir() else {}
     done = reusable_results(runs, imported)
     if stored is not None:
         stored.extend(newest_results(runs, imported, inputs.fingerprint["machine_id"]).values())
+    if elsewhere is not None:
+        elsewhere.extend(imported_jobs(runs, imported))
     return _planned(profile.jobs, inputs, done, _history(runs, imported), force)
 
 

@@ -438,7 +438,9 @@ def _run_target(target: Target, shared: _Shared) -> Summary:
         return summary
 
     # What this is expected to take, before the first job: a run that will overrun its budget says so now.
-    rows = estimate.expected(target.jobs, {j.job_id for j in todo}, newest.values())
+    rows = estimate.expected(
+        target.jobs, {j.job_id for j in todo}, newest.values(), imported_jobs(shared.runs, shared.imported)
+    )
     for line in estimate.table(rows, f" (class {target.hardware_class})" if target.hardware_class else ""):
         print(line)
     warning = estimate.over_budget(rows, profile.budget_min)
@@ -534,6 +536,12 @@ def _close_abandoned(runs, store: Store, scrub) -> None:
                 note="runner was killed; closed by the next run",
             )
             store.write_manifest(scrub(run.manifest))
+
+
+def imported_jobs(runs, imported: dict) -> list[tuple[str, dict]]:
+    """(run id, job) of every run that arrived in a bundle: other machines' times of the same jobs (estimates only;
+    never reused as this machine's results)."""
+    return [(run.run_id, job) for run in runs if run.run_id in imported for job in run.jobs]
 
 
 def newest_results(runs, imported: dict, machine_id: str) -> dict[str, tuple[str, dict]]:

@@ -1,5 +1,6 @@
-"""Expected time of a profile's jobs: the stored time of the same cell, else the experiment's median on this machine,
-else the experiment's stated default; sequential designs add their most; a budget overrun is one warning line."""
+"""Expected time of a profile's jobs: the stored time of the same job, else the same job on an imported machine, else
+the stored time of the same cell, else the experiment's median on this machine, else the experiment's stated default;
+sequential designs add their most; a budget overrun is one warning line."""
 
 import dataclasses
 
@@ -82,6 +83,29 @@ def test_without_the_cell_the_median_of_the_experiments_stored_jobs_and_never_a_
     assert dict(row(rows, "debugging").sources) == {
         estimate.DEFAULT: len([j for j in p.jobs if j.experiment == "debugging"])
     }
+
+
+def test_the_same_job_on_an_imported_machine_comes_before_this_machines_cell_under_other_parameters():
+    # A full-profile job never run here: the committed 2-core reference's time of that very job (the median over
+    # imported machines) says more than this machine's quick job of the same cell, which measured less.
+    p = profile()
+    mlp0, mlp1 = [j for j in p.jobs if j.experiment == "eager_vs_graph" and j.workload == "mlp"][:2]
+    here = [stored(mlp0, 12.0, job_id="eager_vs_graph-quick-p0", params={"batch_size": 32})]
+    elsewhere = [
+        stored(mlp0, 300.0, "20260101T000000Z-ref"),
+        stored(mlp0, 100.0, "20260101T000000Z-gpu"),
+        stored(mlp0, 200.0, "20260101T000000Z-ci"),
+        stored(mlp1, 999.0, "20260101T000000Z-ref", status="failed"),
+    ]
+    times = estimate.Times(here, elsewhere)
+    assert times.of(mlp0) == (200.0, estimate.IMPORTED)
+    assert times.of(mlp1) == (12.0, estimate.MEDIAN)  # a failed job elsewhere says nothing
+    # This machine's own time of the job wins over any other machine's.
+    assert estimate.Times([stored(mlp0, 50.0)], elsewhere).of(mlp0) == (50.0, estimate.STORED)
+    rows = estimate.expected(p.jobs, {j.job_id for j in p.jobs}, here, elsewhere)
+    assert row(rows, "eager_vs_graph").sources[estimate.IMPORTED] == 1
+    lines = estimate.table(rows)
+    assert any(line.startswith("  (imported: the same job as measured on a machine whose bundle") for line in lines)
 
 
 def test_reused_jobs_take_no_time():
