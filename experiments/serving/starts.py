@@ -58,7 +58,19 @@ SERVER_COLUMNS = [
     "run_id",
 ]
 
-LEVEL_COLUMNS = [
+#: Where a request's time goes (means per request), from the frontend's own log: see `time_breakdown`.
+TIME_PARTS = (
+    "server_decode_s",
+    "server_queue_s",
+    "server_runtime_s",
+    "server_encode_s",
+    "server_handled_s",
+    "server_model_busy_s",
+    "outside_server_s",
+)
+
+#: What identifies one serving setting across the processes (rounds) that measured it.
+LEVEL_KEYS = [
     "machine_label",
     "framework",
     "variant",
@@ -70,6 +82,10 @@ LEVEL_COLUMNS = [
     "concurrency",
     "fraction",
     "phase",
+]
+
+#: What a load level stores that the tables read.
+LEVEL_METRICS = (
     "throughput_rps",
     "latency_p50_s",
     "latency_p95_s",
@@ -80,29 +96,9 @@ LEVEL_COLUMNS = [
     "offered_rps",
     "max_send_lag_s",
     "server_rss_load_bytes",
-    *(
-        "server_decode_s",
-        "server_queue_s",
-        "server_runtime_s",
-        "server_encode_s",
-        "server_handled_s",
-        "server_model_busy_s",
-        "outside_server_s",
-    ),
-    "process",
-    "run_id",
-]
-
-#: Where a request's time goes (means per request), from the frontend's own log: see `time_breakdown`.
-TIME_PARTS = (
-    "server_decode_s",
-    "server_queue_s",
-    "server_runtime_s",
-    "server_encode_s",
-    "server_handled_s",
-    "server_model_busy_s",
-    "outside_server_s",
 )
+
+LEVEL_COLUMNS = [*LEVEL_KEYS, *LEVEL_METRICS, *TIME_PARTS, "process", "run_id"]
 
 
 def label(framework: str, variant: str) -> str:
@@ -199,22 +195,7 @@ def server_rows(items) -> pd.DataFrame:
 def level_rows(items) -> pd.DataFrame:
     """One row per load level of stored serving jobs (`items`: (machine label, run id, job)), with `busy`: measured
     while other programs took the CPUs even when the load was run again (fwbench.measure.quiet)."""
-    wanted = {
-        "busy_block",
-        "other_cpus",
-        "block_attempts",
-        "throughput_rps",
-        "latency_p50_s",
-        "latency_p95_s",
-        "latency_p99_s",
-        "latency_mean_s",
-        "error_rate",
-        "n_requests",
-        "offered_rps",
-        "max_send_lag_s",
-        "server_rss_load_bytes",
-        *TIME_PARTS,
-    }
+    wanted = {"busy_block", "other_cpus", "block_attempts", *LEVEL_METRICS, *TIME_PARTS}
     cells: dict[tuple, dict] = {}
     for machine, run_id, job in items:
         if job["status"] != "ok":

@@ -10,6 +10,7 @@ from fwbench.experiments.serving import hooks
 from fwbench.experiments.serving.loadgen import CHECK_EVERY_S, MIN_CONVERGED_REQUESTS
 from fwbench.experiments.serving.starts import (  # noqa: F401 (the chapter, picks and findings read them here)
     LEVEL_COLUMNS,
+    LEVEL_KEYS,
     SAVEDMODEL_SOURCES,
     SERVER_COLUMNS,
     TIME_PARTS,
@@ -26,21 +27,6 @@ from fwbench.report.results import Report, fmt_s, plain_number
 from fwbench.report.sanitize import md
 
 EXPERIMENT = "serving"
-
-#: What identifies one serving setting across the processes (rounds) that measured it.
-LEVEL_KEYS = [
-    "machine_label",
-    "framework",
-    "variant",
-    "label",
-    "workload",
-    "batching",
-    "format",
-    "kind",
-    "concurrency",
-    "fraction",
-    "phase",
-]
 
 
 def variant_order() -> list[tuple[str, str]]:
