@@ -146,7 +146,8 @@ def test_a_cells_processes_share_a_temp_dir_that_goes_after_its_last_process():
     assert not Path(path).exists()
 
 
-#: An experiment whose first process stores its one series as unstable, as a descheduled process does.
+#: An experiment whose first process stores its one series as unstable, as a descheduled process does. Each process
+#: also leaves a file beside its code, and asks for another at its kernel's exit (which the runner does not wait for).
 FLAKY = {
     "__init__.py": '"""Flaky: a timed series that is unstable in process 0 only (proves replacement processes)."""\n',
     "experiment.py": '''"""The flaky experiment's declaration."""
@@ -159,7 +160,9 @@ EXPERIMENT = Experiment(name="flaky", title="Flaky", params=Params, variants_of=
 ''',
     "measure.py": '''"""What a flaky job runs."""
 
+import atexit
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,9 @@ class Params:
 
 
 def run(job):
+    here = Path(__file__).parent
+    (here / f"ran-{job.process}").touch()
+    atexit.register((here / f"exited-{job.process}").touch)
     values = [0.001 * (1 + 0.01 * i) for i in range(12)]
     return {"records": [], "checks": [], "samples": [{
         "phase": "infer", "batch_size": 1, "variant": "sum", "values": values, "stable": job.process != 0,
@@ -202,6 +208,10 @@ def test_a_cell_that_lost_a_process_to_an_unstable_series_runs_a_replacement_onc
         "short": ["sum infer b1: 1 of 2 stable"],
     }
     assert json.loads((run_dir / "manifest.json").read_text())["jobs"][-1] == jobs[2]["job_id"]
+    # Once the result is written the kernel is stopped at once, not left to finalize: its exit hooks never ran.
+    flaky = copy / "experiments" / "flaky"
+    assert sorted(p.name for p in flaky.glob("ran-*")) == ["ran-0", "ran-1", "ran-2"]
+    assert not list(flaky.glob("exited-*"))
     # The cell now has its two stable processes; the report pools the replacement's series with process 1's.
     pooled = subprocess.run(
         [
