@@ -12,6 +12,7 @@ from fwbench.measure import stats
 from fwbench.report.claims import (
     MARGIN_TEXT,
     SCALE_TEXT,
+    Revote,
     ci_words,
     count_line,
     cpu_only,
@@ -83,6 +84,7 @@ def judge(
         return "not yet measured", "", cells
     cells = cells.assign(role=[role(c) for _, c in cells.iterrows()], label=[label(c) for _, c in cells.iterrows()])
     verdict, counts = tally(cells)
+    cells.attrs["revote"] = Revote.per_row(cells, role)
     listed = describe(cells, label)
     evidence = count_line(counts) + extra + exceptions_line(cells, verdict, label) + "\n\n" + listed
     # The claims page draws many cells as a forest plot and then leaves this list out of the text.
@@ -199,13 +201,16 @@ def e3_role(g: pd.DataFrame) -> str:
 
 
 def _one_per_cell(pairs: pd.DataFrame, role: Callable[[pd.DataFrame], str], show: Callable[[pd.DataFrame], pd.Series]):
-    """Cells where several comparisons decide one role: `role(group)` decides it, `show(group)` is the row shown."""
+    """Cells where several comparisons decide one role: `role(group)` decides it, `show(group)` is the row shown.
+    A rerun (fwbench.report.claims.reruns) redraws the comparisons and decides each cell's role again."""
     rows = []
     for _, g in pairs.groupby(CELL):
         row = show(g).copy()
         row["role"] = role(g)
         rows.append(row)
-    return pd.DataFrame(rows)
+    cells = pd.DataFrame(rows)
+    cells.attrs["revote"] = Revote.per_group(pairs, CELL, role)
+    return cells
 
 
 @rule(

@@ -266,7 +266,7 @@ def compare(baseline: dict, candidate: dict, level: float = LEVEL, margin: float
     half = _t(level, df) * se if math.isfinite(se) else math.inf
     lo, hi = (_exp(est - half), _exp(est + half)) if math.isfinite(half) else (0.0, math.inf)
     return Comparison(
-        ratio=math.exp(est),
+        ratio=_exp(est),
         ci_low=lo,
         ci_high=hi,
         n_baseline=len(la),
@@ -277,6 +277,44 @@ def compare(baseline: dict, candidate: dict, level: float = LEVEL, margin: float
         se=se,
         df=float(df),
     )
+
+
+def rerun(log_ratio, se, df, rng: np.random.Generator, level: float = LEVEL, margin: float = EQUIVALENCE_MARGIN):
+    """Comparisons as a rerun of the same measurements might give them: for arrays of measured log ratios, standard
+    errors and degrees of freedom (`Comparison`), one draw each of the rerun's estimate from the predictive
+    distribution (the truth lies within about one standard error of the estimate and a rerun's estimate within one
+    of the truth: sqrt(2) standard errors, Student-t tailed with the comparison's degrees of freedom) and of its
+    standard error (scaled chi-square), and what `compare` would make of them: {"log_ratio", "se", "speedup",
+    "speedup_ci_low", "speedup_ci_high", "verdict", "p_faster", "p_slower"}, arrays. Entries without noise or
+    without an interval (standard error zero or not finite) are drawn as they are. Each comparison is drawn on its
+    own: comparisons that share processes or a machine's day are treated as independent."""
+    from scipy.stats import t as student_t
+
+    est, se, df = (np.asarray(x, dtype=float) for x in (log_ratio, se, df))
+    noisy = np.isfinite(est) & np.isfinite(se) & (se > 0) & np.isfinite(df) & (df > 0)
+    dfs = np.where(noisy, df, 1.0)
+    t_draw, chi_draw = rng.standard_t(dfs), rng.chisquare(dfs)
+    est = np.where(noisy, est + math.sqrt(2.0) * np.where(noisy, se, 0.0) * t_draw, est)
+    se = np.where(noisy, se * np.sqrt(chi_draw / dfs), se)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        half = np.where(np.isfinite(se), student_t.ppf(0.5 + level / 2.0, dfs) * se, np.inf)
+        lo = np.where(np.isfinite(half), np.exp(np.minimum(est - half, _LOG_MAX)), 0.0)
+        hi = np.where(np.isfinite(half), np.exp(np.minimum(est + half, _LOG_MAX)), np.inf)
+        up = math.log1p(margin)
+        z_faster, z_slower = (est - up) / se, (-up - est) / se
+        exact = (se == 0) & np.isfinite(est)  # identical processes: no noise at all (Comparison.p_beyond)
+        p_faster = np.where(noisy, student_t.sf(z_faster, dfs), np.where(exact, (est <= up) * 1.0, 1.0))
+        p_slower = np.where(noisy, student_t.sf(z_slower, dfs), np.where(exact, (est >= -up) * 1.0, 1.0))
+    return {
+        "log_ratio": est,
+        "se": se,
+        "speedup": np.exp(np.minimum(est, _LOG_MAX)),
+        "speedup_ci_low": lo,
+        "speedup_ci_high": hi,
+        "verdict": np.array([classify(a, b, margin) for a, b in zip(lo, hi)], dtype=object),
+        "p_faster": p_faster,
+        "p_slower": p_slower,
+    }
 
 
 def holm(pvalues, alpha: float) -> list[bool]:

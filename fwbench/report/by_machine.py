@@ -6,13 +6,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from fwbench.report.claims import load_claims, verdict_for
+from fwbench.report.claims import DECIDED, load_claims, verdict_for
 from fwbench.report.results import Report, escape, profile_name
 from fwbench.report.sanitize import md
 
-#: Verdicts that rest on decided cells: two of these that differ are a disagreement. The rest ("inconclusive",
-#: "not yet measured", "not testable here") say that one side could not decide, which is no disagreement.
-DECIDED = ("supported", "supported with exceptions", "mixed", "contradicted with exceptions", "contradicted")
+# Two DECIDED verdicts that differ are a disagreement. The rest ("inconclusive", "not yet measured", "not testable
+# here") say that one side could not decide, which is no disagreement.
 
 
 @dataclass(frozen=True)

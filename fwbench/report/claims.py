@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -40,6 +41,10 @@ class Claim:
     hardware: bool = field(default=False, metadata={"help": "true when only special hardware can test it"})
 
 
+#: Verdicts that rest on decided cells (the rest say that nothing could be decided).
+DECIDED = ("supported", "supported with exceptions", "mixed", "contradicted with exceptions", "contradicted")
+
+
 @dataclass
 class Verdict:
     claim: Claim
@@ -48,6 +53,12 @@ class Verdict:
     evidence: str
     cells: pd.DataFrame = field(default_factory=pd.DataFrame)
     runs: list[str] = field(default_factory=list)
+    #: What the rule itself gave, before the rerun check (`reruns`) made a verdict that does not reproduce
+    #: inconclusive; equal to `verdict` otherwise.
+    rule_verdict: str = ""
+    #: (simulated reruns giving the rule's verdict, reruns simulated); None where none were (undecided verdicts,
+    #: experiments with no timed comparisons).
+    reruns: tuple[int, int] | None = None
 
 
 def load_claims(path: Path = CLAIMS_FILE) -> list[Claim]:
@@ -81,6 +92,11 @@ MARGIN_TEXT = f"±{stats.EQUIVALENCE_MARGIN:.0%}"
 QUORUM_MIN, QUORUM_SHARE = 2, 0.5
 #: Shares of decided cells supporting the claim at which the verdict word changes (see `scale`).
 CLEAR, LEANING = 0.9, 2 / 3
+#: A decided verdict is derived again on this many simulated reruns of its measurements (`reruns`) ...
+RERUNS = 40
+#: ... and stands only where at least this share of them give the same verdict: one that a rerun of the same
+#: profile would likely not repeat reads inconclusive instead (a verdict that does not reproduce is worse than none).
+REPRODUCE_MIN = 0.9
 
 
 def quorum(cells: int) -> int:
@@ -145,7 +161,10 @@ SCALE_TEXT = (
     f"{1 - LEANING:.0%} **contradicted with exceptions**, **mixed** between; every cell on the minority "
     f"side is named as an exception. A verdict must not hinge on one cell: it must keep its direction and "
     f"its quorum with any one decided cell left out (else it is **inconclusive**), and it reads as the "
-    f"weakest word that leaving one cell out gives. So a claim needs at least three decided cells."
+    f"weakest word that leaving one cell out gives. So a claim needs at least three decided cells. Last, a verdict "
+    f"must reproduce: it is derived again on {RERUNS} simulated reruns of the same measurements (every comparison "
+    f"drawn where a rerun's would fall, given its interval), and where fewer than {REPRODUCE_MIN:.0%} of them give "
+    f"the same verdict it reads **inconclusive**, with the verdict the rule gave and how often it repeated."
 )
 
 
@@ -293,11 +312,98 @@ def verdict_for(claim: Claim, report: Report) -> Verdict:
         if verdict == "not yet measured":
             verdict, evidence = _all_kept_out(claim, report, verdict, evidence)
         evidence += _with_unstable(claim, report, judge_rule, verdict)
+        rule_verdict, same = verdict, reruns(claim, verdict, cells)
+        if same is not None:
+            verdict, evidence = _reproduced(verdict, evidence, same)
         evidence += _quick_only(claim, report, verdict)
-        return Verdict(claim, verdict, rule_text, evidence, cells, report.runs_used(claim.experiment))
+        return Verdict(
+            claim, verdict, rule_text, evidence, cells, report.runs_used(claim.experiment), rule_verdict, same
+        )
     if claim.hardware:
         return Verdict(claim, "not testable here", "", f"Needs {claim.needs}; no run in the store had it.")
     return Verdict(claim, "not yet measured", "", f"Needs {claim.needs}, which this report does not run yet.")
+
+
+@dataclass(frozen=True, eq=False)
+class Revote:
+    """How a rule derives its verdict again from its comparisons as a rerun might measure them (`reruns`): the
+    rows it compared (with the columns of fwbench.report.results.comparison_columns) and the function from those
+    rows, redrawn, to a verdict. A rule hands it over in its cells' attrs["revote"]; pandas deep-copies attrs
+    whenever a frame is derived, and this is shared, not copied."""
+
+    rows: pd.DataFrame
+    verdict_of: Callable[[pd.DataFrame], str]
+
+    def __deepcopy__(self, memo):
+        return self
+
+    @classmethod
+    def per_row(cls, rows: pd.DataFrame, role: Callable) -> "Revote":
+        """Each row a cell whose role is `role(row)` (a row's comparison columns, as a dict)."""
+        narrow = rows[[c for c in rows.columns if c in COMPARED]]
+        return cls(narrow, lambda d: _tally_roles([role(r) for r in d.to_dict("records")]))
+
+    @classmethod
+    def per_group(cls, rows: pd.DataFrame, keys: list[str], role: Callable[[pd.DataFrame], str]) -> "Revote":
+        """Each group of rows sharing `keys` a cell whose role is `role(group)`."""
+        groups = list(rows.groupby(keys).indices.values()) if not rows.empty else []
+        narrow = rows[[c for c in rows.columns if c in COMPARED]]
+        return cls(narrow, lambda d: _tally_roles([role(d.iloc[i]) for i in groups]))
+
+
+def _tally_roles(roles: list[str]) -> str:
+    return tally(pd.DataFrame({"role": pd.Series(roles, dtype=object)}))[0]
+
+
+#: The columns a rerun redraws (fwbench.measure.stats.rerun), and those a role may read.
+REDRAWN = ("log_ratio", "se", "speedup", "speedup_ci_low", "speedup_ci_high", "verdict", "p_faster", "p_slower")
+COMPARED = (*REDRAWN, "df", "n_baseline", "n_candidate", "paired")
+
+
+def redrawn(rows: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """`rows` as one rerun of the same measurements might give them: every comparison redrawn."""
+    drawn = stats.rerun(rows["log_ratio"], rows["se"], rows["df"], rng)
+    return rows.assign(**{k: drawn[k] for k in REDRAWN})
+
+
+def reruns(claim: Claim, verdict: str, cells) -> tuple[int, int] | None:
+    """(simulated reruns that give `verdict`, reruns) for a decided verdict whose rule handed over how to vote
+    again (`Revote`); None otherwise. Seeded by the claim's id: the same store gives the same book."""
+    revote = cells.attrs.get("revote") if isinstance(cells, pd.DataFrame) else None
+    if verdict not in DECIDED or not isinstance(revote, Revote) or revote.rows.empty:
+        return None
+    if not {"log_ratio", "se", "df"} <= set(revote.rows.columns):
+        return None
+    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(claim.id.encode()).digest()[:8], "little"))
+    same = sum(revote.verdict_of(redrawn(revote.rows, rng)) == verdict for _ in range(RERUNS))
+    return int(same), RERUNS
+
+
+def reproduces(same: tuple[int, int]) -> bool:
+    return same[0] >= REPRODUCE_MIN * same[1]
+
+
+def _reproduced(verdict: str, evidence: str, same: tuple[int, int]) -> tuple[str, str]:
+    """The verdict and evidence once the rerun check has spoken: a verdict that does not reproduce is made
+    inconclusive, with what the rule gave and how often a rerun would repeat it."""
+    agree, n = same
+    if reproduces(same):
+        return verdict, evidence + (
+            f"\n\nReproducibility: {agree} of {n} simulated reruns give the same verdict (a verdict needs "
+            f"{REPRODUCE_MIN:.0%}; {RERUNS_TEXT})."
+        )
+    return "inconclusive", (
+        f"**Inconclusive: the verdict does not reproduce.** On these numbers the rule gives **{verdict}**, but only "
+        f"{agree} of {n} simulated reruns give it too, fewer than the {REPRODUCE_MIN:.0%} a verdict needs "
+        f"({RERUNS_TEXT}). Cells near the margin decide it; more processes per cell, or `{FULL_COMMAND}`, may "
+        f"settle it.\n\n" + evidence
+    )
+
+
+RERUNS_TEXT = (
+    "each rerun derives the verdict again with every comparison drawn where a rerun of the same measurement would "
+    "put it: its estimate within about sqrt(2) standard errors of this one, its interval as uncertain as this one"
+)
 
 
 def _all_kept_out(claim: Claim, report: Report, verdict: str, evidence: str) -> tuple[str, str]:

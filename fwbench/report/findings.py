@@ -143,10 +143,16 @@ def because(verdict) -> str:
         else:
             row = picked.iloc[0]
         text += f"; clearest {'for' if role == 'supports' else 'against'}: {_cell_text(row)}"
-    from fwbench.report.claims import exceptions, quorum
+    from fwbench.report.claims import exceptions, quorum, reproduces
 
     if verdict.verdict == "inconclusive" and sup + con and sup + con < quorum(len(cells)):
         text += f"; fewer than the {quorum(len(cells))} decided cells a verdict needs"
+    same = getattr(verdict, "reruns", None)
+    if verdict.verdict == "inconclusive" and same and not reproduces(same):
+        text += (
+            f"; on these numbers {verdict.rule_verdict}, but only {same[0]} of {same[1]} simulated reruns repeat "
+            "it: it does not reproduce"
+        )
     ex = exceptions(cells, verdict.verdict)
     if not ex.empty and verdict.verdict in ("supported", "contradicted"):
         text += f"; {len(ex)} exception(s), e.g. {_cell_text(ex.iloc[0])}"

@@ -38,6 +38,9 @@ COMPARISON_COLUMNS = (
     "verdict",
     "p_faster",
     "p_slower",
+    "log_ratio",
+    "se",
+    "df",
 )
 
 
@@ -53,6 +56,10 @@ def comparison_columns(c: stats.Comparison) -> dict:
         # One-sided p-values beyond the margin: rules that ask "any of k" correct these within the group (Holm).
         "p_faster": c.p_beyond("faster"),
         "p_slower": c.p_beyond("slower"),
+        # What a rerun is drawn from (fwbench.report.claims.reruns): the log ratio, its standard error and df.
+        "log_ratio": c.log_ratio,
+        "se": c.se,
+        "df": c.df,
     }
 
 

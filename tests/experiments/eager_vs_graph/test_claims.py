@@ -208,3 +208,35 @@ def test_a_store_whose_every_series_was_measured_on_a_busy_machine_is_inconclusi
     v = by_id(Report(make_store([("r1", docs)]).load()[0]))
     assert v["E1"].verdict == "inconclusive" and "every series this rule compares was kept out" in v["E1"].evidence
     assert "measured on a busy machine" in v["E1"].evidence
+
+
+def test_a_verdict_that_hinges_on_cells_at_the_margin_does_not_reproduce_and_reads_inconclusive(make_store):
+    from fwbench.report.claims import RERUNS
+
+    # E6 on four cells where XLA is no faster than tf.function, each process's steps scattering 8%: three
+    # intervals lie inside the 5% margin (equivalent: they contradict the claim) with their upper ends close to
+    # it, the fourth straddles it. Contradicted, and it survives one cell left out; but a rerun that finds one
+    # more of them inconclusive leaves two decided cells of four, which do not (the quick profile's E6 flipped
+    # between runs exactly so).
+    times = {
+        ("tensorflow", "eager"): 0.013,
+        ("tensorflow", "tf.function"): 0.010,
+        ("tensorflow", "tf.function+xla"): 0.010,
+    }
+    e6 = by_id(report_of(make_store, times, within=0.08))["E6"]
+    assert sorted(e6.cells["role"]) == ["contradicts"] * 3 + ["inconclusive"] and e6.rule_verdict == "contradicted"
+    assert e6.verdict == "inconclusive" and e6.reruns[1] == RERUNS and e6.reruns[0] < 0.9 * RERUNS
+    assert "the verdict does not reproduce" in e6.evidence and "rule gives **contradicted**" in e6.evidence
+    assert "simulated reruns repeat it: it does not reproduce" in because(e6)
+    # The same cells with 6% scatter: all four equivalent, and a rerun repeats the verdict.
+    e6 = by_id(report_of(make_store, times, within=0.06))["E6"]
+    assert e6.verdict == e6.rule_verdict == "contradicted" and e6.reruns[0] >= 0.9 * RERUNS
+
+
+def test_a_verdict_far_from_every_margin_reproduces_in_every_rerun(make_store):
+    from fwbench.report.claims import RERUNS
+
+    v = by_id(report_of(make_store, FAST_GRAPHS))
+    for cid in ("E1", "E5", "E6"):
+        assert v[cid].verdict == v[cid].rule_verdict == "supported" and v[cid].reruns == (RERUNS, RERUNS), cid
+        assert f"Reproducibility: {RERUNS} of {RERUNS} simulated reruns give the same verdict" in v[cid].evidence
