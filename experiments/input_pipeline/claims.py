@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import pandas as pd
 
-from fwbench.report.claims import MARGIN_TEXT, SCALE_TEXT, ci_words, count_line, cpu_only, exceptions_line, rule, tally
+from fwbench.report.claims import (
+    MARGIN_TEXT,
+    SCALE_TEXT,
+    Revote,
+    ci_words,
+    count_line,
+    cpu_only,
+    exceptions_line,
+    rule,
+    tally,
+)
 from fwbench.report.results import Report
 from fwbench.report.sanitize import md
 
 #: A comparison's class -> its role for "tf.data delivers higher throughput": only faster supports; slower and
 #: equivalent (no higher throughput) contradict; inconclusive never votes.
 ROLES = {"faster": "supports", "slower": "contradicts", "equivalent": "contradicts"}
+
+
+def _role(c) -> str:
+    """A cell where a side had no usable process is inconclusive whatever its numbers."""
+    return ROLES.get(c["verdict"], "inconclusive") if not c["note"] else "inconclusive"
 
 
 def _label(c) -> str:
@@ -52,13 +67,9 @@ def rule_p1(report: Report) -> tuple[str, str, pd.DataFrame]:
     cells = tables.comparisons(report)
     if cells.empty:
         return "not yet measured", "", cells
-    cells = cells.assign(
-        device="cpu",
-        role=[
-            ROLES.get(c["verdict"], "inconclusive") if not c["note"] else "inconclusive" for _, c in cells.iterrows()
-        ],
-    )
+    cells = cells.assign(device="cpu", role=[_role(c) for _, c in cells.iterrows()])
     verdict, counts = tally(cells)
+    cells.attrs["revote"] = Revote.per_row(cells, _role, also=("note",))
     evidence = (
         count_line(counts)
         + cpu_only(cells)

@@ -133,6 +133,9 @@ def comparisons(report: Report) -> pd.DataFrame:
         "paired",
         "verdict",
         "note",
+        "log_ratio",
+        "se",
+        "df",
     ]
     att = attempts(report)
     if att.empty:
@@ -175,6 +178,9 @@ def comparisons(report: Report) -> pd.DataFrame:
                                 "verdict": "inconclusive",
                                 "note": f"no usable process of {' or '.join(missing)} (failed, left out by a check, "
                                 "or measured on a busy machine)",
+                                "log_ratio": np.nan,
+                                "se": np.inf,
+                                "df": np.nan,
                             }
                         )
                         continue
@@ -189,6 +195,9 @@ def comparisons(report: Report) -> pd.DataFrame:
                             "n_candidate": c.n_baseline,
                             "verdict": c.verdict,
                             "note": "",
+                            "log_ratio": c.log_ratio,
+                            "se": c.se,
+                            "df": c.df,
                         }
                     )
     return pd.DataFrame(rows, columns=cols)

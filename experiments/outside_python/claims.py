@@ -5,7 +5,16 @@ from __future__ import annotations
 import pandas as pd
 
 from fwbench.measure import stats
-from fwbench.report.claims import DIRECTION, MARGIN_TEXT, SCALE_TEXT, count_line, exceptions_line, rule, tally
+from fwbench.report.claims import (
+    DIRECTION,
+    MARGIN_TEXT,
+    NOT_REDRAWN,
+    SCALE_TEXT,
+    count_line,
+    exceptions_line,
+    rule,
+    tally,
+)
 from fwbench.report.results import Report, fmt_s
 from fwbench.report.sanitize import md
 
@@ -209,4 +218,6 @@ def rule_x7(report: Report) -> tuple[str, str, pd.DataFrame]:
             else "attempted in the full profile)."
         )
     )
+    if not web.empty:  # its latency cells are timed comparisons among outcome cells: not redrawn yet
+        cells.attrs["revote"] = NOT_REDRAWN
     return verdict, evidence, cells

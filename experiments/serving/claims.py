@@ -6,7 +6,7 @@ import pandas as pd
 
 from fwbench.experiments.serving.starts import TF_SERVING, X4_P99_FACTOR, X4_THROUGHPUT_SHARE, x4_places  # noqa: F401
 from fwbench.measure import stats
-from fwbench.report.claims import SCALE_TEXT, ci_words, count_line, rule, sensitivity_line, tally
+from fwbench.report.claims import NOT_REDRAWN, SCALE_TEXT, ci_words, count_line, rule, sensitivity_line, tally
 from fwbench.report.results import Report, fmt_s
 from fwbench.report.sanitize import md
 
@@ -148,6 +148,7 @@ def _x4_finish(verdict, evidence, cells, servers, is_sm, failed, notes):
         )
     if verdict.startswith("supported") and not failed.empty:
         verdict = "mixed"
+    cells.attrs["revote"] = NOT_REDRAWN  # its comparisons use margins of their own (share, factor): not redrawn yet
     return verdict, evidence, cells
 
 

@@ -56,8 +56,9 @@ class Verdict:
     #: What the rule itself gave, before the rerun check (`reruns`) made a verdict that does not reproduce
     #: inconclusive; equal to `verdict` otherwise.
     rule_verdict: str = ""
-    #: (simulated reruns giving the rule's verdict, reruns simulated); None where none were (undecided verdicts,
-    #: experiments with no timed comparisons).
+    #: (simulated reruns that agree with `verdict`, reruns simulated), or with the rule's verdict where that did not
+    #: reproduce (`verdict` is then inconclusive); None where none were (undecided verdicts, rules that do not
+    #: redraw their comparisons).
     reruns: tuple[int, int] | None = None
 
 
@@ -162,9 +163,12 @@ SCALE_TEXT = (
     f"side is named as an exception. A verdict must not hinge on one cell: it must keep its direction and "
     f"its quorum with any one decided cell left out (else it is **inconclusive**), and it reads as the "
     f"weakest word that leaving one cell out gives. So a claim needs at least three decided cells. Last, a verdict "
-    f"must reproduce: it is derived again on {RERUNS} simulated reruns of the same measurements (every comparison "
-    f"drawn where a rerun's would fall, given its interval), and where fewer than {REPRODUCE_MIN:.0%} of them give "
-    f"the same verdict it reads **inconclusive**, with the verdict the rule gave and how often it repeated."
+    f"on timed comparisons must reproduce: it is derived again on {RERUNS} simulated reruns of the same "
+    f"measurements (every comparison drawn where a rerun's would fall, given its interval), and where fewer than "
+    f"{REPRODUCE_MIN:.0%} of them give the same verdict it reads as the weaker word of its direction where that "
+    f"many give that word or a stronger one (*supported with exceptions* for *supported*), else **inconclusive**, "
+    f"with the verdict the rule gave and how often it repeated; each rerun also loses comparisons as often as the "
+    f"run lost series (a rule whose comparisons are not redrawn yet says so under its verdict)."
 )
 
 
@@ -312,9 +316,11 @@ def verdict_for(claim: Claim, report: Report) -> Verdict:
         if verdict == "not yet measured":
             verdict, evidence = _all_kept_out(claim, report, verdict, evidence)
         evidence += _with_unstable(claim, report, judge_rule, verdict)
-        rule_verdict, same = verdict, reruns(claim, verdict, cells)
-        if same is not None:
-            verdict, evidence = _reproduced(verdict, evidence, same)
+        rule_verdict, counts, same = verdict, reruns(claim, verdict, cells, loss_rate(claim, report)), None
+        if counts is not None:
+            verdict, evidence, same = _reproduced(verdict, evidence, counts)
+        elif verdict in DECIDED and isinstance(cells, pd.DataFrame) and cells.attrs.get("revote") == NOT_REDRAWN:
+            evidence += "\n\nReproducibility: not checked (this rule's timed comparisons are not redrawn yet)."
         evidence += _quick_only(claim, report, verdict)
         return Verdict(
             claim, verdict, rule_text, evidence, cells, report.runs_used(claim.experiment), rule_verdict, same
@@ -338,14 +344,14 @@ class Revote:
         return self
 
     @classmethod
-    def per_row(cls, rows: pd.DataFrame, role: Callable) -> "Revote":
-        """Each row a cell whose role is `role(row)` (a row's comparison columns, as a dict)."""
-        narrow = rows[[c for c in rows.columns if c in COMPARED]]
+    def per_row(cls, rows: pd.DataFrame, role: Callable, also: tuple[str, ...] = ()) -> "Revote":
+        """Each row a cell whose role is `role(row)` (a dict of the row's comparison columns and of `also`)."""
+        narrow = rows[[c for c in rows.columns if c in COMPARED or c in also]]
         return cls(narrow, lambda d: _tally_roles([role(r) for r in d.to_dict("records")]))
 
     @classmethod
     def per_group(cls, rows: pd.DataFrame, keys: list[str], role: Callable[[pd.DataFrame], str]) -> "Revote":
-        """Each group of rows sharing `keys` a cell whose role is `role(group)`."""
+        """Each group of rows sharing `keys` a cell whose role is `role(group)` (the group's comparison columns)."""
         groups = list(rows.groupby(keys).indices.values()) if not rows.empty else []
         narrow = rows[[c for c in rows.columns if c in COMPARED]]
         return cls(narrow, lambda d: _tally_roles([role(d.iloc[i]) for i in groups]))
@@ -355,54 +361,126 @@ def _tally_roles(roles: list[str]) -> str:
     return tally(pd.DataFrame({"role": pd.Series(roles, dtype=object)}))[0]
 
 
+#: What a rule puts in its cells' attrs["revote"] when its verdict rests on timed comparisons it does not hand
+#: over as a `Revote`: the verdict then says that its reproducibility was not checked.
+NOT_REDRAWN = "not redrawn"
+
 #: The columns a rerun redraws (fwbench.measure.stats.rerun), and those a role may read.
 REDRAWN = ("log_ratio", "se", "speedup", "speedup_ci_low", "speedup_ci_high", "verdict", "p_faster", "p_slower")
 COMPARED = (*REDRAWN, "df", "n_baseline", "n_candidate", "paired")
 
 
-def redrawn(rows: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """`rows` as one rerun of the same measurements might give them: every comparison redrawn."""
+def redrawn(rows: pd.DataFrame, rng: np.random.Generator, lost: float = 0.0) -> pd.DataFrame:
+    """`rows` as one rerun of the same measurements might give them: every comparison redrawn, and each lost with
+    probability `lost` (a series kept out as unstable or busy leaves its comparison without an interval)."""
     drawn = stats.rerun(rows["log_ratio"], rows["se"], rows["df"], rng)
+    gone = rng.random(len(rows)) < lost
+    if gone.any():
+        drawn["verdict"] = np.where(gone, "inconclusive", drawn["verdict"])
+        drawn["speedup_ci_low"] = np.where(gone, 0.0, drawn["speedup_ci_low"])
+        drawn["speedup_ci_high"] = np.where(gone, np.inf, drawn["speedup_ci_high"])
+        drawn["p_faster"] = np.where(gone, 1.0, drawn["p_faster"])
+        drawn["p_slower"] = np.where(gone, 1.0, drawn["p_slower"])
     return rows.assign(**{k: drawn[k] for k in REDRAWN})
 
 
-def reruns(claim: Claim, verdict: str, cells) -> tuple[int, int] | None:
-    """(simulated reruns that give `verdict`, reruns) for a decided verdict whose rule handed over how to vote
-    again (`Revote`); None otherwise. Seeded by the claim's id: the same store gives the same book."""
+def loss_rate(claim: Claim, report: Report) -> float:
+    """The share of comparisons a rerun would lose, from what this store lost: a comparison needs both of its
+    series, and each is kept out (unstable, or measured on a busy machine) as often as the experiment's were."""
+    experiment = registry().get(claim.experiment) if claim.experiment else None
+    if experiment is None or not experiment.timing_samples:
+        return 0.0
+    bad, total = report.unstable_share(claim.experiment)
+    return 1.0 - (1.0 - bad / total) ** 2 if total else 0.0
+
+
+def reruns(claim: Claim, verdict: str, cells, lost: float = 0.0) -> dict[str, int] | None:
+    """{verdict: how many of RERUNS simulated reruns gave it} for a decided verdict whose rule handed over how to
+    vote again (`Revote`); None otherwise. Each rerun redraws every comparison and loses each with probability
+    `lost` (`loss_rate`). Seeded by the claim's id: the same store gives the same book."""
     revote = cells.attrs.get("revote") if isinstance(cells, pd.DataFrame) else None
     if verdict not in DECIDED or not isinstance(revote, Revote) or revote.rows.empty:
         return None
     if not {"log_ratio", "se", "df"} <= set(revote.rows.columns):
         return None
     rng = np.random.default_rng(int.from_bytes(hashlib.sha256(claim.id.encode()).digest()[:8], "little"))
-    same = sum(revote.verdict_of(redrawn(revote.rows, rng)) == verdict for _ in range(RERUNS))
-    return int(same), RERUNS
+    counts: dict[str, int] = {}
+    for _ in range(RERUNS):
+        word = revote.verdict_of(redrawn(revote.rows, rng, lost))
+        counts[word] = counts.get(word, 0) + 1
+    return counts
+
+
+#: The weaker word of the same direction that a verdict falls back to when it does not reproduce but its
+#: direction does, and which rerun verdicts count as "at least" each word.
+WEAKER = {"supported": "supported with exceptions", "contradicted": "contradicted with exceptions"}
+AT_LEAST = {
+    "supported": ("supported",),
+    "supported with exceptions": ("supported", "supported with exceptions"),
+    "mixed": ("mixed",),
+    "contradicted with exceptions": ("contradicted", "contradicted with exceptions"),
+    "contradicted": ("contradicted",),
+}
+
+
+def reproduced(verdict: str, counts: dict[str, int]) -> tuple[str, tuple[int, int]]:
+    """The strongest verdict that reproduces: the rule's, where at least REPRODUCE_MIN of the reruns give it, else
+    the weaker word of its direction where that many give it or stronger, else inconclusive; with (reruns that
+    agree with the verdict returned, or with the rule's where none reproduces, reruns)."""
+    n = sum(counts.values())
+    for word in (verdict, WEAKER.get(verdict)):
+        if word is None:
+            continue
+        agree = sum(counts.get(w, 0) for w in AT_LEAST[word])
+        if agree >= REPRODUCE_MIN * n:
+            return word, (agree, n)
+    return "inconclusive", (counts.get(verdict, 0), n)
 
 
 def reproduces(same: tuple[int, int]) -> bool:
     return same[0] >= REPRODUCE_MIN * same[1]
 
 
-def _reproduced(verdict: str, evidence: str, same: tuple[int, int]) -> tuple[str, str]:
-    """The verdict and evidence once the rerun check has spoken: a verdict that does not reproduce is made
-    inconclusive, with what the rule gave and how often a rerun would repeat it."""
-    agree, n = same
-    if reproduces(same):
-        return verdict, evidence + (
-            f"\n\nReproducibility: {agree} of {n} simulated reruns give the same verdict (a verdict needs "
-            f"{REPRODUCE_MIN:.0%}; {RERUNS_TEXT})."
+def _reproduced(verdict: str, evidence: str, counts: dict[str, int]) -> tuple[str, str, tuple[int, int]]:
+    """The verdict and evidence once the rerun check has spoken (`reproduced`), with its agreement count."""
+    word, (agree, n) = reproduced(verdict, counts)
+    if word == verdict:
+        return (
+            word,
+            evidence
+            + (
+                f"\n\nReproducibility: {agree} of {n} simulated reruns give the same verdict (a verdict needs "
+                f"{REPRODUCE_MIN:.0%}; {RERUNS_TEXT})."
+            ),
+            (agree, n),
         )
-    return "inconclusive", (
-        f"**Inconclusive: the verdict does not reproduce.** On these numbers the rule gives **{verdict}**, but only "
-        f"{agree} of {n} simulated reruns give it too, fewer than the {REPRODUCE_MIN:.0%} a verdict needs "
-        f"({RERUNS_TEXT}). Cells near the margin decide it; more processes per cell, or `{FULL_COMMAND}`, may "
-        f"settle it.\n\n" + evidence
+    exact = counts.get(verdict, 0)
+    if word != "inconclusive":
+        return (
+            word,
+            (
+                f"**{word[0].upper() + word[1:]}, not {verdict}:** on these numbers the rule gives **{verdict}**, but only "
+                f"{exact} of {n} simulated reruns repeat that word, while {agree} give {word} or stronger: the verdict is "
+                f"the strongest word that reproduces ({RERUNS_TEXT}).\n\n" + evidence
+            ),
+            (agree, n),
+        )
+    return (
+        "inconclusive",
+        (
+            f"**Inconclusive: the verdict does not reproduce.** On these numbers the rule gives **{verdict}**, but only "
+            f"{exact} of {n} simulated reruns give it too, fewer than the {REPRODUCE_MIN:.0%} a verdict needs "
+            f"({RERUNS_TEXT}). Cells near the margin decide it; more processes per cell, or `{FULL_COMMAND}`, may "
+            f"settle it.\n\n" + evidence
+        ),
+        (exact, n),
     )
 
 
 RERUNS_TEXT = (
     "each rerun derives the verdict again with every comparison drawn where a rerun of the same measurement would "
-    "put it: its estimate within about sqrt(2) standard errors of this one, its interval as uncertain as this one"
+    "put it, its estimate within about sqrt(2) standard errors of this one and its interval as uncertain as this "
+    "one, and loses each comparison as often as this store lost series (kept out as unstable or busy)"
 )
 
 

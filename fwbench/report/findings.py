@@ -153,6 +153,8 @@ def because(verdict) -> str:
             f"; on these numbers {verdict.rule_verdict}, but only {same[0]} of {same[1]} simulated reruns repeat "
             "it: it does not reproduce"
         )
+    elif same and verdict.rule_verdict and verdict.rule_verdict != verdict.verdict:
+        text += f"; {verdict.rule_verdict} on these numbers, but only {verdict.verdict} reproduces"
     ex = exceptions(cells, verdict.verdict)
     if not ex.empty and verdict.verdict in ("supported", "contradicted"):
         text += f"; {len(ex)} exception(s), e.g. {_cell_text(ex.iloc[0])}"

@@ -100,3 +100,53 @@ def test_one_marginal_cell_moving_between_decided_and_inconclusive_keeps_the_ver
         moved = scale(s - 1, c, cells) if s and rng.random() < 0.5 else scale(s, max(c - 1, 0), cells)
         directions = {DIRECTION.get(w) for w in (a, moved) if w not in ("inconclusive", "not yet measured")}
         assert len(directions) <= 1, (s, c, i, a, moved)
+
+
+# ---- the rerun check (a verdict must reproduce) -----------------------------------------------------------------
+
+
+def test_a_verdict_reads_as_the_strongest_word_that_reproduces():
+    from fwbench.report.claims import reproduced
+
+    assert reproduced("supported", {"supported": 37, "supported with exceptions": 3}) == ("supported", (37, 40))
+    # The word flips between reruns but the direction holds: the weaker word of that direction, which they all give
+    # or better (the quick profile's E1: 20 of 22 cells one run, 18 of 20 the next).
+    assert reproduced("supported", {"supported": 30, "supported with exceptions": 10}) == (
+        "supported with exceptions",
+        (40, 40),
+    )
+    assert reproduced("contradicted", {"contradicted": 20, "contradicted with exceptions": 17, "mixed": 3}) == (
+        "contradicted with exceptions",
+        (37, 40),
+    )
+    # Direction not held: inconclusive, with how often the rule's own word came back.
+    assert reproduced("supported with exceptions", {"supported with exceptions": 20, "mixed": 20}) == (
+        "inconclusive",
+        (20, 40),
+    )
+    assert reproduced("mixed", {"mixed": 30, "inconclusive": 10}) == ("inconclusive", (30, 40))
+
+
+def test_a_rerun_loses_comparisons_as_often_as_the_store_lost_series(make_store):
+    import numpy as np
+
+    from fwbench.report.claims import loss_rate, redrawn
+    from synthetic.eager_vs_graph import evg_runs
+
+    claim = {c.id: c for c in load_claims()}["E1"]
+    times = {("torch", "eager"): 0.010, ("torch", "torch.compile"): 0.005}
+    clean = Report(make_store([("r1", evg_runs("r1", times))]).load()[0])
+    assert loss_rate(claim, clean) == 0.0
+    # A second run into the same store, on cnn, whose first process stored torch.compile's two series (train,
+    # infer) as unstable: 2 of the store's 32 timed series (2 runs x 4 processes x 2 variants x 2 phases), and a
+    # comparison needs both of its series.
+    shaky = evg_runs("r2", times, workload="cnn")
+    shaky[0] = evg_runs("r2", times, workload="cnn", unstable="torch.compile")[0]
+    lossy = Report(make_store([("r2", shaky)]).load()[0])
+    assert abs(loss_rate(claim, lossy) - (1 - (1 - 2 / 32) ** 2)) < 1e-12
+    rows = pd.DataFrame({"log_ratio": [0.7] * 400, "se": [0.01] * 400, "df": [3.0] * 400})
+    rows = rows.assign(**{k: 0.0 for k in ("speedup", "speedup_ci_low", "speedup_ci_high", "p_faster", "p_slower")})
+    kept = redrawn(rows.assign(verdict=""), np.random.default_rng(2), lost=0.25)
+    gone = kept["verdict"] == "inconclusive"
+    assert 0.15 < gone.mean() < 0.35 and (kept.loc[gone, "speedup_ci_high"] == np.inf).all()
+    assert (kept.loc[~gone, "verdict"] == "faster").all() and (kept.loc[gone, "p_faster"] == 1.0).all()

@@ -24,6 +24,8 @@ def test_tf_data_clearly_faster_everywhere_supports_the_claim(pipeline_report, i
     assert v.verdict == "supported"
     assert len(v.cells) == 8 and set(v.cells["role"]) == {"supports"}  # 2 worker counts x 2 kinds x 2 rivals
     assert "tf.data 2.0" in v.evidence or "tf.data 1.9" in v.evidence  # the 2x built in, with seeded 1% noise
+    # Far from the margin in every cell: every simulated rerun gives the same verdict.
+    assert v.reruns == (40, 40) and "Reproducibility: 40 of 40 simulated reruns" in v.evidence
 
 
 def test_equal_throughput_is_equivalent_and_contradicts_higher(pipeline_report, ip_job):
