@@ -50,6 +50,17 @@ LARGE_EFFECTS = [
 ]
 
 
+def tally_text(row) -> str:
+    """A claim's verdict with its votes (supports/contradicts/inconclusive), how many simulated reruns agree, and
+    the rule's own verdict where only a weaker one reproduced."""
+    rule_word = row["rule's verdict"]
+    return (
+        f"{row['verdict']} ({row['supports']}/{row['contradicts']}/{row['inconclusive']})"
+        + (f" [reruns {row['reruns agreeing']}]" if row["reruns agreeing"] else "")
+        + (f" [rule: {rule_word}]" if rule_word else "")
+    )
+
+
 def eager_vs_graph_only(profile: str, out: Path) -> Path:
     from fwbench.matrix.profile import resolve_profile_path
 
@@ -251,13 +262,7 @@ def main() -> int:
     print("(c) verdicts:")
     same = True
     for cid in timing_claims:
-        cols = [
-            f"{t.loc[cid, 'verdict']} ({t.loc[cid, 'supports']}/{t.loc[cid, 'contradicts']}/"
-            f"{t.loc[cid, 'inconclusive']})"
-            if cid in t.index
-            else "-"
-            for t in tallies
-        ]
+        cols = ["-" if cid not in t.index else tally_text(t.loc[cid]) for t in tallies]
         same &= len({t.loc[cid, "verdict"] for t in tallies if cid in t.index}) == 1
         print(f"      {cid}: " + "   |   ".join(cols))
     direction = all(

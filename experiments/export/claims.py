@@ -7,7 +7,7 @@ from typing import Callable
 import pandas as pd
 
 from fwbench.measure import stats
-from fwbench.report.claims import all_some_none, rule
+from fwbench.report.claims import NOT_REDRAWN, all_some_none, rule
 from fwbench.report.results import Report, fmt_s, plain_number
 from fwbench.report.sanitize import md
 
@@ -186,7 +186,7 @@ def rule_x5(report: Report) -> tuple[str, str, pd.DataFrame]:
         return "not yet measured", evidence, cells
     if len(missing) == len(pt):  # the package would not install or import: nothing to compare with
         return "not testable here", evidence, cells
-    verdicts, why = [], []
+    verdicts, why, timed = [], [], False
     for (machine, workload), g in cells.groupby(["machine_label", "workload"]):
         t, p = g[g["framework"] == "tensorflow"], g[g["framework"] == "torch"]
         if t.empty or p.empty:
@@ -206,7 +206,7 @@ def rule_x5(report: Report) -> tuple[str, str, pd.DataFrame]:
             )
         elif t_ok and p_ok and pd.notna(t["latency_b1_ci_high_s"]) and pd.notna(p["latency_b1_ci_low_s"]):
             # The book's margin: ahead only if one interval clears the other by more than the margin.
-            up = 1 + stats.EQUIVALENCE_MARGIN
+            up, timed = 1 + stats.EQUIVALENCE_MARGIN, True
             verdicts.append(
                 "tflite ahead"
                 if t["latency_b1_ci_high_s"] * up < p["latency_b1_ci_low_s"]
@@ -227,6 +227,8 @@ def rule_x5(report: Report) -> tuple[str, str, pd.DataFrame]:
         why.append(f"{md(machine)} {md(workload)}: **{verdicts[-1]}** ({detail})")
     if not verdicts:
         return "not yet measured", evidence, cells
+    if timed:  # two latency intervals, not one comparison: not redrawn by the rerun check yet
+        cells.attrs["revote"] = NOT_REDRAWN
     # The deciding facts first: the rows below do not say which path each workload went to, nor why.
     evidence = "Per workload: " + "; ".join(why) + ".\n\n" + evidence
     busy = int(cells["latency_b1_busy"].fillna(0).sum())

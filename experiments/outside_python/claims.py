@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from fwbench.measure import stats
 from fwbench.report.claims import (
     DIRECTION,
     MARGIN_TEXT,
-    NOT_REDRAWN,
     SCALE_TEXT,
+    Revote,
     count_line,
     exceptions_line,
     rule,
     tally,
 )
-from fwbench.report.results import Report, fmt_s
+from fwbench.report.results import COMPARISON_COLUMNS, Report, comparison_columns, fmt_s
 from fwbench.report.sanitize import md
 
 #: The ONNX runtimes outside Python that ran here (Java and C# packages come from registries this machine cannot
@@ -83,17 +84,15 @@ def web_cells(att: pd.DataFrame, latencies: dict) -> pd.DataFrame:
             if not a or not b:
                 continue
             c = stats.compare({p: [v] for p, v in a.items()}, {p: [v] for p, v in b.items()})
-            role = {"faster": "supports", "equivalent": "supports", "slower": "contradicts"}.get(
-                c.verdict, "inconclusive"
-            )
             out.append(
                 {
                     "label": f"{where}: latency at batch {batch}",
-                    "role": role,
+                    "role": _latency_role(comparison_columns(c)),
                     "part": "web path",
                     "detail": f"TF.js {fmt_s(t[f'latency_b{batch}_s'])} vs ONNX Runtime Web "
                     f"{fmt_s(o[f'latency_b{batch}_s'])}: speedup {c.ratio:.2f}x "
                     f"({_ci(c)}), {c.verdict}",
+                    **comparison_columns(c),
                 }
             )
         if pd.notna(t["bundle_bytes"]) and pd.notna(o["bundle_bytes"]):
@@ -108,7 +107,25 @@ def web_cells(att: pd.DataFrame, latencies: dict) -> pd.DataFrame:
                     f"{o['bundle_bytes'] / 1e6:.2f} MB",
                 }
             )
-    return pd.DataFrame(out, columns=["label", "role", "part", "detail"])
+    return pd.DataFrame(out, columns=["label", "role", "part", "detail", *COMPARISON_COLUMNS])
+
+
+def _latency_role(c) -> str:
+    """TF.js faster than or equivalent to ONNX Runtime Web supports the strong-web-path half; slower contradicts."""
+    return {"faster": "supports", "equivalent": "supports", "slower": "contradicts"}.get(c["verdict"], "inconclusive")
+
+
+def _web_revote(web: pd.DataFrame, portability: str) -> Revote:
+    """X7 voted again with the web half's latency comparisons redrawn; its other cells (which runtime works, bytes
+    fetched) and the portability half repeat as measured."""
+    rows = web.assign(fixed=[r if pd.isna(lr) else "" for r, lr in zip(web["role"], web["log_ratio"])])
+    rows = rows.assign(se=rows["se"].fillna(np.inf), df=rows["df"].fillna(1.0))
+
+    def verdict_of(d: pd.DataFrame) -> str:
+        roles = [r["fixed"] or _latency_role(r) for r in d.to_dict("records")]
+        return combine(portability, tally(pd.DataFrame({"role": pd.Series(roles, dtype=object)}))[0])
+
+    return Revote(rows[["fixed", *COMPARISON_COLUMNS]], verdict_of)
 
 
 def _ci(c) -> str:
@@ -218,6 +235,6 @@ def rule_x7(report: Report) -> tuple[str, str, pd.DataFrame]:
             else "attempted in the full profile)."
         )
     )
-    if not web.empty:  # its latency cells are timed comparisons among outcome cells: not redrawn yet
-        cells.attrs["revote"] = NOT_REDRAWN
+    if not web.empty and web["log_ratio"].notna().any():
+        cells.attrs["revote"] = _web_revote(web, p_verdict)
     return verdict, evidence, cells

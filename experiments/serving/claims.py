@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from fwbench.experiments.serving.starts import TF_SERVING, X4_P99_FACTOR, X4_THROUGHPUT_SHARE, x4_places  # noqa: F401
 from fwbench.measure import stats
-from fwbench.report.claims import NOT_REDRAWN, SCALE_TEXT, ci_words, count_line, rule, sensitivity_line, tally
-from fwbench.report.results import Report, fmt_s
+from fwbench.report.claims import SCALE_TEXT, Revote, ci_words, count_line, rule, sensitivity_line, tally
+from fwbench.report.results import Report, comparison_columns, fmt_s
 from fwbench.report.sanitize import md
 
 #: The neighbouring thresholds X4's verdict is shown at beside its own (fwbench.experiments.serving.starts says why
@@ -148,11 +149,66 @@ def _x4_finish(verdict, evidence, cells, servers, is_sm, failed, notes):
         )
     if verdict.startswith("supported") and not failed.empty:
         verdict = "mixed"
-    cells.attrs["revote"] = NOT_REDRAWN  # its comparisons use margins of their own (share, factor): not redrawn yet
+    cells.attrs["revote"] = _x4_revote(cells, not failed.empty)
     return verdict, evidence, cells
 
 
 ROLE_WORDS = {"supports": "on par or ahead", "contradicts": "behind", "inconclusive": "inconclusive"}
+
+
+def x4_role(thr: list, lat: list, share: float = X4_THROUGHPUT_SHARE, factor: float = X4_P99_FACTOR) -> str:
+    """Role of one (machine, workload) from the SavedModel's comparisons with every rival (`stats.Comparison`):
+    throughput ratios `thr`, single-client p99 ratios `lat` (none where no p99 was measured: never on par)."""
+    alpha = (1 - stats.LEVEL) / 2
+    behind_thr = stats.holm([c.p_beyond("slower", 1 / share - 1) for c in thr], alpha)
+    behind_lat = stats.holm([x.p_beyond("faster", factor - 1) for x in lat], alpha)
+    if any(behind_thr) or any(behind_lat):
+        return "contradicts"
+    ok = thr and lat and all(c.ci_low >= share for c in thr) and all(x.ci_high <= factor for x in lat)
+    return "supports" if ok else "inconclusive"
+
+
+def _x4_revote(cells: pd.DataFrame, failed: bool) -> Revote:
+    """X4 voted again on its comparisons redrawn: one row per comparison a (machine, workload) made, and one per
+    place whose role needs none (no SavedModel served it, or no rival)."""
+    rows = []
+    for i, c in enumerate(cells.to_dict("records")):
+        compared = c.get("compared")
+        if not isinstance(compared, list) or not compared:
+            rows.append({"place": i, "fixed": c["role"], "metric": "", "log_ratio": np.nan, "se": np.inf, "df": 1.0})
+            continue
+        for metric, x in compared:
+            rows.append(
+                {"place": i, "fixed": "", "metric": metric, **comparison_columns(x), "n": (x.n_baseline, x.n_candidate)}
+            )
+    frame = pd.DataFrame(rows)
+
+    def comparison(r) -> stats.Comparison:
+        return stats.Comparison(
+            r["speedup"],
+            r["speedup_ci_low"],
+            r["speedup_ci_high"],
+            *r["n"],
+            r["paired"],
+            r["verdict"],
+            r["log_ratio"],
+            r["se"],
+            r["df"],
+        )
+
+    def verdict_of(d: pd.DataFrame) -> str:
+        roles = []
+        for _, g in d.groupby("place"):
+            first = g.iloc[0]
+            if first["fixed"]:
+                roles.append(first["fixed"])
+                continue
+            got = {m: [comparison(r) for r in g[g["metric"] == m].to_dict("records")] for m in ("throughput", "p99")}
+            roles.append(x4_role(got["throughput"], got["p99"]))
+        word = tally(pd.DataFrame({"role": pd.Series(roles, dtype=object)}))[0]
+        return "mixed" if failed and word.startswith("supported") else word
+
+    return Revote(frame, verdict_of)
 
 
 def _x4_cell(
@@ -165,14 +221,11 @@ def _x4_cell(
     the bound against every rival (an intersection, which needs no correction)."""
     from fwbench.experiments.serving import tables as sr
 
-    alpha = (1 - stats.LEVEL) / 2
     thr = {
         r["label"]: stats.compare(sr.per_start(top, "peak_by_process"), sr.per_start(r, "peak_by_process"))
         for _, r in others.iterrows()
     }
     thr_margin = 1 / share - 1  # "slower" beyond this margin means a throughput ratio below `share`
-    behind_thr = stats.holm([c.p_beyond("slower", thr_margin) for c in thr.values()], alpha)
-    ok_thr = all(c.ci_low >= share for c in thr.values())
     # The row shown: the rival the SavedModel is most surely behind (or closest to being behind).
     shown = min(thr, key=lambda k: (thr[k].p_beyond("slower", thr_margin), thr[k].ratio))
     rival = others[others["label"] == shown].iloc[0]
@@ -183,7 +236,7 @@ def _x4_cell(
         f"{c.n_baseline} vs {c.n_candidate} server starts; against {len(thr)} other runtime(s))"
     )
     quick = others.dropna(subset=["single_client_p99_s"])
-    ok_lat, behind_lat, compared_lat = False, [], False
+    lat: dict = {}
     if not quick.empty and top["p99_by_process"]:
         lat = {
             r["label"]: stats.compare(sr.per_start(top, "p99_by_process"), sr.per_start(r, "p99_by_process"))
@@ -191,22 +244,18 @@ def _x4_cell(
             if r["p99_by_process"]
         }
         if lat:
-            compared_lat = True
-            behind_lat = stats.holm([x.p_beyond("faster", factor - 1) for x in lat.values()], alpha)
-            ok_lat = all(x.ci_high <= factor for x in lat.values())
             worst = min(lat, key=lambda k: (lat[k].p_beyond("faster", factor - 1), -lat[k].ratio))
             x, q = lat[worst], quick[quick["label"] == worst].iloc[0]
             detail += (
                 f"; single-client p99 {fmt_s(top['single_client_p99_s'])}, {x.ratio:.2f}x {md(q['label'])}'s "
                 f"{fmt_s(q['single_client_p99_s'])} ({ci_words(x.ci_low, x.ci_high)})"
             )
-    if not compared_lat:
+    if not lat:
         detail += "; no single-client p99 to compare"
-    bad = any(behind_thr) or any(behind_lat)
-    role = "contradicts" if bad else "supports" if ok_thr and ok_lat else "inconclusive"
     summary = f"{top['label']} at {c.ratio:.2f}x the throughput of {rival['label']}"
     return {
-        "role": role,
+        "role": x4_role(list(thr.values()), list(lat.values()), share, factor),
+        "compared": [("throughput", x) for x in thr.values()] + [("p99", x) for x in lat.values()],
         "detail": detail,
         "summary": summary,
         "throughput_ratio": c.ratio,

@@ -158,7 +158,8 @@ class Profile:
         default=None,
         metadata={
             "help": "expected wall minutes of the whole run on a 2-core CPU machine; `plan`, `run` and `report` say at the "
-            "start when this machine's estimate exceeds it (a warning: the run goes on). None: no budget"
+            "start when this machine's estimate exceeds it (a warning: the run goes on), and no sequential round "
+            "starts once the run has taken this long (the planned processes all run). None: no budget"
         },
     )
 

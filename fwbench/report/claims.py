@@ -53,8 +53,8 @@ class Verdict:
     evidence: str
     cells: pd.DataFrame = field(default_factory=pd.DataFrame)
     runs: list[str] = field(default_factory=list)
-    #: What the rule itself gave, before the rerun check (`reruns`) made a verdict that does not reproduce
-    #: inconclusive; equal to `verdict` otherwise.
+    #: What the rule itself gave, before the rerun check (`reproduced`) kept the strongest word that reproduces
+    #: (the same, the weaker word of its direction, or inconclusive).
     rule_verdict: str = ""
     #: (simulated reruns that agree with `verdict`, reruns simulated), or with the rule's verdict where that did not
     #: reproduce (`verdict` is then inconclusive); None where none were (undecided verdicts, rules that do not
@@ -375,7 +375,10 @@ def redrawn(rows: pd.DataFrame, rng: np.random.Generator, lost: float = 0.0) -> 
     probability `lost` (a series kept out as unstable or busy leaves its comparison without an interval)."""
     drawn = stats.rerun(rows["log_ratio"], rows["se"], rows["df"], rng)
     gone = rng.random(len(rows)) < lost
-    if gone.any():
+    if gone.any():  # no estimate, no interval: as a comparison with fewer than two processes reads
+        drawn["log_ratio"] = np.where(gone, np.nan, drawn["log_ratio"])
+        drawn["se"] = np.where(gone, np.inf, drawn["se"])
+        drawn["speedup"] = np.where(gone, np.nan, drawn["speedup"])
         drawn["verdict"] = np.where(gone, "inconclusive", drawn["verdict"])
         drawn["speedup_ci_low"] = np.where(gone, 0.0, drawn["speedup_ci_low"])
         drawn["speedup_ci_high"] = np.where(gone, np.inf, drawn["speedup_ci_high"])

@@ -16,8 +16,9 @@ from fwbench.measure import stats
 
 
 def verdict_tally(report, experiment: str | None = None) -> pd.DataFrame:
-    """One row per claim `experiment` settles (every claim, without one): its verdict and how many cells
-    supported, contradicted or left it open."""
+    """One row per claim `experiment` settles (every claim, without one): its verdict, how many cells supported,
+    contradicted or left it open, and the rerun check: how many simulated reruns agree, and the rule's own verdict
+    where only a weaker one (or none) reproduced."""
     from fwbench.report.claims import ROLES, load_claims, verdict_for
 
     rows = []
@@ -32,9 +33,23 @@ def verdict_tally(report, experiment: str | None = None) -> pd.DataFrame:
                 "verdict": v.verdict,
                 **{r: int((roles == r).sum()) for r in ROLES},
                 "cells": len(roles),
+                "reruns agreeing": f"{v.reruns[0]} of {v.reruns[1]}" if v.reruns else "",
+                "rule's verdict": v.rule_verdict if v.rule_verdict and v.rule_verdict != v.verdict else "",
             }
         )
-    return pd.DataFrame(rows, columns=["claim", "verdict", "supports", "contradicts", "inconclusive", "cells"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "claim",
+            "verdict",
+            "supports",
+            "contradicts",
+            "inconclusive",
+            "cells",
+            "reruns agreeing",
+            "rule's verdict",
+        ],
+    )
 
 
 def _aa_series(report, experiment: str) -> dict:

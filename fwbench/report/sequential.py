@@ -16,9 +16,13 @@ def cells_table(report, experiment: str) -> pd.DataFrame:
     from fwbench.report.findings import framework_name
 
     cells: dict[tuple, list[dict]] = {}
+    last_run: dict[tuple, object] = {}  # the newest run that measured the cell: where its rounds ended
     for run, job in report.experiment_jobs(experiment):
         if isinstance(job.get("design"), dict) and job.get("cell_id"):
-            cells.setdefault((run.manifest["machine_label"], job["cell_id"]), []).append(job)
+            key = (run.manifest["machine_label"], job["cell_id"])
+            cells.setdefault(key, []).append(job)
+            if key not in last_run or run.run_id > last_run[key].run_id:
+                last_run[key] = run
     if not cells:
         return pd.DataFrame(columns=COLUMNS)
     judge = part(experiment, "sequential").judge
@@ -38,21 +42,30 @@ def cells_table(report, experiment: str) -> pd.DataFrame:
                     "device": docs[0]["device"],
                     "workload": docs[0]["workload"],
                     "processes": f"{len(docs)} (from {designs[cell].start}, at most {designs[cell].cap})",
-                    "stopped because": why_stopped(states[cell], len(docs), designs[cell]),
+                    "stopped because": why_stopped(
+                        states[cell],
+                        len(docs),
+                        designs[cell],
+                        last_run[(machine, cell)].manifest.get("sequential_stop"),
+                    ),
                     "early": len(docs) < designs[cell].cap,
                 }
             )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def why_stopped(state: dict, processes: int, design) -> str:
-    """A cell's state at its last look (`judge`'s open, futile and decided) as the reason it got no more processes."""
+def why_stopped(state: dict, processes: int, design, stop: dict | None = None) -> str:
+    """A cell's state at its last look (`judge`'s open, futile and decided) as the reason it got no more processes;
+    `stop`: what its run's manifest says stopped the rounds (the profile's budget), if anything did."""
     if state["open"]:
-        return (
-            f"cap reached with {len(state['open'])} comparison(s) still undecided"
-            if processes >= design.cap
-            else f"{len(state['open'])} comparison(s) still open (the run ended early)"
-        )
+        if processes >= design.cap:
+            return f"cap reached with {len(state['open'])} comparison(s) still undecided"
+        if isinstance(stop, dict) and stop.get("reason") == "budget":
+            return (
+                f"{len(state['open'])} comparison(s) still open when the run had taken its profile's budget "
+                f"({stop['budget_min']:g} min)"
+            )
+        return f"{len(state['open'])} comparison(s) still open (the run ended early)"
     if state["futile"]:
         return f"{len(state['futile'])} comparison(s) could not be decided by the cap; the rest ({state['decided']}) decided"
     return f"every comparison decided ({state['decided']})"
@@ -67,5 +80,6 @@ def how_many(grown: pd.DataFrame, cell: str, unit: str, comparisons: str) -> str
         f"more per round while {comparisons} was undecided, up to a cap: a group-sequential design, each look's "
         f"interval a repeated confidence interval, so stopping early keeps the error rate. {early} of {len(grown)} "
         f"{cell}(s) stopped before the cap; their estimates are from fewer {unit}, as the table says. A comparison "
-        f"that more {unit} could not have decided stops too (futility): it stays inconclusive."
+        f"that more {unit} could not have decided stops too (futility): it stays inconclusive. No round starts once "
+        f"the run has taken its profile's time budget: a first look on a slow or busy machine stays a first look."
     )

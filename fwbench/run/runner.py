@@ -437,7 +437,7 @@ def _run_target(target: Target, shared: _Shared) -> Summary:
     summary.reused = len(target.jobs) - len(todo)
     newest = newest_results(shared.runs, shared.imported, fp["machine_id"])
     replacements = Replacements(target.jobs, inputs.key_of, newest)
-    extensions = Extensions(target.jobs, inputs.key_of, dict(newest), seed=profile.seed)
+    extensions = Extensions(target.jobs, inputs.key_of, dict(newest), seed=profile.seed, budget_min=profile.budget_min)
     # (A run killed between a cell's processes and its replacements or sequential rounds goes on from there.)
     if not todo and not replacements.round() and not extensions.round():
         return summary
@@ -574,6 +574,14 @@ def _run_jobs(todo, added, run_id, store, lane, target, options, summary, manife
             grown = extensions.round()
             summary.extended += len(grown)
             batch += grown
+            if extensions.stopped and "sequential_stop" not in manifest:
+                manifest["sequential_stop"] = extensions.stopped
+                print(
+                    f"fwbench: this profile's budget of {extensions.stopped['budget_min']:g} min is spent: "
+                    f"{extensions.stopped['open_cells']} cell(s) still undecided get no more processes "
+                    "(each chapter's table of processes says which)",
+                    file=sys.stderr,
+                )
             if not batch:
                 break
             manifest["jobs"] = manifest["jobs"] + [j.job_id for j in batch]

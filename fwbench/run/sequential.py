@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import time
 from dataclasses import dataclass, field
 
 from fwbench.experiments import part
@@ -35,6 +36,10 @@ class Extensions:
     newest: dict = field(metadata={"help": "job id -> (run id, stored job) of this machine, newest; kept up to date"})
     seed: int = field(default=0, metadata={"help": "seed of each round's random order"})
     added: dict = field(default_factory=dict, metadata={"help": "job id -> the 'sequential' entry of a job to run"})
+    budget_min: float | None = field(
+        default=None, metadata={"help": "the profile's budget: no round starts once the run has taken this long"}
+    )
+    clock: object = field(default=time.monotonic, metadata={"help": "seconds, monotonic (the run's clock)"})
 
     def __post_init__(self):
         self.cells: dict[str, list[Job]] = {}
@@ -42,6 +47,9 @@ class Extensions:
             if job.max_processes > 0:
                 self.cells.setdefault(job.cell_id, []).append(job)
         self.rounds = 0
+        self.started = self.clock()
+        #: Set when the budget stopped the rounds with cells still open: what the run's manifest records.
+        self.stopped: dict | None = None
 
     def store(self, run_id: str, doc: dict) -> None:
         self.newest[doc["job_id"]] = (run_id, doc)
@@ -109,8 +117,24 @@ class Extensions:
         return got is not None and got[1] < self.cells[cell_id][0].max_processes
 
     def round(self) -> list[Job]:
-        """One more process for every open cell, in a seeded random order (so drift hits the cells alike)."""
+        """One more process for every open cell, in a seeded random order (so drift hits the cells alike); none
+        once the run has taken its profile's budget (a first look on a slow or noisy machine stays a first look:
+        the cells still open keep the processes they have, and the book says the budget stopped them)."""
         reasons = self.open_cells() if self.cells else {}
+        if self.budget_spent():
+            growable = [c for c in reasons if self.may_grow(c)]
+            if growable:
+                spent = (self.clock() - self.started) / 60
+                self.stopped = {
+                    "reason": "budget",
+                    "budget_min": self.budget_min,
+                    "after_min": round(spent, 2),
+                    "open_cells": len(growable),
+                }
+            return []
         batch = [job for cell_id in self.cells if (job := self.next_for(cell_id, reasons)) is not None]
         self.rounds += 1
         return random.Random(f"{self.seed}|sequential|{self.rounds}").sample(batch, len(batch))
+
+    def budget_spent(self) -> bool:
+        return self.budget_min is not None and self.clock() - self.started >= self.budget_min * 60

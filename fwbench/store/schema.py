@@ -245,6 +245,12 @@ MANIFEST = _obj(
         "inputs": {"type": "object"},
         "note": _text,
         "executor": EXECUTOR,
+        # Sequential rounds stopped by the profile's budget with cells still open (fwbench.run.sequential).
+        "sequential_stop": _obj(
+            {"reason": {"enum": ["budget"]}, "budget_min": _number, "after_min": _number, "open_cells": _count},
+            required=("reason", "budget_min", "open_cells"),
+            extra=False,
+        ),
         "load_at_start": _obj(
             {
                 "other_cpus": {"type": ["number", "null"]},

@@ -43,3 +43,21 @@ def test_each_serving_runtime_says_how_many_server_starts_it_got_and_why_it_stop
     assert table["stopped because"].str.startswith("every comparison decided (2)").all()
     text = how_many(table, "runtime", "server starts", "a comparison X4 reads")
     assert "**How many server starts each runtime got.**" in text and "2 of 2 runtime(s) stopped before the cap" in text
+
+
+def test_a_cell_the_profiles_budget_stopped_says_so(make_store):
+    from conftest import manifest
+
+    docs = [
+        evg_job("r1", "torch", {"eager": 0.0106, "torch.compile": 0.01}, process=p, between=0.05, within=0.05, seed=3)
+        for p in range(3)
+    ]
+    for d in docs:
+        d.update(cell_id="eager_vs_graph-torch-cell", design={"start": 3, "cap": 6})
+    store = make_store([("r1", docs)])
+    # The run's manifest as the runner writes it when the budget stops its rounds (validated when the store loads).
+    stop = {"reason": "budget", "budget_min": 15, "after_min": 15.4, "open_cells": 1}
+    store.write_manifest({**manifest("r1"), "sequential_stop": stop})
+    (row,) = cells_table(Report(store.load()[0]), "eager_vs_graph").to_dict("records")
+    assert row["processes"] == "3 (from 3, at most 6)" and row["early"]
+    assert row["stopped because"].endswith("still open when the run had taken its profile's budget (15 min)")

@@ -113,3 +113,33 @@ def test_plan_says_how_many_processes_the_sequential_cells_may_add():
         "3 jobs; then, in 1 cells of sequential designs, up to 3 more processes in all, one per "
         "cell and round while a comparison is undecided"
     )
+
+
+def test_no_round_starts_once_the_run_has_taken_its_profiles_budget():
+    now = [0.0]
+    jobs = planned()
+    edge = {"eager": 0.0106, "jax.jit": 0.0100}  # open at the first look (test above)
+
+    def extensions():
+        stored = {j.job_id: ("r1", doc(j, "r1", edge)) for j in jobs}
+        return Extensions(tuple(jobs), key_of, stored, budget_min=1, clock=lambda: now[0])
+
+    now[0] = 0.0
+    within = extensions()
+    now[0] = 30.0
+    assert len(within.round()) == 1 and within.stopped is None  # within the budget: the open cell grows
+    now[0] = 0.0
+    past = extensions()
+    now[0] = 61.5
+    assert past.round() == []  # past it: no round, and the run records why the open cell stopped
+    assert past.stopped == {"reason": "budget", "budget_min": 1, "after_min": 1.02, "open_cells": 1}
+    # A cell decided at the first look was never stopped by the budget: nothing to record.
+    quick = Extensions(
+        tuple(jobs),
+        key_of,
+        {j.job_id: ("r1", doc(j, "r1", {"eager": 0.02, "jax.jit": 0.0005})) for j in jobs},
+        budget_min=1,
+        clock=lambda: now[0],
+    )
+    now[0] = 1000.0
+    assert quick.round() == [] and quick.stopped is None

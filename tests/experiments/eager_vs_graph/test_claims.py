@@ -223,8 +223,15 @@ def test_a_verdict_that_hinges_on_cells_at_the_margin_does_not_reproduce_and_rea
         ("tensorflow", "tf.function"): 0.010,
         ("tensorflow", "tf.function+xla"): 0.010,
     }
-    e6 = by_id(report_of(make_store, times, within=0.08))["E6"]
+    fragile = report_of(make_store, times, within=0.08)
+    e6 = by_id(fragile)["E6"]
     assert sorted(e6.cells["role"]) == ["contradicts"] * 3 + ["inconclusive"] and e6.rule_verdict == "contradicted"
+    # The chapter's verdict table shows both, and how many reruns agreed.
+    from fwbench.report.reliability import verdict_tally
+
+    row = verdict_tally(fragile, EXP).set_index("claim").loc["E6"]
+    assert row["verdict"] == "inconclusive" and row["rule's verdict"] == "contradicted"
+    assert row["reruns agreeing"] == f"{e6.reruns[0]} of {RERUNS}"
     assert e6.verdict == "inconclusive" and e6.reruns[1] == RERUNS and e6.reruns[0] < 0.9 * RERUNS
     assert "the verdict does not reproduce" in e6.evidence and "rule gives **contradicted**" in e6.evidence
     assert "simulated reruns repeat it: it does not reproduce" in because(e6)

@@ -115,6 +115,18 @@ def test_x5_by_outcome_then_latency(make_store):
         ).verdict
 
     assert verdict(1e-4, ["matches", "matches"]) == "supported"  # TFLite 10x faster, CIs apart
+    # Two latency intervals decided it, which the rerun check does not redraw yet: the verdict says so.
+    fast = verdict_for(
+        CLAIMS["X5"],
+        report_of(
+            make_store,
+            [
+                path_job("tensorflow", "tflite", ["matches", "matches"], runtime="litert", latency_b1=1e-4),
+                path_job("torch", "executorch", ["matches", "matches"], runtime="executorch", latency_b1=1e-3),
+            ],
+        ),
+    )
+    assert fast.reruns is None and "Reproducibility: not checked" in fast.evidence
     assert verdict(1e-2, ["matches", "matches"]) == "contradicted"
     assert verdict(1e-3, ["matches", "matches"]) == "mixed"  # overlapping CIs: ties
     assert verdict(1e-2, ["fails", "fails"]) == "supported"  # only TFLite converts

@@ -151,6 +151,8 @@ def test_x7_supported_when_onnx_runs_everywhere_and_tfjs_leads_in_the_page(make_
     v = verdict(make_store, job("torch", {}), job("tensorflow", {}, WEB_FAST, SMALL))
     assert v.verdict == "supported", v.evidence
     assert "JavaScript only" in v.rule and "Maven Central" in v.evidence
+    # The web half's latencies are redrawn on every simulated rerun, the rest repeats as measured.
+    assert v.reruns is not None and v.reruns[1] == 40 and "simulated reruns" in v.evidence
 
 
 def test_x7_mixed_when_onnx_ports_but_tfjs_is_slower_and_heavier(make_store):
