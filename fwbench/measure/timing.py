@@ -408,10 +408,13 @@ def _busy_now(config: InterleaveConfig, seconds: float = 0.2) -> bool:
 
 
 def _timed_rounds(
-    series: dict[str, Series], fns, sync, config: InterleaveConfig, rng: random.Random, within, gc_clock: GcClock
+    series: dict[str, Series], fns, sync, config: InterleaveConfig, order_seed: int, within, gc_clock: GcClock
 ) -> None:
     """Rounds of one block per alternative, in a fresh seeded order each round, until every alternative has
     min_samples steps, min_blocks rounds ran and the budget is spent (or max_blocks rounds).
+
+    A round's order is drawn from `order_seed` and the round's index alone, so the same seed gives the same
+    orders whatever came before (a second attempt, a longer warm-up); a round run again repeats its order.
 
     Rounds are judged in windows of at least BUSY_WINDOW_S (the kernel counts CPU time in 10 ms ticks, so a
     round of a few milliseconds says nothing alone): a window during which other programs used more than
@@ -466,7 +469,7 @@ def _timed_rounds(
         if not window:
             window_start, window_before = time.perf_counter(), _others_cpu_s()
         pending: dict[str, list[float]] = {}
-        for n in rng.sample(names, len(names)):
+        for n in random.Random(f"{order_seed}:{rounds}").sample(names, len(names)):
             s = series[n]
             stolen_before, wait_before = stolen_s(), run_delay_s()
             started = time.perf_counter()
@@ -535,6 +538,7 @@ def measure_interleaved(
 
     names = list(fns)
     series = {n: Series(n) for n in names}
+    order_seed = rng.getrandbits(64)  # the timed rounds' orders: drawn first, so nothing measured moves them
     for n in rng.sample(names, len(names)):
         with within(n):
             series[n].first_call_s, out = _call(fns[n], sync)
@@ -564,7 +568,7 @@ def measure_interleaved(
                 series[n].untimed_per_block = config.block_warmup if longest < config.short_step_s else 0
             lap("warm-up")
             _thaw()
-            _timed_rounds(series, fns, sync, config, rng, within, gc_clock)
+            _timed_rounds(series, fns, sync, config, order_seed, within, gc_clock)
             lap("timed rounds")
             problems = {n: series[n].health(config) for n in names}
             if not any(problems.values()):

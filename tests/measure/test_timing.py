@@ -148,6 +148,38 @@ def test_interleaved_alternatives_take_turns_in_a_seeded_order():
     calls.clear()
     measure_interleaved(fns, lambda _: None, cfg, random.Random(1))
     assert calls[-36:] == timed  # the same seed, the same order
+    # A longer warm-up (as a loaded machine gives, or a second attempt) does not move the timed order.
+    calls.clear()
+    measure_interleaved(fns, lambda _: None, dataclasses.replace(cfg, warmup_min=12), random.Random(1))
+    assert calls[-36:] == timed
+
+
+def test_a_second_attempt_times_its_rounds_in_the_same_seeded_order(monkeypatch):
+    # What made two runs of one seed differ on a loaded VM: one run's series shifted and was measured again.
+    from fwbench.measure import timing
+
+    cfg = InterleaveConfig(
+        block=3, block_warmup=0, min_blocks=4, max_blocks=4, max_time_s=0.01, warmup_min=3, warmup_max=30
+    )
+    calls = []
+    fns = {name: (lambda n=name: (calls.append(n), time.sleep(0.001))) for name in ("a", "b", "c")}
+    monkeypatch.setattr(timing.Series, "health", lambda self, config: "")
+    measure_interleaved(fns, lambda _: None, cfg, random.Random(1))
+    once = calls[-36:]
+    # The first attempt's timed series reads as shifted, once: the machine is quiet, so it is measured again.
+    flagged = {"left": 1}
+
+    def shifted_once(self, config):
+        if self.name == "a" and flagged["left"]:
+            flagged["left"] -= 1
+            return "shifted"
+        return ""
+
+    monkeypatch.setattr(timing.Series, "health", shifted_once)
+    monkeypatch.setattr(timing, "_busy_now", lambda config: False)
+    calls.clear()
+    out = measure_interleaved(fns, lambda _: None, cfg, random.Random(1))
+    assert out["a"].attempts == 2 and calls[-36:] == once
 
 
 def test_an_alternatives_context_is_on_for_its_own_calls_only_and_outside_the_clocks():
