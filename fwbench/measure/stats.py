@@ -179,21 +179,8 @@ class Comparison:
         below 0.025, so a rule that corrects a group of these (Holm) agrees with the intervals for one test."""
         if side not in ("faster", "slower"):
             raise ValueError(f"side must be 'faster' or 'slower', got {side!r}")
-        if not (math.isfinite(self.se) and self.se > 0 and math.isfinite(self.log_ratio)):
-            if math.isfinite(self.log_ratio) and self.se == 0:  # identical processes: no noise at all
-                beyond = (
-                    self.log_ratio > math.log1p(margin) if side == "faster" else self.log_ratio < -math.log1p(margin)
-                )
-                return 0.0 if beyond else 1.0
-            return 1.0
-        from scipy.stats import t as student_t
-
-        z = (
-            (self.log_ratio - math.log1p(margin)) / self.se
-            if side == "faster"
-            else (-math.log1p(margin) - self.log_ratio) / self.se
-        )
-        return float(student_t.sf(z, self.df))
+        faster, slower = p_beyond_margin(self.log_ratio, self.se, self.df, margin)
+        return float(faster if side == "faster" else slower)
 
 
 def classify(ci_low: float, ci_high: float, margin: float = EQUIVALENCE_MARGIN) -> str:
@@ -279,6 +266,24 @@ def compare(baseline: dict, candidate: dict, level: float = LEVEL, margin: float
     )
 
 
+def p_beyond_margin(log_ratio, se, df, margin: float = EQUIVALENCE_MARGIN) -> tuple[np.ndarray, np.ndarray]:
+    """One-sided p-values that speedups lie beyond the margin, above 1 + margin ("faster") and below
+    1 / (1 + margin) ("slower"), for arrays (or scalars) of log ratios, standard errors and degrees of freedom: Student
+    t where there is an interval; where the processes were identical (standard error zero) 0 or 1 by the estimate
+    alone; 1 where nothing was measured."""
+    from scipy.stats import t as student_t
+
+    est, se, df = (np.asarray(x, dtype=float) for x in (log_ratio, se, df))
+    noisy = np.isfinite(est) & np.isfinite(se) & (se > 0) & np.isfinite(df) & (df > 0)
+    exact = (se == 0) & np.isfinite(est)
+    up = math.log1p(margin)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        dfs, scale = np.where(noisy, df, 1.0), np.where(noisy, se, 1.0)
+        faster = np.where(noisy, student_t.sf((est - up) / scale, dfs), np.where(exact, (est <= up) * 1.0, 1.0))
+        slower = np.where(noisy, student_t.sf((-up - est) / scale, dfs), np.where(exact, (est >= -up) * 1.0, 1.0))
+    return faster, slower
+
+
 def rerun(log_ratio, se, df, rng: np.random.Generator, level: float = LEVEL, margin: float = EQUIVALENCE_MARGIN):
     """Comparisons as a rerun of the same measurements might give them: for arrays of measured log ratios, standard
     errors and degrees of freedom (`Comparison`), one draw each of the rerun's estimate from the predictive
@@ -300,11 +305,7 @@ def rerun(log_ratio, se, df, rng: np.random.Generator, level: float = LEVEL, mar
         half = np.where(np.isfinite(se), student_t.ppf(0.5 + level / 2.0, dfs) * se, np.inf)
         lo = np.where(np.isfinite(half), np.exp(np.minimum(est - half, _LOG_MAX)), 0.0)
         hi = np.where(np.isfinite(half), np.exp(np.minimum(est + half, _LOG_MAX)), np.inf)
-        up = math.log1p(margin)
-        z_faster, z_slower = (est - up) / se, (-up - est) / se
-        exact = (se == 0) & np.isfinite(est)  # identical processes: no noise at all (Comparison.p_beyond)
-        p_faster = np.where(noisy, student_t.sf(z_faster, dfs), np.where(exact, (est <= up) * 1.0, 1.0))
-        p_slower = np.where(noisy, student_t.sf(z_slower, dfs), np.where(exact, (est >= -up) * 1.0, 1.0))
+    p_faster, p_slower = p_beyond_margin(est, se, df, margin)
     return {
         "log_ratio": est,
         "se": se,

@@ -346,15 +346,18 @@ class Revote:
     @classmethod
     def per_row(cls, rows: pd.DataFrame, role: Callable, also: tuple[str, ...] = ()) -> "Revote":
         """Each row a cell whose role is `role(row)` (a dict of the row's comparison columns and of `also`)."""
-        narrow = rows[[c for c in rows.columns if c in COMPARED or c in also]]
-        return cls(narrow, lambda d: _tally_roles([role(r) for r in d.to_dict("records")]))
+        return cls(_compared(rows, also), lambda d: _tally_roles([role(r) for r in d.to_dict("records")]))
 
     @classmethod
     def per_group(cls, rows: pd.DataFrame, keys: list[str], role: Callable[[pd.DataFrame], str]) -> "Revote":
         """Each group of rows sharing `keys` a cell whose role is `role(group)` (the group's comparison columns)."""
         groups = list(rows.groupby(keys).indices.values()) if not rows.empty else []
-        narrow = rows[[c for c in rows.columns if c in COMPARED]]
-        return cls(narrow, lambda d: _tally_roles([role(d.iloc[i]) for i in groups]))
+        return cls(_compared(rows), lambda d: _tally_roles([role(d.iloc[i]) for i in groups]))
+
+
+def _compared(rows: pd.DataFrame, also: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The rows narrowed to what a rerun redraws and a role may read (the rest is never looked at again)."""
+    return rows[[c for c in rows.columns if c in COMPARED or c in also]]
 
 
 def _tally_roles(roles: list[str]) -> str:

@@ -38,6 +38,23 @@ def test_p_beyond_agrees_with_the_interval_at_one_test():
         c.p_beyond("sideways")
 
 
+def test_p_beyond_margin_reads_arrays_as_each_comparison_alone():
+    rng = np.random.default_rng(3)
+    comparisons = []
+    for shift in (1.0, 1.03, 1.06, 1.2, 0.7):
+        base = {f"p{i}": list(rng.normal(1.0, 0.02, 20) * rng.lognormal(0, 0.03)) for i in range(3)}
+        comparisons.append(stats.compare(base, {p: list(np.asarray(v) / shift) for p, v in base.items()}))
+    made = dict(ratio=1.5, ci_low=1.5, ci_high=1.5, n_baseline=3, n_candidate=3, paired=True, verdict="faster")
+    comparisons.append(stats.Comparison(**made, log_ratio=math.log(1.5), se=0.0, df=3.0))  # identical processes
+    comparisons.append(stats.Comparison(**made))  # nothing measured: no log ratio
+    comparisons.append(stats.Comparison(**made, log_ratio=math.log(1.5), se=0.1, df=math.nan))  # df unknown
+    faster, slower = stats.p_beyond_margin(*zip(*((c.log_ratio, c.se, c.df) for c in comparisons)))
+    assert list(faster) == [c.p_beyond("faster") for c in comparisons]
+    assert list(slower) == [c.p_beyond("slower") for c in comparisons]
+    assert (faster[-3], slower[-3]) == (0.0, 1.0) and (faster[-2], slower[-2]) == (1.0, 1.0) == (faster[-1], slower[-1])
+    assert 0.0 < faster[3] < 0.025 and slower[3] > 0.5  # 1.2x, far beyond the margin
+
+
 def test_holm_rejects_in_order_and_stops_at_the_first_failure():
     assert stats.holm([0.001, 0.02, 0.04], 0.05) == [True, True, True]
     assert stats.holm([0.02, 0.02, 0.02], 0.05) == [False, False, False]  # 0.02 > 0.05/3
