@@ -10,9 +10,10 @@ the slow part alone. Other tests that start runners or build books do it from a 
 (tests/package_copy.py: its own scratch folder and runner lock), so they belong to the rest. (pytest-xdist's --dist loadgroup would do this, but with pytest 9 it no longer keeps a group on
 one worker.) The slow part's output streams as it runs; the other's follows when both have ended. The
 exit status is the worse of the two, where "no test selected" (5) counts as success so that arguments
-naming one file still work. Tests marked `with_slow` (independent runner tests from a package copy) run in
-the slow part's process: without them that part ended well before the other, and the suite takes as long
-as its longer part.
+naming one file still work. Tests marked `with_slow` (independent of the slow tests: runner tests from a
+package copy, the Ray cluster's, the longest case-server test) run in the slow part's process: without them
+that part ended well before the other, and the suite takes as long as its longer part. Every test's time
+lands in _build/tests/{slow,rest}.xml (JUnit XML), to find what makes the suite slow.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ SLOW, REST = "slow or with_slow", "not slow and not with_slow"
 
 def main(argv: list[str]) -> int:
     started = time.perf_counter()
+    times = REPO / "_build" / "tests"
+    times.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryFile("w+") as log:
         rest = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-m", REST, "--durations=15", *argv],
+            [sys.executable, "-m", "pytest", "-m", REST, "--durations=15", f"--junitxml={times / 'rest.xml'}", *argv],
             cwd=REPO,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -40,7 +43,17 @@ def main(argv: list[str]) -> int:
         try:
             # The slow part is the suite's critical path: its longest steps are printed (fixtures' setup included).
             slow = subprocess.run(
-                [sys.executable, "-m", "pytest", "-m", SLOW, "--durations=10", *argv], cwd=REPO
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    "-m",
+                    SLOW,
+                    "--durations=10",
+                    f"--junitxml={times / 'slow.xml'}",
+                    *argv,
+                ],
+                cwd=REPO,
             ).returncode
             others = rest.wait()
         finally:

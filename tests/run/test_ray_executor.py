@@ -1,6 +1,10 @@
 """The Ray executor on a real local Ray cluster (a head without a measuring slot, worker nodes with one each): a
 profile runs through `--executor ray`, every job lands with its node's fingerprint, no two jobs overlap on a node
-even with two drivers at once, reruns reuse everything, and a node killed mid-job costs a retry, not a result."""
+even with two drivers at once, reruns reuse everything, and a node killed mid-job costs a retry, not a result.
+
+The cluster runs a copy of the project (tests/package_copy.py, its own store and runner lock), so `make test` runs
+these in the slow end-to-end test's process (`with_slow`): about three minutes there, which the other process took
+alone before (the rest ended 8 minutes after the slow part on the 2-vCPU AMD VM)."""
 
 import json
 import subprocess
@@ -12,6 +16,8 @@ import pytest
 
 import package_copy
 from fwbench.run.ray_executor import CLASS_LABEL, SLOT  # imports no Ray: only its use does
+
+pytestmark = pytest.mark.with_slow
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (an optional extra: pip install 'fwbench[ray]')")
 

@@ -204,7 +204,9 @@ SAME = ("outcome", "exception_type", "user_line_shown", "names_shapes", "suggest
 SURVEYED = ("works", "extra_packages", "error")
 
 
-@pytest.mark.parametrize("framework", ["jax", "tensorflow", "torch"])
+# torch's, the longest (80 s under make test on the 2-vCPU AMD VM), runs beside the slow end-to-end test
+# (`with_slow`): it starts no runner, and without it that process ended minutes before the other.
+@pytest.mark.parametrize("framework", ["jax", "tensorflow", pytest.param("torch", marks=pytest.mark.with_slow)])
 def test_a_case_server_forks_cases_that_end_as_fresh_processes_do(framework, tmp_path):
     """Forks of one imported framework give each case the outcome a fresh process gives it, also a crash."""
     # An error, a silent-wrong and both modes; nan_loss runs eagerly: compiled, it is torch.compile of a whole
