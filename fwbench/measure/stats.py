@@ -284,25 +284,41 @@ def p_beyond_margin(log_ratio, se, df, margin: float = EQUIVALENCE_MARGIN) -> tu
     return faster, slower
 
 
-def rerun(log_ratio, se, df, rng: np.random.Generator, level: float = LEVEL, margin: float = EQUIVALENCE_MARGIN):
+def rerun(
+    log_ratio,
+    se,
+    df,
+    rng: np.random.Generator,
+    level: float = LEVEL,
+    margin: float = EQUIVALENCE_MARGIN,
+    rerun_se=None,
+    rerun_df=None,
+):
     """Comparisons as a rerun of the same measurements might give them: for arrays of measured log ratios, standard
     errors and degrees of freedom (`Comparison`), one draw each of the rerun's estimate from the predictive
-    distribution (the truth lies within about one standard error of the estimate and a rerun's estimate within one
-    of the truth: sqrt(2) standard errors, Student-t tailed with the comparison's degrees of freedom) and of its
-    standard error (scaled chi-square), and what `compare` would make of them: {"log_ratio", "se", "speedup",
-    "speedup_ci_low", "speedup_ci_high", "verdict", "p_faster", "p_slower"}, arrays. Entries without noise or
-    without an interval (standard error zero or not finite) are drawn as they are. Each comparison is drawn on its
-    own: comparisons that share processes or a machine's day are treated as independent."""
+    distribution (the truth lies within about one standard error of the estimate, and a rerun's estimate within one
+    of its own standard error of the truth: sqrt(se^2 + rerun_se^2), Student-t tailed with the smaller degrees of
+    freedom) and of its standard error (rerun_se scaled by a chi-square with rerun_df), and what `compare` would make
+    of them: {"log_ratio", "se", "speedup", "speedup_ci_low", "speedup_ci_high", "verdict", "p_faster",
+    "p_slower"}, arrays. `rerun_se` and `rerun_df` are what the rerun's own measurement would have (fewer processes
+    kept: a wider one); by default the measured ones. Entries without noise or without an interval (standard error
+    zero or not finite) are drawn as they are. Each comparison is drawn on its own: comparisons that share
+    processes or a machine's day are treated as independent."""
     from scipy.stats import t as student_t
 
     est, se, df = (np.asarray(x, dtype=float) for x in (log_ratio, se, df))
+    rse = se if rerun_se is None else np.asarray(rerun_se, dtype=float)
+    rdf = df if rerun_df is None else np.asarray(rerun_df, dtype=float)
     noisy = np.isfinite(est) & np.isfinite(se) & (se > 0) & np.isfinite(df) & (df > 0)
-    dfs = np.where(noisy, df, 1.0)
-    t_draw, chi_draw = rng.standard_t(dfs), rng.chisquare(dfs)
-    est = np.where(noisy, est + math.sqrt(2.0) * np.where(noisy, se, 0.0) * t_draw, est)
-    se = np.where(noisy, se * np.sqrt(chi_draw / dfs), se)
+    noisy &= np.isfinite(rse) & (rse > 0) & np.isfinite(rdf) & (rdf > 0)
+    dfs, rdfs = np.where(noisy, df, 1.0), np.where(noisy, rdf, 1.0)
+    t_draw, chi_draw = rng.standard_t(np.minimum(dfs, rdfs)), rng.chisquare(rdfs)
+    spread = np.sqrt(np.where(noisy, se, 0.0) ** 2 + np.where(noisy, rse, 0.0) ** 2)
+    est = np.where(noisy, est + spread * t_draw, est)
+    se = np.where(noisy, rse * np.sqrt(chi_draw / rdfs), se)
+    df = np.where(noisy, rdf, df)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        half = np.where(np.isfinite(se), student_t.ppf(0.5 + level / 2.0, dfs) * se, np.inf)
+        half = np.where(np.isfinite(se), student_t.ppf(0.5 + level / 2.0, np.where(noisy, rdfs, dfs)) * se, np.inf)
         lo = np.where(np.isfinite(half), np.exp(np.minimum(est - half, _LOG_MAX)), 0.0)
         hi = np.where(np.isfinite(half), np.exp(np.minimum(est + half, _LOG_MAX)), np.inf)
     p_faster, p_slower = p_beyond_margin(est, se, df, margin)

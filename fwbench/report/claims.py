@@ -167,8 +167,8 @@ SCALE_TEXT = (
     f"measurements (every comparison drawn where a rerun's would fall, given its interval), and where fewer than "
     f"{REPRODUCE_MIN:.0%} of them give the same verdict it reads as the weaker word of its direction where that "
     f"many give that word or a stronger one (*supported with exceptions* for *supported*), else **inconclusive**, "
-    f"with the verdict the rule gave and how often it repeated; each rerun also loses comparisons as often as the "
-    f"run lost series (a rule whose comparisons are not redrawn yet says so under its verdict)."
+    f"with the verdict the rule gave and how often it repeated; each rerun also loses processes from its comparisons "
+    f"as often as the run lost series (a rule whose comparisons are not redrawn yet says so under its verdict)."
 )
 
 
@@ -374,10 +374,26 @@ COMPARED = (*REDRAWN, "df", "n_baseline", "n_candidate", "paired")
 
 
 def redrawn(rows: pd.DataFrame, rng: np.random.Generator, lost: float = 0.0) -> pd.DataFrame:
-    """`rows` as one rerun of the same measurements might give them: every comparison redrawn, and each lost with
-    probability `lost` (a series kept out as unstable or busy leaves its comparison without an interval)."""
-    drawn = stats.rerun(rows["log_ratio"], rows["se"], rows["df"], rng)
-    gone = rng.random(len(rows)) < lost
+    """`rows` as one rerun of the same measurements might give them: every comparison redrawn, each of its
+    processes lost with probability `lost` (a series kept out as unstable or busy takes its process out of the
+    comparison). A comparison keeps the processes that survive, with the wider interval fewer processes give
+    (standard error by sqrt(n / kept), degrees of freedom in proportion); with fewer than two it has no interval.
+    Rows without process counts lose the whole comparison with probability `lost`."""
+    se, df = rows["se"].to_numpy(dtype=float), rows["df"].to_numpy(dtype=float)
+    gone = np.zeros(len(rows), dtype=bool)
+    rerun_se, rerun_df = se, df
+    if lost > 0 and {"n_baseline", "n_candidate"} <= set(rows.columns):
+        counts = rows[["n_baseline", "n_candidate"]].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy()
+        n = np.clip(counts.min(axis=1), 0, None).astype(int)
+        kept = rng.binomial(n, 1.0 - lost)
+        gone = (kept < 2) & (n >= 2)  # a comparison that had no interval has none to lose
+        fewer = (kept >= 2) & (kept < n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rerun_se = np.where(fewer, se * np.sqrt(n / np.maximum(kept, 1)), se)
+            rerun_df = np.where(fewer, np.maximum(1.0, df * (kept - 1) / np.maximum(n - 1, 1)), df)
+    elif lost > 0:
+        gone = rng.random(len(rows)) < lost
+    drawn = stats.rerun(rows["log_ratio"], se, df, rng, rerun_se=rerun_se, rerun_df=rerun_df)
     if gone.any():  # no estimate, no interval: as a comparison with fewer than two processes reads
         drawn["log_ratio"] = np.where(gone, np.nan, drawn["log_ratio"])
         drawn["se"] = np.where(gone, np.inf, drawn["se"])
@@ -391,8 +407,9 @@ def redrawn(rows: pd.DataFrame, rng: np.random.Generator, lost: float = 0.0) -> 
 
 
 def loss_rate(claim: Claim, report: Report) -> float:
-    """The share of comparisons a rerun would lose, from what this store lost: a comparison needs both of its
-    series, and each is kept out (unstable, or measured on a busy machine) as often as the experiment's were."""
+    """The share of a comparison's processes a rerun would lose, from what this store lost: a process counts for
+    a comparison with both of its series, and each is kept out (unstable, or measured on a busy machine) as often
+    as the experiment's were."""
     experiment = registry().get(claim.experiment) if claim.experiment else None
     if experiment is None or not experiment.timing_samples:
         return 0.0
@@ -486,7 +503,8 @@ def _reproduced(verdict: str, evidence: str, counts: dict[str, int]) -> tuple[st
 RERUNS_TEXT = (
     "each rerun derives the verdict again with every comparison drawn where a rerun of the same measurement would "
     "put it, its estimate within about sqrt(2) standard errors of this one and its interval as uncertain as this "
-    "one, and loses each comparison as often as this store lost series (kept out as unstable or busy)"
+    "one, and loses each of a comparison's processes as often as this store lost series (kept out as unstable or "
+    "busy): fewer processes, a wider interval; fewer than two, none"
 )
 
 

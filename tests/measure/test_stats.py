@@ -269,6 +269,19 @@ def test_a_rerun_draws_each_comparison_where_a_rerun_of_the_same_measurement_wou
         assert math.isclose(half, stats._t(stats.LEVEL, c.df) * draws["se"][i], rel_tol=1e-9)
 
 
+def test_a_rerun_with_fewer_processes_draws_from_its_own_wider_interval():
+    n, se, df = 4000, 0.02, 9.0
+    rse, rdf = 0.04, 4.0  # the rerun's own: half the processes
+    draws = stats.rerun([0.3] * n, [se] * n, [df] * n, np.random.default_rng(5), rerun_se=[rse] * n, rerun_df=[rdf] * n)
+    # Centred on the measured estimate, spread by both errors (t-tailed with the smaller df: variance df / (df - 2)).
+    want_sd = math.sqrt(se**2 + rse**2) * math.sqrt(rdf / (rdf - 2))
+    assert abs(draws["log_ratio"].mean() - 0.3) < 4 * want_sd / math.sqrt(n)
+    assert abs(draws["log_ratio"].std() / want_sd - 1) < 0.1
+    assert abs(np.mean(draws["se"] ** 2) / rse**2 - 1) < 0.1
+    half = np.log(draws["speedup_ci_high"] / draws["speedup_ci_low"]) / 2
+    assert np.allclose(half, stats._t(stats.LEVEL, rdf) * draws["se"])  # the rerun's interval, at its own df
+
+
 def test_a_rerun_leaves_a_comparison_without_noise_or_interval_as_it_is():
     noiseless = stats.compare({p: [1.0] for p in "abc"}, {p: [0.5] for p in "abc"})
     lone = stats.compare({"a": [1.0]}, {"b": [0.5]})

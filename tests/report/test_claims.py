@@ -150,3 +150,28 @@ def test_a_rerun_loses_comparisons_as_often_as_the_store_lost_series(make_store)
     gone = kept["verdict"] == "inconclusive"
     assert 0.15 < gone.mean() < 0.35 and (kept.loc[gone, "speedup_ci_high"] == np.inf).all()
     assert (kept.loc[~gone, "verdict"] == "faster").all() and (kept.loc[gone, "p_faster"] == 1.0).all()
+
+
+def test_a_rerun_loses_processes_so_a_comparison_of_several_narrows_less_than_it_disappears():
+    import numpy as np
+    from scipy.stats import binom
+
+    from fwbench.report.claims import redrawn
+
+    n, lost, size = 4, 0.25, 4000
+    rows = pd.DataFrame({"log_ratio": [0.7] * size, "se": [0.05] * size, "df": [3.0] * size})
+    rows = rows.assign(**{k: 0.0 for k in ("speedup", "speedup_ci_low", "speedup_ci_high", "p_faster", "p_slower")})
+    rows = rows.assign(verdict="", n_baseline=n, n_candidate=n, paired=True)
+    drawn = redrawn(rows, np.random.default_rng(4), lost=lost)
+    gone = drawn["speedup_ci_high"] == np.inf
+    # Lost only when fewer than two of its four processes survive: about 5%, not the 25% of one process.
+    want = binom.cdf(1, n, 1 - lost)
+    assert abs(gone.mean() - want) < 4 * np.sqrt(want * (1 - want) / size)
+    # A survivor with fewer processes has the wider interval: its mean squared standard error grows by the mean of
+    # n / kept over survivors (kept of 2, 3 or 4), against the measured one's without losses.
+    kept = np.arange(2, n + 1)
+    p = binom.pmf(kept, n, 1 - lost)
+    widening = float((p * n / kept).sum() / p.sum())
+    quiet = redrawn(rows, np.random.default_rng(4), lost=0.0)
+    assert abs(np.mean(drawn.loc[~gone, "se"] ** 2) / 0.05**2 / widening - 1) < 0.1
+    assert abs(np.mean(quiet["se"] ** 2) / 0.05**2 - 1) < 0.1 and not (quiet["speedup_ci_high"] == np.inf).any()

@@ -8,6 +8,9 @@ from fwbench.report.sanitize import md
 from synthetic.serving import SPREAD, ort, serving_job, sm, with_time_parts
 
 X4 = next(c for c in load_claims() if c.id == "X4")
+#: Starts within 0.5% of each other: a verdict far from the rerun check's edge (at SPREAD's 2%, three starts of
+#: equal rivals reproduce "on par" in 35-37 of 40 reruns, by the seed's stream: a test of the rule would test luck).
+TIGHT = (0.995, 1.0, 1.005)
 
 
 def report_of(make_store, jobs):
@@ -43,7 +46,7 @@ def report_of(make_store, jobs):
     ],
 )
 def test_x4_rule(make_store, savedmodel, other, verdict):
-    v = verdict_for(X4, report_of(make_store, [sm(savedmodel), ort(other)]))
+    v = verdict_for(X4, report_of(make_store, [sm(savedmodel, spread=TIGHT), ort(other, spread=TIGHT)]))
     assert v.verdict == verdict, v.evidence
     assert "Sensitivity to the threshold (throughput share)" in v.evidence
 
@@ -133,7 +136,7 @@ def test_x4_without_tensorflow_serving_says_so_first_and_what_it_compared(make_s
         error={"type": "ServerUnavailable", "message": "no tensorflow_model_server", "traceback": ""},
     )
     three = {w: (1000, 0.002) for w in ("mlp", "cnn", "transformer")}
-    v = verdict_for(X4, report_of(make_store, [down, sm(three), ort(three)]))
+    v = verdict_for(X4, report_of(make_store, [down, sm(three, spread=TIGHT), ort(three, spread=TIGHT)]))
     assert v.verdict == "supported"
     assert v.evidence.startswith(
         "TensorFlow Serving did not run here, so this verdict compares the SavedModel as served by "
