@@ -181,6 +181,14 @@ def main() -> int:
                 walls.append(measure(profile, store))
         reports.append(Report.load(store))
 
+    # A run that kept every series out (measured beside a busy core) has nothing to compare: said once, here, and
+    # under its verdicts, rather than read off NaN rates and "identical" verdicts without a vote.
+    empty = [i + 1 for i, r in enumerate(reports) if (lambda bad, total: bad == total)(*r.unstable_share(EXP))]
+    if empty:
+        print(
+            f"\nrun {' and '.join(map(str, empty))} kept every timed series out (unstable or measured on a busy "
+            "machine): nothing of it is compared below, and its verdicts have no votes"
+        )
     a, b = classes(reports[0]), classes(reports[1])
     shared = a.index.intersection(b.index)
     agree = float((a[shared] == b[shared]).mean()) if len(shared) else math.nan
@@ -271,6 +279,7 @@ def main() -> int:
     print(
         f"      (supports/contradicts/inconclusive); identical in every run: {'yes' if same else 'NO'}; "
         f"same direction (supported/contradicted/mixed/inconclusive): {'yes' if direction else 'NO'}"
+        + (f" (not a test: run {' and '.join(map(str, empty))} measured nothing that votes)" if empty else "")
     )
 
     print(
