@@ -50,6 +50,12 @@ LARGE_EFFECTS = [
 ]
 
 
+def kept_nothing(report) -> bool:
+    """Whether a run kept every timed series of the experiment out (unstable, or measured on a busy machine)."""
+    bad, total = report.unstable_share(EXP)
+    return bad == total
+
+
 def tally_text(row) -> str:
     """A claim's verdict with its votes (supports/contradicts/inconclusive), how many simulated reruns agree, and
     the rule's own verdict where only a weaker one reproduced."""
@@ -183,7 +189,7 @@ def main() -> int:
 
     # A run that kept every series out (measured beside a busy core) has nothing to compare: said once, here, and
     # under its verdicts, rather than read off NaN rates and "identical" verdicts without a vote.
-    empty = [i + 1 for i, r in enumerate(reports) if (lambda bad, total: bad == total)(*r.unstable_share(EXP))]
+    empty = [i + 1 for i, r in enumerate(reports) if kept_nothing(r)]
     if empty:
         print(
             f"\nrun {' and '.join(map(str, empty))} kept every timed series out (unstable or measured on a busy "
