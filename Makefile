@@ -9,7 +9,7 @@ PROFILE ?= quick
 NIGHTLY_PROFILE ?= full
 PYTEST_ARGS ?=
 
-.PHONY: setup ray-setup chromium report plan run book toc results test lint nightly bench-rebuild bench-report bench-stability bench-busy bench-isolation bundle lock clean
+.PHONY: setup ray-setup chromium report plan run book toc results test test-all lint nightly bench-rebuild bench-report bench-stability bench-busy bench-isolation bundle lock clean
 
 setup: $(STAMP) $(MATHJAX) chromium
 
@@ -52,10 +52,15 @@ toc: setup
 results: setup
 	$(PY) -m fwbench results --format csv -o _build/results.csv
 
-## The linter (ruff: pyflakes and sorted imports, settings in pyproject.toml), then the slow end-to-end tests and
-## all the others, as two pytest processes side by side (scripts/run_tests.py).
+## The linter (ruff: pyflakes and sorted imports, settings in pyproject.toml), then the tests CI runs on every
+## change, as two pytest processes side by side (scripts/run_tests.py). The end-to-end smoke profile and the other
+## `extended` tests are the full tier's (tests/tiers.py).
 test: setup ray-setup lint
 	$(PY) scripts/run_tests.py $(PYTEST_ARGS)
+
+## The full tier: every test, the end-to-end smoke profile through every experiment and page included (nightly).
+test-all: setup ray-setup lint
+	$(PY) scripts/run_tests.py --all $(PYTEST_ARGS)
 
 ## ruff over the package, the experiments, the tests and the scripts: the checks, then the formatter's check
 ## (`$(PY) -m ruff check --fix` sorts imports; `$(PY) -m ruff format fwbench experiments tests scripts` formats).

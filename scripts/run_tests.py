@@ -1,6 +1,9 @@
 """Runs the test suite as two pytest processes side by side: the slow end-to-end tests, and everything else.
 
-    .venv/bin/python scripts/run_tests.py [pytest arguments]     # what `make test` runs
+    .venv/bin/python scripts/run_tests.py [pytest arguments]         # what `make test` runs (CI, every change)
+    .venv/bin/python scripts/run_tests.py --all [pytest arguments]   # `make test-all`: the full tier (nightly)
+
+Without --all, tests marked `extended` are left out (tests/tiers.py says which and why).
 
 The slow tests (marked `slow`) run profiles and build books from the project itself: one runner per
 machine at a time (the runner's machine lock) and one book source tree, so they run one after another
@@ -27,15 +30,29 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 #: The two processes' selections: together every test, once.
 SLOW, REST = "slow or with_slow", "not slow and not with_slow"
+#: What `make test` leaves to the full tier.
+CI_ONLY = " and not extended"
 
 
 def main(argv: list[str]) -> int:
     started = time.perf_counter()
+    every = "--all" in argv
+    argv = [a for a in argv if a != "--all"]
+    slow_sel, rest_sel = (SLOW, REST) if every else (f"({SLOW}){CI_ONLY}", REST + CI_ONLY)
     times = REPO / "_build" / "tests"
     times.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryFile("w+") as log:
         rest = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-m", REST, "--durations=15", f"--junitxml={times / 'rest.xml'}", *argv],
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-m",
+                rest_sel,
+                "--durations=15",
+                f"--junitxml={times / 'rest.xml'}",
+                *argv,
+            ],
             cwd=REPO,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -48,7 +65,7 @@ def main(argv: list[str]) -> int:
                     "-m",
                     "pytest",
                     "-m",
-                    SLOW,
+                    slow_sel,
                     "--durations=10",
                     f"--junitxml={times / 'slow.xml'}",
                     *argv,
@@ -61,11 +78,12 @@ def main(argv: list[str]) -> int:
                 rest.kill()
                 rest.wait()
         log.seek(0)
-        print(f"\n==================== the rest (pytest -m '{REST}') ====================", flush=True)
+        print(f"\n==================== the rest (pytest -m '{rest_sel}') ====================", flush=True)
         sys.stdout.write(log.read())
     codes = {"slow": slow, "the rest": others}
     print(
-        f"fwbench tests: {', '.join(f'{n}: exit {c}' for n, c in codes.items())}; "
+        f"fwbench tests ({'full tier' if every else 'make test; the full tier is make test-all'}): "
+        f"{', '.join(f'{n}: exit {c}' for n, c in codes.items())}; "
         f"{time.perf_counter() - started:.0f} s in all",
         flush=True,
     )

@@ -17,9 +17,11 @@ from fwbench.matrix.profile import load_profile
 from fwbench.report.claims import VERDICTS
 from fwbench.report.results import Report
 from fwbench.store.store import Store
+from tiers import EXTENDED
 
 REPO = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.slow
+#: The full tier only (tests/tiers.py): this profile alone takes about 12 minutes of this 2-core machine.
+pytestmark = [pytest.mark.slow, EXTENDED]
 
 #: Verdicts a rule can reach from measurements (the scale, plus inconclusive).
 JUDGED = tuple(v for v in VERDICTS if v not in ("not testable here", "not yet measured"))

@@ -171,7 +171,7 @@ def bash_syntax_error(script: str) -> str:
 
 def test_every_run_block_is_valid_bash():
     assert bash_syntax_error("if true; then echo ${{ x }}\n")  # the check itself catches a broken block
-    runs = [s["run"] for s in the_job(load())["steps"] if "run" in s]
+    runs = [s["run"] for job in load()["jobs"].values() for s in job["steps"] if "run" in s]
     assert runs
     for script in runs:
         assert not bash_syntax_error(script), script
@@ -185,7 +185,7 @@ def readme_many_machines() -> str:
 def test_the_ray_cluster_variant_replaces_the_job_per_runner_only_where_a_head_is_configured():
     doc = load()
     per_runner, ray = the_job(doc), ray_job(doc)
-    assert set(doc["jobs"]) == {"nightly", "nightly-ray"}
+    assert set(doc["jobs"]) == {"tests", "nightly", "nightly-ray"}
     # Exactly one of them runs on a night: the variable decides.
     assert re.fullmatch(r"\$\{\{ vars\.FWBENCH_RAY_ADDRESS != '' \}\}", ray["if"])
     assert re.fullmatch(r"\$\{\{ vars\.FWBENCH_RAY_ADDRESS == '' \}\}", per_runner["if"])
@@ -215,3 +215,20 @@ def test_the_ray_job_runs_the_commands_the_readme_names():
     assert f"steps.{step['id']}." in str(steps[-1]) and nightly < min(uploads) and max(uploads) < len(steps) - 1
     for script in runs:
         assert not bash_syntax_error(script), script
+
+
+def test_the_full_test_tier_runs_nightly_on_a_runner_of_its_own():
+    """What `make test` leaves out (the `extended` tests, tests/tiers.py) runs every night: `make test-all`, on a
+    hosted runner apart from the measuring jobs, with the test times uploaded even when a test fails."""
+    doc = load()
+    tests = doc["jobs"]["tests"]
+    assert tests["runs-on"] == "ubuntu-24.04" and "needs" not in tests and "if" not in tests
+    steps = tests["steps"]
+    run = index(steps, lambda s: re.search(r"(?m)^\s*make test-all\s*$", s.get("run", "")) is not None)
+    assert any(uses(s, "actions/checkout") for s in steps[:run])
+    upload = index(steps, lambda s: uses(s, "actions/upload-artifact"))
+    assert upload > run and always(steps[upload]) and steps[upload]["with"]["path"].strip() == "_build/tests/"
+    assert 0 < tests["timeout-minutes"] <= 90
+    # The per-change tier is the README's `make test`; the Makefile's full tier runs the same script with --all.
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"(?m)^test-all: .*\n\t\$\(PY\) scripts/run_tests\.py --all ", makefile)

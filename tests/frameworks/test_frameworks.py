@@ -17,6 +17,7 @@ import pytest
 from fwbench import frameworks
 from fwbench.errors import DeviceUnavailable
 from fwbench.workloads import get_workload
+from tiers import EXTENDED, tiered
 
 NAMES = frameworks.names()
 # Variants that exist only on an accelerator (CUDA graphs) cannot run on this CPU machine.
@@ -40,6 +41,12 @@ STACKED = {
         causal=True,
     ),
 }
+
+
+#: Workloads whose every variant `make test` checks: the dense and the recurrent families. The conv and attention
+#: ones (and their stacked forms) run in the full tier (tests/tiers.py): torch.compile's cold compiles of them took
+#: 40-90 s each under `make test` on the 2-vCPU AMD VM, about 7 minutes together; CI starts with no compiler cache.
+IN_CI = ("mlp", "rnn")
 
 
 def _spec(workload):
@@ -171,8 +178,11 @@ def test_identical_initial_weights(name, workload):
 
 @pytest.mark.parametrize(
     "workload, name, variant",
-    [c for w in WORKLOADS for c in _cases(w)]
-    + [c for w in STACKED for c in _cases(w) if c[2] in ("eager", "torch.compile", "tf.function", "jax.jit")],
+    tiered(
+        [c for w in WORKLOADS for c in _cases(w)]
+        + [c for w in STACKED for c in _cases(w) if c[2] in ("eager", "torch.compile", "tf.function", "jax.jit")],
+        lambda case: case[0] in IN_CI,
+    ),
 )
 def test_first_step_loss_inference_and_learning(results, name, variant, workload):
     spec = _spec(workload)
@@ -224,7 +234,7 @@ def test_float64_trajectory_is_the_reference(results):
     )
 
 
-@pytest.mark.parametrize("workload", WORKLOADS)
+@pytest.mark.parametrize("workload", tiered(WORKLOADS, lambda w: w in IN_CI))
 def test_losses_over_five_steps_agree_across_frameworks(results, workload):
     spec = get_workload(workload)
     tol = spec.loss_rtol_after_steps
@@ -243,6 +253,7 @@ def test_losses_over_five_steps_agree_across_frameworks(results, workload):
         assert np.max(np.abs(r["trained"] - ref["trained"])) <= TRAINED_LOGITS_RTOL * scale, case
 
 
+@EXTENDED  # the cnn's: compiled cold, as in CI, each costs about a minute (IN_CI)
 @pytest.mark.parametrize("name, variant", [c[1:] for c in _cases("cnn")])
 def test_batch_norm_running_statistics_agree(results, name, variant):
     """Every framework updates the running statistics the torch way (momentum 0.1, unbiased batch variance)."""

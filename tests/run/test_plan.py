@@ -10,6 +10,11 @@ from fwbench.matrix.profile import load_profile
 from fwbench.measure import fingerprint
 from fwbench.run.inputs import Inputs
 from fwbench.store.store import Store
+from tiers import tiered
+
+# In the slow part's process (scripts/run_tests.py): without the end-to-end test, as in `make test`, that part
+# would end minutes before the other.
+pytestmark = pytest.mark.with_slow
 
 PROFILE = "quick"  # every experiment
 
@@ -69,7 +74,8 @@ def test_nothing_changed_reuses_every_job(seeded):
     assert all(a == "reuse" for a in plan.values()), out
 
 
-@pytest.mark.parametrize("experiment", list(registry()))
+# The same key logic for each experiment folder: `make test` checks eager_vs_graph, the full tier every one.
+@pytest.mark.parametrize("experiment", tiered(list(registry()), lambda name: name == "eager_vs_graph"))
 def test_an_experiments_book_side_never_reruns_a_job_and_its_measuring_code_reruns_only_its_own(seeded, experiment):
     copy, store, profile = seeded
     folder = copy / "experiments" / experiment

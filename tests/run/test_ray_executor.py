@@ -16,6 +16,7 @@ import pytest
 
 import package_copy
 from fwbench.run.ray_executor import CLASS_LABEL, SLOT  # imports no Ray: only its use does
+from tiers import EXTENDED
 
 pytestmark = pytest.mark.with_slow
 
@@ -188,6 +189,7 @@ def test_a_profile_runs_on_the_clusters_classes_one_job_per_node_and_reruns_reus
     assert local.returncode == 0 and "0 executed, 3 reused" in local.stdout, local.stdout + local.stderr
 
 
+@EXTENDED  # node failures: the full tier (tests/tiers.py); `make test` runs a whole cluster profile above
 def test_a_node_killed_mid_job_costs_a_retry_on_another_node_of_its_class(cluster, tmp_path):
     spare = cluster.add("a2", "cpu-a")
     profile = tmp_path / "long.yml"
@@ -220,6 +222,7 @@ def test_a_node_killed_mid_job_costs_a_retry_on_another_node_of_its_class(cluste
     assert "0 executed, 3 reused" in again.stdout, again.stdout + again.stderr
 
 
+@EXTENDED  # node failures: the full tier (tests/tiers.py); `make test` runs a whole cluster profile above
 def test_a_class_whose_only_node_dies_stores_its_job_as_lost_and_a_rerun_fills_the_gap(cluster, tmp_path):
     profile = tmp_path / "lonely.yml"
     profile.write_text(
@@ -261,6 +264,7 @@ def test_a_class_whose_only_node_dies_stores_its_job_as_lost_and_a_rerun_fills_t
     assert _fwbench(cluster, store, "validate").returncode == 0
 
 
+@EXTENDED  # the full tier: `make test` runs the cluster profile above, which plans from the same fingerprints
 def test_plan_shows_each_classs_jobs_against_the_machine_its_nodes_fingerprint_as(cluster, tmp_path):
     # A class whose nodes' environment differs from this machine's in a variable that keys results: its jobs' keys
     # are its own, so only a plan made from its nodes' fingerprint says what a cluster run would reuse.

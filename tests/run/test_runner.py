@@ -5,8 +5,14 @@ run (its papermill runs of the real experiments are tested end to end in test_in
 import subprocess
 import sys
 
+import pytest
+
 from fwbench.matrix.profile import parse_profile
 from fwbench.run.inputs import job_key
+
+# In the slow part's process (scripts/run_tests.py): without the end-to-end test, as in `make test`, that part
+# would end minutes before the other.
+pytestmark = pytest.mark.with_slow
 
 ENV = {"machine_id": "m", "python": "3.11", "packages": {"torch": "2.13.0"}, "environment": {}, "threads": 2}
 TOOLS = {"java": "openjdk 17", "tensorflow_model_server": None, "taskset": "taskset 2.38"}
@@ -43,8 +49,6 @@ def test_keys_follow_code_environment_and_parameters():
 
 def test_a_cells_later_processes_are_not_started_once_one_found_its_server_missing(tmp_path, monkeypatch, capsys):
     import shutil
-
-    import pytest
 
     from fwbench.run import runner
     from fwbench.store.store import Store

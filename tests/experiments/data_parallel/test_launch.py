@@ -12,6 +12,9 @@ import pytest
 from fwbench.experiments.data_parallel.launch import alive, free_ports, launch
 from fwbench.measure.ports import port_is_free as port_free
 
+# In the slow part's process (scripts/run_tests.py), to even out `make test`'s two halves.
+pytestmark = pytest.mark.with_slow
+
 REQUEST = {
     "framework": "torch",
     "workload": "mlp",

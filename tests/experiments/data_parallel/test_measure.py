@@ -8,6 +8,10 @@ from fwbench.experiments.data_parallel import measure
 from fwbench.experiments.data_parallel.measure import CONFIGS, Params, cpus_for, group_steps, run_config
 from fwbench.measure.job import Request
 from fwbench.workloads import get_workload
+from tiers import full_only
+
+# In the slow part's process (scripts/run_tests.py), to even out `make test`'s two halves.
+pytestmark = pytest.mark.with_slow
 
 # One redo at most: beside the rest of the test suite a launch may well read busy, and each redo is a launch.
 TINY = Params(global_batch=8, steps=2, warmup=1, distinct_batches=2, keras_fit=False, timeout_s=240, busy_redo=1)
@@ -60,7 +64,7 @@ def test_a_non_mlp_workload_is_refused_with_the_reason():
         )
 
 
-@pytest.mark.parametrize("framework", ["torch", "jax", "tensorflow"])
+@pytest.mark.parametrize("framework", [full_only("torch"), "jax", full_only("tensorflow")])
 def test_two_processes_train_like_one(framework, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = measure.run(job(framework))

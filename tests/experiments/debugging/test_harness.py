@@ -19,6 +19,7 @@ from fwbench.experiments.debugging.harness import (
     shows_line,
     survey_isolated,
 )
+from tiers import full_only
 
 
 class NumpyOps:
@@ -204,9 +205,9 @@ SAME = ("outcome", "exception_type", "user_line_shown", "names_shapes", "suggest
 SURVEYED = ("works", "extra_packages", "error")
 
 
-# torch's, the longest (80 s under make test on the 2-vCPU AMD VM), runs beside the slow end-to-end test
-# (`with_slow`): it starts no runner, and without it that process ended minutes before the other.
-@pytest.mark.parametrize("framework", ["jax", "tensorflow", pytest.param("torch", marks=pytest.mark.with_slow)])
+# JAX's in `make test`; TensorFlow's and torch's (60-80 s each on the 2-vCPU AMD VM: their imports and cold
+# compiles, through the same server code) in the full tier (tests/tiers.py).
+@pytest.mark.parametrize("framework", ["jax", full_only("tensorflow"), full_only("torch")])
 def test_a_case_server_forks_cases_that_end_as_fresh_processes_do(framework, tmp_path):
     """Forks of one imported framework give each case the outcome a fresh process gives it, also a crash."""
     # An error, a silent-wrong and both modes; nan_loss runs eagerly: compiled, it is torch.compile of a whole

@@ -7,6 +7,7 @@ import pytest
 from fwbench.experiments import metrics
 from fwbench.experiments.debugging.measure import Params, case_records, dependency_closure, missing_package
 from synthetic.debugging import debug_case
+from tiers import full_only
 
 METRICS = metrics()
 
@@ -59,7 +60,7 @@ def test_dependency_closure_follows_requirements():
     assert dependency_closure("no-such-distribution-xyz") == {"no-such-distribution-xyz"}
 
 
-@pytest.mark.parametrize("processes", ["fork", "fresh"])
+@pytest.mark.parametrize("processes", ["fork", full_only("fresh")])
 def test_a_tools_cost_takes_turns_with_the_tool_off_in_several_processes(processes, tmp_path):
     from fwbench.experiments.debugging.harness import CaseServer, FreshCases
     from fwbench.experiments.debugging.measure import tool_overhead

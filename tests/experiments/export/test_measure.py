@@ -6,6 +6,10 @@ import pytest
 from fwbench.experiments.export import measure as export
 from fwbench.frameworks import get_adapter
 from fwbench.measure.forkserver import ForkServer
+from tiers import full_only
+
+# In the slow part's process (scripts/run_tests.py), to even out `make test`'s two halves.
+pytestmark = pytest.mark.with_slow
 
 TINY = dict(
     workloads=("mlp",), warmup=1, repeats=5, min_repeats=3, max_time_s=0.05, latency_batches=(1,), latency_processes=2
@@ -148,7 +152,8 @@ def outcome_of(attempt):
 
 
 @pytest.mark.parametrize(
-    "framework, path", [("torch", "torch.export"), ("tensorflow", "savedmodel"), ("jax", "jax-export")]
+    "framework, path",
+    [full_only("torch", "torch.export"), full_only("tensorflow", "savedmodel"), ("jax", "jax-export")],
 )
 def test_artifacts_forked_from_one_import_end_as_in_fresh_interpreters(framework, path, tmp_path, monkeypatch):
     """The isolation check of issue 19 for every framework: same outcomes, one import timed per path."""

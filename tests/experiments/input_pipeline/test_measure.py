@@ -7,11 +7,15 @@ from fwbench.experiments.input_pipeline import measure
 from fwbench.experiments.input_pipeline.dataset import DataSpec
 from fwbench.experiments.input_pipeline.hooks import LOADERS
 from fwbench.experiments.input_pipeline.pipeline import Pipeline
+from tiers import full_only
+
+# In the slow part's process (scripts/run_tests.py), to even out `make test`'s two halves.
+pytestmark = pytest.mark.with_slow
 
 TINY = dict(samples=48, image_size=16, crop=12, classes=4, shards=2, batch_size=16, epochs=2, processes=1)
 
 
-@pytest.mark.parametrize("framework", ["torch", "tensorflow", "jax"])
+@pytest.mark.parametrize("framework", ["torch", full_only("tensorflow"), full_only("jax")])
 def test_every_loader_streams_both_its_formats_with_workers_and_the_same_data(tmp_path, framework):
     # One redo at most: beside the rest of the test suite a pipeline may well read busy, and each redo is a process.
     params = measure.Params(**TINY, workers=(1,), busy_redo=1, data_dir=str(tmp_path / "data"))
