@@ -198,7 +198,11 @@ def main() -> int:
     a, b = classes(reports[0]), classes(reports[1])
     shared = a.index.intersection(b.index)
     agree = float((a[shared] == b[shared]).mean()) if len(shared) else math.nan
-    print(f"\n(a) classes agreeing between run 1 and run 2: {agree:.0%} of {len(shared)} compared cells")
+    print(
+        f"\n(a) classes agreeing between run 1 and run 2: {agree:.0%} of {len(shared)} compared cells"
+        if len(shared)
+        else "\n(a) classes agreeing between run 1 and run 2: not computable, no cell was measured in both runs"
+    )
 
     full = reliability.between_runs(reports[0], reports[1], EXP)
     adjusted = reliability.between_runs_adjusted(reports[0], reports[1], EXP)
@@ -209,6 +213,9 @@ def main() -> int:
         f"each group's whole-run shift divided out, leave one out): {f['false_positives']} of {f['controls']} "
         f"called faster or slower ({f['rate']:.1%}, 95% upper bound {f['upper_95']:.1%}); {f['equivalent']} "
         f"equivalent, {f['inconclusive']} inconclusive; intervals excluding 1: {excl:.1%}"
+        if f["controls"]
+        else "(b) full-size A/A: not computable, no cell was measured in both runs (no control; the lines below "
+        "have nothing to count)"
     )
     shifts = reliability.shift_table(reports[0], reports[1], EXP)
     print(
@@ -340,7 +347,10 @@ def main() -> int:
             )
     print(
         "(f) wall time: "
-        + ", ".join(f"run {i + 1} {w:.0f} s" for i, w in enumerate(walls))
+        + ", ".join(
+            f"run {i + 1} {w:.0f} s" if math.isfinite(w) else f"run {i + 1} not measured (stores reused)"
+            for i, w in enumerate(walls)
+        )
         + f"; whole benchmark {time.perf_counter() - started:.0f} s"
     )
     if not args.keep:
