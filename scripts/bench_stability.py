@@ -215,61 +215,65 @@ def main() -> int:
         f"equivalent, {f['inconclusive']} inconclusive; intervals excluding 1: {excl:.1%}"
         if f["controls"]
         else "(b) full-size A/A: not computable, no cell was measured in both runs (no control; the lines below "
-        "have nothing to count)"
+        "are the within-run controls)"
     )
-    shifts = reliability.shift_table(reports[0], reports[1], EXP)
-    print(
-        "      whole-run shifts (step time run 2 / run 1, median over the group's cells, 95% bootstrap interval): "
-        + "; ".join(
-            f"{s.framework} {s.mode}: "
-            + (
-                f"{s.run_shift:.2f}x ({s.ci_low:.2f}-{s.ci_high:.2f}, {s.cells} cells)"
-                if s.cells >= reliability.MIN_SHIFT_CELLS
-                else f"not estimated ({s.cells} cells)"
-            )
-            for s in shifts.itertuples()
-        )
-    )
-    r = reliability.false_positive_summary(full)
-    excl = ((full["speedup_ci_low"] > 1) | (full["speedup_ci_high"] < 1)).mean() if len(full) else math.nan
-    print(
-        f"      raw, no shift allowed for (a day effect reads as a difference): {r['false_positives']} of "
-        f"{r['controls']} called faster or slower ({r['rate']:.1%}, 95% upper bound {r['upper_95']:.1%}); "
-        f"{r['equivalent']} equivalent, {r['inconclusive']} inconclusive; intervals excluding 1: {excl:.1%}"
-    )
-    # A control that cannot call anything cannot fail: say what each can decide, the adjusted one (wider: it carries
-    # the shift's own uncertainty) beside the raw one.
-    for what, controls in (("raw", full), ("adjusted", adjusted)):
-        res = reliability.resolution(controls)
+    # Shifts, the raw control and what the size can decide need cells measured in both runs.
+    if f["controls"]:
+        shifts = reliability.shift_table(reports[0], reports[1], EXP)
         print(
-            f"      what this size can decide ({what} intervals): a difference of about "
-            f"{res['detectable_ratio']:.2f}x is called faster or slower half the time (median over {res['cells']} "
-            f"cells); {res['can_be_equivalent']:.0%} of the intervals are narrow enough ever to be called equivalent"
-        )
-    cell = [
-        "machine_label",
-        "framework",
-        "device",
-        "workload",
-        "variant",
-        "phase",
-        "batch_size",
-        "params_digest",
-        "replicate",
-    ]
-    raw_calls = full.set_index(cell)["verdict"].isin(["faster", "slower"])
-    for variant_kind, g in adjusted.assign(kind=np.where(adjusted["variant"].isin(EAGER), "eager", "compiled")).groupby(
-        ["kind", "phase", "workload"]
-    ):
-        s = reliability.false_positive_summary(g)
-        raw = int(raw_calls.reindex(pd.MultiIndex.from_frame(g[cell]), fill_value=False).sum())
-        print(f"      {' '.join(variant_kind)}: {s['false_positives']} of {s['controls']} false positives (raw {raw})")
-    for name, table in (("raw", full), ("shift-adjusted", adjusted)):
-        for _, c in table[table["verdict"].isin(["faster", "slower"])].iterrows():
-            print(
-                f"      flagged ({name}): {c['framework']} {c['variant']} {c['workload']} {c['phase']} "
-                f"b{c['batch_size']}: {c['speedup']:.2f}x ({c['speedup_ci_low']:.2f}-{c['speedup_ci_high']:.2f})"
+            "      whole-run shifts (step time run 2 / run 1, median over the group's cells, 95% bootstrap interval): "
+            + "; ".join(
+                f"{s.framework} {s.mode}: "
+                + (
+                    f"{s.run_shift:.2f}x ({s.ci_low:.2f}-{s.ci_high:.2f}, {s.cells} cells)"
+                    if s.cells >= reliability.MIN_SHIFT_CELLS
+                    else f"not estimated ({s.cells} cells)"
+                )
+                for s in shifts.itertuples()
             )
+        )
+        r = reliability.false_positive_summary(full)
+        excl = ((full["speedup_ci_low"] > 1) | (full["speedup_ci_high"] < 1)).mean() if len(full) else math.nan
+        print(
+            f"      raw, no shift allowed for (a day effect reads as a difference): {r['false_positives']} of "
+            f"{r['controls']} called faster or slower ({r['rate']:.1%}, 95% upper bound {r['upper_95']:.1%}); "
+            f"{r['equivalent']} equivalent, {r['inconclusive']} inconclusive; intervals excluding 1: {excl:.1%}"
+        )
+        # A control that cannot call anything cannot fail: say what each can decide, the adjusted one (wider: it carries
+        # the shift's own uncertainty) beside the raw one.
+        for what, controls in (("raw", full), ("adjusted", adjusted)):
+            res = reliability.resolution(controls)
+            print(
+                f"      what this size can decide ({what} intervals): a difference of about "
+                f"{res['detectable_ratio']:.2f}x is called faster or slower half the time (median over {res['cells']} "
+                f"cells); {res['can_be_equivalent']:.0%} of the intervals are narrow enough ever to be called equivalent"
+            )
+        cell = [
+            "machine_label",
+            "framework",
+            "device",
+            "workload",
+            "variant",
+            "phase",
+            "batch_size",
+            "params_digest",
+            "replicate",
+        ]
+        raw_calls = full.set_index(cell)["verdict"].isin(["faster", "slower"])
+        for variant_kind, g in adjusted.assign(
+            kind=np.where(adjusted["variant"].isin(EAGER), "eager", "compiled")
+        ).groupby(["kind", "phase", "workload"]):
+            s = reliability.false_positive_summary(g)
+            raw = int(raw_calls.reindex(pd.MultiIndex.from_frame(g[cell]), fill_value=False).sum())
+            print(
+                f"      {' '.join(variant_kind)}: {s['false_positives']} of {s['controls']} false positives (raw {raw})"
+            )
+        for name, table in (("raw", full), ("shift-adjusted", adjusted)):
+            for _, c in table[table["verdict"].isin(["faster", "slower"])].iterrows():
+                print(
+                    f"      flagged ({name}): {c['framework']} {c['variant']} {c['workload']} {c['phase']} "
+                    f"b{c['batch_size']}: {c['speedup']:.2f}x ({c['speedup_ci_low']:.2f}-{c['speedup_ci_high']:.2f})"
+                )
     aa = pd.concat([r.aa_controls(EXP) for r in reports], ignore_index=True)
     for kind, g in aa.groupby("kind"):
         s = reliability.false_positive_summary(g)
