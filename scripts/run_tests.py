@@ -14,9 +14,10 @@ the slow part alone. Other tests that start runners or build books do it from a 
 one worker.) The slow part's output streams as it runs; the other's follows when both have ended. The
 exit status is the worse of the two, where "no test selected" (5) counts as success so that arguments
 naming one file still work. Tests marked `with_slow` (independent of the slow tests: runner tests from a
-package copy, the Ray cluster's, the longest case-server test) run in the slow part's process: without them
-that part ended well before the other, and the suite takes as long as its longer part. Every test's time
-lands in _build/tests/{slow,rest}.xml (JUnit XML), to find what makes the suite slow.
+package copy, the Ray cluster's, the planner's and runner's, some experiments' real-framework modules) run in the
+slow part's process: in `make test` there is no slow test, and without them that process would idle while the
+other ran the whole suite. Every test's time lands in _build/tests/{slow,rest}.xml (JUnit XML), to find what
+makes the suite slow.
 """
 
 from __future__ import annotations
