@@ -415,11 +415,9 @@ def redrawn(rows: pd.DataFrame, rng: np.random.Generator, lost: float = 0.0) -> 
 
 def started_for(kept: np.ndarray, lost: float) -> np.ndarray:
     """Processes a run starts to keep `kept` of them for a comparison when it loses each with probability `lost`:
-    kept / (1 - lost), rounded (at least `kept`). Losing none, exactly `kept`; losing all, no count keeps any."""
+    kept / (1 - lost), rounded (never below `kept`). Losing none, exactly `kept`; losing all, no count keeps any."""
     kept = np.asarray(kept, dtype=int)
-    if lost >= 1:
-        return kept
-    return np.maximum(kept, np.rint(kept / (1.0 - lost)).astype(int))
+    return kept if lost >= 1 else np.rint(kept / (1.0 - lost)).astype(int)
 
 
 def loss_rate(claim: Claim, report: Report) -> float:
