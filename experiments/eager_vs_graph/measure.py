@@ -118,6 +118,14 @@ class Params:
             "help": "processes (the first ones: cold, then warm caches) that also time a training step at half the batch (a shape change; it recompiles)",
         },
     )
+    shape_probe_workloads: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "identity": False,
+            "help": "workloads whose shape_probe_processes time the shape changes (half batch, automatic shapes); "
+            "empty: every workload (a cold torch.compile recompile of rnn takes over a minute on 2 cores)",
+        },
+    )
     aa_workloads: tuple[str, ...] = field(
         default=("mlp",),
         metadata={
@@ -195,6 +203,9 @@ class Params:
             raise ValueError(f"loss_rtol must be a positive number, got {self.loss_rtol!r}")
         if self.shape_probe_processes < 0:
             raise ValueError(f"shape_probe_processes must be >= 0, got {self.shape_probe_processes!r}")
+        probe = self.shape_probe_workloads
+        if isinstance(probe, str) or not all(isinstance(w, str) and w for w in probe):
+            raise ValueError(f"shape_probe_workloads must be a list of workload names, got {probe!r}")
         if not isinstance(self.contention, int) or isinstance(self.contention, bool) or not 0 <= self.contention <= 64:
             raise ValueError(f"contention must be an integer from 0 to 64, got {self.contention!r}")
         if self.peak_matmul_n < 1 or self.device_matmul_n < 1:
@@ -203,6 +214,11 @@ class Params:
                 f"{self.peak_matmul_n!r} and {self.device_matmul_n!r}"
             )
         self.timer()
+
+    def probes_shapes(self, workload: str, process: int) -> bool:
+        """Whether this process of this workload times the shape changes."""
+        wanted = self.shape_probe_workloads
+        return process < self.shape_probe_processes and (not wanted or workload in wanted)
 
     def timer(self) -> InterleaveConfig:
         # Under planned contention every round is busy by design: none is re-run for it (steal still is).
@@ -538,7 +554,7 @@ def measure_cell(
             params.loss_rtol,
             "relative difference of the first training step's loss from the float64 NumPy reference",
         )
-        if process < params.shape_probe_processes:
+        if params.probes_shapes(workload, process):
             start = time.perf_counter()
             adapter.sync(steps[alt](xh, yh))
             add(alt, "train", half, {"shape_change_s": time.perf_counter() - start})
@@ -607,7 +623,7 @@ def measure_cell(
                 lap("counting ops")
     process_info["infer_threads"] = infer_watch.usage.as_dict()
     wall.update({f"infer {part}": seconds for part, seconds in infer_wall.items()})
-    if process < params.shape_probe_processes:
+    if params.probes_shapes(workload, process):
         _automatic_shapes(adapter, spec, device, variants, params, add)
         lap("automatic shapes")
 

@@ -426,6 +426,97 @@ def test_blocks_during_which_the_hypervisor_stole_cpu_are_run_again_up_to_a_boun
     assert bounded["calm"].stable and not bounded["calm"].busy
 
 
+def test_a_long_block_keeps_one_tick_of_steal_and_a_short_block_does_not():
+    from fwbench.measure.timing import BUSY_SLACK_S, _steal_allowed
+
+    tick = 0.01  # /proc/stat's unit
+    assert tick > _steal_allowed(0.02) and tick > _steal_allowed(0.19)
+    assert tick <= _steal_allowed(0.2) and tick <= _steal_allowed(0.35) and 2 * tick > _steal_allowed(0.35)
+    assert _steal_allowed(10.0) < BUSY_SLACK_S + 1e-6  # never more than the tick rounding allowed to neighbours
+
+
+@pytest.mark.parametrize("ticks, dropped", [(1, 0), (2, 3)])
+def test_steal_in_a_slow_steps_blocks_is_judged_against_their_length(monkeypatch, ticks, dropped):
+    from fwbench.measure import timing
+
+    clock = _Clock(seed=1)
+    monkeypatch.setattr(timing, "time", clock)
+    monkeypatch.setattr(timing, "_others_cpu_s", lambda: None)  # this test is about steal only
+    state = {"stolen": 0.0, "slow_blocks": 0, "in_rounds": False}
+
+    def slow():  # a 0.35 s step (JAX's eager rnn on 2 vCPUs): blocks of one step
+        clock.step(0.35)
+        if state["in_rounds"]:
+            state["stolen"] += ticks * 0.01
+
+    real_block = timing._block
+
+    def block(fn, sync, steps, untimed=0, gc_clock=None, name=None):
+        state["in_rounds"] = fn is slow and 3 <= state["slow_blocks"] + 1 <= 5
+        state["slow_blocks"] += fn is slow
+        try:
+            return real_block(fn, sync, steps, untimed, gc_clock, name)
+        finally:
+            state["in_rounds"] = False
+
+    monkeypatch.setattr(timing, "_block", block)
+    monkeypatch.setattr(timing, "stolen_s", lambda: state["stolen"])
+    cfg = InterleaveConfig(
+        block=4,
+        block_warmup=0,
+        min_samples=8,
+        min_blocks=8,
+        max_blocks=8,
+        max_time_s=0.01,
+        warmup_min=2,
+        warmup_max=20,
+    )
+    out = measure_interleaved({"slow": slow, "fast": lambda: clock.step(0.005)}, lambda _: None, cfg, random.Random(0))
+    s = out["slow"]
+    assert (s.stolen_dropped, s.stolen_kept, s.busy, s.stable) == (dropped, 0, False, True)
+    assert len(s.samples_s) == 8 and out["fast"].stolen_dropped == 0
+
+
+def test_a_steady_series_disturbed_past_the_bound_is_timed_again_without_warming_up_again(monkeypatch):
+    from fwbench.measure import timing
+
+    warmed = []
+    real_warm = timing._warm
+
+    def warm(series, *args):
+        warmed.append(series.name)
+        return real_warm(series, *args)
+
+    state = {"stolen": 0.0}
+
+    def victim():
+        time.sleep(0.001)
+        state["stolen"] += 0.01  # every block of the victim's is stolen from, warm-up's too (not judged there)
+
+    monkeypatch.setattr(timing, "_warm", warm)
+    monkeypatch.setattr(timing, "stolen_s", lambda: state["stolen"])
+    monkeypatch.setattr(timing, "_others_cpu_s", lambda: None)
+    cfg = InterleaveConfig(
+        block=2,
+        block_warmup=0,
+        min_samples=8,
+        min_blocks=4,
+        max_blocks=4,
+        max_time_s=0.01,
+        warmup_min=2,
+        warmup_max=40,
+        max_disturbed_share=0.0,
+        min_redo=1,
+    )
+    out = measure_interleaved(
+        {"victim": victim, "calm": lambda: time.sleep(0.001)}, lambda _: None, cfg, random.Random(0)
+    )
+    v = out["victim"]
+    assert v.attempts == 2 and v.remeasured_because.startswith("measured on a busy machine")
+    assert not v.stable and v.busy  # still stolen from: kept out, with the reason
+    assert sorted(warmed) == ["calm", "victim"]  # each warmed up once, in the first attempt
+
+
 def test_a_busy_machine_is_detected_per_round_and_a_busy_series_is_kept_out(monkeypatch):
     """A round during which other programs used the CPUs is dropped whole (every alternative's block) and run again
     within the bound; past it the series are marked busy and stored unstable with the reason. The machine's counters
