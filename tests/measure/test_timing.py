@@ -124,8 +124,13 @@ def _sleeper(seconds):
     return lambda: time.sleep(seconds)
 
 
-def test_interleaved_alternatives_take_turns_in_a_seeded_order():
-    # Real steal on this VM would drop a block and add a round: counted here, so nothing is dropped.
+def test_interleaved_alternatives_take_turns_in_a_seeded_order(monkeypatch):
+    from fwbench.measure import timing
+
+    # Real steal or a busy neighbour (the other half of make test) would drop a block and add a round, or with
+    # nothing allowed to be dropped mark the series busy: switched off here, where only the orders are tested.
+    monkeypatch.setattr(timing, "_busy", lambda *args: False)
+    monkeypatch.setattr(timing, "stolen_s", lambda: None)
     cfg = InterleaveConfig(
         block=3,
         block_warmup=0,
@@ -683,8 +688,14 @@ def test_a_real_neighbour_makes_rounds_busy_and_a_quiet_machine_does_not(monkeyp
         min_redo=2,
     )
     fns = {"a": _sleeper(0.004), "b": _sleeper(0.004)}  # sleeping steps: the neighbour always finds a free core
-    was_quiet = not _timing._busy_now(cfg, 0.5)  # under make test the other half of the suite may be running
+    # This test is about neighbours: the hypervisor's steal (dropped blocks of its own) is left out.
+    monkeypatch.setattr(_timing, "stolen_s", lambda: None)
+    # Under make test the other half of the suite may run during the quiet measurement: what other programs used
+    # meanwhile is read around it, and the quiet half is judged only where they used (almost) nothing.
+    before, started = _REAL_OTHERS(), time.perf_counter()
     quiet = measure_interleaved(fns, lambda _: None, cfg, random.Random(0))
+    after, took = _REAL_OTHERS(), time.perf_counter() - started
+    others_cpus = ((after[0] - before[0]) - (after[1] - before[1])) / took
     burn = "import time\nend = time.time() + 20\nwhile time.time() < end: pass"
     out = subprocess.run(
         ["sh", "-c", f"{sys.executable} -c '{burn}' >/dev/null 2>&1 & echo $!"],
@@ -700,7 +711,7 @@ def test_a_real_neighbour_makes_rounds_busy_and_a_quiet_machine_does_not(monkeyp
         os.kill(pid, 9)
     # Busy all along: the bound is reached and both series are marked (and kept out of verdicts); quiet, not.
     assert busy["a"].busy and busy["b"].busy and busy["a"].busy_dropped >= 2
-    if was_quiet and not _timing._busy_now(cfg, 0.5):
+    if others_cpus < cfg.busy_cpus * cfg.max_disturbed_share:  # fewer busy windows than the bound allows
         assert not quiet["a"].busy and not quiet["b"].busy
 
 
