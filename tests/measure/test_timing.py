@@ -374,12 +374,32 @@ def test_the_wall_time_of_an_interleaved_measurement_is_split_into_its_parts():
     assert sum(wall.values()) <= elapsed
 
 
+def _steal_in_blocks(monkeypatch, state: dict, victim, first: int = 3, last: int = 5) -> None:
+    """The hypervisor's steal cannot be ordered on this machine: the steal counter becomes state["stolen"], and
+    state["in_rounds"] is set while `victim` runs its `first` to `last` timed block (its steps add to the counter
+    then); state["blocks"] counts the victim's blocks."""
+    from fwbench.measure import timing
+
+    real_block = timing._block
+
+    def block(fn, sync, steps, untimed=0, gc_clock=None, name=None):
+        state["in_rounds"] = fn is victim and first <= state["blocks"] + 1 <= last
+        state["blocks"] += fn is victim
+        try:
+            return real_block(fn, sync, steps, untimed, gc_clock, name)
+        finally:
+            state["in_rounds"] = False
+
+    monkeypatch.setattr(timing, "_block", block)
+    monkeypatch.setattr(timing, "stolen_s", lambda: state["stolen"])
+
+
 def test_blocks_during_which_the_hypervisor_stole_cpu_are_run_again_up_to_a_bound(monkeypatch):
     from fwbench.measure import timing
 
     # The hypervisor's steal cannot be ordered on this machine: the counter is replaced by one that moves
     # while the "victim" runs its 3rd to 5th timed block (its steps tell it when), never for "calm".
-    state = {"stolen": 0.0, "victim_blocks": 0, "in_rounds": False}
+    state = {"stolen": 0.0, "blocks": 0, "in_rounds": False}
 
     def victim():
         time.sleep(0.001)
@@ -389,18 +409,7 @@ def test_blocks_during_which_the_hypervisor_stole_cpu_are_run_again_up_to_a_boun
     def calm():
         time.sleep(0.001)
 
-    real_block = timing._block
-
-    def block(fn, sync, steps, untimed=0, gc_clock=None, name=None):
-        state["in_rounds"] = fn is victim and 3 <= state["victim_blocks"] + 1 <= 5
-        state["victim_blocks"] += fn is victim
-        try:
-            return real_block(fn, sync, steps, untimed, gc_clock, name)
-        finally:
-            state["in_rounds"] = False
-
-    monkeypatch.setattr(timing, "_block", block)
-    monkeypatch.setattr(timing, "stolen_s", lambda: state["stolen"])
+    _steal_in_blocks(monkeypatch, state, victim)
     monkeypatch.setattr(timing, "_others_cpu_s", lambda: None)  # this test is about steal only
     cfg = InterleaveConfig(
         block=2,
@@ -420,7 +429,7 @@ def test_blocks_during_which_the_hypervisor_stole_cpu_are_run_again_up_to_a_boun
     assert not v.busy and v.disturbed_share == 3 / (3 + v.blocks)
     # Past the bound, a stolen block is kept, counted as kept, and the series is marked as measured on a busy
     # machine: measured again once, then stored unstable (kept out of verdicts) with the reason.
-    state.update(stolen=0.0, victim_blocks=0)
+    state.update(stolen=0.0, blocks=0)
     bounded = measure_interleaved(
         {"victim": victim, "calm": calm},
         lambda _: None,
@@ -447,25 +456,14 @@ def test_steal_in_a_slow_steps_blocks_is_judged_against_their_length(monkeypatch
     clock = _Clock(seed=1)
     monkeypatch.setattr(timing, "time", clock)
     monkeypatch.setattr(timing, "_others_cpu_s", lambda: None)  # this test is about steal only
-    state = {"stolen": 0.0, "slow_blocks": 0, "in_rounds": False}
+    state = {"stolen": 0.0, "blocks": 0, "in_rounds": False}
 
     def slow():  # a 0.35 s step (JAX's eager rnn on 2 vCPUs): blocks of one step
         clock.step(0.35)
         if state["in_rounds"]:
             state["stolen"] += ticks * 0.01
 
-    real_block = timing._block
-
-    def block(fn, sync, steps, untimed=0, gc_clock=None, name=None):
-        state["in_rounds"] = fn is slow and 3 <= state["slow_blocks"] + 1 <= 5
-        state["slow_blocks"] += fn is slow
-        try:
-            return real_block(fn, sync, steps, untimed, gc_clock, name)
-        finally:
-            state["in_rounds"] = False
-
-    monkeypatch.setattr(timing, "_block", block)
-    monkeypatch.setattr(timing, "stolen_s", lambda: state["stolen"])
+    _steal_in_blocks(monkeypatch, state, slow)
     cfg = InterleaveConfig(
         block=4,
         block_warmup=0,
