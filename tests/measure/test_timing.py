@@ -124,13 +124,16 @@ def _sleeper(seconds):
     return lambda: time.sleep(seconds)
 
 
-def test_interleaved_alternatives_take_turns_in_a_seeded_order(monkeypatch):
-    from fwbench.measure import timing
+def _undisturbed(monkeypatch) -> None:
+    """Busy and steal detection off, for tests of the orders alone: a busy neighbour (the other half of make test)
+    or real steal drops a window or a block and adds a round, which changes which calls come last; with nothing
+    allowed to be dropped it marks the series busy."""
+    monkeypatch.setattr(_timing, "_busy", lambda *args: False)
+    monkeypatch.setattr(_timing, "stolen_s", lambda: None)
 
-    # Real steal or a busy neighbour (the other half of make test) would drop a block and add a round, or with
-    # nothing allowed to be dropped mark the series busy: switched off here, where only the orders are tested.
-    monkeypatch.setattr(timing, "_busy", lambda *args: False)
-    monkeypatch.setattr(timing, "stolen_s", lambda: None)
+
+def test_interleaved_alternatives_take_turns_in_a_seeded_order(monkeypatch):
+    _undisturbed(monkeypatch)
     cfg = InterleaveConfig(
         block=3,
         block_warmup=0,
@@ -168,11 +171,7 @@ def test_a_second_attempt_times_its_rounds_in_the_same_seeded_order(monkeypatch)
     )
     calls = []
     fns = {name: (lambda n=name: (calls.append(n), time.sleep(0.001))) for name in ("a", "b", "c")}
-    # Neither attempt may see a neighbour or the hypervisor: a dropped window runs its rounds again and a stolen
-    # block is skipped, which changes which calls come last (found under the suite's own load). Both are right;
-    # this test is about the orders alone.
-    monkeypatch.setattr(timing, "_busy", lambda *args: False)
-    monkeypatch.setattr(timing, "stolen_s", lambda: None)
+    _undisturbed(monkeypatch)  # neither attempt may see a neighbour or the hypervisor
     monkeypatch.setattr(timing.Series, "health", lambda self, config: "")
     measure_interleaved(fns, lambda _: None, cfg, random.Random(1))
     once = calls[-36:]
